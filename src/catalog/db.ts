@@ -1,0 +1,56 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { DashboardError } from '../util/errors.js';
+import { MIGRATIONS } from './schema.js';
+
+export type Db = Database.Database;
+
+/** The catalog file inside the state dir. */
+export const DB_FILE = 'catalog.sqlite';
+
+export interface OpenDbOptions {
+  /** Open read-only (a second connection beside the writer; WAL lets both run). */
+  readonly?: boolean;
+}
+
+/**
+ * Opens (creating and migrating as needed) the state dir's SQLite database. A file from an older
+ * schema is upgraded in place; a file from a newer one is refused, never silently discarded.
+ */
+export function openDatabase(stateDir: string, options: OpenDbOptions = {}): Db {
+  if (!options.readonly) fs.mkdirSync(stateDir, { recursive: true });
+  const file = path.join(stateDir, DB_FILE);
+  const db = new Database(file, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
+  db.pragma('busy_timeout = 5000');
+  if (!options.readonly) {
+    db.pragma('journal_mode = WAL');
+    // NORMAL in WAL mode is durable against process crashes (each commit is in the WAL); only a
+    // power loss can lose the last commits, which then replay from the data root.
+    db.pragma('synchronous = NORMAL');
+    migrate(db);
+  }
+  db.pragma('cache_size = -32768');
+  return db;
+}
+
+/** The schema version the running code expects. */
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+function migrate(db: Db): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > MIGRATIONS.length) {
+    throw new DashboardError(
+      'catalog_too_new',
+      `catalog ${db.name} has schema version ${current}, newer than this dashboard's ${MIGRATIONS.length}; use a newer dashboard or another --state-dir`,
+      { file: db.name, version: current },
+    );
+  }
+  for (let v = current; v < MIGRATIONS.length; v++) {
+    const step = MIGRATIONS[v] as (db: Db) => void;
+    db.transaction(() => {
+      step(db);
+      db.pragma(`user_version = ${v + 1}`);
+    })();
+  }
+}

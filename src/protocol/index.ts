@@ -1,0 +1,254 @@
+/**
+ * The wire protocol: every event and state type the server sends and the web app reads.
+ *
+ * Field names are the Python dashboard's (snake_case) so existing widgets and scripts keep
+ * working. The server and the web app both import this module (the web app type-only, plus the
+ * pure reducer in `./reduce.ts`), so the two can never disagree on a shape.
+ */
+
+/** How many recent episodes / alerts the state carries (newest first). */
+export const RECENT_LIMIT = 200;
+
+/** WebSocket close code for a client whose send queue passed the cap; it may resume with `?since=`. */
+export const CLOSE_SLOW_CLIENT = 4000;
+/** WebSocket close code when the server is shutting down (standard "going away"). */
+export const CLOSE_GOING_AWAY = 1001;
+/** WebSocket close code when the read token is missing or wrong. */
+export const CLOSE_UNAUTHORIZED = 4001;
+
+/** One received episode, as in `index.jsonl`, normalised. */
+export interface EpisodeRecord {
+  episode_id: string;
+  host_id: string;
+  /** Hex sha256 of the tarball, as the receiver wrote it; null when absent. */
+  sha256: string | null;
+  size_bytes: number | null;
+  /** ISO-8601 UTC; `received_at_wall` given as epoch seconds is converted. Null when absent/unparseable. */
+  received_at: string | null;
+  /** Path of the tarball relative to the data root, when the index line names one. */
+  path?: string;
+  /** Unknown fields of the index line, passed through untouched. */
+  extra?: Record<string, unknown>;
+}
+
+/** One alert, as in `alerts.jsonl` (`host` becomes `host_id`, `detected_at_wall` becomes `detected_at`). */
+export interface AlertRecord {
+  host_id: string | null;
+  symptom: string | null;
+  detail: string | null;
+  suggested_fix: string | null;
+  /** ISO-8601 UTC; epoch seconds are converted. */
+  detected_at: string | null;
+  dedup_key: string | null;
+  extra?: Record<string, unknown>;
+}
+
+/** Per-host health from `health/<host_id>.json`; the file's fields are passed through. */
+export interface HostHealth {
+  host_id: string;
+  /** When the dashboard last read the file (ISO-8601). */
+  read_at: string;
+  /** The file's modification time (ISO-8601): a heartbeat that stopped shows here. */
+  file_mtime: string;
+  /** The parsed JSON object from the file. */
+  data: Record<string, unknown>;
+}
+
+/** What is on disk under `episodes/<host_id>/` (only `*.tar.zst` files count). */
+export interface HostDisk {
+  files: number;
+  bytes: number;
+}
+
+/** Per-host summary of what the index says. */
+export interface HostIndexed {
+  episodes: number;
+  bytes: number;
+  /** `received_at` of the newest episode of this host (ISO-8601), null when unknown. */
+  last_received_at: string | null;
+}
+
+/** A live phase transition pushed by the orchestrator (`POST /api/phase`). */
+export interface PhaseTransition {
+  host_id: string;
+  episode_id: string | null;
+  phase: string;
+  /** ISO-8601 time of the transition (the orchestrator's, or receipt time when it sent none). */
+  at: string;
+}
+
+/** Per-phase aggregation: label counts and seconds spent. */
+export interface PhaseTotals {
+  counts: Record<string, number>;
+  weighted_seconds: Record<string, number>;
+  sampled_episodes: number;
+  total_labels: number;
+}
+
+/** The dataset phase mix (Baseline scene). */
+export interface PhaseMix extends PhaseTotals {
+  population_episodes: number;
+  /** Breakdown per host (same fields, population counted per host). */
+  per_host: Record<string, PhaseTotals & { population_episodes: number }>;
+  /** Episodes skipped, by reason (`truncated`, `not_tar`, `no_labels`, `too_large`, ...). */
+  skipped: Record<string, number>;
+  /** ISO-8601 time the mix was computed. */
+  computed_at: string;
+  /** `all` (whole population) or the sample size asked for. */
+  mode: 'all' | number;
+}
+
+/** The snapshot part of the state: what a `snapshot` event carries. */
+export interface Snapshot {
+  /** Unique episode ids (with a host) seen in the index, over all time, rotations included. */
+  total_episodes: number;
+  /** Alert lines accepted over all time. */
+  total_alerts: number;
+  /** Sum of `size_bytes` over unique episodes. */
+  total_bytes: number;
+  /** `*.tar.zst` files on disk per host (the seed's `host_counts`). */
+  host_counts: Record<string, number>;
+  /** Newest first, at most RECENT_LIMIT. */
+  recent_episodes: EpisodeRecord[];
+  /** Bytes of `*.tar.zst` files on disk per host. */
+  host_bytes: Record<string, number>;
+  /** Per-host counts from the index. */
+  hosts_indexed: Record<string, HostIndexed>;
+  /** Newest first, at most RECENT_LIMIT. */
+  recent_alerts: AlertRecord[];
+  /** Latest alert per host. */
+  host_last_alert: Record<string, AlertRecord>;
+  /** Per-host health, keyed by host id. */
+  health: Record<string, HostHealth>;
+  /** True once the first pass over the data root is done and the tailers have caught up. */
+  ready: boolean;
+}
+
+/**
+ * The persistent state: the latest snapshot, the phase mix and the live phases, merged (never
+ * replaced) as events arrive.
+ */
+export interface DashboardState extends Snapshot {
+  phase_mix: PhaseMix | null;
+  /** Current phase per host from orchestrator events. */
+  live_phases: Record<string, PhaseTransition>;
+}
+
+// ───────────────────────────── events ─────────────────────────────
+
+interface Sequenced {
+  /** Monotonically increasing within one server epoch. */
+  seq: number;
+}
+
+/** A new episode line in `index.jsonl` (first sighting of its id). */
+export interface EpisodeEvent extends Sequenced, EpisodeRecord {
+  type: 'episode';
+}
+/** A new alert line in `alerts.jsonl`. */
+export interface AlertEvent extends Sequenced, AlertRecord {
+  type: 'alert';
+}
+/** The whole snapshot part of the state, periodically and after bulk loads; replaces those fields. */
+export interface SnapshotEvent extends Sequenced, Snapshot {
+  type: 'snapshot';
+}
+/** A recomputed dataset phase mix. */
+export interface PhaseMixEvent extends Sequenced, PhaseMix {
+  type: 'phase_mix';
+}
+/** A live phase transition from the orchestrator. */
+export interface PhaseEvent extends Sequenced, PhaseTransition {
+  type: 'phase';
+}
+/** A host's on-disk episode files changed (`files` 0 and `bytes` 0 when the folder went away). */
+export interface HostDiskEvent extends Sequenced, HostDisk {
+  type: 'host_disk';
+  host_id: string;
+}
+/** A host's `health/<host>.json` was (re)read; `health` null when the file went away. */
+export interface HealthEvent extends Sequenced {
+  type: 'health';
+  host_id: string;
+  health: HostHealth | null;
+}
+/** Readiness changed (first pass done / lost). */
+export interface ReadyEvent extends Sequenced {
+  type: 'ready';
+  ready: boolean;
+}
+
+/** Every event the server publishes. */
+export type DashboardEvent =
+  | EpisodeEvent
+  | AlertEvent
+  | SnapshotEvent
+  | PhaseMixEvent
+  | PhaseEvent
+  | HostDiskEvent
+  | HealthEvent
+  | ReadyEvent;
+
+export type EventType = DashboardEvent['type'];
+
+/** An event before the bus stamps its `seq`. */
+export type UnsequencedEvent = DashboardEvent extends infer E
+  ? E extends DashboardEvent
+    ? Omit<E, 'seq'>
+    : never
+  : never;
+
+/**
+ * The first message on every WebSocket connection: the state as of `seq`. Every later message is
+ * a `DashboardEvent` with a larger `seq`, without gap or duplicate.
+ */
+export interface HelloMessage {
+  type: 'hello';
+  /** Changes whenever the server restarts; a client holding another epoch must replace its state. */
+  epoch: string;
+  seq: number;
+  state: DashboardState;
+  /** True when this hello answers a `?since=` that could not be replayed (aged out or other epoch). */
+  reset?: boolean;
+}
+
+/** Everything the server sends on `/ws`. */
+export type ServerMessage = HelloMessage | DashboardEvent;
+
+/** The empty state a server starts from and a client shows before its first hello. */
+export function emptyState(): DashboardState {
+  return {
+    total_episodes: 0,
+    total_alerts: 0,
+    total_bytes: 0,
+    host_counts: {},
+    recent_episodes: [],
+    host_bytes: {},
+    hosts_indexed: {},
+    recent_alerts: [],
+    host_last_alert: {},
+    health: {},
+    ready: false,
+    phase_mix: null,
+    live_phases: {},
+  };
+}
+
+/** Body of `POST /api/phase`. */
+export interface PhasePost {
+  host_id: string;
+  phase: string;
+  episode_id?: string | null;
+  /** ISO-8601 or epoch seconds; defaults to receipt time. */
+  at?: string | number;
+}
+
+/** Every HTTP 4xx/5xx body. */
+export interface ApiError {
+  error: {
+    /** Stable machine-readable code, e.g. `bad_query`, `not_found`, `unauthorized`. */
+    code: string;
+    /** One human sentence saying what is wrong. */
+    message: string;
+  };
+}

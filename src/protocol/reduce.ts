@@ -1,0 +1,85 @@
+import { type DashboardEvent, type DashboardState, type HelloMessage, RECENT_LIMIT } from './index.js';
+
+/**
+ * Applies one event to a state and returns the new state. Pure and shared by the server's bus and
+ * the web app's store, so a client that starts from a `hello` and applies every later event holds
+ * exactly the server's state. Returns a new top-level object; untouched fields are shared.
+ */
+export function applyEvent(state: DashboardState, event: DashboardEvent): DashboardState {
+  switch (event.type) {
+    case 'episode': {
+      const { type: _t, seq: _s, ...episode } = event;
+      const size = typeof episode.size_bytes === 'number' ? episode.size_bytes : 0;
+      const prev = state.hosts_indexed[episode.host_id];
+      const last = prev?.last_received_at ?? null;
+      const newer = episode.received_at !== null && (last === null || episode.received_at > last);
+      return {
+        ...state,
+        total_episodes: state.total_episodes + 1,
+        total_bytes: state.total_bytes + size,
+        recent_episodes: [episode, ...state.recent_episodes.slice(0, RECENT_LIMIT - 1)],
+        hosts_indexed: {
+          ...state.hosts_indexed,
+          [episode.host_id]: {
+            episodes: (prev?.episodes ?? 0) + 1,
+            bytes: (prev?.bytes ?? 0) + size,
+            last_received_at: newer ? episode.received_at : last,
+          },
+        },
+      };
+    }
+    case 'alert': {
+      const { type: _t, seq: _s, ...alert } = event;
+      return {
+        ...state,
+        total_alerts: state.total_alerts + 1,
+        recent_alerts: [alert, ...state.recent_alerts.slice(0, RECENT_LIMIT - 1)],
+        host_last_alert:
+          alert.host_id === null ? state.host_last_alert : { ...state.host_last_alert, [alert.host_id]: alert },
+      };
+    }
+    case 'snapshot': {
+      // Merge, never replace: the phase mix and live phases survive snapshot cycles.
+      const { type: _t, seq: _s, ...snapshot } = event;
+      return { ...state, ...snapshot };
+    }
+    case 'phase_mix': {
+      const { type: _t, seq: _s, ...mix } = event;
+      return { ...state, phase_mix: mix };
+    }
+    case 'phase': {
+      const { type: _t, seq: _s, ...transition } = event;
+      return { ...state, live_phases: { ...state.live_phases, [transition.host_id]: transition } };
+    }
+    case 'host_disk': {
+      const host_counts = { ...state.host_counts };
+      const host_bytes = { ...state.host_bytes };
+      if (event.files === 0 && event.bytes === 0) {
+        delete host_counts[event.host_id];
+        delete host_bytes[event.host_id];
+      } else {
+        host_counts[event.host_id] = event.files;
+        host_bytes[event.host_id] = event.bytes;
+      }
+      return { ...state, host_counts, host_bytes };
+    }
+    case 'health': {
+      const health = { ...state.health };
+      if (event.health === null) delete health[event.host_id];
+      else health[event.host_id] = event.health;
+      return { ...state, health };
+    }
+    case 'ready':
+      return { ...state, ready: event.ready };
+    default: {
+      // Exhaustive over today's events; an unknown type from a newer server is ignored.
+      const _unknown: never = event;
+      return state;
+    }
+  }
+}
+
+/** The state a client holds after a hello: the hello's state, replacing (never merging) the old. */
+export function stateFromHello(hello: HelloMessage): DashboardState {
+  return hello.state;
+}

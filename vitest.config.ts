@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['src/**/*.test.ts', 'src/**/*.test.tsx', 'test/**/*.test.ts'],
+    exclude: ['**/node_modules/**', '**/*.soak.test.ts'],
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    // Browser and server tests use real sockets and real files; two cores, so keep forks small.
+    pool: 'forks',
+    maxWorkers: 2,
+  },
+});
