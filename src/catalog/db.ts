@@ -21,7 +21,10 @@ export interface OpenDbOptions {
 export function openDatabase(stateDir: string, options: OpenDbOptions = {}): Db {
   if (!options.readonly) fs.mkdirSync(stateDir, { recursive: true });
   const file = path.join(stateDir, DB_FILE);
-  const db = new Database(file, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
+  const db = new Database(file, {
+    readonly: options.readonly ?? false,
+    fileMustExist: options.readonly ?? false,
+  });
   db.pragma('busy_timeout = 5000');
   if (!options.readonly) {
     db.pragma('journal_mode = WAL');

@@ -19,7 +19,9 @@ export function parseOptions(
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     if (!arg.startsWith('--')) {
-      throw new UsageError('unexpected_argument', `unexpected argument '${arg}' (flags start with --)`, { arg });
+      throw new UsageError('unexpected_argument', `unexpected argument '${arg}' (flags start with --)`, {
+        arg,
+      });
     }
     const eq = arg.indexOf('=');
     const name = eq === -1 ? arg.slice(2) : arg.slice(2, eq);
@@ -36,7 +38,9 @@ export function parseOptions(
       i++;
     }
     if (value === undefined) {
-      throw new UsageError('missing_value', `flag --${name} needs a value (${spec.arg ?? 'VALUE'})`, { flag: name });
+      throw new UsageError('missing_value', `flag --${name} needs a value (${spec.arg ?? 'VALUE'})`, {
+        flag: name,
+      });
     }
     raw.set(spec, value);
   }
@@ -65,16 +69,22 @@ function convert(spec: OptionSpec, text: string, source: string): OptionValue {
     case 'path': {
       if (text === '') throw new UsageError('bad_value', `${source} must not be empty`, { flag: spec.flag });
       if (spec.choices && !spec.choices.includes(text)) {
-        throw new UsageError('bad_value', `${source} must be one of ${spec.choices.join(', ')}, got '${text}'`, {
-          flag: spec.flag,
-        });
+        throw new UsageError(
+          'bad_value',
+          `${source} must be one of ${spec.choices.join(', ')}, got '${text}'`,
+          {
+            flag: spec.flag,
+          },
+        );
       }
       return text;
     }
     case 'boolean': {
       if (['true', '1', 'yes', ''].includes(text)) return true;
       if (['false', '0', 'no'].includes(text)) return false;
-      throw new UsageError('bad_value', `${source} must be true or false, got '${text}'`, { flag: spec.flag });
+      throw new UsageError('bad_value', `${source} must be true or false, got '${text}'`, {
+        flag: spec.flag,
+      });
     }
     case 'int-or-all':
       if (text === 'all') return 'all';
@@ -96,7 +106,9 @@ function checkNumber(spec: OptionSpec, text: string, source: string, integer: bo
   const what = integer ? 'a whole number' : 'a number';
   const allowAll = spec.type === 'int-or-all' ? " or 'all'" : '';
   if (!pattern.test(text.trim()) || !Number.isFinite(n)) {
-    throw new UsageError('bad_number', `${source} must be ${what}${allowAll}, got '${text}'`, { flag: spec.flag });
+    throw new UsageError('bad_number', `${source} must be ${what}${allowAll}, got '${text}'`, {
+      flag: spec.flag,
+    });
   }
   if ((spec.min !== undefined && n < spec.min) || (spec.max !== undefined && n > spec.max)) {
     const range =

@@ -51,7 +51,8 @@ export const STATE_DIR: OptionSpec = {
   type: 'path',
   default: () => defaultStateDir(),
   arg: 'DIR',
-  description: "The dashboard's own state (SQLite catalog, tail checkpoints). Default $XDG_STATE_HOME/cis490-dashboard.",
+  description:
+    "The dashboard's own state (SQLite catalog, tail checkpoints). Default $XDG_STATE_HOME/cis490-dashboard.",
 };
 
 export const LOG_LEVEL: OptionSpec = {
@@ -95,7 +96,8 @@ export const SERVER_OPTIONS: readonly OptionSpec[] = [
     env: 'CIS490_PHASE_TOKEN',
     type: 'path',
     arg: 'FILE',
-    description: 'File holding the bearer token POST /api/phase requires; without it the endpoint answers 503.',
+    description:
+      'File holding the bearer token POST /api/phase requires; without it the endpoint answers 503.',
   },
   {
     key: 'readTokenFile',
@@ -204,9 +206,33 @@ export const SERVER_OPTIONS: readonly OptionSpec[] = [
 ];
 
 export const GENERATE_OPTIONS: readonly OptionSpec[] = [
-  { key: 'out', flag: 'out', type: 'path', arg: 'DIR', description: 'Where to write the data root (created; must be empty or absent).' },
-  { key: 'hosts', flag: 'hosts', type: 'int', default: 4, min: 1, max: 10000, arg: 'N', description: 'Number of hosts.' },
-  { key: 'episodes', flag: 'episodes', type: 'int', default: 40, min: 0, max: 10_000_000, arg: 'N', description: 'Episode tarballs to write.' },
+  {
+    key: 'out',
+    flag: 'out',
+    type: 'path',
+    arg: 'DIR',
+    description: 'Where to write the data root (created; must be empty or absent).',
+  },
+  {
+    key: 'hosts',
+    flag: 'hosts',
+    type: 'int',
+    default: 4,
+    min: 1,
+    max: 10000,
+    arg: 'N',
+    description: 'Number of hosts.',
+  },
+  {
+    key: 'episodes',
+    flag: 'episodes',
+    type: 'int',
+    default: 40,
+    min: 0,
+    max: 10_000_000,
+    arg: 'N',
+    description: 'Episode tarballs to write.',
+  },
   {
     key: 'indexLines',
     flag: 'index-lines',
@@ -216,7 +242,16 @@ export const GENERATE_OPTIONS: readonly OptionSpec[] = [
     arg: 'N',
     description: 'Lines in index.jsonl (default: one per episode; more adds index-only episodes cheaply).',
   },
-  { key: 'alerts', flag: 'alerts', type: 'int', default: 20, min: 0, max: 10_000_000, arg: 'N', description: 'Lines in alerts.jsonl.' },
+  {
+    key: 'alerts',
+    flag: 'alerts',
+    type: 'int',
+    default: 20,
+    min: 0,
+    max: 10_000_000,
+    arg: 'N',
+    description: 'Lines in alerts.jsonl.',
+  },
   {
     key: 'telemetryKb',
     flag: 'telemetry-kb',
@@ -227,7 +262,16 @@ export const GENERATE_OPTIONS: readonly OptionSpec[] = [
     arg: 'K',
     description: 'Size of each episode’s telemetry member, in KiB (before compression).',
   },
-  { key: 'seed', flag: 'seed', type: 'int', default: 1, min: 0, max: 2 ** 31 - 1, arg: 'S', description: 'Random seed; the same seed writes the same root.' },
+  {
+    key: 'seed',
+    flag: 'seed',
+    type: 'int',
+    default: 1,
+    min: 0,
+    max: 2 ** 31 - 1,
+    arg: 'S',
+    description: 'Random seed; the same seed writes the same root.',
+  },
   LOG_LEVEL,
 ];
 
@@ -252,6 +296,12 @@ export const PHASE_MIX_OPTIONS: readonly OptionSpec[] = [
     arg: 'N|all',
     description: 'Random sample of N episodes, or all.',
   },
-  { key: 'json', flag: 'json', type: 'boolean', default: true, description: 'Print JSON (the only format; kept for scripts).' },
+  {
+    key: 'json',
+    flag: 'json',
+    type: 'boolean',
+    default: true,
+    description: 'Print JSON (the only format; kept for scripts).',
+  },
   LOG_LEVEL,
 ];

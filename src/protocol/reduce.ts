@@ -35,7 +35,9 @@ export function applyEvent(state: DashboardState, event: DashboardEvent): Dashbo
         total_alerts: state.total_alerts + 1,
         recent_alerts: [alert, ...state.recent_alerts.slice(0, RECENT_LIMIT - 1)],
         host_last_alert:
-          alert.host_id === null ? state.host_last_alert : { ...state.host_last_alert, [alert.host_id]: alert },
+          alert.host_id === null
+            ? state.host_last_alert
+            : { ...state.host_last_alert, [alert.host_id]: alert },
       };
     }
     case 'snapshot': {
