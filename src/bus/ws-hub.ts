@@ -1,0 +1,354 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocket, WebSocketServer } from 'ws';
+import {
+  CLOSE_GOING_AWAY,
+  CLOSE_SLOW_CLIENT,
+  CLOSE_UNAUTHORIZED,
+  type DashboardEvent,
+} from '../protocol/index.js';
+import { errorMessage } from '../util/errors.js';
+import type { Logger } from '../util/log.js';
+import type { Bus } from './bus.js';
+import { parseWsRequest, requestPath } from './ws-query.js';
+
+export interface WsHubOptions {
+  bus: Bus;
+  logger: Logger;
+  /**
+   * A client whose unsent bytes exceed this is closed with CLOSE_SLOW_CLIENT (4000); it may
+   * resume with `?since=`. Bounds the memory one client can hold. @default 1 MiB
+   */
+  queueCapBytes?: number;
+  /**
+   * Ping period. A peer that has answered nothing (pong or message) for two periods plus
+   * `deadPeerGraceMs` is terminated at the next ping tick. @default 25,000
+   */
+  pingIntervalMs?: number;
+  /** Extra silence tolerated on top of two ping periods (slow links). @default 10,000 */
+  deadPeerGraceMs?: number;
+  /**
+   * False → the socket is upgraded and then closed with CLOSE_UNAUTHORIZED (4001), which a
+   * browser can see and act on (a refused upgrade shows it only a generic failure).
+   */
+  authorize?(req: IncomingMessage): boolean;
+  /** False → HTTP 403 on the upgrade (cross-site WebSocket hijacking). */
+  checkOrigin?(origin: string | undefined, req: IncomingMessage): boolean;
+  /** Inbound message limit; clients send nothing meaningful. @default 4 KiB */
+  maxPayload?: number;
+  /** Upgrades on any other path get a 404. @default '/ws' */
+  path?: string;
+  /** How long `close()` waits for peers to answer the close frame before terminating them. @default 5,000 */
+  closeTimeoutMs?: number;
+}
+
+export interface WsHubStats {
+  clients: number;
+  messages_sent_total: number;
+  bytes_sent_total: number;
+  slow_closed_total: number;
+  dead_dropped_total: number;
+  connections_total: number;
+  resumes_total: number;
+  resets_total: number;
+  unauthorized_total: number;
+}
+
+export const SLOW_CLIENT_REASON = 'slow client: resume with ?since=';
+
+interface Client {
+  readonly ws: WebSocket;
+  readonly remote: string | undefined;
+  /** Date.now() of the last pong or message from the peer (or of the connection). */
+  lastHeard: number;
+}
+
+/** Text frames share one Buffer across clients: ws frames it without copying or re-encoding. */
+const TEXT = { binary: false } as const;
+
+/**
+ * The WebSocket side of the bus (DESIGN §2): one subscriber to the bus that fans every event out
+ * to the connected clients. Each event is serialised once per publish; with no client connected
+ * the subscriber returns at once, so the bus costs only its log append.
+ */
+export class WsHub {
+  readonly #bus: Bus;
+  readonly #logger: Logger;
+  readonly #wss: WebSocketServer;
+  readonly #queueCap: number;
+  readonly #pingIntervalMs: number;
+  readonly #deadAfterMs: number;
+  readonly #closeTimeoutMs: number;
+  readonly #path: string;
+  readonly #authorize: ((req: IncomingMessage) => boolean) | undefined;
+  readonly #checkOrigin: ((origin: string | undefined, req: IncomingMessage) => boolean) | undefined;
+  /** Clients that receive live events. */
+  readonly #live = new Set<Client>();
+  /** Every socket not yet closed, live or being closed; `close()` waits for these. */
+  readonly #open = new Map<WebSocket, Promise<void>>();
+  readonly #unsubscribe: () => void;
+  readonly #pingTimer: NodeJS.Timeout;
+  #closing = false;
+  /** The last hello sent, reused while the seq has not moved (a reconnect storm serialises it once). */
+  #helloCache: { seq: number; reset: boolean; data: Buffer } | null = null;
+  readonly #counters = {
+    messages_sent_total: 0,
+    bytes_sent_total: 0,
+    slow_closed_total: 0,
+    dead_dropped_total: 0,
+    connections_total: 0,
+    resumes_total: 0,
+    resets_total: 0,
+    unauthorized_total: 0,
+  };
+
+  constructor(o: WsHubOptions) {
+    this.#bus = o.bus;
+    this.#logger = o.logger;
+    this.#queueCap = o.queueCapBytes ?? 1024 * 1024;
+    this.#pingIntervalMs = o.pingIntervalMs ?? 25_000;
+    this.#deadAfterMs = 2 * this.#pingIntervalMs + (o.deadPeerGraceMs ?? 10_000);
+    this.#closeTimeoutMs = o.closeTimeoutMs ?? 5_000;
+    this.#path = o.path ?? '/ws';
+    this.#authorize = o.authorize;
+    this.#checkOrigin = o.checkOrigin;
+    // perMessageDeflate off: compressing per client would defeat serialising once per publish.
+    this.#wss = new WebSocketServer({
+      noServer: true,
+      clientTracking: false,
+      perMessageDeflate: false,
+      maxPayload: o.maxPayload ?? 4096,
+    });
+    this.#unsubscribe = this.#bus.subscribe((event) => this.#broadcast(event));
+    this.#pingTimer = setInterval(() => this.#heartbeat(), this.#pingIntervalMs);
+    // The ping timer alone must not keep a process (or a test worker) alive.
+    this.#pingTimer.unref();
+  }
+
+  /** Clients currently receiving live events. */
+  get clientCount(): number {
+    return this.#live.size;
+  }
+
+  stats(): WsHubStats {
+    return { clients: this.#live.size, ...this.#counters };
+  }
+
+  /** For the http server's 'upgrade' event. Never throws: a failure is logged and the socket destroyed. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    try {
+      const refusal = this.#refusal(req);
+      if (refusal !== null) {
+        rejectUpgrade(socket, refusal.status, refusal.text);
+        return;
+      }
+      this.#wss.handleUpgrade(req, socket, head, (ws) => this.#accept(ws, req));
+    } catch (err) {
+      this.#logger.error({ err, url: req.url }, `ws upgrade failed: ${errorMessage(err)}`);
+      socket.destroy();
+    }
+  }
+
+  /** Why an upgrade is refused at the HTTP level, or null to accept it. */
+  #refusal(req: IncomingMessage): { status: number; text: string } | null {
+    if (this.#closing) return { status: 503, text: 'Service Unavailable' };
+    if (requestPath(req.url) !== this.#path) return { status: 404, text: 'Not Found' };
+    if (this.#checkOrigin && !this.#checkOrigin(req.headers.origin, req)) {
+      this.#logger.warn(
+        { origin: req.headers.origin, remote: req.socket.remoteAddress },
+        'ws origin refused',
+      );
+      return { status: 403, text: 'Forbidden' };
+    }
+    return null;
+  }
+
+  /** Closes every client with `code` (1001 by default), stops the timers; resolves once all sockets are closed. */
+  async close(code: number = CLOSE_GOING_AWAY, reason = 'server shutting down'): Promise<void> {
+    if (!this.#closing) {
+      this.#closing = true;
+      clearInterval(this.#pingTimer);
+      this.#unsubscribe();
+      for (const client of this.#live) this.#closeClient(client, code, reason);
+      this.#live.clear();
+    }
+    const pending = [...this.#open.values()];
+    if (pending.length === 0) return;
+    // Peers that do not answer the close frame (paused, dead) are cut after closeTimeoutMs.
+    const timer = setTimeout(() => {
+      for (const ws of this.#open.keys()) ws.terminate();
+    }, this.#closeTimeoutMs);
+    try {
+      await Promise.all(pending);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  #accept(ws: WebSocket, req: IncomingMessage): void {
+    const client: Client = { ws, remote: req.socket.remoteAddress, lastHeard: Date.now() };
+    this.#counters.connections_total += 1;
+    this.#open.set(
+      ws,
+      new Promise<void>((resolve) => {
+        ws.once('close', () => {
+          this.#open.delete(ws);
+          this.#live.delete(client);
+          resolve();
+        });
+      }),
+    );
+    ws.on('error', (err) => {
+      this.#logger.warn({ err, remote: client.remote }, `ws client error: ${errorMessage(err)}`);
+    });
+    const heard = (): void => {
+      client.lastHeard = Date.now();
+    };
+    ws.on('pong', heard);
+    ws.on('message', heard);
+
+    if (this.#closing) {
+      this.#closeClient(client, CLOSE_GOING_AWAY, 'server shutting down');
+      return;
+    }
+    if (this.#authorize && !this.#authorize(req)) {
+      this.#counters.unauthorized_total += 1;
+      this.#logger.warn({ remote: client.remote }, 'ws client unauthorized');
+      this.#closeClient(client, CLOSE_UNAUTHORIZED, 'unauthorized');
+      return;
+    }
+    // Hello (or replay) and joining the live set happen in this one synchronous step, so no
+    // publish can fall between them: the client sees every seq after its starting point once.
+    this.#sendStart(client, req);
+    this.#live.add(client);
+    this.#logger.debug(
+      { remote: client.remote, seq: this.#bus.seq, clients: this.#live.size },
+      'ws client connected',
+    );
+  }
+
+  /** The first messages of a connection: a hello, or the replay of what a resuming client missed. */
+  #sendStart(client: Client, req: IncomingMessage): void {
+    const frames = this.#replayFrames(client, req);
+    if (frames === null) return;
+    this.#counters.resumes_total += 1;
+    for (const frame of frames) this.#send(client, frame);
+  }
+
+  /**
+   * The serialised events a resuming client missed; null when it was sent a hello instead (no
+   * `since`, a malformed one, another epoch, aged out, or too big to replay).
+   */
+  #replayFrames(client: Client, req: IncomingMessage): Buffer[] | null {
+    const request = parseWsRequest(req.url);
+    if (request.kind === 'fresh') {
+      this.#sendHello(client, false);
+      return null;
+    }
+    if (request.kind === 'malformed') {
+      this.#logger.info(
+        { remote: client.remote, url: req.url, reason: request.reason },
+        'ws resume malformed: reset',
+      );
+      this.#sendHello(client, true);
+      return null;
+    }
+    const resumed = this.#bus.resume(request.since, request.epoch);
+    if (resumed.kind === 'events') {
+      const frames = resumed.events.map((event) => Buffer.from(JSON.stringify(event)));
+      const bytes = frames.reduce((sum, frame) => sum + frame.length, 0);
+      // A replay bigger than the queue cap would get the client closed as slow again at once (and
+      // it would resume again, forever); the state is the bounded answer.
+      if (bytes <= this.#queueCap) return frames;
+    }
+    this.#sendHello(client, true);
+    return null;
+  }
+
+  #sendHello(client: Client, reset: boolean): void {
+    if (reset) this.#counters.resets_total += 1;
+    const seq = this.#bus.seq;
+    let cached = this.#helloCache;
+    if (cached === null || cached.seq !== seq || cached.reset !== reset) {
+      cached = { seq, reset, data: Buffer.from(JSON.stringify(this.#bus.hello(reset))) };
+      this.#helloCache = cached;
+    }
+    this.#send(client, cached.data);
+  }
+
+  #broadcast(event: DashboardEvent): void {
+    if (this.#live.size === 0) return;
+    const data = Buffer.from(JSON.stringify(event));
+    for (const client of this.#live) {
+      this.#send(client, data);
+      if (client.ws.bufferedAmount > this.#queueCap) this.#dropSlow(client);
+    }
+  }
+
+  #send(client: Client, data: Buffer): void {
+    if (client.ws.readyState !== WebSocket.OPEN) return;
+    try {
+      client.ws.send(data, TEXT);
+      this.#counters.messages_sent_total += 1;
+      this.#counters.bytes_sent_total += data.length;
+    } catch (err) {
+      this.#logger.warn({ err, remote: client.remote }, `ws send failed: ${errorMessage(err)}`);
+      client.ws.terminate();
+    }
+  }
+
+  #dropSlow(client: Client): void {
+    this.#counters.slow_closed_total += 1;
+    this.#logger.warn(
+      {
+        remote: client.remote,
+        buffered_bytes: client.ws.bufferedAmount,
+        cap_bytes: this.#queueCap,
+        seq: this.#bus.seq,
+      },
+      'ws client too slow: closed',
+    );
+    // Out of the live set first: nothing more is queued for it, so its memory stays bounded by
+    // the cap plus one message until the close completes (or ws's close timeout destroys it).
+    this.#live.delete(client);
+    this.#closeClient(client, CLOSE_SLOW_CLIENT, SLOW_CLIENT_REASON);
+  }
+
+  #closeClient(client: Client, code: number, reason: string): void {
+    try {
+      client.ws.close(code, reason);
+    } catch (err) {
+      this.#logger.warn({ err, remote: client.remote }, `ws close failed: ${errorMessage(err)}`);
+      client.ws.terminate();
+    }
+  }
+
+  #heartbeat(): void {
+    const now = Date.now();
+    for (const client of this.#live) {
+      const silentMs = now - client.lastHeard;
+      if (silentMs > this.#deadAfterMs) {
+        this.#counters.dead_dropped_total += 1;
+        this.#live.delete(client);
+        this.#logger.info({ remote: client.remote, silent_ms: silentMs }, 'ws peer silent: terminated');
+        client.ws.terminate();
+        continue;
+      }
+      try {
+        client.ws.ping();
+      } catch (err) {
+        this.#logger.warn({ err, remote: client.remote }, `ws ping failed: ${errorMessage(err)}`);
+      }
+    }
+  }
+}
+
+/** Refuses an upgrade with a bare HTTP response (the socket has not become a WebSocket). */
+function rejectUpgrade(socket: Duplex, status: number, text: string): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  socket.once('finish', () => socket.destroy());
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+}
