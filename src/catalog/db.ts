@@ -18,9 +18,10 @@ export interface OpenDbOptions {
  * Opens (creating and migrating as needed) the state dir's SQLite database. A file from an older
  * schema is upgraded in place; a file from a newer one is refused, never silently discarded.
  */
-export function openDatabase(stateDir: string, options: OpenDbOptions = {}): Db {
-  if (!options.readonly) fs.mkdirSync(stateDir, { recursive: true });
-  const file = path.join(stateDir, DB_FILE);
+export function openDatabase(stateDir: string | null, options: OpenDbOptions = {}): Db {
+  if (stateDir !== null && !options.readonly) fs.mkdirSync(stateDir, { recursive: true });
+  // No state dir: a private in-memory catalog (one-shot commands that must leave no trace).
+  const file = stateDir === null ? ':memory:' : path.join(stateDir, DB_FILE);
   const db = new Database(file, {
     readonly: options.readonly ?? false,
     fileMustExist: options.readonly ?? false,

@@ -275,7 +275,7 @@ export const GENERATE_OPTIONS: readonly OptionSpec[] = [
   LOG_LEVEL,
 ];
 
-export const SNAPSHOT_OPTIONS: readonly OptionSpec[] = [DATA_ROOT, STATE_DIR, LOG_LEVEL];
+export const SNAPSHOT_OPTIONS: readonly OptionSpec[] = [DATA_ROOT, LOG_LEVEL];
 
 export const PHASE_MIX_OPTIONS: readonly OptionSpec[] = [
   DATA_ROOT,

@@ -1,0 +1,294 @@
+import type { Checkpoint } from '../feeders/tail/types.js';
+import { type AlertRecord, type EpisodeRecord, type HostIndexed, RECENT_LIMIT } from '../protocol/index.js';
+import { timestampMs } from '../util/time.js';
+import type { Db } from './db.js';
+
+/** The tailed sources whose positions are checkpointed. */
+export type SourceName = 'index' | 'alerts';
+
+/** What the catalog knows at start-up: totals and positions as of the last committed batch. */
+export interface StoredTotals {
+  total_episodes: number;
+  total_bytes: number;
+  total_alerts: number;
+  duplicate_lines: number;
+  hosts_indexed: Record<string, HostIndexed>;
+  recent_episodes: EpisodeRecord[];
+  recent_alerts: AlertRecord[];
+  host_last_alert: Record<string, AlertRecord>;
+  checkpoints: Partial<Record<SourceName, Checkpoint>>;
+}
+
+interface EpisodeRow {
+  episode_id: string;
+  host_id: string;
+  sha256: string | null;
+  size_bytes: number | null;
+  received_at: string | null;
+  path: string | null;
+  extra: string | null;
+}
+
+interface AlertRow {
+  host_id: string | null;
+  symptom: string | null;
+  detail: string | null;
+  suggested_fix: string | null;
+  detected_at: string | null;
+  dedup_key: string | null;
+  extra: string | null;
+}
+
+export function episodeFromRow(row: EpisodeRow): EpisodeRecord {
+  const record: EpisodeRecord = {
+    episode_id: row.episode_id,
+    host_id: row.host_id,
+    sha256: row.sha256,
+    size_bytes: row.size_bytes,
+    received_at: row.received_at,
+  };
+  if (row.path !== null) record.path = row.path;
+  if (row.extra !== null) record.extra = JSON.parse(row.extra) as Record<string, unknown>;
+  return record;
+}
+
+export function alertFromRow(row: AlertRow): AlertRecord {
+  const record: AlertRecord = {
+    host_id: row.host_id,
+    symptom: row.symptom,
+    detail: row.detail,
+    suggested_fix: row.suggested_fix,
+    detected_at: row.detected_at,
+    dedup_key: row.dedup_key,
+  };
+  if (row.extra !== null) record.extra = JSON.parse(row.extra) as Record<string, unknown>;
+  return record;
+}
+
+function counter(db: Db, name: string): number {
+  const row = db.prepare('SELECT value FROM counters WHERE name = ?').get(name) as
+    | { value: number }
+    | undefined;
+  return row?.value ?? 0;
+}
+
+export function readCheckpoint(db: Db, source: SourceName): Checkpoint | null {
+  const row = db
+    .prepare('SELECT dev, ino, fingerprint, fingerprint_len, offset FROM checkpoints WHERE source = ?')
+    .get(source) as
+    | { dev: number; ino: number; fingerprint: string; fingerprint_len: number; offset: number }
+    | undefined;
+  if (!row) return null;
+  return {
+    dev: row.dev,
+    ino: row.ino,
+    fingerprint: row.fingerprint,
+    fingerprintLen: row.fingerprint_len,
+    offset: row.offset,
+  };
+}
+
+/** Totals, recent windows and checkpoints as committed. Cheap: counters and small tables only. */
+export function loadStoredTotals(db: Db): StoredTotals {
+  const hosts_indexed: Record<string, HostIndexed> = {};
+  const hostRows = db
+    .prepare('SELECT host_id, episodes, bytes, last_received_at FROM host_totals')
+    .all() as Array<{ host_id: string } & HostIndexed>;
+  for (const r of hostRows) {
+    hosts_indexed[r.host_id] = { episodes: r.episodes, bytes: r.bytes, last_received_at: r.last_received_at };
+  }
+  const recent_episodes = (
+    db
+      .prepare(
+        'SELECT episode_id, host_id, sha256, size_bytes, received_at, path, extra FROM episodes ORDER BY id DESC LIMIT ?',
+      )
+      .all(RECENT_LIMIT) as EpisodeRow[]
+  ).map(episodeFromRow);
+  const recent_alerts = (
+    db
+      .prepare(
+        'SELECT host_id, symptom, detail, suggested_fix, detected_at, dedup_key, extra FROM alerts ORDER BY id DESC LIMIT ?',
+      )
+      .all(RECENT_LIMIT) as AlertRow[]
+  ).map(alertFromRow);
+  const host_last_alert: Record<string, AlertRecord> = {};
+  const lastAlerts = db
+    .prepare(
+      `SELECT host_id, symptom, detail, suggested_fix, detected_at, dedup_key, extra FROM alerts
+       WHERE id IN (SELECT max(id) FROM alerts WHERE host_id IS NOT NULL GROUP BY host_id)`,
+    )
+    .all() as AlertRow[];
+  for (const row of lastAlerts) {
+    const alert = alertFromRow(row);
+    if (alert.host_id !== null) host_last_alert[alert.host_id] = alert;
+  }
+  const checkpoints: Partial<Record<SourceName, Checkpoint>> = {};
+  for (const source of ['index', 'alerts'] as const) {
+    const cp = readCheckpoint(db, source);
+    if (cp) checkpoints[source] = cp;
+  }
+  return {
+    total_episodes: counter(db, 'total_episodes'),
+    total_bytes: counter(db, 'total_bytes'),
+    total_alerts: counter(db, 'total_alerts'),
+    duplicate_lines: counter(db, 'duplicate_lines'),
+    hosts_indexed,
+    recent_episodes,
+    recent_alerts,
+    host_last_alert,
+    checkpoints,
+  };
+}
+
+function checkpointWriter(db: Db): (source: SourceName, cp: Checkpoint) => void {
+  const stmt = db.prepare(
+    `INSERT INTO checkpoints (source, dev, ino, fingerprint, fingerprint_len, offset, updated_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT(source) DO UPDATE SET dev = excluded.dev, ino = excluded.ino, fingerprint = excluded.fingerprint,
+       fingerprint_len = excluded.fingerprint_len, offset = excluded.offset, updated_at = excluded.updated_at`,
+  );
+  return (source, cp) =>
+    stmt.run(source, cp.dev, cp.ino, cp.fingerprint, cp.fingerprintLen, cp.offset, new Date().toISOString());
+}
+
+function counterAdder(db: Db): (name: string, delta: number) => void {
+  const stmt = db.prepare(
+    'INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = value + excluded.value',
+  );
+  return (name, delta) => {
+    if (delta !== 0) stmt.run(name, delta);
+  };
+}
+
+export interface EpisodeBatchResult {
+  inserted: number;
+  duplicates: number;
+}
+
+/**
+ * Writes index records in one transaction together with the checkpoint that covers them, so a
+ * crash can neither lose nor double-count a line. The first line of an id wins; a repeat only
+ * bumps that episode's `duplicates` and the `duplicate_lines` counter.
+ */
+export class EpisodeStore {
+  private readonly insert;
+  private readonly bumpDuplicate;
+  private readonly upsertHost;
+  private readonly addCounter;
+  private readonly writeCheckpoint;
+  private readonly exists;
+  private readonly tx;
+
+  constructor(private readonly db: Db) {
+    this.insert = db.prepare(
+      `INSERT INTO episodes (episode_id, host_id, sha256, size_bytes, received_at, received_ms, path, extra, first_seen_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(episode_id) DO NOTHING`,
+    );
+    this.bumpDuplicate = db.prepare('UPDATE episodes SET duplicates = duplicates + 1 WHERE episode_id = ?');
+    this.upsertHost = db.prepare(
+      `INSERT INTO host_totals (host_id, episodes, bytes, last_received_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT(host_id) DO UPDATE SET episodes = episodes + excluded.episodes, bytes = bytes + excluded.bytes,
+         last_received_at = CASE WHEN last_received_at IS NULL OR excluded.last_received_at > last_received_at
+                                 THEN excluded.last_received_at ELSE last_received_at END`,
+    );
+    this.exists = db.prepare('SELECT 1 FROM episodes WHERE episode_id = ?').pluck();
+    this.addCounter = counterAdder(db);
+    this.writeCheckpoint = checkpointWriter(db);
+    this.tx = db.transaction((records: EpisodeRecord[], checkpoint: Checkpoint | null) =>
+      this.writeUnsafe(records, checkpoint),
+    );
+  }
+
+  /** True when the id is already committed. */
+  has(episodeId: string): boolean {
+    return this.exists.get(episodeId) !== undefined;
+  }
+
+  writeBatch(records: EpisodeRecord[], checkpoint: Checkpoint | null): EpisodeBatchResult {
+    return this.tx(records, checkpoint);
+  }
+
+  private writeUnsafe(records: EpisodeRecord[], checkpoint: Checkpoint | null): EpisodeBatchResult {
+    const now = new Date().toISOString();
+    const hosts = new Map<string, HostIndexed>();
+    let inserted = 0;
+    let duplicates = 0;
+    let bytes = 0;
+    for (const r of records) {
+      const info = this.insert.run(
+        r.episode_id,
+        r.host_id,
+        r.sha256,
+        r.size_bytes,
+        r.received_at,
+        timestampMs(r.received_at),
+        r.path ?? null,
+        r.extra ? JSON.stringify(r.extra) : null,
+        now,
+      );
+      if (info.changes === 0) {
+        this.bumpDuplicate.run(r.episode_id);
+        duplicates++;
+        continue;
+      }
+      inserted++;
+      const size = r.size_bytes ?? 0;
+      bytes += size;
+      const h = hosts.get(r.host_id) ?? { episodes: 0, bytes: 0, last_received_at: null };
+      h.episodes++;
+      h.bytes += size;
+      if (r.received_at !== null && (h.last_received_at === null || r.received_at > h.last_received_at)) {
+        h.last_received_at = r.received_at;
+      }
+      hosts.set(r.host_id, h);
+    }
+    for (const [host, h] of hosts) this.upsertHost.run(host, h.episodes, h.bytes, h.last_received_at);
+    this.addCounter('total_episodes', inserted);
+    this.addCounter('total_bytes', bytes);
+    this.addCounter('duplicate_lines', duplicates);
+    if (checkpoint) this.writeCheckpoint('index', checkpoint);
+    return { inserted, duplicates };
+  }
+
+  /** Adds to a named counter (skipped lines by reason) outside a record batch. */
+  addSkipped(reason: string, n: number): void {
+    this.addCounter(`skipped_index_${reason}`, n);
+  }
+}
+
+/** Writes alert records with their checkpoint in one transaction. */
+export class AlertStore {
+  private readonly insert;
+  private readonly addCounter;
+  private readonly writeCheckpoint;
+  private readonly tx;
+
+  constructor(db: Db) {
+    this.insert = db.prepare(
+      `INSERT INTO alerts (host_id, symptom, detail, suggested_fix, detected_at, detected_ms, dedup_key, extra)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.addCounter = counterAdder(db);
+    this.writeCheckpoint = checkpointWriter(db);
+    this.tx = db.transaction((records: AlertRecord[], checkpoint: Checkpoint | null) => {
+      for (const a of records) {
+        this.insert.run(
+          a.host_id,
+          a.symptom,
+          a.detail,
+          a.suggested_fix,
+          a.detected_at,
+          timestampMs(a.detected_at),
+          a.dedup_key,
+          a.extra ? JSON.stringify(a.extra) : null,
+        );
+      }
+      this.addCounter('total_alerts', records.length);
+      if (checkpoint) this.writeCheckpoint('alerts', checkpoint);
+    });
+  }
+
+  writeBatch(records: AlertRecord[], checkpoint: Checkpoint | null): void {
+    this.tx(records, checkpoint);
+  }
+}

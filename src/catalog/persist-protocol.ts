@@ -1,0 +1,27 @@
+import type { Checkpoint } from '../feeders/tail/types.js';
+import type { SourceName } from './ingest-store.js';
+
+/** What the main thread tells the catalog writer at start. */
+export interface PersistWorkerData {
+  dataRoot: string;
+  stateDir: string;
+  pollIntervalMs: number;
+}
+
+/** Messages from the catalog writer thread to the main thread. */
+export type PersistMessage =
+  | {
+      type: 'committed';
+      source: SourceName;
+      /** Complete lines consumed since start, committed with their checkpoint. */
+      lines: number;
+      inserted: number;
+      duplicates: number;
+      checkpoint: Checkpoint;
+    }
+  | { type: 'caught_up'; source: SourceName }
+  | { type: 'error'; source: SourceName | null; message: string }
+  | { type: 'stopped' };
+
+/** Messages from the main thread to the writer. */
+export type PersistCommand = { type: 'stop' } | { type: 'poke'; source: SourceName };

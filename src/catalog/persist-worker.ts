@@ -1,0 +1,87 @@
+/**
+ * The catalog writer thread: follows index.jsonl and alerts.jsonl from their committed
+ * checkpoints and writes every record with its checkpoint in one transaction. It runs beside the
+ * main thread's live feeders (which keep the live state) so that SQLite's cost never delays
+ * the live state nor the event loop.
+ */
+import path from 'node:path';
+import { parentPort, workerData } from 'node:worker_threads';
+import { parseAlertLine, parseIndexLine } from '../feeders/records.js';
+import { JsonlTailer } from '../feeders/tail/tailer.js';
+import type { AlertRecord, EpisodeRecord } from '../protocol/index.js';
+import { openDatabase } from './db.js';
+import { AlertStore, EpisodeStore, readCheckpoint } from './ingest-store.js';
+import type { PersistCommand, PersistMessage, PersistWorkerData } from './persist-protocol.js';
+
+const port = parentPort;
+if (!port) throw new Error('persist-worker must run in a worker thread');
+const data = workerData as PersistWorkerData;
+const post = (m: PersistMessage) => port.postMessage(m);
+
+const db = openDatabase(data.stateDir);
+const episodes = new EpisodeStore(db);
+const alerts = new AlertStore(db);
+let indexLines = 0;
+let alertLines = 0;
+
+const indexTailer = new JsonlTailer({
+  path: path.join(data.dataRoot, 'index.jsonl'),
+  start: readCheckpoint(db, 'index'),
+  pollIntervalMs: data.pollIntervalMs,
+  onBatch(batch) {
+    const records: EpisodeRecord[] = [];
+    for (const line of batch.lines) {
+      const r = parseIndexLine(line);
+      if (r.ok) records.push(r.record);
+    }
+    indexLines += batch.lines.length;
+    const result = episodes.writeBatch(records, batch.checkpoint);
+    post({ type: 'committed', source: 'index', lines: indexLines, ...result, checkpoint: batch.checkpoint });
+  },
+  onEvent(event) {
+    if (event.kind === 'caught_up' || event.kind === 'missing') post({ type: 'caught_up', source: 'index' });
+    if (event.kind === 'error') post({ type: 'error', source: 'index', message: event.message });
+  },
+});
+
+const alertTailer = new JsonlTailer({
+  path: path.join(data.dataRoot, 'alerts.jsonl'),
+  start: readCheckpoint(db, 'alerts'),
+  pollIntervalMs: data.pollIntervalMs,
+  onBatch(batch) {
+    const records: AlertRecord[] = [];
+    for (const line of batch.lines) {
+      const r = parseAlertLine(line);
+      if (r.ok) records.push(r.record);
+    }
+    alertLines += batch.lines.length;
+    alerts.writeBatch(records, batch.checkpoint);
+    post({
+      type: 'committed',
+      source: 'alerts',
+      lines: alertLines,
+      inserted: records.length,
+      duplicates: 0,
+      checkpoint: batch.checkpoint,
+    });
+  },
+  onEvent(event) {
+    if (event.kind === 'caught_up' || event.kind === 'missing') post({ type: 'caught_up', source: 'alerts' });
+    if (event.kind === 'error') post({ type: 'error', source: 'alerts', message: event.message });
+  },
+});
+
+port.on('message', (command: PersistCommand) => {
+  if (command.type === 'poke') {
+    (command.source === 'index' ? indexTailer : alertTailer).poke();
+    return;
+  }
+  void Promise.all([indexTailer.stop(), alertTailer.stop()]).finally(() => {
+    db.close();
+    post({ type: 'stopped' });
+    port.close();
+  });
+});
+
+void indexTailer.start();
+void alertTailer.start();

@@ -1,0 +1,98 @@
+import { Worker } from 'node:worker_threads';
+import type { Logger } from '../util/log.js';
+import { workerFile } from '../util/worker-url.js';
+import type { SourceName } from './ingest-store.js';
+import type { PersistCommand, PersistMessage, PersistWorkerData } from './persist-protocol.js';
+
+export interface PersisterStats {
+  committed_lines: Record<SourceName, number>;
+  inserted_total: Record<SourceName, number>;
+  duplicates_total: number;
+  caught_up: Record<SourceName, boolean>;
+  running: boolean;
+}
+
+/**
+ * Runs the catalog writer thread and reports its progress. The live feeders compare their own
+ * line counts with `committed_lines` to know when every id they hold in memory is in the catalog.
+ */
+export class CatalogPersister {
+  private worker: Worker | null = null;
+  private readonly committed: Record<SourceName, number> = { index: 0, alerts: 0 };
+  private readonly inserted: Record<SourceName, number> = { index: 0, alerts: 0 };
+  private readonly caughtUp: Record<SourceName, boolean> = { index: false, alerts: false };
+  private duplicates = 0;
+  private stopping: Promise<void> | null = null;
+
+  constructor(
+    private readonly data: PersistWorkerData,
+    private readonly logger: Logger,
+    private readonly onCommitted: (source: SourceName, lines: number) => void = () => {},
+  ) {}
+
+  start(): void {
+    const worker = new Worker(workerFile('./persist-worker.js', import.meta.url), { workerData: this.data });
+    this.worker = worker;
+    worker.on('message', (m: PersistMessage) => this.onMessage(m));
+    worker.on('error', (err) => this.logger.error({ err }, 'catalog writer failed'));
+    worker.on('exit', (code) => {
+      if (this.worker === worker) this.worker = null;
+      if (code !== 0 && !this.stopping) this.logger.error({ code }, 'catalog writer exited');
+    });
+  }
+
+  poke(source: SourceName): void {
+    this.worker?.postMessage({ type: 'poke', source } satisfies PersistCommand);
+  }
+
+  stats(): PersisterStats {
+    return {
+      committed_lines: { ...this.committed },
+      inserted_total: { ...this.inserted },
+      duplicates_total: this.duplicates,
+      caught_up: { ...this.caughtUp },
+      running: this.worker !== null,
+    };
+  }
+
+  /** Stops the writer after its current transaction; resolves when its database is closed. */
+  stop(): Promise<void> {
+    if (this.stopping) return this.stopping;
+    const worker = this.worker;
+    if (!worker) return Promise.resolve();
+    this.stopping = new Promise<void>((resolve) => {
+      const timer = setTimeout(() => void worker.terminate(), 4000);
+      worker.once('exit', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      worker.postMessage({ type: 'stop' } satisfies PersistCommand);
+    });
+    return this.stopping;
+  }
+
+  private onMessage(m: PersistMessage): void {
+    switch (m.type) {
+      case 'committed':
+        this.committed[m.source] = m.lines;
+        this.inserted[m.source] += m.inserted;
+        this.duplicates += m.duplicates;
+        this.onCommitted(m.source, m.lines);
+        break;
+      case 'caught_up':
+        this.caughtUp[m.source] = true;
+        break;
+      case 'error':
+        this.logger.warn(
+          { source: m.source, message: m.message },
+          'catalog writer cannot read its input; retrying',
+        );
+        break;
+      case 'stopped':
+        break;
+      default: {
+        const _exhaustive: never = m;
+      }
+    }
+  }
+}

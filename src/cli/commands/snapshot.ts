@@ -1,0 +1,39 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { SNAPSHOT_OPTIONS } from '../../config/schema.js';
+import { Dashboard } from '../../dashboard.js';
+import { UsageError } from '../../util/errors.js';
+import { createLogger, type LogLevel } from '../../util/log.js';
+import type { Command } from '../command.js';
+
+export const snapshotCommand: Command = {
+  name: 'snapshot',
+  summary:
+    'Read the data root once (index, alerts, episodes/, health/) and print the snapshot as JSON. Uses no state dir and writes nothing.',
+  options: SNAPSHOT_OPTIONS,
+  async run(options) {
+    const dataRoot = path.resolve(options.dataRoot as string);
+    if (!fs.existsSync(dataRoot))
+      throw new UsageError('data_root_missing', `--data-root ${dataRoot} does not exist`);
+    if (!fs.statSync(dataRoot).isDirectory()) {
+      throw new UsageError('data_root_not_dir', `--data-root ${dataRoot} is not a directory`);
+    }
+    // Logs go to stderr so stdout is exactly the JSON.
+    const logger = createLogger({ level: options.logLevel as LogLevel, destination: process.stderr });
+    const dashboard = new Dashboard({
+      dataRoot,
+      stateDir: null,
+      logger,
+      pollInterval: 0.5,
+      rescanInterval: 3600,
+      snapshotInterval: 3600,
+      replayBuffer: 100,
+    });
+    await dashboard.start();
+    await dashboard.whenReady();
+    const snapshot = dashboard.snapshot();
+    await dashboard.stop();
+    process.stdout.write(`${JSON.stringify(snapshot, null, 2)}\n`);
+    return 0;
+  },
+};

@@ -1,0 +1,64 @@
+import { readFileSync } from 'node:fs';
+import { formatHelp, parseOptions } from '../config/parse.js';
+import { DashboardError, EXIT_USAGE, UsageError } from '../util/errors.js';
+import type { Command } from './command.js';
+import { generateCommand } from './commands/generate.js';
+import { serveCommand } from './commands/serve.js';
+import { snapshotCommand } from './commands/snapshot.js';
+
+const COMMANDS: readonly Command[] = [serveCommand, generateCommand, snapshotCommand];
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return pkg.version;
+}
+
+function mainHelp(): string {
+  const rows = COMMANDS.map((c) => `  ${c.name.padEnd(12)} ${c.summary}`).join('\n');
+  return `Usage: cis490-dashboard <command> [flags]\n\nLive operations dashboard for the CIS490 episode-collection lab.\n\nCommands:\n${rows}\n\nRun 'cis490-dashboard <command> --help' for a command's flags. Flags have CIS490_* environment equivalents.\n  --version    Print the version.\n`;
+}
+
+/**
+ * The CLI: a thin layer over the programmatic API. Returns the exit code: 0 on success, 2 for a
+ * usage error (one line on stderr), 1 for anything unexpected (with its stack).
+ */
+export async function run(argv: readonly string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(mainHelp());
+    return name === undefined ? EXIT_USAGE : 0;
+  }
+  if (name === '--version' || name === '-v') {
+    process.stdout.write(`${version()}\n`);
+    return 0;
+  }
+  const command = COMMANDS.find((c) => c.name === name);
+  try {
+    if (!command)
+      throw new UsageError(
+        'unknown_command',
+        `unknown command '${name}' (commands: ${COMMANDS.map((c) => c.name).join(', ')})`,
+      );
+    if (rest.includes('--help') || rest.includes('-h')) {
+      process.stdout.write(formatHelp(command.name, command.summary, command.options));
+      return 0;
+    }
+    const options = parseOptions(command.options, rest);
+    return await command.run(options);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`cis490-dashboard: ${err.message}\n`);
+      return EXIT_USAGE;
+    }
+    if (err instanceof DashboardError) {
+      process.stderr.write(`cis490-dashboard: ${err.message} [${err.code}]\n`);
+      return EXIT_USAGE;
+    }
+    process.stderr.write(
+      `cis490-dashboard: unexpected error\n${err instanceof Error ? err.stack : String(err)}\n`,
+    );
+    return 1;
+  }
+}

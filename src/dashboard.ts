@@ -1,0 +1,276 @@
+import path from 'node:path';
+import { Bus } from './bus/bus.js';
+import { type Db, openDatabase } from './catalog/db.js';
+import { loadStoredTotals } from './catalog/ingest-store.js';
+import { CatalogPersister } from './catalog/persister.js';
+import { AlertAggregates } from './feeders/alert-aggregates.js';
+import { EpisodeIdTracker } from './feeders/episode-ids.js';
+import { EpisodesDirFeeder } from './feeders/episodes-dir.js';
+import { HealthDirFeeder } from './feeders/health-dir.js';
+import { IndexAggregates } from './feeders/index-aggregates.js';
+import { JsonlFeeder } from './feeders/jsonl-feeder.js';
+import { parseAlertLine, parseIndexLine } from './feeders/records.js';
+import type {
+  AlertRecord,
+  DashboardState,
+  EpisodeRecord,
+  HostHealth,
+  PhaseMix,
+  Snapshot,
+} from './protocol/index.js';
+import { emptyState } from './protocol/index.js';
+import type { Logger } from './util/log.js';
+
+export interface DashboardOptions {
+  dataRoot: string;
+  /** The catalog's folder; null keeps an in-memory catalog and runs no writer (one-shot commands). */
+  stateDir: string | null;
+  logger: Logger;
+  /** Seconds. */
+  pollInterval: number;
+  rescanInterval: number;
+  snapshotInterval: number;
+  replayBuffer: number;
+}
+
+/** How often, at most, a bulk load (backlog of the index) publishes its progress as a snapshot. */
+const BULK_SNAPSHOT_MS = 500;
+
+/**
+ * The composition root of the live side: opens the catalog, seeds the state from it, runs the
+ * feeders and the catalog writer, and publishes everything through the bus. HTTP and WebSocket
+ * read from here; nothing here knows about them.
+ */
+export class Dashboard {
+  readonly bus: Bus;
+  readonly db: Db;
+  readonly startedAt = Date.now();
+  private readonly index: JsonlFeeder<EpisodeRecord>;
+  private readonly alerts: JsonlFeeder<AlertRecord>;
+  private readonly episodesDir: EpisodesDirFeeder;
+  private readonly health: HealthDirFeeder;
+  private readonly persister: CatalogPersister | null;
+  private readonly indexAgg: IndexAggregates;
+  private readonly alertAgg: AlertAggregates;
+  private readonly ids: EpisodeIdTracker;
+  private readonly healthByHost: Record<string, HostHealth> = {};
+  private readonly lookupStmt;
+  private snapshotTimer: NodeJS.Timeout | null = null;
+  private bulkTimer: NodeJS.Timeout | null = null;
+  private readyFlag = false;
+  private readySeconds: number | null = null;
+  private newFileListeners: Array<(n: number) => void> = [];
+  private stopped = false;
+
+  constructor(private readonly options: DashboardOptions) {
+    const { dataRoot, stateDir, logger } = options;
+    this.db = openDatabase(stateDir);
+    const stored = loadStoredTotals(this.db);
+    this.indexAgg = new IndexAggregates(stored);
+    this.alertAgg = new AlertAggregates(stored);
+    const initial: DashboardState = {
+      ...emptyState(),
+      ...this.indexAgg.snapshotFields(),
+      ...this.alertAgg.snapshotFields(),
+    };
+    this.bus = new Bus({ capacity: options.replayBuffer, initialState: initial });
+    this.lookupStmt = this.db.prepare('SELECT 1 FROM episodes WHERE episode_id = ?').pluck();
+    const lookup = (id: string) => this.lookupStmt.get(id) !== undefined;
+    // An empty catalog has nothing to look up: the first pass then runs at parsing speed.
+    this.ids = new EpisodeIdTracker(stored.total_episodes > 0 ? lookup : null);
+    const pollIntervalMs = options.pollInterval * 1000;
+
+    this.index = new JsonlFeeder<EpisodeRecord>({
+      name: 'index',
+      path: path.join(dataRoot, 'index.jsonl'),
+      start: stored.checkpoints.index ?? null,
+      pollIntervalMs,
+      logger,
+      parse: parseIndexLine,
+      accept: (r) => this.ids.accept(r.episode_id, this.index.linesConsumed),
+      onRecords: (records, bulk) => this.onEpisodes(records, bulk),
+      onCaughtUp: () => this.checkReady(),
+    });
+    this.alerts = new JsonlFeeder<AlertRecord>({
+      name: 'alerts',
+      path: path.join(dataRoot, 'alerts.jsonl'),
+      start: stored.checkpoints.alerts ?? null,
+      pollIntervalMs,
+      logger,
+      parse: parseAlertLine,
+      onRecords: (records, bulk) => this.onAlerts(records, bulk),
+      onCaughtUp: () => this.checkReady(),
+    });
+    this.episodesDir = new EpisodesDirFeeder({
+      dataRoot,
+      logger,
+      rescanIntervalMs: options.rescanInterval * 1000,
+      onHostChange: (host, disk) => this.bus.publish({ type: 'host_disk', host_id: host, ...disk }),
+      onNewFiles: (n) => {
+        for (const l of this.newFileListeners) l(n);
+      },
+    });
+    this.health = new HealthDirFeeder({
+      dataRoot,
+      logger,
+      rescanIntervalMs: options.rescanInterval * 1000,
+      onHealth: (host, health) => {
+        if (health) this.healthByHost[host] = health;
+        else delete this.healthByHost[host];
+        this.bus.publish({ type: 'health', host_id: host, health });
+      },
+    });
+    this.persister =
+      stateDir === null
+        ? null
+        : new CatalogPersister({ dataRoot, stateDir, pollIntervalMs }, logger, (source, lines) => {
+            if (source === 'index') this.ids.committed(lines, lookup);
+          });
+  }
+
+  /** Starts every feeder; resolves once they are running (not when the first pass is done). */
+  async start(): Promise<void> {
+    this.persister?.start();
+    await Promise.all([this.index.start(), this.alerts.start()]);
+    // Disk and health scans are part of the first pass: readiness waits for them.
+    void Promise.all([this.episodesDir.start(), this.health.start()]).then(() => {
+      this.dirsScanned = true;
+      this.checkReady();
+    });
+    this.snapshotTimer = setInterval(() => this.publishSnapshot(), this.options.snapshotInterval * 1000);
+    this.snapshotTimer.unref();
+  }
+
+  private dirsScanned = false;
+
+  /** True once the first pass is done: index and alerts caught up, episodes and health scanned. */
+  get ready(): boolean {
+    return this.readyFlag;
+  }
+
+  /** Seconds from start to ready, once ready. */
+  get bootstrapSeconds(): number | null {
+    return this.readySeconds;
+  }
+
+  /** Resolves when ready. */
+  whenReady(): Promise<void> {
+    if (this.readyFlag) return Promise.resolve();
+    return new Promise((resolve) => {
+      const unsubscribe = this.bus.subscribe((e) => {
+        if (e.type === 'ready' && e.ready) {
+          unsubscribe();
+          resolve();
+        }
+      });
+    });
+  }
+
+  /** Called with the number of new episode files (the phase mix hooks in here). */
+  onNewEpisodeFiles(listener: (n: number) => void): void {
+    this.newFileListeners.push(listener);
+  }
+
+  publishPhaseMix(mix: PhaseMix): void {
+    this.bus.publish({ type: 'phase_mix', ...mix });
+  }
+
+  /** The snapshot part of the state, from the running aggregates (never a re-read of the index). */
+  snapshot(): Snapshot {
+    const disk = this.episodesDir.disk();
+    const host_counts: Record<string, number> = {};
+    const host_bytes: Record<string, number> = {};
+    for (const [host, d] of Object.entries(disk)) {
+      if (d.files === 0 && d.bytes === 0) continue;
+      host_counts[host] = d.files;
+      host_bytes[host] = d.bytes;
+    }
+    return {
+      ...this.indexAgg.snapshotFields(),
+      ...this.alertAgg.snapshotFields(),
+      host_counts,
+      host_bytes,
+      health: { ...this.healthByHost },
+      ready: this.readyFlag,
+    };
+  }
+
+  publishSnapshot(): void {
+    if (this.stopped) return;
+    this.bus.publish({ type: 'snapshot', ...this.snapshot() });
+  }
+
+  stats() {
+    return {
+      index: this.index.stats(),
+      alerts: this.alerts.stats(),
+      episodes_dir: this.episodesDir.stats(),
+      health: this.health.stats(),
+      catalog: this.persister?.stats() ?? null,
+      pending_ids: this.ids.pendingCount,
+      ready: this.readyFlag,
+      bootstrap_seconds: this.readySeconds,
+      bus: this.bus.stats(),
+    };
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.snapshotTimer) clearInterval(this.snapshotTimer);
+    if (this.bulkTimer) clearTimeout(this.bulkTimer);
+    this.episodesDir.stop();
+    this.health.stop();
+    await Promise.all([this.index.stop(), this.alerts.stop()]);
+    await this.persister?.stop();
+    this.db.close();
+  }
+
+  private onEpisodes(records: EpisodeRecord[], bulk: boolean): void {
+    this.indexAgg.add(records);
+    if (bulk) {
+      this.scheduleBulkSnapshot();
+      return;
+    }
+    for (const r of records) this.bus.publish({ type: 'episode', ...r });
+  }
+
+  private onAlerts(records: AlertRecord[], bulk: boolean): void {
+    this.alertAgg.add(records);
+    if (bulk) {
+      this.scheduleBulkSnapshot();
+      return;
+    }
+    for (const a of records) this.bus.publish({ type: 'alert', ...a });
+  }
+
+  /** A backlog is published as snapshots (at most every 500 ms), not one event per line. */
+  private scheduleBulkSnapshot(): void {
+    if (this.bulkTimer || this.stopped) return;
+    this.bulkTimer = setTimeout(() => {
+      this.bulkTimer = null;
+      this.publishSnapshot();
+    }, BULK_SNAPSHOT_MS);
+  }
+
+  private checkReady(): void {
+    if (this.readyFlag || this.stopped) return;
+    if (!this.index.isCaughtUp || !this.alerts.isCaughtUp || !this.dirsScanned) return;
+    this.readyFlag = true;
+    this.readySeconds = (Date.now() - this.startedAt) / 1000;
+    if (this.bulkTimer) {
+      clearTimeout(this.bulkTimer);
+      this.bulkTimer = null;
+    }
+    this.publishSnapshot();
+    this.bus.publish({ type: 'ready', ready: true });
+    this.options.logger.info(
+      {
+        bootstrap_seconds: this.readySeconds,
+        total_episodes: this.indexAgg.total_episodes,
+        total_alerts: this.alertAgg.total_alerts,
+      },
+      'ready',
+    );
+  }
+}

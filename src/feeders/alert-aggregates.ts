@@ -1,0 +1,45 @@
+import { type AlertRecord, RECENT_LIMIT } from '../protocol/index.js';
+
+/** Running alert totals for the snapshot, seeded from the catalog at start-up. */
+export class AlertAggregates {
+  total_alerts = 0;
+  /** Newest first. */
+  recent: AlertRecord[] = [];
+  host_last_alert: Record<string, AlertRecord> = {};
+
+  constructor(seed?: {
+    total_alerts: number;
+    recent_alerts: AlertRecord[];
+    host_last_alert: Record<string, AlertRecord>;
+  }) {
+    if (seed) {
+      this.total_alerts = seed.total_alerts;
+      this.recent = seed.recent_alerts.slice(0, RECENT_LIMIT);
+      this.host_last_alert = { ...seed.host_last_alert };
+    }
+  }
+
+  add(records: readonly AlertRecord[]): void {
+    this.total_alerts += records.length;
+    for (const a of records) if (a.host_id !== null) this.host_last_alert[a.host_id] = a;
+    const n = records.length;
+    if (n >= RECENT_LIMIT) this.recent = records.slice(n - RECENT_LIMIT).reverse();
+    else if (n > 0)
+      this.recent = records
+        .slice()
+        .reverse()
+        .concat(this.recent.slice(0, RECENT_LIMIT - n));
+  }
+
+  snapshotFields(): {
+    total_alerts: number;
+    recent_alerts: AlertRecord[];
+    host_last_alert: Record<string, AlertRecord>;
+  } {
+    return {
+      total_alerts: this.total_alerts,
+      recent_alerts: this.recent.slice(),
+      host_last_alert: { ...this.host_last_alert },
+    };
+  }
+}

@@ -1,0 +1,186 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { HostDisk } from '../protocol/index.js';
+import { errnoCode } from '../util/errors.js';
+import type { Logger } from '../util/log.js';
+import { DirWatch } from './dir-watch.js';
+
+/** Only complete tarballs are episodes: temp uploads, checksum files and the like are not (DESIGN §4.8). */
+export function isEpisodeFile(name: string): boolean {
+  return name.endsWith('.tar.zst') && !name.startsWith('.');
+}
+
+export interface EpisodesDirOptions {
+  dataRoot: string;
+  logger: Logger;
+  rescanIntervalMs: number;
+  /** A host's file count or bytes changed (files 0 and bytes 0 when its folder is gone). */
+  onHostChange(host: string, disk: HostDisk): void;
+  /** New or changed episode files appeared (the phase mix refreshes, debounced). */
+  onNewFiles?(count: number): void;
+}
+
+/**
+ * Keeps `episodes/<host>/*.tar.zst` counts and bytes per host current: a full scan at start and on
+ * a timer, and per-file updates from directory notifications in between.
+ */
+export class EpisodesDirFeeder {
+  private readonly root: string;
+  private readonly hosts = new Map<string, Map<string, number>>();
+  private readonly watches = new Map<string, DirWatch>();
+  private readonly rootWatch: DirWatch;
+  private timer: NodeJS.Timeout | null = null;
+  private scanning: Promise<void> | null = null;
+  private missingReported = false;
+  private stopped = false;
+  private scans = 0;
+  private errors = 0;
+
+  constructor(private readonly options: EpisodesDirOptions) {
+    this.root = path.join(options.dataRoot, 'episodes');
+    this.rootWatch = new DirWatch(this.root, () => void this.scan());
+  }
+
+  /** Runs the first full scan; resolves when it is done. */
+  async start(): Promise<void> {
+    await this.scan();
+    this.timer = setInterval(() => void this.scan(), this.options.rescanIntervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    this.rootWatch.close();
+    for (const w of this.watches.values()) w.close();
+    this.watches.clear();
+  }
+
+  /** Files and bytes per host as last seen. */
+  disk(): Record<string, HostDisk> {
+    const out: Record<string, HostDisk> = {};
+    for (const [host, files] of this.hosts) out[host] = summarize(files);
+    return out;
+  }
+
+  stats(): { scans: number; errors: number; hosts: number; files: number } {
+    let files = 0;
+    for (const m of this.hosts.values()) files += m.size;
+    return { scans: this.scans, errors: this.errors, hosts: this.hosts.size, files };
+  }
+
+  /** A full rescan; concurrent calls share one. */
+  scan(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    this.scanning ??= this.scanAll().finally(() => {
+      this.scanning = null;
+    });
+    return this.scanning;
+  }
+
+  private async scanAll(): Promise<void> {
+    this.scans++;
+    let entries: import('node:fs').Dirent[];
+    try {
+      entries = await fs.readdir(this.root, { withFileTypes: true });
+    } catch (err) {
+      if (!this.missingReported) {
+        this.missingReported = true;
+        this.options.logger.warn(
+          { dir: this.root, code: errnoCode(err) },
+          'episodes folder not readable yet',
+        );
+      }
+      for (const host of [...this.hosts.keys()]) this.dropHost(host);
+      return;
+    }
+    if (this.missingReported) {
+      this.missingReported = false;
+      this.options.logger.info({ dir: this.root }, 'episodes folder appeared');
+    }
+    this.rootWatch.ensure();
+    const seen = new Set<string>();
+    for (const entry of entries) {
+      if (!entry.isDirectory()) continue;
+      seen.add(entry.name);
+      await this.scanHost(entry.name);
+    }
+    for (const host of [...this.hosts.keys()]) if (!seen.has(host)) this.dropHost(host);
+  }
+
+  private async scanHost(host: string): Promise<void> {
+    const dir = path.join(this.root, host);
+    let names: import('node:fs').Dirent[];
+    try {
+      names = await fs.readdir(dir, { withFileTypes: true });
+    } catch {
+      this.errors++;
+      this.dropHost(host);
+      return;
+    }
+    const files = new Map<string, number>();
+    for (const entry of names) {
+      // Symlinks are not counted: an episode is a regular file under the host's folder.
+      if (!entry.isFile() || !isEpisodeFile(entry.name)) continue;
+      try {
+        const st = await fs.stat(path.join(dir, entry.name));
+        files.set(entry.name, st.size);
+      } catch {
+        // Gone between readdir and stat (a rename in flight): the next event or scan settles it.
+      }
+    }
+    this.watchHost(host);
+    this.replaceHost(host, files);
+  }
+
+  private watchHost(host: string): void {
+    let w = this.watches.get(host);
+    if (!w) {
+      w = new DirWatch(path.join(this.root, host), (name) => void this.onHostEvent(host, name));
+      this.watches.set(host, w);
+    }
+    w.ensure();
+  }
+
+  private async onHostEvent(host: string, name: string | null): Promise<void> {
+    if (this.stopped) return;
+    if (name === null) {
+      await this.scanHost(host);
+      return;
+    }
+    if (!isEpisodeFile(name)) return;
+    const files = new Map(this.hosts.get(host) ?? []);
+    try {
+      const st = await fs.lstat(path.join(this.root, host, name));
+      if (st.isFile()) files.set(name, st.size);
+      else files.delete(name);
+    } catch {
+      files.delete(name);
+    }
+    this.replaceHost(host, files);
+  }
+
+  private replaceHost(host: string, files: Map<string, number>): void {
+    const before = this.hosts.get(host);
+    let added = 0;
+    for (const [name, size] of files) if (before?.get(name) !== size) added++;
+    const prev = before ? summarize(before) : { files: 0, bytes: 0 };
+    const next = summarize(files);
+    this.hosts.set(host, files);
+    if (prev.files !== next.files || prev.bytes !== next.bytes) this.options.onHostChange(host, next);
+    if (added > 0) this.options.onNewFiles?.(added);
+  }
+
+  private dropHost(host: string): void {
+    if (!this.hosts.delete(host)) return;
+    this.watches.get(host)?.close();
+    this.watches.delete(host);
+    this.options.onHostChange(host, { files: 0, bytes: 0 });
+  }
+}
+
+function summarize(files: Map<string, number>): HostDisk {
+  let bytes = 0;
+  for (const size of files.values()) bytes += size;
+  return { files: files.size, bytes };
+}

@@ -1,0 +1,113 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { HostHealth } from '../protocol/index.js';
+import type { Logger } from '../util/log.js';
+import { DirWatch } from './dir-watch.js';
+
+/** Health files larger than this are not read (a heartbeat is a few hundred bytes). */
+const MAX_HEALTH_BYTES = 256 * 1024;
+
+export interface HealthDirOptions {
+  dataRoot: string;
+  logger: Logger;
+  rescanIntervalMs: number;
+  onHealth(host: string, health: HostHealth | null): void;
+}
+
+/**
+ * Reads `health/<host_id>.json` (optional; the folder may appear later). A file is re-read only
+ * when its mtime or size changed; a bad file is skipped, counted and logged once per version.
+ */
+export class HealthDirFeeder {
+  private readonly dir: string;
+  private readonly seen = new Map<string, { key: string; ok: boolean }>();
+  private readonly watch: DirWatch;
+  private timer: NodeJS.Timeout | null = null;
+  private scanning: Promise<void> | null = null;
+  private stopped = false;
+  private skipped = 0;
+
+  constructor(private readonly options: HealthDirOptions) {
+    this.dir = path.join(options.dataRoot, 'health');
+    this.watch = new DirWatch(this.dir, () => void this.scan());
+  }
+
+  async start(): Promise<void> {
+    await this.scan();
+    this.timer = setInterval(() => void this.scan(), this.options.rescanIntervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    this.watch.close();
+  }
+
+  stats(): { hosts: number; skipped: number } {
+    return { hosts: [...this.seen.values()].filter((s) => s.ok).length, skipped: this.skipped };
+  }
+
+  scan(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    this.scanning ??= this.scanAll().finally(() => {
+      this.scanning = null;
+    });
+    return this.scanning;
+  }
+
+  private async scanAll(): Promise<void> {
+    let names: string[];
+    try {
+      names = (await fs.readdir(this.dir)).filter((n) => n.endsWith('.json') && !n.startsWith('.'));
+    } catch {
+      names = [];
+    }
+    this.watch.ensure();
+    const present = new Set<string>();
+    for (const name of names) {
+      const host = name.slice(0, -'.json'.length);
+      present.add(host);
+      await this.readOne(host, path.join(this.dir, name));
+    }
+    for (const [host, s] of [...this.seen]) {
+      if (present.has(host)) continue;
+      this.seen.delete(host);
+      if (s.ok) this.options.onHealth(host, null);
+    }
+  }
+
+  private async readOne(host: string, file: string): Promise<void> {
+    let st: import('node:fs').Stats;
+    try {
+      st = await fs.stat(file);
+    } catch {
+      return;
+    }
+    const key = `${st.mtimeMs}:${st.size}`;
+    const prev = this.seen.get(host);
+    if (prev?.key === key) return;
+    const fail = (reason: string) => {
+      this.skipped++;
+      this.seen.set(host, { key, ok: false });
+      this.options.logger.warn({ file, reason }, 'skipped a health file');
+      if (prev?.ok) this.options.onHealth(host, null);
+    };
+    if (!st.isFile() || st.size > MAX_HEALTH_BYTES) return fail(st.isFile() ? 'too_large' : 'not_a_file');
+    let data: unknown;
+    try {
+      data = JSON.parse(await fs.readFile(file, 'utf8'));
+    } catch {
+      // A half-written heartbeat reads as bad JSON; the next write (new mtime) is read again.
+      return fail('malformed_json');
+    }
+    if (typeof data !== 'object' || data === null || Array.isArray(data)) return fail('not_object');
+    this.seen.set(host, { key, ok: true });
+    this.options.onHealth(host, {
+      host_id: host,
+      read_at: new Date().toISOString(),
+      file_mtime: st.mtime.toISOString(),
+      data: data as Record<string, unknown>,
+    });
+  }
+}

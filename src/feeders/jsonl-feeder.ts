@@ -1,0 +1,199 @@
+import type { Logger } from '../util/log.js';
+import { RateLimitedLog } from '../util/rate-limited-log.js';
+import { excerpt, type ParseResult } from './records.js';
+import { JsonlTailer } from './tail/tailer.js';
+import type { Checkpoint, TailBatch, TailerEvent, TailFs } from './tail/types.js';
+
+/** Batches larger than this are applied in bulk (one snapshot) rather than one event per record. */
+export const BULK_THRESHOLD = 1000;
+
+export interface JsonlFeederOptions<T> {
+  /** Source name for logs and metrics: `index` or `alerts`. */
+  name: string;
+  path: string;
+  /** Resume point (the catalog's committed checkpoint); null reads from byte 0. */
+  start: Checkpoint | null;
+  tailFs?: TailFs;
+  pollIntervalMs?: number;
+  logger: Logger;
+  parse(line: string): ParseResult<T>;
+  /** Returns false for a record to drop as a duplicate (counted, reported). */
+  accept?(record: T): boolean;
+  /** Accepted records of one batch, in file order; `bulk` while reading a backlog. */
+  onRecords(records: T[], bulk: boolean): void;
+  /** Called once when the first pass reached the end of the file (or found it missing). */
+  onCaughtUp?(): void;
+}
+
+export interface JsonlFeederStats {
+  source: string;
+  lines: number;
+  accepted: number;
+  duplicates: number;
+  skipped: Record<string, number>;
+  bytes_read: number;
+  file_size: number;
+  rotations: Record<string, number>;
+  caught_up: boolean;
+}
+
+/**
+ * Follows one JSONL file of the data root (via the tailer), parses its lines and hands accepted
+ * records on. Bad lines are skipped, counted by reason and logged with an excerpt (rate limited).
+ */
+export class JsonlFeeder<T> {
+  private readonly tailer: JsonlTailer;
+  private readonly warn: RateLimitedLog;
+  private lines = 0;
+  private accepted = 0;
+  private duplicates = 0;
+  private readonly skipped: Record<string, number> = {};
+  private caughtUp = false;
+  private readonly caughtUpPromise: Promise<void>;
+  private resolveCaughtUp!: () => void;
+
+  constructor(private readonly options: JsonlFeederOptions<T>) {
+    this.warn = new RateLimitedLog(options.logger);
+    this.caughtUpPromise = new Promise((resolve) => {
+      this.resolveCaughtUp = resolve;
+    });
+    this.tailer = new JsonlTailer({
+      path: options.path,
+      ...(options.tailFs ? { fs: options.tailFs } : {}),
+      start: options.start,
+      ...(options.pollIntervalMs !== undefined ? { pollIntervalMs: options.pollIntervalMs } : {}),
+      onBatch: (batch) => this.onBatch(batch),
+      onEvent: (event) => this.onTailerEvent(event),
+    });
+  }
+
+  start(): Promise<void> {
+    return this.tailer.start();
+  }
+
+  stop(): Promise<void> {
+    return this.tailer.stop();
+  }
+
+  /** Re-check the file now (a directory notification arrived). */
+  poke(): void {
+    this.tailer.poke();
+  }
+
+  whenCaughtUp(): Promise<void> {
+    return this.caughtUpPromise;
+  }
+
+  get isCaughtUp(): boolean {
+    return this.caughtUp;
+  }
+
+  /** Complete lines consumed so far (for comparison with the catalog writer's count). */
+  get linesConsumed(): number {
+    return this.lines;
+  }
+
+  stats(): JsonlFeederStats {
+    const t = this.tailer.stats();
+    return {
+      source: this.options.name,
+      lines: this.lines,
+      accepted: this.accepted,
+      duplicates: this.duplicates,
+      skipped: { ...this.skipped, ...t.skipped },
+      bytes_read: t.bytesRead,
+      file_size: t.fileSize,
+      rotations: { ...t.rotations },
+      caught_up: this.caughtUp,
+    };
+  }
+
+  private skip(reason: string, offset: number | null, text: string): void {
+    this.skipped[reason] = (this.skipped[reason] ?? 0) + 1;
+    this.warn.warn(
+      `${this.options.name}:${reason}`,
+      { source: this.options.name, file: this.options.path, reason, offset, excerpt: excerpt(text) },
+      'skipped a line',
+    );
+  }
+
+  private onBatch(batch: TailBatch): void {
+    const { parse, accept } = this.options;
+    const records: T[] = [];
+    for (const s of batch.skipped) {
+      this.warn.warn(
+        `${this.options.name}:${s.reason}`,
+        {
+          source: this.options.name,
+          file: this.options.path,
+          reason: s.reason,
+          offset: s.offset,
+          excerpt: s.excerpt,
+        },
+        'skipped a line',
+      );
+    }
+    for (const line of batch.lines) {
+      this.lines++;
+      const result = parse(line);
+      if (!result.ok) {
+        this.skip(result.reason, null, line);
+        continue;
+      }
+      if (accept && !accept(result.record)) {
+        this.duplicates++;
+        this.warn.warn(
+          `${this.options.name}:duplicate`,
+          { source: this.options.name, excerpt: excerpt(line) },
+          'repeated id counted once',
+        );
+        continue;
+      }
+      records.push(result.record);
+    }
+    this.accepted += records.length;
+    if (records.length > 0) {
+      this.options.onRecords(records, !this.caughtUp || records.length > BULK_THRESHOLD);
+    }
+  }
+
+  private markCaughtUp(): void {
+    if (this.caughtUp) return;
+    this.caughtUp = true;
+    this.options.logger.info(
+      { source: this.options.name, lines: this.lines, accepted: this.accepted },
+      'first pass done',
+    );
+    this.options.onCaughtUp?.();
+    this.resolveCaughtUp();
+  }
+
+  private onTailerEvent(event: TailerEvent): void {
+    const log = this.options.logger;
+    const fields = { source: this.options.name, ...event };
+    switch (event.kind) {
+      case 'caught_up':
+        this.markCaughtUp();
+        break;
+      case 'missing':
+        log.warn(fields, 'input file missing; will pick it up when it appears');
+        // Nothing to read is a finished first pass: the server is ready without the file.
+        this.markCaughtUp();
+        break;
+      case 'appeared':
+        log.info(fields, 'input file appeared');
+        break;
+      case 'rotated':
+        log.info(fields, 'input file rotated');
+        break;
+      case 'checkpoint_lost':
+        log.warn(fields, 'checkpointed file not found; reading the current file from the start');
+        break;
+      case 'error':
+        log.warn(fields, 'cannot read input file; retrying');
+        break;
+      default:
+        log.debug(fields, 'tailer event');
+    }
+  }
+}

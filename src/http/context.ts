@@ -1,0 +1,20 @@
+import type { WsHub } from '../bus/ws-hub.js';
+import type { Dashboard } from '../dashboard.js';
+import type { PhaseMix } from '../protocol/index.js';
+import type { Logger } from '../util/log.js';
+
+/** Source of the dataset phase mix (the phase-mix service, or nothing before it runs). */
+export interface PhaseMixSource {
+  current(host?: string): PhaseMix | null;
+}
+
+/** What the HTTP routes read from; built by the server, fakeable in tests. */
+export interface AppContext {
+  dashboard: Dashboard;
+  hub: WsHub;
+  logger: Logger;
+  dataRoot: string;
+  /** Bearer token for POST /api/phase; null disables the endpoint (503). */
+  phaseToken: string | null;
+  phaseMix: PhaseMixSource | null;
+}

@@ -1,0 +1,104 @@
+import type { FastifyInstance } from 'fastify';
+import { alertFromRow } from '../../catalog/ingest-store.js';
+import type { AlertGroup, AlertsPage } from '../../protocol/api.js';
+import type { AppContext } from '../context.js';
+import {
+  boolParam,
+  decodeCursor,
+  encodeCursor,
+  intParam,
+  list,
+  onlyKnown,
+  type RawQuery,
+  timeParam,
+} from '../query.js';
+
+const KNOWN = ['host', 'symptom', 'from', 'to', 'limit', 'cursor', 'dedup'];
+const COLUMNS = 'id, host_id, symptom, detail, suggested_fix, detected_at, dedup_key, extra';
+
+/**
+ * `GET /api/alerts`: alerts from the catalog, newest first, keyset-paged; `dedup=1` groups them by
+ * `dedup_key` with a count and first/last seen.
+ */
+export function registerAlertRoutes(app: FastifyInstance, ctx: AppContext): void {
+  app.get('/api/alerts', async (req): Promise<AlertsPage> => {
+    const q = req.query as RawQuery;
+    onlyKnown(q, KNOWN);
+    const hosts = list(q, 'host');
+    const symptoms = list(q, 'symptom');
+    const from = timeParam(q, 'from');
+    const to = timeParam(q, 'to');
+    const limit = intParam(q, 'limit', 1, 500) ?? 100;
+    const dedup = boolParam(q, 'dedup');
+    const cursor = decodeCursor(q, 1);
+    const where: string[] = [];
+    const params: Array<string | number> = [];
+    if (hosts.length) {
+      where.push(`host_id IN (${hosts.map(() => '?').join(',')})`);
+      params.push(...hosts);
+    }
+    if (symptoms.length) {
+      where.push(`symptom IN (${symptoms.map(() => '?').join(',')})`);
+      params.push(...symptoms);
+    }
+    if (from !== undefined) {
+      where.push('detected_ms >= ?');
+      params.push(from);
+    }
+    if (to !== undefined) {
+      where.push('detected_ms <= ?');
+      params.push(to);
+    }
+    const whereSql = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    const db = ctx.dashboard.db;
+    const after = typeof cursor?.[0] === 'number' ? cursor[0] : null;
+
+    if (!dedup) {
+      const pageWhere = after === null ? whereSql : `${whereSql ? `${whereSql} AND` : 'WHERE'} id < ?`;
+      const rows = db
+        .prepare(`SELECT ${COLUMNS} FROM alerts ${pageWhere} ORDER BY id DESC LIMIT ?`)
+        .all(...params, ...(after === null ? [] : [after]), limit + 1) as Array<
+        Parameters<typeof alertFromRow>[0] & { id: number }
+      >;
+      const total =
+        (db
+          .prepare(`SELECT count(*) FROM alerts ${whereSql}`)
+          .pluck()
+          .get(...params) as number) ?? 0;
+      const page = rows.slice(0, limit);
+      const last = page[page.length - 1];
+      return {
+        items: page.map(alertFromRow),
+        next_cursor: rows.length > limit && last ? encodeCursor([last.id]) : null,
+        total,
+      };
+    }
+
+    const grouped = `SELECT coalesce(dedup_key, '#' || id) AS g, max(id) AS last_id, count(*) AS n,
+        min(detected_at) AS first_seen, max(detected_at) AS last_seen FROM alerts ${whereSql} GROUP BY g`;
+    const groups = db
+      .prepare(
+        `SELECT * FROM (${grouped}) ${after === null ? '' : 'WHERE last_id < ?'} ORDER BY last_id DESC LIMIT ?`,
+      )
+      .all(...params, ...(after === null ? [] : [after]), limit + 1) as Array<{
+      last_id: number;
+      n: number;
+      first_seen: string | null;
+      last_seen: string | null;
+    }>;
+    const total = db
+      .prepare(`SELECT count(*) FROM (${grouped})`)
+      .pluck()
+      .get(...params) as number;
+    const byId = db.prepare(`SELECT ${COLUMNS} FROM alerts WHERE id = ?`);
+    const page = groups.slice(0, limit);
+    const items: AlertGroup[] = page.map((g) => ({
+      ...alertFromRow(byId.get(g.last_id) as Parameters<typeof alertFromRow>[0]),
+      count: g.n,
+      first_seen: g.first_seen,
+      last_seen: g.last_seen,
+    }));
+    const last = page[page.length - 1];
+    return { items, next_cursor: groups.length > limit && last ? encodeCursor([last.last_id]) : null, total };
+  });
+}

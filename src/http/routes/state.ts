@@ -1,0 +1,52 @@
+import type { FastifyInstance } from 'fastify';
+import type { HostSummary, HostsResponse } from '../../protocol/api.js';
+import type { DashboardState } from '../../protocol/index.js';
+import type { AppContext } from '../context.js';
+import { onlyKnown, type RawQuery } from '../query.js';
+
+/** Every host any input knows of, with what each input says about it. */
+export function hostSummaries(state: DashboardState): HostSummary[] {
+  const ids = new Set([
+    ...Object.keys(state.hosts_indexed),
+    ...Object.keys(state.host_counts),
+    ...Object.keys(state.health),
+    ...Object.keys(state.host_last_alert),
+    ...Object.keys(state.live_phases),
+  ]);
+  return [...ids].sort().map((host_id) => {
+    const indexed = state.hosts_indexed[host_id];
+    return {
+      host_id,
+      episodes: indexed?.episodes ?? 0,
+      bytes: indexed?.bytes ?? 0,
+      files_on_disk: state.host_counts[host_id] ?? 0,
+      bytes_on_disk: state.host_bytes[host_id] ?? 0,
+      last_received_at: indexed?.last_received_at ?? null,
+      health: state.health[host_id] ?? null,
+      last_alert: state.host_last_alert[host_id] ?? null,
+      live_phase: state.live_phases[host_id] ?? null,
+    };
+  });
+}
+
+export function registerStateRoutes(app: FastifyInstance, ctx: AppContext): void {
+  app.get('/api/state', async (req, reply) => {
+    onlyKnown(req.query as RawQuery, []);
+    const { bus } = ctx.dashboard;
+    reply.header('x-cis490-epoch', bus.epoch).header('x-cis490-seq', String(bus.seq));
+    return bus.state;
+  });
+
+  app.get('/api/hosts', async (req): Promise<HostsResponse> => {
+    onlyKnown(req.query as RawQuery, []);
+    return { hosts: hostSummaries(ctx.dashboard.bus.state) };
+  });
+
+  app.get('/livez', async () => ({ status: 'ok' }));
+
+  app.get('/readyz', async (_req, reply) => {
+    const ready = ctx.dashboard.ready;
+    reply.code(ready ? 200 : 503);
+    return { ready, bootstrap_seconds: ctx.dashboard.bootstrapSeconds };
+  });
+}

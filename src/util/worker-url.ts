@@ -1,0 +1,15 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * The file a worker_thread should run for a module next to `fromUrl`. Compiled code runs its
+ * sibling `.js`; under the test runner (sources are `.ts`, which a plain worker cannot load) the
+ * compiled twin in `dist/` is used — the test setup builds it first.
+ */
+export function workerFile(relative: string, fromUrl: string): string {
+  const sibling = fileURLToPath(new URL(relative, fromUrl));
+  if (existsSync(sibling)) return sibling;
+  const compiled = sibling.replace(/([/\\])src([/\\])(?!.*[/\\]src[/\\])/, '$1dist$2');
+  if (existsSync(compiled)) return compiled;
+  throw new Error(`worker script not found: ${sibling} (run npm run build:server)`);
+}
