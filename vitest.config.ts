@@ -4,6 +4,8 @@ export default defineConfig({
   test: {
     include: ['src/**/*.test.ts', 'src/**/*.test.tsx', 'test/**/*.test.ts'],
     exclude: ['**/node_modules/**', '**/*.soak.test.ts'],
+    // The server is compiled once per run: worker threads and the CLI run dist/.
+    globalSetup: ['test/build-server.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     // Browser and server tests use real sockets and real files; two cores, so keep forks small.

@@ -179,7 +179,7 @@ export class EpisodeStore {
   private readonly exists;
   private readonly tx;
 
-  constructor(private readonly db: Db) {
+  constructor(db: Db) {
     this.insert = db.prepare(
       `INSERT INTO episodes (episode_id, host_id, sha256, size_bytes, received_at, received_ms, path, extra, first_seen_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(episode_id) DO NOTHING`,

@@ -1,0 +1,85 @@
+import { describe, expect, it } from 'vitest';
+import { parseAlertLine, parseIndexLine } from './records.js';
+
+describe('parseIndexLine', () => {
+  it('normalises an index line and keeps unknown fields', () => {
+    const r = parseIndexLine(
+      JSON.stringify({
+        episode_id: 'ep-1',
+        host_id: 'h1',
+        sha256: 'ab',
+        size_bytes: 10,
+        received_at_wall: 1700000000,
+        path: 'episodes/h1/ep-1.tar.zst',
+        shipper: 'v2',
+      }),
+    );
+    expect(r).toEqual({
+      ok: true,
+      record: {
+        episode_id: 'ep-1',
+        host_id: 'h1',
+        sha256: 'ab',
+        size_bytes: 10,
+        received_at: '2023-11-14T22:13:20.000Z',
+        path: 'episodes/h1/ep-1.tar.zst',
+        extra: { shipper: 'v2' },
+      },
+    });
+  });
+
+  it('accepts ISO-8601 and epoch-second timestamps alike', () => {
+    const iso = parseIndexLine(
+      '{"episode_id":"a","host_id":"h","received_at_wall":"2026-11-01T12:00:00+01:00"}',
+    );
+    expect(iso.ok && iso.record.received_at).toBe('2026-11-01T11:00:00.000Z');
+    const bad = parseIndexLine('{"episode_id":"a","host_id":"h","received_at_wall":"yesterday"}');
+    expect(bad.ok && bad.record.received_at).toBeNull();
+  });
+
+  it('skips null, arrays, scalars and malformed JSON with a reason (seed defect 6)', () => {
+    expect(parseIndexLine('null')).toEqual({ ok: false, reason: 'not_object' });
+    expect(parseIndexLine('[1,2]')).toEqual({ ok: false, reason: 'not_object' });
+    expect(parseIndexLine('"x"')).toEqual({ ok: false, reason: 'not_object' });
+    expect(parseIndexLine('{"episode_id":')).toEqual({ ok: false, reason: 'malformed_json' });
+    expect(parseIndexLine('{"episode_id":"a"}')).toEqual({ ok: false, reason: 'missing_fields' });
+  });
+
+  it('keeps U+2028, U+2029 and U+0085 inside strings (seed defect 7)', () => {
+    const r = parseIndexLine(JSON.stringify({ episode_id: 'a\u2028b\u2029c\u0085d', host_id: 'h' }));
+    expect(r.ok && r.record.episode_id).toBe('a\u2028b\u2029c\u0085d');
+  });
+
+  it('drops a negative or non-numeric size rather than corrupting the byte total', () => {
+    const r = parseIndexLine('{"episode_id":"a","host_id":"h","size_bytes":"12"}');
+    expect(r.ok && r.record.size_bytes).toBeNull();
+    const n = parseIndexLine('{"episode_id":"a","host_id":"h","size_bytes":-5}');
+    expect(n.ok && n.record.size_bytes).toBeNull();
+  });
+});
+
+describe('parseAlertLine', () => {
+  it('maps host → host_id and detected_at_wall → detected_at', () => {
+    const r = parseAlertLine(
+      JSON.stringify({
+        host: 'h2',
+        symptom: 'disk_low',
+        detail: '<img src=x onerror=alert(1)>',
+        suggested_fix: 'free space',
+        detected_at_wall: '2026-11-01T00:00:00Z',
+        dedup_key: 'h2:disk',
+      }),
+    );
+    expect(r).toEqual({
+      ok: true,
+      record: {
+        host_id: 'h2',
+        symptom: 'disk_low',
+        detail: '<img src=x onerror=alert(1)>',
+        suggested_fix: 'free space',
+        detected_at: '2026-11-01T00:00:00.000Z',
+        dedup_key: 'h2:disk',
+      },
+    });
+  });
+});

@@ -1,0 +1,24 @@
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * Vitest global setup: compile the server to dist/ once per run. Worker threads and the CLI run
+ * compiled code (a worker_thread cannot load .ts), so tests must see the current sources there.
+ * Type errors do not stop the emit (`npm run lint` reports them); tests then fail on behaviour.
+ */
+export default function setup(): void {
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const result = spawnSync(
+    process.execPath,
+    ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'],
+    {
+      cwd: root,
+      encoding: 'utf8',
+    },
+  );
+  if (result.status !== 0) {
+    process.stderr.write(
+      `build-server: tsc reported errors (emitted anyway):\n${result.stdout.slice(0, 4000)}\n`,
+    );
+  }
+}
