@@ -1,0 +1,125 @@
+import type { Db } from '../catalog/db.js';
+import type { EpisodeReadError } from './episode-reader.js';
+
+/**
+ * The per-episode phase cache. Tarballs are immutable, so an episode's counts and seconds are kept
+ * keyed by relative path, size and mtime: a refresh reads only new or changed files, drops removed
+ * ones, and a restart reads none it already has. Failed reads are cached too (with their reason)
+ * so a corrupt file is not re-read, and re-logged, on every refresh — until it changes.
+ */
+
+export interface CachedEpisode {
+  rel: string;
+  host: string;
+  size: number;
+  mtimeMs: number;
+  /** `ok` when the labels were read, else why not. */
+  status: 'ok' | EpisodeReadError;
+  counts: Record<string, number>;
+  seconds: Record<string, number>;
+  labels: number;
+  /**
+   * `meta.json` as read, to be stored (when small) with the row. Not kept in memory afterwards
+   * nor loaded back: the mix does not need it and 100k of them would weigh on the process.
+   */
+  meta?: Record<string, unknown> | null;
+}
+
+/** Where cache entries persist. The service keeps them all in memory and writes through. */
+export interface PhaseCacheStore {
+  load(): Map<string, CachedEpisode>;
+  /** Upserts `put` and deletes `remove`, atomically. */
+  write(put: readonly CachedEpisode[], remove: readonly string[]): void;
+}
+
+/** Keeps nothing across restarts (no state dir). */
+export class MemoryPhaseCache implements PhaseCacheStore {
+  load(): Map<string, CachedEpisode> {
+    return new Map();
+  }
+  write(): void {}
+}
+
+/** Larger meta.json objects are not stored in the cache row. */
+const MAX_STORED_META_CHARS = 64 * 1024;
+
+interface Row {
+  rel_path: string;
+  host_id: string;
+  size: number;
+  mtime_ms: number;
+  status: string;
+  counts: string | null;
+  seconds: string | null;
+  labels: number;
+}
+
+/** The `phase_cache` table of the catalog (schema v1). */
+export class SqlitePhaseCache implements PhaseCacheStore {
+  private readonly db: Db;
+
+  constructor(db: Db) {
+    this.db = db;
+  }
+
+  load(): Map<string, CachedEpisode> {
+    const rows = this.db
+      .prepare('SELECT rel_path, host_id, size, mtime_ms, status, counts, seconds, labels FROM phase_cache')
+      .all() as Row[];
+    const entries = new Map<string, CachedEpisode>();
+    for (const row of rows) {
+      entries.set(row.rel_path, {
+        rel: row.rel_path,
+        host: row.host_id,
+        size: row.size,
+        mtimeMs: row.mtime_ms,
+        status: row.status as CachedEpisode['status'],
+        counts: parseObject(row.counts) as Record<string, number>,
+        seconds: parseObject(row.seconds) as Record<string, number>,
+        labels: row.labels,
+      });
+    }
+    return entries;
+  }
+
+  write(put: readonly CachedEpisode[], remove: readonly string[]): void {
+    if (put.length === 0 && remove.length === 0) return;
+    const upsert = this.db.prepare(
+      `INSERT INTO phase_cache (rel_path, host_id, size, mtime_ms, status, counts, seconds, labels, meta)
+       VALUES (@rel_path, @host_id, @size, @mtime_ms, @status, @counts, @seconds, @labels, @meta)
+       ON CONFLICT(rel_path) DO UPDATE SET host_id = excluded.host_id, size = excluded.size,
+         mtime_ms = excluded.mtime_ms, status = excluded.status, counts = excluded.counts,
+         seconds = excluded.seconds, labels = excluded.labels, meta = excluded.meta`,
+    );
+    const del = this.db.prepare('DELETE FROM phase_cache WHERE rel_path = ?');
+    this.db.transaction(() => {
+      for (const e of put) {
+        const meta = e.meta ? JSON.stringify(e.meta) : null;
+        upsert.run({
+          rel_path: e.rel,
+          host_id: e.host,
+          size: e.size,
+          mtime_ms: e.mtimeMs,
+          status: e.status,
+          counts: JSON.stringify(e.counts),
+          seconds: JSON.stringify(e.seconds),
+          labels: e.labels,
+          meta: meta !== null && meta.length <= MAX_STORED_META_CHARS ? meta : null,
+        });
+      }
+      for (const rel of remove) del.run(rel);
+    })();
+  }
+}
+
+function parseObject(text: string | null): Record<string, unknown> {
+  if (text === null) return {};
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : {};
+  } catch {
+    return {};
+  }
+}

@@ -1,0 +1,43 @@
+import fs from 'node:fs';
+import { type EpisodeContents, EpisodeExtraction, type EpisodeReadOptions } from './episode-reader.js';
+import { createYielder, type Yielder } from './yielder.js';
+import { ZstdWorkspace } from './zstd-stream.js';
+
+/**
+ * The Node adapter of the episode reader: opens the tarball, reads it with positional `readSync`
+ * (small chunks, only as far as needed) and yields to the event loop between slices.
+ */
+
+/** Decompression contexts and buffers kept for reuse; one per concurrent read. */
+const idle: ZstdWorkspace[] = [];
+const MAX_IDLE = 4;
+
+/**
+ * Reads `labels.jsonl`, `meta.json` and (with `members: true`) the member list of one episode.
+ * Never throws for a bad file: the reason is in `error`.
+ */
+export async function readEpisode(
+  file: string,
+  options: EpisodeReadOptions = {},
+  yielder: Yielder = createYielder(),
+): Promise<EpisodeContents> {
+  const ws = idle.pop() ?? new ZstdWorkspace();
+  let fd: number | null = null;
+  try {
+    const source = {
+      read(buf: Uint8Array, position: number): number {
+        if (fd === null) fd = fs.openSync(file, 'r');
+        return fs.readSync(fd, buf, 0, buf.length, position);
+      },
+    };
+    // step() turns every failure, open/read errors included, into a reason in the result.
+    const extraction = new EpisodeExtraction(ws, source, options);
+    while (!extraction.step()) {
+      if (yielder.due()) await yielder.pause();
+    }
+    return extraction.result();
+  } finally {
+    if (fd !== null) fs.closeSync(fd);
+    if (idle.length < MAX_IDLE) idle.push(ws);
+  }
+}

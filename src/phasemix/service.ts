@@ -1,0 +1,300 @@
+import type { Db } from '../catalog/db.js';
+import type { PhaseMix } from '../protocol/index.js';
+import { errorMessage } from '../util/errors.js';
+import type { Logger } from '../util/log.js';
+import { aggregateEpisode, metaEndNs } from './aggregate.js';
+import { type CachedEpisode, MemoryPhaseCache, type PhaseCacheStore, SqlitePhaseCache } from './cache.js';
+import { readEpisode } from './episode-file.js';
+import type { EpisodeReadOptions } from './episode-reader.js';
+import { buildMix, hostMix, type MixResult } from './mix.js';
+import { type EpisodeFile, listEpisodeFiles } from './scan.js';
+import { createYielder, type Yielder } from './yielder.js';
+
+export interface PhaseMixServiceOptions {
+  dataRoot: string;
+  /** The catalog; the per-episode cache lives in its `phase_cache` table. Null: in memory only. */
+  db?: Db | null;
+  logger: Logger;
+  /** `all` covers every episode; a number keeps the seed's random sample of that many. */
+  sample: number | 'all';
+  /** Called with every recomputed mix (merge into the state, emit a `phase_mix` event). */
+  publish(mix: PhaseMix): void;
+  /** Periodic refresh. @default 600_000 */
+  intervalMs?: number;
+  /** A refresh runs this long after the first `notifyNewEpisodes()` of a burst. @default 2_000 */
+  debounceMs?: number;
+  /** Bounds for reading one episode. */
+  read?: Omit<EpisodeReadOptions, 'members'>;
+  /** @default () => new Date() */
+  now?: () => Date;
+  /** Random source for sample mode. @default Math.random */
+  random?: () => number;
+}
+
+export interface PhaseMixRefreshStats {
+  /** Episode files on disk. */
+  population: number;
+  /** Episodes taken into account (population, or the sample). */
+  considered: number;
+  /** Tarballs opened and read in this refresh (new or changed). */
+  files_read: number;
+  /** Taken from the cache. */
+  files_cached: number;
+  /** Cache entries dropped because their file is gone. */
+  files_removed: number;
+  duration_ms: number;
+  finished_at: string;
+}
+
+/** For `/metrics`. */
+export interface PhaseMixStats {
+  refreshes_total: number;
+  refresh_errors_total: number;
+  episodes_read_total: number;
+  /** Episodes skipped when read, by reason, since start (each file once). */
+  skipped_read_total: Record<string, number>;
+  cache_entries: number;
+  last_refresh: PhaseMixRefreshStats | null;
+}
+
+/** Cache writes are committed in batches of this many episodes. */
+const WRITE_BATCH = 256;
+
+/**
+ * Keeps the dataset phase mix: every episode (or a random sample), each tarball read once and
+ * cached by path, size and mtime. Refreshes on a timer and shortly after new episodes land;
+ * concurrent requests coalesce; the work yields to the event loop every few milliseconds.
+ */
+export class PhaseMixService {
+  private readonly opts: PhaseMixServiceOptions;
+  private readonly log: Logger;
+  private readonly store: PhaseCacheStore;
+  private cache: Map<string, CachedEpisode> | null = null;
+  private result: MixResult | null = null;
+  private running: Promise<PhaseMix> | null = null;
+  private queued: Promise<PhaseMix> | null = null;
+  private interval: NodeJS.Timeout | null = null;
+  private debounce: NodeJS.Timeout | null = null;
+  private stopped = false;
+  private readonly counters: PhaseMixStats = {
+    refreshes_total: 0,
+    refresh_errors_total: 0,
+    episodes_read_total: 0,
+    skipped_read_total: {},
+    cache_entries: 0,
+    last_refresh: null,
+  };
+
+  constructor(options: PhaseMixServiceOptions) {
+    this.opts = options;
+    this.log = options.logger.child({ component: 'phase-mix' });
+    this.store = options.db ? new SqlitePhaseCache(options.db) : new MemoryPhaseCache();
+  }
+
+  /** First refresh now, then every `intervalMs`. */
+  start(): void {
+    this.stopped = false;
+    void this.refreshLogged();
+    this.interval = setInterval(() => void this.refreshLogged(), this.opts.intervalMs ?? 600_000);
+    this.interval.unref();
+  }
+
+  /** Stops the timers and waits for a refresh in flight (which stops between episodes). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.interval) clearInterval(this.interval);
+    if (this.debounce) clearTimeout(this.debounce);
+    this.interval = null;
+    this.debounce = null;
+    await Promise.allSettled([this.running, this.queued]);
+  }
+
+  /**
+   * Recomputes the mix and publishes it. A call while a refresh runs shares one follow-up refresh
+   * (which sees files that landed after the running one listed the folder).
+   */
+  refresh(): Promise<PhaseMix> {
+    if (this.running === null) return this.startRun();
+    this.queued ??= this.running
+      .catch(() => undefined)
+      .then(() => {
+        this.queued = null;
+        return this.startRun();
+      });
+    return this.queued;
+  }
+
+  /**
+   * New episodes landed: refresh `debounceMs` after the first notice of a burst. The timer is not
+   * pushed back by later notices, so a steady stream of arrivals cannot postpone it forever.
+   */
+  notifyNewEpisodes(): void {
+    if (this.stopped || this.debounce !== null) return;
+    this.debounce = setTimeout(() => {
+      this.debounce = null;
+      void this.refreshLogged();
+    }, this.opts.debounceMs ?? 2_000);
+    this.debounce.unref();
+  }
+
+  /** The latest mix; with `host`, that host's breakdown shaped as a mix (null if no such host). */
+  current(host?: string): PhaseMix | null {
+    if (this.result === null) return null;
+    return host === undefined ? this.result.mix : hostMix(this.result, host);
+  }
+
+  stats(): PhaseMixStats {
+    return {
+      ...this.counters,
+      skipped_read_total: { ...this.counters.skipped_read_total },
+      cache_entries: this.cache?.size ?? 0,
+    };
+  }
+
+  private startRun(): Promise<PhaseMix> {
+    const run = this.runOnce().finally(() => {
+      if (this.running === run) this.running = null;
+    });
+    this.running = run;
+    return run;
+  }
+
+  private async refreshLogged(): Promise<void> {
+    try {
+      await this.refresh();
+    } catch (err) {
+      this.log.error({ err, reason: errorMessage(err) }, 'phase mix refresh failed');
+    }
+  }
+
+  private async runOnce(): Promise<PhaseMix> {
+    const started = performance.now();
+    try {
+      return await this.compute(started);
+    } catch (err) {
+      this.counters.refresh_errors_total++;
+      throw err;
+    }
+  }
+
+  private async compute(started: number): Promise<PhaseMix> {
+    const yielder = createYielder();
+    this.cache ??= this.store.load();
+    const cache = this.cache;
+    const files = await listEpisodeFiles(this.opts.dataRoot, yielder);
+    // Sorted: a stable order makes the float sums reproducible from one refresh to the next.
+    files.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
+
+    const present = new Set(files.map((f) => f.rel));
+    const removed = [...cache.keys()].filter((rel) => !present.has(rel));
+    for (const rel of removed) cache.delete(rel);
+
+    const chosen = this.choose(files);
+    const considered: CachedEpisode[] = [];
+    let pending: CachedEpisode[] = [];
+    let read = 0;
+    let pendingRemovals: string[] = removed;
+    for (const file of chosen) {
+      if (this.stopped) break;
+      let entry = cache.get(file.rel);
+      if (!entry || entry.size !== file.size || entry.mtimeMs !== file.mtimeMs) {
+        entry = await this.readOne(file, yielder);
+        cache.set(file.rel, entry);
+        pending.push(entry);
+        read++;
+        if (pending.length >= WRITE_BATCH) {
+          this.flush(pending, pendingRemovals);
+          pending = [];
+          pendingRemovals = [];
+        }
+      }
+      considered.push(entry);
+      if (yielder.due()) await yielder.pause();
+    }
+    this.flush(pending, pendingRemovals);
+
+    const mode = this.opts.sample;
+    const result = buildMix({
+      populationHosts: files.map((f) => f.host),
+      episodes: considered,
+      mode,
+      computedAt: (this.opts.now?.() ?? new Date()).toISOString(),
+    });
+    const stats: PhaseMixRefreshStats = {
+      population: files.length,
+      considered: considered.length,
+      files_read: read,
+      files_cached: considered.length - read,
+      files_removed: removed.length,
+      duration_ms: performance.now() - started,
+      finished_at: result.mix.computed_at,
+    };
+    this.counters.last_refresh = stats;
+    if (this.stopped) return this.result?.mix ?? result.mix; // cut short: publish nothing partial
+    this.counters.refreshes_total++;
+    this.result = result;
+    this.log.info(
+      {
+        population: stats.population,
+        sampled: result.mix.sampled_episodes,
+        read: stats.files_read,
+        cached: stats.files_cached,
+        removed: stats.files_removed,
+        skipped: result.mix.skipped,
+        ms: Math.round(stats.duration_ms),
+      },
+      'phase mix refreshed',
+    );
+    this.opts.publish(result.mix);
+    return result.mix;
+  }
+
+  private flush(put: CachedEpisode[], remove: string[]): void {
+    this.store.write(put, remove);
+    for (const e of put) delete e.meta;
+  }
+
+  /** All files, or the seed's random sample (`random.sample`) when a smaller N is asked for. */
+  private choose(files: EpisodeFile[]): EpisodeFile[] {
+    const n = this.opts.sample;
+    if (n === 'all' || n >= files.length) return files;
+    const random = this.opts.random ?? Math.random;
+    const pool = [...files];
+    const k = Math.max(0, Math.floor(n));
+    for (let i = 0; i < k; i++) {
+      const j = i + Math.floor(random() * (pool.length - i));
+      const tmp = pool[i] as EpisodeFile;
+      pool[i] = pool[j] as EpisodeFile;
+      pool[j] = tmp;
+    }
+    return pool.slice(0, k);
+  }
+
+  private async readOne(file: EpisodeFile, yielder: Yielder): Promise<CachedEpisode> {
+    const contents = await readEpisode(file.abs, this.opts.read ?? {}, yielder);
+    this.counters.episodes_read_total++;
+    const base = {
+      rel: file.rel,
+      host: file.host,
+      size: file.size,
+      mtimeMs: file.mtimeMs,
+      meta: contents.meta,
+    };
+    if (contents.labels === null) {
+      const reason = contents.error ?? 'no_labels';
+      const skipped = this.counters.skipped_read_total;
+      skipped[reason] = (skipped[reason] ?? 0) + 1;
+      // Once per file: the failure is cached until the file changes.
+      this.log.warn({ file: file.rel, reason, detail: contents.errorDetail }, 'phase mix: episode skipped');
+      return { ...base, status: reason, counts: {}, seconds: {}, labels: 0 };
+    }
+    if (contents.error !== null) {
+      this.log.debug(
+        { file: file.rel, reason: contents.error, detail: contents.errorDetail },
+        'phase mix: labels read, rest of episode unreadable',
+      );
+    }
+    const totals = aggregateEpisode(contents.labels, metaEndNs(contents.meta));
+    return { ...base, status: 'ok', ...totals };
+  }
+}
