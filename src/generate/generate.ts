@@ -1,0 +1,509 @@
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { HostIndexed, PhaseTotals } from '../protocol/index.js';
+import { DashboardError, errnoCode } from '../util/errors.js';
+import { normalizeTimestamp } from '../util/time.js';
+import {
+  addPhaseTotals,
+  buildEpisodeTarball,
+  type EpisodePlan,
+  emptyPhaseTotals,
+  makeEpisodeId,
+  planEpisode,
+} from './episode.js';
+import {
+  drawAlert,
+  drawHealth,
+  formatAlertLine,
+  formatIndexLine,
+  formatWall,
+  type IndexLine,
+} from './records.js';
+import { hex8, hexBatch, mix32, Rng } from './rng.js';
+
+/**
+ * Writes a synthetic data root (DESIGN §1) for tests, benchmarks and the demo. Deterministic:
+ * every byte follows from `seed` and BASE_TIME_MS, never from the clock.
+ */
+
+/** The generated lab's first on-disk episode starts here; index-only history lies before it. */
+export const BASE_TIME_MS = Date.UTC(2026, 10, 1, 12, 0, 0);
+
+export interface GenerateOptions {
+  /** Directory to write; created; refused when it exists and is not empty. */
+  out: string;
+  /** Number of hosts (`host-01`, ...). */
+  hosts: number;
+  /** Episode tarballs to write. */
+  episodes: number;
+  /** Lines in `index.jsonl`. @default episodes (more adds cheap index-only episodes, older than the rest) */
+  indexLines?: number;
+  /** Lines in `alerts.jsonl`. */
+  alerts: number;
+  /** Telemetry member size per episode, KiB before compression. */
+  telemetryKb: number;
+  seed: number;
+  onProgress?: (progress: GenerateProgress) => void;
+}
+
+export interface GenerateProgress {
+  stage: 'episodes' | 'index' | 'alerts' | 'health';
+  done: number;
+  total: number;
+}
+
+/** One episode written to disk. */
+export interface GeneratedEpisode {
+  episode_id: string;
+  host_id: string;
+  /** Relative to the data root. */
+  path: string;
+  sha256: string;
+  size_bytes: number;
+  /** As written in the index (ISO-8601 or epoch seconds). */
+  received_at_wall: string | number;
+  outcome: 'completed' | 'failed';
+}
+
+/** What a dashboard reading the root should show, in the wire protocol's names. */
+export interface ExpectedTotals {
+  /** Unique episode ids in the index. */
+  total_episodes: number;
+  /** Sum of `size_bytes` over unique ids. */
+  total_bytes: number;
+  total_alerts: number;
+  /** `*.tar.zst` files per host directory (hosts without a directory are absent). */
+  host_counts: Record<string, number>;
+  /** Bytes of those files per host. */
+  host_bytes: Record<string, number>;
+  /** Per host, from the index; `last_received_at` normalised to ISO-8601. */
+  hosts_indexed: Record<string, HostIndexed>;
+  /** Alert lines per dedup key. */
+  alert_dedup_keys: Record<string, number>;
+  /** Phase mix over every tarball: the last phase runs until `meta.t_mono_end_ns`. */
+  phase_mix: PhaseTotals & { population_episodes: number };
+}
+
+export interface GenerateSummary {
+  out: string;
+  seed: number;
+  hosts: string[];
+  episodesWritten: number;
+  failedEpisodes: number;
+  indexLines: number;
+  indexOnlyEpisodes: number;
+  alerts: number;
+  /** Bytes of all episode tarballs. */
+  tarballBytes: number;
+  /** Files under `episodes/` that are not episodes (a temp upload, a checksum file), relative. */
+  nonEpisodeFiles: string[];
+  /** The tarballs, in received (index) order. */
+  episodes: GeneratedEpisode[];
+  expected: ExpectedTotals;
+}
+
+interface PlannedEpisode {
+  plan: EpisodePlan;
+  receivedMs: number;
+}
+
+const WRITE_CHUNK_CHARS = 4 << 20;
+const PROGRESS_EVERY = 100;
+
+export async function generateDataRoot(opts: GenerateOptions): Promise<GenerateSummary> {
+  validate(opts);
+  await prepareOut(opts.out);
+  const rng = new Rng(opts.seed);
+  const idKey = rng.u32();
+  const hosts = hostIds(opts.hosts);
+  const weights = hosts.map(() => rng.range(0.2, 1.8) ** 2);
+
+  const planned = planEpisodes(opts, hosts, weights, rng.fork(1), idKey);
+  const written = await writeTarballs(opts, planned, rng.fork(2));
+  const extras = await writeNonEpisodeFiles(opts, planned, written, rng.fork(3), idKey);
+
+  const totalLines = Math.max(opts.indexLines ?? opts.episodes, opts.episodes);
+  const indexOnly = totalLines - opts.episodes;
+  const meanSize = written.length > 0 ? sum(written.map((e) => e.size_bytes)) / written.length : 0;
+  const indexTotals = await writeIndex(
+    opts,
+    hosts,
+    weights,
+    written,
+    indexOnly,
+    meanSize,
+    rng.fork(4),
+    idKey,
+  );
+
+  const lastMs = planned.reduce((m, p) => Math.max(m, p.receivedMs), BASE_TIME_MS);
+  const alertKeys = await writeAlerts(opts, hosts, weights, written, lastMs, rng.fork(5));
+  await writeHealth(opts, hosts, lastMs, rng.fork(6));
+
+  const hostCounts: Record<string, number> = {};
+  const hostBytes: Record<string, number> = {};
+  for (const e of written) {
+    hostCounts[e.host_id] = (hostCounts[e.host_id] ?? 0) + 1;
+    hostBytes[e.host_id] = (hostBytes[e.host_id] ?? 0) + e.size_bytes;
+  }
+  const phaseMix = emptyPhaseTotals();
+  for (const p of planned) addPhaseTotals(phaseMix, p.plan);
+  return {
+    out: opts.out,
+    seed: opts.seed,
+    hosts,
+    episodesWritten: written.length,
+    failedEpisodes: written.filter((e) => e.outcome === 'failed').length,
+    indexLines: totalLines,
+    indexOnlyEpisodes: indexOnly,
+    alerts: opts.alerts,
+    tarballBytes: sum(written.map((e) => e.size_bytes)),
+    nonEpisodeFiles: extras,
+    episodes: written,
+    expected: {
+      total_episodes: totalLines,
+      total_bytes: indexTotals.totalBytes,
+      total_alerts: opts.alerts,
+      host_counts: hostCounts,
+      host_bytes: hostBytes,
+      hosts_indexed: indexTotals.hosts,
+      alert_dedup_keys: alertKeys,
+      phase_mix: { ...phaseMix, population_episodes: written.length },
+    },
+  };
+}
+
+function validate(opts: GenerateOptions): void {
+  const counts = {
+    hosts: opts.hosts,
+    episodes: opts.episodes,
+    alerts: opts.alerts,
+    telemetryKb: opts.telemetryKb,
+  };
+  for (const [name, value] of Object.entries(counts)) {
+    if (!Number.isInteger(value) || value < 0) {
+      throw new DashboardError('bad_option', `${name} must be a non-negative integer`, { [name]: value });
+    }
+  }
+  if (opts.hosts < 1)
+    throw new DashboardError('bad_option', 'hosts must be at least 1', { hosts: opts.hosts });
+  if (opts.indexLines !== undefined && (!Number.isInteger(opts.indexLines) || opts.indexLines < 0)) {
+    throw new DashboardError('bad_option', 'indexLines must be a non-negative integer', {
+      indexLines: opts.indexLines,
+    });
+  }
+}
+
+async function prepareOut(out: string): Promise<void> {
+  try {
+    const entries = await fs.promises.readdir(out);
+    if (entries.length > 0) {
+      throw new DashboardError('out_not_empty', `refusing to write into ${out}: it is not empty`, { out });
+    }
+  } catch (err) {
+    if (errnoCode(err) === 'ENOTDIR') {
+      throw new DashboardError('out_not_empty', `refusing to write ${out}: it is a file`, { out });
+    }
+    if (errnoCode(err) !== 'ENOENT') throw err;
+  }
+  await fs.promises.mkdir(out, { recursive: true });
+}
+
+/** `host-01` ... `host-NN`, zero-padded to at least two digits. */
+export function hostIds(n: number): string[] {
+  const width = Math.max(2, String(n).length);
+  return Array.from({ length: n }, (_, i) => `host-${String(i + 1).padStart(width, '0')}`);
+}
+
+function pickWeighted(rng: Rng, weights: readonly number[], total: number): number {
+  let r = rng.next() * total;
+  for (let i = 0; i < weights.length; i++) {
+    r -= weights[i] as number;
+    if (r < 0) return i;
+  }
+  return weights.length - 1;
+}
+
+/**
+ * Each host runs its episodes back to back from BASE_TIME_MS (with pauses), on one monotonic
+ * clock since its boot; the receiver gets each tarball a little after it ends.
+ */
+function planEpisodes(
+  opts: GenerateOptions,
+  hosts: readonly string[],
+  weights: readonly number[],
+  rng: Rng,
+  idKey: number,
+): PlannedEpisode[] {
+  const perHost = hosts.map(() => 0);
+  const total = sum(weights);
+  for (let i = 0; i < opts.episodes; i++) {
+    const h = pickWeighted(rng, weights, total);
+    perHost[h] = (perHost[h] ?? 0) + 1;
+  }
+  const planned: PlannedEpisode[] = [];
+  let n = 0;
+  hosts.forEach((hostId, h) => {
+    let wallMs = BASE_TIME_MS + rng.int(0, 600_000);
+    // Uptime at the first episode: an hour to three weeks (ns stay far below 2^53).
+    let monoNs = rng.int(3_600, 21 * 86_400) * 1e9 + rng.int(0, 999_999_999);
+    for (let i = 0; i < (perHost[h] ?? 0); i++, n++) {
+      const plan = planEpisode({
+        episodeId: makeEpisodeId(wallMs, hex8(mix32(n ^ idKey))),
+        hostId,
+        startMs: wallMs,
+        monoStartNs: monoNs,
+        telemetryKb: opts.telemetryKb,
+        seed: mix32(idKey + n * 0x9e3779b1),
+      });
+      const uploadMs = rng.chance(0.03) ? rng.int(60_000, 900_000) : rng.int(500, 20_000);
+      planned.push({ plan, receivedMs: plan.endMs + uploadMs });
+      const gapMs = rng.chance(0.02) ? rng.int(1_800_000, 4 * 3_600_000) : rng.int(5_000, 60_000);
+      const nextMs = plan.endMs + gapMs;
+      monoNs += (nextMs - wallMs) * 1e6;
+      wallMs = nextMs;
+    }
+  });
+  // Received order; the id breaks ties so the order never depends on the sort's stability.
+  return planned.sort(
+    (a, b) => a.receivedMs - b.receivedMs || (a.plan.spec.episodeId < b.plan.spec.episodeId ? -1 : 1),
+  );
+}
+
+function episodePath(hostId: string, episodeId: string): string {
+  return `episodes/${hostId}/${episodeId}.tar.zst`;
+}
+
+async function writeTarballs(
+  opts: GenerateOptions,
+  planned: PlannedEpisode[],
+  rng: Rng,
+): Promise<GeneratedEpisode[]> {
+  const made = new Set<string>();
+  const written: GeneratedEpisode[] = [];
+  for (const [i, { plan, receivedMs }] of planned.entries()) {
+    const { hostId, episodeId } = plan.spec;
+    if (!made.has(hostId)) {
+      await fs.promises.mkdir(path.join(opts.out, 'episodes', hostId), { recursive: true });
+      made.add(hostId);
+    }
+    const tarball = buildEpisodeTarball(plan);
+    const rel = episodePath(hostId, episodeId);
+    await fs.promises.writeFile(path.join(opts.out, rel), tarball);
+    written.push({
+      episode_id: episodeId,
+      host_id: hostId,
+      path: rel,
+      sha256: createHash('sha256').update(tarball).digest('hex'),
+      size_bytes: tarball.length,
+      received_at_wall: formatWall(receivedMs, rng),
+      outcome: plan.meta.outcome,
+    });
+    if ((i + 1) % PROGRESS_EVERY === 0 || i + 1 === planned.length) {
+      opts.onProgress?.({ stage: 'episodes', done: i + 1, total: planned.length });
+    }
+  }
+  return written;
+}
+
+/**
+ * A temp upload in progress (`.tar.zst.tmp`, half a tarball) and a checksum file beside a real
+ * episode: a receiver's directories hold both, and neither is an episode.
+ */
+async function writeNonEpisodeFiles(
+  opts: GenerateOptions,
+  planned: PlannedEpisode[],
+  written: GeneratedEpisode[],
+  rng: Rng,
+  idKey: number,
+): Promise<string[]> {
+  const last = planned.at(-1);
+  const target = written[rng.int(0, written.length - 1)];
+  if (last === undefined || target === undefined) return [];
+  const { hostId } = last.plan.spec;
+  const startMs = last.plan.endMs + 30_000;
+  const plan = planEpisode({
+    episodeId: makeEpisodeId(startMs, hex8(mix32(0xffffffff ^ idKey))),
+    hostId,
+    startMs,
+    monoStartNs: last.plan.monoEndNs + 30e9,
+    telemetryKb: opts.telemetryKb,
+    seed: mix32(idKey ^ 0x5eed),
+  });
+  const partial = buildEpisodeTarball(plan);
+  const tmp = `${episodePath(hostId, plan.spec.episodeId)}.tmp`;
+  await fs.promises.writeFile(path.join(opts.out, tmp), partial.subarray(0, Math.ceil(partial.length / 2)));
+  const sha = `${target.path}.sha256`;
+  await fs.promises.writeFile(path.join(opts.out, sha), `${target.sha256}  ${path.basename(target.path)}\n`);
+  return [tmp, sha];
+}
+
+/** Buffers text and writes it in big chunks: a million small writes would dominate the time. */
+class ChunkedWriter {
+  private buffered = '';
+
+  constructor(private readonly file: fs.promises.FileHandle) {}
+
+  /** Buffers `text`; true when the buffer is big enough to be worth a `flush()`. */
+  push(text: string): boolean {
+    this.buffered += text;
+    return this.buffered.length >= WRITE_CHUNK_CHARS;
+  }
+
+  async flush(): Promise<void> {
+    if (this.buffered === '') return;
+    const text = this.buffered;
+    this.buffered = '';
+    await this.file.write(text);
+  }
+}
+
+async function withWriter(file: string, fn: (w: ChunkedWriter) => Promise<void>): Promise<void> {
+  const handle = await fs.promises.open(file, 'w');
+  try {
+    const writer = new ChunkedWriter(handle);
+    await fn(writer);
+    await writer.flush();
+  } finally {
+    await handle.close();
+  }
+}
+
+interface IndexTotals {
+  totalBytes: number;
+  hosts: Record<string, HostIndexed>;
+}
+
+/**
+ * `index.jsonl`: first `indexOnly` lines of older episodes whose tarballs are gone (no `path`,
+ * plausible sha and size), then the tarballs in received order.
+ */
+async function writeIndex(
+  opts: GenerateOptions,
+  hosts: readonly string[],
+  weights: readonly number[],
+  written: readonly GeneratedEpisode[],
+  indexOnly: number,
+  meanSize: number,
+  rng: Rng,
+  idKey: number,
+): Promise<IndexTotals> {
+  const totals: IndexTotals = { totalBytes: 0, hosts: {} };
+  // Lines are in received order, so a host's last line is its newest; normalising only that one
+  // keeps a million-line index cheap.
+  const lastWall: Record<string, string | number> = {};
+  const count = (line: IndexLine): void => {
+    totals.totalBytes += line.size_bytes;
+    let h = totals.hosts[line.host_id];
+    if (h === undefined) {
+      h = { episodes: 0, bytes: 0, last_received_at: null };
+      totals.hosts[line.host_id] = h;
+    }
+    h.episodes += 1;
+    h.bytes += line.size_bytes;
+    lastWall[line.host_id] = line.received_at_wall;
+  };
+  const typicalSize = meanSize > 0 ? meanSize : opts.telemetryKb * 1024 * 0.35 + 1_500;
+  const totalWeight = sum(weights);
+  const totalLines = indexOnly + written.length;
+  // History: lines about every 40 s / hosts, ending an hour before the first on-disk episode.
+  const stepMs = Math.max(1_000, Math.round(40_000 / hosts.length));
+  let atMs = BASE_TIME_MS - 3_600_000 - indexOnly * stepMs;
+  let done = 0;
+  await withWriter(path.join(opts.out, 'index.jsonl'), async (w) => {
+    const BATCH = 4096;
+    for (let start = 0; start < indexOnly; start += BATCH) {
+      const n = Math.min(BATCH, indexOnly - start);
+      const shas = hexBatch(rng, n, 64);
+      for (let j = 0; j < n; j++) {
+        atMs += rng.int(1, 2 * stepMs);
+        const hostId = hosts[pickWeighted(rng, weights, totalWeight)] as string;
+        const startMs = atMs - rng.int(150_000, 700_000);
+        const line: IndexLine = {
+          episode_id: makeEpisodeId(startMs, hex8(mix32((opts.episodes + start + j) ^ idKey))),
+          host_id: hostId,
+          sha256: shas[j] as string,
+          size_bytes: Math.max(512, Math.round(typicalSize * rng.range(0.7, 1.3))),
+          received_at_wall: formatWall(atMs, rng),
+        };
+        count(line);
+        if (w.push(formatIndexLine(line))) await w.flush();
+      }
+      done += n;
+      opts.onProgress?.({ stage: 'index', done, total: totalLines });
+    }
+    for (const e of written) {
+      const line: IndexLine = {
+        episode_id: e.episode_id,
+        host_id: e.host_id,
+        sha256: e.sha256,
+        size_bytes: e.size_bytes,
+        received_at_wall: e.received_at_wall,
+        path: e.path,
+      };
+      count(line);
+      if (w.push(formatIndexLine(line))) await w.flush();
+      done++;
+    }
+  });
+  for (const [hostId, wall] of Object.entries(lastWall)) {
+    const h = totals.hosts[hostId];
+    if (h) h.last_received_at = normalizeTimestamp(wall);
+  }
+  opts.onProgress?.({ stage: 'index', done, total: totalLines });
+  return totals;
+}
+
+/** `alerts.jsonl`: alerts spread over the run, about the hosts (busier hosts complain more). */
+async function writeAlerts(
+  opts: GenerateOptions,
+  hosts: readonly string[],
+  weights: readonly number[],
+  written: readonly GeneratedEpisode[],
+  lastMs: number,
+  rng: Rng,
+): Promise<Record<string, number>> {
+  const keys: Record<string, number> = {};
+  const totalWeight = sum(weights);
+  const spanMs = Math.max(3_600_000, lastMs - BASE_TIME_MS);
+  const stepMs = spanMs / Math.max(1, opts.alerts);
+  await withWriter(path.join(opts.out, 'alerts.jsonl'), async (w) => {
+    for (let i = 0; i < opts.alerts; i++) {
+      const atMs = BASE_TIME_MS + Math.floor((i + rng.next()) * stepMs);
+      const host = hosts[pickWeighted(rng, weights, totalWeight)] as string;
+      const episode = written.length > 0 ? written[rng.int(0, written.length - 1)] : undefined;
+      const alert = drawAlert(rng, host, atMs, episode?.episode_id);
+      keys[alert.dedup_key] = (keys[alert.dedup_key] ?? 0) + 1;
+      if (w.push(formatAlertLine(alert))) await w.flush();
+      if ((i + 1) % 100_000 === 0) opts.onProgress?.({ stage: 'alerts', done: i + 1, total: opts.alerts });
+    }
+  });
+  opts.onProgress?.({ stage: 'alerts', done: opts.alerts, total: opts.alerts });
+  return keys;
+}
+
+/** `health/<host>.json` for every host; with three hosts or more, one has gone quiet. */
+async function writeHealth(
+  opts: GenerateOptions,
+  hosts: readonly string[],
+  nowMs: number,
+  rng: Rng,
+): Promise<void> {
+  await fs.promises.mkdir(path.join(opts.out, 'health'), { recursive: true });
+  const stale = hosts.length >= 3 ? rng.int(0, hosts.length - 1) : -1;
+  for (const [i, hostId] of hosts.entries()) {
+    const health = drawHealth(rng, hostId, nowMs, i === stale ? { staleMs: rng.int(40, 180) * 60_000 } : {});
+    await fs.promises.writeFile(
+      path.join(opts.out, 'health', `${hostId}.json`),
+      `${JSON.stringify(health, null, 2)}\n`,
+    );
+  }
+  opts.onProgress?.({ stage: 'health', done: hosts.length, total: hosts.length });
+}
+
+function sum(values: readonly number[]): number {
+  let total = 0;
+  for (const v of values) total += v;
+  return total;
+}
