@@ -1,0 +1,100 @@
+import { useEffect, useState } from 'react';
+import { AlertsScene } from '../scenes/alerts/AlertsScene.js';
+import { BaselineScene } from '../scenes/baseline/BaselineScene.js';
+import { ExplorerScene } from '../scenes/explorer/ExplorerScene.js';
+import { HostsScene } from '../scenes/hosts/HostsScene.js';
+import { LiveScene } from '../scenes/live/LiveScene.js';
+import { OverviewScene } from '../scenes/overview/OverviewScene.js';
+import { ConnectionIndicator } from './ConnectionIndicator.js';
+import { ErrorBoundary } from './ErrorBoundary.js';
+import { hashFor, type KioskOptions, type Route, SCENE_TITLES, SCENES, type SceneId } from './routes.js';
+import { useRoute } from './useRoute.js';
+
+function Scene({ route, kiosk }: { route: Route; kiosk: boolean }) {
+  switch (route.scene) {
+    case 'overview':
+      return <OverviewScene />;
+    case 'hosts':
+      return <HostsScene />;
+    case 'explorer':
+      return <ExplorerScene params={route.params} />;
+    case 'baseline':
+      return <BaselineScene />;
+    case 'alerts':
+      return <AlertsScene params={route.params} kiosk={kiosk} />;
+    case 'live':
+      return <LiveScene />;
+    default: {
+      const _never: never = route.scene;
+      return null;
+    }
+  }
+}
+
+function Nav({ current }: { current: SceneId }) {
+  return (
+    <nav className="nav" aria-label="Scenes">
+      {SCENES.map((scene) => (
+        <a key={scene} href={hashFor(scene)} aria-current={scene === current ? 'page' : undefined}>
+          {SCENE_TITLES[scene]}
+        </a>
+      ))}
+    </nav>
+  );
+}
+
+/** The interactive app: nav + the scene named by the hash. */
+export function App() {
+  const route = useRoute();
+  useEffect(() => {
+    document.title = `${SCENE_TITLES[route.scene]} · CIS490`;
+  }, [route.scene]);
+  return (
+    <div className="app">
+      <header className="topbar">
+        <span className="brand">CIS490</span>
+        <Nav current={route.scene} />
+        <ConnectionIndicator />
+      </header>
+      <main className="scene" data-scene={route.scene}>
+        <ErrorBoundary name={SCENE_TITLES[route.scene]}>
+          <Scene route={route} kiosk={false} />
+        </ErrorBoundary>
+      </main>
+    </div>
+  );
+}
+
+/**
+ * The wall display: no nav, large type, scenes cycling every `dwellMs`. Nothing depends on hover;
+ * reconnecting is the data source's job, so a server restart needs no human.
+ */
+export function KioskApp({ options }: { options: KioskOptions }) {
+  const [index, setIndex] = useState(0);
+  useEffect(() => {
+    const id = setInterval(() => setIndex((i) => (i + 1) % options.scenes.length), options.dwellMs);
+    return () => clearInterval(id);
+  }, [options]);
+  const scene = options.scenes[index % options.scenes.length] ?? 'overview';
+  return (
+    <div className="app kiosk">
+      <header className="topbar">
+        <span className="brand">CIS490</span>
+        <h1 className="kiosk-title">{SCENE_TITLES[scene]}</h1>
+        <ConnectionIndicator />
+      </header>
+      <main className="scene" data-scene={scene}>
+        <ErrorBoundary name={SCENE_TITLES[scene]}>
+          <Scene route={{ scene, params: new URLSearchParams() }} kiosk />
+        </ErrorBoundary>
+      </main>
+      <footer className="kiosk-steps">
+        {options.scenes.map((s, i) => (
+          <span key={s} className={i === index ? 'on' : undefined}>
+            {SCENE_TITLES[s]}
+          </span>
+        ))}
+      </footer>
+    </div>
+  );
+}

@@ -1,0 +1,111 @@
+import type { EpisodeListItem, EpisodesPage } from '../../protocol/api.js';
+import { getJson } from './api.js';
+
+/** The Explorer's filter: exactly the query parameters of `GET /api/episodes`. */
+export interface EpisodeFilter {
+  host: string[];
+  /** Episode id or sha256 prefix. */
+  q: string;
+  from: string;
+  to: string;
+  min_size: string;
+  max_size: string;
+  status: string[];
+}
+
+export const EMPTY_FILTER: EpisodeFilter = {
+  host: [],
+  q: '',
+  from: '',
+  to: '',
+  min_size: '',
+  max_size: '',
+  status: [],
+};
+
+export function filterFromParams(params: URLSearchParams): EpisodeFilter {
+  return {
+    host: params.getAll('host').filter(Boolean),
+    q: params.get('q') ?? '',
+    from: params.get('from') ?? '',
+    to: params.get('to') ?? '',
+    min_size: params.get('min_size') ?? '',
+    max_size: params.get('max_size') ?? '',
+    status: params.getAll('status').filter(Boolean),
+  };
+}
+
+/** The filter as query parameters (empty fields left out), shared by the API call and the page URL. */
+export function filterToParams(filter: EpisodeFilter): URLSearchParams {
+  const params = new URLSearchParams();
+  for (const h of filter.host) params.append('host', h);
+  if (filter.q.trim()) params.set('q', filter.q.trim());
+  for (const key of ['from', 'to', 'min_size', 'max_size'] as const) {
+    if (filter[key].trim()) params.set(key, filter[key].trim());
+  }
+  for (const s of filter.status) params.append('status', s);
+  return params;
+}
+
+export function isEmptyFilter(filter: EpisodeFilter): boolean {
+  return filterToParams(filter).toString() === '';
+}
+
+/**
+ * Whether a live episode (from the WebSocket, before the catalog answers) belongs under the filter,
+ * as far as the client can tell; status is unknown until the catalog has it, so a status filter
+ * never matches live rows.
+ */
+export function matchesFilter(
+  ep: {
+    episode_id: string;
+    host_id: string;
+    sha256: string | null;
+    size_bytes: number | null;
+    received_at: string | null;
+  },
+  filter: EpisodeFilter,
+): boolean {
+  if (filter.status.length > 0) return false;
+  if (filter.host.length > 0 && !filter.host.includes(ep.host_id)) return false;
+  const q = filter.q.trim().toLowerCase();
+  if (q && !ep.episode_id.toLowerCase().startsWith(q) && !(ep.sha256 ?? '').toLowerCase().startsWith(q)) {
+    return false;
+  }
+  if (filter.from || filter.to) {
+    const t = ep.received_at ? Date.parse(ep.received_at) : Number.NaN;
+    if (Number.isNaN(t)) return false;
+    if (filter.from && t < Date.parse(filter.from)) return false;
+    if (filter.to && t >= Date.parse(filter.to)) return false;
+  }
+  const size = ep.size_bytes ?? 0;
+  if (filter.min_size && size < Number(filter.min_size)) return false;
+  if (filter.max_size && size > Number(filter.max_size)) return false;
+  return true;
+}
+
+/**
+ * Every episode under a filter, newest first, following `next_cursor` until `max` rows (export,
+ * ingest history). `onProgress` hears the running count.
+ */
+export async function fetchAllEpisodes(
+  params: URLSearchParams,
+  max: number,
+  signal?: AbortSignal,
+  onProgress?: (n: number, total: number) => void,
+): Promise<{ items: EpisodeListItem[]; total: number; truncated: boolean }> {
+  const items: EpisodeListItem[] = [];
+  let cursor: string | null = null;
+  let total = 0;
+  do {
+    const q = new URLSearchParams(params);
+    q.set('limit', String(Math.min(500, max - items.length)));
+    if (cursor !== null) q.set('cursor', cursor);
+    const page: EpisodesPage = await getJson<EpisodesPage>(`/api/episodes?${q}`, signal);
+    items.push(...page.items);
+    total = page.total;
+    cursor = page.next_cursor;
+    onProgress?.(items.length, total);
+  } while (cursor !== null && items.length < max);
+  return { items, total, truncated: cursor !== null };
+}

@@ -1,0 +1,50 @@
+import { formatCount, formatPercent, formatSeconds } from '../../data/format.js';
+import { type MixBar, phaseColor } from './mix.js';
+
+/** One stacked bar with a legend that prints every number (a wall display has no hover). */
+export function MixBarView({ bar, compact = false }: { bar: MixBar; compact?: boolean }) {
+  const visible = bar.segments.filter((s) => s.value > 0);
+  return (
+    <div className={compact ? 'mix compact' : 'mix'}>
+      <div
+        className="mix-bar"
+        role="img"
+        aria-label={visible.map((s) => `${s.phase} ${formatPercent(s.fraction)}`).join(', ')}
+      >
+        {visible.map((s) => (
+          <span
+            key={s.phase}
+            className="mix-seg"
+            data-phase={s.phase}
+            style={{ width: `${s.fraction * 100}%`, background: phaseColor(s.phase) }}
+          >
+            {!compact && s.fraction >= 0.06 ? formatPercent(s.fraction) : ''}
+          </span>
+        ))}
+      </div>
+      <ul className="legend">
+        {bar.segments.map((s) => (
+          <li key={s.phase} data-phase={s.phase}>
+            <span className="swatch" style={{ background: phaseColor(s.phase) }} aria-hidden="true" />
+            <span className="legend-name">{s.phase}</span>
+            <span className="legend-pct">{formatPercent(s.fraction)}</span>
+            {!compact && (
+              <span className="muted">
+                {bar.basis === 'time' ? `${formatSeconds(s.seconds)} · ` : ''}
+                {formatCount(s.count)} labels
+              </span>
+            )}
+          </li>
+        ))}
+        {bar.apart.map((a) => (
+          <li key={a.phase} className="apart" data-phase={a.phase}>
+            <span className="swatch" style={{ background: phaseColor(a.phase) }} aria-hidden="true" />
+            <span className="legend-name">{a.phase}</span>
+            <span className="legend-pct">{formatCount(a.count)} labels</span>
+            {!compact && <span className="muted">not in the bar</span>}
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
+}

@@ -1,0 +1,238 @@
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import type { EpisodeFacets, EpisodesPage } from '../../../protocol/api.js';
+import { SceneGate } from '../../app/SceneGate.js';
+import { useSetParams } from '../../app/useRoute.js';
+import { Notice, Widget } from '../../app/Widget.js';
+import { getJson, useApi } from '../../data/api.js';
+import {
+  type EpisodeFilter,
+  fetchAllEpisodes,
+  filterFromParams,
+  filterToParams,
+  matchesFilter,
+} from '../../data/episodes.js';
+import { formatCount } from '../../data/format.js';
+import { useNow, useStore } from '../../data/hooks.js';
+import { EpisodeDetailPanel } from './EpisodeDetail.js';
+import { EpisodeTable, type Row } from './EpisodeTable.js';
+import { saveText, toCsv, toNdjson } from './export.js';
+import { FilterBar } from './FilterBar.js';
+
+const PAGE_SIZE = 50;
+const EXPORT_MAX = 200_000;
+
+interface Loaded {
+  page: EpisodesPage;
+  /** The store's episode-event counter when this page was asked for: later live episodes are not in it. */
+  asOf: number;
+}
+
+/** True while the person is reading the table: pointer or focus inside it, or scrolled down. */
+function useReading(): [
+  boolean,
+  { onPointerEnter: () => void; onPointerLeave: () => void; onFocus: () => void; onBlur: () => void },
+] {
+  const [pointer, setPointer] = useState(false);
+  const [focus, setFocus] = useState(false);
+  const [scrolled, setScrolled] = useState(false);
+  useEffect(() => {
+    const onScroll = (): void => setScrolled(window.scrollY > 80);
+    addEventListener('scroll', onScroll, { passive: true });
+    return () => removeEventListener('scroll', onScroll);
+  }, []);
+  return [
+    pointer || focus || scrolled,
+    {
+      onPointerEnter: () => setPointer(true),
+      onPointerLeave: () => setPointer(false),
+      onFocus: () => setFocus(true),
+      onBlur: () => setFocus(false),
+    },
+  ];
+}
+
+export function ExplorerScene({ params }: { params: URLSearchParams }) {
+  const paramsKey = params.toString();
+  const filter = useMemo(() => filterFromParams(new URLSearchParams(paramsKey)), [paramsKey]);
+  const selected = new URLSearchParams(paramsKey).get('episode');
+  const filterKey = filterToParams(filter).toString();
+  const setParams = useSetParams('explorer');
+
+  const episodeEvents = useStore((s) => s.episodeEvents);
+  const helloCount = useStore((s) => s.helloCount);
+  const recent = useStore((s) => s.state.recent_episodes);
+  const now = useNow(10_000);
+
+  const [cursors, setCursors] = useState<(string | null)[]>([null]);
+  const cursor = cursors[cursors.length - 1] ?? null;
+  const [applied, setApplied] = useState(episodeEvents);
+  const [loaded, setLoaded] = useState<Loaded | null>(null);
+  const [error, setError] = useState<Error | null>(null);
+  const [reading, readingHandlers] = useReading();
+  const [exporting, setExporting] = useState<string | null>(null);
+
+  // Live rows flow in by themselves only on the first page, with no detail open and nobody reading;
+  // otherwise they wait behind the "N new" banner so the table never moves under someone's eyes.
+  const auto = cursors.length === 1 && selected === null && !reading;
+  const episodeEventsRef = useRef(episodeEvents);
+  episodeEventsRef.current = episodeEvents;
+
+  // Refetch at most once a second while live rows flow in (the rows themselves show at once).
+  useEffect(() => {
+    if (!auto || applied === episodeEvents) return;
+    const id = setTimeout(() => setApplied(episodeEventsRef.current), 1000);
+    return () => clearTimeout(id);
+  }, [auto, applied, episodeEvents]);
+
+  // A new filter starts at page one.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: filterKey is the trigger, not a value read
+  useEffect(() => setCursors([null]), [filterKey]);
+
+  // biome-ignore lint/correctness/useExhaustiveDependencies: `applied` and `helloCount` are refresh triggers
+  useEffect(() => {
+    const controller = new AbortController();
+    const q = filterToParams(filter);
+    q.set('limit', String(PAGE_SIZE));
+    if (cursor !== null) q.set('cursor', cursor);
+    const asOf = episodeEventsRef.current;
+    getJson<EpisodesPage>(`/api/episodes?${q}`, controller.signal).then(
+      (page) => {
+        setLoaded({ page, asOf });
+        setError(null);
+      },
+      (err: unknown) => {
+        if (!controller.signal.aborted) setError(err instanceof Error ? err : new Error(String(err)));
+      },
+    );
+    return () => controller.abort();
+  }, [filter, cursor, applied, helloCount]);
+
+  const facets = useApi<EpisodeFacets>(`/api/episodes/facets?${filterKey}`, applied + helloCount, 2000);
+
+  const page = loaded?.page ?? null;
+  const ids = useMemo(() => new Set(page?.items.map((i) => i.episode_id)), [page]);
+  const newSince = (since: number): Row[] =>
+    recent
+      .slice(0, Math.max(0, Math.min(recent.length, episodeEvents - since)))
+      .filter((ep) => !ids.has(ep.episode_id) && matchesFilter(ep, filter))
+      .map((ep) => ({ ...ep, live: true }));
+  const liveRows = auto && loaded ? newSince(loaded.asOf) : [];
+  const waiting = !auto && loaded ? newSince(Math.max(loaded.asOf, applied)).length : 0;
+
+  const update = useCallback(
+    (next: EpisodeFilter, episode: string | null = null) => {
+      const p = filterToParams(next);
+      if (episode !== null) p.set('episode', episode);
+      setParams(p);
+    },
+    [setParams],
+  );
+  const showNew = (): void => {
+    setCursors([null]);
+    setApplied(episodeEvents);
+    window.scrollTo({ top: 0 });
+  };
+
+  const runExport = (kind: 'csv' | 'ndjson'): void => {
+    setExporting('starting…');
+    fetchAllEpisodes(filterToParams(filter), EXPORT_MAX, undefined, (n, total) =>
+      setExporting(`${formatCount(n)} of ${formatCount(total)}`),
+    )
+      .then(({ items }) => {
+        const stamp = new Date().toISOString().replaceAll(':', '-').slice(0, 19);
+        if (kind === 'csv') saveText(toCsv(items), `episodes-${stamp}.csv`, 'text/csv');
+        else saveText(toNdjson(items), `episodes-${stamp}.ndjson`, 'application/x-ndjson');
+        setExporting(null);
+      })
+      .catch((err: unknown) => setExporting(`failed: ${err instanceof Error ? err.message : String(err)}`));
+  };
+
+  const rows: Row[] = [...liveRows, ...(page?.items ?? [])];
+  return (
+    <SceneGate>
+      <div className={`explorer ${selected ? 'with-detail' : ''}`}>
+        <Widget
+          title="Episodes"
+          className="span-all"
+          aside={
+            page && (
+              <>
+                <span data-testid="explorer-total">{formatCount(page.total)}</span> match
+                {liveRows.length > 0 ? ` · ${formatCount(liveRows.length)} just in` : ''}
+              </>
+            )
+          }
+        >
+          <FilterBar filter={filter} facets={facets.data} onChange={(f) => update(f)} />
+          <div className="toolbar">
+            <button
+              type="button"
+              onClick={() => runExport('csv')}
+              disabled={exporting !== null && !exporting.startsWith('failed')}
+            >
+              Export CSV
+            </button>
+            <button
+              type="button"
+              onClick={() => runExport('ndjson')}
+              disabled={exporting !== null && !exporting.startsWith('failed')}
+            >
+              Export NDJSON
+            </button>
+            {exporting !== null && <span className="muted">Export {exporting}</span>}
+            {filterKey !== '' && (
+              <button
+                type="button"
+                className="link"
+                onClick={() =>
+                  update({ host: [], q: '', from: '', to: '', min_size: '', max_size: '', status: [] })
+                }
+              >
+                Clear filter
+              </button>
+            )}
+          </div>
+          {waiting > 0 && (
+            <button type="button" className="new-banner" onClick={showNew} data-testid="new-banner">
+              {formatCount(waiting)} new {waiting === 1 ? 'episode' : 'episodes'} — show
+            </button>
+          )}
+          {error !== null && (
+            <Notice kind="error" title="The episode catalog did not answer">
+              {error.message}
+            </Notice>
+          )}
+          {page === null ? (
+            error === null && <Notice kind="loading" title="Loading episodes…" />
+          ) : rows.length === 0 ? (
+            <Notice kind="empty" title={filterKey ? 'No episode matches this filter' : 'No episodes yet'}>
+              {filterKey ? 'Loosen the filter or clear it.' : 'Episodes appear here as hosts ship them.'}
+            </Notice>
+          ) : (
+            <div className="table-wrap" {...readingHandlers}>
+              <EpisodeTable rows={rows} now={now} selected={selected} onSelect={(id) => update(filter, id)} />
+            </div>
+          )}
+          <div className="pager">
+            <button
+              type="button"
+              disabled={cursors.length <= 1}
+              onClick={() => setCursors((c) => c.slice(0, -1))}
+            >
+              ← Newer
+            </button>
+            <span className="muted">Page {cursors.length}</span>
+            <button
+              type="button"
+              disabled={!page?.next_cursor}
+              onClick={() => page?.next_cursor && setCursors((c) => [...c, page.next_cursor])}
+            >
+              Older →
+            </button>
+          </div>
+        </Widget>
+        {selected !== null && <EpisodeDetailPanel id={selected} onClose={() => update(filter)} />}
+      </div>
+    </SceneGate>
+  );
+}

@@ -1,0 +1,100 @@
+import { useMemo } from 'react';
+import { SceneGate } from '../../app/SceneGate.js';
+import { Notice, Widget } from '../../app/Widget.js';
+import { formatAgo, formatBytes, formatCount } from '../../data/format.js';
+import { useNow, useStore } from '../../data/hooks.js';
+import { HEARTBEAT_STALE_MS, type HostRow, healthFields, hostRows } from './hosts.js';
+
+function Health({ row, now }: { row: HostRow; now: number }) {
+  const h = row.health;
+  if (h === null) return <p className="muted">No health file.</p>;
+  const age = now - Date.parse(h.file_mtime);
+  return (
+    <div className="health">
+      <p className={age > HEARTBEAT_STALE_MS ? 'bad' : 'ok'}>Heartbeat {formatAgo(h.file_mtime, now)}</p>
+      <dl className="kv">
+        {healthFields(h).map(([k, v]) => (
+          <div key={k}>
+            <dt>{k}</dt>
+            <dd>{v}</dd>
+          </div>
+        ))}
+      </dl>
+    </div>
+  );
+}
+
+function HostCard({ row, now }: { row: HostRow; now: number }) {
+  return (
+    <article
+      className={`card host-card ${row.stale ? 'stale' : ''}`}
+      data-testid="host-card"
+      data-host={row.host_id}
+    >
+      <header className="card-head">
+        <h3>{row.host_id}</h3>
+        {row.stale && <span className="badge badge-bad">STALE</span>}
+      </header>
+      <div className="card-stats">
+        <div>
+          <span className="num" data-testid="host-episodes">
+            {formatCount(row.episodes)}
+          </span>
+          <span className="label">episodes</span>
+        </div>
+        <div>
+          <span className="num" data-testid="host-bytes" title={`${formatCount(row.bytes)} bytes`}>
+            {formatBytes(row.bytes)}
+          </span>
+          <span className="label">indexed</span>
+        </div>
+        <div>
+          <span className="num" data-testid="host-files">
+            {formatCount(row.files_on_disk)}
+          </span>
+          <span className="label">files · {formatBytes(row.bytes_on_disk)}</span>
+        </div>
+      </div>
+      <p className={row.stale ? 'last bad' : 'last'} data-testid="host-last">
+        Last episode {formatAgo(row.last_received_at, now)}
+      </p>
+      <Health row={row} now={now} />
+      {row.last_alert ? (
+        <p className="host-alert">
+          <span className="badge badge-warn">alert</span> {row.last_alert.symptom ?? 'alert'}{' '}
+          <span className="muted">{formatAgo(row.last_alert.detected_at, now)}</span>
+        </p>
+      ) : (
+        <p className="muted">No alerts.</p>
+      )}
+    </article>
+  );
+}
+
+export function HostsScene() {
+  const state = useStore((s) => s.state);
+  const now = useNow(5000);
+  const rows = useMemo(() => hostRows(state, now), [state, now]);
+  const stale = rows.filter((r) => r.stale).length;
+  return (
+    <SceneGate>
+      <Widget
+        title="Hosts"
+        aside={`${formatCount(rows.length)} hosts${stale > 0 ? ` · ${formatCount(stale)} stale` : ''}`}
+        className="span-all"
+      >
+        {rows.length === 0 ? (
+          <Notice kind="empty" title="No hosts yet">
+            A host appears with its first episode, health file or alert.
+          </Notice>
+        ) : (
+          <div className="cards">
+            {rows.map((row) => (
+              <HostCard key={row.host_id} row={row} now={now} />
+            ))}
+          </div>
+        )}
+      </Widget>
+    </SceneGate>
+  );
+}

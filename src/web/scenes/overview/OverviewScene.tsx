@@ -1,0 +1,164 @@
+import { useEffect, useMemo, useState } from 'react';
+import type { AlertsPage, EpisodeListItem, EpisodesPage } from '../../../protocol/api.js';
+import { SceneGate } from '../../app/SceneGate.js';
+import { Notice, Widget } from '../../app/Widget.js';
+import { useApi } from '../../data/api.js';
+import { fetchAllEpisodes } from '../../data/episodes.js';
+import { formatBytes, formatCount } from '../../data/format.js';
+import { useStore } from '../../data/hooks.js';
+import { Stat } from '../../ui/Stat.js';
+import { HostBars } from './HostBars.js';
+import { IngestChart } from './IngestChart.js';
+import { bucketLabel, ingestSeries } from './ingest.js';
+
+/** How many of the newest episodes the ingest chart reads from the catalog. */
+const HISTORY_MAX = 5000;
+
+/** Episodes received since `sinceMs` ago, from the catalog (the state holds only the newest 200). */
+function useWindowCount(sinceMs: number, refreshKey: number): { value: number | null; error: boolean } {
+  // Rounded to the minute so the URL (and the fetch) does not change on every render.
+  const [minute, setMinute] = useState(() => Math.floor(Date.now() / 60_000));
+  useEffect(() => {
+    const id = setInterval(() => setMinute(Math.floor(Date.now() / 60_000)), 15_000);
+    return () => clearInterval(id);
+  }, []);
+  const from = new Date(minute * 60_000 - sinceMs).toISOString();
+  const res = useApi<EpisodesPage>(
+    `/api/episodes?from=${encodeURIComponent(from)}&limit=1`,
+    refreshKey,
+    1000,
+  );
+  return { value: res.data?.total ?? null, error: res.status === 'error' };
+}
+
+function IngestWidget() {
+  const recent = useStore((s) => s.state.recent_episodes);
+  const helloCount = useStore((s) => s.helloCount);
+  const [history, setHistory] = useState<{ items: EpisodeListItem[]; truncated: boolean } | null>(null);
+  const [failed, setFailed] = useState(false);
+
+  // The catalog's history, reread on each (re)connect and every few minutes; live episodes come from the state.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: a (re)connect is the trigger to reread
+  useEffect(() => {
+    const controller = new AbortController();
+    const load = (): void => {
+      fetchAllEpisodes(new URLSearchParams(), HISTORY_MAX, controller.signal).then(
+        (r) => {
+          setHistory(r);
+          setFailed(false);
+        },
+        () => {
+          if (!controller.signal.aborted) setFailed(true);
+        },
+      );
+    };
+    load();
+    const id = setInterval(load, 5 * 60_000);
+    return () => {
+      clearInterval(id);
+      controller.abort();
+    };
+  }, [helloCount]);
+
+  const series = useMemo(() => {
+    const seen = new Set<string>();
+    const times: (string | null)[] = [];
+    for (const ep of [...recent, ...(history?.items ?? [])]) {
+      if (seen.has(ep.episode_id)) continue;
+      seen.add(ep.episode_id);
+      times.push(ep.received_at);
+    }
+    return ingestSeries(times);
+  }, [recent, history]);
+
+  const unit = bucketLabel(series.bucketSeconds);
+  const basis = history?.truncated
+    ? `newest ${formatCount(HISTORY_MAX)} episodes`
+    : failed || history === null
+      ? `newest ${formatCount(recent.length)} episodes (catalog not reachable)`
+      : 'all episodes';
+  return (
+    <Widget title="Ingest rate" aside={`episodes per ${unit} · ${basis}`} className="span-2">
+      {series.x.length === 0 ? (
+        <Notice kind="empty" title="No episodes received yet">
+          The chart fills in as hosts ship episodes.
+        </Notice>
+      ) : (
+        <IngestChart series={series} unit={unit} />
+      )}
+    </Widget>
+  );
+}
+
+function Totals() {
+  const totalEpisodes = useStore((s) => s.state.total_episodes);
+  const totalBytes = useStore((s) => s.state.total_bytes);
+  const totalAlerts = useStore((s) => s.state.total_alerts);
+  const episodeEvents = useStore((s) => s.episodeEvents);
+  const alertEvents = useStore((s) => s.alertEvents);
+  const helloCount = useStore((s) => s.helloCount);
+  const hour = useWindowCount(3600_000, episodeEvents + helloCount);
+  const day = useWindowCount(86_400_000, episodeEvents + helloCount);
+  const alerts = useApi<AlertsPage>('/api/alerts?dedup=1&limit=1', alertEvents + helloCount, 1000);
+  const open = alerts.data?.total ?? null;
+  return (
+    <div className="stats" data-testid="totals">
+      <Stat label="Episodes" value={formatCount(totalEpisodes)} testId="total-episodes" />
+      <Stat
+        label="Data received"
+        value={formatBytes(totalBytes)}
+        sub={`${formatCount(totalBytes)} bytes`}
+        testId="total-bytes"
+      />
+      <Stat
+        label="Last hour"
+        value={formatCount(hour.value)}
+        sub={hour.error ? 'catalog not reachable' : 'episodes'}
+        testId="last-hour"
+      />
+      <Stat
+        label="Last 24 h"
+        value={formatCount(day.value)}
+        sub={day.error ? 'catalog not reachable' : 'episodes'}
+        testId="last-day"
+      />
+      <Stat
+        label="Open alerts"
+        value={formatCount(open)}
+        sub={`${formatCount(totalAlerts)} alert lines`}
+        tone={open !== null && open > 0 ? 'bad' : undefined}
+        testId="open-alerts"
+      />
+    </div>
+  );
+}
+
+function HostsWidget() {
+  const hosts = useStore((s) => s.state.hosts_indexed);
+  const count = Object.keys(hosts).length;
+  return (
+    <Widget title="Episodes per host" aside={`${formatCount(count)} hosts`}>
+      {count === 0 ? (
+        <Notice kind="empty" title="No hosts yet">
+          Hosts appear when their first episode is indexed.
+        </Notice>
+      ) : (
+        <HostBars hosts={hosts} />
+      )}
+    </Widget>
+  );
+}
+
+export function OverviewScene() {
+  return (
+    <SceneGate>
+      <div className="grid overview">
+        <Widget title="Totals" className="span-all">
+          <Totals />
+        </Widget>
+        <IngestWidget />
+        <HostsWidget />
+      </div>
+    </SceneGate>
+  );
+}
