@@ -1,0 +1,102 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { tempDir } from '../test-utils/tmp.js';
+
+const BIN = fileURLToPath(new URL('../../bin/cis490-dashboard.js', import.meta.url));
+
+interface Result {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      env: { ...process.env, CIS490_LOG_LEVEL: 'silent', ...env },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+function expectUsageError(r: Result, pattern: RegExp): void {
+  expect(r.code).toBe(2);
+  expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  expect(r.stderr).toMatch(pattern);
+}
+
+describe('cis490-dashboard CLI', () => {
+  it('prints --version and --help for every command', async () => {
+    const version = await cli(['--version']);
+    expect(version.code).toBe(0);
+    expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+    for (const command of ['serve', 'generate', 'snapshot']) {
+      const help = await cli([command, '--help']);
+      expect(help.code, command).toBe(0);
+      expect(help.stdout).toContain(`Usage: cis490-dashboard ${command}`);
+    }
+    const top = await cli(['--help']);
+    expect(top.stdout).toMatch(/serve[\s\S]*generate[\s\S]*snapshot/);
+  });
+
+  it('rejects unknown flags, bad numbers, unknown commands and a data root that is a file with exit 2', async () => {
+    expectUsageError(await cli(['serve', '--bogus']), /unknown flag --bogus/);
+    expectUsageError(await cli(['serve', '--port', 'eighty']), /--port must be a whole number/);
+    expectUsageError(await cli(['serve', '--port', '-1']), /--port must be between/);
+    expectUsageError(await cli(['serve'], { CIS490_SNAPSHOT_INTERVAL: 'often' }), /CIS490_SNAPSHOT_INTERVAL/);
+    expectUsageError(await cli(['frobnicate']), /unknown command 'frobnicate'/);
+    const file = path.join(tempDir(), 'not-a-dir');
+    fs.writeFileSync(file, 'x');
+    expectUsageError(await cli(['serve', '--data-root', file, '--port', '0']), /--data-root .* is not a directory/);
+    expectUsageError(await cli(['snapshot', '--data-root', file]), /is not a directory/);
+    expectUsageError(await cli(['generate', '--hosts', '3']), /--out/);
+  });
+
+  it('generates a root and snapshots it with the totals the generator promised', async () => {
+    const out = path.join(tempDir(), 'root');
+    const gen = await cli(['generate', '--out', out, '--hosts', '2', '--episodes', '6', '--alerts', '3', '--telemetry-kb', '2']);
+    expect(gen.code).toBe(0);
+    const summary = JSON.parse(gen.stdout) as { expected: { total_episodes: number; total_bytes: number; host_counts: Record<string, number> } };
+    const again = await cli(['generate', '--out', out]);
+    expectUsageError(again, /not empty|out_not_empty/);
+    const snap = await cli(['snapshot', '--data-root', out]);
+    expect(snap.code).toBe(0);
+    const state = JSON.parse(snap.stdout) as { total_episodes: number; total_bytes: number; host_counts: Record<string, number>; total_alerts: number };
+    expect(state.total_episodes).toBe(summary.expected.total_episodes);
+    expect(state.total_bytes).toBe(summary.expected.total_bytes);
+    expect(state.host_counts).toEqual(summary.expected.host_counts);
+    expect(state.total_alerts).toBe(3);
+  });
+
+  it('serve stops cleanly on SIGTERM with exit code 0', async () => {
+    const root = tempDir();
+    const child: ChildProcess = spawn(
+      process.execPath,
+      [BIN, 'serve', '--data-root', root, '--state-dir', path.join(root, '.state'), '--port', '0'],
+      { env: { ...process.env, CIS490_LOG_LEVEL: 'silent' } },
+    );
+    onTestFinished(() => {
+      child.kill('SIGKILL');
+    });
+    const url = await new Promise<string>((resolve) => {
+      let err = '';
+      child.stderr?.on('data', (d) => {
+        err += d;
+        const m = /serving (http:\/\/\S+)/.exec(err);
+        if (m?.[1]) resolve(m[1]);
+      });
+    });
+    expect((await fetch(`${url}/livez`)).status).toBe(200);
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  });
+});
