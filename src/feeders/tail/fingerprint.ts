@@ -1,0 +1,53 @@
+/**
+ * File identity: device + inode, and a sha1 of the first bytes. Inodes are reused once a file is
+ * deleted, and a renamed or copied file is recognised by its first bytes alone.
+ */
+import { createHash } from 'node:crypto';
+import type { StatLike, TailHandle } from './fs.js';
+import type { FileIdentity } from './types.js';
+
+/** How many leading bytes a full fingerprint covers. */
+export const FINGERPRINT_BYTES = 1024;
+
+export function sha1Hex(bytes: Uint8Array): string {
+  return createHash('sha1').update(bytes).digest('hex');
+}
+
+/** Reads up to `length` bytes from the start of the file (fewer at EOF). */
+export async function readHead(handle: TailHandle, length: number): Promise<Buffer> {
+  const buf = Buffer.alloc(length);
+  let got = 0;
+  while (got < length) {
+    const n = await handle.read(buf.subarray(got), got);
+    if (n === 0) break;
+    got += n;
+  }
+  return buf.subarray(0, got);
+}
+
+/** Identity of an open file as it is now. */
+export async function identify(handle: TailHandle, st?: StatLike): Promise<FileIdentity> {
+  const s = st ?? (await handle.stat());
+  const head = await readHead(handle, Math.min(s.size, FINGERPRINT_BYTES));
+  return { dev: s.dev, ino: s.ino, fingerprint: sha1Hex(head), fingerprintLen: head.length };
+}
+
+export function sameInode(a: { dev: number; ino: number }, b: { dev: number; ino: number }): boolean {
+  return a.dev === b.dev && a.ino === b.ino;
+}
+
+export interface HeadCheck {
+  /** The file still starts with the bytes `id` fingerprinted. */
+  matches: boolean;
+  /** The identity grown to the file's current first min(size, 1024) bytes (when it matches). */
+  grown: FileIdentity;
+}
+
+/** Does the open file still start with the fingerprinted bytes? Also grows a young fingerprint. */
+export async function checkHead(handle: TailHandle, id: FileIdentity, size: number): Promise<HeadCheck> {
+  const head = await readHead(handle, Math.min(Math.max(size, id.fingerprintLen), FINGERPRINT_BYTES));
+  if (head.length < id.fingerprintLen) return { matches: false, grown: id };
+  const matches = sha1Hex(head.subarray(0, id.fingerprintLen)) === id.fingerprint;
+  if (!matches || head.length === id.fingerprintLen) return { matches, grown: id };
+  return { matches, grown: { ...id, fingerprint: sha1Hex(head), fingerprintLen: head.length } };
+}

@@ -1,0 +1,107 @@
+/**
+ * The only module of the tailer that touches node:fs. The logic takes a `TailFs`, so tests can
+ * swap in a fake; this adapter is tested with real files.
+ */
+import { constants, watch } from 'node:fs';
+import { open, readdir, stat } from 'node:fs/promises';
+import { errnoCode } from '../../util/errors.js';
+
+export interface StatLike {
+  dev: number;
+  ino: number;
+  size: number;
+  mtimeMs: number;
+  kind: 'file' | 'directory' | 'other';
+}
+
+export interface TailHandle {
+  /** Reads up to `buf.length` bytes at `position` into `buf`; returns how many (0 at EOF). */
+  read(buf: Buffer, position: number): Promise<number>;
+  stat(): Promise<StatLike>;
+  close(): Promise<void>;
+}
+
+export interface TailFs {
+  /** null when the path (or a folder on the way) does not exist; other errors throw. */
+  stat(p: string): Promise<StatLike | null>;
+  /** Opens for reading; never blocks on a FIFO swapped in under the name. */
+  open(p: string): Promise<TailHandle>;
+  /** Names in the folder; [] when the folder does not exist. */
+  readdir(dir: string): Promise<string[]>;
+  /**
+   * Watches a folder's entries (not recursive). Throws when the folder cannot be watched.
+   * Returns the function that stops watching.
+   */
+  watchDir?(
+    dir: string,
+    onChange: (name: string | null) => void,
+    onError?: (err: unknown) => void,
+  ): () => void;
+}
+
+function toStatLike(s: {
+  dev: number;
+  ino: number;
+  size: number;
+  mtimeMs: number;
+  isFile(): boolean;
+  isDirectory(): boolean;
+}): StatLike {
+  return {
+    dev: s.dev,
+    ino: s.ino,
+    size: s.size,
+    mtimeMs: s.mtimeMs,
+    kind: s.isFile() ? 'file' : s.isDirectory() ? 'directory' : 'other',
+  };
+}
+
+const isAbsent = (err: unknown): boolean => {
+  const code = errnoCode(err);
+  return code === 'ENOENT' || code === 'ENOTDIR';
+};
+
+export const nodeTailFs: TailFs = {
+  async stat(p) {
+    try {
+      return toStatLike(await stat(p));
+    } catch (err) {
+      if (isAbsent(err)) return null;
+      throw err;
+    }
+  },
+
+  async open(p) {
+    // O_NONBLOCK: opening a FIFO planted under the name must not hang a libuv thread.
+    const fh = await open(p, constants.O_RDONLY | constants.O_NONBLOCK);
+    return {
+      async read(buf, position) {
+        const { bytesRead } = await fh.read(buf, 0, buf.length, position);
+        return bytesRead;
+      },
+      async stat() {
+        return toStatLike(await fh.stat());
+      },
+      close: () => fh.close(),
+    };
+  },
+
+  async readdir(dir) {
+    try {
+      return await readdir(dir);
+    } catch (err) {
+      if (isAbsent(err)) return [];
+      throw err;
+    }
+  },
+
+  watchDir(dir, onChange, onError) {
+    const watcher = watch(dir, { persistent: true }, (_event, name) => onChange(name ?? null));
+    // An FSWatcher error (folder deleted, inotify trouble) must never become an uncaught exception.
+    watcher.on('error', (err) => {
+      watcher.close();
+      onError?.(err);
+    });
+    return () => watcher.close();
+  },
+};

@@ -1,0 +1,80 @@
+/**
+ * Types of the JSONL tailer: what it hands its consumer (batches of raw lines plus the checkpoint
+ * that covers them) and what it reports (events). JSON parsing is the consumer's job.
+ */
+
+/** Which file: device + inode, plus a hash of its first bytes (inodes are reused after deletion). */
+export interface FileIdentity {
+  dev: number;
+  ino: number;
+  /** Hex sha1 of the first `fingerprintLen` bytes. */
+  fingerprint: string;
+  /** How many leading bytes the fingerprint covers: min(size, 1024); grows with a young file. */
+  fingerprintLen: number;
+}
+
+/** Position after the last consumed byte (always at a line boundary) of one identified file. */
+export interface Checkpoint extends FileIdentity {
+  offset: number;
+}
+
+/**
+ * Why a line was reported. `line_too_long` lines are dropped. `invalid_utf8` lines are NOT dropped:
+ * they are in `lines`, decoded with U+FFFD, and the entry only reports them (the consumer's JSON
+ * parse decides whether the record is usable).
+ */
+export type SkipReason = 'line_too_long' | 'invalid_utf8';
+
+export interface SkippedLine {
+  reason: SkipReason;
+  /** Byte offset of the line's first byte in the file the batch's checkpoint names. */
+  offset: number;
+  /** The line's first characters (at most 120). */
+  excerpt: string;
+}
+
+export interface TailBatch {
+  /**
+   * Complete records in file order: split on '\n' only (never U+2028/2029/0085), one trailing '\r'
+   * removed, empty and whitespace-only lines dropped, a UTF-8 BOM at byte 0 removed.
+   */
+  lines: string[];
+  /**
+   * Where to resume after this batch. Commit it in the SAME transaction as the records, so a crash
+   * can neither lose nor double-count a line.
+   */
+  checkpoint: Checkpoint;
+  skipped: SkippedLine[];
+}
+
+export type RotationKind = 'rename' | 'truncate' | 'replaced';
+
+export type TailerEvent =
+  /** The path does not exist (or its folder does not); reported once until it appears. */
+  | { kind: 'missing'; path: string }
+  | { kind: 'appeared'; path: string }
+  /** `drained` = the old file (rename) or the copy (copytruncate) that was read to its end first. */
+  | { kind: 'rotated'; how: RotationKind; path: string; drained?: string }
+  /** The checkpointed file was found nowhere: restarted from byte 0 of the current one. */
+  | { kind: 'checkpoint_lost'; path: string; reason: string }
+  /** Reached the end of the file after having read something, or at start. */
+  | { kind: 'caught_up'; path: string }
+  /** Reported once per code until things work again; the tailer retries on its own. */
+  | { kind: 'error'; path: string; code: string; message: string };
+
+export interface TailerStats {
+  path: string;
+  /** Consumed offset in the file being read (lag = fileSize - bytesRead). */
+  bytesRead: number;
+  /** Size of the file being read at the last look. */
+  fileSize: number;
+  /** Lines delivered. */
+  lines: number;
+  /** Lines reported, by reason (`line_too_long` dropped, `invalid_utf8` delivered with U+FFFD). */
+  skipped: Record<string, number>;
+  rotations: Record<RotationKind, number>;
+  /** Bytes known to be lost: unread when a file was truncated and no copy was found. */
+  lostBytes: number;
+  /** Batches delivered. */
+  batches: number;
+}
