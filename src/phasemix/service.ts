@@ -29,6 +29,8 @@ export interface PhaseMixServiceOptions {
   now?: () => Date;
   /** Random source for sample mode. @default Math.random */
   random?: () => number;
+  /** Longest stretch a refresh holds the event loop before letting it run. @default 10 */
+  sliceMs?: number;
 }
 
 export interface PhaseMixRefreshStats {
@@ -178,7 +180,7 @@ export class PhaseMixService {
   }
 
   private async compute(started: number): Promise<PhaseMix> {
-    const yielder = createYielder();
+    const yielder = createYielder(this.opts.sliceMs);
     this.cache ??= this.store.load();
     const cache = this.cache;
     const files = await listEpisodeFiles(this.opts.dataRoot, yielder);

@@ -1,0 +1,297 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { describe, expect, it, onTestFinished, vi } from 'vitest';
+import { openDatabase } from '../catalog/db.js';
+import { generateDataRoot } from '../generate/generate.js';
+import type { PhaseMix } from '../protocol/index.js';
+import { tempDir } from '../test-utils/tmp.js';
+import { createLogger, silentLogger } from '../util/log.js';
+import { computePhaseMixOnce } from './compute-once.js';
+import { PhaseMixService, type PhaseMixServiceOptions } from './service.js';
+import { jsonl, tarZst, zstdOf } from './testing.js';
+
+const S = 1e9;
+
+/** A data root with hand-made episodes: `episodes/<host>/<name>` → bytes. */
+function craftedRoot(files: Record<string, Uint8Array | string>): string {
+  const root = tempDir();
+  for (const [rel, bytes] of Object.entries(files)) addFile(root, rel, bytes);
+  return root;
+}
+
+function addFile(root: string, rel: string, bytes: Uint8Array | string): void {
+  const file = path.join(root, rel);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, bytes);
+}
+
+function episode(labels: unknown[], meta?: unknown): Buffer {
+  const entries = [{ name: 'ep/labels.jsonl', data: jsonl(labels) }];
+  if (meta !== undefined) entries.unshift({ name: 'ep/meta.json', data: JSON.stringify(meta) });
+  return tarZst(entries);
+}
+
+function service(options: Partial<PhaseMixServiceOptions> & { dataRoot: string }) {
+  const published: PhaseMix[] = [];
+  const svc = new PhaseMixService({
+    logger: silentLogger(),
+    sample: 'all',
+    publish: (mix) => published.push(mix),
+    now: () => new Date('2026-11-01T12:00:00Z'),
+    ...options,
+  });
+  onTestFinished(() => svc.stop());
+  return { svc, published };
+}
+
+/** A logger whose JSON lines land in an array. */
+function capturedLogger() {
+  const lines: Record<string, unknown>[] = [];
+  const destination = new Writable({
+    write(chunk, _enc, done) {
+      for (const line of String(chunk).split('\n')) if (line) lines.push(JSON.parse(line));
+      done();
+    },
+  });
+  return { logger: createLogger({ level: 'debug', destination }), lines };
+}
+
+describe('PhaseMixService', () => {
+  it('adds up crafted episodes by hand: durations, trailing phase to meta end, skips by reason', async () => {
+    const root = craftedRoot({
+      // boot 2 s, run 3 s (to meta end).
+      'episodes/h1/a.tar.zst': episode(
+        [
+          { phase: 'boot', t_mono_ns: 1 * S },
+          { phase: 'run', t_mono_ns: 3 * S },
+        ],
+        { t_mono_end_ns: 6 * S },
+      ),
+      // boot 1 s, failed counted without duration (no meta); garbage line skipped.
+      'episodes/h1/b.tar.zst': tarZst([
+        {
+          name: 'labels.jsonl',
+          data: '{"phase":"boot","t_mono_ns":0}\nnull\ngarbage\n{"phase":"failed","t_mono_ns":1e9}\n',
+        },
+      ]),
+      // Empty labels: readable, contributes nothing, not a skip.
+      'episodes/h2/c.tar.zst': episode([]),
+      'episodes/h2/d.tar.zst': tarZst([{ name: 'meta.json', data: '{}' }]),
+      'episodes/h2/e.tar.zst': zstdOf([Buffer.from('not a tar archive\n'.repeat(64))]),
+      'episodes/h2/f.tar.zst': episode([{ phase: 'boot', t_mono_ns: 0 }]).subarray(0, 20),
+      'episodes/h3/g.tar.zst': 'plain text',
+      // Not episodes: a temp upload, a checksum file, a file beside the host folders.
+      'episodes/h1/a.tar.zst.part': 'x',
+      'episodes/h1/a.sha256': 'x',
+      'episodes/stray.tar.zst': episode([{ phase: 'boot', t_mono_ns: 0 }]),
+    });
+    const { svc, published } = service({ dataRoot: root });
+    const mix = await svc.refresh();
+    expect(mix).toEqual({
+      counts: { boot: 2, run: 1, failed: 1 },
+      weighted_seconds: { boot: 3, run: 3 },
+      sampled_episodes: 2,
+      population_episodes: 7,
+      total_labels: 4,
+      per_host: {
+        h1: {
+          counts: { boot: 2, run: 1, failed: 1 },
+          weighted_seconds: { boot: 3, run: 3 },
+          sampled_episodes: 2,
+          total_labels: 4,
+          population_episodes: 2,
+        },
+        h2: {
+          counts: {},
+          weighted_seconds: {},
+          sampled_episodes: 0,
+          total_labels: 0,
+          population_episodes: 4,
+        },
+        h3: {
+          counts: {},
+          weighted_seconds: {},
+          sampled_episodes: 0,
+          total_labels: 0,
+          population_episodes: 1,
+        },
+      },
+      skipped: { no_labels: 1, not_tar: 1, truncated: 1, not_zstd: 1 },
+      computed_at: '2026-11-01T12:00:00.000Z',
+      mode: 'all',
+    });
+    expect(published).toEqual([mix]);
+    expect(svc.current('h2')).toMatchObject({
+      population_episodes: 4,
+      skipped: { no_labels: 1, not_tar: 1, truncated: 1 },
+    });
+    expect(svc.current('nope')).toBeNull();
+  });
+
+  it('equals the generator’s own totals on a generated root', async () => {
+    const root = path.join(tempDir(), 'root');
+    const summary = await generateDataRoot({
+      out: root,
+      hosts: 3,
+      episodes: 40,
+      alerts: 0,
+      telemetryKb: 16,
+      seed: 5,
+    });
+    const { svc } = service({ dataRoot: root });
+    const mix = await svc.refresh();
+    const expected = summary.expected.phase_mix;
+    expect(mix.counts).toEqual(expected.counts);
+    expect(mix.total_labels).toBe(expected.total_labels);
+    expect(mix.sampled_episodes).toBe(expected.sampled_episodes);
+    expect(mix.population_episodes).toBe(expected.population_episodes);
+    expect(Object.keys(mix.weighted_seconds).sort()).toEqual(Object.keys(expected.weighted_seconds).sort());
+    for (const [phase, seconds] of Object.entries(expected.weighted_seconds)) {
+      expect(mix.weighted_seconds[phase]).toBeCloseTo(seconds, 6);
+    }
+    expect(mix.skipped).toEqual({});
+  });
+
+  it('reads only new or changed files, drops removed ones, and reads none after a restart', async () => {
+    const root = craftedRoot({
+      'episodes/h1/a.tar.zst': episode([{ phase: 'boot', t_mono_ns: 0 }]),
+      'episodes/h1/b.tar.zst': episode([{ phase: 'boot', t_mono_ns: 0 }]),
+      'episodes/h2/bad.tar.zst': 'garbage',
+    });
+    const db = openDatabase(tempDir());
+    onTestFinished(() => db.close());
+    const { logger, lines } = capturedLogger();
+    const first = service({ dataRoot: root, db, logger }).svc;
+
+    await first.refresh();
+    expect(first.stats().last_refresh).toMatchObject({ files_read: 3, files_cached: 0 });
+    await first.refresh();
+    expect(first.stats().last_refresh).toMatchObject({ files_read: 0, files_cached: 3 });
+
+    addFile(root, 'episodes/h2/c.tar.zst', episode([{ phase: 'run', t_mono_ns: 0 }]));
+    let mix = await first.refresh();
+    expect(first.stats().last_refresh).toMatchObject({ files_read: 1, files_cached: 3 });
+    expect(mix.counts).toEqual({ boot: 2, run: 1 });
+
+    fs.rmSync(path.join(root, 'episodes/h1/a.tar.zst'));
+    mix = await first.refresh();
+    expect(first.stats().last_refresh).toMatchObject({ files_read: 0, files_removed: 1 });
+    expect(mix.counts).toEqual({ boot: 1, run: 1 });
+    expect(mix.population_episodes).toBe(3);
+
+    // Rewritten in place (another size): read again.
+    addFile(root, 'episodes/h1/b.tar.zst', episode([{ phase: 'x', t_mono_ns: 0, pad: 'longer' }]));
+    mix = await first.refresh();
+    expect(first.stats().last_refresh).toMatchObject({ files_read: 1 });
+    expect(mix.counts).toEqual({ x: 1, run: 1 });
+    await first.stop();
+
+    // A new service on the same catalog: nothing to read, same numbers, bad file still skipped.
+    const second = service({ dataRoot: root, db }).svc;
+    expect(await second.refresh()).toEqual(mix);
+    expect(second.stats().last_refresh).toMatchObject({ files_read: 0, files_cached: 3 });
+    expect(db.prepare('SELECT count(*) AS n FROM phase_cache').get()).toEqual({ n: 3 });
+
+    // The bad file was logged once, on its first read only.
+    const skips = lines.filter((l) => l.msg === 'phase mix: episode skipped');
+    expect(skips).toEqual([expect.objectContaining({ file: 'episodes/h2/bad.tar.zst', reason: 'not_zstd' })]);
+  });
+
+  it('keeps the seed’s random sample when asked for N, counting the whole population', async () => {
+    const files: Record<string, Buffer> = {};
+    for (let i = 0; i < 10; i++)
+      files[`episodes/h${i % 2}/e${i}.tar.zst`] = episode([{ phase: 'p', t_mono_ns: 0 }]);
+    const { svc } = service({ dataRoot: craftedRoot(files), sample: 4 });
+    const mix = await svc.refresh();
+    expect(mix).toMatchObject({ mode: 4, sampled_episodes: 4, population_episodes: 10, counts: { p: 4 } });
+    expect(svc.stats().last_refresh).toMatchObject({ files_read: 4, considered: 4 });
+    expect((mix.per_host.h0?.population_episodes ?? 0) + (mix.per_host.h1?.population_episodes ?? 0)).toBe(
+      10,
+    );
+  });
+
+  it('gives an empty mix for a data root without episodes', async () => {
+    const { svc } = service({ dataRoot: tempDir() });
+    expect(await svc.refresh()).toMatchObject({ population_episodes: 0, sampled_episodes: 0, counts: {} });
+  });
+
+  it('coalesces concurrent refreshes into the running one plus one follow-up', async () => {
+    const root = craftedRoot({ 'episodes/h1/a.tar.zst': episode([{ phase: 'p', t_mono_ns: 0 }]) });
+    const { svc, published } = service({ dataRoot: root });
+    const a = svc.refresh();
+    const b = svc.refresh();
+    const c = svc.refresh();
+    expect(b).toBe(c);
+    expect(a).not.toBe(b);
+    await Promise.all([a, b, c]);
+    expect(published).toHaveLength(2);
+    expect(svc.stats().refreshes_total).toBe(2);
+  });
+
+  it('refreshes once after a burst of new-episode notices', async () => {
+    const root = craftedRoot({ 'episodes/h1/a.tar.zst': episode([{ phase: 'p', t_mono_ns: 0 }]) });
+    const { svc, published } = service({ dataRoot: root, debounceMs: 20 });
+    for (let i = 0; i < 5; i++) svc.notifyNewEpisodes();
+    await vi.waitFor(() => expect(published).toHaveLength(1));
+    addFile(root, 'episodes/h1/b.tar.zst', episode([{ phase: 'p', t_mono_ns: 0 }]));
+    svc.notifyNewEpisodes();
+    await vi.waitFor(() => expect(published).toHaveLength(2));
+    expect(published[1]?.counts).toEqual({ p: 2 });
+  });
+
+  it('refreshes at start and on its timer, and stops cleanly', async () => {
+    const root = craftedRoot({ 'episodes/h1/a.tar.zst': episode([{ phase: 'p', t_mono_ns: 0 }]) });
+    const { svc, published } = service({ dataRoot: root, intervalMs: 10 });
+    svc.start();
+    await vi.waitFor(() => expect(published.length).toBeGreaterThanOrEqual(3));
+    await svc.stop();
+  });
+
+  it('lets the event loop run during a refresh', async () => {
+    const files: Record<string, Buffer> = {};
+    for (let i = 0; i < 20; i++) files[`episodes/h1/e${i}.tar.zst`] = episode([{ phase: 'p', t_mono_ns: 0 }]);
+    const { svc } = service({ dataRoot: craftedRoot(files), sliceMs: 0 });
+    // Another task on the loop, re-queueing itself each turn while the refresh runs.
+    let ticks = 0;
+    let done = false;
+    const tick = (): void => {
+      ticks++;
+      if (!done) setImmediate(tick);
+    };
+    setImmediate(tick);
+    await svc.refresh();
+    done = true;
+    // With a 0 ms slice it yields between episodes: the other task got turns meanwhile.
+    expect(ticks).toBeGreaterThanOrEqual(20);
+  });
+});
+
+describe('computePhaseMixOnce', () => {
+  it('computes once, and fills the cache of a state dir for the next run', async () => {
+    const root = craftedRoot({
+      'episodes/h1/a.tar.zst': episode(
+        [
+          { phase: 'boot', t_mono_ns: 0 },
+          { phase: 'run', t_mono_ns: 2 * S },
+        ],
+        { t_mono_end_ns: 5 * S },
+      ),
+    });
+    const stateDir = tempDir();
+    const mix = await computePhaseMixOnce({
+      dataRoot: root,
+      stateDir,
+      sample: 'all',
+      logger: silentLogger(),
+    });
+    expect(mix).toMatchObject({ counts: { boot: 1, run: 1 }, weighted_seconds: { boot: 2, run: 3 } });
+    const db = openDatabase(stateDir);
+    onTestFinished(() => db.close());
+    expect(db.prepare('SELECT rel_path, status, labels, meta FROM phase_cache').all()).toEqual([
+      { rel_path: 'episodes/h1/a.tar.zst', status: 'ok', labels: 2, meta: '{"t_mono_end_ns":5000000000}' },
+    ]);
+    const noState = await computePhaseMixOnce({ dataRoot: root, sample: 'all', logger: silentLogger() });
+    expect(noState.counts).toEqual(mix.counts);
+  });
+});
