@@ -160,7 +160,9 @@ describe('PhaseMixService', () => {
       'episodes/h2/bad.tar.zst': 'garbage',
     });
     const db = openDatabase(tempDir());
-    onTestFinished(() => db.close());
+    onTestFinished(() => {
+      db.close();
+    });
     const { logger, lines } = capturedLogger();
     const first = service({ dataRoot: root, db, logger }).svc;
 
@@ -287,7 +289,9 @@ describe('computePhaseMixOnce', () => {
     });
     expect(mix).toMatchObject({ counts: { boot: 1, run: 1 }, weighted_seconds: { boot: 2, run: 3 } });
     const db = openDatabase(stateDir);
-    onTestFinished(() => db.close());
+    onTestFinished(() => {
+      db.close();
+    });
     expect(db.prepare('SELECT rel_path, status, labels, meta FROM phase_cache').all()).toEqual([
       { rel_path: 'episodes/h1/a.tar.zst', status: 'ok', labels: 2, meta: '{"t_mono_end_ns":5000000000}' },
     ]);
