@@ -1,7 +1,7 @@
 import http from 'node:http';
 import { describe, expect, it, vi } from 'vitest';
 import { CLOSE_GOING_AWAY, CLOSE_UNAUTHORIZED, type HelloMessage } from '../protocol/index.js';
-import { silentLogger } from '../util/log.js';
+import { createLogger, silentLogger } from '../util/log.js';
 import { Bus } from './bus.js';
 import { alert, episode, eventSeqs, range, startHub, TestClient } from './ws-test-harness.js';
 
@@ -168,5 +168,52 @@ describe('WsHub: upgrade errors', () => {
     await expect(TestClient.connect(`ws://127.0.0.1:${port}/ws`)).rejects.toThrow();
     server.closeAllConnections();
     server.close();
+  });
+});
+
+describe('WsHub: misbehaving peers and hooks', () => {
+  function collectingLogger() {
+    const lines: Record<string, unknown>[] = [];
+    const logger = createLogger({
+      level: 'info',
+      destination: { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) },
+    });
+    return { lines, logger };
+  }
+
+  it('closes a client that sends more than maxPayload with 1009 and logs it', async () => {
+    const { lines, logger } = collectingLogger();
+    const { hub, url } = await startHub({ logger, maxPayload: 64 });
+    const client = await TestClient.connect(url);
+    client.ws.send('x'.repeat(1000));
+    expect((await client.closed).code).toBe(1009);
+    await vi.waitFor(() => expect(hub.clientCount).toBe(0));
+    expect(lines).toContainEqual(
+      expect.objectContaining({
+        level: 40,
+        remote: '127.0.0.1',
+        msg: expect.stringContaining('ws client error'),
+      }),
+    );
+  });
+
+  it('survives an authorize hook that throws: that client is dropped, the next one is served', async () => {
+    const { lines, logger } = collectingLogger();
+    let calls = 0;
+    const { url } = await startHub({
+      logger,
+      authorize: () => {
+        calls += 1;
+        if (calls === 1) throw new Error('token store down');
+        return true;
+      },
+    });
+    const first = new TestClient(url);
+    expect((await first.closed).code).toBe(1006);
+    const second = await TestClient.connect(url);
+    await vi.waitFor(() => expect(second.messages[0]?.type).toBe('hello'));
+    expect(lines).toContainEqual(
+      expect.objectContaining({ level: 50, msg: expect.stringContaining('token store down') }),
+    );
   });
 });

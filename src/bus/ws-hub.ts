@@ -59,7 +59,10 @@ export const SLOW_CLIENT_REASON = 'slow client: resume with ?since=';
 interface Client {
   readonly ws: WebSocket;
   readonly remote: string | undefined;
-  /** Date.now() of the last pong or message from the peer (or of the connection). */
+  /**
+   * performance.now() of the last pong or message from the peer (or of the connection):
+   * monotonic, so a wall-clock step cannot make live peers look dead.
+   */
   lastHeard: number;
 }
 
@@ -89,6 +92,9 @@ export class WsHub {
   readonly #unsubscribe: () => void;
   readonly #pingTimer: NodeJS.Timeout;
   #closing = false;
+  /** Serialised events published this event-loop turn, not yet written (see `#flush`). */
+  #pending: Buffer[] = [];
+  #flushScheduled = false;
   /** The last hello sent, reused while the seq has not moved (a reconnect storm serialises it once). */
   #helloCache: { seq: number; reset: boolean; data: Buffer } | null = null;
   readonly #counters = {
@@ -142,7 +148,15 @@ export class WsHub {
         rejectUpgrade(socket, refusal.status, refusal.text);
         return;
       }
-      this.#wss.handleUpgrade(req, socket, head, (ws) => this.#accept(ws, req));
+      this.#wss.handleUpgrade(req, socket, head, (ws) => {
+        try {
+          this.#accept(ws, req);
+        } catch (err) {
+          // e.g. a throwing `authorize`: that client is lost, the hub and the others are not.
+          this.#logger.error({ err, url: req.url }, `ws accept failed: ${errorMessage(err)}`);
+          ws.terminate();
+        }
+      });
     } catch (err) {
       this.#logger.error({ err, url: req.url }, `ws upgrade failed: ${errorMessage(err)}`);
       socket.destroy();
@@ -169,6 +183,7 @@ export class WsHub {
       this.#closing = true;
       clearInterval(this.#pingTimer);
       this.#unsubscribe();
+      this.#flush();
       for (const client of this.#live) this.#closeClient(client, code, reason);
       this.#live.clear();
     }
@@ -186,7 +201,7 @@ export class WsHub {
   }
 
   #accept(ws: WebSocket, req: IncomingMessage): void {
-    const client: Client = { ws, remote: req.socket.remoteAddress, lastHeard: Date.now() };
+    const client: Client = { ws, remote: req.socket.remoteAddress, lastHeard: performance.now() };
     this.#counters.connections_total += 1;
     this.#open.set(
       ws,
@@ -202,7 +217,7 @@ export class WsHub {
       this.#logger.warn({ err, remote: client.remote }, `ws client error: ${errorMessage(err)}`);
     });
     const heard = (): void => {
-      client.lastHeard = Date.now();
+      client.lastHeard = performance.now();
     };
     ws.on('pong', heard);
     ws.on('message', heard);
@@ -219,6 +234,8 @@ export class WsHub {
     }
     // Hello (or replay) and joining the live set happen in this one synchronous step, so no
     // publish can fall between them: the client sees every seq after its starting point once.
+    // Events still pending are older than that starting point: deliver them to the others first.
+    this.#flush();
     this.#sendStart(client, req);
     this.#live.add(client);
     this.#logger.debug(
@@ -278,9 +295,29 @@ export class WsHub {
 
   #broadcast(event: DashboardEvent): void {
     if (this.#live.size === 0) return;
-    const data = Buffer.from(JSON.stringify(event));
+    this.#pending.push(Buffer.from(JSON.stringify(event)));
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      setImmediate(() => this.#flush());
+    }
+  }
+
+  /**
+   * Sends the events published since the last flush to every live client. A socket write costs
+   * ~8 µs of CPU on loopback, mostly kernel (measured, 2-core box), so one write per event per
+   * client made each event cost ~8 ms with 1,000 clients; one corked write per client per
+   * event-loop turn carries a whole burst of events for about the price of one.
+   */
+  #flush(): void {
+    this.#flushScheduled = false;
+    const frames = this.#pending;
+    if (frames.length === 0) return;
+    this.#pending = [];
     for (const client of this.#live) {
-      this.#send(client, data);
+      const socket = rawSocket(client.ws);
+      socket?.cork();
+      for (const frame of frames) this.#send(client, frame);
+      socket?.uncork();
       if (client.ws.bufferedAmount > this.#queueCap) this.#dropSlow(client);
     }
   }
@@ -309,7 +346,8 @@ export class WsHub {
       'ws client too slow: closed',
     );
     // Out of the live set first: nothing more is queued for it, so its memory stays bounded by
-    // the cap plus one message until the close completes (or ws's close timeout destroys it).
+    // the cap plus one turn's events until the close completes (or ws's 30 s close timeout
+    // destroys the socket).
     this.#live.delete(client);
     this.#closeClient(client, CLOSE_SLOW_CLIENT, SLOW_CLIENT_REASON);
   }
@@ -324,9 +362,9 @@ export class WsHub {
   }
 
   #heartbeat(): void {
-    const now = Date.now();
+    const now = performance.now();
     for (const client of this.#live) {
-      const silentMs = now - client.lastHeard;
+      const silentMs = Math.round(now - client.lastHeard);
       if (silentMs > this.#deadAfterMs) {
         this.#counters.dead_dropped_total += 1;
         this.#live.delete(client);
@@ -341,6 +379,15 @@ export class WsHub {
       }
     }
   }
+}
+
+/**
+ * The TCP socket under a `ws` WebSocket, to cork it around a batch of sends. `ws` keeps it in the
+ * private `_socket` (stable through ws 8); without it we just send uncorked.
+ */
+function rawSocket(ws: WebSocket): Duplex | undefined {
+  const socket = (ws as unknown as { _socket?: unknown })._socket;
+  return socket !== null && typeof socket === 'object' && 'cork' in socket ? (socket as Duplex) : undefined;
 }
 
 /** Refuses an upgrade with a bare HTTP response (the socket has not become a WebSocket). */
