@@ -28,7 +28,9 @@ export const MIGRATIONS: ReadonlyArray<(db: Db) => void> = [
         path TEXT,
         extra TEXT,                       -- JSON of unknown fields
         first_seen_at TEXT NOT NULL,
-        duplicates INTEGER NOT NULL DEFAULT 0
+        duplicates INTEGER NOT NULL DEFAULT 0,
+        ingest_run INTEGER,               -- which server run committed it, and from which line of
+        ingest_line INTEGER               -- that run's stream (tells the live feeder "same line")
       );
       CREATE TABLE host_totals (
         host_id TEXT PRIMARY KEY,
