@@ -25,6 +25,9 @@ export interface LineReaderOptions {
   maxBatchBytes: number;
 }
 
+/** Big reads: one `toString` + `split` per MiB is what makes a backlog cheap. */
+const MAX_CHUNK = 1024 * 1024;
+
 export const START: ReadPosition = { offset: 0, longLine: null };
 
 export class LineReader {
@@ -36,7 +39,7 @@ export class LineReader {
   constructor(o: LineReaderOptions) {
     this.maxLineBytes = o.maxLineBytes;
     this.maxBatchBytes = o.maxBatchBytes;
-    this.buf = Buffer.allocUnsafe(Math.max(o.maxLineBytes + 1, 64 * 1024));
+    this.buf = Buffer.allocUnsafe(Math.max(o.maxLineBytes + 1, Math.min(o.maxBatchBytes, MAX_CHUNK)));
   }
 
   /** Reads from `from` until about `maxBatchBytes` are consumed or the end of the file. */

@@ -400,6 +400,7 @@ export class JsonlTailer {
     let consumed = 0;
     while (!this.stopped) {
       const r = await this.reader.read(src.handle, src.pos);
+      if (this.stopped) break;
       const n = r.next.offset - src.pos.offset;
       if (n > 0 || r.skipped.length > 0) {
         const batch: TailBatch = {
