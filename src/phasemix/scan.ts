@@ -18,8 +18,16 @@ export const EPISODE_SUFFIX = '.tar.zst';
  * Every episode file under `<dataRoot>/episodes/`: regular files (symlinks followed, as the seed)
  * ending in `.tar.zst`, one folder level down. Temp uploads and other files are not episodes. A
  * missing folder is an empty population; a file that vanishes mid-scan is left out.
+ *
+ * With `known` (the previous listing), a name already listed keeps its size and mtime without a
+ * new `stat`: tarballs are immutable once complete, so a quick refresh costs the folder listings
+ * plus the new files only. A full scan (no `known`) now and then catches files rewritten in place.
  */
-export async function listEpisodeFiles(dataRoot: string, yielder: Yielder): Promise<EpisodeFile[]> {
+export async function listEpisodeFiles(
+  dataRoot: string,
+  yielder: Yielder,
+  known: ReadonlyMap<string, EpisodeFile> | null = null,
+): Promise<EpisodeFile[]> {
   const episodesDir = path.join(dataRoot, 'episodes');
   const files: EpisodeFile[] = [];
   for (const hostEntry of readDir(episodesDir)) {
@@ -27,11 +35,17 @@ export async function listEpisodeFiles(dataRoot: string, yielder: Yielder): Prom
     if (!isKind(hostEntry, hostDir, 'dir')) continue;
     for (const entry of readDir(hostDir)) {
       if (!entry.name.endsWith(EPISODE_SUFFIX)) continue;
+      const rel = `episodes/${hostEntry.name}/${entry.name}`;
+      const previous = known?.get(rel);
+      if (previous) {
+        files.push(previous);
+        continue;
+      }
       const abs = path.join(hostDir, entry.name);
       const st = fs.statSync(abs, { throwIfNoEntry: false });
       if (!st?.isFile()) continue;
       files.push({
-        rel: `episodes/${hostEntry.name}/${entry.name}`,
+        rel,
         host: hostEntry.name,
         abs,
         size: st.size,

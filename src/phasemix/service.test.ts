@@ -182,22 +182,37 @@ describe('PhaseMixService', () => {
     expect(mix.counts).toEqual({ boot: 1, run: 1 });
     expect(mix.population_episodes).toBe(3);
 
-    // Rewritten in place (another size): read again.
+    // Rewritten in place (another size): a quick refresh does not stat known names again; the
+    // next full scan (every fullScanMs, and the first one of a new service) reads it again.
     addFile(root, 'episodes/h1/b.tar.zst', episode([{ phase: 'x', t_mono_ns: 0, pad: 'longer' }]));
-    mix = await first.refresh();
-    expect(first.stats().last_refresh).toMatchObject({ files_read: 1 });
-    expect(mix.counts).toEqual({ x: 1, run: 1 });
+    await first.refresh();
+    expect(first.stats().last_refresh).toMatchObject({ files_read: 0, full_scan: false });
     await first.stop();
 
-    // A new service on the same catalog: nothing to read, same numbers, bad file still skipped.
+    // A new service on the same catalog: only the rewritten file is read.
     const second = service({ dataRoot: root, db }).svc;
-    expect(await second.refresh()).toEqual(mix);
-    expect(second.stats().last_refresh).toMatchObject({ files_read: 0, files_cached: 3 });
+    mix = await second.refresh();
+    expect(second.stats().last_refresh).toMatchObject({ files_read: 1, files_cached: 2, full_scan: true });
+    expect(mix.counts).toEqual({ x: 1, run: 1 });
+
+    // And another one reads nothing at all, with the same numbers; the bad file is still skipped.
+    const third = service({ dataRoot: root, db }).svc;
+    expect(await third.refresh()).toEqual(mix);
+    expect(third.stats().last_refresh).toMatchObject({ files_read: 0, files_cached: 3 });
     expect(db.prepare('SELECT count(*) AS n FROM phase_cache').get()).toEqual({ n: 3 });
+    expect(mix.skipped).toEqual({ not_zstd: 1 });
 
     // The bad file was logged once, on its first read only.
     const skips = lines.filter((l) => l.msg === 'phase mix: episode skipped');
     expect(skips).toEqual([expect.objectContaining({ file: 'episodes/h2/bad.tar.zst', reason: 'not_zstd' })]);
+  });
+
+  it('stats every file again on each refresh when fullScanMs is 0', async () => {
+    const root = craftedRoot({ 'episodes/h1/a.tar.zst': episode([{ phase: 'a', t_mono_ns: 0 }]) });
+    const { svc } = service({ dataRoot: root, fullScanMs: 0 });
+    await svc.refresh();
+    addFile(root, 'episodes/h1/a.tar.zst', episode([{ phase: 'rewritten', t_mono_ns: 0 }]));
+    expect((await svc.refresh()).counts).toEqual({ rewritten: 1 });
   });
 
   it('keeps the seed’s random sample when asked for N, counting the whole population', async () => {

@@ -31,6 +31,12 @@ export interface PhaseMixServiceOptions {
   random?: () => number;
   /** Longest stretch a refresh holds the event loop before letting it run. @default 10 */
   sliceMs?: number;
+  /**
+   * How often a refresh re-`stat`s every file (to catch a tarball rewritten in place); in between,
+   * files already listed keep their size and mtime and only new names are looked at.
+   * @default intervalMs
+   */
+  fullScanMs?: number;
 }
 
 export interface PhaseMixRefreshStats {
@@ -44,6 +50,8 @@ export interface PhaseMixRefreshStats {
   files_cached: number;
   /** Cache entries dropped because their file is gone. */
   files_removed: number;
+  /** Every file was stat'ed (else only new names). */
+  full_scan: boolean;
   duration_ms: number;
   finished_at: string;
 }
@@ -72,6 +80,9 @@ export class PhaseMixService {
   private readonly log: Logger;
   private readonly store: PhaseCacheStore;
   private cache: Map<string, CachedEpisode> | null = null;
+  /** The last listing, by relative path, and when every file was last stat'ed. */
+  private listing: Map<string, EpisodeFile> | null = null;
+  private lastFullScan = Number.NEGATIVE_INFINITY;
   private result: MixResult | null = null;
   private running: Promise<PhaseMix> | null = null;
   private queued: Promise<PhaseMix> | null = null;
@@ -183,7 +194,11 @@ export class PhaseMixService {
     const yielder = createYielder(this.opts.sliceMs);
     this.cache ??= this.store.load();
     const cache = this.cache;
-    const files = await listEpisodeFiles(this.opts.dataRoot, yielder);
+    const fullScan =
+      performance.now() - this.lastFullScan >= (this.opts.fullScanMs ?? this.opts.intervalMs ?? 600_000);
+    const files = await listEpisodeFiles(this.opts.dataRoot, yielder, fullScan ? null : this.listing);
+    if (fullScan) this.lastFullScan = performance.now();
+    this.listing = new Map(files.map((f) => [f.rel, f]));
     // Sorted: a stable order makes the float sums reproducible from one refresh to the next.
     files.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
 
@@ -228,6 +243,7 @@ export class PhaseMixService {
       files_read: read,
       files_cached: considered.length - read,
       files_removed: removed.length,
+      full_scan: fullScan,
       duration_ms: performance.now() - started,
       finished_at: result.mix.computed_at,
     };
