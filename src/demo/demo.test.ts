@@ -1,0 +1,118 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it, onTestFinished, vi } from 'vitest';
+import { FAILED_PHASE, PHASES } from '../generate/episode.js';
+import type { DashboardState } from '../protocol/index.js';
+import { getJson } from '../test-utils/server.js';
+import { tempDir } from '../test-utils/tmp.js';
+import { startDemo } from './demo.js';
+import type { SimulatorStats } from './simulator.js';
+
+function sumInto(a: Record<string, number>, b: Record<string, number>): Record<string, number> {
+  const out = { ...a };
+  for (const [k, v] of Object.entries(b)) out[k] = (out[k] ?? 0) + v;
+  return out;
+}
+
+const everyRotation = (s: SimulatorStats) =>
+  s.receiver.rotations.index.rename > 0 &&
+  s.receiver.rotations.index.copytruncate > 0 &&
+  s.receiver.rotations.alerts.rename > 0 &&
+  s.receiver.rotations.alerts.copytruncate > 0;
+
+describe('demo', () => {
+  it('runs a live lab: episodes, alerts, rotations and phases flow, and the totals match what it wrote', async () => {
+    const dir = tempDir('cis490-demo-');
+    const demo = await startDemo({
+      dir,
+      hosts: 3,
+      ratePerMinute: 300,
+      seed: 11,
+      history: { episodes: 6, alerts: 4 },
+      telemetryKb: 2,
+      server: { port: 0, logLevel: 'silent', pollInterval: 0.05, webDir: path.join(dir, 'no-web') },
+      timing: { rotateEveryMs: 3_000, staleAfterMs: 1_500, staleForMs: 60_000, corruptShare: 0.5 },
+    });
+    onTestFinished(() => demo.stop());
+    const history = demo.history;
+    if (!history) throw new Error('a fresh demo folder generates its history');
+    // Subscribed before any I/O callback runs: the simulator's first post cannot be missed.
+    let phaseEvents = 0;
+    demo.server.dashboard.bus.subscribe((e) => {
+      if (e.type === 'phase') phaseEvents += 1;
+    });
+
+    const staleHost = 'host-03';
+    await demo.simulator.until(
+      (s) =>
+        s.episodes >= 15 &&
+        s.corruptEpisodes >= 1 &&
+        everyRotation(s) &&
+        (s.receiver.dedupKeys[`${staleHost}:heartbeat_missed`] ?? 0) >= 2,
+    );
+    await demo.simulator.stop();
+    const sim = demo.simulator.stats();
+    expect(sim.phases.rejected).toEqual({});
+    expect(sim.staleHosts).toEqual([staleHost]);
+
+    const disk = Object.fromEntries(Object.entries(sim.disk).map(([h, d]) => [h, d.files]));
+    const diskBytes = Object.fromEntries(Object.entries(sim.disk).map(([h, d]) => [h, d.bytes]));
+    const expected = {
+      total_episodes: history.expected.total_episodes + sim.episodes,
+      total_bytes: history.expected.total_bytes + sim.receiver.indexBytes,
+      total_alerts: history.expected.total_alerts + sim.receiver.alertLines,
+      host_counts: sumInto(history.expected.host_counts, disk),
+      host_bytes: sumInto(history.expected.host_bytes, diskBytes),
+    };
+    await vi
+      .waitFor(
+        async () => {
+          const { body } = await getJson<DashboardState>(demo, '/api/state');
+          expect({
+            total_episodes: body.total_episodes,
+            total_bytes: body.total_bytes,
+            total_alerts: body.total_alerts,
+            host_counts: body.host_counts,
+            host_bytes: body.host_bytes,
+          }).toEqual(expected);
+        },
+        { timeout: 15_000, interval: 100 },
+      )
+      .catch((err) => {
+        console.log(JSON.stringify({ dash: demo.server.dashboard.stats(), sim }, null, 1));
+        throw err;
+      });
+
+    const { body: state } = await getJson<DashboardState>(demo, '/api/state');
+    // Every phase the orchestrator posted became an event and the hosts' live phase.
+    expect(phaseEvents).toBe(sim.phases.accepted);
+    expect(Object.keys(state.live_phases).sort()).toEqual(['host-01', 'host-02', 'host-03']);
+    for (const p of Object.values(state.live_phases)) {
+      expect([...PHASES, FAILED_PHASE]).toContain(p.phase);
+    }
+    // The quiet host is reported again and again under one key; its heartbeat file went stale.
+    const repeats = state.recent_alerts.filter((a) => a.dedup_key === `${staleHost}:heartbeat_missed`);
+    expect(repeats.length).toBeGreaterThanOrEqual(2);
+    expect(Object.keys(state.health).sort()).toEqual(['host-01', 'host-02', 'host-03']);
+    expect(state.recent_alerts.some((a) => a.symptom === 'episode_corrupt')).toBe(true);
+
+    // The dashboard followed both logs through both kinds of rotation, as often as they happened.
+    const feeders = demo.server.dashboard.stats();
+    expect(feeders.index.rotations).toMatchObject({
+      rename: sim.receiver.rotations.index.rename,
+      truncate: sim.receiver.rotations.index.copytruncate,
+    });
+    expect(feeders.alerts.rotations).toMatchObject({
+      rename: sim.receiver.rotations.alerts.rename,
+      truncate: sim.receiver.rotations.alerts.copytruncate,
+    });
+
+    // Every upload was renamed into place: no temp file of the simulator is left behind.
+    const leftovers = fs
+      .readdirSync(path.join(demo.dataRoot, 'episodes'), { recursive: true, encoding: 'utf8' })
+      .filter((f) => f.endsWith('.tmp'));
+    expect(leftovers).toEqual(
+      history.nonEpisodeFiles.filter((f) => f.endsWith('.tmp')).map((f) => f.slice('episodes/'.length)),
+    );
+  });
+});

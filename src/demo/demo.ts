@@ -1,0 +1,130 @@
+import { randomBytes, randomInt } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startFullServer } from '../cli/run-server.js';
+import { type GenerateSummary, generateDataRoot, hostIds } from '../generate/generate.js';
+import type { RunningServer, ServerConfig } from '../server.js';
+import { phaseClient } from './phase-client.js';
+import type { DemoTiming } from './profiles.js';
+import { Receiver } from './receiver.js';
+import { nodeReceiverFs } from './receiver-fs.js';
+import { Simulator } from './simulator.js';
+
+/**
+ * `demo` as a programmatic API: a folder with a data root (some history, generated), a phase
+ * token, and the dashboard's state; the server reading that root; and the live simulator
+ * writing it. The CLI command and the tests both start the demo through `startDemo`.
+ */
+
+export interface DemoOptions {
+  /** The demo's folder (`data/`, `state/`, `phase-token`); reused when it holds an earlier demo. @default a fresh folder under the OS temp dir */
+  dir?: string;
+  /** @default 4 */
+  hosts?: number;
+  /** Episodes per minute, all hosts together. @default 30 */
+  ratePerMinute?: number;
+  /** Seed of the history and of the simulator's draws. @default random */
+  seed?: number;
+  /** Server settings; the data root, state dir and phase token are the demo's own. */
+  server?: Partial<Omit<ServerConfig, 'dataRoot' | 'stateDir' | 'phaseTokenFile'>>;
+  /** Overrides of the simulator's timings (derived from the rate). */
+  timing?: Partial<DemoTiming>;
+  /** Episodes and alerts already there when the demo starts. @default 6 per host, 12 */
+  history?: { episodes: number; alerts: number };
+  /** Telemetry member per episode, KiB before compression. @default 16 */
+  telemetryKb?: number;
+  /** The simulator's tarballs kept on disk; the oldest are deleted past this. @default 2000 */
+  maxEpisodesOnDisk?: number;
+}
+
+export interface RunningDemo {
+  dir: string;
+  dataRoot: string;
+  stateDir: string;
+  url: string;
+  server: RunningServer;
+  simulator: Simulator;
+  /** The generated history (null when an earlier demo's data root was reused). */
+  history: GenerateSummary | null;
+  /** Stops the simulator (the write in progress finishes), then the server. Idempotent. */
+  stop(): Promise<void>;
+}
+
+export const DEMO_DEFAULTS = { hosts: 4, ratePerMinute: 30, telemetryKb: 16 } as const;
+
+export async function startDemo(o: DemoOptions = {}): Promise<RunningDemo> {
+  const hosts = o.hosts ?? DEMO_DEFAULTS.hosts;
+  const ratePerMinute = o.ratePerMinute ?? DEMO_DEFAULTS.ratePerMinute;
+  const telemetryKb = o.telemetryKb ?? DEMO_DEFAULTS.telemetryKb;
+  const seed = o.seed ?? randomInt(2 ** 31 - 1);
+  const dir = path.resolve(o.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'cis490-demo-')));
+  const dataRoot = path.join(dir, 'data');
+  const stateDir = path.join(dir, 'state');
+  fs.mkdirSync(dir, { recursive: true });
+
+  let history: GenerateSummary | null = null;
+  if (!holdsData(dataRoot)) {
+    history = await generateDataRoot({
+      out: dataRoot,
+      hosts,
+      episodes: o.history?.episodes ?? hosts * 6,
+      alerts: o.history?.alerts ?? 12,
+      telemetryKb,
+      seed,
+    });
+  }
+  const tokenFile = path.join(dir, 'phase-token');
+  const token = phaseToken(tokenFile);
+
+  const server = await startFullServer({
+    ...o.server,
+    dataRoot,
+    stateDir,
+    phaseTokenFile: tokenFile,
+  });
+  const simulator = new Simulator({
+    receiver: new Receiver(dataRoot, nodeReceiverFs, {
+      ...(o.maxEpisodesOnDisk !== undefined ? { maxEpisodesOnDisk: o.maxEpisodesOnDisk } : {}),
+    }),
+    postPhase: phaseClient(server.url, token),
+    hosts: hostIds(hosts),
+    ratePerMinute,
+    seed,
+    telemetryKb,
+    logger: server.logger.child({ component: 'demo' }),
+    ...(o.timing ? { timing: o.timing } : {}),
+  });
+  simulator.start();
+
+  let stopping: Promise<void> | null = null;
+  const stop = () => {
+    stopping ??= (async () => {
+      await simulator.stop();
+      await server.close();
+    })();
+    return stopping;
+  };
+  return { dir, dataRoot, stateDir, url: server.url, server, simulator, history, stop };
+}
+
+function holdsData(dataRoot: string): boolean {
+  try {
+    return fs.readdirSync(dataRoot).length > 0;
+  } catch {
+    return false;
+  }
+}
+
+/** The demo's phase token: read back when an earlier run wrote it, else a new one (owner-only). */
+function phaseToken(file: string): string {
+  try {
+    const existing = fs.readFileSync(file, 'utf8').trim();
+    if (existing.length >= 8) return existing;
+  } catch {
+    // none yet
+  }
+  const token = randomBytes(24).toString('hex');
+  fs.writeFileSync(file, `${token}\n`, { mode: 0o600 });
+  return token;
+}
