@@ -111,6 +111,46 @@ describe('generateDataRoot', () => {
     expect(lines.some((l) => typeof l.received_at_wall === 'string')).toBe(true);
     expect(summary.expected.total_bytes).toBe(lines.reduce((s, l) => s + (l.size_bytes as number), 0));
     expect(summary.expected.total_episodes).toBe(new Set(lines.map((l) => l.episode_id)).size);
+    for (const [host, indexed] of Object.entries(summary.expected.hosts_indexed)) {
+      const own = lines.filter((l) => l.host_id === host);
+      expect(indexed.episodes).toBe(own.length);
+      const newest = own
+        .map((l) => normalizeTimestamp(l.received_at_wall) as string)
+        .sort()
+        .at(-1);
+      expect(indexed.last_received_at).toBe(newest);
+    }
+  });
+
+  it('reports the phase mix the tarballs really hold', async () => {
+    const out = path.join(tempDir(), 'root');
+    const summary = await generateDataRoot({ ...SMALL, out, episodes: 12 });
+    const counts: Record<string, number> = {};
+    let labels = 0;
+    for (const e of summary.episodes) {
+      const text = execFileSync(
+        'sh',
+        [
+          '-c',
+          'zstd -dc "$1" | tar -xOf - "$2"',
+          'sh',
+          path.join(out, e.path),
+          `${e.episode_id}/labels.jsonl`,
+        ],
+        { encoding: 'utf8' },
+      );
+      for (const line of text.split('\n').filter(Boolean)) {
+        const phase = (JSON.parse(line) as { phase: string }).phase;
+        counts[phase] = (counts[phase] ?? 0) + 1;
+        labels++;
+      }
+    }
+    expect(summary.expected.phase_mix).toMatchObject({
+      counts,
+      total_labels: labels,
+      sampled_episodes: 12,
+      population_episodes: 12,
+    });
   });
 
   it('adds index-only episodes before the tarballs when asked for more index lines', async () => {

@@ -108,7 +108,7 @@ interface PlannedEpisode {
   receivedMs: number;
 }
 
-const WRITE_CHUNK_CHARS = 4 << 20;
+const WRITE_CHUNK_BYTES = 4 << 20;
 const PROGRESS_EVERY = 100;
 
 export async function generateDataRoot(opts: GenerateOptions): Promise<GenerateSummary> {
@@ -339,23 +339,36 @@ async function writeNonEpisodeFiles(
   return [tmp, sha];
 }
 
-/** Buffers text and writes it in big chunks: a million small writes would dominate the time. */
+/**
+ * Encodes text straight into a reused buffer and writes it in big chunks: a million small writes,
+ * or one huge concatenated string, would dominate the time.
+ */
 class ChunkedWriter {
-  private buffered = '';
+  private readonly buffer = Buffer.allocUnsafe(WRITE_CHUNK_BYTES);
+  private used = 0;
 
   constructor(private readonly file: fs.promises.FileHandle) {}
 
-  /** Buffers `text`; true when the buffer is big enough to be worth a `flush()`. */
+  /** Appends `text` when it surely fits; false when the caller must `await write(text)` instead. */
   push(text: string): boolean {
-    this.buffered += text;
-    return this.buffered.length >= WRITE_CHUNK_CHARS;
+    // A UTF-16 code unit takes at most 3 UTF-8 bytes.
+    if (this.used + text.length * 3 > this.buffer.length) return false;
+    this.used += this.buffer.write(text, this.used, 'utf8');
+    return true;
+  }
+
+  /** Appends `text`, flushing first when needed (hot loops call `push` and only await this). */
+  async write(text: string): Promise<void> {
+    if (this.push(text)) return;
+    await this.flush();
+    if (!this.push(text)) await this.file.write(text);
   }
 
   async flush(): Promise<void> {
-    if (this.buffered === '') return;
-    const text = this.buffered;
-    this.buffered = '';
-    await this.file.write(text);
+    if (this.used === 0) return;
+    const n = this.used;
+    this.used = 0;
+    await this.file.write(this.buffer, 0, n);
   }
 }
 
@@ -428,7 +441,8 @@ async function writeIndex(
           received_at_wall: formatWall(atMs, rng),
         };
         count(line);
-        if (w.push(formatIndexLine(line))) await w.flush();
+        const text = formatIndexLine(line);
+        if (!w.push(text)) await w.write(text);
       }
       done += n;
       opts.onProgress?.({ stage: 'index', done, total: totalLines });
@@ -443,7 +457,8 @@ async function writeIndex(
         path: e.path,
       };
       count(line);
-      if (w.push(formatIndexLine(line))) await w.flush();
+      const text = formatIndexLine(line);
+      if (!w.push(text)) await w.write(text);
       done++;
     }
   });
@@ -475,7 +490,8 @@ async function writeAlerts(
       const episode = written.length > 0 ? written[rng.int(0, written.length - 1)] : undefined;
       const alert = drawAlert(rng, host, atMs, episode?.episode_id);
       keys[alert.dedup_key] = (keys[alert.dedup_key] ?? 0) + 1;
-      if (w.push(formatAlertLine(alert))) await w.flush();
+      const text = formatAlertLine(alert);
+      if (!w.push(text)) await w.write(text);
       if ((i + 1) % 100_000 === 0) opts.onProgress?.({ stage: 'alerts', done: i + 1, total: opts.alerts });
     }
   });
