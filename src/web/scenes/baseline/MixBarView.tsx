@@ -7,7 +7,7 @@ export function MixBarView({ bar, compact = false }: { bar: MixBar; compact?: bo
   return (
     <div className={compact ? 'mix compact' : 'mix'}>
       <div
-        className="mix-bar"
+        className={compact ? 'mix-bar thin' : 'mix-bar'}
         role="img"
         aria-label={visible.map((s) => `${s.phase} ${formatPercent(s.fraction)}`).join(', ')}
       >

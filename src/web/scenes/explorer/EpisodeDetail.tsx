@@ -15,7 +15,7 @@ function Timeline({ labels }: { labels: LabelWithDuration[] }) {
     known > 0 ? ((l.duration_s ?? 0) / known) * 100 : 100 / labels.length;
   return (
     <div className="timeline" data-testid="timeline">
-      <div className="mix-bar">
+      <div className="mix-bar thin">
         {labels.map((l, i) => (
           <span
             // biome-ignore lint/suspicious/noArrayIndexKey: labels are an ordered list without ids

@@ -3,17 +3,20 @@ import { SceneGate } from '../../app/SceneGate.js';
 import { Notice, Widget } from '../../app/Widget.js';
 import { formatAgo, formatBytes, formatCount } from '../../data/format.js';
 import { useNow, useStore } from '../../data/hooks.js';
-import { HEARTBEAT_STALE_MS, type HostRow, healthFields, hostRows } from './hosts.js';
+import { HEARTBEAT_STALE_MS, type HostRow, healthFields, heartbeatAt, hostRows } from './hosts.js';
 
 function Health({ row, now }: { row: HostRow; now: number }) {
   const h = row.health;
   if (h === null) return <p className="muted">No health file.</p>;
-  const age = now - Date.parse(h.file_mtime);
+  const beat = heartbeatAt(h);
+  const age = now - Date.parse(beat);
   return (
     <div className="health">
-      <p className={age > HEARTBEAT_STALE_MS ? 'bad' : 'ok'}>Heartbeat {formatAgo(h.file_mtime, now)}</p>
+      <p className={age > HEARTBEAT_STALE_MS ? 'bad' : 'ok'} data-testid="host-heartbeat">
+        Heartbeat {formatAgo(beat, now)}
+      </p>
       <dl className="kv">
-        {healthFields(h).map(([k, v]) => (
+        {healthFields(h, now).map(([k, v]) => (
           <div key={k}>
             <dt>{k}</dt>
             <dd>{v}</dd>
@@ -46,13 +49,13 @@ function HostCard({ row, now }: { row: HostRow; now: number }) {
           <span className="num" data-testid="host-bytes" title={`${formatCount(row.bytes)} bytes`}>
             {formatBytes(row.bytes)}
           </span>
-          <span className="label">indexed</span>
+          <span className="label">in the index</span>
         </div>
         <div>
           <span className="num" data-testid="host-files">
             {formatCount(row.files_on_disk)}
           </span>
-          <span className="label">files · {formatBytes(row.bytes_on_disk)}</span>
+          <span className="label">files on disk · {formatBytes(row.bytes_on_disk)}</span>
         </div>
       </div>
       <p className={row.stale ? 'last bad' : 'last'} data-testid="host-last">

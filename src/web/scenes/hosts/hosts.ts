@@ -1,4 +1,5 @@
 import type { AlertRecord, DashboardState, HostHealth, PhaseTransition } from '../../../protocol/index.js';
+import { formatAgo, formatBytes, formatCount } from '../../data/format.js';
 
 /** A host with no episode for this long stands out as stale. */
 export const STALE_AFTER_MS = 60 * 60_000;
@@ -50,13 +51,34 @@ export function hostRows(state: DashboardState, now: number): HostRow[] {
   return rows.sort((a, b) => Number(b.stale) - Number(a.stale) || a.host_id.localeCompare(b.host_id));
 }
 
-/** The health file's scalar fields, for display (objects and arrays are summarised, not dumped). */
-export function healthFields(health: HostHealth): [string, string][] {
+/**
+ * When the host last checked in: a heartbeat field of the health file when it has one (the file's
+ * mtime only says when the receiver rewrote it), else the file's mtime.
+ */
+export function heartbeatAt(health: HostHealth): string {
+  for (const [k, v] of Object.entries(health.data)) {
+    if (/heartbeat/i.test(k) && typeof v === 'string' && !Number.isNaN(Date.parse(v))) return v;
+    if (/heartbeat/i.test(k) && typeof v === 'number' && Number.isFinite(v))
+      return new Date(v * 1000).toISOString();
+  }
+  return health.file_mtime;
+}
+
+/**
+ * The health file's scalar fields, formatted by their name's unit suffix (`_bytes`, `_wall`/`_at`);
+ * objects and arrays are summarised, not dumped; the host id and heartbeat are shown elsewhere.
+ */
+export function healthFields(health: HostHealth, now: number): [string, string][] {
   return Object.entries(health.data)
+    .filter(([k]) => k !== 'host_id' && !/heartbeat/i.test(k))
     .slice(0, 8)
     .map(([k, v]): [string, string] => {
-      if (v === null) return [k, '—'];
-      if (typeof v === 'object') return [k, Array.isArray(v) ? `${v.length} items` : '{…}'];
-      return [k, String(v)];
+      const name = k.replace(/_(bytes|wall|at)$/, '').replaceAll('_', ' ');
+      if (v === null) return [name, '—'];
+      if (typeof v === 'object') return [name, Array.isArray(v) ? `${v.length} items` : '{…}'];
+      if (typeof v === 'number' && k.endsWith('_bytes')) return [name, formatBytes(v)];
+      if (typeof v === 'number') return [name, formatCount(v)];
+      if (typeof v === 'string' && /_(wall|at)$/.test(k)) return [name, formatAgo(v, now)];
+      return [name, String(v)];
     });
 }
