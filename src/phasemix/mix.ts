@@ -30,10 +30,11 @@ class Totals {
     if (e.status !== 'ok' || e.labels < 1) return;
     this.episodes++;
     this.labels += e.labels;
-    for (const [phase, n] of Object.entries(e.counts))
-      this.counts.set(phase, (this.counts.get(phase) ?? 0) + n);
-    for (const [phase, s] of Object.entries(e.seconds)) {
-      this.seconds.set(phase, (this.seconds.get(phase) ?? 0) + s);
+    // for…in over the small per-episode objects: no entry arrays allocated (hot on every refresh).
+    for (const phase in e.counts)
+      this.counts.set(phase, (this.counts.get(phase) ?? 0) + (e.counts[phase] ?? 0));
+    for (const phase in e.seconds) {
+      this.seconds.set(phase, (this.seconds.get(phase) ?? 0) + (e.seconds[phase] ?? 0));
     }
   }
 

@@ -33,15 +33,15 @@ export async function listEpisodeFiles(
   for (const hostEntry of readDir(episodesDir)) {
     const hostDir = path.join(episodesDir, hostEntry.name);
     if (!isKind(hostEntry, hostDir, 'dir')) continue;
-    for (const entry of readDir(hostDir)) {
-      if (!entry.name.endsWith(EPISODE_SUFFIX)) continue;
-      const rel = `episodes/${hostEntry.name}/${entry.name}`;
+    for (const name of readNames(hostDir)) {
+      if (!name.endsWith(EPISODE_SUFFIX)) continue;
+      const rel = `episodes/${hostEntry.name}/${name}`;
       const previous = known?.get(rel);
       if (previous) {
         files.push(previous);
         continue;
       }
-      const abs = path.join(hostDir, entry.name);
+      const abs = path.join(hostDir, name);
       const st = fs.statSync(abs, { throwIfNoEntry: false });
       if (!st?.isFile()) continue;
       files.push({
@@ -62,6 +62,15 @@ function readDir(dir: string): fs.Dirent[] {
     return fs.readdirSync(dir, { withFileTypes: true });
   } catch {
     // Missing or unreadable folder: nothing to count there (the seed skips it the same way).
+    return [];
+  }
+}
+
+/** Plain names (no Dirent objects): the per-file type comes from the `stat` of new names. */
+function readNames(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir);
+  } catch {
     return [];
   }
 }
