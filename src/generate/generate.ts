@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { HostIndexed, PhaseTotals } from '../protocol/index.js';
-import { DashboardError, errnoCode } from '../util/errors.js';
+import { errnoCode, UsageError } from '../util/errors.js';
 import { normalizeTimestamp } from '../util/time.js';
 import {
   addPhaseTotals,
@@ -183,27 +183,27 @@ function validate(opts: GenerateOptions): void {
   };
   for (const [name, value] of Object.entries(counts)) {
     if (!Number.isInteger(value) || value < 0) {
-      throw new DashboardError('bad_option', `${name} must be a non-negative integer`, { [name]: value });
+      throw new UsageError('bad_option', `${name} must be a non-negative integer`, { [name]: value });
     }
   }
-  if (opts.hosts < 1)
-    throw new DashboardError('bad_option', 'hosts must be at least 1', { hosts: opts.hosts });
+  if (opts.hosts < 1) throw new UsageError('bad_option', 'hosts must be at least 1', { hosts: opts.hosts });
   if (opts.indexLines !== undefined && (!Number.isInteger(opts.indexLines) || opts.indexLines < 0)) {
-    throw new DashboardError('bad_option', 'indexLines must be a non-negative integer', {
+    throw new UsageError('bad_option', 'indexLines must be a non-negative integer', {
       indexLines: opts.indexLines,
     });
   }
 }
 
+/** A `UsageError` (a `DashboardError` the CLI prints as one line, exit 2) when `out` holds anything. */
 async function prepareOut(out: string): Promise<void> {
   try {
     const entries = await fs.promises.readdir(out);
     if (entries.length > 0) {
-      throw new DashboardError('out_not_empty', `refusing to write into ${out}: it is not empty`, { out });
+      throw new UsageError('out_not_empty', `refusing to write into ${out}: it is not empty`, { out });
     }
   } catch (err) {
     if (errnoCode(err) === 'ENOTDIR') {
-      throw new DashboardError('out_not_empty', `refusing to write ${out}: it is a file`, { out });
+      throw new UsageError('out_not_empty', `refusing to write ${out}: it is a file`, { out });
     }
     if (errnoCode(err) !== 'ENOENT') throw err;
   }
