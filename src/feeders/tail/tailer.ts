@@ -118,6 +118,8 @@ export class JsonlTailer {
     this.timer = null;
     this.closeWatch();
     await this.running;
+    // A look that was in flight may have armed a watch after the first close.
+    this.closeWatch();
     if (this.cur) {
       this.resume = checkpointOf(this.cur);
       await closeSource(this.cur);
