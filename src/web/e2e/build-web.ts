@@ -48,6 +48,8 @@ export function buildWeb(): void {
   const result = spawnSync(process.execPath, [vite, 'build', '--logLevel', 'warn'], {
     cwd: REPO_ROOT,
     encoding: 'utf8',
+    // Vitest sets NODE_ENV=test, which would make Vite bundle React's development build.
+    env: { ...process.env, NODE_ENV: 'production' },
   });
   if (result.status !== 0) {
     throw new Error(`vite build failed (${result.status}):\n${result.stdout}\n${result.stderr}`);

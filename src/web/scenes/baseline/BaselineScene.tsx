@@ -3,12 +3,14 @@ import { SceneGate } from '../../app/SceneGate.js';
 import { Notice, Widget } from '../../app/Widget.js';
 import { formatAgo, formatCount } from '../../data/format.js';
 import { useNow, useStore } from '../../data/hooks.js';
+import { usePhaseColor } from '../../ui/phase-colors.js';
 import { MixBarView } from './MixBarView.js';
 import { mixBar } from './mix.js';
 
 function Mix() {
   const mix = useStore((s) => s.state.phase_mix);
   const now = useNow(10_000);
+  const color = usePhaseColor();
   const bar = useMemo(() => (mix ? mixBar(mix) : null), [mix]);
   const hosts = useMemo(
     () =>
@@ -40,7 +42,7 @@ function Mix() {
             {formatCount(mix.population_episodes)} episodes on disk, none with labels so far.
           </Notice>
         ) : (
-          <MixBarView bar={bar} />
+          <MixBarView bar={bar} color={color} />
         )}
         <p className="subline" data-testid="mix-subline">
           <span data-testid="mix-sampled">{formatCount(mix.sampled_episodes)}</span> sampled of{' '}
@@ -57,7 +59,7 @@ function Mix() {
             {hosts.map(({ host, totals, bar: hostBar }) => (
               <div key={host} className="multiple" data-host={host}>
                 <h3>{host}</h3>
-                <MixBarView bar={hostBar} compact />
+                <MixBarView bar={hostBar} color={color} compact />
                 <p className="muted">
                   {formatCount(totals.sampled_episodes)} of {formatCount(totals.population_episodes)} episodes
                   · {formatCount(totals.total_labels)} labels

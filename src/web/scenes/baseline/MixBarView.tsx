@@ -1,8 +1,17 @@
 import { formatCount, formatPercent, formatSeconds } from '../../data/format.js';
-import { type MixBar, phaseColor } from './mix.js';
+import type { PhaseColor } from '../../ui/phase-colors.js';
+import type { MixBar } from './mix.js';
 
 /** One stacked bar with a legend that prints every number (a wall display has no hover). */
-export function MixBarView({ bar, compact = false }: { bar: MixBar; compact?: boolean }) {
+export function MixBarView({
+  bar,
+  color: phaseColor,
+  compact = false,
+}: {
+  bar: MixBar;
+  color: PhaseColor;
+  compact?: boolean;
+}) {
   const visible = bar.segments.filter((s) => s.value > 0);
   return (
     <div className={compact ? 'mix compact' : 'mix'}>

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mixBar, phaseColor } from './mix.js';
+import { mixBar } from './mix.js';
 
 describe('mixBar', () => {
   it('is time-weighted, with the denominator over displayed phases only and failed apart', () => {
@@ -26,13 +26,5 @@ describe('mixBar', () => {
     const bar = mixBar({ counts: {}, weighted_seconds: {} });
     expect(bar.denominator).toBe(0);
     expect(bar.segments).toEqual([]);
-  });
-});
-
-describe('phaseColor', () => {
-  it('depends on the phase name only', () => {
-    expect(phaseColor('infected_running')).toBe(phaseColor('infected_running'));
-    expect(phaseColor('failed')).toBe('#e5484d');
-    expect(phaseColor('idle')).toMatch(/^#[0-9a-f]{6}$/);
   });
 });

@@ -57,33 +57,3 @@ export function mixBar(
     denominator,
   };
 }
-
-/** Colour-blind-friendly palette (Okabe–Ito plus a few), on dark and light backgrounds. */
-const PALETTE = [
-  '#56b4e9',
-  '#e69f00',
-  '#009e73',
-  '#f0e442',
-  '#cc79a7',
-  '#0072b2',
-  '#d55e00',
-  '#8dd3c7',
-  '#bebada',
-  '#fb8072',
-  '#b3de69',
-  '#fccde5',
-];
-
-/**
- * A phase's colour, derived from its name alone: the same phase has the same colour on every
- * host, every scene and every reload, however many other phases there are.
- */
-export function phaseColor(phase: string): string {
-  if (phase === 'failed') return '#e5484d';
-  let h = 2166136261;
-  for (let i = 0; i < phase.length; i++) {
-    h ^= phase.charCodeAt(i);
-    h = Math.imul(h, 16777619);
-  }
-  return PALETTE[(h >>> 0) % PALETTE.length] ?? '#888888';
-}

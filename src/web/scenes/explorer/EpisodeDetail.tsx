@@ -2,13 +2,14 @@ import type { EpisodeDetail, LabelWithDuration } from '../../../protocol/api.js'
 import { Notice } from '../../app/Widget.js';
 import { useApi } from '../../data/api.js';
 import { formatBytes, formatCount, formatDateTime, formatSeconds } from '../../data/format.js';
-import { phaseColor } from '../baseline/mix.js';
+import { usePhaseColor } from '../../ui/phase-colors.js';
 
 /**
  * The phase timeline of one episode: a segment per label, as wide as its duration (equal widths
  * when no durations are known), every phase and duration printed below.
  */
 function Timeline({ labels }: { labels: LabelWithDuration[] }) {
+  const phaseColor = usePhaseColor();
   if (labels.length === 0) return <Notice kind="empty" title="No labels in this episode" />;
   const known = labels.reduce((sum, l) => sum + (l.duration_s ?? 0), 0);
   const width = (l: LabelWithDuration): number =>

@@ -153,7 +153,6 @@ export function ExplorerScene({ params }: { params: URLSearchParams }) {
       <div className={`explorer ${selected ? 'with-detail' : ''}`}>
         <Widget
           title="Episodes"
-          className="span-all"
           aside={
             page && (
               <>

@@ -2,11 +2,12 @@ import { SceneGate } from '../../app/SceneGate.js';
 import { Notice, Widget } from '../../app/Widget.js';
 import { formatDateTime, formatDuration } from '../../data/format.js';
 import { useNow, useStore } from '../../data/hooks.js';
-import { phaseColor } from '../baseline/mix.js';
+import { usePhaseColor } from '../../ui/phase-colors.js';
 
 export function LiveScene() {
   const phases = useStore((s) => s.state.live_phases);
   const now = useNow(1000);
+  const phaseColor = usePhaseColor();
   const rows = Object.values(phases).sort((a, b) => a.host_id.localeCompare(b.host_id));
   return (
     <SceneGate>
