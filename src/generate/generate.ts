@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { HostIndexed, PhaseTotals } from '../protocol/index.js';
 import { errnoCode, UsageError } from '../util/errors.js';
-import { normalizeTimestamp } from '../util/time.js';
+import { withWriter } from './chunked-writer.js';
 import {
   addPhaseTotals,
   buildEpisodeTarball,
@@ -12,15 +12,9 @@ import {
   makeEpisodeId,
   planEpisode,
 } from './episode.js';
-import {
-  drawAlert,
-  drawHealth,
-  formatAlertLine,
-  formatIndexLine,
-  formatWall,
-  type IndexLine,
-} from './records.js';
-import { hex8, hexBatch, mix32, Rng } from './rng.js';
+import { writeIndex } from './index-file.js';
+import { drawAlert, drawHealth, formatAlertLine, formatWall } from './records.js';
+import { hex8, mix32, Rng } from './rng.js';
 
 /**
  * Writes a synthetic data root (DESIGN §1) for tests, benchmarks and the demo. Deterministic:
@@ -108,7 +102,6 @@ interface PlannedEpisode {
   receivedMs: number;
 }
 
-const WRITE_CHUNK_BYTES = 4 << 20;
 const PROGRESS_EVERY = 100;
 
 export async function generateDataRoot(opts: GenerateOptions): Promise<GenerateSummary> {
@@ -126,16 +119,20 @@ export async function generateDataRoot(opts: GenerateOptions): Promise<GenerateS
   const totalLines = Math.max(opts.indexLines ?? opts.episodes, opts.episodes);
   const indexOnly = totalLines - opts.episodes;
   const meanSize = written.length > 0 ? sum(written.map((e) => e.size_bytes)) / written.length : 0;
-  const indexTotals = await writeIndex(
-    opts,
+  const indexTotals = await writeIndex({
+    file: path.join(opts.out, 'index.jsonl'),
     hosts,
     weights,
     written,
     indexOnly,
-    meanSize,
-    rng.fork(4),
+    // Without tarballs to measure, about what zstd makes of the telemetry.
+    typicalSize: meanSize > 0 ? meanSize : opts.telemetryKb * 1024 * 0.35 + 1_500,
+    historyEndMs: BASE_TIME_MS,
+    firstIdCounter: opts.episodes,
     idKey,
-  );
+    rng: rng.fork(4),
+    ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+  });
 
   const lastMs = planned.reduce((m, p) => Math.max(m, p.receivedMs), BASE_TIME_MS);
   const alertKeys = await writeAlerts(opts, hosts, weights, written, lastMs, rng.fork(5));
@@ -216,15 +213,6 @@ export function hostIds(n: number): string[] {
   return Array.from({ length: n }, (_, i) => `host-${String(i + 1).padStart(width, '0')}`);
 }
 
-function pickWeighted(rng: Rng, weights: readonly number[], total: number): number {
-  let r = rng.next() * total;
-  for (let i = 0; i < weights.length; i++) {
-    r -= weights[i] as number;
-    if (r < 0) return i;
-  }
-  return weights.length - 1;
-}
-
 /**
  * Each host runs its episodes back to back from BASE_TIME_MS (with pauses), on one monotonic
  * clock since its boot; the receiver gets each tarball a little after it ends.
@@ -239,7 +227,7 @@ function planEpisodes(
   const perHost = hosts.map(() => 0);
   const total = sum(weights);
   for (let i = 0; i < opts.episodes; i++) {
-    const h = pickWeighted(rng, weights, total);
+    const h = rng.weighted(weights, total);
     perHost[h] = (perHost[h] ?? 0) + 1;
   }
   const planned: PlannedEpisode[] = [];
@@ -339,137 +327,6 @@ async function writeNonEpisodeFiles(
   return [tmp, sha];
 }
 
-/**
- * Encodes text straight into a reused buffer and writes it in big chunks: a million small writes,
- * or one huge concatenated string, would dominate the time.
- */
-class ChunkedWriter {
-  private readonly buffer = Buffer.allocUnsafe(WRITE_CHUNK_BYTES);
-  private used = 0;
-
-  constructor(private readonly file: fs.promises.FileHandle) {}
-
-  /** Appends `text` when it surely fits; false when the caller must `await write(text)` instead. */
-  push(text: string): boolean {
-    // A UTF-16 code unit takes at most 3 UTF-8 bytes.
-    if (this.used + text.length * 3 > this.buffer.length) return false;
-    this.used += this.buffer.write(text, this.used, 'utf8');
-    return true;
-  }
-
-  /** Appends `text`, flushing first when needed (hot loops call `push` and only await this). */
-  async write(text: string): Promise<void> {
-    if (this.push(text)) return;
-    await this.flush();
-    if (!this.push(text)) await this.file.write(text);
-  }
-
-  async flush(): Promise<void> {
-    if (this.used === 0) return;
-    const n = this.used;
-    this.used = 0;
-    await this.file.write(this.buffer, 0, n);
-  }
-}
-
-async function withWriter(file: string, fn: (w: ChunkedWriter) => Promise<void>): Promise<void> {
-  const handle = await fs.promises.open(file, 'w');
-  try {
-    const writer = new ChunkedWriter(handle);
-    await fn(writer);
-    await writer.flush();
-  } finally {
-    await handle.close();
-  }
-}
-
-interface IndexTotals {
-  totalBytes: number;
-  hosts: Record<string, HostIndexed>;
-}
-
-/**
- * `index.jsonl`: first `indexOnly` lines of older episodes whose tarballs are gone (no `path`,
- * plausible sha and size), then the tarballs in received order.
- */
-async function writeIndex(
-  opts: GenerateOptions,
-  hosts: readonly string[],
-  weights: readonly number[],
-  written: readonly GeneratedEpisode[],
-  indexOnly: number,
-  meanSize: number,
-  rng: Rng,
-  idKey: number,
-): Promise<IndexTotals> {
-  const totals: IndexTotals = { totalBytes: 0, hosts: {} };
-  // Lines are in received order, so a host's last line is its newest; normalising only that one
-  // keeps a million-line index cheap.
-  const lastWall: Record<string, string | number> = {};
-  const count = (line: IndexLine): void => {
-    totals.totalBytes += line.size_bytes;
-    let h = totals.hosts[line.host_id];
-    if (h === undefined) {
-      h = { episodes: 0, bytes: 0, last_received_at: null };
-      totals.hosts[line.host_id] = h;
-    }
-    h.episodes += 1;
-    h.bytes += line.size_bytes;
-    lastWall[line.host_id] = line.received_at_wall;
-  };
-  const typicalSize = meanSize > 0 ? meanSize : opts.telemetryKb * 1024 * 0.35 + 1_500;
-  const totalWeight = sum(weights);
-  const totalLines = indexOnly + written.length;
-  // History: lines about every 40 s / hosts, ending an hour before the first on-disk episode.
-  const stepMs = Math.max(1_000, Math.round(40_000 / hosts.length));
-  let atMs = BASE_TIME_MS - 3_600_000 - indexOnly * stepMs;
-  let done = 0;
-  await withWriter(path.join(opts.out, 'index.jsonl'), async (w) => {
-    const BATCH = 4096;
-    for (let start = 0; start < indexOnly; start += BATCH) {
-      const n = Math.min(BATCH, indexOnly - start);
-      const shas = hexBatch(rng, n, 64);
-      for (let j = 0; j < n; j++) {
-        atMs += rng.int(1, 2 * stepMs);
-        const hostId = hosts[pickWeighted(rng, weights, totalWeight)] as string;
-        const startMs = atMs - rng.int(150_000, 700_000);
-        const line: IndexLine = {
-          episode_id: makeEpisodeId(startMs, hex8(mix32((opts.episodes + start + j) ^ idKey))),
-          host_id: hostId,
-          sha256: shas[j] as string,
-          size_bytes: Math.max(512, Math.round(typicalSize * rng.range(0.7, 1.3))),
-          received_at_wall: formatWall(atMs, rng),
-        };
-        count(line);
-        const text = formatIndexLine(line);
-        if (!w.push(text)) await w.write(text);
-      }
-      done += n;
-      opts.onProgress?.({ stage: 'index', done, total: totalLines });
-    }
-    for (const e of written) {
-      const line: IndexLine = {
-        episode_id: e.episode_id,
-        host_id: e.host_id,
-        sha256: e.sha256,
-        size_bytes: e.size_bytes,
-        received_at_wall: e.received_at_wall,
-        path: e.path,
-      };
-      count(line);
-      const text = formatIndexLine(line);
-      if (!w.push(text)) await w.write(text);
-      done++;
-    }
-  });
-  for (const [hostId, wall] of Object.entries(lastWall)) {
-    const h = totals.hosts[hostId];
-    if (h) h.last_received_at = normalizeTimestamp(wall);
-  }
-  opts.onProgress?.({ stage: 'index', done, total: totalLines });
-  return totals;
-}
-
 /** `alerts.jsonl`: alerts spread over the run, about the hosts (busier hosts complain more). */
 async function writeAlerts(
   opts: GenerateOptions,
@@ -486,7 +343,7 @@ async function writeAlerts(
   await withWriter(path.join(opts.out, 'alerts.jsonl'), async (w) => {
     for (let i = 0; i < opts.alerts; i++) {
       const atMs = BASE_TIME_MS + Math.floor((i + rng.next()) * stepMs);
-      const host = hosts[pickWeighted(rng, weights, totalWeight)] as string;
+      const host = hosts[rng.weighted(weights, totalWeight)] as string;
       const episode = written.length > 0 ? written[rng.int(0, written.length - 1)] : undefined;
       const alert = drawAlert(rng, host, atMs, episode?.episode_id);
       keys[alert.dedup_key] = (keys[alert.dedup_key] ?? 0) + 1;

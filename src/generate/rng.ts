@@ -49,6 +49,16 @@ export class Rng {
     return item;
   }
 
+  /** An index drawn with probability proportional to `weights[i]` (`total` is their sum). */
+  weighted(weights: readonly number[], total: number): number {
+    let r = this.next() * total;
+    for (let i = 0; i < weights.length; i++) {
+      r -= weights[i] as number;
+      if (r < 0) return i;
+    }
+    return weights.length - 1;
+  }
+
   /** `n` lowercase hex digits. */
   hex(n: number): string {
     let out = '';
