@@ -1,3 +1,4 @@
+import { randomInt } from 'node:crypto';
 import path from 'node:path';
 import { Bus } from './bus/bus.js';
 import { type Db, openDatabase } from './catalog/db.js';
@@ -73,11 +74,15 @@ export class Dashboard {
       ...this.indexAgg.snapshotFields(),
       ...this.alertAgg.snapshotFields(),
     };
-    this.bus = new Bus({ capacity: options.replayBuffer, initialState: initial });
-    this.lookupStmt = this.db.prepare('SELECT 1 FROM episodes WHERE episode_id = ?').pluck();
-    const lookup = (id: string) => this.lookupStmt.get(id) !== undefined;
+    this.bus = new Bus({ capacity: options.replayBuffer, initialState: initial, logger });
+    // Rows of earlier runs carry another run id; this run's rows are known from memory.
+    const run = randomInt(1, 2 ** 47);
+    this.lookupStmt = this.db
+      .prepare('SELECT 1 FROM episodes WHERE episode_id = ? AND (ingest_run IS NULL OR ingest_run != ?)')
+      .pluck();
+    const committedBefore = (id: string) => this.lookupStmt.get(id, run) !== undefined;
     // An empty catalog has nothing to look up: the first pass then runs at parsing speed.
-    this.ids = new EpisodeIdTracker(stored.total_episodes > 0 ? lookup : null);
+    this.ids = new EpisodeIdTracker(stored.total_episodes > 0 ? committedBefore : null);
     const pollIntervalMs = options.pollInterval * 1000;
 
     this.index = new JsonlFeeder<EpisodeRecord>({
@@ -87,7 +92,7 @@ export class Dashboard {
       pollIntervalMs,
       logger,
       parse: parseIndexLine,
-      accept: (r) => this.ids.accept(r.episode_id, this.index.linesConsumed),
+      accept: (r) => this.ids.accept(r.episode_id),
       onRecords: (records, bulk) => this.onEpisodes(records, bulk),
       onCaughtUp: () => this.checkReady(),
     });
@@ -121,17 +126,14 @@ export class Dashboard {
       },
     });
     this.persister =
-      stateDir === null
-        ? null
-        : new CatalogPersister({ dataRoot, stateDir, pollIntervalMs }, logger, (source, lines) => {
-            if (source === 'index') this.ids.committed(lines, lookup);
-          });
+      stateDir === null ? null : new CatalogPersister({ dataRoot, stateDir, pollIntervalMs, run }, logger);
   }
 
   /** Starts every feeder; resolves once they are running (not when the first pass is done). */
   async start(): Promise<void> {
     this.persister?.start();
-    await Promise.all([this.index.start(), this.alerts.start()]);
+    this.started = Promise.all([this.index.start(), this.alerts.start()]);
+    await this.started;
     // Disk and health scans are part of the first pass: readiness waits for them.
     void Promise.all([this.episodesDir.start(), this.health.start()]).then(() => {
       this.dirsScanned = true;
@@ -142,6 +144,7 @@ export class Dashboard {
   }
 
   private dirsScanned = false;
+  private started: Promise<unknown> = Promise.resolve();
 
   /** True once the first pass is done: index and alerts caught up, episodes and health scanned. */
   get ready(): boolean {
@@ -207,7 +210,7 @@ export class Dashboard {
       episodes_dir: this.episodesDir.stats(),
       health: this.health.stats(),
       catalog: this.persister?.stats() ?? null,
-      pending_ids: this.ids.pendingCount,
+      remembered_ids: this.ids.rememberedCount,
       ready: this.readyFlag,
       bootstrap_seconds: this.readySeconds,
       bus: this.bus.stats(),
@@ -217,6 +220,7 @@ export class Dashboard {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    await this.started;
     if (this.snapshotTimer) clearInterval(this.snapshotTimer);
     if (this.bulkTimer) clearTimeout(this.bulkTimer);
     this.episodesDir.stop();

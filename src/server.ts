@@ -7,7 +7,8 @@ import { WsHub } from './bus/ws-hub.js';
 import { defaultStateDir } from './config/schema.js';
 import { Dashboard } from './dashboard.js';
 import { type BuildAppOptions, buildApp } from './http/app.js';
-import type { AppContext, PhaseMixSource } from './http/context.js';
+import type { AppContext } from './http/context.js';
+import { PhaseMixService } from './phasemix/service.js';
 import { CLOSE_GOING_AWAY } from './protocol/index.js';
 import { UsageError } from './util/errors.js';
 import { createLogger, type Logger, type LogLevel } from './util/log.js';
@@ -103,8 +104,6 @@ export interface StartServerExtras {
   logger?: Logger;
   /** Extra routes (the episode catalog). */
   routes?: BuildAppOptions['routes'];
-  /** Wires the phase mix to the dashboard; returns its source and a stop function. */
-  phaseMix?: (dashboard: Dashboard, logger: Logger) => { source: PhaseMixSource; stop(): Promise<void> };
 }
 
 /** Builds and starts the whole server: feeders, bus, WebSocket hub and HTTP app. */
@@ -139,14 +138,23 @@ export async function startServer(
     queueCapBytes: config.clientQueueBytes,
     pingIntervalMs: config.pingInterval * 1000,
   });
-  const phaseMix = extras.phaseMix?.(dashboard, logger) ?? null;
+  // The phase mix caches per-episode results in the catalog: a restart reads no tarball twice.
+  const phaseMix = new PhaseMixService({
+    dataRoot: path.resolve(config.dataRoot),
+    db: dashboard.db,
+    logger,
+    sample: config.phaseSample,
+    intervalMs: config.phaseInterval * 1000,
+    publish: (mix) => dashboard.publishPhaseMix(mix),
+  });
+  dashboard.onNewEpisodeFiles(() => phaseMix.notifyNewEpisodes());
   const ctx: AppContext = {
     dashboard,
     hub,
     logger,
     dataRoot: path.resolve(config.dataRoot),
     phaseToken,
-    phaseMix: phaseMix?.source ?? null,
+    phaseMix,
   };
   const webDir = config.webDir ?? defaultWebDir();
   const app = await buildApp(ctx, { webDir, ...(extras.routes ? { routes: extras.routes } : {}) });
@@ -157,6 +165,7 @@ export async function startServer(
   });
 
   await dashboard.start();
+  phaseMix.start();
   await app.listen({ host: config.host, port: config.port });
   const port = (app.server.address() as AddressInfo).port;
   const hostForUrl = config.host.includes(':') ? `[${config.host}]` : config.host;
@@ -167,7 +176,7 @@ export async function startServer(
   const close = () => {
     closing ??= (async () => {
       await hub.close(CLOSE_GOING_AWAY, 'server shutting down');
-      await phaseMix?.stop();
+      await phaseMix.stop();
       await app.close();
       await dashboard.stop();
       logger.info('stopped');

@@ -160,6 +160,15 @@ function counterAdder(db: Db): (name: string, delta: number) => void {
   };
 }
 
+/** An index record with its line number in this run's stream of index lines (1-based). */
+export type IndexedRecord = EpisodeRecord & { line?: number };
+
+/** Where a committed episode came from: the server run and the line of that run's stream. */
+export interface RecordOrigin {
+  run: number | null;
+  line: number | null;
+}
+
 export interface EpisodeBatchResult {
   inserted: number;
   duplicates: number;
@@ -177,12 +186,14 @@ export class EpisodeStore {
   private readonly addCounter;
   private readonly writeCheckpoint;
   private readonly exists;
+  private readonly origin;
   private readonly tx;
 
   constructor(db: Db) {
     this.insert = db.prepare(
-      `INSERT INTO episodes (episode_id, host_id, sha256, size_bytes, received_at, received_ms, path, extra, first_seen_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(episode_id) DO NOTHING`,
+      `INSERT INTO episodes (episode_id, host_id, sha256, size_bytes, received_at, received_ms, path, extra, first_seen_at,
+         ingest_run, ingest_line)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(episode_id) DO NOTHING`,
     );
     this.bumpDuplicate = db.prepare('UPDATE episodes SET duplicates = duplicates + 1 WHERE episode_id = ?');
     this.upsertHost = db.prepare(
@@ -192,10 +203,13 @@ export class EpisodeStore {
                                  THEN excluded.last_received_at ELSE last_received_at END`,
     );
     this.exists = db.prepare('SELECT 1 FROM episodes WHERE episode_id = ?').pluck();
+    this.origin = db.prepare(
+      'SELECT ingest_run AS run, ingest_line AS line FROM episodes WHERE episode_id = ?',
+    );
     this.addCounter = counterAdder(db);
     this.writeCheckpoint = checkpointWriter(db);
-    this.tx = db.transaction((records: EpisodeRecord[], checkpoint: Checkpoint | null) =>
-      this.writeUnsafe(records, checkpoint),
+    this.tx = db.transaction((records: IndexedRecord[], checkpoint: Checkpoint | null, run: number | null) =>
+      this.writeUnsafe(records, checkpoint, run),
     );
   }
 
@@ -204,11 +218,25 @@ export class EpisodeStore {
     return this.exists.get(episodeId) !== undefined;
   }
 
-  writeBatch(records: EpisodeRecord[], checkpoint: Checkpoint | null): EpisodeBatchResult {
-    return this.tx(records, checkpoint);
+  /** Which run and line committed an id, or undefined when it is not committed. */
+  originOf(episodeId: string): RecordOrigin | undefined {
+    return this.origin.get(episodeId) as RecordOrigin | undefined;
   }
 
-  private writeUnsafe(records: EpisodeRecord[], checkpoint: Checkpoint | null): EpisodeBatchResult {
+  /** `run` identifies this server run; each record's `line` is its line number in the run's stream. */
+  writeBatch(
+    records: IndexedRecord[],
+    checkpoint: Checkpoint | null,
+    run: number | null = null,
+  ): EpisodeBatchResult {
+    return this.tx(records, checkpoint, run);
+  }
+
+  private writeUnsafe(
+    records: IndexedRecord[],
+    checkpoint: Checkpoint | null,
+    run: number | null,
+  ): EpisodeBatchResult {
     const now = new Date().toISOString();
     const hosts = new Map<string, HostIndexed>();
     let inserted = 0;
@@ -225,6 +253,8 @@ export class EpisodeStore {
         r.path ?? null,
         r.extra ? JSON.stringify(r.extra) : null,
         now,
+        run,
+        r.line ?? null,
       );
       if (info.changes === 0) {
         this.bumpDuplicate.run(r.episode_id);

@@ -6,6 +6,8 @@ export interface PersistWorkerData {
   dataRoot: string;
   stateDir: string;
   pollIntervalMs: number;
+  /** This server run's id, stored with each committed episode (see EpisodeIdTracker). */
+  run: number;
 }
 
 /** Messages from the catalog writer thread to the main thread. */

@@ -8,9 +8,9 @@ import path from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import { parseAlertLine, parseIndexLine } from '../feeders/records.js';
 import { JsonlTailer } from '../feeders/tail/tailer.js';
-import type { AlertRecord, EpisodeRecord } from '../protocol/index.js';
+import type { AlertRecord } from '../protocol/index.js';
 import { openDatabase } from './db.js';
-import { AlertStore, EpisodeStore, readCheckpoint } from './ingest-store.js';
+import { AlertStore, EpisodeStore, type IndexedRecord, readCheckpoint } from './ingest-store.js';
 import type { PersistCommand, PersistMessage, PersistWorkerData } from './persist-protocol.js';
 
 const port = parentPort;
@@ -29,13 +29,13 @@ const indexTailer = new JsonlTailer({
   start: readCheckpoint(db, 'index'),
   pollIntervalMs: data.pollIntervalMs,
   onBatch(batch) {
-    const records: EpisodeRecord[] = [];
-    for (const line of batch.lines) {
-      const r = parseIndexLine(line);
-      if (r.ok) records.push(r.record);
+    const records: IndexedRecord[] = [];
+    for (const text of batch.lines) {
+      indexLines++;
+      const r = parseIndexLine(text);
+      if (r.ok) records.push({ ...r.record, line: indexLines });
     }
-    indexLines += batch.lines.length;
-    const result = episodes.writeBatch(records, batch.checkpoint);
+    const result = episodes.writeBatch(records, batch.checkpoint, data.run);
     post({ type: 'committed', source: 'index', lines: indexLines, ...result, checkpoint: batch.checkpoint });
   },
   onEvent(event) {
@@ -71,17 +71,20 @@ const alertTailer = new JsonlTailer({
   },
 });
 
+const started = Promise.all([indexTailer.start(), alertTailer.start()]);
+
 port.on('message', (command: PersistCommand) => {
   if (command.type === 'poke') {
     (command.source === 'index' ? indexTailer : alertTailer).poke();
     return;
   }
-  void Promise.all([indexTailer.stop(), alertTailer.stop()]).finally(() => {
-    db.close();
-    post({ type: 'stopped' });
-    port.close();
-  });
+  // A stop that arrives while the tailers are still starting waits for them, or they would arm
+  // watchers after being stopped and keep this thread alive.
+  void started
+    .then(() => Promise.all([indexTailer.stop(), alertTailer.stop()]))
+    .finally(() => {
+      db.close();
+      post({ type: 'stopped' });
+      port.close();
+    });
 });
-
-void indexTailer.start();
-void alertTailer.start();

@@ -61,7 +61,10 @@ export class CatalogPersister {
     const worker = this.worker;
     if (!worker) return Promise.resolve();
     this.stopping = new Promise<void>((resolve) => {
-      const timer = setTimeout(() => void worker.terminate(), 4000);
+      const timer = setTimeout(() => {
+        this.logger.warn('catalog writer did not stop within 4 s; terminating it');
+        void worker.terminate();
+      }, 4000);
       worker.once('exit', () => {
         clearTimeout(timer);
         resolve();

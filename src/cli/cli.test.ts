@@ -55,21 +55,43 @@ describe('cis490-dashboard CLI', () => {
     expectUsageError(await cli(['frobnicate']), /unknown command 'frobnicate'/);
     const file = path.join(tempDir(), 'not-a-dir');
     fs.writeFileSync(file, 'x');
-    expectUsageError(await cli(['serve', '--data-root', file, '--port', '0']), /--data-root .* is not a directory/);
+    expectUsageError(
+      await cli(['serve', '--data-root', file, '--port', '0']),
+      /--data-root .* is not a directory/,
+    );
     expectUsageError(await cli(['snapshot', '--data-root', file]), /is not a directory/);
     expectUsageError(await cli(['generate', '--hosts', '3']), /--out/);
   });
 
   it('generates a root and snapshots it with the totals the generator promised', async () => {
     const out = path.join(tempDir(), 'root');
-    const gen = await cli(['generate', '--out', out, '--hosts', '2', '--episodes', '6', '--alerts', '3', '--telemetry-kb', '2']);
+    const gen = await cli([
+      'generate',
+      '--out',
+      out,
+      '--hosts',
+      '2',
+      '--episodes',
+      '6',
+      '--alerts',
+      '3',
+      '--telemetry-kb',
+      '2',
+    ]);
     expect(gen.code).toBe(0);
-    const summary = JSON.parse(gen.stdout) as { expected: { total_episodes: number; total_bytes: number; host_counts: Record<string, number> } };
+    const summary = JSON.parse(gen.stdout) as {
+      expected: { total_episodes: number; total_bytes: number; host_counts: Record<string, number> };
+    };
     const again = await cli(['generate', '--out', out]);
     expectUsageError(again, /not empty|out_not_empty/);
     const snap = await cli(['snapshot', '--data-root', out]);
     expect(snap.code).toBe(0);
-    const state = JSON.parse(snap.stdout) as { total_episodes: number; total_bytes: number; host_counts: Record<string, number>; total_alerts: number };
+    const state = JSON.parse(snap.stdout) as {
+      total_episodes: number;
+      total_bytes: number;
+      host_counts: Record<string, number>;
+      total_alerts: number;
+    };
     expect(state.total_episodes).toBe(summary.expected.total_episodes);
     expect(state.total_bytes).toBe(summary.expected.total_bytes);
     expect(state.host_counts).toEqual(summary.expected.host_counts);

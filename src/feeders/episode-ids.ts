@@ -1,37 +1,29 @@
+import { IdHashSet } from './id-hash-set.js';
+
 /**
- * Decides whether an episode id is seen for the first time. Ids accepted in this run live in
- * memory until the catalog writer has committed them; older ones are looked up in the catalog.
- * On a cold start (empty catalog) nothing needs a lookup, which keeps the first pass over a large
- * index at the speed of parsing it.
+ * Decides whether an episode id is seen for the first time (the totals count unique ids).
+ *
+ * The live feeder and the catalog writer read the same lines independently, so the catalog may
+ * already hold the very line being decided. Hence two sources: ids accepted in this run are kept
+ * here (as 64-bit hashes, 16 bytes each), and the catalog is asked only about ids committed by
+ * EARLIER runs. On a cold start (empty catalog) there is nothing earlier, so no lookups at all:
+ * the first pass over a large index runs at the speed of parsing it.
  */
 export class EpisodeIdTracker {
-  private pending = new Set<string>();
-  /** Lines the live feeder had consumed when each id was accepted is not tracked; a count suffices. */
-  private linesAtLastAccept = 0;
+  private readonly seenThisRun = new IdHashSet(4096);
 
-  constructor(private lookup: ((episodeId: string) => boolean) | null) {}
+  /** @param committedBefore true when an earlier run committed the id; null when the catalog was empty at start. */
+  constructor(private readonly committedBefore: ((episodeId: string) => boolean) | null) {}
 
   /** True (and remembered) when the id was never seen before. */
-  accept(episodeId: string, linesConsumed: number): boolean {
-    if (this.pending.has(episodeId)) return false;
-    if (this.lookup?.(episodeId)) return false;
-    this.pending.add(episodeId);
-    this.linesAtLastAccept = linesConsumed;
+  accept(episodeId: string): boolean {
+    if (this.seenThisRun.has(episodeId)) return false;
+    if (this.committedBefore?.(episodeId)) return false;
+    this.seenThisRun.add(episodeId);
     return true;
   }
 
-  /**
-   * The catalog writer has committed everything up to `committedLines` (same line stream as the
-   * live feeder). Once it has passed the last accepted id, every pending id is in the catalog:
-   * forget them and look ids up there instead, so memory does not grow with the index.
-   */
-  committed(committedLines: number, lookup: (episodeId: string) => boolean): void {
-    if (this.pending.size === 0 || committedLines < this.linesAtLastAccept) return;
-    this.pending = new Set();
-    this.lookup = lookup;
-  }
-
-  get pendingCount(): number {
-    return this.pending.size;
+  get rememberedCount(): number {
+    return this.seenThisRun.size;
   }
 }

@@ -1,8 +1,9 @@
 import type { Logger } from '../util/log.js';
 import { RateLimitedLog } from '../util/rate-limited-log.js';
 import { excerpt, type ParseResult } from './records.js';
+import type { TailFs } from './tail/fs.js';
 import { JsonlTailer } from './tail/tailer.js';
-import type { Checkpoint, TailBatch, TailerEvent, TailFs } from './tail/types.js';
+import type { Checkpoint, TailBatch, TailerEvent } from './tail/types.js';
 
 /** Batches larger than this are applied in bulk (one snapshot) rather than one event per record. */
 export const BULK_THRESHOLD = 1000;

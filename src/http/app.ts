@@ -1,7 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import fastifyStatic from '@fastify/static';
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  LogController,
+} from 'fastify';
 import type { AppContext } from './context.js';
 import { errorBody, HttpError } from './errors.js';
 import { renderMetrics } from './metrics.js';
@@ -34,7 +39,8 @@ export async function buildApp(ctx: AppContext, options: BuildAppOptions): Promi
   const app: FastifyInstance = Fastify({
     // pino's Logger is a FastifyBaseLogger; the cast keeps the app's type the default one routes expect.
     loggerInstance: ctx.logger as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // Requests are not logged one by one (a wall display polls); errors are.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 64 * 1024,
     // Query strings like ?host=a&host=b arrive as arrays.
     routerOptions: { ignoreTrailingSlash: true },

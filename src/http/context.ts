@@ -1,11 +1,13 @@
 import type { WsHub } from '../bus/ws-hub.js';
 import type { Dashboard } from '../dashboard.js';
+import type { PhaseMixStats } from '../phasemix/service.js';
 import type { PhaseMix } from '../protocol/index.js';
 import type { Logger } from '../util/log.js';
 
 /** Source of the dataset phase mix (the phase-mix service, or nothing before it runs). */
 export interface PhaseMixSource {
   current(host?: string): PhaseMix | null;
+  stats(): PhaseMixStats;
 }
 
 /** What the HTTP routes read from; built by the server, fakeable in tests. */

@@ -74,10 +74,10 @@ export function renderMetrics(ctx: AppContext): string {
   m.metric('ready', 'gauge', '1 once the first pass over the data root is done.', s.ready ? 1 : 0);
   m.metric('bootstrap_seconds', 'gauge', 'Seconds from start to ready.', s.bootstrap_seconds ?? 0);
   m.metric(
-    'pending_ids',
+    'remembered_ids',
     'gauge',
-    'Episode ids held in memory until the catalog commits them.',
-    s.pending_ids,
+    'Episode ids accepted in this run, remembered as hashes so repeats count once.',
+    s.remembered_ids,
   );
   m.metric('bus_seq', 'gauge', 'Last event sequence number.', s.bus.seq);
   m.metric('replay_buffer_events', 'gauge', 'Events kept for resuming clients.', s.bus.log_size);
@@ -114,6 +114,40 @@ export function renderMetrics(ctx: AppContext): string {
     'WebSocket upgrades refused for a missing or wrong token.',
     hub.unauthorized_total,
   );
+  if (ctx.phaseMix) {
+    const pm = ctx.phaseMix.stats();
+    m.metric('phase_mix_refreshes_total', 'counter', 'Phase-mix refreshes run.', pm.refreshes_total);
+    m.metric(
+      'phase_mix_refresh_errors_total',
+      'counter',
+      'Phase-mix refreshes that failed.',
+      pm.refresh_errors_total,
+    );
+    m.metric(
+      'phase_mix_episodes_read_total',
+      'counter',
+      'Episode tarballs read for labels.',
+      pm.episodes_read_total,
+    );
+    for (const [reason, n] of Object.entries(pm.skipped_read_total)) {
+      m.metric(
+        'phase_mix_episodes_skipped_total',
+        'counter',
+        'Episode tarballs that could not be used, by reason.',
+        n,
+        { reason },
+      );
+    }
+    m.metric('phase_mix_cache_entries', 'gauge', 'Episodes with cached labels.', pm.cache_entries);
+    if (pm.last_refresh) {
+      m.metric(
+        'phase_mix_last_refresh_seconds',
+        'gauge',
+        'Duration of the last refresh.',
+        pm.last_refresh.duration_ms / 1000,
+      );
+    }
+  }
   const mem = process.memoryUsage();
   m.metric('resident_memory_bytes', 'gauge', 'Resident set size of the process.', mem.rss);
   m.metric('heap_used_bytes', 'gauge', 'V8 heap in use.', mem.heapUsed);
