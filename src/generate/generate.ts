@@ -31,7 +31,11 @@ export interface GenerateOptions {
   hosts: number;
   /** Episode tarballs to write. */
   episodes: number;
-  /** Lines in `index.jsonl`. @default episodes (more adds cheap index-only episodes, older than the rest) */
+  /**
+   * Lines in `index.jsonl`. More than `episodes` adds cheap index-only episodes (no tarball, no
+   * `path`), older than the rest; fewer is raised to `episodes` (every tarball is indexed).
+   * @default episodes
+   */
   indexLines?: number;
   /** Lines in `alerts.jsonl`. */
   alerts: number;
@@ -104,6 +108,11 @@ interface PlannedEpisode {
 
 const PROGRESS_EVERY = 100;
 
+/**
+ * Writes `episodes/<host>/<id>.tar.zst` (plus one temp upload and one `.sha256`, not episodes),
+ * `index.jsonl`, `alerts.jsonl` and `health/<host>.json` under `opts.out`, and returns what a
+ * dashboard reading it should show. Throws `UsageError` `out_not_empty` / `bad_option`.
+ */
 export async function generateDataRoot(opts: GenerateOptions): Promise<GenerateSummary> {
   validate(opts);
   await prepareOut(opts.out);
