@@ -30,6 +30,25 @@ describe('JsonlTailer with a fake file system', () => {
     expect(fs.openHandles).toBe(0);
   });
 
+  it('falls back to polling when the folder cannot be watched, and says so once', async () => {
+    const fs = new MemFs();
+    fs.mkdir(DIR);
+    fs.write(FILE, jsonLines('a', 1).join(''));
+    let watchAttempts = 0;
+    const unwatchable = Object.assign(fs, {
+      watchDir(): () => void {
+        watchAttempts += 1;
+        throw Object.assign(new Error('ENOSPC: inotify watch limit reached'), { code: 'ENOSPC' });
+      },
+    });
+    const run = await runTailer({ path: FILE, fs: unwatchable, pollIntervalMs: 5 });
+    await run.untilLines(1);
+    await vi.waitFor(() => expect(watchAttempts).toBeGreaterThan(3));
+    fs.append(FILE, jsonLines('a', 1, 2).join(''));
+    await run.untilLines(2);
+    expect(run.events.filter((e) => e.kind === 'error')).toMatchObject([{ code: 'watch_failed' }]);
+  });
+
   it('announces caught_up at start when the file is missing, and after each read', async () => {
     const fs = new MemFs();
     fs.mkdir(DIR);

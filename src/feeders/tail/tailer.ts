@@ -38,7 +38,8 @@ export interface TailerOptions {
   retryDelayMs?: number;
   /**
    * Called with each batch, awaited before reading on (backpressure). A throw is reported as an
-   * 'error' event and the same lines are offered again after `retryDelayMs`.
+   * 'error' event and the same lines are offered again after `retryDelayMs`. Do not await `stop()`
+   * in here: `stop()` waits for the batch in hand.
    */
   onBatch(batch: TailBatch): void | Promise<void>;
   onEvent?(e: TailerEvent): void;
@@ -47,6 +48,9 @@ export interface TailerOptions {
 const MiB = 1024 * 1024;
 /** A writer that never stops writing to the renamed file does not hold the new one back forever. */
 const GRACE_CAP_FACTOR = 10;
+
+/** Reports cleared by their own condition going away, not by the next good look. */
+const STICKY = new Set(['error:not_a_file', 'error:watch_failed']);
 
 /** `onBatch` threw: the batch was not consumed. */
 class BatchFailed extends DashboardError {}
@@ -192,7 +196,7 @@ export class JsonlTailer {
       await this.look();
       this.failing = false;
       for (const key of this.reported)
-        if (key.startsWith('error:') && key !== 'error:not_a_file') this.reported.delete(key);
+        if (key.startsWith('error:') && !STICKY.has(key)) this.reported.delete(key);
     } catch (err) {
       this.failing = true;
       if (err instanceof BatchFailed) {
@@ -231,6 +235,7 @@ export class JsonlTailer {
       if (await this.wasTruncated(cur, atPath)) cur = await this.onTruncated(cur, atPath);
     }
     if (atPath && sameInode(atPath, cur.id)) {
+      cur.origin = null; // it is the file at the path (again)
       await this.drain(cur);
       return this.setCaughtUp();
     }
@@ -463,6 +468,7 @@ export class JsonlTailer {
         },
       );
       this.watchedDir = key;
+      this.reported.delete('error:watch_failed');
     } catch (err) {
       // Polling still covers it.
       this.reportOnce('error:watch_failed', 'watch_failed', `cannot watch ${dir}: ${errorMessage(err)}`);
