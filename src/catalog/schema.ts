@@ -66,4 +66,54 @@ export const MIGRATIONS: ReadonlyArray<(db: Db) => void> = [
       );
     `);
   },
+  // v2: the explorer and integrity. Indexes serve the explorer's keyset pages (newest first by
+  // received time, then arrival id). Only append-friendly keys are indexed: received_ms grows
+  // with arrival, and host/status/2-hex-digit groups each append at their own end, so a writer
+  // batch dirties few pages. A full sha256 or size index (random keys) made a 1M-line bootstrap
+  // about 10x slower, so sha prefixes use a 256-group index and sizes are filtered on a scan.
+  (db) => {
+    db.exec(`
+      -- Integrity of an indexed episode (ok / missing / corrupt / unverified), kept by the
+      -- verifier thread; rows it has not reached yet are 'unverified'.
+      ALTER TABLE episodes ADD COLUMN status TEXT NOT NULL DEFAULT 'unverified';
+      CREATE INDEX episodes_by_time ON episodes(received_ms);
+      CREATE INDEX episodes_by_host_status_time ON episodes(host_id, status, received_ms);
+      CREATE INDEX episodes_by_status_time ON episodes(status, received_ms);
+      CREATE INDEX episodes_by_sha_group ON episodes(substr(sha256, 1, 2));
+
+      -- Every *.tar.zst under episodes/<host>/, with the verifier's cached result for it.
+      CREATE TABLE disk_files (
+        rel_path TEXT PRIMARY KEY,        -- relative to the data root
+        host_id TEXT NOT NULL,
+        episode_id TEXT NOT NULL,         -- the file name without .tar.zst
+        size INTEGER NOT NULL,
+        mtime_ms INTEGER NOT NULL,
+        episode_row INTEGER,              -- episodes.id of its index line; NULL = unindexed
+        verified_size INTEGER,            -- size and mtime when sha256 was computed
+        verified_mtime_ms INTEGER,
+        verified_sha256 TEXT,
+        first_seen_at TEXT NOT NULL
+      );
+      CREATE INDEX disk_files_by_episode_id ON disk_files(episode_id);
+      CREATE INDEX disk_files_unindexed ON disk_files(host_id, mtime_ms) WHERE episode_row IS NULL;
+
+      -- Episodes per host and status, for rows up to sync_state 'synced_row'; later rows are
+      -- 'unverified' until the verifier reaches them (counted live from their rowid range).
+      CREATE TABLE episode_counts (
+        host_id TEXT NOT NULL,
+        status TEXT NOT NULL,
+        n INTEGER NOT NULL,
+        PRIMARY KEY (host_id, status)
+      ) WITHOUT ROWID;
+      CREATE TABLE sync_state (
+        name TEXT PRIMARY KEY,
+        value INTEGER NOT NULL
+      );
+
+      CREATE INDEX alerts_by_host ON alerts(host_id, id);
+      CREATE INDEX alerts_by_symptom ON alerts(symptom, id);
+      CREATE INDEX alerts_by_time ON alerts(detected_ms);
+      CREATE INDEX alerts_by_dedup_key ON alerts(dedup_key, id);
+    `);
+  },
 ];

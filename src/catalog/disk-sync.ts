@@ -1,0 +1,265 @@
+import type { EpisodeStatus } from '../protocol/api.js';
+import type { Db } from './db.js';
+import { defaultRelPath, expectedRelPath } from './disk-sync-paths.js';
+
+/** One `*.tar.zst` regular file under `episodes/<host>/`, as the disk listing saw it. */
+export interface DiskFile {
+  /** Relative to the data root: `episodes/<host>/<name>.tar.zst`. */
+  relPath: string;
+  hostId: string;
+  /** The file name without `.tar.zst`. */
+  episodeId: string;
+  size: number;
+  mtimeMs: number;
+}
+
+/** What the verifier must hash next. */
+export interface VerifyItem {
+  relPath: string;
+  size: number;
+  mtimeMs: number;
+}
+
+interface EpisodeRow {
+  id: number;
+  episode_id: string;
+  host_id: string;
+  sha256: string | null;
+  size_bytes: number | null;
+  path: string | null;
+  status: string;
+}
+
+interface FileRow {
+  rel_path: string;
+  size: number;
+  mtime_ms: number;
+  episode_row: number | null;
+  verified_size: number | null;
+  verified_mtime_ms: number | null;
+  verified_sha256: string | null;
+}
+
+/** The row of `sync_state` holding the last `episodes.id` the sync has classified. */
+export const SYNCED_ROW = 'synced_row';
+
+/**
+ * An indexed episode's integrity from its index line and its file: `missing` without a file,
+ * `corrupt` when the size differs (known at once) or the hash differs, `ok` once hashed and
+ * equal, `unverified` until then.
+ */
+export function statusFor(
+  index: { size_bytes: number | null; sha256: string | null },
+  file: Pick<FileRow, 'size' | 'mtime_ms' | 'verified_size' | 'verified_mtime_ms' | 'verified_sha256'> | null,
+): EpisodeStatus {
+  if (!file) return 'missing';
+  if (index.size_bytes !== null && index.size_bytes !== file.size) return 'corrupt';
+  const verified =
+    file.verified_sha256 !== null &&
+    file.verified_size === file.size &&
+    file.verified_mtime_ms === file.mtime_ms;
+  if (!verified) return 'unverified';
+  if (index.sha256 !== null && index.sha256.toLowerCase() !== file.verified_sha256) return 'corrupt';
+  return 'ok';
+}
+
+/**
+ * Joins the index (episodes rows) with what is on disk (disk_files rows) and keeps each indexed
+ * episode's `status` and the per-host/status counts current. Runs on the verifier's own
+ * connection, in short transactions, off the main thread. Every step is incremental: new index
+ * rows past a watermark, files that appeared, changed or vanished since the last listing.
+ */
+export class DiskSync {
+  /** Index lines whose `path` is not the default location: rel path → episodes.id. */
+  private readonly customPaths = new Map<string, number>();
+  private readonly stmts;
+
+  constructor(
+    private readonly db: Db,
+    private readonly dataRoot: string,
+  ) {
+    this.stmts = {
+      watermark: db.prepare('SELECT value FROM sync_state WHERE name = ?').pluck(),
+      setWatermark: db.prepare(
+        'INSERT INTO sync_state (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value',
+      ),
+      newRows: db.prepare(
+        'SELECT id, episode_id, host_id, sha256, size_bytes, path, status FROM episodes WHERE id > ? ORDER BY id LIMIT ?',
+      ),
+      rowById: db.prepare(
+        'SELECT id, episode_id, host_id, sha256, size_bytes, path, status FROM episodes WHERE id = ?',
+      ),
+      rowByEpisodeId: db.prepare(
+        'SELECT id, episode_id, host_id, sha256, size_bytes, path, status FROM episodes WHERE episode_id = ?',
+      ),
+      customRows: db.prepare(
+        'SELECT id, episode_id, host_id, path FROM episodes WHERE path IS NOT NULL AND id <= ?',
+      ),
+      setStatus: db.prepare('UPDATE episodes SET status = ? WHERE id = ?'),
+      addCount: db.prepare(
+        `INSERT INTO episode_counts (host_id, status, n) VALUES (?, ?, ?)
+         ON CONFLICT(host_id, status) DO UPDATE SET n = n + excluded.n`,
+      ),
+      allFiles: db.prepare(
+        'SELECT rel_path, size, mtime_ms, episode_row, verified_size, verified_mtime_ms, verified_sha256 FROM disk_files',
+      ),
+      fileByPath: db.prepare(
+        'SELECT rel_path, size, mtime_ms, episode_row, verified_size, verified_mtime_ms, verified_sha256 FROM disk_files WHERE rel_path = ?',
+      ),
+      insertFile: db.prepare(
+        `INSERT INTO disk_files (rel_path, host_id, episode_id, size, mtime_ms, first_seen_at)
+         VALUES (?, ?, ?, ?, ?, ?)`,
+      ),
+      updateFile: db.prepare('UPDATE disk_files SET size = ?, mtime_ms = ? WHERE rel_path = ?'),
+      deleteFile: db.prepare('DELETE FROM disk_files WHERE rel_path = ?'),
+      claimFile: db.prepare(
+        'UPDATE disk_files SET episode_row = ? WHERE rel_path = ? AND episode_row IS NULL',
+      ),
+      toVerify: db.prepare(
+        `SELECT rel_path AS relPath, size, mtime_ms AS mtimeMs FROM disk_files
+         WHERE episode_row IS NOT NULL
+           AND (verified_sha256 IS NULL OR verified_size IS NOT size OR verified_mtime_ms IS NOT mtime_ms)
+         LIMIT ?`,
+      ),
+      recordHash: db.prepare(
+        `UPDATE disk_files SET verified_size = ?, verified_mtime_ms = ?, verified_sha256 = ?
+         WHERE rel_path = ? AND size = ? AND mtime_ms = ?`,
+      ),
+    };
+    for (const row of this.stmts.customRows.all(this.watermark()) as EpisodeRow[]) this.noteCustom(row);
+  }
+
+  /** The last `episodes.id` classified; rows after it are still `unverified` by default. */
+  watermark(): number {
+    return (this.stmts.watermark.get(SYNCED_ROW) as number | undefined) ?? 0;
+  }
+
+  /**
+   * Reconciles `disk_files` with a fresh listing: new files are matched with their index line,
+   * changed ones lose their cached hash, vanished ones turn their episode `missing`.
+   * @returns how many files were added, changed or removed.
+   */
+  applyListing(files: readonly DiskFile[]): number {
+    const tx = this.db.transaction(() => {
+      const known = new Map<string, FileRow>();
+      for (const row of this.stmts.allFiles.all() as FileRow[]) known.set(row.rel_path, row);
+      const now = new Date().toISOString();
+      const watermark = this.watermark();
+      let changes = 0;
+      for (const f of files) {
+        const prev = known.get(f.relPath);
+        known.delete(f.relPath);
+        if (!prev) {
+          this.stmts.insertFile.run(f.relPath, f.hostId, f.episodeId, f.size, f.mtimeMs, now);
+          const row = this.indexRowFor(f, watermark);
+          if (row) {
+            this.stmts.claimFile.run(row.id, f.relPath);
+            this.refresh(row, watermark);
+          }
+          changes++;
+        } else if (prev.size !== f.size || prev.mtime_ms !== f.mtimeMs) {
+          this.stmts.updateFile.run(f.size, f.mtimeMs, f.relPath);
+          if (prev.episode_row !== null) this.refreshById(prev.episode_row, watermark);
+          changes++;
+        }
+      }
+      for (const gone of known.values()) {
+        this.stmts.deleteFile.run(gone.rel_path);
+        if (gone.episode_row !== null) this.refreshById(gone.episode_row, watermark);
+        changes++;
+      }
+      return changes;
+    });
+    return tx();
+  }
+
+  /**
+   * Classifies up to `limit` index rows past the watermark and counts them per host and status.
+   * @returns how many rows it classified (0 when caught up).
+   */
+  syncNewRows(limit: number): number {
+    const tx = this.db.transaction(() => {
+      const rows = this.stmts.newRows.all(this.watermark(), limit) as EpisodeRow[];
+      const counts = new Map<string, number>();
+      for (const row of rows) {
+        this.noteCustom(row);
+        const rel = expectedRelPath(row, this.dataRoot);
+        const file = rel === null ? undefined : (this.stmts.fileByPath.get(rel) as FileRow | undefined);
+        // Two index lines naming one file: the first one owns it, the second is missing.
+        const owned = file !== undefined && (file.episode_row === null || file.episode_row === row.id);
+        if (file && owned && file.episode_row === null) this.stmts.claimFile.run(row.id, file.rel_path);
+        const status = statusFor(row, owned ? file : null);
+        if (status !== row.status) this.stmts.setStatus.run(status, row.id);
+        const key = `${row.host_id}\0${status}`;
+        counts.set(key, (counts.get(key) ?? 0) + 1);
+      }
+      for (const [key, n] of counts) {
+        const [host, status] = key.split('\0') as [string, string];
+        this.stmts.addCount.run(host, status, n);
+      }
+      const last = rows[rows.length - 1];
+      if (last) this.stmts.setWatermark.run(SYNCED_ROW, last.id);
+      return rows.length;
+    });
+    return tx();
+  }
+
+  /** Indexed files whose hash is not known for their current size and mtime. */
+  nextToVerify(limit: number): VerifyItem[] {
+    return this.stmts.toVerify.all(limit) as VerifyItem[];
+  }
+
+  /**
+   * Stores a computed hash (only if the file still has the size and mtime it was hashed at) and
+   * updates its episode's status.
+   */
+  recordHash(item: VerifyItem, sha256: string): void {
+    this.db.transaction(() => {
+      const info = this.stmts.recordHash.run(
+        item.size,
+        item.mtimeMs,
+        sha256,
+        item.relPath,
+        item.size,
+        item.mtimeMs,
+      );
+      if (info.changes === 0) return;
+      const file = this.stmts.fileByPath.get(item.relPath) as FileRow | undefined;
+      if (file?.episode_row != null) this.refreshById(file.episode_row, this.watermark());
+    })();
+  }
+
+  /** The index row a file belongs to, among rows already classified (later ones find it themselves). */
+  private indexRowFor(f: DiskFile, watermark: number): EpisodeRow | null {
+    const custom = this.customPaths.get(f.relPath);
+    if (custom !== undefined) return (this.stmts.rowById.get(custom) as EpisodeRow | undefined) ?? null;
+    const row = this.stmts.rowByEpisodeId.get(f.episodeId) as EpisodeRow | undefined;
+    if (!row || row.id > watermark) return null;
+    return expectedRelPath(row, this.dataRoot) === f.relPath ? row : null;
+  }
+
+  private refreshById(id: number, watermark: number): void {
+    const row = this.stmts.rowById.get(id) as EpisodeRow | undefined;
+    if (row) this.refresh(row, watermark);
+  }
+
+  /** Recomputes one classified row's status from its file and moves its count. */
+  private refresh(row: EpisodeRow, watermark: number): void {
+    if (row.id > watermark) return;
+    const rel = expectedRelPath(row, this.dataRoot);
+    const file = rel === null ? undefined : (this.stmts.fileByPath.get(rel) as FileRow | undefined);
+    const status = statusFor(row, file && file.episode_row === row.id ? file : null);
+    if (status === row.status) return;
+    this.stmts.setStatus.run(status, row.id);
+    this.stmts.addCount.run(row.host_id, row.status, -1);
+    this.stmts.addCount.run(row.host_id, status, 1);
+  }
+
+  private noteCustom(row: Pick<EpisodeRow, 'id' | 'episode_id' | 'host_id' | 'path'>): void {
+    if (row.path === null) return;
+    const rel = expectedRelPath(row, this.dataRoot);
+    if (rel !== null && rel !== defaultRelPath(row.host_id, row.episode_id) && !this.customPaths.has(rel)) {
+      this.customPaths.set(rel, row.id);
+    }
+  }
+}

@@ -1,0 +1,448 @@
+import type Database from 'better-sqlite3';
+import { EPISODE_STATUSES, type EpisodeListItem, type EpisodeStatus } from '../protocol/api.js';
+import type { Db } from './db.js';
+import { SYNCED_ROW } from './disk-sync.js';
+import { episodeFromRow } from './ingest-store.js';
+
+/**
+ * The explorer's queries over the catalog: filtered, newest-first keyset pages of episodes
+ * (indexed rows and unindexed files together), their total and facet counts.
+ *
+ * Order: received time descending (rows without one last), then arrival id descending.
+ * Unindexed files have no index line; they sort by their modification time and come before an
+ * indexed row with the same millisecond.
+ */
+
+/** A filter as `GET /api/episodes` takes it; empty lists mean "any". */
+export interface EpisodeFilter {
+  hosts: readonly string[];
+  /** Episode id prefix or sha256 prefix. */
+  q: string | null;
+  fromMs: number | null;
+  toMs: number | null;
+  minSize: number | null;
+  maxSize: number | null;
+  statuses: readonly EpisodeStatus[];
+}
+
+export const NO_FILTER: EpisodeFilter = {
+  hosts: [],
+  q: null,
+  fromMs: null,
+  toMs: null,
+  minSize: null,
+  maxSize: null,
+  statuses: [],
+};
+
+/** Position after the last row of a page: [sort ms or null, source (1 index, 0 file), row id]. */
+export type EpisodeCursor = readonly [number | null, 0 | 1, number];
+
+export interface EpisodePageResult {
+  items: EpisodeListItem[];
+  next: EpisodeCursor | null;
+  total: number;
+}
+
+const INDEXED = 1;
+const FILE = 0;
+/** Statuses an indexed row can have (unindexed is a file without a row). */
+const ROW_STATUSES = EPISODE_STATUSES.filter((s) => s !== 'unindexed');
+/** More per-host/status partitions than this: one query with IN lists instead of a merge. */
+const MAX_PARTITIONS = 48;
+/** Below every real time: lets `received_ms >= ?` double as "has a received time". */
+const MIN_MS = -Number.MAX_SAFE_INTEGER;
+
+interface SortedRow {
+  ms: number | null;
+  src: 0 | 1;
+  id: number;
+  item: EpisodeListItem;
+}
+
+interface Sql {
+  where: string[];
+  params: Array<string | number>;
+}
+
+const EPISODE_COLUMNS =
+  'id, episode_id, host_id, sha256, size_bytes, received_at, received_ms, path, extra, status';
+
+/** True when the filter narrows only by host and status (totals then come from counts). */
+function onlyHostStatus(f: EpisodeFilter): boolean {
+  return f.q === null && f.fromMs === null && f.toMs === null && f.minSize === null && f.maxSize === null;
+}
+
+function wantsRows(f: EpisodeFilter): readonly EpisodeStatus[] {
+  return f.statuses.length === 0 ? ROW_STATUSES : f.statuses.filter((s) => s !== 'unindexed');
+}
+
+function wantsFiles(f: EpisodeFilter): boolean {
+  return f.statuses.length === 0 || f.statuses.includes('unindexed');
+}
+
+function inList(column: string, values: readonly string[], sql: Sql): void {
+  sql.where.push(`${column} IN (${values.map(() => '?').join(',')})`);
+  sql.params.push(...values);
+}
+
+/** The smallest string greater than every string starting with `prefix`. */
+function prefixEnd(prefix: string): string {
+  return `${prefix}\u{10ffff}`;
+}
+
+/** Conditions shared by rows and files except time and q, which differ per table. */
+function sizeConditions(f: EpisodeFilter, column: string, sql: Sql): void {
+  if (f.minSize !== null) {
+    sql.where.push(`${column} >= ?`);
+    sql.params.push(f.minSize);
+  }
+  if (f.maxSize !== null) {
+    sql.where.push(`${column} <= ?`);
+    sql.params.push(f.maxSize);
+  }
+}
+
+function qCondition(q: string, sql: Sql): void {
+  const sha = q.toLowerCase();
+  if (/^[0-9a-f]{2,64}$/.test(sha)) {
+    // The 2-hex-digit group index narrows a sha prefix to 1/256 of the rows.
+    sql.where.push(
+      '((episode_id >= ? AND episode_id < ?) OR (substr(sha256, 1, 2) = ? AND sha256 >= ? AND sha256 < ?))',
+    );
+    sql.params.push(q, prefixEnd(q), sha.slice(0, 2), sha, prefixEnd(sha));
+  } else if (/^[0-9a-f]$/.test(sha)) {
+    sql.where.push('((episode_id >= ? AND episode_id < ?) OR (sha256 >= ? AND sha256 < ?))');
+    sql.params.push(q, prefixEnd(q), sha, prefixEnd(sha));
+  } else {
+    sql.where.push('episode_id >= ? AND episode_id < ?');
+    sql.params.push(q, prefixEnd(q));
+  }
+}
+
+/** WHERE parts for indexed rows, except the keyset bound and received-time bound. */
+function rowConditions(f: EpisodeFilter, partition: { host?: string; status?: string } | null): Sql {
+  const sql: Sql = { where: [], params: [] };
+  if (partition?.host !== undefined) {
+    sql.where.push('host_id = ?');
+    sql.params.push(partition.host);
+  } else if (f.hosts.length > 0) {
+    inList('host_id', f.hosts, sql);
+  }
+  const statuses = wantsRows(f);
+  if (partition?.status !== undefined) {
+    sql.where.push('status = ?');
+    sql.params.push(partition.status);
+  } else if (statuses.length < ROW_STATUSES.length) {
+    inList('status', statuses, sql);
+  }
+  sizeConditions(f, 'size_bytes', sql);
+  if (f.q !== null) qCondition(f.q, sql);
+  return sql;
+}
+
+/** Splits a host/status filter into partitions each served in order by one index range. */
+function partitions(f: EpisodeFilter): Array<{ host?: string; status?: string } | null> {
+  const statuses = wantsRows(f);
+  if (statuses.length === 0) return [];
+  if (f.q !== null) return [null];
+  const filtered = statuses.length < ROW_STATUSES.length;
+  if (f.hosts.length > 0) {
+    if (f.hosts.length * statuses.length > MAX_PARTITIONS) return [null];
+    return f.hosts.flatMap((host) => statuses.map((status) => ({ host, status })));
+  }
+  if (filtered) return statuses.map((status) => ({ status }));
+  return [null];
+}
+
+function compareDesc(a: SortedRow, b: SortedRow): number {
+  // Newest first; a missing time sorts last.
+  if (a.ms !== b.ms) {
+    if (a.ms === null) return 1;
+    if (b.ms === null) return -1;
+    return b.ms - a.ms;
+  }
+  return b.src - a.src || b.id - a.id;
+}
+
+interface RawRow {
+  id: number;
+  episode_id: string;
+  host_id: string;
+  sha256: string | null;
+  size_bytes: number | null;
+  received_at: string | null;
+  received_ms: number | null;
+  path: string | null;
+  extra: string | null;
+  status: EpisodeStatus;
+}
+
+function rowItem(r: RawRow): SortedRow {
+  return { ms: r.received_ms, src: INDEXED, id: r.id, item: { ...episodeFromRow(r), status: r.status } };
+}
+
+interface FileRawRow {
+  id: number;
+  rel_path: string;
+  host_id: string;
+  episode_id: string;
+  size: number;
+  mtime_ms: number;
+}
+
+function fileItem(r: FileRawRow): SortedRow {
+  return {
+    ms: r.mtime_ms,
+    src: FILE,
+    id: r.id,
+    item: {
+      episode_id: r.episode_id,
+      host_id: r.host_id,
+      sha256: null,
+      size_bytes: r.size,
+      received_at: null,
+      path: r.rel_path,
+      status: 'unindexed',
+    },
+  };
+}
+
+/**
+ * The keyset bound for a source `src` after `cursor` in descending (ms, src, id) order, as SQL
+ * over `msCol`/`idCol`. `nonNull`: the bound for rows with a time; else for rows without one.
+ * Returns null when no row of this kind can follow the cursor.
+ */
+function afterCursor(
+  cursor: EpisodeCursor | null,
+  src: 0 | 1,
+  nonNull: boolean,
+  msCol: string,
+  idCol: string,
+): Sql | null {
+  const sql: Sql = { where: [], params: [] };
+  if (cursor === null) return sql;
+  const [cms, csrc, cid] = cursor;
+  if (cms === null) {
+    if (nonNull) return null; // every timed row came before the untimed cursor
+    if (src > csrc) return null;
+    if (src === csrc) {
+      sql.where.push(`${idCol} < ?`);
+      sql.params.push(cid);
+    }
+    return sql;
+  }
+  if (!nonNull) return sql; // untimed rows all follow a timed cursor
+  if (src === csrc) {
+    sql.where.push(`(${msCol}, ${idCol}) < (?, ?)`);
+    sql.params.push(cms, cid);
+  } else {
+    sql.where.push(`${msCol} ${src < csrc ? '<=' : '<'} ?`);
+    sql.params.push(cms);
+  }
+  return sql;
+}
+
+/** Builds and runs the explorer's queries on one connection (prepared statements are cached). */
+export class EpisodeQueries {
+  private readonly cache = new Map<string, Database.Statement<unknown[]>>();
+
+  constructor(private readonly db: Db) {}
+
+  private stmt(sql: string): Database.Statement<unknown[]> {
+    let s = this.cache.get(sql);
+    if (!s) {
+      if (this.cache.size > 500) this.cache.clear();
+      s = this.db.prepare(sql);
+      this.cache.set(sql, s);
+    }
+    return s;
+  }
+
+  /** One page, newest first, after `cursor`. */
+  page(f: EpisodeFilter, cursor: EpisodeCursor | null, limit: number): EpisodePageResult {
+    const want = limit + 1;
+    const found: SortedRow[] = [];
+    for (const part of partitions(f)) found.push(...this.rowsIn(f, part, cursor, want));
+    if (wantsFiles(f)) found.push(...this.filesIn(f, cursor, want));
+    found.sort(compareDesc);
+    const page = found.slice(0, limit);
+    const last = page[page.length - 1];
+    return {
+      items: page.map((r) => r.item),
+      next: found.length > limit && last ? [last.ms, last.src, last.id] : null,
+      total: this.total(f),
+    };
+  }
+
+  /** Counts per host and per status under the filter. */
+  facets(f: EpisodeFilter): { host: Record<string, number>; status: Partial<Record<EpisodeStatus, number>> } {
+    const host: Record<string, number> = {};
+    const status: Partial<Record<EpisodeStatus, number>> = {};
+    for (const g of this.groups(f)) {
+      host[g.host_id] = (host[g.host_id] ?? 0) + g.n;
+      status[g.status] = (status[g.status] ?? 0) + g.n;
+    }
+    return { host, status };
+  }
+
+  /** Rows matching the filter, all pages. */
+  total(f: EpisodeFilter): number {
+    if (onlyHostStatus(f)) {
+      let n = 0;
+      for (const g of this.groups(f)) n += g.n;
+      return n;
+    }
+    let n = 0;
+    if (wantsRows(f).length > 0) {
+      const sql = rowConditions(f, null);
+      this.timeConditions(f, 'received_ms', sql);
+      n += this.stmt(`SELECT count(*) FROM episodes ${where(sql)}`)
+        .pluck()
+        .get(...sql.params) as number;
+    }
+    if (wantsFiles(f)) {
+      const sql = this.fileConditions(f);
+      n += this.stmt(`SELECT count(*) FROM disk_files ${where(sql)}`)
+        .pluck()
+        .get(...sql.params) as number;
+    }
+    return n;
+  }
+
+  /** Counts by host and status: from the maintained counts when only host/status filter, else a GROUP BY. */
+  private groups(f: EpisodeFilter): Array<{ host_id: string; status: EpisodeStatus; n: number }> {
+    const out: Array<{ host_id: string; status: EpisodeStatus; n: number }> = [];
+    const statuses = wantsRows(f);
+    if (statuses.length > 0) {
+      if (onlyHostStatus(f)) {
+        const hostSql: Sql = { where: [], params: [] };
+        if (f.hosts.length > 0) inList('host_id', f.hosts, hostSql);
+        const counted = this.stmt(`SELECT host_id, status, n FROM episode_counts ${where(hostSql)}`).all(
+          ...hostSql.params,
+        ) as Array<{ host_id: string; status: EpisodeStatus; n: number }>;
+        // Rows the verifier has not classified yet are 'unverified' (the column's default).
+        const watermark = (this.stmt('SELECT value FROM sync_state WHERE name = ?').pluck().get(SYNCED_ROW) ??
+          0) as number;
+        const pendingSql: Sql = { where: ['id > ?'], params: [watermark] };
+        if (f.hosts.length > 0) inList('host_id', f.hosts, pendingSql);
+        const pending = this.stmt(
+          `SELECT host_id, 'unverified' AS status, count(*) AS n FROM episodes ${where(pendingSql)} GROUP BY host_id`,
+        ).all(...pendingSql.params) as Array<{ host_id: string; status: EpisodeStatus; n: number }>;
+        for (const g of [...counted, ...pending]) if (g.n !== 0 && statuses.includes(g.status)) out.push(g);
+      } else {
+        const sql = rowConditions(f, null);
+        this.timeConditions(f, 'received_ms', sql);
+        out.push(
+          ...(this.stmt(
+            `SELECT host_id, status, count(*) AS n FROM episodes ${where(sql)} GROUP BY host_id, status`,
+          ).all(...sql.params) as Array<{ host_id: string; status: EpisodeStatus; n: number }>),
+        );
+      }
+    }
+    if (wantsFiles(f)) {
+      const sql = this.fileConditions(f);
+      out.push(
+        ...(this.stmt(
+          `SELECT host_id, 'unindexed' AS status, count(*) AS n FROM disk_files ${where(sql)} GROUP BY host_id`,
+        ).all(...sql.params) as Array<{ host_id: string; status: EpisodeStatus; n: number }>),
+      );
+    }
+    return out;
+  }
+
+  private timeConditions(f: EpisodeFilter, column: string, sql: Sql): void {
+    if (f.fromMs !== null) {
+      sql.where.push(`${column} >= ?`);
+      sql.params.push(f.fromMs);
+    }
+    if (f.toMs !== null) {
+      sql.where.push(`${column} <= ?`);
+      sql.params.push(f.toMs);
+    }
+  }
+
+  private rowsIn(
+    f: EpisodeFilter,
+    part: { host?: string; status?: string } | null,
+    cursor: EpisodeCursor | null,
+    want: number,
+  ): SortedRow[] {
+    const base = rowConditions(f, part);
+    const out: SortedRow[] = [];
+    const timed = afterCursor(cursor, INDEXED, true, 'received_ms', 'id');
+    if (timed) {
+      const sql = merge(base, timed);
+      // The lower bound doubles as "has a received time" and keeps the scan on the time index.
+      sql.where.push('received_ms >= ?');
+      sql.params.push(f.fromMs ?? MIN_MS);
+      if (f.toMs !== null) {
+        sql.where.push('received_ms <= ?');
+        sql.params.push(f.toMs);
+      }
+      const rows = this.stmt(
+        `SELECT ${EPISODE_COLUMNS} FROM episodes ${where(sql)} ORDER BY received_ms DESC, id DESC LIMIT ?`,
+      ).all(...sql.params, want) as RawRow[];
+      out.push(...rows.map(rowItem));
+    }
+    // Rows without a received time come last and never match a time range.
+    if (out.length < want && f.fromMs === null && f.toMs === null) {
+      const untimed = afterCursor(cursor, INDEXED, false, 'received_ms', 'id');
+      if (untimed) {
+        const sql = merge(base, untimed);
+        sql.where.push('received_ms IS NULL');
+        const rows = this.stmt(
+          `SELECT ${EPISODE_COLUMNS} FROM episodes ${where(sql)} ORDER BY id DESC LIMIT ?`,
+        ).all(...sql.params, want - out.length) as RawRow[];
+        out.push(...rows.map(rowItem));
+      }
+    }
+    return out;
+  }
+
+  private fileConditions(f: EpisodeFilter): Sql {
+    const sql: Sql = { where: ['episode_row IS NULL'], params: [] };
+    if (f.hosts.length > 0) inList('host_id', f.hosts, sql);
+    sizeConditions(f, 'size', sql);
+    this.timeConditions(f, 'mtime_ms', sql);
+    if (f.q !== null) {
+      sql.where.push('episode_id >= ? AND episode_id < ?');
+      sql.params.push(f.q, prefixEnd(f.q));
+    }
+    return sql;
+  }
+
+  private filesIn(f: EpisodeFilter, cursor: EpisodeCursor | null, want: number): SortedRow[] {
+    const bound = afterCursor(cursor, FILE, true, 'mtime_ms', 'rowid');
+    if (!bound) return [];
+    const sql = merge(this.fileConditions(f), bound);
+    return (
+      this.stmt(
+        `SELECT rowid AS id, rel_path, host_id, episode_id, size, mtime_ms FROM disk_files ${where(sql)}
+         ORDER BY mtime_ms DESC, rowid DESC LIMIT ?`,
+      ).all(...sql.params, want) as FileRawRow[]
+    ).map(fileItem);
+  }
+
+  /** The catalog's record of one episode id: its index row, else an unindexed file of that name. */
+  find(episodeId: string): { item: EpisodeListItem; indexed: boolean } | null {
+    const row = this.stmt(`SELECT ${EPISODE_COLUMNS} FROM episodes WHERE episode_id = ?`).get(episodeId) as
+      | RawRow
+      | undefined;
+    if (row) return { item: rowItem(row).item, indexed: true };
+    const file = this.stmt(
+      `SELECT rowid AS id, rel_path, host_id, episode_id, size, mtime_ms FROM disk_files
+       WHERE episode_id = ? AND episode_row IS NULL ORDER BY rowid LIMIT 1`,
+    ).get(episodeId) as FileRawRow | undefined;
+    if (!file) return null;
+    return { item: fileItem(file).item, indexed: false };
+  }
+}
+
+function merge(a: Sql, b: Sql): Sql {
+  return { where: [...a.where, ...b.where], params: [...a.params, ...b.params] };
+}
+
+function where(sql: Sql): string {
+  return sql.where.length > 0 ? `WHERE ${sql.where.join(' AND ')}` : '';
+}

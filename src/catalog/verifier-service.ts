@@ -1,0 +1,168 @@
+import { Worker } from 'node:worker_threads';
+import type { EpisodeStatus } from '../protocol/api.js';
+import type { Logger } from '../util/log.js';
+import { workerFile } from '../util/worker-url.js';
+import type { Db } from './db.js';
+import { SYNCED_ROW } from './disk-sync.js';
+import type { VerifierCommand, VerifierMessage, VerifierWorkerData } from './verifier-protocol.js';
+
+export type StatusCounts = Partial<Record<EpisodeStatus, number>>;
+
+/** Integrity counts over the catalog: indexed episodes by status, plus unindexed files. */
+export interface IntegrityCounts {
+  total: StatusCounts;
+  hosts: Record<string, StatusCounts>;
+}
+
+export interface IntegrityVerifierOptions {
+  dataRoot: string;
+  stateDir: string;
+  logger: Logger;
+  /** @default 1000 */
+  pollIntervalMs?: number;
+  /** @default 60000 */
+  rescanIntervalMs?: number;
+  /** @default 32 MiB/s */
+  bytesPerSecond?: number;
+}
+
+export interface IntegrityVerifierStats {
+  running: boolean;
+  cycles: number;
+  rows_synced_total: number;
+  files_hashed_total: number;
+  bytes_hashed_total: number;
+  errors_total: number;
+}
+
+/**
+ * Runs the integrity thread (`verifier-worker.ts`) and reports its progress. The results live in
+ * the catalog: read them with `integrityCounts(db)` and the explorer's queries.
+ */
+export class IntegrityVerifier {
+  private worker: Worker | null = null;
+  private stopping: Promise<void> | null = null;
+  private readonly counters = { cycles: 0, rows: 0, files: 0, bytes: 0, errors: 0 };
+  private cycleListeners: Array<() => void> = [];
+
+  constructor(private readonly options: IntegrityVerifierOptions) {}
+
+  start(): void {
+    const data: VerifierWorkerData = {
+      dataRoot: this.options.dataRoot,
+      stateDir: this.options.stateDir,
+      pollIntervalMs: this.options.pollIntervalMs ?? 1000,
+      rescanIntervalMs: this.options.rescanIntervalMs ?? 60_000,
+      bytesPerSecond: this.options.bytesPerSecond ?? 32 * 1024 * 1024,
+    };
+    const worker = new Worker(workerFile('./verifier-worker.js', import.meta.url), { workerData: data });
+    this.worker = worker;
+    worker.on('message', (m: VerifierMessage) => this.onMessage(m));
+    worker.on('error', (err) => this.options.logger.error({ err }, 'integrity verifier failed'));
+    worker.on('exit', (code) => {
+      if (this.worker === worker) this.worker = null;
+      if (code !== 0 && !this.stopping) this.options.logger.error({ code }, 'integrity verifier exited');
+    });
+  }
+
+  /** New episode files appeared: list the folder now instead of at the next rescan. */
+  poke(): void {
+    this.worker?.postMessage({ type: 'poke' } satisfies VerifierCommand);
+  }
+
+  /** Resolves after the next complete cycle (tests and tools that want a settled catalog). */
+  nextCycle(): Promise<void> {
+    return new Promise((resolve) => this.cycleListeners.push(resolve));
+  }
+
+  stats(): IntegrityVerifierStats {
+    const c = this.counters;
+    return {
+      running: this.worker !== null,
+      cycles: c.cycles,
+      rows_synced_total: c.rows,
+      files_hashed_total: c.files,
+      bytes_hashed_total: c.bytes,
+      errors_total: c.errors,
+    };
+  }
+
+  /** Stops the thread after its current step; resolves when its database is closed. */
+  stop(): Promise<void> {
+    if (this.stopping) return this.stopping;
+    const worker = this.worker;
+    if (!worker) return Promise.resolve();
+    this.stopping = new Promise<void>((resolve) => {
+      const timer = setTimeout(() => void worker.terminate(), 4000);
+      worker.once('exit', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      worker.postMessage({ type: 'stop' } satisfies VerifierCommand);
+    });
+    return this.stopping;
+  }
+
+  private onMessage(m: VerifierMessage): void {
+    switch (m.type) {
+      case 'cycle': {
+        this.counters.cycles++;
+        this.counters.rows += m.rowsSynced;
+        this.counters.files += m.hashed;
+        this.counters.bytes += m.hashedBytes;
+        const listeners = this.cycleListeners;
+        this.cycleListeners = [];
+        for (const l of listeners) l();
+        break;
+      }
+      case 'error':
+        this.counters.errors++;
+        this.options.logger.warn({ message: m.message }, 'integrity verifier cycle failed; retrying');
+        break;
+      case 'stopped':
+        break;
+      default: {
+        const _exhaustive: never = m;
+      }
+    }
+  }
+}
+
+function add(into: StatusCounts, status: EpisodeStatus, n: number): void {
+  if (n !== 0) into[status] = (into[status] ?? 0) + n;
+}
+
+/**
+ * Integrity counts, overall and per host, from the catalog. Cheap once the verifier has caught
+ * up (small tables); index rows it has not reached yet are counted as `unverified` from their
+ * rowid range (a full pass only while a large backlog is being classified).
+ */
+export function integrityCounts(db: Db): IntegrityCounts {
+  const total: StatusCounts = {};
+  const hosts: Record<string, StatusCounts> = {};
+  const bump = (host: string, status: EpisodeStatus, n: number) => {
+    if (n === 0) return;
+    add(total, status, n);
+    hosts[host] ??= {};
+    add(hosts[host], status, n);
+  };
+  const watermark =
+    (db.prepare('SELECT value FROM sync_state WHERE name = ?').pluck().get(SYNCED_ROW) as
+      | number
+      | undefined) ?? 0;
+  const counted = db.prepare('SELECT host_id, status, n FROM episode_counts WHERE n != 0').all() as Array<{
+    host_id: string;
+    status: EpisodeStatus;
+    n: number;
+  }>;
+  for (const r of counted) bump(r.host_id, r.status, r.n);
+  const pending = db
+    .prepare('SELECT host_id, count(*) AS n FROM episodes WHERE id > ? GROUP BY host_id')
+    .all(watermark) as Array<{ host_id: string; n: number }>;
+  for (const r of pending) bump(r.host_id, 'unverified', r.n);
+  const unindexed = db
+    .prepare('SELECT host_id, count(*) AS n FROM disk_files WHERE episode_row IS NULL GROUP BY host_id')
+    .all() as Array<{ host_id: string; n: number }>;
+  for (const r of unindexed) bump(r.host_id, 'unindexed', r.n);
+  return { total, hosts };
+}

@@ -1,0 +1,222 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { expectedRelPath } from '../../catalog/disk-sync-paths.js';
+import { type EpisodeCursor, type EpisodeFilter, EpisodeQueries } from '../../catalog/episodes-query.js';
+import { IntegrityVerifier } from '../../catalog/verifier-service.js';
+import { labelsWithDurations, metaEndNs, readEpisode } from '../../phasemix/index.js';
+import {
+  EPISODE_STATUSES,
+  type EpisodeDetail,
+  type EpisodeFacets,
+  type EpisodeListItem,
+  type EpisodeStatus,
+  type EpisodesPage,
+} from '../../protocol/api.js';
+import type { AppContext } from '../context.js';
+import { badQuery, notFound } from '../errors.js';
+import {
+  decodeCursor,
+  encodeCursor,
+  intParam,
+  list,
+  onlyKnown,
+  type RawQuery,
+  single,
+  timeParam,
+} from '../query.js';
+
+const FILTER_PARAMS = ['host', 'q', 'from', 'to', 'min_size', 'max_size', 'status'];
+const PAGE_PARAMS = [...FILTER_PARAMS, 'cursor', 'limit'];
+const MAX_Q = 128;
+
+function parseFilter(q: RawQuery): EpisodeFilter {
+  const statuses = list(q, 'status');
+  for (const s of statuses) {
+    if (!(EPISODE_STATUSES as readonly string[]).includes(s)) {
+      throw badQuery(`query parameter 'status' must be one of ${EPISODE_STATUSES.join(', ')}, got '${s}'`);
+    }
+  }
+  const text = single(q, 'q')?.trim() || null;
+  if (text !== null && text.length > MAX_Q) {
+    throw badQuery(`query parameter 'q' must be at most ${MAX_Q} characters`);
+  }
+  const filter: EpisodeFilter = {
+    hosts: list(q, 'host'),
+    q: text,
+    fromMs: timeParam(q, 'from') ?? null,
+    toMs: timeParam(q, 'to') ?? null,
+    minSize: intParam(q, 'min_size', 0, Number.MAX_SAFE_INTEGER) ?? null,
+    maxSize: intParam(q, 'max_size', 0, Number.MAX_SAFE_INTEGER) ?? null,
+    statuses: statuses as EpisodeStatus[],
+  };
+  if (filter.fromMs !== null && filter.toMs !== null && filter.fromMs > filter.toMs) {
+    throw badQuery("query parameter 'from' is after 'to'");
+  }
+  if (filter.minSize !== null && filter.maxSize !== null && filter.minSize > filter.maxSize) {
+    throw badQuery("query parameter 'min_size' is larger than 'max_size'");
+  }
+  return filter;
+}
+
+function parseCursor(q: RawQuery): EpisodeCursor | null {
+  const raw = decodeCursor(q, 3);
+  if (raw === undefined) return null;
+  const [ms, src, id] = raw;
+  if (
+    (ms === null || (typeof ms === 'number' && Number.isSafeInteger(ms))) &&
+    (src === 0 || src === 1) &&
+    typeof id === 'number' &&
+    Number.isSafeInteger(id)
+  ) {
+    return [ms, src, id];
+  }
+  throw badQuery("query parameter 'cursor' is not a cursor this server issued");
+}
+
+/** A download name with nothing a header or a file system could misread. */
+export function safeFileName(episodeId: string): string {
+  const base = episodeId
+    .replace(/[^A-Za-z0-9._-]/g, '_')
+    .replace(/^\.+/, '_')
+    .slice(0, 200);
+  return `${base || 'episode'}.tar.zst`;
+}
+
+/**
+ * The real path of an episode's file when it may be served: inside `<dataRoot>/episodes/` after
+ * every symlink is resolved, and a regular file. Null otherwise (the caller answers 404).
+ */
+export async function servableFile(dataRoot: string, rel: string | null): Promise<string | null> {
+  if (rel === null) return null;
+  try {
+    const root = await fs.promises.realpath(path.join(dataRoot, 'episodes'));
+    const real = await fs.promises.realpath(path.join(dataRoot, rel));
+    if (!real.startsWith(root + path.sep)) return null;
+    const st = await fs.promises.stat(real);
+    return st.isFile() ? real : null;
+  } catch {
+    return null;
+  }
+}
+
+function relPathOf(found: { item: EpisodeListItem; indexed: boolean }, dataRoot: string): string | null {
+  const { item } = found;
+  if (!found.indexed) return item.path ?? null;
+  return expectedRelPath(
+    { episode_id: item.episode_id, host_id: item.host_id, path: item.path ?? null },
+    dataRoot,
+  );
+}
+
+/**
+ * The explorer API over the catalog: `GET /api/episodes` (filtered, keyset-paged),
+ * `/api/episodes/facets`, `/api/episodes/:id` (record, meta, labels, members) and
+ * `/api/episodes/:id/download` (only files under the data root's `episodes/`).
+ */
+export function registerEpisodeRoutes(app: FastifyInstance, ctx: AppContext): void {
+  const queries = new EpisodeQueries(ctx.dashboard.db);
+
+  app.get('/api/episodes', async (req): Promise<EpisodesPage> => {
+    const q = req.query as RawQuery;
+    onlyKnown(q, PAGE_PARAMS);
+    const filter = parseFilter(q);
+    const limit = intParam(q, 'limit', 1, 500) ?? 100;
+    const page = queries.page(filter, parseCursor(q), limit);
+    return {
+      items: page.items,
+      next_cursor: page.next ? encodeCursor(page.next) : null,
+      total: page.total,
+    };
+  });
+
+  app.get('/api/episodes/facets', async (req): Promise<EpisodeFacets> => {
+    const q = req.query as RawQuery;
+    onlyKnown(q, FILTER_PARAMS);
+    return queries.facets(parseFilter(q));
+  });
+
+  app.get('/api/episodes/:id', async (req): Promise<EpisodeDetail> => {
+    onlyKnown(req.query as RawQuery, []);
+    const { id } = req.params as { id: string };
+    const found = queries.find(id);
+    if (!found) throw notFound(`no episode '${id}' in the catalog`);
+    const file = await servableFile(ctx.dataRoot, relPathOf(found, ctx.dataRoot));
+    const detail: EpisodeDetail = {
+      episode: found.item,
+      meta: null,
+      labels: [],
+      members: [],
+      read_error: null,
+      download_url: file ? `/api/episodes/${encodeURIComponent(found.item.episode_id)}/download` : null,
+    };
+    if (!file) {
+      detail.read_error = 'the tarball is not on disk under the data root’s episodes/ folder';
+      return detail;
+    }
+    const contents = await readEpisode(file, { members: true });
+    detail.meta = contents.meta;
+    detail.labels = labelsWithDurations(contents.labels ?? [], metaEndNs(contents.meta));
+    detail.members = contents.members ?? [];
+    if (contents.error !== null) detail.read_error = contents.errorDetail ?? contents.error;
+    return detail;
+  });
+
+  app.get('/api/episodes/:id/download', async (req, reply) => {
+    onlyKnown(req.query as RawQuery, []);
+    const { id } = req.params as { id: string };
+    const found = queries.find(id);
+    if (!found) throw notFound(`no episode '${id}' in the catalog`);
+    const file = await servableFile(ctx.dataRoot, relPathOf(found, ctx.dataRoot));
+    if (!file) throw notFound(`episode '${id}' has no file under the data root's episodes/ folder`);
+    let handle: fs.promises.FileHandle;
+    try {
+      // O_NOFOLLOW: the checked path must not have become a symlink since the check.
+      handle = await fs.promises.open(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+    } catch {
+      throw notFound(`episode '${id}' has no readable file`);
+    }
+    const st = await handle.stat();
+    if (!st.isFile()) {
+      await handle.close();
+      throw notFound(`episode '${id}' has no file under the data root's episodes/ folder`);
+    }
+    const name = safeFileName(found.item.episode_id);
+    reply
+      .header('content-type', 'application/zstd')
+      .header('content-length', String(st.size))
+      .header('content-disposition', `attachment; filename="${name}"`)
+      .header('cache-control', 'no-store');
+    return reply.send(handle.createReadStream({ autoClose: true }));
+  });
+}
+
+const verifiers = new WeakMap<AppContext['dashboard'], IntegrityVerifier>();
+
+/** The integrity verifier `catalogRoutes` started for a dashboard (tests, stats). */
+export function integrityVerifierOf(dashboard: AppContext['dashboard']): IntegrityVerifier | undefined {
+  return verifiers.get(dashboard);
+}
+
+/**
+ * The catalog's part of the server: the explorer routes plus the integrity verifier thread,
+ * started with the app and stopped when it closes (before the dashboard closes the catalog).
+ * Pass to `startServer(config, { routes: [catalogRoutes] })`.
+ */
+export function catalogRoutes(app: FastifyInstance, ctx: AppContext): void {
+  registerEpisodeRoutes(app, ctx);
+  const dbFile = ctx.dashboard.db.name;
+  // An in-memory catalog (one-shot commands) has no file another thread could open.
+  if (dbFile === ':memory:' || dbFile === '') return;
+  const verifier = new IntegrityVerifier({
+    dataRoot: ctx.dataRoot,
+    stateDir: path.dirname(dbFile),
+    logger: ctx.logger,
+  });
+  verifiers.set(ctx.dashboard, verifier);
+  verifier.start();
+  ctx.dashboard.onNewEpisodeFiles(() => verifier.poke());
+  app.addHook('onClose', async () => {
+    await verifier.stop();
+  });
+}
