@@ -131,7 +131,6 @@ export class Dashboard {
 
   /** Starts every feeder; resolves once they are running (not when the first pass is done). */
   async start(): Promise<void> {
-    this.persister?.start();
     this.started = Promise.all([this.index.start(), this.alerts.start()]);
     await this.started;
     // Disk and health scans are part of the first pass: readiness waits for them.
@@ -262,6 +261,9 @@ export class Dashboard {
     if (!this.index.isCaughtUp || !this.alerts.isCaughtUp || !this.dirsScanned) return;
     this.readyFlag = true;
     this.readySeconds = (Date.now() - this.startedAt) / 1000;
+    // The catalog writer starts once the live state is built, so the first pass has the CPU to
+    // itself; it then catches up from its own checkpoint (nothing is skipped, only later).
+    this.persister?.start();
     if (this.bulkTimer) {
       clearTimeout(this.bulkTimer);
       this.bulkTimer = null;

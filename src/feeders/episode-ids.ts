@@ -17,10 +17,9 @@ export class EpisodeIdTracker {
 
   /** True (and remembered) when the id was never seen before. */
   accept(episodeId: string): boolean {
-    if (this.seenThisRun.has(episodeId)) return false;
-    if (this.committedBefore?.(episodeId)) return false;
-    this.seenThisRun.add(episodeId);
-    return true;
+    // Remembered either way: a repeat of an id an earlier run committed needs no second lookup.
+    if (!this.seenThisRun.add(episodeId)) return false;
+    return !this.committedBefore?.(episodeId);
   }
 
   get rememberedCount(): number {

@@ -3,6 +3,9 @@
  * ISO-8601 UTC strings on the wire; anything else becomes null.
  */
 export function normalizeTimestamp(value: unknown): string | null {
+  // The receiver writes canonical UTC strings; passing those through saves a parse and a format
+  // per index line (most of a large index's first pass otherwise).
+  if (typeof value === 'string' && isCanonicalUtc(value)) return value;
   const ms = timestampMs(value);
   return ms === null ? null : new Date(ms).toISOString();
 }
@@ -23,4 +26,46 @@ export function timestampMs(value: unknown): number | null {
     return Number.isNaN(ms) ? null : ms;
   }
   return null;
+}
+
+const ZERO = 48;
+
+function digits(s: string, from: number, count: number): number {
+  let n = 0;
+  for (let i = from; i < from + count; i++) {
+    const d = s.charCodeAt(i) - ZERO;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n;
+}
+
+/** `YYYY-MM-DDTHH:MM:SS.sssZ` with fields in range: exactly what `toISOString()` prints. */
+export function isCanonicalUtc(s: string): boolean {
+  if (s.length !== 24 || s[4] !== '-' || s[7] !== '-' || s[10] !== 'T' || s[13] !== ':' || s[16] !== ':')
+    return false;
+  if (s[19] !== '.' || s[23] !== 'Z') return false;
+  const year = digits(s, 0, 4);
+  const month = digits(s, 5, 2);
+  const day = digits(s, 8, 2);
+  const hour = digits(s, 11, 2);
+  const minute = digits(s, 14, 2);
+  const second = digits(s, 17, 2);
+  const milli = digits(s, 20, 3);
+  if (
+    year < 0 ||
+    milli < 0 ||
+    hour < 0 ||
+    hour > 23 ||
+    minute < 0 ||
+    minute > 59 ||
+    second < 0 ||
+    second > 59
+  ) {
+    return false;
+  }
+  if (month < 1 || month > 12 || day < 1) return false;
+  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+  const monthDays = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1] as number;
+  return day <= monthDays;
 }
