@@ -49,6 +49,21 @@ describe('JsonlTailer with a fake file system', () => {
     expect(run.events.filter((e) => e.kind === 'error')).toMatchObject([{ code: 'watch_failed' }]);
   });
 
+  it('detects a truncate by the first bytes when the file grew past the old offset before a look', async () => {
+    const fs = new MemFs();
+    fs.mkdir(DIR);
+    fs.write(FILE, jsonLines('a', 2).join(''));
+    const run = await runTailer({ path: FILE, fs, pollIntervalMs: 5 });
+    await run.untilLines(2);
+    fs.truncate(FILE);
+    fs.append(FILE, jsonLines('bb', 5).join('')); // longer than what was read
+    await run.untilLines(7);
+    expect(run.lines.slice(2)).toEqual(records(jsonLines('bb', 5)));
+    expect(run.events.filter((e) => e.kind === 'rotated')).toEqual([
+      { kind: 'rotated', how: 'truncate', path: FILE },
+    ]);
+  });
+
   it('announces caught_up at start when the file is missing, and after each read', async () => {
     const fs = new MemFs();
     fs.mkdir(DIR);
@@ -82,7 +97,7 @@ describe('JsonlTailer with a fake file system', () => {
     ]);
   });
 
-  it('moves on to the new file even if a writer never stops writing to the renamed one', async () => {
+  it('follows a renamed file while it grows, then moves on to the new file (even if it never stops)', async () => {
     const fs = new MemFs();
     fs.mkdir(DIR);
     fs.write(FILE, jsonLines('a', 1).join(''));
@@ -103,7 +118,12 @@ describe('JsonlTailer with a fake file system', () => {
     renamed = true;
     fs.append(`${FILE}.1`, jsonLines('a', 1, ++n).join(''));
     fs.write(FILE, jsonLines('b', 1).join(''));
-    await run.until(() => run.lines.includes(records(jsonLines('b', 1))[0] as string), 'the new file');
+    const b = records(jsonLines('b', 1))[0] as string;
+    await run.until(() => run.lines.includes(b), 'the new file');
+    // The old file was followed through the grace period (it kept growing), and only then the new one.
+    const bAt = run.lines.indexOf(b);
+    expect(bAt).toBeGreaterThan(3);
+    expect(run.lines.slice(0, bAt)).toEqual(records(jsonLines('a', bAt)));
     expect(run.events.filter((e) => e.kind === 'rotated')).toHaveLength(1);
   });
 
