@@ -77,3 +77,8 @@ export function formatDateTime(iso: string | null | undefined): string {
 export function shortHash(hash: string | null | undefined, n = 12): string {
   return hash ? hash.slice(0, n) : '—';
 }
+
+/** "1 label", "3 labels", "1,234 labels". */
+export function formatPlural(n: number, one: string, many = `${one}s`): string {
+  return `${formatCount(n)} ${n === 1 ? one : many}`;
+}

@@ -1,7 +1,7 @@
 import { useMemo } from 'react';
 import { SceneGate } from '../../app/SceneGate.js';
 import { Notice, Widget } from '../../app/Widget.js';
-import { formatAgo, formatCount } from '../../data/format.js';
+import { formatAgo, formatCount, formatPlural } from '../../data/format.js';
 import { useNow, useStore } from '../../data/hooks.js';
 import { usePhaseColor } from '../../ui/phase-colors.js';
 import { MixBarView } from './MixBarView.js';
@@ -62,7 +62,7 @@ function Mix() {
                 <MixBarView bar={hostBar} color={color} compact />
                 <p className="muted">
                   {formatCount(totals.sampled_episodes)} of {formatCount(totals.population_episodes)} episodes
-                  · {formatCount(totals.total_labels)} labels
+                  · {formatPlural(totals.total_labels, 'label')}
                 </p>
               </div>
             ))}

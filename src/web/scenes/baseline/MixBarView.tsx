@@ -1,4 +1,4 @@
-import { formatCount, formatPercent, formatSeconds } from '../../data/format.js';
+import { formatPercent, formatPlural, formatSeconds } from '../../data/format.js';
 import type { PhaseColor } from '../../ui/phase-colors.js';
 import type { MixBar } from './mix.js';
 
@@ -40,7 +40,7 @@ export function MixBarView({
             {!compact && (
               <span className="muted">
                 {bar.basis === 'time' ? `${formatSeconds(s.seconds)} · ` : ''}
-                {formatCount(s.count)} labels
+                {formatPlural(s.count, 'label')}
               </span>
             )}
           </li>
@@ -49,7 +49,7 @@ export function MixBarView({
           <li key={a.phase} className="apart" data-phase={a.phase}>
             <span className="swatch" style={{ background: phaseColor(a.phase) }} aria-hidden="true" />
             <span className="legend-name">{a.phase}</span>
-            <span className="legend-pct">{formatCount(a.count)} labels</span>
+            <span className="legend-pct">{formatPlural(a.count, 'label')}</span>
             {!compact && <span className="muted">not in the bar</span>}
           </li>
         ))}

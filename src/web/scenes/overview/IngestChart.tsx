@@ -32,6 +32,7 @@ export function IngestChart({ series, unit }: { series: IngestSeries; unit: stri
           label: `episodes / ${unit}`,
           stroke: accent,
           width: 2,
+          points: { show: false },
           fill: `${accent}33`,
           paths: uPlot.paths.stepped?.({ align: 1 }),
         },

@@ -1,0 +1,111 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { CDPSession } from 'playwright-core';
+import { afterAll, expect, it } from 'vitest';
+import { DEMO_DEFAULTS, type RunningDemo, startDemo } from '../../demo/demo.js';
+import { ensureWebBuilt, REPO_ROOT, WEB_DIST } from './build-web.js';
+import { launchBrowser } from './harness.js';
+
+/**
+ * Kiosk soak (`npm run test:soak`, not in CI): Chromium cycles every scene for SOAK_MINUTES
+ * (default 20) while the demo simulator writes at 10× its normal rate. The page's JS heap and DOM
+ * node count, read over the DevTools protocol after a forced GC, must stay flat: wall displays
+ * that leak for hours are the top complaint about the alternatives.
+ */
+
+const MINUTES = Number(process.env.SOAK_MINUTES ?? 20);
+const SAMPLE_MS = Number(process.env.SOAK_SAMPLE_MS ?? 30_000);
+const WARMUP_MS = Math.min(60_000, (MINUTES * 60_000) / 5);
+/** A leak grows without bound; live data (200 recent rows, a chart) may wobble around a level. */
+const FLAT_FACTOR = 1.5;
+
+interface Sample {
+  at_s: number;
+  heap_used_bytes: number;
+  dom_nodes: number;
+  scene: string | null;
+}
+
+let demo: RunningDemo | null = null;
+let browser: Awaited<ReturnType<typeof launchBrowser>> | null = null;
+afterAll(async () => {
+  await browser?.close();
+  await demo?.stop();
+  if (demo) fs.rmSync(demo.dir, { recursive: true, force: true });
+});
+
+async function measure(cdp: CDPSession): Promise<{ heap: number; nodes: number }> {
+  await cdp.send('HeapProfiler.collectGarbage');
+  const { metrics } = await cdp.send('Performance.getMetrics');
+  const get = (name: string): number => metrics.find((m) => m.name === name)?.value ?? Number.NaN;
+  return { heap: get('JSHeapUsedSize'), nodes: get('Nodes') };
+}
+
+it(
+  `kiosk keeps a flat heap and DOM over ${MINUTES} min at 10× the demo rate`,
+  async () => {
+    ensureWebBuilt();
+    demo = await startDemo({
+      ratePerMinute: DEMO_DEFAULTS.ratePerMinute * 10,
+      seed: 490,
+      server: { host: '127.0.0.1', port: 0, webDir: WEB_DIST, logLevel: 'silent' },
+    });
+    browser = await launchBrowser();
+    const page = await browser.context.newPage();
+    const cdp = await browser.context.newCDPSession(page);
+    await cdp.send('Performance.enable');
+    await page.goto(`${demo.url}/?kiosk&scenes=overview,hosts,explorer,baseline,alerts,live&dwell=5`);
+    await page.locator('[data-testid="connection"][data-status="connected"]').waitFor({ timeout: 30_000 });
+
+    const started = Date.now();
+    const samples: Sample[] = [];
+    const end = started + MINUTES * 60_000;
+    while (Date.now() < end) {
+      // Sampling cadence, not synchronisation: the soak is a duration by definition.
+      await new Promise((r) => setTimeout(r, Math.min(SAMPLE_MS, Math.max(0, end - Date.now()))));
+      const { heap, nodes } = await measure(cdp);
+      const scene = await page.locator('main[data-scene]').getAttribute('data-scene');
+      samples.push({
+        at_s: Math.round((Date.now() - started) / 1000),
+        heap_used_bytes: heap,
+        dom_nodes: nodes,
+        scene,
+      });
+    }
+
+    const settled = samples.filter((s) => s.at_s * 1000 >= WARMUP_MS);
+    const first = settled[0] ?? samples[0];
+    const last = samples[samples.length - 1];
+    if (first === undefined || last === undefined) throw new Error('no samples');
+    const peakHeap = Math.max(...samples.map((s) => s.heap_used_bytes));
+    const peakNodes = Math.max(...samples.map((s) => s.dom_nodes));
+    const report = {
+      minutes: MINUTES,
+      episodes_written: demo.simulator.stats().episodes,
+      start: first,
+      end: last,
+      peak: { heap_used_bytes: peakHeap, dom_nodes: peakNodes },
+      samples,
+    };
+    const out = path.join(REPO_ROOT, 'test-artifacts/soak.json');
+    fs.mkdirSync(path.dirname(out), { recursive: true });
+    fs.writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
+    console.log(
+      `soak ${MINUTES} min, ${report.episodes_written} episodes: heap ${mib(first.heap_used_bytes)} → ${mib(last.heap_used_bytes)} (peak ${mib(peakHeap)}), DOM nodes ${first.dom_nodes} → ${last.dom_nodes} (peak ${peakNodes}); ${out}`,
+    );
+
+    expect(report.episodes_written).toBeGreaterThan(0);
+    // The connection held (or came back) the whole time.
+    expect(await page.locator('[data-testid="connection"]').getAttribute('data-status')).toBe('connected');
+    expect(last.heap_used_bytes).toBeLessThan(first.heap_used_bytes * FLAT_FACTOR);
+    // Scenes differ in size; compare like with like: the same scene at start and at the end.
+    const sameScene = settled.filter((s) => s.scene === last.scene);
+    const base = sameScene[0] ?? first;
+    expect(last.dom_nodes).toBeLessThan(base.dom_nodes * FLAT_FACTOR + 200);
+  },
+  (MINUTES + 5) * 60_000,
+);
+
+function mib(bytes: number): string {
+  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+}
