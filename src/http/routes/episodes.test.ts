@@ -1,0 +1,289 @@
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it, vi } from 'vitest';
+import { type GenerateSummary, generateDataRoot } from '../../generate/generate.js';
+import type { EpisodeDetail, EpisodeFacets, EpisodesPage } from '../../protocol/api.js';
+import type { RunningServer } from '../../server.js';
+import { getJson, testServer, waitReady } from '../../test-utils/server.js';
+import { tempDir } from '../../test-utils/tmp.js';
+
+/** The catalog writer and the verifier run in threads: give them time on a loaded machine. */
+const WAIT = { timeout: 20_000, interval: 50 };
+
+async function lab(extra?: (root: string, summary: GenerateSummary) => void): Promise<{
+  server: RunningServer;
+  summary: GenerateSummary;
+  root: string;
+}> {
+  const root = path.join(tempDir('cis490-explorer-'), 'data');
+  const summary = await generateDataRoot({
+    out: root,
+    hosts: 3,
+    episodes: 9,
+    indexLines: 30,
+    alerts: 12,
+    telemetryKb: 2,
+    seed: 7,
+  });
+  extra?.(root, summary);
+  const server = await testServer({ dataRoot: root });
+  await waitReady(server);
+  return { server, summary, root };
+}
+
+/** Waits until the catalog writer has committed `n` index rows. */
+async function indexed(server: RunningServer, n: number): Promise<void> {
+  await vi.waitFor(async () => {
+    const { body } = await getJson<EpisodesPage>(server, '/api/episodes?limit=1');
+    expect(body.total).toBe(n);
+  }, WAIT);
+}
+
+/** Waits until the verifier has hashed every tarball (all on-disk episodes ok). */
+async function settled(server: RunningServer, expectOk: number): Promise<void> {
+  await vi.waitFor(async () => {
+    const { body } = await getJson<EpisodeFacets>(server, '/api/episodes/facets');
+    expect(body.status.ok ?? 0).toBe(expectOk);
+    expect(body.status.unverified ?? 0).toBe(0);
+  }, WAIT);
+}
+
+async function allPages(server: RunningServer, query: string, limit: number): Promise<EpisodesPage['items']> {
+  const items: EpisodesPage['items'] = [];
+  let cursor: string | null = null;
+  do {
+    const sep = query ? '&' : '';
+    const url: string = `/api/episodes?${query}${sep}limit=${limit}${cursor ? `&cursor=${cursor}` : ''}`;
+    const { status, body } = await getJson<EpisodesPage>(server, url);
+    expect(status).toBe(200);
+    items.push(...body.items);
+    cursor = body.next_cursor;
+  } while (cursor !== null);
+  return items;
+}
+
+describe('GET /api/episodes against a generated lab', () => {
+  it('lists every indexed episode newest first with integrity statuses, filters and facets', async () => {
+    const { server, summary } = await lab();
+    await settled(server, summary.episodesWritten);
+
+    const all = await allPages(server, '', 7);
+    expect(all).toHaveLength(summary.indexLines);
+    expect(new Set(all.map((e) => e.episode_id)).size).toBe(summary.indexLines);
+    const times = all.map((e) => Date.parse(e.received_at ?? ''));
+    expect(times).toEqual([...times].sort((a, b) => b - a));
+    const onDisk = new Set(summary.episodes.map((e) => e.episode_id));
+    for (const e of all) expect(e.status).toBe(onDisk.has(e.episode_id) ? 'ok' : 'missing');
+
+    const host = summary.episodes[0]?.host_id as string;
+    const hostItems = await allPages(server, `host=${host}`, 4);
+    expect(hostItems.length).toBe(summary.expected.hosts_indexed[host]?.episodes);
+    expect(hostItems.every((e) => e.host_id === host)).toBe(true);
+
+    const { body: missing } = await getJson<EpisodesPage>(server, '/api/episodes?status=missing&limit=500');
+    expect(missing.total).toBe(summary.indexOnlyEpisodes);
+    expect(missing.items.every((e) => e.status === 'missing')).toBe(true);
+
+    const target = summary.episodes[3] as GenerateSummary['episodes'][number];
+    const { body: bySha } = await getJson<EpisodesPage>(
+      server,
+      `/api/episodes?q=${target.sha256.slice(0, 10)}`,
+    );
+    expect(bySha.items.map((e) => e.episode_id)).toEqual([target.episode_id]);
+    const { body: byId } = await getJson<EpisodesPage>(server, `/api/episodes?q=${target.episode_id}`);
+    expect(byId.items.map((e) => e.episode_id)).toEqual([target.episode_id]);
+
+    const sizes = summary.episodes.map((e) => e.size_bytes).sort((a, b) => a - b);
+    const mid = sizes[4] as number;
+    const bySize = await allPages(server, `min_size=${mid}&status=ok`, 100);
+    expect(bySize.length).toBe(sizes.filter((s) => s >= mid).length);
+
+    const newest = Date.parse(all[0]?.received_at ?? '');
+    const { body: recent } = await getJson<EpisodesPage>(
+      server,
+      `/api/episodes?from=${(newest - 1000) / 1000}&to=${new Date(newest).toISOString()}`,
+    );
+    expect(recent.items[0]?.episode_id).toBe(all[0]?.episode_id);
+    expect(recent.total).toBe(all.filter((e) => Date.parse(e.received_at ?? '') >= newest - 1000).length);
+
+    const { body: facets } = await getJson<EpisodeFacets>(server, '/api/episodes/facets');
+    expect(facets.status).toEqual({ ok: summary.episodesWritten, missing: summary.indexOnlyEpisodes });
+    expect(facets.host[host]).toBe(hostItems.length);
+    const { body: hostFacets } = await getJson<EpisodeFacets>(server, `/api/episodes/facets?host=${host}&q=`);
+    expect(Object.keys(hostFacets.host)).toEqual([host]);
+  });
+
+  it('pages without gaps or repeats while new index lines arrive', async () => {
+    const { server, summary, root } = await lab();
+    await indexed(server, summary.indexLines);
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    let appended = 0;
+    do {
+      const url: string = `/api/episodes?limit=4${cursor ? `&cursor=${cursor}` : ''}`;
+      const { body } = await getJson<EpisodesPage>(server, url);
+      seen.push(...body.items.map((e) => e.episode_id));
+      cursor = body.next_cursor;
+      // Newer episodes arrive between pages; they belong before the first page, not in the rest.
+      const at = new Date(Date.now() + appended * 1000).toISOString();
+      const line = {
+        episode_id: `late-${appended}`,
+        host_id: 'host-01',
+        sha256: null,
+        size_bytes: 1,
+        received_at_wall: at,
+      };
+      fs.appendFileSync(path.join(root, 'index.jsonl'), `${JSON.stringify(line)}\n`);
+      appended++;
+    } while (cursor !== null);
+    expect(seen).toHaveLength(summary.indexLines);
+    expect(new Set(seen).size).toBe(summary.indexLines);
+    expect(seen.some((id) => id.startsWith('late-'))).toBe(false);
+    await vi.waitFor(async () => {
+      const { body } = await getJson<EpisodesPage>(server, '/api/episodes?limit=1');
+      expect(body.total).toBe(summary.indexLines + appended);
+    }, WAIT);
+  });
+
+  it('rejects bad parameters with 400 naming the parameter', async () => {
+    const { server } = await lab();
+    const cases: Array<[string, string]> = [
+      ['limit=0', 'limit'],
+      ['limit=501', 'limit'],
+      ['limit=abc', 'limit'],
+      ['status=fine', 'status'],
+      ['from=yesterday', 'from'],
+      ['to=2026-13-45T99:00:00Z', 'to'],
+      ['min_size=-1', 'min_size'],
+      ['max_size=1.5', 'max_size'],
+      ['cursor=not-a-cursor', 'cursor'],
+      [`cursor=${Buffer.from('["x",1,2]').toString('base64url')}`, 'cursor'],
+      ['hots=host-01', 'hots'],
+      ['q=a&q=b', 'q'],
+      ['from=2026-01-02&to=2026-01-01', 'from'],
+    ];
+    for (const [query, name] of cases) {
+      const { status, body } = await getJson<{ error: { code: string; message: string } }>(
+        server,
+        `/api/episodes?${query}`,
+      );
+      expect(status, query).toBe(400);
+      expect(body.error.message, query).toContain(`'${name}'`);
+    }
+    const { status } = await getJson(server, '/api/episodes/facets?limit=5');
+    expect(status).toBe(400);
+  });
+});
+
+describe('GET /api/episodes/:id and /download', () => {
+  it('returns the record, meta, labels with durations and members; streams the tarball', async () => {
+    const { server, summary, root } = await lab();
+    await settled(server, summary.episodesWritten);
+    const target = summary.episodes[0] as GenerateSummary['episodes'][number];
+    const { status, body } = await getJson<EpisodeDetail>(server, `/api/episodes/${target.episode_id}`);
+    expect(status).toBe(200);
+    expect(body.episode).toMatchObject({
+      episode_id: target.episode_id,
+      sha256: target.sha256,
+      status: 'ok',
+    });
+    expect(body.read_error).toBeNull();
+    expect(body.meta).not.toBeNull();
+    expect(body.labels.length).toBeGreaterThan(0);
+    expect(body.labels.some((l) => l.duration_s !== null && l.duration_s > 0)).toBe(true);
+    expect(body.members.map((m) => path.posix.basename(m.name))).toContain('labels.jsonl');
+
+    const res = await fetch(`${server.url}${body.download_url}`);
+    expect(res.status).toBe(200);
+    const bytes = Buffer.from(await res.arrayBuffer());
+    expect(res.headers.get('content-length')).toBe(String(target.size_bytes));
+    expect(res.headers.get('content-disposition')).toBe(
+      `attachment; filename="${target.episode_id}.tar.zst"`,
+    );
+    expect(createHash('sha256').update(bytes).digest('hex')).toBe(target.sha256);
+    expect(bytes.equals(fs.readFileSync(path.join(root, target.path)))).toBe(true);
+
+    const missing = summary.indexLines > summary.episodesWritten;
+    expect(missing).toBe(true);
+    const { body: page } = await getJson<EpisodesPage>(server, '/api/episodes?status=missing&limit=1');
+    const gone = page.items[0]?.episode_id as string;
+    const { body: goneDetail } = await getJson<EpisodeDetail>(server, `/api/episodes/${gone}`);
+    expect(goneDetail.download_url).toBeNull();
+    expect(goneDetail.read_error).not.toBeNull();
+    expect((await fetch(`${server.url}/api/episodes/${gone}/download`)).status).toBe(404);
+
+    expect((await getJson(server, '/api/episodes/no-such-episode')).status).toBe(404);
+    expect((await fetch(`${server.url}/api/episodes/no-such-episode/download`)).status).toBe(404);
+  });
+
+  it('serves nothing outside episodes/: .., %2e%2e, absolute, symlink out, a directory', async () => {
+    const outside = tempDir('cis490-outside-');
+    fs.writeFileSync(path.join(outside, 'secret.tar.zst'), 'TOP-SECRET-CONTENT');
+    const { server } = await lab((root, summary) => {
+      fs.writeFileSync(path.join(root, 'outside.tar.zst'), 'not under episodes/');
+      const h = summary.episodes[0]?.host_id as string;
+      const hostDir = path.join(root, 'episodes', h);
+      fs.symlinkSync(path.join(outside, 'secret.tar.zst'), path.join(hostDir, 'linked-out.tar.zst'));
+      fs.mkdirSync(path.join(hostDir, 'a-dir.tar.zst'));
+      fs.symlinkSync(outside, path.join(root, 'episodes', 'host-evil'));
+      const hostile = [
+        { episode_id: 'dotdot', host_id: h, path: 'episodes/../outside.tar.zst' },
+        { episode_id: 'dotdot2', host_id: h, path: '../../../etc/passwd' },
+        { episode_id: 'absolute', host_id: h, path: path.join(outside, 'secret.tar.zst') },
+        { episode_id: 'abs-etc', host_id: h, path: '/etc/passwd' },
+        { episode_id: '../../outside', host_id: h },
+        { episode_id: 'x', host_id: '..' },
+        { episode_id: 'linked-out', host_id: h },
+        { episode_id: 'a-dir', host_id: h },
+        { episode_id: 'secret', host_id: 'host-evil' },
+        { episode_id: 'root-dir', host_id: h, path: `episodes/${h}` },
+      ];
+      const lines = hostile.map((h) =>
+        JSON.stringify({ sha256: null, size_bytes: 6, received_at_wall: 1, ...h }),
+      );
+      fs.appendFileSync(path.join(root, 'index.jsonl'), `${lines.join('\n')}\n`);
+    });
+    await vi.waitFor(async () => {
+      const { body } = await getJson<EpisodesPage>(server, '/api/episodes?q=dotdot');
+      expect(body.total).toBe(2);
+      const { body: facets } = await getJson<EpisodeFacets>(server, '/api/episodes/facets');
+      expect(facets.status.unverified ?? 0).toBe(0);
+    }, WAIT);
+    const ids = [
+      'dotdot',
+      'dotdot2',
+      'absolute',
+      'abs-etc',
+      'x',
+      'linked-out',
+      'a-dir',
+      'secret',
+      'root-dir',
+    ];
+    const urls = [
+      ...ids.map((id) => `/api/episodes/${encodeURIComponent(id)}/download`),
+      `/api/episodes/${encodeURIComponent('../../outside')}/download`,
+      '/api/episodes/%2e%2e%2f%2e%2e%2foutside/download',
+      '/api/episodes/%2e%2e/download',
+      '/api/episodes/..%2F..%2Foutside/download',
+      '/api/episodes/../../outside.tar.zst',
+    ];
+    for (const url of urls) {
+      const res = await fetch(`${server.url}${url}`);
+      const text = await res.text();
+      expect(res.status, url).toBe(404);
+      expect(text, url).not.toContain('TOP-SECRET');
+      expect(text, url).not.toContain('not under episodes');
+    }
+    for (const id of ids) {
+      const { status, body } = await getJson<EpisodeDetail>(
+        server,
+        `/api/episodes/${encodeURIComponent(id)}`,
+      );
+      expect(status, id).toBe(200);
+      expect(body.download_url, id).toBeNull();
+      expect(body.members, id).toEqual([]);
+    }
+  });
+});
