@@ -2,12 +2,19 @@ import { readFileSync } from 'node:fs';
 import { formatHelp, parseOptions } from '../config/parse.js';
 import { DashboardError, EXIT_USAGE, UsageError } from '../util/errors.js';
 import type { Command } from './command.js';
+import { demoCommand } from './commands/demo.js';
 import { generateCommand } from './commands/generate.js';
 import { phaseMixCommand } from './commands/phase-mix.js';
 import { serveCommand } from './commands/serve.js';
 import { snapshotCommand } from './commands/snapshot.js';
 
-const COMMANDS: readonly Command[] = [serveCommand, generateCommand, snapshotCommand, phaseMixCommand];
+const COMMANDS: readonly Command[] = [
+  serveCommand,
+  demoCommand,
+  generateCommand,
+  snapshotCommand,
+  phaseMixCommand,
+];
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {

@@ -305,3 +305,41 @@ export const PHASE_MIX_OPTIONS: readonly OptionSpec[] = [
   },
   LOG_LEVEL,
 ];
+
+/** Server flags `demo` takes as they are: the data root, state dir and phase token are its own. */
+const DEMO_SERVER_OPTIONS = SERVER_OPTIONS.filter(
+  (s) => !['dataRoot', 'stateDir', 'phaseTokenFile'].includes(s.key),
+);
+
+export const DEMO_OPTIONS: readonly OptionSpec[] = [
+  {
+    key: 'dir',
+    flag: 'dir',
+    env: 'CIS490_DEMO_DIR',
+    type: 'path',
+    arg: 'DIR',
+    description:
+      'The demo folder (data/, state/, phase-token); an earlier demo there is continued. Default: a fresh folder under the OS temp dir.',
+  },
+  {
+    key: 'hosts',
+    flag: 'hosts',
+    type: 'int',
+    default: 4,
+    min: 1,
+    max: 100,
+    arg: 'N',
+    description: 'Simulated hosts (one goes quiet now and then, one ships a corrupt tarball now and then).',
+  },
+  {
+    key: 'rate',
+    flag: 'rate',
+    type: 'number',
+    default: 30,
+    min: 0.1,
+    max: 600,
+    arg: 'R',
+    description: 'Episodes per minute, all hosts together (every other timing scales with it).',
+  },
+  ...DEMO_SERVER_OPTIONS,
+];

@@ -96,15 +96,18 @@ describe('demo', () => {
     expect(Object.keys(state.health).sort()).toEqual(['host-01', 'host-02', 'host-03']);
     expect(state.recent_alerts.some((a) => a.symptom === 'episode_corrupt')).toBe(true);
 
-    // The dashboard followed both logs through both kinds of rotation, as often as they happened.
-    const feeders = demo.server.dashboard.stats();
-    expect(feeders.index.rotations).toMatchObject({
-      rename: sim.receiver.rotations.index.rename,
-      truncate: sim.receiver.rotations.index.copytruncate,
-    });
-    expect(feeders.alerts.rotations).toMatchObject({
-      rename: sim.receiver.rotations.alerts.rename,
-      truncate: sim.receiver.rotations.alerts.copytruncate,
+    // The dashboard followed both logs through both kinds of rotation, as often as they happened
+    // (the last one may still be waiting for the tailer's next look).
+    await vi.waitFor(() => {
+      const feeders = demo.server.dashboard.stats();
+      expect(feeders.index.rotations).toMatchObject({
+        rename: sim.receiver.rotations.index.rename,
+        truncate: sim.receiver.rotations.index.copytruncate,
+      });
+      expect(feeders.alerts.rotations).toMatchObject({
+        rename: sim.receiver.rotations.alerts.rename,
+        truncate: sim.receiver.rotations.alerts.copytruncate,
+      });
     });
 
     // Every upload was renamed into place: no temp file of the simulator is left behind.

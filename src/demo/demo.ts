@@ -59,6 +59,8 @@ export async function startDemo(o: DemoOptions = {}): Promise<RunningDemo> {
   const telemetryKb = o.telemetryKb ?? DEMO_DEFAULTS.telemetryKb;
   const seed = o.seed ?? randomInt(2 ** 31 - 1);
   const dir = path.resolve(o.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'cis490-demo-')));
+  // A folder the demo made for itself is removed again if the demo cannot start.
+  const ownsDir = o.dir === undefined;
   const dataRoot = path.join(dir, 'data');
   const stateDir = path.join(dir, 'state');
   fs.mkdirSync(dir, { recursive: true });
@@ -77,12 +79,13 @@ export async function startDemo(o: DemoOptions = {}): Promise<RunningDemo> {
   const tokenFile = path.join(dir, 'phase-token');
   const token = phaseToken(tokenFile);
 
-  const server = await startFullServer({
-    ...o.server,
-    dataRoot,
-    stateDir,
-    phaseTokenFile: tokenFile,
-  });
+  let server: RunningServer;
+  try {
+    server = await startFullServer({ ...o.server, dataRoot, stateDir, phaseTokenFile: tokenFile });
+  } catch (err) {
+    if (ownsDir) fs.rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
   const simulator = new Simulator({
     receiver: new Receiver(dataRoot, nodeReceiverFs, {
       ...(o.maxEpisodesOnDisk !== undefined ? { maxEpisodesOnDisk: o.maxEpisodesOnDisk } : {}),

@@ -166,7 +166,7 @@ export class Receiver {
   }
 
   /**
-   * Rotates a log to `<name>.<n>` by rename (the next append starts a new file) or by
+   * Rotates a log to `<name>.<n>` by rename (and creates an empty new one) or by
    * copytruncate (copy, then truncate in place). An absent or empty log is left alone (false).
    */
   rotate(log: LogName, how: RotationHow): Promise<boolean> {
@@ -178,6 +178,8 @@ export class Receiver {
       const target = `${file}.${n}`;
       if (how === 'rename') {
         await this.fs.rename(file, target);
+        // logrotate's `create`: the new log exists at once, so readers never see it missing.
+        await this.fs.writeFile(file, '');
       } else {
         await this.fs.copyFile(file, target);
         await this.fs.truncate(file);
