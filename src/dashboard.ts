@@ -168,6 +168,14 @@ export class Dashboard {
     });
   }
 
+  /**
+   * Resolves once the catalog (the explorer's and /api/alerts' source) has caught up with the
+   * files at least once; it fills beside the live state and may trail it briefly after start.
+   */
+  whenCatalogCaughtUp(): Promise<void> {
+    return this.persister ? this.persister.whenCaughtUp() : Promise.resolve();
+  }
+
   /** Called with the number of new episode files (the phase mix hooks in here). */
   onNewEpisodeFiles(listener: (n: number) => void): void {
     this.newFileListeners.push(listener);

@@ -25,7 +25,10 @@ function indexLine(id: string, host = 'host-01', size = 1000): string {
 }
 
 const isHello = (m: ServerMessage): m is HelloMessage => m.type === 'hello';
-const episodeWithId = (id: string) => (m: ServerMessage): m is EpisodeEvent => m.type === 'episode' && m.episode_id === id;
+const episodeWithId =
+  (id: string) =>
+  (m: ServerMessage): m is EpisodeEvent =>
+    m.type === 'episode' && m.episode_id === id;
 
 function episodeIds(client: TestClient): string[] {
   return client.events().flatMap((e) => (e.type === 'episode' ? [e.episode_id] : []));
@@ -46,7 +49,10 @@ describe('serve', () => {
     expect(state.hosts_indexed).toEqual(summary.expected.hosts_indexed);
     expect(state.recent_episodes[0]?.episode_id).toBe(summary.episodes.at(-1)?.episode_id);
     expect(Object.keys(state.health).sort()).toEqual(summary.hosts);
-    const hosts = await getJson<{ hosts: Array<{ host_id: string; files_on_disk: number }> }>(server, '/api/hosts');
+    const hosts = await getJson<{ hosts: Array<{ host_id: string; files_on_disk: number }> }>(
+      server,
+      '/api/hosts',
+    );
     expect(hosts.body.hosts.map((h) => h.host_id)).toEqual(summary.hosts);
   });
 
@@ -66,7 +72,9 @@ describe('serve', () => {
     fs.appendFileSync(index, half.slice(0, 20));
     const sizeWithHalf = fs.statSync(index).size;
     // Once the tailer has seen the half line, finish it.
-    await vi.waitFor(() => expect(server.dashboard.stats().index.file_size).toBe(sizeWithHalf), { timeout: 10_000 });
+    await vi.waitFor(() => expect(server.dashboard.stats().index.file_size).toBe(sizeWithHalf), {
+      timeout: 10_000,
+    });
     fs.appendFileSync(index, half.slice(20));
     fs.appendFileSync(index, indexLine('live-3'));
     await client.waitFor(episodeWithId('live-3'));
@@ -150,7 +158,10 @@ describe('serve', () => {
     const post = (body: unknown, token?: string) =>
       fetch(`${server.url}/api/phase`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+        headers: {
+          'content-type': 'application/json',
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+        },
         body: JSON.stringify(body),
       });
     expect((await post({ host_id: 'h', phase: 'boot' })).status).toBe(401);
@@ -168,6 +179,7 @@ describe('serve', () => {
     const { body } = await getJson<DashboardState>(server, '/api/state');
     expect(body.live_phases['host-02']?.phase).toBe('infecting');
 
+    await server.dashboard.whenCatalogCaughtUp();
     const alerts = await getJson<{ items: unknown[]; total: number }>(server, '/api/alerts?limit=2');
     expect(alerts.body.items).toHaveLength(2);
     expect(alerts.body.total).toBe(3);
@@ -179,8 +191,12 @@ describe('serve', () => {
     const server = await testServer({ dataRoot: root });
     await server.dashboard.whenReady();
     const text = await (await fetch(`${server.url}/metrics`)).text();
-    expect(text).toMatch(/cis490_dashboard_input_lines_skipped_total\{source="index",reason="malformed_json"\} 1/);
-    expect(text).toMatch(/cis490_dashboard_input_lines_skipped_total\{source="index",reason="not_object"\} 1/);
+    expect(text).toMatch(
+      /cis490_dashboard_input_lines_skipped_total\{source="index",reason="malformed_json"\} 1/,
+    );
+    expect(text).toMatch(
+      /cis490_dashboard_input_lines_skipped_total\{source="index",reason="not_object"\} 1/,
+    );
     expect(text).toMatch(/cis490_dashboard_input_bytes_read\{source="index"\} \d+/);
     expect(text).toMatch(/cis490_dashboard_ws_clients 0/);
     expect(text).toMatch(/cis490_dashboard_ready 1/);

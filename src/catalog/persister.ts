@@ -23,6 +23,7 @@ export class CatalogPersister {
   private readonly caughtUp: Record<SourceName, boolean> = { index: false, alerts: false };
   private duplicates = 0;
   private stopping: Promise<void> | null = null;
+  private caughtUpWaiters: Array<() => void> = [];
 
   constructor(
     private readonly data: PersistWorkerData,
@@ -39,6 +40,12 @@ export class CatalogPersister {
       if (this.worker === worker) this.worker = null;
       if (code !== 0 && !this.stopping) this.logger.error({ code }, 'catalog writer exited');
     });
+  }
+
+  /** Resolves once the writer has committed both files to their end at least once. */
+  whenCaughtUp(): Promise<void> {
+    if (this.caughtUp.index && this.caughtUp.alerts) return Promise.resolve();
+    return new Promise((resolve) => this.caughtUpWaiters.push(resolve));
   }
 
   poke(source: SourceName): void {
@@ -84,6 +91,9 @@ export class CatalogPersister {
         break;
       case 'caught_up':
         this.caughtUp[m.source] = true;
+        if (this.caughtUp.index && this.caughtUp.alerts) {
+          for (const resolve of this.caughtUpWaiters.splice(0)) resolve();
+        }
         break;
       case 'error':
         this.logger.warn(
