@@ -16,7 +16,8 @@ function useStoreInstance(): Store {
  */
 export function useStore<T>(selector: (s: StoreSnapshot) => T): T {
   const store = useStoreInstance();
-  return useSyncExternalStore(store.subscribe, () => selector(store.get()));
+  const get = (): T => selector(store.get());
+  return useSyncExternalStore(store.subscribe, get, get);
 }
 
 /** The current time, refreshed every `everyMs` (relative times like "3 min ago" must move). */

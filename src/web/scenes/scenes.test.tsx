@@ -1,0 +1,114 @@
+import type { ReactNode } from 'react';
+import { renderToStaticMarkup } from 'react-dom/server';
+import { describe, expect, it } from 'vitest';
+import { type DashboardState, emptyState } from '../../protocol/index.js';
+import { StoreContext } from '../data/hooks.js';
+import { staticSource } from '../data/static-source.js';
+import { createStore } from '../data/store.js';
+import { BaselineScene } from './baseline/BaselineScene.js';
+import { HostsScene } from './hosts/HostsScene.js';
+import { LiveScene } from './live/LiveScene.js';
+import { OverviewScene } from './overview/OverviewScene.js';
+
+/** Renders a scene over the static data source (no server, no browser): what the markup says. */
+function render(state: DashboardState | null, scene: ReactNode): string {
+  const store = createStore((flush) => flush());
+  if (state !== null) store.connect(staticSource(state));
+  return renderToStaticMarkup(<StoreContext.Provider value={store}>{scene}</StoreContext.Provider>);
+}
+
+const hour = 3600_000;
+const state: DashboardState = {
+  ...emptyState(),
+  ready: true,
+  total_episodes: 1_234_567,
+  total_bytes: 13_207_024_435,
+  hosts_indexed: {
+    'lab-fresh': { episodes: 10, bytes: 2048, last_received_at: new Date(Date.now() - 60_000).toISOString() },
+    'lab-old': { episodes: 3, bytes: 1024, last_received_at: new Date(Date.now() - 5 * hour).toISOString() },
+  },
+  host_last_alert: {
+    'lab-old': {
+      host_id: 'lab-old',
+      symptom: '<img src=x onerror=alert(1)>',
+      detail: null,
+      suggested_fix: null,
+      detected_at: new Date().toISOString(),
+      dedup_key: 'k',
+    },
+  },
+};
+
+describe('scenes over a static state', () => {
+  it('say they are connecting instead of showing zeros before the first hello', () => {
+    const html = render(null, <OverviewScene />);
+    expect(html).toContain('Connecting to the dashboard server');
+    expect(html).not.toContain('>0<');
+  });
+
+  it('Overview prints totals formatted', () => {
+    const html = render(state, <OverviewScene />);
+    expect(html).toContain('1,234,567');
+    expect(html).toContain('12.3 GiB');
+  });
+
+  it('Hosts puts the stale host first and marks it, and renders data-root text as text', () => {
+    const html = render(state, <HostsScene />);
+    expect(html.indexOf('lab-old')).toBeLessThan(html.indexOf('lab-fresh'));
+    expect(html.match(/STALE/g)).toHaveLength(1);
+    expect(html).toContain('&lt;img src=x onerror=alert(1)&gt;');
+    expect(html).not.toContain('<img');
+  });
+
+  it('Baseline says the mix is not computed yet rather than drawing an empty bar', () => {
+    expect(render(state, <BaselineScene />)).toContain('has not been computed yet');
+  });
+
+  it('Baseline shows the eyebrow, sub-line counts and keeps failed out of the bar', () => {
+    const totals = {
+      counts: { boot: 2, run: 2, failed: 1 },
+      weighted_seconds: { boot: 10, run: 30 },
+      sampled_episodes: 2,
+      total_labels: 5,
+    };
+    const html = render(
+      {
+        ...state,
+        phase_mix: {
+          ...totals,
+          population_episodes: 7,
+          per_host: { h1: { ...totals, population_episodes: 7 } },
+          skipped: {},
+          computed_at: new Date().toISOString(),
+          mode: 'all',
+        },
+      },
+      <BaselineScene />,
+    );
+    expect(html).toContain('time-weighted');
+    expect(html).toContain('75.0%');
+    expect(html).toMatch(/data-testid="mix-population">7</);
+    expect(html).toMatch(/class="mix-seg" data-phase="run"/);
+    expect(html).not.toMatch(/class="mix-seg" data-phase="failed"/);
+  });
+
+  it('Live is honest when no orchestrator sends, and shows a host’s phase when one does', () => {
+    expect(render(state, <LiveScene />)).toContain('No orchestrator is sending phase events');
+    const html = render(
+      {
+        ...state,
+        live_phases: {
+          h1: {
+            host_id: 'h1',
+            episode_id: null,
+            phase: 'infecting',
+            at: new Date(Date.now() - 180_000).toISOString(),
+          },
+        },
+      },
+      <LiveScene />,
+    );
+    expect(html).toContain('infecting');
+    expect(html).toContain('for 3 min');
+  });
+});
