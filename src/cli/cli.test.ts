@@ -38,7 +38,7 @@ describe('cis490-dashboard CLI', () => {
     const version = await cli(['--version']);
     expect(version.code).toBe(0);
     expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
-    for (const command of ['serve', 'generate', 'snapshot']) {
+    for (const command of ['serve', 'generate', 'snapshot', 'phase-mix']) {
       const help = await cli([command, '--help']);
       expect(help.code, command).toBe(0);
       expect(help.stdout).toContain(`Usage: cis490-dashboard ${command}`);
@@ -96,6 +96,22 @@ describe('cis490-dashboard CLI', () => {
     expect(state.total_bytes).toBe(summary.expected.total_bytes);
     expect(state.host_counts).toEqual(summary.expected.host_counts);
     expect(state.total_alerts).toBe(3);
+
+    const stateDir = path.join(tempDir(), 'state');
+    const mix = await cli(['phase-mix', '--data-root', out, '--state-dir', stateDir]);
+    expect(mix.code).toBe(0);
+    const parsed = JSON.parse(mix.stdout) as {
+      population_episodes: number;
+      sampled_episodes: number;
+      counts: Record<string, number>;
+    };
+    expect(parsed.population_episodes).toBe(6);
+    expect(parsed.sampled_episodes).toBe(6);
+    expect(Object.keys(parsed.counts)).toContain('baseline');
+    expectUsageError(
+      await cli(['phase-mix', '--data-root', out, '--sample', 'some']),
+      /--sample must be a whole number or 'all'/,
+    );
   });
 
   it('serve stops cleanly on SIGTERM with exit code 0', async () => {
