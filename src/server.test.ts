@@ -142,6 +142,34 @@ describe('serve', () => {
     expect(episodeIds(c)).toEqual(['after-restart']);
   });
 
+  it('keeps per-host tarball counts and health current as files come and go', async () => {
+    const { root, summary } = await generated(6, 0);
+    const server = await testServer({ dataRoot: root, rescanInterval: 3600 });
+    await server.dashboard.whenReady();
+    const client = TestClient.connect(server);
+    const hello = await client.waitFor(isHello);
+    const host = 'host-01';
+    const before = hello.state.host_counts[host] ?? 0;
+    const dir = path.join(root, 'episodes', host);
+    fs.mkdirSync(dir, { recursive: true });
+    // A temp upload is not an episode; the rename that completes it is.
+    fs.writeFileSync(path.join(dir, 'ep-new.tar.zst.tmp'), Buffer.alloc(1000));
+    fs.writeFileSync(path.join(dir, 'ep-new.sha256'), 'abc');
+    fs.renameSync(path.join(dir, 'ep-new.tar.zst.tmp'), path.join(dir, 'ep-new.tar.zst'));
+    const disk = await client.waitFor((m) => m.type === 'host_disk' && m.host_id === host);
+    expect(disk).toMatchObject({ files: before + 1 });
+    expect((await getJson<DashboardState>(server, '/api/state')).body.host_counts[host]).toBe(before + 1);
+
+    const healthFile = path.join(root, 'health', `${summary.hosts[1]}.json`);
+    fs.writeFileSync(healthFile, JSON.stringify({ host_id: summary.hosts[1], disk_free_bytes: 42 }));
+    const health = await client.waitFor(
+      (m) => m.type === 'health' && m.health !== null && m.health.data.disk_free_bytes === 42,
+    );
+    expect(health).toMatchObject({ host_id: summary.hosts[1] });
+    fs.rmSync(healthFile);
+    await client.waitFor((m) => m.type === 'health' && m.host_id === summary.hosts[1] && m.health === null);
+  });
+
   it('answers bad input with a 4xx JSON error that says what is wrong', async () => {
     const { root } = await generated(2, 3);
     const tokenFile = path.join(tempDir(), 'phase-token');
