@@ -184,6 +184,21 @@ describe('JsonlTailer on real files', () => {
     expect(run.events.filter(kind('rotated'))).toEqual([{ kind: 'rotated', how: 'replaced', path: fx.path }]);
   });
 
+  it('carries on at the old offset when the file is replaced by a longer copy of itself', async () => {
+    const fx = tailFixture();
+    fx.write('index.jsonl', jsonLines('a', 3).join(''));
+    const run = await runTailer({ path: fx.path });
+    await run.untilLines(3);
+    const tmp = fx.at('index.jsonl.tmp');
+    fs.copyFileSync(fx.path, tmp);
+    fs.appendFileSync(tmp, jsonLines('a', 2, 4).join(''));
+    fs.renameSync(tmp, fx.path);
+    await run.untilLines(5);
+    await run.untilEvent((e) => e.kind === 'rotated', 'rotated');
+    await run.tailer.whenCaughtUp();
+    expect(run.lines).toEqual(records(jsonLines('a', 5)));
+  });
+
   it('reports a missing file once and reads all its first lines when it appears', async () => {
     const fx = tailFixture();
     const run = await runTailer({ path: fx.path });

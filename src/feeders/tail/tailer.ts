@@ -256,8 +256,17 @@ export class JsonlTailer {
 
   /** No file open yet and one is at the path: start at the checkpoint, wherever it now is. */
   private async openFirst(st: StatLike): Promise<void> {
-    const cp = this.resume;
     const opened = await openSource(this.fs, this.path);
+    try {
+      await this.startIn(opened, st);
+    } catch (err) {
+      if (this.cur !== opened) await closeSource(opened);
+      throw err;
+    }
+  }
+
+  private async startIn(opened: Source, st: StatLike): Promise<void> {
+    const cp = this.resume;
     if (!cp) {
       this.cur = opened;
       return;
@@ -391,13 +400,24 @@ export class JsonlTailer {
     await closeSource(old);
     this.cur = null;
     this.pendingSwitch = null;
-    this.cur = await openSource(this.fs, this.path);
+    const next = await openSource(this.fs, this.path);
+    this.cur = next;
+    if (how === 'replaced' && (await this.continuesFrom(next, old))) {
+      // Replaced by a copy of itself (copy, append, rename over): carry on where the old one ended.
+      next.pos = { offset: old.pos.offset, longLine: null };
+    }
     this.counts.rotations[how] += 1;
     this.emit(
       drained
         ? { kind: 'rotated', how, path: this.path, drained }
         : { kind: 'rotated', how, path: this.path },
     );
+  }
+
+  /** Does `next` start with the bytes `old` was identified by, and hold at least what was read? */
+  private async continuesFrom(next: Source, old: Source): Promise<boolean> {
+    if (old.id.fingerprintLen === 0 || next.size < old.pos.offset) return false;
+    return (await checkHead(next.handle, old.id, next.size)).matches;
   }
 
   // ── reading ──
@@ -439,6 +459,7 @@ export class JsonlTailer {
   }
 
   private setCaughtUp(): void {
+    if (this.stopped) return; // a look cut short by stop() has not reached the end
     const announce = !this.isCaughtUp || this.readSinceCaughtUp;
     this.isCaughtUp = true;
     this.readSinceCaughtUp = false;
