@@ -475,7 +475,7 @@ export class JsonlTailer {
     const dir = path.dirname(this.path);
     const st = await this.fs.stat(dir);
     const key = st?.kind === 'directory' ? `${st.dev}:${st.ino}` : null;
-    if (key === this.watchedDir) return;
+    if (this.stopped || key === this.watchedDir) return;
     this.closeWatch();
     if (!key) return;
     try {
