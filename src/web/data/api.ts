@@ -59,14 +59,16 @@ export function useApi<T>(path: string | null, refreshKey: unknown = 0, throttle
   // biome-ignore lint/correctness/useExhaustiveDependencies: refreshKey only triggers a refetch
   useEffect(() => {
     if (path === null) return;
-    if (lastPath.current !== path) {
+    const newQuery = lastPath.current !== path;
+    if (newQuery) {
       // A different query: old rows would lie about it.
       lastData.current = null;
       setResult({ status: 'loading', data: null, error: null });
     }
     lastPath.current = path;
     const controller = new AbortController();
-    const wait = Math.max(0, lastStart.current + throttleMs - Date.now());
+    // The throttle is for live refreshes; a query a person just asked for goes out at once.
+    const wait = newQuery ? 0 : Math.max(0, lastStart.current + throttleMs - Date.now());
     const timer = setTimeout(() => {
       lastStart.current = Date.now();
       getJson<T>(path, controller.signal).then(

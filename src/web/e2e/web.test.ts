@@ -233,6 +233,23 @@ describe('web app against the real server', () => {
     await explorer.close();
   });
 
+  it('Explorer holds new rows behind an "N new" banner while a detail is open', async () => {
+    await open('#/explorer');
+    const first = page.getByTestId('episode-row').first();
+    await first.waitFor(WAIT);
+    await first.getByRole('button').click();
+    await page.getByTestId('episode-detail').waitFor(WAIT);
+    const ep = liveEpisode(3);
+    appendJsonLine(path.join(dataRoot, 'index.jsonl'), ep);
+    const banner = page.getByTestId('new-banner');
+    await waitForText(banner, '1 new episode — show');
+    const row = page.locator(`[data-testid="episode-row"][data-episode="${ep.episode_id}"]`);
+    expect(await row.count()).toBe(0);
+    await banner.click();
+    await row.waitFor(WAIT);
+    expect(await banner.count()).toBe(0);
+  });
+
   it('reconnects by itself when the server restarts on the same port, and resumes', async () => {
     await open('');
     const before = (await state()).total_episodes;

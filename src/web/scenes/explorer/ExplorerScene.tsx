@@ -111,13 +111,22 @@ export function ExplorerScene({ params }: { params: URLSearchParams }) {
 
   const page = loaded?.page ?? null;
   const ids = useMemo(() => new Set(page?.items.map((i) => i.episode_id)), [page]);
-  const newSince = (since: number): Row[] =>
+  // recent[i] arrived as episode event number (episodeEvents - i). Rows after the page's `asOf` are
+  // not in it yet; of those, the ones up to `accepted` are shown, the rest wait behind the banner.
+  // What was on screen when auto stopped stays on screen (a hover must not hide rows).
+  const shownUpTo = useRef(episodeEvents);
+  if (auto) shownUpTo.current = episodeEvents;
+  const accepted = auto ? episodeEvents : Math.max(applied, shownUpTo.current, loaded?.asOf ?? 0);
+  const between = (newest: number, oldest: number): Row[] =>
     recent
-      .slice(0, Math.max(0, Math.min(recent.length, episodeEvents - since)))
+      .slice(
+        Math.max(0, episodeEvents - newest),
+        Math.max(0, Math.min(recent.length, episodeEvents - oldest)),
+      )
       .filter((ep) => !ids.has(ep.episode_id) && matchesFilter(ep, filter))
       .map((ep) => ({ ...ep, live: true }));
-  const liveRows = auto && loaded ? newSince(loaded.asOf) : [];
-  const waiting = !auto && loaded ? newSince(Math.max(loaded.asOf, applied)).length : 0;
+  const liveRows = loaded && cursors.length === 1 ? between(accepted, loaded.asOf) : [];
+  const waiting = loaded && !auto ? between(episodeEvents, accepted).length : 0;
 
   const update = useCallback(
     (next: EpisodeFilter, episode: string | null = null) => {
@@ -129,6 +138,7 @@ export function ExplorerScene({ params }: { params: URLSearchParams }) {
   );
   const showNew = (): void => {
     setCursors([null]);
+    shownUpTo.current = episodeEvents;
     setApplied(episodeEvents);
     window.scrollTo({ top: 0 });
   };

@@ -25,7 +25,11 @@ export function IngestChart({ series, unit }: { series: IngestSeries; unit: stri
       legend: { show: false },
       cursor: { show: true, drag: { x: false, y: false } },
       scales: { x: { time: true } },
-      axes: [axis, { ...axis, size: 56 }],
+      // Whole episodes only: no 0.5 ticks on a count axis.
+      axes: [
+        axis,
+        { ...axis, size: 56, incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 100_000] },
+      ],
       series: [
         {},
         {
