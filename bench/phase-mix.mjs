@@ -3,7 +3,9 @@
  * generated data root, alternating, in one run; then an incremental refresh after new episodes.
  *
  *   npx tsc -p tsconfig.build.json   # builds dist/ (this script imports the compiled code)
- *   node bench/phase-mix.mjs [--episodes 2000] [--reps 5] [--new 10] [--keep DIR]
+ *   node bench/phase-mix.mjs [--episodes 2000] [--reps 5] [--new 10] [--keep DIR] [--seed-dir DIR] [--json]
+ *
+ * --json adds one last line of medians for bench/run.mjs; --seed-dir is where feeder.py lives.
  *
  * Needs python3 and the `zstd` command (the seed shells out to it). Prints a table.
  */
@@ -29,6 +31,8 @@ const { values: args } = parseArgs({
     new: { type: 'string', default: '10' },
     hosts: { type: 'string', default: '8' },
     keep: { type: 'string' },
+    'seed-dir': { type: 'string' },
+    json: { type: 'boolean', default: false },
   },
 });
 const EPISODES = Number(args.episodes);
@@ -60,10 +64,19 @@ function countEpisodes(dir) {
 }
 
 function python() {
-  const out = execFileSync('python3', [path.join(here, 'phase-mix-seed.py'), root, String(population)], {
-    encoding: 'utf8',
-    maxBuffer: 64 << 20,
-  });
+  const out = execFileSync(
+    'python3',
+    [
+      path.join(here, 'phase-mix-seed.py'),
+      root,
+      String(population),
+      ...(args['seed-dir'] ? [args['seed-dir']] : []),
+    ],
+    {
+      encoding: 'utf8',
+      maxBuffer: 64 << 20,
+    },
+  );
   return JSON.parse(out);
 }
 
@@ -218,6 +231,25 @@ console.log(
     )
     .join('\n')}`,
 );
+if (args.json) {
+  console.log(
+    JSON.stringify({
+      population,
+      reps: REPS,
+      new: NEW,
+      python_wall: pyMed,
+      python_cpu: median(cpu.python),
+      ours_memory_wall: memMed,
+      ours_memory_cpu: median(cpu.oursMemory),
+      ours_sqlite_wall: sqlMed,
+      ours_sqlite_cpu: median(cpu.oursSqlite),
+      refresh_new_wall: incMed,
+      refresh_new_cpu: median(incrementalCpu),
+      refresh_none_wall: median(unchanged),
+      agree,
+    }),
+  );
+}
 fs.rmSync(work, { recursive: true, force: true });
 if (!agree) process.exitCode = 1;
 

@@ -1,0 +1,74 @@
+/**
+ * Cold bootstrap: a fresh server process on a fresh state dir until /readyz answers 200, against
+ * the seed's `_snapshot_state` in a fresh python3 process and `wc -l` (the floor), alternating.
+ * While ours boots, /livez is polled to show the server answers meanwhile.
+ */
+import path from 'node:path';
+import { workDir } from '../lib/data.mjs';
+import { get, metric, procCpuSeconds, procMemory, startServer, timed } from '../lib/proc.mjs';
+import { seedSnapshot } from '../lib/seed.mjs';
+
+const POLL_GAP_MS = 10;
+
+/** One cold start of our server; resolves with its timings once ready (then stops it). */
+export async function oursOnce(root) {
+  const work = workDir('boot');
+  try {
+    const server = await startServer({ dataRoot: root, stateDir: path.join(work.dir, 'state') });
+    const livez = [];
+    let ready = null;
+    try {
+      while (!ready) {
+        const l = await get(`${server.url}/livez`);
+        livez.push(l.seconds);
+        const r = await get(`${server.url}/readyz`);
+        if (r.status === 200) {
+          ready = {
+            wall: (performance.now() - server.t0) / 1000,
+            cpu: procCpuSeconds(server.pid),
+            body: r.body,
+          };
+          break;
+        }
+        await new Promise((res) => setTimeout(res, POLL_GAP_MS));
+      }
+      const m = (await get(`${server.url}/metrics`)).body;
+      return {
+        bootstrapSeconds: ready.body.bootstrap_seconds,
+        wall: ready.wall,
+        cpu: ready.cpu,
+        loopDelayMax: metric(m, 'event_loop_delay_max_seconds'),
+        livezMax: Math.max(...livez),
+        livezCount: livez.length,
+        episodes: metric(m, 'episodes'),
+        rss: procMemory(server.pid).rss,
+      };
+    } finally {
+      await server.stop();
+    }
+  } finally {
+    work.cleanup();
+  }
+}
+
+export async function runBootstrap({ root, label, reps, seed, log }) {
+  const index = path.join(root, 'index.jsonl');
+  const ours = [];
+  const seedRuns = [];
+  const floor = [];
+  for (let r = 0; r < reps; r++) {
+    // Rotate the order so no contender always runs first (or always right after another).
+    const order = [
+      ['ours', 'seed', 'wc'],
+      ['seed', 'wc', 'ours'],
+      ['wc', 'ours', 'seed'],
+    ][r % 3];
+    for (const who of order) {
+      if (who === 'ours') ours.push(await oursOnce(root));
+      else if (who === 'wc') floor.push(await timed(['wc', '-l', index]));
+      else if (seed.dir) seedRuns.push(await seedSnapshot(seed.dir, root));
+    }
+    log(`  bootstrap ${label} rep ${r + 1}/${reps} done`);
+  }
+  return { label, ours, seed: seedRuns, floor, seedMissing: seed.missing ?? null };
+}

@@ -1,0 +1,60 @@
+/**
+ * Append → WebSocket latency and fan-out: the server on a private copy of a root, the writer and
+ * the clients in a separate process (bench/load/ws-load.mjs); the server's CPU and RSS sampled
+ * from /proc meanwhile.
+ */
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { procCpuSeconds, procMemory, repoRoot } from '../lib/proc.mjs';
+import { caughtUpServer } from './steady.mjs';
+
+const loadScript = path.join(repoRoot, 'bench', 'load', 'ws-load.mjs');
+
+export async function runLoad({ root, rootLines, clients, rate, lines, tag }) {
+  const running = await caughtUpServer(root, rootLines, { prefix: tag });
+  const { server } = running;
+  try {
+    const cpu0 = procCpuSeconds(server.pid);
+    const t0 = performance.now();
+    let maxRss = procMemory(server.pid).rss;
+    const sampler = setInterval(() => {
+      maxRss = Math.max(maxRss, procMemory(server.pid).rss);
+    }, 250);
+    const opts = {
+      url: server.url,
+      index: path.join(running.dataRoot, 'index.jsonl'),
+      clients,
+      rate,
+      lines,
+      tag,
+    };
+    const child = spawn(process.execPath, [loadScript, JSON.stringify(opts)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c) => {
+      out += c;
+    });
+    child.stderr.on('data', (c) => {
+      err = (err + c).slice(-2000);
+    });
+    // Bounded: the load process ends by itself; this is the backstop.
+    const limit = setTimeout(() => child.kill('SIGKILL'), (lines / rate + 120) * 1000);
+    const code = await new Promise((r) => child.on('exit', r));
+    clearTimeout(limit);
+    clearInterval(sampler);
+    const serverCpu = procCpuSeconds(server.pid) - cpu0;
+    const seconds = (performance.now() - t0) / 1000;
+    if (code !== 0) throw new Error(`load generator failed (${code}): ${err}`);
+    const result = JSON.parse(out.trim().split('\n').pop());
+    return {
+      ...result,
+      server_cpu_seconds: serverCpu,
+      server_cpu_share: serverCpu / seconds,
+      server_max_rss: maxRss,
+    };
+  } finally {
+    await running.close();
+  }
+}

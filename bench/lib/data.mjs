@@ -1,0 +1,66 @@
+/**
+ * Generated data roots for the benchmarks, cached under .bench-data/ keyed by their parameters
+ * (generation is deterministic for a seed), plus throw-away working copies for cases that append.
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { repoRoot } from './proc.mjs';
+
+export const cacheDir = path.join(repoRoot, '.bench-data');
+
+/** The data root for these parameters, generated on first use. */
+export function ensureRoot({ hosts, episodes, indexLines, telemetryKb = 16, seed = 490 }, log = () => {}) {
+  fs.mkdirSync(cacheDir, { recursive: true });
+  // The cache ignores itself, so no repository-wide .gitignore entry is needed.
+  const ignore = path.join(cacheDir, '.gitignore');
+  if (!fs.existsSync(ignore)) fs.writeFileSync(ignore, '*\n');
+  const dir = path.join(cacheDir, `root-h${hosts}-e${episodes}-l${indexLines}-t${telemetryKb}-s${seed}`);
+  if (fs.existsSync(dir)) return dir;
+  const tmp = `${dir}.tmp-${process.pid}`;
+  log(`generating ${path.basename(dir)} ...`);
+  const args = [
+    path.join(repoRoot, 'bin', 'cis490-dashboard.js'),
+    'generate',
+    '--out',
+    tmp,
+    '--hosts',
+    String(hosts),
+    '--episodes',
+    String(episodes),
+    '--index-lines',
+    String(indexLines),
+    '--telemetry-kb',
+    String(telemetryKb),
+    '--seed',
+    String(seed),
+    '--log-level',
+    'warn',
+  ];
+  const r = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 64 << 20 });
+  if (r.status !== 0) throw new Error(`generate failed: ${r.stderr || r.stdout}`);
+  // Rename last: an interrupted run leaves a .tmp folder, never a half-written cache entry.
+  fs.renameSync(tmp, dir);
+  return dir;
+}
+
+/** A private working folder under the system temp dir, removed by `cleanup()`. */
+export function workDir(prefix) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `cis490-bench-${prefix}-`));
+  return { dir, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** A full copy of a cached root, for cases that append to its index (the cache stays pristine). */
+export function copyRoot(root, into) {
+  const dest = path.join(into, 'root');
+  fs.cpSync(root, dest, { recursive: true });
+  return dest;
+}
+
+export function lineCount(file) {
+  const buf = fs.readFileSync(file);
+  let n = 0;
+  for (let i = buf.indexOf(10); i !== -1; i = buf.indexOf(10, i + 1)) n++;
+  return n;
+}

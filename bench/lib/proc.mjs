@@ -1,0 +1,171 @@
+/**
+ * Processes the benchmarks drive: the server (a fresh `serve` process per measurement), shell
+ * commands timed by bash's `time`, and /proc readings of another process's CPU and memory.
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import readline from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const cli = path.join(repoRoot, 'bin', 'cis490-dashboard.js');
+const TICKS_PER_SECOND = 100; // USER_HZ on Linux
+
+/** User + system CPU seconds of a live process, threads included (Linux /proc). */
+export function procCpuSeconds(pid) {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name, which sits in parentheses and may hold spaces.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+}
+
+/** Resident and peak resident bytes of a live process. */
+export function procMemory(pid) {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (key) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN) * 1024;
+  return { rss: kb('VmRSS'), peak: kb('VmHWM') };
+}
+
+/** One GET on loopback: status, parsed JSON body (or text) and the round-trip seconds. */
+export function get(url, { timeoutMs = 10_000 } = {}) {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const req = http.get(url, { agent: false, timeout: timeoutMs }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        let body = text;
+        try {
+          body = JSON.parse(text);
+        } catch {
+          // Prometheus text and HTML stay text.
+        }
+        resolve({ status: res.statusCode, body, seconds: (performance.now() - t0) / 1000 });
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error(`GET ${url} timed out`)));
+    req.on('error', reject);
+  });
+}
+
+/** A value from Prometheus text: the first sample of `name` whose labels contain `labelPart`. */
+export function metric(text, name, labelPart = '') {
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`cis490_dashboard_${name}`)) continue;
+    const rest = line.slice(`cis490_dashboard_${name}`.length);
+    if (!(rest.startsWith(' ') || rest.startsWith('{'))) continue;
+    if (labelPart && !rest.includes(labelPart)) continue;
+    return Number(rest.slice(rest.lastIndexOf(' ') + 1));
+  }
+  return Number.NaN;
+}
+
+/**
+ * Starts `cis490-dashboard serve` on port 0 and resolves once it prints its URL. `t0` is the
+ * performance.now() of the spawn, so callers can time the whole process from birth.
+ */
+export function startServer({ dataRoot, stateDir, args = [] }) {
+  const t0 = performance.now();
+  const child = spawn(
+    process.execPath,
+    [
+      cli,
+      'serve',
+      '--data-root',
+      dataRoot,
+      '--state-dir',
+      stateDir,
+      '--port',
+      '0',
+      '--log-level',
+      'info',
+      ...args,
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const logs = [];
+  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  let stderr = '';
+  child.stderr.on('data', (c) => {
+    stderr = (stderr + c).slice(-4000);
+  });
+  const lines = readline.createInterface({ input: child.stdout });
+  return new Promise((resolve, reject) => {
+    let resolved = false;
+    lines.on('line', (line) => {
+      let rec;
+      try {
+        rec = JSON.parse(line);
+      } catch {
+        return;
+      }
+      rec.at = performance.now();
+      if (logs.length < 10_000) logs.push(rec);
+      if (!resolved && rec.msg === 'listening' && rec.url) {
+        resolved = true;
+        resolve({
+          pid: child.pid,
+          url: rec.url,
+          t0,
+          logs,
+          exited,
+          /** SIGTERM, then SIGKILL if it is still there after 8 s. */
+          async stop() {
+            if (child.exitCode !== null || child.signalCode !== null) return exited;
+            child.kill('SIGTERM');
+            const timer = setTimeout(() => child.kill('SIGKILL'), 8000);
+            const r = await exited;
+            clearTimeout(timer);
+            return r;
+          },
+        });
+      }
+    });
+    exited.then(({ code, signal }) => {
+      if (!resolved) reject(new Error(`server exited (${code ?? signal}) before listening: ${stderr}`));
+    });
+  });
+}
+
+/** Polls until `check()` returns a truthy value; `intervalMs` apart, `timeoutMs` in all. */
+export async function pollUntil(check, { intervalMs = 200, timeoutMs = 300_000, what = 'condition' } = {}) {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v) return v;
+    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+/**
+ * Runs a command under bash's `time` builtin: wall, user and system seconds of the whole command
+ * (children included), and its stdout.
+ */
+export function timed(argv, { cwd } = {}) {
+  return new Promise((resolve, reject) => {
+    // `time` reports on the shell's stderr; the command's own stderr is discarded.
+    const script = 'TIMEFORMAT="%R %U %S"; time "$@" 2>/dev/null';
+    const child = spawn('bash', ['-c', script, 'timed', ...argv.map(String)], { cwd });
+    let out = '';
+    let times = '';
+    child.stdout.on('data', (c) => {
+      out += c;
+    });
+    child.stderr.on('data', (c) => {
+      times += c;
+    });
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      const m = /([\d.]+) ([\d.]+) ([\d.]+)\s*$/.exec(times);
+      if (code !== 0 || !m) {
+        reject(new Error(`${argv.join(' ')} failed (${code}): ${times.slice(-500)}`));
+        return;
+      }
+      resolve({ stdout: out, wall: Number(m[1]), cpu: Number(m[2]) + Number(m[3]) });
+    });
+  });
+}
