@@ -35,7 +35,15 @@ export interface JsonlFeederStats {
   bytes_read: number;
   file_size: number;
   rotations: Record<string, number>;
+  /** Lines with invalid UTF-8, delivered with U+FFFD (and then usually skipped as malformed_json). */
+  invalid_utf8_lines: number;
   caught_up: boolean;
+}
+
+/** The tailer's report of invalid UTF-8 is not a skip: those lines are delivered. */
+function withoutDelivered(skipped: Record<string, number>): Record<string, number> {
+  const { invalid_utf8: _delivered, ...rest } = skipped;
+  return rest;
 }
 
 /**
@@ -101,7 +109,8 @@ export class JsonlFeeder<T> {
       lines: this.lines,
       accepted: this.accepted,
       duplicates: this.duplicates,
-      skipped: { ...this.skipped, ...t.skipped },
+      skipped: { ...this.skipped, ...withoutDelivered(t.skipped) },
+      invalid_utf8_lines: t.skipped.invalid_utf8 ?? 0,
       bytes_read: t.bytesRead,
       file_size: t.fileSize,
       rotations: { ...t.rotations },
@@ -122,6 +131,8 @@ export class JsonlFeeder<T> {
     const { parse, accept } = this.options;
     const records: T[] = [];
     for (const s of batch.skipped) {
+      // invalid_utf8 lines are still delivered (with U+FFFD); the JSON parse below decides.
+      const delivered = s.reason === 'invalid_utf8';
       this.warn.warn(
         `${this.options.name}:${s.reason}`,
         {
@@ -131,7 +142,7 @@ export class JsonlFeeder<T> {
           offset: s.offset,
           excerpt: s.excerpt,
         },
-        'skipped a line',
+        delivered ? 'line has invalid UTF-8; decoded with U+FFFD' : 'skipped a line',
       );
     }
     for (const line of batch.lines) {

@@ -47,6 +47,13 @@ export function renderMetrics(ctx: AppContext): string {
     for (const [reason, n] of Object.entries(src.skipped)) {
       m.metric('input_lines_skipped_total', 'counter', 'Lines skipped, by reason.', n, { ...l, reason });
     }
+    m.metric(
+      'input_invalid_utf8_lines_total',
+      'counter',
+      'Lines with invalid UTF-8 (decoded with U+FFFD).',
+      src.invalid_utf8_lines,
+      l,
+    );
     for (const [how, n] of Object.entries(src.rotations)) {
       m.metric('input_rotations_total', 'counter', 'Rotations of an input file, by kind.', n, { ...l, how });
     }
