@@ -71,6 +71,18 @@ export function App() {
  */
 export function KioskApp({ options }: { options: KioskOptions }) {
   const [index, setIndex] = useState(0);
+  // Browsers grant full screen only after a gesture: the first tap or key on the wall display.
+  useEffect(() => {
+    const goFull = (): void => {
+      if (!document.fullscreenElement) document.documentElement.requestFullscreen?.().catch(() => {});
+    };
+    addEventListener('pointerdown', goFull, { once: true });
+    addEventListener('keydown', goFull, { once: true });
+    return () => {
+      removeEventListener('pointerdown', goFull);
+      removeEventListener('keydown', goFull);
+    };
+  }, []);
   useEffect(() => {
     const id = setInterval(() => setIndex((i) => (i + 1) % options.scenes.length), options.dwellMs);
     return () => clearInterval(id);

@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { EpisodeFacets, EpisodesPage } from '../../../protocol/api.js';
+import { ErrorBoundary } from '../../app/ErrorBoundary.js';
 import { SceneGate } from '../../app/SceneGate.js';
 import { useSetParams } from '../../app/useRoute.js';
 import { Notice, Widget } from '../../app/Widget.js';
@@ -240,7 +241,11 @@ export function ExplorerScene({ params }: { params: URLSearchParams }) {
             </button>
           </div>
         </Widget>
-        {selected !== null && <EpisodeDetailPanel id={selected} onClose={() => update(filter)} />}
+        {selected !== null && (
+          <ErrorBoundary name="Episode detail">
+            <EpisodeDetailPanel id={selected} onClose={() => update(filter)} />
+          </ErrorBoundary>
+        )}
       </div>
     </SceneGate>
   );
