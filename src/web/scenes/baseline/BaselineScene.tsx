@@ -51,7 +51,7 @@ function Mix() {
           {formatAgo(mix.computed_at, now)}
         </p>
       </Widget>
-      <Widget title="Per host" aside={`${formatCount(hosts.length)} hosts`} className="span-all">
+      <Widget title="Per host" aside={formatPlural(hosts.length, 'host')} className="span-all">
         {hosts.length === 0 ? (
           <Notice kind="empty" title="No per-host breakdown" />
         ) : (

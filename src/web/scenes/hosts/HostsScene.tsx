@@ -1,7 +1,7 @@
 import { useMemo } from 'react';
 import { SceneGate } from '../../app/SceneGate.js';
 import { Notice, Widget } from '../../app/Widget.js';
-import { formatAgo, formatBytes, formatCount } from '../../data/format.js';
+import { formatAgo, formatBytes, formatCount, formatPlural } from '../../data/format.js';
 import { useNow, useStore } from '../../data/hooks.js';
 import { HEARTBEAT_STALE_MS, type HostRow, healthFields, heartbeatAt, hostRows } from './hosts.js';
 
@@ -83,7 +83,7 @@ export function HostsScene() {
     <SceneGate>
       <Widget
         title="Hosts"
-        aside={`${formatCount(rows.length)} hosts${stale > 0 ? ` · ${formatCount(stale)} stale` : ''}`}
+        aside={`${formatPlural(rows.length, 'host')}${stale > 0 ? ` · ${formatCount(stale)} stale` : ''}`}
         className="span-all"
       >
         {rows.length === 0 ? (

@@ -1,6 +1,6 @@
 import { SceneGate } from '../../app/SceneGate.js';
 import { Notice, Widget } from '../../app/Widget.js';
-import { formatDateTime, formatDuration } from '../../data/format.js';
+import { formatDateTime, formatDuration, formatPlural } from '../../data/format.js';
 import { useNow, useStore } from '../../data/hooks.js';
 import { usePhaseColor } from '../../ui/phase-colors.js';
 
@@ -19,7 +19,7 @@ export function LiveScene() {
       <Widget
         title="Live phases"
         className="span-all"
-        aside={rows.length > 0 ? `${rows.length} hosts reporting` : undefined}
+        aside={rows.length > 0 ? `${formatPlural(rows.length, 'host')} reporting` : undefined}
       >
         {rows.length === 0 ? (
           <Notice kind="empty" title="No orchestrator is sending phase events">

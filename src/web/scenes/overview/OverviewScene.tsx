@@ -4,7 +4,7 @@ import { SceneGate } from '../../app/SceneGate.js';
 import { Notice, Widget } from '../../app/Widget.js';
 import { useApi } from '../../data/api.js';
 import { fetchAllEpisodes } from '../../data/episodes.js';
-import { formatBytes, formatCount } from '../../data/format.js';
+import { formatBytes, formatCount, formatPlural } from '../../data/format.js';
 import { useStore } from '../../data/hooks.js';
 import { Stat } from '../../ui/Stat.js';
 import { HostBars } from './HostBars.js';
@@ -137,7 +137,7 @@ function HostsWidget() {
   const hosts = useStore((s) => s.state.hosts_indexed);
   const count = Object.keys(hosts).length;
   return (
-    <Widget title="Episodes per host" aside={`${formatCount(count)} hosts`}>
+    <Widget title="Episodes per host" aside={formatPlural(count, 'host')}>
       {count === 0 ? (
         <Notice kind="empty" title="No hosts yet">
           Hosts appear when their first episode is indexed.
