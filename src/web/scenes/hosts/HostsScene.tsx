@@ -75,9 +75,18 @@ function HostCard({ row, now }: { row: HostRow; now: number }) {
 }
 
 export function HostsScene() {
-  const state = useStore((s) => s.state);
+  // Only the slices hosts are made of: an alert elsewhere or a new recent episode does not re-render.
+  const hosts_indexed = useStore((s) => s.state.hosts_indexed);
+  const host_counts = useStore((s) => s.state.host_counts);
+  const host_bytes = useStore((s) => s.state.host_bytes);
+  const health = useStore((s) => s.state.health);
+  const host_last_alert = useStore((s) => s.state.host_last_alert);
+  const live_phases = useStore((s) => s.state.live_phases);
   const now = useNow(5000);
-  const rows = useMemo(() => hostRows(state, now), [state, now]);
+  const rows = useMemo(
+    () => hostRows({ hosts_indexed, host_counts, host_bytes, health, host_last_alert, live_phases }, now),
+    [hosts_indexed, host_counts, host_bytes, health, host_last_alert, live_phases, now],
+  );
   const stale = rows.filter((r) => r.stale).length;
   return (
     <SceneGate>

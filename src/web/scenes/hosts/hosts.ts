@@ -23,7 +23,12 @@ export interface HostRow {
  * One row per host known from any source (index, disk, health, alerts, live phases), stale ones
  * first, then by name: the hosts that need a look are at the top of the wall.
  */
-export function hostRows(state: DashboardState, now: number): HostRow[] {
+export type HostSources = Pick<
+  DashboardState,
+  'hosts_indexed' | 'host_counts' | 'host_bytes' | 'health' | 'host_last_alert' | 'live_phases'
+>;
+
+export function hostRows(state: HostSources, now: number): HostRow[] {
   const ids = new Set<string>([
     ...Object.keys(state.hosts_indexed),
     ...Object.keys(state.host_counts),
