@@ -7,6 +7,7 @@ import { WsHub } from './bus/ws-hub.js';
 import { defaultStateDir } from './config/schema.js';
 import { Dashboard } from './dashboard.js';
 import { type BuildAppOptions, buildApp } from './http/app.js';
+import { isLoopbackHost, originCheck, ReadAuth } from './http/auth.js';
 import type { AppContext } from './http/context.js';
 import { PhaseMixService } from './phasemix/service.js';
 import { CLOSE_GOING_AWAY } from './protocol/index.js';
@@ -23,6 +24,8 @@ export interface ServerConfig {
   port: number;
   phaseTokenFile?: string | undefined;
   readTokenFile?: string | undefined;
+  /** Origins besides the server's own whose pages may open the WebSocket (a reverse proxy's). */
+  allowedOrigins?: readonly string[] | undefined;
   /** Seconds. @default 30 */
   snapshotInterval: number;
   /** Seconds. @default 0.5 */
@@ -114,9 +117,10 @@ export async function startServer(
   const config: ServerConfig = { ...SERVER_DEFAULTS, stateDir: defaultStateDir(), ...partial };
   checkDataRoot(config.dataRoot);
   const phaseToken = config.phaseTokenFile ? readToken(config.phaseTokenFile, 'phase-token') : null;
+  const readAuth = config.readTokenFile ? new ReadAuth(readToken(config.readTokenFile, 'read-token')) : null;
+  const checkOrigin = originCheck(config.allowedOrigins ?? []);
   const logger = extras.logger ?? createLogger({ level: config.logLevel });
-  const loopback = ['127.0.0.1', '::1', 'localhost'].includes(config.host);
-  if (!loopback && !config.readTokenFile) {
+  if (!isLoopbackHost(config.host) && !readAuth) {
     logger.warn(
       { host: config.host },
       'listening beyond loopback without --read-token: anyone who can reach this port can read the lab’s data',
@@ -137,6 +141,8 @@ export async function startServer(
     logger,
     queueCapBytes: config.clientQueueBytes,
     pingIntervalMs: config.pingInterval * 1000,
+    checkOrigin,
+    ...(readAuth ? { authorize: readAuth.authorizeUpgrade } : {}),
   });
   // The phase mix caches per-episode results in the catalog: a restart reads no tarball twice.
   const phaseMix = new PhaseMixService({
@@ -157,7 +163,7 @@ export async function startServer(
     phaseMix,
   };
   const webDir = config.webDir ?? defaultWebDir();
-  const app = await buildApp(ctx, { webDir, ...(extras.routes ? { routes: extras.routes } : {}) });
+  const app = await buildApp(ctx, { webDir, readAuth, ...(extras.routes ? { routes: extras.routes } : {}) });
   app.server.on('upgrade', (req, socket, head) => {
     const pathname = (req.url ?? '').split('?')[0];
     if (pathname === '/ws') hub.handleUpgrade(req, socket, head);

@@ -108,6 +108,15 @@ export const SERVER_OPTIONS: readonly OptionSpec[] = [
     description: 'File holding a token every reader (API, WebSocket, app) must present.',
   },
   {
+    key: 'allowedOrigins',
+    flag: 'allowed-origin',
+    env: 'CIS490_ALLOWED_ORIGINS',
+    type: 'string',
+    arg: 'ORIGIN[,ORIGIN]',
+    description:
+      "Origins besides the server's own whose pages may open the WebSocket (a reverse proxy on another origin); comma-separated.",
+  },
+  {
     key: 'snapshotInterval',
     flag: 'snapshot-interval',
     env: 'CIS490_SNAPSHOT_INTERVAL',

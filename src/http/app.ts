@@ -7,6 +7,7 @@ import Fastify, {
   type FastifyInstance,
   LogController,
 } from 'fastify';
+import { type ReadAuth, registerReadAuth } from './auth.js';
 import type { AppContext } from './context.js';
 import { errorBody, HttpError } from './errors.js';
 import { renderMetrics } from './metrics.js';
@@ -19,6 +20,8 @@ export interface BuildAppOptions {
   webDir: string | null;
   /** Extra route registrations (the catalog's explorer API plugs in here). */
   routes?: Array<(app: FastifyInstance, ctx: AppContext) => void>;
+  /** With `--read-token`: every route but /livez, /readyz and POST /api/phase requires it. */
+  readAuth?: ReadAuth | null;
 }
 
 /** A strict policy: no inline script, no third-party origin, no framing. */
@@ -50,6 +53,7 @@ export async function buildApp(ctx: AppContext, options: BuildAppOptions): Promi
     for (const [k, v] of Object.entries(SECURITY_HEADERS)) reply.header(k, v);
     return payload;
   });
+  if (options.readAuth) registerReadAuth(app, options.readAuth);
 
   app.setErrorHandler((err: FastifyError | HttpError, req, reply) => {
     if (err instanceof HttpError) {

@@ -1,5 +1,6 @@
 import type { ParsedOptions } from '../../config/parse.js';
 import { SERVER_OPTIONS } from '../../config/schema.js';
+import { parseOriginList } from '../../http/auth.js';
 import type { ServerConfig } from '../../server.js';
 import type { LogLevel } from '../../util/log.js';
 import type { Command } from '../command.js';
@@ -14,6 +15,7 @@ export function serverConfigFrom(o: ParsedOptions): ServerConfig {
     port: o.port as number,
     phaseTokenFile: o.phaseTokenFile as string | undefined,
     readTokenFile: o.readTokenFile as string | undefined,
+    allowedOrigins: parseOriginList(o.allowedOrigins as string | undefined),
     snapshotInterval: o.snapshotInterval as number,
     pollInterval: o.pollInterval as number,
     rescanInterval: o.rescanInterval as number,
