@@ -48,8 +48,8 @@ export function demoTiming(ratePerMinute: number): DemoTiming {
   return {
     heartbeatMs: Math.max(200, 5_000 * scale),
     monitorMs: Math.max(200, 10_000 * scale),
-    staleAfterMs: 60_000 * scale,
-    staleForMs: 120_000 * scale,
+    staleAfterMs: 90_000 * scale,
+    staleForMs: 60_000 * scale,
     rotateEveryMs: Math.max(MIN_ROTATION_GAP_MS * 2, 45_000 * scale),
     corruptShare: 0.15,
     alertChance: 0.12,

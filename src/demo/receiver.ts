@@ -20,6 +20,9 @@ import type { ReceiverFs } from './receiver-fs.js';
 export type LogName = 'index' | 'alerts';
 export type RotationHow = 'rename' | 'copytruncate';
 
+/** Dedup keys counted in `stats()`; a demo left running must not grow without bound. */
+const MAX_TRACKED_KEYS = 1000;
+
 const LOG_FILES: Record<LogName, string> = { index: 'index.jsonl', alerts: 'alerts.jsonl' };
 
 export interface ReceiverOptions {
@@ -35,7 +38,7 @@ export interface ReceiverStats {
   /** Sum of `size_bytes` over those lines. */
   indexBytes: number;
   alertLines: number;
-  /** Alert lines per dedup key. */
+  /** Alert lines per dedup key (the most recent 1000 keys). */
   dedupKeys: Record<string, number>;
   healthWrites: number;
   rotations: Record<LogName, Record<RotationHow, number>>;
@@ -149,8 +152,18 @@ export class Receiver {
     return this.serial(async () => {
       await this.fs.appendFile(path.join(this.root, LOG_FILES.alerts), formatAlertLine(alert));
       this.counts.alertLines += 1;
-      this.counts.dedupKeys[alert.dedup_key] = (this.counts.dedupKeys[alert.dedup_key] ?? 0) + 1;
+      this.countKey(alert.dedup_key);
     });
+  }
+
+  /** Counts per dedup key, for the most recent MAX_TRACKED_KEYS keys (corrupt-episode keys never repeat). */
+  private countKey(key: string): void {
+    const keys = this.counts.dedupKeys;
+    if (keys[key] === undefined && Object.keys(keys).length >= MAX_TRACKED_KEYS) {
+      const oldest = Object.keys(keys)[0];
+      if (oldest !== undefined) delete keys[oldest];
+    }
+    keys[key] = (keys[key] ?? 0) + 1;
   }
 
   /** Replaces `health/<host>.json` atomically (a reader never sees half a file). */
