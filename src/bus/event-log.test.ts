@@ -52,3 +52,17 @@ describe('RingEventLog', () => {
     expect(() => new RingEventLog(0)).toThrow(expect.objectContaining({ code: 'bad_log_capacity' }));
   });
 });
+
+describe('RingEventLog byte budget', () => {
+  it('drops the oldest events past the byte budget, so big snapshots cannot pile up', () => {
+    const log = new RingEventLog(10_000, 50_000);
+    const big = (seq: number) =>
+      ({ type: 'ready', seq, ready: true, padding: 'x'.repeat(9_000) }) as unknown as DashboardEvent;
+    for (let seq = 1; seq <= 100; seq++) log.append(big(seq));
+    expect(log.bytes).toBeLessThanOrEqual(50_000);
+    expect(log.size).toBeLessThan(10);
+    expect(log.newestSeq).toBe(100);
+    expect(log.since(50)).toBeNull();
+    expect(log.since(98)?.map((e) => e.seq)).toEqual([99, 100]);
+  });
+});

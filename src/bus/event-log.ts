@@ -16,8 +16,29 @@ export interface EventLog {
   readonly size: number;
 }
 
+const serialised = new WeakMap<DashboardEvent, string>();
+
+/**
+ * An event's JSON, computed once and shared: the log weighs it, the hub sends it to every
+ * client and replays it, and none of them stringifies the event again.
+ */
+export function serialise(event: DashboardEvent): string {
+  let json = serialised.get(event);
+  if (json === undefined) {
+    json = JSON.stringify(event);
+    serialised.set(event, json);
+  }
+  return json;
+}
+
 /** Events kept for resuming clients when nothing else is configured. */
 export const DEFAULT_LOG_CAPACITY = 10_000;
+
+/**
+ * Bytes (serialised) the ring may hold. Snapshots weigh ~100 KB each (200 recent episodes and
+ * alerts); on a quiet lab the ring fills with them, so a count alone would let it grow to a GB.
+ */
+export const DEFAULT_LOG_MAX_BYTES = 64 * 1024 * 1024;
 
 /**
  * A fixed-size ring of the newest events. Appending costs one array store; reading since a seq
@@ -25,13 +46,19 @@ export const DEFAULT_LOG_CAPACITY = 10_000;
  */
 export class RingEventLog implements EventLog {
   readonly capacity: number;
+  readonly maxBytes: number;
   readonly #slots: (DashboardEvent | undefined)[];
+  readonly #sizes: Float64Array;
   /** Index of the oldest event in `#slots`. */
   #head = 0;
   #size = 0;
+  #bytes = 0;
 
-  /** @param capacity events kept; @default 10,000 */
-  constructor(capacity: number = DEFAULT_LOG_CAPACITY) {
+  /**
+   * @param capacity events kept; @default 10,000
+   * @param maxBytes serialised bytes kept (the oldest go first past it); @default 64 MiB
+   */
+  constructor(capacity: number = DEFAULT_LOG_CAPACITY, maxBytes: number = DEFAULT_LOG_MAX_BYTES) {
     if (!Number.isInteger(capacity) || capacity < 1) {
       throw new DashboardError(
         'bad_log_capacity',
@@ -42,7 +69,14 @@ export class RingEventLog implements EventLog {
       );
     }
     this.capacity = capacity;
+    this.maxBytes = maxBytes;
     this.#slots = new Array<DashboardEvent | undefined>(capacity);
+    this.#sizes = new Float64Array(capacity);
+  }
+
+  /** Serialised bytes held. */
+  get bytes(): number {
+    return this.#bytes;
   }
 
   get size(): number {
@@ -66,13 +100,22 @@ export class RingEventLog implements EventLog {
         newest,
       });
     }
-    if (this.#size < this.capacity) {
-      this.#slots[(this.#head + this.#size) % this.capacity] = event;
-      this.#size += 1;
-    } else {
-      this.#slots[this.#head] = event;
-      this.#head = (this.#head + 1) % this.capacity;
-    }
+    if (this.#size === this.capacity) this.#dropOldest();
+    const slot = (this.#head + this.#size) % this.capacity;
+    const bytes = serialise(event).length;
+    this.#slots[slot] = event;
+    this.#sizes[slot] = bytes;
+    this.#size += 1;
+    this.#bytes += bytes;
+    // Keep the newest event even if it alone is over the budget: a client needs it to resume.
+    while (this.#bytes > this.maxBytes && this.#size > 1) this.#dropOldest();
+  }
+
+  #dropOldest(): void {
+    this.#bytes -= this.#sizes[this.#head] as number;
+    this.#slots[this.#head] = undefined;
+    this.#head = (this.#head + 1) % this.capacity;
+    this.#size -= 1;
   }
 
   since(since: number): DashboardEvent[] | null {

@@ -107,11 +107,11 @@ describe('WsHub: resuming with ?since=&epoch=', () => {
 });
 
 describe('WsHub: fan-out', () => {
-  it('serialises each event once however many clients listen, and not at all with none', async () => {
+  it('serialises each event once however many clients listen (the log weighs that same JSON)', async () => {
     const { bus, url } = await startHub();
     const stringify = vi.spyOn(JSON, 'stringify');
     bus.publish(episode());
-    expect(stringify).not.toHaveBeenCalled();
+    expect(stringify).toHaveBeenCalledTimes(1);
 
     const clients = await Promise.all(range(1, 8).map(() => TestClient.connect(url)));
     await vi.waitFor(() => expect(clients.every((c) => c.messages.length === 1)).toBe(true));

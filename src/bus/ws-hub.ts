@@ -10,6 +10,7 @@ import {
 import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import type { Bus } from './bus.js';
+import { serialise } from './event-log.js';
 import { parseWsRequest, requestPath } from './ws-query.js';
 
 export interface WsHubOptions {
@@ -272,7 +273,7 @@ export class WsHub {
     }
     const resumed = this.#bus.resume(request.since, request.epoch);
     if (resumed.kind === 'events') {
-      const frames = resumed.events.map((event) => Buffer.from(JSON.stringify(event)));
+      const frames = resumed.events.map((event) => Buffer.from(serialise(event)));
       const bytes = frames.reduce((sum, frame) => sum + frame.length, 0);
       // A replay bigger than the queue cap would get the client closed as slow again at once (and
       // it would resume again, forever); the state is the bounded answer.
@@ -295,7 +296,7 @@ export class WsHub {
 
   #broadcast(event: DashboardEvent): void {
     if (this.#live.size === 0) return;
-    this.#pending.push(Buffer.from(JSON.stringify(event)));
+    this.#pending.push(Buffer.from(serialise(event)));
     if (!this.#flushScheduled) {
       this.#flushScheduled = true;
       setImmediate(() => this.#flush());
