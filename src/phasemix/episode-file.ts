@@ -13,6 +13,21 @@ const idle: ZstdWorkspace[] = [];
 const MAX_IDLE = 4;
 
 /**
+ * Opens `file` for reading only when it is a regular file. O_NONBLOCK: a FIFO planted under an
+ * episode's name must fail here, not block the main thread forever in a synchronous open.
+ */
+function openRegularFile(file: string): number {
+  const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+  try {
+    if (fs.fstatSync(fd).isFile()) return fd;
+  } catch {
+    // fall through: closed below, reported as not readable
+  }
+  fs.closeSync(fd);
+  throw new Error(`${file} is not a regular file`);
+}
+
+/**
  * Reads `labels.jsonl`, `meta.json` and (with `members: true`) the member list of one episode.
  * Never throws for a bad file: the reason is in `error`.
  */
@@ -26,7 +41,7 @@ export async function readEpisode(
   try {
     const source = {
       read(buf: Uint8Array, position: number): number {
-        if (fd === null) fd = fs.openSync(file, 'r');
+        if (fd === null) fd = openRegularFile(file);
         return fs.readSync(fd, buf, 0, buf.length, position);
       },
     };
