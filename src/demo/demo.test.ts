@@ -118,4 +118,35 @@ describe('demo', () => {
       history.nonEpisodeFiles.filter((f) => f.endsWith('.tmp')).map((f) => f.slice('episodes/'.length)),
     );
   });
+
+  it('continues an earlier demo in the same folder: no new history, totals carry on', async () => {
+    const dir = tempDir('cis490-demo-');
+    const options = {
+      dir,
+      hosts: 2,
+      ratePerMinute: 300,
+      telemetryKb: 2,
+      history: { episodes: 4, alerts: 2 },
+      server: { port: 0, logLevel: 'silent' as const, pollInterval: 0.05, webDir: path.join(dir, 'no-web') },
+    };
+    const first = await startDemo({ ...options, seed: 1 });
+    onTestFinished(() => first.stop());
+    await first.simulator.until((s) => s.episodes >= 3);
+    await first.simulator.stop();
+    const written = (first.history?.expected.total_episodes ?? 0) + first.simulator.stats().episodes;
+    await vi.waitFor(async () => {
+      expect((await getJson<DashboardState>(first, '/api/state')).body.total_episodes).toBe(written);
+    });
+    await first.stop();
+
+    const second = await startDemo({ ...options, seed: 2 });
+    onTestFinished(() => second.stop());
+    expect(second.history).toBeNull();
+    await second.simulator.until((s) => s.episodes >= 3);
+    await second.simulator.stop();
+    const more = second.simulator.stats().episodes;
+    await vi.waitFor(async () => {
+      expect((await getJson<DashboardState>(second, '/api/state')).body.total_episodes).toBe(written + more);
+    });
+  });
 });
