@@ -1,0 +1,80 @@
+/**
+ * The real CLI server as a child process (`node bin/cis490-dashboard.js serve ...`), for cases
+ * that kill it: its URL comes from its "serving" line, its peak RSS from /proc.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { onTestFinished } from 'vitest';
+import { peakRss } from './support.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+export interface ChildServer {
+  child: ChildProcess;
+  url: string;
+  /** Resolves with the exit code or signal once the process is gone. */
+  exited: Promise<string>;
+  /** SIGKILL; resolves once it is gone. Returns the peak RSS (VmHWM) read just before. */
+  kill(): Promise<number | null>;
+  peakRss(): number | null;
+}
+
+export async function startChildServer(args: {
+  dataRoot: string;
+  stateDir: string;
+  extra?: string[];
+}): Promise<ChildServer> {
+  const child = spawn(
+    process.execPath,
+    [
+      path.join(ROOT, 'bin/cis490-dashboard.js'),
+      'serve',
+      '--data-root',
+      args.dataRoot,
+      '--state-dir',
+      args.stateDir,
+      '--port',
+      '0',
+      '--poll-interval',
+      '0.1',
+      '--log-level',
+      'warn',
+      '--web-dir',
+      path.join(args.stateDir, '__no_web__'),
+      ...(args.extra ?? []),
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  const exited = new Promise<string>((resolve) =>
+    child.once('exit', (code, signal) => resolve(signal ?? String(code))),
+  );
+  onTestFinished(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  let stderr = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stderr?.setEncoding('utf8');
+    child.stderr?.on('data', (chunk: string) => {
+      stderr += chunk;
+      const m = /serving (http:\/\/\S+)/.exec(stderr);
+      if (m?.[1]) resolve(m[1]);
+    });
+    void exited.then((how) =>
+      reject(new Error(`server exited (${how}) before serving: ${stderr.slice(-2000)}`)),
+    );
+  });
+  const pid = child.pid as number;
+  return {
+    child,
+    url,
+    exited,
+    peakRss: () => peakRss(pid),
+    async kill() {
+      const peak = peakRss(pid);
+      child.kill('SIGKILL');
+      await exited;
+      return peak;
+    },
+  };
+}
