@@ -246,8 +246,23 @@ function afterCursor(
 /** Builds and runs the explorer's queries on one connection (prepared statements are cached). */
 export class EpisodeQueries {
   private readonly cache = new Map<string, Database.Statement<unknown[]>>();
+  private readonly memo = new Map<string, { version: number; value: unknown }>();
 
   constructor(private readonly db: Db) {}
+
+  /**
+   * Totals and facets of a filter stay valid until another connection commits (the catalog
+   * writer, the verifier): paging through one filter counts it once, not once per page.
+   */
+  private remember<T>(key: string, compute: () => T): T {
+    const version = this.db.pragma('data_version', { simple: true }) as number;
+    const hit = this.memo.get(key);
+    if (hit && hit.version === version) return hit.value as T;
+    const value = compute();
+    if (this.memo.size >= 256) this.memo.clear();
+    this.memo.set(key, { version, value });
+    return value;
+  }
 
   private stmt(sql: string): Database.Statement<unknown[]> {
     let s = this.cache.get(sql);
@@ -277,6 +292,13 @@ export class EpisodeQueries {
 
   /** Counts per host and per status under the filter. */
   facets(f: EpisodeFilter): { host: Record<string, number>; status: Partial<Record<EpisodeStatus, number>> } {
+    return this.remember(`facets ${JSON.stringify(f)}`, () => this.facetsNow(f));
+  }
+
+  private facetsNow(f: EpisodeFilter): {
+    host: Record<string, number>;
+    status: Partial<Record<EpisodeStatus, number>>;
+  } {
     const host: Record<string, number> = {};
     const status: Partial<Record<EpisodeStatus, number>> = {};
     for (const g of this.groups(f)) {
@@ -288,6 +310,10 @@ export class EpisodeQueries {
 
   /** Rows matching the filter, all pages. */
   total(f: EpisodeFilter): number {
+    return this.remember(`total ${JSON.stringify(f)}`, () => this.totalNow(f));
+  }
+
+  private totalNow(f: EpisodeFilter): number {
     if (onlyHostStatus(f)) {
       let n = 0;
       for (const g of this.groups(f)) n += g.n;
@@ -324,18 +350,15 @@ export class EpisodeQueries {
         // Rows the verifier has not classified yet are 'unverified' (the column's default).
         const watermark = (this.stmt('SELECT value FROM sync_state WHERE name = ?').pluck().get(SYNCED_ROW) ??
           0) as number;
-        const pendingSql: Sql = { where: ['id > ?'], params: [watermark] };
-        if (f.hosts.length > 0) inList('host_id', f.hosts, pendingSql);
-        const pending = this.stmt(
-          `SELECT host_id, 'unverified' AS status, count(*) AS n FROM episodes ${where(pendingSql)} GROUP BY host_id`,
-        ).all(...pendingSql.params) as Array<{ host_id: string; status: EpisodeStatus; n: number }>;
+        const pending = pendingByHost(this.stmt(PENDING_SQL), watermark, f.hosts);
         for (const g of [...counted, ...pending]) if (g.n !== 0 && statuses.includes(g.status)) out.push(g);
       } else {
         const sql = rowConditions(f, null);
         this.timeConditions(f, 'received_ms', sql);
         out.push(
           ...(this.stmt(
-            `SELECT host_id, status, count(*) AS n FROM episodes ${where(sql)} GROUP BY host_id, status`,
+            // `+`: group with a temp tree; grouping along the host index would visit every row.
+            `SELECT host_id, status, count(*) AS n FROM episodes ${where(sql)} GROUP BY +host_id, +status`,
           ).all(...sql.params) as Array<{ host_id: string; status: EpisodeStatus; n: number }>),
         );
       }
@@ -437,6 +460,22 @@ export class EpisodeQueries {
     if (!file) return null;
     return { item: fileItem(file).item, indexed: false };
   }
+}
+
+/** Rows past the verifier's watermark: a rowid range, grouped here so no index scan is chosen. */
+export const PENDING_SQL = 'SELECT host_id FROM episodes WHERE id > ?';
+
+/** Index rows the verifier has not classified yet ('unverified'), per host. */
+export function pendingByHost(
+  stmt: Database.Statement<unknown[]>,
+  watermark: number,
+  hosts: readonly string[] = [],
+): Array<{ host_id: string; status: EpisodeStatus; n: number }> {
+  const counts = new Map<string, number>();
+  for (const host of stmt.pluck().iterate(watermark) as Iterable<string>) {
+    if (hosts.length === 0 || hosts.includes(host)) counts.set(host, (counts.get(host) ?? 0) + 1);
+  }
+  return [...counts].map(([host_id, n]) => ({ host_id, status: 'unverified' as const, n }));
 }
 
 function merge(a: Sql, b: Sql): Sql {

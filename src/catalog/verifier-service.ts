@@ -4,6 +4,7 @@ import type { Logger } from '../util/log.js';
 import { workerFile } from '../util/worker-url.js';
 import type { Db } from './db.js';
 import { SYNCED_ROW } from './disk-sync.js';
+import { PENDING_SQL, pendingByHost } from './episodes-query.js';
 import type { VerifierCommand, VerifierMessage, VerifierWorkerData } from './verifier-protocol.js';
 
 export type StatusCounts = Partial<Record<EpisodeStatus, number>>;
@@ -156,10 +157,8 @@ export function integrityCounts(db: Db): IntegrityCounts {
     n: number;
   }>;
   for (const r of counted) bump(r.host_id, r.status, r.n);
-  const pending = db
-    .prepare('SELECT host_id, count(*) AS n FROM episodes WHERE id > ? GROUP BY host_id')
-    .all(watermark) as Array<{ host_id: string; n: number }>;
-  for (const r of pending) bump(r.host_id, 'unverified', r.n);
+  // A rowid range grouped in JS: a GROUP BY here would walk the whole host index.
+  for (const r of pendingByHost(db.prepare(PENDING_SQL), watermark)) bump(r.host_id, 'unverified', r.n);
   const unindexed = db
     .prepare('SELECT host_id, count(*) AS n FROM disk_files WHERE episode_row IS NULL GROUP BY host_id')
     .all() as Array<{ host_id: string; n: number }>;
