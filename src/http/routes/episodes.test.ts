@@ -114,6 +114,35 @@ describe('GET /api/episodes against a generated lab', () => {
     expect(Object.keys(hostFacets.host)).toEqual([host]);
   });
 
+  it('finds corrupt tarballs (same size, other bytes; truncated) and unindexed files', async () => {
+    let flipped = '';
+    let truncated = '';
+    let stray = '';
+    const { server, summary } = await lab((root, s) => {
+      const [a, b] = s.episodes as [GenerateSummary['episodes'][number], GenerateSummary['episodes'][number]];
+      const bytes = fs.readFileSync(path.join(root, a.path));
+      bytes[bytes.length - 1] = (bytes[bytes.length - 1] as number) ^ 0xff;
+      fs.writeFileSync(path.join(root, a.path), bytes);
+      fs.truncateSync(path.join(root, b.path), 10);
+      fs.copyFileSync(path.join(root, a.path), path.join(root, path.dirname(a.path), 'stray-upload.tar.zst'));
+      flipped = a.episode_id;
+      truncated = b.episode_id;
+      stray = 'stray-upload';
+    });
+    await settled(server, summary.episodesWritten - 2);
+    const { body: facets } = await getJson<EpisodeFacets>(server, '/api/episodes/facets');
+    expect(facets.status).toMatchObject({ corrupt: 2, unindexed: 1 });
+    const corrupt = await allPages(server, 'status=corrupt', 10);
+    expect(corrupt.map((e) => e.episode_id).sort()).toEqual([flipped, truncated].sort());
+    const unindexed = await allPages(server, 'status=unindexed', 10);
+    expect(unindexed).toMatchObject([{ episode_id: stray, status: 'unindexed', sha256: null }]);
+    const all = await allPages(server, '', 50);
+    expect(all).toHaveLength(summary.indexLines + 1);
+    const { body: detail } = await getJson<EpisodeDetail>(server, `/api/episodes/${stray}`);
+    expect(detail.episode.status).toBe('unindexed');
+    expect(detail.download_url).not.toBeNull();
+  });
+
   it('pages without gaps or repeats while new index lines arrive', async () => {
     const { server, summary, root } = await lab();
     await indexed(server, summary.indexLines);
