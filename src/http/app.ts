@@ -5,6 +5,7 @@ import Fastify, {
   type FastifyBaseLogger,
   type FastifyError,
   type FastifyInstance,
+  type FastifyReply,
   LogController,
 } from 'fastify';
 import { type ReadAuth, registerReadAuth } from './auth.js';
@@ -47,6 +48,17 @@ export async function buildApp(ctx: AppContext, options: BuildAppOptions): Promi
     bodyLimit: 64 * 1024,
     // Query strings like ?host=a&host=b arrive as arrays.
     routerOptions: { ignoreTrailingSlash: true },
+    // Malformed URLs (bad escapes, over-long params) are answered before any hook runs: give them
+    // the same headers and error shape as everything else.
+    frameworkErrors(err, _req, rawReply) {
+      // The reply's generics are unresolved in the factory's option type; it is a plain reply.
+      const reply = rawReply as unknown as FastifyReply;
+      const status = err.statusCode ?? 400;
+      reply
+        .headers(SECURITY_HEADERS)
+        .code(status)
+        .send(status < 500 ? errorBody('bad_url', 'malformed URL') : errorBody('internal', 'internal error'));
+    },
   });
 
   app.addHook('onSend', async (_req, reply, payload) => {
@@ -61,6 +73,9 @@ export async function buildApp(ctx: AppContext, options: BuildAppOptions): Promi
       return reply.code(err.statusCode).send(errorBody(err.code, err.message));
     }
     const status = err.statusCode ?? 500;
+    // Only the static handler refuses with 403 (traversal spellings, dotfiles): answer like any
+    // missing file, so a probe learns nothing.
+    if (status === 403) return reply.code(404).send(errorBody('not_found', 'not found'));
     if (status < 500) {
       const code = err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? 'body_too_large' : 'bad_request';
       return reply.code(status).send(errorBody(code, err.message));
