@@ -6,14 +6,13 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { procCpuSeconds, procMemory, repoRoot } from '../lib/proc.mjs';
-import { caughtUpServer } from './steady.mjs';
 
 const loadScript = path.join(repoRoot, 'bench', 'load', 'ws-load.mjs');
 
-export async function runLoad({ root, rootLines, clients, rate, lines, tag }) {
-  const running = await caughtUpServer(root, rootLines, { prefix: tag });
+/** Runs one load on an already caught-up server (see caughtUpServer); leaves it running. */
+export async function runLoad(running, { clients, rate, lines, tag }) {
   const { server } = running;
-  try {
+  {
     const cpu0 = procCpuSeconds(server.pid);
     const t0 = performance.now();
     let maxRss = procMemory(server.pid).rss;
@@ -54,7 +53,5 @@ export async function runLoad({ root, rootLines, clients, rate, lines, tag }) {
       server_cpu_share: serverCpu / seconds,
       server_max_rss: maxRss,
     };
-  } finally {
-    await running.close();
   }
 }

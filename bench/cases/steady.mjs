@@ -6,7 +6,15 @@
 import path from 'node:path';
 import { indexLine, openAppender } from '../lib/append.mjs';
 import { copyRoot, workDir } from '../lib/data.mjs';
-import { get, metric, pollUntil, procCpuSeconds, procMemory, startServer } from '../lib/proc.mjs';
+import {
+  get,
+  metric,
+  pollUntil,
+  procCpuSeconds,
+  procMemory,
+  procThreadCpu,
+  startServer,
+} from '../lib/proc.mjs';
 
 /** Starts a server on a private copy of `root` and waits until the live state and catalog caught up. */
 export async function caughtUpServer(root, lines, { args = [], prefix = 'steady' } = {}) {
@@ -25,6 +33,14 @@ export async function caughtUpServer(root, lines, { args = [], prefix = 'steady'
         );
       },
       { intervalMs: 500, timeoutMs: 600_000, what: 'catalog catch-up' },
+    );
+    // The integrity verifier hashes every tarball once after the catalog fills: wait it out too.
+    await pollUntil(
+      async () => {
+        const r = await get(`${server.url}/api/episodes/facets`);
+        return r.status === 404 || (r.status === 200 && !(r.body?.status?.unverified > 0));
+      },
+      { intervalMs: 500, timeoutMs: 600_000, what: 'verifier to settle' },
     );
   } catch (err) {
     await server.stop();
@@ -49,6 +65,7 @@ export async function measureCycles(running, { cycles, cycleSeconds, linesPerCyc
   const appender = openAppender(path.join(dataRoot, 'index.jsonl'));
   const before = (await get(`${server.url}/metrics`)).body;
   const cpu0 = procCpuSeconds(server.pid);
+  const threads0 = procThreadCpu(server.pid);
   const t0 = performance.now();
   let n = 0;
   for (let c = 0; c < cycles; c++) {
@@ -61,6 +78,7 @@ export async function measureCycles(running, { cycles, cycleSeconds, linesPerCyc
   }
   appender.close();
   const cpu = procCpuSeconds(server.pid) - cpu0;
+  const threads1 = procThreadCpu(server.pid);
   const seconds = (performance.now() - t0) / 1000;
   const after = (await get(`${server.url}/metrics`)).body;
   const snapshots =
@@ -72,6 +90,8 @@ export async function measureCycles(running, { cycles, cycleSeconds, linesPerCyc
     cpu,
     cpuPerCycle: cpu / Math.max(1, snapshots),
     cpuPerSecond: cpu / seconds,
+    mainThreadCpu: threads1.main - threads0.main,
+    otherThreadsCpu: threads1.others - threads0.others,
     linesAppended: n,
     rss: procMemory(server.pid).rss,
   };

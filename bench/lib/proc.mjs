@@ -21,6 +21,26 @@ export function procCpuSeconds(pid) {
   return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
 }
 
+/**
+ * CPU seconds by thread: the main (JavaScript) thread, and the sum of all others (worker threads
+ * such as the catalog writer and verifier, libuv's pool, V8's GC helpers).
+ */
+export function procThreadCpu(pid) {
+  let main = 0;
+  let others = 0;
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+    let cpu = 0;
+    try {
+      cpu = procCpuSeconds(`${pid}/task/${tid}`);
+    } catch {
+      continue; // The thread ended meanwhile.
+    }
+    if (tid === String(pid)) main = cpu;
+    else others += cpu;
+  }
+  return { main, others };
+}
+
 /** Resident and peak resident bytes of a live process. */
 export function procMemory(pid) {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
