@@ -9,6 +9,8 @@ import { EpisodeIdTracker } from './feeders/episode-ids.js';
 import { EpisodesDirFeeder } from './feeders/episodes-dir.js';
 import { HealthDirFeeder } from './feeders/health-dir.js';
 import { IndexAggregates } from './feeders/index-aggregates.js';
+import { type CompactIndexBatch, LINE_OK, SKIP_CODES } from './feeders/index-compact.js';
+import { IndexParsePool } from './feeders/index-parse-pool.js';
 import { JsonlFeeder } from './feeders/jsonl-feeder.js';
 import { parseAlertLine, parseIndexLine } from './feeders/records.js';
 import type {
@@ -93,6 +95,8 @@ export class Dashboard {
       logger,
       parse: parseIndexLine,
       accept: (r) => this.ids.accept(r.episode_id),
+      // A cold start (empty catalog) parses its first pass in parallel: nothing to look up.
+      ...(this.ids.cold ? { bulkLoader: new IndexParsePool((batch) => this.applyCompact(batch)) } : {}),
       onRecords: (records, bulk) => this.onEpisodes(records, bulk),
       onCaughtUp: () => this.checkReady(),
     });
@@ -244,6 +248,33 @@ export class Dashboard {
       return;
     }
     for (const r of records) this.bus.publish({ type: 'episode', ...r });
+  }
+
+  /** Applies a parsed first-pass batch in order: repeats counted once, totals, the recent tail. */
+  private applyCompact(batch: CompactIndexBatch): void {
+    const accepted = new Uint8Array(batch.count);
+    const skipped: Record<string, number> = {};
+    let acceptedCount = 0;
+    let duplicates = 0;
+    for (let i = 0; i < batch.count; i++) {
+      const status = batch.status[i] as number;
+      if (status !== LINE_OK) {
+        const reason = SKIP_CODES[status - 1] as string;
+        skipped[reason] = (skipped[reason] ?? 0) + 1;
+        continue;
+      }
+      if (!this.ids.acceptHash(batch.hashHi[i] as number, batch.hashLo[i] as number)) {
+        duplicates++;
+        continue;
+      }
+      accepted[i] = 1;
+      acceptedCount++;
+      const host = batch.hosts[batch.host[i] as number] as string;
+      this.indexAgg.count(host, batch.size[i] as number, batch.receivedMs[i] as number);
+    }
+    this.indexAgg.pushRecent(batch.tail.filter((t) => accepted[t.index] === 1).map((t) => t.record));
+    this.index.countBulk({ accepted: acceptedCount, duplicates, skipped, rejected: batch.rejected });
+    this.scheduleBulkSnapshot();
   }
 
   private onAlerts(records: AlertRecord[], bulk: boolean): void {

@@ -215,9 +215,13 @@ describe('serve', () => {
 
   it('exposes Prometheus metrics with lag, skips and clients', async () => {
     const { root } = await generated(2, 1);
-    fs.appendFileSync(path.join(root, 'index.jsonl'), 'not json\nnull\n');
+    const index = path.join(root, 'index.jsonl');
+    const firstLine = fs.readFileSync(index, 'utf8').split('\n')[0] as string;
+    // A repeated id, garbage and a non-object in the first pass: counted once, skipped, reported.
+    fs.appendFileSync(index, `not json\nnull\n${firstLine}\n`);
     const server = await testServer({ dataRoot: root });
     await server.dashboard.whenReady();
+    expect((await getJson<DashboardState>(server, '/api/state')).body.total_episodes).toBe(2);
     const text = await (await fetch(`${server.url}/metrics`)).text();
     expect(text).toMatch(
       /cis490_dashboard_input_lines_skipped_total\{source="index",reason="malformed_json"\} 1/,
@@ -227,6 +231,7 @@ describe('serve', () => {
     );
     expect(text).toMatch(/cis490_dashboard_input_bytes_read\{source="index"\} \d+/);
     expect(text).toMatch(/cis490_dashboard_ws_clients 0/);
+    expect(text).toMatch(/cis490_dashboard_input_duplicate_ids_total 1/);
     expect(text).toMatch(/cis490_dashboard_ready 1/);
     expect(text).not.toMatch(/ep-\d/);
   });

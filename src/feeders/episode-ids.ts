@@ -22,6 +22,19 @@ export class EpisodeIdTracker {
     return !this.committedBefore?.(episodeId);
   }
 
+  /**
+   * The first pass's variant, on a hash computed by a parse worker. Only valid on a cold start
+   * (nothing committed before): it consults no catalog.
+   */
+  acceptHash(hi: number, lo: number): boolean {
+    return this.seenThisRun.addHash(hi, lo);
+  }
+
+  /** True when ids need no catalog lookup (cold start): the compact first pass may be used. */
+  get cold(): boolean {
+    return this.committedBefore === null;
+  }
+
   get rememberedCount(): number {
     return this.seenThisRun.size;
   }

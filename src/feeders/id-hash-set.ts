@@ -23,6 +23,11 @@ export class IdHashSet {
   /** Adds the string; returns false when it (or its hash) was already present. */
   add(s: string): boolean {
     const [h, l] = hash64(s);
+    return this.addHash(h, l);
+  }
+
+  /** Adds a hash computed elsewhere (by `hash64`, e.g. in a parse worker). */
+  addHash(h: number, l: number): boolean {
     if (this.count * 2 >= this.hi.length) this.grow();
     return this.insert(h, l);
   }

@@ -1,5 +1,12 @@
 import { type EpisodeRecord, type HostIndexed, RECENT_LIMIT } from '../protocol/index.js';
 
+interface HostTotals {
+  episodes: number;
+  bytes: number;
+  /** Newest received time in epoch ms (NaN when none is known); rendered to ISO on demand. */
+  lastMs: number;
+}
+
 /**
  * Running totals of the index: what the snapshot says about episodes. Updated per accepted record
  * (never by re-reading the index), seeded from the catalog at start-up.
@@ -7,7 +14,7 @@ import { type EpisodeRecord, type HostIndexed, RECENT_LIMIT } from '../protocol/
 export class IndexAggregates {
   total_episodes = 0;
   total_bytes = 0;
-  hosts_indexed: Record<string, HostIndexed> = {};
+  private readonly hosts = new Map<string, HostTotals>();
   /** Newest first. */
   recent: EpisodeRecord[] = [];
 
@@ -20,37 +27,57 @@ export class IndexAggregates {
     if (seed) {
       this.total_episodes = seed.total_episodes;
       this.total_bytes = seed.total_bytes;
-      this.hosts_indexed = structuredClone(seed.hosts_indexed);
+      for (const [host, h] of Object.entries(seed.hosts_indexed)) {
+        const lastMs = h.last_received_at === null ? Number.NaN : Date.parse(h.last_received_at);
+        this.hosts.set(host, { episodes: h.episodes, bytes: h.bytes, lastMs });
+      }
       this.recent = seed.recent_episodes.slice(0, RECENT_LIMIT);
     }
   }
 
-  add(records: readonly EpisodeRecord[]): void {
-    for (const r of records) {
-      const size = r.size_bytes ?? 0;
-      this.total_episodes++;
-      this.total_bytes += size;
-      let h = this.hosts_indexed[r.host_id];
-      if (!h) {
-        h = { episodes: 0, bytes: 0, last_received_at: null };
-        this.hosts_indexed[r.host_id] = h;
-      }
-      h.episodes++;
-      h.bytes += size;
-      if (r.received_at !== null && (h.last_received_at === null || r.received_at > h.last_received_at)) {
-        h.last_received_at = r.received_at;
-      }
+  /** One accepted episode: host, size (NaN/null for none) and received time in ms (NaN for none). */
+  count(host: string, size: number | null, receivedMs: number): void {
+    const bytes = size === null || Number.isNaN(size) ? 0 : size;
+    this.total_episodes++;
+    this.total_bytes += bytes;
+    let h = this.hosts.get(host);
+    if (!h) {
+      h = { episodes: 0, bytes: 0, lastMs: Number.NaN };
+      this.hosts.set(host, h);
     }
-    // Newest first: the last records of the batch go to the front.
+    h.episodes++;
+    h.bytes += bytes;
+    if (receivedMs > h.lastMs || (Number.isNaN(h.lastMs) && !Number.isNaN(receivedMs))) h.lastMs = receivedMs;
+  }
+
+  /** Puts accepted records at the front of the recent list (the batch's last record first). */
+  pushRecent(records: readonly EpisodeRecord[]): void {
     const n = records.length;
-    if (n >= RECENT_LIMIT) {
-      this.recent = records.slice(n - RECENT_LIMIT).reverse();
-    } else if (n > 0) {
+    if (n >= RECENT_LIMIT) this.recent = records.slice(n - RECENT_LIMIT).reverse();
+    else if (n > 0)
       this.recent = records
         .slice()
         .reverse()
         .concat(this.recent.slice(0, RECENT_LIMIT - n));
+  }
+
+  add(records: readonly EpisodeRecord[]): void {
+    for (const r of records) {
+      this.count(r.host_id, r.size_bytes, r.received_at === null ? Number.NaN : Date.parse(r.received_at));
     }
+    this.pushRecent(records);
+  }
+
+  hostsIndexed(): Record<string, HostIndexed> {
+    const out: Record<string, HostIndexed> = {};
+    for (const [host, h] of this.hosts) {
+      out[host] = {
+        episodes: h.episodes,
+        bytes: h.bytes,
+        last_received_at: Number.isNaN(h.lastMs) ? null : new Date(h.lastMs).toISOString(),
+      };
+    }
+    return out;
   }
 
   /** Copies safe to hand to the bus (the snapshot must not alias mutable state). */
@@ -60,12 +87,10 @@ export class IndexAggregates {
     hosts_indexed: Record<string, HostIndexed>;
     recent_episodes: EpisodeRecord[];
   } {
-    const hosts: Record<string, HostIndexed> = {};
-    for (const [k, v] of Object.entries(this.hosts_indexed)) hosts[k] = { ...v };
     return {
       total_episodes: this.total_episodes,
       total_bytes: this.total_bytes,
-      hosts_indexed: hosts,
+      hosts_indexed: this.hostsIndexed(),
       recent_episodes: this.recent.slice(),
     };
   }

@@ -24,6 +24,27 @@ export interface JsonlFeederOptions<T> {
   onRecords(records: T[], bulk: boolean): void;
   /** Called once when the first pass reached the end of the file (or found it missing). */
   onCaughtUp?(): void;
+  /**
+   * Takes the first pass's batches instead of the per-line path (parallel parsing); the applier
+   * reports what it counted through `countBulk`. Closed once the first pass is done.
+   */
+  bulkLoader?: BulkLoader;
+}
+
+/** A first-pass loader: takes batches of raw lines, applies them in order, possibly later. */
+export interface BulkLoader {
+  submit(lines: string[]): Promise<void>;
+  /** Resolves once every submitted batch is applied. */
+  drain(): Promise<void>;
+  close(): Promise<unknown>;
+}
+
+/** What a bulk applier counted in one batch. */
+export interface BulkCounts {
+  accepted: number;
+  duplicates: number;
+  skipped: Record<string, number>;
+  rejected: Array<{ reason: string; excerpt: string }>;
 }
 
 export interface JsonlFeederStats {
@@ -58,11 +79,14 @@ export class JsonlFeeder<T> {
   private duplicates = 0;
   private readonly skipped: Record<string, number> = {};
   private caughtUp = false;
+  private bulkLoader: BulkLoader | null;
+  private finishingBulk = false;
   private readonly caughtUpPromise: Promise<void>;
   private resolveCaughtUp!: () => void;
 
   constructor(private readonly options: JsonlFeederOptions<T>) {
     this.warn = new RateLimitedLog(options.logger);
+    this.bulkLoader = options.bulkLoader ?? null;
     this.caughtUpPromise = new Promise((resolve) => {
       this.resolveCaughtUp = resolve;
     });
@@ -127,9 +151,49 @@ export class JsonlFeeder<T> {
     );
   }
 
-  private onBatch(batch: TailBatch): void {
-    const { parse, accept } = this.options;
-    const records: T[] = [];
+  /** The bulk applier reports one batch's counts (accepted, repeats, skips with excerpts). */
+  countBulk(c: BulkCounts): void {
+    this.accepted += c.accepted;
+    this.duplicates += c.duplicates;
+    for (const [reason, n] of Object.entries(c.skipped))
+      this.skipped[reason] = (this.skipped[reason] ?? 0) + n;
+    for (const r of c.rejected) {
+      this.warn.warn(
+        `${this.options.name}:${r.reason}`,
+        { source: this.options.name, file: this.options.path, reason: r.reason, excerpt: r.excerpt },
+        'skipped a line',
+      );
+    }
+  }
+
+  private onBatch(batch: TailBatch): void | Promise<void> {
+    if (this.bulkLoader) {
+      this.reportTailerSkips(batch);
+      this.lines += batch.lines.length;
+      return this.bulkLoader.submit(batch.lines);
+    }
+    this.reportTailerSkips(batch);
+    this.applyLines(batch.lines);
+  }
+
+  /** The first pass is done when the tailer is at the end and every bulk batch is applied. */
+  private async finishBulk(): Promise<void> {
+    const loader = this.bulkLoader;
+    if (!loader || this.finishingBulk) return;
+    this.finishingBulk = true;
+    try {
+      await loader.drain();
+      // Another batch may have come in while draining; its own caught_up will finish then.
+      if (!this.tailer.caughtUp) return;
+      this.bulkLoader = null;
+      await loader.close();
+      this.markCaughtUp();
+    } finally {
+      this.finishingBulk = false;
+    }
+  }
+
+  private reportTailerSkips(batch: TailBatch): void {
     for (const s of batch.skipped) {
       // invalid_utf8 lines are still delivered (with U+FFFD); the JSON parse below decides.
       const delivered = s.reason === 'invalid_utf8';
@@ -145,7 +209,12 @@ export class JsonlFeeder<T> {
         delivered ? 'line has invalid UTF-8; decoded with U+FFFD' : 'skipped a line',
       );
     }
-    for (const line of batch.lines) {
+  }
+
+  private applyLines(lines: readonly string[]): void {
+    const { parse, accept } = this.options;
+    const records: T[] = [];
+    for (const line of lines) {
       this.lines++;
       const result = parse(line);
       if (!result.ok) {
@@ -185,12 +254,14 @@ export class JsonlFeeder<T> {
     const fields = { source: this.options.name, ...event };
     switch (event.kind) {
       case 'caught_up':
-        this.markCaughtUp();
+        if (this.bulkLoader) void this.finishBulk();
+        else this.markCaughtUp();
         break;
       case 'missing':
         log.warn(fields, 'input file missing; will pick it up when it appears');
         // Nothing to read is a finished first pass: the server is ready without the file.
-        this.markCaughtUp();
+        if (this.bulkLoader) void this.finishBulk();
+        else this.markCaughtUp();
         break;
       case 'appeared':
         log.info(fields, 'input file appeared');

@@ -51,21 +51,37 @@ export function parseIndexLine(line: string): ParseResult<EpisodeRecord> {
   const parsed = parseObject(line);
   if (!parsed.ok) return parsed;
   const obj = parsed.record;
-  const episode_id = idString(obj.episode_id);
-  const host_id = idString(obj.host_id);
-  if (episode_id === null || host_id === null) return { ok: false, reason: 'missing_fields' };
-  const size = obj.size_bytes;
+  const key = indexKey(obj);
+  if (!key) return { ok: false, reason: 'missing_fields' };
   const record: EpisodeRecord = {
-    episode_id,
-    host_id,
+    episode_id: key.episode_id,
+    host_id: key.host_id,
     sha256: typeof obj.sha256 === 'string' ? obj.sha256 : null,
-    size_bytes: typeof size === 'number' && Number.isFinite(size) && size >= 0 ? Math.trunc(size) : null,
+    size_bytes: key.size_bytes,
     received_at: normalizeTimestamp(obj.received_at_wall),
   };
   if (typeof obj.path === 'string') record.path = obj.path;
   const extra = extraFields(obj, INDEX_FIELDS);
   if (extra) record.extra = extra;
   return { ok: true, record };
+}
+
+/**
+ * The fields that decide whether an index object is an episode and what it adds to the totals.
+ * Shared by the per-line parser and the first pass's compact one, so both accept exactly alike.
+ */
+export function indexKey(
+  obj: Record<string, unknown>,
+): { episode_id: string; host_id: string; size_bytes: number | null } | null {
+  const episode_id = idString(obj.episode_id);
+  const host_id = idString(obj.host_id);
+  if (episode_id === null || host_id === null) return null;
+  const size = obj.size_bytes;
+  return {
+    episode_id,
+    host_id,
+    size_bytes: typeof size === 'number' && Number.isFinite(size) && size >= 0 ? Math.trunc(size) : null,
+  };
 }
 
 /** One `alerts.jsonl` line → an alert. Every object line is an alert; fields may be missing. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isCanonicalUtc, normalizeTimestamp } from './time.js';
+import { canonicalUtcMs, isCanonicalUtc, normalizeTimestamp } from './time.js';
 
 describe('timestamps', () => {
   it('normalises ISO-8601 with offsets and epoch seconds to canonical UTC', () => {
@@ -20,5 +20,19 @@ describe('timestamps', () => {
     expect(isCanonicalUtc('2026-11-01 10:00:00.000Z')).toBe(false);
     // Out-of-range canonical-looking strings still go through the full parser.
     expect(normalizeTimestamp('2026-13-01T00:00:00.000Z')).toBeNull();
+  });
+});
+
+describe('canonicalUtcMs', () => {
+  it('agrees with Date.parse on canonical strings', () => {
+    for (const s of [
+      '1970-01-01T00:00:00.000Z',
+      '2024-02-29T23:59:59.999Z',
+      '2026-11-29T10:18:41.123Z',
+      '0999-12-31T01:02:03.004Z',
+    ]) {
+      expect(canonicalUtcMs(s)).toBe(Date.parse(s));
+    }
+    expect(canonicalUtcMs('2026-11-29T10:18:41Z')).toBeNaN();
   });
 });

@@ -18,6 +18,8 @@ export function timestampMs(value: unknown): number | null {
     return Math.abs(ms) <= 8.64e15 ? ms : null;
   }
   if (typeof value === 'string') {
+    const canonical = canonicalUtcMs(value);
+    if (!Number.isNaN(canonical)) return canonical;
     const trimmed = value.trim();
     if (trimmed === '') return null;
     // A bare number in a string is epoch seconds too.
@@ -42,9 +44,19 @@ function digits(s: string, from: number, count: number): number {
 
 /** `YYYY-MM-DDTHH:MM:SS.sssZ` with fields in range: exactly what `toISOString()` prints. */
 export function isCanonicalUtc(s: string): boolean {
-  if (s.length !== 24 || s[4] !== '-' || s[7] !== '-' || s[10] !== 'T' || s[13] !== ':' || s[16] !== ':')
-    return false;
-  if (s[19] !== '.' || s[23] !== 'Z') return false;
+  return !Number.isNaN(canonicalUtcMs(s));
+}
+
+const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/**
+ * Epoch ms of a canonical UTC string, NaN for anything else. Reads the digits directly: the
+ * receiver writes this form, and this is several times cheaper than Date.parse on a large index.
+ */
+export function canonicalUtcMs(s: string): number {
+  if (s.length !== 24 || s.charCodeAt(23) !== 90 /* Z */ || s.charCodeAt(10) !== 84 /* T */)
+    return Number.NaN;
+  if (s[4] !== '-' || s[7] !== '-' || s[13] !== ':' || s[16] !== ':' || s[19] !== '.') return Number.NaN;
   const year = digits(s, 0, 4);
   const month = digits(s, 5, 2);
   const day = digits(s, 8, 2);
@@ -62,10 +74,11 @@ export function isCanonicalUtc(s: string): boolean {
     second < 0 ||
     second > 59
   ) {
-    return false;
+    return Number.NaN;
   }
-  if (month < 1 || month > 12 || day < 1) return false;
+  if (month < 1 || month > 12 || day < 1) return Number.NaN;
   const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
-  const monthDays = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1] as number;
-  return day <= monthDays;
+  const monthDays = month === 2 && leap ? 29 : (MONTH_DAYS[month - 1] as number);
+  if (day > monthDays) return Number.NaN;
+  return Date.UTC(year, month - 1, day, hour, minute, second, milli);
 }
