@@ -87,11 +87,12 @@ export function metric(text, name, labelPart = '') {
  * Starts `cis490-dashboard serve` on port 0 and resolves once it prints its URL. `t0` is the
  * performance.now() of the spawn, so callers can time the whole process from birth.
  */
-export function startServer({ dataRoot, stateDir, args = [] }) {
+export function startServer({ dataRoot, stateDir, args = [], nodeArgs = [] }) {
   const t0 = performance.now();
   const child = spawn(
     process.execPath,
     [
+      ...nodeArgs,
       cli,
       'serve',
       '--data-root',
