@@ -8,12 +8,6 @@ import { tempDir } from '../test-utils/tmp.js';
 import { startDemo } from './demo.js';
 import type { SimulatorStats } from './simulator.js';
 
-function sumInto(a: Record<string, number>, b: Record<string, number>): Record<string, number> {
-  const out = { ...a };
-  for (const [k, v] of Object.entries(b)) out[k] = (out[k] ?? 0) + v;
-  return out;
-}
-
 const everyRotation = (s: SimulatorStats) =>
   s.receiver.rotations.index.rename > 0 &&
   s.receiver.rotations.index.copytruncate > 0 &&
@@ -30,12 +24,19 @@ describe('demo', () => {
       seed: 11,
       history: { episodes: 6, alerts: 4 },
       telemetryKb: 2,
-      server: { port: 0, logLevel: 'silent', pollInterval: 0.05, webDir: path.join(dir, 'no-web') },
+      server: {
+        port: 0,
+        logLevel: 'silent',
+        pollInterval: 0.05,
+        // The rescan backstop heals a per-host file count that a lost directory notification left
+        // behind (seen about one run in eight: EpisodesDirFeeder's overlapping updates, reported).
+        rescanInterval: 1,
+        webDir: path.join(dir, 'no-web'),
+      },
       timing: { rotateEveryMs: 3_000, staleAfterMs: 1_500, staleForMs: 60_000, corruptShare: 0.5 },
     });
     onTestFinished(() => demo.stop());
-    const history = demo.history;
-    if (!history) throw new Error('a fresh demo folder generates its history');
+    expect(demo.fresh).toBe(true);
     // Subscribed before any I/O callback runs: the simulator's first post cannot be missed.
     let phaseEvents = 0;
     demo.server.dashboard.bus.subscribe((e) => {
@@ -57,12 +58,14 @@ describe('demo', () => {
 
     const disk = Object.fromEntries(Object.entries(sim.disk).map(([h, d]) => [h, d.files]));
     const diskBytes = Object.fromEntries(Object.entries(sim.disk).map(([h, d]) => [h, d.bytes]));
+    // The receiver counted everything written: the hour of history, then the live run.
+    expect(sim.receiver.indexLines).toBe(6 + sim.episodes);
     const expected = {
-      total_episodes: history.expected.total_episodes + sim.episodes,
-      total_bytes: history.expected.total_bytes + sim.receiver.indexBytes,
-      total_alerts: history.expected.total_alerts + sim.receiver.alertLines,
-      host_counts: sumInto(history.expected.host_counts, disk),
-      host_bytes: sumInto(history.expected.host_bytes, diskBytes),
+      total_episodes: sim.receiver.indexLines,
+      total_bytes: sim.receiver.indexBytes,
+      total_alerts: sim.receiver.alertLines,
+      host_counts: disk,
+      host_bytes: diskBytes,
     };
     await vi
       .waitFor(
@@ -114,9 +117,7 @@ describe('demo', () => {
     const leftovers = fs
       .readdirSync(path.join(demo.dataRoot, 'episodes'), { recursive: true, encoding: 'utf8' })
       .filter((f) => f.endsWith('.tmp'));
-    expect(leftovers).toEqual(
-      history.nonEpisodeFiles.filter((f) => f.endsWith('.tmp')).map((f) => f.slice('episodes/'.length)),
-    );
+    expect(leftovers).toEqual([]);
   });
 
   it('continues an earlier demo in the same folder: no new history, totals carry on', async () => {
@@ -133,7 +134,7 @@ describe('demo', () => {
     onTestFinished(() => first.stop());
     await first.simulator.until((s) => s.episodes >= 3);
     await first.simulator.stop();
-    const written = (first.history?.expected.total_episodes ?? 0) + first.simulator.stats().episodes;
+    const written = first.simulator.stats().receiver.indexLines;
     await vi.waitFor(async () => {
       expect((await getJson<DashboardState>(first, '/api/state')).body.total_episodes).toBe(written);
     });
@@ -141,7 +142,7 @@ describe('demo', () => {
 
     const second = await startDemo({ ...options, seed: 2 });
     onTestFinished(() => second.stop());
-    expect(second.history).toBeNull();
+    expect(second.fresh).toBe(false);
     await second.simulator.until((s) => s.episodes >= 3);
     await second.simulator.stop();
     const more = second.simulator.stats().episodes;

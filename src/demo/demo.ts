@@ -3,8 +3,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startFullServer } from '../cli/run-server.js';
-import { type GenerateSummary, generateDataRoot, hostIds } from '../generate/generate.js';
+import { hostIds } from '../generate/generate.js';
+import { Rng } from '../generate/rng.js';
 import type { RunningServer, ServerConfig } from '../server.js';
+import { backfill } from './backfill.js';
 import { phaseClient } from './phase-client.js';
 import type { DemoTiming } from './profiles.js';
 import { Receiver } from './receiver.js';
@@ -12,8 +14,8 @@ import { nodeReceiverFs } from './receiver-fs.js';
 import { Simulator } from './simulator.js';
 
 /**
- * `demo` as a programmatic API: a folder with a data root (some history, generated), a phase
- * token, and the dashboard's state; the server reading that root; and the live simulator
+ * `demo` as a programmatic API: a folder with a data root (the last hour's history, generated),
+ * a phase token, and the dashboard's state; the server reading that root; and the live simulator
  * writing it. The CLI command and the tests both start the demo through `startDemo`.
  */
 
@@ -30,7 +32,7 @@ export interface DemoOptions {
   server?: Partial<Omit<ServerConfig, 'dataRoot' | 'stateDir' | 'phaseTokenFile'>>;
   /** Overrides of the simulator's timings (derived from the rate). */
   timing?: Partial<DemoTiming>;
-  /** Episodes and alerts already there when the demo starts. @default 6 per host, 12 */
+  /** Episodes and alerts of the hour before the demo starts (a fresh folder only). @default 6 per host, 12 */
   history?: { episodes: number; alerts: number };
   /** Telemetry member per episode, KiB before compression. @default 16 */
   telemetryKb?: number;
@@ -45,13 +47,16 @@ export interface RunningDemo {
   url: string;
   server: RunningServer;
   simulator: Simulator;
-  /** The generated history (null when an earlier demo's data root was reused). */
-  history: GenerateSummary | null;
+  /** False when an earlier demo's data root was continued (no history was generated). */
+  fresh: boolean;
   /** Stops the simulator (the write in progress finishes), then the server. Idempotent. */
   stop(): Promise<void>;
 }
 
 export const DEMO_DEFAULTS = { hosts: 4, ratePerMinute: 30, telemetryKb: 16 } as const;
+
+/** A fresh demo's history covers the hour before it starts. */
+const HISTORY_SPAN_MS = 3_600_000;
 
 export async function startDemo(o: DemoOptions = {}): Promise<RunningDemo> {
   const hosts = o.hosts ?? DEMO_DEFAULTS.hosts;
@@ -65,15 +70,21 @@ export async function startDemo(o: DemoOptions = {}): Promise<RunningDemo> {
   const stateDir = path.join(dir, 'state');
   fs.mkdirSync(dir, { recursive: true });
 
-  let history: GenerateSummary | null = null;
-  if (!holdsData(dataRoot)) {
-    history = await generateDataRoot({
-      out: dataRoot,
-      hosts,
+  const receiver = new Receiver(dataRoot, nodeReceiverFs, {
+    ...(o.maxEpisodesOnDisk !== undefined ? { maxEpisodesOnDisk: o.maxEpisodesOnDisk } : {}),
+  });
+  const fresh = !holdsData(dataRoot);
+  if (fresh) {
+    fs.mkdirSync(dataRoot, { recursive: true });
+    await backfill({
+      receiver,
+      hosts: hostIds(hosts),
       episodes: o.history?.episodes ?? hosts * 6,
       alerts: o.history?.alerts ?? 12,
+      spanMs: HISTORY_SPAN_MS,
+      nowMs: Date.now(),
       telemetryKb,
-      seed,
+      rng: new Rng(seed).fork(0xbacf111),
     });
   }
   const tokenFile = path.join(dir, 'phase-token');
@@ -87,9 +98,7 @@ export async function startDemo(o: DemoOptions = {}): Promise<RunningDemo> {
     throw err;
   }
   const simulator = new Simulator({
-    receiver: new Receiver(dataRoot, nodeReceiverFs, {
-      ...(o.maxEpisodesOnDisk !== undefined ? { maxEpisodesOnDisk: o.maxEpisodesOnDisk } : {}),
-    }),
+    receiver,
     postPhase: phaseClient(server.url, token),
     hosts: hostIds(hosts),
     ratePerMinute,
@@ -108,7 +117,7 @@ export async function startDemo(o: DemoOptions = {}): Promise<RunningDemo> {
     })();
     return stopping;
   };
-  return { dir, dataRoot, stateDir, url: server.url, server, simulator, history, stop };
+  return { dir, dataRoot, stateDir, url: server.url, server, simulator, fresh, stop };
 }
 
 function holdsData(dataRoot: string): boolean {
