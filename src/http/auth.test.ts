@@ -214,6 +214,10 @@ describe('--read-token', () => {
     expect(statuses).toContain(429);
     // The right token is never rate limited.
     expect((await fetch(`${server.url}/api/state`, { headers: bearer })).status).toBe(200);
+    // A browser with a stale session (the token was rotated) still gets the login page.
+    const stale = await fetch(`${server.url}/`, { headers: { cookie: `${SESSION_COOKIE}=stale` } });
+    expect(stale.status).toBe(401);
+    expect(await stale.text()).toContain('name="token"');
   });
 
   it('closes a WebSocket without the token with 4001, and says hello with the cookie or the bearer', async () => {
@@ -257,10 +261,11 @@ describe('--read-token', () => {
     expect(auth.check({ cookie: `a=b; ${SESSION_COOKIE}=x; ${SESSION_COOKIE}=${sessionValue(TOKEN)}` })).toBe(
       'ok',
     );
-    expect(auth.check({ cookie: `${SESSION_COOKIE}=x` })).toBe('wrong');
+    expect(auth.check({ cookie: `${SESSION_COOKIE}=x` })).toBe('missing');
+    expect(auth.check({ authorization: 'Bearer guess-guess' })).toBe('wrong');
     expect(auth.check({})).toBe('missing');
     const compared = spy.mock.calls.map((c) => c[0]);
-    expect(compared).toEqual([TOKEN, 'x', sessionValue(TOKEN), 'x']);
+    expect(compared).toEqual([TOKEN, 'x', sessionValue(TOKEN), 'x', 'guess-guess']);
     // Hashing first: presented tokens of any length compare without throwing (timingSafeEqual would).
     expect(tokenMatches('a', TOKEN)).toBe(false);
     expect(tokenMatches(`${TOKEN}${'z'.repeat(1000)}`, TOKEN)).toBe(false);

@@ -58,7 +58,12 @@ export class ReadAuth {
     this.#session = sessionValue(token);
   }
 
-  /** 'ok' when a bearer token or a session cookie matches; 'wrong' when one was presented and none did. */
+  /**
+   * 'ok' when a bearer token or a session cookie matches; 'wrong' when a bearer token was
+   * presented and did not (a guess: rate limited); else 'missing'. A cookie that does not match
+   * is a stale session (the token was rotated), not a guess — nobody guesses a 256-bit HMAC — so
+   * its browser gets the login page, never a 429 because some other client was guessing.
+   */
   check(headers: IncomingHttpHeaders): Verdict {
     const bearer = bearerToken(headers.authorization);
     const cookies = cookieValues(headers.cookie, SESSION_COOKIE);
@@ -67,7 +72,7 @@ export class ReadAuth {
     let cookieOk = false;
     for (const value of cookies) cookieOk = tokenMatches(value, this.#session) || cookieOk;
     if (cookieOk) return 'ok';
-    return bearer === undefined && cookies.length === 0 ? 'missing' : 'wrong';
+    return bearer === undefined ? 'missing' : 'wrong';
   }
 
   tokenMatches(presented: string | undefined): boolean {
