@@ -3,6 +3,9 @@ import http, { type IncomingMessage } from 'node:http';
 import path from 'node:path';
 import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import WebSocket from 'ws';
+import { serverConfigFrom } from '../cli/commands/serve.js';
+import { parseOptions } from '../config/parse.js';
+import { SERVER_OPTIONS } from '../config/schema.js';
 import { catalogRoutes } from '../http/routes/episodes.js';
 import { CLOSE_UNAUTHORIZED, type ServerMessage } from '../protocol/index.js';
 import { type ServerConfig, startServer } from '../server.js';
@@ -308,6 +311,21 @@ describe('WebSocket Origin', () => {
     await expect(
       testServer({ dataRoot: f.dataRoot, allowedOrigins: ['https://dash.example.org/app'] }),
     ).rejects.toMatchObject({ code: 'bad_origin' });
+  });
+
+  it('takes --allowed-origin as a comma list, or CIS490_ALLOWED_ORIGINS, and refuses a URL with a path', () => {
+    const fromFlag = serverConfigFrom(
+      parseOptions(SERVER_OPTIONS, ['--allowed-origin', 'https://a.example,https://b.example:8443'], {}),
+    );
+    expect(fromFlag.allowedOrigins).toEqual(['https://a.example', 'https://b.example:8443']);
+    const fromEnv = serverConfigFrom(
+      parseOptions(SERVER_OPTIONS, [], { CIS490_ALLOWED_ORIGINS: 'https://c.example' }),
+    );
+    expect(fromEnv.allowedOrigins).toEqual(['https://c.example']);
+    expect(serverConfigFrom(parseOptions(SERVER_OPTIONS, [], {})).allowedOrigins).toEqual([]);
+    expect(() =>
+      serverConfigFrom(parseOptions(SERVER_OPTIONS, ['--allowed-origin', 'https://a.example/app'], {})),
+    ).toThrow(/--allowed-origin: 'https:\/\/a.example\/app' is not an origin/);
   });
 
   it('parses and checks origins', () => {
