@@ -10,6 +10,7 @@
  * Imports nothing from src/: it drives `bin/cis490-dashboard.js` (compiled dist/) as a user does,
  * one fresh server process per measurement, load generators in their own processes, loopback only.
  */
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -382,6 +383,18 @@ function explorerSummary(j) {
   return `${rows.length} filters: p50 ≤ ${Math.max(...p50s).toFixed(1)} ms, worst p99 ${w.p99_ms.toFixed(1)} ms (${w.filter}); server RSS ${j.server_rss_mb} MB`;
 }
 
+/** The commit measured: git's HEAD, or CIS490_BENCH_COMMIT for a tree exported without .git. */
+function commitOf() {
+  if (process.env.CIS490_BENCH_COMMIT) return process.env.CIS490_BENCH_COMMIT;
+  const r = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: repoRoot, encoding: 'utf8' });
+  const dirty = spawnSync('git', ['status', '--porcelain', '--', 'src', 'bin'], {
+    cwd: repoRoot,
+    encoding: 'utf8',
+  });
+  if (r.status !== 0) return 'unknown';
+  return `${r.stdout.trim()}${dirty.stdout.trim() ? ' (with uncommitted changes in src/ or bin/)' : ''}`;
+}
+
 // Report -------------------------------------------------------------------------------------------
 const totalSeconds = (performance.now() - t0) / 1000;
 const info = {
@@ -392,6 +405,7 @@ const info = {
   machine: machine(),
   loadBefore,
   loadAfter: loadAverage(),
+  commit: commitOf(),
   seed: seed.dir ? path.relative(repoRoot, seed.dir) || seed.dir : `unavailable (${seed.missing})`,
 };
 process.stdout.write(renderTable(rows, info));
