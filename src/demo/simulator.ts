@@ -59,6 +59,8 @@ interface HostState {
   /** When its heartbeat stopped (while stale). */
   quietSinceMs: number;
   lastEpisodeId: string | undefined;
+  /** False until its first episode began. */
+  started: boolean;
 }
 
 export class Simulator {
@@ -91,6 +93,7 @@ export class Simulator {
         stale: false,
         quietSinceMs: 0,
         lastEpisodeId: undefined,
+        started: false,
       };
     });
   }
@@ -200,15 +203,19 @@ export class Simulator {
 
   /** One episode of one host: phases posted live, then the tarball lands. */
   private async runEpisode(h: HostState): Promise<void> {
-    const t0 = Date.now();
-    if (this.quietNow(h, t0)) {
-      this.setStale(h, true, t0);
+    const nowMs = Date.now();
+    if (this.quietNow(h, nowMs)) {
+      this.setStale(h, true, nowMs);
       await this.wait(this.timing.staleForMs / 10);
       return;
     }
-    this.setStale(h, false, t0);
+    this.setStale(h, false, nowMs);
     const { hostId, meanEpisodeMs } = h.profile;
     const liveMs = meanEpisodeMs * h.rng.range(0.7, 1.3);
+    // The lab was busy before the demo started: each host's first episode is already under way
+    // (its earlier phases are posted at once), so the hosts do not march in step.
+    const t0 = nowMs - (h.started ? 0 : h.rng.range(0, 0.8) * liveMs);
+    h.started = true;
     const plan = planLiveEpisode(hostId, h.clock, t0 + liveMs, this.o.telemetryKb ?? 16, h.rng);
     const episodeId = plan.spec.episodeId;
     // Phases fill the first 90% of the live run; the rest is packing and upload.
@@ -226,15 +233,15 @@ export class Simulator {
     let tarball = buildEpisodeTarball(plan);
     const corrupt = h.profile.role === 'corrupt' && h.rng.chance(this.timing.corruptShare);
     if (corrupt) tarball = corruptTarball(tarball, h.rng);
-    const nowMs = Date.now();
-    await this.o.receiver.landEpisode(hostId, episodeId, tarball, formatWall(nowMs, h.rng));
+    const landedMs = Date.now();
+    await this.o.receiver.landEpisode(hostId, episodeId, tarball, formatWall(landedMs, h.rng));
     h.vitals.recorded(tarball.length);
     h.lastEpisodeId = episodeId;
     this.episodes += 1;
     if (corrupt) this.corrupt += 1;
     if (plan.meta.outcome === 'failed') this.failed += 1;
     this.emit({ kind: 'episode', hostId, episodeId, sizeBytes: tarball.length, corrupt });
-    if (corrupt) await this.raise(corruptAlert(hostId, episodeId, nowMs, h.rng));
+    if (corrupt) await this.raise(corruptAlert(hostId, episodeId, landedMs, h.rng));
   }
 
   private async postPhase(hostId: string, episodeId: string, phase: string): Promise<void> {
