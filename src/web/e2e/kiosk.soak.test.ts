@@ -14,10 +14,12 @@ import { launchBrowser } from './harness.js';
  */
 
 const MINUTES = Number(process.env.SOAK_MINUTES ?? 20);
-const SAMPLE_MS = Number(process.env.SOAK_SAMPLE_MS ?? 30_000);
+/** 17 s against a 30 s rotation (6 scenes × 5 s): successive samples land on different scenes. */
+const SAMPLE_MS = Number(process.env.SOAK_SAMPLE_MS ?? 17_000);
 const WARMUP_MS = Math.min(60_000, (MINUTES * 60_000) / 5);
-/** A leak grows without bound; live data (200 recent rows, a chart) may wobble around a level. */
-const FLAT_FACTOR = 1.5;
+/** A leak grows without bound; bounded live data (200 recent rows, a chart) wobbles around a level. */
+const FLAT_FACTOR = 1.3;
+const SLACK_BYTES = 512 * 1024;
 
 interface Sample {
   at_s: number;
@@ -97,11 +99,19 @@ it(
     expect(report.episodes_written).toBeGreaterThan(0);
     // The connection held (or came back) the whole time.
     expect(await page.locator('[data-testid="connection"]').getAttribute('data-status')).toBe('connected');
-    expect(last.heap_used_bytes).toBeLessThan(first.heap_used_bytes * FLAT_FACTOR);
-    // Scenes differ in size; compare like with like: the same scene at start and at the end.
-    const sameScene = settled.filter((s) => s.scene === last.scene);
-    const base = sameScene[0] ?? first;
-    expect(last.dom_nodes).toBeLessThan(base.dom_nodes * FLAT_FACTOR + 200);
+    // Heap: the last quarter's peak against the first settled quarter's (whatever scenes they caught).
+    const quarter = Math.max(1, Math.floor(settled.length / 4));
+    const early = Math.max(...settled.slice(0, quarter).map((s) => s.heap_used_bytes));
+    const late = Math.max(...settled.slice(-quarter).map((s) => s.heap_used_bytes));
+    console.log(`heap peak, first settled quarter ${mib(early)}, last quarter ${mib(late)}`);
+    expect(late).toBeLessThan(early * FLAT_FACTOR + SLACK_BYTES);
+    // DOM: scenes differ in size, so each scene against itself, first sighting vs last.
+    for (const scene of new Set(settled.map((s) => s.scene))) {
+      const seen = settled.filter((s) => s.scene === scene);
+      const a = seen[0];
+      const z = seen[seen.length - 1];
+      if (a && z) expect(z.dom_nodes, `DOM nodes on ${scene}`).toBeLessThan(a.dom_nodes * FLAT_FACTOR + 200);
+    }
   },
   (MINUTES + 5) * 60_000,
 );

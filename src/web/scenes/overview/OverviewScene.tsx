@@ -1,18 +1,15 @@
-import { useEffect, useMemo, useState } from 'react';
-import type { AlertsPage, EpisodeListItem, EpisodesPage } from '../../../protocol/api.js';
+import { useEffect, useMemo, useRef, useState } from 'react';
+import type { AlertsPage, EpisodesPage } from '../../../protocol/api.js';
 import { SceneGate } from '../../app/SceneGate.js';
 import { Notice, Widget } from '../../app/Widget.js';
 import { useApi } from '../../data/api.js';
-import { fetchAllEpisodes } from '../../data/episodes.js';
 import { formatBytes, formatCount, formatPlural } from '../../data/format.js';
 import { useStore } from '../../data/hooks.js';
 import { Stat } from '../../ui/Stat.js';
 import { HostBars } from './HostBars.js';
+import { cachedHistory, HISTORY_MAX, type IngestHistory, loadHistory } from './history.js';
 import { IngestChart } from './IngestChart.js';
-import { bucketLabel, ingestSeries } from './ingest.js';
-
-/** How many of the newest episodes the ingest chart reads from the catalog. */
-const HISTORY_MAX = 5000;
+import { bucketLabel, ingestSeries, receivedMs } from './ingest.js';
 
 /** Episodes received since `sinceMs` ago, from the catalog (the state holds only the newest 200). */
 function useWindowCount(sinceMs: number, refreshKey: number): { value: number | null; error: boolean } {
@@ -34,17 +31,20 @@ function useWindowCount(sinceMs: number, refreshKey: number): { value: number | 
 function IngestWidget() {
   const recent = useStore((s) => s.state.recent_episodes);
   const helloCount = useStore((s) => s.helloCount);
-  const [history, setHistory] = useState<{ items: EpisodeListItem[]; truncated: boolean } | null>(null);
+  const episodeEvents = useStore((s) => s.episodeEvents);
+  const eventsRef = useRef(episodeEvents);
+  eventsRef.current = episodeEvents;
+  const [history, setHistory] = useState<IngestHistory | null>(() => cachedHistory(helloCount));
   const [failed, setFailed] = useState(false);
 
-  // The catalog's history, reread on each (re)connect and every few minutes; live episodes come from the state.
-  // biome-ignore lint/correctness/useExhaustiveDependencies: a (re)connect is the trigger to reread
+  // The catalog's history (shared across mounts, reread every few minutes and after a reset);
+  // live episodes come from the state.
   useEffect(() => {
     const controller = new AbortController();
     const load = (): void => {
-      fetchAllEpisodes(new URLSearchParams(), HISTORY_MAX, controller.signal).then(
-        (r) => {
-          setHistory(r);
+      loadHistory(helloCount, eventsRef.current, controller.signal).then(
+        (h) => {
+          setHistory(h);
           setFailed(false);
         },
         () => {
@@ -53,7 +53,7 @@ function IngestWidget() {
       );
     };
     load();
-    const id = setInterval(load, 5 * 60_000);
+    const id = setInterval(load, 60_000);
     return () => {
       clearInterval(id);
       controller.abort();
@@ -61,15 +61,16 @@ function IngestWidget() {
   }, [helloCount]);
 
   const series = useMemo(() => {
-    const seen = new Set<string>();
-    const times: (string | null)[] = [];
-    for (const ep of [...recent, ...(history?.items ?? [])]) {
-      if (seen.has(ep.episode_id)) continue;
-      seen.add(ep.episode_id);
-      times.push(ep.received_at);
+    const times: number[] = [];
+    // Episodes that arrived after the history was read (all of the state's, without a history).
+    const live = history ? recent.slice(0, Math.max(0, episodeEvents - history.asOf)) : recent;
+    for (const ep of live) {
+      if (history?.newestIds.has(ep.episode_id)) continue;
+      const t = receivedMs(ep.received_at);
+      if (t !== null) times.push(t);
     }
-    return ingestSeries(times);
-  }, [recent, history]);
+    return ingestSeries(history ? times.concat(history.times) : times);
+  }, [recent, history, episodeEvents]);
 
   const unit = bucketLabel(series.bucketSeconds);
   const basis = history?.truncated

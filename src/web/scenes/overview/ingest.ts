@@ -9,18 +9,21 @@ export interface IngestSeries {
   bucketSeconds: number;
 }
 
+/** Milliseconds of an ISO `received_at`; null when absent or unparseable. */
+export function receivedMs(iso: string | null): number | null {
+  if (iso === null) return null;
+  const t = Date.parse(iso);
+  return Number.isNaN(t) ? null : t;
+}
+
 /**
- * Episodes per time bucket from their `received_at`: the smallest bucket that keeps the series
+ * Episodes per time bucket from their receipt times (ms): the smallest bucket that keeps the series
  * under `maxBuckets` points over the span of the data, empty buckets included (a gap in ingest is
  * exactly what the chart must show).
  */
-export function ingestSeries(receivedAt: Iterable<string | null>, maxBuckets = 120): IngestSeries {
+export function ingestSeries(receivedAtMs: Iterable<number>, maxBuckets = 120): IngestSeries {
   const times: number[] = [];
-  for (const iso of receivedAt) {
-    if (iso === null) continue;
-    const t = Date.parse(iso);
-    if (!Number.isNaN(t)) times.push(t / 1000);
-  }
+  for (const ms of receivedAtMs) times.push(ms / 1000);
   if (times.length === 0) return { x: [], y: [], bucketSeconds: 60 };
   let min = Number.POSITIVE_INFINITY;
   let max = Number.NEGATIVE_INFINITY;
