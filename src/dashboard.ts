@@ -4,6 +4,7 @@ import { Bus } from './bus/bus.js';
 import { type Db, openDatabase } from './catalog/db.js';
 import { loadStoredTotals } from './catalog/ingest-store.js';
 import { CatalogPersister } from './catalog/persister.js';
+import { integrityCounts } from './catalog/verifier-service.js';
 import { AlertAggregates } from './feeders/alert-aggregates.js';
 import { EpisodeIdTracker } from './feeders/episode-ids.js';
 import { EpisodesDirFeeder } from './feeders/episodes-dir.js';
@@ -18,6 +19,7 @@ import type {
   DashboardState,
   EpisodeRecord,
   HostHealth,
+  IntegrityCounts,
   PhaseMix,
   Snapshot,
 } from './protocol/index.js';
@@ -147,6 +149,7 @@ export class Dashboard {
   }
 
   private dirsScanned = false;
+  private integrityCache: { at: number; counts: IntegrityCounts } | null = null;
   private started: Promise<unknown> = Promise.resolve();
 
   /** True once the first pass is done: index and alerts caught up, episodes and health scanned. */
@@ -206,7 +209,20 @@ export class Dashboard {
       host_bytes,
       health: { ...this.healthByHost },
       ready: this.readyFlag,
+      integrity: this.integrity(),
     };
+  }
+
+  /** Integrity counts from the catalog, recomputed at most every 10 s (bulk snapshots are frequent). */
+  private integrity(): IntegrityCounts | null {
+    const now = Date.now();
+    if (this.integrityCache && now - this.integrityCache.at < 10_000) return this.integrityCache.counts;
+    try {
+      this.integrityCache = { at: now, counts: integrityCounts(this.db) };
+    } catch (err) {
+      this.options.logger.warn({ err }, 'cannot count integrity statuses');
+    }
+    return this.integrityCache?.counts ?? null;
   }
 
   publishSnapshot(): void {

@@ -28,6 +28,8 @@ export class EpisodesDirFeeder {
   private readonly root: string;
   private readonly hosts = new Map<string, Map<string, number>>();
   private readonly watches = new Map<string, DirWatch>();
+  /** Per host, bumped by every file event: a scan that overlapped one looks again. */
+  private readonly generation = new Map<string, number>();
   private readonly rootWatch: DirWatch;
   private timer: NodeJS.Timeout | null = null;
   private scanning: Promise<void> | null = null;
@@ -109,6 +111,7 @@ export class EpisodesDirFeeder {
   }
 
   private async scanHost(host: string): Promise<void> {
+    const generation = this.generation.get(host) ?? 0;
     const dir = path.join(this.root, host);
     let names: import('node:fs').Dirent[];
     try {
@@ -131,6 +134,8 @@ export class EpisodesDirFeeder {
     }
     this.watchHost(host);
     this.replaceHost(host, files);
+    // A file event during the scan may predate what the listing saw: look once more.
+    if ((this.generation.get(host) ?? 0) !== generation && !this.stopped) await this.scanHost(host);
   }
 
   private watchHost(host: string): void {
@@ -149,14 +154,19 @@ export class EpisodesDirFeeder {
       return;
     }
     if (!isEpisodeFile(name)) return;
-    const files = new Map(this.hosts.get(host) ?? []);
+    this.generation.set(host, (this.generation.get(host) ?? 0) + 1);
+    let size: number | null = null;
     try {
       const st = await fs.lstat(path.join(this.root, host, name));
-      if (st.isFile()) files.set(name, st.size);
-      else files.delete(name);
+      if (st.isFile()) size = st.size;
     } catch {
-      files.delete(name);
+      // Gone (renamed away or deleted).
     }
+    // Applied to the map as it is NOW: several events of a burst are in flight at once, and a copy
+    // taken before the await would let the last one undo the others.
+    const files = new Map(this.hosts.get(host) ?? []);
+    if (size === null) files.delete(name);
+    else files.set(name, size);
     this.replaceHost(host, files);
   }
 

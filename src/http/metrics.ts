@@ -75,6 +75,15 @@ export function renderMetrics(ctx: AppContext): string {
   m.metric('episodes', 'gauge', 'Unique episodes in the index.', state.total_episodes);
   m.metric('episodes_bytes', 'gauge', 'Sum of size_bytes over unique episodes.', state.total_bytes);
   m.metric('alerts', 'gauge', 'Alerts read over all time.', state.total_alerts);
+  for (const [status, n] of Object.entries(state.integrity?.total ?? {})) {
+    m.metric(
+      'episodes_by_integrity',
+      'gauge',
+      'Episodes by integrity status (ok, missing, unindexed, corrupt, unverified).',
+      n ?? 0,
+      { status },
+    );
+  }
   m.metric('episode_files', 'gauge', 'Episode tarballs on disk.', s.episodes_dir.files);
   m.metric('hosts', 'gauge', 'Hosts with episode folders on disk.', s.episodes_dir.hosts);
   m.metric('health_files_skipped_total', 'counter', 'Health files that could not be read.', s.health.skipped);

@@ -122,6 +122,17 @@ export interface Snapshot {
   health: Record<string, HostHealth>;
   /** True once the first pass over the data root is done and the tailers have caught up. */
   ready: boolean;
+  /**
+   * Episodes by integrity status (`ok`, `missing`, `unindexed`, `corrupt`, `unverified`), over all
+   * hosts and per host, from the catalog's verifier; null until the catalog has counted.
+   */
+  integrity: IntegrityCounts | null;
+}
+
+/** Counts of episodes by integrity status. */
+export interface IntegrityCounts {
+  total: Partial<Record<'ok' | 'missing' | 'unindexed' | 'corrupt' | 'unverified', number>>;
+  hosts: Record<string, Partial<Record<'ok' | 'missing' | 'unindexed' | 'corrupt' | 'unverified', number>>>;
 }
 
 /**
@@ -229,6 +240,7 @@ export function emptyState(): DashboardState {
     host_last_alert: {},
     health: {},
     ready: false,
+    integrity: null,
     phase_mix: null,
     live_phases: {},
   };

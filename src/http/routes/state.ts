@@ -12,6 +12,7 @@ export function hostSummaries(state: DashboardState): HostSummary[] {
     ...Object.keys(state.health),
     ...Object.keys(state.host_last_alert),
     ...Object.keys(state.live_phases),
+    ...Object.keys(state.integrity?.hosts ?? {}),
   ]);
   return [...ids].sort().map((host_id) => {
     const indexed = state.hosts_indexed[host_id];
@@ -25,6 +26,7 @@ export function hostSummaries(state: DashboardState): HostSummary[] {
       health: state.health[host_id] ?? null,
       last_alert: state.host_last_alert[host_id] ?? null,
       live_phase: state.live_phases[host_id] ?? null,
+      integrity: state.integrity?.hosts[host_id] ?? {},
     };
   });
 }
