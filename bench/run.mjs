@@ -58,6 +58,7 @@ const PROFILES = {
     fanout: { clients: 1000, rate: 100, seconds: 30 },
     explorer: ['--rounds', '200'],
     explorerLines: 1_000_000,
+    explorerTimeoutS: 400, // generation and catalog fill on a first run; bounds a script that never ends
   },
   quick: {
     bootstrap: [
@@ -75,6 +76,7 @@ const PROFILES = {
     fanout: { clients: 200, rate: 100, seconds: 5 },
     explorer: ['--rounds', '50'],
     explorerLines: 100_000,
+    explorerTimeoutS: 120,
   },
   selftest: {
     bootstrap: [['tiny', ROOT_TINY]],
@@ -350,13 +352,11 @@ if (P.explorer) {
     }
     // A cached root, and its warm catalog (ROOT.state) on reruns: the figures are warm requests.
     const root = path.join(cacheDir, `explorer-l${P.explorerLines}`);
-    const { json, text } = await runScript(script, [
-      '--lines',
-      String(P.explorerLines),
-      '--root',
-      root,
-      ...P.explorer,
-    ]);
+    const { json, text } = await runScript(
+      script,
+      ['--lines', String(P.explorerLines), '--root', root, ...P.explorer],
+      { timeoutMs: P.explorerTimeoutS * 1000 },
+    );
     rows.push({
       case: `explorer \`/api/episodes\` at ${P.explorerLines / 1e6}M episodes`,
       goal: 'p99 ≤ 20 ms',
