@@ -60,7 +60,8 @@ export class TestClient {
     for (;;) {
       const found = this.messages.find(pred);
       if (found) return found;
-      if (this.closeCode !== null) throw new Error(`socket closed (${this.closeCode}) before the message arrived`);
+      if (this.closeCode !== null)
+        throw new Error(`socket closed (${this.closeCode}) before the message arrived`);
       await new Promise<void>((resolve) => this.waiters.push(resolve));
     }
   }
@@ -76,7 +77,10 @@ export class TestClient {
   }
 }
 
-export async function getJson<T = unknown>(server: { url: string }, pathname: string): Promise<{ status: number; body: T }> {
+export async function getJson<T = unknown>(
+  server: { url: string },
+  pathname: string,
+): Promise<{ status: number; body: T }> {
   const res = await fetch(`${server.url}${pathname}`);
   return { status: res.status, body: (await res.json()) as T };
 }
