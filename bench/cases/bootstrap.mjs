@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import { workDir } from '../lib/data.mjs';
-import { get, metric, procCpuSeconds, procMemory, startServer, timed } from '../lib/proc.mjs';
+import { get, metric, procCpuSeconds, procMemory, procThreadCpu, startServer, timed } from '../lib/proc.mjs';
 import { seedSnapshot } from '../lib/seed.mjs';
 
 const POLL_GAP_MS = 10;
@@ -26,6 +26,7 @@ export async function oursOnce(root) {
           ready = {
             wall: (performance.now() - server.t0) / 1000,
             cpu: procCpuSeconds(server.pid),
+            mainCpu: procThreadCpu(server.pid).main,
             body: r.body,
           };
           break;
@@ -37,6 +38,7 @@ export async function oursOnce(root) {
         bootstrapSeconds: ready.body.bootstrap_seconds,
         wall: ready.wall,
         cpu: ready.cpu,
+        mainCpu: ready.mainCpu,
         loopDelayMax: metric(m, 'event_loop_delay_max_seconds'),
         livezMax: Math.max(...livez),
         livezCount: livez.length,

@@ -10,7 +10,7 @@ import { procCpuSeconds, procMemory, repoRoot } from '../lib/proc.mjs';
 const loadScript = path.join(repoRoot, 'bench', 'load', 'ws-load.mjs');
 
 /** Runs one load on an already caught-up server (see caughtUpServer); leaves it running. */
-export async function runLoad(running, { clients, rate, lines, tag }) {
+export async function runLoad(running, { clients, measured, rate, lines, tag }) {
   const { server } = running;
   {
     const cpu0 = procCpuSeconds(server.pid);
@@ -23,6 +23,7 @@ export async function runLoad(running, { clients, rate, lines, tag }) {
       url: server.url,
       index: path.join(running.dataRoot, 'index.jsonl'),
       clients,
+      measured,
       rate,
       lines,
       tag,
