@@ -171,7 +171,11 @@ export async function startServer(
   });
 
   await dashboard.start();
-  phaseMix.start();
+  // The phase mix reads tarballs; it starts once the first pass is done, which then has the CPU.
+  let closed = false;
+  void dashboard.whenReady().then(() => {
+    if (!closed) phaseMix.start();
+  });
   await app.listen({ host: config.host, port: config.port });
   const port = (app.server.address() as AddressInfo).port;
   const hostForUrl = config.host.includes(':') ? `[${config.host}]` : config.host;
@@ -181,6 +185,7 @@ export async function startServer(
   let closing: Promise<void> | null = null;
   const close = () => {
     closing ??= (async () => {
+      closed = true;
       await hub.close(CLOSE_GOING_AWAY, 'server shutting down');
       await phaseMix.stop();
       await app.close();

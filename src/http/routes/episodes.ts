@@ -214,9 +214,14 @@ export function catalogRoutes(app: FastifyInstance, ctx: AppContext): void {
     logger: ctx.logger,
   });
   verifiers.set(ctx.dashboard, verifier);
-  verifier.start();
+  // Hashing starts once the first pass is done: the live state comes first.
+  let closed = false;
+  void ctx.dashboard.whenReady().then(() => {
+    if (!closed) verifier.start();
+  });
   ctx.dashboard.onNewEpisodeFiles(() => verifier.poke());
   app.addHook('onClose', async () => {
+    closed = true;
     await verifier.stop();
   });
 }
