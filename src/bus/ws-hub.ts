@@ -315,11 +315,18 @@ export class WsHub {
     if (frames.length === 0) return;
     this.#pending = [];
     for (const client of this.#live) {
+      // Slow = still holding more than the cap from EARLIER turns. Judged before this turn's
+      // frames, so one message bigger than the cap (a snapshot whose recent episodes carry large
+      // extra fields) does not close every reader the kernel cannot take it from at once; a
+      // client that stopped reading is closed at the next turn. Bound: cap + one turn's frames.
+      if (client.ws.bufferedAmount > this.#queueCap) {
+        this.#dropSlow(client);
+        continue;
+      }
       const socket = rawSocket(client.ws);
       socket?.cork();
       for (const frame of frames) this.#send(client, frame);
       socket?.uncork();
-      if (client.ws.bufferedAmount > this.#queueCap) this.#dropSlow(client);
     }
   }
 
