@@ -28,9 +28,6 @@ describe('demo', () => {
         port: 0,
         logLevel: 'silent',
         pollInterval: 0.05,
-        // The rescan backstop heals a per-host file count that a lost directory notification left
-        // behind (seen about one run in eight: EpisodesDirFeeder's overlapping updates, reported).
-        rescanInterval: 1,
         webDir: path.join(dir, 'no-web'),
       },
       timing: { rotateEveryMs: 3_000, staleAfterMs: 1_500, staleForMs: 60_000, corruptShare: 0.5 },
@@ -82,7 +79,12 @@ describe('demo', () => {
         { timeout: 15_000, interval: 100 },
       )
       .catch((err) => {
-        console.log(JSON.stringify({ dash: demo.server.dashboard.stats(), sim }, null, 1));
+        const onDisk = Object.fromEntries(
+          fs
+            .readdirSync(path.join(demo.dataRoot, 'episodes'))
+            .map((h) => [h, fs.readdirSync(path.join(demo.dataRoot, 'episodes', h))]),
+        );
+        console.log(JSON.stringify({ dash: demo.server.dashboard.stats(), sim, onDisk }, null, 1));
         throw err;
       });
 

@@ -87,6 +87,9 @@ export async function startDemo(o: DemoOptions = {}): Promise<RunningDemo> {
       rng: new Rng(seed).fork(0xbacf111),
     });
   }
+  // The receiver's layout exists before the server starts: a folder that appears later is only
+  // noticed at the dashboard's next full rescan (a minute by default), heartbeats would lag.
+  fs.mkdirSync(path.join(dataRoot, 'health'), { recursive: true });
   const tokenFile = path.join(dir, 'phase-token');
   const token = phaseToken(tokenFile);
 
@@ -107,6 +110,9 @@ export async function startDemo(o: DemoOptions = {}): Promise<RunningDemo> {
     logger: server.logger.child({ component: 'demo' }),
     ...(o.timing ? { timing: o.timing } : {}),
   });
+  // The lab comes alive once the dashboard has read what is there: its first pass then never
+  // overlaps the first live writes (see the report on EpisodesDirFeeder's list-then-watch).
+  await server.dashboard.whenReady();
   simulator.start();
 
   let stopping: Promise<void> | null = null;
