@@ -207,7 +207,7 @@ async function latencyCase(running) {
     verdict: verdict(r.p99_ms <= 50 && r.lost === 0),
   });
   details.push(
-    `### Append → WebSocket latency\n\nOne client and the writer in a separate process; each line timed from its \`write(2)\` to its \`episode\` event at the client (${r.deliveries}/${r.expected} delivered, achieved ${r.rate_achieved.toFixed(0)} lines/s). Server CPU meanwhile ${(r.server_cpu_share * 100).toFixed(1)} % of a core. The seed polls every 1 s, so its latency is 0–1 s (≈ 500 ms median) by construction.\n`,
+    `### Append → WebSocket latency\n\nOne client and the writer in a separate process; each line timed from its \`write(2)\` to its \`episode\` event at the client (${r.deliveries}/${r.expected} delivered, achieved ${r.rate_achieved.toFixed(0)} lines/s). Server CPU meanwhile ${(r.server_cpu_share * 100).toFixed(1)} % of a core; its threads waited ${r.server_runqueue_wait_seconds.toFixed(1)} s for a CPU over ${r.load_seconds.toFixed(0)} s. The seed polls every 1 s, so its latency is 0–1 s (≈ 500 ms median) by construction.\n`,
   );
 }
 
@@ -223,7 +223,7 @@ async function fanoutCase(running) {
     verdict: verdict(r.p99_ms <= 100 && r.server_max_rss <= 300e6 && r.lost === 0),
   });
   details.push(
-    `### Fan-out\n\n${clients} clients (connected in ${r.connect_seconds.toFixed(1)} s) and the writer in one separate process; ${r.measured_clients} of the clients, spread over the connection order, time every line (the others only receive, so that decoding in the load process does not dominate what it measures): ${r.deliveries}/${r.expected} timed deliveries, max ${r.max_ms.toFixed(0)} ms, ${r.closed_early} clients closed by the server. The load process itself used ${(r.load_cpu_share * 100).toFixed(0)} % of a core  and the server ${(r.server_cpu_share * 100).toFixed(0)} %: on 2 shared cores the tail includes the client side's own queueing.\n`,
+    `### Fan-out\n\n${clients} clients (connected in ${r.connect_seconds.toFixed(1)} s) and the writer in one separate process; ${r.measured_clients} of the clients, spread over the connection order, time every line (the others only receive, so that decoding in the load process does not dominate what it measures): ${r.deliveries}/${r.expected} timed deliveries, max ${r.max_ms.toFixed(0)} ms, ${r.closed_early} clients closed by the server. The load process itself used ${(r.load_cpu_share * 100).toFixed(0)} % of a core  and the server ${(r.server_cpu_share * 100).toFixed(0)} %; the server's threads waited ${r.server_runqueue_wait_seconds.toFixed(1)} s in total for a CPU over the ${r.load_seconds.toFixed(0)} s (run-queue time from /proc schedstat), which is the share of the tail owed to a shared machine rather than to work.\n`,
   );
 }
 

@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { procCpuSeconds, procMemory, repoRoot } from '../lib/proc.mjs';
+import { procCpuSeconds, procMemory, procRunQueueWaitSeconds, repoRoot } from '../lib/proc.mjs';
 
 const loadScript = path.join(repoRoot, 'bench', 'load', 'ws-load.mjs');
 
@@ -14,6 +14,7 @@ export async function runLoad(running, { clients, measured, rate, lines, tag }) 
   const { server } = running;
   {
     const cpu0 = procCpuSeconds(server.pid);
+    const wait0 = procRunQueueWaitSeconds(server.pid);
     const t0 = performance.now();
     let maxRss = procMemory(server.pid).rss;
     const sampler = setInterval(() => {
@@ -45,6 +46,7 @@ export async function runLoad(running, { clients, measured, rate, lines, tag }) 
     clearTimeout(limit);
     clearInterval(sampler);
     const serverCpu = procCpuSeconds(server.pid) - cpu0;
+    const serverWait = procRunQueueWaitSeconds(server.pid) - wait0;
     const seconds = (performance.now() - t0) / 1000;
     if (code !== 0) throw new Error(`load generator failed (${code}): ${err}`);
     const result = JSON.parse(out.trim().split('\n').pop());
@@ -52,6 +54,8 @@ export async function runLoad(running, { clients, measured, rate, lines, tag }) 
       ...result,
       server_cpu_seconds: serverCpu,
       server_cpu_share: serverCpu / seconds,
+      server_runqueue_wait_seconds: serverWait,
+      load_seconds: seconds,
       server_max_rss: maxRss,
     };
   }

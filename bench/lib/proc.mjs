@@ -41,6 +41,22 @@ export function procThreadCpu(pid) {
   return { main, others };
 }
 
+/**
+ * Seconds a process's threads spent runnable but waiting for a CPU (Linux schedstat): on a shared
+ * machine this separates "the server was slow" from "the server was not given a core".
+ */
+export function procRunQueueWaitSeconds(pid) {
+  let ns = 0;
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+    try {
+      ns += Number(fs.readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[1]);
+    } catch {
+      // The thread ended meanwhile, or schedstat is unavailable.
+    }
+  }
+  return ns / 1e9;
+}
+
 /** Resident and peak resident bytes of a live process. */
 export function procMemory(pid) {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
