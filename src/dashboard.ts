@@ -9,7 +9,7 @@ import { AlertAggregates } from './feeders/alert-aggregates.js';
 import { EpisodeIdTracker } from './feeders/episode-ids.js';
 import { EpisodesDirFeeder } from './feeders/episodes-dir.js';
 import { HealthDirFeeder } from './feeders/health-dir.js';
-import { IndexAggregates } from './feeders/index-aggregates.js';
+import { type HostTotals, IndexAggregates } from './feeders/index-aggregates.js';
 import { type CompactIndexBatch, LINE_OK, SKIP_CODES } from './feeders/index-compact.js';
 import { IndexParsePool } from './feeders/index-parse-pool.js';
 import { JsonlFeeder } from './feeders/jsonl-feeder.js';
@@ -268,26 +268,35 @@ export class Dashboard {
 
   /** Applies a parsed first-pass batch in order: repeats counted once, totals, the recent tail. */
   private applyCompact(batch: CompactIndexBatch): void {
+    const { status, hashHi, hashLo, host, size, receivedMs } = batch;
     const accepted = new Uint8Array(batch.count);
-    const skipped: Record<string, number> = {};
+    const hosts = batch.hosts.map((h) => this.indexAgg.host(h));
+    const skipCounts = new Uint32Array(SKIP_CODES.length);
     let acceptedCount = 0;
     let duplicates = 0;
     for (let i = 0; i < batch.count; i++) {
-      const status = batch.status[i] as number;
-      if (status !== LINE_OK) {
-        const reason = SKIP_CODES[status - 1] as string;
-        skipped[reason] = (skipped[reason] ?? 0) + 1;
+      const code = status[i] as number;
+      if (code !== LINE_OK) {
+        skipCounts[code - 1] = (skipCounts[code - 1] as number) + 1;
         continue;
       }
-      if (!this.ids.acceptHash(batch.hashHi[i] as number, batch.hashLo[i] as number)) {
+      if (!this.ids.acceptHash(hashHi[i] as number, hashLo[i] as number)) {
         duplicates++;
         continue;
       }
       accepted[i] = 1;
       acceptedCount++;
-      const host = batch.hosts[batch.host[i] as number] as string;
-      this.indexAgg.count(host, batch.size[i] as number, batch.receivedMs[i] as number);
+      this.indexAgg.countFor(
+        hosts[host[i] as number] as HostTotals,
+        size[i] as number,
+        receivedMs[i] as number,
+      );
     }
+    const skipped: Record<string, number> = {};
+    SKIP_CODES.forEach((reason, k) => {
+      const n = skipCounts[k] as number;
+      if (n > 0) skipped[reason] = n;
+    });
     this.indexAgg.pushRecent(batch.tail.filter((t) => accepted[t.index] === 1).map((t) => t.record));
     this.index.countBulk({ accepted: acceptedCount, duplicates, skipped, rejected: batch.rejected });
     this.scheduleBulkSnapshot();

@@ -176,7 +176,23 @@ export async function startServer(
   void dashboard.whenReady().then(() => {
     if (!closed) phaseMix.start();
   });
-  await app.listen({ host: config.host, port: config.port });
+  try {
+    await app.listen({ host: config.host, port: config.port });
+  } catch (err) {
+    // A busy port must not leave the feeders and their threads running behind the error.
+    closed = true;
+    await hub.close(CLOSE_GOING_AWAY, 'server failed to start');
+    await phaseMix.stop();
+    await app.close();
+    await dashboard.stop();
+    if ((err as { code?: string }).code === 'EADDRINUSE') {
+      throw new UsageError(
+        'port_in_use',
+        `--port ${config.port}: ${config.host}:${config.port} is already in use (pass another --port; 0 picks a free one)`,
+      );
+    }
+    throw err;
+  }
   const port = (app.server.address() as AddressInfo).port;
   const hostForUrl = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `http://${hostForUrl}:${port}`;

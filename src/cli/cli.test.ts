@@ -133,6 +133,17 @@ describe('cis490-dashboard CLI', () => {
       });
     });
     expect((await fetch(`${url}/livez`)).status).toBe(200);
+    // A second server on the same port fails with one line and exit 2, leaving nothing running.
+    const busy = await cli([
+      'serve',
+      '--data-root',
+      root,
+      '--state-dir',
+      path.join(root, '.state2'),
+      '--port',
+      new URL(url).port,
+    ]);
+    expectUsageError(busy, /already in use/);
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     child.kill('SIGTERM');
     expect(await exited).toBe(0);

@@ -5,6 +5,7 @@ import type { HostDisk } from '../protocol/index.js';
 import { tempDir } from '../test-utils/tmp.js';
 import { silentLogger } from '../util/log.js';
 import { EpisodesDirFeeder } from './episodes-dir.js';
+import { HealthDirFeeder } from './health-dir.js';
 
 describe('EpisodesDirFeeder', () => {
   it('counts every tarball of a burst of arrivals, and only tarballs', async () => {
@@ -31,5 +32,38 @@ describe('EpisodesDirFeeder', () => {
     await vi.waitFor(() => expect(seen.get('h1')).toEqual({ files: 49, bytes: bytes - 100 }), {
       timeout: 10_000,
     });
+  });
+});
+
+describe('EpisodesDirFeeder and HealthDirFeeder on a late folder', () => {
+  it('notice episodes/ and health/ that appear after start without waiting for a rescan', async () => {
+    const root = tempDir();
+    const seen = new Map<string, HostDisk>();
+    const healthSeen: string[] = [];
+    const episodes = new EpisodesDirFeeder({
+      dataRoot: root,
+      logger: silentLogger(),
+      rescanIntervalMs: 3_600_000,
+      onHostChange: (host, disk) => seen.set(host, disk),
+    });
+    const health = new HealthDirFeeder({
+      dataRoot: root,
+      logger: silentLogger(),
+      rescanIntervalMs: 3_600_000,
+      onHealth: (host) => healthSeen.push(host),
+    });
+    await episodes.start();
+    await health.start();
+    onTestFinished(() => {
+      episodes.stop();
+      health.stop();
+    });
+    const dir = path.join(root, 'episodes', 'h9');
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, 'e.tar.zst'), Buffer.alloc(7));
+    fs.mkdirSync(path.join(root, 'health'));
+    fs.writeFileSync(path.join(root, 'health', 'h9.json'), '{"disk_free_bytes":1}');
+    await vi.waitFor(() => expect(seen.get('h9')).toEqual({ files: 1, bytes: 7 }), { timeout: 10_000 });
+    await vi.waitFor(() => expect(healthSeen).toContain('h9'), { timeout: 10_000 });
   });
 });

@@ -31,6 +31,7 @@ export class EpisodesDirFeeder {
   /** Per host, bumped by every file event: a scan that overlapped one looks again. */
   private readonly generation = new Map<string, number>();
   private readonly rootWatch: DirWatch;
+  private readonly parentWatch: DirWatch;
   private timer: NodeJS.Timeout | null = null;
   private scanning: Promise<void> | null = null;
   private missingReported = false;
@@ -41,6 +42,10 @@ export class EpisodesDirFeeder {
   constructor(private readonly options: EpisodesDirOptions) {
     this.root = path.join(options.dataRoot, 'episodes');
     this.rootWatch = new DirWatch(this.root, () => void this.scan());
+    // episodes/ itself may appear after start: its parent tells us at once.
+    this.parentWatch = new DirWatch(options.dataRoot, (name) => {
+      if (name === null || name === 'episodes') void this.scan();
+    });
   }
 
   /** Runs the first full scan; resolves when it is done. */
@@ -54,6 +59,7 @@ export class EpisodesDirFeeder {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     this.rootWatch.close();
+    this.parentWatch.close();
     for (const w of this.watches.values()) w.close();
     this.watches.clear();
   }
@@ -82,6 +88,7 @@ export class EpisodesDirFeeder {
 
   private async scanAll(): Promise<void> {
     this.scans++;
+    this.parentWatch.ensure();
     let entries: import('node:fs').Dirent[];
     try {
       entries = await fs.readdir(this.root, { withFileTypes: true });
@@ -113,6 +120,8 @@ export class EpisodesDirFeeder {
   private async scanHost(host: string): Promise<void> {
     const generation = this.generation.get(host) ?? 0;
     const dir = path.join(this.root, host);
+    // Watch before listing: a file that lands between the two is then seen by one or the other.
+    this.watchHost(host);
     let names: import('node:fs').Dirent[];
     try {
       names = await fs.readdir(dir, { withFileTypes: true });
@@ -132,7 +141,6 @@ export class EpisodesDirFeeder {
         // Gone between readdir and stat (a rename in flight): the next event or scan settles it.
       }
     }
-    this.watchHost(host);
     this.replaceHost(host, files);
     // A file event during the scan may predate what the listing saw: look once more.
     if ((this.generation.get(host) ?? 0) !== generation && !this.stopped) await this.scanHost(host);

@@ -22,6 +22,7 @@ export class HealthDirFeeder {
   private readonly dir: string;
   private readonly seen = new Map<string, { key: string; ok: boolean }>();
   private readonly watch: DirWatch;
+  private readonly parentWatch: DirWatch;
   private timer: NodeJS.Timeout | null = null;
   private scanning: Promise<void> | null = null;
   private stopped = false;
@@ -30,6 +31,10 @@ export class HealthDirFeeder {
   constructor(private readonly options: HealthDirOptions) {
     this.dir = path.join(options.dataRoot, 'health');
     this.watch = new DirWatch(this.dir, () => void this.scan());
+    // health/ is optional and may appear after start: its parent tells us at once.
+    this.parentWatch = new DirWatch(options.dataRoot, (name) => {
+      if (name === null || name === 'health') void this.scan();
+    });
   }
 
   async start(): Promise<void> {
@@ -42,6 +47,7 @@ export class HealthDirFeeder {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     this.watch.close();
+    this.parentWatch.close();
   }
 
   stats(): { hosts: number; skipped: number } {
@@ -64,6 +70,7 @@ export class HealthDirFeeder {
       names = [];
     }
     this.watch.ensure();
+    this.parentWatch.ensure();
     const present = new Set<string>();
     for (const name of names) {
       const host = name.slice(0, -'.json'.length);

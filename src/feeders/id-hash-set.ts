@@ -1,19 +1,21 @@
 /**
- * A set of strings stored as 64-bit hashes in typed arrays (open addressing, linear probing):
- * 16 bytes per slot instead of ~60-100 for a JS Set of strings, so a run can remember every id it
- * accepted without growing much. Two different strings share a 64-bit hash with probability
- * about n²/2⁶⁵ (≈ 3·10⁻⁸ for a million ids); a collision makes `has` answer true for a new string.
+ * A set of strings stored as 64-bit hashes in one typed array (open addressing, linear probing,
+ * the two halves of a hash side by side so a probe touches one cache line): 16 bytes per slot
+ * at the 50% load it keeps, instead of ~60-100 for a JS Set of strings, so a run can remember
+ * every id it accepted. Two different strings share a 64-bit hash with probability about n²/2⁶⁵
+ * (≈ 3·10⁻⁸ for a million ids); a collision makes a new string look already present.
  */
 export class IdHashSet {
-  private hi: Uint32Array;
-  private lo: Uint32Array;
+  /** Pairs (hi, lo); (0, 0) marks an empty slot. */
+  private slots: Uint32Array;
+  private mask: number;
   private count = 0;
 
   constructor(initialCapacity = 1024) {
     let cap = 1024;
     while (cap < initialCapacity * 2) cap *= 2;
-    this.hi = new Uint32Array(cap);
-    this.lo = new Uint32Array(cap);
+    this.slots = new Uint32Array(cap * 2);
+    this.mask = cap - 1;
   }
 
   get size(): number {
@@ -28,45 +30,44 @@ export class IdHashSet {
 
   /** Adds a hash computed elsewhere (by `hash64`, e.g. in a parse worker). */
   addHash(h: number, l: number): boolean {
-    if (this.count * 2 >= this.hi.length) this.grow();
+    if (this.count * 2 > this.mask) this.grow();
     return this.insert(h, l);
   }
 
   has(s: string): boolean {
     const [h, l] = hash64(s);
-    const mask = this.hi.length - 1;
-    for (let i = l & mask; ; i = (i + 1) & mask) {
-      const slotHi = this.hi[i] as number;
-      const slotLo = this.lo[i] as number;
-      if (slotHi === 0 && slotLo === 0) return false;
-      if (slotHi === h && slotLo === l) return true;
+    const slots = this.slots;
+    for (let i = l & this.mask; ; i = (i + 1) & this.mask) {
+      const sh = slots[2 * i] as number;
+      const sl = slots[2 * i + 1] as number;
+      if (sh === 0 && sl === 0) return false;
+      if (sh === h && sl === l) return true;
     }
   }
 
   private insert(h: number, l: number): boolean {
-    const mask = this.hi.length - 1;
-    for (let i = l & mask; ; i = (i + 1) & mask) {
-      const slotHi = this.hi[i] as number;
-      const slotLo = this.lo[i] as number;
-      if (slotHi === 0 && slotLo === 0) {
-        this.hi[i] = h;
-        this.lo[i] = l;
+    const slots = this.slots;
+    for (let i = l & this.mask; ; i = (i + 1) & this.mask) {
+      const sh = slots[2 * i] as number;
+      const sl = slots[2 * i + 1] as number;
+      if (sh === 0 && sl === 0) {
+        slots[2 * i] = h;
+        slots[2 * i + 1] = l;
         this.count++;
         return true;
       }
-      if (slotHi === h && slotLo === l) return false;
+      if (sh === h && sl === l) return false;
     }
   }
 
   private grow(): void {
-    const oldHi = this.hi;
-    const oldLo = this.lo;
-    this.hi = new Uint32Array(oldHi.length * 2);
-    this.lo = new Uint32Array(oldLo.length * 2);
+    const old = this.slots;
+    this.slots = new Uint32Array(old.length * 2);
+    this.mask = old.length - 1;
     this.count = 0;
-    for (let i = 0; i < oldHi.length; i++) {
-      const h = oldHi[i] as number;
-      const l = oldLo[i] as number;
+    for (let i = 0; i < old.length; i += 2) {
+      const h = old[i] as number;
+      const l = old[i + 1] as number;
       if (h !== 0 || l !== 0) this.insert(h, l);
     }
   }

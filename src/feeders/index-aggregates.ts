@@ -1,6 +1,6 @@
 import { type EpisodeRecord, type HostIndexed, RECENT_LIMIT } from '../protocol/index.js';
 
-interface HostTotals {
+export interface HostTotals {
   episodes: number;
   bytes: number;
   /** Newest received time in epoch ms (NaN when none is known); rendered to ISO on demand. */
@@ -35,16 +35,25 @@ export class IndexAggregates {
     }
   }
 
-  /** One accepted episode: host, size (NaN/null for none) and received time in ms (NaN for none). */
-  count(host: string, size: number | null, receivedMs: number): void {
-    const bytes = size === null || Number.isNaN(size) ? 0 : size;
-    this.total_episodes++;
-    this.total_bytes += bytes;
+  /** The running totals of one host (created empty); callers of `countFor` look it up once per batch. */
+  host(host: string): HostTotals {
     let h = this.hosts.get(host);
     if (!h) {
       h = { episodes: 0, bytes: 0, lastMs: Number.NaN };
       this.hosts.set(host, h);
     }
+    return h;
+  }
+
+  /** One accepted episode: host, size (NaN/null for none) and received time in ms (NaN for none). */
+  count(host: string, size: number | null, receivedMs: number): void {
+    this.countFor(this.host(host), size, receivedMs);
+  }
+
+  countFor(h: HostTotals, size: number | null, receivedMs: number): void {
+    const bytes = size === null || Number.isNaN(size) ? 0 : size;
+    this.total_episodes++;
+    this.total_bytes += bytes;
     h.episodes++;
     h.bytes += bytes;
     if (receivedMs > h.lastMs || (Number.isNaN(h.lastMs) && !Number.isNaN(receivedMs))) h.lastMs = receivedMs;

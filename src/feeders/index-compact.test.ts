@@ -12,6 +12,15 @@ describe('compactIndexBatch', () => {
       '{"episode_id":"b"}',
       '{"episode_id":7,"host_id":"h2","size_bytes":-1,"received_at_wall":1795000000}',
       '{"episode_id":"c","host_id":"h1","received_at_wall":"2026-11-01T12:00:00+02:00","extra":1}',
+      // The receiver's shape (fast path) and near misses that must take the general path.
+      '{"episode_id":"d","host_id":"h3","sha256":"ab","size_bytes":12.5e1,"received_at_wall":"2026-11-01T10:00:00.000Z","path":"episodes/h3/d.tar.zst"}',
+      '{"episode_id":"e","host_id":"h3","sha256":"ab","size_bytes":-4,"received_at_wall":1795000000.25}',
+      '{"episode_id":"","host_id":"h3","sha256":"ab","size_bytes":1,"received_at_wall":1}',
+      '{"episode_id":"f\\"q","host_id":"h3","sha256":"ab","size_bytes":1,"received_at_wall":1}',
+      '{"episode_id":"g\u2028h","host_id":"h3","sha256":"ab","size_bytes":1,"received_at_wall":"x"}',
+      '{"episode_id": "i","host_id":"h3","sha256":"ab","size_bytes":1,"received_at_wall":1}',
+      '{"episode_id":"j","host_id":"h3","sha256":"ab","size_bytes":01,"received_at_wall":1}',
+      '{"episode_id":"k","host_id":"h3","sha256":"ab","size_bytes":1,"received_at_wall":1,}',
     ];
     const batch = compactIndexBatch(lines);
     lines.forEach((line, i) => {
@@ -26,9 +35,27 @@ describe('compactIndexBatch', () => {
       expect([batch.hashHi[i], batch.hashLo[i]]).toEqual([hi, lo]);
       expect(batch.hosts[batch.host[i] as number]).toBe(parsed.record.host_id);
       expect(Number.isNaN(batch.size[i]) ? null : batch.size[i]).toBe(parsed.record.size_bytes);
-      expect(batch.receivedMs[i]).toBe(Date.parse(parsed.record.received_at as string));
+      const expectedMs =
+        parsed.record.received_at === null ? Number.NaN : Date.parse(parsed.record.received_at);
+      expect(batch.receivedMs[i]).toBe(expectedMs);
     });
-    expect(batch.tail.map((t) => t.record.episode_id)).toEqual(['a', '7', 'c']);
-    expect(batch.rejected.map((r) => r.reason)).toEqual(['malformed_json', 'not_object', 'missing_fields']);
+    expect(batch.tail.map((t) => t.record.episode_id)).toEqual([
+      'a',
+      '7',
+      'c',
+      'd',
+      'e',
+      'f"q',
+      'g\u2028h',
+      'i',
+    ]);
+    expect(batch.rejected.map((r) => r.reason)).toEqual([
+      'malformed_json',
+      'not_object',
+      'missing_fields',
+      'missing_fields',
+      'malformed_json',
+      'malformed_json',
+    ]);
   });
 });

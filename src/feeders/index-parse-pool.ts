@@ -37,10 +37,9 @@ export class IndexParsePool {
 
   /** Queues a batch; resolves when it may take another (results are delivered in order). */
   async submit(lines: string[]): Promise<void> {
-    // One share of the batches is parsed here: the main thread would otherwise idle while the
-    // workers parse (it only reads the file and applies results).
-    const slot = this.turn++ % (this.workers.length + 1);
-    const worker = this.workers[slot];
+    // The workers parse; this thread reads the file and applies results, which is about as much
+    // work as one worker's share. Without workers it parses itself.
+    const worker = this.workers.length === 0 ? undefined : this.workers[this.turn++ % this.workers.length];
     let result: Promise<CompactIndexBatch>;
     if (worker === undefined) {
       result = Promise.resolve(compactIndexBatch(lines));
