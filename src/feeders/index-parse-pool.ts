@@ -46,7 +46,8 @@ export class IndexParsePool {
     } else {
       const id = this.nextId++;
       result = new Promise<CompactIndexBatch>((resolve) => this.waiting.set(id, resolve));
-      worker.postMessage({ id, text: lines.join('\n') });
+      // The array itself: cloning it is cheaper than joining it into one string here.
+      worker.postMessage({ id, lines });
     }
     this.queue.push(result);
     await this.pump(this.queue.length >= this.maxInFlight);

@@ -8,7 +8,7 @@ import { compactIndexBatch, transferables } from './index-compact.js';
 const port = parentPort;
 if (!port) throw new Error('index-parse-worker must run in a worker thread');
 
-port.on('message', (m: { id: number; text: string }) => {
-  const batch = compactIndexBatch(m.text.split('\n'));
+port.on('message', (m: { id: number; lines: string[] }) => {
+  const batch = compactIndexBatch(m.lines);
   port.postMessage({ id: m.id, batch }, transferables(batch));
 });
