@@ -18,6 +18,8 @@ export interface ChildServer {
   /** SIGKILL; resolves once it is gone. Returns the peak RSS (VmHWM) read just before. */
   kill(): Promise<number | null>;
   peakRss(): number | null;
+  /** The tail of what it wrote (log lines, the serving line), for failure messages. */
+  stderr(): string;
 }
 
 export async function startChildServer(args: {
@@ -44,7 +46,7 @@ export async function startChildServer(args: {
       path.join(args.stateDir, '__no_web__'),
       ...(args.extra ?? []),
     ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
+    { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const exited = new Promise<string>((resolve) =>
     child.once('exit', (code, signal) => resolve(signal ?? String(code))),
@@ -53,10 +55,15 @@ export async function startChildServer(args: {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
   let stderr = '';
+  // Logs (pino, JSON lines) go to stdout; kept with stderr for failure messages.
+  child.stdout?.setEncoding('utf8');
+  child.stdout?.on('data', (chunk: string) => {
+    stderr = (stderr + chunk).slice(-100_000);
+  });
   const url = await new Promise<string>((resolve, reject) => {
     child.stderr?.setEncoding('utf8');
     child.stderr?.on('data', (chunk: string) => {
-      stderr += chunk;
+      stderr = (stderr + chunk).slice(-100_000);
       const m = /serving (http:\/\/\S+)/.exec(stderr);
       if (m?.[1]) resolve(m[1]);
     });
@@ -70,6 +77,7 @@ export async function startChildServer(args: {
     url,
     exited,
     peakRss: () => peakRss(pid),
+    stderr: () => stderr,
     async kill() {
       const peak = peakRss(pid);
       child.kill('SIGKILL');
