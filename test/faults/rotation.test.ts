@@ -102,7 +102,8 @@ describe('fault: rotation under continuous writes', () => {
     await vi.waitFor(
       async () => {
         const page = await getJson<EpisodesPage>(server, '/api/episodes?limit=1');
-        expect(page.body.total).toBe(unique.size);
+        const why = JSON.stringify({ catalog: server.dashboard.stats().catalog, index: stats });
+        expect(page.body.total, why).toBe(unique.size);
       },
       { timeout: 20_000, interval: 100 },
     );
