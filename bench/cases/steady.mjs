@@ -20,7 +20,13 @@ import {
 export async function caughtUpServer(root, lines, { args = [], prefix = 'steady' } = {}) {
   const work = workDir(prefix);
   const dataRoot = copyRoot(root, work.dir);
-  const server = await startServer({ dataRoot, stateDir: path.join(work.dir, 'state'), args });
+  let server;
+  try {
+    server = await startServer({ dataRoot, stateDir: path.join(work.dir, 'state'), args });
+  } catch (err) {
+    work.cleanup(); // A server that never listened leaves no copy of the root behind.
+    throw err;
+  }
   const t0 = performance.now();
   try {
     await pollUntil(async () => (await get(`${server.url}/readyz`)).status === 200, { what: 'ready' });
