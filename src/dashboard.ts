@@ -137,6 +137,7 @@ export class Dashboard {
 
   /** Starts every feeder; resolves once they are running (not when the first pass is done). */
   async start(): Promise<void> {
+    this.persister?.start();
     this.started = Promise.all([this.index.start(), this.alerts.start()]);
     await this.started;
     // Disk and health scans are part of the first pass: readiness waits for them.
@@ -325,9 +326,9 @@ export class Dashboard {
     if (!this.index.isCaughtUp || !this.alerts.isCaughtUp || !this.dirsScanned) return;
     this.readyFlag = true;
     this.readySeconds = (Date.now() - this.startedAt) / 1000;
-    // The catalog writer starts once the live state is built, so the first pass has the CPU to
-    // itself; it then catches up from its own checkpoint (nothing is skipped, only later).
-    this.persister?.start();
+    // The catalog writer has held its files open since start (a rotation meanwhile cannot hide
+    // lines from it) and writes from now on, so the first pass had the CPU to itself.
+    this.persister?.go();
     if (this.bulkTimer) {
       clearTimeout(this.bulkTimer);
       this.bulkTimer = null;

@@ -32,13 +32,21 @@ function shrinkOnce(): void {
 const episodes = new EpisodeStore(db);
 const alerts = new AlertStore(db);
 let indexLines = 0;
+// The writer opens its files at once (so a rotation during the live first pass cannot hide lines
+// from it: it holds the old file) but writes nothing until the main thread says go, so the first
+// pass has the CPU to itself.
+let go!: () => void;
+const goSignal = new Promise<void>((resolve) => {
+  go = resolve;
+});
 let alertLines = 0;
 
 const indexTailer = new JsonlTailer({
   path: path.join(data.dataRoot, 'index.jsonl'),
   start: readCheckpoint(db, 'index'),
   pollIntervalMs: data.pollIntervalMs,
-  onBatch(batch) {
+  async onBatch(batch) {
+    await goSignal;
     const records: IndexedRecord[] = [];
     for (const text of batch.lines) {
       indexLines++;
@@ -61,7 +69,8 @@ const alertTailer = new JsonlTailer({
   path: path.join(data.dataRoot, 'alerts.jsonl'),
   start: readCheckpoint(db, 'alerts'),
   pollIntervalMs: data.pollIntervalMs,
-  onBatch(batch) {
+  async onBatch(batch) {
+    await goSignal;
     const records: AlertRecord[] = [];
     for (const line of batch.lines) {
       const r = parseAlertLine(line);
@@ -87,12 +96,18 @@ const alertTailer = new JsonlTailer({
 const started = Promise.all([indexTailer.start(), alertTailer.start()]);
 
 port.on('message', (command: PersistCommand) => {
+  if (command.type === 'go') {
+    go();
+    return;
+  }
   if (command.type === 'poke') {
     (command.source === 'index' ? indexTailer : alertTailer).poke();
     return;
   }
-  // A stop that arrives while the tailers are still starting waits for them, or they would arm
-  // watchers after being stopped and keep this thread alive.
+  // A batch waiting for go is released (it commits; a stop never blocks on it). A stop that
+  // arrives while the tailers are still starting waits for them, or they would arm watchers after
+  // being stopped and keep this thread alive.
+  go();
   void started
     .then(() => Promise.all([indexTailer.stop(), alertTailer.stop()]))
     .finally(() => {

@@ -48,6 +48,11 @@ export class CatalogPersister {
     return new Promise((resolve) => this.caughtUpWaiters.push(resolve));
   }
 
+  /** Lets the writer write (it opens its files at start but waits for this). */
+  go(): void {
+    this.worker?.postMessage({ type: 'go' } satisfies PersistCommand);
+  }
+
   poke(source: SourceName): void {
     this.worker?.postMessage({ type: 'poke', source } satisfies PersistCommand);
   }

@@ -34,6 +34,7 @@ export class EpisodesDirFeeder {
   private readonly parentWatch: DirWatch;
   private timer: NodeJS.Timeout | null = null;
   private scanning: Promise<void> | null = null;
+  private rescan = false;
   private missingReported = false;
   private stopped = false;
   private scans = 0;
@@ -80,7 +81,17 @@ export class EpisodesDirFeeder {
   /** A full rescan; concurrent calls share one. */
   scan(): Promise<void> {
     if (this.stopped) return Promise.resolve();
-    this.scanning ??= this.scanAll().finally(() => {
+    // A change seen while a scan runs may come after its listing: scan once more afterwards.
+    if (this.scanning) {
+      this.rescan = true;
+      return this.scanning;
+    }
+    this.scanning = (async () => {
+      do {
+        this.rescan = false;
+        await this.scanAll();
+      } while (this.rescan && !this.stopped);
+    })().finally(() => {
       this.scanning = null;
     });
     return this.scanning;
