@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['src/**/*.test.ts', 'src/**/*.test.tsx', 'test/**/*.test.ts'],
+    include: ['src/**/*.test.ts', 'src/**/*.test.tsx', 'test/**/*.test.ts', 'bench/**/*.test.ts'],
     exclude: ['**/node_modules/**', '**/*.soak.test.ts'],
     // The server is compiled once per run: worker threads and the CLI run dist/.
     globalSetup: ['test/build-server.ts', 'src/web/e2e/global-setup.ts'],
