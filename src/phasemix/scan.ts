@@ -14,6 +14,19 @@ export interface EpisodeFile {
 
 export const EPISODE_SUFFIX = '.tar.zst';
 
+/** A host folder as last listed: its mtime then, when it was listed, and its episode files. */
+export interface HostListing {
+  dirMtimeMs: number;
+  listedAtMs: number;
+  files: EpisodeFile[];
+}
+
+/**
+ * A folder whose mtime has not moved since a listing taken well after that mtime has the same
+ * names (adding, removing or renaming an entry moves it); the margin covers coarse timestamps.
+ */
+const MTIME_MARGIN_MS = 2_000;
+
 /**
  * Every episode file under `<dataRoot>/episodes/`: regular files (symlinks followed, as the seed)
  * ending in `.tar.zst`, one folder level down. Temp uploads and other files are not episodes. A
@@ -27,12 +40,31 @@ export async function listEpisodeFiles(
   dataRoot: string,
   yielder: Yielder,
   known: ReadonlyMap<string, EpisodeFile> | null = null,
+  hostListings: Map<string, HostListing> | null = null,
 ): Promise<EpisodeFile[]> {
   const episodesDir = path.join(dataRoot, 'episodes');
   const files: EpisodeFile[] = [];
+  const seenHosts = new Set<string>();
   for (const hostEntry of readDir(episodesDir)) {
     const hostDir = path.join(episodesDir, hostEntry.name);
     if (!isKind(hostEntry, hostDir, 'dir')) continue;
+    seenHosts.add(hostEntry.name);
+    // With `hostListings` (and `known`), a folder unchanged since its last listing is not read
+    // again: a quick refresh then costs one stat per host plus the folders that changed.
+    const dirMtimeMs = hostListings ? (fs.statSync(hostDir, { throwIfNoEntry: false })?.mtimeMs ?? -1) : -1;
+    const previous = hostListings?.get(hostEntry.name);
+    if (
+      known &&
+      previous &&
+      dirMtimeMs >= 0 &&
+      previous.dirMtimeMs === dirMtimeMs &&
+      previous.listedAtMs - dirMtimeMs > MTIME_MARGIN_MS
+    ) {
+      for (const f of previous.files) files.push(f);
+      continue;
+    }
+    const listedAtMs = Date.now();
+    const first = files.length;
     for (const name of readNames(hostDir)) {
       if (!name.endsWith(EPISODE_SUFFIX)) continue;
       const rel = `episodes/${hostEntry.name}/${name}`;
@@ -53,7 +85,10 @@ export async function listEpisodeFiles(
       });
       if (yielder.due()) await yielder.pause();
     }
+    hostListings?.set(hostEntry.name, { dirMtimeMs, listedAtMs, files: files.slice(first) });
   }
+  if (hostListings)
+    for (const host of [...hostListings.keys()]) if (!seenHosts.has(host)) hostListings.delete(host);
   return files;
 }
 

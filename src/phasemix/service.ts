@@ -7,7 +7,7 @@ import { type CachedEpisode, MemoryPhaseCache, type PhaseCacheStore, SqlitePhase
 import { readEpisode } from './episode-file.js';
 import type { EpisodeReadOptions } from './episode-reader.js';
 import { buildMix, hostMix, type MixResult } from './mix.js';
-import { type EpisodeFile, listEpisodeFiles } from './scan.js';
+import { type EpisodeFile, type HostListing, listEpisodeFiles } from './scan.js';
 import { createYielder, type Yielder } from './yielder.js';
 
 export interface PhaseMixServiceOptions {
@@ -82,6 +82,8 @@ export class PhaseMixService {
   private cache: Map<string, CachedEpisode> | null = null;
   /** The last listing, by relative path, and when every file was last stat'ed. */
   private listing: Map<string, EpisodeFile> | null = null;
+  /** Per host folder: its mtime at the last listing (unchanged folders are not read again). */
+  private readonly hostListings = new Map<string, HostListing>();
   private lastFullScan = Number.NEGATIVE_INFINITY;
   private result: MixResult | null = null;
   private running: Promise<PhaseMix> | null = null;
@@ -196,7 +198,13 @@ export class PhaseMixService {
     const cache = this.cache;
     const fullScan =
       performance.now() - this.lastFullScan >= (this.opts.fullScanMs ?? this.opts.intervalMs ?? 600_000);
-    const files = await listEpisodeFiles(this.opts.dataRoot, yielder, fullScan ? null : this.listing);
+    if (fullScan) this.hostListings.clear();
+    const files = await listEpisodeFiles(
+      this.opts.dataRoot,
+      yielder,
+      fullScan ? null : this.listing,
+      this.hostListings,
+    );
     if (fullScan) this.lastFullScan = performance.now();
     this.listing = new Map(files.map((f) => [f.rel, f]));
     // Sorted: a stable order makes the float sums reproducible from one refresh to the next.
