@@ -1,4 +1,5 @@
 import { type AlertRecord, RECENT_LIMIT } from '../protocol/index.js';
+import { prependNewest } from './recent.js';
 
 /** Running alert totals for the snapshot, seeded from the catalog at start-up. */
 export class AlertAggregates {
@@ -22,13 +23,7 @@ export class AlertAggregates {
   add(records: readonly AlertRecord[]): void {
     this.total_alerts += records.length;
     for (const a of records) if (a.host_id !== null) this.host_last_alert[a.host_id] = a;
-    const n = records.length;
-    if (n >= RECENT_LIMIT) this.recent = records.slice(n - RECENT_LIMIT).reverse();
-    else if (n > 0)
-      this.recent = records
-        .slice()
-        .reverse()
-        .concat(this.recent.slice(0, RECENT_LIMIT - n));
+    if (records.length > 0) this.recent = prependNewest(this.recent, records, RECENT_LIMIT);
   }
 
   snapshotFields(): {

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { HostDisk } from '../protocol/index.js';
 import { errnoCode } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
+import { CoalescedScan } from './coalesced-scan.js';
 import { DirWatch } from './dir-watch.js';
 
 /** Only complete tarballs are episodes: temp uploads, checksum files and the like are not (DESIGN §4.8). */
@@ -33,8 +34,10 @@ export class EpisodesDirFeeder {
   private readonly rootWatch: DirWatch;
   private readonly parentWatch: DirWatch;
   private timer: NodeJS.Timeout | null = null;
-  private scanning: Promise<void> | null = null;
-  private rescan = false;
+  private readonly scanner = new CoalescedScan(
+    () => this.scanAll(),
+    () => this.stopped,
+  );
   private missingReported = false;
   private stopped = false;
   private scans = 0;
@@ -78,23 +81,9 @@ export class EpisodesDirFeeder {
     return { scans: this.scans, errors: this.errors, hosts: this.hosts.size, files };
   }
 
-  /** A full rescan; concurrent calls share one. */
+  /** A full rescan; calls during one share it, and a change seen mid-scan runs one more. */
   scan(): Promise<void> {
-    if (this.stopped) return Promise.resolve();
-    // A change seen while a scan runs may come after its listing: scan once more afterwards.
-    if (this.scanning) {
-      this.rescan = true;
-      return this.scanning;
-    }
-    this.scanning = (async () => {
-      do {
-        this.rescan = false;
-        await this.scanAll();
-      } while (this.rescan && !this.stopped);
-    })().finally(() => {
-      this.scanning = null;
-    });
-    return this.scanning;
+    return this.scanner.request();
   }
 
   private async scanAll(): Promise<void> {

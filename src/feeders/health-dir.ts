@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { HostHealth } from '../protocol/index.js';
 import type { Logger } from '../util/log.js';
+import { CoalescedScan } from './coalesced-scan.js';
 import { DirWatch } from './dir-watch.js';
 
 /** Health files larger than this are not read (a heartbeat is a few hundred bytes). */
@@ -24,8 +25,10 @@ export class HealthDirFeeder {
   private readonly watch: DirWatch;
   private readonly parentWatch: DirWatch;
   private timer: NodeJS.Timeout | null = null;
-  private scanning: Promise<void> | null = null;
-  private rescan = false;
+  private readonly scanner = new CoalescedScan(
+    () => this.scanAll(),
+    () => this.stopped,
+  );
   private stopped = false;
   private skipped = 0;
 
@@ -55,22 +58,9 @@ export class HealthDirFeeder {
     return { hosts: [...this.seen.values()].filter((s) => s.ok).length, skipped: this.skipped };
   }
 
+  /** A full rescan; calls during one share it, and a change seen mid-scan runs one more. */
   scan(): Promise<void> {
-    if (this.stopped) return Promise.resolve();
-    // A change seen while a scan runs may come after its listing: scan once more afterwards.
-    if (this.scanning) {
-      this.rescan = true;
-      return this.scanning;
-    }
-    this.scanning = (async () => {
-      do {
-        this.rescan = false;
-        await this.scanAll();
-      } while (this.rescan && !this.stopped);
-    })().finally(() => {
-      this.scanning = null;
-    });
-    return this.scanning;
+    return this.scanner.request();
   }
 
   private async scanAll(): Promise<void> {

@@ -1,4 +1,5 @@
 import { type EpisodeRecord, type HostIndexed, RECENT_LIMIT } from '../protocol/index.js';
+import { prependNewest } from './recent.js';
 
 export interface HostTotals {
   episodes: number;
@@ -61,13 +62,7 @@ export class IndexAggregates {
 
   /** Puts accepted records at the front of the recent list (the batch's last record first). */
   pushRecent(records: readonly EpisodeRecord[]): void {
-    const n = records.length;
-    if (n >= RECENT_LIMIT) this.recent = records.slice(n - RECENT_LIMIT).reverse();
-    else if (n > 0)
-      this.recent = records
-        .slice()
-        .reverse()
-        .concat(this.recent.slice(0, RECENT_LIMIT - n));
+    if (records.length > 0) this.recent = prependNewest(this.recent, records, RECENT_LIMIT);
   }
 
   add(records: readonly EpisodeRecord[]): void {
