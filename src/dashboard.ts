@@ -1,4 +1,5 @@
 import { randomInt } from 'node:crypto';
+import fs from 'node:fs';
 import path from 'node:path';
 import { Bus } from './bus/bus.js';
 import { type Db, openDatabase } from './catalog/db.js';
@@ -12,8 +13,10 @@ import { HealthDirFeeder } from './feeders/health-dir.js';
 import { type HostTotals, IndexAggregates } from './feeders/index-aggregates.js';
 import { type CompactIndexBatch, LINE_OK, SKIP_CODES } from './feeders/index-compact.js';
 import { IndexParsePool } from './feeders/index-parse-pool.js';
+import { planIndexRanges, type RangePlan } from './feeders/index-ranges.js';
 import { JsonlFeeder } from './feeders/jsonl-feeder.js';
 import { parseAlertLine, parseIndexLine } from './feeders/records.js';
+import type { Checkpoint } from './feeders/tail/types.js';
 import type {
   AlertRecord,
   DashboardState,
@@ -50,7 +53,9 @@ export class Dashboard {
   readonly bus: Bus;
   readonly db: Db;
   readonly startedAt = Date.now();
-  private readonly index: JsonlFeeder<EpisodeRecord>;
+  private index: JsonlFeeder<EpisodeRecord>;
+  private readonly pool: IndexParsePool | null;
+  private readonly indexFromStart: boolean;
   private readonly alerts: JsonlFeeder<AlertRecord>;
   private readonly episodesDir: EpisodesDirFeeder;
   private readonly health: HealthDirFeeder;
@@ -89,19 +94,10 @@ export class Dashboard {
     this.ids = new EpisodeIdTracker(stored.total_episodes > 0 ? committedBefore : null);
     const pollIntervalMs = options.pollInterval * 1000;
 
-    this.index = new JsonlFeeder<EpisodeRecord>({
-      name: 'index',
-      path: path.join(dataRoot, 'index.jsonl'),
-      start: stored.checkpoints.index ?? null,
-      pollIntervalMs,
-      logger,
-      parse: parseIndexLine,
-      accept: (r) => this.ids.accept(r.episode_id),
-      // A cold start (empty catalog) parses its first pass in parallel: nothing to look up.
-      ...(this.ids.cold ? { bulkLoader: new IndexParsePool((batch) => this.applyCompact(batch)) } : {}),
-      onRecords: (records, bulk) => this.onEpisodes(records, bulk),
-      onCaughtUp: () => this.checkReady(),
-    });
+    // A cold start (empty catalog) parses its first pass in parallel: nothing to look up.
+    this.pool = this.ids.cold ? new IndexParsePool((batch) => this.applyCompact(batch)) : null;
+    this.indexFromStart = stored.checkpoints.index === undefined;
+    this.index = this.makeIndexFeeder(stored.checkpoints.index ?? null, this.pool);
     this.alerts = new JsonlFeeder<AlertRecord>({
       name: 'alerts',
       path: path.join(dataRoot, 'alerts.jsonl'),
@@ -138,8 +134,15 @@ export class Dashboard {
   /** Starts every feeder; resolves once they are running (not when the first pass is done). */
   async start(): Promise<void> {
     this.persister?.start();
-    this.started = Promise.all([this.index.start(), this.alerts.start()]);
-    await this.started;
+    // A cold start reads the index as it is now in line-aligned ranges on the parse workers; the
+    // tailer then resumes after them from a checkpoint of the same file (rotations included).
+    const plan = this.pool && this.indexFromStart ? planIndexRanges(this.indexPath) : null;
+    if (plan) this.index = this.makeIndexFeeder(plan.checkpoint, null);
+    const index = plan
+      ? this.readRanges(plan).then(() => this.index.start())
+      : Promise.resolve(this.index.start());
+    this.started = Promise.all([index, this.alerts.start()]);
+    if (!plan) await this.started;
     // Disk and health scans are part of the first pass: readiness waits for them.
     void Promise.all([this.episodesDir.start(), this.health.start()]).then(() => {
       this.dirsScanned = true;
@@ -147,6 +150,40 @@ export class Dashboard {
     });
     this.snapshotTimer = setInterval(() => this.publishSnapshot(), this.options.snapshotInterval * 1000);
     this.snapshotTimer.unref();
+  }
+
+  private get indexPath(): string {
+    return path.join(this.options.dataRoot, 'index.jsonl');
+  }
+
+  private makeIndexFeeder(start: Checkpoint | null, bulk: IndexParsePool | null): JsonlFeeder<EpisodeRecord> {
+    return new JsonlFeeder<EpisodeRecord>({
+      name: 'index',
+      path: this.indexPath,
+      start,
+      pollIntervalMs: this.options.pollInterval * 1000,
+      logger: this.options.logger,
+      parse: parseIndexLine,
+      accept: (r) => this.ids.accept(r.episode_id),
+      ...(bulk ? { bulkLoader: bulk } : {}),
+      onRecords: (records, isBulk) => this.onEpisodes(records, isBulk),
+      onCaughtUp: () => this.checkReady(),
+    });
+  }
+
+  /** The parallel first pass: every planned range through the parse workers, applied in order. */
+  private async readRanges(plan: RangePlan): Promise<void> {
+    const pool = this.pool as IndexParsePool;
+    try {
+      for (const [start, end] of plan.ranges) {
+        if (this.stopped) break;
+        await pool.submitRange(plan.fd, start, end);
+      }
+      await pool.drain();
+    } finally {
+      fs.closeSync(plan.fd);
+      await pool.close();
+    }
   }
 
   private dirsScanned = false;
@@ -299,7 +336,15 @@ export class Dashboard {
       if (n > 0) skipped[reason] = n;
     });
     this.indexAgg.pushRecent(batch.tail.filter((t) => accepted[t.index] === 1).map((t) => t.record));
-    this.index.countBulk({ accepted: acceptedCount, duplicates, skipped, rejected: batch.rejected });
+    if (batch.tooLong) skipped.line_too_long = batch.tooLong;
+    this.index.countBulk({
+      // Range batches were read outside the tailer: their lines are counted here.
+      ...(batch.tooLong !== undefined ? { lines: batch.count } : {}),
+      accepted: acceptedCount,
+      duplicates,
+      skipped,
+      rejected: batch.rejected,
+    });
     this.scheduleBulkSnapshot();
   }
 

@@ -53,6 +53,17 @@ export class IndexParsePool {
     await this.pump(this.queue.length >= this.maxInFlight);
   }
 
+  /** Queues a planned byte range of the index (read by a worker through the shared descriptor). */
+  async submitRange(fd: number, start: number, end: number): Promise<void> {
+    const worker = this.workers[this.turn++ % this.workers.length];
+    if (!worker) throw new Error('submitRange needs parse workers');
+    const id = this.nextId++;
+    const result = new Promise<CompactIndexBatch>((resolve) => this.waiting.set(id, resolve));
+    worker.postMessage({ id, fd, start, end });
+    this.queue.push(result);
+    await this.pump(this.queue.length >= this.maxInFlight);
+  }
+
   /** Delivers every queued result; resolves when none is left. */
   async drain(): Promise<void> {
     await this.pump(true, true);

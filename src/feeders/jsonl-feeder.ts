@@ -41,6 +41,8 @@ export interface BulkLoader {
 
 /** What a bulk applier counted in one batch. */
 export interface BulkCounts {
+  /** Lines read outside the tailer (the parallel first pass); batches through `submit` count themselves. */
+  lines?: number;
   accepted: number;
   duplicates: number;
   skipped: Record<string, number>;
@@ -153,6 +155,7 @@ export class JsonlFeeder<T> {
 
   /** The bulk applier reports one batch's counts (accepted, repeats, skips with excerpts). */
   countBulk(c: BulkCounts): void {
+    this.lines += c.lines ?? 0;
     this.accepted += c.accepted;
     this.duplicates += c.duplicates;
     for (const [reason, n] of Object.entries(c.skipped))

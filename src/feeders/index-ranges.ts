@@ -1,0 +1,105 @@
+import fs from 'node:fs';
+import { FINGERPRINT_BYTES, sha1Hex } from './tail/fingerprint.js';
+import { type LineSink, splitLines } from './tail/lines.js';
+import type { Checkpoint } from './tail/types.js';
+
+/**
+ * The first pass of a cold start, read in parallel: the index as it is at start is cut into
+ * line-aligned byte ranges that worker threads read (through one shared descriptor, so a rotation
+ * meanwhile cannot swap the file under them) and parse. The live tailer then resumes at `end` from
+ * a checkpoint of this very file, with all its rotation handling.
+ */
+export interface RangePlan {
+  fd: number;
+  ranges: Array<[start: number, end: number]>;
+  /** Where the tailer resumes: after the last complete line. */
+  checkpoint: Checkpoint;
+}
+
+const RANGE_BYTES = 4 * 1024 * 1024;
+/** The tailer's default line limit (longer lines are skipped). */
+const MAX_LINE_BYTES = 1024 * 1024;
+const WINDOW = 64 * 1024;
+
+function readAt(fd: number, position: number, length: number): Buffer {
+  const buf = Buffer.allocUnsafe(length);
+  let got = 0;
+  while (got < length) {
+    const n = fs.readSync(fd, buf, got, length - got, position + got);
+    if (n === 0) break;
+    got += n;
+  }
+  return buf.subarray(0, got);
+}
+
+/** Offset just past the first '\n' at or after `from` (searching at most `limit` bytes); -1 if none. */
+function nextLineStart(fd: number, from: number, size: number, limit: number): number {
+  for (let pos = from; pos < Math.min(size, from + limit); pos += WINDOW) {
+    const chunk = readAt(fd, pos, Math.min(WINDOW, size - pos));
+    const nl = chunk.indexOf(10);
+    if (nl >= 0) return pos + nl + 1;
+  }
+  return -1;
+}
+
+/** Offset just past the last '\n' before `size` (searching the last `limit` bytes); -1 if none. */
+function lastLineEnd(fd: number, size: number, limit: number): number {
+  for (let end = size; end > Math.max(0, size - limit); end -= WINDOW) {
+    const start = Math.max(0, end - WINDOW);
+    const nl = readAt(fd, start, end - start).lastIndexOf(10);
+    if (nl >= 0) return start + nl + 1;
+  }
+  return -1;
+}
+
+/**
+ * Plans the ranges, or returns null (the caller then reads the file through the tailer alone):
+ * no file, an empty one, or a line longer than the tailer's limit near a boundary (such a line
+ * must be skipped without being held whole, which only the tailer's streaming reader does).
+ */
+export function planIndexRanges(path: string, rangeBytes = RANGE_BYTES): RangePlan | null {
+  let fd: number;
+  try {
+    fd = fs.openSync(path, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+  } catch {
+    return null;
+  }
+  const give = (plan: RangePlan | null) => {
+    if (plan === null) fs.closeSync(fd);
+    return plan;
+  };
+  const st = fs.fstatSync(fd);
+  if (!st.isFile() || st.size === 0) return give(null);
+  const end = lastLineEnd(fd, st.size, MAX_LINE_BYTES);
+  if (end <= 0) return give(null);
+  const ranges: Array<[number, number]> = [];
+  let pos = 0;
+  while (pos < end) {
+    let next = pos + rangeBytes >= end ? end : nextLineStart(fd, pos + rangeBytes, end, MAX_LINE_BYTES);
+    if (next < 0) return give(null);
+    if (next > end) next = end;
+    ranges.push([pos, next]);
+    pos = next;
+  }
+  const head = readAt(fd, 0, Math.min(st.size, FINGERPRINT_BYTES));
+  return give({
+    fd,
+    ranges,
+    checkpoint: {
+      dev: st.dev,
+      ino: st.ino,
+      fingerprint: sha1Hex(head),
+      fingerprintLen: head.length,
+      offset: end,
+    },
+  });
+}
+
+/** Reads one planned range and splits it exactly as the tailer would (CRLF, BOM, long lines). */
+export function readRangeLines(fd: number, start: number, end: number): LineSink {
+  const chunk = readAt(fd, start, end - start);
+  const sink: LineSink = { lines: [], skipped: [] };
+  // The range ends with '\n': splitLines takes the index of that last '\n'.
+  if (chunk.length > 0) splitLines(chunk, 0, chunk.length - 1, start, MAX_LINE_BYTES, sink);
+  return sink;
+}
