@@ -158,7 +158,12 @@ export function ExplorerScene({ params }: { params: URLSearchParams }) {
       .catch((err: unknown) => setExporting(`failed: ${err instanceof Error ? err.message : String(err)}`));
   };
 
-  const rows: Row[] = [...liveRows, ...(page?.items ?? [])];
+  // Live rows go on top of the page until the next fetch absorbs them; the table never holds more
+  // than a page (a wall display runs for weeks, and a slow fetch must not let it grow). While rows
+  // are cut from the bottom, "Older" waits for that fetch, so paging never skips them.
+  const allRows: Row[] = [...liveRows, ...(page?.items ?? [])];
+  const rows = allRows.slice(0, PAGE_SIZE);
+  const catchingUp = allRows.length > PAGE_SIZE;
   return (
     <SceneGate>
       <div className={`explorer ${selected ? 'with-detail' : ''}`}>
@@ -234,7 +239,7 @@ export function ExplorerScene({ params }: { params: URLSearchParams }) {
             <span className="muted">Page {cursors.length}</span>
             <button
               type="button"
-              disabled={!page?.next_cursor}
+              disabled={!page?.next_cursor || catchingUp}
               onClick={() => page?.next_cursor && setCursors((c) => [...c, page.next_cursor])}
             >
               Older →
