@@ -3,8 +3,8 @@ import path from 'node:path';
 import type { HostDisk } from '../protocol/index.js';
 import { errnoCode } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
-import { CoalescedScan } from './coalesced-scan.js';
 import { DirWatch } from './dir-watch.js';
+import { WatchedFolder } from './watched-folder.js';
 
 /** Only complete tarballs are episodes: temp uploads, checksum files and the like are not (DESIGN §4.8). */
 export function isEpisodeFile(name: string): boolean {
@@ -31,39 +31,30 @@ export class EpisodesDirFeeder {
   private readonly watches = new Map<string, DirWatch>();
   /** Per host, bumped by every file event: a scan that overlapped one looks again. */
   private readonly generation = new Map<string, number>();
-  private readonly rootWatch: DirWatch;
-  private readonly parentWatch: DirWatch;
-  private timer: NodeJS.Timeout | null = null;
-  private readonly scanner = new CoalescedScan(
-    () => this.scanAll(),
-    () => this.stopped,
-  );
+  private readonly folder: WatchedFolder;
   private missingReported = false;
   private stopped = false;
   private scans = 0;
   private errors = 0;
 
   constructor(private readonly options: EpisodesDirOptions) {
-    this.root = path.join(options.dataRoot, 'episodes');
-    this.rootWatch = new DirWatch(this.root, () => void this.scan());
-    // episodes/ itself may appear after start: its parent tells us at once.
-    this.parentWatch = new DirWatch(options.dataRoot, (name) => {
-      if (name === null || name === 'episodes') void this.scan();
+    this.folder = new WatchedFolder({
+      dataRoot: options.dataRoot,
+      name: 'episodes',
+      rescanIntervalMs: options.rescanIntervalMs,
+      scan: () => this.scanAll(),
     });
+    this.root = this.folder.dir;
   }
 
   /** Runs the first full scan; resolves when it is done. */
-  async start(): Promise<void> {
-    await this.scan();
-    this.timer = setInterval(() => void this.scan(), this.options.rescanIntervalMs);
-    this.timer.unref();
+  start(): Promise<void> {
+    return this.folder.start();
   }
 
   stop(): void {
     this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
-    this.rootWatch.close();
-    this.parentWatch.close();
+    this.folder.stop();
     for (const w of this.watches.values()) w.close();
     this.watches.clear();
   }
@@ -83,12 +74,13 @@ export class EpisodesDirFeeder {
 
   /** A full rescan; calls during one share it, and a change seen mid-scan runs one more. */
   scan(): Promise<void> {
-    return this.scanner.request();
+    return this.folder.request();
   }
 
   private async scanAll(): Promise<void> {
     this.scans++;
-    this.parentWatch.ensure();
+    // Armed first: if the folder is missing, the data-root watch notices it appearing.
+    this.folder.ensureWatches();
     let entries: import('node:fs').Dirent[];
     try {
       entries = await fs.readdir(this.root, { withFileTypes: true });
@@ -107,7 +99,6 @@ export class EpisodesDirFeeder {
       this.missingReported = false;
       this.options.logger.info({ dir: this.root }, 'episodes folder appeared');
     }
-    this.rootWatch.ensure();
     const seen = new Set<string>();
     for (const entry of entries) {
       if (!entry.isDirectory()) continue;

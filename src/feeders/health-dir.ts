@@ -2,8 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { HostHealth } from '../protocol/index.js';
 import type { Logger } from '../util/log.js';
-import { CoalescedScan } from './coalesced-scan.js';
-import { DirWatch } from './dir-watch.js';
+import { WatchedFolder } from './watched-folder.js';
 
 /** Health files larger than this are not read (a heartbeat is a few hundred bytes). */
 const MAX_HEALTH_BYTES = 256 * 1024;
@@ -22,36 +21,25 @@ export interface HealthDirOptions {
 export class HealthDirFeeder {
   private readonly dir: string;
   private readonly seen = new Map<string, { key: string; ok: boolean }>();
-  private readonly watch: DirWatch;
-  private readonly parentWatch: DirWatch;
-  private timer: NodeJS.Timeout | null = null;
-  private readonly scanner = new CoalescedScan(
-    () => this.scanAll(),
-    () => this.stopped,
-  );
-  private stopped = false;
+  private readonly folder: WatchedFolder;
   private skipped = 0;
 
   constructor(private readonly options: HealthDirOptions) {
-    this.dir = path.join(options.dataRoot, 'health');
-    this.watch = new DirWatch(this.dir, () => void this.scan());
-    // health/ is optional and may appear after start: its parent tells us at once.
-    this.parentWatch = new DirWatch(options.dataRoot, (name) => {
-      if (name === null || name === 'health') void this.scan();
+    this.folder = new WatchedFolder({
+      dataRoot: options.dataRoot,
+      name: 'health',
+      rescanIntervalMs: options.rescanIntervalMs,
+      scan: () => this.scanAll(),
     });
+    this.dir = this.folder.dir;
   }
 
-  async start(): Promise<void> {
-    await this.scan();
-    this.timer = setInterval(() => void this.scan(), this.options.rescanIntervalMs);
-    this.timer.unref();
+  start(): Promise<void> {
+    return this.folder.start();
   }
 
   stop(): void {
-    this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
-    this.watch.close();
-    this.parentWatch.close();
+    this.folder.stop();
   }
 
   stats(): { hosts: number; skipped: number } {
@@ -60,7 +48,7 @@ export class HealthDirFeeder {
 
   /** A full rescan; calls during one share it, and a change seen mid-scan runs one more. */
   scan(): Promise<void> {
-    return this.scanner.request();
+    return this.folder.request();
   }
 
   private async scanAll(): Promise<void> {
@@ -70,8 +58,7 @@ export class HealthDirFeeder {
     } catch {
       names = [];
     }
-    this.watch.ensure();
-    this.parentWatch.ensure();
+    this.folder.ensureWatches();
     const present = new Set<string>();
     for (const name of names) {
       const host = name.slice(0, -'.json'.length);

@@ -1,4 +1,5 @@
-import type { AlertRecord, DashboardState, HostHealth, PhaseTransition } from '../../../protocol/index.js';
+import type { HostSummary } from '../../../protocol/api.js';
+import type { DashboardState } from '../../../protocol/index.js';
 import { formatAgo, formatBytes, formatCount } from '../../data/format.js';
 
 /** A host with no episode for this long stands out as stale. */
@@ -6,16 +7,8 @@ export const STALE_AFTER_MS = 60 * 60_000;
 /** A health file not rewritten for this long means the heartbeat stopped. */
 export const HEARTBEAT_STALE_MS = 5 * 60_000;
 
-export interface HostRow {
-  host_id: string;
-  episodes: number;
-  bytes: number;
-  files_on_disk: number;
-  bytes_on_disk: number;
-  last_received_at: string | null;
-  health: HostHealth | null;
-  last_alert: AlertRecord | null;
-  live_phase: PhaseTransition | null;
+/** A host as `/api/hosts` describes it, plus whether it is stale. */
+export interface HostRow extends HostSummary {
   stale: boolean;
 }
 
