@@ -1,5 +1,5 @@
 import type { HostSummary } from '../../../protocol/api.js';
-import type { DashboardState } from '../../../protocol/index.js';
+import type { DashboardState, HostHealth } from '../../../protocol/index.js';
 import { formatAgo, formatBytes, formatCount } from '../../data/format.js';
 
 /** A host with no episode for this long stands out as stale. */
