@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -244,6 +245,13 @@ describe('GET /api/episodes/:id and /download', () => {
 
     expect((await getJson(server, '/api/episodes/no-such-episode')).status).toBe(404);
     expect((await fetch(`${server.url}/api/episodes/no-such-episode/download`)).status).toBe(404);
+
+    // A FIFO in place of the tarball answers 404 (the path check refuses it; open() is also
+    // non-blocking for one swapped in between the check and the open).
+    const fifoTarget = path.join(root, target.path);
+    fs.rmSync(fifoTarget);
+    execFileSync('mkfifo', [fifoTarget]);
+    expect((await fetch(`${server.url}${body.download_url}`)).status).toBe(404);
   });
 
   it('serves nothing outside episodes/: .., %2e%2e, absolute, symlink out, a directory', async () => {

@@ -171,8 +171,12 @@ export function registerEpisodeRoutes(app: FastifyInstance, ctx: AppContext): vo
     if (!file) throw notFound(`episode '${id}' has no file under the data root's episodes/ folder`);
     let handle: fs.promises.FileHandle;
     try {
-      // O_NOFOLLOW: the checked path must not have become a symlink since the check.
-      handle = await fs.promises.open(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+      // O_NOFOLLOW: the checked path must not have become a symlink since the check. O_NONBLOCK:
+      // a FIFO swapped in since the check must not hold a thread in open(); fstat below refuses it.
+      handle = await fs.promises.open(
+        file,
+        fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK,
+      );
     } catch {
       throw notFound(`episode '${id}' has no readable file`);
     }
