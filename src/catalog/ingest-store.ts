@@ -163,12 +163,6 @@ function counterAdder(db: Db): (name: string, delta: number) => void {
 /** An index record with its line number in this run's stream of index lines (1-based). */
 export type IndexedRecord = EpisodeRecord & { line?: number };
 
-/** Where a committed episode came from: the server run and the line of that run's stream. */
-export interface RecordOrigin {
-  run: number | null;
-  line: number | null;
-}
-
 export interface EpisodeBatchResult {
   inserted: number;
   duplicates: number;
@@ -185,8 +179,6 @@ export class EpisodeStore {
   private readonly upsertHost;
   private readonly addCounter;
   private readonly writeCheckpoint;
-  private readonly exists;
-  private readonly origin;
   private readonly tx;
 
   constructor(db: Db) {
@@ -202,25 +194,11 @@ export class EpisodeStore {
          last_received_at = CASE WHEN last_received_at IS NULL OR excluded.last_received_at > last_received_at
                                  THEN excluded.last_received_at ELSE last_received_at END`,
     );
-    this.exists = db.prepare('SELECT 1 FROM episodes WHERE episode_id = ?').pluck();
-    this.origin = db.prepare(
-      'SELECT ingest_run AS run, ingest_line AS line FROM episodes WHERE episode_id = ?',
-    );
     this.addCounter = counterAdder(db);
     this.writeCheckpoint = checkpointWriter(db);
     this.tx = db.transaction((records: IndexedRecord[], checkpoint: Checkpoint | null, run: number | null) =>
       this.writeUnsafe(records, checkpoint, run),
     );
-  }
-
-  /** True when the id is already committed. */
-  has(episodeId: string): boolean {
-    return this.exists.get(episodeId) !== undefined;
-  }
-
-  /** Which run and line committed an id, or undefined when it is not committed. */
-  originOf(episodeId: string): RecordOrigin | undefined {
-    return this.origin.get(episodeId) as RecordOrigin | undefined;
   }
 
   /** `run` identifies this server run; each record's `line` is its line number in the run's stream. */
@@ -278,11 +256,6 @@ export class EpisodeStore {
     this.addCounter('duplicate_lines', duplicates);
     if (checkpoint) this.writeCheckpoint('index', checkpoint);
     return { inserted, duplicates };
-  }
-
-  /** Adds to a named counter (skipped lines by reason) outside a record batch. */
-  addSkipped(reason: string, n: number): void {
-    this.addCounter(`skipped_index_${reason}`, n);
   }
 }
 

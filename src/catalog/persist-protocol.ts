@@ -26,4 +26,4 @@ export type PersistMessage =
   | { type: 'stopped' };
 
 /** Messages from the main thread to the writer. */
-export type PersistCommand = { type: 'stop' } | { type: 'poke'; source: SourceName } | { type: 'go' };
+export type PersistCommand = { type: 'stop' } | { type: 'go' };

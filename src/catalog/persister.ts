@@ -53,10 +53,6 @@ export class CatalogPersister {
     this.worker?.postMessage({ type: 'go' } satisfies PersistCommand);
   }
 
-  poke(source: SourceName): void {
-    this.worker?.postMessage({ type: 'poke', source } satisfies PersistCommand);
-  }
-
   stats(): PersisterStats {
     return {
       committed_lines: { ...this.committed },

@@ -29,8 +29,8 @@ export const MIGRATIONS: ReadonlyArray<(db: Db) => void> = [
         extra TEXT,                       -- JSON of unknown fields
         first_seen_at TEXT NOT NULL,
         duplicates INTEGER NOT NULL DEFAULT 0,
-        ingest_run INTEGER,               -- which server run committed it, and from which line of
-        ingest_line INTEGER               -- that run's stream (tells the live feeder "same line")
+        ingest_run INTEGER,               -- which server run committed it (the live feeder asks the
+        ingest_line INTEGER               -- catalog only about earlier runs), and from which line
       );
       CREATE TABLE host_totals (
         host_id TEXT PRIMARY KEY,

@@ -110,22 +110,12 @@ export class JsonlFeeder<T> {
     return this.tailer.stop();
   }
 
-  /** Re-check the file now (a directory notification arrived). */
-  poke(): void {
-    this.tailer.poke();
-  }
-
   whenCaughtUp(): Promise<void> {
     return this.caughtUpPromise;
   }
 
   get isCaughtUp(): boolean {
     return this.caughtUp;
-  }
-
-  /** Complete lines consumed so far (for comparison with the catalog writer's count). */
-  get linesConsumed(): number {
-    return this.lines;
   }
 
   stats(): JsonlFeederStats {
