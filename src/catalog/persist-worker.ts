@@ -8,9 +8,17 @@ import path from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import { parseAlertLine, parseIndexLine } from '../feeders/records.js';
 import { JsonlTailer } from '../feeders/tail/tailer.js';
+import type { Checkpoint } from '../feeders/tail/types.js';
 import type { AlertRecord } from '../protocol/index.js';
 import { openDatabase } from './db.js';
-import { AlertStore, EpisodeStore, type IndexedRecord, readCheckpoint } from './ingest-store.js';
+import {
+  AlertStore,
+  type EpisodeBatchResult,
+  EpisodeStore,
+  type IndexedRecord,
+  readCheckpoint,
+  type SourceName,
+} from './ingest-store.js';
 import type { PersistCommand, PersistMessage, PersistWorkerData } from './persist-protocol.js';
 
 const port = parentPort;
@@ -31,7 +39,6 @@ function shrinkOnce(): void {
 }
 const episodes = new EpisodeStore(db);
 const alerts = new AlertStore(db);
-let indexLines = 0;
 // The writer opens its files at once (so a rotation during the live first pass cannot hide lines
 // from it: it holds the old file) but writes nothing until the main thread says go, so the first
 // pass has the CPU to itself.
@@ -39,58 +46,59 @@ let go!: () => void;
 const goSignal = new Promise<void>((resolve) => {
   go = resolve;
 });
-let alertLines = 0;
+/**
+ * Follows one file from its committed checkpoint: each batch is written (with the checkpoint, in
+ * one transaction) once the main thread says go, and reported with the lines consumed so far.
+ */
+function follow(
+  source: SourceName,
+  file: string,
+  write: (lines: string[], firstLine: number, checkpoint: Checkpoint) => EpisodeBatchResult,
+  onCaughtUp: () => void = () => {},
+): JsonlTailer {
+  let lines = 0;
+  return new JsonlTailer({
+    path: path.join(data.dataRoot, file),
+    start: readCheckpoint(db, source),
+    pollIntervalMs: data.pollIntervalMs,
+    async onBatch(batch) {
+      await goSignal;
+      const result = write(batch.lines, lines + 1, batch.checkpoint);
+      lines += batch.lines.length;
+      post({ type: 'committed', source, lines, ...result, checkpoint: batch.checkpoint });
+    },
+    onEvent(event) {
+      if (event.kind === 'caught_up' || event.kind === 'missing') {
+        onCaughtUp();
+        post({ type: 'caught_up', source });
+      }
+      if (event.kind === 'error') post({ type: 'error', source, message: event.message });
+    },
+  });
+}
 
-const indexTailer = new JsonlTailer({
-  path: path.join(data.dataRoot, 'index.jsonl'),
-  start: readCheckpoint(db, 'index'),
-  pollIntervalMs: data.pollIntervalMs,
-  async onBatch(batch) {
-    await goSignal;
+const indexTailer = follow(
+  'index',
+  'index.jsonl',
+  (lines, firstLine, checkpoint) => {
     const records: IndexedRecord[] = [];
-    for (const text of batch.lines) {
-      indexLines++;
+    lines.forEach((text, i) => {
       const r = parseIndexLine(text);
-      if (r.ok) records.push({ ...r.record, line: indexLines });
-    }
-    const result = episodes.writeBatch(records, batch.checkpoint, data.run);
-    post({ type: 'committed', source: 'index', lines: indexLines, ...result, checkpoint: batch.checkpoint });
-  },
-  onEvent(event) {
-    if (event.kind === 'caught_up' || event.kind === 'missing') {
-      shrinkOnce();
-      post({ type: 'caught_up', source: 'index' });
-    }
-    if (event.kind === 'error') post({ type: 'error', source: 'index', message: event.message });
-  },
-});
-
-const alertTailer = new JsonlTailer({
-  path: path.join(data.dataRoot, 'alerts.jsonl'),
-  start: readCheckpoint(db, 'alerts'),
-  pollIntervalMs: data.pollIntervalMs,
-  async onBatch(batch) {
-    await goSignal;
-    const records: AlertRecord[] = [];
-    for (const line of batch.lines) {
-      const r = parseAlertLine(line);
-      if (r.ok) records.push(r.record);
-    }
-    alertLines += batch.lines.length;
-    alerts.writeBatch(records, batch.checkpoint);
-    post({
-      type: 'committed',
-      source: 'alerts',
-      lines: alertLines,
-      inserted: records.length,
-      duplicates: 0,
-      checkpoint: batch.checkpoint,
+      if (r.ok) records.push({ ...r.record, line: firstLine + i });
     });
+    return episodes.writeBatch(records, checkpoint, data.run);
   },
-  onEvent(event) {
-    if (event.kind === 'caught_up' || event.kind === 'missing') post({ type: 'caught_up', source: 'alerts' });
-    if (event.kind === 'error') post({ type: 'error', source: 'alerts', message: event.message });
-  },
+  shrinkOnce,
+);
+
+const alertTailer = follow('alerts', 'alerts.jsonl', (lines, _firstLine, checkpoint) => {
+  const records: AlertRecord[] = [];
+  for (const line of lines) {
+    const r = parseAlertLine(line);
+    if (r.ok) records.push(r.record);
+  }
+  alerts.writeBatch(records, checkpoint);
+  return { inserted: records.length, duplicates: 0 };
 });
 
 const started = Promise.all([indexTailer.start(), alertTailer.start()]);
@@ -98,10 +106,6 @@ const started = Promise.all([indexTailer.start(), alertTailer.start()]);
 port.on('message', (command: PersistCommand) => {
   if (command.type === 'go') {
     go();
-    return;
-  }
-  if (command.type === 'poke') {
-    (command.source === 'index' ? indexTailer : alertTailer).poke();
     return;
   }
   // A batch waiting for go is released (it commits; a stop never blocks on it). A stop that
