@@ -50,4 +50,56 @@ describe('splitLines', () => {
     const line = 'x'.repeat(50);
     expect(split(`${line}\n`, 50).lines).toEqual([line]);
   });
+
+  describe('NUL padding (what a receiver that crashed mid-write leaves)', () => {
+    const nuls = (n: number) => Buffer.alloc(n);
+
+    it('strips a NUL run glued before a valid record, delivers the record and reports the padding once', () => {
+      const text = Buffer.concat([
+        Buffer.from('{"a":1}\n'),
+        nuls(4),
+        Buffer.from('{"episode_id":"e-2"}\n{"c":3}\n'),
+      ]);
+      const out = split(text, 1024, 500);
+      expect(out.lines).toEqual(['{"a":1}', '{"episode_id":"e-2"}', '{"c":3}']);
+      expect(out.skipped).toEqual([
+        { reason: 'nul_padding', offset: 508, excerpt: '<4 NUL bytes>{"episode_id":"e-2"}' },
+      ]);
+    });
+
+    it('drops a line of NULs only (with or without a CR) and reports it once', () => {
+      const text = Buffer.concat([nuls(64 * 1024), Buffer.from('\n'), nuls(3), Buffer.from('\r\n{"b":2}\n')]);
+      const out = split(text, 128 * 1024);
+      expect(out.lines).toEqual(['{"b":2}']);
+      expect(out.skipped).toEqual([
+        { reason: 'nul_padding', offset: 0, excerpt: '<65536 NUL bytes>' },
+        { reason: 'nul_padding', offset: 64 * 1024 + 1, excerpt: '<3 NUL bytes>\r' },
+      ]);
+    });
+
+    it('keeps NULs inside or at the end of a line in the line (its JSON parse rejects it)', () => {
+      const inside = Buffer.from('{"a":"x\0y"}\n{"b":1}\0\0\n');
+      const out = split(inside);
+      expect(out.lines).toEqual(['{"a":"x\0y"}', '{"b":1}\0\0']);
+      expect(out.skipped).toEqual([]);
+      // Only the leading run goes: a NUL after the first other byte stays.
+      expect(split(Buffer.from('\0\0 \0{"c":1}\n')).lines).toEqual([' \0{"c":1}']);
+    });
+
+    it('still reports invalid UTF-8 behind the padding, at the offset of the record itself', () => {
+      const text = Buffer.concat([nuls(2), Buffer.from('{"h":"'), Buffer.from([0xff]), Buffer.from('"}\n')]);
+      const out = split(text, 1024, 10);
+      expect(out.lines).toEqual(['{"h":"\ufffd"}']);
+      expect(out.skipped.map((s) => [s.reason, s.offset])).toEqual([
+        ['nul_padding', 10],
+        ['invalid_utf8', 12],
+      ]);
+    });
+
+    it('judges the length limit on the line as written, padding included', () => {
+      const text = Buffer.concat([nuls(40), Buffer.from('{"a":1}\n')]);
+      expect(split(text, 30).skipped.map((s) => s.reason)).toEqual(['line_too_long']);
+      expect(split(text, 47).lines).toEqual(['{"a":1}']);
+    });
+  });
 });

@@ -1,7 +1,14 @@
 /**
  * Turns a run of complete lines (bytes) into strings. The fast path decodes the whole run once and
  * splits the string, so a 1 MiB chunk costs one `toString` and one `split`, not one Buffer slice
- * per line. Lines that are too long or not valid UTF-8 take a slower per-line path.
+ * per line. Lines that are too long, not valid UTF-8 or hold a NUL byte take a slower per-line path.
+ *
+ * Leading NUL bytes are crash padding: a receiver that crashed mid-write can leave a run of NULs
+ * where its last write should have been (the file's size was extended, the data never landed),
+ * and after a restart it appends a fresh valid line right behind them — so the NUL run and the
+ * next record share one line. The NULs are stripped and reported once per line as `nul_padding`
+ * (they are what is left of a lost write); the rest is delivered, and a line of NULs only is
+ * dropped. A NUL anywhere else stays in the line (its JSON parse rejects it).
  */
 import { isUtf8 } from 'node:buffer';
 import type { SkippedLine } from './types.js';
@@ -47,7 +54,8 @@ export function splitLines(
   sink: LineSink,
 ): void {
   const run = chunk.subarray(start, end);
-  if (isUtf8(run)) {
+  // indexOf is a memchr: a run without NUL (every sane index) pays one fast scan for the check.
+  if (run.indexOf(0) < 0 && isUtf8(run)) {
     let text = run.toString('utf8');
     if (fileOffset + start === 0 && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
     const parts = text.split('\n');
@@ -77,11 +85,17 @@ function splitLinesOneByOne(
   while (lineStart <= end) {
     let lineEnd = chunk.indexOf(10, lineStart);
     if (lineEnd < 0 || lineEnd > end) lineEnd = end;
-    const offset = fileOffset + lineStart;
+    const lineOffset = fileOffset + lineStart;
     if (lineEnd - lineStart > maxLineBytes) {
-      sink.skipped.push({ reason: 'line_too_long', offset, excerpt: excerptAt(chunk, lineStart, lineEnd) });
+      sink.skipped.push({
+        reason: 'line_too_long',
+        offset: lineOffset,
+        excerpt: excerptAt(chunk, lineStart, lineEnd),
+      });
     } else {
-      const bytes = chunk.subarray(lineStart, lineEnd);
+      const recordStart = skipNulPadding(chunk, lineStart, lineEnd, lineOffset, sink);
+      const offset = fileOffset + recordStart;
+      const bytes = chunk.subarray(recordStart, lineEnd);
       let text = bytes.toString('utf8');
       if (offset === 0 && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
       if (!isUtf8(bytes)) {
@@ -91,4 +105,29 @@ function splitLinesOneByOne(
     }
     lineStart = lineEnd + 1;
   }
+}
+
+/**
+ * The index of the first byte after the leading NULs of `chunk[lineStart, lineEnd)`; reports the
+ * padding (once per line, at the line's offset, with an excerpt of what follows it) when there is
+ * any.
+ */
+function skipNulPadding(
+  chunk: Buffer,
+  lineStart: number,
+  lineEnd: number,
+  lineOffset: number,
+  sink: LineSink,
+): number {
+  let at = lineStart;
+  while (at < lineEnd && chunk[at] === 0) at++;
+  if (at > lineStart) {
+    const rest = excerptAt(chunk, at, lineEnd);
+    sink.skipped.push({
+      reason: 'nul_padding',
+      offset: lineOffset,
+      excerpt: `<${at - lineStart} NUL bytes>${rest}`.slice(0, EXCERPT_CHARS),
+    });
+  }
+  return at;
 }

@@ -21,9 +21,11 @@ export interface Checkpoint extends FileIdentity {
 /**
  * Why a line was reported. `line_too_long` lines are dropped. `invalid_utf8` lines are NOT dropped:
  * they are in `lines`, decoded with U+FFFD, and the entry only reports them (the consumer's JSON
- * parse decides whether the record is usable).
+ * parse decides whether the record is usable). `nul_padding`: the line began with NUL bytes (what a
+ * crashed write leaves); they were removed and the rest, if not blank, IS in `lines` — the entry
+ * counts the lost write, not the record behind it.
  */
-export type SkipReason = 'line_too_long' | 'invalid_utf8';
+export type SkipReason = 'line_too_long' | 'invalid_utf8' | 'nul_padding';
 
 export interface SkippedLine {
   reason: SkipReason;
@@ -70,7 +72,7 @@ export interface TailerStats {
   fileSize: number;
   /** Lines delivered. */
   lines: number;
-  /** Lines reported, by reason (`line_too_long` dropped, `invalid_utf8` delivered with U+FFFD). */
+  /** Lines reported, by reason (`line_too_long` dropped, `invalid_utf8` delivered with U+FFFD, `nul_padding` stripped). */
   skipped: Record<string, number>;
   rotations: Record<RotationKind, number>;
   /** Bytes known to be lost: unread when a file was truncated and no copy was found. */
