@@ -57,6 +57,8 @@ interface Row {
 /** The `phase_cache` table of the catalog (schema v1). */
 export class SqlitePhaseCache implements PhaseCacheStore {
   private readonly db: Db;
+  /** Prepared once: a refresh after a few new episodes is a handful of rows in one transaction. */
+  private apply: ((put: readonly CachedEpisode[], remove: readonly string[]) => void) | null = null;
 
   constructor(db: Db) {
     this.db = db;
@@ -84,6 +86,11 @@ export class SqlitePhaseCache implements PhaseCacheStore {
 
   write(put: readonly CachedEpisode[], remove: readonly string[]): void {
     if (put.length === 0 && remove.length === 0) return;
+    this.apply ??= this.prepare();
+    this.apply(put, remove);
+  }
+
+  private prepare(): (put: readonly CachedEpisode[], remove: readonly string[]) => void {
     const upsert = this.db.prepare(
       `INSERT INTO phase_cache (rel_path, host_id, size, mtime_ms, status, counts, seconds, labels, meta)
        VALUES (@rel_path, @host_id, @size, @mtime_ms, @status, @counts, @seconds, @labels, @meta)
@@ -92,7 +99,8 @@ export class SqlitePhaseCache implements PhaseCacheStore {
          seconds = excluded.seconds, labels = excluded.labels, meta = excluded.meta`,
     );
     const del = this.db.prepare('DELETE FROM phase_cache WHERE rel_path = ?');
-    this.db.transaction(() => {
+    // One transaction for all the rows of a write.
+    const apply = this.db.transaction((put: readonly CachedEpisode[], remove: readonly string[]) => {
       for (const e of put) {
         const meta = e.meta ? JSON.stringify(e.meta) : null;
         upsert.run({
@@ -108,7 +116,10 @@ export class SqlitePhaseCache implements PhaseCacheStore {
         });
       }
       for (const rel of remove) del.run(rel);
-    })();
+    });
+    return (put, remove) => {
+      apply(put, remove);
+    };
   }
 }
 

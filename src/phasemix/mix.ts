@@ -1,18 +1,15 @@
 import type { PhaseMix, PhaseTotals } from '../protocol/index.js';
 import type { CachedEpisode } from './cache.js';
+import { ExactSum } from './exact-sum.js';
 
-/** Sums per-episode results into the dataset mix (pure; the service feeds it). */
+/**
+ * Running totals of the dataset mix. Episodes and population files are added and taken away one
+ * at a time, so a refresh after a few new episodes costs those episodes, not the whole dataset.
+ * The seconds are exact sums (`ExactSum`): whatever the order and history of adds and removals,
+ * the mix equals the one a cold computation over the same episodes gives, bit for bit.
+ */
 
 type HostTotals = PhaseTotals & { population_episodes: number };
-
-export interface MixInput {
-  /** Host of every episode file on disk (readable or not): the population. */
-  populationHosts: readonly string[];
-  /** The episodes taken into account (all of them, or the random sample). */
-  episodes: readonly CachedEpisode[];
-  mode: 'all' | number;
-  computedAt: string;
-}
 
 export interface MixResult {
   mix: PhaseMix;
@@ -20,77 +17,169 @@ export interface MixResult {
   skippedByHost: Map<string, Record<string, number>>;
 }
 
-class Totals {
-  readonly counts = new Map<string, number>();
-  readonly seconds = new Map<string, number>();
-  episodes = 0;
-  labels = 0;
+/** A per-phase sum with how many episodes contribute to it (the key goes when none do). */
+interface Slot<T> {
+  episodes: number;
+  sum: T;
+}
 
-  add(e: CachedEpisode): void {
-    if (e.status !== 'ok' || e.labels < 1) return;
-    this.episodes++;
-    this.labels += e.labels;
-    // for…in over the small per-episode objects: no entry arrays allocated (hot on every refresh).
-    for (const phase in e.counts)
-      this.counts.set(phase, (this.counts.get(phase) ?? 0) + (e.counts[phase] ?? 0));
+/** Counts, seconds, episodes and labels of the episodes added (less those removed). */
+class PhaseTotalsAccumulator {
+  private readonly counts = new Map<string, Slot<number>>();
+  private readonly seconds = new Map<string, Slot<ExactSum>>();
+  private episodes = 0;
+  private labels = 0;
+
+  /** `sign` 1 adds the episode, −1 takes it away again (it must have been added). */
+  apply(e: CachedEpisode, sign: 1 | -1): void {
+    this.episodes += sign;
+    this.labels += sign * e.labels;
+    // for…in over the small per-episode objects: no entry arrays allocated.
+    for (const phase in e.counts) {
+      let slot = this.counts.get(phase);
+      if (!slot) {
+        slot = { episodes: 0, sum: 0 };
+        this.counts.set(phase, slot);
+      }
+      slot.episodes += sign;
+      slot.sum += sign * (e.counts[phase] ?? 0);
+      if (slot.episodes === 0) this.counts.delete(phase);
+    }
     for (const phase in e.seconds) {
-      this.seconds.set(phase, (this.seconds.get(phase) ?? 0) + (e.seconds[phase] ?? 0));
+      let slot = this.seconds.get(phase);
+      if (!slot) {
+        slot = { episodes: 0, sum: new ExactSum() };
+        this.seconds.set(phase, slot);
+      }
+      slot.episodes += sign;
+      slot.sum.add(sign * (e.seconds[phase] ?? 0));
+      if (slot.episodes === 0) this.seconds.delete(phase);
     }
   }
 
   toJSON(): PhaseTotals {
+    // Phases in name order: the same totals always serialise the same way, however reached.
+    // fromEntries: a phase named "__proto__" stays an ordinary key.
     return {
-      counts: Object.fromEntries(this.counts),
-      weighted_seconds: Object.fromEntries(this.seconds),
+      counts: Object.fromEntries(sortedKeys(this.counts).map((p) => [p, this.counts.get(p)?.sum ?? 0])),
+      weighted_seconds: Object.fromEntries(
+        sortedKeys(this.seconds).map((p) => [p, this.seconds.get(p)?.sum.value() ?? 0]),
+      ),
       sampled_episodes: this.episodes,
       total_labels: this.labels,
     };
   }
 }
 
-export function buildMix(input: MixInput): MixResult {
-  const all = new Totals();
-  const hosts = new Map<string, Totals>();
-  const population = new Map<string, number>();
-  const skipped: Record<string, number> = {};
-  const skippedByHost = new Map<string, Record<string, number>>();
+/** Counts by key; a key whose count drops to 0 goes. */
+class Tally {
+  readonly counts = new Map<string, number>();
 
-  for (const host of input.populationHosts) population.set(host, (population.get(host) ?? 0) + 1);
-  for (const e of input.episodes) {
-    all.add(e);
-    let host = hosts.get(e.host);
-    if (!host) {
-      host = new Totals();
-      hosts.set(e.host, host);
-    }
-    host.add(e);
-    if (e.status !== 'ok') {
-      skipped[e.status] = (skipped[e.status] ?? 0) + 1;
-      const hostSkipped = skippedByHost.get(e.host) ?? {};
-      hostSkipped[e.status] = (hostSkipped[e.status] ?? 0) + 1;
-      skippedByHost.set(e.host, hostSkipped);
-    }
+  apply(key: string, sign: 1 | -1): void {
+    const n = (this.counts.get(key) ?? 0) + sign;
+    if (n === 0) this.counts.delete(key);
+    else this.counts.set(key, n);
   }
 
-  const sortedHosts = [...population].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  // fromEntries: a folder named "__proto__" stays an ordinary key.
-  const perHost: Record<string, HostTotals> = Object.fromEntries(
-    sortedHosts.map(([host, count]) => [
-      host,
-      { ...(hosts.get(host) ?? new Totals()).toJSON(), population_episodes: count },
-    ]),
-  );
-  return {
-    mix: {
-      ...all.toJSON(),
-      population_episodes: input.populationHosts.length,
-      per_host: perHost,
-      skipped,
-      computed_at: input.computedAt,
-      mode: input.mode,
-    },
-    skippedByHost,
-  };
+  toJSON(): Record<string, number> {
+    return Object.fromEntries(sortedKeys(this.counts).map((k) => [k, this.counts.get(k) ?? 0]));
+  }
+}
+
+interface HostAccumulator {
+  /** Episode files of the host on disk (readable or not). */
+  population: number;
+  /** Episodes taken into account that were read (skips are not in here). */
+  totals: PhaseTotalsAccumulator;
+  skipped: Tally;
+  /** Episodes taken into account, read or skipped: the host stays while this or population > 0. */
+  considered: number;
+  /** The host's part of the last result, kept until the host changes (most hosts do not). */
+  output: { totals: HostTotals; skipped: Record<string, number> | null } | null;
+}
+
+export class MixTotals {
+  private readonly all = new PhaseTotalsAccumulator();
+  private readonly skipped = new Tally();
+  private readonly hosts = new Map<string, HostAccumulator>();
+  private population = 0;
+
+  /** A file of `host` on disk (+1) or gone (−1): the population, whether read or not. */
+  applyPopulation(host: string, sign: 1 | -1): void {
+    this.population += sign;
+    const h = this.host(host);
+    h.population += sign;
+    h.output = null;
+    this.dropIfEmpty(host, h);
+  }
+
+  /**
+   * An episode taken into account (+1) or no longer (−1): read ones add their labels, skipped ones
+   * their reason; an episode without a single counted label adds nothing but the skip, if any.
+   */
+  applyEpisode(e: CachedEpisode, sign: 1 | -1): void {
+    const h = this.host(e.host);
+    h.considered += sign;
+    h.output = null;
+    if (e.status !== 'ok') {
+      this.skipped.apply(e.status, sign);
+      h.skipped.apply(e.status, sign);
+    } else if (e.labels >= 1) {
+      this.all.apply(e, sign);
+      h.totals.apply(e, sign);
+    }
+    this.dropIfEmpty(e.host, h);
+  }
+
+  /**
+   * The mix now: `O(hosts + phases of the hosts changed since the last call)`, independent of how
+   * many episodes there are. Unchanged hosts share their objects with the previous result.
+   */
+  toResult(mode: PhaseMix['mode'], computedAt: string): MixResult {
+    const perHost: [string, HostTotals][] = [];
+    const skippedByHost = new Map<string, Record<string, number>>();
+    for (const host of sortedKeys(this.hosts)) {
+      const h = this.hosts.get(host) as HostAccumulator;
+      h.output ??= {
+        totals: { ...h.totals.toJSON(), population_episodes: h.population },
+        skipped: h.skipped.counts.size > 0 ? h.skipped.toJSON() : null,
+      };
+      if (h.output.skipped) skippedByHost.set(host, h.output.skipped);
+      // The population decides which hosts are listed (as the folders on disk).
+      if (h.population > 0) perHost.push([host, h.output.totals]);
+    }
+    return {
+      mix: {
+        ...this.all.toJSON(),
+        population_episodes: this.population,
+        // fromEntries: a folder named "__proto__" stays an ordinary key.
+        per_host: Object.fromEntries(perHost),
+        skipped: this.skipped.toJSON(),
+        computed_at: computedAt,
+        mode,
+      },
+      skippedByHost,
+    };
+  }
+
+  private host(name: string): HostAccumulator {
+    let h = this.hosts.get(name);
+    if (!h) {
+      h = {
+        population: 0,
+        totals: new PhaseTotalsAccumulator(),
+        skipped: new Tally(),
+        considered: 0,
+        output: null,
+      };
+      this.hosts.set(name, h);
+    }
+    return h;
+  }
+
+  private dropIfEmpty(name: string, h: HostAccumulator): void {
+    if (h.population === 0 && h.considered === 0) this.hosts.delete(name);
+  }
 }
 
 /** The per-host breakdown shaped as a whole mix (for `GET /api/phase-mix?host=`). */
@@ -104,4 +193,8 @@ export function hostMix(result: MixResult, host: string): PhaseMix | null {
     computed_at: result.mix.computed_at,
     mode: result.mix.mode,
   };
+}
+
+function sortedKeys(map: ReadonlyMap<string, unknown>): string[] {
+  return [...map.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 }

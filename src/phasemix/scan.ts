@@ -18,7 +18,16 @@ export const EPISODE_SUFFIX = '.tar.zst';
 export interface HostListing {
   dirMtimeMs: number;
   listedAtMs: number;
-  files: EpisodeFile[];
+  /** By file name (no folder: looking up each name a folder lists needs no string building). */
+  files: Map<string, EpisodeFile>;
+}
+
+/** What a scan changed in the listings it was given. */
+export interface HostChanges {
+  /** Hosts listed again, each with its listing from before (none: a host new to the listings). */
+  relisted: Map<string, HostListing | undefined>;
+  /** Host folders gone since the last scan, with their last listing. */
+  removed: Map<string, HostListing>;
 }
 
 /**
@@ -28,68 +37,67 @@ export interface HostListing {
 const MTIME_MARGIN_MS = 2_000;
 
 /**
- * Every episode file under `<dataRoot>/episodes/`: regular files (symlinks followed, as the seed)
- * ending in `.tar.zst`, one folder level down. Temp uploads and other files are not episodes. A
- * missing folder is an empty population; a file that vanishes mid-scan is left out.
+ * Brings `listings` (host → its episode files) up to date with `<dataRoot>/episodes/` and says
+ * which hosts changed. Episode files are regular files (symlinks followed, as the seed) ending in
+ * `.tar.zst`, one folder level down; temp uploads and other files are not episodes. A missing
+ * folder is an empty population; a file that vanishes mid-scan is left out.
  *
- * With `known` (the previous listing), a name already listed keeps its size and mtime without a
- * new `stat`: tarballs are immutable once complete, so a quick refresh costs the folder listings
- * plus the new files only. A full scan (no `known`) now and then catches files rewritten in place.
+ * A quick scan (`full` false) costs one `stat` per host folder: a folder whose mtime has not moved
+ * is not read again, and in a folder that did, a name already listed keeps its size and mtime
+ * without a new `stat` (tarballs are immutable once complete). A full scan lists and `stat`s
+ * everything, to catch what a quick one cannot see (a file rewritten in place, an mtime put back).
  */
-export async function listEpisodeFiles(
+export async function scanHosts(
   dataRoot: string,
   yielder: Yielder,
-  known: ReadonlyMap<string, EpisodeFile> | null = null,
-  hostListings: Map<string, HostListing> | null = null,
-): Promise<EpisodeFile[]> {
+  listings: Map<string, HostListing>,
+  full: boolean,
+): Promise<HostChanges> {
   const episodesDir = path.join(dataRoot, 'episodes');
-  const files: EpisodeFile[] = [];
+  const relisted = new Map<string, HostListing | undefined>();
   const seenHosts = new Set<string>();
   for (const hostEntry of readDir(episodesDir)) {
-    const hostDir = path.join(episodesDir, hostEntry.name);
+    const host = hostEntry.name;
+    const hostDir = path.join(episodesDir, host);
     if (!isKind(hostEntry, hostDir, 'dir')) continue;
-    seenHosts.add(hostEntry.name);
-    // With `hostListings` (and `known`), a folder unchanged since its last listing is not read
-    // again: a quick refresh then costs one stat per host plus the folders that changed.
-    const dirMtimeMs = hostListings ? (fs.statSync(hostDir, { throwIfNoEntry: false })?.mtimeMs ?? -1) : -1;
-    const previous = hostListings?.get(hostEntry.name);
+    seenHosts.add(host);
+    const dirMtimeMs = fs.statSync(hostDir, { throwIfNoEntry: false })?.mtimeMs ?? -1;
+    const previous = listings.get(host);
     if (
-      known &&
+      !full &&
       previous &&
       dirMtimeMs >= 0 &&
       previous.dirMtimeMs === dirMtimeMs &&
       previous.listedAtMs - dirMtimeMs > MTIME_MARGIN_MS
     ) {
-      for (const f of previous.files) files.push(f);
       continue;
     }
     const listedAtMs = Date.now();
-    const first = files.length;
+    const files = new Map<string, EpisodeFile>();
     for (const name of readNames(hostDir)) {
       if (!name.endsWith(EPISODE_SUFFIX)) continue;
-      const rel = `episodes/${hostEntry.name}/${name}`;
-      const previous = known?.get(rel);
-      if (previous) {
-        files.push(previous);
+      const known = full ? undefined : previous?.files.get(name);
+      if (known) {
+        files.set(name, known);
         continue;
       }
+      const rel = `episodes/${host}/${name}`;
       const abs = path.join(hostDir, name);
       const st = fs.statSync(abs, { throwIfNoEntry: false });
       if (!st?.isFile()) continue;
-      files.push({
-        rel,
-        host: hostEntry.name,
-        abs,
-        size: st.size,
-        mtimeMs: Math.trunc(st.mtimeMs),
-      });
+      files.set(name, { rel, host, abs, size: st.size, mtimeMs: Math.trunc(st.mtimeMs) });
       if (yielder.due()) await yielder.pause();
     }
-    hostListings?.set(hostEntry.name, { dirMtimeMs, listedAtMs, files: files.slice(first) });
+    listings.set(host, { dirMtimeMs, listedAtMs, files });
+    relisted.set(host, previous);
   }
-  if (hostListings)
-    for (const host of [...hostListings.keys()]) if (!seenHosts.has(host)) hostListings.delete(host);
-  return files;
+  const removed = new Map<string, HostListing>();
+  for (const [host, listing] of listings) {
+    if (seenHosts.has(host)) continue;
+    removed.set(host, listing);
+    listings.delete(host);
+  }
+  return { relisted, removed };
 }
 
 function readDir(dir: string): fs.Dirent[] {
@@ -116,4 +124,9 @@ function isKind(entry: fs.Dirent, abs: string, kind: 'dir'): boolean {
     return kind === 'dir' && st?.isDirectory() === true;
   }
   return kind === 'dir' && entry.isDirectory();
+}
+
+/** Whether `listings` holds the episode file at `rel` (`episodes/<host>/<name>`) of `host`. */
+export function isListed(listings: ReadonlyMap<string, HostListing>, host: string, rel: string): boolean {
+  return listings.get(host)?.files.has(rel.slice(rel.lastIndexOf('/') + 1)) === true;
 }

@@ -6,8 +6,8 @@ import { aggregateEpisode, metaEndNs } from './aggregate.js';
 import { type CachedEpisode, MemoryPhaseCache, type PhaseCacheStore, SqlitePhaseCache } from './cache.js';
 import { readEpisode } from './episode-file.js';
 import type { EpisodeReadOptions } from './episode-reader.js';
-import { buildMix, hostMix, type MixResult } from './mix.js';
-import { type EpisodeFile, type HostListing, listEpisodeFiles } from './scan.js';
+import { hostMix, type MixResult, MixTotals } from './mix.js';
+import { type EpisodeFile, type HostChanges, type HostListing, isListed, scanHosts } from './scan.js';
 import { createYielder, type Yielder } from './yielder.js';
 
 export interface PhaseMixServiceOptions {
@@ -80,11 +80,15 @@ export class PhaseMixService {
   private readonly log: Logger;
   private readonly store: PhaseCacheStore;
   private cache: Map<string, CachedEpisode> | null = null;
-  /** The last listing, by relative path, and when every file was last stat'ed. */
-  private listing: Map<string, EpisodeFile> | null = null;
-  /** Per host folder: its mtime at the last listing (unchanged folders are not read again). */
-  private readonly hostListings = new Map<string, HostListing>();
+  /** Per host folder: its episode files and its mtime when listed (unchanged ones are not read). */
+  private readonly listings = new Map<string, HostListing>();
+  /** When every file was last stat'ed. */
   private lastFullScan = Number.NEGATIVE_INFINITY;
+  /**
+   * With `sample: 'all'`, the totals of exactly the cached entries of the listed files (null while
+   * a refresh runs, or after one that did not finish: the next one then rebuilds them).
+   */
+  private totals: MixTotals | null = null;
   private result: MixResult | null = null;
   private running: Promise<PhaseMix> | null = null;
   private queued: Promise<PhaseMix> | null = null;
@@ -196,29 +200,57 @@ export class PhaseMixService {
     const yielder = createYielder(this.opts.sliceMs);
     this.cache ??= this.store.load();
     const cache = this.cache;
+    const everything = this.opts.sample === 'all';
+    // No totals: the first refresh, or the last one failed or was stopped half-way (its listings
+    // may be ahead of its totals). Either way, start over from a full scan.
     const fullScan =
+      this.totals === null ||
       performance.now() - this.lastFullScan >= (this.opts.fullScanMs ?? this.opts.intervalMs ?? 600_000);
-    if (fullScan) this.hostListings.clear();
-    const files = await listEpisodeFiles(
-      this.opts.dataRoot,
-      yielder,
-      fullScan ? null : this.listing,
-      this.hostListings,
-    );
+    const previous = this.totals;
+    this.totals = null;
+    if (fullScan) this.listings.clear();
+    const changes = await scanHosts(this.opts.dataRoot, yielder, this.listings, fullScan);
     if (fullScan) this.lastFullScan = performance.now();
-    this.listing = new Map(files.map((f) => [f.rel, f]));
-    // Sorted: a stable order makes the float sums reproducible from one refresh to the next.
-    files.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
+    const { left, entered } = diffListings(changes, this.listings);
 
-    const present = new Set(files.map((f) => f.rel));
-    const removed = [...cache.keys()].filter((rel) => !present.has(rel));
-    for (const rel of removed) cache.delete(rel);
+    // Every episode: the running totals take out what left and add what entered (on a full scan,
+    // everything enters fresh totals). A sample is drawn anew each time, so it starts from zero.
+    const totals = fullScan || !everything || previous === null ? new MixTotals() : previous;
+    const removed: string[] = [];
+    for (const file of left) {
+      if (everything) {
+        totals.applyPopulation(file.host, -1);
+        const entry = cache.get(file.rel);
+        if (entry) totals.applyEpisode(entry, -1);
+      }
+      if (!isListed(this.listings, file.host, file.rel)) {
+        cache.delete(file.rel);
+        removed.push(file.rel);
+      }
+    }
+    if (fullScan) {
+      for (const [rel, entry] of cache) {
+        if (isListed(this.listings, entry.host, rel)) continue;
+        cache.delete(rel);
+        removed.push(rel);
+      }
+    }
 
-    const chosen = this.choose(files);
-    const considered: CachedEpisode[] = [];
+    let population = 0;
+    for (const listing of this.listings.values()) population += listing.files.size;
+    let chosen: EpisodeFile[] = entered;
+    if (!everything) {
+      const files: EpisodeFile[] = [];
+      for (const listing of this.listings.values()) for (const f of listing.files.values()) files.push(f);
+      // Sorted: the same random draws pick the same files whatever order the folders list in.
+      files.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
+      for (const f of files) totals.applyPopulation(f.host, 1);
+      chosen = this.choose(files);
+    }
+
     let pending: CachedEpisode[] = [];
+    let pendingRemovals = removed;
     let read = 0;
-    let pendingRemovals: string[] = removed;
     for (const file of chosen) {
       if (this.stopped) break;
       let entry = cache.get(file.rel);
@@ -233,23 +265,19 @@ export class PhaseMixService {
           pendingRemovals = [];
         }
       }
-      considered.push(entry);
+      if (everything) totals.applyPopulation(file.host, 1);
+      totals.applyEpisode(entry, 1);
       if (yielder.due()) await yielder.pause();
     }
     this.flush(pending, pendingRemovals);
 
-    const mode = this.opts.sample;
-    const result = buildMix({
-      populationHosts: files.map((f) => f.host),
-      episodes: considered,
-      mode,
-      computedAt: (this.opts.now?.() ?? new Date()).toISOString(),
-    });
+    const considered = everything ? population : chosen.length;
+    const result = totals.toResult(this.opts.sample, (this.opts.now?.() ?? new Date()).toISOString());
     const stats: PhaseMixRefreshStats = {
-      population: files.length,
-      considered: considered.length,
+      population,
+      considered,
       files_read: read,
-      files_cached: considered.length - read,
+      files_cached: considered - read,
       files_removed: removed.length,
       full_scan: fullScan,
       duration_ms: performance.now() - started,
@@ -257,6 +285,7 @@ export class PhaseMixService {
     };
     this.counters.last_refresh = stats;
     if (this.stopped) return this.result?.mix ?? result.mix; // cut short: publish nothing partial
+    this.totals = totals;
     this.counters.refreshes_total++;
     this.result = result;
     this.log.info(
@@ -323,4 +352,24 @@ export class PhaseMixService {
     const totals = aggregateEpisode(contents.labels, metaEndNs(contents.meta));
     return { ...base, status: 'ok', ...totals };
   }
+}
+
+/**
+ * The files a scan took out of the listings (gone, or replaced by a new size or mtime) and the ones
+ * it put in (new, or the replacements). Costs the hosts listed again, not the whole population.
+ */
+function diffListings(
+  changes: HostChanges,
+  listings: ReadonlyMap<string, HostListing>,
+): { left: EpisodeFile[]; entered: EpisodeFile[] } {
+  const left: EpisodeFile[] = [];
+  const entered: EpisodeFile[] = [];
+  for (const listing of changes.removed.values()) for (const f of listing.files.values()) left.push(f);
+  for (const [host, before] of changes.relisted) {
+    const after = listings.get(host)?.files ?? new Map<string, EpisodeFile>();
+    // A quick scan keeps the very object of a file it already knew; anything else is new.
+    if (before) for (const [name, f] of before.files) if (after.get(name) !== f) left.push(f);
+    for (const [name, f] of after) if (before?.files.get(name) !== f) entered.push(f);
+  }
+  return { left, entered };
 }
