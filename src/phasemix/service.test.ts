@@ -314,3 +314,139 @@ describe('computePhaseMixOnce', () => {
     expect(noState.counts).toEqual(mix.counts);
   });
 });
+
+describe('PhaseMixService incremental refreshes', () => {
+  /** Puts a folder's mtime well in the past, so a quick scan trusts it until it moves again. */
+  let settled = 0;
+  function settle(dir: string): void {
+    const old = new Date(Date.UTC(2026, 0, 1) + ++settled * 1000);
+    fs.utimesSync(dir, old, old);
+  }
+
+  it('equals a cold computation after files and host folders come, go and change', async () => {
+    const root = path.join(tempDir(), 'root');
+    await generateDataRoot({ out: root, hosts: 3, episodes: 24, alerts: 0, telemetryKb: 2, seed: 11 });
+    const episodes = path.join(root, 'episodes');
+    const hosts = fs.readdirSync(episodes).sort();
+    const [h1, h2, h3] = hosts as [string, string, string];
+    for (const h of hosts) settle(path.join(episodes, h));
+    let clock = Date.UTC(2026, 10, 1);
+    const now = () => new Date(clock);
+    const db = openDatabase(tempDir());
+    onTestFinished(() => {
+      db.close();
+    });
+    const { svc } = service({ dataRoot: root, db, now, fullScanMs: 60_000 });
+    const cold = async (): Promise<PhaseMix> => {
+      const fresh = new PhaseMixService({
+        dataRoot: root,
+        logger: silentLogger(),
+        sample: 'all',
+        publish: () => {},
+        now,
+      });
+      return fresh.refresh();
+    };
+    const refreshed = async (expected: { full_scan: boolean; files_read: number; files_removed: number }) => {
+      const mix = await svc.refresh();
+      expect(svc.stats().last_refresh).toMatchObject(expected);
+      expect(mix).toEqual(await cold());
+      return mix;
+    };
+    await refreshed({ full_scan: true, files_read: 24, files_removed: 0 });
+
+    // Added: episodes with a phase nobody had yet, an unreadable file, and a new host folder.
+    addFile(
+      root,
+      `episodes/${h1}/new-1.tar.zst`,
+      episode(
+        [
+          { phase: 'novel', t_mono_ns: 1 * S },
+          { phase: 'boot', t_mono_ns: 1.3 * S },
+        ],
+        { t_mono_end_ns: 2.7 * S },
+      ),
+    );
+    addFile(root, `episodes/${h1}/bad.tar.zst`, 'garbage');
+    addFile(
+      root,
+      'episodes/h-new/a.tar.zst',
+      episode([{ phase: 'boot', t_mono_ns: 0 }], { t_mono_end_ns: 0.1 * S }),
+    );
+    addFile(
+      root,
+      'episodes/h-new/b.tar.zst',
+      episode([{ phase: 'run', t_mono_ns: 0 }], { t_mono_end_ns: 7 * S }),
+    );
+    settle(path.join(episodes, h1));
+    let mix = await refreshed({ full_scan: false, files_read: 4, files_removed: 0 });
+    expect(mix.counts.novel).toBe(1);
+    expect(mix.skipped).toEqual({ not_zstd: 1 });
+    expect(mix.per_host['h-new']).toMatchObject({ population_episodes: 2, sampled_episodes: 2 });
+
+    // Removed: the only episode with that phase and the bad file (their keys go), and one of h2's.
+    fs.rmSync(path.join(episodes, h1, 'new-1.tar.zst'));
+    fs.rmSync(path.join(episodes, h1, 'bad.tar.zst'));
+    const [firstOfH2] = fs.readdirSync(path.join(episodes, h2)).sort();
+    fs.rmSync(path.join(episodes, h2, firstOfH2 as string));
+    settle(path.join(episodes, h1));
+    mix = await refreshed({ full_scan: false, files_read: 0, files_removed: 3 });
+    expect(mix.counts).not.toHaveProperty('novel');
+    expect(mix.weighted_seconds).not.toHaveProperty('novel');
+    expect(mix.skipped).toEqual({});
+
+    // A whole host folder removed: its host goes from the mix.
+    fs.rmSync(path.join(episodes, h3), { recursive: true });
+    mix = await refreshed({ full_scan: false, files_read: 0, files_removed: 8 });
+    expect(Object.keys(mix.per_host).sort()).toEqual([h1, h2, 'h-new'].sort());
+
+    // Changed in place (same path, new size and mtime): a quick refresh trusts known names; the next
+    // full scan reads it again and the totals, rebuilt, still equal a cold computation.
+    addFile(
+      root,
+      'episodes/h-new/b.tar.zst',
+      episode(
+        [
+          { phase: 'run', t_mono_ns: 0 },
+          { phase: 'changed', t_mono_ns: 2 * S },
+        ],
+        { t_mono_end_ns: 9 * S },
+      ),
+    );
+    const before = await svc.refresh();
+    expect(before.counts).not.toHaveProperty('changed');
+    clock += 60_000;
+    mix = await refreshed({ full_scan: true, files_read: 1, files_removed: 0 });
+    expect(mix.counts.changed).toBe(1);
+
+    // And incremental again on top of the rebuilt totals.
+    addFile(
+      root,
+      `episodes/${h2}/late.tar.zst`,
+      episode([{ phase: 'changed', t_mono_ns: 0 }], { t_mono_end_ns: 3 * S }),
+    );
+    mix = await refreshed({ full_scan: false, files_read: 1, files_removed: 0 });
+    expect(mix.counts.changed).toBe(2);
+  });
+
+  it('starts over from a full scan after a refresh that was stopped half-way', async () => {
+    const files: Record<string, Buffer> = {};
+    for (let i = 0; i < 30; i++)
+      files[`episodes/h${i % 3}/e${i}.tar.zst`] = episode([{ phase: `p${i % 4}`, t_mono_ns: 0 }], {
+        t_mono_end_ns: (i + 1) * S,
+      });
+    const root = craftedRoot(files);
+    const now = () => new Date('2026-11-01T12:00:00Z');
+    const { svc } = service({ dataRoot: root, now, sliceMs: 0 });
+    const cut = svc.refresh();
+    await svc.stop();
+    await cut;
+    for (let i = 30; i < 33; i++)
+      addFile(root, `episodes/h0/e${i}.tar.zst`, episode([{ phase: 'late', t_mono_ns: 0 }]));
+    svc.start();
+    await vi.waitFor(() => expect(svc.stats().refreshes_total).toBe(1));
+    expect(svc.stats().last_refresh).toMatchObject({ full_scan: true, population: 33 });
+    const cold = service({ dataRoot: root, now }).svc;
+    expect(svc.current()).toEqual(await cold.refresh());
+  });
+});

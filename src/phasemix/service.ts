@@ -25,7 +25,7 @@ export interface PhaseMixServiceOptions {
   debounceMs?: number;
   /** Bounds for reading one episode. */
   read?: Omit<EpisodeReadOptions, 'members'>;
-  /** @default () => new Date() */
+  /** The clock of `computed_at` and of `fullScanMs`. @default () => new Date() (monotonic for scans) */
   now?: () => Date;
   /** Random source for sample mode. @default Math.random */
   random?: () => number;
@@ -205,12 +205,12 @@ export class PhaseMixService {
     // may be ahead of its totals). Either way, start over from a full scan.
     const fullScan =
       this.totals === null ||
-      performance.now() - this.lastFullScan >= (this.opts.fullScanMs ?? this.opts.intervalMs ?? 600_000);
+      this.clockMs() - this.lastFullScan >= (this.opts.fullScanMs ?? this.opts.intervalMs ?? 600_000);
     const previous = this.totals;
     this.totals = null;
     if (fullScan) this.listings.clear();
     const changes = await scanHosts(this.opts.dataRoot, yielder, this.listings, fullScan);
-    if (fullScan) this.lastFullScan = performance.now();
+    if (fullScan) this.lastFullScan = this.clockMs();
     const { left, entered } = diffListings(changes, this.listings);
 
     // Every episode: the running totals take out what left and add what entered (on a full scan,
@@ -302,6 +302,11 @@ export class PhaseMixService {
     );
     this.opts.publish(result.mix);
     return result.mix;
+  }
+
+  /** Times full scans: the injected clock when there is one (tests), else the monotonic one. */
+  private clockMs(): number {
+    return this.opts.now ? this.opts.now().getTime() : performance.now();
   }
 
   private flush(put: CachedEpisode[], remove: string[]): void {
