@@ -9,10 +9,10 @@ import { integrityCounts } from './catalog/verifier-service.js';
 import { AlertAggregates } from './feeders/alert-aggregates.js';
 import { EpisodeIdTracker } from './feeders/episode-ids.js';
 import { EpisodesDirFeeder } from './feeders/episodes-dir.js';
+import { FirstPassLoader } from './feeders/first-pass.js';
 import { HealthDirFeeder } from './feeders/health-dir.js';
-import { type HostTotals, IndexAggregates } from './feeders/index-aggregates.js';
-import { type CompactIndexBatch, LINE_OK, SKIP_CODES } from './feeders/index-compact.js';
-import { IndexParsePool } from './feeders/index-parse-pool.js';
+import { IndexAggregates } from './feeders/index-aggregates.js';
+import { type CompactIndexBatch, LINE_OK, SKIP_CODES, sumsWithout } from './feeders/index-compact.js';
 import { planIndexRanges, type RangePlan } from './feeders/index-ranges.js';
 import { JsonlFeeder } from './feeders/jsonl-feeder.js';
 import { parseAlertLine, parseIndexLine } from './feeders/records.js';
@@ -54,7 +54,7 @@ export class Dashboard {
   readonly db: Db;
   readonly startedAt = Date.now();
   private index: JsonlFeeder<EpisodeRecord>;
-  private readonly pool: IndexParsePool | null;
+  private readonly firstPass: FirstPassLoader | null;
   private readonly indexFromStart: boolean;
   private readonly alerts: JsonlFeeder<AlertRecord>;
   private readonly episodesDir: EpisodesDirFeeder;
@@ -94,10 +94,11 @@ export class Dashboard {
     this.ids = new EpisodeIdTracker(stored.total_episodes > 0 ? committedBefore : null);
     const pollIntervalMs = options.pollInterval * 1000;
 
-    // A cold start (empty catalog) parses its first pass in parallel: nothing to look up.
-    this.pool = this.ids.cold ? new IndexParsePool((batch) => this.applyCompact(batch)) : null;
+    // A cold start (empty catalog) has no earlier ids to look up: its first pass checks repeats
+    // by hash only, on compact batches.
+    this.firstPass = this.ids.cold ? new FirstPassLoader((batch) => this.applyCompact(batch)) : null;
     this.indexFromStart = stored.checkpoints.index === undefined;
-    this.index = this.makeIndexFeeder(stored.checkpoints.index ?? null, this.pool);
+    this.index = this.makeIndexFeeder(stored.checkpoints.index ?? null, this.firstPass);
     this.alerts = new JsonlFeeder<AlertRecord>({
       name: 'alerts',
       path: path.join(dataRoot, 'alerts.jsonl'),
@@ -134,9 +135,9 @@ export class Dashboard {
   /** Starts every feeder; resolves once they are running (not when the first pass is done). */
   async start(): Promise<void> {
     this.persister?.start();
-    // A cold start reads the index as it is now in line-aligned ranges on the parse workers; the
+    // A cold start reads the index as it is now in line-aligned ranges, scanned byte-wise; the
     // tailer then resumes after them from a checkpoint of the same file (rotations included).
-    const plan = this.pool && this.indexFromStart ? planIndexRanges(this.indexPath) : null;
+    const plan = this.firstPass && this.indexFromStart ? planIndexRanges(this.indexPath) : null;
     if (plan) this.index = this.makeIndexFeeder(plan.checkpoint, null);
     const index = plan
       ? this.readRanges(plan).then(() => this.index.start())
@@ -156,7 +157,10 @@ export class Dashboard {
     return path.join(this.options.dataRoot, 'index.jsonl');
   }
 
-  private makeIndexFeeder(start: Checkpoint | null, bulk: IndexParsePool | null): JsonlFeeder<EpisodeRecord> {
+  private makeIndexFeeder(
+    start: Checkpoint | null,
+    bulk: FirstPassLoader | null,
+  ): JsonlFeeder<EpisodeRecord> {
     return new JsonlFeeder<EpisodeRecord>({
       name: 'index',
       path: this.indexPath,
@@ -171,18 +175,17 @@ export class Dashboard {
     });
   }
 
-  /** The parallel first pass: every planned range through the parse workers, applied in order. */
+  /** The ranged first pass: every planned range read, scanned and applied in order. */
   private async readRanges(plan: RangePlan): Promise<void> {
-    const pool = this.pool as IndexParsePool;
+    const loader = this.firstPass as FirstPassLoader;
     try {
       for (const [start, end] of plan.ranges) {
         if (this.stopped) break;
-        await pool.submitRange(plan.fd, start, end);
+        await loader.scanRange(plan.fd, start, end);
       }
-      await pool.drain();
     } finally {
       fs.closeSync(plan.fd);
-      await pool.close();
+      await loader.close();
     }
   }
 
@@ -304,44 +307,49 @@ export class Dashboard {
     for (const r of records) this.bus.publish({ type: 'episode', ...r });
   }
 
-  /** Applies a parsed first-pass batch in order: repeats counted once, totals, the recent tail. */
+  /**
+   * Applies a parsed first-pass batch in order: repeats counted once, totals, the recent tail.
+   * The scan summed the batch per host; only the ids are checked here, one by one, and
+   * the sums are redone only for a batch that holds a repeated id.
+   */
   private applyCompact(batch: CompactIndexBatch): void {
-    const { status, hashHi, hashLo, host, size, receivedMs } = batch;
-    const accepted = new Uint8Array(batch.count);
-    const hosts = batch.hosts.map((h) => this.indexAgg.host(h));
+    const { status, hashHi, hashLo } = batch;
     const skipCounts = new Uint32Array(SKIP_CODES.length);
-    let acceptedCount = 0;
-    let duplicates = 0;
+    let duplicateAt: number[] | null = null;
     for (let i = 0; i < batch.count; i++) {
       const code = status[i] as number;
-      if (code !== LINE_OK) {
-        skipCounts[code - 1] = (skipCounts[code - 1] as number) + 1;
-        continue;
+      if (code !== LINE_OK) skipCounts[code - 1] = (skipCounts[code - 1] as number) + 1;
+      else if (!this.ids.acceptHash(hashHi[i] as number, hashLo[i] as number)) {
+        duplicateAt ??= [];
+        duplicateAt.push(i);
       }
-      if (!this.ids.acceptHash(hashHi[i] as number, hashLo[i] as number)) {
-        duplicates++;
-        continue;
-      }
-      accepted[i] = 1;
-      acceptedCount++;
-      this.indexAgg.countFor(
-        hosts[host[i] as number] as HostTotals,
-        size[i] as number,
-        receivedMs[i] as number,
-      );
     }
+    const sums = duplicateAt ? sumsWithout(batch, duplicateAt) : batch.hostSums;
+    let acceptedCount = 0;
+    batch.hosts.forEach((name, k) => {
+      const episodes = sums.episodes[k] as number;
+      if (episodes === 0) return;
+      acceptedCount += episodes;
+      this.indexAgg.addSums(
+        this.indexAgg.host(name),
+        episodes,
+        sums.bytes[k] as number,
+        sums.lastMs[k] as number,
+      );
+    });
     const skipped: Record<string, number> = {};
     SKIP_CODES.forEach((reason, k) => {
       const n = skipCounts[k] as number;
       if (n > 0) skipped[reason] = n;
     });
-    this.indexAgg.pushRecent(batch.tail.filter((t) => accepted[t.index] === 1).map((t) => t.record));
+    const repeated = new Set(duplicateAt);
+    this.indexAgg.pushRecent(batch.tail.filter((t) => !repeated.has(t.index)).map((t) => t.record));
     if (batch.tooLong) skipped.line_too_long = batch.tooLong;
     this.index.countBulk({
       // Range batches were read outside the tailer: their lines are counted here.
       ...(batch.tooLong !== undefined ? { lines: batch.count } : {}),
       accepted: acceptedCount,
-      duplicates,
+      duplicates: duplicateAt?.length ?? 0,
       skipped,
       rejected: batch.rejected,
     });

@@ -36,7 +36,7 @@ export class IndexAggregates {
     }
   }
 
-  /** The running totals of one host (created empty); callers of `countFor` look it up once per batch. */
+  /** The running totals of one host (created empty). */
   host(host: string): HostTotals {
     let h = this.hosts.get(host);
     if (!h) {
@@ -46,18 +46,18 @@ export class IndexAggregates {
     return h;
   }
 
-  /** One accepted episode: host, size (NaN/null for none) and received time in ms (NaN for none). */
+  /** One accepted episode: host, size (null for none) and received time in ms (NaN for none). */
   count(host: string, size: number | null, receivedMs: number): void {
-    this.countFor(this.host(host), size, receivedMs);
+    this.addSums(this.host(host), 1, size === null || Number.isNaN(size) ? 0 : size, receivedMs);
   }
 
-  countFor(h: HostTotals, size: number | null, receivedMs: number): void {
-    const bytes = size === null || Number.isNaN(size) ? 0 : size;
-    this.total_episodes++;
+  /** Several accepted episodes of one host at once: their count, bytes and newest time (NaN: none). */
+  addSums(h: HostTotals, episodes: number, bytes: number, lastMs: number): void {
+    this.total_episodes += episodes;
     this.total_bytes += bytes;
-    h.episodes++;
+    h.episodes += episodes;
     h.bytes += bytes;
-    if (receivedMs > h.lastMs || (Number.isNaN(h.lastMs) && !Number.isNaN(receivedMs))) h.lastMs = receivedMs;
+    if (lastMs > h.lastMs || (Number.isNaN(h.lastMs) && !Number.isNaN(lastMs))) h.lastMs = lastMs;
   }
 
   /** Puts accepted records at the front of the recent list (the batch's last record first). */

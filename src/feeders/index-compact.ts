@@ -9,8 +9,8 @@ export const LINE_OK = 0;
 export const SKIP_CODES: readonly RecordSkipReason[] = ['malformed_json', 'not_object', 'missing_fields'];
 
 /**
- * What the first pass needs of a batch of index lines, in typed arrays (transferable between
- * threads without copying): per line an outcome, the id's 64-bit hash, a host index, the size and
+ * What the first pass needs of a batch of index lines, in typed arrays (no object per line): per
+ * line an outcome, the id's 64-bit hash, a host index, the size and
  * the received time. Only the last RECENT_LIMIT valid lines travel as whole records (the recent
  * list), and a few excerpts of rejected lines (the log).
  */
@@ -26,6 +26,11 @@ export interface CompactIndexBatch {
   size: Float64Array;
   /** Epoch ms; NaN when absent or unparseable. */
   receivedMs: Float64Array;
+  /**
+   * Per host (same order as `hosts`), what the batch's valid lines add when none repeats an id:
+   * count, bytes and the newest time (NaN: none).
+   */
+  hostSums: { episodes: Float64Array; bytes: Float64Array; lastMs: Float64Array };
   /** Whole records of the last valid lines, with their line index in the batch. */
   tail: Array<{ index: number; record: EpisodeRecord }>;
   /** First rejected lines per reason, for the log. */
@@ -71,25 +76,111 @@ function fastKey(line: string): Key | null | undefined {
   };
 }
 
-/** Pure: lines → compact batch. Runs on the main thread or in a parse worker. */
+/** Pure: lines → compact batch. */
 export function compactIndexBatch(lines: readonly string[]): CompactIndexBatch {
-  const n = lines.length;
-  const status = new Uint8Array(n);
-  const hashHi = new Uint32Array(n);
-  const hashLo = new Uint32Array(n);
-  const host = new Uint32Array(n);
-  const size = new Float64Array(n);
-  const receivedMs = new Float64Array(n);
-  const hosts: string[] = [];
-  const hostIndex = new Map<string, number>();
-  const rejected: CompactIndexBatch['rejected'] = [];
-  const rejectedPerReason = new Map<string, number>();
-  let lastValid: number[] = [];
+  const builder = new CompactBatchBuilder(lines.length);
+  for (const line of lines) builder.addLine(line);
+  return builder.finish();
+}
 
-  for (let i = 0; i < n; i++) {
-    const line = lines[i] as string;
-    // The per-line parser's own pieces (parseObject, indexKey), so both paths accept alike; the
-    // whole record is built only for the recent tail.
+/**
+ * Builds a compact batch line by line. Lines come either as strings (`addLine`: the receiver's
+ * shape by pattern, anything else by JSON.parse) or already decoded by the byte-level reader
+ * (`addKey`, with a way to get the line's text back should it end up in the recent tail).
+ * Per-host sums of the batch's valid lines are kept as they come: with no repeated id in the
+ * batch (the usual case) the main thread adds them per host instead of per line.
+ */
+export class CompactBatchBuilder {
+  private n = 0;
+  private status: Uint8Array;
+  private hashHi: Uint32Array;
+  private hashLo: Uint32Array;
+  private host: Uint32Array;
+  private size: Float64Array;
+  private receivedMs: Float64Array;
+  readonly hosts: string[] = [];
+  private readonly hostIndex = new Map<string, number>();
+  private hostEpisodes: number[] = [];
+  private hostBytes: number[] = [];
+  private hostLastMs: number[] = [];
+  private readonly rejected: CompactIndexBatch['rejected'] = [];
+  private readonly rejectedPerReason = new Map<string, number>();
+  /**
+   * The last RECENT_LIMIT valid lines, as a ring: batch index, and the text — or, for lines the
+   * byte reader decoded, where the text is in its buffer (decoded only if it stays in the tail).
+   */
+  private readonly ringIndex = new Int32Array(RECENT_LIMIT);
+  private readonly ringText: Array<string | undefined> = new Array(RECENT_LIMIT);
+  private readonly ringStart = new Int32Array(RECENT_LIMIT);
+  private readonly ringEnd = new Int32Array(RECENT_LIMIT);
+  private valid = 0;
+
+  constructor(capacity = 1024) {
+    const cap = Math.max(16, capacity);
+    this.status = new Uint8Array(cap);
+    this.hashHi = new Uint32Array(cap);
+    this.hashLo = new Uint32Array(cap);
+    this.host = new Uint32Array(cap);
+    this.size = new Float64Array(cap);
+    this.receivedMs = new Float64Array(cap);
+  }
+
+  /** The index of a host name in this batch's `hosts` (added when new). */
+  hostFor(name: string): number {
+    let h = this.hostIndex.get(name);
+    if (h === undefined) {
+      h = this.hosts.length;
+      this.hosts.push(name);
+      this.hostIndex.set(name, h);
+      this.hostEpisodes.push(0);
+      this.hostBytes.push(0);
+      this.hostLastMs.push(Number.NaN);
+    }
+    return h;
+  }
+
+  /**
+   * A valid line, already decoded: its id's hash, host index, size (NaN: none), time (NaN: none),
+   * and its text — or undefined with its byte range in the buffer later given to `finish`.
+   */
+  addKey(
+    hi: number,
+    lo: number,
+    host: number,
+    size: number,
+    ms: number,
+    text: string | undefined,
+    start = 0,
+    end = 0,
+  ): void {
+    const i = this.slot();
+    this.hashHi[i] = hi;
+    this.hashLo[i] = lo;
+    this.host[i] = host;
+    this.size[i] = size;
+    this.receivedMs[i] = ms;
+    this.hostEpisodes[host] = (this.hostEpisodes[host] as number) + 1;
+    if (!Number.isNaN(size)) this.hostBytes[host] = (this.hostBytes[host] as number) + size;
+    const last = this.hostLastMs[host] as number;
+    if (ms > last || (Number.isNaN(last) && !Number.isNaN(ms))) this.hostLastMs[host] = ms;
+    const r = this.valid++ % RECENT_LIMIT;
+    this.ringIndex[r] = i;
+    this.ringText[r] = text;
+    this.ringStart[r] = start;
+    this.ringEnd[r] = end;
+  }
+
+  /** A line rejected for `reason`; `line` is its text (for the log's excerpt). */
+  addRejected(reason: RecordSkipReason, line: string): void {
+    const i = this.slot();
+    this.status[i] = SKIP_CODES.indexOf(reason) + 1;
+    const seen = this.rejectedPerReason.get(reason) ?? 0;
+    if (seen < EXCERPTS_PER_REASON) this.rejected.push({ reason, excerpt: excerpt(line) });
+    this.rejectedPerReason.set(reason, seen + 1);
+  }
+
+  /** One line as a string: the per-line parser's own pieces (parseObject, indexKey), so both paths accept alike. */
+  addLine(line: string): void {
     let r: Key | null | undefined = fastKey(line);
     let reason: RecordSkipReason = 'missing_fields';
     if (r === undefined) {
@@ -99,36 +190,98 @@ export function compactIndexBatch(lines: readonly string[]): CompactIndexBatch {
       r = key && parsed.ok ? { ...key, received: parsed.record.received_at_wall } : null;
     }
     if (!r) {
-      status[i] = SKIP_CODES.indexOf(reason) + 1;
-      const seen = rejectedPerReason.get(reason) ?? 0;
-      if (seen < EXCERPTS_PER_REASON) rejected.push({ reason, excerpt: excerpt(line) });
-      rejectedPerReason.set(reason, seen + 1);
-      continue;
+      this.addRejected(reason, line);
+      return;
     }
     const [hi, lo] = hash64(r.episode_id);
-    hashHi[i] = hi;
-    hashLo[i] = lo;
-    let h = hostIndex.get(r.host_id);
-    if (h === undefined) {
-      h = hosts.length;
-      hosts.push(r.host_id);
-      hostIndex.set(r.host_id, h);
-    }
-    host[i] = h;
-    size[i] = r.size_bytes ?? Number.NaN;
-    receivedMs[i] = timestampMs(r.received) ?? Number.NaN;
-    lastValid.push(i);
-    if (lastValid.length > RECENT_LIMIT * 2) lastValid = lastValid.slice(-RECENT_LIMIT);
+    this.addKey(
+      hi,
+      lo,
+      this.hostFor(r.host_id),
+      r.size_bytes ?? Number.NaN,
+      timestampMs(r.received) ?? Number.NaN,
+      line,
+    );
   }
-  const tail = lastValid.slice(-RECENT_LIMIT).map((index) => {
-    const parsed = parseIndexLine(lines[index] as string);
-    if (!parsed.ok) throw new Error('unreachable: line was valid');
-    return { index, record: parsed.record };
-  });
-  return { count: n, status, hashHi, hashLo, host, hosts, size, receivedMs, tail, rejected };
+
+  get count(): number {
+    return this.n;
+  }
+
+  /** The batch; `source` is the buffer of lines added by byte range. */
+  finish(source?: Buffer): CompactIndexBatch {
+    const n = this.n;
+    const tail: CompactIndexBatch['tail'] = [];
+    for (let k = Math.max(0, this.valid - RECENT_LIMIT); k < this.valid; k++) {
+      const r = k % RECENT_LIMIT;
+      const text = this.ringText[r] ?? source?.toString('latin1', this.ringStart[r], this.ringEnd[r]);
+      if (text === undefined) throw new Error('a line added by byte range needs its buffer');
+      const parsed = parseIndexLine(text);
+      if (!parsed.ok) throw new Error('unreachable: line was valid');
+      tail.push({ index: this.ringIndex[r] as number, record: parsed.record });
+    }
+    return {
+      count: n,
+      status: this.status.subarray(0, n),
+      hashHi: this.hashHi.subarray(0, n),
+      hashLo: this.hashLo.subarray(0, n),
+      host: this.host.subarray(0, n),
+      hosts: this.hosts,
+      size: this.size.subarray(0, n),
+      receivedMs: this.receivedMs.subarray(0, n),
+      hostSums: {
+        episodes: Float64Array.from(this.hostEpisodes),
+        bytes: Float64Array.from(this.hostBytes),
+        lastMs: Float64Array.from(this.hostLastMs),
+      },
+      tail,
+      rejected: this.rejected,
+    };
+  }
+
+  /** The next line's index, growing the arrays when full. */
+  private slot(): number {
+    const i = this.n++;
+    if (i === this.status.length) {
+      const cap = i * 2;
+      this.status = grown(this.status, new Uint8Array(cap));
+      this.hashHi = grown(this.hashHi, new Uint32Array(cap));
+      this.hashLo = grown(this.hashLo, new Uint32Array(cap));
+      this.host = grown(this.host, new Uint32Array(cap));
+      this.size = grown(this.size, new Float64Array(cap));
+      this.receivedMs = grown(this.receivedMs, new Float64Array(cap));
+    }
+    return i;
+  }
 }
 
-/** The typed arrays of a batch, for postMessage's transfer list. */
-export function transferables(b: CompactIndexBatch): ArrayBuffer[] {
-  return [b.status, b.hashHi, b.hashLo, b.host, b.size, b.receivedMs].map((a) => a.buffer as ArrayBuffer);
+function grown<T extends Uint8Array | Uint32Array | Float64Array>(from: T, to: T): T {
+  to.set(from as never);
+  return to;
+}
+
+/** The batch's per-host sums over its valid lines except those at `skip` (repeated ids). */
+export function sumsWithout(
+  batch: CompactIndexBatch,
+  skip: readonly number[],
+): CompactIndexBatch['hostSums'] {
+  const k = batch.hosts.length;
+  const sums = {
+    episodes: new Float64Array(k),
+    bytes: new Float64Array(k),
+    lastMs: new Float64Array(k).fill(Number.NaN),
+  };
+  const skipped = new Uint8Array(batch.count);
+  for (const i of skip) skipped[i] = 1;
+  for (let i = 0; i < batch.count; i++) {
+    if (batch.status[i] !== LINE_OK || skipped[i] === 1) continue;
+    const h = batch.host[i] as number;
+    const size = batch.size[i] as number;
+    const ms = batch.receivedMs[i] as number;
+    sums.episodes[h] = (sums.episodes[h] as number) + 1;
+    if (!Number.isNaN(size)) sums.bytes[h] = (sums.bytes[h] as number) + size;
+    const last = sums.lastMs[h] as number;
+    if (ms > last || (Number.isNaN(last) && !Number.isNaN(ms))) sums.lastMs[h] = ms;
+  }
+  return sums;
 }

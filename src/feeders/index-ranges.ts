@@ -4,10 +4,10 @@ import { type LineSink, splitLines } from './tail/lines.js';
 import type { Checkpoint } from './tail/types.js';
 
 /**
- * The first pass of a cold start, read in parallel: the index as it is at start is cut into
- * line-aligned byte ranges that worker threads read (through one shared descriptor, so a rotation
- * meanwhile cannot swap the file under them) and parse. The live tailer then resumes at `end` from
- * a checkpoint of this very file, with all its rotation handling.
+ * The first pass of a cold start, read in ranges: the index as it is at start is cut into
+ * line-aligned byte ranges, read through one descriptor opened at the plan (so a rotation
+ * meanwhile cannot swap the file under them) and scanned byte-wise. The live tailer then resumes
+ * at `end` from a checkpoint of this very file, with all its rotation handling.
  */
 export interface RangePlan {
   fd: number;
@@ -18,11 +18,11 @@ export interface RangePlan {
 
 const RANGE_BYTES = 4 * 1024 * 1024;
 /** The tailer's default line limit (longer lines are skipped). */
-const MAX_LINE_BYTES = 1024 * 1024;
+export const MAX_LINE_BYTES = 1024 * 1024;
 const WINDOW = 64 * 1024;
 
-function readAt(fd: number, position: number, length: number): Buffer {
-  const buf = Buffer.allocUnsafe(length);
+function readAt(fd: number, position: number, length: number, into?: Buffer): Buffer {
+  const buf = into && into.length >= length ? into : Buffer.allocUnsafe(length);
   let got = 0;
   while (got < length) {
     const n = fs.readSync(fd, buf, got, length - got, position + got);
@@ -95,9 +95,17 @@ export function planIndexRanges(path: string, rangeBytes = RANGE_BYTES): RangePl
   });
 }
 
+/**
+ * The bytes of one planned range, read into `into` when it is large enough (one buffer serves
+ * every range: fresh pages for every 4 MiB cost page faults and garbage collections).
+ */
+export function readRange(fd: number, start: number, end: number, into?: Buffer): Buffer {
+  return readAt(fd, start, end - start, into);
+}
+
 /** Reads one planned range and splits it exactly as the tailer would (CRLF, BOM, long lines). */
 export function readRangeLines(fd: number, start: number, end: number): LineSink {
-  const chunk = readAt(fd, start, end - start);
+  const chunk = readRange(fd, start, end);
   const sink: LineSink = { lines: [], skipped: [] };
   // The range ends with '\n': splitLines takes the index of that last '\n'.
   if (chunk.length > 0) splitLines(chunk, 0, chunk.length - 1, start, MAX_LINE_BYTES, sink);

@@ -25,7 +25,7 @@ export interface JsonlFeederOptions<T> {
   /** Called once when the first pass reached the end of the file (or found it missing). */
   onCaughtUp?(): void;
   /**
-   * Takes the first pass's batches instead of the per-line path (parallel parsing); the applier
+   * Takes the first pass's batches instead of the per-line path (compact parsing); the applier
    * reports what it counted through `countBulk`. Closed once the first pass is done.
    */
   bulkLoader?: BulkLoader;
@@ -41,7 +41,7 @@ export interface BulkLoader {
 
 /** What a bulk applier counted in one batch. */
 export interface BulkCounts {
-  /** Lines read outside the tailer (the parallel first pass); batches through `submit` count themselves. */
+  /** Lines read outside the tailer (the ranged first pass); batches through `submit` count themselves. */
   lines?: number;
   accepted: number;
   duplicates: number;

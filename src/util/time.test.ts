@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalUtcMs, isCanonicalUtc, normalizeTimestamp } from './time.js';
+import { canonicalUtcMs, canonicalUtcMsAt, isCanonicalUtc, normalizeTimestamp } from './time.js';
 
 describe('timestamps', () => {
   it('normalises ISO-8601 with offsets and epoch seconds to canonical UTC', () => {
@@ -30,8 +30,12 @@ describe('canonicalUtcMs', () => {
       '2024-02-29T23:59:59.999Z',
       '2026-11-29T10:18:41.123Z',
       '0999-12-31T01:02:03.004Z',
+      '0050-06-15T12:00:00.000Z',
+      '0004-02-29T00:00:00.000Z',
     ]) {
       expect(canonicalUtcMs(s)).toBe(Date.parse(s));
+      // The byte reader's variant, at an offset inside a larger buffer.
+      expect(canonicalUtcMsAt(Buffer.from(`xx${s}yy`, 'latin1'), 2)).toBe(Date.parse(s));
     }
     expect(canonicalUtcMs('2026-11-29T10:18:41Z')).toBeNaN();
   });

@@ -57,13 +57,56 @@ export function canonicalUtcMs(s: string): number {
   if (s.length !== 24 || s.charCodeAt(23) !== 90 /* Z */ || s.charCodeAt(10) !== 84 /* T */)
     return Number.NaN;
   if (s[4] !== '-' || s[7] !== '-' || s[13] !== ':' || s[16] !== ':' || s[19] !== '.') return Number.NaN;
-  const year = digits(s, 0, 4);
-  const month = digits(s, 5, 2);
-  const day = digits(s, 8, 2);
-  const hour = digits(s, 11, 2);
-  const minute = digits(s, 14, 2);
-  const second = digits(s, 17, 2);
-  const milli = digits(s, 20, 3);
+  return utcFields(
+    digits(s, 0, 4),
+    digits(s, 5, 2),
+    digits(s, 8, 2),
+    digits(s, 11, 2),
+    digits(s, 14, 2),
+    digits(s, 17, 2),
+    digits(s, 20, 3),
+  );
+}
+
+function digitsAt(b: Uint8Array, from: number, count: number): number {
+  let n = 0;
+  for (let i = from; i < from + count; i++) {
+    const d = (b[i] as number) - ZERO;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n;
+}
+
+/**
+ * `canonicalUtcMs` of the 24 bytes at `at` (ASCII), without decoding them to a string first: the
+ * cold start's byte-level index reader calls it once per line.
+ */
+export function canonicalUtcMsAt(b: Uint8Array, at: number): number {
+  if (b[at + 23] !== 90 /* Z */ || b[at + 10] !== 84 /* T */) return Number.NaN;
+  if (b[at + 4] !== 45 || b[at + 7] !== 45 || b[at + 13] !== 58 || b[at + 16] !== 58 || b[at + 19] !== 46)
+    return Number.NaN;
+  return utcFields(
+    digitsAt(b, at, 4),
+    digitsAt(b, at + 5, 2),
+    digitsAt(b, at + 8, 2),
+    digitsAt(b, at + 11, 2),
+    digitsAt(b, at + 14, 2),
+    digitsAt(b, at + 17, 2),
+    digitsAt(b, at + 20, 3),
+  );
+}
+
+/** Epoch ms of the fields, NaN when one is out of range (a digit missing reads as -1). */
+function utcFields(
+  year: number,
+  month: number,
+  day: number,
+  hour: number,
+  minute: number,
+  second: number,
+  milli: number,
+): number {
   if (
     year < 0 ||
     milli < 0 ||
@@ -80,5 +123,8 @@ export function canonicalUtcMs(s: string): number {
   const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
   const monthDays = month === 2 && leap ? 29 : (MONTH_DAYS[month - 1] as number);
   if (day > monthDays) return Number.NaN;
-  return Date.UTC(year, month - 1, day, hour, minute, second, milli);
+  if (year >= 100) return Date.UTC(year, month - 1, day, hour, minute, second, milli);
+  // Date.UTC reads years 0–99 as 1900–1999; the string means the year itself.
+  const d = new Date(Date.UTC(2000, month - 1, day, hour, minute, second, milli));
+  return d.setUTCFullYear(year);
 }

@@ -1,0 +1,258 @@
+import { canonicalUtcMsAt, timestampMs } from '../util/time.js';
+import { CompactBatchBuilder, type CompactIndexBatch } from './index-compact.js';
+import { type LineSink, splitLines } from './tail/lines.js';
+
+/**
+ * The cold start's first pass over index bytes, without decoding each line to a string.
+ *
+ * Decoding a range to text, splitting it and matching each line against a pattern costs about
+ * three quarters of a large index's first pass. The receiver writes every line in one shape
+ * (`{"episode_id":…,"host_id":…,"sha256":…,"size_bytes":…,"received_at_wall":…[,"path":…]}`), so
+ * this reader walks the bytes of that shape directly: it hashes the id as it passes it, looks the
+ * host up by its bytes, reads the size and the time as digits. A line it is not sure of — any
+ * other key order, whitespace, an escape, a byte outside printable ASCII, an empty id, CRs but
+ * one — goes to the tailer's own splitter and the string parser, so both accept exactly alike.
+ */
+
+const lit = (s: string) => Uint8Array.from(Buffer.from(s, 'latin1'));
+const OPEN_ID = lit('{"episode_id":"');
+const HOST = lit('","host_id":"');
+const SHA = lit('","sha256":"');
+const SIZE = lit('","size_bytes":');
+const RECEIVED = lit(',"received_at_wall":');
+const PATH = lit(',"path":"');
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const NL = 0x0a;
+const CR = 0x0d;
+const CLOSE = 0x7d;
+
+/** Index of the byte after `pattern` at `p`, or -1. */
+function expect(b: Uint8Array, p: number, pattern: Uint8Array): number {
+  for (let k = 0; k < pattern.length; k++) if (b[p + k] !== pattern[k]) return -1;
+  return p + pattern.length;
+}
+
+/**
+ * What a byte is inside a JSON string, by table (one load instead of four comparisons per byte):
+ * 0 plain printable ASCII, 1 the closing quote, 2 anything this reader declines — a backslash
+ * (an escape), a control character (invalid JSON), or a byte of a multi-byte character.
+ */
+const STRING_BYTE = new Uint8Array(256);
+for (let c = 0; c < 256; c++)
+  STRING_BYTE[c] = c === QUOTE ? 1 : c < 0x20 || c >= 0x80 || c === BACKSLASH ? 2 : 0;
+
+/**
+ * Index of the closing quote of a string starting at `p`, or -1 when the string holds anything
+ * but printable ASCII without escapes (the text between the quotes then IS the decoded value).
+ */
+function stringEnd(b: Uint8Array, p: number): number {
+  for (;;) {
+    const k = STRING_BYTE[b[p] as number] as number;
+    if (k !== 0) return k === 1 ? p : -1;
+    p++;
+  }
+}
+
+const isDigit = (c: number | undefined) => c !== undefined && c >= 0x30 && c <= 0x39;
+
+/** Reads one line's fields; reused for every line (no allocation per line). */
+class LineReader {
+  hi = 0;
+  lo = 0;
+  hostStart = 0;
+  hostEnd = 0;
+  hostHash = 0;
+  size = Number.NaN;
+  ms = Number.NaN;
+  /** Where the record's text ends (before a CR) and where its '\n' is. */
+  textEnd = 0;
+  newline = 0;
+  private number = 0;
+  private hashA = 0;
+  private hashB = 0;
+
+  constructor(private readonly b: Buffer) {}
+
+  /** True when the line at `p` is in the receiver's shape; the fields are then set. */
+  read(p: number): boolean {
+    const b = this.b;
+    p = expect(b, p, OPEN_ID);
+    if (p < 0) return false;
+    // The id, hashed as it is passed: hash64 of the same characters (ASCII: byte = code unit).
+    const idStart = p;
+    p = this.hashedString(p);
+    if (p <= idStart) return false; // Declined, or an empty id (no id: the string path rejects it).
+    let a = this.hashA;
+    let h = this.hashB;
+    a = Math.imul(a ^ (a >>> 16), 0x85ebca6b) >>> 0;
+    h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) >>> 0;
+    if (a === 0 && h === 0) h = 1;
+    this.hi = a;
+    this.lo = h;
+
+    p = expect(b, p, HOST);
+    if (p < 0) return false;
+    this.hostStart = p;
+    p = this.hashedString(p);
+    if (p <= this.hostStart) return false;
+    this.hostEnd = p;
+    this.hostHash = this.hashA;
+
+    p = expect(b, p, SHA);
+    if (p < 0) return false;
+    p = stringEnd(b, p);
+    if (p < 0) return false;
+    p = expect(b, p, SIZE);
+    if (p < 0) return false;
+    p = this.readNumber(p);
+    if (p < 0) return false;
+    const size = this.number;
+    this.size = Number.isFinite(size) && size >= 0 ? Math.trunc(size) : Number.NaN;
+
+    p = expect(b, p, RECEIVED);
+    if (p < 0) return false;
+    if (b[p] === QUOTE) {
+      const start = p + 1;
+      p = stringEnd(b, start);
+      if (p < 0) return false;
+      let ms = p - start === 24 ? canonicalUtcMsAt(b, start) : Number.NaN;
+      if (Number.isNaN(ms)) ms = timestampMs(b.toString('latin1', start, p)) ?? Number.NaN;
+      this.ms = ms;
+      p++;
+    } else {
+      p = this.readNumber(p);
+      if (p < 0) return false;
+      this.ms = timestampMs(this.number) ?? Number.NaN;
+    }
+
+    if (b[p] === 0x2c /* , */) {
+      p = expect(b, p, PATH);
+      if (p < 0) return false;
+      p = stringEnd(b, p);
+      if (p < 0) return false;
+      p++;
+    }
+    if (b[p] !== CLOSE) return false;
+    p++;
+    this.textEnd = p;
+    if (b[p] === CR) p++;
+    if (b[p] !== NL) return false;
+    this.newline = p;
+    return true;
+  }
+
+  /**
+   * The closing quote of the string at `p` (as `stringEnd`), hashing its bytes on the way: the
+   * two unfinished halves of hash64 land in `hashA` and `hashB`.
+   */
+  private hashedString(p: number): number {
+    const b = this.b;
+    let a = 0x811c9dc5;
+    let h = 0x9e3779b9;
+    for (;;) {
+      const c = b[p] as number;
+      const k = STRING_BYTE[c] as number;
+      if (k !== 0) {
+        if (k !== 1) return -1;
+        this.hashA = a;
+        this.hashB = h;
+        return p;
+      }
+      a = Math.imul(a ^ c, 0x01000193);
+      h = Math.imul(h ^ c, 0x5bd1e995);
+      h ^= h >>> 15;
+      p++;
+    }
+  }
+
+  /** A number in JSON's grammar at `p` (sets `number`); the index after it, or -1. */
+  private readNumber(p: number): number {
+    const b = this.b;
+    const start = p;
+    if (b[p] === 0x2d /* - */) p++;
+    if (b[p] === 0x30) p++;
+    else if (isDigit(b[p])) while (isDigit(b[p])) p++;
+    else return -1;
+    const integerEnd = p;
+    if (b[p] === 0x2e /* . */) {
+      p++;
+      if (!isDigit(b[p])) return -1;
+      while (isDigit(b[p])) p++;
+    }
+    if (b[p] === 0x65 || b[p] === 0x45 /* e E */) {
+      p++;
+      if (b[p] === 0x2b || b[p] === 0x2d) p++;
+      if (!isDigit(b[p])) return -1;
+      while (isDigit(b[p])) p++;
+    }
+    if (p === integerEnd && b[start] !== 0x2d && p - start <= 15) {
+      // A plain integer of at most 15 digits is exact as a double: sum the digits.
+      let n = 0;
+      for (let k = start; k < p; k++) n = n * 10 + ((b[k] as number) - 0x30);
+      this.number = n;
+    } else {
+      this.number = Number(b.toString('latin1', start, p));
+    }
+    return p;
+  }
+}
+
+export interface ScannedRange {
+  batch: CompactIndexBatch;
+  /** Lines over the line limit, skipped. */
+  tooLong: number;
+}
+
+/**
+ * The compact batch of a run of whole lines: `chunk` ends with '\n' (a planned range), its first
+ * byte is at `fileOffset` in the file. Lines longer than `maxLineBytes` are skipped and counted.
+ */
+export function scanIndexRange(chunk: Buffer, fileOffset: number, maxLineBytes: number): ScannedRange {
+  // About 240 bytes per receiver line: size the arrays once.
+  const builder = new CompactBatchBuilder(Math.ceil(chunk.length / 200));
+  const reader = new LineReader(chunk);
+  const hostByHash = new Map<number, number>();
+  const sink: LineSink = { lines: [], skipped: [] };
+  let tooLong = 0;
+  // The tailer's splitter and the string parser, for a run of lines the byte reader declined.
+  const slowPath = (start: number, newline: number) => {
+    sink.lines.length = 0;
+    sink.skipped.length = 0;
+    splitLines(chunk, start, newline, fileOffset, maxLineBytes, sink);
+    for (const line of sink.lines) builder.addLine(line);
+    for (const s of sink.skipped) if (s.reason === 'line_too_long') tooLong++;
+  };
+
+  const last = chunk.lastIndexOf(NL);
+  let p = 0;
+  while (p <= last) {
+    if (reader.read(p) && reader.newline - p <= maxLineBytes) {
+      let host = hostByHash.get(reader.hostHash);
+      if (host === undefined || !sameAscii(chunk, reader.hostStart, reader.hostEnd, builder.hosts[host])) {
+        const name = chunk.toString('latin1', reader.hostStart, reader.hostEnd);
+        host = builder.hostFor(name);
+        // Two hosts sharing a hash: the first keeps the shortcut, the other is checked by name.
+        if (!hostByHash.has(reader.hostHash)) hostByHash.set(reader.hostHash, host);
+      }
+      builder.addKey(reader.hi, reader.lo, host, reader.size, reader.ms, undefined, p, reader.textEnd);
+      p = reader.newline + 1;
+      continue;
+    }
+    const newline = chunk.indexOf(NL, p);
+    slowPath(p, newline);
+    p = newline + 1;
+  }
+  // A chunk cut short (the file shrank under the read): its rest is one line, as the tailer's
+  // splitter would take it.
+  if (p < chunk.length) slowPath(p, chunk.length - 1);
+  return { batch: builder.finish(chunk), tooLong };
+}
+
+/** True when the bytes [start, end) are exactly the characters of `s`. */
+function sameAscii(b: Uint8Array, start: number, end: number, s: string | undefined): boolean {
+  if (s === undefined || s.length !== end - start) return false;
+  for (let k = 0; k < s.length; k++) if (b[start + k] !== s.charCodeAt(k)) return false;
+  return true;
+}
