@@ -17,7 +17,7 @@ import { indexLine, mib, peakRss, RSS_BOUND_BYTES, report, SOAK, scale } from '.
 const CLIENTS = 1_000;
 /**
  * Events written at least; the soak also keeps going until every silent client is closed. Soak:
- * ~24 GB to the 800 readers over loopback, ~35 s on a 2-core box (each burst waits for them).
+ * ~19 GB to the 800 readers over loopback, ~35 s on a 2-core box (each burst waits for them).
  */
 const MIN_EVENTS = scale(1_000, 20_000);
 /**
