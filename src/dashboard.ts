@@ -9,7 +9,7 @@ import { integrityCounts } from './catalog/verifier-service.js';
 import { AlertAggregates } from './feeders/alert-aggregates.js';
 import { EpisodeIdTracker } from './feeders/episode-ids.js';
 import { EpisodesDirFeeder } from './feeders/episodes-dir.js';
-import { FirstPassLoader } from './feeders/first-pass.js';
+import { FirstPassLoader, type RangeRead } from './feeders/first-pass.js';
 import { HealthDirFeeder } from './feeders/health-dir.js';
 import { IndexAggregates } from './feeders/index-aggregates.js';
 import { type CompactIndexBatch, LINE_OK, SKIP_CODES, sumsWithout } from './feeders/index-compact.js';
@@ -96,7 +96,9 @@ export class Dashboard {
 
     // A cold start (empty catalog) has no earlier ids to look up: its first pass checks repeats
     // by hash only, on compact batches.
-    this.firstPass = this.ids.cold ? new FirstPassLoader((batch) => this.applyCompact(batch)) : null;
+    this.firstPass = this.ids.cold
+      ? new FirstPassLoader((batch, read) => this.applyCompact(batch, read))
+      : null;
     this.indexFromStart = stored.checkpoints.index === undefined;
     this.index = this.makeIndexFeeder(stored.checkpoints.index ?? null, this.firstPass);
     this.alerts = new JsonlFeeder<AlertRecord>({
@@ -312,7 +314,7 @@ export class Dashboard {
    * The scan summed the batch per host; only the ids are checked here, one by one, and
    * the sums are redone only for a batch that holds a repeated id.
    */
-  private applyCompact(batch: CompactIndexBatch): void {
+  private applyCompact(batch: CompactIndexBatch, read?: RangeRead): void {
     const { status, hashHi, hashLo } = batch;
     const skipCounts = new Uint32Array(SKIP_CODES.length);
     let duplicateAt: number[] | null = null;
@@ -344,14 +346,16 @@ export class Dashboard {
     });
     const repeated = new Set(duplicateAt);
     this.indexAgg.pushRecent(batch.tail.filter((t) => !repeated.has(t.index)).map((t) => t.record));
-    if (batch.tooLong) skipped.line_too_long = batch.tooLong;
+    // Range batches were read outside the tailer: their lines and read skips are counted here.
+    // Invalid UTF-8 is no skip (the line is delivered with U+FFFD): it has its own count.
+    const { invalid_utf8: invalidUtf8 = 0, ...readSkips } = read?.skips ?? {};
+    for (const [reason, n] of Object.entries(readSkips)) skipped[reason] = (skipped[reason] ?? 0) + n;
     this.index.countBulk({
-      // Range batches were read outside the tailer: their lines are counted here.
-      ...(batch.tooLong !== undefined ? { lines: batch.count } : {}),
+      ...(read ? { lines: batch.count, invalidUtf8 } : {}),
       accepted: acceptedCount,
       duplicates: duplicateAt?.length ?? 0,
       skipped,
-      rejected: batch.rejected,
+      rejected: [...(read?.excerpts ?? []), ...batch.rejected],
     });
     this.scheduleBulkSnapshot();
   }

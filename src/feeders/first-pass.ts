@@ -1,7 +1,13 @@
 import { type CompactIndexBatch, compactIndexBatch } from './index-compact.js';
 import { MAX_LINE_BYTES, readRange } from './index-ranges.js';
-import { scanIndexRange } from './index-scan.js';
+import { type ScannedRange, scanIndexRange } from './index-scan.js';
 import type { BulkLoader } from './jsonl-feeder.js';
+
+/** What reading a range skipped or repaired, by reason, with excerpts for the log. */
+export interface RangeRead {
+  skips: ScannedRange['readSkips'];
+  excerpts: ScannedRange['readSkipExcerpts'];
+}
 
 /**
  * The cold start's first pass over the index, on this thread: planned byte ranges are read and
@@ -19,13 +25,14 @@ export class FirstPassLoader implements BulkLoader {
   /** Reused for every range. */
   private readBuffer = Buffer.alloc(0);
 
-  constructor(private readonly deliver: (batch: CompactIndexBatch) => void) {}
+  /** `read` comes with ranges: what the reading itself skipped (the tailer counts its own). */
+  constructor(private readonly deliver: (batch: CompactIndexBatch, read?: RangeRead) => void) {}
 
   /** Reads the range [start, end) of the file open at `fd` (whole lines), scans it, delivers it. */
   async scanRange(fd: number, start: number, end: number): Promise<void> {
     if (this.readBuffer.length < end - start) this.readBuffer = Buffer.allocUnsafe(end - start);
     const scanned = scanIndexRange(readRange(fd, start, end, this.readBuffer), start, MAX_LINE_BYTES);
-    this.deliver({ ...scanned.batch, tooLong: scanned.tooLong });
+    this.deliver(scanned.batch, { skips: scanned.readSkips, excerpts: scanned.readSkipExcerpts });
     await new Promise((resolve) => setImmediate(resolve));
   }
 

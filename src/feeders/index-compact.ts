@@ -35,8 +35,6 @@ export interface CompactIndexBatch {
   tail: Array<{ index: number; record: EpisodeRecord }>;
   /** First rejected lines per reason, for the log. */
   rejected: Array<{ reason: RecordSkipReason; excerpt: string }>;
-  /** Lines over the line limit skipped while reading a range (first pass only). */
-  tooLong?: number;
 }
 
 const EXCERPTS_PER_REASON = 3;

@@ -6,13 +6,12 @@ import { type LineSink, splitLines } from './tail/lines.js';
 const MAX = 1024;
 
 /** What the tailer's splitter and the string parser make of the same bytes: the reference. */
-function reference(chunk: Buffer, fileOffset: number): { batch: CompactIndexBatch; tooLong: number } {
+function reference(chunk: Buffer, fileOffset: number) {
   const sink: LineSink = { lines: [], skipped: [] };
   splitLines(chunk, 0, chunk.length - 1, fileOffset, MAX, sink);
-  return {
-    batch: compactIndexBatch(sink.lines),
-    tooLong: sink.skipped.filter((s) => s.reason === 'line_too_long').length,
-  };
+  const readSkips: Record<string, number> = {};
+  for (const s of sink.skipped) readSkips[s.reason] = (readSkips[s.reason] ?? 0) + 1;
+  return { batch: compactIndexBatch(sink.lines), readSkips };
 }
 
 /** Every per-line outcome and sum the dashboard reads, as plain data. */
@@ -35,7 +34,7 @@ function expectSameAsReference(text: Buffer | string, fileOffset = 0): CompactIn
   const ours = scanIndexRange(chunk, fileOffset, MAX);
   const ref = reference(chunk, fileOffset);
   expect(view(ours.batch)).toEqual(view(ref.batch));
-  expect(ours.tooLong).toBe(ref.tooLong);
+  expect(ours.readSkips).toEqual(ref.readSkips);
   return ours.batch;
 }
 
@@ -120,9 +119,19 @@ describe('scanIndexRange', () => {
       Buffer.from(`{"episode_id":"long","host_id":"h","pad":"${'x'.repeat(MAX)}"}\n`),
       Buffer.from(`${receiverLine(3)}\n`),
     ]);
-    expectSameAsReference(bad);
+    expect(expectSameAsReference(bad).count).toBe(4);
+    expect(scanIndexRange(bad, 0, MAX).readSkips).toEqual({ invalid_utf8: 1, line_too_long: 1 });
     // The file shrank under the read: the chunk does not end with '\n'.
     expectSameAsReference(Buffer.from(`${receiverLine(1)}\n${receiverLine(2)}`));
+  });
+
+  it("strips a crashed write's NUL padding as the tailer does, and reports it", () => {
+    const chunk = Buffer.from(`${receiverLine(1)}\n\0\0\0\0${receiverLine(2)}\n\0\0\n`);
+    const { batch, readSkips } = scanIndexRange(chunk, 0, MAX);
+    expect(batch.count).toBe(2);
+    expect([batch.status[0], batch.status[1]]).toEqual([0, 0]);
+    expect(readSkips).toEqual({ nul_padding: 2 });
+    expectSameAsReference(chunk);
   });
 
   it('keeps hosts apart whose names share a hash or differ only in length', () => {

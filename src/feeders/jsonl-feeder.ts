@@ -43,6 +43,8 @@ export interface BulkLoader {
 export interface BulkCounts {
   /** Lines read outside the tailer (the ranged first pass); batches through `submit` count themselves. */
   lines?: number;
+  /** Lines with invalid UTF-8 read outside the tailer (delivered with U+FFFD, not skipped). */
+  invalidUtf8?: number;
   accepted: number;
   duplicates: number;
   skipped: Record<string, number>;
@@ -79,6 +81,7 @@ export class JsonlFeeder<T> {
   private lines = 0;
   private accepted = 0;
   private duplicates = 0;
+  private invalidUtf8Bulk = 0;
   private readonly skipped: Record<string, number> = {};
   private caughtUp = false;
   private bulkLoader: BulkLoader | null;
@@ -126,7 +129,7 @@ export class JsonlFeeder<T> {
       accepted: this.accepted,
       duplicates: this.duplicates,
       skipped: { ...this.skipped, ...withoutDelivered(t.skipped) },
-      invalid_utf8_lines: t.skipped.invalid_utf8 ?? 0,
+      invalid_utf8_lines: (t.skipped.invalid_utf8 ?? 0) + this.invalidUtf8Bulk,
       bytes_read: t.bytesRead,
       file_size: t.fileSize,
       rotations: { ...t.rotations },
@@ -146,15 +149,17 @@ export class JsonlFeeder<T> {
   /** The bulk applier reports one batch's counts (accepted, repeats, skips with excerpts). */
   countBulk(c: BulkCounts): void {
     this.lines += c.lines ?? 0;
+    this.invalidUtf8Bulk += c.invalidUtf8 ?? 0;
     this.accepted += c.accepted;
     this.duplicates += c.duplicates;
     for (const [reason, n] of Object.entries(c.skipped))
       this.skipped[reason] = (this.skipped[reason] ?? 0) + n;
     for (const r of c.rejected) {
+      const delivered = r.reason === 'invalid_utf8';
       this.warn.warn(
         `${this.options.name}:${r.reason}`,
         { source: this.options.name, file: this.options.path, reason: r.reason, excerpt: r.excerpt },
-        'skipped a line',
+        delivered ? 'line has invalid UTF-8; decoded with U+FFFD' : 'skipped a line',
       );
     }
   }
