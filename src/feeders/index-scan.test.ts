@@ -134,6 +134,26 @@ describe('scanIndexRange', () => {
     expectSameAsReference(chunk);
   });
 
+  it('reads epoch seconds with fractions and Python isoformat times as the string path does', () => {
+    let seed = 11;
+    const random = (n: number) => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return Math.floor((seed / 2 ** 32) * n);
+    };
+    const sha = 'ab'.repeat(32);
+    const lines = Array.from({ length: 2000 }, (_, i) => {
+      const seconds = 1_700_000_000 + random(1e8);
+      const received =
+        i % 2 === 0
+          ? `${seconds}.${String(random(1e6))
+              .padStart(6, '0')
+              .slice(0, 1 + random(6))}`
+          : `"${new Date(seconds * 1000).toISOString().slice(0, 19)}.${String(random(1e6)).padStart(6, '0')}+0${random(10)}:${random(6)}0"`;
+      return `{"episode_id":"e${i}","host_id":"h","sha256":"${sha}","size_bytes":${random(1e6)}.${random(100)},"received_at_wall":${received}}`;
+    });
+    expectSameAsReference(`${lines.join('\n')}\n`);
+  });
+
   it('keeps hosts apart whose names share a hash or differ only in length', () => {
     const names = ['h', 'hh', 'h1', '1h', 'host-10', 'host-1', 'host-100'];
     const lines = names.flatMap((h, i) => [receiverLine(i, h), receiverLine(i + 100, h)]);

@@ -1,4 +1,4 @@
-import { canonicalUtcMsAt, timestampMs } from '../util/time.js';
+import { isoMsAt, timestampMs } from '../util/time.js';
 import { CompactBatchBuilder, type CompactIndexBatch } from './index-compact.js';
 import { type LineSink, splitLines } from './tail/lines.js';
 
@@ -90,6 +90,9 @@ function stringEnd(b: Uint8Array, view: DataView, p: number): number {
   }
 }
 
+/** 10^0 … 10^15, each exact as a double. */
+const POWERS_OF_TEN = Array.from({ length: 16 }, (_, k) => 10 ** k);
+
 const isDigit = (c: number | undefined) => c !== undefined && c >= 0x30 && c <= 0x39;
 
 /** Reads one line's fields; reused for every line (no allocation per line). */
@@ -156,7 +159,7 @@ class LineReader {
       const start = p + 1;
       p = stringEnd(b, this.view, start);
       if (p < 0) return false;
-      let ms = p - start === 24 ? canonicalUtcMsAt(b, start) : Number.NaN;
+      let ms = isoMsAt(b, start, p);
       if (Number.isNaN(ms)) ms = timestampMs(b.toString('latin1', start, p)) ?? Number.NaN;
       this.ms = ms;
       p++;
@@ -210,27 +213,43 @@ class LineReader {
   private readNumber(p: number): number {
     const b = this.b;
     const start = p;
-    if (b[p] === 0x2d /* - */) p++;
+    const negative = b[p] === 0x2d; /* - */
+    if (negative) p++;
+    // The digits as one integer, while it stays exact (at most 15 digits).
+    let mantissa = 0;
+    let digits = 0;
     if (b[p] === 0x30) p++;
-    else if (isDigit(b[p])) while (isDigit(b[p])) p++;
-    else return -1;
-    const integerEnd = p;
+    else if (isDigit(b[p])) {
+      while (isDigit(b[p])) {
+        mantissa = mantissa * 10 + ((b[p] as number) - 0x30);
+        digits++;
+        p++;
+      }
+    } else return -1;
+    let fraction = 0;
     if (b[p] === 0x2e /* . */) {
       p++;
       if (!isDigit(b[p])) return -1;
-      while (isDigit(b[p])) p++;
+      while (isDigit(b[p])) {
+        mantissa = mantissa * 10 + ((b[p] as number) - 0x30);
+        digits++;
+        fraction++;
+        p++;
+      }
     }
+    let exponent = false;
     if (b[p] === 0x65 || b[p] === 0x45 /* e E */) {
+      exponent = true;
       p++;
       if (b[p] === 0x2b || b[p] === 0x2d) p++;
       if (!isDigit(b[p])) return -1;
       while (isDigit(b[p])) p++;
     }
-    if (p === integerEnd && b[start] !== 0x2d && p - start <= 15) {
-      // A plain integer of at most 15 digits is exact as a double: sum the digits.
-      let n = 0;
-      for (let k = start; k < p; k++) n = n * 10 + ((b[k] as number) - 0x30);
-      this.number = n;
+    if (!exponent && digits <= 15) {
+      // An exact integer divided by an exact power of ten rounds once, correctly: the very double
+      // Number() gives for the text (receivers write epoch seconds as 1700000000.123).
+      const value = fraction === 0 ? mantissa : mantissa / (POWERS_OF_TEN[fraction] as number);
+      this.number = negative ? -value : value;
     } else {
       this.number = Number(b.toString('latin1', start, p));
     }

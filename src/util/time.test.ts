@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalUtcMs, canonicalUtcMsAt, isCanonicalUtc, normalizeTimestamp } from './time.js';
+import { canonicalUtcMs, canonicalUtcMsAt, isCanonicalUtc, isoMsAt, normalizeTimestamp } from './time.js';
 
 describe('timestamps', () => {
   it('normalises ISO-8601 with offsets and epoch seconds to canonical UTC', () => {
@@ -38,5 +38,48 @@ describe('canonicalUtcMs', () => {
       expect(canonicalUtcMsAt(Buffer.from(`xx${s}yy`, 'latin1'), 2)).toBe(Date.parse(s));
     }
     expect(canonicalUtcMs('2026-11-29T10:18:41Z')).toBeNaN();
+  });
+});
+
+describe('isoMsAt', () => {
+  const at = (s: string) => isoMsAt(Buffer.from(`>${s}<`, 'latin1'), 1, 1 + s.length);
+
+  it('gives what Date.parse gives for ISO date-times with a fraction and an offset', () => {
+    let seed = 7;
+    const random = (n: number) => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return Math.floor((seed / 2 ** 32) * n);
+    };
+    const two = (n: number) => String(n).padStart(2, '0');
+    for (let i = 0; i < 3000; i++) {
+      const date = `${String(random(10000)).padStart(4, '0')}-${two(1 + random(12))}-${two(1 + random(28))}`;
+      const time = `${two(random(24))}:${two(random(60))}:${two(random(60))}`;
+      const fraction =
+        random(3) === 0
+          ? ''
+          : `.${String(random(1e9))
+              .padStart(9, '0')
+              .slice(0, 1 + random(9))}`;
+      const zone = random(3) === 0 ? 'Z' : `${random(2) ? '+' : '-'}${two(random(24))}:${two(random(60))}`;
+      const s = `${date}T${time}${fraction}${zone}`;
+      expect(at(s), s).toBe(Date.parse(s));
+    }
+  });
+
+  it('declines (NaN) what it does not decide, so the caller asks Date.parse', () => {
+    for (const s of [
+      '2023-02-29T00:00:00.000000+00:00', // Date.parse rolls this over to March 1
+      '2023-11-14T24:00:00.000000+00:00',
+      '2023-11-14T22:13:20.123456+24:00',
+      '2023-11-14T22:13:20.1234567890+00:00',
+      '2023-11-14T22:13:20.+00:00',
+      '2023-11-14 22:13:20.123456+00:00',
+      '2023-11-14T22:13:20.123456+0000',
+      '2023-11-14T22:13:20',
+      '2023-11-14',
+    ]) {
+      expect(at(s), s).toBeNaN();
+    }
+    expect(at('2023-11-14T22:13:20.999999+00:00')).toBe(Date.parse('2023-11-14T22:13:20.999Z'));
   });
 });

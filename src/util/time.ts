@@ -97,6 +97,52 @@ export function canonicalUtcMsAt(b: Uint8Array, at: number): number {
   );
 }
 
+/**
+ * Epoch ms of an ISO-8601 date-time in the bytes [at, end) of the form
+ * `YYYY-MM-DDTHH:MM:SS[.f…]` then `Z` or `±HH:MM` (Python's `isoformat()` writes
+ * `…SS.ffffff+00:00`), with every field in range; NaN for anything else, which the caller then
+ * hands to Date.parse. Within this form it gives what Date.parse gives: the fraction truncated
+ * to milliseconds, the offset subtracted. (Out-of-range fields, which Date.parse may roll over,
+ * are never decided here.)
+ */
+export function isoMsAt(b: Uint8Array, at: number, end: number): number {
+  const len = end - at;
+  if (len === 24 && b[at + 23] === 90) return canonicalUtcMsAt(b, at);
+  if (len < 20 || b[at + 10] !== 84 /* T */) return Number.NaN;
+  if (b[at + 4] !== 45 || b[at + 7] !== 45 || b[at + 13] !== 58 || b[at + 16] !== 58) return Number.NaN;
+  let p = at + 19;
+  let milli = 0;
+  if (b[p] === 46 /* . */) {
+    p++;
+    const from = p;
+    while (p < end && (b[p] as number) >= 48 && (b[p] as number) <= 57) p++;
+    const digits = p - from;
+    if (digits === 0 || digits > 9) return Number.NaN;
+    for (let k = 0; k < 3; k++) milli = milli * 10 + (k < digits ? (b[from + k] as number) - ZERO : 0);
+  }
+  let offsetMinutes = 0;
+  if (p === end - 1 && b[p] === 90 /* Z */) {
+    // UTC.
+  } else if (p === end - 6 && (b[p] === 43 || b[p] === 45) && b[p + 3] === 58) {
+    const hours = digitsAt(b, p + 1, 2);
+    const minutes = digitsAt(b, p + 4, 2);
+    if (hours < 0 || hours > 23 || minutes < 0 || minutes > 59) return Number.NaN;
+    offsetMinutes = (b[p] === 45 ? -1 : 1) * (hours * 60 + minutes);
+  } else {
+    return Number.NaN;
+  }
+  const ms = utcFields(
+    digitsAt(b, at, 4),
+    digitsAt(b, at + 5, 2),
+    digitsAt(b, at + 8, 2),
+    digitsAt(b, at + 11, 2),
+    digitsAt(b, at + 14, 2),
+    digitsAt(b, at + 17, 2),
+    milli,
+  );
+  return ms - offsetMinutes * 60_000;
+}
+
 /** Epoch ms of the fields, NaN when one is out of range (a digit missing reads as -1). */
 function utcFields(
   year: number,
