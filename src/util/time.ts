@@ -86,6 +86,11 @@ export function canonicalUtcMsAt(b: Uint8Array, at: number): number {
   if (b[at + 23] !== 90 /* Z */ || b[at + 10] !== 84 /* T */) return Number.NaN;
   if (b[at + 4] !== 45 || b[at + 7] !== 45 || b[at + 13] !== 58 || b[at + 16] !== 58 || b[at + 19] !== 46)
     return Number.NaN;
+  return dateTimeAt(b, at, digitsAt(b, at + 20, 3));
+}
+
+/** Epoch ms of `YYYY-MM-DDTHH:MM:SS` at `at` (separators already checked) plus `milli`. */
+function dateTimeAt(b: Uint8Array, at: number, milli: number): number {
   return utcFields(
     digitsAt(b, at, 4),
     digitsAt(b, at + 5, 2),
@@ -93,7 +98,7 @@ export function canonicalUtcMsAt(b: Uint8Array, at: number): number {
     digitsAt(b, at + 11, 2),
     digitsAt(b, at + 14, 2),
     digitsAt(b, at + 17, 2),
-    digitsAt(b, at + 20, 3),
+    milli,
   );
 }
 
@@ -131,16 +136,7 @@ export function isoMsAt(b: Uint8Array, at: number, end: number): number {
   } else {
     return Number.NaN;
   }
-  const ms = utcFields(
-    digitsAt(b, at, 4),
-    digitsAt(b, at + 5, 2),
-    digitsAt(b, at + 8, 2),
-    digitsAt(b, at + 11, 2),
-    digitsAt(b, at + 14, 2),
-    digitsAt(b, at + 17, 2),
-    milli,
-  );
-  return ms - offsetMinutes * 60_000;
+  return dateTimeAt(b, at, milli) - offsetMinutes * 60_000;
 }
 
 /** Epoch ms of the fields, NaN when one is out of range (a digit missing reads as -1). */
