@@ -57,4 +57,5 @@ for (const [key, us] of [...self].sort((a, b) => b[1] - a[1]).slice(0, Number(ar
     `${(us / 1000).toFixed(0).padStart(7)} ms  ${((us / total) * 100).toFixed(1).padStart(5)} %  ${key}`,
   );
 }
+if (process.env.KEEP_PROF) fs.copyFileSync(path.join(profDir, file), process.env.KEEP_PROF);
 work.cleanup();

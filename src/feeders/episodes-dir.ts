@@ -3,8 +3,12 @@ import path from 'node:path';
 import type { HostDisk } from '../protocol/index.js';
 import { errnoCode } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
+import { mapLimit } from '../util/map-limit.js';
 import { DirWatch } from './dir-watch.js';
 import { WatchedFolder } from './watched-folder.js';
+
+/** Stats of one host's files in flight at once (the first scan of a large root is thousands). */
+const STATS_IN_FLIGHT = 32;
 
 /** Only complete tarballs are episodes: temp uploads, checksum files and the like are not (DESIGN §4.8). */
 export function isEpisodeFile(name: string): boolean {
@@ -121,17 +125,20 @@ export class EpisodesDirFeeder {
       this.dropHost(host);
       return;
     }
-    const files = new Map<string, number>();
-    for (const entry of names) {
-      // Symlinks are not counted: an episode is a regular file under the host's folder.
-      if (!entry.isFile() || !isEpisodeFile(entry.name)) continue;
-      try {
-        const st = await fs.stat(path.join(dir, entry.name));
-        files.set(entry.name, st.size);
-      } catch {
+    // Symlinks are not counted: an episode is a regular file under the host's folder.
+    const episodes = names.filter((entry) => entry.isFile() && isEpisodeFile(entry.name)).map((e) => e.name);
+    const sizes = await mapLimit(episodes, STATS_IN_FLIGHT, (name) =>
+      fs.stat(path.join(dir, name)).then(
+        (st) => st.size,
         // Gone between readdir and stat (a rename in flight): the next event or scan settles it.
-      }
-    }
+        () => null,
+      ),
+    );
+    const files = new Map<string, number>();
+    episodes.forEach((name, i) => {
+      const size = sizes[i];
+      if (size !== null && size !== undefined) files.set(name, size);
+    });
     this.replaceHost(host, files);
     // A file event during the scan may predate what the listing saw: look once more.
     if ((this.generation.get(host) ?? 0) !== generation && !this.stopped) await this.scanHost(host);

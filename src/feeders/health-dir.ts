@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { HostHealth } from '../protocol/index.js';
 import type { Logger } from '../util/log.js';
+import { mapLimit } from '../util/map-limit.js';
 import { WatchedFolder } from './watched-folder.js';
 
 /** Health files larger than this are not read (a heartbeat is a few hundred bytes). */
@@ -59,12 +60,10 @@ export class HealthDirFeeder {
       names = [];
     }
     this.folder.ensureWatches();
-    const present = new Set<string>();
-    for (const name of names) {
-      const host = name.slice(0, -'.json'.length);
-      present.add(host);
-      await this.readOne(host, path.join(this.dir, name));
-    }
+    const hosts = names.map((name) => name.slice(0, -'.json'.length));
+    const present = new Set(hosts);
+    // Several hosts at a time: each is a stat and a read, round trips to the thread pool.
+    await mapLimit(hosts, 8, (host) => this.readOne(host, path.join(this.dir, `${host}.json`)));
     for (const [host, s] of [...this.seen]) {
       if (present.has(host)) continue;
       this.seen.delete(host);

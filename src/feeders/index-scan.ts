@@ -101,7 +101,9 @@ class LineReader {
   lo = 0;
   hostStart = 0;
   hostEnd = 0;
+  /** The host's bytes hashed into two independent 32-bit halves. */
   hostHash = 0;
+  hostCheck = 0;
   size = Number.NaN;
   ms = Number.NaN;
   /** Where the record's text ends (before a CR) and where its '\n' is. */
@@ -141,6 +143,7 @@ class LineReader {
     if (p <= this.hostStart) return false;
     this.hostEnd = p;
     this.hostHash = this.hashA;
+    this.hostCheck = this.hashB;
 
     p = expect(b, this.view, p, SHA);
     if (p < 0) return false;
@@ -276,7 +279,10 @@ export function scanIndexRange(chunk: Buffer, fileOffset: number, maxLineBytes: 
   // About 240 bytes per receiver line: size the arrays once.
   const builder = new CompactBatchBuilder(Math.ceil(chunk.length / 200));
   const reader = new LineReader(chunk);
-  const hostByHash = new Map<number, number>();
+  // Hosts by a 64-bit hash of their bytes (one half keys the map, the other confirms): a batch's
+  // few hosts are then found without decoding or comparing names. Two names sharing all 64 bits
+  // are as unlikely as two ids doing so (see IdHashSet).
+  const hostByHash = new Map<number, { check: number; index: number }>();
   const sink: LineSink = { lines: [], skipped: [] };
   const readSkips: Record<string, number> = {};
   const readSkipExcerpts: ScannedRange['readSkipExcerpts'] = [];
@@ -296,12 +302,14 @@ export function scanIndexRange(chunk: Buffer, fileOffset: number, maxLineBytes: 
   let p = 0;
   while (p <= last) {
     if (reader.read(p) && reader.newline - p <= maxLineBytes) {
-      let host = hostByHash.get(reader.hostHash);
-      if (host === undefined || !sameAscii(chunk, reader.hostStart, reader.hostEnd, builder.hosts[host])) {
-        const name = chunk.toString('latin1', reader.hostStart, reader.hostEnd);
-        host = builder.hostFor(name);
-        // Two hosts sharing a hash: the first keeps the shortcut, the other is checked by name.
-        if (!hostByHash.has(reader.hostHash)) hostByHash.set(reader.hostHash, host);
+      const known = hostByHash.get(reader.hostHash);
+      let host: number;
+      if (known !== undefined && known.check === reader.hostCheck) host = known.index;
+      else {
+        host = builder.hostFor(chunk.toString('latin1', reader.hostStart, reader.hostEnd));
+        // Two hosts sharing the map's half: the first keeps the shortcut, the other is looked up
+        // by name each time.
+        if (known === undefined) hostByHash.set(reader.hostHash, { check: reader.hostCheck, index: host });
       }
       builder.addKey(reader.hi, reader.lo, host, reader.size, reader.ms, undefined, p, reader.textEnd);
       p = reader.newline + 1;
@@ -315,11 +323,4 @@ export function scanIndexRange(chunk: Buffer, fileOffset: number, maxLineBytes: 
   // splitter would take it.
   if (p < chunk.length) slowPath(p, chunk.length - 1);
   return { batch: builder.finish(chunk), readSkips, readSkipExcerpts };
-}
-
-/** True when the bytes [start, end) are exactly the characters of `s`. */
-function sameAscii(b: Uint8Array, start: number, end: number, s: string | undefined): boolean {
-  if (s === undefined || s.length !== end - start) return false;
-  for (let k = 0; k < s.length; k++) if (b[start + k] !== s.charCodeAt(k)) return false;
-  return true;
 }
