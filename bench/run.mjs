@@ -149,16 +149,21 @@ for (const [label, spec] of P.bootstrap) {
       cpu: r.seed.map((s) => s.process.cpu),
     };
     const floor = { wall: r.floor.map((f) => f.wall), cpu: r.floor.map((f) => f.cpu) };
+    // The issue's measure: the first pass against the seed's full pass, each timed inside its own
+    // process (our `bootstrap_seconds`, the seed's `_snapshot_state`), alternating in one run. Both
+    // passes run on one thread, so wall time compares like with like; whole-process figures (Node's
+    // or Python's start-up included, our other threads' CPU included) are reported beside it.
+    const passRatio = median(sd.fn) / median(ours.inProcess);
     const cpuRatio = median(sd.cpu) / median(ours.cpu);
     const wallRatio = median(sd.wall) / median(ours.wall);
     rows.push({
       case: `cold bootstrap, ${label} lines`,
-      goal: '≥ 3× the seed (CPU); × of `wc -l`',
+      goal: '≥ 3× the seed (first pass in-process); × of `wc -l`',
       measured: r.seedMissing
-        ? `ours ${median(ours.wall).toFixed(2)} s wall, ${median(ours.cpu).toFixed(2)} s CPU (seed: ${r.seedMissing})`
-        : `seed/ours CPU ${ratio(median(sd.cpu), median(ours.cpu))}, wall ${ratio(median(sd.wall), median(ours.wall))}; ours = ${ratio(median(ours.wall), median(floor.wall), 0)} of wc -l`,
-      verdict: r.seedMissing ? 'skipped' : verdict(cpuRatio >= 3),
-      numbers: { cpuRatio, wallRatio },
+        ? `ours ${median(ours.inProcess).toFixed(2)} s in-process, ${median(ours.wall).toFixed(2)} s process wall (seed: ${r.seedMissing})`
+        : `seed/ours first pass ${ratio(median(sd.fn), median(ours.inProcess))}; whole process: wall ${ratio(median(sd.wall), median(ours.wall))}, CPU ${ratio(median(sd.cpu), median(ours.cpu))}; ours = ${ratio(median(ours.inProcess), median(floor.wall), 0)} of wc -l`,
+      verdict: r.seedMissing ? 'skipped' : verdict(passRatio >= 3),
+      numbers: { passRatio, cpuRatio, wallRatio },
     });
     if (label === '1M' || mode === 'selftest' || !P.bootstrap.some(([l]) => l === '1M')) {
       const worstLoop = Math.max(...ours.loop);
@@ -189,7 +194,7 @@ for (const [label, spec] of P.bootstrap) {
         )} ms; slowest \`/livez\` while booting: ${spread(
           ours.livez.map((x) => x * 1000),
           0,
-        )} ms. Of our CPU, the main thread took ${spread(ours.mainCpu)} s, other threads (index parse workers, libuv, GC helpers) the rest. CPU is the whole server process (Node start-up, first pass, episode and health scans, the first phase-mix refresh over every tarball, all threads).`,
+        )} ms. Of our CPU, the main thread took ${spread(ours.mainCpu)} s (Node start-up and module loading, the first pass, the episode and health scans), other threads (the catalog writer starting, libuv, GC helpers) the rest. CPU is the whole server process at the moment \`/readyz\` first answered 200.`,
         '',
       ].join('\n'),
     );
