@@ -22,6 +22,8 @@ export interface FindOptions {
   minSize: number;
   /** Only files with the same first bytes but another inode (copytruncate's copy). */
   copiesOnly?: boolean;
+  /** Files never to return (those already held open). */
+  exclude?: ReadonlyArray<{ dev: number; ino: number }>;
 }
 
 /**
@@ -43,6 +45,7 @@ export async function findSibling(
     const p = path.join(dir, name);
     const st = await fs.stat(p).catch(() => null);
     if (st?.kind !== 'file' || st.size < o.minSize || st.size < id.fingerprintLen) continue;
+    if (o.exclude?.some((x) => sameInode(x, st))) continue;
     candidates.push({ path: p, stat: st });
   }
   const byInode = o.copiesOnly ? [] : candidates.filter((c) => sameInode(c.stat, id));

@@ -7,6 +7,10 @@
  * is read from byte 0 (1); a half-written line waits for its '\n' (2); copytruncate is detected
  * and its copy drained (3); a file that appears late is read from byte 0 (4); lines split on '\n'
  * only (7).
+ *
+ * While a renamed file is drained, the file that replaced it at the path is already held open and
+ * its first bytes watched (it is "queued"), so that a copytruncate of it before we get to it sends
+ * us to the copy first instead of losing those lines.
  */
 import path from 'node:path';
 import { DashboardError, errnoCode, errorMessage } from '../../util/errors.js';
@@ -14,8 +18,16 @@ import { checkHead, identify, sameInode } from './fingerprint.js';
 import { nodeTailFs, type StatLike, type TailFs } from './fs.js';
 import { findByInode, findSibling } from './locate.js';
 import { LineReader, START } from './reader.js';
-import { adoptSource, checkpointOf, closeSource, openSource, type Source } from './source.js';
-import type { Checkpoint, RotationKind, TailBatch, TailerEvent, TailerStats } from './types.js';
+import { adoptSource, closeSource, openSource, type Source } from './source.js';
+import type {
+  Checkpoint,
+  FileIdentity,
+  PendingFile,
+  RotationKind,
+  TailBatch,
+  TailerEvent,
+  TailerStats,
+} from './types.js';
 
 export interface TailerOptions {
   path: string;
@@ -68,6 +80,11 @@ export class JsonlTailer {
   /** The file being read; null before the first open (then `resume` says where to start). */
   private cur: Source | null = null;
   private resume: Checkpoint | null;
+  /**
+   * Files to read after `cur`, each from byte 0, in order: the file a rename put at the path (held
+   * from the moment it was seen, last) and copies copytruncate made of it meanwhile (before it).
+   */
+  private queue: Source[] = [];
   /** Another file is at the path: since when, and when the old one last grew. */
   private pendingSwitch: { since: number; lastGrowth: number } | null = null;
   /** Conditions reported once until they clear: 'missing', 'error:<code>'. */
@@ -124,12 +141,7 @@ export class JsonlTailer {
     await this.running;
     // A look that was in flight may have armed a watch after the first close.
     this.closeWatch();
-    if (this.cur) {
-      this.resume = checkpointOf(this.cur);
-      await closeSource(this.cur);
-      this.cur = null;
-    }
-    this.pendingSwitch = null;
+    await this.closeAll();
   }
 
   /** Looks at the file now (a hint from elsewhere that it changed). */
@@ -205,64 +217,92 @@ export class JsonlTailer {
       }
       const code = errnoCode(err) ?? (err instanceof DashboardError ? err.code : 'tail_failed');
       this.reportOnce(`error:${code}`, code, errorMessage(err));
-      // Start over from the last consumed position: the next look finds the file again.
-      if (this.cur) {
-        this.resume = checkpointOf(this.cur);
-        await closeSource(this.cur);
-        this.cur = null;
-      }
-      this.pendingSwitch = null;
+      // Start over from the last consumed position: the next look finds the files again.
+      await this.closeAll();
     }
+  }
+
+  /** Closes every file, keeping where to resume (the queued files included). */
+  private async closeAll(): Promise<void> {
+    if (this.cur) {
+      this.resume = this.checkpointAt(this.cur, this.cur.pos.offset);
+      await closeSource(this.cur);
+      this.cur = null;
+    }
+    for (const q of this.queue.splice(0)) await closeSource(q);
+    this.pendingSwitch = null;
+  }
+
+  /** The checkpoint after `offset` in `src`, naming the queued files still to read after it. */
+  private checkpointAt(src: Source, offset: number): Checkpoint {
+    const cp: Checkpoint = { ...src.id, offset };
+    if (this.queue.length > 0) cp.pending = this.queue.map(pendingOf);
+    return cp;
   }
 
   /** One look: find the file, notice rotations, read what is new. */
   private async look(): Promise<void> {
     await this.ensureWatch();
-    const st = await this.fs.stat(this.path);
-    const atPath = st?.kind === 'file' ? st : null;
-    this.noteAbsence(st);
-    if (atPath) this.pathSize = atPath.size;
+    // Each pass either ends the look or leaves one file behind (a drained one, or a truncated
+    // file for its copy), so this ends.
+    for (;;) {
+      const st = await this.fs.stat(this.path);
+      const atPath = st?.kind === 'file' ? st : null;
+      this.noteAbsence(st);
+      if (atPath) this.pathSize = atPath.size;
 
-    if (!this.cur) {
-      if (atPath) await this.openFirst(atPath);
-      else if (this.resume) await this.adoptMovedCheckpoint();
-      if (!this.cur) return this.setCaughtUp();
-    }
+      if (!this.cur) {
+        if (atPath) await this.openFirst(atPath);
+        else if (this.resume) await this.adoptMovedCheckpoint();
+        if (!this.cur) return this.setCaughtUp();
+      }
 
-    let cur: Source = this.cur;
-    if (atPath && sameInode(atPath, cur.id)) {
-      this.pendingSwitch = null;
-      if (await this.wasTruncated(cur, atPath)) cur = await this.onTruncated(cur, atPath);
-    }
-    if (atPath && sameInode(atPath, cur.id)) {
-      cur.origin = null; // it is the file at the path (again)
-      await this.drain(cur);
-      return this.setCaughtUp();
-    }
+      const cur: Source = this.cur;
+      if (atPath && sameInode(atPath, cur.id)) {
+        this.pendingSwitch = null;
+        await this.dropQueue();
+        if (await this.wasTruncated(cur, atPath)) {
+          await this.onTruncated(cur, atPath);
+          continue;
+        }
+        cur.origin = null; // it is the file at the path (again)
+        await this.drain(cur);
+        return this.setCaughtUp();
+      }
 
-    // The file we hold is no longer the one at the path: read it to its end first.
-    const consumed = await this.drain(cur);
-    if (this.stopped || !atPath) return this.setCaughtUp();
-    if (!(await this.graceOver(cur, consumed))) {
-      this.isCaughtUp = false;
-      return;
+      // The file we hold is no longer the one at the path: hold the one there now (so that its
+      // first bytes are known should it be copytruncated meanwhile), and read ours to its end first.
+      if (atPath) await this.track(atPath);
+      const consumed = await this.drain(cur);
+      if (this.stopped) return;
+      if (!atPath && this.queue.length === 0) return this.setCaughtUp();
+      if (!(await this.graceOver(cur, consumed))) {
+        this.isCaughtUp = false;
+        return;
+      }
+      await this.moveOn(cur);
     }
-    await this.switchToPath();
-    if (this.cur) await this.drain(this.cur);
-    this.setCaughtUp();
   }
 
   // ── opening ──
 
   /** No file open yet and one is at the path: start at the checkpoint, wherever it now is. */
   private async openFirst(st: StatLike): Promise<void> {
+    const cp = this.resume;
     const opened = await openSource(this.fs, this.path);
     try {
       await this.startIn(opened, st);
     } catch (err) {
-      if (this.cur !== opened) await closeSource(opened);
+      await this.abandonStart(cp, opened);
       throw err;
     }
+  }
+
+  /** Starting failed part-way: close what was opened and keep the checkpoint for the next try. */
+  private async abandonStart(cp: Checkpoint | null, opened?: Source): Promise<void> {
+    for (const s of new Set([opened, this.cur, ...this.queue.splice(0)])) if (s) await closeSource(s);
+    this.cur = null;
+    this.resume = cp;
   }
 
   private async startIn(opened: Source, st: StatLike): Promise<void> {
@@ -287,15 +327,16 @@ export class JsonlTailer {
     if (moved) {
       await closeSource(opened);
       const origin: RotationKind = moved.match === 'fingerprint' && sameInode(st, cp) ? 'truncate' : 'rename';
-      const id = await identify(moved.handle, moved.stat);
-      this.cur = adoptSource(
-        moved.path,
-        moved.handle,
-        moved.stat,
-        id,
-        { offset: cp.offset, longLine: null },
-        origin,
-      );
+      let id: FileIdentity;
+      try {
+        id = await identify(moved.handle, moved.stat);
+      } catch (err) {
+        await moved.handle.close().catch(() => undefined);
+        throw err;
+      }
+      const pos = { offset: cp.offset, longLine: null };
+      this.cur = adoptSource(moved.path, moved.handle, moved.stat, id, pos, origin);
+      await this.restorePending(cp.pending);
       this.resume = null;
       return;
     }
@@ -306,11 +347,16 @@ export class JsonlTailer {
         ? `${this.path} was truncated or rewritten and no copy was found beside it`
         : `no file in ${path.dirname(this.path)} has inode ${cp.ino} or the checkpointed first ${cp.fingerprintLen} bytes`,
     });
-    this.cur = opened;
+    // What was queued behind the lost file may still be there: read it before the path from 0.
+    await this.restorePending(cp.pending);
     this.resume = null;
+    const first = this.queue.shift();
+    if (first) await closeSource(opened);
+    this.cur = first ?? opened;
   }
 
   private resumeIn(opened: Source, cp: Checkpoint): void {
+    // Its `pending` files cannot follow the file at the path (they were queued behind a renamed one).
     opened.pos = { offset: cp.offset, longLine: null };
     this.cur = opened;
     this.resume = null;
@@ -322,16 +368,65 @@ export class JsonlTailer {
     if (!cp) return;
     const moved = await findSibling(this.fs, this.path, cp, { minSize: cp.offset });
     if (!moved) return; // keep the checkpoint until the path appears
-    const id = await identify(moved.handle, moved.stat);
-    this.cur = adoptSource(
-      moved.path,
-      moved.handle,
-      moved.stat,
-      id,
-      { offset: cp.offset, longLine: null },
-      'rename',
-    );
+    try {
+      const id = await identify(moved.handle, moved.stat);
+      const pos = { offset: cp.offset, longLine: null };
+      this.cur = adoptSource(moved.path, moved.handle, moved.stat, id, pos, 'rename');
+      await this.restorePending(cp.pending);
+    } catch (err) {
+      if (!this.cur) await moved.handle.close().catch(() => undefined);
+      await this.abandonStart(cp);
+      throw err;
+    }
     this.resume = null;
+  }
+
+  /**
+   * Finds again, in order, the files a checkpoint queued after its own (`Checkpoint.pending`): the
+   * one at the path is looked at again as a queued file (a copytruncate since queues its copy), the
+   * others are found beside it by inode or first bytes.
+   */
+  private async restorePending(entries: readonly PendingFile[] | undefined): Promise<void> {
+    for (const p of entries ?? []) {
+      if (this.held().some((s) => sameInode(s.id, p))) continue;
+      const atPath = p.copy ? null : await this.fs.stat(this.path);
+      if (atPath?.kind === 'file' && sameInode(atPath, p)) {
+        const src = await this.openAtPath();
+        if (src && sameInode(src.id, p)) {
+          // As it was when the checkpoint was taken, so that a truncate since then is noticed.
+          src.id = identityOf(p);
+          src.size = p.size;
+          src.mtimeMs = Number.NaN;
+          this.queue.push(src);
+          await this.recheckQueued(src);
+          continue;
+        }
+        if (src) await closeSource(src);
+      }
+      const exclude = this.held().map((s) => s.id);
+      const found = await findSibling(this.fs, this.path, p, { minSize: p.size, exclude });
+      if (found) {
+        const origin = p.copy ? 'truncate' : null;
+        this.queue.push(adoptSource(found.path, found.handle, found.stat, identityOf(p), START, origin));
+        continue;
+      }
+      this.counts.lostBytes += p.size;
+      this.emit({
+        kind: 'checkpoint_lost',
+        path: this.path,
+        reason: `the file queued after the checkpointed one (inode ${p.ino}, ${p.size} bytes) was found nowhere`,
+      });
+    }
+  }
+
+  /** The file at the path from byte 0; null when it went away meanwhile. */
+  private async openAtPath(): Promise<Source | null> {
+    try {
+      return await openSource(this.fs, this.path);
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') return null;
+      throw err;
+    }
   }
 
   // ── rotation ──
@@ -351,26 +446,106 @@ export class JsonlTailer {
 
   /**
    * Copytruncate: read what we had not read yet from the copy (a sibling with the same first
-   * bytes), then the truncated file from byte 0. Without a copy, the unread tail is lost.
+   * bytes), then the truncated file — kept open and queued behind the copy — from byte 0. Without
+   * a copy, the unread tail is lost.
    */
-  private async onTruncated(cur: Source, st: StatLike): Promise<Source> {
-    const copy = await findSibling(this.fs, this.path, cur.id, { minSize: 0, copiesOnly: true });
-    if (copy) {
-      const id = await identify(copy.handle, copy.stat);
-      const pos = { offset: cur.pos.offset, longLine: null };
-      const fromCopy = adoptSource(copy.path, copy.handle, copy.stat, id, pos, 'truncate');
-      await closeSource(cur);
-      this.cur = fromCopy; // drained by look(), which then switches back to the path
-      return fromCopy;
-    }
-    this.counts.lostBytes += Math.max(0, cur.size - cur.pos.offset);
+  private async onTruncated(cur: Source, st: StatLike): Promise<void> {
+    const copy = await this.findCopy(cur.id, cur.pos.offset);
+    const unread = Math.max(0, cur.size - cur.pos.offset);
+    const readUpTo = cur.pos.offset;
     cur.pos = START;
     cur.id = await identify(cur.handle, st);
     cur.size = st.size;
     cur.mtimeMs = st.mtimeMs;
+    if (copy) {
+      copy.pos = { offset: readUpTo, longLine: null };
+      this.cur = copy; // drained by look(), which then moves on to the truncated file
+      this.queue.push(cur);
+      return;
+    }
+    this.counts.lostBytes += unread;
     this.counts.rotations.truncate += 1;
     this.emit({ kind: 'rotated', how: 'truncate', path: this.path });
-    return cur;
+  }
+
+  /**
+   * Holds the file now at the path from the moment it is seen, queued behind `cur` (or looks again
+   * at the one already held). Its first bytes are what finds its copy should it be copytruncated
+   * before we get to it.
+   */
+  private async track(atPath: StatLike): Promise<void> {
+    const last = this.queue.at(-1);
+    if (last && sameInode(last.id, atPath)) return this.recheckQueued(last);
+    if (this.held().some((s) => sameInode(s.id, atPath))) return;
+    const next = await this.openAtPath();
+    if (!next) return; // gone again: the next look sees what came instead
+    if (this.held().some((s) => sameInode(s.id, next.id))) return closeSource(next);
+    this.queue.push(next);
+  }
+
+  /**
+   * Looks again at a queued file not read yet: grows its fingerprint; when it was truncated since
+   * the last look (smaller, or no longer starting with the same bytes), queues copytruncate's copy
+   * of it just before it — or, without a copy, counts what it held as lost — and identifies it anew.
+   *
+   * Not covered: lines written to it and copytruncated away entirely between two looks that both
+   * found it EMPTY (or the first found it empty and the second found new lines). Nothing of the
+   * copy was ever seen, so nothing identifies it among the files beside it, and the file itself
+   * shows no sign (its size never went below one seen). Those lines are lost without a count. Looks
+   * come at every batch and every folder change while a file is queued, so the window is one
+   * `onBatch` call or one poll interval.
+   */
+  private async recheckQueued(q: Source): Promise<void> {
+    if (q.origin === 'truncate') return; // a copy is never written
+    const st = await q.handle.stat();
+    if (st.size === q.size && st.mtimeMs === q.mtimeMs) return;
+    if (st.size >= q.size) {
+      const head = await checkHead(q.handle, q.id, st.size);
+      if (head.matches) {
+        q.id = head.grown;
+        q.size = st.size;
+        q.mtimeMs = st.mtimeMs;
+        return;
+      }
+    }
+    const copy = await this.findCopy(q.id, q.size);
+    if (copy) {
+      this.queue.splice(Math.max(0, this.queue.indexOf(q)), 0, copy);
+    } else {
+      this.counts.lostBytes += q.size;
+      this.counts.rotations.truncate += 1;
+      this.emit({ kind: 'rotated', how: 'truncate', path: this.path });
+    }
+    q.id = await identify(q.handle, st);
+    q.size = st.size;
+    q.mtimeMs = st.mtimeMs;
+  }
+
+  /** Copytruncate's copy of the file `id` names: same first bytes, another inode, not held yet. */
+  private async findCopy(id: FileIdentity, minSize: number): Promise<Source | null> {
+    const exclude = this.held().map((s) => s.id);
+    const copy = await findSibling(this.fs, this.path, id, { minSize, copiesOnly: true, exclude });
+    if (!copy) return null;
+    try {
+      const copyId = await identify(copy.handle, copy.stat);
+      return adoptSource(copy.path, copy.handle, copy.stat, copyId, START, 'truncate');
+    } catch (err) {
+      await copy.handle.close().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** Files queued behind the file at the path cannot come after it (it was renamed back): lost. */
+  private async dropQueue(): Promise<void> {
+    for (const q of this.queue.splice(0)) {
+      this.counts.lostBytes += q.size;
+      await closeSource(q);
+    }
+  }
+
+  /** Every file held open: the one being read and those queued behind it. */
+  private held(): Source[] {
+    return this.cur ? [this.cur, ...this.queue] : [...this.queue];
   }
 
   /** Has the old file been quiet long enough to move on? (A copy is never written: at once.) */
@@ -386,10 +561,8 @@ export class JsonlTailer {
     return now - ps.lastGrowth >= this.graceMs || now - ps.since >= this.graceMs * GRACE_CAP_FACTOR;
   }
 
-  /** Leave the drained old file (or copy) for the file now at the path, from byte 0. */
-  private async switchToPath(): Promise<void> {
-    const old = this.cur;
-    if (!old) return;
+  /** Leave the drained old file (or copy) for the next queued one, or the file at the path from 0. */
+  private async moveOn(old: Source): Promise<void> {
     let how: RotationKind = 'truncate';
     let drained: string | null = old.path;
     if (old.origin !== 'truncate') {
@@ -400,9 +573,9 @@ export class JsonlTailer {
     await closeSource(old);
     this.cur = null;
     this.pendingSwitch = null;
-    const next = await openSource(this.fs, this.path);
+    const next = this.queue.shift() ?? (await this.openAtPath());
     this.cur = next;
-    if (how === 'replaced' && (await this.continuesFrom(next, old))) {
+    if (next && how === 'replaced' && next.origin !== 'truncate' && (await this.continuesFrom(next, old))) {
       // Replaced by a copy of itself (copy, append, rename over): carry on where the old one ended.
       next.pos = { offset: old.pos.offset, longLine: null };
     }
@@ -416,8 +589,9 @@ export class JsonlTailer {
 
   /** Does `next` start with the bytes `old` was identified by, and hold at least what was read? */
   private async continuesFrom(next: Source, old: Source): Promise<boolean> {
-    if (old.id.fingerprintLen === 0 || next.size < old.pos.offset) return false;
-    return (await checkHead(next.handle, old.id, next.size)).matches;
+    const { size } = await next.handle.stat();
+    if (old.id.fingerprintLen === 0 || size < old.pos.offset) return false;
+    return (await checkHead(next.handle, old.id, size)).matches;
   }
 
   // ── reading ──
@@ -433,7 +607,7 @@ export class JsonlTailer {
         const batch: TailBatch = {
           lines: r.lines,
           skipped: r.skipped,
-          checkpoint: { ...src.id, offset: r.next.offset },
+          checkpoint: this.checkpointAt(src, r.next.offset),
         };
         try {
           await this.onBatch(batch);
@@ -450,6 +624,9 @@ export class JsonlTailer {
         for (const s of r.skipped) this.counts.skipped[s.reason] = (this.counts.skipped[s.reason] ?? 0) + 1;
         this.readSinceCaughtUp = true;
         if (!r.eof) this.isCaughtUp = false;
+        // A slow consumer spends most of a look in onBatch: catch the queued file's first bytes.
+        const last = this.queue.at(-1);
+        if (last) await this.recheckQueued(last);
       }
       src.pos = r.next;
       consumed += n;
@@ -531,4 +708,15 @@ export class JsonlTailer {
       // A listener's bug must not stop the tailer.
     }
   }
+}
+
+/** How a queued file goes into a checkpoint. */
+function pendingOf(q: Source): PendingFile {
+  const p: PendingFile = { ...q.id, size: q.size };
+  if (q.origin === 'truncate') p.copy = true;
+  return p;
+}
+
+function identityOf(id: FileIdentity): FileIdentity {
+  return { dev: id.dev, ino: id.ino, fingerprint: id.fingerprint, fingerprintLen: id.fingerprintLen };
 }

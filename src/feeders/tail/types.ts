@@ -16,6 +16,21 @@ export interface FileIdentity {
 /** Position after the last consumed byte (always at a line boundary) of one identified file. */
 export interface Checkpoint extends FileIdentity {
   offset: number;
+  /**
+   * Files to read after this one, each from byte 0, in order: what a rename rotation put at the
+   * path while this (renamed) file was still being drained, and copies copytruncate made of it
+   * meanwhile. Absent when there are none. A store that drops it resumes correctly unless the file
+   * at the path was copytruncated before it was reached: then the copy's lines are missed.
+   */
+  pending?: PendingFile[];
+}
+
+/** A file queued behind the one being read, identified as it was at the last look. */
+export interface PendingFile extends FileIdentity {
+  /** Its size at the last look: smaller later means it was truncated in between. */
+  size: number;
+  /** copytruncate's copy of the file that was at the path (never written: no grace period). */
+  copy?: true;
 }
 
 /**
