@@ -156,13 +156,18 @@ for (const [label, spec] of P.bootstrap) {
     const passRatio = median(sd.fn) / median(ours.inProcess);
     const cpuRatio = median(sd.cpu) / median(ours.cpu);
     const wallRatio = median(sd.wall) / median(ours.wall);
+    // The issue sets its goal at 1M lines; a smaller index shows the fixed costs (reading every
+    // episode file's size for the per-host bytes, which the seed does not; the JIT warming up).
+    const goalHere = label === '1M' || mode === 'selftest' || !P.bootstrap.some(([l]) => l === '1M');
     rows.push({
       case: `cold bootstrap, ${label} lines`,
-      goal: '≥ 3× the seed (first pass in-process); × of `wc -l`',
+      goal: goalHere
+        ? '≥ 3× the seed (first pass in-process); × of `wc -l`'
+        : 'for scale: fixed costs (the goal is at 1M lines)',
       measured: r.seedMissing
         ? `ours ${median(ours.inProcess).toFixed(2)} s in-process, ${median(ours.wall).toFixed(2)} s process wall (seed: ${r.seedMissing})`
         : `seed/ours first pass ${ratio(median(sd.fn), median(ours.inProcess))}; whole process: wall ${ratio(median(sd.wall), median(ours.wall))}, CPU ${ratio(median(sd.cpu), median(ours.cpu))}; ours = ${ratio(median(ours.inProcess), median(floor.wall), 0)} of wc -l`,
-      verdict: r.seedMissing ? 'skipped' : verdict(passRatio >= 3),
+      verdict: r.seedMissing ? 'skipped' : goalHere ? verdict(passRatio >= 3) : 'info',
       numbers: { passRatio, cpuRatio, wallRatio },
     });
     if (label === '1M' || mode === 'selftest' || !P.bootstrap.some(([l]) => l === '1M')) {
