@@ -245,7 +245,7 @@ export class JsonlTailer {
     await this.ensureWatch();
     // Each pass either ends the look or leaves one file behind (a drained one, or a truncated
     // file for its copy), so this ends.
-    for (;;) {
+    while (!this.stopped) {
       const st = await this.fs.stat(this.path);
       const atPath = st?.kind === 'file' ? st : null;
       this.noteAbsence(st);
@@ -477,8 +477,10 @@ export class JsonlTailer {
     const last = this.queue.at(-1);
     if (last && sameInode(last.id, atPath)) return this.recheckQueued(last);
     if (this.held().some((s) => sameInode(s.id, atPath))) return;
-    const next = await this.openAtPath();
-    if (!next) return; // gone again: the next look sees what came instead
+    // Gone again, or unreadable: the next look sees what came instead, and an unreadable file is
+    // reported when it is its turn — it must not keep the renamed file from being drained.
+    const next = await this.openAtPath().catch(() => null);
+    if (!next) return;
     if (this.held().some((s) => sameInode(s.id, next.id))) return closeSource(next);
     this.queue.push(next);
   }
