@@ -1,4 +1,4 @@
-import type { Checkpoint } from '../feeders/tail/types.js';
+import type { Checkpoint, PendingFile } from '../feeders/tail/types.js';
 import { type AlertRecord, type EpisodeRecord, type HostIndexed, RECENT_LIMIT } from '../protocol/index.js';
 import { timestampMs } from '../util/time.js';
 import type { Db } from './db.js';
@@ -74,18 +74,29 @@ function counter(db: Db, name: string): number {
 
 export function readCheckpoint(db: Db, source: SourceName): Checkpoint | null {
   const row = db
-    .prepare('SELECT dev, ino, fingerprint, fingerprint_len, offset FROM checkpoints WHERE source = ?')
+    .prepare(
+      'SELECT dev, ino, fingerprint, fingerprint_len, offset, pending FROM checkpoints WHERE source = ?',
+    )
     .get(source) as
-    | { dev: number; ino: number; fingerprint: string; fingerprint_len: number; offset: number }
+    | {
+        dev: number;
+        ino: number;
+        fingerprint: string;
+        fingerprint_len: number;
+        offset: number;
+        pending: string | null;
+      }
     | undefined;
   if (!row) return null;
-  return {
+  const cp: Checkpoint = {
     dev: row.dev,
     ino: row.ino,
     fingerprint: row.fingerprint,
     fingerprintLen: row.fingerprint_len,
     offset: row.offset,
   };
+  if (row.pending !== null) cp.pending = JSON.parse(row.pending) as PendingFile[];
+  return cp;
 }
 
 /** Totals, recent windows and checkpoints as committed. Cheap: counters and small tables only. */
@@ -141,14 +152,30 @@ export function loadStoredTotals(db: Db): StoredTotals {
 }
 
 function checkpointWriter(db: Db): (source: SourceName, cp: Checkpoint) => void {
-  const stmt = db.prepare(
-    `INSERT INTO checkpoints (source, dev, ino, fingerprint, fingerprint_len, offset, updated_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?)
+  // Prepared on first use: a store that writes no checkpoint (a migration test's older schema)
+  // needs no statement.
+  const prepare = () =>
+    db.prepare(
+      `INSERT INTO checkpoints (source, dev, ino, fingerprint, fingerprint_len, offset, pending, updated_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT(source) DO UPDATE SET dev = excluded.dev, ino = excluded.ino, fingerprint = excluded.fingerprint,
-       fingerprint_len = excluded.fingerprint_len, offset = excluded.offset, updated_at = excluded.updated_at`,
-  );
-  return (source, cp) =>
-    stmt.run(source, cp.dev, cp.ino, cp.fingerprint, cp.fingerprintLen, cp.offset, new Date().toISOString());
+       fingerprint_len = excluded.fingerprint_len, offset = excluded.offset, pending = excluded.pending,
+       updated_at = excluded.updated_at`,
+    );
+  let stmt: ReturnType<typeof prepare> | null = null;
+  return (source, cp) => {
+    stmt ??= prepare();
+    stmt.run(
+      source,
+      cp.dev,
+      cp.ino,
+      cp.fingerprint,
+      cp.fingerprintLen,
+      cp.offset,
+      cp.pending && cp.pending.length > 0 ? JSON.stringify(cp.pending) : null,
+      new Date().toISOString(),
+    );
+  };
 }
 
 function counterAdder(db: Db): (name: string, delta: number) => void {

@@ -119,4 +119,10 @@ export const MIGRATIONS: ReadonlyArray<(db: Db) => void> = [
       CREATE INDEX alerts_by_dedup_key ON alerts(dedup_key, id);
     `);
   },
+  // v3: the files a tailer holds queued behind the one it reads (a rotation's new file, a copy of
+  // it made by copytruncate meanwhile), as JSON: a restart must find them again, or their lines
+  // would be lost.
+  (db) => {
+    db.exec('ALTER TABLE checkpoints ADD COLUMN pending TEXT');
+  },
 ];
