@@ -162,15 +162,24 @@ export async function startServer(
     phaseToken,
     phaseMix,
   };
+  // The first pass starts before the HTTP app is built: building it waits on files too, and the
+  // pass yields between its ranges, so the two overlap.
+  await dashboard.start();
   const webDir = config.webDir ?? defaultWebDir();
-  const app = await buildApp(ctx, { webDir, readAuth, ...(extras.routes ? { routes: extras.routes } : {}) });
+  let app: Awaited<ReturnType<typeof buildApp>>;
+  try {
+    app = await buildApp(ctx, { webDir, readAuth, ...(extras.routes ? { routes: extras.routes } : {}) });
+  } catch (err) {
+    await hub.close(CLOSE_GOING_AWAY, 'server failed to start');
+    await dashboard.stop();
+    throw err;
+  }
   app.server.on('upgrade', (req, socket, head) => {
     const pathname = (req.url ?? '').split('?')[0];
     if (pathname === '/ws') hub.handleUpgrade(req, socket, head);
     else socket.destroy();
   });
 
-  await dashboard.start();
   // The phase mix reads tarballs; it starts once the first pass is done, which then has the CPU.
   let closed = false;
   void dashboard.whenReady().then(() => {

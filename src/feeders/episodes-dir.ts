@@ -8,7 +8,9 @@ import { DirWatch } from './dir-watch.js';
 import { WatchedFolder } from './watched-folder.js';
 
 /** Stats of one host's files in flight at once (the first scan of a large root is thousands). */
-const STATS_IN_FLIGHT = 32;
+const STATS_IN_FLIGHT = 64;
+/** Host folders scanned at once. */
+const HOSTS_IN_FLIGHT = 8;
 
 /** Only complete tarballs are episodes: temp uploads, checksum files and the like are not (DESIGN §4.8). */
 export function isEpisodeFile(name: string): boolean {
@@ -103,12 +105,12 @@ export class EpisodesDirFeeder {
       this.missingReported = false;
       this.options.logger.info({ dir: this.root }, 'episodes folder appeared');
     }
-    const seen = new Set<string>();
-    for (const entry of entries) {
-      if (!entry.isDirectory()) continue;
-      seen.add(entry.name);
-      await this.scanHost(entry.name);
-    }
+    const hosts = entries.filter((entry) => entry.isDirectory()).map((entry) => entry.name);
+    const seen = new Set(hosts);
+    // Hosts side by side, each with many stats in flight: during the first pass the main thread
+    // answers I/O only between index ranges, so every round trip waits for one; the folders must
+    // not take more of them than the index does.
+    await mapLimit(hosts, HOSTS_IN_FLIGHT, (host) => this.scanHost(host));
     for (const host of [...this.hosts.keys()]) if (!seen.has(host)) this.dropHost(host);
   }
 

@@ -62,8 +62,9 @@ export class HealthDirFeeder {
     this.folder.ensureWatches();
     const hosts = names.map((name) => name.slice(0, -'.json'.length));
     const present = new Set(hosts);
-    // Several hosts at a time: each is a stat and a read, round trips to the thread pool.
-    await mapLimit(hosts, 8, (host) => this.readOne(host, path.join(this.dir, `${host}.json`)));
+    // Many hosts at a time: each is a stat and a read, round trips to the thread pool, and during
+    // the first pass the main thread takes I/O only between index ranges.
+    await mapLimit(hosts, 64, (host) => this.readOne(host, path.join(this.dir, `${host}.json`)));
     for (const [host, s] of [...this.seen]) {
       if (present.has(host)) continue;
       this.seen.delete(host);
