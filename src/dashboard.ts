@@ -180,6 +180,7 @@ export class Dashboard {
   /** The ranged first pass: every planned range read, scanned and applied in order. */
   private async readRanges(plan: RangePlan): Promise<void> {
     const loader = this.firstPass as FirstPassLoader;
+    this.firstPassBytes = plan.checkpoint.offset;
     try {
       for (const [start, end] of plan.ranges) {
         if (this.stopped) break;
@@ -191,6 +192,8 @@ export class Dashboard {
     }
   }
 
+  /** The ranged first pass's size in bytes, until its first batch has sized the id set by it. */
+  private firstPassBytes: number | null = null;
   private dirsScanned = false;
   private integrityCache: { at: number; counts: IntegrityCounts } | null = null;
   private started: Promise<unknown> = Promise.resolve();
@@ -316,6 +319,11 @@ export class Dashboard {
    */
   private applyCompact(batch: CompactIndexBatch, read?: RangeRead): void {
     const { status, hashHi, hashLo } = batch;
+    if (read && this.firstPassBytes !== null && read.bytes > 0) {
+      // Room for the whole pass's ids at once, estimated from the first range's lines per byte.
+      this.ids.reserve(Math.ceil(((batch.count * this.firstPassBytes) / read.bytes) * 1.05));
+      this.firstPassBytes = null;
+    }
     const skipCounts = new Uint32Array(SKIP_CODES.length);
     let duplicateAt: number[] | null = null;
     for (let i = 0; i < batch.count; i++) {

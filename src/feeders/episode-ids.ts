@@ -31,6 +31,11 @@ export class EpisodeIdTracker {
   }
 
   /** True when ids need no catalog lookup (cold start): the compact first pass may be used. */
+  /** Room for `n` ids in all (a first pass that can estimate its lines). */
+  reserve(n: number): void {
+    this.seenThisRun.reserve(n);
+  }
+
   get cold(): boolean {
     return this.committedBefore === null;
   }

@@ -5,6 +5,8 @@ import type { BulkLoader } from './jsonl-feeder.js';
 
 /** What reading a range skipped or repaired, by reason, with excerpts for the log. */
 export interface RangeRead {
+  /** The range's length in bytes. */
+  bytes: number;
   skips: ScannedRange['readSkips'];
   excerpts: ScannedRange['readSkipExcerpts'];
 }
@@ -32,7 +34,11 @@ export class FirstPassLoader implements BulkLoader {
   async scanRange(fd: number, start: number, end: number): Promise<void> {
     if (this.readBuffer.length < end - start) this.readBuffer = Buffer.allocUnsafe(end - start);
     const scanned = scanIndexRange(readRange(fd, start, end, this.readBuffer), start, MAX_LINE_BYTES);
-    this.deliver(scanned.batch, { skips: scanned.readSkips, excerpts: scanned.readSkipExcerpts });
+    this.deliver(scanned.batch, {
+      bytes: end - start,
+      skips: scanned.readSkips,
+      excerpts: scanned.readSkipExcerpts,
+    });
     await new Promise((resolve) => setImmediate(resolve));
   }
 

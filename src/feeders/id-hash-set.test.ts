@@ -33,3 +33,17 @@ describe('EpisodeIdTracker', () => {
     expect(cold.accept('a')).toBe(false);
   });
 });
+
+describe('IdHashSet.reserve', () => {
+  it('keeps what it holds and keeps counting repeats once after making room', () => {
+    const set = new IdHashSet(16);
+    for (let i = 0; i < 1000; i++) set.add(`ep-${i}`);
+    set.reserve(100_000);
+    expect(set.size).toBe(1000);
+    for (let i = 0; i < 1000; i++) expect(set.add(`ep-${i}`)).toBe(false);
+    for (let i = 1000; i < 100_000; i++) expect(set.add(`ep-${i}`)).toBe(true);
+    expect(set.size).toBe(100_000);
+    set.reserve(10); // never shrinks
+    expect(set.has('ep-99999')).toBe(true);
+  });
+});

@@ -60,10 +60,20 @@ export class IdHashSet {
     }
   }
 
-  private grow(): void {
+  /**
+   * Makes room for `n` strings in all, at once: a large first pass that knows its size skips the
+   * doublings (each re-inserts everything so far).
+   */
+  reserve(n: number): void {
+    let cap = this.mask + 1;
+    while (cap < n * 2) cap *= 2;
+    if (cap > this.mask + 1) this.grow(cap);
+  }
+
+  private grow(slotCount = (this.mask + 1) * 2): void {
     const old = this.slots;
-    this.slots = new Uint32Array(old.length * 2);
-    this.mask = old.length - 1;
+    this.slots = new Uint32Array(slotCount * 2);
+    this.mask = slotCount - 1;
     this.count = 0;
     for (let i = 0; i < old.length; i += 2) {
       const h = old[i] as number;
