@@ -218,9 +218,11 @@ export function catalogRoutes(app: FastifyInstance, ctx: AppContext): void {
     logger: ctx.logger,
   });
   verifiers.set(ctx.dashboard, verifier);
-  // Hashing starts once the first pass is done: the live state comes first.
+  // Hashing starts once the first pass is done (the live state comes first) and the catalog has
+  // caught up: the verifier's read-then-write transactions would otherwise meet the writer's
+  // backlog commits and fail with "database is locked" until it is through.
   let closed = false;
-  void ctx.dashboard.whenReady().then(() => {
+  void Promise.all([ctx.dashboard.whenReady(), ctx.dashboard.whenCatalogCaughtUp()]).then(() => {
     if (!closed) verifier.start();
   });
   ctx.dashboard.onNewEpisodeFiles(() => verifier.poke());
