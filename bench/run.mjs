@@ -51,7 +51,7 @@ const PROFILES = {
     ],
     cycles: 100,
     footprint: ['1M', ROOT_LARGE],
-    idleSeconds: 3,
+    idleSeconds: 30,
     phaseMix: { episodes: 2000, reps: 3 },
     loadOn: '76k',
     latency: { lines: 1000, rate: 100 },
@@ -287,7 +287,12 @@ for (const [label, spec] of P.steady) {
           [
             `### Footprint, ${label} lines + ${spec.episodes} episodes`,
             '',
-            `Ours: RSS ${mib(idle.rss)} after ${P.idleSeconds} s idle, caught up (peak since start ${mib(idle.peak)}, V8 heap used ${mib(idle.heapUsed)}). ` +
+            `Ours: RSS ${mib(idle.rss)} after ${P.idleSeconds} s idle, caught up (peak since start ${mib(idle.peak)}, V8 heap used ${mib(idle.heapUsed)}; RSS over the idle seconds: ${idle.samples
+              .filter(
+                (x, i, all) => i === 0 || i === all.length - 1 || [3, 10, 20].includes(Math.round(x.at)),
+              )
+              .map((x) => `${Math.round(x.at)} s ${mib(x.rss)}`)
+              .join(', ')}). ` +
               (seedFoot
                 ? `Seed: one python3 process running \`_snapshot_state\` then \`_compute_phase_mix(sample=500)\`: peak RSS ${mib(seedFoot.max_rss_bytes)} (its web server and clients not included, so this is the seed's floor).`
                 : `Seed: skipped (${seed.missing}).`),

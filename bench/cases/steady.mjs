@@ -106,8 +106,17 @@ export async function measureCycles(running, { cycles, cycleSeconds, linesPerCyc
 /** Idle footprint: RSS after `settleSeconds` with nothing new (the server's own metric agrees). */
 export async function idleFootprint(running, settleSeconds) {
   const { server } = running;
-  await new Promise((r) => setTimeout(r, settleSeconds * 1000));
+  // Sampled every second: after catching up, the verifier and the phase mix run once, and V8
+  // gives back its heap in steps over the following seconds. The last sample is the idle figure.
+  const samples = [];
+  const count = Math.max(1, Math.round(settleSeconds));
+  const step = (settleSeconds * 1000) / count;
+  const t0 = performance.now();
+  for (let k = 1; k <= count; k++) {
+    await new Promise((r) => setTimeout(r, Math.max(0, t0 + k * step - performance.now())));
+    samples.push({ at: (performance.now() - t0) / 1000, rss: procMemory(server.pid).rss });
+  }
   const m = (await get(`${server.url}/metrics`)).body;
   const mem = procMemory(server.pid);
-  return { rss: mem.rss, peak: mem.peak, heapUsed: metric(m, 'heap_used_bytes') };
+  return { rss: mem.rss, peak: mem.peak, heapUsed: metric(m, 'heap_used_bytes'), samples };
 }
