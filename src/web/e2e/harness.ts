@@ -10,7 +10,12 @@ export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const SCREENSHOTS = path.join(REPO_ROOT, 'test-artifacts/screenshots');
 
 /** Debian's Chromium, headless, with a fresh profile (removed by the returned close). */
-export async function launchBrowser(): Promise<{ context: BrowserContext; close(): Promise<void> }> {
+export async function launchBrowser(): Promise<{
+  context: BrowserContext;
+  /** The profile folder: every Chromium process of this browser names it on its command line. */
+  profile: string;
+  close(): Promise<void>;
+}> {
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'cis490-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
@@ -30,6 +35,7 @@ export async function launchBrowser(): Promise<{ context: BrowserContext; close(
   });
   return {
     context,
+    profile,
     async close() {
       await context.close();
       fs.rmSync(profile, { recursive: true, force: true });

@@ -26,6 +26,43 @@ interface Sample {
   heap_used_bytes: number;
   dom_nodes: number;
   scene: string | null;
+  /** Resident memory of all of the browser's processes: summed PSS (shared pages split between them). */
+  browser_pss_bytes: number | null;
+}
+
+/**
+ * Summed proportional set size of the processes whose command line names `marker` (Linux /proc;
+ * null elsewhere). PSS, not RSS: Chromium's processes share most of their pages, and summed RSS
+ * would count those once per process.
+ */
+function pssOfProcesses(marker: string): number | null {
+  let pids: string[];
+  try {
+    pids = fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d));
+  } catch {
+    return null;
+  }
+  let total = 0;
+  for (const pid of pids) {
+    try {
+      if (!fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(marker)) continue;
+      const m = /^Pss:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+      total += Number(m?.[1] ?? 0) * 1024;
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return total;
+}
+
+/** Peak resident memory of this process (the demo and its server run in it), from /proc. */
+function selfPeakRss(): number | null {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync('/proc/self/status', 'utf8'));
+    return m?.[1] ? Number(m[1]) * 1024 : null;
+  } catch {
+    return null;
+  }
 }
 
 let demo: RunningDemo | null = null;
@@ -72,6 +109,7 @@ it(
         heap_used_bytes: heap,
         dom_nodes: nodes,
         scene,
+        browser_pss_bytes: pssOfProcesses(browser.profile),
       });
     }
 
@@ -81,19 +119,42 @@ it(
     if (first === undefined || last === undefined) throw new Error('no samples');
     const peakHeap = Math.max(...samples.map((s) => s.heap_used_bytes));
     const peakNodes = Math.max(...samples.map((s) => s.dom_nodes));
+    const browserPss = samples.map((s) => s.browser_pss_bytes ?? 0);
+    // Each scene against itself: its first settled sighting and its last.
+    const scenes: Record<string, { first: number; last: number; peak: number; sightings: number }> = {};
+    for (const s of settled) {
+      const key = s.scene ?? 'none';
+      const seen = scenes[key];
+      if (seen) {
+        seen.last = s.dom_nodes;
+        seen.peak = Math.max(seen.peak, s.dom_nodes);
+        seen.sightings++;
+      } else scenes[key] = { first: s.dom_nodes, last: s.dom_nodes, peak: s.dom_nodes, sightings: 1 };
+    }
     const report = {
       minutes: MINUTES,
       episodes_written: demo.simulator.stats().episodes,
       start: first,
       end: last,
-      peak: { heap_used_bytes: peakHeap, dom_nodes: peakNodes },
+      peak: {
+        heap_used_bytes: peakHeap,
+        dom_nodes: peakNodes,
+        browser_pss_bytes: Math.max(...browserPss),
+        server_rss_bytes: selfPeakRss(),
+      },
+      dom_nodes_by_scene: scenes,
       samples,
     };
     const out = path.join(REPO_ROOT, 'test-artifacts/soak.json');
     fs.mkdirSync(path.dirname(out), { recursive: true });
     fs.writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
     console.log(
-      `soak ${MINUTES} min, ${report.episodes_written} episodes: heap ${mib(first.heap_used_bytes)} → ${mib(last.heap_used_bytes)} (peak ${mib(peakHeap)}), DOM nodes ${first.dom_nodes} → ${last.dom_nodes} (peak ${peakNodes}); ${out}`,
+      `soak ${MINUTES} min, ${report.episodes_written} episodes: heap ${mib(first.heap_used_bytes)} → ${mib(last.heap_used_bytes)} (peak ${mib(peakHeap)}), DOM nodes ${first.dom_nodes} → ${last.dom_nodes} (peak ${peakNodes}); browser memory peak ${mib(report.peak.browser_pss_bytes)} (PSS, all processes), test process (demo + server) peak RSS ${mib(report.peak.server_rss_bytes ?? 0)}; ${out}`,
+    );
+    console.log(
+      `DOM nodes by scene, first → last (peak): ${Object.entries(scenes)
+        .map(([name, d]) => `${name} ${d.first} → ${d.last} (${d.peak})`)
+        .join(', ')}`,
     );
 
     expect(report.episodes_written).toBeGreaterThan(0);
@@ -106,11 +167,8 @@ it(
     console.log(`heap peak, first settled quarter ${mib(early)}, last quarter ${mib(late)}`);
     expect(late).toBeLessThan(early * FLAT_FACTOR + SLACK_BYTES);
     // DOM: scenes differ in size, so each scene against itself, first sighting vs last.
-    for (const scene of new Set(settled.map((s) => s.scene))) {
-      const seen = settled.filter((s) => s.scene === scene);
-      const a = seen[0];
-      const z = seen[seen.length - 1];
-      if (a && z) expect(z.dom_nodes, `DOM nodes on ${scene}`).toBeLessThan(a.dom_nodes * FLAT_FACTOR + 200);
+    for (const [scene, d] of Object.entries(scenes)) {
+      expect(d.last, `DOM nodes on ${scene}`).toBeLessThan(d.first * FLAT_FACTOR + 200);
     }
   },
   (MINUTES + 5) * 60_000,
