@@ -65,8 +65,9 @@ export class IdHashSet {
    * doublings (each re-inserts everything so far).
    */
   reserve(n: number): void {
+    // The same load limit as `addHash`: at most half the slots used.
     let cap = this.mask + 1;
-    while (cap < n * 2) cap *= 2;
+    while (n * 2 > cap - 1) cap *= 2;
     if (cap > this.mask + 1) this.grow(cap);
   }
 
