@@ -1,4 +1,4 @@
-import { type CompactIndexBatch, compactIndexBatch } from './index-compact.js';
+import { CompactBatchBuilder, type CompactIndexBatch, compactIndexBatch } from './index-compact.js';
 import { MAX_LINE_BYTES, readRange } from './index-ranges.js';
 import { type ScannedRange, scanIndexRange } from './index-scan.js';
 import type { BulkLoader } from './jsonl-feeder.js';
@@ -26,6 +26,8 @@ export interface RangeRead {
 export class FirstPassLoader implements BulkLoader {
   /** Reused for every range. */
   private readBuffer = Buffer.alloc(0);
+  /** Reused for every range too: `deliver` applies a batch before the next range is read. */
+  private builder: CompactBatchBuilder | null = null;
 
   /** `read` comes with ranges: what the reading itself skipped (the tailer counts its own). */
   constructor(private readonly deliver: (batch: CompactIndexBatch, read?: RangeRead) => void) {}
@@ -33,7 +35,13 @@ export class FirstPassLoader implements BulkLoader {
   /** Reads the range [start, end) of the file open at `fd` (whole lines), scans it, delivers it. */
   async scanRange(fd: number, start: number, end: number): Promise<void> {
     if (this.readBuffer.length < end - start) this.readBuffer = Buffer.allocUnsafe(end - start);
-    const scanned = scanIndexRange(readRange(fd, start, end, this.readBuffer), start, MAX_LINE_BYTES);
+    this.builder ??= new CompactBatchBuilder(Math.ceil((end - start) / 200));
+    const scanned = scanIndexRange(
+      readRange(fd, start, end, this.readBuffer),
+      start,
+      MAX_LINE_BYTES,
+      this.builder,
+    );
     this.deliver(scanned.batch, {
       bytes: end - start,
       skips: scanned.readSkips,
@@ -50,5 +58,6 @@ export class FirstPassLoader implements BulkLoader {
 
   async close(): Promise<void> {
     this.readBuffer = Buffer.alloc(0);
+    this.builder = null;
   }
 }

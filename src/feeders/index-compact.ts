@@ -96,12 +96,12 @@ export class CompactBatchBuilder {
   private host: Uint32Array;
   private size: Float64Array;
   private receivedMs: Float64Array;
-  readonly hosts: string[] = [];
+  hosts: string[] = [];
   private readonly hostIndex = new Map<string, number>();
   private hostEpisodes: number[] = [];
   private hostBytes: number[] = [];
   private hostLastMs: number[] = [];
-  private readonly rejected: CompactIndexBatch['rejected'] = [];
+  private rejected: CompactIndexBatch['rejected'] = [];
   private readonly rejectedPerReason = new Map<string, number>();
   /**
    * The last RECENT_LIMIT valid lines, as a ring: batch index, and the text — or, for lines the
@@ -121,6 +121,23 @@ export class CompactBatchBuilder {
     this.host = new Uint32Array(cap);
     this.size = new Float64Array(cap);
     this.receivedMs = new Float64Array(cap);
+  }
+
+  /**
+   * Starts a new batch in the same arrays. The batch `finish` returned before shares them: only a
+   * caller that is done with it (it was applied at once) may reset.
+   */
+  reset(): void {
+    this.n = 0;
+    this.status.fill(0);
+    this.hosts = [];
+    this.hostIndex.clear();
+    this.hostEpisodes = [];
+    this.hostBytes = [];
+    this.hostLastMs = [];
+    this.rejected = [];
+    this.rejectedPerReason.clear();
+    this.valid = 0;
   }
 
   /** The index of a host name in this batch's `hosts` (added when new). */
@@ -172,6 +189,12 @@ export class CompactBatchBuilder {
   addRejected(reason: RecordSkipReason, line: string): void {
     const i = this.slot();
     this.status[i] = SKIP_CODES.indexOf(reason) + 1;
+    // Nothing of a rejected line is read, but a reused builder must not show the last batch's.
+    this.hashHi[i] = 0;
+    this.hashLo[i] = 0;
+    this.host[i] = 0;
+    this.size[i] = 0;
+    this.receivedMs[i] = 0;
     const seen = this.rejectedPerReason.get(reason) ?? 0;
     if (seen < EXCERPTS_PER_REASON) this.rejected.push({ reason, excerpt: excerpt(line) });
     this.rejectedPerReason.set(reason, seen + 1);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type CompactIndexBatch, compactIndexBatch } from './index-compact.js';
+import { CompactBatchBuilder, type CompactIndexBatch, compactIndexBatch } from './index-compact.js';
 import { scanIndexRange } from './index-scan.js';
 import { type LineSink, splitLines } from './tail/lines.js';
 
@@ -152,6 +152,18 @@ describe('scanIndexRange', () => {
       return `{"episode_id":"e${i}","host_id":"h","sha256":"${sha}","size_bytes":${random(1e6)}.${random(100)},"received_at_wall":${received}}`;
     });
     expectSameAsReference(`${lines.join('\n')}\n`);
+  });
+
+  it('gives the same batches with one builder reused range after range', () => {
+    const first = Buffer.from(
+      `${Array.from({ length: 300 }, (_, i) => receiverLine(i)).join('\n')}\nnot json\n`,
+    );
+    const second = Buffer.from(`${receiverLine(7, 'other-host')}\n[1]\n${receiverLine(8)}\n`);
+    const builder = new CompactBatchBuilder(16);
+    const a = view(scanIndexRange(first, 0, MAX, builder).batch);
+    const b = view(scanIndexRange(second, 4096, MAX, builder).batch);
+    expect(a).toEqual(view(scanIndexRange(first, 0, MAX).batch));
+    expect(b).toEqual(view(scanIndexRange(second, 4096, MAX).batch));
   });
 
   it('keeps hosts apart whose names share a hash or differ only in length', () => {

@@ -275,9 +275,16 @@ export interface ScannedRange {
  * byte is at `fileOffset` in the file. Lines longer than `maxLineBytes` are skipped and counted,
  * as the tailer would.
  */
-export function scanIndexRange(chunk: Buffer, fileOffset: number, maxLineBytes: number): ScannedRange {
+export function scanIndexRange(
+  chunk: Buffer,
+  fileOffset: number,
+  maxLineBytes: number,
+  /** Reused (reset) when given: the caller is done with the batch it built before. */
+  into?: CompactBatchBuilder,
+): ScannedRange {
   // About 240 bytes per receiver line: size the arrays once.
-  const builder = new CompactBatchBuilder(Math.ceil(chunk.length / 200));
+  const builder = into ?? new CompactBatchBuilder(Math.ceil(chunk.length / 200));
+  builder.reset();
   const reader = new LineReader(chunk);
   // Hosts by a 64-bit hash of their bytes (one half keys the map, the other confirms): a batch's
   // few hosts are then found without decoding or comparing names. Two names sharing all 64 bits
