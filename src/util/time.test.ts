@@ -66,6 +66,19 @@ describe('isoMsAt', () => {
     }
   });
 
+  it('agrees with Date.parse along a day of times in order and out of order (hour after hour)', () => {
+    const start = Date.UTC(2024, 1, 28, 22, 0, 0);
+    const times: string[] = [];
+    for (let t = start; t < start + 30 * 3_600_000; t += 997_003) times.push(new Date(t).toISOString());
+    // Back and forth across hours, days, a leap day and month ends.
+    const shuffled = times.flatMap((s, i) => [s, times[(i * 7) % times.length] as string]);
+    for (const s of shuffled) {
+      expect(at(s), s).toBe(Date.parse(s));
+      const offset = `${s.slice(0, 19)}.123456+05:30`;
+      expect(at(offset), offset).toBe(Date.parse(offset));
+    }
+  });
+
   it('declines (NaN) what it does not decide, so the caller asks Date.parse', () => {
     for (const s of [
       '2023-02-29T00:00:00.000000+00:00', // Date.parse rolls this over to March 1

@@ -89,17 +89,37 @@ export function canonicalUtcMsAt(b: Uint8Array, at: number): number {
   return dateTimeAt(b, at, digitsAt(b, at + 20, 3));
 }
 
+/**
+ * The last hour read (`YYYY-MM-DDTHH`) and its epoch ms. An index is written in time order, so
+ * most lines share the previous line's hour: the date's checks and `Date.UTC` then run once an
+ * hour of data instead of once a line. Keyed by the bytes themselves, so it is never stale.
+ */
+const lastHour = new Uint8Array(13);
+let lastHourMs = Number.NaN;
+
 /** Epoch ms of `YYYY-MM-DDTHH:MM:SS` at `at` (separators already checked) plus `milli`. */
 function dateTimeAt(b: Uint8Array, at: number, milli: number): number {
-  return utcFields(
-    digitsAt(b, at, 4),
-    digitsAt(b, at + 5, 2),
-    digitsAt(b, at + 8, 2),
-    digitsAt(b, at + 11, 2),
-    digitsAt(b, at + 14, 2),
-    digitsAt(b, at + 17, 2),
-    milli,
-  );
+  const minute = digitsAt(b, at + 14, 2);
+  const second = digitsAt(b, at + 17, 2);
+  if (minute < 0 || minute > 59 || second < 0 || second > 59 || milli < 0) return Number.NaN;
+  let sameHour = !Number.isNaN(lastHourMs);
+  for (let k = 0; sameHour && k < 13; k++) sameHour = b[at + k] === lastHour[k];
+  if (!sameHour) {
+    const hourMs = utcFields(
+      digitsAt(b, at, 4),
+      digitsAt(b, at + 5, 2),
+      digitsAt(b, at + 8, 2),
+      digitsAt(b, at + 11, 2),
+      0,
+      0,
+      0,
+    );
+    if (Number.isNaN(hourMs)) return Number.NaN;
+    lastHour.set(b.subarray(at, at + 13));
+    lastHourMs = hourMs;
+  }
+  // Within an hour, Date.UTC is exactly this sum (JavaScript time has no leap seconds).
+  return lastHourMs + minute * 60_000 + second * 1000 + milli;
 }
 
 /**
