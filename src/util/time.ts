@@ -97,13 +97,26 @@ export function canonicalUtcMsAt(b: Uint8Array, at: number): number {
 const lastHour = new Uint8Array(13);
 let lastHourMs = Number.NaN;
 
-/** Epoch ms of `YYYY-MM-DDTHH:MM:SS` at `at` (separators already checked) plus `milli`. */
+/**
+ * Epoch ms of `YYYY-MM-DDTHH:MM:SS` at `at` plus `milli`. Callers have checked the separators
+ * (the '-' at 4 and 7, 'T' at 10), so the hour is the same when its ten digits are.
+ */
 function dateTimeAt(b: Uint8Array, at: number, milli: number): number {
   const minute = digitsAt(b, at + 14, 2);
   const second = digitsAt(b, at + 17, 2);
   if (minute < 0 || minute > 59 || second < 0 || second > 59 || milli < 0) return Number.NaN;
-  let sameHour = !Number.isNaN(lastHourMs);
-  for (let k = 0; sameHour && k < 13; k++) sameHour = b[at + k] === lastHour[k];
+  const sameHour =
+    !Number.isNaN(lastHourMs) &&
+    b[at] === lastHour[0] &&
+    b[at + 1] === lastHour[1] &&
+    b[at + 2] === lastHour[2] &&
+    b[at + 3] === lastHour[3] &&
+    b[at + 5] === lastHour[5] &&
+    b[at + 6] === lastHour[6] &&
+    b[at + 8] === lastHour[8] &&
+    b[at + 9] === lastHour[9] &&
+    b[at + 11] === lastHour[11] &&
+    b[at + 12] === lastHour[12];
   if (!sameHour) {
     const hourMs = utcFields(
       digitsAt(b, at, 4),
