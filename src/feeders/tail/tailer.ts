@@ -87,6 +87,8 @@ export class JsonlTailer {
   private queue: Source[] = [];
   /** Another file is at the path: since when, and when the old one last grew. */
   private pendingSwitch: { since: number; lastGrowth: number } | null = null;
+  /** Set by `drain` when the file it read was truncated between two batches. */
+  private drainInterrupted = false;
   /** Conditions reported once until they clear: 'missing', 'error:<code>'. */
   private readonly reported = new Set<string>();
 
@@ -267,6 +269,10 @@ export class JsonlTailer {
         }
         cur.origin = null; // it is the file at the path (again)
         await this.drain(cur);
+        if (this.drainInterrupted) {
+          this.drainInterrupted = false;
+          continue; // truncated while being read: the next pass takes its copy
+        }
         return this.setCaughtUp();
       }
 
@@ -275,6 +281,10 @@ export class JsonlTailer {
       if (atPath) await this.track(atPath);
       const consumed = await this.drain(cur);
       if (this.stopped) return;
+      if (this.drainInterrupted) {
+        this.drainInterrupted = false;
+        continue; // back at the path (renamed back) and truncated meanwhile
+      }
       if (!atPath && this.queue.length === 0) return this.setCaughtUp();
       if (!(await this.graceOver(cur, consumed))) {
         this.isCaughtUp = false;
@@ -626,15 +636,36 @@ export class JsonlTailer {
         for (const s of r.skipped) this.counts.skipped[s.reason] = (this.counts.skipped[s.reason] ?? 0) + 1;
         this.readSinceCaughtUp = true;
         if (!r.eof) this.isCaughtUp = false;
-        // A slow consumer spends most of a look in onBatch: catch the queued file's first bytes.
-        const last = this.queue.at(-1);
-        if (last) await this.recheckQueued(last);
       }
       src.pos = r.next;
       consumed += n;
       if (r.eof) break;
+      // A slow consumer (the catalog writer) spends most of a look in onBatch: a rotation meanwhile
+      // must be noticed now, before its window closes, not once this file is read to its end.
+      if (await this.rotatedWhileDraining(src)) {
+        this.drainInterrupted = true;
+        break;
+      }
     }
     return consumed;
+  }
+
+  /**
+   * Between two batches: has the path changed? A new file there is held at once (its first bytes
+   * known should it be copytruncated too), a held one rechecked. True when `src`, still the file
+   * at the path, was truncated (copytruncate, possibly refilled past where we read): reading on at
+   * the old offset would skip its copy's tail and the new head, so the look starts over and takes
+   * the copy first.
+   */
+  private async rotatedWhileDraining(src: Source): Promise<boolean> {
+    const st = await this.fs.stat(this.path);
+    const atPath = st?.kind === 'file' ? st : null;
+    if (atPath && sameInode(atPath, src.id))
+      return src.origin !== 'truncate' && this.wasTruncated(src, atPath);
+    if (atPath) await this.track(atPath);
+    const last = this.queue.at(-1);
+    if (last) await this.recheckQueued(last);
+    return false;
   }
 
   private setCaughtUp(): void {
