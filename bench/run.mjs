@@ -245,12 +245,21 @@ for (const [label, spec] of P.steady) {
   await guarded(null, `steady state, ${label} lines`, async () => {
     const root = ensureRoot(spec, log);
     const cycleSeconds = 0.1;
+    // The footprint is a server as deployed (default flags): the steady-state server below
+    // publishes a snapshot every 0.1 s, which fills the replay ring with them.
+    let idle = null;
+    if (P.footprint[0] === label && wanted('steady')) {
+      const plain = await caughtUpServer(root, lines(spec), { prefix: 'footprint' });
+      try {
+        idle = await idleFootprint(plain, P.idleSeconds);
+      } finally {
+        await plain.close();
+      }
+    }
     const running = await caughtUpServer(root, lines(spec), {
       args: ['--snapshot-interval', String(cycleSeconds)],
     });
     try {
-      let idle = null;
-      if (P.footprint[0] === label && wanted('steady')) idle = await idleFootprint(running, P.idleSeconds);
       const m = !wanted('steady')
         ? null
         : await measureCycles(running, { cycles: P.cycles, cycleSeconds, tag: `steady${label}` });
