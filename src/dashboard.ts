@@ -151,7 +151,7 @@ export class Dashboard {
       this.dirsScanned = true;
       this.checkReady();
     });
-    this.snapshotTimer = setInterval(() => this.publishSnapshot(), this.options.snapshotInterval * 1000);
+    this.snapshotTimer = setInterval(() => this.periodicSnapshot(), this.options.snapshotInterval * 1000);
     this.snapshotTimer.unref();
   }
 
@@ -273,8 +273,24 @@ export class Dashboard {
 
   publishSnapshot(): void {
     if (this.stopped) return;
-    this.bus.publish({ type: 'snapshot', ...this.snapshot() });
+    const snapshot = this.snapshot();
+    this.lastSnapshotJson = JSON.stringify(snapshot);
+    this.bus.publish({ type: 'snapshot', ...snapshot });
   }
+
+  /**
+   * The timer's snapshot: published unless it would say exactly what the last one said. A quiet
+   * lab would otherwise fill the replay ring (up to its 64 MiB) with identical 70 KB snapshots
+   * over a few hours — memory held for nothing, since every client already has that state.
+   */
+  periodicSnapshot(): void {
+    if (this.stopped) return;
+    if (JSON.stringify(this.snapshot()) === this.lastSnapshotJson) return;
+    this.publishSnapshot();
+  }
+
+  /** The last published snapshot, serialised (to skip an identical periodic one). */
+  private lastSnapshotJson: string | null = null;
 
   stats() {
     return {

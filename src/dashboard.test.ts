@@ -1,0 +1,53 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it, vi } from 'vitest';
+import { Dashboard } from './dashboard.js';
+import { generateDataRoot } from './generate/generate.js';
+import type { DashboardEvent } from './protocol/index.js';
+import { tempDir } from './test-utils/tmp.js';
+import { silentLogger } from './util/log.js';
+
+describe('periodic snapshots', () => {
+  it('are skipped while nothing changed (the replay ring keeps no identical copies) and sent after a change', async () => {
+    const root = path.join(tempDir('cis490-root-'), 'root');
+    await generateDataRoot({ out: root, hosts: 2, episodes: 4, alerts: 2, telemetryKb: 4, seed: 3 });
+    const dashboard = new Dashboard({
+      dataRoot: root,
+      stateDir: null,
+      logger: silentLogger(),
+      pollInterval: 0.05,
+      rescanInterval: 3600,
+      // The timer stays out of the way: the test calls the timer's method itself.
+      snapshotInterval: 3600,
+      replayBuffer: 1000,
+    });
+    await dashboard.start();
+    try {
+      await dashboard.whenReady();
+      const events: DashboardEvent[] = [];
+      const unsubscribe = dashboard.bus.subscribe((e) => events.push(e));
+      const snapshots = () => events.filter((e) => e.type === 'snapshot');
+
+      dashboard.periodicSnapshot();
+      dashboard.periodicSnapshot();
+      dashboard.periodicSnapshot();
+      // Ready published one snapshot already; the same state is not sent again.
+      expect(snapshots()).toHaveLength(0);
+
+      fs.appendFileSync(
+        path.join(root, 'index.jsonl'),
+        `${JSON.stringify({ episode_id: 'ep-new', host_id: 'host-01', size_bytes: 5, received_at_wall: '2026-11-29T10:00:00Z' })}\n`,
+      );
+      await vi.waitFor(() => expect(events.some((e) => e.type === 'episode')).toBe(true), {
+        timeout: 10_000,
+      });
+      dashboard.periodicSnapshot();
+      dashboard.periodicSnapshot();
+      expect(snapshots()).toHaveLength(1);
+      expect(snapshots()[0]).toMatchObject({ total_episodes: 5 });
+      unsubscribe();
+    } finally {
+      await dashboard.stop();
+    }
+  });
+});
