@@ -139,10 +139,23 @@ export class JsonlFeeder<T> {
 
   private skip(reason: string, offset: number | null, text: string): void {
     this.skipped[reason] = (this.skipped[reason] ?? 0) + 1;
+    this.warnLine(reason, excerpt(text), offset);
+  }
+
+  /** Logs a line skipped (or, for invalid UTF-8, delivered with U+FFFD), once per reason per window. */
+  private warnLine(reason: string, excerptText: string, offset?: number | null): void {
+    // invalid_utf8 lines are still delivered (with U+FFFD); their JSON parse decides.
+    const delivered = reason === 'invalid_utf8';
     this.warn.warn(
       `${this.options.name}:${reason}`,
-      { source: this.options.name, file: this.options.path, reason, offset, excerpt: excerpt(text) },
-      'skipped a line',
+      {
+        source: this.options.name,
+        file: this.options.path,
+        reason,
+        ...(offset === undefined ? {} : { offset }),
+        excerpt: excerptText,
+      },
+      delivered ? 'line has invalid UTF-8; decoded with U+FFFD' : 'skipped a line',
     );
   }
 
@@ -154,14 +167,7 @@ export class JsonlFeeder<T> {
     this.duplicates += c.duplicates;
     for (const [reason, n] of Object.entries(c.skipped))
       this.skipped[reason] = (this.skipped[reason] ?? 0) + n;
-    for (const r of c.rejected) {
-      const delivered = r.reason === 'invalid_utf8';
-      this.warn.warn(
-        `${this.options.name}:${r.reason}`,
-        { source: this.options.name, file: this.options.path, reason: r.reason, excerpt: r.excerpt },
-        delivered ? 'line has invalid UTF-8; decoded with U+FFFD' : 'skipped a line',
-      );
-    }
+    for (const r of c.rejected) this.warnLine(r.reason, r.excerpt);
   }
 
   private onBatch(batch: TailBatch): void | Promise<void> {
@@ -192,21 +198,7 @@ export class JsonlFeeder<T> {
   }
 
   private reportTailerSkips(batch: TailBatch): void {
-    for (const s of batch.skipped) {
-      // invalid_utf8 lines are still delivered (with U+FFFD); the JSON parse below decides.
-      const delivered = s.reason === 'invalid_utf8';
-      this.warn.warn(
-        `${this.options.name}:${s.reason}`,
-        {
-          source: this.options.name,
-          file: this.options.path,
-          reason: s.reason,
-          offset: s.offset,
-          excerpt: s.excerpt,
-        },
-        delivered ? 'line has invalid UTF-8; decoded with U+FFFD' : 'skipped a line',
-      );
-    }
+    for (const s of batch.skipped) this.warnLine(s.reason, s.excerpt, s.offset);
   }
 
   private applyLines(lines: readonly string[]): void {
