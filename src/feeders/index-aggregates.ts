@@ -1,6 +1,11 @@
 import { type EpisodeRecord, type HostIndexed, RECENT_LIMIT } from '../protocol/index.js';
 import { prependNewest } from './recent.js';
 
+/** The newer of two epoch-ms times, NaN standing for none: a known time beats none. */
+export function newerMs(a: number, b: number): number {
+  return b > a || (Number.isNaN(a) && !Number.isNaN(b)) ? b : a;
+}
+
 export interface HostTotals {
   episodes: number;
   bytes: number;
@@ -57,7 +62,7 @@ export class IndexAggregates {
     this.total_bytes += bytes;
     h.episodes += episodes;
     h.bytes += bytes;
-    if (lastMs > h.lastMs || (Number.isNaN(h.lastMs) && !Number.isNaN(lastMs))) h.lastMs = lastMs;
+    h.lastMs = newerMs(h.lastMs, lastMs);
   }
 
   /** Puts accepted records at the front of the recent list (the batch's last record first). */

@@ -2,6 +2,7 @@ import type { EpisodeRecord } from '../protocol/index.js';
 import { RECENT_LIMIT } from '../protocol/index.js';
 import { timestampMs } from '../util/time.js';
 import { hash64 } from './id-hash-set.js';
+import { newerMs } from './index-aggregates.js';
 import { excerpt, indexKey, parseIndexLine, parseObject, type RecordSkipReason } from './records.js';
 
 /** Per-line outcome codes in a compact batch. */
@@ -176,8 +177,7 @@ export class CompactBatchBuilder {
     this.receivedMs[i] = ms;
     this.hostEpisodes[host] = (this.hostEpisodes[host] as number) + 1;
     if (!Number.isNaN(size)) this.hostBytes[host] = (this.hostBytes[host] as number) + size;
-    const last = this.hostLastMs[host] as number;
-    if (ms > last || (Number.isNaN(last) && !Number.isNaN(ms))) this.hostLastMs[host] = ms;
+    this.hostLastMs[host] = newerMs(this.hostLastMs[host] as number, ms);
     const r = this.valid++ % RECENT_LIMIT;
     this.ringIndex[r] = i;
     this.ringText[r] = text;
@@ -301,8 +301,7 @@ export function sumsWithout(
     const ms = batch.receivedMs[i] as number;
     sums.episodes[h] = (sums.episodes[h] as number) + 1;
     if (!Number.isNaN(size)) sums.bytes[h] = (sums.bytes[h] as number) + size;
-    const last = sums.lastMs[h] as number;
-    if (ms > last || (Number.isNaN(last) && !Number.isNaN(ms))) sums.lastMs[h] = ms;
+    sums.lastMs[h] = newerMs(sums.lastMs[h] as number, ms);
   }
   return sums;
 }
