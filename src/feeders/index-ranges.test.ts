@@ -2,7 +2,18 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../test-utils/tmp.js';
-import { planIndexRanges, readRangeLines } from './index-ranges.js';
+import { MAX_LINE_BYTES, planIndexRanges, readRange } from './index-ranges.js';
+import { type LineSink, splitLines } from './tail/lines.js';
+
+/** Reads one planned range and splits it exactly as the tailer would (CRLF, BOM, long lines). */
+function readRangeLines(fd: number, start: number, end: number): LineSink {
+  const chunk = readRange(fd, start, end);
+  const sink: LineSink = { lines: [], skipped: [] };
+  // The range ends with '\n': splitLines takes the index of that last '\n'.
+  if (chunk.length > 0) splitLines(chunk, 0, chunk.length - 1, start, MAX_LINE_BYTES, sink);
+  return sink;
+}
+
 import { JsonlTailer } from './tail/tailer.js';
 
 async function tailerLines(file: string): Promise<string[]> {

@@ -1,6 +1,5 @@
 import fs from 'node:fs';
 import { FINGERPRINT_BYTES, sha1Hex } from './tail/fingerprint.js';
-import { type LineSink, splitLines } from './tail/lines.js';
 import type { Checkpoint } from './tail/types.js';
 
 /**
@@ -101,13 +100,4 @@ export function planIndexRanges(path: string, rangeBytes = RANGE_BYTES): RangePl
  */
 export function readRange(fd: number, start: number, end: number, into?: Buffer): Buffer {
   return readAt(fd, start, end - start, into);
-}
-
-/** Reads one planned range and splits it exactly as the tailer would (CRLF, BOM, long lines). */
-export function readRangeLines(fd: number, start: number, end: number): LineSink {
-  const chunk = readRange(fd, start, end);
-  const sink: LineSink = { lines: [], skipped: [] };
-  // The range ends with '\n': splitLines takes the index of that last '\n'.
-  if (chunk.length > 0) splitLines(chunk, 0, chunk.length - 1, start, MAX_LINE_BYTES, sink);
-  return sink;
 }
