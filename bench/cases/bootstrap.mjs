@@ -18,37 +18,28 @@ export async function oursOnce(root) {
   try {
     const server = await startServer({ dataRoot: root, stateDir: path.join(work.dir, 'state') });
     const livez = [];
-    let ready = null;
     try {
-      const readyLine = () => server.logs.find((rec) => rec.msg === 'ready');
-      while (!ready) {
-        const line = readyLine();
-        if (line) {
-          ready = {
-            wall: (line.at - server.t0) / 1000,
-            cpu: procCpuSeconds(server.pid),
-            mainCpu: procThreadCpu(server.pid).main,
-          };
-          const r = await get(`${server.url}/readyz`);
-          if (r.status !== 200) throw new Error(`logged ready but /readyz answered ${r.status}`);
-          ready.body = r.body;
-          break;
-        }
-        const l = await get(`${server.url}/livez`);
-        livez.push(l.seconds);
-        // Wake on the ready line or after the poll gap, whichever comes first.
-        await new Promise((res) => {
-          const timer = setTimeout(res, POLL_GAP_MS);
-          const check = setInterval(() => {
-            if (readyLine()) {
-              clearTimeout(timer);
-              clearInterval(check);
-              res();
-            }
-          }, 2);
-          setTimeout(() => clearInterval(check), POLL_GAP_MS);
+      let line = null;
+      const readyLine = server
+        .logLine((rec) => rec.msg === 'ready')
+        .then((rec) => {
+          line = rec;
         });
+      while (!line) {
+        livez.push((await get(`${server.url}/livez`)).seconds);
+        // Wake on the ready line or after the poll gap, whichever comes first.
+        let gap;
+        await Promise.race([readyLine, new Promise((res) => (gap = setTimeout(res, POLL_GAP_MS)))]);
+        clearTimeout(gap);
       }
+      const ready = {
+        wall: (line.at - server.t0) / 1000,
+        cpu: procCpuSeconds(server.pid),
+        mainCpu: procThreadCpu(server.pid).main,
+      };
+      const r = await get(`${server.url}/readyz`);
+      if (r.status !== 200) throw new Error(`logged ready but /readyz answered ${r.status}`);
+      ready.body = r.body;
       const m = (await get(`${server.url}/metrics`)).body;
       return {
         bootstrapSeconds: ready.body.bootstrap_seconds,

@@ -3,9 +3,9 @@
  * the clients in a separate process (bench/load/ws-load.mjs); the server's CPU and RSS sampled
  * from /proc meanwhile.
  */
-import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { procCpuSeconds, procMemory, procRunQueueWaitSeconds, repoRoot } from '../lib/proc.mjs';
+import { runScript } from './external.mjs';
 
 const loadScript = path.join(repoRoot, 'bench', 'load', 'ws-load.mjs');
 
@@ -29,27 +29,15 @@ export async function runLoad(running, { clients, measured, rate, lines, tag }) 
       lines,
       tag,
     };
-    const child = spawn(process.execPath, [loadScript, JSON.stringify(opts)], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (c) => {
-      out += c;
-    });
-    child.stderr.on('data', (c) => {
-      err = (err + c).slice(-2000);
-    });
-    // Bounded: the load process ends by itself; this is the backstop.
-    const limit = setTimeout(() => child.kill('SIGKILL'), (lines / rate + 120) * 1000);
-    const code = await new Promise((r) => child.on('exit', r));
-    clearTimeout(limit);
-    clearInterval(sampler);
+    // Bounded: the load process ends by itself; the timeout is the backstop.
+    const run = await runScript(loadScript, [JSON.stringify(opts)], {
+      timeoutMs: (lines / rate + 120) * 1000,
+    }).finally(() => clearInterval(sampler));
     const serverCpu = procCpuSeconds(server.pid) - cpu0;
     const serverWait = procRunQueueWaitSeconds(server.pid) - wait0;
     const seconds = (performance.now() - t0) / 1000;
-    if (code !== 0) throw new Error(`load generator failed (${code}): ${err}`);
-    const result = JSON.parse(out.trim().split('\n').pop());
+    if (run.code !== 0 || !run.json) throw new Error(`load generator failed (${run.code}): ${run.text}`);
+    const result = run.json;
     return {
       ...result,
       server_cpu_seconds: serverCpu,

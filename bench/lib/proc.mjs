@@ -132,6 +132,8 @@ export function startServer({ dataRoot, stateDir, args = [], nodeArgs = [] }) {
   const lines = readline.createInterface({ input: child.stdout });
   return new Promise((resolve, reject) => {
     let resolved = false;
+    /** Waiters for a log line: [predicate, resolve]. */
+    let logWaiters = [];
     lines.on('line', (line) => {
       let rec;
       try {
@@ -141,6 +143,8 @@ export function startServer({ dataRoot, stateDir, args = [], nodeArgs = [] }) {
       }
       rec.at = performance.now();
       if (logs.length < 10_000) logs.push(rec);
+      for (const waiter of logWaiters.filter(([matches]) => matches(rec))) waiter[1](rec);
+      logWaiters = logWaiters.filter(([matches]) => !matches(rec));
       if (!resolved && rec.msg === 'listening' && rec.url) {
         resolved = true;
         resolve({
@@ -149,6 +153,11 @@ export function startServer({ dataRoot, stateDir, args = [], nodeArgs = [] }) {
           t0,
           logs,
           exited,
+          /** The first log record (seen so far or to come) that `matches`, with `at` when it was read. */
+          logLine(matches) {
+            const seen = logs.find(matches);
+            return seen ? Promise.resolve(seen) : new Promise((found) => logWaiters.push([matches, found]));
+          },
           /** SIGTERM, then SIGKILL if it is still there after 8 s. */
           async stop() {
             if (child.exitCode !== null || child.signalCode !== null) return exited;
