@@ -12,7 +12,7 @@ import {
   makeEpisodeId,
   planEpisode,
 } from './episode.js';
-import { writeIndex } from './index-file.js';
+import { type IndexedTarball, writeIndex } from './index-file.js';
 import { drawAlert, drawHealth, formatAlertLine, formatWall } from './records.js';
 import { hex8, mix32, Rng } from './rng.js';
 
@@ -51,16 +51,8 @@ export interface GenerateProgress {
   total: number;
 }
 
-/** One episode written to disk. */
-export interface GeneratedEpisode {
-  episode_id: string;
-  host_id: string;
-  /** Relative to the data root. */
-  path: string;
-  sha256: string;
-  size_bytes: number;
-  /** As written in the index (ISO-8601 or epoch seconds). */
-  received_at_wall: string | number;
+/** One episode written to disk: its index line's fields and how its labels end. */
+export interface GeneratedEpisode extends IndexedTarball {
   outcome: 'completed' | 'failed';
 }
 

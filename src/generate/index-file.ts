@@ -9,9 +9,11 @@ import { hex8, hexBatch, mix32, type Rng } from './rng.js';
 export interface IndexedTarball {
   episode_id: string;
   host_id: string;
+  /** Relative to the data root. */
   path: string;
   sha256: string;
   size_bytes: number;
+  /** As written in the index (ISO-8601 or epoch seconds). */
   received_at_wall: string | number;
 }
 
