@@ -38,7 +38,7 @@ describe('serve', () => {
   it('reports the totals of a generated root once ready', async () => {
     const { root, summary } = await generated();
     const server = await testServer({ dataRoot: root });
-    await server.dashboard.whenReady();
+    await server.pipeline.whenReady();
     expect((await getJson(server, '/readyz')).status).toBe(200);
     const { body: state } = await getJson<DashboardState>(server, '/api/state');
     expect(state.total_episodes).toBe(summary.expected.total_episodes);
@@ -59,7 +59,7 @@ describe('serve', () => {
   it('streams every appended line exactly once across rename rotation, copytruncate and half lines', async () => {
     const { root } = await generated(4, 0);
     const server = await testServer({ dataRoot: root });
-    await server.dashboard.whenReady();
+    await server.pipeline.whenReady();
     const client = TestClient.connect(server);
     const hello = await client.waitFor(isHello);
     const index = path.join(root, 'index.jsonl');
@@ -72,7 +72,7 @@ describe('serve', () => {
     fs.appendFileSync(index, half.slice(0, 20));
     const sizeWithHalf = fs.statSync(index).size;
     // Once the tailer has seen the half line, finish it.
-    await vi.waitFor(() => expect(server.dashboard.stats().index.file_size).toBe(sizeWithHalf), {
+    await vi.waitFor(() => expect(server.pipeline.stats().index.file_size).toBe(sizeWithHalf), {
       timeout: 10_000,
     });
     fs.appendFileSync(index, half.slice(20));
@@ -110,7 +110,7 @@ describe('serve', () => {
     const { root, summary } = await generated(5, 2);
     const stateDir = path.join(tempDir('cis490-state-'), 'state');
     const first = await testServer({ dataRoot: root, stateDir });
-    await first.dashboard.whenReady();
+    await first.pipeline.whenReady();
     const a = TestClient.connect(first);
     const hello = await a.waitFor(isHello);
     a.ws.close();
@@ -130,7 +130,7 @@ describe('serve', () => {
     await first.close();
     expect(await closing).toBe(CLOSE_GOING_AWAY);
     const second = await testServer({ dataRoot: root, stateDir });
-    await second.dashboard.whenReady();
+    await second.pipeline.whenReady();
     const c = TestClient.connect(second, `?since=${hello.seq}&epoch=${hello.epoch}`);
     const fresh = await c.waitFor(isHello);
     expect(fresh.epoch).not.toBe(hello.epoch);
@@ -145,7 +145,7 @@ describe('serve', () => {
   it('keeps per-host tarball counts and health current as files come and go', async () => {
     const { root, summary } = await generated(6, 0);
     const server = await testServer({ dataRoot: root, rescanInterval: 3600 });
-    await server.dashboard.whenReady();
+    await server.pipeline.whenReady();
     const client = TestClient.connect(server);
     const hello = await client.waitFor(isHello);
     const host = 'host-01';
@@ -175,7 +175,7 @@ describe('serve', () => {
     const tokenFile = path.join(tempDir(), 'phase-token');
     fs.writeFileSync(tokenFile, 'sekrit-token-123\n');
     const server = await testServer({ dataRoot: root, phaseTokenFile: tokenFile });
-    await server.dashboard.whenReady();
+    await server.pipeline.whenReady();
 
     const bad = await getJson<{ error: { code: string; message: string } }>(server, '/api/alerts?limit=abc');
     expect(bad.status).toBe(400);
@@ -207,7 +207,7 @@ describe('serve', () => {
     const { body } = await getJson<DashboardState>(server, '/api/state');
     expect(body.live_phases['host-02']?.phase).toBe('infecting');
 
-    await server.dashboard.whenCatalogCaughtUp();
+    await server.pipeline.whenCatalogCaughtUp();
     const alerts = await getJson<{ items: unknown[]; total: number }>(server, '/api/alerts?limit=2');
     expect(alerts.body.items).toHaveLength(2);
     expect(alerts.body.total).toBe(3);
@@ -220,7 +220,7 @@ describe('serve', () => {
     // A repeated id, garbage and a non-object in the first pass: counted once, skipped, reported.
     fs.appendFileSync(index, `not json\nnull\n${firstLine}\n`);
     const server = await testServer({ dataRoot: root });
-    await server.dashboard.whenReady();
+    await server.pipeline.whenReady();
     expect((await getJson<DashboardState>(server, '/api/state')).body.total_episodes).toBe(2);
     const text = await (await fetch(`${server.url}/metrics`)).text();
     expect(text).toMatch(

@@ -1,199 +1,45 @@
-import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
-import { WsHub } from './bus/ws-hub.js';
+import type { WsHub } from './bus/ws-hub.js';
 import { defaultStateDir } from './config/schema.js';
-import { Dashboard } from './dashboard.js';
-import { type BuildAppOptions, buildApp } from './http/app.js';
-import { isLoopbackHost, originCheck, ReadAuth } from './http/auth.js';
-import type { AppContext } from './http/context.js';
-import { PhaseMixService } from './phasemix/service.js';
-import { CLOSE_GOING_AWAY } from './protocol/index.js';
+import { SERVER_DEFAULTS, type ServerConfig } from './config/server-config.js';
+import type { Pipeline } from './pipeline/pipeline.js';
+import { type Services, type ServicesExtras, startServices } from './services.js';
 import { UsageError } from './util/errors.js';
-import { createLogger, type Logger, type LogLevel } from './util/log.js';
+import type { Logger } from './util/log.js';
 
-/** Everything `serve` accepts; every field has a flag and a CIS490_* variable (see config/schema.ts). */
-export interface ServerConfig {
-  dataRoot: string;
-  stateDir: string;
-  /** @default '127.0.0.1' */
-  host: string;
-  /** @default 8490; 0 picks a free port */
-  port: number;
-  phaseTokenFile?: string | undefined;
-  readTokenFile?: string | undefined;
-  /** Origins besides the server's own whose pages may open the WebSocket (a reverse proxy's). */
-  allowedOrigins?: readonly string[] | undefined;
-  /** Seconds. @default 30 */
-  snapshotInterval: number;
-  /** Seconds. @default 0.5 */
-  pollInterval: number;
-  /** Seconds. @default 60 */
-  rescanInterval: number;
-  /** Seconds. @default 600 */
-  phaseInterval: number;
-  /** @default 'all' */
-  phaseSample: number | 'all';
-  /** @default 10000 */
-  replayBuffer: number;
-  /** @default 1 MiB */
-  clientQueueBytes: number;
-  /** Seconds. @default 25 */
-  pingInterval: number;
-  webDir?: string | undefined;
-  /** @default 'info' */
-  logLevel: LogLevel;
-}
-
-export const SERVER_DEFAULTS: Omit<ServerConfig, 'dataRoot' | 'stateDir'> = {
-  host: '127.0.0.1',
-  port: 8490,
-  snapshotInterval: 30,
-  pollInterval: 0.5,
-  rescanInterval: 60,
-  phaseInterval: 600,
-  phaseSample: 'all',
-  replayBuffer: 10_000,
-  clientQueueBytes: 1024 * 1024,
-  pingInterval: 25,
-  logLevel: 'info',
-};
+export { SERVER_DEFAULTS, type ServerConfig } from './config/server-config.js';
+export { defaultWebDir } from './services.js';
 
 export interface RunningServer {
   url: string;
   port: number;
-  dashboard: Dashboard;
+  pipeline: Pipeline;
   app: FastifyInstance;
   hub: WsHub;
+  services: Services;
   logger: Logger;
   /** Stops feeders, closes clients with 1001, flushes checkpoints; idempotent. */
   close(): Promise<void>;
 }
 
-/** The packaged web app: `web-dist/` at the package root. */
-export function defaultWebDir(): string {
-  return fileURLToPath(new URL('../web-dist/', import.meta.url));
-}
+export type StartServerExtras = ServicesExtras;
 
-function readToken(file: string, flag: string): string {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8').trim();
-  } catch (err) {
-    throw new UsageError('bad_token_file', `--${flag}: cannot read ${file} (${(err as Error).message})`, {
-      file,
-    });
-  }
-  if (text.length < 8)
-    throw new UsageError('bad_token_file', `--${flag}: token in ${file} is shorter than 8 characters`);
-  return text;
-}
-
-function checkDataRoot(dataRoot: string): void {
-  let st: fs.Stats;
-  try {
-    st = fs.statSync(dataRoot);
-  } catch {
-    return; // A data root that does not exist yet is fine: it is picked up when it appears.
-  }
-  if (!st.isDirectory()) {
-    throw new UsageError('data_root_not_dir', `--data-root ${dataRoot} is not a directory`, { dataRoot });
-  }
-}
-
-export interface StartServerExtras {
-  logger?: Logger;
-  /** Extra routes (the episode catalog). */
-  routes?: BuildAppOptions['routes'];
-}
-
-/** Builds and starts the whole server: feeders, bus, WebSocket hub and HTTP app. */
+/**
+ * The process shell: builds the services (the composition root, `services.ts`), listens, and
+ * closes them. A busy port stops what was started before saying so.
+ */
 export async function startServer(
   partial: Partial<ServerConfig> & { dataRoot: string },
   extras: StartServerExtras = {},
 ): Promise<RunningServer> {
   const config: ServerConfig = { ...SERVER_DEFAULTS, stateDir: defaultStateDir(), ...partial };
-  checkDataRoot(config.dataRoot);
-  const phaseToken = config.phaseTokenFile ? readToken(config.phaseTokenFile, 'phase-token') : null;
-  const readAuth = config.readTokenFile ? new ReadAuth(readToken(config.readTokenFile, 'read-token')) : null;
-  const checkOrigin = originCheck(config.allowedOrigins ?? []);
-  const logger = extras.logger ?? createLogger({ level: config.logLevel });
-  if (!isLoopbackHost(config.host) && !readAuth) {
-    logger.warn(
-      { host: config.host },
-      'listening beyond loopback without --read-token: anyone who can reach this port can read the lab’s data',
-    );
-  }
-
-  const dashboard = new Dashboard({
-    dataRoot: path.resolve(config.dataRoot),
-    stateDir: path.resolve(config.stateDir),
-    logger,
-    pollInterval: config.pollInterval,
-    rescanInterval: config.rescanInterval,
-    snapshotInterval: config.snapshotInterval,
-    replayBuffer: config.replayBuffer,
-  });
-  const hub = new WsHub({
-    bus: dashboard.bus,
-    logger,
-    queueCapBytes: config.clientQueueBytes,
-    pingIntervalMs: config.pingInterval * 1000,
-    checkOrigin,
-    ...(readAuth ? { authorize: readAuth.authorizeUpgrade } : {}),
-  });
-  // The phase mix caches per-episode results in the catalog: a restart reads no tarball twice.
-  const phaseMix = new PhaseMixService({
-    dataRoot: path.resolve(config.dataRoot),
-    db: dashboard.db,
-    logger,
-    sample: config.phaseSample,
-    intervalMs: config.phaseInterval * 1000,
-    publish: (mix) => dashboard.publishPhaseMix(mix),
-  });
-  dashboard.onNewEpisodeFiles(() => phaseMix.notifyNewEpisodes());
-  const ctx: AppContext = {
-    dashboard,
-    hub,
-    logger,
-    dataRoot: path.resolve(config.dataRoot),
-    phaseToken,
-    phaseMix,
-  };
-  // The first pass starts before the HTTP app is built: building it waits on files too, and the
-  // pass yields between its ranges, so the two overlap.
-  await dashboard.start();
-  const webDir = config.webDir ?? defaultWebDir();
-  let app: Awaited<ReturnType<typeof buildApp>>;
-  try {
-    app = await buildApp(ctx, { webDir, readAuth, ...(extras.routes ? { routes: extras.routes } : {}) });
-  } catch (err) {
-    await hub.close(CLOSE_GOING_AWAY, 'server failed to start');
-    await dashboard.stop();
-    throw err;
-  }
-  app.server.on('upgrade', (req, socket, head) => {
-    const pathname = (req.url ?? '').split('?')[0];
-    if (pathname === '/ws') hub.handleUpgrade(req, socket, head);
-    else socket.destroy();
-  });
-
-  // The phase mix reads tarballs; it starts once the first pass is done, which then has the CPU.
-  let closed = false;
-  void dashboard.whenReady().then(() => {
-    if (!closed) phaseMix.start();
-  });
+  const services = await startServices(config, extras);
+  const { app, logger } = services;
   try {
     await app.listen({ host: config.host, port: config.port });
   } catch (err) {
-    // A busy port must not leave the feeders and their threads running behind the error.
-    closed = true;
-    await hub.close(CLOSE_GOING_AWAY, 'server failed to start');
-    await phaseMix.stop();
-    await app.close();
-    await dashboard.stop();
+    await services.stop();
     if ((err as { code?: string }).code === 'EADDRINUSE') {
       throw new UsageError(
         'port_in_use',
@@ -206,18 +52,17 @@ export async function startServer(
   const hostForUrl = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `http://${hostForUrl}:${port}`;
   logger.info({ url, dataRoot: config.dataRoot, stateDir: config.stateDir }, 'listening');
-
-  let closing: Promise<void> | null = null;
-  const close = () => {
-    closing ??= (async () => {
-      closed = true;
-      await hub.close(CLOSE_GOING_AWAY, 'server shutting down');
-      await phaseMix.stop();
-      await app.close();
-      await dashboard.stop();
+  return {
+    url,
+    port,
+    pipeline: services.pipeline,
+    app,
+    hub: services.hub,
+    services,
+    logger,
+    close: async () => {
+      await services.stop();
       logger.info('stopped');
-    })();
-    return closing;
+    },
   };
-  return { url, port, dashboard, app, hub, logger, close };
 }

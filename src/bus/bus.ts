@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import {
   type DashboardEvent,
   type DashboardState,
@@ -7,20 +6,19 @@ import {
   type UnsequencedEvent,
 } from '../protocol/index.js';
 import { applyEvent } from '../protocol/reduce.js';
-import { errorMessage } from '../util/errors.js';
-import { createLogger, type Logger } from '../util/log.js';
-import { DEFAULT_LOG_CAPACITY, type EventLog, RingEventLog } from './event-log.js';
+import type { Logger } from '../util/log.js';
+import { DEFAULT_LOG_CAPACITY, DEFAULT_LOG_MAX_BYTES, type EventLog, RingEventLog } from './event-log.js';
 
 export interface BusOptions {
-  /** Where events are kept for resuming clients. @default a RingEventLog of `capacity` */
+  /** The event log it projects. @default a RingEventLog of `capacity` */
   log?: EventLog;
   /** Capacity of the default ring log. @default 10,000 */
   capacity?: number;
-  /** Fixed epoch (tests); otherwise random per process start. */
+  /** Fixed epoch of the default log (tests); otherwise random per process start. */
   epoch?: string;
-  /** State the bus starts from. @default emptyState() */
+  /** State the projection starts from. @default emptyState() */
   initialState?: DashboardState;
-  /** Where a subscriber that throws is reported. @default a pino logger at level `error` */
+  /** Where a subscriber that throws is reported (default log). @default a pino logger at level `error` */
   logger?: Logger;
 }
 
@@ -33,43 +31,54 @@ export interface BusStats {
   log_size: number;
 }
 
-type Subscriber = (event: DashboardEvent) => void;
-
-/** A fresh epoch: time-ordered prefix for humans reading logs, random suffix for uniqueness. */
-function newEpoch(): string {
-  return `${Date.now().toString(36)}-${randomBytes(6).toString('hex')}`;
+/**
+ * What the WebSocket hub and the routes read: the log's position and epoch, the state as of it,
+ * resume answers, and new events. Narrow on purpose: neither knows where events come from.
+ */
+export interface LiveFeed {
+  readonly epoch: string;
+  readonly seq: number;
+  readonly state: DashboardState;
+  subscribe(fn: (event: DashboardEvent) => void): () => void;
+  hello(reset?: boolean): HelloMessage;
+  resume(since: number, epoch: string | undefined): ResumeResult;
 }
 
 /**
- * The only holder of live state (DESIGN §3). Feeders publish events; the bus stamps a seq, folds
- * the event into its state with the shared reducer (so a client applying the same events holds
- * the same state), keeps it in the log for resuming clients and hands it to subscribers.
- * Everything happens synchronously inside `publish`, so a subscriber that reads `hello()` and
+ * The live state's projection of the event log (DESIGN §3): it folds every event into the state
+ * with the shared reducer (so a client applying the same events holds the same state), first of
+ * the log's subscribers, before any other sees the event. `publish` appends to the log, which
+ * stamps the seq and calls its subscribers synchronously, so a reader that takes `hello()` and
  * subscribes in the same tick can never miss or double an event.
  */
-export class Bus {
-  readonly epoch: string;
+export class Bus implements LiveFeed {
   readonly #log: EventLog;
-  readonly #logger: Logger;
-  /**
-   * Copy-on-write: publish iterates the array it read, so a subscription added by a subscriber
-   * (after reading `hello()`, which already includes the event) does not also receive that event.
-   */
-  #subscribers: readonly Subscriber[] = [];
   readonly #countsByType: Record<string, number> = {};
   #state: DashboardState;
   #seq: number;
 
   constructor(opts: BusOptions = {}) {
-    this.epoch = opts.epoch ?? newEpoch();
-    this.#log = opts.log ?? new RingEventLog(opts.capacity ?? DEFAULT_LOG_CAPACITY);
-    this.#logger = opts.logger ?? createLogger({ level: 'error' });
+    this.#log =
+      opts.log ??
+      new RingEventLog(opts.capacity ?? DEFAULT_LOG_CAPACITY, DEFAULT_LOG_MAX_BYTES, {
+        ...(opts.epoch !== undefined ? { epoch: opts.epoch } : {}),
+        ...(opts.logger ? { logger: opts.logger } : {}),
+      });
     this.#state = opts.initialState ?? emptyState();
     // A log that already holds events (a shared one) continues their numbering.
-    this.#seq = this.#log.newestSeq ?? 0;
+    this.#seq = this.#log.seq;
+    this.#log.subscribe((event) => {
+      this.#state = applyEvent(this.#state, event);
+      this.#seq = event.seq;
+      this.#countsByType[event.type] = (this.#countsByType[event.type] ?? 0) + 1;
+    });
   }
 
-  /** Last assigned seq (0 before any). */
+  get epoch(): string {
+    return this.#log.epoch;
+  }
+
+  /** Last applied seq (0 before any). */
   get seq(): number {
     return this.#seq;
   }
@@ -79,37 +88,14 @@ export class Bus {
     return this.#state;
   }
 
-  /** Stamps the next seq, applies the reducer, appends to the log and notifies every subscriber. */
+  /** Appends to the log (which stamps the seq); the state has the event when this returns. */
   publish(event: UnsequencedEvent): DashboardEvent {
-    // The cast is sound: UnsequencedEvent is DashboardEvent minus `seq`, distributed over the union.
-    const sequenced = { ...event, seq: this.#seq + 1 } as DashboardEvent;
-    const next = applyEvent(this.#state, sequenced);
-    this.#log.append(sequenced);
-    this.#seq = sequenced.seq;
-    this.#state = next;
-    this.#countsByType[sequenced.type] = (this.#countsByType[sequenced.type] ?? 0) + 1;
-    for (const fn of this.#subscribers) {
-      try {
-        fn(sequenced);
-      } catch (err) {
-        // One broken subscriber must neither lose the event for the others nor fail the feeder.
-        this.#logger.error(
-          { err, seq: sequenced.seq, type: sequenced.type },
-          `bus subscriber threw: ${errorMessage(err)}`,
-        );
-      }
-    }
-    return sequenced;
+    return this.#log.append(event);
   }
 
-  /** Calls `fn` for every event published from now on; returns the unsubscribe function. */
-  subscribe(fn: Subscriber): () => void {
-    // Wrap so the same function subscribed twice gets two independent subscriptions.
-    const entry: Subscriber = (event) => fn(event);
-    this.#subscribers = [...this.#subscribers, entry];
-    return () => {
-      this.#subscribers = this.#subscribers.filter((s) => s !== entry);
-    };
+  /** Calls `fn` for every event appended from now on (after the state has it); returns the unsubscribe function. */
+  subscribe(fn: (event: DashboardEvent) => void): () => void {
+    return this.#log.subscribe(fn);
   }
 
   /** The first message of a connection: the state as of `seq`. */
@@ -129,7 +115,7 @@ export class Bus {
     if (epoch !== this.epoch) return { kind: 'reset' };
     if (!Number.isSafeInteger(since) || since < 0 || since > this.#seq) return { kind: 'reset' };
     if (since === this.#seq) return { kind: 'events', events: [] };
-    const events = this.#log.since(since);
+    const events = this.#log.read(since + 1);
     return events === null ? { kind: 'reset' } : { kind: 'events', events };
   }
 

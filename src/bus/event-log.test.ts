@@ -8,9 +8,14 @@ function ready(seq: number): DashboardEvent {
 
 function filled(capacity: number, count: number): RingEventLog {
   const log = new RingEventLog(capacity);
-  for (let seq = 1; seq <= count; seq++) log.append(ready(seq));
+  for (let seq = 1; seq <= count; seq++) log.append(unsequenced(seq));
   return log;
 }
+
+const unsequenced = (seq: number) => {
+  const { seq: _seq, ...rest } = ready(seq);
+  return rest;
+};
 
 const seqs = (events: DashboardEvent[] | null): number[] | null => events?.map((e) => e.seq) ?? null;
 
@@ -18,34 +23,39 @@ describe('RingEventLog', () => {
   it('is empty before any append', () => {
     const log = new RingEventLog(4);
     expect([log.size, log.oldestSeq, log.newestSeq]).toEqual([0, null, null]);
-    expect(log.since(0)).toEqual([]);
+    expect(log.read(1)).toEqual([]);
   });
 
   it('returns the events after a seq, oldest first', () => {
     const log = filled(10, 6);
-    expect(seqs(log.since(3))).toEqual([4, 5, 6]);
-    expect(seqs(log.since(0))).toEqual([1, 2, 3, 4, 5, 6]);
-    expect(log.since(6)).toEqual([]);
+    expect(seqs(log.read(4))).toEqual([4, 5, 6]);
+    expect(seqs(log.read(1))).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(log.read(7)).toEqual([]);
   });
 
   it('keeps only the newest `capacity` events across the wrap', () => {
     const log = filled(4, 11);
     expect([log.size, log.oldestSeq, log.newestSeq]).toEqual([4, 8, 11]);
-    expect(seqs(log.since(7))).toEqual([8, 9, 10, 11]);
-    expect(seqs(log.since(9))).toEqual([10, 11]);
+    expect(seqs(log.read(8))).toEqual([8, 9, 10, 11]);
+    expect(seqs(log.read(10))).toEqual([10, 11]);
   });
 
   it('answers null when some missed events have aged out', () => {
     const log = filled(4, 11);
-    expect(log.since(6)).toBeNull();
-    expect(log.since(0)).toBeNull();
+    expect(log.read(7)).toBeNull();
+    expect(log.read(1)).toBeNull();
   });
 
-  it('refuses an event whose seq does not follow the newest', () => {
+  it('stamps contiguous seqs and hands each event to its subscribers in order', () => {
     const log = filled(4, 2);
-    expect(() => log.append(ready(4))).toThrow(expect.objectContaining({ code: 'seq_not_contiguous' }));
-    expect(() => log.append(ready(2))).toThrow(expect.objectContaining({ code: 'seq_not_contiguous' }));
-    expect(log.newestSeq).toBe(2);
+    const seen: number[] = [];
+    const unsubscribe = log.subscribe((e) => seen.push(e.seq));
+    expect(log.append(unsequenced(99)).seq).toBe(3);
+    log.append(unsequenced(0));
+    unsubscribe();
+    log.append(unsequenced(0));
+    expect(seen).toEqual([3, 4]);
+    expect([log.seq, log.newestSeq]).toEqual([5, 5]);
   });
 
   it('refuses a capacity below one', () => {
@@ -58,11 +68,11 @@ describe('RingEventLog byte budget', () => {
     const log = new RingEventLog(10_000, 50_000);
     const big = (seq: number) =>
       ({ type: 'ready', seq, ready: true, padding: 'x'.repeat(9_000) }) as unknown as DashboardEvent;
-    for (let seq = 1; seq <= 100; seq++) log.append(big(seq));
+    for (let seq = 1; seq <= 100; seq++) log.append(big(seq) as never);
     expect(log.bytes).toBeLessThanOrEqual(50_000);
     expect(log.size).toBeLessThan(10);
     expect(log.newestSeq).toBe(100);
-    expect(log.since(50)).toBeNull();
-    expect(log.since(98)?.map((e) => e.seq)).toEqual([99, 100]);
+    expect(log.read(51)).toBeNull();
+    expect(log.read(99)?.map((e) => e.seq)).toEqual([99, 100]);
   });
 });

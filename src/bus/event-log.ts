@@ -1,19 +1,38 @@
-import type { DashboardEvent } from '../protocol/index.js';
-import { DashboardError } from '../util/errors.js';
+import { randomBytes } from 'node:crypto';
+import type { DashboardEvent, UnsequencedEvent } from '../protocol/index.js';
+import { DashboardError, errorMessage } from '../util/errors.js';
+import { createLogger, type Logger } from '../util/log.js';
+
+export type EventSubscriber = (event: DashboardEvent) => void;
 
 /**
- * The bus's event log behind a small interface, so that a shared log (Redis Streams) can later
- * replace the in-memory ring when several dashboards share one stream (DESIGN §3).
- *
- * Sequence numbers in a log are contiguous: each appended event has `seq` one above the last.
+ * The event log (DESIGN §3): the seam between what produces events and what consumes them (the
+ * live state, the WebSocket hub, metrics). The log assigns `seq` (contiguous: each event one above
+ * the last), owns the `epoch` (a restart, or another log, starts another), keeps the newest events
+ * for resuming readers and hands every appended event to its subscribers, in order. In-process by
+ * default (RingEventLog); a shared log (Redis Streams) can take its place behind this interface.
  */
 export interface EventLog {
-  append(event: DashboardEvent): void;
-  /** Events with seq > since, oldest first; null when some of them have aged out (caller sends a fresh hello). */
-  since(since: number): DashboardEvent[] | null;
+  readonly epoch: string;
+  /** Last assigned seq (0 before any). */
+  readonly seq: number;
+  /** Stamps the next seq, keeps the event and calls every subscriber before returning it. */
+  append(event: UnsequencedEvent): DashboardEvent;
+  /**
+   * Events with seq >= fromSeq, oldest first ([] when fromSeq is past the newest); null when some
+   * of them have aged out (a resuming reader must start over from a fresh state).
+   */
+  read(fromSeq: number): DashboardEvent[] | null;
+  /** Calls `fn` for every event appended from now on; returns the unsubscribe function. */
+  subscribe(fn: EventSubscriber): () => void;
   readonly oldestSeq: number | null;
   readonly newestSeq: number | null;
   readonly size: number;
+}
+
+/** A fresh epoch: time-ordered prefix for humans reading logs, random suffix for uniqueness. */
+export function newEpoch(): string {
+  return `${Date.now().toString(36)}-${randomBytes(6).toString('hex')}`;
 }
 
 const serialised = new WeakMap<DashboardEvent, string>();
@@ -40,11 +59,20 @@ export const DEFAULT_LOG_CAPACITY = 10_000;
  */
 export const DEFAULT_LOG_MAX_BYTES = 64 * 1024 * 1024;
 
+export interface RingEventLogOptions {
+  /** Fixed epoch (tests); otherwise random per process start. */
+  epoch?: string;
+  /** Where a subscriber that throws is reported. @default a pino logger at level `error` */
+  logger?: Logger;
+}
+
 /**
- * A fixed-size ring of the newest events. Appending costs one array store; reading since a seq
- * is one slice (or two, across the wrap), found by arithmetic because seqs are contiguous.
+ * The in-process event log: a fixed-size ring of the newest events. Appending costs one array
+ * store; reading from a seq is one slice (or two, across the wrap), found by arithmetic because
+ * seqs are contiguous.
  */
 export class RingEventLog implements EventLog {
+  readonly epoch: string;
   readonly capacity: number;
   readonly maxBytes: number;
   readonly #slots: (DashboardEvent | undefined)[];
@@ -53,12 +81,23 @@ export class RingEventLog implements EventLog {
   #head = 0;
   #size = 0;
   #bytes = 0;
+  #seq = 0;
+  readonly #logger: Logger;
+  /**
+   * Copy-on-write: append iterates the array it read, so a subscription added by a subscriber
+   * (after reading a state that already includes the event) does not also receive that event.
+   */
+  #subscribers: readonly EventSubscriber[] = [];
 
   /**
    * @param capacity events kept; @default 10,000
    * @param maxBytes serialised bytes kept (the oldest go first past it); @default 64 MiB
    */
-  constructor(capacity: number = DEFAULT_LOG_CAPACITY, maxBytes: number = DEFAULT_LOG_MAX_BYTES) {
+  constructor(
+    capacity: number = DEFAULT_LOG_CAPACITY,
+    maxBytes: number = DEFAULT_LOG_MAX_BYTES,
+    options: RingEventLogOptions = {},
+  ) {
     if (!Number.isInteger(capacity) || capacity < 1) {
       throw new DashboardError(
         'bad_log_capacity',
@@ -68,6 +107,8 @@ export class RingEventLog implements EventLog {
         },
       );
     }
+    this.epoch = options.epoch ?? newEpoch();
+    this.#logger = options.logger ?? createLogger({ level: 'error' });
     this.capacity = capacity;
     this.maxBytes = maxBytes;
     this.#slots = new Array<DashboardEvent | undefined>(capacity);
@@ -83,6 +124,10 @@ export class RingEventLog implements EventLog {
     return this.#size;
   }
 
+  get seq(): number {
+    return this.#seq;
+  }
+
   get oldestSeq(): number | null {
     return this.#size === 0 ? null : this.#at(0).seq;
   }
@@ -91,7 +136,36 @@ export class RingEventLog implements EventLog {
     return this.#size === 0 ? null : this.#at(this.#size - 1).seq;
   }
 
-  append(event: DashboardEvent): void {
+  append(event: UnsequencedEvent): DashboardEvent {
+    // The cast is sound: UnsequencedEvent is DashboardEvent minus `seq`, distributed over the union.
+    const sequenced = { ...event, seq: this.#seq + 1 } as DashboardEvent;
+    this.#keep(sequenced);
+    this.#seq = sequenced.seq;
+    for (const fn of this.#subscribers) {
+      try {
+        fn(sequenced);
+      } catch (err) {
+        // One broken subscriber must neither lose the event for the others nor fail the producer.
+        this.#logger.error(
+          { err, seq: sequenced.seq, type: sequenced.type },
+          `event log subscriber threw: ${errorMessage(err)}`,
+        );
+      }
+    }
+    return sequenced;
+  }
+
+  subscribe(fn: EventSubscriber): () => void {
+    // Wrap so the same function subscribed twice gets two independent subscriptions.
+    const entry: EventSubscriber = (event) => fn(event);
+    this.#subscribers = [...this.#subscribers, entry];
+    return () => {
+      this.#subscribers = this.#subscribers.filter((s) => s !== entry);
+    };
+  }
+
+  /** Keeps a stamped event in the ring (the oldest go past the capacity or the byte budget). */
+  #keep(event: DashboardEvent): void {
     const newest = this.newestSeq;
     // The replay arithmetic relies on contiguous seqs; a gap would silently serve wrong events.
     if (newest !== null && event.seq !== newest + 1) {
@@ -118,15 +192,15 @@ export class RingEventLog implements EventLog {
     this.#size -= 1;
   }
 
-  since(since: number): DashboardEvent[] | null {
+  read(fromSeq: number): DashboardEvent[] | null {
+    // Seqs start at 1.
+    const from = Math.max(1, fromSeq);
+    if (from > this.#seq) return [];
     const oldest = this.oldestSeq;
-    const newest = this.newestSeq;
-    if (oldest === null || newest === null) return [];
-    if (since >= newest) return [];
-    // The caller holds everything up to `since`; it needs since+1 onwards, which must still be here.
-    if (since + 1 < oldest) return null;
+    // The reader needs `from` onwards, which must still be here.
+    if (oldest === null || from < oldest) return null;
     const out: DashboardEvent[] = [];
-    for (let i = since + 1 - oldest; i < this.#size; i++) out.push(this.#at(i));
+    for (let i = from - oldest; i < this.#size; i++) out.push(this.#at(i));
     return out;
   }
 

@@ -9,12 +9,12 @@ import {
 } from '../protocol/index.js';
 import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
-import type { Bus } from './bus.js';
+import type { LiveFeed } from './bus.js';
 import { serialise } from './event-log.js';
 import { parseWsRequest, requestPath } from './ws-query.js';
 
 export interface WsHubOptions {
-  bus: Bus;
+  bus: LiveFeed;
   logger: Logger;
   /**
    * A client whose unsent bytes exceed this is closed with CLOSE_SLOW_CLIENT (4000); it may
@@ -76,7 +76,7 @@ const TEXT = { binary: false } as const;
  * the subscriber returns at once, so the bus costs only its log append.
  */
 export class WsHub {
-  readonly #bus: Bus;
+  readonly #bus: LiveFeed;
   readonly #logger: Logger;
   readonly #wss: WebSocketServer;
   readonly #queueCap: number;

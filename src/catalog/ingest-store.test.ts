@@ -19,7 +19,7 @@ describe('checkpoints in the catalog', () => {
       ],
     };
     let db = openDatabase(dir);
-    new EpisodeStore(db).writeBatch([], queued, 1);
+    new EpisodeStore(db).writeBatch([], queued);
     db.close();
     db = openDatabase(dir);
     expect(readCheckpoint(db, 'index')).toEqual(queued);
@@ -32,7 +32,7 @@ describe('checkpoints in the catalog', () => {
       fingerprintLen: 10,
       offset: 40,
     };
-    new EpisodeStore(db).writeBatch([], plain, 1);
+    new EpisodeStore(db).writeBatch([], plain);
     new AlertStore(db).writeBatch([], queued);
     expect(readCheckpoint(db, 'index')).toEqual(plain);
     expect(readCheckpoint(db, 'alerts')).toEqual(queued);

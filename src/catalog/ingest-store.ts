@@ -187,9 +187,6 @@ function counterAdder(db: Db): (name: string, delta: number) => void {
   };
 }
 
-/** An index record with its line number in this run's stream of index lines (1-based). */
-export type IndexedRecord = EpisodeRecord & { line?: number };
-
 export interface EpisodeBatchResult {
   inserted: number;
   duplicates: number;
@@ -197,8 +194,11 @@ export interface EpisodeBatchResult {
 
 /**
  * Writes index records in one transaction together with the checkpoint that covers them, so a
- * crash can neither lose nor double-count a line. The first line of an id wins; a repeat only
- * bumps that episode's `duplicates` and the `duplicate_lines` counter.
+ * crash can neither lose nor double-count a line. The caller decided which lines repeat an id
+ * (the main thread's one duplicate check): those come as `duplicateIds` and only bump that
+ * episode's `duplicates` and the `duplicate_lines` counter. The unique key still guards the
+ * table: a record whose id is already there (a cold first pass's repeats, which only hash the
+ * ids) counts as a repeat the same way.
  */
 export class EpisodeStore {
   private readonly insert;
@@ -210,9 +210,8 @@ export class EpisodeStore {
 
   constructor(db: Db) {
     this.insert = db.prepare(
-      `INSERT INTO episodes (episode_id, host_id, sha256, size_bytes, received_at, received_ms, path, extra, first_seen_at,
-         ingest_run, ingest_line)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(episode_id) DO NOTHING`,
+      `INSERT INTO episodes (episode_id, host_id, sha256, size_bytes, received_at, received_ms, path, extra, first_seen_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(episode_id) DO NOTHING`,
     );
     this.bumpDuplicate = db.prepare('UPDATE episodes SET duplicates = duplicates + 1 WHERE episode_id = ?');
     this.upsertHost = db.prepare(
@@ -223,30 +222,31 @@ export class EpisodeStore {
     );
     this.addCounter = counterAdder(db);
     this.writeCheckpoint = checkpointWriter(db);
-    this.tx = db.transaction((records: IndexedRecord[], checkpoint: Checkpoint | null, run: number | null) =>
-      this.writeUnsafe(records, checkpoint, run),
+    this.tx = db.transaction(
+      (records: readonly EpisodeRecord[], checkpoint: Checkpoint | null, duplicateIds: readonly string[]) =>
+        this.writeUnsafe(records, checkpoint, duplicateIds),
     );
   }
 
-  /** `run` identifies this server run; each record's `line` is its line number in the run's stream. */
   writeBatch(
-    records: IndexedRecord[],
+    records: readonly EpisodeRecord[],
     checkpoint: Checkpoint | null,
-    run: number | null = null,
+    duplicateIds: readonly string[] = [],
   ): EpisodeBatchResult {
-    return this.tx(records, checkpoint, run);
+    return this.tx(records, checkpoint, duplicateIds);
   }
 
   private writeUnsafe(
-    records: IndexedRecord[],
+    records: readonly EpisodeRecord[],
     checkpoint: Checkpoint | null,
-    run: number | null,
+    duplicateIds: readonly string[],
   ): EpisodeBatchResult {
     const now = new Date().toISOString();
     const hosts = new Map<string, HostIndexed>();
     let inserted = 0;
-    let duplicates = 0;
+    let duplicates = duplicateIds.length;
     let bytes = 0;
+    for (const id of duplicateIds) this.bumpDuplicate.run(id);
     for (const r of records) {
       const info = this.insert.run(
         r.episode_id,
@@ -258,8 +258,6 @@ export class EpisodeStore {
         r.path ?? null,
         r.extra ? JSON.stringify(r.extra) : null,
         now,
-        run,
-        r.line ?? null,
       );
       if (info.changes === 0) {
         this.bumpDuplicate.run(r.episode_id);

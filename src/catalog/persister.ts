@@ -1,34 +1,48 @@
 import { Worker } from 'node:worker_threads';
+import type { IngestEntry, IngestProjection } from '../pipeline/ingest-log.js';
 import type { Logger } from '../util/log.js';
 import { workerFile } from '../util/worker-url.js';
 import type { SourceName } from './ingest-store.js';
-import type { PersistCommand, PersistMessage, PersistWorkerData } from './persist-protocol.js';
+import type { PersistBatch, PersistCommand, PersistMessage, PersistWorkerData } from './persist-protocol.js';
 
 export interface PersisterStats {
   committed_lines: Record<SourceName, number>;
   inserted_total: Record<SourceName, number>;
   duplicates_total: number;
-  caught_up: Record<SourceName, boolean>;
+  /** Batches handed to the writer and not committed yet. */
+  pending_batches: number;
   running: boolean;
 }
 
 /**
- * Runs the catalog writer thread and reports its progress. The live feeders compare their own
- * line counts with `committed_lines` to know when every id they hold in memory is in the catalog.
+ * Raw first-pass bytes the writer may have queued before the reader waits for it. The first pass
+ * reads faster than SQLite writes; this much of it runs ahead (and is held in memory meanwhile).
+ * @default 96 MiB
  */
-export class CatalogPersister {
+export const DEFAULT_WINDOW_BYTES = 96 * 1024 * 1024;
+
+/**
+ * The catalog projection of the ingest log: hands each batch to the writer thread, which commits
+ * it with its checkpoint in one transaction. Batches are sent in log order and committed in that
+ * order; past `windowBytes` queued the reader is held (a promise from `apply`).
+ */
+export class CatalogPersister implements IngestProjection {
   private worker: Worker | null = null;
   private readonly committed: Record<SourceName, number> = { index: 0, alerts: 0 };
   private readonly inserted: Record<SourceName, number> = { index: 0, alerts: 0 };
-  private readonly caughtUp: Record<SourceName, boolean> = { index: false, alerts: false };
   private duplicates = 0;
+  private sentSeq = 0;
+  private committedSeq = 0;
+  private queuedBytes = 0;
+  private readonly bytesBySeq = new Map<number, number>();
+  private roomWaiters: Array<() => void> = [];
+  private idleWaiters: Array<() => void> = [];
   private stopping: Promise<void> | null = null;
-  private caughtUpWaiters: Array<() => void> = [];
 
   constructor(
     private readonly data: PersistWorkerData,
     private readonly logger: Logger,
-    private readonly onCommitted: (source: SourceName, lines: number) => void = () => {},
+    private readonly windowBytes = DEFAULT_WINDOW_BYTES,
   ) {}
 
   start(): void {
@@ -39,18 +53,38 @@ export class CatalogPersister {
     worker.on('exit', (code) => {
       if (this.worker === worker) this.worker = null;
       if (code !== 0 && !this.stopping) this.logger.error({ code }, 'catalog writer exited');
+      // Nothing more will commit: release whoever waits.
+      this.wake(this.roomWaiters);
+      this.wake(this.idleWaiters);
     });
   }
 
-  /** Resolves once the writer has committed both files to their end at least once. */
-  whenCaughtUp(): Promise<void> {
-    if (this.caughtUp.index && this.caughtUp.alerts) return Promise.resolve();
-    return new Promise((resolve) => this.caughtUpWaiters.push(resolve));
+  apply(entry: IngestEntry): void | Promise<void> {
+    const worker = this.worker;
+    if (!worker || this.stopping) return;
+    const { batch, transfer } = toPersistBatch(entry);
+    const bytes = transfer.reduce((n, b) => n + b.byteLength, 0);
+    this.sentSeq = entry.seq;
+    if (bytes > 0) {
+      this.bytesBySeq.set(entry.seq, bytes);
+      this.queuedBytes += bytes;
+    }
+    worker.postMessage(batch, transfer);
+    if (this.queuedBytes <= this.windowBytes) return;
+    return new Promise((resolve) => this.roomWaiters.push(resolve));
   }
 
-  /** Lets the writer write (it opens its files at start but waits for this). */
-  go(): void {
-    this.worker?.postMessage({ type: 'go' } satisfies PersistCommand);
+  /** Resolves once everything handed to the writer so far is committed. */
+  whenIdle(): Promise<void> {
+    if (this.committedSeq >= this.sentSeq || !this.worker) return Promise.resolve();
+    const target = this.sentSeq;
+    return new Promise((resolve) => {
+      const check = () => {
+        if (this.committedSeq >= target || !this.worker) resolve();
+        else this.idleWaiters.push(check);
+      };
+      check();
+    });
   }
 
   stats(): PersisterStats {
@@ -58,12 +92,12 @@ export class CatalogPersister {
       committed_lines: { ...this.committed },
       inserted_total: { ...this.inserted },
       duplicates_total: this.duplicates,
-      caught_up: { ...this.caughtUp },
+      pending_batches: this.sentSeq - this.committedSeq,
       running: this.worker !== null,
     };
   }
 
-  /** Stops the writer after its current transaction; resolves when its database is closed. */
+  /** Lets the writer commit what it was handed, then closes its database; resolves when it exited. */
   stop(): Promise<void> {
     if (this.stopping) return this.stopping;
     const worker = this.worker;
@@ -82,24 +116,30 @@ export class CatalogPersister {
     return this.stopping;
   }
 
+  private wake(waiters: Array<() => void>): void {
+    for (const w of waiters.splice(0)) w();
+  }
+
   private onMessage(m: PersistMessage): void {
     switch (m.type) {
-      case 'committed':
-        this.committed[m.source] = m.lines;
+      case 'committed': {
+        this.committed[m.source] += m.lines;
         this.inserted[m.source] += m.inserted;
         this.duplicates += m.duplicates;
-        this.onCommitted(m.source, m.lines);
-        break;
-      case 'caught_up':
-        this.caughtUp[m.source] = true;
-        if (this.caughtUp.index && this.caughtUp.alerts) {
-          for (const resolve of this.caughtUpWaiters.splice(0)) resolve();
+        this.committedSeq = m.seq;
+        const bytes = this.bytesBySeq.get(m.seq);
+        if (bytes !== undefined) {
+          this.bytesBySeq.delete(m.seq);
+          this.queuedBytes -= bytes;
+          if (this.queuedBytes <= this.windowBytes) this.wake(this.roomWaiters);
         }
+        this.wake(this.idleWaiters);
         break;
+      }
       case 'error':
-        this.logger.warn(
-          { source: m.source, message: m.message },
-          'catalog writer cannot read its input; retrying',
+        this.logger.error(
+          { seq: m.seq, message: m.message },
+          'catalog writer cannot commit a batch; retrying',
         );
         break;
       case 'stopped':
@@ -109,4 +149,26 @@ export class CatalogPersister {
       }
     }
   }
+}
+
+/** The writer's copy of a log entry, and the buffers moved (not copied) to its thread. */
+function toPersistBatch(entry: IngestEntry): { batch: PersistBatch; transfer: ArrayBuffer[] } {
+  const { seq } = entry;
+  if (entry.source === 'alerts') {
+    const { records, lines, checkpoint } = entry;
+    return { batch: { type: 'alerts', seq, records, lines, checkpoint }, transfer: [] };
+  }
+  if (entry.kind === 'records') {
+    const { records, duplicateIds, lines, checkpoint } = entry;
+    return { batch: { type: 'episodes', seq, records, duplicateIds, lines, checkpoint }, transfer: [] };
+  }
+  const { raw, checkpoint } = entry;
+  if (raw.kind === 'lines')
+    return { batch: { type: 'index_lines', seq, lines: raw.lines, checkpoint }, transfer: [] };
+  // The reader reuses its buffer for the next range: the writer gets its own copy, moved to it.
+  const bytes = raw.bytes.slice();
+  return {
+    batch: { type: 'index_bytes', seq, bytes, fileOffset: raw.fileOffset, checkpoint },
+    transfer: [bytes.buffer as ArrayBuffer],
+  };
 }

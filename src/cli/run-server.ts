@@ -1,14 +1,10 @@
-import { catalogRoutes } from '../http/routes/episodes.js';
 import { type RunningServer, type ServerConfig, startServer } from '../server.js';
 
-/**
- * Starts the server with every part wired in (catalog routes, phase mix). The CLI's `serve` and
- * `demo` and the tests use this one function.
- */
+/** The CLI's `serve` and `demo` start the server here (every part is wired in by `startServer`). */
 export async function startFullServer(
   config: Partial<ServerConfig> & { dataRoot: string },
 ): Promise<RunningServer> {
-  return startServer(config, { routes: [catalogRoutes] });
+  return startServer(config);
 }
 
 /** Serves until SIGINT/SIGTERM, then shuts down within 5 s (exit 0), or 1 if it had to give up. */

@@ -36,7 +36,7 @@ describe('demo', () => {
     expect(demo.fresh).toBe(true);
     // Subscribed before any I/O callback runs: the simulator's first post cannot be missed.
     let phaseEvents = 0;
-    demo.server.dashboard.bus.subscribe((e) => {
+    demo.server.pipeline.bus.subscribe((e) => {
       if (e.type === 'phase') phaseEvents += 1;
     });
 
@@ -84,7 +84,7 @@ describe('demo', () => {
             .readdirSync(path.join(demo.dataRoot, 'episodes'))
             .map((h) => [h, fs.readdirSync(path.join(demo.dataRoot, 'episodes', h))]),
         );
-        console.log(JSON.stringify({ dash: demo.server.dashboard.stats(), sim, onDisk }, null, 1));
+        console.log(JSON.stringify({ dash: demo.server.pipeline.stats(), sim, onDisk }, null, 1));
         throw err;
       });
 
@@ -104,7 +104,7 @@ describe('demo', () => {
     // The dashboard followed both logs through both kinds of rotation, as often as they happened
     // (the last one may still be waiting for the tailer's next look).
     await vi.waitFor(() => {
-      const feeders = demo.server.dashboard.stats();
+      const feeders = demo.server.pipeline.stats();
       expect(feeders.index.rotations).toMatchObject({
         rename: sim.receiver.rotations.index.rename,
         truncate: sim.receiver.rotations.index.copytruncate,

@@ -112,7 +112,7 @@ export async function startDemo(o: DemoOptions = {}): Promise<RunningDemo> {
   });
   // The lab comes alive once the dashboard has read what is there: its first pass then never
   // overlaps the first live writes (see the report on EpisodesDirFeeder's list-then-watch).
-  await server.dashboard.whenReady();
+  await server.pipeline.whenReady();
   simulator.start();
 
   let stopping: Promise<void> | null = null;

@@ -2,6 +2,8 @@ import { CompactBatchBuilder, type CompactIndexBatch, compactIndexBatch } from '
 import { MAX_LINE_BYTES, readRange } from './index-ranges.js';
 import { type ScannedRange, scanIndexRange } from './index-scan.js';
 import type { BulkLoader } from './jsonl-feeder.js';
+import { type LineSink, splitLines } from './tail/lines.js';
+import type { Checkpoint } from './tail/types.js';
 
 /** What reading a range skipped or repaired, by reason, with excerpts for the log. */
 export interface RangeRead {
@@ -9,6 +11,28 @@ export interface RangeRead {
   bytes: number;
   skips: ScannedRange['readSkips'];
   excerpts: ScannedRange['readSkipExcerpts'];
+}
+
+/** A first-pass batch as read, once: what the catalog writer parses for its rows. */
+export type RawLines =
+  | { kind: 'bytes'; bytes: Uint8Array; fileOffset: number }
+  | { kind: 'lines'; lines: string[] };
+
+/** The whole lines of a first-pass batch, split as the tailer splits them. */
+export function rawLines(raw: RawLines): string[] {
+  if (raw.kind === 'lines') return raw.lines;
+  const bytes = Buffer.from(raw.bytes.buffer, raw.bytes.byteOffset, raw.bytes.byteLength);
+  const sink: LineSink = { lines: [], skipped: [] };
+  if (bytes.length > 0) splitLines(bytes, 0, bytes.length - 1, raw.fileOffset, MAX_LINE_BYTES, sink);
+  return sink.lines;
+}
+
+/** Where a first-pass batch came from: the raw lines as read (once) and the position after them. */
+export interface FirstPassSource {
+  /** What reading a planned range skipped; absent for the tailer's batches (it reports its own). */
+  read?: RangeRead;
+  raw: RawLines;
+  checkpoint: Checkpoint;
 }
 
 /**
@@ -29,29 +53,33 @@ export class FirstPassLoader implements BulkLoader {
   /** Reused for every range too: `deliver` applies a batch before the next range is read. */
   private builder: CompactBatchBuilder | null = null;
 
-  /** `read` comes with ranges: what the reading itself skipped (the tailer counts its own). */
-  constructor(private readonly deliver: (batch: CompactIndexBatch, read?: RangeRead) => void) {}
+  /**
+   * `deliver` gets each batch with its source; the batch and the raw bytes are only valid until
+   * it returns (or its promise settles): both are reused for the next range.
+   */
+  constructor(
+    private readonly deliver: (batch: CompactIndexBatch, source: FirstPassSource) => void | Promise<void>,
+  ) {}
 
-  /** Reads the range [start, end) of the file open at `fd` (whole lines), scans it, delivers it. */
-  async scanRange(fd: number, start: number, end: number): Promise<void> {
+  /**
+   * Reads the range [start, end) of the file open at `fd` (whole lines), scans it, delivers it;
+   * `checkpoint` is the plan's, and this range's position is its offset `end`.
+   */
+  async scanRange(fd: number, start: number, end: number, checkpoint: Checkpoint): Promise<void> {
     if (this.readBuffer.length < end - start) this.readBuffer = Buffer.allocUnsafe(end - start);
     this.builder ??= new CompactBatchBuilder(Math.ceil((end - start) / 200));
-    const scanned = scanIndexRange(
-      readRange(fd, start, end, this.readBuffer),
-      start,
-      MAX_LINE_BYTES,
-      this.builder,
-    );
-    this.deliver(scanned.batch, {
-      bytes: end - start,
-      skips: scanned.readSkips,
-      excerpts: scanned.readSkipExcerpts,
+    const bytes = readRange(fd, start, end, this.readBuffer);
+    const scanned = scanIndexRange(bytes, start, MAX_LINE_BYTES, this.builder);
+    await this.deliver(scanned.batch, {
+      read: { bytes: end - start, skips: scanned.readSkips, excerpts: scanned.readSkipExcerpts },
+      raw: { kind: 'bytes', bytes, fileOffset: start },
+      checkpoint: { ...checkpoint, offset: end },
     });
     await new Promise((resolve) => setImmediate(resolve));
   }
 
-  async submit(lines: string[]): Promise<void> {
-    this.deliver(compactIndexBatch(lines));
+  async submit(lines: string[], checkpoint: Checkpoint): Promise<void> {
+    await this.deliver(compactIndexBatch(lines), { raw: { kind: 'lines', lines }, checkpoint });
   }
 
   async drain(): Promise<void> {}

@@ -18,10 +18,13 @@ export interface JsonlFeederOptions<T> {
   pollIntervalMs?: number;
   logger: Logger;
   parse(line: string): ParseResult<T>;
-  /** Returns false for a record to drop as a duplicate (counted, reported). */
+  /** Returns false for a record to drop as a duplicate (counted, reported): the one duplicate check. */
   accept?(record: T): boolean;
-  /** Accepted records of one batch, in file order; `bulk` while reading a backlog. */
-  onRecords(records: T[], bulk: boolean): void;
+  /**
+   * Every batch the tailer read, parsed and decided (the ingest log's entry for this source),
+   * checkpoint included, even when it accepted nothing. A promise holds the tailer (backpressure).
+   */
+  onBatch(batch: FeederBatch<T>): void | Promise<void>;
   /** Called once when the first pass reached the end of the file (or found it missing). */
   onCaughtUp?(): void;
   /**
@@ -31,9 +34,23 @@ export interface JsonlFeederOptions<T> {
   bulkLoader?: BulkLoader;
 }
 
+/** One batch of a source, as the ingest log carries it. */
+export interface FeederBatch<T> {
+  /** Accepted records, in file order. */
+  records: T[];
+  /** Records dropped as repeats of an accepted one (`accept` said no), in file order. */
+  duplicates: T[];
+  /** Lines the batch consumed (accepted, repeated or skipped). */
+  lines: number;
+  /** Where the file is read up to after this batch: the projections commit it with what they wrote. */
+  checkpoint: Checkpoint;
+  /** True while reading a backlog (the first pass, or a burst past BULK_THRESHOLD). */
+  bulk: boolean;
+}
+
 /** A first-pass loader: takes batches of raw lines, applies them in order, possibly later. */
 export interface BulkLoader {
-  submit(lines: string[]): Promise<void>;
+  submit(lines: string[], checkpoint: Checkpoint): Promise<void>;
   /** Resolves once every submitted batch is applied. */
   drain(): Promise<void>;
   close(): Promise<unknown>;
@@ -174,10 +191,10 @@ export class JsonlFeeder<T> {
     if (this.bulkLoader) {
       this.reportTailerSkips(batch);
       this.lines += batch.lines.length;
-      return this.bulkLoader.submit(batch.lines);
+      return this.bulkLoader.submit(batch.lines, batch.checkpoint);
     }
     this.reportTailerSkips(batch);
-    this.applyLines(batch.lines);
+    return this.applyLines(batch.lines, batch.checkpoint);
   }
 
   /** The first pass is done when the tailer is at the end and every bulk batch is applied. */
@@ -201,9 +218,10 @@ export class JsonlFeeder<T> {
     for (const s of batch.skipped) this.warnLine(s.reason, s.excerpt, s.offset);
   }
 
-  private applyLines(lines: readonly string[]): void {
+  private applyLines(lines: readonly string[], checkpoint: Checkpoint): void | Promise<void> {
     const { parse, accept } = this.options;
     const records: T[] = [];
+    const duplicates: T[] = [];
     for (const line of lines) {
       this.lines++;
       const result = parse(line);
@@ -213,6 +231,7 @@ export class JsonlFeeder<T> {
       }
       if (accept && !accept(result.record)) {
         this.duplicates++;
+        duplicates.push(result.record);
         this.warn.warn(
           `${this.options.name}:duplicate`,
           { source: this.options.name, excerpt: excerpt(line) },
@@ -223,9 +242,13 @@ export class JsonlFeeder<T> {
       records.push(result.record);
     }
     this.accepted += records.length;
-    if (records.length > 0) {
-      this.options.onRecords(records, !this.caughtUp || records.length > BULK_THRESHOLD);
-    }
+    return this.options.onBatch({
+      records,
+      duplicates,
+      lines: lines.length,
+      checkpoint,
+      bulk: !this.caughtUp || records.length > BULK_THRESHOLD,
+    });
   }
 
   private markCaughtUp(): void {

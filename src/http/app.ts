@@ -13,13 +13,14 @@ import type { AppContext } from './context.js';
 import { errorBody, HttpError } from './errors.js';
 import { renderMetrics } from './metrics.js';
 import { registerAlertRoutes } from './routes/alerts.js';
+import { registerEpisodeRoutes } from './routes/episodes.js';
 import { registerPhaseRoutes } from './routes/phase.js';
 import { registerStateRoutes } from './routes/state.js';
 
 export interface BuildAppOptions {
   /** Built web app served at `/`; a missing folder serves a page saying how to build it. */
   webDir: string | null;
-  /** Extra route registrations (the catalog's explorer API plugs in here). */
+  /** Extra route registrations (tests). */
   routes?: Array<(app: FastifyInstance, ctx: AppContext) => void>;
   /** With `--read-token`: every route but /livez, /readyz and POST /api/phase requires it. */
   readAuth?: ReadAuth | null;
@@ -91,6 +92,7 @@ export async function buildApp(ctx: AppContext, options: BuildAppOptions): Promi
   registerStateRoutes(app, ctx);
   registerAlertRoutes(app, ctx);
   registerPhaseRoutes(app, ctx);
+  registerEpisodeRoutes(app, ctx);
   for (const register of options.routes ?? []) register(app, ctx);
 
   app.get('/metrics', async (_req, reply) => {

@@ -6,7 +6,6 @@ import WebSocket from 'ws';
 import { serverConfigFrom } from '../cli/commands/serve.js';
 import { parseOptions } from '../config/parse.js';
 import { SERVER_OPTIONS } from '../config/schema.js';
-import { catalogRoutes } from '../http/routes/episodes.js';
 import { CLOSE_UNAUTHORIZED, type ServerMessage } from '../protocol/index.js';
 import { type ServerConfig, startServer } from '../server.js';
 import { testServer } from '../test-utils/server.js';
@@ -143,7 +142,7 @@ describe('--read-token', () => {
     }
     const livez = await fetch(`${server.url}/livez`);
     expect(livez.status).toBe(200);
-    await server.dashboard.whenReady();
+    await server.pipeline.whenReady();
     const readyz = await fetch(`${server.url}/readyz`);
     expect(readyz.status).toBe(200);
     // Up and ready, nothing about the lab.
@@ -388,7 +387,6 @@ describe('responses', () => {
       {
         logger,
         routes: [
-          catalogRoutes,
           (app) =>
             app.get('/api/boom', async () => {
               throw new Error(`ENOENT: no such file, open '${f.dataRoot}/episodes/x.tar.zst'`);

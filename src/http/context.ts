@@ -1,7 +1,9 @@
-import type { WsHub } from '../bus/ws-hub.js';
-import type { Dashboard } from '../dashboard.js';
+import type { LiveFeed } from '../bus/bus.js';
+import type { WsHubStats } from '../bus/ws-hub.js';
+import type { Db } from '../catalog/db.js';
 import type { PhaseMixStats } from '../phasemix/service.js';
-import type { PhaseMix } from '../protocol/index.js';
+import type { PipelineStats } from '../pipeline/pipeline.js';
+import type { DashboardEvent, PhaseMix, UnsequencedEvent } from '../protocol/index.js';
 import type { Logger } from '../util/log.js';
 
 /** Source of the dataset phase mix (the phase-mix service, or nothing before it runs). */
@@ -10,10 +12,28 @@ export interface PhaseMixSource {
   stats(): PhaseMixStats;
 }
 
-/** What the HTTP routes read from; built by the server, fakeable in tests. */
+/** The live state as routes read it, and where POST /api/phase appends its event. */
+export interface LiveEvents extends LiveFeed {
+  publish(event: UnsequencedEvent): DashboardEvent;
+}
+
+/** Whether the first pass is done (GET /readyz) and since when the server runs. */
+export interface Readiness {
+  readonly ready: boolean;
+  readonly bootstrapSeconds: number | null;
+  /** Epoch ms of the start. */
+  readonly startedAt: number;
+}
+
+/** What the HTTP routes read from: narrow interfaces, built by the composition root, fakeable in tests. */
 export interface AppContext {
-  dashboard: Dashboard;
-  hub: WsHub;
+  events: LiveEvents;
+  readiness: Readiness;
+  /** The catalog (explorer and alert queries read it; only the writer thread writes it). */
+  catalog: Db;
+  /** Counters for /metrics. */
+  stats(): PipelineStats;
+  hub: { stats(): WsHubStats };
   logger: Logger;
   dataRoot: string;
   /** Bearer token for POST /api/phase; null disables the endpoint (503). */

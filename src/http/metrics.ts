@@ -31,7 +31,7 @@ loopDelay.enable();
 
 export function renderMetrics(ctx: AppContext): string {
   const m = new Exposition();
-  const s = ctx.dashboard.stats();
+  const s = ctx.stats();
   for (const src of [s.index, s.alerts]) {
     const l = { source: src.source };
     m.metric('input_lines_total', 'counter', 'Complete lines read from a tailed input file.', src.lines, l);
@@ -71,7 +71,7 @@ export function renderMetrics(ctx: AppContext): string {
     'Index lines repeating an episode id already counted.',
     s.index.duplicates,
   );
-  const state = ctx.dashboard.bus.state;
+  const state = ctx.events.state;
   m.metric('episodes', 'gauge', 'Unique episodes in the index.', state.total_episodes);
   m.metric('episodes_bytes', 'gauge', 'Sum of size_bytes over unique episodes.', state.total_bytes);
   m.metric('alerts', 'gauge', 'Alerts read over all time.', state.total_alerts);
@@ -183,7 +183,7 @@ export function renderMetrics(ctx: AppContext): string {
     'uptime_seconds',
     'gauge',
     'Seconds since the dashboard started.',
-    (Date.now() - ctx.dashboard.startedAt) / 1000,
+    (Date.now() - ctx.readiness.startedAt) / 1000,
   );
   return m.text();
 }

@@ -87,5 +87,5 @@ export async function getJson<T = unknown>(
 
 /** Polls /readyz until 200 (a test's timeout bounds it). */
 export async function waitReady(server: RunningServer): Promise<void> {
-  await server.dashboard.whenReady();
+  await server.pipeline.whenReady();
 }

@@ -32,7 +32,7 @@ describe('fault: the file system changes under the server', () => {
   it('picks up a data root that appears after start', async () => {
     const root = path.join(tempDir('cis490-fault-fs-'), 'not-yet');
     const server = await testServer({ dataRoot: root, rescanInterval: 0.2 });
-    await server.dashboard.whenReady();
+    await server.pipeline.whenReady();
     expect((await state(server)).total_episodes).toBe(0);
     const client = IdRecorder.to(server);
     await client.opened();
@@ -63,7 +63,7 @@ describe('fault: the file system changes under the server', () => {
     writeTarball(root, 'host-01', 'b.tar.zst');
     writeTarball(root, 'host-02', 'c.tar.zst');
     const server = await testServer({ dataRoot: root, rescanInterval: 0.2 });
-    await server.dashboard.whenReady();
+    await server.pipeline.whenReady();
     expect((await state(server)).host_counts).toEqual({ 'host-01': 2, 'host-02': 1 });
 
     fs.rmSync(path.join(root, 'episodes', 'host-01'), { recursive: true });
@@ -89,7 +89,7 @@ describe('fault: the file system changes under the server', () => {
     fs.mkdirSync(path.join(root, 'health'));
     fs.writeFileSync(path.join(root, 'health', 'host-01.json'), '{"ok":true}');
     const server = await testServer({ dataRoot: root, rescanInterval: 0.2, phaseInterval: 3600 });
-    await server.dashboard.whenReady();
+    await server.pipeline.whenReady();
     const first = await vi.waitFor(
       async () => {
         const mix = await getJson<PhaseMix | null>(server, '/api/phase-mix');
@@ -123,7 +123,7 @@ describe('fault: the file system changes under the server', () => {
       { timeout: 15_000, interval: 100 },
     );
     expect((await fetch(`${server.url}/livez`)).status).toBe(200);
-    expect(server.dashboard.stats().health.skipped).toBeGreaterThanOrEqual(1);
+    expect(server.pipeline.stats().health.skipped).toBeGreaterThanOrEqual(1);
 
     // The FIFO goes and a regular index comes back: its lines count, the old ones still once.
     fs.rmSync(index);
@@ -144,7 +144,7 @@ describe('fault: the file system changes under the server', () => {
     fs.mkdirSync(path.join(root, 'health'));
     fs.writeFileSync(path.join(root, 'health', 'host-01.json'), '{"ok":true}');
     const server = await testServer({ dataRoot: root, rescanInterval: 0.2 });
-    await server.dashboard.whenReady();
+    await server.pipeline.whenReady();
     const client = IdRecorder.to(server);
     await client.opened();
 

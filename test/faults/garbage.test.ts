@@ -107,7 +107,7 @@ describe('fault: garbage in the index', () => {
       ]),
     );
     const server = await testServer({ dataRoot: root, rescanInterval: 3600 });
-    await server.dashboard.whenReady();
+    await server.pipeline.whenReady();
     expect((await getJson<DashboardState>(server, '/api/state')).body.total_episodes).toBe(valid);
 
     // Live: the same faults again while a client watches; the valid lines arrive as events.

@@ -36,7 +36,7 @@ describe('fault: hostile tarballs', () => {
     const rssBeforeServer = peakRss();
 
     const server = await testServer({ dataRoot: root, phaseInterval: 3600 });
-    await server.dashboard.whenReady();
+    await server.pipeline.whenReady();
     const mix = await vi.waitFor(
       async () => {
         const res = await getJson<PhaseMix | null>(server, '/api/phase-mix');
@@ -51,7 +51,7 @@ describe('fault: hostile tarballs', () => {
     expect(mix.skipped).toEqual(expectedSkips);
     expect(mix.sampled_episodes).toBe(tarballs.filter((t) => t.reason === null).length);
 
-    await server.dashboard.whenCatalogCaughtUp();
+    await server.pipeline.whenCatalogCaughtUp();
     await vi.waitFor(
       async () =>
         expect((await getJson<EpisodesPage>(server, '/api/episodes?limit=1')).body.total).toBe(

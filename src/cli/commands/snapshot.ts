@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { SNAPSHOT_OPTIONS } from '../../config/schema.js';
-import { Dashboard } from '../../dashboard.js';
+import { createPipeline } from '../../pipeline/pipeline.js';
 import { UsageError } from '../../util/errors.js';
 import { createLogger, type LogLevel } from '../../util/log.js';
 import type { Command } from '../command.js';
@@ -20,7 +20,7 @@ export const snapshotCommand: Command = {
     }
     // Logs go to stderr so stdout is exactly the JSON.
     const logger = createLogger({ level: options.logLevel as LogLevel, destination: process.stderr });
-    const dashboard = new Dashboard({
+    const pipeline = createPipeline({
       dataRoot,
       stateDir: null,
       logger,
@@ -29,10 +29,10 @@ export const snapshotCommand: Command = {
       snapshotInterval: 3600,
       replayBuffer: 100,
     });
-    await dashboard.start();
-    await dashboard.whenReady();
-    const snapshot = dashboard.snapshot();
-    await dashboard.stop();
+    await pipeline.start();
+    await pipeline.whenReady();
+    const snapshot = pipeline.live.snapshot();
+    await pipeline.stop();
     process.stdout.write(`${JSON.stringify(snapshot, null, 2)}\n`);
     return 0;
   },

@@ -50,7 +50,7 @@ export function registerAlertRoutes(app: FastifyInstance, ctx: AppContext): void
       params.push(to);
     }
     const whereSql = where.length ? `WHERE ${where.join(' AND ')}` : '';
-    const db = ctx.dashboard.db;
+    const db = ctx.catalog;
     const after = typeof cursor?.[0] === 'number' ? cursor[0] : null;
 
     if (!dedup) {

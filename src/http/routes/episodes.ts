@@ -3,7 +3,6 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { expectedRelPath } from '../../catalog/disk-sync-paths.js';
 import { type EpisodeCursor, type EpisodeFilter, EpisodeQueries } from '../../catalog/episodes-query.js';
-import { IntegrityVerifier } from '../../catalog/verifier-service.js';
 import { labelsWithDurations, metaEndNs, readEpisode } from '../../phasemix/index.js';
 import {
   EPISODE_STATUSES,
@@ -115,7 +114,7 @@ function relPathOf(found: { item: EpisodeListItem; indexed: boolean }, dataRoot:
  * `/api/episodes/:id/download` (only files under the data root's `episodes/`).
  */
 export function registerEpisodeRoutes(app: FastifyInstance, ctx: AppContext): void {
-  const queries = new EpisodeQueries(ctx.dashboard.db);
+  const queries = new EpisodeQueries(ctx.catalog);
 
   app.get('/api/episodes', async (req): Promise<EpisodesPage> => {
     const q = req.query as RawQuery;
@@ -192,42 +191,5 @@ export function registerEpisodeRoutes(app: FastifyInstance, ctx: AppContext): vo
       .header('content-disposition', `attachment; filename="${name}"`)
       .header('cache-control', 'no-store');
     return reply.send(handle.createReadStream({ autoClose: true }));
-  });
-}
-
-const verifiers = new WeakMap<AppContext['dashboard'], IntegrityVerifier>();
-
-/** The integrity verifier `catalogRoutes` started for a dashboard (tests, stats). */
-export function integrityVerifierOf(dashboard: AppContext['dashboard']): IntegrityVerifier | undefined {
-  return verifiers.get(dashboard);
-}
-
-/**
- * The catalog's part of the server: the explorer routes plus the integrity verifier thread,
- * started with the app and stopped when it closes (before the dashboard closes the catalog).
- * Pass to `startServer(config, { routes: [catalogRoutes] })`.
- */
-export function catalogRoutes(app: FastifyInstance, ctx: AppContext): void {
-  registerEpisodeRoutes(app, ctx);
-  const dbFile = ctx.dashboard.db.name;
-  // An in-memory catalog (one-shot commands) has no file another thread could open.
-  if (dbFile === ':memory:' || dbFile === '') return;
-  const verifier = new IntegrityVerifier({
-    dataRoot: ctx.dataRoot,
-    stateDir: path.dirname(dbFile),
-    logger: ctx.logger,
-  });
-  verifiers.set(ctx.dashboard, verifier);
-  // Hashing starts once the first pass is done (the live state comes first) and the catalog has
-  // caught up: the verifier's read-then-write transactions would otherwise meet the writer's
-  // backlog commits and fail with "database is locked" until it is through.
-  let closed = false;
-  void Promise.all([ctx.dashboard.whenReady(), ctx.dashboard.whenCatalogCaughtUp()]).then(() => {
-    if (!closed) verifier.start();
-  });
-  ctx.dashboard.onNewEpisodeFiles(() => verifier.poke());
-  app.addHook('onClose', async () => {
-    closed = true;
-    await verifier.stop();
   });
 }

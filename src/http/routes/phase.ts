@@ -59,7 +59,7 @@ export function registerPhaseRoutes(app: FastifyInstance, ctx: AppContext): void
         throw new HttpError(400, 'bad_body', "field 'at' must be ISO-8601 or epoch seconds");
       at = normalized;
     }
-    const event = ctx.dashboard.bus.publish({ type: 'phase', host_id, episode_id, phase, at });
+    const event = ctx.events.publish({ type: 'phase', host_id, episode_id, phase, at });
     reply.code(202);
     return { seq: event.seq };
   });

@@ -34,21 +34,21 @@ export function hostSummaries(state: DashboardState): HostSummary[] {
 export function registerStateRoutes(app: FastifyInstance, ctx: AppContext): void {
   app.get('/api/state', async (req, reply) => {
     onlyKnown(req.query as RawQuery, []);
-    const { bus } = ctx.dashboard;
-    reply.header('x-cis490-epoch', bus.epoch).header('x-cis490-seq', String(bus.seq));
-    return bus.state;
+    const { events } = ctx;
+    reply.header('x-cis490-epoch', events.epoch).header('x-cis490-seq', String(events.seq));
+    return events.state;
   });
 
   app.get('/api/hosts', async (req): Promise<HostsResponse> => {
     onlyKnown(req.query as RawQuery, []);
-    return { hosts: hostSummaries(ctx.dashboard.bus.state) };
+    return { hosts: hostSummaries(ctx.events.state) };
   });
 
   app.get('/livez', async () => ({ status: 'ok' }));
 
   app.get('/readyz', async (_req, reply) => {
-    const ready = ctx.dashboard.ready;
+    const { ready, bootstrapSeconds } = ctx.readiness;
     reply.code(ready ? 200 : 503);
-    return { ready, bootstrap_seconds: ctx.dashboard.bootstrapSeconds };
+    return { ready, bootstrap_seconds: bootstrapSeconds };
   });
 }

@@ -1,17 +1,17 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
-import { Dashboard } from './dashboard.js';
-import { generateDataRoot } from './generate/generate.js';
-import type { DashboardEvent } from './protocol/index.js';
-import { tempDir } from './test-utils/tmp.js';
-import { silentLogger } from './util/log.js';
+import { generateDataRoot } from '../generate/generate.js';
+import type { DashboardEvent } from '../protocol/index.js';
+import { tempDir } from '../test-utils/tmp.js';
+import { silentLogger } from '../util/log.js';
+import { createPipeline } from './pipeline.js';
 
 describe('periodic snapshots', () => {
   it('are skipped while nothing changed (the replay ring keeps no identical copies) and sent after a change', async () => {
     const root = path.join(tempDir('cis490-root-'), 'root');
     await generateDataRoot({ out: root, hosts: 2, episodes: 4, alerts: 2, telemetryKb: 4, seed: 3 });
-    const dashboard = new Dashboard({
+    const dashboard = createPipeline({
       dataRoot: root,
       stateDir: null,
       logger: silentLogger(),
@@ -28,9 +28,9 @@ describe('periodic snapshots', () => {
       const unsubscribe = dashboard.bus.subscribe((e) => events.push(e));
       const snapshots = () => events.filter((e) => e.type === 'snapshot');
 
-      dashboard.periodicSnapshot();
-      dashboard.periodicSnapshot();
-      dashboard.periodicSnapshot();
+      dashboard.live.periodicSnapshot();
+      dashboard.live.periodicSnapshot();
+      dashboard.live.periodicSnapshot();
       // Ready published one snapshot already; the same state is not sent again.
       expect(snapshots()).toHaveLength(0);
 
@@ -41,8 +41,8 @@ describe('periodic snapshots', () => {
       await vi.waitFor(() => expect(events.some((e) => e.type === 'episode')).toBe(true), {
         timeout: 10_000,
       });
-      dashboard.periodicSnapshot();
-      dashboard.periodicSnapshot();
+      dashboard.live.periodicSnapshot();
+      dashboard.live.periodicSnapshot();
       expect(snapshots()).toHaveLength(1);
       expect(snapshots()[0]).toMatchObject({ total_episodes: 5 });
       unsubscribe();

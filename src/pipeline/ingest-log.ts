@@ -1,0 +1,83 @@
+import type { RangeRead, RawLines } from '../feeders/first-pass.js';
+import type { CompactIndexBatch } from '../feeders/index-compact.js';
+import type { Checkpoint } from '../feeders/tail/types.js';
+import type { AlertRecord, EpisodeRecord } from '../protocol/index.js';
+
+/**
+ * One batch of one source file, as its one reader delivered it (DESIGN §3): every projection
+ * (live state, catalog, metrics, phase-mix trigger) consumes these and nothing else reads a file.
+ * Duplicates are decided once, by the reader, before the batch is appended.
+ */
+export type IngestBatch =
+  | {
+      source: 'index';
+      kind: 'records';
+      records: EpisodeRecord[];
+      /** Ids of lines that repeated an accepted id. */
+      duplicateIds: string[];
+      lines: number;
+      checkpoint: Checkpoint;
+      bulk: boolean;
+    }
+  | {
+      /** A cold start's first pass: compact columns for the live state, raw lines for the catalog. */
+      source: 'index';
+      kind: 'compact';
+      batch: CompactIndexBatch;
+      /** Indexes (in the batch) of valid lines that repeated an id. */
+      duplicateAt: readonly number[];
+      /** What reading a planned range skipped (the tailer reports its own batches' skips). */
+      read?: RangeRead;
+      raw: RawLines;
+      checkpoint: Checkpoint;
+    }
+  | {
+      source: 'alerts';
+      kind: 'records';
+      records: AlertRecord[];
+      lines: number;
+      checkpoint: Checkpoint;
+      bulk: boolean;
+    };
+
+export type IngestEntry = IngestBatch & { seq: number };
+
+/** A consumer of the ingest log. A promise from `apply` holds the reader until it settles (backpressure). */
+export interface IngestProjection {
+  apply(entry: IngestEntry): void | Promise<void>;
+}
+
+/**
+ * The in-process ingest log: numbers each source batch and hands it, in order, to every
+ * projection subscribed. Entries are not kept: each projection that outlives the process commits
+ * its own position (the catalog: the checkpoint, in the same transaction as its rows), and a
+ * restart resumes the readers from the catalog's, so nothing is applied twice or skipped.
+ */
+export class IngestLog {
+  #seq = 0;
+  #projections: readonly IngestProjection[] = [];
+
+  /** Seq of the last batch appended (0 before any). */
+  get seq(): number {
+    return this.#seq;
+  }
+
+  subscribe(projection: IngestProjection): () => void {
+    this.#projections = [...this.#projections, projection];
+    return () => {
+      this.#projections = this.#projections.filter((p) => p !== projection);
+    };
+  }
+
+  /** Numbers the batch and applies it to every projection, in subscription order. */
+  append(batch: IngestBatch): void | Promise<void> {
+    const entry = { ...batch, seq: this.#seq + 1 } as IngestEntry;
+    this.#seq = entry.seq;
+    const waits: Promise<void>[] = [];
+    for (const p of this.#projections) {
+      const r = p.apply(entry);
+      if (r) waits.push(r);
+    }
+    if (waits.length > 0) return Promise.all(waits).then(() => undefined);
+  }
+}

@@ -1,0 +1,102 @@
+import type { StoredTotals } from '../catalog/ingest-store.js';
+import { AlertAggregates } from '../feeders/alert-aggregates.js';
+import { type RawLines, rawLines } from '../feeders/first-pass.js';
+import { IndexAggregates } from '../feeders/index-aggregates.js';
+import { type CompactIndexBatch, LINE_OK, sumsWithout } from '../feeders/index-compact.js';
+import { parseIndexLine } from '../feeders/records.js';
+import type { EpisodeRecord, UnsequencedEvent } from '../protocol/index.js';
+import { RECENT_LIMIT } from '../protocol/index.js';
+import type { IngestEntry, IngestProjection } from './ingest-log.js';
+
+/**
+ * The live state's projection of the ingest log: running totals and recent windows of the index
+ * and the alerts, seeded from what the catalog committed (so a restart counts nothing twice), and
+ * the events that tell clients. A backlog (bulk batch) is published as a snapshot, not one event
+ * per line; `bulkChanged` is called after each so the owner can schedule one.
+ */
+export class LiveProjection implements IngestProjection {
+  readonly index: IndexAggregates;
+  readonly alerts: AlertAggregates;
+
+  constructor(
+    stored: StoredTotals,
+    private readonly publish: (event: UnsequencedEvent) => void,
+    private readonly bulkChanged: () => void,
+  ) {
+    this.index = new IndexAggregates(stored);
+    this.alerts = new AlertAggregates(stored);
+  }
+
+  apply(entry: IngestEntry): void {
+    if (entry.source === 'alerts') {
+      if (entry.records.length === 0) return;
+      this.alerts.add(entry.records);
+      if (entry.bulk) this.bulkChanged();
+      else for (const a of entry.records) this.publish({ type: 'alert', ...a });
+      return;
+    }
+    if (entry.kind === 'compact') {
+      this.applyCompact(entry.batch, entry.duplicateAt, entry.raw);
+      this.bulkChanged();
+      return;
+    }
+    if (entry.records.length === 0) return;
+    this.index.add(entry.records);
+    if (entry.bulk) this.bulkChanged();
+    else for (const r of entry.records) this.publish({ type: 'episode', ...r });
+  }
+
+  /**
+   * A first-pass batch: the scan summed it per host, so only a batch holding a repeated id is
+   * re-summed; its last valid lines are the recent window.
+   */
+  private applyCompact(batch: CompactIndexBatch, duplicateAt: readonly number[], raw: RawLines): void {
+    const sums = duplicateAt.length > 0 ? sumsWithout(batch, duplicateAt) : batch.hostSums;
+    batch.hosts.forEach((name, k) => {
+      const episodes = sums.episodes[k] as number;
+      if (episodes === 0) return;
+      this.index.addSums(this.index.host(name), episodes, sums.bytes[k] as number, sums.lastMs[k] as number);
+    });
+    this.index.pushRecent(recentOf(batch, duplicateAt, raw));
+  }
+}
+
+/**
+ * The batch's last accepted records, oldest first: up to RECENT_LIMIT of them. The scan keeps
+ * only the last RECENT_LIMIT valid lines whole; when a repeat among them is dropped, the lines
+ * before them are parsed from the raw text (rare: a repeated id near the end of a batch), so the
+ * window still holds RECENT_LIMIT distinct episodes when the batch has that many.
+ */
+export function recentOf(
+  batch: CompactIndexBatch,
+  duplicateAt: readonly number[],
+  raw: RawLines,
+): EpisodeRecord[] {
+  const repeated = new Set(duplicateAt);
+  const tail = batch.tail.filter((t) => !repeated.has(t.index)).map((t) => t.record);
+  const valid = validCount(batch);
+  const accepted = valid - duplicateAt.length;
+  if (tail.length >= Math.min(RECENT_LIMIT, accepted) || tail.length === batch.tail.length) return tail;
+  // Parse the batch's lines again, in order; its valid lines are the scan's OK lines, in order.
+  const lines = rawLines(raw);
+  const records: EpisodeRecord[] = [];
+  for (const line of lines) {
+    const r = parseIndexLine(line);
+    if (r.ok) records.push(r.record);
+  }
+  if (records.length !== valid) return tail; // Both paths accept alike; if not, keep what is certain.
+  const out: EpisodeRecord[] = [];
+  let v = valid;
+  for (let i = batch.count - 1; i >= 0 && out.length < RECENT_LIMIT; i--) {
+    if (batch.status[i] !== LINE_OK) continue;
+    v--;
+    if (!repeated.has(i)) out.push(records[v] as EpisodeRecord);
+  }
+  return out.reverse();
+}
+
+function validCount(batch: CompactIndexBatch): number {
+  let n = 0;
+  for (let i = 0; i < batch.count; i++) if (batch.status[i] === LINE_OK) n++;
+  return n;
+}

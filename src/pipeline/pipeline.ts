@@ -1,0 +1,186 @@
+import path from 'node:path';
+import { Bus, type BusStats } from '../bus/bus.js';
+import { RingEventLog } from '../bus/event-log.js';
+import { type Db, openDatabase } from '../catalog/db.js';
+import { loadStoredTotals } from '../catalog/ingest-store.js';
+import { CatalogPersister, type PersisterStats } from '../catalog/persister.js';
+import { integrityCounts } from '../catalog/verifier-service.js';
+import { EpisodesDirFeeder } from '../feeders/episodes-dir.js';
+import { HealthDirFeeder } from '../feeders/health-dir.js';
+import type { JsonlFeederStats } from '../feeders/jsonl-feeder.js';
+import { emptyState } from '../protocol/index.js';
+import type { Logger } from '../util/log.js';
+import { IngestLog } from './ingest-log.js';
+import { LiveProjection } from './live-projection.js';
+import { LiveState } from './live-state.js';
+import { alertSource, IndexSource } from './sources.js';
+
+export interface PipelineOptions {
+  dataRoot: string;
+  /** The catalog's folder; null keeps an in-memory catalog and runs no writer (one-shot commands). */
+  stateDir: string | null;
+  logger: Logger;
+  /** Seconds. */
+  pollInterval: number;
+  rescanInterval: number;
+  snapshotInterval: number;
+  replayBuffer: number;
+}
+
+export interface PipelineStats {
+  index: JsonlFeederStats;
+  alerts: JsonlFeederStats;
+  episodes_dir: ReturnType<EpisodesDirFeeder['stats']>;
+  health: ReturnType<HealthDirFeeder['stats']>;
+  catalog: PersisterStats | null;
+  remembered_ids: number;
+  ready: boolean;
+  bootstrap_seconds: number | null;
+  bus: BusStats;
+}
+
+/** The ingest side of the server, built and wired: readers, logs and projections. */
+export interface Pipeline {
+  readonly bus: Bus;
+  readonly db: Db;
+  readonly live: LiveState;
+  /** Starts the readers and the writer; resolves once they run (not when the first pass is done). */
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** Resolves once the first pass is done: index and alerts caught up, episodes and health scanned. */
+  whenReady(): Promise<void>;
+  /** Resolves once ready and the catalog has committed everything read up to then. */
+  whenCatalogCaughtUp(): Promise<void>;
+  /** Called with the number of new episode files (the phase mix and the verifier hook in here). */
+  onNewEpisodeFiles(listener: (n: number) => void): void;
+  stats(): PipelineStats;
+}
+
+/**
+ * Builds the pipeline (DESIGN §3): one reader per source file appends each batch to the ingest
+ * log; the live state, the catalog writer and the metrics are projections of it. The live state
+ * starts from what the catalog committed, and the readers resume from the catalog's positions,
+ * so a restart neither repeats nor skips a line.
+ */
+export function createPipeline(options: PipelineOptions): Pipeline {
+  const { dataRoot, stateDir, logger } = options;
+  const db = openDatabase(stateDir);
+  const stored = loadStoredTotals(db);
+  const ingest = new IngestLog();
+  const events = new RingEventLog(options.replayBuffer, undefined, { logger });
+  let liveState: LiveState | null = null;
+  const live = new LiveProjection(
+    stored,
+    (e) => bus.publish(e),
+    () => liveState?.scheduleBulkSnapshot(),
+  );
+  const bus = new Bus({
+    log: events,
+    initialState: { ...emptyState(), ...live.index.snapshotFields(), ...live.alerts.snapshotFields() },
+  });
+  const newFileListeners: Array<(n: number) => void> = [];
+  const episodesDir = new EpisodesDirFeeder({
+    dataRoot,
+    logger,
+    rescanIntervalMs: options.rescanInterval * 1000,
+    onHostChange: (host, disk) => bus.publish({ type: 'host_disk', host_id: host, ...disk }),
+    onNewFiles: (n) => {
+      for (const l of newFileListeners) l(n);
+    },
+  });
+  liveState = new LiveState({
+    bus,
+    live,
+    disk: () => episodesDir.disk(),
+    integrity: () => integrityCounts(db),
+    logger,
+    snapshotInterval: options.snapshotInterval,
+  });
+  const state = liveState;
+  const health = new HealthDirFeeder({
+    dataRoot,
+    logger,
+    rescanIntervalMs: options.rescanInterval * 1000,
+    onHealth: (host, h) => state.setHealth(host, h),
+  });
+  const persister = stateDir === null ? null : new CatalogPersister({ stateDir }, logger);
+  // Projections in order: the catalog first (it copies what it needs), then the live state.
+  if (persister) ingest.subscribe(persister);
+  ingest.subscribe(live);
+
+  let dirsScanned = false;
+  const checkReady = () => {
+    if (index.isCaughtUp && alerts.isCaughtUp && dirsScanned) state.markReady();
+  };
+  const lookup = db.prepare('SELECT 1 FROM episodes WHERE episode_id = ?').pluck();
+  const pollIntervalMs = options.pollInterval * 1000;
+  // An empty catalog has nothing to look up: the first pass then runs at parsing speed.
+  const index = new IndexSource(
+    {
+      path: path.join(dataRoot, 'index.jsonl'),
+      start: stored.checkpoints.index ?? null,
+      pollIntervalMs,
+      logger,
+      log: ingest,
+      onCaughtUp: checkReady,
+    },
+    stored.total_episodes > 0 ? (id) => lookup.get(id) !== undefined : null,
+  );
+  const alerts = alertSource({
+    path: path.join(dataRoot, 'alerts.jsonl'),
+    start: stored.checkpoints.alerts ?? null,
+    pollIntervalMs,
+    logger,
+    log: ingest,
+    onCaughtUp: checkReady,
+  });
+
+  let started: Promise<unknown> = Promise.resolve();
+  let stopped = false;
+  return {
+    bus,
+    db,
+    live: state,
+    async start() {
+      persister?.start();
+      started = Promise.all([index.start(), alerts.start()]);
+      await started;
+      // Disk and health scans are part of the first pass: readiness waits for them.
+      void Promise.all([episodesDir.start(), health.start()]).then(() => {
+        dirsScanned = true;
+        checkReady();
+      });
+      state.start();
+    },
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await started;
+      state.stop();
+      episodesDir.stop();
+      health.stop();
+      await Promise.all([index.stop(), alerts.stop()]);
+      await persister?.stop();
+      db.close();
+    },
+    whenReady: () => state.whenReady(),
+    whenCatalogCaughtUp: async () => {
+      await state.whenReady();
+      await persister?.whenIdle();
+    },
+    onNewEpisodeFiles(listener) {
+      newFileListeners.push(listener);
+    },
+    stats: () => ({
+      index: index.stats(),
+      alerts: alerts.stats(),
+      episodes_dir: episodesDir.stats(),
+      health: health.stats(),
+      catalog: persister?.stats() ?? null,
+      remembered_ids: index.rememberedIds,
+      ready: state.ready,
+      bootstrap_seconds: state.bootstrapSeconds,
+      bus: bus.stats(),
+    }),
+  };
+}

@@ -1,0 +1,193 @@
+import fs from 'node:fs';
+import { EpisodeIdTracker } from '../feeders/episode-ids.js';
+import { FirstPassLoader, type FirstPassSource } from '../feeders/first-pass.js';
+import { type CompactIndexBatch, LINE_OK, SKIP_CODES } from '../feeders/index-compact.js';
+import { planIndexRanges, type RangePlan } from '../feeders/index-ranges.js';
+import { type FeederBatch, JsonlFeeder, type JsonlFeederStats } from '../feeders/jsonl-feeder.js';
+import { parseAlertLine, parseIndexLine } from '../feeders/records.js';
+import type { Checkpoint } from '../feeders/tail/types.js';
+import type { AlertRecord, EpisodeRecord } from '../protocol/index.js';
+import type { Logger } from '../util/log.js';
+import type { IngestLog } from './ingest-log.js';
+
+export interface SourceOptions {
+  path: string;
+  /** The catalog's committed position; null reads from byte 0. */
+  start: Checkpoint | null;
+  pollIntervalMs: number;
+  logger: Logger;
+  log: IngestLog;
+  onCaughtUp(): void;
+}
+
+/** What a source reader reports to metrics. */
+export interface SourceReader {
+  readonly isCaughtUp: boolean;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  stats(): JsonlFeederStats;
+}
+
+/** The one reader of `alerts.jsonl`: each batch goes to the ingest log. */
+export function alertSource(o: SourceOptions): SourceReader {
+  return new JsonlFeeder<AlertRecord>({
+    name: 'alerts',
+    path: o.path,
+    start: o.start,
+    pollIntervalMs: o.pollIntervalMs,
+    logger: o.logger,
+    parse: parseAlertLine,
+    onBatch: (b) =>
+      o.log.append({
+        source: 'alerts',
+        kind: 'records',
+        records: b.records,
+        lines: b.lines,
+        checkpoint: b.checkpoint,
+        bulk: b.bulk,
+      }),
+    onCaughtUp: o.onCaughtUp,
+  });
+}
+
+/**
+ * The one reader of `index.jsonl`. It makes the one duplicate check (an id seen before in this
+ * run, or committed to the catalog by an earlier one) and appends each batch to the ingest log.
+ * A cold start (empty catalog, no position) reads the file as it is in line-aligned ranges,
+ * scanned byte-wise into compact batches; the tailer then resumes after them.
+ */
+export class IndexSource implements SourceReader {
+  private feeder: JsonlFeeder<EpisodeRecord>;
+  private readonly firstPass: FirstPassLoader | null;
+  private readonly ids: EpisodeIdTracker;
+  private firstPassBytes: number | null = null;
+  private started: Promise<unknown> = Promise.resolve();
+  private stopped = false;
+
+  /** @param committedBefore asks the catalog whether an id was committed; null when it was empty at start. */
+  constructor(
+    private readonly o: SourceOptions,
+    committedBefore: ((episodeId: string) => boolean) | null,
+  ) {
+    this.ids = new EpisodeIdTracker(committedBefore);
+    this.firstPass = this.ids.cold
+      ? new FirstPassLoader((batch, src) => this.deliverCompact(batch, src))
+      : null;
+    this.feeder = this.makeFeeder(o.start, this.firstPass);
+  }
+
+  get isCaughtUp(): boolean {
+    return this.feeder.isCaughtUp;
+  }
+
+  get rememberedIds(): number {
+    return this.ids.rememberedCount;
+  }
+
+  /** Resolves once the tailer runs; a ranged first pass goes on in the background (see `whenStarted`). */
+  async start(): Promise<void> {
+    const plan = this.firstPass && this.o.start === null ? planIndexRanges(this.o.path) : null;
+    if (!plan) {
+      this.started = this.feeder.start();
+      await this.started;
+      return;
+    }
+    this.feeder = this.makeFeeder(plan.checkpoint, null);
+    this.started = this.readRanges(plan).then(() => (this.stopped ? undefined : this.feeder.start()));
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.started;
+    await this.feeder.stop();
+  }
+
+  stats(): JsonlFeederStats {
+    return this.feeder.stats();
+  }
+
+  private makeFeeder(start: Checkpoint | null, bulk: FirstPassLoader | null): JsonlFeeder<EpisodeRecord> {
+    return new JsonlFeeder<EpisodeRecord>({
+      name: 'index',
+      path: this.o.path,
+      start,
+      pollIntervalMs: this.o.pollIntervalMs,
+      logger: this.o.logger,
+      parse: parseIndexLine,
+      accept: (r) => this.ids.accept(r.episode_id),
+      ...(bulk ? { bulkLoader: bulk } : {}),
+      onBatch: (b: FeederBatch<EpisodeRecord>) =>
+        this.o.log.append({
+          source: 'index',
+          kind: 'records',
+          records: b.records,
+          duplicateIds: b.duplicates.map((d) => d.episode_id),
+          lines: b.lines,
+          checkpoint: b.checkpoint,
+          bulk: b.bulk,
+        }),
+      onCaughtUp: this.o.onCaughtUp,
+    });
+  }
+
+  /** The ranged first pass: every planned range read, scanned and appended in order. */
+  private async readRanges(plan: RangePlan): Promise<void> {
+    const loader = this.firstPass as FirstPassLoader;
+    this.firstPassBytes = plan.checkpoint.offset;
+    try {
+      for (const [start, end] of plan.ranges) {
+        if (this.stopped) break;
+        await loader.scanRange(plan.fd, start, end, plan.checkpoint);
+      }
+    } finally {
+      fs.closeSync(plan.fd);
+      await loader.close();
+    }
+  }
+
+  /** A compact batch: its repeats decided by id hash (a cold start has no catalog to ask), then logged. */
+  private deliverCompact(batch: CompactIndexBatch, src: FirstPassSource): void | Promise<void> {
+    const { status, hashHi, hashLo } = batch;
+    const read = src.read;
+    if (read && this.firstPassBytes !== null && read.bytes > 0) {
+      // Room for the whole pass's ids at once, estimated from the first range's lines per byte (no
+      // margin: one more doubling at the end is cheaper than a table twice the size throughout).
+      this.ids.reserve(Math.ceil((batch.count * this.firstPassBytes) / read.bytes));
+      this.firstPassBytes = null;
+    }
+    const skipCounts = new Uint32Array(SKIP_CODES.length);
+    const duplicateAt: number[] = [];
+    for (let i = 0; i < batch.count; i++) {
+      const code = status[i] as number;
+      if (code !== LINE_OK) skipCounts[code - 1] = (skipCounts[code - 1] as number) + 1;
+      else if (!this.ids.acceptHash(hashHi[i] as number, hashLo[i] as number)) duplicateAt.push(i);
+    }
+    const skipped: Record<string, number> = {};
+    SKIP_CODES.forEach((reason, k) => {
+      const n = skipCounts[k] as number;
+      if (n > 0) skipped[reason] = n;
+    });
+    // Range batches were read outside the tailer: their lines and read skips are counted here.
+    // Invalid UTF-8 is no skip (the line is delivered with U+FFFD): it has its own count.
+    const { invalid_utf8: invalidUtf8 = 0, ...readSkips } = read?.skips ?? {};
+    for (const [reason, n] of Object.entries(readSkips)) skipped[reason] = (skipped[reason] ?? 0) + n;
+    let valid = 0;
+    for (let i = 0; i < batch.count; i++) if (status[i] === LINE_OK) valid++;
+    this.feeder.countBulk({
+      ...(read ? { lines: batch.count, invalidUtf8 } : {}),
+      accepted: valid - duplicateAt.length,
+      duplicates: duplicateAt.length,
+      skipped,
+      rejected: [...(read?.excerpts ?? []), ...batch.rejected],
+    });
+    return this.o.log.append({
+      source: 'index',
+      kind: 'compact',
+      batch,
+      duplicateAt,
+      ...(read ? { read } : {}),
+      raw: src.raw,
+      checkpoint: src.checkpoint,
+    });
+  }
+}

@@ -1,0 +1,179 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { FastifyInstance } from 'fastify';
+import { WsHub } from './bus/ws-hub.js';
+import { IntegrityVerifier } from './catalog/verifier-service.js';
+import type { ServerConfig } from './config/server-config.js';
+import { type BuildAppOptions, buildApp } from './http/app.js';
+import { isLoopbackHost, originCheck, ReadAuth } from './http/auth.js';
+import type { AppContext } from './http/context.js';
+import { PhaseMixService } from './phasemix/service.js';
+import { createPipeline, type Pipeline } from './pipeline/pipeline.js';
+import { CLOSE_GOING_AWAY } from './protocol/index.js';
+import { UsageError } from './util/errors.js';
+import { createLogger, type Logger } from './util/log.js';
+
+/** The packaged web app: `web-dist/` at the package root. */
+export function defaultWebDir(): string {
+  return fileURLToPath(new URL('../web-dist/', import.meta.url));
+}
+
+export interface ServicesExtras {
+  logger?: Logger;
+  /** Extra routes (tests). */
+  routes?: BuildAppOptions['routes'];
+}
+
+/** Everything the server runs, built and wired; `server.ts` only listens and closes. */
+export interface Services {
+  readonly pipeline: Pipeline;
+  readonly app: FastifyInstance;
+  readonly hub: WsHub;
+  readonly phaseMix: PhaseMixService;
+  /** The integrity verifier thread (null with an in-memory catalog). */
+  readonly verifier: IntegrityVerifier | null;
+  readonly logger: Logger;
+  /** Stops everything in order (clients get 1001, checkpoints are committed); idempotent. */
+  stop(): Promise<void>;
+}
+
+function readToken(file: string, flag: string): string {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8').trim();
+  } catch (err) {
+    throw new UsageError('bad_token_file', `--${flag}: cannot read ${file} (${(err as Error).message})`, {
+      file,
+    });
+  }
+  if (text.length < 8)
+    throw new UsageError('bad_token_file', `--${flag}: token in ${file} is shorter than 8 characters`);
+  return text;
+}
+
+function checkDataRoot(dataRoot: string): void {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(dataRoot);
+  } catch {
+    return; // A data root that does not exist yet is fine: it is picked up when it appears.
+  }
+  if (!st.isDirectory()) {
+    throw new UsageError('data_root_not_dir', `--data-root ${dataRoot} is not a directory`, { dataRoot });
+  }
+}
+
+/**
+ * The composition root: builds the pipeline (readers, logs, projections), the phase mix, the
+ * integrity verifier, the WebSocket hub and the HTTP app, and starts them in order. The first
+ * pass starts before the HTTP app is built (building it waits on files too, and the pass yields
+ * between its ranges, so the two overlap); the phase mix starts once the first pass is done, the
+ * verifier once the catalog has caught up (its read-then-write transactions would otherwise meet
+ * the writer's backlog commits). No route starts anything.
+ */
+export async function startServices(config: ServerConfig, extras: ServicesExtras = {}): Promise<Services> {
+  checkDataRoot(config.dataRoot);
+  const dataRoot = path.resolve(config.dataRoot);
+  const stateDir = path.resolve(config.stateDir);
+  const phaseToken = config.phaseTokenFile ? readToken(config.phaseTokenFile, 'phase-token') : null;
+  const readAuth = config.readTokenFile ? new ReadAuth(readToken(config.readTokenFile, 'read-token')) : null;
+  const logger = extras.logger ?? createLogger({ level: config.logLevel });
+  if (!isLoopbackHost(config.host) && !readAuth) {
+    logger.warn(
+      { host: config.host },
+      'listening beyond loopback without --read-token: anyone who can reach this port can read the lab’s data',
+    );
+  }
+
+  const pipeline = createPipeline({
+    dataRoot,
+    stateDir,
+    logger,
+    pollInterval: config.pollInterval,
+    rescanInterval: config.rescanInterval,
+    snapshotInterval: config.snapshotInterval,
+    replayBuffer: config.replayBuffer,
+  });
+  const { bus, live } = pipeline;
+  const hub = new WsHub({
+    bus,
+    logger,
+    queueCapBytes: config.clientQueueBytes,
+    pingIntervalMs: config.pingInterval * 1000,
+    checkOrigin: originCheck(config.allowedOrigins ?? []),
+    ...(readAuth ? { authorize: readAuth.authorizeUpgrade } : {}),
+  });
+  // The phase mix caches per-episode results in the catalog: a restart reads no tarball twice.
+  const phaseMix = new PhaseMixService({
+    dataRoot,
+    db: pipeline.db,
+    logger,
+    sample: config.phaseSample,
+    intervalMs: config.phaseInterval * 1000,
+    publish: (mix) => bus.publish({ type: 'phase_mix', ...mix }),
+  });
+  const verifier = new IntegrityVerifier({ dataRoot, stateDir, logger });
+  pipeline.onNewEpisodeFiles(() => {
+    phaseMix.notifyNewEpisodes();
+    verifier.poke();
+  });
+  const ctx: AppContext = {
+    events: bus,
+    readiness: live,
+    catalog: pipeline.db,
+    stats: () => pipeline.stats(),
+    hub,
+    logger,
+    dataRoot,
+    phaseToken,
+    phaseMix,
+  };
+
+  let stopped = false;
+  await pipeline.start();
+  let app: FastifyInstance | null = null;
+  const stop = async (reason: string) => {
+    stopped = true;
+    await hub.close(CLOSE_GOING_AWAY, reason);
+    await phaseMix.stop();
+    await verifier.stop();
+    await app?.close();
+    await pipeline.stop();
+  };
+  try {
+    app = await buildApp(ctx, {
+      webDir: config.webDir ?? defaultWebDir(),
+      readAuth,
+      ...(extras.routes ? { routes: extras.routes } : {}),
+    });
+  } catch (err) {
+    await stop('server failed to start');
+    throw err;
+  }
+  app.server.on('upgrade', (req, socket, head) => {
+    const pathname = (req.url ?? '').split('?')[0];
+    if (pathname === '/ws') hub.handleUpgrade(req, socket, head);
+    else socket.destroy();
+  });
+  void pipeline.whenReady().then(() => {
+    if (!stopped) phaseMix.start();
+  });
+  void pipeline.whenCatalogCaughtUp().then(() => {
+    if (!stopped) verifier.start();
+  });
+
+  let stopping: Promise<void> | null = null;
+  return {
+    pipeline,
+    app,
+    hub,
+    phaseMix,
+    verifier,
+    logger,
+    stop: () => {
+      stopping ??= stop('server shutting down');
+      return stopping;
+    },
+  };
+}
