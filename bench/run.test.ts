@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { tempDir } from '../src/test-utils/tmp.js';
+import { tempDir } from '../test/support/tmp.js';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
 

@@ -1,12 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
+import { getJson, TestClient, testServer } from '../test/support/server.js';
+import { tempDir } from '../test/support/tmp.js';
 import { generateDataRoot } from './generate/generate.js';
 import type { DashboardState, EpisodeEvent, HelloMessage, ServerMessage } from './protocol/index.js';
 import { CLOSE_GOING_AWAY } from './protocol/index.js';
 import { applyEvent } from './protocol/reduce.js';
-import { getJson, TestClient, testServer } from './test-utils/server.js';
-import { tempDir } from './test-utils/tmp.js';
 
 async function generated(episodes = 12, alerts = 6) {
   const out = path.join(tempDir('cis490-root-'), 'root');

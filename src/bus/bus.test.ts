@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { alert, episode } from '../../test/support/ws-harness.js';
 import { type DashboardEvent, emptyState } from '../protocol/index.js';
 import { applyEvent } from '../protocol/reduce.js';
 import { createLogger, silentLogger } from '../util/log.js';
 import { Bus } from './bus.js';
 import { RingEventLog } from './event-log.js';
-import { alert, episode } from './ws-test-harness.js';
 
 const quietBus = (opts: ConstructorParameters<typeof Bus>[0] = {}) =>
   new Bus({ logger: silentLogger(), ...opts });

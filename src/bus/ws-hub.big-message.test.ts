@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { alert, startHub, TestClient } from './ws-test-harness.js';
+import { alert, startHub, TestClient } from '../../test/support/ws-harness.js';
 
 describe('WsHub with a message bigger than the client queue cap', () => {
   it('keeps a client that reads everything open instead of closing it as slow', async () => {

@@ -1,10 +1,10 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { describe, expect, it, vi } from 'vitest';
+import { alert, episode, eventSeqs, range, startHub, TestClient } from '../../test/support/ws-harness.js';
 import { CLOSE_SLOW_CLIENT } from '../protocol/index.js';
 import { silentLogger } from '../util/log.js';
 import { Bus } from './bus.js';
 import { SLOW_CLIENT_REASON } from './ws-hub.js';
-import { alert, episode, eventSeqs, range, startHub, TestClient } from './ws-test-harness.js';
 
 describe('WsHub under load', () => {
   it('gives every client connecting during a publish burst a gapless, duplicate-free stream', async () => {

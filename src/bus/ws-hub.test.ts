@@ -1,9 +1,9 @@
 import http from 'node:http';
 import { describe, expect, it, vi } from 'vitest';
+import { alert, episode, eventSeqs, range, startHub, TestClient } from '../../test/support/ws-harness.js';
 import { CLOSE_GOING_AWAY, CLOSE_UNAUTHORIZED, type HelloMessage } from '../protocol/index.js';
 import { createLogger, silentLogger } from '../util/log.js';
 import { Bus } from './bus.js';
-import { alert, episode, eventSeqs, range, startHub, TestClient } from './ws-test-harness.js';
 
 describe('WsHub: connecting', () => {
   it('sends a hello with the current state, then every later event', async () => {

@@ -1,8 +1,8 @@
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
+import { tempDir } from '../../test/support/tmp.js';
 import type { EpisodeRecord } from '../protocol/index.js';
-import { tempDir } from '../test-utils/tmp.js';
 import { DB_FILE, type Db, openDatabase, SCHEMA_VERSION } from './db.js';
 import { type DiskFile, DiskSync } from './disk-sync.js';
 import { EpisodeQueries, NO_FILTER } from './episodes-query.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { tempDir } from '../../test/support/tmp.js';
 import type { Checkpoint } from '../feeders/tail/types.js';
-import { tempDir } from '../test-utils/tmp.js';
 import { openDatabase } from './db.js';
 import { AlertStore, EpisodeStore, readCheckpoint } from './ingest-store.js';
 

@@ -45,6 +45,11 @@ export type PersistBatch =
       checkpoint: Checkpoint | null;
     }
   | {
+      /** The cold first pass is over: indexes dropped for its bulk load are built now. */
+      type: 'first_pass_done';
+      seq: number;
+    }
+  | {
       type: 'alerts';
       seq: number;
       records: AlertRecord[];

@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import type { IngestEntry, IngestProjection } from '../pipeline/ingest-log.js';
+import type { IngestEntry, IngestProjection } from '../bus/ingest-log.js';
 import type { Logger } from '../util/log.js';
 import { workerFile } from '../util/worker-url.js';
 import type { SourceName } from './ingest-store.js';
@@ -17,9 +17,9 @@ export interface PersisterStats {
 /**
  * Raw first-pass bytes the writer may have queued before the reader waits for it. The first pass
  * reads faster than SQLite writes; this much of it runs ahead (and is held in memory meanwhile).
- * @default 96 MiB
+ * @default 64 MiB
  */
-export const DEFAULT_WINDOW_BYTES = 96 * 1024 * 1024;
+export const DEFAULT_WINDOW_BYTES = 64 * 1024 * 1024;
 
 /**
  * The catalog projection of the ingest log: hands each batch to the writer thread, which commits
@@ -158,6 +158,7 @@ function toPersistBatch(entry: IngestEntry): { batch: PersistBatch; transfer: Ar
     const { records, lines, checkpoint } = entry;
     return { batch: { type: 'alerts', seq, records, lines, checkpoint }, transfer: [] };
   }
+  if (entry.kind === 'first_pass_done') return { batch: { type: 'first_pass_done', seq }, transfer: [] };
   if (entry.kind === 'records') {
     const { records, duplicateIds, lines, checkpoint } = entry;
     return { batch: { type: 'episodes', seq, records, duplicateIds, lines, checkpoint }, transfer: [] };

@@ -1,4 +1,28 @@
-import type { Db } from './db.js';
+// The driver's type, not db.ts's alias: db.ts runs these migrations (no import cycle).
+import type Database from 'better-sqlite3';
+
+type Db = Database.Database;
+
+/**
+ * The secondary indexes of `episodes` (the unique key on episode_id aside). A cold bulk load
+ * drops them and builds them again once its rows are in (a sort is far cheaper than keeping
+ * random-order indexes through a million inserts); the writer makes sure they exist at start
+ * (`IF NOT EXISTS`), so a load cut short by a crash never leaves the explorer without them. The
+ * first four are migration v2's; the size index (for size filters, which otherwise scan the time
+ * index) came with the bulk load and is created by the writer.
+ */
+export const EPISODE_INDEXES: readonly string[] = [
+  'CREATE INDEX episodes_by_time ON episodes(received_ms, host_id, status, size_bytes)',
+  'CREATE INDEX episodes_by_host_status_time ON episodes(host_id, status, received_ms)',
+  'CREATE INDEX episodes_by_status_time ON episodes(status, received_ms)',
+  'CREATE INDEX episodes_by_sha_group ON episodes(substr(sha256, 1, 2))',
+  'CREATE INDEX episodes_by_size ON episodes(size_bytes, received_ms)',
+];
+
+/** Names of EPISODE_INDEXES, in order. */
+export const EPISODE_INDEX_NAMES = EPISODE_INDEXES.map(
+  (sql) => (/CREATE INDEX (\w+)/.exec(sql) as RegExpExecArray)[1] as string,
+);
 
 /**
  * Ordered schema migrations: entry i upgrades a database from version i to i + 1 (PRAGMA
@@ -79,10 +103,7 @@ export const MIGRATIONS: ReadonlyArray<(db: Db) => void> = [
       ALTER TABLE episodes ADD COLUMN status TEXT NOT NULL DEFAULT 'unverified';
       -- host, status and size ride along (appended: inserts stay sequential) so counts and facets
       -- over a time range, and size filters, read this index alone, never the rows.
-      CREATE INDEX episodes_by_time ON episodes(received_ms, host_id, status, size_bytes);
-      CREATE INDEX episodes_by_host_status_time ON episodes(host_id, status, received_ms);
-      CREATE INDEX episodes_by_status_time ON episodes(status, received_ms);
-      CREATE INDEX episodes_by_sha_group ON episodes(substr(sha256, 1, 2));
+      ${EPISODE_INDEXES.slice(0, 4).join(';\n      ')};
 
       -- Every *.tar.zst under episodes/<host>/, with the verifier's cached result for it.
       CREATE TABLE disk_files (

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { tempDir } from '../test-utils/tmp.js';
+import { tempDir } from '../../test/support/tmp.js';
 import { ByteBudget, hashFile } from './verifier.js';
 
 describe('ByteBudget', () => {

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { tempDir } from '../test-utils/tmp.js';
+import { tempDir } from '../../test/support/tmp.js';
 
 const BIN = fileURLToPath(new URL('../../bin/cis490-dashboard.js', import.meta.url));
 

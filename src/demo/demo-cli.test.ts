@@ -4,9 +4,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it, onTestFinished, vi } from 'vitest';
+import { getJson } from '../../test/support/server.js';
+import { tempDir } from '../../test/support/tmp.js';
 import type { DashboardState } from '../protocol/index.js';
-import { getJson } from '../test-utils/server.js';
-import { tempDir } from '../test-utils/tmp.js';
 
 const bin = fileURLToPath(new URL('../../bin/cis490-dashboard.js', import.meta.url));
 

@@ -1,10 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it, onTestFinished, vi } from 'vitest';
+import { getJson } from '../../test/support/server.js';
+import { tempDir } from '../../test/support/tmp.js';
 import { FAILED_PHASE, PHASES } from '../generate/episode.js';
 import type { DashboardState } from '../protocol/index.js';
-import { getJson } from '../test-utils/server.js';
-import { tempDir } from '../test-utils/tmp.js';
 import { startDemo } from './demo.js';
 import type { SimulatorStats } from './simulator.js';
 

@@ -2,10 +2,10 @@ import { randomBytes, randomInt } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startFullServer } from '../cli/run-server.js';
 import { hostIds } from '../generate/generate.js';
 import { Rng } from '../generate/rng.js';
 import type { RunningServer, ServerConfig } from '../server.js';
+import { startServer } from '../server.js';
 import { backfill } from './backfill.js';
 import { phaseClient } from './phase-client.js';
 import type { DemoTiming } from './profiles.js';
@@ -95,7 +95,7 @@ export async function startDemo(o: DemoOptions = {}): Promise<RunningDemo> {
 
   let server: RunningServer;
   try {
-    server = await startFullServer({ ...o.server, dataRoot, stateDir, phaseTokenFile: tokenFile });
+    server = await startServer({ ...o.server, dataRoot, stateDir, phaseTokenFile: tokenFile });
   } catch (err) {
     if (ownsDir) fs.rmSync(dir, { recursive: true, force: true });
     throw err;

@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it, onTestFinished, vi } from 'vitest';
+import { tempDir } from '../../test/support/tmp.js';
 import type { HostDisk } from '../protocol/index.js';
-import { tempDir } from '../test-utils/tmp.js';
 import { silentLogger } from '../util/log.js';
 import { EpisodesDirFeeder } from './episodes-dir.js';
 import { HealthDirFeeder } from './health-dir.js';

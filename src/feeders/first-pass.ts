@@ -52,6 +52,7 @@ export class FirstPassLoader implements BulkLoader {
   private readBuffer = Buffer.alloc(0);
   /** Reused for every range too: `deliver` applies a batch before the next range is read. */
   private builder: CompactBatchBuilder | null = null;
+  private closed = false;
 
   /**
    * `deliver` gets each batch with its source; the batch and the raw bytes are only valid until
@@ -59,6 +60,8 @@ export class FirstPassLoader implements BulkLoader {
    */
   constructor(
     private readonly deliver: (batch: CompactIndexBatch, source: FirstPassSource) => void | Promise<void>,
+    /** Called once, when the pass is over (`close`). */
+    private readonly onDone: () => void | Promise<void> = () => {},
   ) {}
 
   /**
@@ -85,7 +88,10 @@ export class FirstPassLoader implements BulkLoader {
   async drain(): Promise<void> {}
 
   async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
     this.readBuffer = Buffer.alloc(0);
     this.builder = null;
+    await this.onDone();
   }
 }

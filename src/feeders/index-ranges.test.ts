@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { tempDir } from '../test-utils/tmp.js';
+import { tempDir } from '../../test/support/tmp.js';
 import { MAX_LINE_BYTES, planIndexRanges, readRange } from './index-ranges.js';
 import { type LineSink, splitLines } from './tail/lines.js';
 

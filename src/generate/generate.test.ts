@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { tempDir } from '../test-utils/tmp.js';
+import { tempDir } from '../../test/support/tmp.js';
 import { DashboardError } from '../util/errors.js';
 import { normalizeTimestamp } from '../util/time.js';
 import { type GenerateOptions, generateDataRoot } from './generate.js';

@@ -1,5 +1,10 @@
-import type { PhaseLabel } from './episode.js';
 import type { Rng } from './rng.js';
+
+/** What telemetry needs of a phase label (episode.ts's PhaseLabel has more). */
+interface TelemetryLabel {
+  phase: string;
+  t_mono_ns: number;
+}
 
 /** Name of the telemetry member inside an episode tarball. */
 export const TELEMETRY_FILE = 'telemetry.csv';
@@ -25,7 +30,7 @@ const IDLE = { cpu: 5, net: 500, disk: 5_000, procs: 100 };
  */
 export function renderTelemetry(
   bytes: number,
-  labels: readonly PhaseLabel[],
+  labels: readonly TelemetryLabel[],
   monoStartNs: number,
   monoEndNs: number,
   rng: Rng,

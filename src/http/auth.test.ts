@@ -3,13 +3,13 @@ import http, { type IncomingMessage } from 'node:http';
 import path from 'node:path';
 import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import WebSocket from 'ws';
+import { testServer } from '../../test/support/server.js';
+import { tempDir } from '../../test/support/tmp.js';
 import { serverConfigFrom } from '../cli/commands/serve.js';
 import { parseOptions } from '../config/parse.js';
 import { SERVER_OPTIONS } from '../config/schema.js';
 import { CLOSE_UNAUTHORIZED, type ServerMessage } from '../protocol/index.js';
 import { type ServerConfig, startServer } from '../server.js';
-import { testServer } from '../test-utils/server.js';
-import { tempDir } from '../test-utils/tmp.js';
 import { createLogger } from '../util/log.js';
 import {
   cookieValues,

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { tempDir } from '../test-utils/tmp.js';
+import { tempDir } from '../../test/support/tmp.js';
 import { readEpisode } from './episode-file.js';
 
 describe('readEpisode on something that is not a regular file', () => {

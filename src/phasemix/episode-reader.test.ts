@@ -1,11 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { jsonl, tarHeader, tarPadding, tarZst, zstdOf } from '../../test/support/phasemix.js';
+import { tempDir } from '../../test/support/tmp.js';
 import { encodeTarEntry, TAR_END } from '../generate/tar.js';
-import { tempDir } from '../test-utils/tmp.js';
 import { readEpisode } from './episode-file.js';
 import { EpisodeExtraction } from './episode-reader.js';
-import { jsonl, tarHeader, tarPadding, tarZst, zstdOf } from './testing.js';
 import { ZstdWorkspace } from './zstd-stream.js';
 
 const LABELS = [

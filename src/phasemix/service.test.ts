@@ -2,14 +2,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { describe, expect, it, onTestFinished, vi } from 'vitest';
+import { jsonl, tarZst, zstdOf } from '../../test/support/phasemix.js';
+import { tempDir } from '../../test/support/tmp.js';
 import { openDatabase } from '../catalog/db.js';
 import { generateDataRoot } from '../generate/generate.js';
 import type { PhaseMix } from '../protocol/index.js';
-import { tempDir } from '../test-utils/tmp.js';
 import { createLogger, silentLogger } from '../util/log.js';
 import { computePhaseMixOnce } from './compute-once.js';
 import { PhaseMixService, type PhaseMixServiceOptions } from './service.js';
-import { jsonl, tarZst, zstdOf } from './testing.js';
 
 const S = 1e9;
 

@@ -1,3 +1,4 @@
+import type { IngestEntry, IngestProjection } from '../bus/ingest-log.js';
 import type { StoredTotals } from '../catalog/ingest-store.js';
 import { AlertAggregates } from '../feeders/alert-aggregates.js';
 import { type RawLines, rawLines } from '../feeders/first-pass.js';
@@ -6,7 +7,6 @@ import { type CompactIndexBatch, LINE_OK, sumsWithout } from '../feeders/index-c
 import { parseIndexLine } from '../feeders/records.js';
 import type { EpisodeRecord, UnsequencedEvent } from '../protocol/index.js';
 import { RECENT_LIMIT } from '../protocol/index.js';
-import type { IngestEntry, IngestProjection } from './ingest-log.js';
 
 /**
  * The live state's projection of the ingest log: running totals and recent windows of the index
@@ -35,6 +35,7 @@ export class LiveProjection implements IngestProjection {
       else for (const a of entry.records) this.publish({ type: 'alert', ...a });
       return;
     }
+    if (entry.kind === 'first_pass_done') return;
     if (entry.kind === 'compact') {
       this.applyCompact(entry.batch, entry.duplicateAt, entry.raw);
       this.bulkChanged();

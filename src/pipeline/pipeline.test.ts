@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
+import { tempDir } from '../../test/support/tmp.js';
 import { generateDataRoot } from '../generate/generate.js';
 import type { DashboardEvent } from '../protocol/index.js';
-import { tempDir } from '../test-utils/tmp.js';
 import { silentLogger } from '../util/log.js';
 import { createPipeline } from './pipeline.js';
 

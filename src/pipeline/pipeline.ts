@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { Bus, type BusStats } from '../bus/bus.js';
 import { RingEventLog } from '../bus/event-log.js';
+import { IngestLog } from '../bus/ingest-log.js';
 import { type Db, openDatabase } from '../catalog/db.js';
 import { loadStoredTotals } from '../catalog/ingest-store.js';
 import { CatalogPersister, type PersisterStats } from '../catalog/persister.js';
@@ -10,7 +11,6 @@ import { HealthDirFeeder } from '../feeders/health-dir.js';
 import type { JsonlFeederStats } from '../feeders/jsonl-feeder.js';
 import { emptyState } from '../protocol/index.js';
 import type { Logger } from '../util/log.js';
-import { IngestLog } from './ingest-log.js';
 import { LiveProjection } from './live-projection.js';
 import { LiveState } from './live-state.js';
 import { alertSource, IndexSource } from './sources.js';

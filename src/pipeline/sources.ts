@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import type { IngestLog } from '../bus/ingest-log.js';
 import { EpisodeIdTracker } from '../feeders/episode-ids.js';
 import { FirstPassLoader, type FirstPassSource } from '../feeders/first-pass.js';
 import { type CompactIndexBatch, LINE_OK, SKIP_CODES } from '../feeders/index-compact.js';
@@ -8,7 +9,6 @@ import { parseAlertLine, parseIndexLine } from '../feeders/records.js';
 import type { Checkpoint } from '../feeders/tail/types.js';
 import type { AlertRecord, EpisodeRecord } from '../protocol/index.js';
 import type { Logger } from '../util/log.js';
-import type { IngestLog } from './ingest-log.js';
 
 export interface SourceOptions {
   path: string;
@@ -71,7 +71,10 @@ export class IndexSource implements SourceReader {
   ) {
     this.ids = new EpisodeIdTracker(committedBefore);
     this.firstPass = this.ids.cold
-      ? new FirstPassLoader((batch, src) => this.deliverCompact(batch, src))
+      ? new FirstPassLoader(
+          (batch, src) => this.deliverCompact(batch, src),
+          () => o.log.append({ source: 'index', kind: 'first_pass_done' }),
+        )
       : null;
     this.feeder = this.makeFeeder(o.start, this.firstPass);
   }

@@ -9,8 +9,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import type { DashboardState, PhaseMix } from '../../src/protocol/index.js';
-import { getJson, testServer } from '../../src/test-utils/server.js';
-import { tempDir } from '../../src/test-utils/tmp.js';
+import { getJson, testServer } from '../support/server.js';
+import { tempDir } from '../support/tmp.js';
 import { IdRecorder, indexLine, mib, peakRss, RSS_BOUND_BYTES, report } from './support.js';
 import { buildEpisodeFixture } from './tarballs.js';
 

@@ -7,8 +7,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { DashboardState } from '../../src/protocol/index.js';
-import { getJson, testServer } from '../../src/test-utils/server.js';
-import { tempDir } from '../../src/test-utils/tmp.js';
+import { getJson, testServer } from '../support/server.js';
+import { tempDir } from '../support/tmp.js';
 import { IdRecorder, indexLine, mib, peakRss, prng, RSS_BOUND_BYTES, report, scale } from './support.js';
 
 const MiB = 1024 * 1024;

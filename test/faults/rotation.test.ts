@@ -12,8 +12,8 @@ import { describe, expect, it, vi } from 'vitest';
 import { DB_FILE } from '../../src/catalog/db.js';
 import type { EpisodesPage } from '../../src/protocol/api.js';
 import type { DashboardState } from '../../src/protocol/index.js';
-import { getJson } from '../../src/test-utils/server.js';
-import { tempDir } from '../../src/test-utils/tmp.js';
+import { getJson } from '../support/server.js';
+import { tempDir } from '../support/tmp.js';
 import { startChildServer } from './child-server.js';
 import { fragments, IdRecorder, indexLine, mib, prng, RSS_BOUND_BYTES, report, scale } from './support.js';
 

@@ -11,8 +11,8 @@ import { BULK_THRESHOLD } from '../../src/feeders/jsonl-feeder.js';
 import { generateDataRoot } from '../../src/generate/generate.js';
 import type { EpisodesPage } from '../../src/protocol/api.js';
 import type { DashboardState } from '../../src/protocol/index.js';
-import { getJson } from '../../src/test-utils/server.js';
-import { tempDir } from '../../src/test-utils/tmp.js';
+import { getJson } from '../support/server.js';
+import { tempDir } from '../support/tmp.js';
 import { startChildServer } from './child-server.js';
 import { IdRecorder, indexLine, mib, RSS_BOUND_BYTES, report, scale } from './support.js';
 

@@ -9,8 +9,8 @@ import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import type { EpisodeDetail, EpisodesPage } from '../../src/protocol/api.js';
 import type { PhaseMix } from '../../src/protocol/index.js';
-import { getJson, testServer } from '../../src/test-utils/server.js';
-import { tempDir } from '../../src/test-utils/tmp.js';
+import { getJson, testServer } from '../support/server.js';
+import { tempDir } from '../support/tmp.js';
 import { indexLine, mib, peakRss, RSS_BOUND_BYTES, report, scale } from './support.js';
 import { hostileTarballs } from './tarballs.js';
 

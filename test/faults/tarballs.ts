@@ -1,6 +1,6 @@
 /** Episode tarballs for the fault suite, good and hostile, built on the phase mix's test helpers. */
 import { encodeTarEntry, TAR_END } from '../../src/generate/tar.js';
-import { jsonl, tarHeader, tarPadding, tarZst, zstdOf } from '../../src/phasemix/testing.js';
+import { jsonl, tarHeader, tarPadding, tarZst, zstdOf } from '../support/phasemix.js';
 
 const S = 1_000_000_000;
 

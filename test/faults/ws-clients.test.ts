@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { CLOSE_SLOW_CLIENT } from '../../src/protocol/index.js';
-import { tempDir } from '../../src/test-utils/tmp.js';
+import { tempDir } from '../support/tmp.js';
 import { startChildServer } from './child-server.js';
 import { indexLine, mib, peakRss, RSS_BOUND_BYTES, report, SOAK, scale } from './support.js';
 

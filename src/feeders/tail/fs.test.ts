@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { tempDir } from '../../test-utils/tmp.js';
+import { tempDir } from '../../../test/support/tmp.js';
 import { nodeTailFs } from './fs.js';
 
 describe('nodeTailFs', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MemFs, virtualHandle } from './memfs.js';
+import { MemFs, virtualHandle } from '../../../test/support/memfs.js';
 import { LineReader, type ReadPosition, START } from './reader.js';
 
 const FILE = '/d/index.jsonl';

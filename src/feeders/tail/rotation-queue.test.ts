@@ -5,8 +5,14 @@
  */
 import fs from 'node:fs';
 import { describe, expect, it, vi } from 'vitest';
-import { jsonLines, records, runTailer, type TailFixture, tailFixture } from './fixture.js';
-import { MemFs } from './memfs.js';
+import { MemFs } from '../../../test/support/memfs.js';
+import {
+  jsonLines,
+  records,
+  runTailer,
+  type TailFixture,
+  tailFixture,
+} from '../../../test/support/tail-fixture.js';
 import type { Checkpoint, TailerEvent } from './types.js';
 
 const rotatedEvents = (events: TailerEvent[]) => events.filter((e) => e.kind === 'rotated');

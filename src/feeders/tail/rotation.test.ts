@@ -1,8 +1,8 @@
 import { describe, expect, it, vi } from 'vitest';
+import { MemFs } from '../../../test/support/memfs.js';
+import { jsonLines, records, runTailer } from '../../../test/support/tail-fixture.js';
 import { sha1Hex } from './fingerprint.js';
-import { jsonLines, records, runTailer } from './fixture.js';
 import { findSibling } from './locate.js';
-import { MemFs } from './memfs.js';
 import type { TailerEvent } from './types.js';
 
 const DIR = '/data';

@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
-import { tempDir } from '../../test-utils/tmp.js';
-import { jsonLines, records, runTailer, tailFixture } from './fixture.js';
+import { jsonLines, records, runTailer, tailFixture } from '../../../test/support/tail-fixture.js';
+import { tempDir } from '../../../test/support/tmp.js';
 import { nodeTailFs, type TailFs } from './fs.js';
 import type { TailerEvent } from './types.js';
 

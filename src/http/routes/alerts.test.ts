@@ -1,12 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
+import { getJson, testServer, waitReady } from '../../../test/support/server.js';
+import { tempDir } from '../../../test/support/tmp.js';
 import { generateDataRoot } from '../../generate/generate.js';
 import type { AlertGroup, AlertsPage } from '../../protocol/api.js';
 import type { AlertRecord } from '../../protocol/index.js';
 import type { RunningServer } from '../../server.js';
-import { getJson, testServer, waitReady } from '../../test-utils/server.js';
-import { tempDir } from '../../test-utils/tmp.js';
 
 const WAIT = { timeout: 20_000, interval: 50 };
 

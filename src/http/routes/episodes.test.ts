@@ -3,11 +3,11 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
+import { getJson, testServer, waitReady } from '../../../test/support/server.js';
+import { tempDir } from '../../../test/support/tmp.js';
 import { type GenerateSummary, generateDataRoot } from '../../generate/generate.js';
 import type { EpisodeDetail, EpisodeFacets, EpisodesPage } from '../../protocol/api.js';
 import type { RunningServer } from '../../server.js';
-import { getJson, testServer, waitReady } from '../../test-utils/server.js';
-import { tempDir } from '../../test-utils/tmp.js';
 
 /** The catalog writer and the verifier run in threads: give them time on a loaded machine. */
 const WAIT = { timeout: 20_000, interval: 50 };

@@ -2,8 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
-import { startFullServer } from '../../cli/run-server.js';
 import type { RunningServer } from '../../server.js';
+import { startServer } from '../../server.js';
 import { REPO_ROOT, WEB_DIST } from './build-web.js';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -52,7 +52,7 @@ export interface DashboardOptions {
 
 /** The real server on a data root, serving the built web app. */
 export function startDashboard(opts: DashboardOptions): Promise<RunningServer> {
-  return startFullServer({
+  return startServer({
     dataRoot: opts.dataRoot,
     stateDir: opts.stateDir,
     host: '127.0.0.1',

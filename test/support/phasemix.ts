@@ -1,5 +1,5 @@
 import binding from 'zstd-napi/binding.js';
-import { encodeTarEntry, TAR_END, type TarEntry } from '../generate/tar.js';
+import { encodeTarEntry, TAR_END, type TarEntry } from '../../src/generate/tar.js';
 
 /**
  * Crafted tarballs for the phase-mix tests (and the benchmark): real zstd frames around real or

@@ -4,7 +4,7 @@
  * fragmented and errors injected per path.
  */
 import path from 'node:path';
-import type { StatLike, TailFs, TailHandle } from './fs.js';
+import type { StatLike, TailFs, TailHandle } from '../../src/feeders/tail/fs.js';
 
 interface Inode {
   ino: number;

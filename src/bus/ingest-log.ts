@@ -32,6 +32,11 @@ export type IngestBatch =
       checkpoint: Checkpoint;
     }
   | {
+      /** The cold first pass is over: what follows comes from the tailer, record by record. */
+      source: 'index';
+      kind: 'first_pass_done';
+    }
+  | {
       source: 'alerts';
       kind: 'records';
       records: AlertRecord[];

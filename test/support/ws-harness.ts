@@ -2,11 +2,16 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { onTestFinished } from 'vitest';
 import { type ClientOptions, WebSocket } from 'ws';
-import type { AlertEvent, DashboardState, ServerMessage, UnsequencedEvent } from '../protocol/index.js';
-import { applyEvent } from '../protocol/reduce.js';
-import { silentLogger } from '../util/log.js';
-import { Bus } from './bus.js';
-import { WsHub, type WsHubOptions } from './ws-hub.js';
+import { Bus } from '../../src/bus/bus.js';
+import { WsHub, type WsHubOptions } from '../../src/bus/ws-hub.js';
+import type {
+  AlertEvent,
+  DashboardState,
+  ServerMessage,
+  UnsequencedEvent,
+} from '../../src/protocol/index.js';
+import { applyEvent } from '../../src/protocol/reduce.js';
+import { silentLogger } from '../../src/util/log.js';
 
 /**
  * Test fixtures for the hub: a real http server on port 0 routing upgrades to a WsHub, and a

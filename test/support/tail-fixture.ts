@@ -5,9 +5,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { onTestFinished } from 'vitest';
-import { tempDir } from '../../test-utils/tmp.js';
-import { JsonlTailer, type TailerOptions } from './tailer.js';
-import type { Checkpoint, TailBatch, TailerEvent } from './types.js';
+import { JsonlTailer, type TailerOptions } from '../../src/feeders/tail/tailer.js';
+import type { Checkpoint, TailBatch, TailerEvent } from '../../src/feeders/tail/types.js';
+import { tempDir } from './tmp.js';
 
 export interface TailFixture {
   dir: string;

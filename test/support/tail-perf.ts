@@ -11,7 +11,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { JsonlTailer } from './tailer.js';
+import { JsonlTailer } from '../../src/feeders/tail/tailer.js';
 
 const lines = Number(process.argv[2] ?? 1_000_000);
 const file = process.argv[3] ?? path.join(os.tmpdir(), `tail-perf-${lines}.jsonl`);

@@ -1,16 +1,16 @@
 import path from 'node:path';
 import { onTestFinished } from 'vitest';
 import WebSocket from 'ws';
-import { startFullServer } from '../cli/run-server.js';
-import type { DashboardEvent, ServerMessage } from '../protocol/index.js';
-import type { RunningServer, ServerConfig } from '../server.js';
+import type { DashboardEvent, ServerMessage } from '../../src/protocol/index.js';
+import type { RunningServer, ServerConfig } from '../../src/server.js';
+import { startServer } from '../../src/server.js';
 import { tempDir } from './tmp.js';
 
 /** A server on port 0 with its own state dir, closed when the test finishes. */
 export async function testServer(
   config: Partial<ServerConfig> & { dataRoot: string },
 ): Promise<RunningServer> {
-  const server = await startFullServer({
+  const server = await startServer({
     stateDir: path.join(tempDir('cis490-state-'), 'state'),
     port: 0,
     logLevel: 'silent',
