@@ -51,3 +51,44 @@ describe('periodic snapshots', () => {
     }
   });
 });
+
+describe('recent episodes', () => {
+  it('hold 200 distinct episodes when ids repeat among the last 200 lines (first pass and live)', async () => {
+    const root = tempDir('cis490-recent-');
+    const line = (id: string) =>
+      `${JSON.stringify({ episode_id: id, host_id: 'h1', sha256: 'a'.repeat(64), size_bytes: 1, received_at_wall: '2026-11-01T12:00:00Z' })}\n`;
+    // 400 distinct ids, then 10 repeats of earlier ids among the last 200 lines.
+    const ids = Array.from({ length: 400 }, (_, i) => `ep-${i}`);
+    const lines = ids.map(line);
+    for (let k = 0; k < 10; k++) lines.splice(300 + k * 5, 0, line(`ep-${k}`));
+    fs.writeFileSync(path.join(root, 'index.jsonl'), lines.join(''));
+    const pipeline = createPipeline({
+      dataRoot: root,
+      stateDir: null,
+      logger: silentLogger(),
+      pollInterval: 0.05,
+      rescanInterval: 3600,
+      snapshotInterval: 3600,
+      replayBuffer: 1000,
+    });
+    await pipeline.start();
+    try {
+      await pipeline.whenReady();
+      const newest = ids.slice(-200).reverse();
+      expect(pipeline.live.snapshot().recent_episodes.map((r) => r.episode_id)).toEqual(newest);
+
+      // Live: a batch of new ids with repeats among them.
+      const more = Array.from({ length: 5 }, (_, i) => `ep-new-${i}`);
+      fs.appendFileSync(
+        path.join(root, 'index.jsonl'),
+        more.flatMap((id) => [line(id), line('ep-399')]).join(''),
+      );
+      await vi.waitFor(() => expect(pipeline.live.snapshot().total_episodes).toBe(405), { timeout: 10_000 });
+      expect(pipeline.live.snapshot().recent_episodes.map((r) => r.episode_id)).toEqual(
+        [...more.slice().reverse(), ...newest].slice(0, 200),
+      );
+    } finally {
+      await pipeline.stop();
+    }
+  });
+});
