@@ -38,6 +38,8 @@ export class CatalogPersister implements IngestProjection {
   private roomWaiters: Array<() => void> = [];
   private idleWaiters: Array<() => void> = [];
   private stopping: Promise<void> | null = null;
+  /** Seq of a first pass's end: the writer is renewed once it is committed and nothing else is queued. */
+  private renewAfterSeq: number | null = null;
 
   constructor(
     private readonly data: PersistWorkerData,
@@ -46,22 +48,40 @@ export class CatalogPersister implements IngestProjection {
   ) {}
 
   start(): void {
+    this.worker = this.spawn();
+  }
+
+  private spawn(): Worker {
     const worker = new Worker(workerFile('./persist-worker.js', import.meta.url), { workerData: this.data });
-    this.worker = worker;
     worker.on('message', (m: PersistMessage) => this.onMessage(m));
     worker.on('error', (err) => this.logger.error({ err }, 'catalog writer failed'));
     worker.on('exit', (code) => {
-      if (this.worker === worker) this.worker = null;
+      if (this.worker !== worker) return; // a renewed writer's predecessor
+      this.worker = null;
       if (code !== 0 && !this.stopping) this.logger.error({ code }, 'catalog writer exited');
       // Nothing more will commit: release whoever waits.
       this.wake(this.roomWaiters);
       this.wake(this.idleWaiters);
     });
+    return worker;
+  }
+
+  /**
+   * After a cold bulk load the writer's heap holds what parsing a million lines left behind (tens
+   * of MB it keeps for good): a fresh writer takes over, the old one closes and its heap goes.
+   * Only when idle, so batches still commit in order.
+   */
+  private renew(): void {
+    const old = this.worker;
+    if (!old || this.stopping) return;
+    this.worker = this.spawn();
+    old.postMessage({ type: 'stop' } satisfies PersistCommand);
   }
 
   apply(entry: IngestEntry): void | Promise<void> {
     const worker = this.worker;
     if (!worker || this.stopping) return;
+    if (entry.source === 'index' && entry.kind === 'first_pass_done') this.renewAfterSeq = entry.seq;
     const { batch, transfer } = toPersistBatch(entry);
     const bytes = transfer.reduce((n, b) => n + b.byteLength, 0);
     this.sentSeq = entry.seq;
@@ -132,6 +152,10 @@ export class CatalogPersister implements IngestProjection {
           this.bytesBySeq.delete(m.seq);
           this.queuedBytes -= bytes;
           if (this.queuedBytes <= this.windowBytes) this.wake(this.roomWaiters);
+        }
+        if (this.renewAfterSeq !== null && m.seq >= this.renewAfterSeq && this.committedSeq === this.sentSeq) {
+          this.renewAfterSeq = null;
+          this.renew();
         }
         this.wake(this.idleWaiters);
         break;
