@@ -7,20 +7,25 @@ import type { DashboardEvent } from '../protocol/index.js';
 import { silentLogger } from '../util/log.js';
 import { createPipeline } from './pipeline.js';
 
+/** A pipeline on `root` with an in-memory catalog; its snapshot timer stays out of the way. */
+function memoryPipeline(root: string) {
+  return createPipeline({
+    dataRoot: root,
+    stateDir: null,
+    logger: silentLogger(),
+    pollInterval: 0.05,
+    rescanInterval: 3600,
+    // The tests call the timer's method themselves.
+    snapshotInterval: 3600,
+    replayBuffer: 1000,
+  });
+}
+
 describe('periodic snapshots', () => {
   it('are skipped while nothing changed (the replay ring keeps no identical copies) and sent after a change', async () => {
     const root = path.join(tempDir('cis490-root-'), 'root');
     await generateDataRoot({ out: root, hosts: 2, episodes: 4, alerts: 2, telemetryKb: 4, seed: 3 });
-    const dashboard = createPipeline({
-      dataRoot: root,
-      stateDir: null,
-      logger: silentLogger(),
-      pollInterval: 0.05,
-      rescanInterval: 3600,
-      // The timer stays out of the way: the test calls the timer's method itself.
-      snapshotInterval: 3600,
-      replayBuffer: 1000,
-    });
+    const dashboard = memoryPipeline(root);
     await dashboard.start();
     try {
       await dashboard.whenReady();
@@ -62,15 +67,7 @@ describe('recent episodes', () => {
     const lines = ids.map(line);
     for (let k = 0; k < 10; k++) lines.splice(300 + k * 5, 0, line(`ep-${k}`));
     fs.writeFileSync(path.join(root, 'index.jsonl'), lines.join(''));
-    const pipeline = createPipeline({
-      dataRoot: root,
-      stateDir: null,
-      logger: silentLogger(),
-      pollInterval: 0.05,
-      rescanInterval: 3600,
-      snapshotInterval: 3600,
-      replayBuffer: 1000,
-    });
+    const pipeline = memoryPipeline(root);
     await pipeline.start();
     try {
       await pipeline.whenReady();
