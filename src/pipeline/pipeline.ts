@@ -104,9 +104,10 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     onHealth: (host, h) => state.setHealth(host, h),
   });
   const persister = stateDir === null ? null : new CatalogPersister({ stateDir }, logger);
-  // Projections in order: the catalog first (it copies what it needs), then the live state.
-  if (persister) ingest.subscribe(persister);
+  // Projections in order: the live state first (what clients wait for), then the catalog (it
+  // copies what it keeps before the reader reuses its buffer: both run before `append` returns).
   ingest.subscribe(live);
+  if (persister) ingest.subscribe(persister);
 
   let dirsScanned = false;
   const checkReady = () => {
