@@ -15,11 +15,14 @@ export interface PersisterStats {
 }
 
 /**
- * Raw first-pass bytes the writer may have queued before the reader waits for it. The first pass
+ * Bytes the writer may have queued before the reader waits for it. The first pass
  * reads faster than SQLite writes; this much of it runs ahead (and is held in memory meanwhile).
  * @default 64 MiB
  */
 export const DEFAULT_WINDOW_BYTES = 64 * 1024 * 1024;
+
+/** Bytes a record line is counted as in the window (a receiver line is about 200–300 bytes). */
+const LINE_WEIGHT = 256;
 
 /**
  * The catalog projection of the ingest log: hands each batch to the writer thread, which commits
@@ -83,7 +86,7 @@ export class CatalogPersister implements IngestProjection {
     if (!worker || this.stopping) return;
     if (entry.source === 'index' && entry.kind === 'first_pass_done') this.renewAfterSeq = entry.seq;
     const { batch, transfer } = toPersistBatch(entry);
-    const bytes = transfer.reduce((n, b) => n + b.byteLength, 0);
+    const bytes = weight(entry, transfer);
     this.sentSeq = entry.seq;
     if (bytes > 0) {
       this.bytesBySeq.set(entry.seq, bytes);
@@ -153,7 +156,11 @@ export class CatalogPersister implements IngestProjection {
           this.queuedBytes -= bytes;
           if (this.queuedBytes <= this.windowBytes) this.wake(this.roomWaiters);
         }
-        if (this.renewAfterSeq !== null && m.seq >= this.renewAfterSeq && this.committedSeq === this.sentSeq) {
+        if (
+          this.renewAfterSeq !== null &&
+          m.seq >= this.renewAfterSeq &&
+          this.committedSeq === this.sentSeq
+        ) {
           this.renewAfterSeq = null;
           this.renew();
         }
@@ -173,6 +180,17 @@ export class CatalogPersister implements IngestProjection {
       }
     }
   }
+}
+
+/**
+ * What an entry weighs in the window: raw bytes what they are; record lines (a restart's backlog
+ * read line by line) by their count, so a slow writer holds back the reader either way.
+ */
+function weight(entry: IngestEntry, transfer: ArrayBuffer[]): number {
+  if (transfer.length > 0) return transfer.reduce((n, b) => n + b.byteLength, 0);
+  if (entry.kind === 'records') return entry.lines * LINE_WEIGHT;
+  if (entry.kind === 'compact' && entry.raw.kind === 'lines') return entry.raw.lines.length * LINE_WEIGHT;
+  return 0;
 }
 
 /** The writer's copy of a log entry, and the buffers moved (not copied) to its thread. */
