@@ -55,6 +55,10 @@ export class MemFs implements TailFs {
     this.write(to, Buffer.from(this.file(from).data));
   }
 
+  exists(p: string): boolean {
+    return this.names.has(p);
+  }
+
   unlink(p: string): void {
     this.names.delete(p);
   }
