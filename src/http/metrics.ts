@@ -58,6 +58,27 @@ export function renderMetrics(ctx: AppContext): string {
       m.metric('input_rotations_total', 'counter', 'Rotations of an input file, by kind.', n, { ...l, how });
     }
     m.metric(
+      'input_lost_bytes_total',
+      'counter',
+      'Bytes of an input file known not read (truncated without a copy, or left compressed).',
+      src.lost_bytes,
+      l,
+    );
+    m.metric(
+      'input_checkpoints_lost_total',
+      'counter',
+      'Starts whose checkpointed file was found nowhere (read up to its offset, the rest unknown).',
+      src.checkpoints_lost,
+      l,
+    );
+    m.metric(
+      'input_compressed_files_skipped_total',
+      'counter',
+      'Rotated .N.gz files after the checkpoint, reported and not read.',
+      src.compressed_skipped,
+      l,
+    );
+    m.metric(
       'catalog_committed_lines_total',
       'counter',
       'Lines committed to the catalog with their checkpoint.',
