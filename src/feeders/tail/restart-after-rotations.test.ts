@@ -4,11 +4,13 @@
  * catalog hold every line exactly once.
  */
 import path from 'node:path';
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, onTestFinished, vi } from 'vitest';
+import { catalogRoutes } from '../../http/routes/episodes.js';
 import type { DashboardState } from '../../protocol/index.js';
-import type { RunningServer } from '../../server.js';
+import { type RunningServer, startServer } from '../../server.js';
 import { getJson, testServer } from '../../test-utils/server.js';
 import { tempDir } from '../../test-utils/tmp.js';
+import { createLogger } from '../../util/log.js';
 import { tailFixture } from './fixture.js';
 
 const indexLines = (prefix: string, n: number): string =>
@@ -88,5 +90,70 @@ describe('serve, restarted after rotations while it was stopped', () => {
     const stats = second.dashboard.stats();
     expect(stats.index).toMatchObject({ checkpoints_lost: 0, lost_bytes: 0, duplicates: 0 });
     expect(stats.alerts).toMatchObject({ checkpoints_lost: 0, lost_bytes: 0 });
+  });
+
+  it('says once what it could not read: a checkpointed file deleted, a compressed one', async () => {
+    const root = tempDir('cis490-root-');
+    const stateDir = path.join(tempDir('cis490-state-'), 'state');
+    const index = tailFixture('index.jsonl', root);
+    const alerts = tailFixture('alerts.jsonl', root);
+    index.write('index.jsonl', indexLines('a', 100));
+    alerts.write('alerts.jsonl', alertLines('a', 20));
+    const first = await testServer({ dataRoot: root, stateDir });
+    await settled(first, 100, 20);
+    await first.close();
+
+    // Index: two renames keeping one rotated file, so the checkpointed one is deleted.
+    index.logrotate({ how: 'rename', rotate: 1 });
+    index.write('index.jsonl', indexLines('b', 100));
+    index.logrotate({ how: 'rename', rotate: 1 });
+    index.write('index.jsonl', indexLines('c', 100));
+    // Alerts: 5 more lines, then a rename compressed at once (no delaycompress), then a new file.
+    const tail = alertLines('b', 5);
+    alerts.append(tail);
+    alerts.logrotate({ how: 'rename', compress: true });
+    alerts.write('alerts.jsonl', alertLines('c', 10));
+
+    const logs: Array<Record<string, unknown>> = [];
+    const logger = createLogger({
+      level: 'info',
+      destination: { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) },
+    });
+    const second = await startServer(
+      { dataRoot: root, stateDir, port: 0, pollInterval: 0.1, webDir: path.join(root, '__no_web__') },
+      { logger, routes: [catalogRoutes] },
+    );
+    onTestFinished(() => second.close());
+    await settled(second, 200, 10);
+    const { body: state } = await getJson<DashboardState>(second, '/api/state');
+    expect(state.total_episodes).toBe(300);
+    expect(state.total_alerts).toBe(30);
+    const { body: page } = await getJson<{ total: number }>(second, '/api/episodes?limit=1');
+    expect(page.total).toBe(300);
+
+    const lost = logs.filter((l) => l.kind === 'checkpoint_lost');
+    expect(lost).toHaveLength(1);
+    expect(lost[0]).toMatchObject({
+      level: 40,
+      source: 'index',
+      offset: Buffer.byteLength(indexLines('a', 100)),
+    });
+    const compressed = logs.filter((l) => l.kind === 'compressed_skipped');
+    expect(compressed).toHaveLength(1);
+    expect(compressed[0]).toMatchObject({
+      level: 40,
+      source: 'alerts',
+      file: path.join(root, 'alerts.jsonl.1.gz'),
+      unreadBytes: Buffer.byteLength(tail),
+    });
+    const metrics = await (await fetch(`${second.url}/metrics`)).text();
+    for (const line of [
+      'cis490_dashboard_input_checkpoints_lost_total{source="index"} 1',
+      'cis490_dashboard_input_checkpoints_lost_total{source="alerts"} 0',
+      'cis490_dashboard_input_compressed_files_skipped_total{source="alerts"} 1',
+      `cis490_dashboard_input_lost_bytes_total{source="alerts"} ${Buffer.byteLength(tail)}`,
+    ]) {
+      expect(metrics).toContain(line);
+    }
   });
 });
