@@ -166,4 +166,22 @@ describe('JsonlTailer after rotations while it was stopped', () => {
     await run.untilLines(20);
     expect(run.lines).toEqual(records([...b, ...c]));
   });
+
+  it('follows a numbering that counts up (each rotated file takes the next number)', async () => {
+    const fx = tailFixture();
+    fx.write('index.jsonl.7', jsonLines('z', 5).join('')); // left by an earlier rotation, already read
+    const cp = await readThenStop(fx, jsonLines('a', 50));
+    fx.rotateRename('index.jsonl.8');
+    const b = jsonLines('b', 50);
+    fx.write('index.jsonl', b.join(''));
+    fx.copyTruncate('index.jsonl.9');
+    const c = jsonLines('c', 50);
+    fx.append(c.join(''));
+    // Rotations minutes apart, as a receiver makes them (here all within one clock tick).
+    const hour = Date.now() / 1000 - 3600;
+    for (const n of [7, 8, 9]) fs.utimesSync(fx.at(`index.jsonl.${n}`), hour + n * 60, hour + n * 60);
+
+    const run = await resume(fx, cp);
+    expect(run.lines).toEqual(records([...b, ...c]));
+  });
 });

@@ -59,6 +59,33 @@ describe('rotated siblings', () => {
     ]);
   });
 
+  it('reads the numbering from the mtimes: counting up when higher numbers were written last', async () => {
+    const fs = new MemFs();
+    fs.mkdir(DIR);
+    const order = async () =>
+      (await rotatedSiblings(fs, FILE)).map((s) => [s.path.slice(DIR.length + 1), s.age]);
+    // Written in this order, as a receiver that numbers each new rotated file after the last.
+    for (const n of [8, 9, 10]) fs.write(`${FILE}.${n}`, 'x\n');
+    fs.write(`${FILE}.9.gz`, 'x\n');
+    expect(await order()).toEqual([
+      ['index.jsonl.8', 0],
+      ['index.jsonl.9.gz', 1],
+      ['index.jsonl.9', 1],
+      ['index.jsonl.10', 2],
+    ]);
+    // logrotate's: each rotation renamed the others up, so the lowest number was written last.
+    for (const n of [10, 9, 8]) fs.setMtime(`${FILE}.${n}`, 100 - n);
+    expect((await order()).map(([name]) => name)).toEqual([
+      'index.jsonl.10',
+      'index.jsonl.9.gz',
+      'index.jsonl.9',
+      'index.jsonl.8',
+    ]);
+    // The mtimes cannot tell (one clock tick): logrotate's.
+    for (const n of [8, 9, 10]) fs.setMtime(`${FILE}.${n}`, 5);
+    expect((await order())[0]?.[0]).toBe('index.jsonl.10');
+  });
+
   it('recognises a compressed file by its first bytes and sizes it from the trailer', async () => {
     const fs = new MemFs();
     fs.mkdir(DIR);
@@ -153,5 +180,28 @@ describe('JsonlTailer with a fake file system: rotations while stopped', () => {
       await resumed.tailer.stop();
       expect(again.fs.openHandles, what).toBe(0);
     }
+  });
+
+  it("follows a numbering that counts up (the demo receiver's): reads the newer files, not the older", async () => {
+    const fs = new MemFs();
+    fs.mkdir(DIR);
+    fs.write(`${FILE}.7`, jsonLines('z', 3).join('')); // read in an earlier run
+    const a = jsonLines('a', 8);
+    fs.write(FILE, a.slice(0, 5).join(''));
+    const start = { ...(await identityOf(fs, FILE)), offset: Buffer.byteLength(a.slice(0, 5).join('')) };
+    fs.append(FILE, a.slice(5).join(''));
+    fs.rename(FILE, `${FILE}.8`);
+    fs.write(FILE, jsonLines('b', 6).join(''));
+    fs.rename(FILE, `${FILE}.9`);
+    fs.write(FILE, jsonLines('c', 4).join(''));
+    fs.copy(FILE, `${FILE}.10`);
+    fs.truncate(FILE);
+    fs.append(FILE, jsonLines('d', 3).join(''));
+
+    const run = await runTailer({ path: FILE, fs, start, pollIntervalMs: 2, rotationGraceMs: 5 });
+    await run.tailer.whenCaughtUp();
+    expect(run.lines).toEqual(
+      records([...a.slice(5), ...jsonLines('b', 6), ...jsonLines('c', 4), ...jsonLines('d', 3)]),
+    );
   });
 });

@@ -1,7 +1,10 @@
 /**
- * The rotated siblings of a tailed file, as logrotate names them: `<name>.1` (newest) … `<name>.N`
- * (oldest), any of them possibly compressed as `<name>.N.gz`. Compressed ones are never read; they
- * are only recognised (first bytes after gunzip) and sized (the gzip trailer) to say what they hold.
+ * The rotated siblings of a tailed file: `<name>.N`, any of them possibly compressed as
+ * `<name>.N.gz`. Two numberings exist: logrotate's, where `.1` is the newest and each rotation
+ * shifts the others up, and the one that gives each new rotated file the next number (the demo's
+ * receiver), where the highest is the newest. Which one a folder uses is read from the files'
+ * mtimes; when they cannot tell, logrotate's. Compressed files are never read; they are only
+ * recognised (first bytes after gunzip) and sized (the gzip trailer) to say what they hold.
  */
 import path from 'node:path';
 import { constants, gunzipSync } from 'node:zlib';
@@ -11,13 +14,15 @@ import type { FileIdentity } from './types.js';
 
 export interface RotatedSibling {
   path: string;
-  /** The rotation number: 1 is the newest rotated file. */
+  /** The rotation number N. */
   n: number;
   gz: boolean;
   stat: StatLike;
+  /** Position in time: 0 for the oldest; `.N` and `.N.gz` share theirs (a gzip in progress). */
+  age: number;
 }
 
-/** Regular files `<name>.N` and `<name>.N.gz` beside `target`, oldest (highest N) first. */
+/** Regular files `<name>.N` and `<name>.N.gz` beside `target`, oldest first. */
 export async function rotatedSiblings(fs: TailFs, target: string): Promise<RotatedSibling[]> {
   const dir = path.dirname(target);
   const base = path.basename(target);
@@ -27,10 +32,35 @@ export async function rotatedSiblings(fs: TailFs, target: string): Promise<Rotat
     if (n === null) continue;
     const p = path.join(dir, name);
     const stat = await fs.stat(p).catch(() => null);
-    if (stat?.kind === 'file') found.push({ path: p, n: n.n, gz: n.gz, stat });
+    if (stat?.kind === 'file') found.push({ path: p, n: n.n, gz: n.gz, stat, age: 0 });
   }
+  const up = newestIsHighest(found) ? 1 : -1;
   // An uncompressed file sorts after a compressed one of the same number (a gzip in progress).
-  return found.sort((a, b) => b.n - a.n || Number(b.gz) - Number(a.gz));
+  found.sort((a, b) => up * (a.n - b.n) || Number(b.gz) - Number(a.gz));
+  let age = -1;
+  found.forEach((s, i) => {
+    if (i === 0 || s.n !== found[i - 1]?.n) age += 1;
+    s.age = age;
+  });
+  return found;
+}
+
+/**
+ * Does the numbering count up (the highest number is the newest)? Neighbouring numbers of the same
+ * kind (both compressed or both not: a gzip's mtime may be when it was compressed) vote by which
+ * one was written last; a tie, or no votes, is logrotate's numbering (`.1` the newest).
+ */
+function newestIsHighest(siblings: readonly RotatedSibling[]): boolean {
+  let votes = 0;
+  for (const gz of [false, true]) {
+    const kind = siblings.filter((s) => s.gz === gz).sort((a, b) => a.n - b.n);
+    for (let i = 1; i < kind.length; i++) {
+      const lower = kind[i - 1] as RotatedSibling;
+      const higher = kind[i] as RotatedSibling;
+      votes += Math.sign(higher.stat.mtimeMs - lower.stat.mtimeMs);
+    }
+  }
+  return votes > 0;
 }
 
 /** `index.jsonl.3` → {n: 3}, `index.jsonl.3.gz` → {n: 3, gz}; anything else → null. */
@@ -38,13 +68,6 @@ export function rotationNumber(base: string, name: string): { n: number; gz: boo
   if (!name.startsWith(`${base}.`)) return null;
   const m = /^([1-9]\d{0,5})(\.gz)?$/.exec(name.slice(base.length + 1));
   return m ? { n: Number(m[1]), gz: m[2] !== undefined } : null;
-}
-
-/** The rotation number of `p` when it is a rotated sibling of `target`, else null. */
-export function rotationNumberOf(target: string, p: string): number | null {
-  if (path.dirname(p) !== path.dirname(target)) return null;
-  const r = rotationNumber(path.basename(target), path.basename(p));
-  return r && !r.gz ? r.n : null;
 }
 
 /** What a compressed sibling holds: whether it starts like `id`, and its uncompressed size. */

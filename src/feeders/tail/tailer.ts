@@ -18,7 +18,7 @@ import { checkHead, identify, sameInode } from './fingerprint.js';
 import { nodeTailFs, type StatLike, type TailFs } from './fs.js';
 import { findByInode, findSibling } from './locate.js';
 import { LineReader, START } from './reader.js';
-import { inspectGzAt, type RotatedSibling, rotatedSiblings, rotationNumberOf } from './siblings.js';
+import { inspectGzAt, type RotatedSibling, rotatedSiblings } from './siblings.js';
 import { adoptSource, closeSource, openSource, type Source } from './source.js';
 import type {
   Checkpoint,
@@ -438,7 +438,7 @@ export class JsonlTailer {
     await this.restorePending(cp.pending);
     const newest = this.queue.at(-1);
     if (newest) await this.queueRotatedAfter(newest.path);
-    else await this.queueSiblings(siblings, inGz?.sibling.n ?? Number.POSITIVE_INFINITY);
+    else await this.queueSiblings(siblings, inGz?.sibling.age ?? -1);
   }
 
   /** The compressed sibling that starts like the checkpointed file (the newest, if several). */
@@ -458,22 +458,23 @@ export class JsonlTailer {
 
   /**
    * Queues the rotated files newer than `found`: the newest file the checkpoint knew (the last of
-   * its `pending` files, or its own file), now found there. Only logrotate's numbering orders them:
-   * nothing is newer than the file at the path, and a file under another name queues nothing.
+   * its `pending` files, or its own file), now found there. Only the numbering orders them: nothing
+   * is newer than the file at the path, and a file under another name queues nothing.
    */
   private async queueRotatedAfter(found: string): Promise<void> {
-    const n = rotationNumberOf(this.path, found);
-    if (n !== null) await this.queueSiblings(await rotatedSiblings(this.fs, this.path), n);
+    const siblings = await rotatedSiblings(this.fs, this.path);
+    const at = siblings.find((s) => s.path === found);
+    if (at) await this.queueSiblings(siblings, at.age);
   }
 
   /**
-   * Queues the rotated files numbered below `newerThan` (newer than the file being read), oldest
-   * first, each from byte 0 and before the file at the path; compressed ones are reported instead.
-   * Files already held (restored from the checkpoint's `pending`) keep their place in that order.
+   * Queues the rotated files younger than `age` (newer than the file being read), oldest first,
+   * each from byte 0 and before the file at the path; compressed ones are reported instead. Files
+   * already held (restored from the checkpoint's `pending`) take their place in that order.
    */
-  private async queueSiblings(siblings: readonly RotatedSibling[], newerThan: number): Promise<void> {
+  private async queueSiblings(siblings: readonly RotatedSibling[], age: number): Promise<void> {
     for (const s of siblings) {
-      if (s.n >= newerThan || this.held().some((h) => sameInode(h.id, s.stat))) continue;
+      if (s.age <= age || this.held().some((h) => sameInode(h.id, s.stat))) continue;
       if (s.gz) {
         this.reportCompressed(s.path, (await inspectGzAt(this.fs, s.path, s.stat.size, null)).size);
         continue;
@@ -486,10 +487,10 @@ export class JsonlTailer {
       if (this.held().some((h) => sameInode(h.id, src.id))) await closeSource(src);
       else this.queue.push(src);
     }
-    const rank = (q: Source) => rotationNumberOf(this.path, q.path);
-    const numbered = this.queue.filter((q) => rank(q) !== null);
-    numbered.sort((a, b) => (rank(b) ?? 0) - (rank(a) ?? 0));
-    this.queue = [...numbered, ...this.queue.filter((q) => rank(q) === null)];
+    const ages = new Map(siblings.map((s) => [s.path, s.age]));
+    const rotated = this.queue.filter((q) => ages.has(q.path));
+    rotated.sort((a, b) => (ages.get(a.path) ?? 0) - (ages.get(b.path) ?? 0));
+    this.queue = [...rotated, ...this.queue.filter((q) => !ages.has(q.path))];
   }
 
   private reportCompressed(file: string, unreadBytes: number | null): void {
