@@ -269,7 +269,10 @@ export class JsonlFeeder<T> {
         log.info(fields, 'input file rotated');
         break;
       case 'checkpoint_lost':
-        log.warn(fields, 'checkpointed file not found; reading the rotated files left, then the current file');
+        log.warn(
+          fields,
+          'checkpointed file not found; reading the rotated files left, then the current file',
+        );
         break;
       case 'compressed_skipped':
         log.warn(fields, 'rotated file is compressed; its lines are not read');
