@@ -204,4 +204,33 @@ describe('JsonlTailer with a fake file system: rotations while stopped', () => {
       records([...a.slice(5), ...jsonLines('b', 6), ...jsonLines('c', 4), ...jsonLines('d', 3)]),
     );
   });
+
+  it('reads the file after a compressed checkpointed one although the gzip was written after it', async () => {
+    const fs = new MemFs();
+    fs.mkdir(DIR);
+    const a = jsonLines('a', 8);
+    fs.write(FILE, a.slice(0, 5).join(''));
+    const start = { ...(await identityOf(fs, FILE)), offset: Buffer.byteLength(a.slice(0, 5).join('')) };
+    fs.append(FILE, a.slice(5).join(''));
+    renameRotation(fs);
+    const b = jsonLines('b', 6);
+    fs.write(FILE, b.join(''));
+    // logrotate with delaycompress: .1 → .2, compressed now (a later mtime than b's last write).
+    renameRotation(fs);
+    fs.write(`${FILE}.2.gz`, gzipSync(Buffer.from(a.join(''))));
+    fs.unlink(`${FILE}.2`);
+    fs.write(FILE, jsonLines('c', 2).join(''));
+
+    const run = await runTailer({ path: FILE, fs, start, pollIntervalMs: 2, rotationGraceMs: 5 });
+    await run.tailer.whenCaughtUp();
+    expect(run.lines).toEqual(records([...b, ...jsonLines('c', 2)]));
+    expect(run.events.filter((e) => e.kind === 'compressed_skipped')).toEqual([
+      {
+        kind: 'compressed_skipped',
+        path: FILE,
+        file: `${FILE}.2.gz`,
+        unreadBytes: Buffer.byteLength(a.slice(5).join('')),
+      },
+    ]);
+  });
 });

@@ -63,6 +63,32 @@ function newestIsHighest(siblings: readonly RotatedSibling[]): boolean {
   return votes > 0;
 }
 
+/**
+ * The siblings that came after `anchor` (the newest file a checkpoint knew), oldest first: younger
+ * by the numbering and, between uncompressed files, not last written before it (a guard should the
+ * mtimes have voted wrong; a gzip's mtime may be when it was compressed). With no anchor (it is
+ * lost), all of them.
+ */
+export function newerThan(
+  siblings: readonly RotatedSibling[],
+  anchor: RotatedSibling | null,
+): RotatedSibling[] {
+  if (!anchor) return [...siblings];
+  const notBefore = (s: RotatedSibling) => s.gz || anchor.gz || s.stat.mtimeMs >= anchor.stat.mtimeMs;
+  return siblings.filter((s) => s.age > anchor.age && notBefore(s));
+}
+
+/** `items` with the rotated siblings among them first, oldest first; the others after, in order. */
+export function oldestFirst<T extends { path: string }>(
+  items: readonly T[],
+  siblings: readonly RotatedSibling[],
+): T[] {
+  const ages = new Map(siblings.map((s) => [s.path, s.age]));
+  const rotated = items.filter((q) => ages.has(q.path));
+  rotated.sort((a, b) => (ages.get(a.path) ?? 0) - (ages.get(b.path) ?? 0));
+  return [...rotated, ...items.filter((q) => !ages.has(q.path))];
+}
+
 /** `index.jsonl.3` → {n: 3}, `index.jsonl.3.gz` → {n: 3, gz}; anything else → null. */
 export function rotationNumber(base: string, name: string): { n: number; gz: boolean } | null {
   if (!name.startsWith(`${base}.`)) return null;

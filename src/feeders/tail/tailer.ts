@@ -18,7 +18,7 @@ import { checkHead, identify, sameInode } from './fingerprint.js';
 import { nodeTailFs, type StatLike, type TailFs } from './fs.js';
 import { findByInode, findSibling } from './locate.js';
 import { LineReader, START } from './reader.js';
-import { inspectGzAt, type RotatedSibling, rotatedSiblings } from './siblings.js';
+import { inspectGzAt, newerThan, oldestFirst, type RotatedSibling, rotatedSiblings } from './siblings.js';
 import { adoptSource, closeSource, openSource, type Source } from './source.js';
 import type {
   Checkpoint,
@@ -438,7 +438,7 @@ export class JsonlTailer {
     await this.restorePending(cp.pending);
     const newest = this.queue.at(-1);
     if (newest) await this.queueRotatedAfter(newest.path);
-    else await this.queueSiblings(siblings, inGz?.sibling.age ?? -1);
+    else await this.queueSiblings(siblings, inGz?.sibling ?? null);
   }
 
   /** The compressed sibling that starts like the checkpointed file (the newest, if several). */
@@ -464,17 +464,20 @@ export class JsonlTailer {
   private async queueRotatedAfter(found: string): Promise<void> {
     const siblings = await rotatedSiblings(this.fs, this.path);
     const at = siblings.find((s) => s.path === found);
-    if (at) await this.queueSiblings(siblings, at.age);
+    if (at) await this.queueSiblings(siblings, at);
   }
 
   /**
-   * Queues the rotated files younger than `age` (newer than the file being read), oldest first,
-   * each from byte 0 and before the file at the path; compressed ones are reported instead. Files
-   * already held (restored from the checkpoint's `pending`) take their place in that order.
+   * Queues the rotated files newer than `anchor` (all when it is lost), oldest first, each from
+   * byte 0 and before the file at the path; compressed ones are reported instead. Files already
+   * held (restored from the checkpoint's `pending`) take their place in that order.
    */
-  private async queueSiblings(siblings: readonly RotatedSibling[], age: number): Promise<void> {
-    for (const s of siblings) {
-      if (s.age <= age || this.held().some((h) => sameInode(h.id, s.stat))) continue;
+  private async queueSiblings(
+    siblings: readonly RotatedSibling[],
+    anchor: RotatedSibling | null,
+  ): Promise<void> {
+    for (const s of newerThan(siblings, anchor)) {
+      if (this.held().some((h) => sameInode(h.id, s.stat))) continue;
       if (s.gz) {
         this.reportCompressed(s.path, (await inspectGzAt(this.fs, s.path, s.stat.size, null)).size);
         continue;
@@ -487,10 +490,7 @@ export class JsonlTailer {
       if (this.held().some((h) => sameInode(h.id, src.id))) await closeSource(src);
       else this.queue.push(src);
     }
-    const ages = new Map(siblings.map((s) => [s.path, s.age]));
-    const rotated = this.queue.filter((q) => ages.has(q.path));
-    rotated.sort((a, b) => (ages.get(a.path) ?? 0) - (ages.get(b.path) ?? 0));
-    this.queue = [...rotated, ...this.queue.filter((q) => !ages.has(q.path))];
+    this.queue = oldestFirst(this.queue, siblings);
   }
 
   private reportCompressed(file: string, unreadBytes: number | null): void {
