@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Bus } from './bus/bus.js';
 import { type Db, openDatabase } from './catalog/db.js';
 import { loadStoredTotals } from './catalog/ingest-store.js';
-import { CatalogPersister } from './catalog/persister.js';
+import { type CatalogFault, CatalogPersister } from './catalog/persister.js';
 import { integrityCounts } from './catalog/verifier-service.js';
 import { AlertAggregates } from './feeders/alert-aggregates.js';
 import { EpisodeIdTracker } from './feeders/episode-ids.js';
@@ -227,6 +227,11 @@ export class Dashboard {
    */
   whenCatalogCaughtUp(): Promise<void> {
     return this.persister ? this.persister.whenCaughtUp() : Promise.resolve();
+  }
+
+  /** Why the catalog cannot be written right now (full disk, read-only, corrupt), or null. */
+  get catalogFault(): CatalogFault | null {
+    return this.persister?.fault ?? null;
   }
 
   /** Called with the number of new episode files (the phase mix hooks in here). */

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { WsHub } from './bus/ws-hub.js';
+import { DB_FILE } from './catalog/db.js';
 import { defaultStateDir } from './config/schema.js';
 import { Dashboard } from './dashboard.js';
 import { type BuildAppOptions, buildApp } from './http/app.js';
@@ -11,13 +12,18 @@ import { isLoopbackHost, originCheck, ReadAuth } from './http/auth.js';
 import type { AppContext } from './http/context.js';
 import { PhaseMixService } from './phasemix/service.js';
 import { CLOSE_GOING_AWAY } from './protocol/index.js';
+import { defaultStateDirFor } from './state/data-root-id.js';
+import { openStateDir, type StateDirHandle } from './state/state-dir.js';
 import { UsageError } from './util/errors.js';
 import { createLogger, type Logger, type LogLevel } from './util/log.js';
 
 /** Everything `serve` accepts; every field has a flag and a CIS490_* variable (see config/schema.ts). */
 export interface ServerConfig {
   dataRoot: string;
-  stateDir: string;
+  /** Owned by this process while it runs. @default one per data root (see defaultStateDirFor) */
+  stateDir?: string | undefined;
+  /** Set aside a catalog that belongs to another data root instead of refusing to start. */
+  resetState?: boolean | undefined;
   /** @default '127.0.0.1' */
   host: string;
   /** @default 8490; 0 picks a free port */
@@ -47,7 +53,7 @@ export interface ServerConfig {
   logLevel: LogLevel;
 }
 
-export const SERVER_DEFAULTS: Omit<ServerConfig, 'dataRoot' | 'stateDir'> = {
+export const SERVER_DEFAULTS: Omit<ServerConfig, 'dataRoot' | 'stateDir' | 'resetState'> = {
   host: '127.0.0.1',
   port: 8490,
   snapshotInterval: 30,
@@ -114,7 +120,7 @@ export async function startServer(
   partial: Partial<ServerConfig> & { dataRoot: string },
   extras: StartServerExtras = {},
 ): Promise<RunningServer> {
-  const config: ServerConfig = { ...SERVER_DEFAULTS, stateDir: defaultStateDir(), ...partial };
+  const config: ServerConfig = { ...SERVER_DEFAULTS, ...partial };
   checkDataRoot(config.dataRoot);
   const phaseToken = config.phaseTokenFile ? readToken(config.phaseTokenFile, 'phase-token') : null;
   const readAuth = config.readTokenFile ? new ReadAuth(readToken(config.readTokenFile, 'read-token')) : null;
@@ -127,9 +133,59 @@ export async function startServer(
     );
   }
 
+  const stateDir = path.resolve(config.stateDir ?? defaultStateDirFor(config.dataRoot));
+  if (config.stateDir === undefined) noteSharedStateDir(logger, stateDir);
+  // Owned from here until close(): a second server on this state dir stops at this line.
+  const state = openStateDir({
+    stateDir,
+    dataRoot: config.dataRoot,
+    resetState: config.resetState ?? false,
+    logger,
+  });
+  try {
+    return await startOnStateDir(
+      config,
+      stateDir,
+      { phaseToken, readAuth, checkOrigin, logger, state },
+      extras,
+    );
+  } catch (err) {
+    state.release();
+    throw err;
+  }
+}
+
+/**
+ * Before state dirs were kept per data root, every root shared `$XDG_STATE_HOME/cis490-dashboard`;
+ * a catalog left there is no longer read (it may mix roots). Says so once per start.
+ */
+function noteSharedStateDir(logger: Logger, stateDir: string): void {
+  const old = path.join(defaultStateDir(), DB_FILE);
+  if (fs.existsSync(old)) {
+    logger.info(
+      { old, stateDir },
+      'a catalog from an older version (one state dir for every data root) is no longer used; this data root’s state is in its own folder now, and the old file may be deleted',
+    );
+  }
+}
+
+interface StartParts {
+  phaseToken: string | null;
+  readAuth: ReadAuth | null;
+  checkOrigin: ReturnType<typeof originCheck>;
+  logger: Logger;
+  state: StateDirHandle;
+}
+
+async function startOnStateDir(
+  config: ServerConfig,
+  stateDir: string,
+  { phaseToken, readAuth, checkOrigin, logger, state }: StartParts,
+  extras: StartServerExtras,
+): Promise<RunningServer> {
   const dashboard = new Dashboard({
     dataRoot: path.resolve(config.dataRoot),
-    stateDir: path.resolve(config.stateDir),
+    stateDir,
     logger,
     pollInterval: config.pollInterval,
     rescanInterval: config.rescanInterval,
@@ -205,7 +261,7 @@ export async function startServer(
   const port = (app.server.address() as AddressInfo).port;
   const hostForUrl = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `http://${hostForUrl}:${port}`;
-  logger.info({ url, dataRoot: config.dataRoot, stateDir: config.stateDir }, 'listening');
+  logger.info({ url, dataRoot: config.dataRoot, stateDir }, 'listening');
 
   let closing: Promise<void> | null = null;
   const close = () => {
@@ -215,6 +271,7 @@ export async function startServer(
       await phaseMix.stop();
       await app.close();
       await dashboard.stop();
+      state.release();
       logger.info('stopped');
     })();
     return closing;

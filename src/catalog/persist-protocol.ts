@@ -1,4 +1,5 @@
 import type { Checkpoint } from '../feeders/tail/types.js';
+import type { StorageFault } from '../state/errors.js';
 import type { SourceName } from './ingest-store.js';
 
 /** What the main thread tells the catalog writer at start. */
@@ -22,6 +23,8 @@ export type PersistMessage =
       checkpoint: Checkpoint;
     }
   | { type: 'caught_up'; source: SourceName }
+  /** A commit failed for a storage reason (full disk, read-only, corrupt); it is retried. */
+  | { type: 'fault'; source: SourceName; fault: StorageFault; message: string }
   | { type: 'error'; source: SourceName | null; message: string }
   | { type: 'stopped' };
 

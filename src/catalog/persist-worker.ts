@@ -10,6 +10,8 @@ import { parseAlertLine, parseIndexLine } from '../feeders/records.js';
 import { JsonlTailer } from '../feeders/tail/tailer.js';
 import type { Checkpoint } from '../feeders/tail/types.js';
 import type { AlertRecord } from '../protocol/index.js';
+import { storageFault } from '../state/errors.js';
+import { errorMessage } from '../util/errors.js';
 import { openDatabase } from './db.js';
 import {
   AlertStore,
@@ -58,7 +60,15 @@ function follow(
     pollIntervalMs: data.pollIntervalMs,
     async onBatch(batch) {
       await goSignal;
-      const result = write(batch.lines, lines + 1, batch.checkpoint);
+      let result: EpisodeBatchResult;
+      try {
+        result = write(batch.lines, lines + 1, batch.checkpoint);
+      } catch (err) {
+        // The tailer offers the same lines again after a pause; the main thread says why meanwhile.
+        const fault = storageFault(err);
+        if (fault) post({ type: 'fault', source, fault, message: errorMessage(err) });
+        throw err;
+      }
       lines += batch.lines.length;
       post({ type: 'committed', source, lines, ...result, checkpoint: batch.checkpoint });
     },

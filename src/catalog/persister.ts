@@ -1,4 +1,8 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { CORRUPT_MARKER } from '../state/catalog-file.js';
+import type { StorageFault } from '../state/errors.js';
 import type { Logger } from '../util/log.js';
 import { workerFile } from '../util/worker-url.js';
 import type { SourceName } from './ingest-store.js';
@@ -10,6 +14,16 @@ export interface PersisterStats {
   duplicates_total: number;
   caught_up: Record<SourceName, boolean>;
   running: boolean;
+  fault: CatalogFault | null;
+}
+
+/** Why the catalog cannot be written right now (the writer retries; cleared by its next commit). */
+export interface CatalogFault {
+  fault: StorageFault;
+  /** SQLite's or the system's own words. */
+  message: string;
+  /** ISO-8601 time of the first failure of this run of failures. */
+  since: string;
 }
 
 /**
@@ -22,6 +36,7 @@ export class CatalogPersister {
   private readonly inserted: Record<SourceName, number> = { index: 0, alerts: 0 };
   private readonly caughtUp: Record<SourceName, boolean> = { index: false, alerts: false };
   private duplicates = 0;
+  private readonly faults: Record<SourceName, CatalogFault | null> = { index: null, alerts: null };
   private stopping: Promise<void> | null = null;
   private caughtUpWaiters: Array<() => void> = [];
 
@@ -60,7 +75,33 @@ export class CatalogPersister {
       duplicates_total: this.duplicates,
       caught_up: { ...this.caughtUp },
       running: this.worker !== null,
+      fault: this.fault,
     };
+  }
+
+  /** Why commits fail right now, or null when the last one succeeded. */
+  get fault(): CatalogFault | null {
+    return this.faults.index ?? this.faults.alerts;
+  }
+
+  private setFault(source: SourceName, fault: StorageFault, message: string): void {
+    if (this.faults[source]?.fault === fault) return;
+    const known = this.fault;
+    const current: CatalogFault = { fault, message, since: known?.since ?? new Date().toISOString() };
+    this.faults[source] = current;
+    if (known?.fault === fault) return;
+    this.logger.error(
+      { stateDir: this.data.stateDir, fault, message },
+      `the catalog in ${this.data.stateDir} cannot be written (${message}): /readyz answers 503 and the explorer an error until it can; retrying`,
+    );
+    // A corrupt catalog does not heal by retrying: the next start sets it aside and rebuilds it.
+    if (fault === 'corrupt') {
+      try {
+        fs.writeFileSync(path.join(this.data.stateDir, CORRUPT_MARKER), `${current.since} ${message}\n`);
+      } catch (err) {
+        this.logger.warn({ err }, 'cannot mark the catalog corrupt for the next start');
+      }
+    }
   }
 
   /** Stops the writer after its current transaction; resolves when its database is closed. */
@@ -85,6 +126,11 @@ export class CatalogPersister {
   private onMessage(m: PersistMessage): void {
     switch (m.type) {
       case 'committed':
+        if (this.faults[m.source]) {
+          this.faults[m.source] = null;
+          if (!this.fault)
+            this.logger.info({ stateDir: this.data.stateDir }, 'the catalog can be written again');
+        }
         this.committed[m.source] = m.lines;
         this.inserted[m.source] += m.inserted;
         this.duplicates += m.duplicates;
@@ -96,7 +142,12 @@ export class CatalogPersister {
           for (const resolve of this.caughtUpWaiters.splice(0)) resolve();
         }
         break;
+      case 'fault':
+        this.setFault(m.source, m.fault, m.message);
+        break;
       case 'error':
+        // A commit failing for a storage reason is logged once as a fault, not at every retry.
+        if (this.faults[m.source ?? 'index']) break;
         this.logger.warn(
           { source: m.source, message: m.message },
           'catalog writer cannot read its input; retrying',

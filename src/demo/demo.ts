@@ -29,7 +29,7 @@ export interface DemoOptions {
   /** Seed of the history and of the simulator's draws. @default random */
   seed?: number;
   /** Server settings; the data root, state dir and phase token are the demo's own. */
-  server?: Partial<Omit<ServerConfig, 'dataRoot' | 'stateDir' | 'phaseTokenFile'>>;
+  server?: Partial<Omit<ServerConfig, 'dataRoot' | 'stateDir' | 'resetState' | 'phaseTokenFile'>>;
   /** Overrides of the simulator's timings (derived from the rate). */
   timing?: Partial<DemoTiming>;
   /** Episodes and alerts of the hour before the demo starts (a fresh folder only). @default 6 per host, 12 */

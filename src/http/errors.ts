@@ -18,3 +18,37 @@ export const notFound = (message = 'not found') => new HttpError(404, 'not_found
 export function errorBody(code: string, message: string): ApiError {
   return { error: { code, message } };
 }
+
+const FAULT_WORDS: Record<string, string> = {
+  disk_full: "the state dir's file system is full",
+  read_only: "the state dir's file system is read-only",
+  no_permission: 'the state dir is not writable',
+  corrupt: 'the catalog is corrupt (it is set aside and rebuilt at the next start)',
+  io_error: "the state dir's disk reports I/O errors",
+};
+
+/**
+ * The catalog's fault in words for clients (no paths: /readyz is open without a token), or null.
+ * The log line has the path and the system's message.
+ */
+export function catalogFaultReason(
+  fault: { fault: string; since: string } | null,
+): { code: string; message: string } | null {
+  if (!fault) return null;
+  const what = FAULT_WORDS[fault.fault] ?? fault.fault;
+  return {
+    code: `catalog_${fault.fault}`,
+    message: `${what}: the catalog cannot be written since ${fault.since} and is behind the live state`,
+  };
+}
+
+/** 503 for the catalog's readers while it cannot be written: better than rows silently missing. */
+export function assertCatalogWritable(fault: { fault: string; since: string } | null): void {
+  const reason = catalogFaultReason(fault);
+  if (reason)
+    throw new HttpError(
+      503,
+      reason.code,
+      `${reason.message}; the explorer answers again once it can be written`,
+    );
+}
