@@ -45,5 +45,6 @@ const WORDS: Record<StorageFault, string> = {
 export function storageCause(err: unknown): string {
   const fault = storageFault(err);
   const own = errorMessage(err).replace(/\s+/g, ' ').slice(0, 200);
-  return fault ? `${WORDS[fault]}: ${own}` : own;
+  if (!fault || own.toLowerCase().includes(WORDS[fault])) return own;
+  return `${WORDS[fault]}: ${own}`;
 }

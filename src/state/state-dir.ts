@@ -58,7 +58,8 @@ function prepareFolder(stateDir: string): void {
   }
   if (!st) {
     try {
-      fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+      // The catalog holds the lab's records: the state dir is its owner's alone.
+      makeFolder(stateDir, 0o700);
     } catch (err) {
       throw unusable(stateDir, 'cannot be created', err);
     }
@@ -73,6 +74,17 @@ function prepareFolder(stateDir: string): void {
   } finally {
     fs.rmSync(probe, { force: true });
   }
+}
+
+/**
+ * `mkdir -p` one level at a time: a recursive mkdirSync reports ENOENT on a read-only file
+ * system, hiding the cause (EROFS, EACCES) the one-line error should name.
+ */
+function makeFolder(dir: string, mode?: number): void {
+  if (fs.existsSync(dir)) return;
+  const parent = path.dirname(dir);
+  if (parent !== dir) makeFolder(parent);
+  fs.mkdirSync(dir, mode === undefined ? {} : { mode });
 }
 
 function unusable(stateDir: string, what: string, err: unknown): StateDirError {
