@@ -27,6 +27,9 @@ import type {
   Snapshot,
 } from './protocol/index.js';
 import { emptyState } from './protocol/index.js';
+import { markCatalogCorrupt } from './state/catalog-file.js';
+import { storageFault } from './state/errors.js';
+import { errorMessage } from './util/errors.js';
 import type { Logger } from './util/log.js';
 
 export interface DashboardOptions {
@@ -231,7 +234,28 @@ export class Dashboard {
 
   /** Why the catalog cannot be written right now (full disk, read-only, corrupt), or null. */
   get catalogFault(): CatalogFault | null {
-    return this.persister?.fault ?? null;
+    return this.corrupt ?? this.persister?.fault ?? null;
+  }
+
+  /** A corrupt page met by a reader: sticky, since retrying does not heal it. */
+  private corrupt: CatalogFault | null = null;
+
+  /**
+   * Takes note of a catalog error met by a reader (the explorer, the integrity counts). True when
+   * it is corruption: from then on /readyz and the explorer say so, and the next start sets the
+   * catalog aside and rebuilds it from the data root.
+   */
+  reportCatalogError(err: unknown): boolean {
+    const { stateDir, logger } = this.options;
+    if (storageFault(err) !== 'corrupt' || stateDir === null) return false;
+    if (this.corrupt) return true;
+    const message = errorMessage(err);
+    this.corrupt = { fault: 'corrupt', message, since: new Date().toISOString() };
+    logger.error(
+      { stateDir, message, marked: markCatalogCorrupt(stateDir, message) },
+      `the catalog in ${stateDir} is corrupt (${message}); the next start sets it aside and rebuilds it from the data root`,
+    );
+    return true;
   }
 
   /** Called with the number of new episode files (the phase mix hooks in here). */
@@ -271,7 +295,7 @@ export class Dashboard {
     try {
       this.integrityCache = { at: now, counts: integrityCounts(this.db) };
     } catch (err) {
-      this.options.logger.warn({ err }, 'cannot count integrity statuses');
+      if (!this.reportCatalogError(err)) this.options.logger.warn({ err }, 'cannot count integrity statuses');
     }
     return this.integrityCache?.counts ?? null;
   }

@@ -1,8 +1,7 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { CORRUPT_MARKER } from '../state/catalog-file.js';
-import type { StorageFault } from '../state/errors.js';
+import { markCatalogCorrupt } from '../state/catalog-file.js';
+import { type StorageFault, storageFault } from '../state/errors.js';
+import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import { workerFile } from '../util/worker-url.js';
 import type { SourceName } from './ingest-store.js';
@@ -50,7 +49,12 @@ export class CatalogPersister {
     const worker = new Worker(workerFile('./persist-worker.js', import.meta.url), { workerData: this.data });
     this.worker = worker;
     worker.on('message', (m: PersistMessage) => this.onMessage(m));
-    worker.on('error', (err) => this.logger.error({ err }, 'catalog writer failed'));
+    worker.on('error', (err) => {
+      // The thread is gone: a storage cause stays reported (no commit will clear it) until restart.
+      const fault = storageFault(err);
+      if (fault) this.setFault('index', fault, errorMessage(err));
+      this.logger.error({ err }, 'catalog writer failed');
+    });
     worker.on('exit', (code) => {
       if (this.worker === worker) this.worker = null;
       if (code !== 0 && !this.stopping) this.logger.error({ code }, 'catalog writer exited');
@@ -95,12 +99,8 @@ export class CatalogPersister {
       `the catalog in ${this.data.stateDir} cannot be written (${message}): /readyz answers 503 and the explorer an error until it can; retrying`,
     );
     // A corrupt catalog does not heal by retrying: the next start sets it aside and rebuilds it.
-    if (fault === 'corrupt') {
-      try {
-        fs.writeFileSync(path.join(this.data.stateDir, CORRUPT_MARKER), `${current.since} ${message}\n`);
-      } catch (err) {
-        this.logger.warn({ err }, 'cannot mark the catalog corrupt for the next start');
-      }
+    if (fault === 'corrupt' && !markCatalogCorrupt(this.data.stateDir, message)) {
+      this.logger.warn('cannot mark the catalog corrupt for the next start');
     }
   }
 

@@ -20,11 +20,11 @@ export function errorBody(code: string, message: string): ApiError {
 }
 
 const FAULT_WORDS: Record<string, string> = {
-  disk_full: "the state dir's file system is full",
-  read_only: "the state dir's file system is read-only",
-  no_permission: 'the state dir is not writable',
-  corrupt: 'the catalog is corrupt (it is set aside and rebuilt at the next start)',
-  io_error: "the state dir's disk reports I/O errors",
+  disk_full: "the state dir's file system is full: the catalog cannot be written",
+  read_only: "the state dir's file system is read-only: the catalog cannot be written",
+  no_permission: 'the state dir is not writable: the catalog cannot be written',
+  io_error: "the state dir's disk reports I/O errors: the catalog cannot be written",
+  corrupt: 'the catalog is corrupt: a restart sets it aside and rebuilds it from the data root',
 };
 
 /**
@@ -38,17 +38,12 @@ export function catalogFaultReason(
   const what = FAULT_WORDS[fault.fault] ?? fault.fault;
   return {
     code: `catalog_${fault.fault}`,
-    message: `${what}: the catalog cannot be written since ${fault.since} and is behind the live state`,
+    message: `${what} (since ${fault.since}); it is behind the live state`,
   };
 }
 
 /** 503 for the catalog's readers while it cannot be written: better than rows silently missing. */
 export function assertCatalogWritable(fault: { fault: string; since: string } | null): void {
   const reason = catalogFaultReason(fault);
-  if (reason)
-    throw new HttpError(
-      503,
-      reason.code,
-      `${reason.message}; the explorer answers again once it can be written`,
-    );
+  if (reason) throw new HttpError(503, reason.code, reason.message);
 }

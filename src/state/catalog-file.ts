@@ -5,6 +5,16 @@ import { DB_FILE } from '../catalog/db.js';
 /** Left by a server that met a corrupt page while running: the next start sets the catalog aside. */
 export const CORRUPT_MARKER = 'catalog.corrupt';
 
+/** Leaves the marker for the next start; false when even that cannot be written. */
+export function markCatalogCorrupt(stateDir: string, why: string): boolean {
+  try {
+    fs.writeFileSync(path.join(stateDir, CORRUPT_MARKER), `${new Date().toISOString()} ${why}\n`);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 const MAGIC = Buffer.from('SQLite format 3\0', 'latin1');
 const HEADER = 100;
 

@@ -129,6 +129,45 @@ describe('fault: the state dir’s storage fails', () => {
     }
   });
 
+  it('says so when a page inside the catalog is corrupt, and the next start rebuilds it', async () => {
+    const tmp = tempDir('cis490-fault-storage-');
+    const dataRoot = path.join(tmp, 'root');
+    const stateDir = path.join(tmp, 'state');
+    const catalog = path.join(stateDir, 'catalog.sqlite');
+    const expected = await smallRoot(dataRoot, 3_000);
+    const before = await startChildServer({ dataRoot, stateDir });
+    await settled(before.url, expected.total_episodes);
+    await stop(before);
+    // The header and the schema stay; the middle third of the pages is noise.
+    const third = Math.floor(fs.statSync(catalog).size / 3);
+    const fd = fs.openSync(catalog, 'r+');
+    fs.writeSync(fd, Buffer.alloc(third, 0x5a), 0, third, third);
+    fs.closeSync(fd);
+
+    const during = await startChildServer({ dataRoot, stateDir });
+    const setAsideAtStart = () => /catalog set aside to/.test(during.stderr());
+    await vi.waitFor(async () => {
+      if (setAsideAtStart()) return;
+      const res = await getJson<{ reason?: { code: string } }>(during, '/readyz');
+      expect(res.status).toBe(503);
+      expect(res.body.reason?.code).toBe('catalog_corrupt');
+      const page = await getJson<{ error: { code: string } }>(during, '/api/episodes?limit=1');
+      expect(page.status).toBe(503);
+      expect(page.body.error.code).toBe('catalog_corrupt');
+    }, WAIT);
+    expect(during.stderr()).not.toMatch(/unexpected error|"code":"internal"/);
+    await stop(during);
+
+    const after = await startChildServer({ dataRoot, stateDir });
+    await settled(after.url, expected.total_episodes);
+    expect((await getJson(after, '/readyz')).status).toBe(200);
+    if (!setAsideAtStart()) {
+      expect(after.stderr()).toMatch(/catalog set aside to \S+ \(a running server found a corrupt page/);
+    }
+    report('corrupt page', { set_aside_at: setAsideAtStart() ? 'the start that met it' : 'the next start' });
+    await stop(after);
+  });
+
   it('answers 503 with the reason on /readyz and the explorer while the disk is full, and recovers', async (t) => {
     const tmp = tempDir('cis490-fault-storage-');
     const disk = path.join(tmp, 'disk');
@@ -152,7 +191,7 @@ describe('fault: the state dir’s storage fails', () => {
       expect(res.body.reason?.code).toBe('catalog_disk_full');
       return res.body;
     }, WAIT);
-    expect(readyz.reason?.message).toMatch(/file system is full/);
+    expect(readyz.reason?.message).toMatch(/file system is full: the catalog cannot be written/);
     const explorer = await getJson<{ error: { code: string; message: string } }>(server, '/api/episodes');
     expect(explorer.status).toBe(503);
     expect(explorer.body.error.code).toBe('catalog_disk_full');

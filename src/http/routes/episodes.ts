@@ -219,6 +219,7 @@ export function catalogRoutes(app: FastifyInstance, ctx: AppContext): void {
     dataRoot: ctx.dataRoot,
     stateDir: path.dirname(dbFile),
     logger: ctx.logger,
+    onError: (err) => ctx.dashboard.reportCatalogError(err),
   });
   verifiers.set(ctx.dashboard, verifier);
   // Hashing starts once the first pass is done (the live state comes first) and the catalog has
