@@ -52,7 +52,7 @@ async function settled(url: string, episodes: number, alerts: number): Promise<v
   }, WAIT);
 }
 
-describe('fault: one state dir, two servers or two data roots', () => {
+describe('fault: one state dir, two servers or two data roots', { timeout: 300_000 }, () => {
   it('lets one process own a state dir; a SIGKILLed owner does not block the next', async () => {
     const tmp = tempDir('cis490-fault-state-');
     const dataRoot = path.join(tmp, 'root');

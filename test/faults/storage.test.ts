@@ -51,7 +51,7 @@ async function stop(server: ChildServer): Promise<void> {
   expect(await server.exited).toBe('0');
 }
 
-describe('fault: the state dir’s storage fails', () => {
+describe('fault: the state dir’s storage fails', { timeout: 300_000 }, () => {
   it('stops a start on a state dir that is a file or lies under one: one line, exit 2', async () => {
     const tmp = tempDir('cis490-fault-storage-');
     const file = path.join(tmp, 'file');
