@@ -1,7 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { BIN, runCli as cli, expectUsageError } from '../test-utils/cli.js';
 import { tempDir } from '../test-utils/tmp.js';

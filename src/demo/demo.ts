@@ -95,7 +95,14 @@ export async function startDemo(o: DemoOptions = {}): Promise<RunningDemo> {
 
   let server: RunningServer;
   try {
-    server = await startFullServer({ ...o.server, dataRoot, stateDir, phaseTokenFile: tokenFile });
+    // A data root generated just now makes any catalog left in state/ another root's: set it aside.
+    server = await startFullServer({
+      ...o.server,
+      dataRoot,
+      stateDir,
+      resetState: fresh,
+      phaseTokenFile: tokenFile,
+    });
   } catch (err) {
     if (ownsDir) fs.rmSync(dir, { recursive: true, force: true });
     throw err;
