@@ -1,4 +1,5 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { STORAGE_FAULTS } from '../state/errors.js';
 import type { AppContext } from './context.js';
 
 type Labels = Record<string, string>;
@@ -110,6 +111,16 @@ export function renderMetrics(ctx: AppContext): string {
   m.metric('health_files_skipped_total', 'counter', 'Health files that could not be read.', s.health.skipped);
   m.metric('ready', 'gauge', '1 once the first pass over the data root is done.', s.ready ? 1 : 0);
   m.metric('bootstrap_seconds', 'gauge', 'Seconds from start to ready.', s.bootstrap_seconds ?? 0);
+  const fault = ctx.dashboard.catalogFault?.fault;
+  for (const reason of STORAGE_FAULTS) {
+    m.metric(
+      'catalog_fault',
+      'gauge',
+      '1 while the catalog cannot be written or is corrupt, by reason (/readyz answers 503 meanwhile).',
+      fault === reason ? 1 : 0,
+      { reason },
+    );
+  }
   m.metric(
     'remembered_ids',
     'gauge',

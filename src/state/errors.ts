@@ -9,7 +9,8 @@ export class StateDirError extends DashboardError {
 }
 
 /** What storage trouble an error is, as a stable code; null for anything else. */
-export type StorageFault = 'disk_full' | 'read_only' | 'no_permission' | 'corrupt' | 'io_error';
+export const STORAGE_FAULTS = ['disk_full', 'read_only', 'no_permission', 'corrupt', 'io_error'] as const;
+export type StorageFault = (typeof STORAGE_FAULTS)[number];
 
 const FAULT_BY_CODE: Record<string, StorageFault> = {
   ENOSPC: 'disk_full',

@@ -106,8 +106,22 @@ function readOwner(stateDir: string): LockOwner | null {
   }
 }
 
+/** False only when `pid` is certainly gone on this machine (another machine's pid cannot be asked). */
+function mayBeAlive(owner: LockOwner): boolean {
+  if (owner.hostname !== os.hostname()) return true;
+  try {
+    process.kill(owner.pid, 0);
+    return true;
+  } catch (err) {
+    return errnoCode(err) !== 'ESRCH';
+  }
+}
+
 function lockedError(stateDir: string): StateDirError {
-  const owner = readOwner(stateDir);
+  // A dead pid in owner.json is an earlier owner's: the new one has the lock but has not written
+  // its note yet (a moment's window), so its pid is unknown rather than wrong.
+  const recorded = readOwner(stateDir);
+  const owner = recorded && mayBeAlive(recorded) ? recorded : null;
   const who = owner
     ? `pid ${owner.pid}${owner.hostname !== os.hostname() ? ` on ${owner.hostname}` : ''} (since ${owner.started_at})`
     : 'another process (its pid is not recorded yet)';

@@ -197,6 +197,8 @@ describe('fault: the state dir’s storage fails', { timeout: 300_000 }, () => {
     expect(explorer.body.error.code).toBe('catalog_disk_full');
     expect(explorer.body.error.message).toMatch(/file system is full/);
     expect((await getJson(server, '/api/alerts')).status).toBe(503);
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    expect(metrics).toContain('cis490_dashboard_catalog_fault{reason="disk_full"} 1');
     // The live state never depended on the catalog.
     expect((await getJson<DashboardState>(server, '/api/state')).body.total_episodes).toBe(
       expected.total_episodes,
@@ -205,6 +207,9 @@ describe('fault: the state dir’s storage fails', { timeout: 300_000 }, () => {
     fs.rmSync(filler);
     await vi.waitFor(async () => expect((await getJson(server, '/readyz')).status).toBe(200), WAIT);
     await settled(server.url, expected.total_episodes);
+    expect(await (await fetch(`${server.url}/metrics`)).text()).toContain(
+      'cis490_dashboard_catalog_fault{reason="disk_full"} 0',
+    );
     report('disk full', { index_lines: lines, tmpfs_kib: 16 * 1024 });
     await stop(server);
   });
