@@ -55,7 +55,8 @@ async function settled(url: string, episodes: number, alerts: number): Promise<v
 describe('fault: one state dir, two servers or two data roots', { timeout: 300_000 }, () => {
   it('lets one process own a state dir; a SIGKILLed owner does not block the next', async () => {
     const tmp = tempDir('cis490-fault-state-');
-    const dataRoot = path.join(tmp, 'root');
+    // The demo's layout, so `demo --dir tmp` reaches for the same state dir.
+    const dataRoot = path.join(tmp, 'data');
     const stateDir = path.join(tmp, 'state');
     const expected = await rootOf(dataRoot, 4, ROOT_A_LINES, 14_002);
     const first = await startChildServer({ dataRoot, stateDir });
@@ -66,6 +67,8 @@ describe('fault: one state dir, two servers or two data roots', { timeout: 300_0
     expectUsageError(second, new RegExp(`state dir ${stateDir} is in use by pid ${pid}\\b`));
     const mix = await runCli(['phase-mix', '--data-root', dataRoot, '--state-dir', stateDir]);
     expectUsageError(mix, new RegExp(`state dir ${stateDir} is in use by pid ${pid}\\b`));
+    const demo = await runCli(['demo', '--dir', tmp, '--port', '0']);
+    expectUsageError(demo, new RegExp(`state dir ${stateDir} is in use by pid ${pid}\\b`));
 
     // The owner keeps counting alone: every appended line once, alerts once.
     let live = '';
