@@ -52,7 +52,8 @@ function readToken(file: string, flag: string): string {
   return text;
 }
 
-function checkDataRoot(dataRoot: string): void {
+/** A data root that is a file is refused (one that does not exist yet is picked up when it appears). */
+export function checkDataRoot(dataRoot: string): void {
   let st: fs.Stats;
   try {
     st = fs.statSync(dataRoot);
@@ -72,7 +73,10 @@ function checkDataRoot(dataRoot: string): void {
  * verifier once the catalog has caught up (its read-then-write transactions would otherwise meet
  * the writer's backlog commits). No route starts anything.
  */
-export async function startServices(config: ServerConfig, extras: ServicesExtras = {}): Promise<Services> {
+export async function startServices(
+  config: ServerConfig & { stateDir: string },
+  extras: ServicesExtras = {},
+): Promise<Services> {
   checkDataRoot(config.dataRoot);
   const dataRoot = path.resolve(config.dataRoot);
   const stateDir = path.resolve(config.stateDir);
@@ -113,7 +117,12 @@ export async function startServices(config: ServerConfig, extras: ServicesExtras
     intervalMs: config.phaseInterval * 1000,
     publish: (mix) => bus.publish({ type: 'phase_mix', ...mix }),
   });
-  const verifier = new IntegrityVerifier({ dataRoot, stateDir, logger });
+  const verifier = new IntegrityVerifier({
+    dataRoot,
+    stateDir,
+    logger,
+    onError: (err) => pipeline.catalogHealth.reportError(err),
+  });
   pipeline.onNewEpisodeFiles(() => {
     phaseMix.notifyNewEpisodes();
     verifier.poke();
@@ -122,6 +131,7 @@ export async function startServices(config: ServerConfig, extras: ServicesExtras
     events: bus,
     readiness: live,
     catalog: pipeline.db,
+    catalogHealth: pipeline.catalogHealth,
     stats: () => pipeline.stats(),
     hub,
     logger,

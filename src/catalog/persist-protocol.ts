@@ -1,5 +1,6 @@
 import type { Checkpoint } from '../feeders/tail/types.js';
 import type { AlertRecord, EpisodeRecord } from '../protocol/index.js';
+import type { StorageFault } from '../state/errors.js';
 import type { SourceName } from './ingest-store.js';
 
 /** What the main thread tells the catalog writer at start. */
@@ -68,6 +69,8 @@ export type PersistMessage =
       inserted: number;
       duplicates: number;
     }
+  /** A commit failed for a storage reason (full disk, read-only, corrupt); it is retried. */
+  | { type: 'fault'; source: SourceName; fault: StorageFault; message: string }
   | { type: 'error'; seq: number; message: string }
   | { type: 'stopped' };
 

@@ -9,6 +9,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { rawLines } from '../feeders/first-pass.js';
 import { parseIndexLine } from '../feeders/records.js';
 import type { EpisodeRecord } from '../protocol/index.js';
+import { storageFault } from '../state/errors.js';
 import { errorMessage } from '../util/errors.js';
 import { openDatabase } from './db.js';
 import { AlertStore, EpisodeStore } from './ingest-store.js';
@@ -53,6 +54,7 @@ const alerts = new AlertStore(db);
 
 const WRITE_ATTEMPTS = 10;
 const RETRY_MS = 200;
+const RETRY_MAX_MS = 2000;
 const pause = new Int32Array(new SharedArrayBuffer(4));
 
 /** Valid index records of whole lines, parsed by the one line parser. */
@@ -113,16 +115,21 @@ port.on('message', (command: PersistCommand) => {
     port.close();
     return;
   }
-  // A failed transaction (the disk full, the file locked by another process) is retried: a batch
-  // skipped here would leave a gap behind the next batch's checkpoint.
+  // A failed transaction is retried: a batch skipped here would leave a gap behind the next
+  // batch's checkpoint. A storage fault (full disk, read-only, corrupt) is reported to the main
+  // thread and retried until it clears, holding the batches behind it in order; anything else is
+  // given WRITE_ATTEMPTS tries.
   for (let attempt = 1; ; attempt++) {
     try {
       write(command);
       return;
     } catch (err) {
-      post({ type: 'error', seq: command.seq, message: errorMessage(err) });
-      if (attempt >= WRITE_ATTEMPTS) return;
-      Atomics.wait(pause, 0, 0, RETRY_MS * attempt);
+      const fault = storageFault(err);
+      const source = command.type === 'alerts' ? 'alerts' : 'index';
+      if (fault) post({ type: 'fault', source, fault, message: errorMessage(err) });
+      else post({ type: 'error', seq: command.seq, message: errorMessage(err) });
+      if (!fault && attempt >= WRITE_ATTEMPTS) return;
+      Atomics.wait(pause, 0, 0, Math.min(RETRY_MAX_MS, RETRY_MS * attempt));
     }
   }
 });

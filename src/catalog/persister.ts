@@ -1,5 +1,8 @@
 import { Worker } from 'node:worker_threads';
 import type { IngestEntry, IngestProjection } from '../bus/ingest-log.js';
+import { markCatalogCorrupt } from '../state/catalog-file.js';
+import { type StorageFault, storageFault } from '../state/errors.js';
+import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import { workerFile } from '../util/worker-url.js';
 import type { SourceName } from './ingest-store.js';
@@ -12,6 +15,16 @@ export interface PersisterStats {
   /** Batches handed to the writer and not committed yet. */
   pending_batches: number;
   running: boolean;
+  fault: CatalogFault | null;
+}
+
+/** Why the catalog cannot be written right now (the writer retries; cleared by its next commit). */
+export interface CatalogFault {
+  fault: StorageFault;
+  /** SQLite's or the system's own words. */
+  message: string;
+  /** ISO-8601 time of the first failure of this run of failures. */
+  since: string;
 }
 
 /**
@@ -41,6 +54,7 @@ export class CatalogPersister implements IngestProjection {
   private roomWaiters: Array<() => void> = [];
   private idleWaiters: Array<() => void> = [];
   private stopping: Promise<void> | null = null;
+  private readonly faults: Record<SourceName, CatalogFault | null> = { index: null, alerts: null };
   /** Seq of a first pass's end: the writer is renewed once it is committed and nothing else is queued. */
   private renewAfterSeq: number | null = null;
 
@@ -57,7 +71,12 @@ export class CatalogPersister implements IngestProjection {
   private spawn(): Worker {
     const worker = new Worker(workerFile('./persist-worker.js', import.meta.url), { workerData: this.data });
     worker.on('message', (m: PersistMessage) => this.onMessage(m));
-    worker.on('error', (err) => this.logger.error({ err }, 'catalog writer failed'));
+    worker.on('error', (err) => {
+      // The thread is gone: a storage cause stays reported (no commit will clear it) until restart.
+      const fault = storageFault(err);
+      if (fault) this.setFault('index', fault, errorMessage(err));
+      this.logger.error({ err }, 'catalog writer failed');
+    });
     worker.on('exit', (code) => {
       if (this.worker !== worker) return; // a renewed writer's predecessor
       this.worker = null;
@@ -117,7 +136,29 @@ export class CatalogPersister implements IngestProjection {
       duplicates_total: this.duplicates,
       pending_batches: this.sentSeq - this.committedSeq,
       running: this.worker !== null,
+      fault: this.fault,
     };
+  }
+
+  /** Why commits fail right now, or null when the last one succeeded. */
+  get fault(): CatalogFault | null {
+    return this.faults.index ?? this.faults.alerts;
+  }
+
+  private setFault(source: SourceName, fault: StorageFault, message: string): void {
+    if (this.faults[source]?.fault === fault) return;
+    const known = this.fault;
+    const current: CatalogFault = { fault, message, since: known?.since ?? new Date().toISOString() };
+    this.faults[source] = current;
+    if (known?.fault === fault) return;
+    this.logger.error(
+      { stateDir: this.data.stateDir, fault, message },
+      `the catalog in ${this.data.stateDir} cannot be written (${message}): /readyz answers 503 and the explorer an error until it can; retrying`,
+    );
+    // A corrupt catalog does not heal by retrying: the next start sets it aside and rebuilds it.
+    if (fault === 'corrupt' && !markCatalogCorrupt(this.data.stateDir, message)) {
+      this.logger.warn('cannot mark the catalog corrupt for the next start');
+    }
   }
 
   /** Lets the writer commit what it was handed, then closes its database; resolves when it exited. */
@@ -146,6 +187,11 @@ export class CatalogPersister implements IngestProjection {
   private onMessage(m: PersistMessage): void {
     switch (m.type) {
       case 'committed': {
+        if (this.faults[m.source]) {
+          this.faults[m.source] = null;
+          if (!this.fault)
+            this.logger.info({ stateDir: this.data.stateDir }, 'the catalog can be written again');
+        }
         this.committed[m.source] += m.lines;
         this.inserted[m.source] += m.inserted;
         this.duplicates += m.duplicates;
@@ -167,6 +213,9 @@ export class CatalogPersister implements IngestProjection {
         this.wake(this.idleWaiters);
         break;
       }
+      case 'fault':
+        this.setFault(m.source, m.fault, m.message);
+        break;
       case 'error':
         this.logger.error(
           { seq: m.seq, message: m.message },

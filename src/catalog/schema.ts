@@ -146,4 +146,16 @@ export const MIGRATIONS: ReadonlyArray<(db: Db) => void> = [
   (db) => {
     db.exec('ALTER TABLE checkpoints ADD COLUMN pending TEXT');
   },
+  // v4: the data root this catalog belongs to (one row), so a state dir reused for another root is
+  // refused instead of mixing two catalogs (src/state/state-dir.ts).
+  (db) => {
+    db.exec(`
+      CREATE TABLE data_root (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        real_path TEXT NOT NULL,          -- realpath of the data root (missing tail kept as given)
+        fingerprint TEXT,                 -- 'inode:birth ms' of its directory; NULL while absent
+        recorded_at TEXT NOT NULL
+      );
+    `);
+  },
 ];

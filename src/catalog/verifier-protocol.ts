@@ -23,7 +23,8 @@ export type VerifierMessage =
       /** Bytes hashed this cycle. */
       hashedBytes: number;
     }
-  | { type: 'error'; message: string }
+  /** A cycle failed; `code` is the SQLite or system error code, when it had one. */
+  | { type: 'error'; message: string; code?: string | undefined }
   | { type: 'stopped' };
 
 /** Messages to the verifier thread: `poke` asks for a listing now (new files appeared). */

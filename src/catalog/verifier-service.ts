@@ -25,6 +25,8 @@ export interface IntegrityVerifierOptions {
   rescanIntervalMs?: number;
   /** @default 32 MiB/s */
   bytesPerSecond?: number;
+  /** Told of every failure (a cycle's or the thread's), to notice a corrupt catalog. */
+  onError?: (err: unknown) => void;
 }
 
 export interface IntegrityVerifierStats {
@@ -59,7 +61,10 @@ export class IntegrityVerifier {
     const worker = new Worker(workerFile('./verifier-worker.js', import.meta.url), { workerData: data });
     this.worker = worker;
     worker.on('message', (m: VerifierMessage) => this.onMessage(m));
-    worker.on('error', (err) => this.options.logger.error({ err }, 'integrity verifier failed'));
+    worker.on('error', (err) => {
+      this.options.onError?.(err);
+      this.options.logger.error({ err }, 'integrity verifier failed');
+    });
     worker.on('exit', (code) => {
       if (this.worker === worker) this.worker = null;
       if (code !== 0 && !this.stopping) this.options.logger.error({ code }, 'integrity verifier exited');
@@ -118,6 +123,7 @@ export class IntegrityVerifier {
       }
       case 'error':
         this.counters.errors++;
+        this.options.onError?.(m);
         this.options.logger.warn({ message: m.message }, 'integrity verifier cycle failed; retrying');
         break;
       case 'stopped':

@@ -7,7 +7,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { parentPort, workerData } from 'node:worker_threads';
-import { errorMessage } from '../util/errors.js';
+import { errnoCode, errorMessage } from '../util/errors.js';
 import { openDatabase } from './db.js';
 import { DiskSync } from './disk-sync.js';
 import { listEpisodeFiles } from './disk-sync-fs.js';
@@ -102,7 +102,7 @@ async function run(): Promise<void> {
     try {
       busy = await cycle();
     } catch (err) {
-      post({ type: 'error', message: errorMessage(err) });
+      post({ type: 'error', message: errorMessage(err), code: errnoCode(err) });
     }
     if (!busy && !stopping && !listingDue) await pause(data.pollIntervalMs);
   }

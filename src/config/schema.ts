@@ -28,7 +28,10 @@ export interface OptionSpec {
   description: string;
 }
 
-/** `$XDG_STATE_HOME/cis490-dashboard`, falling back to `~/.local/state/cis490-dashboard`. */
+/**
+ * `$XDG_STATE_HOME/cis490-dashboard`, falling back to `~/.local/state/cis490-dashboard`: the folder
+ * holding one default state dir per data root (see `defaultStateDirFor` in src/state/data-root-id.ts).
+ */
 export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
   const base = env.XDG_STATE_HOME || path.join(os.homedir(), '.local', 'state');
   return path.join(base, 'cis490-dashboard');
@@ -49,10 +52,19 @@ export const STATE_DIR: OptionSpec = {
   flag: 'state-dir',
   env: 'CIS490_STATE_DIR',
   type: 'path',
-  default: () => defaultStateDir(),
   arg: 'DIR',
   description:
-    "The dashboard's own state (SQLite catalog, tail checkpoints). Default $XDG_STATE_HOME/cis490-dashboard.",
+    "The dashboard's own state (SQLite catalog, tail checkpoints), owned by one process. Default: $XDG_STATE_HOME/cis490-dashboard/<name>-<hash>, one per data root.",
+};
+
+export const RESET_STATE: OptionSpec = {
+  key: 'resetState',
+  flag: 'reset-state',
+  env: 'CIS490_RESET_STATE',
+  type: 'boolean',
+  default: false,
+  description:
+    'A state dir whose catalog belongs to another data root is refused; with this flag its catalog is set aside (catalog.other-root-<time>.sqlite) and rebuilt.',
 };
 
 export const LOG_LEVEL: OptionSpec = {
@@ -70,6 +82,7 @@ export const LOG_LEVEL: OptionSpec = {
 export const SERVER_OPTIONS: readonly OptionSpec[] = [
   DATA_ROOT,
   STATE_DIR,
+  RESET_STATE,
   {
     key: 'host',
     flag: 'host',
@@ -296,6 +309,7 @@ export const PHASE_MIX_OPTIONS: readonly OptionSpec[] = [
     arg: 'DIR',
     description: 'Use and fill the label cache in this state dir (default: no cache).',
   },
+  RESET_STATE,
   {
     key: 'sample',
     flag: 'sample',
@@ -317,7 +331,7 @@ export const PHASE_MIX_OPTIONS: readonly OptionSpec[] = [
 
 /** Server flags `demo` takes as they are: the data root, state dir and phase token are its own. */
 const DEMO_SERVER_OPTIONS = SERVER_OPTIONS.filter(
-  (s) => !['dataRoot', 'stateDir', 'phaseTokenFile'].includes(s.key),
+  (s) => !['dataRoot', 'stateDir', 'resetState', 'phaseTokenFile'].includes(s.key),
 );
 
 export const DEMO_OPTIONS: readonly OptionSpec[] = [

@@ -3,7 +3,10 @@ import type { LogLevel } from '../util/log.js';
 /** Everything `serve` accepts; every field has a flag and a CIS490_* variable (see config/schema.ts). */
 export interface ServerConfig {
   dataRoot: string;
-  stateDir: string;
+  /** Owned by this process while it runs. @default one per data root (see defaultStateDirFor) */
+  stateDir?: string | undefined;
+  /** Set aside a catalog that belongs to another data root instead of refusing to start. */
+  resetState?: boolean | undefined;
   /** @default '127.0.0.1' */
   host: string;
   /** @default 8490; 0 picks a free port */
@@ -33,7 +36,7 @@ export interface ServerConfig {
   logLevel: LogLevel;
 }
 
-export const SERVER_DEFAULTS: Omit<ServerConfig, 'dataRoot' | 'stateDir'> = {
+export const SERVER_DEFAULTS: Omit<ServerConfig, 'dataRoot' | 'stateDir' | 'resetState'> = {
   host: '127.0.0.1',
   port: 8490,
   snapshotInterval: 30,

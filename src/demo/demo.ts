@@ -29,7 +29,7 @@ export interface DemoOptions {
   /** Seed of the history and of the simulator's draws. @default random */
   seed?: number;
   /** Server settings; the data root, state dir and phase token are the demo's own. */
-  server?: Partial<Omit<ServerConfig, 'dataRoot' | 'stateDir' | 'phaseTokenFile'>>;
+  server?: Partial<Omit<ServerConfig, 'dataRoot' | 'stateDir' | 'resetState' | 'phaseTokenFile'>>;
   /** Overrides of the simulator's timings (derived from the rate). */
   timing?: Partial<DemoTiming>;
   /** Episodes and alerts of the hour before the demo starts (a fresh folder only). @default 6 per host, 12 */
@@ -95,7 +95,14 @@ export async function startDemo(o: DemoOptions = {}): Promise<RunningDemo> {
 
   let server: RunningServer;
   try {
-    server = await startServer({ ...o.server, dataRoot, stateDir, phaseTokenFile: tokenFile });
+    // A data root generated just now makes any catalog left in state/ another root's: set it aside.
+    server = await startServer({
+      ...o.server,
+      dataRoot,
+      stateDir,
+      resetState: fresh,
+      phaseTokenFile: tokenFile,
+    });
   } catch (err) {
     if (ownsDir) fs.rmSync(dir, { recursive: true, force: true });
     throw err;

@@ -77,6 +77,12 @@ export interface JsonlFeederStats {
   bytes_read: number;
   file_size: number;
   rotations: Record<string, number>;
+  /** Bytes known not read: truncated without a copy, or left in a compressed rotated file. */
+  lost_bytes: number;
+  /** Times a file to resume in was found nowhere (see the tailer's `checkpoint_lost`). */
+  checkpoints_lost: number;
+  /** Rotated `.N.gz` files after the checkpoint, reported and not read. */
+  compressed_skipped: number;
   /** Lines with invalid UTF-8, delivered with U+FFFD (and then usually skipped as malformed_json). */
   invalid_utf8_lines: number;
   caught_up: boolean;
@@ -150,6 +156,9 @@ export class JsonlFeeder<T> {
       bytes_read: t.bytesRead,
       file_size: t.fileSize,
       rotations: { ...t.rotations },
+      lost_bytes: t.lostBytes,
+      checkpoints_lost: t.checkpointsLost,
+      compressed_skipped: t.compressedSkipped,
       caught_up: this.caughtUp,
     };
   }
@@ -283,7 +292,13 @@ export class JsonlFeeder<T> {
         log.info(fields, 'input file rotated');
         break;
       case 'checkpoint_lost':
-        log.warn(fields, 'checkpointed file not found; reading the current file from the start');
+        log.warn(
+          fields,
+          'checkpointed file not found; reading the rotated files left, then the current file',
+        );
+        break;
+      case 'compressed_skipped':
+        log.warn(fields, 'rotated file is compressed; its lines are not read');
         break;
       case 'error':
         log.warn(fields, 'cannot read input file; retrying');

@@ -10,7 +10,7 @@ import Fastify, {
 } from 'fastify';
 import { type ReadAuth, registerReadAuth } from './auth.js';
 import type { AppContext } from './context.js';
-import { errorBody, HttpError } from './errors.js';
+import { catalogFaultReason, errorBody, HttpError } from './errors.js';
 import { renderMetrics } from './metrics.js';
 import { registerAlertRoutes } from './routes/alerts.js';
 import { registerEpisodeRoutes } from './routes/episodes.js';
@@ -81,6 +81,9 @@ export async function buildApp(ctx: AppContext, options: BuildAppOptions): Promi
       const code = err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? 'body_too_large' : 'bad_request';
       return reply.code(status).send(errorBody(code, err.message));
     }
+    // A corrupt catalog page: the explorer says so (and the next start rebuilds), not "internal".
+    const fault = ctx.catalogHealth.reportError(err) ? catalogFaultReason(ctx.catalogHealth.fault) : null;
+    if (fault) return reply.code(503).send(errorBody(fault.code, fault.message));
     req.log.error({ err, url: req.url }, 'request failed');
     return reply.code(500).send(errorBody('internal', 'internal error'));
   });

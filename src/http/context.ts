@@ -1,6 +1,7 @@
 import type { LiveFeed } from '../bus/bus.js';
 import type { WsHubStats } from '../bus/ws-hub.js';
 import type { Db } from '../catalog/db.js';
+import type { CatalogFault } from '../catalog/persister.js';
 import type { PhaseMixStats } from '../phasemix/service.js';
 import type { PipelineStats } from '../pipeline/pipeline.js';
 import type { DashboardEvent, PhaseMix, UnsequencedEvent } from '../protocol/index.js';
@@ -25,12 +26,24 @@ export interface Readiness {
   readonly startedAt: number;
 }
 
+/** Whether the catalog can be written and read (full disk, read-only, corrupt). */
+export interface CatalogHealth {
+  /** Why the catalog cannot be written right now, or null. */
+  readonly fault: CatalogFault | null;
+  /**
+   * Takes note of a catalog error met by a reader; true when it is corruption (sticky: from then
+   * on /readyz and the explorer say so, and the next start rebuilds the catalog).
+   */
+  reportError(err: unknown): boolean;
+}
+
 /** What the HTTP routes read from: narrow interfaces, built by the composition root, fakeable in tests. */
 export interface AppContext {
   events: LiveEvents;
   readiness: Readiness;
   /** The catalog (explorer and alert queries read it; only the writer thread writes it). */
   catalog: Db;
+  catalogHealth: CatalogHealth;
   /** Counters for /metrics. */
   stats(): PipelineStats;
   hub: { stats(): WsHubStats };

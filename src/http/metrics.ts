@@ -1,4 +1,5 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { STORAGE_FAULTS } from '../state/errors.js';
 import type { AppContext } from './context.js';
 
 type Labels = Record<string, string>;
@@ -58,6 +59,27 @@ export function renderMetrics(ctx: AppContext): string {
       m.metric('input_rotations_total', 'counter', 'Rotations of an input file, by kind.', n, { ...l, how });
     }
     m.metric(
+      'input_lost_bytes_total',
+      'counter',
+      'Bytes of an input file known not read (truncated without a copy, or left compressed).',
+      src.lost_bytes,
+      l,
+    );
+    m.metric(
+      'input_checkpoints_lost_total',
+      'counter',
+      'Starts whose checkpointed file was found nowhere (read up to its offset, the rest unknown).',
+      src.checkpoints_lost,
+      l,
+    );
+    m.metric(
+      'input_compressed_files_skipped_total',
+      'counter',
+      'Rotated .N.gz files after the checkpoint, reported and not read.',
+      src.compressed_skipped,
+      l,
+    );
+    m.metric(
       'catalog_committed_lines_total',
       'counter',
       'Lines committed to the catalog with their checkpoint.',
@@ -89,6 +111,16 @@ export function renderMetrics(ctx: AppContext): string {
   m.metric('health_files_skipped_total', 'counter', 'Health files that could not be read.', s.health.skipped);
   m.metric('ready', 'gauge', '1 once the first pass over the data root is done.', s.ready ? 1 : 0);
   m.metric('bootstrap_seconds', 'gauge', 'Seconds from start to ready.', s.bootstrap_seconds ?? 0);
+  const fault = ctx.catalogHealth.fault?.fault;
+  for (const reason of STORAGE_FAULTS) {
+    m.metric(
+      'catalog_fault',
+      'gauge',
+      '1 while the catalog cannot be written or is corrupt, by reason (/readyz answers 503 meanwhile).',
+      fault === reason ? 1 : 0,
+      { reason },
+    );
+  }
   m.metric(
     'remembered_ids',
     'gauge',

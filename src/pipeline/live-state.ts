@@ -15,6 +15,8 @@ export interface LiveStateOptions {
   disk(): Record<string, HostDisk>;
   /** Integrity counts from the catalog; null when unknown. */
   integrity(): IntegrityCounts;
+  /** A catalog error met while counting; true when it was reported as a fault (not logged here). */
+  reportError(err: unknown): boolean;
   logger: Logger;
   /** Seconds between periodic snapshots. */
   snapshotInterval: number;
@@ -152,7 +154,7 @@ export class LiveState {
     try {
       this.integrityCache = { at: now, counts: this.o.integrity() };
     } catch (err) {
-      this.o.logger.warn({ err }, 'cannot count integrity statuses');
+      if (!this.o.reportError(err)) this.o.logger.warn({ err }, 'cannot count integrity statuses');
     }
     return this.integrityCache?.counts ?? null;
   }

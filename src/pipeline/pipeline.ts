@@ -4,12 +4,15 @@ import { RingEventLog } from '../bus/event-log.js';
 import { IngestLog } from '../bus/ingest-log.js';
 import { type Db, openDatabase } from '../catalog/db.js';
 import { loadStoredTotals } from '../catalog/ingest-store.js';
-import { CatalogPersister, type PersisterStats } from '../catalog/persister.js';
+import { type CatalogFault, CatalogPersister, type PersisterStats } from '../catalog/persister.js';
 import { integrityCounts } from '../catalog/verifier-service.js';
 import { EpisodesDirFeeder } from '../feeders/episodes-dir.js';
 import { HealthDirFeeder } from '../feeders/health-dir.js';
 import type { JsonlFeederStats } from '../feeders/jsonl-feeder.js';
 import { emptyState } from '../protocol/index.js';
+import { markCatalogCorrupt } from '../state/catalog-file.js';
+import { storageFault } from '../state/errors.js';
+import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import { LiveProjection } from './live-projection.js';
 import { LiveState } from './live-state.js';
@@ -54,6 +57,20 @@ export interface Pipeline {
   /** Called with the number of new episode files (the phase mix and the verifier hook in here). */
   onNewEpisodeFiles(listener: (n: number) => void): void;
   stats(): PipelineStats;
+  /** Whether the catalog can be written and read; readers report the errors they meet here. */
+  readonly catalogHealth: CatalogHealth;
+}
+
+/** Why the catalog cannot be used right now, and where readers report a catalog error. */
+export interface CatalogHealth {
+  /** Why the catalog cannot be written right now (full disk, read-only, corrupt), or null. */
+  readonly fault: CatalogFault | null;
+  /**
+   * Takes note of a catalog error met by a reader (the explorer, the integrity counts, the
+   * verifier). True when it is corruption: from then on /readyz and the explorer say so, and the
+   * next start sets the catalog aside and rebuilds it from the data root.
+   */
+  reportError(err: unknown): boolean;
 }
 
 /**
@@ -67,6 +84,26 @@ export function createPipeline(options: PipelineOptions): Pipeline {
   const db = openDatabase(stateDir);
   const stored = loadStoredTotals(db);
   const ingest = new IngestLog();
+  // Declared before the writer so the integrity counts can report into it.
+  let persisterRef: CatalogPersister | null = null;
+  /** A corrupt page met by a reader: sticky, since retrying does not heal it. */
+  let corrupt: CatalogFault | null = null;
+  const catalogHealth: CatalogHealth = {
+    get fault() {
+      return corrupt ?? persisterRef?.fault ?? null;
+    },
+    reportError(err) {
+      if (storageFault(err) !== 'corrupt' || stateDir === null) return false;
+      if (corrupt) return true;
+      const message = errorMessage(err);
+      corrupt = { fault: 'corrupt', message, since: new Date().toISOString() };
+      logger.error(
+        { stateDir, message, marked: markCatalogCorrupt(stateDir, message) },
+        `the catalog in ${stateDir} is corrupt (${message}); the next start sets it aside and rebuilds it from the data root`,
+      );
+      return true;
+    },
+  };
   const events = new RingEventLog(options.replayBuffer, undefined, { logger });
   let liveState: LiveState | null = null;
   const live = new LiveProjection(
@@ -93,6 +130,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     live,
     disk: () => episodesDir.disk(),
     integrity: () => integrityCounts(db),
+    reportError: (err) => catalogHealth.reportError(err),
     logger,
     snapshotInterval: options.snapshotInterval,
   });
@@ -104,6 +142,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     onHealth: (host, h) => state.setHealth(host, h),
   });
   const persister = stateDir === null ? null : new CatalogPersister({ stateDir }, logger);
+  persisterRef = persister;
   // Projections in order: the live state first (what clients wait for), then the catalog (it
   // copies what it keeps before the reader reuses its buffer: both run before `append` returns).
   ingest.subscribe(live);
@@ -142,6 +181,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     bus,
     db,
     live: state,
+    catalogHealth,
     async start() {
       persister?.start();
       started = Promise.all([index.start(), alerts.start()]);

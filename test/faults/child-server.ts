@@ -24,8 +24,10 @@ export interface ChildServer {
 
 export async function startChildServer(args: {
   dataRoot: string;
-  stateDir: string;
+  /** Null: no --state-dir, the default one for the data root (under `env.XDG_STATE_HOME`). */
+  stateDir: string | null;
   extra?: string[];
+  env?: NodeJS.ProcessEnv;
 }): Promise<ChildServer> {
   const child = spawn(
     process.execPath,
@@ -34,8 +36,7 @@ export async function startChildServer(args: {
       'serve',
       '--data-root',
       args.dataRoot,
-      '--state-dir',
-      args.stateDir,
+      ...(args.stateDir === null ? [] : ['--state-dir', args.stateDir]),
       '--port',
       '0',
       '--poll-interval',
@@ -43,10 +44,10 @@ export async function startChildServer(args: {
       '--log-level',
       'warn',
       '--web-dir',
-      path.join(args.stateDir, '__no_web__'),
+      path.join(args.dataRoot, '__no_web__'),
       ...(args.extra ?? []),
     ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...args.env } },
   );
   const exited = new Promise<string>((resolve) =>
     child.once('exit', (code, signal) => resolve(signal ?? String(code))),

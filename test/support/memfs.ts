@@ -55,6 +55,15 @@ export class MemFs implements TailFs {
     this.write(to, Buffer.from(this.file(from).data));
   }
 
+  /** Sets a file's mtime (as `touch -d` would). */
+  setMtime(p: string, mtimeMs: number): void {
+    this.file(p).mtimeMs = mtimeMs;
+  }
+
+  exists(p: string): boolean {
+    return this.names.has(p);
+  }
+
   unlink(p: string): void {
     this.names.delete(p);
   }

@@ -4,6 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import { onTestFinished } from 'vitest';
 import { JsonlTailer, type TailerOptions } from '../../src/feeders/tail/tailer.js';
 import type { Checkpoint, TailBatch, TailerEvent } from '../../src/feeders/tail/types.js';
@@ -23,9 +24,46 @@ export interface TailFixture {
   rotateRename(to?: string): string;
   /** Copytruncate: copy to `to` (default `<name>.1`), then truncate the original in place. */
   copyTruncate(to?: string): string;
+  /**
+   * One logrotate run on the tailed file: `.N` → `.N+1` (compressed ones too), the file to `.1` by
+   * rename or copytruncate, files past `rotate` deleted, then `.1` (or `.2` with `delaycompress`)
+   * gzipped when `compress`. Nothing is created at the path after a rename.
+   */
+  logrotate(o: LogrotateOptions): void;
   remove(name?: string): void;
   /** A writer that keeps its descriptor open across renames, like a real logger. */
   openWriter(name?: string): { write(text: string): void; close(): void };
+}
+
+export interface LogrotateOptions {
+  how: 'rename' | 'copytruncate';
+  /** How many rotated files to keep. @default 9 */
+  rotate?: number;
+  compress?: boolean;
+  delaycompress?: boolean;
+}
+
+/** logrotate's moves on real files (see `TailFixture.logrotate`). */
+function logrotate(target: string, o: LogrotateOptions): void {
+  const keep = o.rotate ?? 9;
+  const rotated = (n: number, gz = false) => `${target}.${n}${gz ? '.gz' : ''}`;
+  for (let n = keep; n >= 1; n--) {
+    for (const gz of [false, true]) {
+      if (!fs.existsSync(rotated(n, gz))) continue;
+      if (n === keep) fs.rmSync(rotated(n, gz));
+      else fs.renameSync(rotated(n, gz), rotated(n + 1, gz));
+    }
+  }
+  if (o.how === 'rename') fs.renameSync(target, rotated(1));
+  else {
+    fs.copyFileSync(target, rotated(1));
+    fs.truncateSync(target, 0);
+  }
+  const zip = o.delaycompress ? 2 : 1;
+  if (o.compress && zip <= keep && fs.existsSync(rotated(zip))) {
+    fs.writeFileSync(rotated(zip, true), zlib.gzipSync(fs.readFileSync(rotated(zip))));
+    fs.rmSync(rotated(zip));
+  }
 }
 
 /** A temp folder (removed after the test) for a tailed file named `name`. */
@@ -53,6 +91,7 @@ export function tailFixture(name = 'index.jsonl', root?: string): TailFixture {
       fs.truncateSync(target, 0);
       return at(to);
     },
+    logrotate: (o) => logrotate(target, o),
     remove(n = name) {
       fs.rmSync(at(n), { force: true });
     },

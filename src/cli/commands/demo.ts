@@ -12,7 +12,7 @@ export const demoCommand: Command = {
   options: DEMO_OPTIONS,
   async run(o) {
     // The demo owns the data root, state dir and phase token; every other server flag applies.
-    const { dataRoot: _d, stateDir: _s, phaseTokenFile: _p, ...server } = serverConfigFrom(o);
+    const { dataRoot: _d, stateDir: _s, resetState: _r, phaseTokenFile: _p, ...server } = serverConfigFrom(o);
     let demo: Awaited<ReturnType<typeof startDemo>>;
     try {
       demo = await startDemo({

@@ -23,6 +23,7 @@ export const phaseMixCommand: Command = {
       dataRoot,
       ...(o.stateDir !== undefined ? { stateDir: path.resolve(o.stateDir as string) } : {}),
       sample: o.sample as number | 'all',
+      resetState: o.resetState as boolean,
       logger,
     });
     process.stdout.write(`${JSON.stringify(mix, null, 2)}\n`);

@@ -10,7 +10,8 @@ import { runUntilSignal, startFullServer } from '../run-server.js';
 export function serverConfigFrom(o: ParsedOptions): ServerConfig {
   return {
     dataRoot: o.dataRoot as string,
-    stateDir: o.stateDir as string,
+    stateDir: o.stateDir as string | undefined,
+    resetState: o.resetState as boolean,
     host: o.host as string,
     port: o.port as number,
     phaseTokenFile: o.phaseTokenFile as string | undefined,

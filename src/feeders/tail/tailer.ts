@@ -18,6 +18,7 @@ import { checkHead, identify, sameInode } from './fingerprint.js';
 import { nodeTailFs, type StatLike, type TailFs } from './fs.js';
 import { findByInode, findSibling } from './locate.js';
 import { LineReader, START } from './reader.js';
+import { inspectGzAt, newerThan, oldestFirst, type RotatedSibling, rotatedSiblings } from './siblings.js';
 import { adoptSource, closeSource, openSource, type Source } from './source.js';
 import type {
   Checkpoint,
@@ -108,6 +109,8 @@ export class JsonlTailer {
     lines: 0,
     batches: 0,
     lostBytes: 0,
+    checkpointsLost: 0,
+    compressedSkipped: 0,
     skipped: {} as Record<string, number>,
     rotations: { rename: 0, truncate: 0, replaced: 0 } as Record<RotationKind, number>,
   };
@@ -172,6 +175,8 @@ export class JsonlTailer {
       skipped: { ...this.counts.skipped },
       rotations: { ...this.counts.rotations },
       lostBytes: this.counts.lostBytes,
+      checkpointsLost: this.counts.checkpointsLost,
+      compressedSkipped: this.counts.compressedSkipped,
       batches: this.counts.batches,
     };
   }
@@ -347,18 +352,11 @@ export class JsonlTailer {
       const pos = { offset: cp.offset, longLine: null };
       this.cur = adoptSource(moved.path, moved.handle, moved.stat, id, pos, origin);
       await this.restorePending(cp.pending);
+      await this.queueRotatedAfter(this.queue.at(-1)?.path ?? moved.path);
       this.resume = null;
       return;
     }
-    this.emit({
-      kind: 'checkpoint_lost',
-      path: this.path,
-      reason: sameInode(st, cp)
-        ? `${this.path} was truncated or rewritten and no copy was found beside it`
-        : `no file in ${path.dirname(this.path)} has inode ${cp.ino} or the checkpointed first ${cp.fingerprintLen} bytes`,
-    });
-    // What was queued behind the lost file may still be there: read it before the path from 0.
-    await this.restorePending(cp.pending);
+    await this.resumeAfterLost(cp, sameInode(st, cp));
     this.resume = null;
     const first = this.queue.shift();
     if (first) await closeSource(opened);
@@ -377,18 +375,129 @@ export class JsonlTailer {
     const cp = this.resume;
     if (!cp) return;
     const moved = await findSibling(this.fs, this.path, cp, { minSize: cp.offset });
-    if (!moved) return; // keep the checkpoint until the path appears
+    if (!moved) return this.startInRotatedAfterLost(cp);
     try {
       const id = await identify(moved.handle, moved.stat);
       const pos = { offset: cp.offset, longLine: null };
       this.cur = adoptSource(moved.path, moved.handle, moved.stat, id, pos, 'rename');
       await this.restorePending(cp.pending);
+      await this.queueRotatedAfter(this.queue.at(-1)?.path ?? moved.path);
     } catch (err) {
       if (!this.cur) await moved.handle.close().catch(() => undefined);
       await this.abandonStart(cp);
       throw err;
     }
     this.resume = null;
+  }
+
+  /**
+   * The path is missing and the checkpointed file is nowhere: read the rotated files left, if any
+   * (else keep the checkpoint until the path appears: it may be the file coming back).
+   */
+  private async startInRotatedAfterLost(cp: Checkpoint): Promise<void> {
+    if ((await rotatedSiblings(this.fs, this.path)).length === 0) return;
+    try {
+      await this.resumeAfterLost(cp, false);
+      this.cur = this.queue.shift() ?? null;
+    } catch (err) {
+      await this.abandonStart(cp);
+      throw err;
+    }
+    this.resume = null;
+  }
+
+  /**
+   * The checkpointed file is not found uncompressed. When it is a compressed sibling (`.N.gz`, by
+   * its first bytes), what it held past the checkpoint is reported, else it is reported lost. Then
+   * the files queued after it are: its `pending` ones, and the rotated files newer than the newest
+   * of those — or, without any, newer than the compressed file, or else every rotated file left
+   * (logrotate deletes the oldest first, so they all came after it).
+   */
+  private async resumeAfterLost(cp: Checkpoint, truncatedAtPath: boolean): Promise<void> {
+    const siblings = await rotatedSiblings(this.fs, this.path);
+    const inGz = await this.findInCompressed(siblings, cp);
+    if (inGz) {
+      this.reportCompressed(inGz.sibling.path, inGz.size === null ? null : inGz.size - cp.offset);
+    } else {
+      const what = truncatedAtPath
+        ? `${this.path} was truncated or rewritten and no copy of it was found beside it`
+        : `no file in ${path.dirname(this.path)} has inode ${cp.ino} or the checkpointed first ${cp.fingerprintLen} bytes`;
+      this.counts.checkpointsLost += 1;
+      this.emit({
+        kind: 'checkpoint_lost',
+        path: this.path,
+        offset: cp.offset,
+        unreadBytes: null,
+        reason:
+          `${what}, compressed or not: it had been read up to byte ${cp.offset}; how much was ` +
+          'written to it after that is unknown. Reading on with the rotated files beside it ' +
+          '(oldest first), then the file at the path from byte 0',
+      });
+    }
+    // What was queued behind the lost file may still be there: read it before the path from 0.
+    await this.restorePending(cp.pending);
+    const newest = this.queue.at(-1);
+    if (newest) await this.queueRotatedAfter(newest.path);
+    else await this.queueSiblings(siblings, inGz?.sibling ?? null);
+  }
+
+  /** The compressed sibling that starts like the checkpointed file (the newest, if several). */
+  private async findInCompressed(
+    siblings: readonly RotatedSibling[],
+    cp: Checkpoint,
+  ): Promise<{ sibling: RotatedSibling; size: number | null } | null> {
+    if (cp.fingerprintLen === 0) return null;
+    for (const s of [...siblings].reverse()) {
+      if (!s.gz) continue;
+      const info = await inspectGzAt(this.fs, s.path, s.stat.size, cp);
+      if (info.matches && (info.size === null || info.size >= cp.offset))
+        return { sibling: s, size: info.size };
+    }
+    return null;
+  }
+
+  /**
+   * Queues the rotated files newer than `found`: the newest file the checkpoint knew (the last of
+   * its `pending` files, or its own file), now found there. Only the numbering orders them: nothing
+   * is newer than the file at the path, and a file under another name queues nothing.
+   */
+  private async queueRotatedAfter(found: string): Promise<void> {
+    const siblings = await rotatedSiblings(this.fs, this.path);
+    const at = siblings.find((s) => s.path === found);
+    if (at) await this.queueSiblings(siblings, at);
+  }
+
+  /**
+   * Queues the rotated files newer than `anchor` (all when it is lost), oldest first, each from
+   * byte 0 and before the file at the path; compressed ones are reported instead. Files already
+   * held (restored from the checkpoint's `pending`) take their place in that order.
+   */
+  private async queueSiblings(
+    siblings: readonly RotatedSibling[],
+    anchor: RotatedSibling | null,
+  ): Promise<void> {
+    for (const s of newerThan(siblings, anchor)) {
+      if (this.held().some((h) => sameInode(h.id, s.stat))) continue;
+      if (s.gz) {
+        this.reportCompressed(s.path, (await inspectGzAt(this.fs, s.path, s.stat.size, null)).size);
+        continue;
+      }
+      const src = await openSource(this.fs, s.path).catch((err: unknown) => {
+        if (errnoCode(err) === 'ENOENT') return null; // rotated away meanwhile: the next look sees it
+        throw err;
+      });
+      if (!src) continue;
+      if (this.held().some((h) => sameInode(h.id, src.id))) await closeSource(src);
+      else this.queue.push(src);
+    }
+    this.queue = oldestFirst(this.queue, siblings);
+  }
+
+  private reportCompressed(file: string, unreadBytes: number | null): void {
+    const unread = unreadBytes === null ? null : Math.max(0, unreadBytes);
+    this.counts.compressedSkipped += 1;
+    this.counts.lostBytes += unread ?? 0;
+    this.emit({ kind: 'compressed_skipped', path: this.path, file, unreadBytes: unread });
   }
 
   /**
@@ -421,10 +530,13 @@ export class JsonlTailer {
         continue;
       }
       this.counts.lostBytes += p.size;
+      this.counts.checkpointsLost += 1;
       this.emit({
         kind: 'checkpoint_lost',
         path: this.path,
-        reason: `the file queued after the checkpointed one (inode ${p.ino}, ${p.size} bytes) was found nowhere`,
+        offset: 0,
+        unreadBytes: p.size,
+        reason: `the file queued after the checkpointed one (inode ${p.ino}, ${p.size} bytes) was found nowhere: none of it was read`,
       });
     }
   }

@@ -72,8 +72,19 @@ export type TailerEvent =
   | { kind: 'appeared'; path: string }
   /** `drained` = the old file (rename) or the copy (copytruncate) that was read to its end first. */
   | { kind: 'rotated'; how: RotationKind; path: string; drained?: string }
-  /** The checkpointed file was found nowhere: restarted from byte 0 of the current one. */
-  | { kind: 'checkpoint_lost'; path: string; reason: string }
+  /**
+   * The checkpointed file (or a file its checkpoint queued) was found nowhere, not even compressed:
+   * reading went on with the rotated files beside the path, then the file at the path, from byte 0.
+   * `offset`: how far into it had been read; `unreadBytes`: how much of it is known not to have
+   * been read, null when unknown (what was written to it after the stop cannot be measured).
+   */
+  | { kind: 'checkpoint_lost'; path: string; reason: string; offset: number; unreadBytes: number | null }
+  /**
+   * A rotated file that comes after the checkpoint is compressed (`<name>.N.gz`) and is not read.
+   * `unreadBytes`: what it holds past the checkpoint (all of it unless it is the checkpointed file),
+   * from its gzip trailer; null when that cannot be read.
+   */
+  | { kind: 'compressed_skipped'; path: string; file: string; unreadBytes: number | null }
   /** Reached the end of the file after having read something, or at start. */
   | { kind: 'caught_up'; path: string }
   /** Reported once per code until things work again; the tailer retries on its own. */
@@ -90,8 +101,15 @@ export interface TailerStats {
   /** Lines reported, by reason (`line_too_long` dropped, `invalid_utf8` delivered with U+FFFD, `nul_padding` stripped). */
   skipped: Record<string, number>;
   rotations: Record<RotationKind, number>;
-  /** Bytes known to be lost: unread when a file was truncated and no copy was found. */
+  /**
+   * Bytes known to be lost: unread when a file was truncated and no copy was found, or left in a
+   * compressed rotated file (`compressed_skipped`).
+   */
   lostBytes: number;
+  /** `checkpoint_lost` events: a file to resume in was found nowhere. */
+  checkpointsLost: number;
+  /** `compressed_skipped` events: rotated files after the checkpoint left unread as `.gz`. */
+  compressedSkipped: number;
   /** Batches delivered. */
   batches: number;
 }

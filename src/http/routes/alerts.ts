@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { alertFromRow } from '../../catalog/ingest-store.js';
 import type { AlertGroup, AlertsPage } from '../../protocol/api.js';
 import type { AppContext } from '../context.js';
+import { assertCatalogWritable } from '../errors.js';
 import {
   boolParam,
   decodeCursor,
@@ -31,6 +32,7 @@ export function registerAlertRoutes(app: FastifyInstance, ctx: AppContext): void
     const limit = intParam(q, 'limit', 1, 500) ?? 100;
     const dedup = boolParam(q, 'dedup');
     const cursor = decodeCursor(q, 1);
+    assertCatalogWritable(ctx.catalogHealth.fault);
     const where: string[] = [];
     const params: Array<string | number> = [];
     if (hosts.length) {

@@ -13,7 +13,7 @@ import {
   type EpisodesPage,
 } from '../../protocol/api.js';
 import type { AppContext } from '../context.js';
-import { badQuery, notFound } from '../errors.js';
+import { assertCatalogWritable, badQuery, notFound } from '../errors.js';
 import {
   decodeCursor,
   encodeCursor,
@@ -120,6 +120,7 @@ export function registerEpisodeRoutes(app: FastifyInstance, ctx: AppContext): vo
     const q = req.query as RawQuery;
     onlyKnown(q, PAGE_PARAMS);
     const filter = parseFilter(q);
+    assertCatalogWritable(ctx.catalogHealth.fault);
     const limit = intParam(q, 'limit', 1, 500) ?? 100;
     const page = queries.page(filter, parseCursor(q), limit);
     return {
@@ -132,7 +133,9 @@ export function registerEpisodeRoutes(app: FastifyInstance, ctx: AppContext): vo
   app.get('/api/episodes/facets', async (req): Promise<EpisodeFacets> => {
     const q = req.query as RawQuery;
     onlyKnown(q, FILTER_PARAMS);
-    return queries.facets(parseFilter(q));
+    const filter = parseFilter(q);
+    assertCatalogWritable(ctx.catalogHealth.fault);
+    return queries.facets(filter);
   });
 
   app.get('/api/episodes/:id', async (req): Promise<EpisodeDetail> => {

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { HostSummary, HostsResponse } from '../../protocol/api.js';
 import type { DashboardState } from '../../protocol/index.js';
 import type { AppContext } from '../context.js';
+import { catalogFaultReason } from '../errors.js';
 import { onlyKnown, type RawQuery } from '../query.js';
 
 /** Every host any input knows of, with what each input says about it. */
@@ -47,8 +48,14 @@ export function registerStateRoutes(app: FastifyInstance, ctx: AppContext): void
   app.get('/livez', async () => ({ status: 'ok' }));
 
   app.get('/readyz', async (_req, reply) => {
-    const { ready, bootstrapSeconds } = ctx.readiness;
+    const fault = catalogFaultReason(ctx.catalogHealth.fault);
+    const ready = ctx.readiness.ready && fault === null;
     reply.code(ready ? 200 : 503);
-    return { ready, bootstrap_seconds: bootstrapSeconds };
+    const body = { ready, bootstrap_seconds: ctx.readiness.bootstrapSeconds };
+    if (ready) return body;
+    return {
+      ...body,
+      reason: fault ?? { code: 'starting', message: 'the first pass over the data root is not done yet' },
+    };
   });
 }
