@@ -160,7 +160,8 @@ describe('fault: the state dir’s storage fails', { timeout: 300_000 }, () => {
 
     const after = await startChildServer({ dataRoot, stateDir });
     await settled(after.url, expected.total_episodes);
-    expect((await getJson(after, '/readyz')).status).toBe(200);
+    // The catalog fills beside the first pass (one reader feeds both): it may be complete first.
+    await vi.waitFor(async () => expect((await getJson(after, '/readyz')).status).toBe(200), WAIT);
     if (!setAsideAtStart()) {
       expect(after.stderr()).toMatch(/catalog set aside to \S+ \(a running server found a corrupt page/);
     }
