@@ -1,0 +1,102 @@
+/** Test helpers for the scale-out log (test-only: shipped code never imports this file). */
+import { onTestFinished } from 'vitest';
+import type { UnsequencedEvent } from '../protocol/index.js';
+import type { StreamRecord } from './records.js';
+import { isTransientRedisError } from './redis-errors.js';
+import {
+  type AppendBatch,
+  type AppendResult,
+  RedisStreamLog,
+  type RedisStreamLogOptions,
+} from './redis-stream-log.js';
+import type { SubscribeHandler } from './subscription.js';
+
+/** A `RedisStreamLog` closed when the current test finishes. */
+export async function openLog(
+  url: string,
+  options: Partial<RedisStreamLogOptions> = {},
+): Promise<RedisStreamLog> {
+  const log = await RedisStreamLog.open({ url, ...options });
+  onTestFinished(() => log.close());
+  return log;
+}
+
+/** An episode event whose id names the line it stands for. */
+export function episode(id: string): UnsequencedEvent {
+  return {
+    type: 'episode',
+    episode_id: id,
+    host_id: 'host-01',
+    sha256: null,
+    size_bytes: null,
+    received_at: null,
+  };
+}
+
+/** `count` episode events for lines `first..first+count-1` of `prefix`. */
+export function lines(prefix: string, first: number, count: number): UnsequencedEvent[] {
+  return Array.from({ length: count }, (_, i) => episode(`${prefix}:${first + i}`));
+}
+
+/**
+ * What an agent does with a keyed batch: send it until Redis answers, re-sending it whenever the
+ * connection was lost before the answer (the script skips it if it had landed). Counts re-sends.
+ */
+export async function appendUntilAcked(
+  log: RedisStreamLog,
+  batch: AppendBatch,
+  stats = { resends: 0 },
+): Promise<AppendResult> {
+  for (;;) {
+    try {
+      return await log.append(batch);
+    } catch (err) {
+      if (!isTransientRedisError(err)) throw err;
+      stats.resends += 1;
+    }
+  }
+}
+
+/** A subscribe handler that keeps every record and lets a test wait for a count or a reset. */
+export class Collector implements SubscribeHandler {
+  readonly received: StreamRecord[] = [];
+  resets: { reason: string; epoch: string | null; nextSeq: number }[] = [];
+  errors: unknown[] = [];
+  #waiters = new Set<() => void>();
+
+  records(batch: StreamRecord[]): void {
+    this.received.push(...batch);
+    this.#wake();
+  }
+
+  reset(reason: 'epoch' | 'trimmed', detail: { epoch: string | null; nextSeq: number }): void {
+    this.resets.push({ reason, ...detail });
+    this.#wake();
+  }
+
+  error(err: unknown): void {
+    this.errors.push(err);
+    this.#wake();
+  }
+
+  #wake(): void {
+    for (const wake of this.#waiters) wake();
+  }
+
+  /** Resolves once `predicate` holds (checked on every delivery); rejects on a subscription error. */
+  until(predicate: (c: Collector) => boolean): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const check = (): void => {
+        if (this.errors.length > 0) {
+          this.#waiters.delete(check);
+          reject(this.errors[0]);
+        } else if (predicate(this)) {
+          this.#waiters.delete(check);
+          resolve();
+        }
+      };
+      this.#waiters.add(check);
+      check();
+    });
+  }
+}
