@@ -5,12 +5,9 @@
 import fs from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { redisServer } from '../../test/support/redis-server.js';
-import { episode, lines, openLog } from './stream-test-harness.js';
+import { episode, episodeIds, lines, openLog } from './stream-test-harness.js';
 
-const ids = (records: { event: { type: string } }[]): string[] =>
-  records.map((r) =>
-    r.event.type === 'episode' ? (r.event as { episode_id: string }).episode_id : r.event.type,
-  );
+const ids = episodeIds;
 
 describe('append script', () => {
   test('(a) two agents appending at once interleave into one dense seq, each line once, each in its own order', async () => {
@@ -40,7 +37,7 @@ describe('append script', () => {
     expect(new Set(all).size).toBe(2000);
     for (const receiver of ['rack-a', 'rack-b']) {
       const own = (records ?? []).filter((r) => r.receiver === receiver);
-      expect(ids(own)).toEqual(lines(receiver, 0, 1000).map((e) => (e as { episode_id: string }).episode_id));
+      expect(ids(own)).toEqual(ids(lines(receiver, 0, 1000)));
     }
     // Interleaved, not one after the other (both ran at once): rack-b has seqs below rack-a's last.
     const lastA = Math.max(...(records ?? []).filter((r) => r.receiver === 'rack-a').map((r) => r.event.seq));

@@ -100,3 +100,11 @@ export class Collector implements SubscribeHandler {
     });
   }
 }
+
+/** The episode ids of records (or of unsequenced events), in order; other events by their type. */
+export function episodeIds(items: readonly (StreamRecord | UnsequencedEvent)[]): string[] {
+  return items.map((item) => {
+    const event = 'event' in item ? item.event : item;
+    return event.type === 'episode' ? event.episode_id : event.type;
+  });
+}
