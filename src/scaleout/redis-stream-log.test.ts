@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { redisServer } from '../../test/support/redis-server.js';
 import type { RedisStreamLog } from './redis-stream-log.js';
-import { appendUntilAcked, Collector, episodeIds, lines, openLog } from './stream-test-harness.js';
+import { Collector, episodeIds, lines, openLog } from './stream-test-harness.js';
 
 const BATCH = 10;
 
@@ -19,8 +19,7 @@ async function agent(
   stats = { resends: 0, skipped: 0 },
 ): Promise<void> {
   for (let i = 0; i < batches; i++) {
-    const result = await appendUntilAcked(
-      log,
+    const result = await log.appendKeyed(
       {
         receiver,
         mark: {
@@ -31,7 +30,11 @@ async function agent(
         },
         events: lines(receiver, i * BATCH, BATCH),
       },
-      stats,
+      {
+        onResend: () => {
+          stats.resends += 1;
+        },
+      },
     );
     // A batch whose first try landed but whose answer was lost comes back `skipped`: still acked.
     expect(['appended', 'skipped']).toContain(result.status);

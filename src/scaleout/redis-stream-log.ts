@@ -5,6 +5,7 @@ import { DashboardError } from '../util/errors.js';
 import { type Logger, silentLogger } from '../util/log.js';
 import { checkReceiverName, DEFAULT_NAMESPACE, type StreamKeys, streamKeys } from './keys.js';
 import { parseEntries, type StreamRecord } from './records.js';
+import { isTransientRedisError } from './redis-errors.js';
 import { APPEND_SCRIPT, READ_SCRIPT, type SendCommand } from './scripts.js';
 import { type SubscribeHandler, type Subscription, startSubscription } from './subscription.js';
 
@@ -190,6 +191,26 @@ export class RedisStreamLog {
     }
     if (status === 'skipped' || status === 'overlap') return { status, epoch, markOffset: Number(reply[2]) };
     throw new DashboardError('bad_script_reply', `append script answered ${status}`, { reply });
+  }
+
+  /**
+   * The agent's append: a keyed batch sent again after every connection lost before Redis answered
+   * (the script skips it if the lost try had landed), until it is answered or `signal` aborts.
+   * Only keyed batches: one without a mark could land twice.
+   */
+  async appendKeyed(
+    batch: AppendBatch & { mark: SourceMark },
+    options: { signal?: AbortSignal; onResend?: (err: unknown) => void } = {},
+  ): Promise<AppendResult> {
+    for (;;) {
+      options.signal?.throwIfAborted();
+      try {
+        return await this.append(batch);
+      } catch (err) {
+        if (!isTransientRedisError(err)) throw err;
+        options.onResend?.(err);
+      }
+    }
   }
 
   /**

@@ -2,13 +2,7 @@
 import { onTestFinished } from 'vitest';
 import type { UnsequencedEvent } from '../protocol/index.js';
 import type { StreamRecord } from './records.js';
-import { isTransientRedisError } from './redis-errors.js';
-import {
-  type AppendBatch,
-  type AppendResult,
-  RedisStreamLog,
-  type RedisStreamLogOptions,
-} from './redis-stream-log.js';
+import { RedisStreamLog, type RedisStreamLogOptions } from './redis-stream-log.js';
 import type { SubscribeHandler } from './subscription.js';
 
 /** A `RedisStreamLog` closed when the current test finishes. */
@@ -36,25 +30,6 @@ export function episode(id: string): UnsequencedEvent {
 /** `count` episode events for lines `first..first+count-1` of `prefix`. */
 export function lines(prefix: string, first: number, count: number): UnsequencedEvent[] {
   return Array.from({ length: count }, (_, i) => episode(`${prefix}:${first + i}`));
-}
-
-/**
- * What an agent does with a keyed batch: send it until Redis answers, re-sending it whenever the
- * connection was lost before the answer (the script skips it if it had landed). Counts re-sends.
- */
-export async function appendUntilAcked(
-  log: RedisStreamLog,
-  batch: AppendBatch,
-  stats = { resends: 0 },
-): Promise<AppendResult> {
-  for (;;) {
-    try {
-      return await log.append(batch);
-    } catch (err) {
-      if (!isTransientRedisError(err)) throw err;
-      stats.resends += 1;
-    }
-  }
 }
 
 /** A subscribe handler that keeps every record and lets a test wait for a count or a reset. */
