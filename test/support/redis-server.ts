@@ -117,7 +117,13 @@ export class RedisServer {
       };
       child.stdout?.on('data', onData);
       child.stderr?.on('data', onData);
-      child.once('error', reject);
+      child.once('error', (err) =>
+        reject(
+          (err as NodeJS.ErrnoException).code === 'ENOENT'
+            ? new Error('redis-server is not on PATH: install the Debian package redis-server')
+            : err,
+        ),
+      );
       child.once('exit', (code, signal) =>
         reject(new Error(`redis-server exited before ready (code ${code}, signal ${signal}):\n${printed}`)),
       );
