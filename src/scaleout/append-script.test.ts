@@ -31,7 +31,7 @@ describe('append script', () => {
     };
     await Promise.all([agent(a, 'rack-a'), agent(b, 'rack-b')]);
 
-    const records = await a.read(1, 5000);
+    const records = await a.read(1, { limit: 5000 });
     expect(records?.map((r) => r.event.seq)).toEqual(Array.from({ length: 2000 }, (_, i) => i + 1));
     const all = ids(records ?? []);
     expect(new Set(all).size).toBe(2000);

@@ -73,7 +73,7 @@ describe('RedisStreamLog under faults', () => {
 
     const log = logs[0] as RedisStreamLog;
     expect(log.epoch).toBe(epoch);
-    const records = (await log.read(1, 100_000)) ?? [];
+    const records = (await log.read(1, { limit: 100_000 })) ?? [];
     expect(records.map((r) => r.event.seq)).toEqual(
       Array.from({ length: 3 * batches * BATCH }, (_, i) => i + 1),
     );
@@ -134,7 +134,7 @@ describe('RedisStreamLog under faults', () => {
     await sub.close();
   });
 
-  test('a subscription whose Redis lost its data stops with an epoch reset', async () => {
+  test('a subscription whose Redis lost its data stops with an epoch reset; read() from the old position is null', async () => {
     const redis = await redisServer();
     const log = await openLog(redis.url, { blockMs: 200 });
     await log.append({ receiver: 'rack-a', events: lines('a', 0, 3) });
@@ -148,5 +148,13 @@ describe('RedisStreamLog under faults', () => {
     await sub.done;
     expect(seen.resets).toEqual([{ reason: 'epoch', epoch: null, nextSeq: 4 }]);
     expect(seen.received.map((r) => r.event.seq)).toEqual([2, 3]);
+    // The position belongs to a stream that no longer exists: no events, a fresh start.
+    const oldEpoch = log.epoch;
+    expect(await log.read(2)).toBeNull();
+    await log.append({ receiver: 'rack-a', events: lines('a', 3, 1) });
+    expect(log.epoch).not.toBe(oldEpoch);
+    expect(await log.read(2, { epoch: oldEpoch })).toBeNull();
+    expect((await log.read(1))?.map((r) => r.event.seq)).toEqual([1]);
+    expect(await log.read(1, { epoch: oldEpoch })).toBeNull();
   });
 });

@@ -215,22 +215,24 @@ export class RedisStreamLog {
 
   /**
    * Records with seq >= fromSeq, oldest first, at most `limit` ([] when fromSeq is past the
-   * newest); null when some of them are gone — trimmed by MAXLEN, or the epoch is not this log's
-   * (the caller's position belongs to a stream that no longer exists).
+   * newest); null when some of them are gone: trimmed by MAXLEN, or the position belongs to
+   * another epoch — `epoch` when given (a resuming viewer's), else the one this log last saw.
    */
-  async read(fromSeq: number, limit = 10_000): Promise<StreamRecord[] | null> {
+  async read(
+    fromSeq: number,
+    options: { limit?: number; epoch?: string } = {},
+  ): Promise<StreamRecord[] | null> {
     const from = Math.max(1, Math.floor(fromSeq));
     const reply = (await READ_SCRIPT.run(
       this.#send,
       [this.keys.meta, this.keys.stream],
-      [String(from), String(limit)],
+      [String(from), String(options.limit ?? 10_000)],
     )) as [string | null, number, unknown];
     const [epoch, lastSeq, entries] = reply;
     if (epoch === null) return null;
-    if (epoch !== this.#epoch) {
-      this.#seeEpoch(epoch);
-      return null;
-    }
+    const expected = options.epoch ?? this.#epoch;
+    this.#seeEpoch(epoch);
+    if (epoch !== expected) return null;
     const records = parseEntries(entries);
     if (from > lastSeq) return [];
     if (records[0]?.event.seq !== from) return null;
