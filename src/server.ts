@@ -10,8 +10,9 @@ import { Dashboard } from './dashboard.js';
 import { type BuildAppOptions, buildApp } from './http/app.js';
 import { isLoopbackHost, originCheck, ReadAuth } from './http/auth.js';
 import type { AppContext } from './http/context.js';
+import { DataRootMonitor } from './liveness/data-root-monitor.js';
 import { PhaseMixService } from './phasemix/service.js';
-import { CLOSE_GOING_AWAY } from './protocol/index.js';
+import { CLOSE_GOING_AWAY, HEARTBEAT_INTERVAL_MS } from './protocol/index.js';
 import { defaultStateDirFor } from './state/data-root-id.js';
 import { openStateDir, type StateDirHandle } from './state/state-dir.js';
 import { UsageError } from './util/errors.js';
@@ -192,11 +193,17 @@ async function startOnStateDir(
     snapshotInterval: config.snapshotInterval,
     replayBuffer: config.replayBuffer,
   });
+  // Before anything reads the root: the first hello already says whether it is there.
+  const dataRootMonitor = new DataRootMonitor({
+    dataRoot: path.resolve(config.dataRoot),
+    publish: (event) => dashboard.bus.publish(event),
+  });
   const hub = new WsHub({
     bus: dashboard.bus,
     logger,
     queueCapBytes: config.clientQueueBytes,
     pingIntervalMs: config.pingInterval * 1000,
+    heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS,
     checkOrigin,
     ...(readAuth ? { authorize: readAuth.authorizeUpgrade } : {}),
   });
@@ -226,6 +233,7 @@ async function startOnStateDir(
   try {
     app = await buildApp(ctx, { webDir, readAuth, ...(extras.routes ? { routes: extras.routes } : {}) });
   } catch (err) {
+    dataRootMonitor.stop();
     await hub.close(CLOSE_GOING_AWAY, 'server failed to start');
     await dashboard.stop();
     throw err;
@@ -246,6 +254,7 @@ async function startOnStateDir(
   } catch (err) {
     // A busy port must not leave the feeders and their threads running behind the error.
     closed = true;
+    dataRootMonitor.stop();
     await hub.close(CLOSE_GOING_AWAY, 'server failed to start');
     await phaseMix.stop();
     await app.close();
@@ -267,6 +276,7 @@ async function startOnStateDir(
   const close = () => {
     closing ??= (async () => {
       closed = true;
+      dataRootMonitor.stop();
       await hub.close(CLOSE_GOING_AWAY, 'server shutting down');
       await phaseMix.stop();
       await app.close();

@@ -7,6 +7,7 @@ import { LiveScene } from '../scenes/live/LiveScene.js';
 import { OverviewScene } from '../scenes/overview/OverviewScene.js';
 import { ConnectionIndicator } from './ConnectionIndicator.js';
 import { ErrorBoundary } from './ErrorBoundary.js';
+import { LivenessBanners, useLiveness } from './Liveness.js';
 import { hashFor, type KioskOptions, type Route, SCENE_TITLES, SCENES, type SceneId } from './routes.js';
 import { useRoute } from './useRoute.js';
 
@@ -43,20 +44,39 @@ function Nav({ current }: { current: SceneId }) {
   );
 }
 
+/** Hash routes own the fragment, so the skip link is a button that moves focus to the scene. */
+function SkipLink() {
+  return (
+    <button type="button" className="skip-link" onClick={() => document.getElementById('main')?.focus()}>
+      Skip to content
+    </button>
+  );
+}
+
 /** The interactive app: nav + the scene named by the hash. */
 export function App() {
   const route = useRoute();
+  const { live } = useLiveness();
   useEffect(() => {
     document.title = `${SCENE_TITLES[route.scene]} · CIS490`;
   }, [route.scene]);
   return (
     <div className="app">
+      <SkipLink />
       <header className="topbar">
         <span className="brand">CIS490</span>
         <Nav current={route.scene} />
         <ConnectionIndicator />
       </header>
-      <main className="scene" data-scene={route.scene}>
+      <LivenessBanners />
+      <main
+        id="main"
+        tabIndex={-1}
+        className={`scene${live ? '' : ' is-stale'}`}
+        data-scene={route.scene}
+        data-live={live ? 'true' : 'false'}
+      >
+        <h1 className="scene-title">{SCENE_TITLES[route.scene]}</h1>
         <ErrorBoundary name={SCENE_TITLES[route.scene]}>
           <Scene route={route} kiosk={false} />
         </ErrorBoundary>
@@ -88,6 +108,7 @@ export function KioskApp({ options }: { options: KioskOptions }) {
     return () => clearInterval(id);
   }, [options]);
   const scene = options.scenes[index % options.scenes.length] ?? 'overview';
+  const { live } = useLiveness();
   return (
     <div className="app kiosk">
       <header className="topbar">
@@ -95,7 +116,13 @@ export function KioskApp({ options }: { options: KioskOptions }) {
         <h1 className="kiosk-title">{SCENE_TITLES[scene]}</h1>
         <ConnectionIndicator />
       </header>
-      <main className="scene" data-scene={scene}>
+      <LivenessBanners />
+      <main
+        id="main"
+        className={`scene${live ? '' : ' is-stale'}`}
+        data-scene={scene}
+        data-live={live ? 'true' : 'false'}
+      >
         <ErrorBoundary name={SCENE_TITLES[scene]}>
           <Scene route={{ scene, params: new URLSearchParams() }} kiosk />
         </ErrorBoundary>

@@ -73,6 +73,13 @@ export function formatDateTime(iso: string | null | undefined): string {
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
 }
 
+/** Local wall-clock time: "14:02:11". */
+export function formatTime(ms: number): string {
+  const d = new Date(ms);
+  const pad = (v: number): string => String(v).padStart(2, '0');
+  return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+}
+
 /** First `n` hex digits of a hash, for narrow columns. */
 export function shortHash(hash: string | null | undefined, n = 12): string {
   return hash ? hash.slice(0, n) : '—';
