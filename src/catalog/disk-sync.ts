@@ -38,6 +38,8 @@ interface FileRow {
   verified_size: number | null;
   verified_mtime_ms: number | null;
   verified_sha256: string | null;
+  /** Why the verified file cannot be read as a `.tar.zst` (truncated, not_zstd, …); null when it can. */
+  verified_error: string | null;
 }
 
 /** The row of `sync_state` holding the last `episodes.id` the sync has classified. */
@@ -45,12 +47,16 @@ export const SYNCED_ROW = 'synced_row';
 
 /**
  * An indexed episode's integrity from its index line and its file: `missing` without a file,
- * `corrupt` when the size differs (known at once) or the hash differs, `ok` once hashed and
- * equal, `unverified` until then.
+ * `corrupt` when the size differs (known at once), the hash differs or the tarball cannot be
+ * read (cut short, not zstd, not a tar: a receiver that hashed what arrived still indexes the
+ * damaged bytes' true sha256), `ok` once hashed, equal and readable, `unverified` until then.
  */
 export function statusFor(
   index: { size_bytes: number | null; sha256: string | null },
-  file: Pick<FileRow, 'size' | 'mtime_ms' | 'verified_size' | 'verified_mtime_ms' | 'verified_sha256'> | null,
+  file: Pick<
+    FileRow,
+    'size' | 'mtime_ms' | 'verified_size' | 'verified_mtime_ms' | 'verified_sha256' | 'verified_error'
+  > | null,
 ): EpisodeStatus {
   if (!file) return 'missing';
   if (index.size_bytes !== null && index.size_bytes !== file.size) return 'corrupt';
@@ -60,6 +66,7 @@ export function statusFor(
     file.verified_mtime_ms === file.mtime_ms;
   if (!verified) return 'unverified';
   if (index.sha256 !== null && index.sha256.toLowerCase() !== file.verified_sha256) return 'corrupt';
+  if (file.verified_error != null) return 'corrupt';
   return 'ok';
 }
 
@@ -101,10 +108,10 @@ export class DiskSync {
          ON CONFLICT(host_id, status) DO UPDATE SET n = n + excluded.n`,
       ),
       allFiles: db.prepare(
-        'SELECT rel_path, size, mtime_ms, episode_row, verified_size, verified_mtime_ms, verified_sha256 FROM disk_files',
+        'SELECT rel_path, size, mtime_ms, episode_row, verified_size, verified_mtime_ms, verified_sha256, verified_error FROM disk_files',
       ),
       fileByPath: db.prepare(
-        'SELECT rel_path, size, mtime_ms, episode_row, verified_size, verified_mtime_ms, verified_sha256 FROM disk_files WHERE rel_path = ?',
+        'SELECT rel_path, size, mtime_ms, episode_row, verified_size, verified_mtime_ms, verified_sha256, verified_error FROM disk_files WHERE rel_path = ?',
       ),
       insertFile: db.prepare(
         `INSERT INTO disk_files (rel_path, host_id, episode_id, size, mtime_ms, first_seen_at)
@@ -122,7 +129,7 @@ export class DiskSync {
          LIMIT ?`,
       ),
       recordHash: db.prepare(
-        `UPDATE disk_files SET verified_size = ?, verified_mtime_ms = ?, verified_sha256 = ?
+        `UPDATE disk_files SET verified_size = ?, verified_mtime_ms = ?, verified_sha256 = ?, verified_error = ?
          WHERE rel_path = ? AND size = ? AND mtime_ms = ?`,
       ),
     };
@@ -213,12 +220,13 @@ export class DiskSync {
    * Stores a computed hash (only if the file still has the size and mtime it was hashed at) and
    * updates its episode's status.
    */
-  recordHash(item: VerifyItem, sha256: string): void {
+  recordHash(item: VerifyItem, sha256: string, readError: string | null = null): void {
     this.db.transaction(() => {
       const info = this.stmts.recordHash.run(
         item.size,
         item.mtimeMs,
         sha256,
+        readError,
         item.relPath,
         item.size,
         item.mtimeMs,

@@ -7,6 +7,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { parentPort, workerData } from 'node:worker_threads';
+import { readEpisode } from '../phasemix/episode-file.js';
+import type { EpisodeReadError } from '../phasemix/episode-reader.js';
 import { errnoCode, errorMessage } from '../util/errors.js';
 import { openDatabase } from './db.js';
 import { DiskSync } from './disk-sync.js';
@@ -21,6 +23,9 @@ const post = (m: VerifierMessage) => port.postMessage(m);
 
 /** Index rows classified per transaction: short, so the catalog writer never waits long. */
 const ROWS_PER_TX = 5000;
+/** Read failures that mean the bytes are damaged (not "no labels" or "bigger than we read"). */
+const DAMAGED: ReadonlySet<EpisodeReadError> = new Set(['truncated', 'not_zstd', 'not_tar', 'unreadable']);
+
 /** Files hashed per cycle before the thread looks at new rows and files again. */
 const FILES_PER_CYCLE = 8;
 
@@ -83,7 +88,10 @@ async function cycle(): Promise<boolean> {
         failed = true;
         continue;
       }
-      sync.recordHash(item, sha256);
+      // Read through the whole archive (bounded): a tarball hashed as indexed may still be cut short.
+      const contents = await readEpisode(file, { members: true });
+      const damaged = contents.error !== null && DAMAGED.has(contents.error) ? contents.error : null;
+      sync.recordHash(item, sha256, damaged);
       hashed++;
       hashedBytes += bytes;
     } catch {

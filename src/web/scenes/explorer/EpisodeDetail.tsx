@@ -104,9 +104,15 @@ export function EpisodeDetailPanel({ id, onClose }: { id: string; onClose: () =>
               </dd>
             </div>
           </dl>
+          {d.episode.status === 'corrupt' && (
+            <Notice kind="error" title="This tarball is corrupt">
+              Its size, its sha256 or its archive does not check out: what you download is the damaged file as
+              it arrived. Re-ship the episode from its host.
+            </Notice>
+          )}
           {d.download_url ? (
             <a className="button" href={d.download_url} download data-testid="download">
-              Download .tar.zst
+              {d.episode.status === 'corrupt' ? 'Download the damaged .tar.zst' : 'Download .tar.zst'}
             </a>
           ) : (
             <p className="muted">The tarball is not on disk.</p>
