@@ -10,6 +10,7 @@ import { Dashboard } from './dashboard.js';
 import { type BuildAppOptions, buildApp } from './http/app.js';
 import { isLoopbackHost, originCheck, ReadAuth } from './http/auth.js';
 import type { AppContext } from './http/context.js';
+import { publishStoredAlertActions } from './http/routes/alert-lifecycle.js';
 import { DataRootMonitor } from './liveness/data-root-monitor.js';
 import { PhaseMixService } from './phasemix/service.js';
 import { CLOSE_GOING_AWAY, HEARTBEAT_INTERVAL_MS } from './protocol/index.js';
@@ -198,6 +199,8 @@ async function startOnStateDir(
     dataRoot: path.resolve(config.dataRoot),
     publish: (event) => dashboard.bus.publish(event),
   });
+  // Acknowledgements and silences survive restarts: into the state before the first hello.
+  publishStoredAlertActions({ dashboard });
   const hub = new WsHub({
     bus: dashboard.bus,
     logger,

@@ -1,3 +1,4 @@
+import { registerAlertLifecycleRoutes } from '../http/routes/alert-lifecycle.js';
 import { catalogRoutes } from '../http/routes/episodes.js';
 import { type RunningServer, type ServerConfig, startServer } from '../server.js';
 
@@ -8,7 +9,7 @@ import { type RunningServer, type ServerConfig, startServer } from '../server.js
 export async function startFullServer(
   config: Partial<ServerConfig> & { dataRoot: string },
 ): Promise<RunningServer> {
-  return startServer(config, { routes: [catalogRoutes] });
+  return startServer(config, { routes: [catalogRoutes, registerAlertLifecycleRoutes] });
 }
 
 /** Serves until SIGINT/SIGTERM, then shuts down within 5 s (exit 0), or 1 if it had to give up. */

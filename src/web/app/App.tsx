@@ -5,6 +5,7 @@ import { ExplorerScene } from '../scenes/explorer/ExplorerScene.js';
 import { HostsScene } from '../scenes/hosts/HostsScene.js';
 import { LiveScene } from '../scenes/live/LiveScene.js';
 import { OverviewScene } from '../scenes/overview/OverviewScene.js';
+import { AlertSignals } from './AlertSignals.js';
 import { ConnectionIndicator } from './ConnectionIndicator.js';
 import { ErrorBoundary } from './ErrorBoundary.js';
 import { LivenessBanners, useLiveness } from './Liveness.js';
@@ -57,11 +58,9 @@ function SkipLink() {
 export function App() {
   const route = useRoute();
   const { live } = useLiveness();
-  useEffect(() => {
-    document.title = `${SCENE_TITLES[route.scene]} · CIS490`;
-  }, [route.scene]);
   return (
     <div className="app">
+      <AlertSignals title={SCENE_TITLES[route.scene]} />
       <SkipLink />
       <header className="topbar">
         <span className="brand">CIS490</span>
@@ -111,6 +110,7 @@ export function KioskApp({ options }: { options: KioskOptions }) {
   const { live } = useLiveness();
   return (
     <div className="app kiosk">
+      <AlertSignals title={SCENE_TITLES[scene]} />
       <header className="topbar">
         <span className="brand">CIS490</span>
         <h1 className="kiosk-title">{SCENE_TITLES[scene]}</h1>

@@ -2,6 +2,7 @@ import { useEffect, useMemo, useRef, useState } from 'react';
 import type { AlertsPage, EpisodesPage } from '../../../protocol/api.js';
 import { SceneGate } from '../../app/SceneGate.js';
 import { Notice, Widget } from '../../app/Widget.js';
+import { useAlertLifecycle } from '../../data/alert-lifecycle.js';
 import { useApi } from '../../data/api.js';
 import { formatBytes, formatCount, formatPlural } from '../../data/format.js';
 import { useStore } from '../../data/hooks.js';
@@ -100,8 +101,8 @@ function Totals() {
   const helloCount = useStore((s) => s.helloCount);
   const hour = useWindowCount(3600_000, episodeEvents + helloCount);
   const day = useWindowCount(86_400_000, episodeEvents + helloCount);
-  const alerts = useApi<AlertsPage>('/api/alerts?dedup=1&limit=1', alertEvents + helloCount, 1000);
-  const open = alerts.data?.total ?? null;
+  const { counts } = useAlertLifecycle();
+  const open = counts?.open ?? null;
   return (
     <div className="stats" data-testid="totals">
       <Stat label="Episodes" value={formatCount(totalEpisodes)} testId="total-episodes" />
@@ -126,7 +127,11 @@ function Totals() {
       <Stat
         label="Open alerts"
         value={formatCount(open)}
-        sub={`${formatCount(totalAlerts)} alert lines`}
+        sub={
+          counts
+            ? `${formatCount(counts.open_critical)} critical · ${formatCount(counts.resolved)} resolved · ${formatCount(totalAlerts)} lines`
+            : `${formatCount(totalAlerts)} alert lines`
+        }
         tone={open !== null && open > 0 ? 'bad' : undefined}
         testId="open-alerts"
       />
