@@ -13,6 +13,7 @@ import type { AppContext } from './http/context.js';
 import { publishStoredAlertActions } from './http/routes/alert-lifecycle.js';
 import { DataRootMonitor } from './liveness/data-root-monitor.js';
 import { PhaseMixService } from './phasemix/service.js';
+import { type HostThresholds, parseHostThresholds } from './protocol/host-status.js';
 import { CLOSE_GOING_AWAY, HEARTBEAT_INTERVAL_MS } from './protocol/index.js';
 import { defaultStateDirFor } from './state/data-root-id.js';
 import { openStateDir, type StateDirHandle } from './state/state-dir.js';
@@ -51,6 +52,8 @@ export interface ServerConfig {
   /** Seconds. @default 25 */
   pingInterval: number;
   webDir?: string | undefined;
+  /** `--host-thresholds`: host status thresholds over the defaults (see protocol/host-status.ts). */
+  hostThresholds?: string | undefined;
   /** @default 'info' */
   logLevel: LogLevel;
 }
@@ -111,6 +114,14 @@ function checkDataRoot(dataRoot: string): void {
   }
 }
 
+function thresholdsFrom(spec: string | undefined): HostThresholds {
+  try {
+    return parseHostThresholds(spec ?? '');
+  } catch (err) {
+    throw new UsageError('bad_host_thresholds', `--host-thresholds: ${(err as Error).message}`);
+  }
+}
+
 export interface StartServerExtras {
   logger?: Logger;
   /** Extra routes (the episode catalog). */
@@ -124,6 +135,7 @@ export async function startServer(
 ): Promise<RunningServer> {
   const config: ServerConfig = { ...SERVER_DEFAULTS, ...partial };
   checkDataRoot(config.dataRoot);
+  const hostThresholds = thresholdsFrom(config.hostThresholds);
   const phaseToken = config.phaseTokenFile ? readToken(config.phaseTokenFile, 'phase-token') : null;
   const readAuth = config.readTokenFile ? new ReadAuth(readToken(config.readTokenFile, 'read-token')) : null;
   const checkOrigin = originCheck(config.allowedOrigins ?? []);
@@ -199,6 +211,7 @@ async function startOnStateDir(
     dataRoot: path.resolve(config.dataRoot),
     publish: (event) => dashboard.bus.publish(event),
   });
+  dashboard.bus.publish({ type: 'host_thresholds', thresholds: hostThresholds });
   // Acknowledgements and silences survive restarts: into the state before the first hello.
   publishStoredAlertActions({ dashboard });
   const hub = new WsHub({

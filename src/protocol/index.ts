@@ -6,6 +6,8 @@
  * pure reducer in `./reduce.ts`), so the two can never disagree on a shape.
  */
 
+import type { HostThresholds } from './host-status.js';
+
 /** How many recent episodes / alerts the state carries (newest first). */
 export const RECENT_LIMIT = 200;
 
@@ -147,6 +149,8 @@ export interface DashboardState extends Snapshot {
   data_root: DataRootStatus | null;
   /** Operators' acknowledgements and silences, keyed by `dedup_key` (see `./alerts.ts`). */
   alert_actions: Record<string, AlertAction>;
+  /** The server's host status thresholds (`--host-thresholds`); null: the defaults. */
+  host_thresholds: HostThresholds | null;
 }
 
 /** Whether the data root is there and readable (a missing root must not look like an empty one). */
@@ -232,6 +236,12 @@ export interface AlertActionEvent extends Sequenced {
   action: AlertAction | null;
 }
 
+/** The host status thresholds the server runs with (published once at start). */
+export interface HostThresholdsEvent extends Sequenced {
+  type: 'host_thresholds';
+  thresholds: HostThresholds;
+}
+
 /** Every event the server publishes. */
 export type DashboardEvent =
   | EpisodeEvent
@@ -243,7 +253,8 @@ export type DashboardEvent =
   | HealthEvent
   | ReadyEvent
   | DataRootEvent
-  | AlertActionEvent;
+  | AlertActionEvent
+  | HostThresholdsEvent;
 
 export type EventType = DashboardEvent['type'];
 
@@ -337,6 +348,7 @@ export function emptyState(): DashboardState {
     live_phases: {},
     data_root: null,
     alert_actions: {},
+    host_thresholds: null,
   };
 }
 

@@ -81,6 +81,8 @@ export function applyEvent(state: DashboardState, event: DashboardEvent): Dashbo
         ...state,
         alert_actions: withKey(state.alert_actions, event.dedup_key, event.action ?? undefined),
       };
+    case 'host_thresholds':
+      return { ...state, host_thresholds: event.thresholds };
     default: {
       // Exhaustive over today's events; an unknown type from a newer server is ignored.
       const _unknown: never = event;

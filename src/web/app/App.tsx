@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { type RefObject, useEffect, useRef, useState } from 'react';
 import { AlertsScene } from '../scenes/alerts/AlertsScene.js';
 import { BaselineScene } from '../scenes/baseline/BaselineScene.js';
 import { ExplorerScene } from '../scenes/explorer/ExplorerScene.js';
@@ -17,7 +17,7 @@ function Scene({ route, kiosk }: { route: Route; kiosk: boolean }) {
     case 'overview':
       return <OverviewScene />;
     case 'hosts':
-      return <HostsScene />;
+      return <HostsScene params={route.params} kiosk={kiosk} />;
     case 'explorer':
       return <ExplorerScene params={route.params} />;
     case 'baseline':
@@ -84,6 +84,39 @@ export function App() {
   );
 }
 
+/** Share of the screen a kiosk page step keeps from the page before, so no item is only ever cut in half. */
+const PAGE_OVERLAP = 0.2;
+
+/**
+ * Pages a kiosk scene taller than the screen through its dwell: page p of n is shown from
+ * p/n to (p+1)/n of the dwell, each step scrolling 80% of the screen. Recomputed 4 times a second,
+ * so content that arrives late is paged too.
+ */
+function useKioskPaging(
+  ref: RefObject<HTMLElement | null>,
+  sceneIndex: number,
+  dwellMs: number,
+): { index: number; pages: number } {
+  const [page, setPage] = useState({ index: 0, pages: 1 });
+  // biome-ignore lint/correctness/useExhaustiveDependencies: a new scene restarts the paging
+  useEffect(() => {
+    const start = Date.now();
+    if (ref.current) ref.current.scrollTop = 0;
+    const tick = (): void => {
+      const el = ref.current;
+      if (!el || el.clientHeight === 0) return;
+      const step = el.clientHeight * (1 - PAGE_OVERLAP);
+      const pages = 1 + Math.max(0, Math.ceil((el.scrollHeight - el.clientHeight - 1) / step));
+      const index = Math.min(pages - 1, Math.floor(((Date.now() - start) / dwellMs) * pages));
+      el.scrollTop = index * step;
+      setPage((p) => (p.index === index && p.pages === pages ? p : { index, pages }));
+    };
+    const id = setInterval(tick, 250);
+    return () => clearInterval(id);
+  }, [sceneIndex, dwellMs, ref]);
+  return page;
+}
+
 /**
  * The wall display: no nav, large type, scenes cycling every `dwellMs`. Nothing depends on hover;
  * reconnecting is the data source's job, so a server restart needs no human.
@@ -108,6 +141,8 @@ export function KioskApp({ options }: { options: KioskOptions }) {
   }, [options]);
   const scene = options.scenes[index % options.scenes.length] ?? 'overview';
   const { live } = useLiveness();
+  const mainRef = useRef<HTMLElement>(null);
+  const page = useKioskPaging(mainRef, index, options.dwellMs);
   return (
     <div className="app kiosk">
       <AlertSignals title={SCENE_TITLES[scene]} />
@@ -119,9 +154,12 @@ export function KioskApp({ options }: { options: KioskOptions }) {
       <LivenessBanners />
       <main
         id="main"
+        ref={mainRef}
         className={`scene${live ? '' : ' is-stale'}`}
         data-scene={scene}
         data-live={live ? 'true' : 'false'}
+        data-page={page.index + 1}
+        data-pages={page.pages}
       >
         <ErrorBoundary name={SCENE_TITLES[scene]}>
           <Scene route={{ scene, params: new URLSearchParams() }} kiosk />
@@ -131,6 +169,7 @@ export function KioskApp({ options }: { options: KioskOptions }) {
         {options.scenes.map((s, i) => (
           <span key={s} className={i === index ? 'on' : undefined}>
             {SCENE_TITLES[s]}
+            {i === index && page.pages > 1 ? ` ${page.index + 1}/${page.pages}` : ''}
           </span>
         ))}
       </footer>

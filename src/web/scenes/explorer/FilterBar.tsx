@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'react';
 import { EPISODE_STATUSES, type EpisodeFacets } from '../../../protocol/api.js';
+import { own } from '../../../protocol/index.js';
 import type { EpisodeFilter } from '../../data/episodes.js';
 import { formatCount } from '../../data/format.js';
 
@@ -105,7 +106,7 @@ export function FilterBar({ filter, facets, onChange }: Props) {
             data-testid="facet-host"
             data-host={h}
           >
-            {h} <span className="chip-count">{formatCount(hostCounts[h] ?? 0)}</span>
+            {h} <span className="chip-count">{formatCount(own(hostCounts, h) ?? 0)}</span>
           </button>
         ))}
       </fieldset>

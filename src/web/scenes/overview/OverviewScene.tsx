@@ -21,8 +21,10 @@ function useWindowCount(sinceMs: number, refreshKey: number): { value: number | 
     return () => clearInterval(id);
   }, []);
   const from = new Date(minute * 60_000 - sinceMs).toISOString();
+  // Clamped at now: an episode dated in the future is not "in the last hour" (issue 14 item 8).
+  const to = new Date((minute + 1) * 60_000).toISOString();
   const res = useApi<EpisodesPage>(
-    `/api/episodes?from=${encodeURIComponent(from)}&limit=1`,
+    `/api/episodes?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}&limit=1`,
     refreshKey,
     1000,
   );
