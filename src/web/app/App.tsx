@@ -1,4 +1,5 @@
 import { type RefObject, useEffect, useRef, useState } from 'react';
+import { setTimeZoneMode, timeZoneLabel, useTimeZoneMode } from '../data/timezone.js';
 import { AlertsScene } from '../scenes/alerts/AlertsScene.js';
 import { BaselineScene } from '../scenes/baseline/BaselineScene.js';
 import { ExplorerScene } from '../scenes/explorer/ExplorerScene.js';
@@ -15,7 +16,7 @@ import { useRoute } from './useRoute.js';
 function Scene({ route, kiosk }: { route: Route; kiosk: boolean }) {
   switch (route.scene) {
     case 'overview':
-      return <OverviewScene />;
+      return <OverviewScene params={route.params} kiosk={kiosk} />;
     case 'hosts':
       return <HostsScene params={route.params} kiosk={kiosk} />;
     case 'explorer':
@@ -54,10 +55,27 @@ function SkipLink() {
   );
 }
 
+/** Which zone every time is in, and the switch to the other one. */
+function TimeZoneToggle() {
+  const tz = useTimeZoneMode();
+  return (
+    <button
+      type="button"
+      className="tz-toggle"
+      onClick={() => setTimeZoneMode(tz === 'utc' ? 'local' : 'utc')}
+      data-testid="tz-toggle"
+      aria-label={`Times are in ${timeZoneLabel(tz)}; show them in ${tz === 'utc' ? 'local time' : 'UTC'}`}
+    >
+      {timeZoneLabel(tz)}
+    </button>
+  );
+}
+
 /** The interactive app: nav + the scene named by the hash. */
 export function App() {
   const route = useRoute();
   const { live } = useLiveness();
+  const tz = useTimeZoneMode();
   return (
     <div className="app">
       <AlertSignals title={SCENE_TITLES[route.scene]} />
@@ -65,10 +83,12 @@ export function App() {
       <header className="topbar">
         <span className="brand">CIS490</span>
         <Nav current={route.scene} />
+        <TimeZoneToggle />
         <ConnectionIndicator />
       </header>
       <LivenessBanners />
       <main
+        key={tz}
         id="main"
         tabIndex={-1}
         className={`scene${live ? '' : ' is-stale'}`}
@@ -166,6 +186,7 @@ export function KioskApp({ options }: { options: KioskOptions }) {
         </ErrorBoundary>
       </main>
       <footer className="kiosk-steps">
+        <span className="kiosk-tz">times {timeZoneLabel()}</span>
         {options.scenes.map((s, i) => (
           <span key={s} className={i === index ? 'on' : undefined}>
             {SCENE_TITLES[s]}
