@@ -36,6 +36,18 @@ export function FilterBar({ filter, facets, onChange }: Props) {
     return () => clearTimeout(id);
   }, [q, filter, onChange]);
 
+  // Byte bounds are debounced like the search box: typing 10000 must not fire five queries.
+  const [sizes, setSizes] = useState({ min_size: filter.min_size, max_size: filter.max_size });
+  useEffect(
+    () => setSizes({ min_size: filter.min_size, max_size: filter.max_size }),
+    [filter.min_size, filter.max_size],
+  );
+  useEffect(() => {
+    if (sizes.min_size === filter.min_size && sizes.max_size === filter.max_size) return;
+    const id = setTimeout(() => onChange({ ...filter, ...sizes }), 400);
+    return () => clearTimeout(id);
+  }, [sizes, filter, onChange]);
+
   const hostCounts = facets?.host ?? {};
   const hosts = [...new Set([...Object.keys(hostCounts), ...filter.host])].sort();
   const statuses = EPISODE_STATUSES.filter((s) => (facets?.status[s] ?? 0) > 0 || filter.status.includes(s));
@@ -80,8 +92,9 @@ export function FilterBar({ filter, facets, onChange }: Props) {
           <input
             type="number"
             min={0}
-            value={filter.min_size}
-            onChange={(e) => onChange({ ...filter, min_size: e.target.value })}
+            value={sizes.min_size}
+            onChange={(e) => setSizes((v) => ({ ...v, min_size: e.target.value }))}
+            data-testid="explorer-min-size"
           />
         </label>
         <label>
@@ -89,8 +102,9 @@ export function FilterBar({ filter, facets, onChange }: Props) {
           <input
             type="number"
             min={0}
-            value={filter.max_size}
-            onChange={(e) => onChange({ ...filter, max_size: e.target.value })}
+            value={sizes.max_size}
+            onChange={(e) => setSizes((v) => ({ ...v, max_size: e.target.value }))}
+            data-testid="explorer-max-size"
           />
         </label>
       </div>
