@@ -135,7 +135,8 @@ export async function startServer(
 ): Promise<RunningServer> {
   const config: ServerConfig = { ...SERVER_DEFAULTS, ...partial };
   checkDataRoot(config.dataRoot);
-  const hostThresholds = thresholdsFrom(config.hostThresholds);
+  // Checked before the state dir is taken: a bad flag is one line and exit 2, nothing opened.
+  thresholdsFrom(config.hostThresholds);
   const phaseToken = config.phaseTokenFile ? readToken(config.phaseTokenFile, 'phase-token') : null;
   const readAuth = config.readTokenFile ? new ReadAuth(readToken(config.readTokenFile, 'read-token')) : null;
   const checkOrigin = originCheck(config.allowedOrigins ?? []);
@@ -211,7 +212,7 @@ async function startOnStateDir(
     dataRoot: path.resolve(config.dataRoot),
     publish: (event) => dashboard.bus.publish(event),
   });
-  dashboard.bus.publish({ type: 'host_thresholds', thresholds: hostThresholds });
+  dashboard.bus.publish({ type: 'host_thresholds', thresholds: thresholdsFrom(config.hostThresholds) });
   // Acknowledgements and silences survive restarts: into the state before the first hello.
   publishStoredAlertActions({ dashboard });
   const hub = new WsHub({

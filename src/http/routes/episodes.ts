@@ -5,14 +5,7 @@ import { expectedRelPath } from '../../catalog/disk-sync-paths.js';
 import { type EpisodeCursor, EpisodeQueries } from '../../catalog/episodes-query.js';
 import { IntegrityVerifier } from '../../catalog/verifier-service.js';
 import { labelsWithDurations, metaEndNs, readEpisode } from '../../phasemix/index.js';
-import {
-  EPISODE_STATUSES,
-  type EpisodeDetail,
-  type EpisodeFacets,
-  type EpisodeListItem,
-  type EpisodeStatus,
-  type EpisodesPage,
-} from '../../protocol/api.js';
+import type { EpisodeDetail, EpisodeFacets, EpisodeListItem, EpisodesPage } from '../../protocol/api.js';
 import {
   type EpisodeFilter,
   FILTER_PARAMS,
@@ -21,16 +14,7 @@ import {
 } from '../../protocol/episode-filter.js';
 import type { AppContext } from '../context.js';
 import { assertCatalogWritable, badQuery, notFound } from '../errors.js';
-import {
-  decodeCursor,
-  encodeCursor,
-  intParam,
-  list,
-  onlyKnown,
-  type RawQuery,
-  single,
-  timeParam,
-} from '../query.js';
+import { decodeCursor, encodeCursor, intParam, list, onlyKnown, type RawQuery, single } from '../query.js';
 
 const PAGE_PARAMS = [...FILTER_PARAMS, 'cursor', 'limit'];
 

@@ -104,7 +104,10 @@ describe('liveness that cannot lie', () => {
       const readyz = await fetch(`${server.url}/readyz`);
       expect(readyz.status).toBe(503);
       const body = (await readyz.json()) as { ready: boolean; reason?: { code: string; message: string } };
-      expect(body.reason).toEqual({ code: 'data_root_unavailable', message: `data root ${dataRoot} does not exist` });
+      expect(body.reason).toEqual({
+        code: 'data_root_unavailable',
+        message: `data root ${dataRoot} does not exist`,
+      });
       for (const scene of ['overview', 'hosts', 'explorer', 'baseline', 'alerts', 'live']) {
         await page.goto(`${server.url}/#/${scene}`);
         const banner = page.getByTestId('data-root-banner');

@@ -63,6 +63,7 @@ export function EpisodeDetailPanel({ id, onClose }: { id: string; onClose: () =>
   const d = res.data;
   const heading = useRef<HTMLHeadingElement>(null);
   // Opens in view (a drawer over the list on a phone, beside it on a desk), with focus on it.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: a new episode id is the trigger
   useEffect(() => {
     heading.current?.scrollIntoView({ block: 'nearest' });
     heading.current?.focus({ preventScroll: true });

@@ -150,8 +150,8 @@ export function ExplorerScene({ params }: { params: URLSearchParams }) {
   );
   const closeDetail = useCallback(() => {
     if ((history.state as { cis490Detail?: boolean } | null)?.cis490Detail) history.back();
-    else update(filter);
-  }, [filter]);
+    else setParams(filterToParams(filter));
+  }, [filter, setParams]);
   useEffect(() => {
     if (selected === null) return;
     const onKey = (e: KeyboardEvent): void => {

@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
-import type { AlertsPage, EpisodesPage } from '../../../protocol/api.js';
+import type { EpisodesPage } from '../../../protocol/api.js';
 import { SceneGate } from '../../app/SceneGate.js';
 import { useSetParams } from '../../app/useRoute.js';
 import { Notice, Widget } from '../../app/Widget.js';
@@ -150,7 +150,6 @@ function Totals() {
   const totalBytes = useStore((s) => s.state.total_bytes);
   const totalAlerts = useStore((s) => s.state.total_alerts);
   const episodeEvents = useStore((s) => s.episodeEvents);
-  const alertEvents = useStore((s) => s.alertEvents);
   const helloCount = useStore((s) => s.helloCount);
   const hour = useWindowCount(3600_000, episodeEvents + helloCount);
   const day = useWindowCount(86_400_000, episodeEvents + helloCount);
