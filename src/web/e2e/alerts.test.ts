@@ -156,7 +156,8 @@ describe('alert lifecycle', () => {
       alert('host-01', 'episode_corrupt', key, Date.now() + 1000),
     );
     await vi.waitFor(async () => expect(await stateOf(key)).toBe('open'), WAIT);
-  });
+    // A server restart inside: on a busy shared box that alone can take many seconds.
+  }, 120_000);
 
   it('a silence needs an until, and bad input is a 400 that says what is wrong', async () => {
     const res = await fetch(`${server.url}/api/alerts/actions`, {
