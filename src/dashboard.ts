@@ -258,6 +258,11 @@ export class Dashboard {
     return true;
   }
 
+  /** `--rescan-interval` and `--poll-interval` in ms, for the other walkers of the data root. */
+  get intervalsMs(): { rescan: number; poll: number } {
+    return { rescan: this.options.rescanInterval * 1000, poll: this.options.pollInterval * 1000 };
+  }
+
   /** Called with the number of new episode files (the phase mix hooks in here). */
   onNewEpisodeFiles(listener: (n: number) => void): void {
     this.newFileListeners.push(listener);

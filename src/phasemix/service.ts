@@ -1,4 +1,12 @@
+import path from 'node:path';
 import type { Db } from '../catalog/db.js';
+import {
+  diffListings,
+  type EpisodeFile,
+  type HostListing,
+  isListed,
+  scanHosts,
+} from '../feeders/episode-files.js';
 import type { PhaseMix } from '../protocol/index.js';
 import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
@@ -7,7 +15,6 @@ import { type CachedEpisode, MemoryPhaseCache, type PhaseCacheStore, SqlitePhase
 import { readEpisode } from './episode-file.js';
 import type { EpisodeReadOptions } from './episode-reader.js';
 import { hostMix, type MixResult, MixTotals } from './mix.js';
-import { type EpisodeFile, type HostChanges, type HostListing, isListed, scanHosts } from './scan.js';
 import { createYielder, type Yielder } from './yielder.js';
 
 export interface PhaseMixServiceOptions {
@@ -209,7 +216,7 @@ export class PhaseMixService {
     const previous = this.totals;
     this.totals = null;
     if (fullScan) this.listings.clear();
-    const changes = await scanHosts(this.opts.dataRoot, yielder, this.listings, fullScan);
+    const changes = await scanHosts(this.opts.dataRoot, this.listings, fullScan);
     if (fullScan) this.lastFullScan = this.clockMs();
     const { left, entered } = diffListings(changes, this.listings);
 
@@ -331,7 +338,7 @@ export class PhaseMixService {
   }
 
   private async readOne(file: EpisodeFile, yielder: Yielder): Promise<CachedEpisode> {
-    const contents = await readEpisode(file.abs, this.opts.read ?? {}, yielder);
+    const contents = await readEpisode(path.join(this.opts.dataRoot, file.rel), this.opts.read ?? {}, yielder);
     this.counters.episodes_read_total++;
     const base = {
       rel: file.rel,
@@ -357,24 +364,4 @@ export class PhaseMixService {
     const totals = aggregateEpisode(contents.labels, metaEndNs(contents.meta));
     return { ...base, status: 'ok', ...totals };
   }
-}
-
-/**
- * The files a scan took out of the listings (gone, or replaced by a new size or mtime) and the ones
- * it put in (new, or the replacements). Costs the hosts listed again, not the whole population.
- */
-function diffListings(
-  changes: HostChanges,
-  listings: ReadonlyMap<string, HostListing>,
-): { left: EpisodeFile[]; entered: EpisodeFile[] } {
-  const left: EpisodeFile[] = [];
-  const entered: EpisodeFile[] = [];
-  for (const listing of changes.removed.values()) for (const f of listing.files.values()) left.push(f);
-  for (const [host, before] of changes.relisted) {
-    const after = listings.get(host)?.files ?? new Map<string, EpisodeFile>();
-    // A quick scan keeps the very object of a file it already knew; anything else is new.
-    if (before) for (const [name, f] of before.files) if (after.get(name) !== f) left.push(f);
-    for (const [name, f] of after) if (before?.files.get(name) !== f) entered.push(f);
-  }
-  return { left, entered };
 }

@@ -189,6 +189,10 @@ export function catalogRoutes(app: FastifyInstance, ctx: AppContext): void {
     stateDir: path.dirname(dbFile),
     logger: ctx.logger,
     onError: (err) => ctx.dashboard.reportCatalogError(err),
+    // A full listing of episodes/ every --rescan-interval, like the folder feeders; new files in
+    // between are announced (poke) and listed at most once a second (or per --poll-interval).
+    rescanIntervalMs: ctx.dashboard.intervalsMs.rescan,
+    pollIntervalMs: Math.max(1000, ctx.dashboard.intervalsMs.poll),
   });
   verifiers.set(ctx.dashboard, verifier);
   // Hashing starts once the first pass is done (the live state comes first) and the catalog has
