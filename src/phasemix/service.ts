@@ -10,6 +10,7 @@ import {
 import type { PhaseMix } from '../protocol/index.js';
 import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
+import { RateLimitedLog } from '../util/rate-limited-log.js';
 import { aggregateEpisode, metaEndNs } from './aggregate.js';
 import { type CachedEpisode, MemoryPhaseCache, type PhaseCacheStore, SqlitePhaseCache } from './cache.js';
 import { readEpisode } from './episode-file.js';
@@ -74,6 +75,9 @@ export interface PhaseMixStats {
   last_refresh: PhaseMixRefreshStats | null;
 }
 
+/** Skipped-episode warnings logged per reason and minute before they are only counted. */
+const SKIP_WARNINGS_PER_MINUTE = 5;
+
 /** Cache writes are committed in batches of this many episodes. */
 const WRITE_BATCH = 256;
 
@@ -85,6 +89,8 @@ const WRITE_BATCH = 256;
 export class PhaseMixService {
   private readonly opts: PhaseMixServiceOptions;
   private readonly log: Logger;
+  /** Skipped episodes: the first few per reason each minute, then a count (see RateLimitedLog). */
+  private readonly skipLog: RateLimitedLog;
   private readonly store: PhaseCacheStore;
   private cache: Map<string, CachedEpisode> | null = null;
   /** Per host folder: its episode files and its mtime when listed (unchanged ones are not read). */
@@ -114,6 +120,7 @@ export class PhaseMixService {
   constructor(options: PhaseMixServiceOptions) {
     this.opts = options;
     this.log = options.logger.child({ component: 'phase-mix' });
+    this.skipLog = new RateLimitedLog(this.log, SKIP_WARNINGS_PER_MINUTE);
     this.store = options.db ? new SqlitePhaseCache(options.db) : new MemoryPhaseCache();
   }
 
@@ -133,6 +140,7 @@ export class PhaseMixService {
     this.interval = null;
     this.debounce = null;
     await Promise.allSettled([this.running, this.queued]);
+    this.skipLog.flush();
   }
 
   /**
@@ -351,8 +359,12 @@ export class PhaseMixService {
       const reason = contents.error ?? 'no_labels';
       const skipped = this.counters.skipped_read_total;
       skipped[reason] = (skipped[reason] ?? 0) + 1;
-      // Once per file: the failure is cached until the file changes.
-      this.log.warn({ file: file.rel, reason, detail: contents.errorDetail }, 'phase mix: episode skipped');
+      // Once per file (the failure is cached until the file changes), and a few per reason.
+      this.skipLog.warn(
+        reason,
+        { file: file.rel, reason, detail: contents.errorDetail },
+        'phase mix: episode skipped',
+      );
       return { ...base, status: reason, counts: {}, seconds: {}, labels: 0 };
     }
     if (contents.error !== null) {
