@@ -35,7 +35,9 @@ function tarballs(dir) {
   return [1, 5, 9].map((labels) => {
     const src = fs.mkdtempSync(path.join(dir, 'ep-'));
     fs.mkdirSync(path.join(src, 'ep'));
-    const lines = Array.from({ length: labels }, (_, i) => JSON.stringify({ phase: `p${i % 3}`, t_mono_ns: i * 1e9 }));
+    const lines = Array.from({ length: labels }, (_, i) =>
+      JSON.stringify({ phase: `p${i % 3}`, t_mono_ns: i * 1e9 }),
+    );
     fs.writeFileSync(path.join(src, 'ep', 'labels.jsonl'), `${lines.join('\n')}\n`);
     fs.writeFileSync(path.join(src, 'ep', 'meta.json'), JSON.stringify({ t_mono_end_ns: labels * 1e9 }));
     const tar = execFileSync('tar', ['-C', src, '-cf', '-', 'ep']);

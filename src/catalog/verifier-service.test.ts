@@ -24,7 +24,10 @@ describe('the integrity verifier', () => {
     const server = await testServer({ dataRoot: root, rescanInterval: 0.5 });
     await waitReady(server);
     const status = async () => (await getJson<EpisodeFacets>(server, '/api/episodes/facets')).body.status;
-    await vi.waitFor(async () => expect(await status()).toEqual({ ok: 1 }), { timeout: 20_000, interval: 50 });
+    await vi.waitFor(async () => expect(await status()).toEqual({ ok: 1 }), {
+      timeout: 20_000,
+      interval: 50,
+    });
     fs.rmSync(path.join(root, 'episodes', 'h1', 'e1.tar.zst'));
     // The default interval is 60 s: well past this wait, so only a verifier honouring the flag passes.
     await vi.waitFor(async () => expect(await status()).toEqual({ missing: 1 }), {

@@ -12,8 +12,8 @@ import type { EpisodeReadError } from '../phasemix/episode-reader.js';
 import { errnoCode, errorMessage } from '../util/errors.js';
 import { openDatabase } from './db.js';
 import { DiskSync, FILES_PER_TX, type VerifyItem } from './disk-sync.js';
-import { parseDefaultRelPath } from './disk-sync-paths.js';
 import { DiskListing } from './disk-sync-fs.js';
+import { parseDefaultRelPath } from './disk-sync-paths.js';
 import { ByteBudget, hashFile } from './verifier.js';
 import type { VerifierCommand, VerifierMessage, VerifierWorkerData } from './verifier-protocol.js';
 
@@ -150,7 +150,9 @@ async function recheck(item: VerifyItem): Promise<boolean> {
   if (st && st.size === item.size && st.mtimeMs === item.mtimeMs) return false;
   const parsed = parseDefaultRelPath(item.relPath);
   const upserts =
-    st && parsed ? [{ relPath: item.relPath, hostId: parsed.hostId, episodeId: parsed.episodeId, ...st }] : [];
+    st && parsed
+      ? [{ relPath: item.relPath, hostId: parsed.hostId, episodeId: parsed.episodeId, ...st }]
+      : [];
   sync.applyChanges({ upserts, removals: st ? [] : [item.relPath] }, 0, 1);
   return true;
 }

@@ -346,7 +346,11 @@ export class PhaseMixService {
   }
 
   private async readOne(file: EpisodeFile, yielder: Yielder): Promise<CachedEpisode> {
-    const contents = await readEpisode(path.join(this.opts.dataRoot, file.rel), this.opts.read ?? {}, yielder);
+    const contents = await readEpisode(
+      path.join(this.opts.dataRoot, file.rel),
+      this.opts.read ?? {},
+      yielder,
+    );
     this.counters.episodes_read_total++;
     const base = {
       rel: file.rel,

@@ -94,62 +94,66 @@ async function settled(server: ChildServer, files: number, bytes: number): Promi
 }
 
 describe('fault: a burst of new tarballs in one host folder', () => {
-  it(`keeps /livez answering while ${FILES} files land, then ${MORE} more, and counts them exactly`, async () => {
-    const root = tempDir('cis490-fault-burst-');
-    const dir = path.join(root, 'episodes', HOST);
-    await fs.mkdir(dir, { recursive: true });
-    await fs.writeFile(path.join(root, 'index.jsonl'), '');
-    // A rescan an hour away: the counts must come from the notifications, not a timer's full scan.
-    const server = await startChildServer({
-      dataRoot: root,
-      stateDir: path.join(tempDir('cis490-fault-burst-state-'), 'state'),
-      extra: ['--rescan-interval', '3600'],
-    });
-    await vi.waitFor(async () => expect((await fetch(`${server.url}/readyz`)).status).toBe(200), {
-      timeout: 60_000,
-      interval: 100,
-    });
+  it(
+    `keeps /livez answering while ${FILES} files land, then ${MORE} more, and counts them exactly`,
+    async () => {
+      const root = tempDir('cis490-fault-burst-');
+      const dir = path.join(root, 'episodes', HOST);
+      await fs.mkdir(dir, { recursive: true });
+      await fs.writeFile(path.join(root, 'index.jsonl'), '');
+      // A rescan an hour away: the counts must come from the notifications, not a timer's full scan.
+      const server = await startChildServer({
+        dataRoot: root,
+        stateDir: path.join(tempDir('cis490-fault-burst-state-'), 'state'),
+        extra: ['--rescan-interval', '3600'],
+      });
+      await vi.waitFor(async () => expect((await fetch(`${server.url}/readyz`)).status).toBe(200), {
+        timeout: 60_000,
+        interval: 100,
+      });
 
-    const figures: Record<string, unknown> = { files: FILES, more: MORE };
-    let expectedBytes = 0;
-    for (const [phase, from, count] of [
-      ['burst', 0, FILES],
-      ['more', FILES, MORE],
-    ] as const) {
-      const livez = pollLivez(server.url);
-      expectedBytes += await livez.during(burst(dir, from, count));
-      await livez.during(settled(server, from + count, expectedBytes));
-      const { polls, worstMs } = await livez.stop();
-      expect(polls).toBeGreaterThan(0);
-      figures[`${phase}_livez_polls`] = polls;
-      figures[`${phase}_livez_worst_ms`] = Math.round(worstMs);
-      report(`${phase} settled`, figures);
-    }
+      const figures: Record<string, unknown> = { files: FILES, more: MORE };
+      let expectedBytes = 0;
+      for (const [phase, from, count] of [
+        ['burst', 0, FILES],
+        ['more', FILES, MORE],
+      ] as const) {
+        const livez = pollLivez(server.url);
+        expectedBytes += await livez.during(burst(dir, from, count));
+        await livez.during(settled(server, from + count, expectedBytes));
+        const { polls, worstMs } = await livez.stop();
+        expect(polls).toBeGreaterThan(0);
+        figures[`${phase}_livez_polls`] = polls;
+        figures[`${phase}_livez_worst_ms`] = Math.round(worstMs);
+        report(`${phase} settled`, figures);
+      }
 
-    // The phase mix and the verifier take in the same files: every one in the mix's population,
-    // every one on the catalog's disk side (none is in the index: all unindexed).
-    const total = FILES + MORE;
-    await vi.waitFor(
-      async () => {
-        const mix = await json<PhaseMix>(server, '/api/phase-mix');
-        expect(mix.population_episodes).toBe(total);
-        expect(mix.sampled_episodes).toBe(total);
-      },
-      { timeout: 30 * 60_000, interval: 500 },
-    );
-    await vi.waitFor(
-      async () => {
-        const s = await json<DashboardState>(server, '/api/state');
-        expect(s.integrity?.hosts[HOST]?.unindexed).toBe(total);
-      },
-      { timeout: 30 * 60_000, interval: 500 },
-    );
-    const peak = peakRss(server.child.pid as number);
-    figures.peak_rss = mib(peak);
-    report('burst', figures);
-    expect(peak ?? 0).toBeLessThan(RSS_BOUND_BYTES);
-    expect(server.stderr()).not.toContain('database is locked');
-    expect(server.stderr()).not.toContain('"level":50');
-    await server.kill();
-  }, scale(600_000, 3_600_000));
+      // The phase mix and the verifier take in the same files: every one in the mix's population,
+      // every one on the catalog's disk side (none is in the index: all unindexed).
+      const total = FILES + MORE;
+      await vi.waitFor(
+        async () => {
+          const mix = await json<PhaseMix>(server, '/api/phase-mix');
+          expect(mix.population_episodes).toBe(total);
+          expect(mix.sampled_episodes).toBe(total);
+        },
+        { timeout: 30 * 60_000, interval: 500 },
+      );
+      await vi.waitFor(
+        async () => {
+          const s = await json<DashboardState>(server, '/api/state');
+          expect(s.integrity?.hosts[HOST]?.unindexed).toBe(total);
+        },
+        { timeout: 30 * 60_000, interval: 500 },
+      );
+      const peak = peakRss(server.child.pid as number);
+      figures.peak_rss = mib(peak);
+      report('burst', figures);
+      expect(peak ?? 0).toBeLessThan(RSS_BOUND_BYTES);
+      expect(server.stderr()).not.toContain('database is locked');
+      expect(server.stderr()).not.toContain('"level":50');
+      await server.kill();
+    },
+    scale(600_000, 3_600_000),
+  );
 });
