@@ -45,7 +45,7 @@ export interface EpisodesDirOptions {
  */
 export class EpisodesDirFeeder {
   private readonly root: string;
-  private readonly listings = new Map<string, HostListing>();
+  private listings = new Map<string, HostListing>();
   /** Bytes per host: the sum of its listing's sizes, kept as files come and go. */
   private readonly bytes = new Map<string, number>();
   private readonly watches = new Map<string, DirWatch>();
@@ -121,7 +121,10 @@ export class EpisodesDirFeeder {
     // host's watch before its listing, so a file landing between the two is seen by one or the other.
     this.folder.ensureWatches();
     for (const host of (await listHostFolders(this.root)) ?? []) this.watchHost(host);
-    const changes = await scanHosts(this.options.dataRoot, this.listings, true);
+    // On a copy, swapped in when complete: counts read meanwhile never mix old files and new bytes.
+    const listings = new Map(this.listings);
+    const changes = await scanHosts(this.options.dataRoot, listings, true);
+    this.listings = listings;
     if (!changes.readable && !this.missingReported) {
       this.missingReported = true;
       this.options.logger.warn({ dir: this.root }, 'episodes folder not readable yet');
