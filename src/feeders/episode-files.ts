@@ -98,6 +98,14 @@ export interface HostChanges {
 const MTIME_MARGIN_MS = 2_000;
 
 /**
+ * Whether a listing was taken well after its folder last changed: a quick look at an unchanged
+ * folder then trusts it. A listing of a folder still changing (a burst landing) is not settled.
+ */
+export function isSettled(listing: HostListing): boolean {
+  return listing.listedAtMs - listing.dirMtimeMs > MTIME_MARGIN_MS;
+}
+
+/**
  * Brings `listings` (host → its episode files) up to date with `<dataRoot>/episodes/` and says
  * which hosts changed. A missing folder is an empty population; a file that vanishes mid-scan is
  * left out. All I/O is asynchronous (a folder of 200,000 names never blocks the event loop).
@@ -151,14 +159,7 @@ export async function listHost(
   const hostDir = path.join(episodesDir, host);
   const dir = await fs.lstat(hostDir).catch(() => null);
   if (!dir?.isDirectory()) return null;
-  if (
-    !full &&
-    previous &&
-    previous.dirMtimeMs === dir.mtimeMs &&
-    previous.listedAtMs - dir.mtimeMs > MTIME_MARGIN_MS
-  ) {
-    return previous;
-  }
+  if (!full && previous && previous.dirMtimeMs === dir.mtimeMs && isSettled(previous)) return previous;
   const listedAtMs = Date.now();
   const names = await listEpisodeNames(hostDir);
   if (names === null) return null;

@@ -8,6 +8,7 @@ import {
   episodeFile,
   type HostListing,
   isEpisodeFile,
+  isSettled,
   listHost,
   listHostFolders,
   scanHosts,
@@ -22,6 +23,8 @@ const STATS_IN_FLIGHT = 64;
  * `host_disk` event) a few thousand at a time, so counts move while it lands.
  */
 const NAMES_PER_STEP = 4096;
+/** A host with notifications is listed again this long after the first (lost ones are found). */
+const RECONCILE_MS = 2_000;
 
 export interface EpisodesDirOptions {
   dataRoot: string;
@@ -51,8 +54,13 @@ export class EpisodesDirFeeder {
   private readonly watches = new Map<string, DirWatch>();
   /** Names notified and not applied yet, per host. */
   private readonly pending = new Map<string, Set<string>>();
-  /** Hosts whose folder must be listed again (a notification without a name, a new watch). */
-  private readonly relist = new Set<string>();
+  /**
+   * Hosts whose folder must be listed again, and whether every file is `lstat`ed again (`true`: a
+   * notification without a name, a new watch) or only new names (`false`: a reconcile).
+   */
+  private readonly relist = new Map<string, boolean>();
+  /** Per host, the reconcile due after its notifications (see `scheduleReconcile`). */
+  private readonly reconcileTimers = new Map<string, NodeJS.Timeout>();
   /** Scans and notification steps run one after the other on this chain. */
   private chain: Promise<void> = Promise.resolve();
   private drainQueued = false;
@@ -80,6 +88,8 @@ export class EpisodesDirFeeder {
   stop(): void {
     this.stopped = true;
     this.folder.stop();
+    for (const t of this.reconcileTimers.values()) clearTimeout(t);
+    this.reconcileTimers.clear();
     for (const w of this.watches.values()) w.close();
     this.watches.clear();
   }
@@ -137,7 +147,7 @@ export class EpisodesDirFeeder {
     for (const host of changes.relisted.keys()) {
       // A host folder that appeared after the watches above were armed: its files landing before
       // its own watch are picked up by one more listing.
-      if (!this.watches.has(host)) this.queueRelist(host);
+      if (!this.watches.has(host)) this.queueRelist(host, true);
       this.watchHost(host);
       this.resum(host);
     }
@@ -175,8 +185,9 @@ export class EpisodesDirFeeder {
   /** A notification: O(1), queued for the next step. */
   private onHostEvent(host: string, name: string | null): void {
     if (this.stopped) return;
+    this.scheduleReconcile(host);
     if (name === null) {
-      this.queueRelist(host);
+      this.queueRelist(host, true);
       return;
     }
     if (!isEpisodeFile(name)) return;
@@ -189,9 +200,26 @@ export class EpisodesDirFeeder {
     this.queueDrain();
   }
 
-  private queueRelist(host: string): void {
-    this.relist.add(host);
+  private queueRelist(host: string, full: boolean): void {
+    this.relist.set(host, full || this.relist.get(host) === true);
     this.queueDrain();
+  }
+
+  /**
+   * Notifications can be lost: the kernel's queue (16,384 events by default) overflows when a
+   * burst outruns the process, and Node says nothing. So a host with notifications gets a quick
+   * relisting RECONCILE_MS after the first of them (not pushed back by the next ones), and again
+   * while its folder keeps changing: a burst is settled exactly once it stops, at the cost of one
+   * `readdir` every couple of seconds while it lasts, and an `lstat` of each name no event brought.
+   */
+  private scheduleReconcile(host: string): void {
+    if (this.reconcileTimers.has(host) || this.stopped) return;
+    const timer = setTimeout(() => {
+      this.reconcileTimers.delete(host);
+      this.queueRelist(host, false);
+    }, RECONCILE_MS);
+    timer.unref();
+    this.reconcileTimers.set(host, timer);
   }
 
   private queueDrain(): void {
@@ -206,10 +234,10 @@ export class EpisodesDirFeeder {
   /** Applies queued notifications, a step at a time, until none is left. */
   private async drain(): Promise<void> {
     while (!this.stopped) {
-      const host = this.relist.values().next().value;
-      if (host !== undefined) {
-        this.relist.delete(host);
-        await this.relistHost(host);
+      const relist = this.relist.entries().next().value;
+      if (relist !== undefined) {
+        this.relist.delete(relist[0]);
+        await this.relistHost(...relist);
         continue;
       }
       const next = this.pending.entries().next().value;
@@ -234,7 +262,7 @@ export class EpisodesDirFeeder {
     const listing = this.listings.get(host);
     if (!listing) {
       // Not listed yet (its folder appeared, or could not be read): list it whole.
-      await this.relistHost(host);
+      await this.relistHost(host, true);
       return;
     }
     let bytes = this.bytes.get(host) ?? 0;
@@ -257,16 +285,22 @@ export class EpisodesDirFeeder {
     if (added > 0) this.options.onNewFiles?.(added);
   }
 
-  /** Lists one host folder again (every file `lstat`ed): after a watch error or a late folder. */
-  private async relistHost(host: string): Promise<void> {
+  /**
+   * Lists one host folder again: `full`, every file `lstat`ed (after a watch error, for a late
+   * folder); else only names it does not hold yet, and nothing when the folder has not changed.
+   */
+  private async relistHost(host: string, full: boolean): Promise<void> {
     this.watchHost(host);
     const previous = this.listings.get(host);
-    const listing = await listHost(this.root, host, undefined, true);
+    const listing = await listHost(this.root, host, full ? undefined : previous, full);
     if (listing === null) {
       this.errors++;
       this.dropHost(host);
       return;
     }
+    // Still changing: look once more when it may have settled.
+    if (!isSettled(listing)) this.scheduleReconcile(host);
+    if (listing === previous) return;
     this.listings.set(host, listing);
     const changes = { relisted: new Map([[host, previous]]), removed: new Map(), readable: true };
     const added = diffListings(changes, this.listings).entered.length;
@@ -279,6 +313,9 @@ export class EpisodesDirFeeder {
     this.watches.delete(host);
     this.pending.delete(host);
     this.relist.delete(host);
+    const timer = this.reconcileTimers.get(host);
+    if (timer) clearTimeout(timer);
+    this.reconcileTimers.delete(host);
     this.listings.delete(host);
     this.bytes.delete(host);
     if (this.published.delete(host)) this.options.onHostChange(host, { files: 0, bytes: 0 });
