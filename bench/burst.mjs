@@ -132,7 +132,7 @@ try {
         write_s: +((written - t0) / 1000).toFixed(1),
         exact_after_s: exact ? +((performance.now() - t0) / 1000).toFixed(1) : null,
         livez_polls: latencies.length,
-        livez_worst_ms: Math.round(Math.max(0, ...latencies)),
+        livez_worst_ms: Math.round(latencies.reduce((a, b) => Math.max(a, b), 0)),
         livez_p99_ms: Math.round(percentile(latencies, 99) || 0),
         rss_peak_mib: Math.round(peakRss / 2 ** 20),
         vmhwm_mib: Math.round(procMemory(server.pid).peak / 2 ** 20),
