@@ -7,7 +7,13 @@ import { DB_FILE } from './catalog/db.js';
 import { defaultStateDir } from './config/schema.js';
 import { SERVER_DEFAULTS, type ServerConfig } from './config/server-config.js';
 import type { Pipeline } from './pipeline/pipeline.js';
-import { checkDataRoot, type Services, type ServicesExtras, startServices } from './services.js';
+import {
+  checkDataRoot,
+  type Services,
+  type ServicesExtras,
+  startServices,
+  thresholdsFrom,
+} from './services.js';
 import { defaultStateDirFor } from './state/data-root-id.js';
 import { openStateDir } from './state/state-dir.js';
 import { UsageError } from './util/errors.js';
@@ -54,6 +60,8 @@ export async function startServer(
 ): Promise<RunningServer> {
   const config: ServerConfig = { ...SERVER_DEFAULTS, ...partial };
   checkDataRoot(config.dataRoot);
+  // Checked before the state dir is taken: a bad flag is one line and exit 2, nothing opened.
+  thresholdsFrom(config.hostThresholds);
   const logger = extras.logger ?? createLogger({ level: config.logLevel });
   const stateDir = path.resolve(config.stateDir ?? defaultStateDirFor(config.dataRoot));
   if (config.stateDir === undefined) noteSharedStateDir(logger, stateDir);

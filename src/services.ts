@@ -8,9 +8,12 @@ import type { ServerConfig } from './config/server-config.js';
 import { type BuildAppOptions, buildApp } from './http/app.js';
 import { isLoopbackHost, originCheck, ReadAuth } from './http/auth.js';
 import type { AppContext } from './http/context.js';
+import { publishStoredAlertActions, registerAlertLifecycleRoutes } from './http/routes/alert-lifecycle.js';
+import { DataRootMonitor } from './liveness/data-root-monitor.js';
 import { PhaseMixService } from './phasemix/service.js';
 import { createPipeline, type Pipeline } from './pipeline/pipeline.js';
-import { CLOSE_GOING_AWAY } from './protocol/index.js';
+import { type HostThresholds, parseHostThresholds } from './protocol/host-status.js';
+import { CLOSE_GOING_AWAY, HEARTBEAT_INTERVAL_MS } from './protocol/index.js';
 import { UsageError } from './util/errors.js';
 import { createLogger, type Logger } from './util/log.js';
 
@@ -50,6 +53,15 @@ function readToken(file: string, flag: string): string {
   if (text.length < 8)
     throw new UsageError('bad_token_file', `--${flag}: token in ${file} is shorter than 8 characters`);
   return text;
+}
+
+/** `--host-thresholds` parsed, or one line and exit 2. */
+export function thresholdsFrom(spec: string | undefined): HostThresholds {
+  try {
+    return parseHostThresholds(spec ?? '');
+  } catch (err) {
+    throw new UsageError('bad_host_thresholds', `--host-thresholds: ${(err as Error).message}`);
+  }
 }
 
 /** A data root that is a file is refused (one that does not exist yet is picked up when it appears). */
@@ -100,11 +112,17 @@ export async function startServices(
     replayBuffer: config.replayBuffer,
   });
   const { bus, live } = pipeline;
+  // Before anything reads the root: the first hello already says whether it is there.
+  const dataRootMonitor = new DataRootMonitor({ dataRoot, publish: (event) => bus.publish(event) });
+  bus.publish({ type: 'host_thresholds', thresholds: thresholdsFrom(config.hostThresholds) });
+  // Acknowledgements and silences survive restarts: into the state before the first hello.
+  publishStoredAlertActions({ catalog: pipeline.db, events: bus });
   const hub = new WsHub({
     bus,
     logger,
     queueCapBytes: config.clientQueueBytes,
     pingIntervalMs: config.pingInterval * 1000,
+    heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS,
     checkOrigin: originCheck(config.allowedOrigins ?? []),
     ...(readAuth ? { authorize: readAuth.authorizeUpgrade } : {}),
   });
@@ -122,6 +140,10 @@ export async function startServices(
     stateDir,
     logger,
     onError: (err) => pipeline.catalogHealth.reportError(err),
+    // A full listing of episodes/ every --rescan-interval, like the folder feeders; new files in
+    // between are announced (poke) and listed at most once a second (or per --poll-interval).
+    rescanIntervalMs: config.rescanInterval * 1000,
+    pollIntervalMs: Math.max(1000, config.pollInterval * 1000),
   });
   pipeline.onNewEpisodeFiles(() => {
     phaseMix.notifyNewEpisodes();
@@ -145,6 +167,7 @@ export async function startServices(
   let app: FastifyInstance | null = null;
   const stop = async (reason: string) => {
     stopped = true;
+    dataRootMonitor.stop();
     await hub.close(CLOSE_GOING_AWAY, reason);
     await phaseMix.stop();
     await verifier.stop();

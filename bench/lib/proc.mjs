@@ -101,15 +101,16 @@ export function metric(text, name, labelPart = '') {
 
 /**
  * Starts `cis490-dashboard serve` on port 0 and resolves once it prints its URL. `t0` is the
- * performance.now() of the spawn, so callers can time the whole process from birth.
+ * performance.now() of the spawn, so callers can time the whole process from birth. `bin` runs
+ * another build's CLI (an older checkout, for a before/after figure).
  */
-export function startServer({ dataRoot, stateDir, args = [], nodeArgs = [] }) {
+export function startServer({ dataRoot, stateDir, args = [], nodeArgs = [], bin = cli }) {
   const t0 = performance.now();
   const child = spawn(
     process.execPath,
     [
       ...nodeArgs,
-      cli,
+      bin,
       'serve',
       '--data-root',
       dataRoot,

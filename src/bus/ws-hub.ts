@@ -6,6 +6,7 @@ import {
   CLOSE_SLOW_CLIENT,
   CLOSE_UNAUTHORIZED,
   type DashboardEvent,
+  type HeartbeatMessage,
 } from '../protocol/index.js';
 import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
@@ -41,6 +42,11 @@ export interface WsHubOptions {
   path?: string;
   /** How long `close()` waits for peers to answer the close frame before terminating them. @default 5,000 */
   closeTimeoutMs?: number;
+  /**
+   * Period of the `heartbeat` message every live client gets (announced in the hello as
+   * `heartbeat_ms`), so a browser can tell a frozen server from a quiet one. 0 = none. @default 0
+   */
+  heartbeatIntervalMs?: number;
 }
 
 export interface WsHubStats {
@@ -92,6 +98,8 @@ export class WsHub {
   readonly #open = new Map<WebSocket, Promise<void>>();
   readonly #unsubscribe: () => void;
   readonly #pingTimer: NodeJS.Timeout;
+  readonly #heartbeatMs: number;
+  readonly #beatTimer: NodeJS.Timeout | null;
   #closing = false;
   /** Serialised events published this event-loop turn, not yet written (see `#flush`). */
   #pending: Buffer[] = [];
@@ -130,6 +138,9 @@ export class WsHub {
     this.#pingTimer = setInterval(() => this.#heartbeat(), this.#pingIntervalMs);
     // The ping timer alone must not keep a process (or a test worker) alive.
     this.#pingTimer.unref();
+    this.#heartbeatMs = o.heartbeatIntervalMs ?? 0;
+    this.#beatTimer = this.#heartbeatMs > 0 ? setInterval(() => this.#beat(), this.#heartbeatMs) : null;
+    this.#beatTimer?.unref();
   }
 
   /** Clients currently receiving live events. */
@@ -183,6 +194,7 @@ export class WsHub {
     if (!this.#closing) {
       this.#closing = true;
       clearInterval(this.#pingTimer);
+      if (this.#beatTimer) clearInterval(this.#beatTimer);
       this.#unsubscribe();
       this.#flush();
       for (const client of this.#live) this.#closeClient(client, code, reason);
@@ -288,7 +300,9 @@ export class WsHub {
     const seq = this.#bus.seq;
     let cached = this.#helloCache;
     if (cached === null || cached.seq !== seq || cached.reset !== reset) {
-      cached = { seq, reset, data: Buffer.from(JSON.stringify(this.#bus.hello(reset))) };
+      const hello = this.#bus.hello(reset);
+      if (this.#heartbeatMs > 0) hello.heartbeat_ms = this.#heartbeatMs;
+      cached = { seq, reset, data: Buffer.from(JSON.stringify(hello)) };
       this.#helloCache = cached;
     }
     this.#send(client, cached.data);
@@ -366,6 +380,18 @@ export class WsHub {
     } catch (err) {
       this.#logger.warn({ err, remote: client.remote }, `ws close failed: ${errorMessage(err)}`);
       client.ws.terminate();
+    }
+  }
+
+  /** The application-level heartbeat: after any pending events, so its `seq` is never ahead of them. */
+  #beat(): void {
+    if (this.#live.size === 0) return;
+    this.#flush();
+    const beat: HeartbeatMessage = { type: 'heartbeat', at: new Date().toISOString(), seq: this.#bus.seq };
+    const frame = Buffer.from(JSON.stringify(beat));
+    for (const client of this.#live) {
+      // A client already holding a cap's worth is not helped by more; the slow check closes it.
+      if (client.ws.bufferedAmount <= this.#queueCap) this.#send(client, frame);
     }
   }
 

@@ -1,47 +1,67 @@
-import fs from 'node:fs/promises';
-import path from 'node:path';
-import { isEpisodeFile } from '../feeders/episodes-dir.js';
-import type { DiskFile } from './disk-sync.js';
+import {
+  diffListings,
+  EPISODE_SUFFIX,
+  type EpisodeFile,
+  type HostListing,
+  isListed,
+  scanHosts,
+} from '../feeders/episode-files.js';
+import type { DiskFile, FileChanges } from './disk-sync.js';
+
+/** The catalog's shape of a listed episode file. */
+export function toDiskFile(f: EpisodeFile): DiskFile {
+  return {
+    relPath: f.rel,
+    hostId: f.host,
+    episodeId: f.rel.slice(f.rel.lastIndexOf('/') + 1, -EPISODE_SUFFIX.length),
+    size: f.size,
+    mtimeMs: f.mtimeMs,
+  };
+}
+
+/** Every file of `listings`, in the catalog's shape. */
+export function allDiskFiles(listings: ReadonlyMap<string, HostListing>): DiskFile[] {
+  const out: DiskFile[] = [];
+  for (const listing of listings.values()) for (const f of listing.files.values()) out.push(toDiskFile(f));
+  return out;
+}
 
 /**
- * Lists every episode tarball under `<dataRoot>/episodes/<host>/`: regular files named
- * `*.tar.zst` only (symlinks, folders, temp uploads and checksum files are not episodes). A
- * missing `episodes/` folder lists nothing; a file gone between readdir and stat is skipped.
+ * Keeps a listing of `<dataRoot>/episodes/` (the one rule of what an episode file is:
+ * `feeders/episode-files.ts`) and says what changed since the last look, for the catalog's
+ * `disk_files`. A quick look reads only host folders whose mtime moved and `lstat`s only new names
+ * (a burst costs the files it added); a full one `lstat`s everything.
  */
-export async function listEpisodeFiles(dataRoot: string): Promise<DiskFile[]> {
-  const root = path.join(dataRoot, 'episodes');
-  const out: DiskFile[] = [];
-  let hosts: import('node:fs').Dirent[];
-  try {
-    hosts = await fs.readdir(root, { withFileTypes: true });
-  } catch {
-    return out;
-  }
-  for (const host of hosts) {
-    if (!host.isDirectory()) continue;
-    let names: import('node:fs').Dirent[];
-    try {
-      names = await fs.readdir(path.join(root, host.name), { withFileTypes: true });
-    } catch {
-      continue;
+export class DiskListing {
+  private readonly listings = new Map<string, HostListing>();
+  /** True until a look has returned every file (and again after `reset`). */
+  private fresh = true;
+
+  constructor(private readonly dataRoot: string) {}
+
+  /**
+   * Lists again and returns the changes since the previous look, or (on the first look, and the
+   * first after `reset`) every file, to be compared with the catalog by `DiskSync.diffWithCatalog`.
+   */
+  async look(full: boolean): Promise<{ changes: FileChanges } | { all: DiskFile[] }> {
+    const scan = await scanHosts(this.dataRoot, this.listings, full || this.fresh);
+    if (this.fresh) {
+      this.fresh = false;
+      return { all: allDiskFiles(this.listings) };
     }
-    for (const entry of names) {
-      if (!entry.isFile() || !isEpisodeFile(entry.name)) continue;
-      const relPath = `episodes/${host.name}/${entry.name}`;
-      try {
-        const st = await fs.lstat(path.join(dataRoot, relPath));
-        if (!st.isFile()) continue;
-        out.push({
-          relPath,
-          hostId: host.name,
-          episodeId: entry.name.slice(0, -'.tar.zst'.length),
-          size: st.size,
-          mtimeMs: Math.trunc(st.mtimeMs),
-        });
-      } catch {
-        // Renamed or removed since readdir: the next listing settles it.
-      }
-    }
+    const { left, entered } = diffListings(scan, this.listings);
+    return {
+      changes: {
+        upserts: entered.map(toDiskFile),
+        // A file replaced (new size or mtime) left and entered: only the ones not listed are gone.
+        removals: left.filter((f) => !isListed(this.listings, f.host, f.rel)).map((f) => f.rel),
+      },
+    };
   }
-  return out;
+
+  /** Forgets the listing: the next look returns every file (after changes failed to apply). */
+  reset(): void {
+    this.listings.clear();
+    this.fresh = true;
+  }
 }

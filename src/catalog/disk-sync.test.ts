@@ -1,6 +1,7 @@
+import { spawn } from 'node:child_process';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { tempDir } from '../../test/support/tmp.js';
 import type { EpisodeRecord } from '../protocol/index.js';
 import { DB_FILE, type Db, openDatabase, SCHEMA_VERSION } from './db.js';
@@ -118,6 +119,40 @@ describe('DiskSync', () => {
     sync.syncNewRows(100);
     sync.applyListing([file('h1', 'custom-name', 10), file('h1', 'e3', 30)]);
     expect(statuses(db)).toEqual({ e1: 'unverified', e2: 'missing', e3: 'unverified' });
+  });
+});
+
+describe('DiskSync beside the catalog writer', () => {
+  it('waits for another connection holding the write lock instead of failing with "database is locked"', async () => {
+    const stateDir = tempDir('cis490-locked-');
+    const db = openDatabase(stateDir);
+    onTestFinished(() => {
+      db.close();
+    });
+    new EpisodeStore(db).writeBatch([episode('e1', 'h1', 10)], null);
+    const sync = new DiskSync(db, ROOT);
+    // Another process (the catalog writer's place) takes the write lock, holds it a moment as a
+    // large batch would, then commits.
+    const holder = spawn(
+      process.execPath,
+      [
+        '-e',
+        `const db = require('better-sqlite3')(${JSON.stringify(path.join(stateDir, DB_FILE))});
+         db.pragma('busy_timeout = 5000');
+         db.exec('BEGIN IMMEDIATE');
+         db.prepare("INSERT INTO sync_state (name, value) VALUES ('holder', 1)").run();
+         process.stdout.write('locked\\n');
+         setTimeout(() => { db.exec('COMMIT'); db.close(); }, 300);`,
+      ],
+      { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    const exited = new Promise((resolve) => holder.once('exit', resolve));
+    await new Promise<void>((resolve) => holder.stdout.once('data', () => resolve()));
+    // Each of these reads before it writes: a deferred transaction could not wait for the lock.
+    expect(sync.applyListing([file('h1', 'e1', 10), file('h1', 'e2', 20)])).toBe(2);
+    expect(sync.syncNewRows(100)).toBe(1);
+    expect(await exited).toBe(0);
+    expect(statuses(db)).toEqual({ e1: 'unverified', e2: 'unindexed' });
   });
 });
 

@@ -13,6 +13,17 @@ export interface DiskFile {
   mtimeMs: number;
 }
 
+/** What a listing changes in `disk_files`. */
+export interface FileChanges {
+  /** Files new to the catalog or with another size or mtime. */
+  upserts: DiskFile[];
+  /** Relative paths of files gone. */
+  removals: string[];
+}
+
+/** Files applied per write transaction: short, so the catalog writer never waits long. */
+export const FILES_PER_TX = 2000;
+
 /** What the verifier must hash next. */
 export interface VerifyItem {
   relPath: string;
@@ -38,6 +49,8 @@ interface FileRow {
   verified_size: number | null;
   verified_mtime_ms: number | null;
   verified_sha256: string | null;
+  /** Why the verified file cannot be read as a `.tar.zst` (truncated, not_zstd, …); null when it can. */
+  verified_error: string | null;
 }
 
 /** The row of `sync_state` holding the last `episodes.id` the sync has classified. */
@@ -45,12 +58,16 @@ export const SYNCED_ROW = 'synced_row';
 
 /**
  * An indexed episode's integrity from its index line and its file: `missing` without a file,
- * `corrupt` when the size differs (known at once) or the hash differs, `ok` once hashed and
- * equal, `unverified` until then.
+ * `corrupt` when the size differs (known at once), the hash differs or the tarball cannot be
+ * read (cut short, not zstd, not a tar: a receiver that hashed what arrived still indexes the
+ * damaged bytes' true sha256), `ok` once hashed, equal and readable, `unverified` until then.
  */
 export function statusFor(
   index: { size_bytes: number | null; sha256: string | null },
-  file: Pick<FileRow, 'size' | 'mtime_ms' | 'verified_size' | 'verified_mtime_ms' | 'verified_sha256'> | null,
+  file: Pick<
+    FileRow,
+    'size' | 'mtime_ms' | 'verified_size' | 'verified_mtime_ms' | 'verified_sha256' | 'verified_error'
+  > | null,
 ): EpisodeStatus {
   if (!file) return 'missing';
   if (index.size_bytes !== null && index.size_bytes !== file.size) return 'corrupt';
@@ -60,6 +77,7 @@ export function statusFor(
     file.verified_mtime_ms === file.mtime_ms;
   if (!verified) return 'unverified';
   if (index.sha256 !== null && index.sha256.toLowerCase() !== file.verified_sha256) return 'corrupt';
+  if (file.verified_error != null) return 'corrupt';
   return 'ok';
 }
 
@@ -101,10 +119,10 @@ export class DiskSync {
          ON CONFLICT(host_id, status) DO UPDATE SET n = n + excluded.n`,
       ),
       allFiles: db.prepare(
-        'SELECT rel_path, size, mtime_ms, episode_row, verified_size, verified_mtime_ms, verified_sha256 FROM disk_files',
+        'SELECT rel_path, size, mtime_ms, episode_row, verified_size, verified_mtime_ms, verified_sha256, verified_error FROM disk_files',
       ),
       fileByPath: db.prepare(
-        'SELECT rel_path, size, mtime_ms, episode_row, verified_size, verified_mtime_ms, verified_sha256 FROM disk_files WHERE rel_path = ?',
+        'SELECT rel_path, size, mtime_ms, episode_row, verified_size, verified_mtime_ms, verified_sha256, verified_error FROM disk_files WHERE rel_path = ?',
       ),
       insertFile: db.prepare(
         `INSERT INTO disk_files (rel_path, host_id, episode_id, size, mtime_ms, first_seen_at)
@@ -117,12 +135,12 @@ export class DiskSync {
       ),
       toVerify: db.prepare(
         `SELECT rel_path AS relPath, size, mtime_ms AS mtimeMs FROM disk_files
-         WHERE episode_row IS NOT NULL
+         WHERE rel_path > ? AND episode_row IS NOT NULL
            AND (verified_sha256 IS NULL OR verified_size IS NOT size OR verified_mtime_ms IS NOT mtime_ms)
-         LIMIT ?`,
+         ORDER BY rel_path LIMIT ?`,
       ),
       recordHash: db.prepare(
-        `UPDATE disk_files SET verified_size = ?, verified_mtime_ms = ?, verified_sha256 = ?
+        `UPDATE disk_files SET verified_size = ?, verified_mtime_ms = ?, verified_sha256 = ?, verified_error = ?
          WHERE rel_path = ? AND size = ? AND mtime_ms = ?`,
       ),
     };
@@ -135,42 +153,84 @@ export class DiskSync {
   }
 
   /**
-   * Reconciles `disk_files` with a fresh listing: new files are matched with their index line,
-   * changed ones lose their cached hash, vanished ones turn their episode `missing`.
+   * Reconciles `disk_files` with a complete, fresh listing: new files are matched with their index
+   * line, changed ones lose their cached hash, vanished ones turn their episode `missing`.
    * @returns how many files were added, changed or removed.
    */
   applyListing(files: readonly DiskFile[]): number {
-    const tx = this.db.transaction(() => {
-      const known = new Map<string, FileRow>();
-      for (const row of this.stmts.allFiles.all() as FileRow[]) known.set(row.rel_path, row);
+    const changes = this.diffWithCatalog(files);
+    const total = changes.upserts.length + changes.removals.length;
+    let n = 0;
+    while (n < total) n += this.applyChanges(changes, n, FILES_PER_TX);
+    return n;
+  }
+
+  /**
+   * What a complete listing changes in `disk_files` (a read; nothing is written): files new or
+   * with another size or mtime, and rows of files no longer listed.
+   */
+  diffWithCatalog(files: readonly DiskFile[]): FileChanges {
+    const known = new Map<string, { size: number; mtime_ms: number }>();
+    for (const row of this.stmts.allFiles.all() as FileRow[]) known.set(row.rel_path, row);
+    const upserts: DiskFile[] = [];
+    for (const f of files) {
+      const prev = known.get(f.relPath);
+      known.delete(f.relPath);
+      if (!prev || prev.size !== f.size || prev.mtime_ms !== f.mtimeMs) upserts.push(f);
+    }
+    return { upserts, removals: [...known.keys()] };
+  }
+
+  /**
+   * Applies up to `limit` of `changes` (upserts first, then removals), starting at the `from`-th,
+   * in one short write transaction (taken at once: see `write`).
+   * @returns how many it applied (0 when none is left).
+   */
+  applyChanges(changes: FileChanges, from: number, limit: number): number {
+    return this.write(() => {
       const now = new Date().toISOString();
       const watermark = this.watermark();
-      let changes = 0;
-      for (const f of files) {
-        const prev = known.get(f.relPath);
-        known.delete(f.relPath);
-        if (!prev) {
-          this.stmts.insertFile.run(f.relPath, f.hostId, f.episodeId, f.size, f.mtimeMs, now);
-          const row = this.indexRowFor(f, watermark);
-          if (row) {
-            this.stmts.claimFile.run(row.id, f.relPath);
-            this.refresh(row, watermark);
-          }
-          changes++;
-        } else if (prev.size !== f.size || prev.mtime_ms !== f.mtimeMs) {
-          this.stmts.updateFile.run(f.size, f.mtimeMs, f.relPath);
-          if (prev.episode_row !== null) this.refreshById(prev.episode_row, watermark);
-          changes++;
-        }
+      const { upserts, removals } = changes;
+      const end = Math.min(from + limit, upserts.length + removals.length);
+      for (let i = from; i < end; i++) {
+        const f = upserts[i];
+        if (f) this.upsertFile(f, now, watermark);
+        else this.removeFile(removals[i - upserts.length] as string, watermark);
       }
-      for (const gone of known.values()) {
-        this.stmts.deleteFile.run(gone.rel_path);
-        if (gone.episode_row !== null) this.refreshById(gone.episode_row, watermark);
-        changes++;
-      }
-      return changes;
+      return end - from;
     });
-    return tx();
+  }
+
+  private upsertFile(f: DiskFile, now: string, watermark: number): void {
+    const prev = this.stmts.fileByPath.get(f.relPath) as FileRow | undefined;
+    if (!prev) {
+      this.stmts.insertFile.run(f.relPath, f.hostId, f.episodeId, f.size, f.mtimeMs, now);
+      const row = this.indexRowFor(f, watermark);
+      if (row) {
+        this.stmts.claimFile.run(row.id, f.relPath);
+        this.refresh(row, watermark);
+      }
+    } else if (prev.size !== f.size || prev.mtime_ms !== f.mtimeMs) {
+      this.stmts.updateFile.run(f.size, f.mtimeMs, f.relPath);
+      if (prev.episode_row !== null) this.refreshById(prev.episode_row, watermark);
+    }
+  }
+
+  private removeFile(relPath: string, watermark: number): void {
+    const gone = this.stmts.fileByPath.get(relPath) as FileRow | undefined;
+    if (!gone) return;
+    this.stmts.deleteFile.run(relPath);
+    if (gone.episode_row !== null) this.refreshById(gone.episode_row, watermark);
+  }
+
+  /**
+   * Runs `fn` in a write transaction that takes the write lock when it begins (BEGIN IMMEDIATE).
+   * A deferred one reads first and upgrades at its first write; if the catalog writer committed
+   * in between, SQLite cannot wait (the read snapshot is stale) and fails at once with "database
+   * is locked" whatever the busy timeout. Taken at the start, the lock is waited for instead.
+   */
+  private write<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate();
   }
 
   /**
@@ -178,7 +238,7 @@ export class DiskSync {
    * @returns how many rows it classified (0 when caught up).
    */
   syncNewRows(limit: number): number {
-    const tx = this.db.transaction(() => {
+    return this.write(() => {
       const rows = this.stmts.newRows.all(this.watermark(), limit) as EpisodeRow[];
       const counts = new Map<string, number>();
       for (const row of rows) {
@@ -201,24 +261,28 @@ export class DiskSync {
       if (last) this.stmts.setWatermark.run(SYNCED_ROW, last.id);
       return rows.length;
     });
-    return tx();
   }
 
-  /** Indexed files whose hash is not known for their current size and mtime. */
-  nextToVerify(limit: number): VerifyItem[] {
-    return this.stmts.toVerify.all(limit) as VerifyItem[];
+  /**
+   * Indexed files whose hash is not known for their current size and mtime, in path order after
+   * `after`: the caller walks the table (a file it cannot read is retried on the next walk, and
+   * never keeps the ones behind it waiting).
+   */
+  nextToVerify(limit: number, after = ''): VerifyItem[] {
+    return this.stmts.toVerify.all(after, limit) as VerifyItem[];
   }
 
   /**
    * Stores a computed hash (only if the file still has the size and mtime it was hashed at) and
    * updates its episode's status.
    */
-  recordHash(item: VerifyItem, sha256: string): void {
-    this.db.transaction(() => {
+  recordHash(item: VerifyItem, sha256: string, readError: string | null = null): void {
+    this.write(() => {
       const info = this.stmts.recordHash.run(
         item.size,
         item.mtimeMs,
         sha256,
+        readError,
         item.relPath,
         item.size,
         item.mtimeMs,
@@ -226,7 +290,7 @@ export class DiskSync {
       if (info.changes === 0) return;
       const file = this.stmts.fileByPath.get(item.relPath) as FileRow | undefined;
       if (file?.episode_row != null) this.refreshById(file.episode_row, this.watermark());
-    })();
+    });
   }
 
   /** The index row a file belongs to, among rows already classified (later ones find it themselves). */

@@ -13,27 +13,10 @@ import { episodeFromRow } from './ingest-store.js';
  * indexed row with the same millisecond.
  */
 
-/** A filter as `GET /api/episodes` takes it; empty lists mean "any". */
-export interface EpisodeFilter {
-  hosts: readonly string[];
-  /** Episode id prefix or sha256 prefix. */
-  q: string | null;
-  fromMs: number | null;
-  toMs: number | null;
-  minSize: number | null;
-  maxSize: number | null;
-  statuses: readonly EpisodeStatus[];
-}
+// The filter is the protocol's, shared with the web app (one parse and match rule).
+export { type EpisodeFilter, NO_FILTER } from '../protocol/episode-filter.js';
 
-export const NO_FILTER: EpisodeFilter = {
-  hosts: [],
-  q: null,
-  fromMs: null,
-  toMs: null,
-  minSize: null,
-  maxSize: null,
-  statuses: [],
-};
+import type { EpisodeFilter } from '../protocol/episode-filter.js';
 
 /** Position after the last row of a page: [sort ms or null, source (1 index, 0 file), row id]. */
 export type EpisodeCursor = readonly [number | null, 0 | 1, number];

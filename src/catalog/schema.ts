@@ -158,4 +158,13 @@ export const MIGRATIONS: ReadonlyArray<(db: Db) => void> = [
       );
     `);
   },
+  // v5: integrity covers readability. A receiver that hashes what arrived indexes a damaged
+  // tarball's true sha256, so the hash alone called it `ok`; the verifier now also reads the whole
+  // archive and keeps why it cannot be read. Files hashed before are verified again once.
+  (db) => {
+    db.exec(`
+      ALTER TABLE disk_files ADD COLUMN verified_error TEXT;
+      UPDATE disk_files SET verified_sha256 = NULL;
+    `);
+  },
 ];

@@ -3,14 +3,17 @@
  * once, within a read budget and in short transactions, so it never competes with the live work
  * on the main thread or the catalog writer.
  */
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { parentPort, workerData } from 'node:worker_threads';
+import { statEpisode } from '../feeders/episode-files.js';
+import { readEpisode } from '../phasemix/episode-file.js';
+import type { EpisodeReadError } from '../phasemix/episode-reader.js';
 import { errnoCode, errorMessage } from '../util/errors.js';
 import { openDatabase } from './db.js';
-import { DiskSync } from './disk-sync.js';
-import { listEpisodeFiles } from './disk-sync-fs.js';
+import { DiskSync, FILES_PER_TX, type VerifyItem } from './disk-sync.js';
+import { DiskListing } from './disk-sync-fs.js';
+import { parseDefaultRelPath } from './disk-sync-paths.js';
 import { ByteBudget, hashFile } from './verifier.js';
 import type { VerifierCommand, VerifierMessage, VerifierWorkerData } from './verifier-protocol.js';
 
@@ -21,6 +24,9 @@ const post = (m: VerifierMessage) => port.postMessage(m);
 
 /** Index rows classified per transaction: short, so the catalog writer never waits long. */
 const ROWS_PER_TX = 5000;
+/** Read failures that mean the bytes are damaged (not "no labels" or "bigger than we read"). */
+const DAMAGED: ReadonlySet<EpisodeReadError> = new Set(['truncated', 'not_zstd', 'not_tar', 'unreadable']);
+
 /** Files hashed per cycle before the thread looks at new rows and files again. */
 const FILES_PER_CYCLE = 8;
 
@@ -32,15 +38,25 @@ const db = openDatabase(data.stateDir);
 // Sequential passes over new rows and small lookups: a small page cache keeps the thread's RSS low.
 db.pragma('cache_size = -4096');
 const sync = new DiskSync(db, data.dataRoot);
+const listing = new DiskListing(data.dataRoot);
 const budget = new ByteBudget(data.bytesPerSecond);
 let stopping = false;
+/** New files were announced (a poke): a quick listing is due, at most one per poll interval. */
 let listingDue = true;
-let lastListing = 0;
+let lastListing = Number.NEGATIVE_INFINITY;
+let lastFullListing = Number.NEGATIVE_INFINITY;
 let wake: (() => void) | null = null;
+/** Where the walk over files to hash goes on from. */
+let verifyCursor = '';
 
 port.on('message', (command: VerifierCommand) => {
-  if (command.type === 'poke') listingDue = true;
-  else stopping = true;
+  if (command.type === 'poke') {
+    // A burst pokes thousands of times: one wake-up for all of them.
+    if (listingDue) return;
+    listingDue = true;
+  } else {
+    stopping = true;
+  }
   wake?.();
 });
 
@@ -56,13 +72,43 @@ function pause(ms: number): Promise<void> {
   });
 }
 
-async function cycle(): Promise<boolean> {
-  let fileChanges = 0;
-  if (listingDue || Date.now() - lastListing >= data.rescanIntervalMs) {
-    listingDue = false;
-    lastListing = Date.now();
-    fileChanges = sync.applyListing(await listEpisodeFiles(data.dataRoot));
+/** Milliseconds until the next listing may run (0: now). */
+function untilListing(now: number): number {
+  const full = lastFullListing + data.rescanIntervalMs - now;
+  const quick = listingDue ? lastListing + data.pollIntervalMs - now : Number.POSITIVE_INFINITY;
+  return Math.max(0, Math.min(full, quick));
+}
+
+/**
+ * Lists `episodes/` when due (a full listing every rescan interval, a quick one after a poke) and
+ * applies what changed to the catalog in short transactions, yielding between them.
+ * @returns how many files were added, changed or removed.
+ */
+async function listFiles(): Promise<number> {
+  const now = Date.now();
+  if (untilListing(now) > 0) return 0;
+  const full = now - lastFullListing >= data.rescanIntervalMs;
+  listingDue = false;
+  lastListing = now;
+  if (full) lastFullListing = now;
+  const seen = await listing.look(full);
+  const changes = 'all' in seen ? sync.diffWithCatalog(seen.all) : seen.changes;
+  const total = changes.upserts.length + changes.removals.length;
+  let applied = 0;
+  try {
+    while (applied < total && !stopping) {
+      applied += sync.applyChanges(changes, applied, FILES_PER_TX);
+      await yieldToLoop();
+    }
+  } finally {
+    // Not all applied (stopped, or a write failed): the next listing compares with the catalog.
+    if (applied < total) listing.reset();
   }
+  return applied;
+}
+
+async function cycle(): Promise<boolean> {
+  const fileChanges = await listFiles();
   let rowsSynced = 0;
   for (let n = sync.syncNewRows(ROWS_PER_TX); n > 0 && !stopping; n = sync.syncNewRows(ROWS_PER_TX)) {
     rowsSynced += n;
@@ -70,30 +116,45 @@ async function cycle(): Promise<boolean> {
   }
   let hashed = 0;
   let hashedBytes = 0;
-  let failed = false;
-  const queue = sync.nextToVerify(FILES_PER_CYCLE);
+  const queue = sync.nextToVerify(FILES_PER_CYCLE, verifyCursor);
+  verifyCursor = queue.length < FILES_PER_CYCLE ? '' : (queue[queue.length - 1]?.relPath ?? '');
   for (const item of queue) {
     if (stopping) break;
     const file = path.join(data.dataRoot, item.relPath);
     try {
       const { sha256, bytes } = await hashFile(file, budget);
-      const st = await fs.lstat(file);
-      // Changed while hashing: the next listing records the new size/mtime and hashes it again.
-      if (!st.isFile() || st.size !== item.size || Math.trunc(st.mtimeMs) !== item.mtimeMs) {
-        failed = true;
-        continue;
-      }
-      sync.recordHash(item, sha256);
+      if (await recheck(item)) continue;
+      // Read through the whole archive (bounded): a tarball hashed as indexed may still be cut short.
+      const contents = await readEpisode(file, { members: true });
+      const damaged = contents.error !== null && DAMAGED.has(contents.error) ? contents.error : null;
+      sync.recordHash(item, sha256, damaged);
       hashed++;
       hashedBytes += bytes;
     } catch {
-      failed = true; // gone or unreadable: the next listing settles it
+      // Unreadable (or gone): its new size/mtime or its removal goes to the catalog now; a file
+      // that stays unreadable is tried again on the next walk.
+      await recheck(item);
     }
   }
-  if (failed) listingDue = true;
   post({ type: 'cycle', fileChanges, rowsSynced, hashed, hashedBytes });
-  // More to hash and nothing failing: go on at once (the budget paces it); else wait.
-  return queue.length === FILES_PER_CYCLE && !failed;
+  // More to hash: go on at once (the budget paces it); else wait.
+  return queue.length === FILES_PER_CYCLE;
+}
+
+/**
+ * Whether `item` changed (or went) since it was listed; if so the catalog gets its new size and
+ * mtime (its cached hash no longer holds) or loses it, at once rather than at the next full listing.
+ */
+async function recheck(item: VerifyItem): Promise<boolean> {
+  const st = await statEpisode(path.join(data.dataRoot, item.relPath));
+  if (st && st.size === item.size && st.mtimeMs === item.mtimeMs) return false;
+  const parsed = parseDefaultRelPath(item.relPath);
+  const upserts =
+    st && parsed
+      ? [{ relPath: item.relPath, hostId: parsed.hostId, episodeId: parsed.episodeId, ...st }]
+      : [];
+  sync.applyChanges({ upserts, removals: st ? [] : [item.relPath] }, 0, 1);
+  return true;
 }
 
 async function run(): Promise<void> {
@@ -104,7 +165,10 @@ async function run(): Promise<void> {
     } catch (err) {
       post({ type: 'error', message: errorMessage(err), code: errnoCode(err) });
     }
-    if (!busy && !stopping && !listingDue) await pause(data.pollIntervalMs);
+    if (!busy && !stopping) {
+      const wait = listingDue ? untilListing(Date.now()) : data.pollIntervalMs;
+      if (wait > 0) await pause(Math.min(wait, data.pollIntervalMs));
+    }
   }
   db.close();
   post({ type: 'stopped' });

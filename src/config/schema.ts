@@ -217,6 +217,15 @@ export const SERVER_OPTIONS: readonly OptionSpec[] = [
     description: 'WebSocket ping period; a peer silent for two periods plus 10 s is dropped.',
   },
   {
+    key: 'hostThresholds',
+    flag: 'host-thresholds',
+    env: 'CIS490_HOST_THRESHOLDS',
+    type: 'string',
+    arg: 'LIST',
+    description:
+      'Host status thresholds over the defaults, e.g. stale_warn=60m,stale_crit=3h,heartbeat_warn=5m,heartbeat_crit=15m,disk_warn=10%,disk_crit=5%,queue_warn=10,queue_crit=50.',
+  },
+  {
     key: 'webDir',
     flag: 'web-dir',
     env: 'CIS490_WEB_DIR',

@@ -32,6 +32,8 @@ export interface ServerConfig {
   /** Seconds. @default 25 */
   pingInterval: number;
   webDir?: string | undefined;
+  /** `--host-thresholds`: host status thresholds over the defaults (see protocol/host-status.ts). */
+  hostThresholds?: string | undefined;
   /** @default 'info' */
   logLevel: LogLevel;
 }

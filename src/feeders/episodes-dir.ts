@@ -1,21 +1,30 @@
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { HostDisk } from '../protocol/index.js';
-import { errnoCode } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import { mapLimit } from '../util/map-limit.js';
 import { DirWatch } from './dir-watch.js';
+import {
+  diffListings,
+  episodeFile,
+  type HostListing,
+  isEpisodeFile,
+  isSettled,
+  listHost,
+  listHostFolders,
+  scanHosts,
+  statEpisode,
+} from './episode-files.js';
 import { WatchedFolder } from './watched-folder.js';
 
-/** Stats of one host's files in flight at once (the first scan of a large root is thousands). */
+/** Stats of notified names in flight at once. */
 const STATS_IN_FLIGHT = 64;
-/** Host folders scanned at once. */
-const HOSTS_IN_FLIGHT = 8;
-
-/** Only complete tarballs are episodes: temp uploads, checksum files and the like are not (DESIGN §4.8). */
-export function isEpisodeFile(name: string): boolean {
-  return name.endsWith('.tar.zst') && !name.startsWith('.');
-}
+/**
+ * Notified names applied per step: a burst of 20,000 arrivals is applied (and published as one
+ * `host_disk` event) a few thousand at a time, so counts move while it lands.
+ */
+const NAMES_PER_STEP = 4096;
+/** A host with notifications is listed again this long after the first (lost ones are found). */
+const RECONCILE_MS = 2_000;
 
 export interface EpisodesDirOptions {
   dataRoot: string;
@@ -29,14 +38,32 @@ export interface EpisodesDirOptions {
 
 /**
  * Keeps `episodes/<host>/*.tar.zst` counts and bytes per host current: a full scan at start and on
- * a timer, and per-file updates from directory notifications in between.
+ * a timer, and per-file updates from directory notifications in between (what an episode file is:
+ * `episode-files.ts`).
+ *
+ * A burst costs the files it changed: a notification only queues its name (a set, so the two or
+ * three events of one arrival are one `lstat`); one step at a time then `lstat`s the queued names,
+ * updates the host's running count and bytes, and publishes one `host_disk` per host and step. Scans
+ * and steps never overlap (one runs after the other), so a step never undoes a scan nor the reverse.
  */
 export class EpisodesDirFeeder {
   private readonly root: string;
-  private readonly hosts = new Map<string, Map<string, number>>();
+  private listings = new Map<string, HostListing>();
+  /** Bytes per host: the sum of its listing's sizes, kept as files come and go. */
+  private readonly bytes = new Map<string, number>();
   private readonly watches = new Map<string, DirWatch>();
-  /** Per host, bumped by every file event: a scan that overlapped one looks again. */
-  private readonly generation = new Map<string, number>();
+  /** Names notified and not applied yet, per host. */
+  private readonly pending = new Map<string, Set<string>>();
+  /**
+   * Hosts whose folder must be listed again, and whether every file is `lstat`ed again (`true`: a
+   * notification without a name, a new watch) or only new names (`false`: a reconcile).
+   */
+  private readonly relist = new Map<string, boolean>();
+  /** Per host, the reconcile due after its notifications (see `scheduleReconcile`). */
+  private readonly reconcileTimers = new Map<string, NodeJS.Timeout>();
+  /** Scans and notification steps run one after the other on this chain. */
+  private chain: Promise<void> = Promise.resolve();
+  private drainQueued = false;
   private readonly folder: WatchedFolder;
   private missingReported = false;
   private stopped = false;
@@ -48,7 +75,7 @@ export class EpisodesDirFeeder {
       dataRoot: options.dataRoot,
       name: 'episodes',
       rescanIntervalMs: options.rescanIntervalMs,
-      scan: () => this.scanAll(),
+      scan: () => this.exclusive(() => this.scanAll()),
     });
     this.root = this.folder.dir;
   }
@@ -61,6 +88,8 @@ export class EpisodesDirFeeder {
   stop(): void {
     this.stopped = true;
     this.folder.stop();
+    for (const t of this.reconcileTimers.values()) clearTimeout(t);
+    this.reconcileTimers.clear();
     for (const w of this.watches.values()) w.close();
     this.watches.clear();
   }
@@ -68,14 +97,16 @@ export class EpisodesDirFeeder {
   /** Files and bytes per host as last seen. */
   disk(): Record<string, HostDisk> {
     const out: Record<string, HostDisk> = {};
-    for (const [host, files] of this.hosts) out[host] = summarize(files);
+    for (const host of this.listings.keys()) out[host] = this.hostDisk(host);
     return out;
   }
 
-  stats(): { scans: number; errors: number; hosts: number; files: number } {
+  stats(): { scans: number; errors: number; hosts: number; files: number; pending: number } {
     let files = 0;
-    for (const m of this.hosts.values()) files += m.size;
-    return { scans: this.scans, errors: this.errors, hosts: this.hosts.size, files };
+    for (const l of this.listings.values()) files += l.files.size;
+    let pending = 0;
+    for (const names of this.pending.values()) pending += names.size;
+    return { scans: this.scans, errors: this.errors, hosts: this.listings.size, files, pending };
   }
 
   /** A full rescan; calls during one share it, and a change seen mid-scan runs one more. */
@@ -83,122 +114,210 @@ export class EpisodesDirFeeder {
     return this.folder.request();
   }
 
+  private exclusive(step: () => Promise<void>): Promise<void> {
+    const run = this.chain.then(step);
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  private hostDisk(host: string): HostDisk {
+    return { files: this.listings.get(host)?.files.size ?? 0, bytes: this.bytes.get(host) ?? 0 };
+  }
+
   private async scanAll(): Promise<void> {
+    if (this.stopped) return;
     this.scans++;
-    // Armed first: if the folder is missing, the data-root watch notices it appearing.
+    // Armed first: if the folder is missing, the data-root watch notices it appearing; and each
+    // host's watch before its listing, so a file landing between the two is seen by one or the other.
     this.folder.ensureWatches();
-    let entries: import('node:fs').Dirent[];
-    try {
-      entries = await fs.readdir(this.root, { withFileTypes: true });
-    } catch (err) {
-      if (!this.missingReported) {
-        this.missingReported = true;
-        this.options.logger.warn(
-          { dir: this.root, code: errnoCode(err) },
-          'episodes folder not readable yet',
-        );
-      }
-      for (const host of [...this.hosts.keys()]) this.dropHost(host);
-      return;
-    }
-    if (this.missingReported) {
+    for (const host of (await listHostFolders(this.root)) ?? []) this.watchHost(host);
+    // On a copy, swapped in when complete: counts read meanwhile never mix old files and new bytes.
+    const listings = new Map(this.listings);
+    const changes = await scanHosts(this.options.dataRoot, listings, true);
+    this.listings = listings;
+    if (!changes.readable && !this.missingReported) {
+      this.missingReported = true;
+      this.options.logger.warn({ dir: this.root }, 'episodes folder not readable yet');
+    } else if (changes.readable && this.missingReported) {
       this.missingReported = false;
       this.options.logger.info({ dir: this.root }, 'episodes folder appeared');
     }
-    const hosts = entries.filter((entry) => entry.isDirectory()).map((entry) => entry.name);
-    const seen = new Set(hosts);
-    // Hosts side by side, each with many stats in flight: during the first pass the main thread
-    // answers I/O only between index ranges, so every round trip waits for one; the folders must
-    // not take more of them than the index does.
-    await mapLimit(hosts, HOSTS_IN_FLIGHT, (host) => this.scanHost(host));
-    for (const host of [...this.hosts.keys()]) if (!seen.has(host)) this.dropHost(host);
+    const added = diffListings(changes, this.listings).entered.length;
+    for (const host of changes.removed.keys()) this.dropHost(host);
+    for (const host of changes.relisted.keys()) {
+      // A host folder that appeared after the watches above were armed: its files landing before
+      // its own watch are picked up by one more listing.
+      if (!this.watches.has(host)) this.queueRelist(host, true);
+      this.watchHost(host);
+      this.resum(host);
+    }
+    if (added > 0) this.options.onNewFiles?.(added);
   }
 
-  private async scanHost(host: string): Promise<void> {
-    const generation = this.generation.get(host) ?? 0;
-    const dir = path.join(this.root, host);
-    // Watch before listing: a file that lands between the two is then seen by one or the other.
-    this.watchHost(host);
-    let names: import('node:fs').Dirent[];
-    try {
-      names = await fs.readdir(dir, { withFileTypes: true });
-    } catch {
-      this.errors++;
-      this.dropHost(host);
-      return;
-    }
-    // Symlinks are not counted: an episode is a regular file under the host's folder.
-    const episodes = names.filter((entry) => entry.isFile() && isEpisodeFile(entry.name)).map((e) => e.name);
-    const sizes = await mapLimit(episodes, STATS_IN_FLIGHT, (name) =>
-      fs.stat(path.join(dir, name)).then(
-        (st) => st.size,
-        // Gone between readdir and stat (a rename in flight): the next event or scan settles it.
-        () => null,
-      ),
-    );
-    const files = new Map<string, number>();
-    episodes.forEach((name, i) => {
-      const size = sizes[i];
-      if (size !== null && size !== undefined) files.set(name, size);
-    });
-    this.replaceHost(host, files);
-    // A file event during the scan may predate what the listing saw: look once more.
-    if ((this.generation.get(host) ?? 0) !== generation && !this.stopped) await this.scanHost(host);
+  /** Recomputes a host's bytes from its listing (after a scan relisted it) and publishes a change. */
+  private resum(host: string): void {
+    let bytes = 0;
+    for (const f of this.listings.get(host)?.files.values() ?? []) bytes += f.size;
+    this.bytes.set(host, bytes);
+    this.publish(host);
+  }
+
+  /** What was last published per host: a change is published once, and only a change. */
+  private readonly published = new Map<string, HostDisk>();
+
+  private publish(host: string): void {
+    const disk = this.hostDisk(host);
+    const last = this.published.get(host);
+    if (last && last.files === disk.files && last.bytes === disk.bytes) return;
+    this.published.set(host, disk);
+    this.options.onHostChange(host, disk);
   }
 
   private watchHost(host: string): void {
     let w = this.watches.get(host);
     if (!w) {
-      w = new DirWatch(path.join(this.root, host), (name) => void this.onHostEvent(host, name));
+      w = new DirWatch(path.join(this.root, host), (name) => this.onHostEvent(host, name));
       this.watches.set(host, w);
     }
     w.ensure();
   }
 
-  private async onHostEvent(host: string, name: string | null): Promise<void> {
+  /** A notification: O(1), queued for the next step. */
+  private onHostEvent(host: string, name: string | null): void {
     if (this.stopped) return;
+    this.scheduleReconcile(host);
     if (name === null) {
-      await this.scanHost(host);
+      this.queueRelist(host, true);
       return;
     }
     if (!isEpisodeFile(name)) return;
-    this.generation.set(host, (this.generation.get(host) ?? 0) + 1);
-    let size: number | null = null;
-    try {
-      const st = await fs.lstat(path.join(this.root, host, name));
-      if (st.isFile()) size = st.size;
-    } catch {
-      // Gone (renamed away or deleted).
+    let names = this.pending.get(host);
+    if (!names) {
+      names = new Set();
+      this.pending.set(host, names);
     }
-    // Applied to the map as it is NOW: several events of a burst are in flight at once, and a copy
-    // taken before the await would let the last one undo the others.
-    const files = new Map(this.hosts.get(host) ?? []);
-    if (size === null) files.delete(name);
-    else files.set(name, size);
-    this.replaceHost(host, files);
+    names.add(name);
+    this.queueDrain();
   }
 
-  private replaceHost(host: string, files: Map<string, number>): void {
-    const before = this.hosts.get(host);
+  private queueRelist(host: string, full: boolean): void {
+    this.relist.set(host, full || this.relist.get(host) === true);
+    this.queueDrain();
+  }
+
+  /**
+   * Notifications can be lost: the kernel's queue (16,384 events by default) overflows when a
+   * burst outruns the process, and Node says nothing. So a host with notifications gets a quick
+   * relisting RECONCILE_MS after the first of them (not pushed back by the next ones), and again
+   * while its folder keeps changing: a burst is settled exactly once it stops, at the cost of one
+   * `readdir` every couple of seconds while it lasts, and an `lstat` of each name no event brought.
+   */
+  private scheduleReconcile(host: string): void {
+    if (this.reconcileTimers.has(host) || this.stopped) return;
+    const timer = setTimeout(() => {
+      this.reconcileTimers.delete(host);
+      this.queueRelist(host, false);
+    }, RECONCILE_MS);
+    timer.unref();
+    this.reconcileTimers.set(host, timer);
+  }
+
+  private queueDrain(): void {
+    if (this.drainQueued) return;
+    this.drainQueued = true;
+    void this.exclusive(() => this.drain()).catch((err: unknown) => {
+      this.errors++;
+      this.options.logger.warn({ err }, 'episodes folder update failed; the next scan settles it');
+    });
+  }
+
+  /** Applies queued notifications, a step at a time, until none is left. */
+  private async drain(): Promise<void> {
+    while (!this.stopped) {
+      const relist = this.relist.entries().next().value;
+      if (relist !== undefined) {
+        this.relist.delete(relist[0]);
+        await this.relistHost(...relist);
+        continue;
+      }
+      const next = this.pending.entries().next().value;
+      if (next === undefined) break;
+      const [pendingHost, names] = next;
+      const batch: string[] = [];
+      for (const name of names) {
+        batch.push(name);
+        names.delete(name);
+        if (batch.length >= NAMES_PER_STEP) break;
+      }
+      if (names.size === 0) this.pending.delete(pendingHost);
+      await this.applyNames(pendingHost, batch);
+    }
+    this.drainQueued = false;
+  }
+
+  /** `lstat`s notified names of one host and applies them to its listing and running bytes. */
+  private async applyNames(host: string, names: string[]): Promise<void> {
+    const dir = path.join(this.root, host);
+    const stats = await mapLimit(names, STATS_IN_FLIGHT, (name) => statEpisode(path.join(dir, name)));
+    const listing = this.listings.get(host);
+    if (!listing) {
+      // Not listed yet (its folder appeared, or could not be read): list it whole.
+      await this.relistHost(host, true);
+      return;
+    }
+    let bytes = this.bytes.get(host) ?? 0;
     let added = 0;
-    for (const [name, size] of files) if (before?.get(name) !== size) added++;
-    const prev = before ? summarize(before) : { files: 0, bytes: 0 };
-    const next = summarize(files);
-    this.hosts.set(host, files);
-    if (prev.files !== next.files || prev.bytes !== next.bytes) this.options.onHostChange(host, next);
+    names.forEach((name, i) => {
+      const st = stats[i];
+      const old = listing.files.get(name);
+      if (st) {
+        if (old && old.size === st.size && old.mtimeMs === st.mtimeMs) return;
+        listing.files.set(name, episodeFile(host, name, st));
+        bytes += st.size - (old?.size ?? 0);
+        added++;
+      } else if (old) {
+        listing.files.delete(name);
+        bytes -= old.size;
+      }
+    });
+    this.bytes.set(host, bytes);
+    this.publish(host);
+    if (added > 0) this.options.onNewFiles?.(added);
+  }
+
+  /**
+   * Lists one host folder again: `full`, every file `lstat`ed (after a watch error, for a late
+   * folder); else only names it does not hold yet, and nothing when the folder has not changed.
+   */
+  private async relistHost(host: string, full: boolean): Promise<void> {
+    this.watchHost(host);
+    const previous = this.listings.get(host);
+    const listing = await listHost(this.root, host, full ? undefined : previous, full);
+    if (listing === null) {
+      this.errors++;
+      this.dropHost(host);
+      return;
+    }
+    // Still changing: look once more when it may have settled.
+    if (!isSettled(listing)) this.scheduleReconcile(host);
+    if (listing === previous) return;
+    this.listings.set(host, listing);
+    const changes = { relisted: new Map([[host, previous]]), removed: new Map(), readable: true };
+    const added = diffListings(changes, this.listings).entered.length;
+    this.resum(host);
     if (added > 0) this.options.onNewFiles?.(added);
   }
 
   private dropHost(host: string): void {
-    if (!this.hosts.delete(host)) return;
     this.watches.get(host)?.close();
     this.watches.delete(host);
-    this.options.onHostChange(host, { files: 0, bytes: 0 });
+    this.pending.delete(host);
+    this.relist.delete(host);
+    const timer = this.reconcileTimers.get(host);
+    if (timer) clearTimeout(timer);
+    this.reconcileTimers.delete(host);
+    this.listings.delete(host);
+    this.bytes.delete(host);
+    if (this.published.delete(host)) this.options.onHostChange(host, { files: 0, bytes: 0 });
   }
-}
-
-function summarize(files: Map<string, number>): HostDisk {
-  let bytes = 0;
-  for (const size of files.values()) bytes += size;
-  return { files: files.size, bytes };
 }

@@ -12,6 +12,7 @@ import { type ReadAuth, registerReadAuth } from './auth.js';
 import type { AppContext } from './context.js';
 import { catalogFaultReason, errorBody, HttpError } from './errors.js';
 import { renderMetrics } from './metrics.js';
+import { registerAlertLifecycleRoutes } from './routes/alert-lifecycle.js';
 import { registerAlertRoutes } from './routes/alerts.js';
 import { registerEpisodeRoutes } from './routes/episodes.js';
 import { registerPhaseRoutes } from './routes/phase.js';
@@ -96,6 +97,7 @@ export async function buildApp(ctx: AppContext, options: BuildAppOptions): Promi
   registerAlertRoutes(app, ctx);
   registerPhaseRoutes(app, ctx);
   registerEpisodeRoutes(app, ctx);
+  registerAlertLifecycleRoutes(app, ctx);
   for (const register of options.routes ?? []) register(app, ctx);
 
   app.get('/metrics', async (_req, reply) => {

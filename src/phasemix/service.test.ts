@@ -1,13 +1,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { describe, expect, it, onTestFinished, vi } from 'vitest';
+import { capturedLogger } from '../../test/support/log.js';
 import { jsonl, tarZst, zstdOf } from '../../test/support/phasemix.js';
 import { tempDir } from '../../test/support/tmp.js';
 import { openDatabase } from '../catalog/db.js';
 import { generateDataRoot } from '../generate/generate.js';
 import type { PhaseMix } from '../protocol/index.js';
-import { createLogger, silentLogger } from '../util/log.js';
+import { silentLogger } from '../util/log.js';
 import { computePhaseMixOnce } from './compute-once.js';
 import { PhaseMixService, type PhaseMixServiceOptions } from './service.js';
 
@@ -43,18 +43,6 @@ function service(options: Partial<PhaseMixServiceOptions> & { dataRoot: string }
   });
   onTestFinished(() => svc.stop());
   return { svc, published };
-}
-
-/** A logger whose JSON lines land in an array. */
-function capturedLogger() {
-  const lines: Record<string, unknown>[] = [];
-  const destination = new Writable({
-    write(chunk, _enc, done) {
-      for (const line of String(chunk).split('\n')) if (line) lines.push(JSON.parse(line));
-      done();
-    },
-  });
-  return { logger: createLogger({ level: 'debug', destination }), lines };
 }
 
 describe('PhaseMixService', () => {

@@ -1,13 +1,21 @@
+import path from 'node:path';
 import type { Db } from '../catalog/db.js';
+import {
+  diffListings,
+  type EpisodeFile,
+  type HostListing,
+  isListed,
+  scanHosts,
+} from '../feeders/episode-files.js';
 import type { PhaseMix } from '../protocol/index.js';
 import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
+import { RateLimitedLog } from '../util/rate-limited-log.js';
 import { aggregateEpisode, metaEndNs } from './aggregate.js';
 import { type CachedEpisode, MemoryPhaseCache, type PhaseCacheStore, SqlitePhaseCache } from './cache.js';
 import { readEpisode } from './episode-file.js';
 import type { EpisodeReadOptions } from './episode-reader.js';
 import { hostMix, type MixResult, MixTotals } from './mix.js';
-import { type EpisodeFile, type HostChanges, type HostListing, isListed, scanHosts } from './scan.js';
 import { createYielder, type Yielder } from './yielder.js';
 
 export interface PhaseMixServiceOptions {
@@ -67,6 +75,9 @@ export interface PhaseMixStats {
   last_refresh: PhaseMixRefreshStats | null;
 }
 
+/** Skipped-episode warnings logged per reason and minute before they are only counted. */
+const SKIP_WARNINGS_PER_MINUTE = 5;
+
 /** Cache writes are committed in batches of this many episodes. */
 const WRITE_BATCH = 256;
 
@@ -78,6 +89,8 @@ const WRITE_BATCH = 256;
 export class PhaseMixService {
   private readonly opts: PhaseMixServiceOptions;
   private readonly log: Logger;
+  /** Skipped episodes: the first few per reason each minute, then a count (see RateLimitedLog). */
+  private readonly skipLog: RateLimitedLog;
   private readonly store: PhaseCacheStore;
   private cache: Map<string, CachedEpisode> | null = null;
   /** Per host folder: its episode files and its mtime when listed (unchanged ones are not read). */
@@ -107,6 +120,7 @@ export class PhaseMixService {
   constructor(options: PhaseMixServiceOptions) {
     this.opts = options;
     this.log = options.logger.child({ component: 'phase-mix' });
+    this.skipLog = new RateLimitedLog(this.log, SKIP_WARNINGS_PER_MINUTE);
     this.store = options.db ? new SqlitePhaseCache(options.db) : new MemoryPhaseCache();
   }
 
@@ -126,6 +140,7 @@ export class PhaseMixService {
     this.interval = null;
     this.debounce = null;
     await Promise.allSettled([this.running, this.queued]);
+    this.skipLog.flush();
   }
 
   /**
@@ -209,7 +224,7 @@ export class PhaseMixService {
     const previous = this.totals;
     this.totals = null;
     if (fullScan) this.listings.clear();
-    const changes = await scanHosts(this.opts.dataRoot, yielder, this.listings, fullScan);
+    const changes = await scanHosts(this.opts.dataRoot, this.listings, fullScan);
     if (fullScan) this.lastFullScan = this.clockMs();
     const { left, entered } = diffListings(changes, this.listings);
 
@@ -331,7 +346,11 @@ export class PhaseMixService {
   }
 
   private async readOne(file: EpisodeFile, yielder: Yielder): Promise<CachedEpisode> {
-    const contents = await readEpisode(file.abs, this.opts.read ?? {}, yielder);
+    const contents = await readEpisode(
+      path.join(this.opts.dataRoot, file.rel),
+      this.opts.read ?? {},
+      yielder,
+    );
     this.counters.episodes_read_total++;
     const base = {
       rel: file.rel,
@@ -344,8 +363,12 @@ export class PhaseMixService {
       const reason = contents.error ?? 'no_labels';
       const skipped = this.counters.skipped_read_total;
       skipped[reason] = (skipped[reason] ?? 0) + 1;
-      // Once per file: the failure is cached until the file changes.
-      this.log.warn({ file: file.rel, reason, detail: contents.errorDetail }, 'phase mix: episode skipped');
+      // Once per file (the failure is cached until the file changes), and a few per reason.
+      this.skipLog.warn(
+        reason,
+        { file: file.rel, reason, detail: contents.errorDetail },
+        'phase mix: episode skipped',
+      );
       return { ...base, status: reason, counts: {}, seconds: {}, labels: 0 };
     }
     if (contents.error !== null) {
@@ -357,24 +380,4 @@ export class PhaseMixService {
     const totals = aggregateEpisode(contents.labels, metaEndNs(contents.meta));
     return { ...base, status: 'ok', ...totals };
   }
-}
-
-/**
- * The files a scan took out of the listings (gone, or replaced by a new size or mtime) and the ones
- * it put in (new, or the replacements). Costs the hosts listed again, not the whole population.
- */
-function diffListings(
-  changes: HostChanges,
-  listings: ReadonlyMap<string, HostListing>,
-): { left: EpisodeFile[]; entered: EpisodeFile[] } {
-  const left: EpisodeFile[] = [];
-  const entered: EpisodeFile[] = [];
-  for (const listing of changes.removed.values()) for (const f of listing.files.values()) left.push(f);
-  for (const [host, before] of changes.relisted) {
-    const after = listings.get(host)?.files ?? new Map<string, EpisodeFile>();
-    // A quick scan keeps the very object of a file it already knew; anything else is new.
-    if (before) for (const [name, f] of before.files) if (after.get(name) !== f) left.push(f);
-    for (const [name, f] of after) if (before?.files.get(name) !== f) entered.push(f);
-  }
-  return { left, entered };
 }

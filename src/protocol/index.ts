@@ -143,6 +143,40 @@ export interface DashboardState extends Snapshot {
   phase_mix: PhaseMix | null;
   /** Current phase per host from orchestrator events. */
   live_phases: Record<string, PhaseTransition>;
+  /** Whether the data root can be read; null until the server first looked. */
+  data_root: DataRootStatus | null;
+  /** Operators' acknowledgements and silences, keyed by `dedup_key` (see `./alerts.ts`). */
+  alert_actions: Record<string, AlertAction>;
+  /** The server's host status thresholds (`--host-thresholds`); null: the defaults. */
+  host_thresholds: HostThresholds | null;
+}
+
+/** Whether the data root is there and readable (a missing root must not look like an empty one). */
+export interface DataRootStatus {
+  /** The data root's absolute path, as the server was told. */
+  path: string;
+  ok: boolean;
+  /** Why not, in one sentence (`does not exist`, `is not a directory`, `cannot be read: EACCES`). */
+  error: string | null;
+  /** ISO-8601 time of the check that found this status. */
+  since: string;
+}
+
+/**
+ * An operator's answer to an alert group (`dedup_key`): `acknowledge` (someone is on it: the group
+ * stays acknowledged until a newer occurrence arrives or its condition clears) or `silence` (not
+ * counted as open until `until`, whatever arrives).
+ */
+export interface AlertAction {
+  dedup_key: string;
+  kind: 'acknowledge' | 'silence';
+  /** Who did it (free text, as the operator typed it). */
+  by: string;
+  /** ISO-8601: when. */
+  at: string;
+  /** ISO-8601: a silence ends then; an acknowledgement may carry one too (null: until resolved). */
+  until: string | null;
+  note: string | null;
 }
 
 // ───────────────────────────── events ─────────────────────────────
@@ -189,6 +223,39 @@ export interface ReadyEvent extends Sequenced {
   ready: boolean;
 }
 
+/** The data root appeared, vanished or became unreadable. */
+export interface DataRootEvent extends Sequenced, DataRootStatus {
+  type: 'data_root';
+}
+/** An operator acknowledged or silenced an alert group (`action` set) or cleared that (`action` null). */
+export interface AlertActionEvent extends Sequenced {
+  type: 'alert_action';
+  dedup_key: string;
+  action: AlertAction | null;
+}
+
+/** The host status thresholds the server runs with (published once at start). */
+/** Host status thresholds (`--host-thresholds`; rules in host-status.ts). */
+export interface HostThresholds {
+  /** Minutes without an episode: warning / critical. */
+  stale_warn_min: number;
+  stale_crit_min: number;
+  /** Minutes since the last heartbeat: warning / critical. */
+  heartbeat_warn_min: number;
+  heartbeat_crit_min: number;
+  /** Free share of the disk below which: warning / critical (0–1). */
+  disk_warn: number;
+  disk_crit: number;
+  /** Shipper queue depth above which: warning / critical. */
+  queue_warn: number;
+  queue_crit: number;
+}
+
+export interface HostThresholdsEvent extends Sequenced {
+  type: 'host_thresholds';
+  thresholds: HostThresholds;
+}
+
 /** Every event the server publishes. */
 export type DashboardEvent =
   | EpisodeEvent
@@ -198,7 +265,10 @@ export type DashboardEvent =
   | PhaseEvent
   | HostDiskEvent
   | HealthEvent
-  | ReadyEvent;
+  | ReadyEvent
+  | DataRootEvent
+  | AlertActionEvent
+  | HostThresholdsEvent;
 
 export type EventType = DashboardEvent['type'];
 
@@ -221,10 +291,57 @@ export interface HelloMessage {
   state: DashboardState;
   /** True when this hello answers a `?since=` that could not be replayed (aged out or other epoch). */
   reset?: boolean;
+  /**
+   * The period of `heartbeat` messages on this socket, in ms. A client that hears nothing (event or
+   * heartbeat) for STALE_AFTER_BEATS periods treats the socket as stale and reconnects.
+   */
+  heartbeat_ms?: number;
 }
 
+/**
+ * Sent every `heartbeat_ms` on each socket, between events: proof that the server's event loop
+ * runs (a frozen process keeps its TCP sockets open, and WebSocket pings are invisible to a
+ * browser's script). Not an event: no `seq` of its own, never replayed.
+ */
+export interface HeartbeatMessage {
+  type: 'heartbeat';
+  /** ISO-8601 server time. */
+  at: string;
+  /** The server's latest seq when it was sent (every event up to it was sent before). */
+  seq: number;
+}
+
+/** Default period of `heartbeat` messages. */
+export const HEARTBEAT_INTERVAL_MS = 2000;
+/** Missed heartbeat periods after which a client calls its socket stale (2 s x 3 = 6 s < 10 s). */
+export const STALE_AFTER_BEATS = 3;
+
 /** Everything the server sends on `/ws`. */
-export type ServerMessage = HelloMessage | DashboardEvent;
+export type ServerMessage = HelloMessage | HeartbeatMessage | DashboardEvent;
+
+/**
+ * The value under `key` when it is the object's OWN property. Maps from the wire are plain
+ * objects keyed by data (host ids, dedup keys): `obj['constructor']` would otherwise read
+ * `Object.prototype.constructor`.
+ */
+export function own<T>(obj: Readonly<Record<string, T>> | null | undefined, key: string): T | undefined {
+  return obj != null && Object.hasOwn(obj, key) ? obj[key] : undefined;
+}
+
+/**
+ * A copy of `obj` with `key` set to `value` (removed when `value` is undefined), as an own data
+ * property even for keys like `__proto__`, which plain assignment would turn into a prototype.
+ */
+export function withKey<T>(
+  obj: Readonly<Record<string, T>>,
+  key: string,
+  value: T | undefined,
+): Record<string, T> {
+  const copy: Record<string, T> = { ...obj };
+  if (value === undefined) delete copy[key];
+  else Object.defineProperty(copy, key, { value, enumerable: true, writable: true, configurable: true });
+  return copy;
+}
 
 /** The empty state a server starts from and a client shows before its first hello. */
 export function emptyState(): DashboardState {
@@ -243,6 +360,9 @@ export function emptyState(): DashboardState {
     integrity: null,
     phase_mix: null,
     live_phases: {},
+    data_root: null,
+    alert_actions: {},
+    host_thresholds: null,
   };
 }
 

@@ -1,4 +1,11 @@
-import { type DashboardEvent, type DashboardState, type HelloMessage, RECENT_LIMIT } from './index.js';
+import {
+  type DashboardEvent,
+  type DashboardState,
+  type HelloMessage,
+  own,
+  RECENT_LIMIT,
+  withKey,
+} from './index.js';
 
 /**
  * Applies one event to a state and returns the new state. Pure and shared by the server's bus and
@@ -10,7 +17,7 @@ export function applyEvent(state: DashboardState, event: DashboardEvent): Dashbo
     case 'episode': {
       const { type: _t, seq: _s, ...episode } = event;
       const size = typeof episode.size_bytes === 'number' ? episode.size_bytes : 0;
-      const prev = state.hosts_indexed[episode.host_id];
+      const prev = own(state.hosts_indexed, episode.host_id);
       const last = prev?.last_received_at ?? null;
       const newer = episode.received_at !== null && (last === null || episode.received_at > last);
       return {
@@ -37,7 +44,7 @@ export function applyEvent(state: DashboardState, event: DashboardEvent): Dashbo
         host_last_alert:
           alert.host_id === null
             ? state.host_last_alert
-            : { ...state.host_last_alert, [alert.host_id]: alert },
+            : withKey(state.host_last_alert, alert.host_id, alert),
       };
     }
     case 'snapshot': {
@@ -51,28 +58,31 @@ export function applyEvent(state: DashboardState, event: DashboardEvent): Dashbo
     }
     case 'phase': {
       const { type: _t, seq: _s, ...transition } = event;
-      return { ...state, live_phases: { ...state.live_phases, [transition.host_id]: transition } };
+      return { ...state, live_phases: withKey(state.live_phases, transition.host_id, transition) };
     }
     case 'host_disk': {
-      const host_counts = { ...state.host_counts };
-      const host_bytes = { ...state.host_bytes };
-      if (event.files === 0 && event.bytes === 0) {
-        delete host_counts[event.host_id];
-        delete host_bytes[event.host_id];
-      } else {
-        host_counts[event.host_id] = event.files;
-        host_bytes[event.host_id] = event.bytes;
-      }
-      return { ...state, host_counts, host_bytes };
+      const gone = event.files === 0 && event.bytes === 0;
+      return {
+        ...state,
+        host_counts: withKey(state.host_counts, event.host_id, gone ? undefined : event.files),
+        host_bytes: withKey(state.host_bytes, event.host_id, gone ? undefined : event.bytes),
+      };
     }
-    case 'health': {
-      const health = { ...state.health };
-      if (event.health === null) delete health[event.host_id];
-      else health[event.host_id] = event.health;
-      return { ...state, health };
-    }
+    case 'health':
+      return { ...state, health: withKey(state.health, event.host_id, event.health ?? undefined) };
     case 'ready':
       return { ...state, ready: event.ready };
+    case 'data_root': {
+      const { type: _t, seq: _s, ...status } = event;
+      return { ...state, data_root: status };
+    }
+    case 'alert_action':
+      return {
+        ...state,
+        alert_actions: withKey(state.alert_actions, event.dedup_key, event.action ?? undefined),
+      };
+    case 'host_thresholds':
+      return { ...state, host_thresholds: event.thresholds };
     default: {
       // Exhaustive over today's events; an unknown type from a newer server is ignored.
       const _unknown: never = event;

@@ -1,11 +1,22 @@
 import type { Logger } from './log.js';
 
+interface Window {
+  start: number;
+  logged: number;
+  suppressed: number;
+  message: string;
+  timer: NodeJS.Timeout | null;
+}
+
 /**
- * Logs at most `perWindow` lines per key in each window and then one line saying how many it
- * held back, so a flood of bad lines cannot flood the log (or the disk under it).
+ * The one rule for warnings that can come by the thousand (bad lines, unreadable tarballs): per
+ * key (a kind of problem, e.g. a skip reason), the first `perWindow` in each window are logged
+ * as they come; the rest are counted, and one summary line at the end of the window says how many
+ * were held back (`suppressed`, with the key and the message they carried). A flood can neither
+ * flood the log (or the disk under it) nor go unmentioned; the counters in /metrics keep the totals.
  */
 export class RateLimitedLog {
-  private readonly windows = new Map<string, { start: number; logged: number; suppressed: number }>();
+  private readonly windows = new Map<string, Window>();
 
   constructor(
     private readonly logger: Logger,
@@ -17,18 +28,40 @@ export class RateLimitedLog {
   warn(key: string, fields: Record<string, unknown>, message: string): void {
     const t = this.now();
     let w = this.windows.get(key);
-    if (!w || t - w.start >= this.windowMs) {
-      if (w && w.suppressed > 0) {
-        this.logger.warn({ key, suppressed: w.suppressed }, 'similar warnings suppressed in the last window');
-      }
-      w = { start: t, logged: 0, suppressed: 0 };
+    if (w && t - w.start >= this.windowMs) {
+      this.summarise(key, w);
+      w = undefined;
+    }
+    if (!w) {
+      w = { start: t, logged: 0, suppressed: 0, message, timer: null };
       this.windows.set(key, w);
     }
     if (w.logged < this.perWindow) {
       w.logged++;
       this.logger.warn(fields, message);
-    } else {
-      w.suppressed++;
+      return;
     }
+    w.suppressed++;
+    if (w.timer === null) {
+      const window = w;
+      window.timer = setTimeout(() => this.summarise(key, window), this.windowMs - (t - w.start));
+      window.timer.unref();
+    }
+  }
+
+  /** Logs every pending summary now (on stop, so a count held back is never lost). */
+  flush(): void {
+    for (const [key, w] of this.windows) this.summarise(key, w);
+  }
+
+  private summarise(key: string, w: Window): void {
+    if (w.timer) clearTimeout(w.timer);
+    w.timer = null;
+    if (this.windows.get(key) === w) this.windows.delete(key);
+    if (w.suppressed === 0) return;
+    this.logger.warn(
+      { key, suppressed: w.suppressed, window_ms: this.windowMs },
+      `${w.message} (${w.suppressed} more like this held back)`,
+    );
   }
 }

@@ -73,7 +73,7 @@ export class TestClient {
   }
 
   events(): DashboardEvent[] {
-    return this.messages.filter((m): m is DashboardEvent => m.type !== 'hello');
+    return this.messages.filter((m): m is DashboardEvent => m.type !== 'hello' && m.type !== 'heartbeat');
   }
 }
 

@@ -93,6 +93,7 @@ export class TestClient {
     let state: DashboardState | null = null;
     for (const message of this.messages) {
       if (message.type === 'hello') state = message.state;
+      else if (message.type === 'heartbeat') continue;
       else if (state === null) throw new Error(`event seq ${message.seq} before any hello`);
       else state = applyEvent(state, message);
     }
@@ -132,7 +133,7 @@ export function episode(): UnsequencedEvent {
 
 /** The seqs of the events (not hellos) in `messages`. */
 export function eventSeqs(messages: readonly ServerMessage[]): number[] {
-  return messages.filter((m) => m.type !== 'hello').map((m) => m.seq);
+  return messages.flatMap((m) => (m.type === 'hello' || m.type === 'heartbeat' ? [] : [m.seq]));
 }
 
 /** [from, from+1, ..., to] */

@@ -26,6 +26,7 @@ export function serverConfigFrom(o: ParsedOptions): ServerConfig {
     clientQueueBytes: o.clientQueueBytes as number,
     pingInterval: o.pingInterval as number,
     webDir: o.webDir as string | undefined,
+    hostThresholds: o.hostThresholds as string | undefined,
     logLevel: o.logLevel as LogLevel,
   };
 }

@@ -2,60 +2,29 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { expectedRelPath } from '../../catalog/disk-sync-paths.js';
-import { type EpisodeCursor, type EpisodeFilter, EpisodeQueries } from '../../catalog/episodes-query.js';
+import { type EpisodeCursor, EpisodeQueries } from '../../catalog/episodes-query.js';
 import { labelsWithDurations, metaEndNs, readEpisode } from '../../phasemix/index.js';
+import type { EpisodeDetail, EpisodeFacets, EpisodeListItem, EpisodesPage } from '../../protocol/api.js';
 import {
-  EPISODE_STATUSES,
-  type EpisodeDetail,
-  type EpisodeFacets,
-  type EpisodeListItem,
-  type EpisodeStatus,
-  type EpisodesPage,
-} from '../../protocol/api.js';
+  type EpisodeFilter,
+  FILTER_PARAMS,
+  FilterError,
+  parseEpisodeFilter,
+} from '../../protocol/episode-filter.js';
 import type { AppContext } from '../context.js';
 import { assertCatalogWritable, badQuery, notFound } from '../errors.js';
-import {
-  decodeCursor,
-  encodeCursor,
-  intParam,
-  list,
-  onlyKnown,
-  type RawQuery,
-  single,
-  timeParam,
-} from '../query.js';
+import { decodeCursor, encodeCursor, intParam, list, onlyKnown, type RawQuery, single } from '../query.js';
 
-const FILTER_PARAMS = ['host', 'q', 'from', 'to', 'min_size', 'max_size', 'status'];
 const PAGE_PARAMS = [...FILTER_PARAMS, 'cursor', 'limit'];
-const MAX_Q = 128;
 
+/** The shared filter rule (protocol/episode-filter.ts) over Fastify's query; a bad one is a 400. */
 function parseFilter(q: RawQuery): EpisodeFilter {
-  const statuses = list(q, 'status');
-  for (const s of statuses) {
-    if (!(EPISODE_STATUSES as readonly string[]).includes(s)) {
-      throw badQuery(`query parameter 'status' must be one of ${EPISODE_STATUSES.join(', ')}, got '${s}'`);
-    }
+  try {
+    return parseEpisodeFilter({ all: (k) => list(q, k), one: (k) => single(q, k) });
+  } catch (err) {
+    if (err instanceof FilterError) throw badQuery(err.message);
+    throw err;
   }
-  const text = single(q, 'q')?.trim() || null;
-  if (text !== null && text.length > MAX_Q) {
-    throw badQuery(`query parameter 'q' must be at most ${MAX_Q} characters`);
-  }
-  const filter: EpisodeFilter = {
-    hosts: list(q, 'host'),
-    q: text,
-    fromMs: timeParam(q, 'from') ?? null,
-    toMs: timeParam(q, 'to') ?? null,
-    minSize: intParam(q, 'min_size', 0, Number.MAX_SAFE_INTEGER) ?? null,
-    maxSize: intParam(q, 'max_size', 0, Number.MAX_SAFE_INTEGER) ?? null,
-    statuses: statuses as EpisodeStatus[],
-  };
-  if (filter.fromMs !== null && filter.toMs !== null && filter.fromMs > filter.toMs) {
-    throw badQuery("query parameter 'from' is after 'to'");
-  }
-  if (filter.minSize !== null && filter.maxSize !== null && filter.minSize > filter.maxSize) {
-    throw badQuery("query parameter 'min_size' is larger than 'max_size'");
-  }
-  return filter;
 }
 
 function parseCursor(q: RawQuery): EpisodeCursor | null {

@@ -49,13 +49,21 @@ export function registerStateRoutes(app: FastifyInstance, ctx: AppContext): void
 
   app.get('/readyz', async (_req, reply) => {
     const fault = catalogFaultReason(ctx.catalogHealth.fault);
-    const ready = ctx.readiness.ready && fault === null;
+    // A data root that is missing or unreadable is not "ready with nothing in it".
+    const dataRoot = ctx.events.state.data_root;
+    const rootReason =
+      dataRoot && !dataRoot.ok
+        ? { code: 'data_root_unavailable', message: `data root ${dataRoot.path} ${dataRoot.error}` }
+        : null;
+    const ready = ctx.readiness.ready && fault === null && rootReason === null;
     reply.code(ready ? 200 : 503);
     const body = { ready, bootstrap_seconds: ctx.readiness.bootstrapSeconds };
     if (ready) return body;
     return {
       ...body,
-      reason: fault ?? { code: 'starting', message: 'the first pass over the data root is not done yet' },
+      ...(rootReason ? { data_root: dataRoot } : {}),
+      reason: rootReason ??
+        fault ?? { code: 'starting', message: 'the first pass over the data root is not done yet' },
     };
   });
 }

@@ -50,7 +50,8 @@ export function parseKiosk(search: string): KioskOptions | null {
     .filter(isScene);
   const dwell = Number(params.get('dwell'));
   return {
-    scenes: listed.length > 0 ? listed : ['overview', 'hosts', 'baseline', 'alerts', 'live'],
+    // The default rotation is every scene, in nav order (as the README says).
+    scenes: listed.length > 0 ? listed : [...SCENES],
     // Seconds; at least one so a typo cannot turn the wall into a strobe.
     dwellMs: Number.isFinite(dwell) && dwell >= 1 ? dwell * 1000 : 20_000,
   };

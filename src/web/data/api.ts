@@ -18,11 +18,25 @@ function authHeaders(): Record<string, string> {
   return token ? { authorization: `Bearer ${token}` } : {};
 }
 
+/** A request the server has not answered by then is given up: a frozen server must not mean "Loading…" forever. */
+export const API_TIMEOUT_MS = 10_000;
+
 /** GET a JSON body from the API; a non-2xx answer becomes an ApiFailure with the server's message. */
 export async function getJson<T>(path: string, signal?: AbortSignal): Promise<T> {
-  const init: RequestInit = { headers: { accept: 'application/json', ...authHeaders() } };
-  if (signal) init.signal = signal;
-  const res = await fetch(path, init);
+  const timeout = AbortSignal.timeout(API_TIMEOUT_MS);
+  const init: RequestInit = {
+    headers: { accept: 'application/json', ...authHeaders() },
+    signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+  };
+  let res: Response;
+  try {
+    res = await fetch(path, init);
+  } catch (err) {
+    if (timeout.aborted && !signal?.aborted) {
+      throw new ApiFailure(0, 'timeout', `The server did not answer within ${API_TIMEOUT_MS / 1000} s.`);
+    }
+    throw err;
+  }
   if (!res.ok) {
     let code = `http_${res.status}`;
     let message = `${res.status} ${res.statusText}`;

@@ -1,4 +1,10 @@
 import type { EpisodeListItem, EpisodesPage } from '../../protocol/api.js';
+import {
+  FilterError,
+  matchesEpisodeFilter,
+  type EpisodeFilter as ProtocolFilter,
+  parseEpisodeFilter,
+} from '../../protocol/episode-filter.js';
 import { getJson } from './api.js';
 
 /** The Explorer's filter: exactly the query parameters of `GET /api/episodes`. */
@@ -52,9 +58,29 @@ export function isEmptyFilter(filter: EpisodeFilter): boolean {
 }
 
 /**
- * Whether a live episode (from the WebSocket, before the catalog answers) belongs under the filter,
- * as far as the client can tell; status is unknown until the catalog has it, so a status filter
- * never matches live rows.
+ * The filter parsed by the protocol's one rule (the server's), or the FilterError that says what
+ * is wrong with it: the explorer says so instead of asking the server.
+ */
+export function parsedFilter(filter: EpisodeFilter): ProtocolFilter | FilterError {
+  const params = filterToParams(filter);
+  try {
+    return parseEpisodeFilter({
+      all: (k) =>
+        params
+          .getAll(k)
+          .flatMap((v) => v.split(','))
+          .filter((v) => v !== ''),
+      one: (k) => params.get(k) || undefined,
+    });
+  } catch (err) {
+    if (err instanceof FilterError) return err;
+    throw err;
+  }
+}
+
+/**
+ * Whether a live episode (from the WebSocket, before the catalog answers) belongs under the filter:
+ * the protocol's rule, the one the catalog applies (`to` inclusive, id prefix case-sensitive).
  */
 export function matchesFilter(
   ep: {
@@ -66,22 +92,8 @@ export function matchesFilter(
   },
   filter: EpisodeFilter,
 ): boolean {
-  if (filter.status.length > 0) return false;
-  if (filter.host.length > 0 && !filter.host.includes(ep.host_id)) return false;
-  const q = filter.q.trim().toLowerCase();
-  if (q && !ep.episode_id.toLowerCase().startsWith(q) && !(ep.sha256 ?? '').toLowerCase().startsWith(q)) {
-    return false;
-  }
-  if (filter.from || filter.to) {
-    const t = ep.received_at ? Date.parse(ep.received_at) : Number.NaN;
-    if (Number.isNaN(t)) return false;
-    if (filter.from && t < Date.parse(filter.from)) return false;
-    if (filter.to && t >= Date.parse(filter.to)) return false;
-  }
-  const size = ep.size_bytes ?? 0;
-  if (filter.min_size && size < Number(filter.min_size)) return false;
-  if (filter.max_size && size > Number(filter.max_size)) return false;
-  return true;
+  const parsed = parsedFilter(filter);
+  return !(parsed instanceof FilterError) && matchesEpisodeFilter(ep, parsed);
 }
 
 /**

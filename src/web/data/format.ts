@@ -2,6 +2,8 @@
  * Number, size and time formatting. Fixed to en-US digits so a wall display, a phone and the tests
  * all read "1,234,567" the same way.
  */
+import { parts } from './timezone.js';
+
 const integer = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
 const oneDecimal = new Intl.NumberFormat('en-US', { minimumFractionDigits: 1, maximumFractionDigits: 1 });
 
@@ -53,24 +55,45 @@ export function formatSeconds(seconds: number): string {
   return m < 60 ? `${m} min ${rest} s` : formatDuration(seconds);
 }
 
-/** "just now", "42 s ago", "3 min ago", "2 h ago", "5 d ago"; "in 2 min" for clock skew. */
+/**
+ * "just now", "42 s ago", "3 min ago", "2 h ago", "5 d ago". A time up to a minute ahead of our
+ * clock (skew) is "just now", never "in 6 s"; further ahead it is flagged as dated in the future.
+ */
 export function formatAgo(iso: string | null | undefined, now: number): string {
   if (!iso) return 'never';
   const t = Date.parse(iso);
   if (Number.isNaN(t)) return 'unknown';
   const diff = (now - t) / 1000;
-  if (diff < -5) return `in ${formatDuration(-diff)}`;
+  if (diff < -60) return `dated in the future (${formatDateTime(iso)})`;
   if (diff < 5) return 'just now';
   return `${formatDuration(diff)} ago`;
 }
 
-/** Local date-time for tables: "2026-05-08 13:04:36". */
+const pad = (v: number): string => String(v).padStart(2, '0');
+
+/**
+ * The one time format of the app, 24-hour, in the zone the top bar shows (local or UTC):
+ * "2026-05-08 13:04:36".
+ */
 export function formatDateTime(iso: string | null | undefined): string {
   if (!iso) return '—';
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return String(iso);
-  const pad = (v: number): string => String(v).padStart(2, '0');
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+  const p = parts(d);
+  return `${p.y}-${pad(p.mo)}-${pad(p.d)} ${pad(p.h)}:${pad(p.mi)}:${pad(p.s)}`;
+}
+
+/** Chart ticks in the same format, shortened: "13:04" within a day, "05-08 13:04" beyond. */
+export function formatTick(ms: number, spanMs: number): string {
+  const p = parts(new Date(ms));
+  const hm = `${pad(p.h)}:${pad(p.mi)}`;
+  return spanMs <= 86_400_000 ? hm : `${pad(p.mo)}-${pad(p.d)} ${hm}`;
+}
+
+/** Wall-clock time in the chosen zone: "14:02:11". */
+export function formatTime(ms: number): string {
+  const p = parts(new Date(ms));
+  return `${pad(p.h)}:${pad(p.mi)}:${pad(p.s)}`;
 }
 
 /** First `n` hex digits of a hash, for narrow columns. */

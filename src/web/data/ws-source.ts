@@ -1,4 +1,4 @@
-import { CLOSE_UNAUTHORIZED, type ServerMessage } from '../../protocol/index.js';
+import { CLOSE_UNAUTHORIZED, type ServerMessage, STALE_AFTER_BEATS } from '../../protocol/index.js';
 import { nextDelayMs } from './backoff.js';
 import type { DataSource, SourceListener } from './source.js';
 
@@ -14,6 +14,11 @@ export interface WebSocketSourceOptions {
   /** Jitter source. @default Math.random */
   random?: () => number;
   now?: () => number;
+  /**
+   * A socket that has not delivered its first message this long after it was opened (a frozen
+   * server still accepts TCP connections) is given up and retried. @default 8,000
+   */
+  connectTimeoutMs?: number;
 }
 
 /**
@@ -27,6 +32,7 @@ export function webSocketSource(options: WebSocketSourceOptions): DataSource {
   const cap = options.maxDelayMs ?? 10_000;
   const random = options.random ?? Math.random;
   const now = options.now ?? Date.now;
+  const connectTimeoutMs = options.connectTimeoutMs ?? 8000;
 
   return {
     start(listener: SourceListener) {
@@ -37,6 +43,36 @@ export function webSocketSource(options: WebSocketSourceOptions): DataSource {
       let seq: number | null = null;
       let attempt = 0;
       let lostAt: number | null = null;
+      /** When the server was last heard (any message): the data is current as of then. */
+      let heardAt: number | null = null;
+      /** Fires when the current socket has been silent too long (frozen server, dead link). */
+      let watchdog: ReturnType<typeof setTimeout> | null = null;
+      /** Silence tolerated on a connected socket: STALE_AFTER_BEATS heartbeat periods, once announced. */
+      let silenceMs: number | null = null;
+
+      const clearWatchdog = (): void => {
+        if (watchdog !== null) clearTimeout(watchdog);
+        watchdog = null;
+      };
+      /** (Re)arms the watchdog for `ms`; when it fires the socket is dropped as stale. */
+      const armWatchdog = (ws: WebSocket, ms: number, reason: string): void => {
+        clearWatchdog();
+        watchdog = setTimeout(() => {
+          watchdog = null;
+          if (socket !== ws) return;
+          socket = null;
+          // Its onclose must not schedule a second retry; the data is as old as the last message.
+          ws.onclose = null;
+          ws.onmessage = null;
+          try {
+            ws.close(4101, 'stale');
+          } catch {
+            // Closing a socket that never opened can throw in some engines; it is dropped anyway.
+          }
+          lostAt = heardAt ?? now();
+          scheduleRetry(reason);
+        }, ms);
+      };
 
       const urlFor = (): string => {
         const url = new URL(options.url);
@@ -69,15 +105,34 @@ export function webSocketSource(options: WebSocketSourceOptions): DataSource {
           return;
         }
         socket = ws;
+        armWatchdog(
+          ws,
+          connectTimeoutMs,
+          `no answer from the server within ${Math.round(connectTimeoutMs / 1000)} s`,
+        );
         ws.onmessage = (msg: MessageEvent) => {
           if (socket !== ws || typeof msg.data !== 'string') return;
+          heardAt = now();
+          if (silenceMs !== null) {
+            armWatchdog(ws, silenceMs, `no heartbeat from the server for ${Math.round(silenceMs / 1000)} s`);
+          }
           let parsed: ServerMessage;
           try {
             parsed = JSON.parse(msg.data) as ServerMessage;
           } catch {
             return; // Not ours to show; the next valid message still applies.
           }
+          if (parsed.type === 'heartbeat') return;
           if (parsed.type === 'hello') {
+            // A server that announces heartbeats is watched for silence; an older one only by the socket.
+            silenceMs = parsed.heartbeat_ms ? parsed.heartbeat_ms * STALE_AFTER_BEATS : null;
+            if (silenceMs !== null) {
+              armWatchdog(
+                ws,
+                silenceMs,
+                `no heartbeat from the server for ${Math.round(silenceMs / 1000)} s`,
+              );
+            } else clearWatchdog();
             epoch = parsed.epoch;
             seq = parsed.seq;
             attempt = 0;
@@ -112,6 +167,7 @@ export function webSocketSource(options: WebSocketSourceOptions): DataSource {
         ws.onclose = (ev: CloseEvent) => {
           if (socket !== ws) return;
           socket = null;
+          clearWatchdog();
           if (stopped) return;
           if (ev.code === CLOSE_UNAUTHORIZED) {
             listener.status({ kind: 'offline', since: now(), reason: 'The server refused the read token.' });
@@ -137,6 +193,7 @@ export function webSocketSource(options: WebSocketSourceOptions): DataSource {
       connect();
       return () => {
         stopped = true;
+        clearWatchdog();
         globalThis.removeEventListener?.('online', retryNow);
         if (timer !== null) clearTimeout(timer);
         socket?.close(1000, 'bye');

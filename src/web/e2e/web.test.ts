@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type GenerateSummary, generateDataRoot } from '../../generate/generate.js';
+import type { AlertLifecycleResponse } from '../../protocol/alerts.js';
 import type { AlertsPage, EpisodesPage, HostsResponse } from '../../protocol/api.js';
 import type { DashboardState, PhaseMix } from '../../protocol/index.js';
 import type { RunningServer } from '../../server.js';
@@ -103,8 +104,9 @@ describe('web app against the real server', () => {
     for (const [host, h] of Object.entries(s.hosts_indexed)) {
       await waitForText(page.locator(`.bar-row[data-host="${host}"] .bar-value`), countText(h.episodes));
     }
+    // Open alerts: open groups only (resolved, acknowledged and silenced ones are not).
     await waitForText(page.getByTestId('open-alerts').locator('.stat-value'), async () =>
-      countText((await getJson<AlertsPage>(server.url, '/api/alerts?dedup=1&limit=1')).total),
+      countText((await getJson<AlertLifecycleResponse>(server.url, '/api/alerts/lifecycle')).counts.open),
     );
     const windowCount = async (ms: number): Promise<string> => {
       const from = new Date(Math.floor(Date.now() / 60_000) * 60_000 - ms).toISOString();
@@ -134,13 +136,16 @@ describe('web app against the real server', () => {
   });
 
   it('Alerts groups by dedup_key with the API’s counts and shows the suggested fix', async () => {
-    await open('#/alerts');
+    await open('#/alerts?state=all');
     const api = await getJson<AlertsPage>(server.url, '/api/alerts?dedup=1&limit=50');
-    await waitForText(page.getByTestId('alerts-total'), countText(api.total));
+    await waitForText(
+      page.locator('[data-testid="alert-state-filter"][data-state="all"] .chip-count'),
+      countText(api.total),
+    );
     const first = api.items[0];
     if (first === undefined || !('count' in first)) throw new Error('generated root has no grouped alert');
-    const card = page.getByTestId('alert').first();
-    expect(await card.getAttribute('data-dedup')).toBe(first.dedup_key);
+    const card = page.locator(`[data-testid="alert"][data-dedup="${first.dedup_key}"]`);
+    await card.waitFor(WAIT);
     if (first.count > 1)
       expect(await text(card.getByTestId('alert-count'))).toBe(`×${countText(first.count)}`);
     expect(await text(card.getByTestId('alert-fix'))).toBe(first.suggested_fix);
@@ -148,7 +153,7 @@ describe('web app against the real server', () => {
   });
 
   it('an alert whose detail is HTML shows as text and runs nothing', async () => {
-    await open('#/alerts');
+    await open('#/alerts?state=all');
     const hostile = '<img src=x onerror=alert(1)>';
     appendJsonLine(path.join(dataRoot, 'alerts.jsonl'), {
       host: 'host-02',
@@ -162,12 +167,12 @@ describe('web app against the real server', () => {
     await waitForText(card.getByTestId('alert-detail'), hostile);
     expect(await text(card.getByTestId('alert-fix'))).toBe('<script>alert(2)</script>');
     expect(await page.locator('.alert-list img, .alert-list script').count()).toBe(0);
-    // Also on the Hosts scene, where the latest alert per host is shown.
-    await open('#/hosts');
-    await waitForText(page.locator('[data-host="host-02"] .host-alert'), async () => {
-      const t = await text(page.locator('[data-host="host-02"] .host-alert'));
-      return t.includes('hostile_detail') ? t : 'hostile_detail';
-    });
+    // Also on the host's page, where its open alerts are listed.
+    await open('#/hosts?host=host-02');
+    await page.getByTestId('host-page').getByText('hostile_detail', { exact: false }).first().waitFor(WAIT);
+    expect(
+      await page.locator('[data-testid="host-page"] img, [data-testid="host-page"] script').count(),
+    ).toBe(0);
     expect(dialogs).toEqual([]);
   });
 

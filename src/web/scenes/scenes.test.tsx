@@ -52,12 +52,31 @@ describe('scenes over a static state', () => {
     expect(html).toContain('12.3 GiB');
   });
 
-  it('Hosts puts the stale host first and marks it, and renders data-root text as text', () => {
-    const html = render(state, <HostsScene />);
+  it('Hosts puts the sick host first with its status in words, and renders data-root text as text', () => {
+    const html = render(state, <HostsScene params={new URLSearchParams()} kiosk={false} />);
     expect(html.indexOf('lab-old')).toBeLessThan(html.indexOf('lab-fresh'));
-    expect(html.match(/STALE/g)).toHaveLength(1);
-    expect(html).toContain('&lt;img src=x onerror=alert(1)&gt;');
-    expect(html).not.toContain('<img');
+    expect(html).toMatch(/data-host="lab-old" data-status="critical"/);
+    expect(html).toMatch(/data-host="lab-fresh" data-status="ok"/);
+    expect(html).toContain('no episode for 5 h');
+    const page = render(
+      state,
+      <HostsScene params={new URLSearchParams({ host: '<b>x</b>' })} kiosk={false} />,
+    );
+    expect(page).toContain('No host called &lt;b&gt;x&lt;/b&gt;');
+    expect(page).not.toContain('<b>');
+  });
+
+  it('Hosts renders hosts named like Object.prototype members (issue 14 item 5)', () => {
+    const odd = JSON.parse(
+      '{"constructor":{"episodes":2,"bytes":10,"last_received_at":null},"__proto__":{"episodes":3,"bytes":20,"last_received_at":null},"toString":{"episodes":1,"bytes":5,"last_received_at":null}}',
+    ) as DashboardState['hosts_indexed'];
+    const html = render(
+      { ...state, hosts_indexed: odd },
+      <HostsScene params={new URLSearchParams()} kiosk={false} />,
+    );
+    for (const host of ['constructor', '__proto__', 'toString'])
+      expect(html).toContain(`data-host="${host}"`);
+    expect(html).not.toContain('native code');
   });
 
   it('Baseline says the mix is not computed yet rather than drawing an empty bar', () => {

@@ -66,3 +66,19 @@ export function usePhaseColor(): PhaseColor {
   }, [mix, live]);
   return useMemo(() => phaseColors(key ? key.split('\u0000') : []), [key]);
 }
+
+function luminance(hex: string): number {
+  const n = Number.parseInt(hex.slice(1), 16);
+  const channel = (c: number): number => {
+    const v = c / 255;
+    return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+  };
+  return 0.2126 * channel((n >> 16) & 255) + 0.7152 * channel((n >> 8) & 255) + 0.0722 * channel(n & 255);
+}
+
+/** Black or white, whichever reads better on `background` (a `#rrggbb` colour): labels on bar segments. */
+export function textOn(background: string): '#000' | '#fff' {
+  if (!/^#[0-9a-f]{6}$/i.test(background)) return '#000';
+  const l = luminance(background);
+  return (l + 0.05) / 0.05 >= 1.05 / (l + 0.05) ? '#000' : '#fff';
+}

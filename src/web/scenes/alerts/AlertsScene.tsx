@@ -1,20 +1,35 @@
-import { useEffect, useMemo, useState } from 'react';
-import type { AlertGroup, AlertsPage } from '../../../protocol/api.js';
+import { useMemo, useState } from 'react';
+import { ALERT_STATES, type AlertGroupState, type AlertState } from '../../../protocol/alerts.js';
+import { SOUND_KEY } from '../../app/AlertSignals.js';
 import { SceneGate } from '../../app/SceneGate.js';
 import { useSetParams } from '../../app/useRoute.js';
 import { Notice, Widget } from '../../app/Widget.js';
-import { getJson, useApi } from '../../data/api.js';
+import { useAlertLifecycle } from '../../data/alert-lifecycle.js';
 import { formatAgo, formatCount, formatDateTime } from '../../data/format.js';
 import { useNow, useStore } from '../../data/hooks.js';
-import { asGroups, groupAlerts } from './group.js';
+import { ActionForm } from './ActionForm.js';
 
-const PAGE = 50;
+const STATE_LABELS: Record<AlertState, string> = {
+  open: 'Open',
+  acknowledged: 'Acknowledged',
+  silenced: 'Silenced',
+  resolved: 'Resolved',
+};
 
-function AlertCard({ alert, now }: { alert: AlertGroup; now: number }) {
+function AlertCard({ alert, now, kiosk }: { alert: AlertGroupState; now: number; kiosk: boolean }) {
+  const [acting, setActing] = useState(false);
   return (
-    <li className="card alert-card" data-testid="alert" data-dedup={alert.dedup_key ?? ''}>
+    <li
+      className={`card alert-card alert-${alert.state} sev-${alert.severity}`}
+      data-testid="alert"
+      data-dedup={alert.dedup_key ?? ''}
+      data-state={alert.state}
+    >
       <header className="card-head">
         <h3 className="alert-symptom">{alert.symptom ?? 'Unnamed alert'}</h3>
+        <span className={`badge badge-state-${alert.state}`} data-testid="alert-state">
+          {alert.state === 'open' && alert.severity === 'critical' ? '● critical' : STATE_LABELS[alert.state]}
+        </span>
         {alert.count > 1 && (
           <span className="badge badge-warn" data-testid="alert-count">
             ×{formatCount(alert.count)}
@@ -26,6 +41,14 @@ function AlertCard({ alert, now }: { alert: AlertGroup; now: number }) {
         {formatAgo(alert.last_seen ?? alert.detected_at, now)}
         {alert.count > 1 && alert.first_seen ? ` · first ${formatDateTime(alert.first_seen)}` : ''}
       </p>
+      {alert.state_reason !== null && (
+        <p className="alert-reason" data-testid="alert-reason">
+          {alert.state === 'resolved' ? `Resolved: ${alert.state_reason}` : alert.state_reason}
+          {alert.action?.until && alert.state !== 'resolved'
+            ? ` (until ${formatDateTime(alert.action.until)})`
+            : ''}
+        </p>
+      )}
       {alert.detail !== null && alert.detail !== '' && (
         <p className="alert-detail" data-testid="alert-detail">
           {alert.detail}
@@ -35,25 +58,44 @@ function AlertCard({ alert, now }: { alert: AlertGroup; now: number }) {
         <span className="fix-label">Suggested fix</span>
         <p data-testid="alert-fix">{alert.suggested_fix || 'None given.'}</p>
       </div>
+      {!kiosk && alert.state !== 'resolved' && (
+        <div className="alert-actions">
+          <button
+            type="button"
+            aria-expanded={acting}
+            onClick={() => setActing((a) => !a)}
+            data-testid="alert-act"
+          >
+            {acting ? 'Cancel' : alert.action ? 'Change or clear…' : 'Acknowledge or silence…'}
+          </button>
+          {acting && <ActionForm group={alert} onDone={() => setActing(false)} />}
+        </div>
+      )}
     </li>
   );
 }
 
-function HostFilter({
-  host,
-  hosts,
+function Select({
+  label,
+  value,
+  options,
+  all,
   onChange,
+  testId,
 }: {
-  host: string;
-  hosts: string[];
-  onChange: (h: string) => void;
+  label: string;
+  value: string;
+  options: string[];
+  all: string;
+  onChange: (v: string) => void;
+  testId: string;
 }) {
   return (
     <label className="inline-field">
-      Host{' '}
-      <select value={host} onChange={(e) => onChange(e.target.value)} data-testid="alerts-host">
-        <option value="">all hosts</option>
-        {hosts.map((h) => (
+      {label}{' '}
+      <select value={value} onChange={(e) => onChange(e.target.value)} data-testid={testId}>
+        <option value="">{all}</option>
+        {options.map((h) => (
           <option key={h} value={h}>
             {h}
           </option>
@@ -63,98 +105,134 @@ function HostFilter({
   );
 }
 
+function SoundToggle() {
+  const [on, setOn] = useState(() => globalThis.localStorage?.getItem(SOUND_KEY) === 'on');
+  return (
+    <label className="inline-field">
+      <input
+        type="checkbox"
+        checked={on}
+        onChange={(e) => {
+          setOn(e.target.checked);
+          globalThis.localStorage?.setItem(SOUND_KEY, e.target.checked ? 'on' : 'off');
+        }}
+      />{' '}
+      Sound on a new critical alert
+    </label>
+  );
+}
+
 export function AlertsScene({ params, kiosk }: { params: URLSearchParams; kiosk: boolean }) {
   const host = params.get('host') ?? '';
+  const symptom = params.get('symptom') ?? '';
+  const stateParam = params.get('state') ?? 'open';
+  const shown: AlertState | 'all' = kiosk
+    ? 'open'
+    : (ALERT_STATES as readonly string[]).includes(stateParam)
+      ? (stateParam as AlertState)
+      : 'all';
   const setParams = useSetParams('alerts');
-  const alertEvents = useStore((s) => s.alertEvents);
-  const helloCount = useStore((s) => s.helloCount);
-  const recent = useStore((s) => s.state.recent_alerts);
   const totalLines = useStore((s) => s.state.total_alerts);
   const lastAlerts = useStore((s) => s.state.host_last_alert);
   const indexed = useStore((s) => s.state.hosts_indexed);
   const now = useNow(10_000);
-  const query = new URLSearchParams({ dedup: '1', limit: String(kiosk ? 12 : PAGE) });
-  if (host) query.set('host', host);
-  const first = useApi<AlertsPage>(`/api/alerts?${query}`, alertEvents + helloCount, 500);
-  const [more, setMore] = useState<{ items: AlertGroup[]; cursor: string | null } | null>(null);
-  const [loadingMore, setLoadingMore] = useState(false);
-
-  // A new first page (filter change, new alert) drops the pages loaded after it.
-  // biome-ignore lint/correctness/useExhaustiveDependencies: a new first page is the trigger
-  useEffect(() => setMore(null), [first.data]);
+  const lifecycle = useAlertLifecycle({ host, symptom });
+  const counts = lifecycle.counts;
 
   const hosts = useMemo(
     () => [...new Set([...Object.keys(indexed), ...Object.keys(lastAlerts)])].sort(),
     [indexed, lastAlerts],
   );
-  const fallback = useMemo(
-    () => groupAlerts(host ? recent.filter((a) => a.host_id === host) : recent),
-    [recent, host],
+  const symptoms = useMemo(
+    () => [...new Set(Object.values(lastAlerts).flatMap((a) => (a.symptom ? [a.symptom] : [])))].sort(),
+    [lastAlerts],
   );
-
-  const apiDown = first.status === 'error' && first.data === null;
-  const groups = apiDown ? fallback : [...asGroups(first.data?.items ?? []), ...(more?.items ?? [])];
-  const cursor = more ? more.cursor : (first.data?.next_cursor ?? null);
-  const total = apiDown ? fallback.length : (first.data?.total ?? 0);
-
-  const loadMore = (): void => {
-    if (cursor === null) return;
-    setLoadingMore(true);
-    const q = new URLSearchParams(query);
-    q.set('cursor', cursor);
-    getJson<AlertsPage>(`/api/alerts?${q}`)
-      .then((page) =>
-        setMore((m) => ({ items: [...(m?.items ?? []), ...asGroups(page.items)], cursor: page.next_cursor })),
-      )
-      .catch(() => {})
-      .finally(() => setLoadingMore(false));
+  const groups = shown === 'all' ? lifecycle.groups : lifecycle.groups.filter((g) => g.state === shown);
+  // Open critical first, then open warnings, newest first within each.
+  const ordered = [...groups].sort(
+    (a, b) => Number(b.severity === 'critical') - Number(a.severity === 'critical'),
+  );
+  const set = (next: Record<string, string>): void => {
+    const p = new URLSearchParams({ host, symptom, state: stateParam, ...next });
+    for (const [k, v] of [...p]) if (v === '') p.delete(k);
+    setParams(p);
   };
 
   return (
     <SceneGate>
       <Widget
-        title="Alerts"
+        title={kiosk ? 'Open alerts' : 'Alerts'}
         className="span-all"
         aside={
           <>
-            <span data-testid="alerts-total">{formatCount(total)}</span> distinct · {formatCount(totalLines)}{' '}
-            alert lines
+            <span data-testid="alerts-open">{formatCount(counts?.open ?? null)}</span> open ·{' '}
+            {formatCount(counts?.open_critical ?? null)} critical · {formatCount(totalLines)} alert lines
           </>
         }
       >
         {!kiosk && (
           <div className="toolbar">
-            <HostFilter
-              host={host}
-              hosts={hosts}
-              onChange={(h) => setParams(new URLSearchParams(h ? { host: h } : {}))}
+            <fieldset className="chips">
+              <legend className="sr-only">Alert state</legend>
+              {[...ALERT_STATES, 'all' as const].map((s) => (
+                <button
+                  key={s}
+                  type="button"
+                  className="chip"
+                  aria-pressed={shown === s}
+                  onClick={() => set({ state: s })}
+                  data-testid="alert-state-filter"
+                  data-state={s}
+                >
+                  {s === 'all' ? 'All' : STATE_LABELS[s]}{' '}
+                  <span className="chip-count">
+                    {formatCount(s === 'all' ? lifecycle.groups.length : (counts?.[s] ?? null))}
+                  </span>
+                </button>
+              ))}
+            </fieldset>
+            <Select
+              label="Host"
+              value={host}
+              options={hosts}
+              all="all hosts"
+              onChange={(h) => set({ host: h })}
+              testId="alerts-host"
             />
+            <Select
+              label="Symptom"
+              value={symptom}
+              options={symptoms}
+              all="all symptoms"
+              onChange={(v) => set({ symptom: v })}
+              testId="alerts-symptom"
+            />
+            <SoundToggle />
           </div>
         )}
-        {apiDown && (
+        {lifecycle.error !== null && (
           <Notice kind="error" title="The alerts API did not answer">
-            Showing the {formatCount(recent.length)} most recent alerts from the live feed. (
-            {first.error?.message})
+            {lifecycle.error.message}
           </Notice>
         )}
-        {first.status === 'loading' && first.data === null ? (
+        {lifecycle.loading ? (
           <Notice kind="loading" title="Loading alerts…" />
-        ) : groups.length === 0 ? (
-          <Notice kind="empty" title={host ? `No alerts for ${host}` : 'No alerts'}>
-            Nothing has gone wrong that the receiver noticed.
+        ) : ordered.length === 0 ? (
+          <Notice
+            kind="empty"
+            title={shown === 'open' ? 'No open alerts' : `No ${shown === 'all' ? '' : `${shown} `}alerts`}
+          >
+            {shown === 'open'
+              ? `Everything the receiver reported is resolved, acknowledged or silenced (${formatCount(lifecycle.groups.length)} in the history).`
+              : 'Nothing matches these filters.'}
           </Notice>
         ) : (
           <ul className="alert-list">
-            {groups.map((g, i) => (
+            {ordered.map((g, i) => (
               // biome-ignore lint/suspicious/noArrayIndexKey: a group without dedup_key has no other identity
-              <AlertCard key={`${g.dedup_key ?? ''}:${i}`} alert={g} now={now} />
+              <AlertCard key={`${g.dedup_key ?? ''}:${i}`} alert={g} now={now} kiosk={kiosk} />
             ))}
           </ul>
-        )}
-        {!kiosk && cursor !== null && !apiDown && (
-          <button type="button" className="more" onClick={loadMore} disabled={loadingMore}>
-            {loadingMore ? 'Loading…' : 'Show older alerts'}
-          </button>
         )}
       </Widget>
     </SceneGate>

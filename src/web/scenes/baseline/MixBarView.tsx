@@ -1,5 +1,5 @@
 import { formatPercent, formatPlural, formatSeconds } from '../../data/format.js';
-import type { PhaseColor } from '../../ui/phase-colors.js';
+import { type PhaseColor, textOn } from '../../ui/phase-colors.js';
 import type { MixBar } from './mix.js';
 
 /** One stacked bar with a legend that prints every number (a wall display has no hover). */
@@ -25,7 +25,11 @@ export function MixBarView({
             key={s.phase}
             className="mix-seg"
             data-phase={s.phase}
-            style={{ width: `${s.fraction * 100}%`, background: phaseColor(s.phase) }}
+            style={{
+              width: `${s.fraction * 100}%`,
+              background: phaseColor(s.phase),
+              color: textOn(phaseColor(s.phase)),
+            }}
           >
             {!compact && s.fraction >= 0.06 ? formatPercent(s.fraction) : ''}
           </span>

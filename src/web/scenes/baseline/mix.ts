@@ -1,4 +1,4 @@
-import type { PhaseTotals } from '../../../protocol/index.js';
+import { own, type PhaseTotals } from '../../../protocol/index.js';
 
 /** Phases kept out of the bar and its denominator, shown apart (the seed's `failed`). */
 export const APART_PHASES: readonly string[] = ['failed'];
@@ -36,8 +36,8 @@ export function mixBar(
     ...new Set([...Object.keys(totals.counts), ...Object.keys(totals.weighted_seconds)]),
   ].sort();
   const shown = phases.filter((p) => !apart.includes(p));
-  const seconds = (p: string): number => Math.max(0, totals.weighted_seconds[p] ?? 0);
-  const count = (p: string): number => Math.max(0, totals.counts[p] ?? 0);
+  const seconds = (p: string): number => Math.max(0, own(totals.weighted_seconds, p) ?? 0);
+  const count = (p: string): number => Math.max(0, own(totals.counts, p) ?? 0);
   const timeTotal = shown.reduce((sum, p) => sum + seconds(p), 0);
   const basis = timeTotal > 0 ? 'time' : 'labels';
   const value = basis === 'time' ? seconds : count;

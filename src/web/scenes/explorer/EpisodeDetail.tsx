@@ -1,3 +1,4 @@
+import { useEffect, useRef } from 'react';
 import type { EpisodeDetail, LabelWithDuration } from '../../../protocol/api.js';
 import { Notice } from '../../app/Widget.js';
 import { useApi } from '../../data/api.js';
@@ -60,11 +61,20 @@ function Meta({ meta }: { meta: Record<string, unknown> | null }) {
 export function EpisodeDetailPanel({ id, onClose }: { id: string; onClose: () => void }) {
   const res = useApi<EpisodeDetail>(`/api/episodes/${encodeURIComponent(id)}`);
   const d = res.data;
+  const heading = useRef<HTMLHeadingElement>(null);
+  // Opens in view (a drawer over the list on a phone, beside it on a desk), with focus on it.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: a new episode id is the trigger
+  useEffect(() => {
+    heading.current?.scrollIntoView({ block: 'nearest' });
+    heading.current?.focus({ preventScroll: true });
+  }, [id]);
   return (
     <aside className="detail" data-testid="episode-detail" aria-label={`Episode ${id}`}>
       <header className="detail-head">
-        <h2 className="mono">{id}</h2>
-        <button type="button" onClick={onClose} aria-label="Close detail">
+        <h2 className="mono" ref={heading} tabIndex={-1}>
+          {id}
+        </h2>
+        <button type="button" onClick={onClose} aria-label="Close detail (Escape)">
           Close
         </button>
       </header>
@@ -104,9 +114,15 @@ export function EpisodeDetailPanel({ id, onClose }: { id: string; onClose: () =>
               </dd>
             </div>
           </dl>
+          {d.episode.status === 'corrupt' && (
+            <Notice kind="error" title="This tarball is corrupt">
+              Its size, its sha256 or its archive does not check out: what you download is the damaged file as
+              it arrived. Re-ship the episode from its host.
+            </Notice>
+          )}
           {d.download_url ? (
             <a className="button" href={d.download_url} download data-testid="download">
-              Download .tar.zst
+              {d.episode.status === 'corrupt' ? 'Download the damaged .tar.zst' : 'Download .tar.zst'}
             </a>
           ) : (
             <p className="muted">The tarball is not on disk.</p>

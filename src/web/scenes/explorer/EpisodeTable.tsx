@@ -21,7 +21,7 @@ export function EpisodeTable({ rows, now, selected, onSelect }: Props) {
           <th>Episode</th>
           <th className="hide-narrow">sha256</th>
           <th className="num">Size</th>
-          <th className="hide-narrow">Status</th>
+          <th>Status</th>
         </tr>
       </thead>
       <tbody>
@@ -44,7 +44,7 @@ export function EpisodeTable({ rows, now, selected, onSelect }: Props) {
             </td>
             <td className="mono hide-narrow">{shortHash(r.sha256)}</td>
             <td className="num">{formatBytes(r.size_bytes)}</td>
-            <td className="hide-narrow">
+            <td>
               {'status' in r ? (
                 <span className={`status status-${r.status}`}>{r.status}</span>
               ) : (

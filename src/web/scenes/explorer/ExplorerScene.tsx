@@ -1,16 +1,19 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { EpisodeFacets, EpisodesPage } from '../../../protocol/api.js';
+import { FilterError } from '../../../protocol/episode-filter.js';
 import { ErrorBoundary } from '../../app/ErrorBoundary.js';
+import { hashFor } from '../../app/routes.js';
 import { SceneGate } from '../../app/SceneGate.js';
 import { useSetParams } from '../../app/useRoute.js';
 import { Notice, Widget } from '../../app/Widget.js';
-import { getJson, useApi } from '../../data/api.js';
+import { ApiFailure, getJson, useApi } from '../../data/api.js';
 import {
   type EpisodeFilter,
   fetchAllEpisodes,
   filterFromParams,
   filterToParams,
   matchesFilter,
+  parsedFilter,
 } from '../../data/episodes.js';
 import { formatCount } from '../../data/format.js';
 import { useNow, useStore } from '../../data/hooks.js';
@@ -89,8 +92,14 @@ export function ExplorerScene({ params }: { params: URLSearchParams }) {
   // biome-ignore lint/correctness/useExhaustiveDependencies: filterKey is the trigger, not a value read
   useEffect(() => setCursors([null]), [filterKey]);
 
+  const invalid = useMemo(() => {
+    const parsed = parsedFilter(filter);
+    return parsed instanceof FilterError ? parsed : null;
+  }, [filter]);
+
   // biome-ignore lint/correctness/useExhaustiveDependencies: `applied` and `helloCount` are refresh triggers
   useEffect(() => {
+    if (invalid !== null) return;
     const controller = new AbortController();
     const q = filterToParams(filter);
     q.set('limit', String(PAGE_SIZE));
@@ -106,9 +115,51 @@ export function ExplorerScene({ params }: { params: URLSearchParams }) {
       },
     );
     return () => controller.abort();
-  }, [filter, cursor, applied, helloCount]);
+  }, [filter, cursor, applied, helloCount, invalid]);
 
-  const facets = useApi<EpisodeFacets>(`/api/episodes/facets?${filterKey}`, applied + helloCount, 2000);
+  // Each facet counts under the rest of the filter: choosing one host keeps the other hosts on
+  // offer (multi-select), and the same for status.
+  const withoutHosts = filterToParams({ ...filter, host: [] }).toString();
+  const withoutStatus = filterToParams({ ...filter, status: [] }).toString();
+  const hostFacets = useApi<EpisodeFacets>(
+    invalid ? null : `/api/episodes/facets?${withoutHosts}`,
+    applied + helloCount,
+    2000,
+  );
+  const statusFacets = useApi<EpisodeFacets>(
+    invalid ? null : `/api/episodes/facets?${withoutStatus}`,
+    applied + helloCount,
+    2000,
+  );
+  const facets: { data: EpisodeFacets | null } = {
+    data:
+      hostFacets.data && statusFacets.data
+        ? { host: hostFacets.data.host, status: statusFacets.data.status }
+        : null,
+  };
+
+  // The detail is a page of its own in the history: Back closes it, and so does Escape.
+  const openDetail = useCallback(
+    (id: string) => {
+      const p = filterToParams(filter);
+      p.set('episode', id);
+      history.pushState({ cis490Detail: true }, '', hashFor('explorer', p));
+      dispatchEvent(new HashChangeEvent('hashchange'));
+    },
+    [filter],
+  );
+  const closeDetail = useCallback(() => {
+    if ((history.state as { cis490Detail?: boolean } | null)?.cis490Detail) history.back();
+    else setParams(filterToParams(filter));
+  }, [filter, setParams]);
+  useEffect(() => {
+    if (selected === null) return;
+    const onKey = (e: KeyboardEvent): void => {
+      if (e.key === 'Escape') closeDetail();
+    };
+    addEventListener('keydown', onKey);
+    return () => removeEventListener('keydown', onKey);
+  }, [selected, closeDetail]);
 
   const page = loaded?.page ?? null;
   const ids = useMemo(() => new Set(page?.items.map((i) => i.episode_id)), [page]);
@@ -212,20 +263,30 @@ export function ExplorerScene({ params }: { params: URLSearchParams }) {
               {formatCount(waiting)} new {waiting === 1 ? 'episode' : 'episodes'} — show
             </button>
           )}
-          {error !== null && (
-            <Notice kind="error" title="The episode catalog did not answer">
+          {invalid !== null ? (
+            <Notice kind="error" title="This filter cannot be applied">
+              {invalid.message}
+            </Notice>
+          ) : error instanceof ApiFailure && error.status === 400 ? (
+            <Notice kind="error" title="The server refused this filter">
               {error.message}
             </Notice>
+          ) : (
+            error !== null && (
+              <Notice kind="error" title="The episode catalog did not answer">
+                {error.message}
+              </Notice>
+            )
           )}
           {page === null ? (
-            error === null && <Notice kind="loading" title="Loading episodes…" />
+            error === null && invalid === null && <Notice kind="loading" title="Loading episodes…" />
           ) : rows.length === 0 ? (
             <Notice kind="empty" title={filterKey ? 'No episode matches this filter' : 'No episodes yet'}>
               {filterKey ? 'Loosen the filter or clear it.' : 'Episodes appear here as hosts ship them.'}
             </Notice>
           ) : (
             <div className="table-wrap" {...readingHandlers}>
-              <EpisodeTable rows={rows} now={now} selected={selected} onSelect={(id) => update(filter, id)} />
+              <EpisodeTable rows={rows} now={now} selected={selected} onSelect={openDetail} />
             </div>
           )}
           <div className="pager">
@@ -248,7 +309,7 @@ export function ExplorerScene({ params }: { params: URLSearchParams }) {
         </Widget>
         {selected !== null && (
           <ErrorBoundary name="Episode detail">
-            <EpisodeDetailPanel id={selected} onClose={() => update(filter)} />
+            <EpisodeDetailPanel id={selected} onClose={closeDetail} />
           </ErrorBoundary>
         )}
       </div>

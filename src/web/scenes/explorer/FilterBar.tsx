@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'react';
 import { EPISODE_STATUSES, type EpisodeFacets } from '../../../protocol/api.js';
+import { own } from '../../../protocol/index.js';
 import type { EpisodeFilter } from '../../data/episodes.js';
 import { formatCount } from '../../data/format.js';
 
@@ -34,6 +35,18 @@ export function FilterBar({ filter, facets, onChange }: Props) {
     const id = setTimeout(() => onChange({ ...filter, q }), 300);
     return () => clearTimeout(id);
   }, [q, filter, onChange]);
+
+  // Byte bounds are debounced like the search box: typing 10000 must not fire five queries.
+  const [sizes, setSizes] = useState({ min_size: filter.min_size, max_size: filter.max_size });
+  useEffect(
+    () => setSizes({ min_size: filter.min_size, max_size: filter.max_size }),
+    [filter.min_size, filter.max_size],
+  );
+  useEffect(() => {
+    if (sizes.min_size === filter.min_size && sizes.max_size === filter.max_size) return;
+    const id = setTimeout(() => onChange({ ...filter, ...sizes }), 400);
+    return () => clearTimeout(id);
+  }, [sizes, filter, onChange]);
 
   const hostCounts = facets?.host ?? {};
   const hosts = [...new Set([...Object.keys(hostCounts), ...filter.host])].sort();
@@ -79,8 +92,9 @@ export function FilterBar({ filter, facets, onChange }: Props) {
           <input
             type="number"
             min={0}
-            value={filter.min_size}
-            onChange={(e) => onChange({ ...filter, min_size: e.target.value })}
+            value={sizes.min_size}
+            onChange={(e) => setSizes((v) => ({ ...v, min_size: e.target.value }))}
+            data-testid="explorer-min-size"
           />
         </label>
         <label>
@@ -88,8 +102,9 @@ export function FilterBar({ filter, facets, onChange }: Props) {
           <input
             type="number"
             min={0}
-            value={filter.max_size}
-            onChange={(e) => onChange({ ...filter, max_size: e.target.value })}
+            value={sizes.max_size}
+            onChange={(e) => setSizes((v) => ({ ...v, max_size: e.target.value }))}
+            data-testid="explorer-max-size"
           />
         </label>
       </div>
@@ -105,7 +120,7 @@ export function FilterBar({ filter, facets, onChange }: Props) {
             data-testid="facet-host"
             data-host={h}
           >
-            {h} <span className="chip-count">{formatCount(hostCounts[h] ?? 0)}</span>
+            {h} <span className="chip-count">{formatCount(own(hostCounts, h) ?? 0)}</span>
           </button>
         ))}
       </fieldset>

@@ -1,110 +1,84 @@
-import { useMemo } from 'react';
+import { hashFor } from '../../app/routes.js';
 import { SceneGate } from '../../app/SceneGate.js';
 import { Notice, Widget } from '../../app/Widget.js';
 import { formatAgo, formatBytes, formatCount, formatPlural } from '../../data/format.js';
-import { useNow, useStore } from '../../data/hooks.js';
-import { HEARTBEAT_STALE_MS, type HostRow, healthFields, heartbeatAt, hostRows } from './hosts.js';
+import { HostPage } from './HostPage.js';
+import { type HostWithStatus, useHostStatuses } from './status.js';
 
-function Health({ row, now }: { row: HostRow; now: number }) {
-  const h = row.health;
-  if (h === null) return <p className="muted">No health file.</p>;
-  const beat = heartbeatAt(h);
-  const age = now - Date.parse(beat);
-  return (
-    <div className="health">
-      <p className={age > HEARTBEAT_STALE_MS ? 'bad' : 'ok'} data-testid="host-heartbeat">
-        Heartbeat {formatAgo(beat, now)}
-      </p>
-      <dl className="kv">
-        {healthFields(h, now).map(([k, v]) => (
-          <div key={k}>
-            <dt>{k}</dt>
-            <dd>{v}</dd>
-          </div>
-        ))}
-      </dl>
-    </div>
-  );
-}
+export const STATUS_ICON = { ok: '✓', warning: '▲', critical: '✕' } as const;
+export const STATUS_WORD = { ok: 'OK', warning: 'Warning', critical: 'Critical' } as const;
 
-function HostCard({ row, now }: { row: HostRow; now: number }) {
-  return (
-    <article
-      className={`card host-card ${row.stale ? 'stale' : ''}`}
-      data-testid="host-card"
-      data-host={row.host_id}
-    >
-      <header className="card-head">
-        <h3>{row.host_id}</h3>
-        {row.stale && <span className="badge badge-bad">STALE</span>}
-      </header>
-      <div className="card-stats">
-        <div>
-          <span className="num" data-testid="host-episodes">
-            {formatCount(row.episodes)}
-          </span>
-          <span className="label">episodes</span>
-        </div>
-        <div>
-          <span className="num" data-testid="host-bytes" title={`${formatCount(row.bytes)} bytes`}>
-            {formatBytes(row.bytes)}
-          </span>
-          <span className="label">in the index</span>
-        </div>
-        <div>
-          <span className="num" data-testid="host-files">
-            {formatCount(row.files_on_disk)}
-          </span>
-          <span className="label">files on disk · {formatBytes(row.bytes_on_disk)}</span>
-        </div>
-      </div>
-      <p className={row.stale ? 'last bad' : 'last'} data-testid="host-last">
-        Last episode {formatAgo(row.last_received_at, now)}
-      </p>
-      <Health row={row} now={now} />
-      {row.last_alert ? (
-        <p className="host-alert">
-          <span className="badge badge-warn">alert</span> {row.last_alert.symptom ?? 'alert'}{' '}
-          <span className="muted">{formatAgo(row.last_alert.detected_at, now)}</span>
-        </p>
-      ) : (
-        <p className="muted">No alerts.</p>
+/** One compact tile: colour plus icon and word, the worst reason; opens the host's page. */
+function HostTile({ row, now, kiosk }: { row: HostWithStatus; now: number; kiosk: boolean }) {
+  const body = (
+    <>
+      <span className="tile-head">
+        <span className="tile-host">{row.host_id}</span>
+        <span className="tile-status" data-testid="host-status">
+          <span aria-hidden="true">{STATUS_ICON[row.status]}</span> {STATUS_WORD[row.status]}
+        </span>
+      </span>
+      <span className="tile-reason" data-testid="host-reason">
+        {row.reasons[0]?.text ?? `last episode ${formatAgo(row.last_received_at, now)}`}
+      </span>
+      {!kiosk && (
+        <span className="tile-counts">
+          <span data-testid="host-episodes">{formatCount(row.episodes)}</span>{' '}
+          {row.episodes === 1 ? 'episode' : 'episodes'} ·{' '}
+          <span data-testid="host-bytes">{formatBytes(row.bytes)}</span> ·{' '}
+          <span data-testid="host-files">{formatCount(row.files_on_disk)}</span> files
+        </span>
       )}
-    </article>
+    </>
+  );
+  const attrs = {
+    className: `tile tile-${row.status}`,
+    'data-testid': 'host-card',
+    'data-host': row.host_id,
+    'data-status': row.status,
+  };
+  return (
+    <li>
+      {kiosk ? (
+        <div {...attrs}>{body}</div>
+      ) : (
+        <a {...attrs} href={hashFor('hosts', new URLSearchParams({ host: row.host_id }))}>
+          {body}
+        </a>
+      )}
+    </li>
   );
 }
 
-export function HostsScene() {
-  // Only the slices hosts are made of: an alert elsewhere or a new recent episode does not re-render.
-  const hosts_indexed = useStore((s) => s.state.hosts_indexed);
-  const host_counts = useStore((s) => s.state.host_counts);
-  const host_bytes = useStore((s) => s.state.host_bytes);
-  const health = useStore((s) => s.state.health);
-  const host_last_alert = useStore((s) => s.state.host_last_alert);
-  const live_phases = useStore((s) => s.state.live_phases);
-  const now = useNow(5000);
-  const rows = useMemo(
-    () => hostRows({ hosts_indexed, host_counts, host_bytes, health, host_last_alert, live_phases }, now),
-    [hosts_indexed, host_counts, host_bytes, health, host_last_alert, live_phases, now],
-  );
-  const stale = rows.filter((r) => r.stale).length;
+export function HostsScene({ params, kiosk }: { params: URLSearchParams; kiosk: boolean }) {
+  const { hosts, now } = useHostStatuses();
+  const selected = kiosk ? null : params.get('host');
+  if (selected !== null) {
+    return (
+      <SceneGate>
+        <HostPage hostId={selected} host={hosts.find((h) => h.host_id === selected) ?? null} now={now} />
+      </SceneGate>
+    );
+  }
+  const critical = hosts.filter((r) => r.status === 'critical').length;
+  const warning = hosts.filter((r) => r.status === 'warning').length;
   return (
     <SceneGate>
       <Widget
-        title="Hosts"
-        aside={`${formatPlural(rows.length, 'host')}${stale > 0 ? ` · ${formatCount(stale)} stale` : ''}`}
+        title="Host status"
+        aside={`${formatPlural(hosts.length, 'host')} · ${formatCount(critical)} critical · ${formatCount(warning)} warning`}
         className="span-all"
       >
-        {rows.length === 0 ? (
+        {hosts.length === 0 ? (
           <Notice kind="empty" title="No hosts yet">
             A host appears with its first episode, health file or alert.
           </Notice>
         ) : (
-          <div className="cards">
-            {rows.map((row) => (
-              <HostCard key={row.host_id} row={row} now={now} />
+          <ul className="tiles" data-testid="host-grid">
+            {hosts.map((row) => (
+              <HostTile key={row.host_id} row={row} now={now} kiosk={kiosk} />
             ))}
-          </div>
+          </ul>
         )}
       </Widget>
     </SceneGate>

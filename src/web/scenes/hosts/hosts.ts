@@ -1,5 +1,5 @@
 import type { HostSummary } from '../../../protocol/api.js';
-import type { DashboardState, HostHealth } from '../../../protocol/index.js';
+import { type DashboardState, type HostHealth, own } from '../../../protocol/index.js';
 import { formatAgo, formatBytes, formatCount } from '../../data/format.js';
 
 /** A host with no episode for this long stands out as stale. */
@@ -30,19 +30,19 @@ export function hostRows(state: HostSources, now: number): HostRow[] {
     ...Object.keys(state.live_phases),
   ]);
   const rows = [...ids].map((host_id): HostRow => {
-    const indexed = state.hosts_indexed[host_id];
+    const indexed = own(state.hosts_indexed, host_id);
     const last = indexed?.last_received_at ?? null;
     const lastMs = last === null ? Number.NaN : Date.parse(last);
     return {
       host_id,
       episodes: indexed?.episodes ?? 0,
       bytes: indexed?.bytes ?? 0,
-      files_on_disk: state.host_counts[host_id] ?? 0,
-      bytes_on_disk: state.host_bytes[host_id] ?? 0,
+      files_on_disk: own(state.host_counts, host_id) ?? 0,
+      bytes_on_disk: own(state.host_bytes, host_id) ?? 0,
       last_received_at: last,
-      health: state.health[host_id] ?? null,
-      last_alert: state.host_last_alert[host_id] ?? null,
-      live_phase: state.live_phases[host_id] ?? null,
+      health: own(state.health, host_id) ?? null,
+      last_alert: own(state.host_last_alert, host_id) ?? null,
+      live_phase: own(state.live_phases, host_id) ?? null,
       stale: Number.isNaN(lastMs) || now - lastMs > STALE_AFTER_MS,
     };
   });

@@ -1,7 +1,8 @@
+import { useDataNow } from '../../app/Liveness.js';
 import { SceneGate } from '../../app/SceneGate.js';
 import { Notice, Widget } from '../../app/Widget.js';
 import { formatDateTime, formatDuration, formatPlural } from '../../data/format.js';
-import { useNow, useStore } from '../../data/hooks.js';
+import { useStore } from '../../data/hooks.js';
 import { usePhaseColor } from '../../ui/phase-colors.js';
 
 /** No transition from any host for this long: say the phases shown may be old news. */
@@ -9,7 +10,7 @@ const QUIET_MS = 30 * 60_000;
 
 export function LiveScene() {
   const phases = useStore((s) => s.state.live_phases);
-  const now = useNow(1000);
+  const now = useDataNow(1000);
   const phaseColor = usePhaseColor();
   const rows = Object.values(phases).sort((a, b) => a.host_id.localeCompare(b.host_id));
   const newest = Math.max(...rows.map((p) => Date.parse(p.at)).filter((t) => !Number.isNaN(t)));

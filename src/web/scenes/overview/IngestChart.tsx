@@ -1,5 +1,7 @@
 import { useEffect, useRef } from 'react';
 import uPlot from 'uplot';
+import { formatTick } from '../../data/format.js';
+import type { TimeZoneMode } from '../../data/timezone.js';
 import type { IngestSeries } from './ingest.js';
 
 function cssVar(el: Element, name: string, fallback: string): string {
@@ -7,18 +9,24 @@ function cssVar(el: Element, name: string, fallback: string): string {
 }
 
 /** The ingest-rate chart (uPlot: ~20 KB gzipped, canvas, cheap to update). */
-export function IngestChart({ series, unit }: { series: IngestSeries; unit: string }) {
+export function IngestChart({ series, unit, tz }: { series: IngestSeries; unit: string; tz: TimeZoneMode }) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
+  const latest = useRef(series);
+  latest.current = series;
 
-  // Create once; data updates go through setData, sizes through a ResizeObserver.
+  // Create once (again when the time zone changes: the ticks); data updates go through setData,
+  // sizes through a ResizeObserver.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: tz is read by the tick formatter
   useEffect(() => {
     const el = box.current;
     if (el === null) return;
     const accent = cssVar(el, '--accent', '#4fc3f7');
     const grid = cssVar(el, '--grid', 'rgba(255,255,255,0.08)');
     const text = cssVar(el, '--muted', '#9aa4b2');
-    const axis = { stroke: text, grid: { stroke: grid }, ticks: { stroke: grid }, font: '14px system-ui' };
+    // Axis type as large as the page's (28 px on the wall), in the app's one time format.
+    const px = Math.round(Number.parseFloat(getComputedStyle(document.documentElement).fontSize) || 16);
+    const axis = { stroke: text, grid: { stroke: grid }, ticks: { stroke: grid }, font: `${px}px system-ui` };
     const opts: uPlot.Options = {
       width: el.clientWidth || 600,
       height: el.clientHeight || 240,
@@ -27,8 +35,20 @@ export function IngestChart({ series, unit }: { series: IngestSeries; unit: stri
       scales: { x: { time: true } },
       // Whole episodes only: no 0.5 ticks on a count axis.
       axes: [
-        axis,
-        { ...axis, size: 56, incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 100_000] },
+        {
+          ...axis,
+          size: px * 2.5,
+          space: px * 7,
+          values: (u: uPlot, splits: number[]) => {
+            const span = ((u.scales.x?.max ?? 0) - (u.scales.x?.min ?? 0)) * 1000;
+            return splits.map((t) => formatTick(t * 1000, span));
+          },
+        },
+        {
+          ...axis,
+          size: px * 3.5,
+          incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 100_000],
+        },
       ],
       series: [
         {},
@@ -42,7 +62,7 @@ export function IngestChart({ series, unit }: { series: IngestSeries; unit: stri
         },
       ],
     };
-    const u = new uPlot(opts, [[], []], el);
+    const u = new uPlot(opts, [latest.current.x, latest.current.y], el);
     plot.current = u;
     const ro = new ResizeObserver(() => {
       u.setSize({ width: el.clientWidth, height: el.clientHeight || 240 });
@@ -53,7 +73,7 @@ export function IngestChart({ series, unit }: { series: IngestSeries; unit: stri
       u.destroy();
       plot.current = null;
     };
-  }, [unit]);
+  }, [unit, tz]);
 
   useEffect(() => {
     plot.current?.setData([series.x, series.y]);

@@ -1,15 +1,26 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
-import type { AlertsPage, EpisodesPage } from '../../../protocol/api.js';
+import type { EpisodesPage } from '../../../protocol/api.js';
 import { SceneGate } from '../../app/SceneGate.js';
+import { useSetParams } from '../../app/useRoute.js';
 import { Notice, Widget } from '../../app/Widget.js';
+import { useAlertLifecycle } from '../../data/alert-lifecycle.js';
 import { useApi } from '../../data/api.js';
 import { formatBytes, formatCount, formatPlural } from '../../data/format.js';
-import { useStore } from '../../data/hooks.js';
+import { useNow, useStore } from '../../data/hooks.js';
+import { timeZoneLabel, useTimeZoneMode } from '../../data/timezone.js';
 import { Stat } from '../../ui/Stat.js';
 import { HostBars } from './HostBars.js';
 import { cachedHistory, HISTORY_MAX, type IngestHistory, loadHistory } from './history.js';
 import { IngestChart } from './IngestChart.js';
-import { bucketLabel, ingestSeries, receivedMs } from './ingest.js';
+import {
+  bucketLabel,
+  ingestSeries,
+  isRange,
+  RANGES,
+  type RangeId,
+  receivedMs,
+  timesInRange,
+} from './ingest.js';
 
 /** Episodes received since `sinceMs` ago, from the catalog (the state holds only the newest 200). */
 function useWindowCount(sinceMs: number, refreshKey: number): { value: number | null; error: boolean } {
@@ -20,15 +31,48 @@ function useWindowCount(sinceMs: number, refreshKey: number): { value: number | 
     return () => clearInterval(id);
   }, []);
   const from = new Date(minute * 60_000 - sinceMs).toISOString();
+  // Clamped at now: an episode dated in the future is not "in the last hour" (issue 14 item 8).
+  const to = new Date((minute + 1) * 60_000).toISOString();
   const res = useApi<EpisodesPage>(
-    `/api/episodes?from=${encodeURIComponent(from)}&limit=1`,
+    `/api/episodes?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}&limit=1`,
     refreshKey,
     1000,
   );
   return { value: res.data?.total ?? null, error: res.status === 'error' };
 }
 
-function IngestWidget() {
+function RangePicker({ range, onChange }: { range: RangeId; onChange: (r: RangeId) => void }) {
+  return (
+    <fieldset className="chips range-picker">
+      <legend className="sr-only">Time range</legend>
+      {(Object.keys(RANGES) as RangeId[]).map((r) => (
+        <button
+          key={r}
+          type="button"
+          className="chip"
+          aria-pressed={r === range}
+          onClick={() => onChange(r)}
+          data-testid="range"
+          data-range={r}
+        >
+          {r === 'all' ? 'all' : r.replace('h', ' h').replace('d', ' d')}
+        </button>
+      ))}
+    </fieldset>
+  );
+}
+
+function IngestWidget({
+  range,
+  onRange,
+  kiosk,
+}: {
+  range: RangeId;
+  onRange: (r: RangeId) => void;
+  kiosk: boolean;
+}) {
+  const now = useNow(30_000);
+  const tz = useTimeZoneMode();
   const recent = useStore((s) => s.state.recent_episodes);
   const helloCount = useStore((s) => s.helloCount);
   const episodeEvents = useStore((s) => s.episodeEvents);
@@ -69,8 +113,13 @@ function IngestWidget() {
       const t = receivedMs(ep.received_at);
       if (t !== null) times.push(t);
     }
-    return ingestSeries(history ? times.concat(history.times) : times);
-  }, [recent, history, episodeEvents]);
+    const { kept, outside } = timesInRange(history ? times.concat(history.times) : times, range, now);
+    const span = RANGES[range];
+    return {
+      ...ingestSeries(kept, 120, span === null ? undefined : { fromMs: now - span, toMs: now }),
+      outside,
+    };
+  }, [recent, history, episodeEvents, range, now]);
 
   const unit = bucketLabel(series.bucketSeconds);
   const basis = history?.truncated
@@ -79,13 +128,18 @@ function IngestWidget() {
       ? `newest ${formatCount(recent.length)} episodes (catalog not reachable)`
       : 'all episodes';
   return (
-    <Widget title="Ingest rate" aside={`episodes per ${unit} · ${basis}`} className="span-2">
+    <Widget
+      title="Ingest rate"
+      aside={`episodes per ${unit} · ${basis}${series.outside > 0 ? ` · ${formatCount(series.outside)} outside the range` : ''} · times ${timeZoneLabel(tz)}`}
+      className="span-2"
+    >
+      {!kiosk && <RangePicker range={range} onChange={onRange} />}
       {series.x.length === 0 ? (
         <Notice kind="empty" title="No episodes received yet">
           The chart fills in as hosts ship episodes.
         </Notice>
       ) : (
-        <IngestChart series={series} unit={unit} />
+        <IngestChart series={series} unit={unit} tz={tz} />
       )}
     </Widget>
   );
@@ -96,12 +150,11 @@ function Totals() {
   const totalBytes = useStore((s) => s.state.total_bytes);
   const totalAlerts = useStore((s) => s.state.total_alerts);
   const episodeEvents = useStore((s) => s.episodeEvents);
-  const alertEvents = useStore((s) => s.alertEvents);
   const helloCount = useStore((s) => s.helloCount);
   const hour = useWindowCount(3600_000, episodeEvents + helloCount);
   const day = useWindowCount(86_400_000, episodeEvents + helloCount);
-  const alerts = useApi<AlertsPage>('/api/alerts?dedup=1&limit=1', alertEvents + helloCount, 1000);
-  const open = alerts.data?.total ?? null;
+  const { counts } = useAlertLifecycle();
+  const open = counts?.open ?? null;
   return (
     <div className="stats" data-testid="totals">
       <Stat label="Episodes" value={formatCount(totalEpisodes)} testId="total-episodes" />
@@ -126,7 +179,11 @@ function Totals() {
       <Stat
         label="Open alerts"
         value={formatCount(open)}
-        sub={`${formatCount(totalAlerts)} alert lines`}
+        sub={
+          counts
+            ? `${formatCount(counts.open_critical)} critical · ${formatCount(counts.resolved)} resolved · ${formatCount(totalAlerts)} lines`
+            : `${formatCount(totalAlerts)} alert lines`
+        }
         tone={open !== null && open > 0 ? 'bad' : undefined}
         testId="open-alerts"
       />
@@ -150,14 +207,28 @@ function HostsWidget() {
   );
 }
 
-export function OverviewScene() {
+export function OverviewScene({
+  params = new URLSearchParams(),
+  kiosk = false,
+}: {
+  params?: URLSearchParams;
+  kiosk?: boolean;
+}) {
+  const setParams = useSetParams('overview');
+  const asked = params.get('range');
+  // The wall shows the last 24 h (today, not a month squeezed into one spike); a desk sees all by default.
+  const range: RangeId = isRange(asked) ? asked : kiosk ? '24h' : 'all';
   return (
     <SceneGate>
       <div className="grid overview">
         <Widget title="Totals" className="span-all">
           <Totals />
         </Widget>
-        <IngestWidget />
+        <IngestWidget
+          range={range}
+          onRange={(r) => setParams(new URLSearchParams({ range: r }))}
+          kiosk={kiosk}
+        />
         <HostsWidget />
       </div>
     </SceneGate>

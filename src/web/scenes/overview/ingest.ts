@@ -1,6 +1,31 @@
 /** Bucket sizes the ingest chart may use, smallest first (seconds). */
 const BUCKETS_S = [60, 300, 900, 3600, 6 * 3600, 86_400, 7 * 86_400];
 
+/** The chart's time ranges (issue 15 item 7). */
+export const RANGES = { '1h': 3600_000, '24h': 86_400_000, '7d': 7 * 86_400_000, all: null } as const;
+export type RangeId = keyof typeof RANGES;
+
+export function isRange(v: string | null): v is RangeId {
+  return v !== null && Object.hasOwn(RANGES, v);
+}
+
+/**
+ * Receipt times the chart may plot, in ms: inside the range ending now; for `all`, from 2000 on
+ * (a year 0001 record would stretch the axis over two millennia) and never past now (a year
+ * +275760 record, or a host's clock ahead, would push today into one spike). Returns how many
+ * were left out.
+ */
+export function timesInRange(
+  times: readonly number[],
+  range: RangeId,
+  now: number,
+): { kept: number[]; outside: number } {
+  const span = RANGES[range];
+  const from = span === null ? Date.UTC(2000, 0, 1) : now - span;
+  const kept = times.filter((t) => t >= from && t <= now);
+  return { kept, outside: times.length - kept.length };
+}
+
 export interface IngestSeries {
   /** Bucket start times, epoch seconds (uPlot's x). */
   x: number[];
@@ -21,12 +46,17 @@ export function receivedMs(iso: string | null): number | null {
  * under `maxBuckets` points over the span of the data, empty buckets included (a gap in ingest is
  * exactly what the chart must show).
  */
-export function ingestSeries(receivedAtMs: Iterable<number>, maxBuckets = 120): IngestSeries {
+export function ingestSeries(
+  receivedAtMs: Iterable<number>,
+  maxBuckets = 120,
+  /** A fixed window [from, to] in ms: the axis spans it even where nothing arrived. */
+  window?: { fromMs: number; toMs: number },
+): IngestSeries {
   const times: number[] = [];
   for (const ms of receivedAtMs) times.push(ms / 1000);
-  if (times.length === 0) return { x: [], y: [], bucketSeconds: 60 };
-  let min = Number.POSITIVE_INFINITY;
-  let max = Number.NEGATIVE_INFINITY;
+  if (times.length === 0 && !window) return { x: [], y: [], bucketSeconds: 60 };
+  let min = window ? window.fromMs / 1000 : Number.POSITIVE_INFINITY;
+  let max = window ? window.toMs / 1000 : Number.NEGATIVE_INFINITY;
   for (const t of times) {
     if (t < min) min = t;
     if (t > max) max = t;

@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { FilterError, matchesEpisodeFilter, parseEpisodeFilter } from './episode-filter.js';
+
+const params = (q: Record<string, string | string[]>) => ({
+  all: (k: string) =>
+    [q[k] ?? []]
+      .flat()
+      .flatMap((v) => v.split(','))
+      .filter(Boolean),
+  one: (k: string) => {
+    const v = q[k];
+    return typeof v === 'string' && v !== '' ? v : undefined;
+  },
+});
+const ep = {
+  episode_id: 'Ep-ABC',
+  host_id: 'h1',
+  sha256: 'ABCDEF0123',
+  size_bytes: 100,
+  received_at: '2026-05-08T13:00:00.000Z',
+};
+
+describe('the explorer filter shared by server and web app', () => {
+  it('to is inclusive, like from', () => {
+    expect(matchesEpisodeFilter(ep, parseEpisodeFilter(params({ to: '2026-05-08T13:00:00Z' })))).toBe(true);
+    expect(matchesEpisodeFilter(ep, parseEpisodeFilter(params({ from: '2026-05-08T13:00:00Z' })))).toBe(true);
+    expect(matchesEpisodeFilter(ep, parseEpisodeFilter(params({ to: '2026-05-08T12:59:59Z' })))).toBe(false);
+  });
+
+  it('an id prefix is case-sensitive, a sha256 prefix is not', () => {
+    expect(matchesEpisodeFilter(ep, parseEpisodeFilter(params({ q: 'Ep-A' })))).toBe(true);
+    expect(matchesEpisodeFilter(ep, parseEpisodeFilter(params({ q: 'ep-a' })))).toBe(false);
+    expect(matchesEpisodeFilter(ep, parseEpisodeFilter(params({ q: 'abcdef' })))).toBe(true);
+  });
+
+  it('several hosts and statuses; a live row without a status matches no status filter', () => {
+    expect(matchesEpisodeFilter(ep, parseEpisodeFilter(params({ host: ['h2', 'h1'] })))).toBe(true);
+    expect(matchesEpisodeFilter(ep, parseEpisodeFilter(params({ status: 'ok' })))).toBe(false);
+    expect(
+      matchesEpisodeFilter(
+        { ...ep, status: 'corrupt' },
+        parseEpisodeFilter(params({ status: 'ok,corrupt' })),
+      ),
+    ).toBe(true);
+  });
+
+  it('says what is wrong with a bad filter', () => {
+    expect(() => parseEpisodeFilter(params({ min_size: '5', max_size: '1' }))).toThrow(FilterError);
+    expect(() => parseEpisodeFilter(params({ status: 'fine' }))).toThrow(/must be one of/);
+    expect(() => parseEpisodeFilter(params({ from: 'yesterday' }))).toThrow(/ISO-8601/);
+  });
+});

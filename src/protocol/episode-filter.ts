@@ -1,0 +1,144 @@
+/**
+ * The explorer filter, one rule for the server (`GET /api/episodes`, its facets and exports) and the
+ * web app (live rows before the catalog answers, and checking input before asking):
+ * - `host` (repeatable): any of these hosts;
+ * - `q`: an episode id prefix, case-sensitive (ids are), or a sha256 prefix, case-insensitive
+ *   (hex), at most 128 characters;
+ * - `from`, `to`: ISO-8601 or epoch seconds, BOTH INCLUSIVE (`from <= received_at <= to`); a
+ *   record without a received time matches no time bound;
+ * - `min_size`, `max_size`: whole bytes, both inclusive; a record without a size matches no bound;
+ * - `status` (repeatable): any of these integrity statuses; a live record whose status the catalog
+ *   has not given yet matches no status filter.
+ */
+import { timestampMs } from '../util/time.js';
+import { EPISODE_STATUSES, type EpisodeStatus } from './api.js';
+
+export interface EpisodeFilter {
+  hosts: readonly string[];
+  /** Episode id prefix or sha256 prefix. */
+  q: string | null;
+  fromMs: number | null;
+  toMs: number | null;
+  minSize: number | null;
+  maxSize: number | null;
+  statuses: readonly EpisodeStatus[];
+}
+
+export const NO_FILTER: EpisodeFilter = {
+  hosts: [],
+  q: null,
+  fromMs: null,
+  toMs: null,
+  minSize: null,
+  maxSize: null,
+  statuses: [],
+};
+
+export const FILTER_PARAMS = ['host', 'q', 'from', 'to', 'min_size', 'max_size', 'status'] as const;
+export const MAX_Q = 128;
+
+/** What the parser reads: URLSearchParams in the browser, Fastify's query on the server. */
+export interface FilterParams {
+  /** Every value of a repeatable key (comma-separated values split). */
+  all(key: string): string[];
+  /** The one value of a key, undefined when absent or empty; throws when repeated (server). */
+  one(key: string): string | undefined;
+}
+
+/** A filter that cannot be applied, with the sentence saying why (the 400 message). */
+export class FilterError extends Error {
+  constructor(
+    readonly param: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'FilterError';
+  }
+}
+
+function time(p: FilterParams, key: string): number | null {
+  const v = p.one(key);
+  if (v === undefined) return null;
+  const ms = timestampMs(v);
+  if (ms === null)
+    throw new FilterError(key, `query parameter '${key}' must be ISO-8601 or epoch seconds, got '${v}'`);
+  return ms;
+}
+
+function bytes(p: FilterParams, key: string): number | null {
+  const v = p.one(key);
+  if (v === undefined) return null;
+  if (!/^\d+$/.test(v) || !Number.isSafeInteger(Number(v))) {
+    throw new FilterError(key, `query parameter '${key}' must be a whole number of bytes, got '${v}'`);
+  }
+  return Number(v);
+}
+
+/** Parses and checks a filter; throws FilterError naming the parameter and what is wrong. */
+export function parseEpisodeFilter(p: FilterParams): EpisodeFilter {
+  const statuses = p.all('status');
+  for (const s of statuses) {
+    if (!(EPISODE_STATUSES as readonly string[]).includes(s)) {
+      throw new FilterError(
+        'status',
+        `query parameter 'status' must be one of ${EPISODE_STATUSES.join(', ')}, got '${s}'`,
+      );
+    }
+  }
+  const q = p.one('q')?.trim() || null;
+  if (q !== null && q.length > MAX_Q)
+    throw new FilterError('q', `query parameter 'q' must be at most ${MAX_Q} characters`);
+  const filter: EpisodeFilter = {
+    hosts: p.all('host'),
+    q,
+    fromMs: time(p, 'from'),
+    toMs: time(p, 'to'),
+    minSize: bytes(p, 'min_size'),
+    maxSize: bytes(p, 'max_size'),
+    statuses: statuses as EpisodeStatus[],
+  };
+  if (filter.fromMs !== null && filter.toMs !== null && filter.fromMs > filter.toMs) {
+    throw new FilterError('from', "query parameter 'from' is after 'to'");
+  }
+  if (filter.minSize !== null && filter.maxSize !== null && filter.minSize > filter.maxSize) {
+    throw new FilterError('min_size', "query parameter 'min_size' is larger than 'max_size'");
+  }
+  return filter;
+}
+
+/** True when `q` may be a sha256 prefix (hex, at most 64 digits). */
+export function isShaPrefix(q: string): boolean {
+  return /^[0-9a-f]{1,64}$/i.test(q);
+}
+
+/** Whether one record falls under the filter, by exactly the rule the catalog's SQL applies. */
+export function matchesEpisodeFilter(
+  ep: {
+    episode_id: string;
+    host_id: string;
+    sha256: string | null;
+    size_bytes: number | null;
+    received_at: string | null;
+    status?: EpisodeStatus;
+  },
+  f: EpisodeFilter,
+): boolean {
+  if (f.statuses.length > 0 && (ep.status === undefined || !f.statuses.includes(ep.status))) return false;
+  if (f.hosts.length > 0 && !f.hosts.includes(ep.host_id)) return false;
+  if (f.q !== null) {
+    const sha = isShaPrefix(f.q) && (ep.sha256 ?? '').toLowerCase().startsWith(f.q.toLowerCase());
+    if (!ep.episode_id.startsWith(f.q) && !sha) return false;
+  }
+  if (f.fromMs !== null || f.toMs !== null) {
+    const t = ep.received_at === null ? Number.NaN : Date.parse(ep.received_at);
+    if (Number.isNaN(t)) return false;
+    if (f.fromMs !== null && t < f.fromMs) return false;
+    if (f.toMs !== null && t > f.toMs) return false;
+  }
+  if (f.minSize !== null || f.maxSize !== null) {
+    if (ep.size_bytes === null) return false;
+    if (f.minSize !== null && ep.size_bytes < f.minSize) return false;
+    if (f.maxSize !== null && ep.size_bytes > f.maxSize) return false;
+  }
+  return true;
+}

@@ -1,0 +1,53 @@
+import { DashboardError } from '../util/errors.js';
+
+/** The namespace (Redis hash tag) when none is configured. */
+export const DEFAULT_NAMESPACE = 'cis490';
+
+const NAME = /^[A-Za-z0-9._-]{1,64}$/;
+
+/**
+ * The Redis keys of one shared log. Every key carries the same hash tag (`{namespace}`), so the
+ * append script's keys live in one slot and the log works unchanged on a Redis Cluster later.
+ */
+export interface StreamKeys {
+  /** Hash: `epoch` (created once, random) and `seq` (the last global seq handed out). */
+  readonly meta: string;
+  /** The stream: entry id `<seq>-0`, fields `r` (receiver) and `e` (the event's JSON, no `seq`). */
+  readonly stream: string;
+  /** Hash of one receiver's high-water marks for one source file (see `append-script.ts`). */
+  mark(receiver: string, source: string): string;
+}
+
+/** A receiver name: 1–64 of `A-Z a-z 0-9 . _ -` (it appears in keys, logs and metric labels). */
+export function checkReceiverName(receiver: string): string {
+  if (!NAME.test(receiver)) {
+    throw new DashboardError(
+      'bad_receiver_name',
+      `receiver name must match ${NAME}, got ${JSON.stringify(receiver)}`,
+      {
+        receiver,
+      },
+    );
+  }
+  return receiver;
+}
+
+export function streamKeys(namespace: string = DEFAULT_NAMESPACE): StreamKeys {
+  if (!NAME.test(namespace)) {
+    throw new DashboardError(
+      'bad_namespace',
+      `namespace must match ${NAME}, got ${JSON.stringify(namespace)}`,
+      {
+        namespace,
+      },
+    );
+  }
+  const tag = `{${namespace}}`;
+  return {
+    meta: `${tag}:meta`,
+    stream: `${tag}:events`,
+    // The source is a path relative to the data root: encoded so `:` or `{` in it cannot change
+    // the key's shape or its hash tag.
+    mark: (receiver, source) => `${tag}:mark:${checkReceiverName(receiver)}:${encodeURIComponent(source)}`,
+  };
+}

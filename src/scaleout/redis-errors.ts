@@ -1,0 +1,23 @@
+import {
+  ConnectionTimeoutError,
+  ErrorReply,
+  SocketClosedUnexpectedlyError,
+  SocketTimeoutError,
+} from '@redis/client';
+import { errnoCode } from '../util/errors.js';
+
+const TRANSIENT_REPLIES = ['LOADING', 'BUSY', 'TRYAGAIN', 'MASTERDOWN'];
+const TRANSIENT_ERRNO = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH']);
+
+/**
+ * True when a command failed because Redis was away (connection lost, still loading its AOF):
+ * the same command may be sent again once the client has reconnected. A keyed append is safe to
+ * re-send (the script skips what already landed); an append without a mark is not.
+ */
+export function isTransientRedisError(err: unknown): boolean {
+  if (err instanceof SocketClosedUnexpectedlyError) return true;
+  if (err instanceof ConnectionTimeoutError || err instanceof SocketTimeoutError) return true;
+  if (err instanceof ErrorReply) return TRANSIENT_REPLIES.some((word) => err.message.startsWith(word));
+  const code = errnoCode(err);
+  return code !== undefined && TRANSIENT_ERRNO.has(code);
+}

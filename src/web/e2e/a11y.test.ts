@@ -1,0 +1,145 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateDataRoot } from '../../generate/generate.js';
+import type { RunningServer } from '../../server.js';
+import { SCENES } from '../app/routes.js';
+import { ensureWebBuilt, REPO_ROOT } from './build-web.js';
+import { launchBrowser, screenshot, startDashboard } from './harness.js';
+
+/**
+ * Accessibility (issue 15 item 8): axe-core (a pinned dev dependency) in real Chromium against the
+ * built app served by the real server with its real CSP (axe is evaluated over the DevTools
+ * protocol, which the page's CSP does not govern): zero violations of WCAG 2.2 A/AA and axe's best
+ * practices (landmarks, one h1, regions) in all 6 scenes × light/dark × phone/desktop. Also saves
+ * the screenshots of every scene: 1920×1080 kiosk dark and 390×844 light.
+ */
+
+const WAIT = { timeout: 20_000 };
+const AXE = fs.readFileSync(path.join(REPO_ROOT, 'node_modules/axe-core/axe.min.js'), 'utf8');
+const TOKEN = 'a11y-phase-token-1';
+
+let work: string;
+let server: RunningServer;
+let browser: Awaited<ReturnType<typeof launchBrowser>>;
+let page: Page;
+
+interface AxeViolation {
+  id: string;
+  impact: string | null;
+  help: string;
+  nodes: Array<{ target: string[]; failureSummary?: string }>;
+}
+
+async function axe(p: Page): Promise<string[]> {
+  await p.evaluate(AXE);
+  const violations = await p.evaluate(async () => {
+    const w = window as unknown as {
+      axe: { run(ctx: Document, o: unknown): Promise<{ violations: AxeViolation[] }> };
+    };
+    const res = await w.axe.run(document, {
+      runOnly: {
+        type: 'tag',
+        values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'],
+      },
+      resultTypes: ['violations'],
+    });
+    return res.violations;
+  });
+  return violations.flatMap((v) =>
+    v.nodes
+      .slice(0, 3)
+      .map(
+        (n) =>
+          `${v.id} (${v.impact}): ${n.target.join(' ')} — ${n.failureSummary?.split('\n')[1]?.trim() ?? v.help}`,
+      ),
+  );
+}
+
+/** Waits until the scene has its data (not the loading notice) so axe sees what a person sees. */
+async function settle(p: Page): Promise<void> {
+  await p.locator('[data-testid="connection"][data-status="connected"]').waitFor(WAIT);
+  await p.locator('.notice-loading').waitFor({ state: 'detached', ...WAIT });
+}
+
+beforeAll(async () => {
+  ensureWebBuilt();
+  work = fs.mkdtempSync(path.join(os.tmpdir(), 'cis490-a11y-e2e-'));
+  const dataRoot = path.join(work, 'root');
+  await generateDataRoot({ out: dataRoot, hosts: 5, episodes: 30, alerts: 20, telemetryKb: 2, seed: 9 });
+  const tokenFile = path.join(work, 'token');
+  fs.writeFileSync(tokenFile, `${TOKEN}\n`);
+  server = await startDashboard({ dataRoot, stateDir: path.join(work, 'state'), phaseTokenFile: tokenFile });
+  for (const [host, phase] of [
+    ['host-01', 'infected_running'],
+    ['host-02', 'baseline'],
+  ]) {
+    await fetch(`${server.url}/api/phase`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ host_id: host, phase }),
+    });
+  }
+  // The phase mix must be there for Baseline.
+  for (let i = 0; i < 200; i++) {
+    if ((await fetch(`${server.url}/api/phase-mix`)).ok) break;
+    await new Promise<void>((resolve) => server.pipeline.bus.subscribe(() => resolve()));
+  }
+  browser = await launchBrowser();
+  page = await browser.context.newPage();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+  if (work) fs.rmSync(work, { recursive: true, force: true });
+});
+
+describe('axe-core: zero violations', () => {
+  for (const scheme of ['dark', 'light'] as const) {
+    for (const [device, size] of [
+      ['desktop', { width: 1920, height: 1080 }],
+      ['phone', { width: 390, height: 844 }],
+    ] as const) {
+      it(`every scene, ${scheme}, ${device}`, async () => {
+        await page.emulateMedia({ colorScheme: scheme });
+        await page.setViewportSize(size);
+        const found: string[] = [];
+        for (const scene of SCENES) {
+          await page.goto(`${server.url}/#/${scene}`);
+          await settle(page);
+          expect(await page.locator('h1').count()).toBe(1);
+          expect(await page.locator('main').count()).toBe(1);
+          found.push(...(await axe(page)).map((v) => `${scene}: ${v}`));
+          if (scheme === 'light' && device === 'phone') await screenshot(page, `${scene}-phone-light`);
+        }
+        expect(found).toEqual([]);
+      }, 120_000);
+    }
+  }
+
+  it('kiosk scenes, dark, 1920×1080 (screenshots)', async () => {
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await page.setViewportSize({ width: 1920, height: 1080 });
+    const found: string[] = [];
+    for (const scene of SCENES) {
+      await page.goto(`${server.url}/?kiosk&scenes=${scene}&dwell=600`);
+      await settle(page);
+      found.push(...(await axe(page)).map((v) => `kiosk ${scene}: ${v}`));
+      await screenshot(page, `${scene}-kiosk-dark`);
+    }
+    expect(found).toEqual([]);
+  }, 120_000);
+
+  it('a skip link is the first thing Tab reaches and moves focus to the scene', async () => {
+    await page.setViewportSize({ width: 1920, height: 1080 });
+    await page.goto(`${server.url}/#/explorer`);
+    await settle(page);
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Skip to content');
+    await page.keyboard.press('Enter');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('main');
+  });
+});

@@ -1,0 +1,173 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { generateDataRoot } from '../../generate/generate.js';
+import type { AlertLifecycleResponse } from '../../protocol/alerts.js';
+import type { RunningServer } from '../../server.js';
+import { ensureWebBuilt } from './build-web.js';
+import { appendJsonLine, getJson, launchBrowser, screenshot, startDashboard } from './harness.js';
+
+/**
+ * The alert lifecycle (issue 15 item 3) against the real server and browser: an alert resolves
+ * when what it reported is over, an operator acknowledges one with the operator token (and that
+ * survives a restart), the open count counts open ones only, and the title and favicon carry the
+ * open critical alerts.
+ */
+
+const WAIT = { timeout: 20_000, interval: 100 };
+const TOKEN = 'alerts-operator-token-1';
+
+let work: string;
+let dataRoot: string;
+let stateDir: string;
+let tokenFile: string;
+let server: RunningServer;
+let browser: Awaited<ReturnType<typeof launchBrowser>>;
+let page: Page;
+
+const lifecycle = (query = '') =>
+  getJson<AlertLifecycleResponse>(server.url, `/api/alerts/lifecycle${query}`);
+const stateOf = async (key: string): Promise<string | undefined> =>
+  (await lifecycle()).items.find((g) => g.dedup_key === key)?.state;
+
+function alert(host: string, symptom: string, key: string, atMs: number): Record<string, unknown> {
+  return {
+    host,
+    symptom,
+    detail: `${symptom} on ${host}`,
+    suggested_fix: 'Look at it.',
+    detected_at_wall: new Date(atMs).toISOString(),
+    dedup_key: key,
+  };
+}
+
+beforeAll(async () => {
+  ensureWebBuilt();
+  work = fs.mkdtempSync(path.join(os.tmpdir(), 'cis490-alerts-e2e-'));
+  dataRoot = path.join(work, 'root');
+  stateDir = path.join(work, 'state');
+  tokenFile = path.join(work, 'token');
+  fs.writeFileSync(tokenFile, `${TOKEN}\n`);
+  await generateDataRoot({ out: dataRoot, hosts: 3, episodes: 6, alerts: 10, telemetryKb: 2, seed: 11 });
+  server = await startDashboard({ dataRoot, stateDir, phaseTokenFile: tokenFile });
+  browser = await launchBrowser();
+  page = await browser.context.newPage();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+  if (work) fs.rmSync(work, { recursive: true, force: true });
+});
+
+describe('alert lifecycle', () => {
+  it('heartbeat_missed resolves when a heartbeat arrives after it', async () => {
+    const key = 'host-02:heartbeat_missed:e2e';
+    appendJsonLine(
+      path.join(dataRoot, 'alerts.jsonl'),
+      alert('host-02', 'heartbeat_missed', key, Date.now() + 1000),
+    );
+    await vi.waitFor(async () => expect(await stateOf(key)).toBe('open'), WAIT);
+    await page.goto(`${server.url}/#/alerts`);
+    const card = page.locator(`[data-testid="alert"][data-dedup="${key}"]`);
+    await card.waitFor(WAIT);
+    expect(await card.getAttribute('data-state')).toBe('open');
+
+    const health = JSON.parse(fs.readFileSync(path.join(dataRoot, 'health/host-02.json'), 'utf8')) as Record<
+      string,
+      unknown
+    >;
+    health.last_heartbeat_wall = new Date(Date.now() + 2000).toISOString();
+    fs.writeFileSync(path.join(dataRoot, 'health/host-02.json.tmp'), JSON.stringify(health));
+    fs.renameSync(path.join(dataRoot, 'health/host-02.json.tmp'), path.join(dataRoot, 'health/host-02.json'));
+    await vi.waitFor(async () => expect(await stateOf(key)).toBe('resolved'), WAIT);
+    // The open list drops it; the Resolved filter has it, saying why.
+    await card.waitFor({ state: 'detached', ...WAIT });
+    await page.locator('[data-testid="alert-state-filter"][data-state="resolved"]').click();
+    await card.waitFor(WAIT);
+    expect(await card.getByTestId('alert-reason').textContent()).toBe(
+      'Resolved: a heartbeat arrived after it',
+    );
+  });
+
+  it('the open count counts open groups only, and the title and favicon show open critical ones', async () => {
+    const key = 'host-03:disk_low:e2e';
+    appendJsonLine(path.join(dataRoot, 'alerts.jsonl'), alert('host-03', 'disk_low', key, Date.now() + 1000));
+    await vi.waitFor(async () => expect(await stateOf(key)).toBe('open'), WAIT);
+    const { counts } = await lifecycle();
+    expect(counts.open_critical).toBeGreaterThan(0);
+    await page.goto(`${server.url}/#/overview`);
+    await vi.waitFor(async () => {
+      const now = (await lifecycle()).counts;
+      expect(await page.getByTestId('open-alerts').locator('.stat-value').textContent()).toBe(
+        String(now.open),
+      );
+    }, WAIT);
+    expect(counts.open + counts.resolved + counts.acknowledged + counts.silenced).toBe(
+      (await lifecycle()).total,
+    );
+    await vi.waitFor(
+      async () => expect(await page.title()).toBe(`(${counts.open_critical}) Overview · CIS490`),
+      WAIT,
+    );
+    expect(await page.locator('link[rel="icon"]').getAttribute('href')).toMatch(/^data:image\/svg\+xml/);
+  });
+
+  it('an operator acknowledges an alert with the token; it survives a restart', async () => {
+    const key = 'host-01:episode_corrupt:ep-e2e-ack';
+    appendJsonLine(path.join(dataRoot, 'alerts.jsonl'), alert('host-01', 'episode_corrupt', key, Date.now()));
+    await vi.waitFor(async () => expect(await stateOf(key)).toBe('open'), WAIT);
+
+    // Without the token: 401, nothing stored.
+    const refused = await fetch(`${server.url}/api/alerts/actions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ dedup_key: key, kind: 'acknowledge', by: 'mallory' }),
+    });
+    expect(refused.status).toBe(401);
+
+    await page.goto(`${server.url}/#/alerts`);
+    const card = page.locator(`[data-testid="alert"][data-dedup="${key}"]`);
+    await card.getByTestId('alert-act').click();
+    await card.getByTestId('action-by').fill('Ada');
+    await card.getByTestId('action-token').fill('wrong-token-xyz');
+    await card.getByTestId('action-submit').click();
+    await card.getByTestId('action-error').waitFor(WAIT);
+    await card.getByTestId('action-token').fill(TOKEN);
+    await card.getByTestId('action-submit').click();
+    // Acknowledged: off the open list; under Acknowledged with who.
+    await card.waitFor({ state: 'detached', ...WAIT });
+    await page.locator('[data-testid="alert-state-filter"][data-state="acknowledged"]').click();
+    await card.waitFor(WAIT);
+    expect(await card.getByTestId('alert-reason').textContent()).toBe('acknowledged by Ada');
+    await screenshot(page, 'alerts-acknowledged-desktop');
+
+    await server.close();
+    server = await startDashboard({ dataRoot, stateDir, phaseTokenFile: tokenFile });
+    const after = (await lifecycle()).items.find((g) => g.dedup_key === key);
+    expect(after?.state).toBe('acknowledged');
+    expect(after?.action?.by).toBe('Ada');
+
+    // A new occurrence after the acknowledgement opens it again.
+    appendJsonLine(
+      path.join(dataRoot, 'alerts.jsonl'),
+      alert('host-01', 'episode_corrupt', key, Date.now() + 1000),
+    );
+    await vi.waitFor(async () => expect(await stateOf(key)).toBe('open'), WAIT);
+    // A server restart inside: on a busy shared box that alone can take many seconds.
+  }, 120_000);
+
+  it('a silence needs an until, and bad input is a 400 that says what is wrong', async () => {
+    const res = await fetch(`${server.url}/api/alerts/actions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+      body: JSON.stringify({ dedup_key: 'x', kind: 'silence', by: 'Ada' }),
+    });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(/until/);
+    const bad = await fetch(`${server.url}/api/alerts/lifecycle?state=closed`);
+    expect(bad.status).toBe(400);
+  });
+});

@@ -1,0 +1,98 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { generateDataRoot } from '../../generate/generate.js';
+import type { RunningServer } from '../../server.js';
+import { ensureWebBuilt } from './build-web.js';
+import { launchBrowser, screenshot, startDashboard } from './harness.js';
+
+/**
+ * The explorer for research (issue 15 item 6, issue 12's shared filter): several hosts at once,
+ * Back and Escape close the detail, the detail opens in view (a drawer on a phone), a bad filter
+ * is said to be bad (not "the catalog did not answer").
+ */
+
+const WAIT = { timeout: 20_000, interval: 100 };
+
+let work: string;
+let server: RunningServer;
+let browser: Awaited<ReturnType<typeof launchBrowser>>;
+let page: Page;
+
+beforeAll(async () => {
+  ensureWebBuilt();
+  work = fs.mkdtempSync(path.join(os.tmpdir(), 'cis490-explorer-e2e-'));
+  const dataRoot = path.join(work, 'root');
+  await generateDataRoot({ out: dataRoot, hosts: 4, episodes: 40, alerts: 2, telemetryKb: 2, seed: 17 });
+  server = await startDashboard({ dataRoot, stateDir: path.join(work, 'state') });
+  browser = await launchBrowser();
+  page = await browser.context.newPage();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+  if (work) fs.rmSync(work, { recursive: true, force: true });
+});
+
+const hostChip = (h: string) => page.locator(`[data-testid="facet-host"][data-host="${h}"]`);
+
+describe('explorer', () => {
+  it('selects several hosts; the other hosts stay on offer', async () => {
+    await page.setViewportSize({ width: 1920, height: 1080 });
+    await page.goto(`${server.url}/#/explorer`);
+    await hostChip('host-01').click();
+    await vi.waitFor(async () => expect(page.url()).toContain('host=host-01'), WAIT);
+    await hostChip('host-02').click();
+    await vi.waitFor(async () => expect(page.url()).toMatch(/host=host-01&host=host-02/), WAIT);
+    for (const h of ['host-03', 'host-04']) expect(await hostChip(h).count()).toBe(1);
+    await vi.waitFor(async () => {
+      const hosts = await page.locator('[data-testid="episode-row"] td:nth-child(2)').allTextContents();
+      expect(hosts.length).toBeGreaterThan(0);
+      expect(new Set(hosts)).toEqual(new Set(['host-01', 'host-02']));
+    }, WAIT);
+  });
+
+  it('Back and Escape close the detail, which opens in view', async () => {
+    await page.goto(`${server.url}/#/explorer`);
+    const before = page.url();
+    const row = page.getByTestId('episode-row').nth(20);
+    await row.getByRole('button').first().click();
+    const detail = page.getByTestId('episode-detail');
+    await detail.waitFor(WAIT);
+    await vi.waitFor(async () => expect(await detail.locator('h2').isVisible()).toBe(true), WAIT);
+    const box = await detail.locator('h2').boundingBox();
+    expect(box !== null && box.y >= 0 && box.y < 1080).toBe(true);
+    await page.goBack();
+    await detail.waitFor({ state: 'detached', ...WAIT });
+    expect(page.url()).toBe(before);
+    await row.getByRole('button').first().click();
+    await detail.waitFor(WAIT);
+    await page.keyboard.press('Escape');
+    await detail.waitFor({ state: 'detached', ...WAIT });
+  });
+
+  it('on a phone the detail is a drawer in view, and Status is a column', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.goto(`${server.url}/#/explorer`);
+    await page.getByTestId('episode-row').first().waitFor(WAIT);
+    expect(await page.locator('th', { hasText: 'Status' }).isVisible()).toBe(true);
+    await page.getByTestId('episode-row').nth(15).getByRole('button').first().click();
+    const detail = page.getByTestId('episode-detail');
+    await detail.waitFor(WAIT);
+    const box = await detail.boundingBox();
+    expect(box !== null && box.y < 844 && box.y >= 0).toBe(true);
+    await screenshot(page, 'explorer-detail-phone-light');
+    await page.keyboard.press('Escape');
+    await page.setViewportSize({ width: 1920, height: 1080 });
+  });
+
+  it('a bad filter says what is wrong instead of blaming the catalog', async () => {
+    await page.goto(`${server.url}/#/explorer?min_size=500&max_size=10`);
+    await page.getByText('This filter cannot be applied').waitFor(WAIT);
+    expect(await page.getByText("query parameter 'min_size' is larger than 'max_size'").count()).toBe(1);
+    expect(await page.getByText('The episode catalog did not answer').count()).toBe(0);
+  });
+});
