@@ -544,54 +544,62 @@ export function parseJsonLine(line: string): unknown {
   } catch (err) {
     if (!/NaN|Infinity/.test(line)) throw err;
   }
-  // Rewrite the constants outside strings: ±Infinity as a number that overflows to it (JSON.parse
-  // reads 1e400 as Infinity, as json.loads does), NaN as a marker string turned back by a reviver.
-  // Spaces around each keep a token glued to it (`NaN1`, `1Infinity`) invalid, as in Python.
+  // NaN becomes a marker string the reviver turns back. The marker holds a NUL, which a JSON
+  // string can only spell as `\u0000`: a line without that escape cannot hold it; one with it is
+  // read once more with NaN as null, to pick a marker none of its own strings equals.
+  const nulEscape = line.includes('\\u0000');
   for (let attempt = 0; ; attempt++) {
-    const marker = `\u0000nan${attempt}`;
-    let out = '';
-    let nans = 0;
-    let run = 0;
-    let inString = false;
-    for (let i = 0; i < line.length; i++) {
-      const c = line.charCodeAt(i);
-      if (inString) {
-        if (c === BACKSLASH) i++;
-        else if (c === QUOTE) inString = false;
-        continue;
-      }
-      if (c === QUOTE) {
-        inString = true;
-        continue;
-      }
-      let word: string | null = null;
-      let replacement = '';
-      if (c === 0x4e && line.startsWith('NaN', i)) {
-        word = 'NaN';
-        replacement = ` ${JSON.stringify(marker)} `;
-        nans++;
-      } else if (c === 0x49 && line.startsWith('Infinity', i)) {
-        word = 'Infinity';
-        replacement = ' 1e400 ';
-      } else if (c === 0x2d && line.startsWith('-Infinity', i)) {
-        word = '-Infinity';
-        replacement = ' -1e400 ';
-      }
-      if (word === null) continue;
-      out += line.slice(run, i) + replacement;
-      i += word.length - 1;
-      run = i + 1;
+    const marker = `\u0000NaN${attempt}`;
+    if (nulEscape) {
+      let own = 0;
+      JSON.parse(withPythonConstants(line, 'null'), (_key, v) => {
+        if (v === marker) own++;
+        return v;
+      });
+      if (own > 0) continue;
     }
-    out += line.slice(run);
-    let seen = 0;
-    const value = JSON.parse(out, (_key, v) => {
-      if (v === marker) {
-        seen++;
-        return Number.NaN;
-      }
-      return v;
-    });
-    // A string of the line's own that spells the marker would be counted too: try another one.
-    if (seen === nans) return value;
+    return JSON.parse(withPythonConstants(line, JSON.stringify(marker)), (_key, v) =>
+      v === marker ? Number.NaN : v,
+    );
   }
+}
+
+/**
+ * The line with Python's constants outside strings rewritten for JSON.parse: ±Infinity as a
+ * number that overflows to it (JSON.parse reads 1e400 as Infinity, as json.loads does), NaN as
+ * `nan`. Spaces around each keep a token glued to it (`NaN1`, `1Infinity`) invalid, as in Python.
+ */
+function withPythonConstants(line: string, nan: string): string {
+  let out = '';
+  let run = 0;
+  let inString = false;
+  for (let i = 0; i < line.length; i++) {
+    const c = line.charCodeAt(i);
+    if (inString) {
+      if (c === BACKSLASH) i++;
+      else if (c === QUOTE) inString = false;
+      continue;
+    }
+    if (c === QUOTE) {
+      inString = true;
+      continue;
+    }
+    let word: string | null = null;
+    let replacement = '';
+    if (c === 0x4e && line.startsWith('NaN', i)) {
+      word = 'NaN';
+      replacement = ` ${nan} `;
+    } else if (c === 0x49 && line.startsWith('Infinity', i)) {
+      word = 'Infinity';
+      replacement = ' 1e400 ';
+    } else if (c === 0x2d && line.startsWith('-Infinity', i)) {
+      word = '-Infinity';
+      replacement = ' -1e400 ';
+    }
+    if (word === null) continue;
+    out += line.slice(run, i) + replacement;
+    i += word.length - 1;
+    run = i + 1;
+  }
+  return out + line.slice(run);
 }

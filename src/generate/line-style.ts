@@ -102,8 +102,12 @@ export function wallAs(style: LineStyle, ms: number, rng: Rng): string | number 
   if (style === 'compact') return formatWall(ms, rng);
   const iso = isoUtc(ms); // YYYY-MM-DDTHH:MM:SS.mmmZ
   const micros = `${iso.slice(20, 23)}${String(rng.int(0, 999)).padStart(3, '0')}`;
-  if (style === 'python') return rng.chance(0.15) ? Math.floor(ms) / 1000 : `${iso.slice(0, 19)}.${micros}+00:00`;
-  const fraction = rng.chance(0.2) ? '' : rng.chance(0.5) ? `.${iso.slice(20, 23)}` : `.${micros}`;
+  // isoformat() leaves the fraction out when the microseconds are 0.
+  const pyFraction = micros === '000000' ? '' : `.${micros}`;
+  if (style === 'python') return rng.chance(0.15) ? Math.floor(ms) / 1000 : `${iso.slice(0, 19)}${pyFraction}+00:00`;
+  // Every form names the same millisecond: without a fraction only on a whole second.
+  const whole = ms % 1000 === 0;
+  const fraction = whole && rng.chance(0.5) ? '' : rng.chance(0.5) ? `.${iso.slice(20, 23)}` : pyFraction;
   switch (rng.int(0, 6)) {
     case 0:
       return `${iso.slice(0, 19)}${fraction}`; // naive: UTC
@@ -121,10 +125,9 @@ export function wallAs(style: LineStyle, ms: number, rng: Rng): string | number 
       return `${local.slice(0, 19)}${fraction}${zone}`;
     }
     case 4:
-      return Math.floor(ms / 1000); // an epoch int
     case 5:
-      return Math.floor(ms) / 1000; // an epoch float
+      return Math.floor(ms) / 1000; // epoch seconds: an int on a whole second, else a float
     default:
-      return `${iso.slice(0, 19)}.${micros}+00:00`;
+      return `${iso.slice(0, 19)}${pyFraction}+00:00`;
   }
 }
