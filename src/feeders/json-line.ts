@@ -54,6 +54,21 @@ const isDigit = (c: number | undefined) => c !== undefined && c >= 0x30 && c <= 
 /** JSON whitespace but the line feed, which ends a line. */
 const isSpace = (c: number | undefined) => c === 0x20 || c === 0x09 || c === 0x0d;
 
+/** Bytes as little-endian 32-bit words and the bytes left over. */
+interface Literal {
+  length: number;
+  words: Uint32Array;
+  rest: Uint8Array;
+}
+
+function literal(text: string): Literal {
+  const bytes = Buffer.from(text, 'latin1');
+  const whole = bytes.length >> 2;
+  const words = new Uint32Array(whole);
+  for (let k = 0; k < whole; k++) words[k] = bytes.readUInt32LE(4 * k);
+  return { length: bytes.length, words, rest: Uint8Array.from(bytes.subarray(4 * whole)) };
+}
+
 /** 10^0 … 10^15, each exact as a double. */
 const POWERS_OF_TEN = Array.from({ length: 16 }, (_, k) => 10 ** k);
 
@@ -78,12 +93,15 @@ export class JsonLineScanner {
   b: Buffer = Buffer.alloc(0);
   private view: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
   private readonly keys: Uint8Array[];
+  /** Each key with its closing quote, for `expectKey`. */
+  private readonly keyLiterals: Literal[];
   private strFlags = 0;
   private sawHigh = false;
 
   /** `fields`: the known keys, in the order of the per-field arrays. */
   constructor(readonly fields: readonly string[]) {
     this.keys = fields.map((f) => Buffer.from(f, 'latin1'));
+    this.keyLiterals = fields.map((f) => literal(`${f}"`));
     this.kind = new Uint8Array(fields.length);
     this.start = new Int32Array(fields.length);
     this.end = new Int32Array(fields.length);
@@ -99,8 +117,11 @@ export class JsonLineScanner {
       this.view = new DataView(b.buffer, b.byteOffset, b.length);
     }
     const lineStart = p;
-    this.kind.fill(0);
+    const kinds = this.kind;
+    for (let f = 0; f < kinds.length; f++) kinds[f] = KIND.absent;
     this.extraCount = 0;
+    // Writers keep one key order: the field after the last one is tried first, word by word.
+    let next = 0;
     this.sawHigh = false;
     while (isSpace(b[p])) p++;
     if (b[p] !== 0x7b /* { */) return -1;
@@ -111,9 +132,17 @@ export class JsonLineScanner {
       for (;;) {
         if (b[p] !== QUOTE) return -1;
         const keyStart = p + 1;
-        const keyEnd = this.string(keyStart);
-        if (keyEnd < 0) return -1;
-        const keyFlags = this.strFlags;
+        let field = next < kinds.length ? this.expectKey(keyStart, next) : -1;
+        let keyEnd: number;
+        if (field >= 0) keyEnd = keyStart + (this.keys[field] as Uint8Array).length;
+        else {
+          keyEnd = this.string(keyStart);
+          if (keyEnd < 0) return -1;
+          field = this.strFlags === 0 ? this.fieldOf(keyStart, keyEnd) : this.escapedFieldOf(keyStart, keyEnd);
+          // A plain key that is no field: an extra one (its flags are read below).
+          if (field < 0) this.addExtra(keyStart, keyEnd, this.strFlags === 0, 0, 0);
+        }
+        next = field + 1;
         p = keyEnd + 1;
         while (isSpace(b[p])) p++;
         if (b[p] !== 0x3a /* : */) return -1;
@@ -123,14 +152,15 @@ export class JsonLineScanner {
         const after = this.value(p, 0);
         if (after < 0) return -1;
         const kind = this.valueKind;
-        const field = keyFlags === 0 ? this.fieldOf(keyStart, keyEnd) : this.escapedFieldOf(keyStart, keyEnd);
         if (field >= 0) {
           const quoted = kind === KIND.plainString || kind === KIND.string ? 1 : 0;
-          this.kind[field] = kind;
+          kinds[field] = kind;
           this.start[field] = valueAt + quoted;
           this.end[field] = after - quoted;
         } else {
-          this.addExtra(keyStart, keyEnd, keyFlags === 0, valueAt, after);
+          // Its key was added above; now its value.
+          this.extraValueStart[this.extraCount - 1] = valueAt;
+          this.extraValueEnd[this.extraCount - 1] = after;
         }
         p = after;
         while (isSpace(b[p])) p++;
@@ -150,6 +180,19 @@ export class JsonLineScanner {
     // tailer's decoder reports it and substitutes U+FFFD, which the full parse then sees).
     if (this.sawHigh && !isUtf8(b.subarray(lineStart, p))) return -1;
     return p;
+  }
+
+  /** `field` when its key and closing quote are at `p`, else -1. Compared four bytes at a time. */
+  private expectKey(p: number, field: number): number {
+    const lit = this.keyLiterals[field] as Literal;
+    const b = this.b;
+    if (p + lit.length > b.length) return -1;
+    const { words, rest } = lit;
+    const view = this.view;
+    for (let k = 0; k < words.length; k++) if (view.getUint32(p + 4 * k, true) !== words[k]) return -1;
+    const at = p + 4 * words.length;
+    for (let k = 0; k < rest.length; k++) if (b[at + k] !== rest[k]) return -1;
+    return field;
   }
 
   /** The known field whose name is the plain bytes [s, e), or -1. */

@@ -81,10 +81,6 @@ const isSpace = (c: number | undefined) => c === 32 || c === 9 || c === 10 || c 
 export function wallMsAt(b: Uint8Array, at: number, end: number): number {
   while (at < end && isSpace(b[at])) at++;
   while (end > at && isSpace(b[end - 1])) end--;
-  if (end - at === 24 && b[at + 23] === 90 /* Z */) {
-    const ms = canonicalUtcMsAt(b, at);
-    if (!Number.isNaN(ms)) return ms;
-  }
   if (end - at >= 10 && b[at + 4] === 45 /* - */ && isDigit(b[at])) return isoMsAt(b, at, end, 4);
   if (end - at >= 12 && (b[at] === 43 || b[at] === 45) && b[at + 7] === 45) return isoMsAt(b, at, end, 7);
   return epochStringMs(b, at, end);
@@ -114,65 +110,77 @@ function epochStringMs(b: Uint8Array, at: number, end: number): number {
 function isoMsAt(b: Uint8Array, at: number, end: number, dash: number): number {
   const d = at + dash; // the '-' before the month
   if (end - d < 6 || b[d + 3] !== 45) return Number.NaN;
-  let year = dash === 4 ? digitsAt(b, at, 4) : digitsAt(b, at + 1, 6);
-  if (year < 0) return Number.NaN;
-  if (dash === 7 && b[at] === 45) {
-    // ISO forbids "-000000"; Date.parse too.
-    if (year === 0) return Number.NaN;
-    year = -year;
-  }
-  const month = digitsAt(b, d + 1, 2);
-  const day = digitsAt(b, d + 4, 2);
-  if (month < 0 || day < 0) return Number.NaN;
-  let p = d + 6;
-  let hour = 0;
-  let minute = 0;
-  let second = 0;
-  let milli = 0;
-  let offsetMinutes = 0;
+  let p = d + 6; // after the day
   const hasTime = p < end;
   if (hasTime) {
     const sep = b[p];
     if (sep !== 84 /* T */ && sep !== 116 /* t */ && sep !== 32) return Number.NaN;
     if (end - p < 6 || b[p + 3] !== 58 /* : */) return Number.NaN;
-    hour = digitsAt(b, p + 1, 2);
-    minute = digitsAt(b, p + 4, 2);
-    if (hour < 0 || minute < 0) return Number.NaN;
-    p += 6;
-    if (p < end && b[p] === 58) {
-      if (end - p < 3) return Number.NaN;
-      second = digitsAt(b, p + 1, 2);
-      if (second < 0) return Number.NaN;
-      p += 3;
-      if (p < end && (b[p] === 46 /* . */ || b[p] === 44) /* , */) {
-        p++;
-        const from = p;
-        while (p < end && isDigit(b[p])) p++;
-        if (p === from) return Number.NaN;
-        for (let k = 0; k < 3; k++) milli = milli * 10 + (from + k < p ? (b[from + k] as number) - ZERO : 0);
-      }
+  }
+  let hourMs: number;
+  if (dash === 4 && hasTime && sameHour(b, at)) {
+    // The date and hour were read (and found valid) on an earlier line.
+    hourMs = lastHourMs;
+  } else {
+    let year = dash === 4 ? digitsAt(b, at, 4) : digitsAt(b, at + 1, 6);
+    if (year < 0) return Number.NaN;
+    if (dash === 7 && b[at] === 45) {
+      // ISO forbids "-000000"; Date.parse too.
+      if (year === 0) return Number.NaN;
+      year = -year;
     }
-    if (p < end) {
-      const offset = zoneMinutes(b, p, end);
-      if (Number.isNaN(offset)) return Number.NaN;
-      offsetMinutes = offset;
+    const month = digitsAt(b, d + 1, 2);
+    const day = digitsAt(b, d + 4, 2);
+    const hour = hasTime ? digitsAt(b, p + 1, 2) : 0;
+    if (month < 0 || day < 0 || hour < 0) return Number.NaN;
+    if (month < 1 || month > 12 || day < 1 || day > monthDays(year, month) || hour > 23) {
+      // The rest must still be in the shape for this to be an impossible time, not no time.
+      return Number.isNaN(restMs(b, p, end, hasTime)) ? Number.NaN : IMPOSSIBLE_TIME;
+    }
+    hourMs = utcMs(year, month, day, hour);
+    if (dash === 4 && hasTime) {
+      for (let k = 0; k < 13; k++) lastHour[k] = b[at + k] as number;
+      lastHourMs = hourMs;
     }
   }
-  if (
-    month < 1 ||
-    month > 12 ||
-    day < 1 ||
-    day > monthDays(year, month) ||
-    hour > 23 ||
-    minute > 59 ||
-    second > 59 ||
-    offsetMinutes === IMPOSSIBLE_TIME
-  ) {
-    return IMPOSSIBLE_TIME;
-  }
-  const ms = dash === 4 && hasTime ? cachedHourMs(b, at, year, month, day, hour) : utcMs(year, month, day, hour);
-  const total = ms + minute * 60_000 + second * 1000 + milli - offsetMinutes * 60_000;
+  const rest = restMs(b, p, end, hasTime);
+  if (!Number.isFinite(rest)) return rest;
+  const total = hourMs + rest;
   return Math.abs(total) <= MAX_MS ? total : Number.NaN;
+}
+
+/**
+ * What the time of day from `p` (at the separator, or at the end without a time) adds to its
+ * hour: minutes, seconds, the fraction, minus the offset; NaN when not in the shape,
+ * IMPOSSIBLE_TIME when a field is out of range.
+ */
+function restMs(b: Uint8Array, p: number, end: number, hasTime: boolean): number {
+  if (!hasTime) return 0;
+  const minute = digitsAt(b, p + 4, 2);
+  if (minute < 0) return Number.NaN;
+  p += 6;
+  let second = 0;
+  let milli = 0;
+  if (p < end && b[p] === 58) {
+    if (end - p < 3) return Number.NaN;
+    second = digitsAt(b, p + 1, 2);
+    if (second < 0) return Number.NaN;
+    p += 3;
+    if (p < end && (b[p] === 46 /* . */ || b[p] === 44) /* , */) {
+      p++;
+      const from = p;
+      while (p < end && isDigit(b[p])) p++;
+      if (p === from) return Number.NaN;
+      for (let k = 0; k < 3; k++) milli = milli * 10 + (from + k < p ? (b[from + k] as number) - ZERO : 0);
+    }
+  }
+  let offsetMinutes = 0;
+  if (p < end) {
+    offsetMinutes = zoneMinutes(b, p, end);
+    if (Number.isNaN(offsetMinutes)) return Number.NaN;
+  }
+  if (minute > 59 || second > 59 || offsetMinutes === IMPOSSIBLE_TIME) return IMPOSSIBLE_TIME;
+  return minute * 60_000 + second * 1000 + milli - offsetMinutes * 60_000;
 }
 
 /**
@@ -234,8 +242,9 @@ function utcMs(year: number, month: number, day: number, hour: number): number {
 const lastHour = new Uint8Array(13);
 let lastHourMs = Number.NaN;
 
-function cachedHourMs(b: Uint8Array, at: number, year: number, month: number, day: number, hour: number) {
-  if (
+/** Whether the 13 bytes at `at` spell the last hour read (the separator at 10 aside). */
+function sameHour(b: Uint8Array, at: number): boolean {
+  return (
     !Number.isNaN(lastHourMs) &&
     b[at] === lastHour[0] &&
     b[at + 1] === lastHour[1] &&
@@ -247,13 +256,7 @@ function cachedHourMs(b: Uint8Array, at: number, year: number, month: number, da
     b[at + 9] === lastHour[9] &&
     b[at + 11] === lastHour[11] &&
     b[at + 12] === lastHour[12]
-  ) {
-    return lastHourMs;
-  }
-  const ms = utcMs(year, month, day, hour);
-  for (let k = 0; k < 13; k++) lastHour[k] = b[at + k] as number;
-  lastHourMs = ms;
-  return ms;
+  );
 }
 
 /** `YYYY-MM-DDTHH:MM:SS.sssZ` with fields in range: exactly what `toISOString()` prints. */
