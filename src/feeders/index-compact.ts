@@ -256,7 +256,8 @@ export class CompactBatchBuilder {
     const k3 = kind[INDEX.size_bytes] as number;
     const s3 = sc.start[INDEX.size_bytes] as number;
     const e3 = sc.end[INDEX.size_bytes] as number;
-    const size = k3 === KIND.number ? sizeBytes(decodeNumber(b, s3, e3)) : sizeBytes(decodeScalar(b, k3, s3, e3));
+    const size =
+      k3 === KIND.number ? sizeBytes(decodeNumber(b, s3, e3)) : sizeBytes(decodeScalar(b, k3, s3, e3));
     this.addKey(hi, lo, host, size ?? Number.NaN, compactMs(ms), text, start, end);
     return null;
   }
@@ -292,8 +293,12 @@ export class CompactBatchBuilder {
     for (let k = Math.max(0, this.valid - RECENT_LIMIT); k < this.valid; k++) {
       const r = k % RECENT_LIMIT;
       const text = this.ringText[r];
-      if (text === undefined && source === undefined) throw new Error('a line added by byte range needs its buffer');
-      const parsed = text !== undefined ? parseIndexLine(text) : parseIndexBytes(source as Buffer, this.ringStart[r] as number);
+      if (text === undefined && source === undefined)
+        throw new Error('a line added by byte range needs its buffer');
+      const parsed =
+        text !== undefined
+          ? parseIndexLine(text)
+          : parseIndexBytes(source as Buffer, this.ringStart[r] as number);
       if (!parsed.ok) throw new Error('unreachable: line was valid');
       tail.push({ index: this.ringIndex[r] as number, record: parsed.record });
     }
@@ -361,4 +366,3 @@ export function sumsWithout(
   }
   return sums;
 }
-

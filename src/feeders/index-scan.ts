@@ -60,7 +60,12 @@ export function scanIndexRange(
   let p = 0;
   while (p <= last) {
     const nl = scanner.scan(chunk, p);
-    if (nl >= 0 && chunk[nl] === NL && nl - p <= maxLineBytes && builder.addScanned(scanner, p, nl) === null) {
+    if (
+      nl >= 0 &&
+      chunk[nl] === NL &&
+      nl - p <= maxLineBytes &&
+      builder.addScanned(scanner, p, nl) === null
+    ) {
       p = nl + 1;
       continue;
     }

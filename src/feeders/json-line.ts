@@ -39,7 +39,8 @@ const BACKSLASH = 0x5c;
 
 /** Per byte inside a string: 0 plain printable ASCII, 1 anything needing a look. */
 const STRING_BYTE = new Uint8Array(256);
-for (let c = 0; c < 256; c++) STRING_BYTE[c] = c < 0x20 || c >= 0x80 || c === QUOTE || c === BACKSLASH ? 1 : 0;
+for (let c = 0; c < 256; c++)
+  STRING_BYTE[c] = c < 0x20 || c >= 0x80 || c === QUOTE || c === BACKSLASH ? 1 : 0;
 /** The characters allowed after a backslash (`u` aside). */
 const SIMPLE_ESCAPE = new Uint8Array(256);
 for (const c of '"\\/bfnrt') SIMPLE_ESCAPE[c.charCodeAt(0)] = 1;
@@ -138,7 +139,8 @@ export class JsonLineScanner {
         else {
           keyEnd = this.string(keyStart);
           if (keyEnd < 0) return -1;
-          field = this.strFlags === 0 ? this.fieldOf(keyStart, keyEnd) : this.escapedFieldOf(keyStart, keyEnd);
+          field =
+            this.strFlags === 0 ? this.fieldOf(keyStart, keyEnd) : this.escapedFieldOf(keyStart, keyEnd);
           // A plain key that is no field: an extra one (its flags are read below).
           if (field < 0) this.addExtra(keyStart, keyEnd, this.strFlags === 0, 0, 0);
         }
@@ -367,7 +369,10 @@ export class JsonLineScanner {
         const quote = w ^ 0x22222222;
         const backslash = w ^ 0x5c5c5c5c;
         const special =
-          ((w - 0x20202020) & ~w) | w | ((quote - 0x01010101) & ~quote) | ((backslash - 0x01010101) & ~backslash);
+          ((w - 0x20202020) & ~w) |
+          w |
+          ((quote - 0x01010101) & ~quote) |
+          ((backslash - 0x01010101) & ~backslash);
         if ((special & 0x80808080) !== 0) break;
         p += 4;
       }
@@ -575,7 +580,8 @@ const WORDS: ReadonlyArray<readonly [string, unknown]> = [
 ];
 
 const isNumberByte = (c: number | undefined) =>
-  c !== undefined && ((c >= 0x30 && c <= 0x39) || c === 0x2e || c === 0x65 || c === 0x45 || c === 0x2b || c === 0x2d);
+  c !== undefined &&
+  ((c >= 0x30 && c <= 0x39) || c === 0x2e || c === 0x65 || c === 0x45 || c === 0x2b || c === 0x2d);
 
 /**
  * The full parse, for lines `scan` declines: `JSON.parse`, plus Python's `NaN`, `Infinity` and

@@ -41,7 +41,29 @@ type R = ReturnType<typeof rng>;
 const WS = ['', '', '', ' ', ' ', '\t', '\r', '  ', ' \t '];
 const ws = (r: R) => (r.chance(0.3) ? r.pick(WS) : '');
 
-const CHARS = ['a', 'Z', '0', '-', '_', '/', '"', '\\', ' ', 'é', 'ß', '中', '😀', '\u2028', '\u0085', '\n', '\t', '\u0001', '\u007f', '\ud800', '\udc00'];
+const CHARS = [
+  'a',
+  'Z',
+  '0',
+  '-',
+  '_',
+  '/',
+  '"',
+  '\\',
+  ' ',
+  'é',
+  'ß',
+  '中',
+  '😀',
+  '\u2028',
+  '\u0085',
+  '\n',
+  '\t',
+  '\u0001',
+  '\u007f',
+  '\ud800',
+  '\udc00',
+];
 
 function randomText(r: R, max = 8): string {
   let s = '';
@@ -58,7 +80,14 @@ function encodeString(r: R, s: string): string {
     const raw = s[i] as string;
     const lone = c >= 0xd800 && c <= 0xdfff;
     const mustEscape = c < 0x20 || c === 0x22 || c === 0x5c;
-    const short: Record<string, string> = { '"': '\\"', '\\': '\\\\', '\n': '\\n', '\t': '\\t', '/': '\\/', '\b': '\\b' };
+    const short: Record<string, string> = {
+      '"': '\\"',
+      '\\': '\\\\',
+      '\n': '\\n',
+      '\t': '\\t',
+      '/': '\\/',
+      '\b': '\\b',
+    };
     if (!mustEscape && !lone && r.chance(0.8)) out += raw;
     else if (short[raw] && r.chance(0.5)) out += short[raw];
     else {
@@ -69,7 +98,28 @@ function encodeString(r: R, s: string): string {
   return `${out}"`;
 }
 
-const NUMBER_TEXTS = ['0', '-0', '7', '-12', '12.5', '1.25e2', '125E-1', '1e400', '-1e400', '0.1', '123456789012345678', '1.7976931348623157e308', '5e-324', '1700000000', '1700000000.123456', '-0.0', '4.2E+1', 'NaN', 'Infinity', '-Infinity'];
+const NUMBER_TEXTS = [
+  '0',
+  '-0',
+  '7',
+  '-12',
+  '12.5',
+  '1.25e2',
+  '125E-1',
+  '1e400',
+  '-1e400',
+  '0.1',
+  '123456789012345678',
+  '1.7976931348623157e308',
+  '5e-324',
+  '1700000000',
+  '1700000000.123456',
+  '-0.0',
+  '4.2E+1',
+  'NaN',
+  'Infinity',
+  '-Infinity',
+];
 
 function numberText(r: R): string {
   return r.chance(0.6) ? r.pick(NUMBER_TEXTS) : String(r.int(1e6) * (r.chance(0.2) ? -1 : 1));
@@ -115,8 +165,24 @@ function timeText(r: R): string {
   const date = `${String(y).padStart(4, '0')}-${two(month)}-${two(day)}`;
   const hour = r.chance(0.97) ? r.int(24) : 24;
   const time = `${two(hour)}:${two(r.int(60))}${r.chance(0.9) ? `:${two(r.chance(0.98) ? r.int(60) : 60)}` : ''}`;
-  const fraction = r.chance(0.5) ? `.${String(r.int(1e9)).padStart(9, '0').slice(0, 1 + r.int(9))}` : '';
-  const zone = r.pick(['', '', 'Z', '+00:00', '-08:00', '+05:30', '+0530', '-03', '+24:00', '+01:00:30', 'z']);
+  const fraction = r.chance(0.5)
+    ? `.${String(r.int(1e9))
+        .padStart(9, '0')
+        .slice(0, 1 + r.int(9))}`
+    : '';
+  const zone = r.pick([
+    '',
+    '',
+    'Z',
+    '+00:00',
+    '-08:00',
+    '+05:30',
+    '+0530',
+    '-03',
+    '+24:00',
+    '+01:00:30',
+    'z',
+  ]);
   const sep = r.pick(['T', 'T', ' ', 't']);
   switch (r.int(8)) {
     case 0:
@@ -131,7 +197,8 @@ function timeText(r: R): string {
 }
 
 function idText(r: R, hosts = false): string {
-  if (r.chance(0.05)) return r.pick(['""', '7', '-0', '1.5e3', 'NaN', 'Infinity', 'null', 'true', '[]', '{}']);
+  if (r.chance(0.05))
+    return r.pick(['""', '7', '-0', '1.5e3', 'NaN', 'Infinity', 'null', 'true', '[]', '{}']);
   if (hosts) return encodeString(r, r.pick(['host-01', 'host-02', 'hôte-3', 'h😀', 'rack 4 "b"']));
   return encodeString(r, `ep-${r.int(400)}${r.chance(0.1) ? randomText(r, 3) : ''}`);
 }
@@ -147,7 +214,8 @@ function objectLine(r: R, fields: Array<[string, string]>): string {
   if (r.chance(0.05) && fields.length > 0) entries.push(r.pick(fields));
   for (let i = entries.length - 1; i > 0; i--) {
     const j = r.int(i + 1);
-    if (r.chance(0.5)) [entries[i], entries[j]] = [entries[j] as [string, string], entries[i] as [string, string]];
+    if (r.chance(0.5))
+      [entries[i], entries[j]] = [entries[j] as [string, string], entries[i] as [string, string]];
   }
   const key = (k: string) => (r.chance(0.05) ? encodeString(r, k) : JSON.stringify(k));
   const body = entries.map(([k, v]) => `${key(k)}${ws(r)}:${ws(r)}${v}`).join(`${ws(r)},${ws(r)}`);
@@ -155,7 +223,9 @@ function objectLine(r: R, fields: Array<[string, string]>): string {
   if (r.chance(0.05)) {
     // Damaged: cut short, or a stray character (never a line feed).
     const at = r.int(line.length + 1);
-    line = r.chance(0.5) ? line.slice(0, at) : line.slice(0, at) + r.pick([',', '}', '"', 'x', '\\', ':', ' ']) + line.slice(at);
+    line = r.chance(0.5)
+      ? line.slice(0, at)
+      : line.slice(0, at) + r.pick([',', '}', '"', 'x', '\\', ':', ' ']) + line.slice(at);
   }
   if (r.chance(0.01)) line = r.pick(['null', '[1, 2]', '"x"', '12', 'NaN', '-Infinity', 'true']);
   return line;
@@ -226,8 +296,13 @@ function stateOfBatch(batch: CompactIndexBatch) {
   const ids = new IdHashSet();
   const agg = new IndexAggregates();
   for (let i = 0; i < batch.count; i++) {
-    if (batch.status[i] !== LINE_OK || !ids.addHash(batch.hashHi[i] as number, batch.hashLo[i] as number)) continue;
-    agg.count(batch.hosts[batch.host[i] as number] as string, Number.isNaN(batch.size[i]) ? null : (batch.size[i] as number), batch.receivedMs[i] as number);
+    if (batch.status[i] !== LINE_OK || !ids.addHash(batch.hashHi[i] as number, batch.hashLo[i] as number))
+      continue;
+    agg.count(
+      batch.hosts[batch.host[i] as number] as string,
+      Number.isNaN(batch.size[i]) ? null : (batch.size[i] as number),
+      batch.receivedMs[i] as number,
+    );
   }
   const ok = batch.tail.map((t) => t.record);
   const seen = new IdHashSet();

@@ -21,7 +21,14 @@ export type ParseResult<T> = { ok: true; record: T } | { ok: false; reason: Reco
 
 /** The index line's known keys, in the order of `INDEX` below. */
 export const INDEX_FIELDS = ['episode_id', 'host_id', 'sha256', 'size_bytes', 'received_at_wall', 'path'];
-export const INDEX = { episode_id: 0, host_id: 1, sha256: 2, size_bytes: 3, received_at_wall: 4, path: 5 } as const;
+export const INDEX = {
+  episode_id: 0,
+  host_id: 1,
+  sha256: 2,
+  size_bytes: 3,
+  received_at_wall: 4,
+  path: 5,
+} as const;
 const ALERT_FIELDS = ['host', 'symptom', 'detail', 'suggested_fix', 'detected_at_wall', 'dedup_key'];
 
 /** An id: a non-empty string, or a finite number as its decimal text; null otherwise. */

@@ -1,5 +1,5 @@
-import type { Rng } from './rng.js';
 import { formatWall } from './records.js';
+import type { Rng } from './rng.js';
 import { isoUtc } from './wall.js';
 
 /**
@@ -104,7 +104,8 @@ export function wallAs(style: LineStyle, ms: number, rng: Rng): string | number 
   const micros = `${iso.slice(20, 23)}${String(rng.int(0, 999)).padStart(3, '0')}`;
   // isoformat() leaves the fraction out when the microseconds are 0.
   const pyFraction = micros === '000000' ? '' : `.${micros}`;
-  if (style === 'python') return rng.chance(0.15) ? Math.floor(ms) / 1000 : `${iso.slice(0, 19)}${pyFraction}+00:00`;
+  if (style === 'python')
+    return rng.chance(0.15) ? Math.floor(ms) / 1000 : `${iso.slice(0, 19)}${pyFraction}+00:00`;
   // Every form names the same millisecond: without a fraction only on a whole second.
   const whole = ms % 1000 === 0;
   const fraction = whole && rng.chance(0.5) ? '' : rng.chance(0.5) ? `.${iso.slice(20, 23)}` : pyFraction;

@@ -1,6 +1,14 @@
-import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { canonicalUtcMs, canonicalUtcMsAt, IMPOSSIBLE_TIME, isCanonicalUtc, normalizeTimestamp, wallMs, wallMsAt } from './time.js';
+import { describe, expect, it } from 'vitest';
+import {
+  canonicalUtcMs,
+  canonicalUtcMsAt,
+  IMPOSSIBLE_TIME,
+  isCanonicalUtc,
+  normalizeTimestamp,
+  wallMs,
+  wallMsAt,
+} from './time.js';
 
 describe('timestamps', () => {
   it('normalises ISO-8601 with offsets and epoch seconds to canonical UTC', () => {

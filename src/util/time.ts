@@ -110,7 +110,7 @@ function epochStringMs(b: Uint8Array, at: number, end: number): number {
 function isoMsAt(b: Uint8Array, at: number, end: number, dash: number): number {
   const d = at + dash; // the '-' before the month
   if (end - d < 6 || b[d + 3] !== 45) return Number.NaN;
-  let p = d + 6; // after the day
+  const p = d + 6; // after the day
   const hasTime = p < end;
   if (hasTime) {
     const sep = b[p];
