@@ -355,33 +355,15 @@ export class JsonLineScanner {
   /**
    * The closing quote of the string whose first byte is at `p`, or -1 when it is not a valid
    * JSON string. Sets `strFlags` (non-zero: escapes or non-ASCII bytes). Plain bytes are passed
-   * four at a time (ids, hashes, paths and times are most of a line).
+   * by one table load each (measured faster here than four at a time through a DataView).
    */
   private string(p: number): number {
     const b = this.b;
-    const view = this.view;
-    const last = b.length - 4;
     let flags = 0;
     for (;;) {
-      while (p <= last) {
-        const w = view.getUint32(p, true);
-        // Per byte lane (exact for "is any lane…"): below 0x20, top bit set, '"', '\'.
-        const quote = w ^ 0x22222222;
-        const backslash = w ^ 0x5c5c5c5c;
-        const special =
-          ((w - 0x20202020) & ~w) |
-          w |
-          ((quote - 0x01010101) & ~quote) |
-          ((backslash - 0x01010101) & ~backslash);
-        if ((special & 0x80808080) !== 0) break;
-        p += 4;
-      }
-      const c = b[p];
+      let c = b[p] as number;
+      while (STRING_BYTE[c] === 0) c = b[++p] as number;
       if (c === undefined) return -1;
-      if (STRING_BYTE[c] === 0) {
-        p++;
-        continue;
-      }
       if (c === QUOTE) {
         this.strFlags = flags;
         return p;
