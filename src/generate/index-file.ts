@@ -93,7 +93,7 @@ export async function writeIndex(p: WriteIndexParams): Promise<IndexTotals> {
           host_id: hostId,
           sha256: shas[j] as string,
           size_bytes: Math.max(512, Math.round(p.typicalSize * rng.range(0.7, 1.3))),
-          received_at_wall: wallAs(style, atMs, rng),
+          received_at_wall: wallAs(style, atMs, styleRng),
         };
         count(line);
         const text = format(line);
