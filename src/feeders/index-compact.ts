@@ -3,7 +3,7 @@ import { RECENT_LIMIT } from '../protocol/index.js';
 import { epochMs, IMPOSSIBLE_TIME, wallMs, wallMsAt } from '../util/time.js';
 import { hash64, hashAscii } from './id-hash-set.js';
 import { newerMs } from './index-aggregates.js';
-import { decodeNumber, decodeScalar, JsonLineScanner, KIND } from './json-line.js';
+import { decodeNumber, decodeScalar, JsonLineScanner, KIND, latin1 } from './json-line.js';
 import {
   excerpt,
   INDEX,
@@ -275,7 +275,7 @@ export class CompactBatchBuilder {
     const check = hashOut[1] as number;
     const known = this.hostByHash.get(key);
     if (known !== undefined && known.check === check) return known.index;
-    const host = this.hostFor(b.toString('latin1', s, e));
+    const host = this.hostFor(latin1(b, s, e));
     // Two hosts sharing the map's half: the first keeps the shortcut, the other is looked up by
     // name each time.
     if (known === undefined) this.hostByHash.set(key, { check, index: host });

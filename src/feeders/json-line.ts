@@ -92,6 +92,11 @@ export class JsonLineScanner {
   extraValueEnd = new Int32Array(8);
   /** The buffer of the last scan. */
   b: Buffer = Buffer.alloc(0);
+  /**
+   * The line as text when the caller had it and it is ASCII (byte offsets are then character
+   * offsets): a plain string is then a slice of it, the cheapest string V8 makes.
+   */
+  text: string | null = null;
   private view: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
   private readonly keys: Uint8Array[];
   /** Each key with its closing quote, for `expectKey`. */
@@ -117,6 +122,7 @@ export class JsonLineScanner {
       this.b = b;
       this.view = new DataView(b.buffer, b.byteOffset, b.length);
     }
+    this.text = null;
     const lineStart = p;
     const kinds = this.kind;
     for (let f = 0; f < kinds.length; f++) kinds[f] = KIND.absent;
@@ -388,9 +394,20 @@ export class JsonLineScanner {
   }
 }
 
+/**
+ * Buffer's own decoders, without `toString`'s argument handling (a third of a record's cost when
+ * a line has six short strings). Present on every Buffer; missing from @types/node.
+ */
+interface Slices {
+  latin1Slice(start: number, end: number): string;
+  utf8Slice(start: number, end: number): string;
+}
+export const latin1 = (b: Buffer, s: number, e: number) => (b as unknown as Slices).latin1Slice(s, e);
+const utf8 = (b: Buffer, s: number, e: number) => (b as unknown as Slices).utf8Slice(s, e);
+
 /** The string whose bytes (between the quotes) are [s, e), of `kind` plainString or string. */
 export function decodeString(b: Buffer, s: number, e: number, kind: number): string {
-  if (kind === KIND.plainString) return b.toString('latin1', s, e);
+  if (kind === KIND.plainString) return latin1(b, s, e);
   let out = '';
   let run = s;
   let p = s;
@@ -399,7 +416,7 @@ export function decodeString(b: Buffer, s: number, e: number, kind: number): str
       p++;
       continue;
     }
-    if (p > run) out += b.toString('utf8', run, p);
+    if (p > run) out += utf8(b, run, p);
     const c = b[p + 1] as number;
     if (c === 0x75) {
       out += String.fromCharCode(
@@ -415,7 +432,7 @@ export function decodeString(b: Buffer, s: number, e: number, kind: number): str
     }
     run = p;
   }
-  if (e > run) out += b.toString('utf8', run, e);
+  if (e > run) out += utf8(b, run, e);
   return out;
 }
 
@@ -433,11 +450,11 @@ export function decodeNumber(b: Buffer, s: number, e: number): number {
       fraction = e - p - 1;
       continue;
     }
-    if (c < 0x30 || c > 0x39) return Number(b.toString('latin1', s, e)); // an exponent
+    if (c < 0x30 || c > 0x39) return Number(latin1(b, s, e)); // an exponent
     mantissa = mantissa * 10 + (c - 0x30);
     digits++;
   }
-  if (digits > 15) return Number(b.toString('latin1', s, e));
+  if (digits > 15) return Number(latin1(b, s, e));
   // An exact integer divided by an exact power of ten rounds once, correctly: the very double
   // Number() gives for the text (receivers write epoch seconds as 1700000000.123).
   const value = fraction === 0 ? mantissa : mantissa / (POWERS_OF_TEN[fraction] as number);

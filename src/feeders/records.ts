@@ -1,6 +1,14 @@
 import type { AlertRecord, EpisodeRecord } from '../protocol/index.js';
-import { IMPOSSIBLE_TIME, isCanonicalUtc, wallMs } from '../util/time.js';
-import { decodeScalar, decodeValue, JsonLineScanner, parseJsonLine, setOwn } from './json-line.js';
+import { IMPOSSIBLE_TIME, wallMs, wallMsAt } from '../util/time.js';
+import {
+  decodeScalar,
+  decodeValue,
+  JsonLineScanner,
+  KIND,
+  latin1,
+  parseJsonLine,
+  setOwn,
+} from './json-line.js';
 
 /**
  * Index and alert lines → records: one definition of what each field means, fed either by the
@@ -53,23 +61,41 @@ function optionalString(value: unknown): string | null {
 /** A wall time on the wire: ISO-8601 UTC, null for none. `ms` is `wallMs(value)`. */
 function isoTime(value: unknown, ms: number): string | null {
   if (!Number.isFinite(ms)) return null;
-  // The receiver's canonical strings pass through: saves a format per line.
-  return typeof value === 'string' && value.length === 24 && isCanonicalUtc(value)
-    ? value
-    : new Date(ms).toISOString();
+  // A string read as a time in the canonical layout is the canonical text of its instant (every
+  // digit was checked by the read): it passes through, saving a format per line.
+  return typeof value === 'string' && isCanonicalLayout(value) ? value : new Date(ms).toISOString();
+}
+
+/** `YYYY-MM-DDTHH:MM:SS.sssZ`'s separators in place (the digits are the time reader's to check). */
+function isCanonicalLayout(s: string): boolean {
+  return (
+    s.length === 24 &&
+    s.charCodeAt(23) === 90 &&
+    s.charCodeAt(19) === 46 &&
+    s.charCodeAt(10) === 84 &&
+    s.charCodeAt(4) === 45 &&
+    s.charCodeAt(7) === 45 &&
+    s.charCodeAt(13) === 58 &&
+    s.charCodeAt(16) === 58
+  );
 }
 
 /** The raw values of a line: its known fields (in the fields' order) and the other keys. */
 interface RawLine {
   values: unknown[];
   extra: Record<string, unknown> | undefined;
+  /** `wallMs` of the time field (index `time`), when the scanner read it from the bytes. */
+  timeMs?: number;
 }
 
-function indexRecord({ values: v, extra }: RawLine): ParseResult<EpisodeRecord> {
+/** The time field's index in both field lists. */
+const TIME = 4;
+
+function indexRecord({ values: v, extra, timeMs }: RawLine): ParseResult<EpisodeRecord> {
   const episode_id = idString(v[0]);
   const host_id = idString(v[1]);
   if (episode_id === null || host_id === null) return { ok: false, reason: 'missing_fields' };
-  const ms = wallMs(v[4]);
+  const ms = timeMs ?? wallMs(v[TIME]);
   if (ms === IMPOSSIBLE_TIME) return { ok: false, reason: 'invalid_time' };
   const record: EpisodeRecord = {
     episode_id,
@@ -83,8 +109,8 @@ function indexRecord({ values: v, extra }: RawLine): ParseResult<EpisodeRecord> 
   return { ok: true, record };
 }
 
-function alertRecord({ values: v, extra }: RawLine): ParseResult<AlertRecord> {
-  const ms = wallMs(v[4]);
+function alertRecord({ values: v, extra, timeMs }: RawLine): ParseResult<AlertRecord> {
+  const ms = timeMs ?? wallMs(v[TIME]);
   if (ms === IMPOSSIBLE_TIME) return { ok: false, reason: 'invalid_time' };
   const record: AlertRecord = {
     host_id: idString(v[0]),
@@ -101,19 +127,29 @@ function alertRecord({ values: v, extra }: RawLine): ParseResult<AlertRecord> {
 /** The raw values of the line `scanner` last accepted. */
 function scannedLine(sc: JsonLineScanner): RawLine {
   const b = sc.b;
-  const values = Array.from(sc.fields, (_, f) =>
-    decodeScalar(b, sc.kind[f] as number, sc.start[f] as number, sc.end[f] as number),
-  );
+  const text = sc.text;
+  const values: unknown[] = [];
+  for (let f = 0; f < sc.fields.length; f++) {
+    const kind = sc.kind[f] as number;
+    const s = sc.start[f] as number;
+    const e = sc.end[f] as number;
+    values.push(text !== null && kind === KIND.plainString ? text.slice(s, e) : decodeScalar(b, kind, s, e));
+  }
+  // A time in plain ASCII is read from its bytes (what `wallMs` of its string gives).
+  const timeMs =
+    sc.kind[TIME] === KIND.plainString
+      ? wallMsAt(b, sc.start[TIME] as number, sc.end[TIME] as number)
+      : undefined;
   let extra: Record<string, unknown> | undefined;
   for (let i = 0; i < sc.extraCount; i++) {
     extra ??= {};
     const ks = sc.extraKeyStart[i] as number;
     const ke = sc.extraKeyEnd[i] as number;
     // A key is a JSON string: read it as one value, quotes included.
-    const key = sc.extraKeyPlain[i] === 1 ? b.toString('latin1', ks, ke) : (decodeValue(b, ks - 1) as string);
+    const key = sc.extraKeyPlain[i] === 1 ? latin1(b, ks, ke) : (decodeValue(b, ks - 1) as string);
     setOwn(extra, key, decodeValue(b, sc.extraValueStart[i] as number));
   }
-  return { values, extra };
+  return timeMs === undefined ? { values, extra } : { values, extra, timeMs };
 }
 
 /** The raw values of a parsed object. */
@@ -162,7 +198,9 @@ export function scanText(sc: JsonLineScanner, line: string): boolean {
   if (line.length * 3 + 1 > scratch.length) scratch = Buffer.allocUnsafe(line.length * 3 + 1);
   const n = scratch.write(line, 0);
   scratch[n] = 0x0a;
-  return sc.scan(scratch, 0) === n;
+  if (sc.scan(scratch, 0) !== n) return false;
+  if (n === line.length) sc.text = line;
+  return true;
 }
 
 const indexScanner = new JsonLineScanner(INDEX_FIELDS);
