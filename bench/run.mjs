@@ -5,7 +5,8 @@
  *   npm run bench                 # full suite (< 10 min on 2 cores), writes BENCHMARKS.md
  *   npm run bench -- --quick      # smaller and single repetitions (< 2 min), prints only
  *   node bench/run.mjs --selftest # seconds, tiny data: keeps the runner from rotting (vitest)
- *   options: --out FILE (write the report there, any mode), --only a,b (cases by key)
+ *   options: --out FILE (write the report there, any mode), --only a,b (cases by key),
+ *            --reps N (alternating bootstrap repetitions, e.g. `--quick --only bootstrap --reps 3`)
  *
  * Imports nothing from src/: it drives `bin/cis490-dashboard.js` (compiled dist/) as a user does,
  * one fresh server process per measurement, load generators in their own processes, loopback only.
