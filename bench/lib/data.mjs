@@ -11,12 +11,18 @@ import { repoRoot } from './proc.mjs';
 export const cacheDir = path.join(repoRoot, '.bench-data');
 
 /** The data root for these parameters, generated on first use. */
-export function ensureRoot({ hosts, episodes, indexLines, telemetryKb = 16, seed = 490 }, log = () => {}) {
+export function ensureRoot(
+  { hosts, episodes, indexLines, telemetryKb = 16, seed = 490, indexStyle = 'python' },
+  log = () => {},
+) {
   fs.mkdirSync(cacheDir, { recursive: true });
   // The cache ignores itself, so no repository-wide .gitignore entry is needed.
   const ignore = path.join(cacheDir, '.gitignore');
   if (!fs.existsSync(ignore)) fs.writeFileSync(ignore, '*\n');
-  const dir = path.join(cacheDir, `root-h${hosts}-e${episodes}-l${indexLines}-t${telemetryKb}-s${seed}`);
+  const dir = path.join(
+    cacheDir,
+    `root-h${hosts}-e${episodes}-l${indexLines}-t${telemetryKb}-s${seed}-${indexStyle}`,
+  );
   if (fs.existsSync(dir)) return dir;
   const tmp = `${dir}.tmp-${process.pid}`;
   log(`generating ${path.basename(dir)} ...`);
@@ -35,6 +41,8 @@ export function ensureRoot({ hosts, episodes, indexLines, telemetryKb = 16, seed
     String(telemetryKb),
     '--seed',
     String(seed),
+    '--index-style',
+    indexStyle,
     '--log-level',
     'warn',
   ];

@@ -30,7 +30,7 @@ export function renderMarkdown(rows, details, info) {
     '# Benchmarks',
     '',
     `Written by \`${info.command}\` (\`npm run bench\`) on ${info.date}, in ${info.seconds.toFixed(0)} s, at commit ${info.commit}. Rerun it to refresh this file; \`npm run bench -- --quick\` is the < 2 min version (prints only).`,
-    'Data roots come from `cis490-dashboard generate` (24 hosts, 2,000 episodes, 16 KiB telemetry, seed 490; `--index-lines` 76,000 or 1,000,000), cached under `.bench-data/`.',
+    'Data roots come from `cis490-dashboard generate` (24 hosts, 2,000 episodes, 16 KiB telemetry, seed 490; `--index-lines` 76,000 or 1,000,000; `--index-style python` unless a row names another), cached under `.bench-data/`.',
     `The Python dashboard's feeder (\`${info.seed}\`) is the baseline, run side by side in the same run, alternating.`,
     '',
     '## Machine',

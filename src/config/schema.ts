@@ -274,6 +274,16 @@ export const GENERATE_OPTIONS: readonly OptionSpec[] = [
     description: 'Lines in index.jsonl (default: one per episode; more adds index-only episodes cheaply).',
   },
   {
+    key: 'indexStyle',
+    flag: 'index-style',
+    type: 'string',
+    default: 'python',
+    choices: ['compact', 'python', 'mixed'],
+    arg: 'STYLE',
+    description:
+      'How index.jsonl and alerts.jsonl lines are written: python (json.dumps: ", " and ": ", \\uXXXX escapes, isoformat times), compact (no spaces), or mixed (any key order, extra keys, every time form, NaN).',
+  },
+  {
     key: 'alerts',
     flag: 'alerts',
     type: 'int',

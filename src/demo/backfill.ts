@@ -1,5 +1,6 @@
 import { buildEpisodeTarball } from '../generate/episode.js';
-import { drawAlert, formatWall } from '../generate/records.js';
+import { wallAs } from '../generate/line-style.js';
+import { drawAlert } from '../generate/records.js';
 import type { Rng } from '../generate/rng.js';
 import { planLiveEpisode } from './episodes.js';
 import type { Receiver } from './receiver.js';
@@ -32,7 +33,7 @@ export async function backfill(o: BackfillOptions): Promise<void> {
       hostId,
       plan.spec.episodeId,
       buildEpisodeTarball(plan),
-      formatWall(landsAtMs, o.rng),
+      wallAs('python', landsAtMs, o.rng),
     );
   }
   for (let i = 0; i < o.alerts; i++) {

@@ -1,12 +1,7 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import {
-  type AlertLine,
-  formatAlertLine,
-  formatIndexLine,
-  type HealthFile,
-  type IndexLine,
-} from '../generate/records.js';
+import { formatLine } from '../generate/line-style.js';
+import type { AlertLine, HealthFile, IndexLine } from '../generate/records.js';
 import type { ReceiverFs } from './receiver-fs.js';
 
 /**
@@ -126,7 +121,7 @@ export class Receiver {
         received_at_wall: receivedAtWall,
         path: rel,
       };
-      await this.fs.appendFile(path.join(this.root, LOG_FILES.index), formatIndexLine(line));
+      await this.fs.appendFile(path.join(this.root, LOG_FILES.index), formatLine('python', line));
       this.counts.indexLines += 1;
       this.counts.indexBytes += line.size_bytes;
       this.track({ file, hostId, bytes: tarball.length }, 1);
@@ -150,7 +145,7 @@ export class Receiver {
 
   appendAlert(alert: AlertLine): Promise<void> {
     return this.serial(async () => {
-      await this.fs.appendFile(path.join(this.root, LOG_FILES.alerts), formatAlertLine(alert));
+      await this.fs.appendFile(path.join(this.root, LOG_FILES.alerts), formatLine('python', alert));
       this.counts.alertLines += 1;
       this.countKey(alert.dedup_key);
     });

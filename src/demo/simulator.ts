@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { buildEpisodeTarball } from '../generate/episode.js';
-import { type AlertLine, drawAlert, formatWall } from '../generate/records.js';
+import { wallAs } from '../generate/line-style.js';
+import { type AlertLine, drawAlert } from '../generate/records.js';
 import { Rng } from '../generate/rng.js';
 import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
@@ -234,7 +235,7 @@ export class Simulator {
     const corrupt = h.profile.role === 'corrupt' && h.rng.chance(this.timing.corruptShare);
     if (corrupt) tarball = corruptTarball(tarball, h.rng);
     const landedMs = Date.now();
-    await this.o.receiver.landEpisode(hostId, episodeId, tarball, formatWall(landedMs, h.rng));
+    await this.o.receiver.landEpisode(hostId, episodeId, tarball, wallAs('python', landedMs, h.rng));
     h.vitals.recorded(tarball.length);
     h.lastEpisodeId = episodeId;
     this.episodes += 1;
@@ -311,7 +312,7 @@ function heartbeatAlert(host: string, quietMs: number, nowMs: number, rng: Rng):
     symptom: 'heartbeat_missed',
     detail: `no heartbeat for ${Math.round(quietMs / 1000)} s`,
     suggested_fix: 'Check the host is up and on the lab network; power-cycle it if it does not answer.',
-    detected_at_wall: formatWall(nowMs, rng),
+    detected_at_wall: wallAs('python', nowMs, rng),
     dedup_key: `${host}:heartbeat_missed`,
   };
 }
@@ -322,7 +323,7 @@ function corruptAlert(host: string, episodeId: string, nowMs: number, rng: Rng):
     symptom: 'episode_corrupt',
     detail: `${episodeId}: sha256 mismatch after upload`,
     suggested_fix: `Re-ship the episode from the host: cis490-shipper resend ${episodeId}.`,
-    detected_at_wall: formatWall(nowMs, rng),
+    detected_at_wall: wallAs('python', nowMs, rng),
     dedup_key: `${host}:episode_corrupt:${episodeId}`,
   };
 }

@@ -98,3 +98,22 @@ export function hash64(s: string): [number, number] {
   b = Math.imul(b ^ (b >>> 13), 0xc2b2ae35) >>> 0;
   return a === 0 && b === 0 ? [0, 1] : [a, b];
 }
+
+/**
+ * `hash64` of the string the ASCII bytes [s, e) spell (a byte is then its code unit), into
+ * `out` — read where the bytes lie, with nothing decoded or allocated.
+ */
+export function hashAscii(bytes: Uint8Array, s: number, e: number, out: Uint32Array): void {
+  let a = 0x811c9dc5;
+  let b = 0x9e3779b9;
+  for (let i = s; i < e; i++) {
+    const c = bytes[i] as number;
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x5bd1e995);
+    b ^= b >>> 15;
+  }
+  a = Math.imul(a ^ (a >>> 16), 0x85ebca6b) >>> 0;
+  b = Math.imul(b ^ (b >>> 13), 0xc2b2ae35) >>> 0;
+  out[0] = a;
+  out[1] = a === 0 && b === 0 ? 1 : b;
+}

@@ -1,13 +1,30 @@
 import type { EpisodeRecord } from '../protocol/index.js';
 import { RECENT_LIMIT } from '../protocol/index.js';
-import { timestampMs } from '../util/time.js';
-import { hash64 } from './id-hash-set.js';
+import { epochMs, IMPOSSIBLE_TIME, wallMs, wallMsAt } from '../util/time.js';
+import { hash64, hashAscii } from './id-hash-set.js';
 import { newerMs } from './index-aggregates.js';
-import { excerpt, indexKey, parseIndexLine, parseObject, type RecordSkipReason } from './records.js';
+import { decodeNumber, decodeScalar, JsonLineScanner, KIND, latin1 } from './json-line.js';
+import {
+  excerpt,
+  INDEX,
+  INDEX_FIELDS,
+  idString,
+  parseIndexBytes,
+  parseIndexLine,
+  parseIndexLineFully,
+  type RecordSkipReason,
+  scanText,
+  sizeBytes,
+} from './records.js';
 
 /** Per-line outcome codes in a compact batch. */
 export const LINE_OK = 0;
-export const SKIP_CODES: readonly RecordSkipReason[] = ['malformed_json', 'not_object', 'missing_fields'];
+export const SKIP_CODES: readonly RecordSkipReason[] = [
+  'malformed_json',
+  'not_object',
+  'missing_fields',
+  'invalid_time',
+];
 
 /**
  * What the first pass needs of a batch of index lines, in typed arrays (no object per line): per
@@ -40,40 +57,14 @@ export interface CompactIndexBatch {
 
 const EXCERPTS_PER_REASON = 3;
 
-// The receiver's own line shape, as one anchored pattern. It admits only valid JSON: strings
-// without escapes or control characters (so the matched text IS the decoded string) and numbers
-// in JSON's grammar (so Number() gives what JSON.parse would). Anything else — other key orders,
-// extra keys, whitespace, escapes — takes the general path. Matching costs a third of JSON.parse
-// and allocates no object.
-const STR = '"([^"\\\\\\u0000-\\u001f]*)"';
-const NUM = '(-?(?:0|[1-9]\\d*)(?:\\.\\d+)?(?:[eE][+-]?\\d+)?)';
-const RECEIVER_LINE = new RegExp(
-  `^\\{"episode_id":${STR},"host_id":${STR},"sha256":${STR},"size_bytes":${NUM},"received_at_wall":(?:${STR}|${NUM})(?:,"path":${STR})?\\}$`,
-);
-
-interface Key {
-  episode_id: string;
-  host_id: string;
-  size_bytes: number | null;
-  received: unknown;
+/** A time as the compact batch holds it: the record's (whole ms, as `Date` keeps them); NaN: none. */
+function compactMs(ms: number): number {
+  return Number.isFinite(ms) ? Math.trunc(ms) + 0 : Number.NaN;
 }
 
-/** The fields of a line in the receiver's shape, or undefined when it is not in that shape. */
-function fastKey(line: string): Key | null | undefined {
-  const m = RECEIVER_LINE.exec(line);
-  if (!m) return undefined;
-  const episode_id = m[1] as string;
-  const host_id = m[2] as string;
-  // Same rule as indexKey: an empty id is no id.
-  if (episode_id === '' || host_id === '') return null;
-  const size = Number(m[4]);
-  return {
-    episode_id,
-    host_id,
-    size_bytes: Number.isFinite(size) && size >= 0 ? Math.trunc(size) : null,
-    received: m[5] !== undefined ? m[5] : Number(m[6]),
-  };
-}
+/** The first pass's own scanner for text lines (the byte reader has another). */
+const textScanner = new JsonLineScanner(INDEX_FIELDS);
+const hashOut = new Uint32Array(2);
 
 /** Pure: lines → compact batch. */
 export function compactIndexBatch(lines: readonly string[]): CompactIndexBatch {
@@ -133,6 +124,7 @@ export class CompactBatchBuilder {
     this.status.fill(0);
     this.hosts = [];
     this.hostIndex.clear();
+    this.hostByHash.clear();
     this.hostEpisodes = [];
     this.hostBytes = [];
     this.hostLastMs = [];
@@ -200,29 +192,94 @@ export class CompactBatchBuilder {
     this.rejectedPerReason.set(reason, seen + 1);
   }
 
-  /** One line as a string: the per-line parser's own pieces (parseObject, indexKey), so both paths accept alike. */
+  /** One line as text: scanned, or (declined) parsed in full, by the per-line parser's own pieces. */
   addLine(line: string): void {
-    let r: Key | null | undefined = fastKey(line);
-    let reason: RecordSkipReason = 'missing_fields';
-    if (r === undefined) {
-      const parsed = parseObject(line);
-      const key = parsed.ok ? indexKey(parsed.record) : null;
-      if (!parsed.ok) reason = parsed.reason;
-      r = key && parsed.ok ? { ...key, received: parsed.record.received_at_wall } : null;
-    }
-    if (!r) {
-      this.addRejected(reason, line);
+    if (scanText(textScanner, line)) {
+      const reason = this.addScanned(textScanner, 0, 0, line);
+      if (reason !== null) this.addRejected(reason, line);
       return;
     }
+    const parsed = parseIndexLineFully(line);
+    if (!parsed.ok) {
+      this.addRejected(parsed.reason, line);
+      return;
+    }
+    const r = parsed.record;
     const [hi, lo] = hash64(r.episode_id);
-    this.addKey(
-      hi,
-      lo,
-      this.hostFor(r.host_id),
-      r.size_bytes ?? Number.NaN,
-      timestampMs(r.received) ?? Number.NaN,
-      line,
-    );
+    const ms = r.received_at === null ? Number.NaN : wallMs(r.received_at);
+    this.addKey(hi, lo, this.hostFor(r.host_id), r.size_bytes ?? Number.NaN, ms, line);
+  }
+
+  /**
+   * The line `sc` last accepted, whose bytes are [start, end) of the buffer later given to
+   * `finish` (or, for a text line, that text): added when it is an episode. Otherwise nothing is
+   * added and the reason is returned. The same rules as `parseIndexLine`, read from the bytes:
+   * an id or host of plain ASCII is hashed where it lies; a time is read where it lies.
+   */
+  addScanned(sc: JsonLineScanner, start: number, end: number, text?: string): RecordSkipReason | null {
+    const b = sc.b;
+    const kind = sc.kind;
+    const k0 = kind[INDEX.episode_id] as number;
+    const k1 = kind[INDEX.host_id] as number;
+    const s0 = sc.start[INDEX.episode_id] as number;
+    const e0 = sc.end[INDEX.episode_id] as number;
+    const s1 = sc.start[INDEX.host_id] as number;
+    const e1 = sc.end[INDEX.host_id] as number;
+    let hi: number;
+    let lo: number;
+    if (k0 === KIND.plainString && e0 > s0) {
+      hashAscii(b, s0, e0, hashOut);
+      hi = hashOut[0] as number;
+      lo = hashOut[1] as number;
+    } else {
+      const id = idString(decodeScalar(b, k0, s0, e0));
+      if (id === null) return 'missing_fields';
+      [hi, lo] = hash64(id);
+    }
+    let host: number;
+    if (k1 === KIND.plainString && e1 > s1) host = this.hostAt(b, s1, e1);
+    else {
+      const name = idString(decodeScalar(b, k1, s1, e1));
+      if (name === null) return 'missing_fields';
+      host = this.hostFor(name);
+    }
+    const k4 = kind[INDEX.received_at_wall] as number;
+    const s4 = sc.start[INDEX.received_at_wall] as number;
+    const e4 = sc.end[INDEX.received_at_wall] as number;
+    const ms =
+      k4 === KIND.plainString
+        ? wallMsAt(b, s4, e4)
+        : k4 === KIND.number
+          ? epochMs(decodeNumber(b, s4, e4))
+          : wallMs(decodeScalar(b, k4, s4, e4));
+    if (ms === IMPOSSIBLE_TIME) return 'invalid_time';
+    const k3 = kind[INDEX.size_bytes] as number;
+    const s3 = sc.start[INDEX.size_bytes] as number;
+    const e3 = sc.end[INDEX.size_bytes] as number;
+    const size =
+      k3 === KIND.number ? sizeBytes(decodeNumber(b, s3, e3)) : sizeBytes(decodeScalar(b, k3, s3, e3));
+    this.addKey(hi, lo, host, size ?? Number.NaN, compactMs(ms), text, start, end);
+    return null;
+  }
+
+  /**
+   * Hosts by a 64-bit hash of their bytes (one half keys the map, the other confirms): a batch's
+   * few hosts are then found without decoding or comparing names. Two names sharing all 64 bits
+   * are as unlikely as two ids doing so (see IdHashSet).
+   */
+  private readonly hostByHash = new Map<number, { check: number; index: number }>();
+
+  private hostAt(b: Buffer, s: number, e: number): number {
+    hashAscii(b, s, e, hashOut);
+    const key = hashOut[0] as number;
+    const check = hashOut[1] as number;
+    const known = this.hostByHash.get(key);
+    if (known !== undefined && known.check === check) return known.index;
+    const host = this.hostFor(latin1(b, s, e));
+    // Two hosts sharing the map's half: the first keeps the shortcut, the other is looked up by
+    // name each time.
+    if (known === undefined) this.hostByHash.set(key, { check, index: host });
+    return host;
   }
 
   get count(): number {
@@ -235,9 +292,13 @@ export class CompactBatchBuilder {
     const tail: CompactIndexBatch['tail'] = [];
     for (let k = Math.max(0, this.valid - RECENT_LIMIT); k < this.valid; k++) {
       const r = k % RECENT_LIMIT;
-      const text = this.ringText[r] ?? source?.toString('latin1', this.ringStart[r], this.ringEnd[r]);
-      if (text === undefined) throw new Error('a line added by byte range needs its buffer');
-      const parsed = parseIndexLine(text);
+      const text = this.ringText[r];
+      if (text === undefined && source === undefined)
+        throw new Error('a line added by byte range needs its buffer');
+      const parsed =
+        text !== undefined
+          ? parseIndexLine(text)
+          : parseIndexBytes(source as Buffer, this.ringStart[r] as number);
       if (!parsed.ok) throw new Error('unreachable: line was valid');
       tail.push({ index: this.ringIndex[r] as number, record: parsed.record });
     }

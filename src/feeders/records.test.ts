@@ -58,6 +58,72 @@ describe('parseIndexLine', () => {
   });
 });
 
+describe("Python's json.dumps lines", () => {
+  const py = (fields: string) =>
+    parseIndexLine(`{"episode_id": "ep-1", "host_id": "h\\u00f4te", "sha256": "ab", ${fields}}`);
+
+  it('reads the separators, escapes and isoformat times a Python receiver writes', () => {
+    const r = py('"size_bytes": 1024, "received_at_wall": "2026-11-01T10:00:00.123456+00:00"');
+    expect(r).toEqual({
+      ok: true,
+      record: {
+        episode_id: 'ep-1',
+        host_id: 'hôte',
+        sha256: 'ab',
+        size_bytes: 1024,
+        received_at: '2026-11-01T10:00:00.123Z',
+      },
+    });
+  });
+
+  it('accepts NaN, Infinity and -Infinity where json.dumps writes them (issue 14 item 7)', () => {
+    const nanSize = py('"size_bytes": NaN, "received_at_wall": 1793527200.5');
+    expect(nanSize.ok && nanSize.record.size_bytes).toBeNull();
+    expect(nanSize.ok && nanSize.record.received_at).toBe('2026-11-01T10:00:00.500Z');
+    const infTime = py('"size_bytes": Infinity, "received_at_wall": -Infinity');
+    expect(infTime.ok && [infTime.record.size_bytes, infTime.record.received_at]).toEqual([null, null]);
+    const extra = py('"size_bytes": 1, "temp": NaN, "lag": [Infinity, -Infinity]');
+    expect(extra.ok && extra.record.extra).toEqual({ temp: Number.NaN, lag: [Infinity, -Infinity] });
+    // An id that is NaN is no id.
+    expect(parseIndexLine('{"episode_id": NaN, "host_id": "h"}')).toEqual({
+      ok: false,
+      reason: 'missing_fields',
+    });
+    // Only where Python reads them: not quoted-less elsewhere, not glued to another token.
+    for (const bad of [
+      '{"episode_id": "a", "host_id": "h", "x": nan}',
+      '{"episode_id": "a", "host_id": "h", "x": -NaN}',
+      '{"episode_id": "a", "host_id": "h", "x": NaN1}',
+    ]) {
+      expect(parseIndexLine(bad), bad).toEqual({ ok: false, reason: 'malformed_json' });
+    }
+    const alert = parseAlertLine(
+      '{"host": "h", "symptom": NaN, "detail": Infinity, "detected_at_wall": NaN}',
+    );
+    expect(alert.ok && [alert.record.symptom, alert.record.detail, alert.record.detected_at]).toEqual([
+      'NaN',
+      'Infinity',
+      null,
+    ]);
+  });
+
+  it('reads a naive time as UTC and rejects an impossible date as a bad line (issue 14 item 8)', () => {
+    const naive = py('"received_at_wall": "2026-11-01T10:00:00"');
+    expect(naive.ok && naive.record.received_at).toBe('2026-11-01T10:00:00.000Z');
+    expect(py('"received_at_wall": "2026-02-30T00:00:00"')).toEqual({ ok: false, reason: 'invalid_time' });
+    expect(parseAlertLine('{"host": "h", "detected_at_wall": "2026-13-01 00:00:00"}')).toEqual({
+      ok: false,
+      reason: 'invalid_time',
+    });
+  });
+
+  it('leaves nesting deeper than the scanner goes to the full parse, with the same result', () => {
+    const deep = `${'['.repeat(200)}1${']'.repeat(200)}`;
+    const r = parseIndexLine(`{"episode_id": "a", "host_id": "h", "deep": ${deep}}`);
+    expect(r.ok && JSON.stringify(r.record.extra)).toBe(`{"deep":${deep}}`);
+  });
+});
+
 describe('parseAlertLine', () => {
   it('maps host → host_id and detected_at_wall → detected_at', () => {
     const r = parseAlertLine(

@@ -1,105 +1,247 @@
 import type { AlertRecord, EpisodeRecord } from '../protocol/index.js';
-import { normalizeTimestamp } from '../util/time.js';
+import { IMPOSSIBLE_TIME, wallMs, wallMsAt } from '../util/time.js';
+import {
+  decodeScalar,
+  decodeValue,
+  JsonLineScanner,
+  KIND,
+  latin1,
+  parseJsonLine,
+  setOwn,
+} from './json-line.js';
+
+/**
+ * Index and alert lines → records: one definition of what each field means, fed either by the
+ * byte scanner (`JsonLineScanner`, every valid JSON object line) or, for a line it declines, by
+ * the full parse (`parseJsonLine`). Both hand the same raw values to the same builders.
+ *
+ * Python's float constants, field by field: an id that is `NaN` or `±Infinity` is no id (the line
+ * is `missing_fields`, like any non-string, non-finite id); such a `size_bytes` is no size (null,
+ * the line counts without bytes); such a time is no time (null); in the alerts' text fields they
+ * read `"NaN"`, `"Infinity"`, `"-Infinity"`; in extra fields they are kept as numbers (JSON on the
+ * wire has no such values: they travel as null there).
+ */
 
 /** Why a line of a JSONL input was not accepted as a record. */
-export type RecordSkipReason = 'malformed_json' | 'not_object' | 'missing_fields';
+export type RecordSkipReason = 'malformed_json' | 'not_object' | 'missing_fields' | 'invalid_time';
 
 export type ParseResult<T> = { ok: true; record: T } | { ok: false; reason: RecordSkipReason };
 
-const INDEX_FIELDS = new Set(['episode_id', 'host_id', 'sha256', 'size_bytes', 'received_at_wall', 'path']);
-const ALERT_FIELDS = new Set(['host', 'symptom', 'detail', 'suggested_fix', 'detected_at_wall', 'dedup_key']);
+/** The index line's known keys, in the order of `INDEX` below. */
+export const INDEX_FIELDS = ['episode_id', 'host_id', 'sha256', 'size_bytes', 'received_at_wall', 'path'];
+export const INDEX = {
+  episode_id: 0,
+  host_id: 1,
+  sha256: 2,
+  size_bytes: 3,
+  received_at_wall: 4,
+  path: 5,
+} as const;
+const ALERT_FIELDS = ['host', 'symptom', 'detail', 'suggested_fix', 'detected_at_wall', 'dedup_key'];
 
-/** JSON.parse that never throws and only accepts objects (DESIGN §4.6: `null`, arrays, scalars are skipped). */
-export function parseObject(line: string): ParseResult<Record<string, unknown>> {
-  let value: unknown;
-  try {
-    value = JSON.parse(line);
-  } catch {
-    return { ok: false, reason: 'malformed_json' };
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value))
-    return { ok: false, reason: 'not_object' };
-  return { ok: true, record: value as Record<string, unknown> };
-}
-
-function idString(value: unknown): string | null {
+/** An id: a non-empty string, or a finite number as its decimal text; null otherwise. */
+export function idString(value: unknown): string | null {
   if (typeof value === 'string') return value.length > 0 ? value : null;
   if (typeof value === 'number' && Number.isFinite(value)) return String(value);
   return null;
 }
 
-function optionalString(value: unknown): string | null {
-  if (value === undefined || value === null) return null;
-  return typeof value === 'string' ? value : JSON.stringify(value);
+/** A size: a finite non-negative number, truncated; null otherwise (NaN, negative, a string). */
+export function sizeBytes(value: unknown): number | null {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? Math.trunc(value) : null;
 }
 
-function extraFields(obj: Record<string, unknown>, known: Set<string>): Record<string, unknown> | undefined {
+function optionalString(value: unknown): string | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value === 'string') return value;
+  // Numbers as written (NaN, Infinity too); objects as their JSON.
+  return typeof value === 'number' ? String(value) : JSON.stringify(value);
+}
+
+/** A wall time on the wire: ISO-8601 UTC, null for none. `ms` is `wallMs(value)`. */
+function isoTime(value: unknown, ms: number): string | null {
+  if (!Number.isFinite(ms)) return null;
+  // A string read as a time in the canonical layout is the canonical text of its instant (every
+  // digit was checked by the read): it passes through, saving a format per line.
+  return typeof value === 'string' && isCanonicalLayout(value) ? value : new Date(ms).toISOString();
+}
+
+/** `YYYY-MM-DDTHH:MM:SS.sssZ`'s separators in place (the digits are the time reader's to check). */
+function isCanonicalLayout(s: string): boolean {
+  return (
+    s.length === 24 &&
+    s.charCodeAt(23) === 90 &&
+    s.charCodeAt(19) === 46 &&
+    s.charCodeAt(10) === 84 &&
+    s.charCodeAt(4) === 45 &&
+    s.charCodeAt(7) === 45 &&
+    s.charCodeAt(13) === 58 &&
+    s.charCodeAt(16) === 58
+  );
+}
+
+/** The raw values of a line: its known fields (in the fields' order) and the other keys. */
+interface RawLine {
+  values: unknown[];
+  extra: Record<string, unknown> | undefined;
+  /** `wallMs` of the time field (index `time`), when the scanner read it from the bytes. */
+  timeMs?: number;
+}
+
+/** The time field's index in both field lists. */
+const TIME = 4;
+
+function indexRecord({ values: v, extra, timeMs }: RawLine): ParseResult<EpisodeRecord> {
+  const episode_id = idString(v[0]);
+  const host_id = idString(v[1]);
+  if (episode_id === null || host_id === null) return { ok: false, reason: 'missing_fields' };
+  const ms = timeMs ?? wallMs(v[TIME]);
+  if (ms === IMPOSSIBLE_TIME) return { ok: false, reason: 'invalid_time' };
+  const record: EpisodeRecord = {
+    episode_id,
+    host_id,
+    sha256: typeof v[2] === 'string' ? v[2] : null,
+    size_bytes: sizeBytes(v[3]),
+    received_at: isoTime(v[4], ms),
+  };
+  if (typeof v[5] === 'string') record.path = v[5];
+  if (extra) record.extra = extra;
+  return { ok: true, record };
+}
+
+function alertRecord({ values: v, extra, timeMs }: RawLine): ParseResult<AlertRecord> {
+  const ms = timeMs ?? wallMs(v[TIME]);
+  if (ms === IMPOSSIBLE_TIME) return { ok: false, reason: 'invalid_time' };
+  const record: AlertRecord = {
+    host_id: idString(v[0]),
+    symptom: optionalString(v[1]),
+    detail: optionalString(v[2]),
+    suggested_fix: optionalString(v[3]),
+    detected_at: isoTime(v[4], ms),
+    dedup_key: optionalString(v[5]),
+  };
+  if (extra) record.extra = extra;
+  return { ok: true, record };
+}
+
+/** The raw values of the line `scanner` last accepted. */
+function scannedLine(sc: JsonLineScanner): RawLine {
+  const b = sc.b;
+  const text = sc.text;
+  const values: unknown[] = [];
+  for (let f = 0; f < sc.fields.length; f++) {
+    const kind = sc.kind[f] as number;
+    const s = sc.start[f] as number;
+    const e = sc.end[f] as number;
+    values.push(text !== null && kind === KIND.plainString ? text.slice(s, e) : decodeScalar(b, kind, s, e));
+  }
+  // A time in plain ASCII is read from its bytes (what `wallMs` of its string gives).
+  const timeMs =
+    sc.kind[TIME] === KIND.plainString
+      ? wallMsAt(b, sc.start[TIME] as number, sc.end[TIME] as number)
+      : undefined;
+  let extra: Record<string, unknown> | undefined;
+  for (let i = 0; i < sc.extraCount; i++) {
+    extra ??= {};
+    const ks = sc.extraKeyStart[i] as number;
+    const ke = sc.extraKeyEnd[i] as number;
+    // A key is a JSON string: read it as one value, quotes included.
+    const key = sc.extraKeyPlain[i] === 1 ? latin1(b, ks, ke) : (decodeValue(b, ks - 1) as string);
+    setOwn(extra, key, decodeValue(b, sc.extraValueStart[i] as number));
+  }
+  return timeMs === undefined ? { values, extra } : { values, extra, timeMs };
+}
+
+/** The raw values of a parsed object. */
+function objectLine(obj: Record<string, unknown>, fields: readonly string[]): RawLine {
+  const values = fields.map((f) => (Object.hasOwn(obj, f) ? obj[f] : undefined));
   let extra: Record<string, unknown> | undefined;
   for (const key of Object.keys(obj)) {
-    if (known.has(key)) continue;
+    if (fields.includes(key)) continue;
     extra ??= {};
-    extra[key] = obj[key];
+    setOwn(extra, key, obj[key]);
   }
-  return extra;
+  return { values, extra };
+}
+
+/**
+ * The full parse of a line (`parseJsonLine`): the fallback for lines the scanner declines, and
+ * the reference the property test holds the scanner to.
+ */
+export function parseLineFully<T>(
+  line: string,
+  fields: readonly string[],
+  build: (raw: RawLine) => ParseResult<T>,
+): ParseResult<T> {
+  let value: unknown;
+  try {
+    value = parseJsonLine(line);
+  } catch {
+    return { ok: false, reason: 'malformed_json' };
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    return { ok: false, reason: 'not_object' };
+  return build(objectLine(value as Record<string, unknown>, fields));
+}
+
+/**
+ * Text lines reach the scanner through one reused buffer: the line's UTF-8 then a line feed,
+ * which ends the scan (no stale bytes of a longer earlier line are ever read).
+ */
+let scratch = Buffer.allocUnsafe(4096);
+
+/** Scans a text line with `sc`; false when the scanner declines it (the full parse decides). */
+export function scanText(sc: JsonLineScanner, line: string): boolean {
+  // Lone surrogates have no UTF-8: only the full parse keeps them as they are.
+  if (!(line as unknown as { isWellFormed(): boolean }).isWellFormed()) return false; // ES2024, Node 20
+
+  if (line.length * 3 + 1 > scratch.length) scratch = Buffer.allocUnsafe(line.length * 3 + 1);
+  const n = scratch.write(line, 0);
+  scratch[n] = 0x0a;
+  if (sc.scan(scratch, 0) !== n) return false;
+  if (n === line.length) sc.text = line;
+  return true;
+}
+
+const indexScanner = new JsonLineScanner(INDEX_FIELDS);
+const alertScanner = new JsonLineScanner(ALERT_FIELDS);
+
+/** The record of the index line `sc` last accepted (its buffer unchanged since). */
+export function scannedIndexRecord(sc: JsonLineScanner): ParseResult<EpisodeRecord> {
+  return indexRecord(scannedLine(sc));
 }
 
 /**
  * One `index.jsonl` line → an episode. An episode needs an `episode_id` and a `host_id` (the
  * totals count unique ids with a host); other fields are optional, and unknown ones are kept.
+ * A `received_at_wall` naming an impossible date rejects the line (`invalid_time`).
  */
 export function parseIndexLine(line: string): ParseResult<EpisodeRecord> {
-  const parsed = parseObject(line);
-  if (!parsed.ok) return parsed;
-  const obj = parsed.record;
-  const key = indexKey(obj);
-  if (!key) return { ok: false, reason: 'missing_fields' };
-  const record: EpisodeRecord = {
-    episode_id: key.episode_id,
-    host_id: key.host_id,
-    sha256: typeof obj.sha256 === 'string' ? obj.sha256 : null,
-    size_bytes: key.size_bytes,
-    received_at: normalizeTimestamp(obj.received_at_wall),
-  };
-  if (typeof obj.path === 'string') record.path = obj.path;
-  const extra = extraFields(obj, INDEX_FIELDS);
-  if (extra) record.extra = extra;
-  return { ok: true, record };
+  if (scanText(indexScanner, line)) return scannedIndexRecord(indexScanner);
+  return parseIndexLineFully(line);
 }
 
-/**
- * The fields that decide whether an index object is an episode and what it adds to the totals.
- * Shared by the per-line parser and the first pass's compact one, so both accept exactly alike.
- */
-export function indexKey(
-  obj: Record<string, unknown>,
-): { episode_id: string; host_id: string; size_bytes: number | null } | null {
-  const episode_id = idString(obj.episode_id);
-  const host_id = idString(obj.host_id);
-  if (episode_id === null || host_id === null) return null;
-  const size = obj.size_bytes;
-  return {
-    episode_id,
-    host_id,
-    size_bytes: typeof size === 'number' && Number.isFinite(size) && size >= 0 ? Math.trunc(size) : null,
-  };
+/** `parseIndexLine` by the full parse only (the fallback, and the property test's reference). */
+export function parseIndexLineFully(line: string): ParseResult<EpisodeRecord> {
+  return parseLineFully(line, INDEX_FIELDS, indexRecord);
+}
+
+/** The index line whose bytes start at `start` in `b` (and end at a line feed or `b`'s end). */
+export function parseIndexBytes(b: Buffer, start: number): ParseResult<EpisodeRecord> {
+  if (indexScanner.scan(b, start) >= 0) return scannedIndexRecord(indexScanner);
+  const nl = b.indexOf(0x0a, start);
+  return parseIndexLineFully(b.toString('utf8', start, nl < 0 ? b.length : nl));
 }
 
 /** One `alerts.jsonl` line → an alert. Every object line is an alert; fields may be missing. */
 export function parseAlertLine(line: string): ParseResult<AlertRecord> {
-  const parsed = parseObject(line);
-  if (!parsed.ok) return parsed;
-  const obj = parsed.record;
-  const record: AlertRecord = {
-    host_id: idString(obj.host),
-    symptom: optionalString(obj.symptom),
-    detail: optionalString(obj.detail),
-    suggested_fix: optionalString(obj.suggested_fix),
-    detected_at: normalizeTimestamp(obj.detected_at_wall),
-    dedup_key: optionalString(obj.dedup_key),
-  };
-  const extra = extraFields(obj, ALERT_FIELDS);
-  if (extra) record.extra = extra;
-  return { ok: true, record };
+  if (scanText(alertScanner, line)) return alertRecord(scannedLine(alertScanner));
+  return parseAlertLineFully(line);
+}
+
+/** `parseAlertLine` by the full parse only. */
+export function parseAlertLineFully(line: string): ParseResult<AlertRecord> {
+  return parseLineFully(line, ALERT_FIELDS, alertRecord);
 }
 
 /** A short, single-line excerpt of a rejected line for logs. */

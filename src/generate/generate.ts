@@ -13,7 +13,8 @@ import {
   planEpisode,
 } from './episode.js';
 import { type IndexedTarball, writeIndex } from './index-file.js';
-import { drawAlert, drawHealth, formatAlertLine, formatWall } from './records.js';
+import { formatLine, type LineStyle, wallAs } from './line-style.js';
+import { drawAlert, drawHealth } from './records.js';
 import { hex8, mix32, Rng } from './rng.js';
 
 /**
@@ -42,6 +43,11 @@ export interface GenerateOptions {
   /** Telemetry member size per episode, KiB before compression. */
   telemetryKb: number;
   seed: number;
+  /**
+   * How `index.jsonl` and `alerts.jsonl` lines are written (see `LINE_STYLES`).
+   * @default 'python' — as a Python receiver's `json.dumps` writes them
+   */
+  indexStyle?: LineStyle;
   onProgress?: (progress: GenerateProgress) => void;
 }
 
@@ -132,6 +138,7 @@ export async function generateDataRoot(opts: GenerateOptions): Promise<GenerateS
     firstIdCounter: opts.episodes,
     idKey,
     rng: rng.fork(4),
+    style: opts.indexStyle ?? 'python',
     ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
   });
 
@@ -286,7 +293,7 @@ async function writeTarballs(
       path: rel,
       sha256: createHash('sha256').update(tarball).digest('hex'),
       size_bytes: tarball.length,
-      received_at_wall: formatWall(receivedMs, rng),
+      received_at_wall: wallAs(opts.indexStyle ?? 'python', receivedMs, rng),
       outcome: plan.meta.outcome,
     });
     if ((i + 1) % PROGRESS_EVERY === 0 || i + 1 === planned.length) {
@@ -338,6 +345,7 @@ async function writeAlerts(
   rng: Rng,
 ): Promise<Record<string, number>> {
   const keys: Record<string, number> = {};
+  const styleRng = rng.fork(11);
   const totalWeight = sum(weights);
   const spanMs = Math.max(3_600_000, lastMs - BASE_TIME_MS);
   const stepMs = spanMs / Math.max(1, opts.alerts);
@@ -348,7 +356,7 @@ async function writeAlerts(
       const episode = written.length > 0 ? written[rng.int(0, written.length - 1)] : undefined;
       const alert = drawAlert(rng, host, atMs, episode?.episode_id);
       keys[alert.dedup_key] = (keys[alert.dedup_key] ?? 0) + 1;
-      const text = formatAlertLine(alert);
+      const text = formatLine(opts.indexStyle ?? 'python', alert, styleRng);
       if (!w.push(text)) await w.write(text);
       if ((i + 1) % 100_000 === 0) opts.onProgress?.({ stage: 'alerts', done: i + 1, total: opts.alerts });
     }

@@ -2,7 +2,8 @@ import type { HostIndexed } from '../protocol/index.js';
 import { normalizeTimestamp } from '../util/time.js';
 import { withWriter } from './chunked-writer.js';
 import { makeEpisodeId } from './episode.js';
-import { formatIndexLine, formatWall, type IndexLine } from './records.js';
+import { formatLine, type LineStyle, wallAs } from './line-style.js';
+import { formatIndexLine, type IndexLine } from './records.js';
 import { hex8, hexBatch, mix32, type Rng } from './rng.js';
 
 /** A tarball already written, as its index line will describe it. */
@@ -35,6 +36,8 @@ export interface WriteIndexParams {
   firstIdCounter: number;
   idKey: number;
   rng: Rng;
+  /** How the lines are written. @default 'python' */
+  style?: LineStyle;
   onProgress?: (progress: { stage: 'index'; done: number; total: number }) => void;
 }
 
@@ -49,6 +52,12 @@ export interface IndexTotals {
  */
 export async function writeIndex(p: WriteIndexParams): Promise<IndexTotals> {
   const { hosts, weights, written, indexOnly, rng, idKey, onProgress } = p;
+  const style = p.style ?? 'python';
+  // The style's own draws (key orders, time forms) come from a fork: the episodes are the same
+  // in every style.
+  const styleRng = rng.fork(11);
+  const format = (line: IndexLine) =>
+    style === 'compact' ? formatIndexLine(line) : formatLine(style, line, styleRng);
   const totals: IndexTotals = { totalBytes: 0, hosts: {} };
   // Lines are in received order, so a host's last line is its newest; normalising only that one
   // keeps a million-line index cheap.
@@ -84,10 +93,10 @@ export async function writeIndex(p: WriteIndexParams): Promise<IndexTotals> {
           host_id: hostId,
           sha256: shas[j] as string,
           size_bytes: Math.max(512, Math.round(p.typicalSize * rng.range(0.7, 1.3))),
-          received_at_wall: formatWall(atMs, rng),
+          received_at_wall: wallAs(style, atMs, styleRng),
         };
         count(line);
-        const text = formatIndexLine(line);
+        const text = format(line);
         if (!w.push(text)) await w.write(text);
       }
       done += n;
@@ -103,7 +112,7 @@ export async function writeIndex(p: WriteIndexParams): Promise<IndexTotals> {
         path: e.path,
       };
       count(line);
-      const text = formatIndexLine(line);
+      const text = format(line);
       if (!w.push(text)) await w.write(text);
       done++;
     }

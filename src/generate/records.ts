@@ -127,11 +127,6 @@ export function drawAlert(rng: Rng, host: string, atMs: number, episodeId?: stri
   };
 }
 
-/** One alert line as JSON plus `\n`. */
-export function formatAlertLine(alert: AlertLine): string {
-  return `${JSON.stringify(alert)}\n`;
-}
-
 const GIB = 1024 ** 3;
 
 /** A host's health file; a `stale` host's heartbeat stopped `staleMs` before `nowMs`. */

@@ -1,5 +1,14 @@
+import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { canonicalUtcMs, canonicalUtcMsAt, isCanonicalUtc, isoMsAt, normalizeTimestamp } from './time.js';
+import {
+  canonicalUtcMs,
+  canonicalUtcMsAt,
+  IMPOSSIBLE_TIME,
+  isCanonicalUtc,
+  normalizeTimestamp,
+  wallMs,
+  wallMsAt,
+} from './time.js';
 
 describe('timestamps', () => {
   it('normalises ISO-8601 with offsets and epoch seconds to canonical UTC', () => {
@@ -41,8 +50,8 @@ describe('canonicalUtcMs', () => {
   });
 });
 
-describe('isoMsAt', () => {
-  const at = (s: string) => isoMsAt(Buffer.from(`>${s}<`, 'latin1'), 1, 1 + s.length);
+describe('wallMsAt', () => {
+  const at = (s: string) => wallMsAt(Buffer.from(`>${s}<`, 'latin1'), 1, 1 + s.length);
 
   it('gives what Date.parse gives for ISO date-times with a fraction and an offset', () => {
     let seed = 7;
@@ -79,20 +88,98 @@ describe('isoMsAt', () => {
     }
   });
 
-  it('declines (NaN) what it does not decide, so the caller asks Date.parse', () => {
+  it('reads every form a Python receiver writes; naive and date-only as UTC', () => {
+    const utc = Date.parse('2023-11-14T22:13:20.123Z');
     for (const s of [
-      '2023-02-29T00:00:00.000000+00:00', // Date.parse rolls this over to March 1
+      '2023-11-14T22:13:20.123456+00:00', // isoformat(), aware
+      '2023-11-14T22:13:20.123456', // isoformat(), naive
+      '2023-11-14 22:13:20.123456+00:00', // str(datetime)
+      '2023-11-14 22:13:20.123', // naive, space
+      '2023-11-14t22:13:20,123Z',
+      '2023-11-15T03:43:20.123+05:30',
+      '2023-11-15T03:43:20.123+0530',
+      '2023-11-14T14:13:20.123-08',
+      '2023-11-14T22:13:20.1239999999Z',
+      ' 2023-11-14T22:13:20.123Z\t',
+      '1700000000.123',
+    ]) {
+      expect(at(s), s).toBe(utc);
+      expect(wallMs(s), s).toBe(utc);
+    }
+    expect(at('2023-11-14')).toBe(Date.parse('2023-11-14T00:00:00Z'));
+    expect(at('2023-11-14T22:13')).toBe(Date.parse('2023-11-14T22:13:00Z'));
+    // An offset with seconds, as isoformat() writes for such zones.
+    expect(at('2023-11-14T22:13:20+00:00:30')).toBe(Date.parse('2023-11-14T22:12:50Z'));
+    expect(at('+275760-09-13T00:00:00.000Z')).toBe(8.64e15);
+    expect(at('-000001-01-01T00:00:00.000Z')).toBe(Date.parse('-000001-01-01T00:00:00.000Z'));
+    expect(wallMs(1700000000)).toBe(1.7e12);
+  });
+
+  it('calls impossible dates impossible instead of rolling them over', () => {
+    for (const s of [
+      '2026-02-30T00:00:00',
+      '2023-02-29T00:00:00.000000+00:00',
+      '2026-02-30',
+      '2026-13-01T00:00:00Z',
+      '2026-00-10T00:00:00Z',
       '2023-11-14T24:00:00.000000+00:00',
+      '2023-11-14T23:60:00',
+      '2023-11-14T23:59:60Z',
       '2023-11-14T22:13:20.123456+24:00',
-      '2023-11-14T22:13:20.1234567890+00:00',
+      '2023-11-14T22:13:20+05:60',
+    ]) {
+      expect(at(s), s).toBe(IMPOSSIBLE_TIME);
+      expect(normalizeTimestamp(s), s).toBeNull();
+    }
+    expect(at('2024-02-29T00:00:00')).toBe(Date.parse('2024-02-29T00:00:00Z'));
+  });
+
+  it('reads what is not a time as no time (NaN)', () => {
+    for (const s of [
+      'yesterday',
+      '',
       '2023-11-14T22:13:20.+00:00',
-      '2023-11-14 22:13:20.123456+00:00',
-      '2023-11-14T22:13:20.123456+0000',
-      '2023-11-14T22:13:20',
-      '2023-11-14',
+      '2023-11-14T22:13:20Zjunk',
+      '2023-11-14X22:13:20',
+      '2023-1-14',
+      '23-11-14',
+      '1e9',
+      '-000000-01-01T00:00:00Z',
+      '2023-11-14T22:13:20+5',
     ]) {
       expect(at(s), s).toBeNaN();
     }
-    expect(at('2023-11-14T22:13:20.999999+00:00')).toBe(Date.parse('2023-11-14T22:13:20.999Z'));
+    expect(wallMs(Number.NaN)).toBeNaN();
+    expect(wallMs(Number.POSITIVE_INFINITY)).toBeNaN();
+    expect(wallMs(1e20)).toBeNaN();
+    expect(wallMs(true)).toBeNaN();
+    expect(wallMs('2023-11-14T22:13:20Ω')).toBeNaN();
+  });
+});
+
+describe('naive times in another time zone', () => {
+  it('are read as UTC whatever TZ the server runs in', () => {
+    // A child process, so TZ is in force from its start; it runs the compiled module (the test
+    // setup compiles src/ to dist/).
+    const compiled = new URL('../../dist/util/time.js', import.meta.url).href;
+    const script = `
+      import { normalizeTimestamp } from ${JSON.stringify(compiled)};
+      process.stdout.write(JSON.stringify([
+        new Date(2026, 0, 1).getTimezoneOffset(),
+        normalizeTimestamp('2026-01-01T12:00:00'),
+        normalizeTimestamp('2026-01-01 12:00:00.5'),
+        normalizeTimestamp('2026-01-01'),
+      ]));`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      env: { ...process.env, TZ: 'America/New_York' },
+      encoding: 'utf8',
+    });
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(r.stdout)).toEqual([
+      300,
+      '2026-01-01T12:00:00.000Z',
+      '2026-01-01T12:00:00.500Z',
+      '2026-01-01T00:00:00.000Z',
+    ]);
   });
 });

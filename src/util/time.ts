@@ -1,111 +1,250 @@
 /**
- * Timestamps in the data root may be ISO-8601 strings or epoch seconds (DESIGN §1). Both become
- * ISO-8601 UTC strings on the wire; anything else becomes null.
+ * Wall times in the data root (`received_at_wall`, `detected_at_wall`) and in queries.
+ *
+ * Accepted forms (DESIGN §1), everything a Python receiver writes:
+ * - epoch seconds, as a JSON number (`1764843072`, `1764843072.123456`) or a string of digits;
+ * - ISO-8601 date-times: `YYYY-MM-DD` then `T`, `t` or a space, `HH:MM[:SS[.f…]]` (any number of
+ *   fraction digits, truncated to milliseconds; `,` also marks the fraction), then optionally `Z`,
+ *   `±HH:MM[:SS[.ffffff]]`, `±HHMM` or `±HH` — `datetime.isoformat()` with and without an offset
+ *   and a fraction, and `str(datetime)`; a plain date `YYYY-MM-DD` is its midnight; years may be
+ *   written `±YYYYYY` as `Date.prototype.toISOString` does beyond year 9999.
+ *
+ * A date-time without an offset ("naive") is read as **UTC**, whatever the server's time zone:
+ * the receiver's clock is expected to be UTC, and the same line must mean the same instant on
+ * every server. A string in the ISO shape whose fields name no real instant (`2026-02-30`, month
+ * 13, hour 24, second 60, offset +24:00) is *impossible* (`IMPOSSIBLE_TIME`): a parser rejects
+ * its line rather than roll it over into another day as `Date.parse` does. Anything else
+ * (`"yesterday"`, `true`, NaN, an epoch beyond JavaScript's dates) is *no time* (NaN / null).
  */
+
+/** What `wallMs` gives for an ISO-shaped string naming an impossible instant. */
+export const IMPOSSIBLE_TIME = Number.POSITIVE_INFINITY;
+
+/** Largest |epoch ms| a Date holds. */
+const MAX_MS = 8.64e15;
+
+/** Epoch seconds → ms; NaN when not finite or beyond JavaScript's dates. */
+export function epochMs(seconds: number): number {
+  const ms = seconds * 1000;
+  return Math.abs(ms) <= MAX_MS ? ms : Number.NaN;
+}
+
+/**
+ * Epoch ms of a wall time in any accepted form; NaN for no time, IMPOSSIBLE_TIME for an
+ * impossible one (see the module comment).
+ */
+export function wallMs(value: unknown): number {
+  if (typeof value === 'number') return epochMs(value);
+  if (typeof value !== 'string') return Number.NaN;
+  for (let i = 0; i < value.length; i++) if (value.charCodeAt(i) > 0x7f) return Number.NaN;
+  if (value.length > scratch.length) return wallMsAt(Buffer.from(value, 'latin1'), 0, value.length);
+  const n = scratch.write(value, 0, 'latin1');
+  return wallMsAt(scratch, 0, n);
+}
+
+const scratch = Buffer.alloc(64);
+
+/** Milliseconds since the epoch for a wall time in any accepted form; null for none or impossible. */
+export function timestampMs(value: unknown): number | null {
+  const ms = wallMs(value);
+  return Number.isFinite(ms) ? ms : null;
+}
+
+/** A wall time as canonical ISO-8601 UTC (`toISOString`); null for none or impossible. */
 export function normalizeTimestamp(value: unknown): string | null {
-  // The receiver writes canonical UTC strings; passing those through saves a parse and a format
-  // per index line (most of a large index's first pass otherwise).
+  // Canonical strings pass through: saves a format per line when the receiver writes them.
   if (typeof value === 'string' && isCanonicalUtc(value)) return value;
   const ms = timestampMs(value);
   return ms === null ? null : new Date(ms).toISOString();
 }
 
-/** Milliseconds since the epoch for an ISO-8601 string or epoch seconds; null when neither. */
-export function timestampMs(value: unknown): number | null {
-  if (typeof value === 'number') {
-    if (!Number.isFinite(value)) return null;
-    const ms = value * 1000;
-    return Math.abs(ms) <= 8.64e15 ? ms : null;
-  }
-  if (typeof value === 'string') {
-    const canonical = canonicalUtcMs(value);
-    if (!Number.isNaN(canonical)) return canonical;
-    const trimmed = value.trim();
-    if (trimmed === '') return null;
-    // A bare number in a string is epoch seconds too.
-    if (/^-?\d+(\.\d+)?$/.test(trimmed)) return timestampMs(Number(trimmed));
-    const ms = Date.parse(trimmed);
-    return Number.isNaN(ms) ? null : ms;
-  }
-  return null;
-}
-
 const ZERO = 48;
 
-function digits(s: string, from: number, count: number): number {
-  let n = 0;
-  for (let i = from; i < from + count; i++) {
-    const d = s.charCodeAt(i) - ZERO;
-    if (d < 0 || d > 9) return -1;
-    n = n * 10 + d;
-  }
-  return n;
-}
-
-/** `YYYY-MM-DDTHH:MM:SS.sssZ` with fields in range: exactly what `toISOString()` prints. */
-export function isCanonicalUtc(s: string): boolean {
-  return !Number.isNaN(canonicalUtcMs(s));
-}
-
-const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-
-/**
- * Epoch ms of a canonical UTC string, NaN for anything else. Reads the digits directly: the
- * receiver writes this form, and this is several times cheaper than Date.parse on a large index.
- */
-export function canonicalUtcMs(s: string): number {
-  if (s.length !== 24 || s.charCodeAt(23) !== 90 /* Z */ || s.charCodeAt(10) !== 84 /* T */)
-    return Number.NaN;
-  if (s[4] !== '-' || s[7] !== '-' || s[13] !== ':' || s[16] !== ':' || s[19] !== '.') return Number.NaN;
-  return utcFields(
-    digits(s, 0, 4),
-    digits(s, 5, 2),
-    digits(s, 8, 2),
-    digits(s, 11, 2),
-    digits(s, 14, 2),
-    digits(s, 17, 2),
-    digits(s, 20, 3),
-  );
-}
-
+/** The number of `count` ASCII digits at `from`, or -1 when one is not a digit. */
 function digitsAt(b: Uint8Array, from: number, count: number): number {
   let n = 0;
   for (let i = from; i < from + count; i++) {
     const d = (b[i] as number) - ZERO;
-    if (d < 0 || d > 9) return -1;
+    if (!(d >= 0 && d <= 9)) return -1;
     n = n * 10 + d;
   }
   return n;
 }
 
+const isDigit = (c: number | undefined) => c !== undefined && c >= 48 && c <= 57;
+const isSpace = (c: number | undefined) => c === 32 || c === 9 || c === 10 || c === 13;
+
 /**
- * `canonicalUtcMs` of the 24 bytes at `at` (ASCII), without decoding them to a string first: the
- * cold start's byte-level index reader calls it once per line.
+ * `wallMs` of the ASCII bytes [at, end): the byte-level index reader calls it on the bytes of a
+ * string without decoding them. Surrounding ASCII whitespace is ignored.
  */
-export function canonicalUtcMsAt(b: Uint8Array, at: number): number {
-  if (b[at + 23] !== 90 /* Z */ || b[at + 10] !== 84 /* T */) return Number.NaN;
-  if (b[at + 4] !== 45 || b[at + 7] !== 45 || b[at + 13] !== 58 || b[at + 16] !== 58 || b[at + 19] !== 46)
-    return Number.NaN;
-  return dateTimeAt(b, at, digitsAt(b, at + 20, 3));
+export function wallMsAt(b: Uint8Array, at: number, end: number): number {
+  while (at < end && isSpace(b[at])) at++;
+  while (end > at && isSpace(b[end - 1])) end--;
+  if (end - at >= 10 && b[at + 4] === 45 /* - */ && isDigit(b[at])) return isoMsAt(b, at, end, 4);
+  if (end - at >= 12 && (b[at] === 43 || b[at] === 45) && b[at + 7] === 45) return isoMsAt(b, at, end, 7);
+  return epochStringMs(b, at, end);
+}
+
+/** A string of epoch seconds: `-?\d+(\.\d+)?`. */
+function epochStringMs(b: Uint8Array, at: number, end: number): number {
+  let p = at;
+  if (b[p] === 45) p++;
+  const intStart = p;
+  while (p < end && isDigit(b[p])) p++;
+  if (p === intStart) return Number.NaN;
+  if (p < end && b[p] === 46 /* . */) {
+    p++;
+    const fracStart = p;
+    while (p < end && isDigit(b[p])) p++;
+    if (p === fracStart) return Number.NaN;
+  }
+  if (p !== end) return Number.NaN;
+  return epochMs(Number(Buffer.from(b.buffer, b.byteOffset + at, end - at).toString('latin1')));
 }
 
 /**
- * The last hour read (`YYYY-MM-DDTHH`) and its epoch ms. An index is written in time order, so
- * most lines share the previous line's hour: the date's checks and `Date.UTC` then run once an
- * hour of data instead of once a line. Keyed by the bytes themselves, so it is never stale.
+ * An ISO-8601 date-time whose date's first '-' is at `at + dash` (4: `YYYY`, 7: `±YYYYYY`).
+ * NaN when the bytes are not in the ISO shape, IMPOSSIBLE_TIME when a field is out of range.
+ */
+function isoMsAt(b: Uint8Array, at: number, end: number, dash: number): number {
+  const d = at + dash; // the '-' before the month
+  if (end - d < 6 || b[d + 3] !== 45) return Number.NaN;
+  const p = d + 6; // after the day
+  const hasTime = p < end;
+  if (hasTime) {
+    const sep = b[p];
+    if (sep !== 84 /* T */ && sep !== 116 /* t */ && sep !== 32) return Number.NaN;
+    if (end - p < 6 || b[p + 3] !== 58 /* : */) return Number.NaN;
+  }
+  let hourMs: number;
+  if (dash === 4 && hasTime && sameHour(b, at)) {
+    // The date and hour were read (and found valid) on an earlier line.
+    hourMs = lastHourMs;
+  } else {
+    let year = dash === 4 ? digitsAt(b, at, 4) : digitsAt(b, at + 1, 6);
+    if (year < 0) return Number.NaN;
+    if (dash === 7 && b[at] === 45) {
+      // ISO forbids "-000000"; Date.parse too.
+      if (year === 0) return Number.NaN;
+      year = -year;
+    }
+    const month = digitsAt(b, d + 1, 2);
+    const day = digitsAt(b, d + 4, 2);
+    const hour = hasTime ? digitsAt(b, p + 1, 2) : 0;
+    if (month < 0 || day < 0 || hour < 0) return Number.NaN;
+    if (month < 1 || month > 12 || day < 1 || day > monthDays(year, month) || hour > 23) {
+      // The rest must still be in the shape for this to be an impossible time, not no time.
+      return Number.isNaN(restMs(b, p, end, hasTime)) ? Number.NaN : IMPOSSIBLE_TIME;
+    }
+    hourMs = utcMs(year, month, day, hour);
+    if (dash === 4 && hasTime) {
+      for (let k = 0; k < 13; k++) lastHour[k] = b[at + k] as number;
+      lastHourMs = hourMs;
+    }
+  }
+  const rest = restMs(b, p, end, hasTime);
+  if (!Number.isFinite(rest)) return rest;
+  const total = hourMs + rest;
+  return Math.abs(total) <= MAX_MS ? total : Number.NaN;
+}
+
+/**
+ * What the time of day from `p` (at the separator, or at the end without a time) adds to its
+ * hour: minutes, seconds, the fraction, minus the offset; NaN when not in the shape,
+ * IMPOSSIBLE_TIME when a field is out of range.
+ */
+function restMs(b: Uint8Array, p: number, end: number, hasTime: boolean): number {
+  if (!hasTime) return 0;
+  const minute = digitsAt(b, p + 4, 2);
+  if (minute < 0) return Number.NaN;
+  p += 6;
+  let second = 0;
+  let milli = 0;
+  if (p < end && b[p] === 58) {
+    if (end - p < 3) return Number.NaN;
+    second = digitsAt(b, p + 1, 2);
+    if (second < 0) return Number.NaN;
+    p += 3;
+    if (p < end && (b[p] === 46 /* . */ || b[p] === 44) /* , */) {
+      p++;
+      const from = p;
+      while (p < end && isDigit(b[p])) p++;
+      if (p === from) return Number.NaN;
+      for (let k = 0; k < 3; k++) milli = milli * 10 + (from + k < p ? (b[from + k] as number) - ZERO : 0);
+    }
+  }
+  let offsetMinutes = 0;
+  if (p < end) {
+    offsetMinutes = zoneMinutes(b, p, end);
+    if (Number.isNaN(offsetMinutes)) return Number.NaN;
+  }
+  if (minute > 59 || second > 59 || offsetMinutes === IMPOSSIBLE_TIME) return IMPOSSIBLE_TIME;
+  return minute * 60_000 + second * 1000 + milli - offsetMinutes * 60_000;
+}
+
+/**
+ * The zone at [p, end): `Z`, `±HH:MM[:SS[.ffffff]]`, `±HHMM` or `±HH`, in minutes east of UTC
+ * (seconds of an offset are kept as a fraction); NaN when not a zone, IMPOSSIBLE_TIME when out
+ * of range.
+ */
+function zoneMinutes(b: Uint8Array, p: number, end: number): number {
+  const len = end - p;
+  if (len === 1 && (b[p] === 90 || b[p] === 122)) return 0;
+  const sign = b[p] === 43 ? 1 : b[p] === 45 ? -1 : 0;
+  if (sign === 0) return Number.NaN;
+  const hours = digitsAt(b, p + 1, 2);
+  let minutes = 0;
+  let seconds = 0;
+  if (len === 3) {
+    // ±HH
+  } else if (len === 5) {
+    minutes = digitsAt(b, p + 3, 2);
+  } else if (len >= 6 && b[p + 3] === 58) {
+    minutes = digitsAt(b, p + 4, 2);
+    if (len > 6) {
+      // Python writes seconds (and microseconds) of an offset that has them.
+      if (len < 9 || b[p + 6] !== 58) return Number.NaN;
+      seconds = digitsAt(b, p + 7, 2);
+      if (len > 9) {
+        if (b[p + 9] !== 46 || len === 10) return Number.NaN;
+        for (let q = p + 10; q < end; q++) if (!isDigit(b[q])) return Number.NaN;
+        const micros = digitsAt(b, p + 10, Math.min(6, end - p - 10)) * 10 ** (6 - Math.min(6, end - p - 10));
+        seconds += micros / 1e6;
+      }
+    }
+  } else return Number.NaN;
+  if (hours < 0 || minutes < 0 || seconds < 0) return Number.NaN;
+  if (hours > 23 || minutes > 59 || seconds >= 60) return IMPOSSIBLE_TIME;
+  return sign * (hours * 60 + minutes + seconds / 60);
+}
+
+const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+function monthDays(year: number, month: number): number {
+  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+  return month === 2 && leap ? 29 : (MONTH_DAYS[month - 1] as number);
+}
+
+/** Epoch ms of the start of an hour (fields in range). */
+function utcMs(year: number, month: number, day: number, hour: number): number {
+  if (year >= 100 || year < 0) return Date.UTC(year, month - 1, day, hour);
+  // Date.UTC reads years 0–99 as 1900–1999; the string means the year itself.
+  const d = new Date(Date.UTC(2000, month - 1, day, hour));
+  return d.setUTCFullYear(year);
+}
+
+/**
+ * The last hour read (`YYYY-MM-DD?HH`) and its epoch ms. An index is written in time order, so
+ * most lines share the previous line's hour: `Date.UTC` then runs once an hour of data instead
+ * of once a line. Keyed by the bytes themselves (the separator at 10 aside), so never stale.
  */
 const lastHour = new Uint8Array(13);
 let lastHourMs = Number.NaN;
 
-/**
- * Epoch ms of `YYYY-MM-DDTHH:MM:SS` at `at` plus `milli`. Callers have checked the separators
- * (the '-' at 4 and 7, 'T' at 10), so the hour is the same when its ten digits are.
- */
-function dateTimeAt(b: Uint8Array, at: number, milli: number): number {
-  const minute = digitsAt(b, at + 14, 2);
-  const second = digitsAt(b, at + 17, 2);
-  if (minute < 0 || minute > 59 || second < 0 || second > 59 || milli < 0) return Number.NaN;
-  const sameHour =
+/** Whether the 13 bytes at `at` spell the last hour read (the separator at 10 aside). */
+function sameHour(b: Uint8Array, at: number): boolean {
+  return (
     !Number.isNaN(lastHourMs) &&
     b[at] === lastHour[0] &&
     b[at + 1] === lastHour[1] &&
@@ -116,90 +255,28 @@ function dateTimeAt(b: Uint8Array, at: number, milli: number): number {
     b[at + 8] === lastHour[8] &&
     b[at + 9] === lastHour[9] &&
     b[at + 11] === lastHour[11] &&
-    b[at + 12] === lastHour[12];
-  if (!sameHour) {
-    const hourMs = utcFields(
-      digitsAt(b, at, 4),
-      digitsAt(b, at + 5, 2),
-      digitsAt(b, at + 8, 2),
-      digitsAt(b, at + 11, 2),
-      0,
-      0,
-      0,
-    );
-    if (Number.isNaN(hourMs)) return Number.NaN;
-    lastHour.set(b.subarray(at, at + 13));
-    lastHourMs = hourMs;
-  }
-  // Within an hour, Date.UTC is exactly this sum (JavaScript time has no leap seconds).
-  return lastHourMs + minute * 60_000 + second * 1000 + milli;
+    b[at + 12] === lastHour[12]
+  );
 }
 
-/**
- * Epoch ms of an ISO-8601 date-time in the bytes [at, end) of the form
- * `YYYY-MM-DDTHH:MM:SS[.f…]` then `Z` or `±HH:MM` (Python's `isoformat()` writes
- * `…SS.ffffff+00:00`), with every field in range; NaN for anything else, which the caller then
- * hands to Date.parse. Within this form it gives what Date.parse gives: the fraction truncated
- * to milliseconds, the offset subtracted. (Out-of-range fields, which Date.parse may roll over,
- * are never decided here.)
- */
-export function isoMsAt(b: Uint8Array, at: number, end: number): number {
-  const len = end - at;
-  if (len === 24 && b[at + 23] === 90) return canonicalUtcMsAt(b, at);
-  if (len < 20 || b[at + 10] !== 84 /* T */) return Number.NaN;
-  if (b[at + 4] !== 45 || b[at + 7] !== 45 || b[at + 13] !== 58 || b[at + 16] !== 58) return Number.NaN;
-  let p = at + 19;
-  let milli = 0;
-  if (b[p] === 46 /* . */) {
-    p++;
-    const from = p;
-    while (p < end && (b[p] as number) >= 48 && (b[p] as number) <= 57) p++;
-    const digits = p - from;
-    if (digits === 0 || digits > 9) return Number.NaN;
-    for (let k = 0; k < 3; k++) milli = milli * 10 + (k < digits ? (b[from + k] as number) - ZERO : 0);
-  }
-  let offsetMinutes = 0;
-  if (p === end - 1 && b[p] === 90 /* Z */) {
-    // UTC.
-  } else if (p === end - 6 && (b[p] === 43 || b[p] === 45) && b[p + 3] === 58) {
-    const hours = digitsAt(b, p + 1, 2);
-    const minutes = digitsAt(b, p + 4, 2);
-    if (hours < 0 || hours > 23 || minutes < 0 || minutes > 59) return Number.NaN;
-    offsetMinutes = (b[p] === 45 ? -1 : 1) * (hours * 60 + minutes);
-  } else {
-    return Number.NaN;
-  }
-  return dateTimeAt(b, at, milli) - offsetMinutes * 60_000;
+/** `YYYY-MM-DDTHH:MM:SS.sssZ` with fields in range: exactly what `toISOString()` prints. */
+export function isCanonicalUtc(s: string): boolean {
+  return !Number.isNaN(canonicalUtcMs(s));
 }
 
-/** Epoch ms of the fields, NaN when one is out of range (a digit missing reads as -1). */
-function utcFields(
-  year: number,
-  month: number,
-  day: number,
-  hour: number,
-  minute: number,
-  second: number,
-  milli: number,
-): number {
-  if (
-    year < 0 ||
-    milli < 0 ||
-    hour < 0 ||
-    hour > 23 ||
-    minute < 0 ||
-    minute > 59 ||
-    second < 0 ||
-    second > 59
-  ) {
+/** Epoch ms of a canonical UTC string (`isCanonicalUtc`), NaN for anything else. */
+export function canonicalUtcMs(s: string): number {
+  if (s.length !== 24 || s.charCodeAt(23) !== 90 /* Z */) return Number.NaN;
+  for (let i = 0; i < 24; i++) if (s.charCodeAt(i) > 0x7f) return Number.NaN;
+  scratch.write(s, 0, 'latin1');
+  return canonicalUtcMsAt(scratch, 0);
+}
+
+/** `canonicalUtcMs` of the 24 bytes at `at` (ASCII), without decoding them to a string. */
+export function canonicalUtcMsAt(b: Uint8Array, at: number): number {
+  if (b[at + 23] !== 90 /* Z */ || b[at + 10] !== 84 /* T */) return Number.NaN;
+  if (b[at + 4] !== 45 || b[at + 7] !== 45 || b[at + 13] !== 58 || b[at + 16] !== 58 || b[at + 19] !== 46)
     return Number.NaN;
-  }
-  if (month < 1 || month > 12 || day < 1) return Number.NaN;
-  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
-  const monthDays = month === 2 && leap ? 29 : (MONTH_DAYS[month - 1] as number);
-  if (day > monthDays) return Number.NaN;
-  if (year >= 100) return Date.UTC(year, month - 1, day, hour, minute, second, milli);
-  // Date.UTC reads years 0–99 as 1900–1999; the string means the year itself.
-  const d = new Date(Date.UTC(2000, month - 1, day, hour, minute, second, milli));
-  return d.setUTCFullYear(year);
+  const ms = isoMsAt(b, at, at + 24, 4);
+  return Number.isFinite(ms) ? ms : Number.NaN;
 }

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { GENERATE_OPTIONS } from '../../config/schema.js';
 import { generateDataRoot } from '../../generate/generate.js';
+import type { LineStyle } from '../../generate/line-style.js';
 import { UsageError } from '../../util/errors.js';
 import type { Command } from '../command.js';
 
@@ -20,6 +21,7 @@ export const generateCommand: Command = {
       alerts: o.alerts as number,
       telemetryKb: o.telemetryKb as number,
       seed: o.seed as number,
+      indexStyle: o.indexStyle as LineStyle,
     });
     const { episodes: _list, ...rest } = summary;
     process.stdout.write(`${JSON.stringify(rest, null, 2)}\n`);
