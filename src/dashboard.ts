@@ -42,6 +42,8 @@ export interface DashboardOptions {
   rescanInterval: number;
   snapshotInterval: number;
   replayBuffer: number;
+  /** Each catalog commit's transaction time, in seconds (the `/metrics` histogram). */
+  observeCatalogCommit?(source: 'index' | 'alerts', seconds: number): void;
 }
 
 /** How often, at most, a bulk load (backlog of the index) publishes its progress as a snapshot. */
@@ -134,7 +136,14 @@ export class Dashboard {
       },
     });
     this.persister =
-      stateDir === null ? null : new CatalogPersister({ dataRoot, stateDir, pollIntervalMs, run }, logger);
+      stateDir === null
+        ? null
+        : new CatalogPersister(
+            { dataRoot, stateDir, pollIntervalMs, run },
+            logger,
+            undefined,
+            options.observeCatalogCommit,
+          );
   }
 
   /** Starts every feeder; resolves once they are running (not when the first pass is done). */

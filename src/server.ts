@@ -5,11 +5,13 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { WsHub } from './bus/ws-hub.js';
 import { DB_FILE } from './catalog/db.js';
-import { defaultStateDir } from './config/schema.js';
+import { defaultsOf } from './config/parse.js';
+import { defaultStateDir, SERVER_OPTIONS, type ServerConfig } from './config/schema.js';
 import { Dashboard } from './dashboard.js';
 import { type BuildAppOptions, buildApp } from './http/app.js';
 import { isLoopbackHost, originCheck, ReadAuth } from './http/auth.js';
 import type { AppContext } from './http/context.js';
+import { Metrics } from './http/metrics.js';
 import { publishStoredAlertActions } from './http/routes/alert-lifecycle.js';
 import { DataRootMonitor } from './liveness/data-root-monitor.js';
 import { PhaseMixService } from './phasemix/service.js';
@@ -18,59 +20,13 @@ import { CLOSE_GOING_AWAY, HEARTBEAT_INTERVAL_MS } from './protocol/index.js';
 import { defaultStateDirFor } from './state/data-root-id.js';
 import { openStateDir, type StateDirHandle } from './state/state-dir.js';
 import { UsageError } from './util/errors.js';
-import { createLogger, type Logger, type LogLevel } from './util/log.js';
+import { createLogger, type Logger } from './util/log.js';
 
-/** Everything `serve` accepts; every field has a flag and a CIS490_* variable (see config/schema.ts). */
-export interface ServerConfig {
-  dataRoot: string;
-  /** Owned by this process while it runs. @default one per data root (see defaultStateDirFor) */
-  stateDir?: string | undefined;
-  /** Set aside a catalog that belongs to another data root instead of refusing to start. */
-  resetState?: boolean | undefined;
-  /** @default '127.0.0.1' */
-  host: string;
-  /** @default 8490; 0 picks a free port */
-  port: number;
-  phaseTokenFile?: string | undefined;
-  readTokenFile?: string | undefined;
-  /** Origins besides the server's own whose pages may open the WebSocket (a reverse proxy's). */
-  allowedOrigins?: readonly string[] | undefined;
-  /** Seconds. @default 30 */
-  snapshotInterval: number;
-  /** Seconds. @default 0.5 */
-  pollInterval: number;
-  /** Seconds. @default 60 */
-  rescanInterval: number;
-  /** Seconds. @default 600 */
-  phaseInterval: number;
-  /** @default 'all' */
-  phaseSample: number | 'all';
-  /** @default 10000 */
-  replayBuffer: number;
-  /** @default 1 MiB */
-  clientQueueBytes: number;
-  /** Seconds. @default 25 */
-  pingInterval: number;
-  webDir?: string | undefined;
-  /** `--host-thresholds`: host status thresholds over the defaults (see protocol/host-status.ts). */
-  hostThresholds?: string | undefined;
-  /** @default 'info' */
-  logLevel: LogLevel;
-}
+/** Everything `serve` accepts: the type comes from the config schema (src/config/schema.ts). */
+export type { ServerConfig } from './config/schema.js';
 
-export const SERVER_DEFAULTS: Omit<ServerConfig, 'dataRoot' | 'stateDir' | 'resetState'> = {
-  host: '127.0.0.1',
-  port: 8490,
-  snapshotInterval: 30,
-  pollInterval: 0.5,
-  rescanInterval: 60,
-  phaseInterval: 600,
-  phaseSample: 'all',
-  replayBuffer: 10_000,
-  clientQueueBytes: 1024 * 1024,
-  pingInterval: 25,
-  logLevel: 'info',
-};
+/** `serve`'s defaults, from the config schema. */
+export const SERVER_DEFAULTS: ServerConfig = defaultsOf(SERVER_OPTIONS);
 
 export interface RunningServer {
   url: string;
@@ -133,7 +89,7 @@ export async function startServer(
   partial: Partial<ServerConfig> & { dataRoot: string },
   extras: StartServerExtras = {},
 ): Promise<RunningServer> {
-  const config: ServerConfig = { ...SERVER_DEFAULTS, ...partial };
+  const config: ServerConfig = { ...defaultsOf(SERVER_OPTIONS), ...partial };
   checkDataRoot(config.dataRoot);
   // Checked before the state dir is taken: a bad flag is one line and exit 2, nothing opened.
   thresholdsFrom(config.hostThresholds);
@@ -198,6 +154,7 @@ async function startOnStateDir(
   { phaseToken, readAuth, checkOrigin, logger, state }: StartParts,
   extras: StartServerExtras,
 ): Promise<RunningServer> {
+  const metrics = new Metrics();
   const dashboard = new Dashboard({
     dataRoot: path.resolve(config.dataRoot),
     stateDir,
@@ -206,6 +163,7 @@ async function startOnStateDir(
     rescanInterval: config.rescanInterval,
     snapshotInterval: config.snapshotInterval,
     replayBuffer: config.replayBuffer,
+    observeCatalogCommit: (source, seconds) => metrics.catalogCommit.observe({ source }, seconds),
   });
   // Before anything reads the root: the first hello already says whether it is there.
   const dataRootMonitor = new DataRootMonitor({
@@ -221,8 +179,7 @@ async function startOnStateDir(
     queueCapBytes: config.clientQueueBytes,
     pingIntervalMs: config.pingInterval * 1000,
     heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS,
-    checkOrigin,
-    ...(readAuth ? { authorize: readAuth.authorizeUpgrade } : {}),
+    observeSendLatency: (seconds) => metrics.wsSendLatency.observe(seconds),
   });
   // The phase mix caches per-episode results in the catalog: a restart reads no tarball twice.
   const phaseMix = new PhaseMixService({
@@ -232,7 +189,16 @@ async function startOnStateDir(
     sample: config.phaseSample,
     intervalMs: config.phaseInterval * 1000,
     publish: (mix) => dashboard.publishPhaseMix(mix),
+    observeRefresh: (seconds) => metrics.phaseMixRefresh.observe(seconds),
   });
+  metrics.bind(() => ({
+    stats: dashboard.stats(),
+    state: dashboard.bus.state,
+    hub: hub.stats(),
+    phaseMix: phaseMix.stats(),
+    startedAt: dashboard.startedAt,
+    catalogFault: dashboard.catalogFault?.fault ?? null,
+  }));
   dashboard.onNewEpisodeFiles(() => phaseMix.notifyNewEpisodes());
   const ctx: AppContext = {
     dashboard,
@@ -241,6 +207,7 @@ async function startOnStateDir(
     dataRoot: path.resolve(config.dataRoot),
     phaseToken,
     phaseMix,
+    metrics,
   };
   // The first pass starts before the HTTP app is built: building it waits on files too, and the
   // pass yields between its ranges, so the two overlap.
@@ -248,18 +215,18 @@ async function startOnStateDir(
   const webDir = config.webDir ?? defaultWebDir();
   let app: Awaited<ReturnType<typeof buildApp>>;
   try {
-    app = await buildApp(ctx, { webDir, readAuth, ...(extras.routes ? { routes: extras.routes } : {}) });
+    app = await buildApp(ctx, {
+      webDir,
+      readAuth,
+      checkOrigin,
+      ...(extras.routes ? { routes: extras.routes } : {}),
+    });
   } catch (err) {
     dataRootMonitor.stop();
     await hub.close(CLOSE_GOING_AWAY, 'server failed to start');
     await dashboard.stop();
     throw err;
   }
-  app.server.on('upgrade', (req, socket, head) => {
-    const pathname = (req.url ?? '').split('?')[0];
-    if (pathname === '/ws') hub.handleUpgrade(req, socket, head);
-    else socket.destroy();
-  });
 
   // The phase mix reads tarballs; it starts once the first pass is done, which then has the CPU.
   let closed = false;

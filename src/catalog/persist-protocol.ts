@@ -21,6 +21,8 @@ export type PersistMessage =
       inserted: number;
       duplicates: number;
       checkpoint: Checkpoint;
+      /** Time the batch's transaction took (rows and checkpoint), for the commit-time histogram. */
+      seconds: number;
     }
   | { type: 'caught_up'; source: SourceName }
   /** A commit failed for a storage reason (full disk, read-only, corrupt); it is retried. */

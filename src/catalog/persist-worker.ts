@@ -60,6 +60,7 @@ function follow(
     pollIntervalMs: data.pollIntervalMs,
     async onBatch(batch) {
       await goSignal;
+      const t0 = performance.now();
       let result: EpisodeBatchResult;
       try {
         result = write(batch.lines, lines + 1, batch.checkpoint);
@@ -69,8 +70,9 @@ function follow(
         if (fault) post({ type: 'fault', source, fault, message: errorMessage(err) });
         throw err;
       }
+      const seconds = (performance.now() - t0) / 1000;
       lines += batch.lines.length;
-      post({ type: 'committed', source, lines, ...result, checkpoint: batch.checkpoint });
+      post({ type: 'committed', source, lines, ...result, checkpoint: batch.checkpoint, seconds });
     },
     onEvent(event) {
       if (event.kind === 'caught_up' || event.kind === 'missing') post({ type: 'caught_up', source });

@@ -43,6 +43,8 @@ export class CatalogPersister {
     private readonly data: PersistWorkerData,
     private readonly logger: Logger,
     private readonly onCommitted: (source: SourceName, lines: number) => void = () => {},
+    /** Each commit's transaction time (the catalog commit histogram). */
+    private readonly observeCommit: (source: SourceName, seconds: number) => void = () => {},
   ) {}
 
   start(): void {
@@ -135,6 +137,7 @@ export class CatalogPersister {
         this.inserted[m.source] += m.inserted;
         this.duplicates += m.duplicates;
         this.onCommitted(m.source, m.lines);
+        this.observeCommit(m.source, m.seconds);
         break;
       case 'caught_up':
         this.caughtUp[m.source] = true;

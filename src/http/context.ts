@@ -3,6 +3,7 @@ import type { Dashboard } from '../dashboard.js';
 import type { PhaseMixStats } from '../phasemix/service.js';
 import type { PhaseMix } from '../protocol/index.js';
 import type { Logger } from '../util/log.js';
+import type { Metrics } from './metrics.js';
 
 /** Source of the dataset phase mix (the phase-mix service, or nothing before it runs). */
 export interface PhaseMixSource {
@@ -19,4 +20,6 @@ export interface AppContext {
   /** Bearer token for POST /api/phase; null disables the endpoint (503). */
   phaseToken: string | null;
   phaseMix: PhaseMixSource | null;
+  /** The Prometheus registry `/metrics` serves; routes and services feed its histograms. */
+  metrics: Metrics;
 }
