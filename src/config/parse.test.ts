@@ -64,12 +64,11 @@ describe('parseOptions', () => {
     for (const [name, schema] of Object.entries(COMMAND_OPTIONS)) {
       for (const view of optionViews(schema)) {
         if (!view.env) continue;
-        const parsed: Record<string, unknown> = parseOptions(schema, [], { [view.env]: sample(view.flag) });
-        const fromFlag: Record<string, unknown> = parseOptions(
-          schema,
-          [`--${view.flag}`, sample(view.flag)],
-          {},
-        );
+        const bool = Reflect.get(view.schema, 'type') === 'boolean';
+        const text = bool ? 'true' : sample(view.flag);
+        const parsed: Record<string, unknown> = parseOptions(schema, [], { [view.env]: text });
+        const argv = bool ? [`--${view.flag}`] : [`--${view.flag}`, text];
+        const fromFlag: Record<string, unknown> = parseOptions(schema, argv, {});
         expect(parsed[view.key], `${name} ${view.env}`).toEqual(fromFlag[view.key]);
         expect(parsed[view.key], `${name} ${view.env}`).not.toEqual(
           Reflect.get(defaultsOf(schema), view.key),
