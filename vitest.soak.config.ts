@@ -11,7 +11,7 @@ export default defineConfig({
   test: {
     include: ['test/faults/**/*.test.ts', 'src/**/*.soak.test.ts'],
     exclude: ['**/node_modules/**'],
-    globalSetup: ['test/build-server.ts', 'src/web/e2e/global-setup.ts'],
+    globalSetup: ['test/preflight.ts', 'test/build-server.ts', 'src/web/e2e/global-setup.ts'],
     env: { CIS490_SOAK: '1' },
     testTimeout: 60 * 60_000,
     hookTimeout: 120_000,

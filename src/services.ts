@@ -8,7 +8,8 @@ import type { ServerConfig } from './config/server-config.js';
 import { type BuildAppOptions, buildApp } from './http/app.js';
 import { isLoopbackHost, originCheck, ReadAuth } from './http/auth.js';
 import type { AppContext } from './http/context.js';
-import { publishStoredAlertActions, registerAlertLifecycleRoutes } from './http/routes/alert-lifecycle.js';
+import { Metrics } from './http/metrics.js';
+import { publishStoredAlertActions } from './http/routes/alert-lifecycle.js';
 import { DataRootMonitor } from './liveness/data-root-monitor.js';
 import { PhaseMixService } from './phasemix/service.js';
 import { createPipeline, type Pipeline } from './pipeline/pipeline.js';
@@ -102,6 +103,7 @@ export async function startServices(
     );
   }
 
+  const metrics = new Metrics();
   const pipeline = createPipeline({
     dataRoot,
     stateDir,
@@ -110,6 +112,7 @@ export async function startServices(
     rescanInterval: config.rescanInterval,
     snapshotInterval: config.snapshotInterval,
     replayBuffer: config.replayBuffer,
+    observeCatalogCommit: (source, seconds) => metrics.catalogCommit.observe({ source }, seconds),
   });
   const { bus, live } = pipeline;
   // Before anything reads the root: the first hello already says whether it is there.
@@ -123,8 +126,7 @@ export async function startServices(
     queueCapBytes: config.clientQueueBytes,
     pingIntervalMs: config.pingInterval * 1000,
     heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS,
-    checkOrigin: originCheck(config.allowedOrigins ?? []),
-    ...(readAuth ? { authorize: readAuth.authorizeUpgrade } : {}),
+    observeSendLatency: (seconds) => metrics.wsSendLatency.observe(seconds),
   });
   // The phase mix caches per-episode results in the catalog: a restart reads no tarball twice.
   const phaseMix = new PhaseMixService({
@@ -134,6 +136,7 @@ export async function startServices(
     sample: config.phaseSample,
     intervalMs: config.phaseInterval * 1000,
     publish: (mix) => bus.publish({ type: 'phase_mix', ...mix }),
+    observeRefresh: (seconds) => metrics.phaseMixRefresh.observe(seconds),
   });
   const verifier = new IntegrityVerifier({
     dataRoot,
@@ -145,6 +148,14 @@ export async function startServices(
     rescanIntervalMs: config.rescanInterval * 1000,
     pollIntervalMs: Math.max(1000, config.pollInterval * 1000),
   });
+  metrics.bind(() => ({
+    stats: pipeline.stats(),
+    state: bus.state,
+    hub: hub.stats(),
+    phaseMix: phaseMix.stats(),
+    startedAt: live.startedAt,
+    catalogFault: pipeline.catalogHealth.fault?.fault ?? null,
+  }));
   pipeline.onNewEpisodeFiles(() => {
     phaseMix.notifyNewEpisodes();
     verifier.poke();
@@ -160,6 +171,7 @@ export async function startServices(
     dataRoot,
     phaseToken,
     phaseMix,
+    metrics,
   };
 
   let stopped = false;
@@ -178,17 +190,13 @@ export async function startServices(
     app = await buildApp(ctx, {
       webDir: config.webDir ?? defaultWebDir(),
       readAuth,
+      checkOrigin: originCheck(config.allowedOrigins ?? []),
       ...(extras.routes ? { routes: extras.routes } : {}),
     });
   } catch (err) {
     await stop('server failed to start');
     throw err;
   }
-  app.server.on('upgrade', (req, socket, head) => {
-    const pathname = (req.url ?? '').split('?')[0];
-    if (pathname === '/ws') hub.handleUpgrade(req, socket, head);
-    else socket.destroy();
-  });
   void pipeline.whenReady().then(() => {
     if (!stopped) phaseMix.start();
   });

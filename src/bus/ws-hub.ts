@@ -47,6 +47,11 @@ export interface WsHubOptions {
    * `heartbeat_ms`), so a browser can tell a frozen server from a quiet one. 0 = none. @default 0
    */
   heartbeatIntervalMs?: number;
+  /**
+   * Called once per event with the seconds from its append to the bus to its send to every live
+   * client (the `/metrics` latency histogram).
+   */
+  observeSendLatency?(seconds: number): void;
 }
 
 export interface WsHubStats {
@@ -103,6 +108,9 @@ export class WsHub {
   #closing = false;
   /** Serialised events published this event-loop turn, not yet written (see `#flush`). */
   #pending: Buffer[] = [];
+  /** performance.now() of each pending event's publish, in step with `#pending`. */
+  #pendingAt: number[] = [];
+  readonly #observeSendLatency: ((seconds: number) => void) | undefined;
   #flushScheduled = false;
   /** The last hello sent, reused while the seq has not moved (a reconnect storm serialises it once). */
   #helloCache: { seq: number; reset: boolean; data: Buffer } | null = null;
@@ -127,6 +135,7 @@ export class WsHub {
     this.#path = o.path ?? '/ws';
     this.#authorize = o.authorize;
     this.#checkOrigin = o.checkOrigin;
+    this.#observeSendLatency = o.observeSendLatency;
     // perMessageDeflate off: compressing per client would defeat serialising once per publish.
     this.#wss = new WebSocketServer({
       noServer: true,
@@ -175,6 +184,20 @@ export class WsHub {
     }
   }
 
+  /**
+   * A socket already upgraded by @fastify/websocket, whose request went through the app's hooks
+   * (read token, Origin, headers). `authorized: false` closes it with 4001, as `authorize` does
+   * for `handleUpgrade`. Never throws: a failure is logged and the socket terminated.
+   */
+  accept(ws: WebSocket, req: IncomingMessage, authorized = true): void {
+    try {
+      this.#accept(ws, req, authorized);
+    } catch (err) {
+      this.#logger.error({ err, url: req.url }, `ws accept failed: ${errorMessage(err)}`);
+      ws.terminate();
+    }
+  }
+
   /** Why an upgrade is refused at the HTTP level, or null to accept it. */
   #refusal(req: IncomingMessage): { status: number; text: string } | null {
     if (this.#closing) return { status: 503, text: 'Service Unavailable' };
@@ -213,7 +236,7 @@ export class WsHub {
     }
   }
 
-  #accept(ws: WebSocket, req: IncomingMessage): void {
+  #accept(ws: WebSocket, req: IncomingMessage, authorized = true): void {
     const client: Client = { ws, remote: req.socket.remoteAddress, lastHeard: performance.now() };
     this.#counters.connections_total += 1;
     this.#open.set(
@@ -239,7 +262,7 @@ export class WsHub {
       this.#closeClient(client, CLOSE_GOING_AWAY, 'server shutting down');
       return;
     }
-    if (this.#authorize && !this.#authorize(req)) {
+    if (!authorized || (this.#authorize && !this.#authorize(req))) {
       this.#counters.unauthorized_total += 1;
       this.#logger.warn({ remote: client.remote }, 'ws client unauthorized');
       this.#closeClient(client, CLOSE_UNAUTHORIZED, 'unauthorized');
@@ -311,6 +334,7 @@ export class WsHub {
   #broadcast(event: DashboardEvent): void {
     if (this.#live.size === 0) return;
     this.#pending.push(Buffer.from(serialise(event)));
+    if (this.#observeSendLatency) this.#pendingAt.push(performance.now());
     if (!this.#flushScheduled) {
       this.#flushScheduled = true;
       setImmediate(() => this.#flush());
@@ -328,6 +352,8 @@ export class WsHub {
     const frames = this.#pending;
     if (frames.length === 0) return;
     this.#pending = [];
+    const publishedAt = this.#pendingAt;
+    this.#pendingAt = [];
     for (const client of this.#live) {
       // Slow = still holding more than the cap from EARLIER turns. Judged before this turn's
       // frames, so one message bigger than the cap (a snapshot whose recent episodes carry large
@@ -341,6 +367,11 @@ export class WsHub {
       socket?.cork();
       for (const frame of frames) this.#send(client, frame);
       socket?.uncork();
+    }
+    const observe = this.#observeSendLatency;
+    if (observe) {
+      const now = performance.now();
+      for (const at of publishedAt) observe((now - at) / 1000);
     }
   }
 

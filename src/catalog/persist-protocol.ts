@@ -68,6 +68,8 @@ export type PersistMessage =
       lines: number;
       inserted: number;
       duplicates: number;
+      /** Time the batch's transaction took (rows and checkpoint), for the commit-time histogram. */
+      seconds: number;
     }
   /** A commit failed for a storage reason (full disk, read-only, corrupt); it is retried. */
   | { type: 'fault'; source: SourceName; fault: StorageFault; message: string }

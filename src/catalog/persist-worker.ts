@@ -67,43 +67,40 @@ function parseLines(lines: readonly string[]): EpisodeRecord[] {
   return records;
 }
 
-function write(batch: PersistBatch): void {
+/** Commits one batch; returns the 'committed' message without its time (the caller measures it). */
+function write(batch: PersistBatch): Omit<Extract<PersistMessage, { type: 'committed' }>, 'seconds'> {
   switch (batch.type) {
     case 'episodes': {
       const r = episodes.writeBatch(batch.records, batch.checkpoint, batch.duplicateIds);
-      post({ type: 'committed', source: 'index', seq: batch.seq, lines: batch.lines, ...r });
-      return;
+      return { type: 'committed', source: 'index', seq: batch.seq, lines: batch.lines, ...r };
     }
     case 'index_lines': {
       beginBulk();
       const r = episodes.writeBatch(parseLines(batch.lines), batch.checkpoint);
-      post({ type: 'committed', source: 'index', seq: batch.seq, lines: batch.lines.length, ...r });
-      return;
+      return { type: 'committed', source: 'index', seq: batch.seq, lines: batch.lines.length, ...r };
     }
     case 'index_bytes': {
       beginBulk();
       const lines = rawLines({ kind: 'bytes', bytes: batch.bytes, fileOffset: batch.fileOffset });
       const r = episodes.writeBatch(parseLines(lines), batch.checkpoint);
-      post({ type: 'committed', source: 'index', seq: batch.seq, lines: lines.length, ...r });
-      return;
+      return { type: 'committed', source: 'index', seq: batch.seq, lines: lines.length, ...r };
     }
     case 'first_pass_done':
       endBulk();
-      post({ type: 'committed', source: 'index', seq: batch.seq, lines: 0, inserted: 0, duplicates: 0 });
-      return;
+      return { type: 'committed', source: 'index', seq: batch.seq, lines: 0, inserted: 0, duplicates: 0 };
     case 'alerts':
       alerts.writeBatch(batch.records, batch.checkpoint);
-      post({
+      return {
         type: 'committed',
         source: 'alerts',
         seq: batch.seq,
         lines: batch.lines,
         inserted: batch.records.length,
         duplicates: 0,
-      });
-      return;
+      };
     default: {
       const _exhaustive: never = batch;
+      throw new Error(`unknown catalog batch ${JSON.stringify(_exhaustive)}`);
     }
   }
 }
@@ -121,7 +118,9 @@ port.on('message', (command: PersistCommand) => {
   // given WRITE_ATTEMPTS tries.
   for (let attempt = 1; ; attempt++) {
     try {
-      write(command);
+      const t0 = performance.now();
+      const committed = write(command);
+      post({ ...committed, seconds: (performance.now() - t0) / 1000 });
       return;
     } catch (err) {
       const fault = storageFault(err);

@@ -62,6 +62,8 @@ export class CatalogPersister implements IngestProjection {
     private readonly data: PersistWorkerData,
     private readonly logger: Logger,
     private readonly windowBytes = DEFAULT_WINDOW_BYTES,
+    /** Each commit's transaction time (the catalog commit histogram). */
+    private readonly observeCommit: (source: SourceName, seconds: number) => void = () => {},
   ) {}
 
   start(): void {
@@ -195,6 +197,7 @@ export class CatalogPersister implements IngestProjection {
         this.committed[m.source] += m.lines;
         this.inserted[m.source] += m.inserted;
         this.duplicates += m.duplicates;
+        this.observeCommit(m.source, m.seconds);
         this.committedSeq = m.seq;
         const bytes = this.bytesBySeq.get(m.seq);
         if (bytes !== undefined) {

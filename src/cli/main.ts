@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { formatHelp, parseOptions } from '../config/parse.js';
 import { DashboardError, EXIT_USAGE, UsageError } from '../util/errors.js';
 import type { Command } from './command.js';
 import { demoCommand } from './commands/demo.js';
@@ -50,11 +49,10 @@ export async function run(argv: readonly string[]): Promise<number> {
         `unknown command '${name}' (commands: ${COMMANDS.map((c) => c.name).join(', ')})`,
       );
     if (rest.includes('--help') || rest.includes('-h')) {
-      process.stdout.write(formatHelp(command.name, command.summary, command.options));
+      process.stdout.write(command.help());
       return 0;
     }
-    const options = parseOptions(command.options, rest);
-    return await command.run(options);
+    return await command.run(rest);
   } catch (err) {
     if (err instanceof UsageError) {
       process.stderr.write(`cis490-dashboard: ${err.message}\n`);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../util/errors.js';
-import { formatHelp, parseOptions } from './parse.js';
-import { SERVER_OPTIONS } from './schema.js';
+import { defaultsOf, formatHelp, parseOptions } from './parse.js';
+import { COMMAND_OPTIONS, optionViews, SERVER_OPTIONS } from './schema.js';
 
 function usageMessage(fn: () => unknown): string {
   try {
@@ -43,11 +43,59 @@ describe('parseOptions', () => {
     expect(parseOptions(SERVER_OPTIONS, ['--phase-sample', '500'], {}).phaseSample).toBe(500);
   });
 
-  it('lists every flag with its variable in --help', () => {
-    const help = formatHelp('serve', 'Serve.', SERVER_OPTIONS);
-    for (const spec of SERVER_OPTIONS) {
-      expect(help).toContain(`--${spec.flag}`);
-      if (spec.env) expect(help).toContain(spec.env);
+  it('lists every flag, its variable and its default in --help, from the schema', () => {
+    for (const [name, schema] of Object.entries(COMMAND_OPTIONS)) {
+      const help = formatHelp(name, 'Summary.', schema);
+      for (const view of optionViews(schema)) {
+        const line = help
+          .split('\n')
+          .find((l) => l.startsWith(`  --${view.flag} `) || l === `  --${view.flag}`);
+        expect(line, `${name} --${view.flag}`).toBeDefined();
+        if (view.env) expect(line).toContain(`env ${view.env}`);
+        if (view.defaultText !== undefined) expect(line).toContain(`default ${view.defaultText}`);
+      }
     }
+  });
+
+  it('reads every CIS490_* variable the schema declares into its own key', () => {
+    const sample = (flag: string): string =>
+      ({ 'log-level': 'debug', 'phase-sample': '7', 'allowed-origin': 'https://a.example' })[flag] ??
+      (/interval/.test(flag) ? '3' : /port|buffer|bytes/.test(flag) ? '4096' : `/from-env/${flag}`);
+    for (const [name, schema] of Object.entries(COMMAND_OPTIONS)) {
+      for (const view of optionViews(schema)) {
+        if (!view.env) continue;
+        const bool = Reflect.get(view.schema, 'type') === 'boolean';
+        const text = bool ? 'true' : sample(view.flag);
+        const parsed: Record<string, unknown> = parseOptions(schema, [], { [view.env]: text });
+        const argv = bool ? [`--${view.flag}`] : [`--${view.flag}`, text];
+        const fromFlag: Record<string, unknown> = parseOptions(schema, argv, {});
+        expect(parsed[view.key], `${name} ${view.env}`).toEqual(fromFlag[view.key]);
+        expect(parsed[view.key], `${name} ${view.env}`).not.toEqual(
+          Reflect.get(defaultsOf(schema), view.key),
+        );
+      }
+    }
+  });
+
+  it("takes the defaults from the schema's default keywords", () => {
+    const d = defaultsOf(SERVER_OPTIONS);
+    for (const view of optionViews(SERVER_OPTIONS)) {
+      const declared: unknown = Reflect.get(view.schema, 'default');
+      if (declared !== undefined) expect(Reflect.get(d, view.key), view.key).toEqual(declared);
+    }
+    expect(d.stateDir).toBeUndefined();
+    expect(d.port).toBe(8490);
+    expect(d.allowedOrigins).toEqual([]);
+  });
+
+  it('parses lists and refuses a value for a bare boolean', () => {
+    expect(parseOptions(SERVER_OPTIONS, ['--allowed-origin', 'a, b,,c'], {}).allowedOrigins).toEqual([
+      'a',
+      'b',
+      'c',
+    ]);
+    expect(usageMessage(() => parseOptions(COMMAND_OPTIONS['phase-mix'], ['--json=no'], {}))).toMatch(
+      /--json/,
+    );
   });
 });

@@ -1,31 +1,27 @@
 import os from 'node:os';
 import path from 'node:path';
+import { type Static, type TSchema, Type } from 'typebox';
 
 /**
- * Config is a schema with defaults: every option is declared once here, with its flag, its
- * `CIS490_*` environment variable, its type, default and help line. The CLI's parser, `--help`
- * and the README's flag table all derive from these declarations.
+ * Config is one schema: every option is declared once here, as a TypeBox property with its type,
+ * bounds, default and description, plus the CLI's part (`x-env`, `x-arg`, `x-flag`). The config
+ * types (`ServerConfig`, …) are `Static<>` of these objects; the CLI's parser, `--help`, the
+ * defaults and the README's flag tables all derive from them (test/readme.test.ts and
+ * src/config/parse.test.ts fail when one drifts).
  */
-export type OptionType = 'string' | 'path' | 'int' | 'number' | 'boolean' | 'int-or-all';
 
-export interface OptionSpec {
-  /** camelCase key in the parsed config object. */
-  key: string;
-  /** Flag without the leading dashes, e.g. `data-root`. */
-  flag: string;
+/** The CLI's part of an option, kept as `x-` keywords beside the JSON Schema ones. */
+export interface CliMeta {
   /** Environment variable, e.g. `CIS490_DATA_ROOT`; absent for per-invocation flags. */
-  env?: string;
-  type: OptionType;
-  /** Default value; a function is evaluated at parse time (reads the environment). */
-  default?: string | number | boolean | (() => string | number | boolean);
+  'x-env'?: string;
   /** Value placeholder in help, e.g. `DIR`. */
-  arg?: string;
-  /** Inclusive bounds for numbers. */
-  min?: number;
-  max?: number;
-  /** Allowed values for a string option. */
-  choices?: readonly string[];
-  description: string;
+  'x-arg'?: string;
+  /** The flag without dashes when it is not the kebab-case of the key (`readTokenFile` → `read-token`). */
+  'x-flag'?: string;
+  /** The default as help and README say it, when it is computed at start (the state dir). */
+  'x-default-text'?: string;
+  /** A default computed at parse time, by name (see `COMPUTED_DEFAULTS`). */
+  'x-computed-default'?: keyof typeof COMPUTED_DEFAULTS;
 }
 
 /**
@@ -37,351 +33,358 @@ export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
   return path.join(base, 'cis490-dashboard');
 }
 
-export const DATA_ROOT: OptionSpec = {
-  key: 'dataRoot',
-  flag: 'data-root',
-  env: 'CIS490_DATA_ROOT',
-  type: 'path',
+/** Defaults that depend on the machine, computed when options are parsed. */
+export const COMPUTED_DEFAULTS = {
+  stateDir: () => defaultStateDir(),
+} as const;
+
+const dataRoot = Type.String({
+  minLength: 1,
   default: '/var/lib/cis490',
-  arg: 'DIR',
-  description: 'The receiver data root to read (never written).',
-};
-
-export const STATE_DIR: OptionSpec = {
-  key: 'stateDir',
-  flag: 'state-dir',
-  env: 'CIS490_STATE_DIR',
-  type: 'path',
-  arg: 'DIR',
   description:
-    "The dashboard's own state (SQLite catalog, tail checkpoints), owned by one process. Default: $XDG_STATE_HOME/cis490-dashboard/<name>-<hash>, one per data root.",
-};
+    'The receiver data root to read (never written). May not exist yet: it is picked up when it appears.',
+  'x-env': 'CIS490_DATA_ROOT',
+  'x-arg': 'DIR',
+});
 
-export const RESET_STATE: OptionSpec = {
-  key: 'resetState',
-  flag: 'reset-state',
-  env: 'CIS490_RESET_STATE',
-  type: 'boolean',
+const resetState = Type.Boolean({
   default: false,
   description:
     'A state dir whose catalog belongs to another data root is refused; with this flag its catalog is set aside (catalog.other-root-<time>.sqlite) and rebuilt.',
-};
+  'x-env': 'CIS490_RESET_STATE',
+});
 
-export const LOG_LEVEL: OptionSpec = {
-  key: 'logLevel',
-  flag: 'log-level',
-  env: 'CIS490_LOG_LEVEL',
-  type: 'string',
-  default: 'info',
-  arg: 'LEVEL',
-  choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
-  description: 'Log level (JSON lines on stdout; pretty on a terminal).',
-};
-
-/** Options of the server (`serve`, and `demo` which serves too). */
-export const SERVER_OPTIONS: readonly OptionSpec[] = [
-  DATA_ROOT,
-  STATE_DIR,
-  RESET_STATE,
+const logLevel = Type.Union(
+  [
+    Type.Literal('fatal'),
+    Type.Literal('error'),
+    Type.Literal('warn'),
+    Type.Literal('info'),
+    Type.Literal('debug'),
+    Type.Literal('trace'),
+    Type.Literal('silent'),
+  ],
   {
-    key: 'host',
-    flag: 'host',
-    env: 'CIS490_HOST',
-    type: 'string',
-    default: '127.0.0.1',
-    arg: 'ADDR',
-    description: 'Address to listen on. Anything but loopback exposes the lab: see SECURITY.md.',
+    default: 'info',
+    description: 'Log level. Logs are JSON lines (pino) on stdout; pretty on a terminal.',
+    'x-env': 'CIS490_LOG_LEVEL',
+    'x-arg': 'LEVEL',
   },
-  {
-    key: 'port',
-    flag: 'port',
-    env: 'CIS490_PORT',
-    type: 'int',
-    default: 8490,
-    min: 0,
-    max: 65535,
-    arg: 'N',
-    description: 'TCP port (0 picks a free one and prints it).',
-  },
-  {
-    key: 'phaseTokenFile',
-    flag: 'phase-token',
-    env: 'CIS490_PHASE_TOKEN',
-    type: 'path',
-    arg: 'FILE',
-    description:
-      'File holding the bearer token POST /api/phase requires; without it the endpoint answers 503.',
-  },
-  {
-    key: 'readTokenFile',
-    flag: 'read-token',
-    env: 'CIS490_READ_TOKEN',
-    type: 'path',
-    arg: 'FILE',
-    description: 'File holding a token every reader (API, WebSocket, app) must present.',
-  },
-  {
-    key: 'allowedOrigins',
-    flag: 'allowed-origin',
-    env: 'CIS490_ALLOWED_ORIGINS',
-    type: 'string',
-    arg: 'ORIGIN[,ORIGIN]',
-    description:
-      "Origins besides the server's own whose pages may open the WebSocket (a reverse proxy on another origin); comma-separated.",
-  },
-  {
-    key: 'snapshotInterval',
-    flag: 'snapshot-interval',
-    env: 'CIS490_SNAPSHOT_INTERVAL',
-    type: 'number',
-    default: 30,
-    min: 0.05,
-    max: 86400,
-    arg: 'SEC',
-    description: 'Seconds between `snapshot` events (built from the live state, never a re-read).',
-  },
-  {
-    key: 'pollInterval',
-    flag: 'poll-interval',
-    env: 'CIS490_POLL_INTERVAL',
-    type: 'number',
-    default: 0.5,
-    min: 0.01,
-    max: 60,
-    arg: 'SEC',
-    description: 'Polling backstop for tailed files, beside file-system notifications.',
-  },
-  {
-    key: 'rescanInterval',
-    flag: 'rescan-interval',
-    env: 'CIS490_RESCAN_INTERVAL',
-    type: 'number',
-    default: 60,
-    min: 0.05,
-    max: 86400,
-    arg: 'SEC',
-    description: 'Seconds between full rescans of episodes/ and health/ (notifications cover the rest).',
-  },
-  {
-    key: 'phaseInterval',
-    flag: 'phase-interval',
-    env: 'CIS490_PHASE_INTERVAL',
-    type: 'number',
-    default: 600,
-    min: 0.05,
-    max: 86400,
-    arg: 'SEC',
-    description: 'Seconds between phase-mix refreshes (new episodes also trigger one, debounced).',
-  },
-  {
-    key: 'phaseSample',
-    flag: 'phase-sample',
-    env: 'CIS490_PHASE_SAMPLE',
-    type: 'int-or-all',
-    default: 'all',
-    min: 1,
-    arg: 'N|all',
-    description: "Phase mix over a random sample of N episodes (the old dashboard's mode) or all of them.",
-  },
-  {
-    key: 'replayBuffer',
-    flag: 'replay-buffer',
-    env: 'CIS490_REPLAY_BUFFER',
-    type: 'int',
-    default: 10000,
-    min: 100,
-    max: 10_000_000,
-    arg: 'N',
-    description: 'Events kept for clients resuming with ?since=SEQ.',
-  },
-  {
-    key: 'clientQueueBytes',
-    flag: 'client-queue-bytes',
-    env: 'CIS490_CLIENT_QUEUE_BYTES',
-    type: 'int',
-    default: 1024 * 1024,
-    min: 1024,
-    max: 1024 * 1024 * 1024,
-    arg: 'BYTES',
-    description: 'A WebSocket client with more than this queued is closed (code 4000) and may resume.',
-  },
-  {
-    key: 'pingInterval',
-    flag: 'ping-interval',
-    env: 'CIS490_PING_INTERVAL',
-    type: 'number',
-    default: 25,
-    min: 0.05,
-    max: 3600,
-    arg: 'SEC',
-    description: 'WebSocket ping period; a peer silent for two periods plus 10 s is dropped.',
-  },
-  {
-    key: 'hostThresholds',
-    flag: 'host-thresholds',
-    env: 'CIS490_HOST_THRESHOLDS',
-    type: 'string',
-    arg: 'LIST',
-    description:
-      'Host status thresholds over the defaults, e.g. stale_warn=60m,stale_crit=3h,heartbeat_warn=5m,heartbeat_crit=15m,disk_warn=10%,disk_crit=5%,queue_warn=10,queue_crit=50.',
-  },
-  {
-    key: 'webDir',
-    flag: 'web-dir',
-    env: 'CIS490_WEB_DIR',
-    type: 'path',
-    arg: 'DIR',
-    description: 'Built web app to serve at / (default: the package’s web-dist/).',
-  },
-  LOG_LEVEL,
-];
-
-export const GENERATE_OPTIONS: readonly OptionSpec[] = [
-  {
-    key: 'out',
-    flag: 'out',
-    type: 'path',
-    arg: 'DIR',
-    description: 'Where to write the data root (created; must be empty or absent).',
-  },
-  {
-    key: 'hosts',
-    flag: 'hosts',
-    type: 'int',
-    default: 4,
-    min: 1,
-    max: 10000,
-    arg: 'N',
-    description: 'Number of hosts.',
-  },
-  {
-    key: 'episodes',
-    flag: 'episodes',
-    type: 'int',
-    default: 40,
-    min: 0,
-    max: 10_000_000,
-    arg: 'N',
-    description: 'Episode tarballs to write.',
-  },
-  {
-    key: 'indexLines',
-    flag: 'index-lines',
-    type: 'int',
-    min: 0,
-    max: 100_000_000,
-    arg: 'N',
-    description: 'Lines in index.jsonl (default: one per episode; more adds index-only episodes cheaply).',
-  },
-  {
-    key: 'indexStyle',
-    flag: 'index-style',
-    type: 'string',
-    default: 'python',
-    choices: ['compact', 'python', 'mixed'],
-    arg: 'STYLE',
-    description:
-      'How index.jsonl and alerts.jsonl lines are written: python (json.dumps: ", " and ": ", \\uXXXX escapes, isoformat times), compact (no spaces), or mixed (any key order, extra keys, every time form, NaN).',
-  },
-  {
-    key: 'alerts',
-    flag: 'alerts',
-    type: 'int',
-    default: 20,
-    min: 0,
-    max: 10_000_000,
-    arg: 'N',
-    description: 'Lines in alerts.jsonl.',
-  },
-  {
-    key: 'telemetryKb',
-    flag: 'telemetry-kb',
-    type: 'int',
-    default: 64,
-    min: 0,
-    max: 1024 * 1024,
-    arg: 'K',
-    description: 'Size of each episode’s telemetry member, in KiB (before compression).',
-  },
-  {
-    key: 'seed',
-    flag: 'seed',
-    type: 'int',
-    default: 1,
-    min: 0,
-    max: 2 ** 31 - 1,
-    arg: 'S',
-    description: 'Random seed; the same seed writes the same root.',
-  },
-  LOG_LEVEL,
-];
-
-export const SNAPSHOT_OPTIONS: readonly OptionSpec[] = [DATA_ROOT, LOG_LEVEL];
-
-export const PHASE_MIX_OPTIONS: readonly OptionSpec[] = [
-  DATA_ROOT,
-  {
-    key: 'stateDir',
-    flag: 'state-dir',
-    env: 'CIS490_STATE_DIR',
-    type: 'path',
-    arg: 'DIR',
-    description: 'Use and fill the label cache in this state dir (default: no cache).',
-  },
-  RESET_STATE,
-  {
-    key: 'sample',
-    flag: 'sample',
-    type: 'int-or-all',
-    default: 'all',
-    min: 1,
-    arg: 'N|all',
-    description: 'Random sample of N episodes, or all.',
-  },
-  {
-    key: 'json',
-    flag: 'json',
-    type: 'boolean',
-    default: true,
-    description: 'Print JSON (the only format; kept for scripts).',
-  },
-  LOG_LEVEL,
-];
-
-/** Server flags `demo` takes as they are: the data root, state dir and phase token are its own. */
-const DEMO_SERVER_OPTIONS = SERVER_OPTIONS.filter(
-  (s) => !['dataRoot', 'stateDir', 'resetState', 'phaseTokenFile'].includes(s.key),
 );
 
-export const DEMO_OPTIONS: readonly OptionSpec[] = [
-  {
-    key: 'dir',
-    flag: 'dir',
-    env: 'CIS490_DEMO_DIR',
-    type: 'path',
-    arg: 'DIR',
+const seconds = (dflt: number, min: number, max: number, env: string, description: string) =>
+  Type.Number({ default: dflt, minimum: min, maximum: max, description, 'x-env': env, 'x-arg': 'SEC' });
+
+const SERVE_PROPERTIES = {
+  dataRoot,
+  stateDir: Type.Optional(
+    Type.String({
+      minLength: 1,
+      description:
+        "The dashboard's own state (SQLite catalog, tail checkpoints), owned by one process. Default: one per data root.",
+      'x-env': 'CIS490_STATE_DIR',
+      'x-arg': 'DIR',
+      'x-default-text': '$XDG_STATE_HOME/cis490-dashboard/<name>-<hash>',
+    }),
+  ),
+  resetState,
+  host: Type.String({
+    minLength: 1,
+    default: '127.0.0.1',
     description:
-      'The demo folder (data/, state/, phase-token); an earlier demo there is continued. Default: a fresh folder under the OS temp dir.',
-  },
-  {
-    key: 'hosts',
-    flag: 'hosts',
-    type: 'int',
+      'Address to listen on. Anything but loopback without `--read-token` logs a warning (see SECURITY.md).',
+    'x-env': 'CIS490_HOST',
+    'x-arg': 'ADDR',
+  }),
+  port: Type.Integer({
+    minimum: 0,
+    maximum: 65535,
+    default: 8490,
+    description: 'TCP port; `0` picks a free one (the URL is printed).',
+    'x-env': 'CIS490_PORT',
+    'x-arg': 'N',
+  }),
+  phaseTokenFile: Type.Optional(
+    Type.String({
+      minLength: 1,
+      description:
+        'File holding the bearer token `POST /api/phase` requires; without it that endpoint answers 503.',
+      'x-env': 'CIS490_PHASE_TOKEN',
+      'x-arg': 'FILE',
+      'x-flag': 'phase-token',
+    }),
+  ),
+  readTokenFile: Type.Optional(
+    Type.String({
+      minLength: 1,
+      description:
+        'File holding a token every reader (API, WebSocket, app) must present: `Authorization: Bearer <token>`, or a cookie from a one-time `/?token=` login. See SECURITY.md.',
+      'x-env': 'CIS490_READ_TOKEN',
+      'x-arg': 'FILE',
+      'x-flag': 'read-token',
+    }),
+  ),
+  allowedOrigins: Type.Array(Type.String({ minLength: 1 }), {
+    default: [],
+    description:
+      "Origins besides the server's own (e.g. `https://dash.lab.example`) whose pages may open the WebSocket: a reverse proxy serving the app on another origin. Comma-separated. Other origins get 403 on the upgrade.",
+    'x-env': 'CIS490_ALLOWED_ORIGINS',
+    'x-arg': 'ORIGIN[,ORIGIN]',
+    'x-flag': 'allowed-origin',
+  }),
+  snapshotInterval: seconds(
+    30,
+    0.05,
+    86400,
+    'CIS490_SNAPSHOT_INTERVAL',
+    'Seconds between `snapshot` events, built from the live state (never a re-read); one that would repeat the last snapshot exactly is not sent.',
+  ),
+  pollInterval: seconds(
+    0.5,
+    0.01,
+    60,
+    'CIS490_POLL_INTERVAL',
+    'Polling backstop for the tailed files, beside file-system notifications.',
+  ),
+  rescanInterval: seconds(
+    60,
+    0.05,
+    86400,
+    'CIS490_RESCAN_INTERVAL',
+    'Seconds between full rescans of `episodes/` and `health/` (notifications cover the time between).',
+  ),
+  phaseInterval: seconds(
+    600,
+    0.05,
+    86400,
+    'CIS490_PHASE_INTERVAL',
+    'Seconds between phase-mix refreshes (new episodes also trigger one, debounced).',
+  ),
+  phaseSample: Type.Union([Type.Integer({ minimum: 1 }), Type.Literal('all')], {
+    default: 'all',
+    description: "Phase mix over a random sample of N episodes (the old dashboard's mode) or all of them.",
+    'x-env': 'CIS490_PHASE_SAMPLE',
+    'x-arg': 'N|all',
+  }),
+  replayBuffer: Type.Integer({
+    minimum: 100,
+    maximum: 10_000_000,
+    default: 10_000,
+    description: 'Events kept for clients that resume with `?since=SEQ`.',
+    'x-env': 'CIS490_REPLAY_BUFFER',
+    'x-arg': 'N',
+  }),
+  clientQueueBytes: Type.Integer({
+    minimum: 1024,
+    maximum: 1024 * 1024 * 1024,
+    default: 1024 * 1024,
+    description: 'A WebSocket client with more than this queued is closed with code 4000 and may resume.',
+    'x-env': 'CIS490_CLIENT_QUEUE_BYTES',
+    'x-arg': 'BYTES',
+  }),
+  pingInterval: seconds(
+    25,
+    0.05,
+    3600,
+    'CIS490_PING_INTERVAL',
+    'WebSocket ping period; a peer silent for two periods plus 10 s is dropped.',
+  ),
+  hostThresholds: Type.Optional(
+    Type.String({
+      minLength: 1,
+      description:
+        'Host status thresholds over the defaults, e.g. stale_warn=60m,stale_crit=3h,heartbeat_warn=5m,heartbeat_crit=15m,disk_warn=10%,disk_crit=5%,queue_warn=10,queue_crit=50.',
+      'x-env': 'CIS490_HOST_THRESHOLDS',
+      'x-arg': 'LIST',
+    }),
+  ),
+  webDir: Type.Optional(
+    Type.String({
+      minLength: 1,
+      description: 'The built web app served at `/` (default: the package’s `web-dist/`).',
+      'x-env': 'CIS490_WEB_DIR',
+      'x-arg': 'DIR',
+    }),
+  ),
+  logLevel,
+};
+
+/** `serve`: every field has a flag and a CIS490_* variable. */
+export const SERVER_OPTIONS = Type.Object(SERVE_PROPERTIES);
+/** Everything `serve` accepts, as the server takes it. */
+export type ServerConfig = Static<typeof SERVER_OPTIONS>;
+
+export const GENERATE_OPTIONS = Type.Object({
+  out: Type.Optional(
+    Type.String({
+      minLength: 1,
+      description: 'Where to write the data root; created, must be empty or absent. Required.',
+      'x-arg': 'DIR',
+    }),
+  ),
+  hosts: Type.Integer({
+    minimum: 1,
+    maximum: 10000,
     default: 4,
-    min: 1,
-    max: 100,
-    arg: 'N',
-    description: 'Simulated hosts (one goes quiet now and then, one ships a corrupt tarball now and then).',
-  },
-  {
-    key: 'rate',
-    flag: 'rate',
-    type: 'number',
+    description: 'Number of hosts (`host-01`, …).',
+    'x-arg': 'N',
+  }),
+  episodes: Type.Integer({
+    minimum: 0,
+    maximum: 10_000_000,
+    default: 40,
+    description: 'Episode tarballs to write.',
+    'x-arg': 'N',
+  }),
+  indexLines: Type.Optional(
+    Type.Integer({
+      minimum: 0,
+      maximum: 100_000_000,
+      description:
+        'Lines in `index.jsonl` (default: one per episode); more adds cheap index-only episodes (a 1,000,000-line index in seconds).',
+      'x-arg': 'N',
+    }),
+  ),
+  indexStyle: Type.Union([Type.Literal('compact'), Type.Literal('python'), Type.Literal('mixed')], {
+    default: 'python',
+    description:
+      'How index.jsonl and alerts.jsonl lines are written: python (json.dumps: ", " and ": ", \\uXXXX escapes, isoformat times), compact (no spaces), or mixed (any key order, extra keys, every time form, NaN).',
+    'x-arg': 'STYLE',
+  }),
+  alerts: Type.Integer({
+    minimum: 0,
+    maximum: 10_000_000,
+    default: 20,
+    description: 'Lines in `alerts.jsonl` (with repeating `dedup_key`s).',
+    'x-arg': 'N',
+  }),
+  telemetryKb: Type.Integer({
+    minimum: 0,
+    maximum: 1024 * 1024,
+    default: 64,
+    description: "Size of each episode's telemetry member, KiB before compression.",
+    'x-arg': 'K',
+  }),
+  seed: Type.Integer({
+    minimum: 0,
+    maximum: 2 ** 31 - 1,
+    default: 1,
+    description: 'Random seed; the same seed writes the same root, byte for byte.',
+    'x-arg': 'S',
+  }),
+  logLevel,
+});
+export type GenerateConfig = Static<typeof GENERATE_OPTIONS>;
+
+export const SNAPSHOT_OPTIONS = Type.Object({ dataRoot, logLevel });
+export type SnapshotConfig = Static<typeof SNAPSHOT_OPTIONS>;
+
+export const PHASE_MIX_OPTIONS = Type.Object({
+  dataRoot,
+  stateDir: Type.Optional(
+    Type.String({
+      minLength: 1,
+      description:
+        'Use and fill the label cache in this state dir (without it nothing is cached or written).',
+      'x-env': 'CIS490_STATE_DIR',
+      'x-arg': 'DIR',
+    }),
+  ),
+  resetState,
+  sample: Type.Union([Type.Integer({ minimum: 1 }), Type.Literal('all')], {
+    default: 'all',
+    description: "Random sample of N episodes (the old dashboard's mode), or all.",
+    'x-arg': 'N|all',
+  }),
+  json: Type.Boolean({ default: true, description: 'Print JSON (the only format; kept for scripts).' }),
+  logLevel,
+});
+export type PhaseMixConfig = Static<typeof PHASE_MIX_OPTIONS>;
+
+/** Server flags `demo` takes as they are: the data root, state dir and phase token are its own. */
+const {
+  dataRoot: _d,
+  stateDir: _s,
+  resetState: _r,
+  phaseTokenFile: _p,
+  ...DEMO_SERVER_PROPERTIES
+} = SERVE_PROPERTIES;
+
+export const DEMO_OPTIONS = Type.Object({
+  dir: Type.Optional(
+    Type.String({
+      minLength: 1,
+      description:
+        'The demo folder: `data/` (the data root), `state/` (the state dir), `phase-token`. A folder holding an earlier demo is continued, not regenerated. Default: a fresh `cis490-demo-*` folder under the OS temp dir.',
+      'x-env': 'CIS490_DEMO_DIR',
+      'x-arg': 'DIR',
+    }),
+  ),
+  hosts: Type.Integer({
+    minimum: 1,
+    maximum: 100,
+    default: 4,
+    description:
+      'Simulated hosts. With two or more, the last goes quiet now and then; the first ships a corrupt tarball now and then.',
+    'x-arg': 'N',
+  }),
+  rate: Type.Number({
+    minimum: 0.1,
+    maximum: 600,
     default: 30,
-    min: 0.1,
-    max: 600,
-    arg: 'R',
-    description: 'Episodes per minute, all hosts together (every other timing scales with it).',
-  },
-  ...DEMO_SERVER_OPTIONS,
-];
+    description:
+      "Episodes per minute over all hosts, less the quiet host's share while it is quiet. Every other timing (phases, heartbeats, alerts, rotations) scales with it.",
+    'x-arg': 'R',
+  }),
+  ...DEMO_SERVER_PROPERTIES,
+});
+export type DemoConfig = Static<typeof DEMO_OPTIONS>;
+
+/** Every command's options, by command name: --help and the README tables come from these. */
+export const COMMAND_OPTIONS = {
+  serve: SERVER_OPTIONS,
+  demo: DEMO_OPTIONS,
+  generate: GENERATE_OPTIONS,
+  snapshot: SNAPSHOT_OPTIONS,
+  'phase-mix': PHASE_MIX_OPTIONS,
+} as const;
+
+/** One option of a command, as the CLI sees it. */
+export interface OptionView {
+  key: string;
+  flag: string;
+  env: string | undefined;
+  arg: string | undefined;
+  /** The default as help and README print it; undefined when there is none. */
+  defaultText: string | undefined;
+  description: string;
+  schema: TSchema;
+}
+
+function metaString(schema: TSchema, key: keyof CliMeta | 'description'): string | undefined {
+  const v: unknown = Reflect.get(schema, key);
+  return typeof v === 'string' ? v : undefined;
+}
+
+const kebab = (key: string) => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
+function defaultText(schema: TSchema): string | undefined {
+  const text = metaString(schema, 'x-default-text');
+  if (text !== undefined) return text;
+  const d: unknown = Reflect.get(schema, 'default');
+  if (d === undefined || (Array.isArray(d) && d.length === 0)) return undefined;
+  return Array.isArray(d) ? d.join(',') : String(d);
+}
+
+/** The options of a command schema, in declaration order, with their flags and variables. */
+export function optionViews(schema: { properties: Record<string, TSchema> }): OptionView[] {
+  return Object.entries(schema.properties).map(([key, s]) => ({
+    key,
+    flag: metaString(s, 'x-flag') ?? kebab(key),
+    env: metaString(s, 'x-env'),
+    arg: metaString(s, 'x-arg'),
+    defaultText: defaultText(s),
+    description: metaString(s, 'description') ?? '',
+    schema: s,
+  }));
+}

@@ -1,6 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import fastifyCookie from '@fastify/cookie';
+import fastifyHelmet from '@fastify/helmet';
+import fastifyRateLimit from '@fastify/rate-limit';
 import fastifyStatic from '@fastify/static';
+import fastifySwagger from '@fastify/swagger';
+import fastifyWebsocket from '@fastify/websocket';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyError,
@@ -8,15 +13,17 @@ import Fastify, {
   type FastifyReply,
   LogController,
 } from 'fastify';
-import { type ReadAuth, registerReadAuth } from './auth.js';
+import { Type } from 'typebox';
+import { type OriginCheck, type ReadAuth, registerReadAuth } from './auth.js';
 import type { AppContext } from './context.js';
 import { catalogFaultReason, errorBody, HttpError } from './errors.js';
-import { renderMetrics } from './metrics.js';
 import { registerAlertLifecycleRoutes } from './routes/alert-lifecycle.js';
 import { registerAlertRoutes } from './routes/alerts.js';
 import { registerEpisodeRoutes } from './routes/episodes.js';
 import { registerPhaseRoutes } from './routes/phase.js';
 import { registerStateRoutes } from './routes/state.js';
+import { describeValidation, route, validatorCompiler } from './schemas.js';
+import { clientErrorHandler, HELMET_OPTIONS, SECURITY_HEADERS } from './security.js';
 
 export interface BuildAppOptions {
   /** Built web app served at `/`; a missing folder serves a page saying how to build it. */
@@ -25,17 +32,9 @@ export interface BuildAppOptions {
   routes?: Array<(app: FastifyInstance, ctx: AppContext) => void>;
   /** With `--read-token`: every route but /livez, /readyz and POST /api/phase requires it. */
   readAuth?: ReadAuth | null;
+  /** Which `Origin` may open the WebSocket (`originCheck` in auth.ts); absent: any. */
+  checkOrigin?: OriginCheck;
 }
-
-/** A strict policy: no inline script, no third-party origin, no framing. */
-const SECURITY_HEADERS: Record<string, string> = {
-  'content-security-policy':
-    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
-  'x-content-type-options': 'nosniff',
-  'referrer-policy': 'no-referrer',
-  'x-frame-options': 'DENY',
-  'cross-origin-opener-policy': 'same-origin',
-};
 
 /**
  * Builds the HTTP app (no listening: the process shell in `server.ts` does that). One error
@@ -48,6 +47,12 @@ export async function buildApp(ctx: AppContext, options: BuildAppOptions): Promi
     // Requests are not logged one by one (a wall display polls); errors are.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 64 * 1024,
+    // Valid JSON with a `__proto__` or `constructor.prototype` key is accepted with that key
+    // dropped (never merged into a prototype), not refused.
+    onProtoPoisoning: 'remove',
+    onConstructorPoisoning: 'remove',
+    // What Node's parser refuses (a request head over 16 KiB: 431) answers in our error shape.
+    clientErrorHandler,
     // Query strings like ?host=a&host=b arrive as arrays.
     routerOptions: { ignoreTrailingSlash: true },
     // Malformed URLs (bad escapes, over-long params) are answered before any hook runs: give them
@@ -63,16 +68,58 @@ export async function buildApp(ctx: AppContext, options: BuildAppOptions): Promi
     },
   });
 
-  app.addHook('onSend', async (_req, reply, payload) => {
-    for (const [k, v] of Object.entries(SECURITY_HEADERS)) reply.header(k, v);
-    return payload;
+  // Requests are validated against the routes' TypeBox schemas (schemas.ts); replies are written
+  // with JSON.stringify as before (their schemas document them, and a test checks real answers):
+  // a generated serializer would drop the unknown fields the data root passes through.
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+  // The OpenAPI document, generated from the same schemas: GET /api/openapi.json.
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'cis490-dashboard',
+        version: '1',
+        description: 'Live operations dashboard for the CIS490 episode-collection lab (read-only API).',
+      },
+      components: {
+        securitySchemes: {
+          readToken: { type: 'http', scheme: 'bearer', description: 'The --read-token, when set.' },
+        },
+      },
+    },
   });
-  if (options.readAuth) registerReadAuth(app, options.readAuth);
+  // Headers and CSP on every response (errors, 404s and static files too): set in onRequest.
+  await app.register(fastifyHelmet, HELMET_OPTIONS);
+  await app.register(fastifyCookie);
+  // Limits are applied where they are decided (wrong tokens, phase posts), not on every route.
+  await app.register(fastifyRateLimit, { global: false });
+  // /ws upgrades are routed through the app, so the hooks above and below run for them too.
+  await app.register(fastifyWebsocket, {
+    options: { maxPayload: 4096, perMessageDeflate: false, clientTracking: false },
+  });
+  const wsAuthorized = options.readAuth ? registerReadAuth(app, options.readAuth) : () => true;
+  // Request duration by route pattern (unmatched URLs share one label: bounded cardinality).
+  app.addHook('onResponse', async (req, reply) => {
+    ctx.metrics.httpDuration.observe(
+      {
+        method: req.method,
+        route: req.routeOptions.url ?? 'unmatched',
+        status_code: String(reply.statusCode),
+      },
+      reply.elapsedTime / 1000,
+    );
+  });
 
   app.setErrorHandler((err: FastifyError | HttpError, req, reply) => {
     if (err instanceof HttpError) {
       if (err.statusCode >= 500) req.log.warn({ code: err.code }, err.message);
       return reply.code(err.statusCode).send(errorBody(err.code, err.message));
+    }
+    if (err.validation) {
+      const part = err.validationContext ?? 'request';
+      const code = part === 'querystring' ? 'bad_query' : part === 'body' ? 'bad_body' : 'bad_request';
+      return reply.code(400).send(errorBody(code, describeValidation(err.validation, part)));
     }
     const status = err.statusCode ?? 500;
     // Only the static handler refuses with 403 (traversal spellings, dotfiles): answer like any
@@ -93,6 +140,22 @@ export async function buildApp(ctx: AppContext, options: BuildAppOptions): Promi
     reply.code(404).send(errorBody('not_found', `no route for ${req.method} ${req.url.split('?')[0]}`));
   });
 
+  const checkOrigin = options.checkOrigin;
+  app.get(
+    '/ws',
+    {
+      websocket: true,
+      // Another site's page (cross-site WebSocket hijacking) is refused before the upgrade.
+      onRequest: async (req, reply) => {
+        if (!req.ws || !checkOrigin || checkOrigin(req.headers.origin, req.raw)) return;
+        req.log.warn({ origin: req.headers.origin, remote: req.ip }, 'ws origin refused');
+        return reply
+          .code(403)
+          .send(errorBody('forbidden_origin', 'this page’s origin may not open the WebSocket'));
+      },
+    },
+    (socket, req) => ctx.hub.accept(socket, req.raw, wsAuthorized(req)),
+  );
   registerStateRoutes(app, ctx);
   registerAlertRoutes(app, ctx);
   registerPhaseRoutes(app, ctx);
@@ -100,10 +163,20 @@ export async function buildApp(ctx: AppContext, options: BuildAppOptions): Promi
   registerAlertLifecycleRoutes(app, ctx);
   for (const register of options.routes ?? []) register(app, ctx);
 
-  app.get('/metrics', async (_req, reply) => {
-    reply.type('text/plain; version=0.0.4; charset=utf-8');
-    return renderMetrics(ctx);
-  });
+  app.get(
+    '/api/openapi.json',
+    { schema: route('This OpenAPI document.', { ok: Type.Unknown() }) },
+    async () => app.swagger(),
+  );
+
+  app.get(
+    '/metrics',
+    { schema: route('Prometheus text exposition.', { content: 'text/plain' }) },
+    async (_req, reply) => {
+      reply.type(ctx.metrics.contentType);
+      return ctx.metrics.render();
+    },
+  );
 
   const webDir = options.webDir;
   if (webDir && fs.existsSync(path.join(webDir, 'index.html'))) {

@@ -4,7 +4,7 @@ import net from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { UsageError } from '../util/errors.js';
 import { errorBody } from './errors.js';
-import { TokenBucket } from './rate-limit.js';
+import { exceeded } from './security.js';
 import { bearerToken, tokenMatches } from './token.js';
 
 /**
@@ -19,9 +19,11 @@ export const SESSION_COOKIE = 'cis490_session';
 /** Browsers keep the login this long; rotating the token file (and restarting) revokes every cookie. */
 const SESSION_MAX_AGE_SEC = 30 * 24 * 3600;
 
-/** Wrong credentials are answered 429 past this rate, so guessing a token over the network is slow. */
-const FAILED_PER_SEC = 5;
-const FAILED_BURST = 20;
+/**
+ * Wrong credentials are answered 429 past this many per second (@fastify/rate-limit, one window
+ * for every client together), so guessing a token over the network is slow.
+ */
+export const FAILED_TOKENS_PER_SEC = 5;
 
 /** Routes (method + route pattern) that need no read token. */
 const OPEN_ROUTES = new Set(['GET /livez', 'HEAD /livez', 'GET /readyz', 'HEAD /readyz', 'POST /api/phase']);
@@ -79,28 +81,33 @@ export class ReadAuth {
     return tokenMatches(presented, this.#token);
   }
 
-  /** The Set-Cookie value a successful login sends. */
-  cookie(secure: boolean): string {
-    return [
-      `${SESSION_COOKIE}=${this.#session}`,
-      'Path=/',
-      'HttpOnly',
-      'SameSite=Strict',
-      `Max-Age=${SESSION_MAX_AGE_SEC}`,
-      ...(secure ? ['Secure'] : []),
-    ].join('; ');
+  /** The session cookie a successful login sets (through @fastify/cookie). */
+  setCookie(reply: FastifyReply, secure: boolean): FastifyReply {
+    return reply.setCookie(SESSION_COOKIE, this.#session, {
+      path: '/',
+      httpOnly: true,
+      sameSite: 'strict',
+      maxAge: SESSION_MAX_AGE_SEC,
+      secure,
+    });
   }
-
-  /** For WsHub's `authorize`: a refused socket is closed with 4001. */
-  readonly authorizeUpgrade = (req: IncomingMessage): boolean => this.check(req.headers) === 'ok';
 }
 
 /**
  * Requires the read token on every route but the open ones. Unauthenticated: the app's page
- * (`/`) answers a login form, everything else a 401 JSON error; all of them `no-store`.
+ * (`/`) answers a login form, a WebSocket upgrade goes through to be closed with 4001 (a browser
+ * sees that code; a refused upgrade shows it only a generic failure), everything else a 401 JSON
+ * error; all of them `no-store`. Returns whether a WebSocket request passed.
  */
-export function registerReadAuth(app: FastifyInstance, auth: ReadAuth): void {
-  const failures = new TokenBucket(FAILED_PER_SEC, FAILED_BURST);
+export function registerReadAuth(app: FastifyInstance, auth: ReadAuth): (req: FastifyRequest) => boolean {
+  const refusedUpgrades = new WeakSet<FastifyRequest>();
+  // Counts wrong tokens only (a right one is never limited): called where a guess is recognised.
+  const failures = app.createRateLimit({
+    max: FAILED_TOKENS_PER_SEC,
+    timeWindow: 1000,
+    keyGenerator: () => 'wrong-read-token',
+  });
+  const tooManyGuesses = async (req: FastifyRequest) => exceeded(await failures(req));
 
   app.addHook('onRequest', async (req, reply) => {
     // The route the router picked, not the raw URL: no spelling of a path can reach a protected
@@ -115,14 +122,14 @@ export function registerReadAuth(app: FastifyInstance, auth: ReadAuth): void {
       if (auth.tokenMatches(params.get('token') ?? undefined)) {
         params.delete('token');
         const rest = params.toString();
-        reply
+        auth
+          .setCookie(reply, isHttps(req))
           .code(303)
-          .header('set-cookie', auth.cookie(isHttps(req)))
           .header('cache-control', 'no-store')
           .header('location', rest ? `/?${rest}` : '/');
         return reply.send();
       }
-      if (!failures.take()) return tooMany(reply);
+      if (await tooManyGuesses(req)) return tooMany(reply);
       req.log.warn({ remote: req.ip }, 'read token login refused');
       return loginPage(reply, params, 'That token was not accepted.');
     }
@@ -130,8 +137,12 @@ export function registerReadAuth(app: FastifyInstance, auth: ReadAuth): void {
     const verdict = auth.check(req.headers);
     if (verdict === 'ok') return;
     if (verdict === 'wrong') {
-      if (!failures.take()) return tooMany(reply);
+      if (await tooManyGuesses(req)) return tooMany(reply);
       req.log.warn({ remote: req.ip, url: pathname }, 'read token refused');
+    }
+    if (req.ws) {
+      refusedUpgrades.add(req);
+      return;
     }
     if (isPage) return loginPage(reply, params, null);
     reply
@@ -145,6 +156,7 @@ export function registerReadAuth(app: FastifyInstance, auth: ReadAuth): void {
       ),
     );
   });
+  return (req) => !refusedUpgrades.has(req);
 }
 
 function splitUrl(url: string): [string, string] {
@@ -232,9 +244,9 @@ const DEFAULT_PORT: Record<string, string> = { 'http:': '80', 'https:': '443', '
  * sent to (the Host header) is allowed, as is any origin in `allowed` (a reverse proxy serving
  * the app from another origin). Anything else — another site's page — gets a 403.
  */
-export function originCheck(
-  allowed: readonly string[],
-): (origin: string | undefined, req: IncomingMessage) => boolean {
+export type OriginCheck = (origin: string | undefined, req: IncomingMessage) => boolean;
+
+export function originCheck(allowed: readonly string[]): OriginCheck {
   const set = new Set(allowed.map(normalizeOrigin));
   return (origin, req) => {
     if (origin === undefined) return true;

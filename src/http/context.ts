@@ -1,11 +1,12 @@
 import type { LiveFeed } from '../bus/bus.js';
-import type { WsHubStats } from '../bus/ws-hub.js';
+import type { WsHub } from '../bus/ws-hub.js';
 import type { Db } from '../catalog/db.js';
 import type { CatalogFault } from '../catalog/persister.js';
 import type { PhaseMixStats } from '../phasemix/service.js';
 import type { PipelineStats } from '../pipeline/pipeline.js';
 import type { DashboardEvent, PhaseMix, UnsequencedEvent } from '../protocol/index.js';
 import type { Logger } from '../util/log.js';
+import type { Metrics } from './metrics.js';
 
 /** Source of the dataset phase mix (the phase-mix service, or nothing before it runs). */
 export interface PhaseMixSource {
@@ -46,10 +47,13 @@ export interface AppContext {
   catalogHealth: CatalogHealth;
   /** Counters for /metrics. */
   stats(): PipelineStats;
-  hub: { stats(): WsHubStats };
+  /** The WebSocket hub: /ws hands it each accepted socket; /metrics reads its stats. */
+  hub: Pick<WsHub, 'stats' | 'accept'>;
   logger: Logger;
   dataRoot: string;
   /** Bearer token for POST /api/phase; null disables the endpoint (503). */
   phaseToken: string | null;
   phaseMix: PhaseMixSource | null;
+  /** The Prometheus registry `/metrics` serves; routes and services feed its histograms. */
+  metrics: Metrics;
 }

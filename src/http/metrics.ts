@@ -1,221 +1,396 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { WsHubStats } from '../bus/ws-hub.js';
+import type { PhaseMixStats } from '../phasemix/service.js';
+import type { PipelineStats } from '../pipeline/pipeline.js';
+import type { DashboardState } from '../protocol/index.js';
 import { STORAGE_FAULTS } from '../state/errors.js';
-import type { AppContext } from './context.js';
 
-type Labels = Record<string, string>;
+/** Every metric of ours is `cis490_dashboard_*`; prom-client's process/Node.js metrics keep their standard names. */
+export const PREFIX = 'cis490_dashboard_';
 
-/** Prometheus text exposition, built at scrape time from each component's stats(). */
-class Exposition {
-  private readonly lines: string[] = [];
-  private readonly declared = new Set<string>();
+/** What the pipeline reports (readers, catalog, bus, folders). */
+export type DashboardStats = PipelineStats;
 
-  metric(name: string, type: 'counter' | 'gauge', help: string, value: number, labels: Labels = {}): void {
-    const full = `cis490_dashboard_${name}`;
-    if (!this.declared.has(full)) {
-      this.declared.add(full);
-      this.lines.push(`# HELP ${full} ${help}`, `# TYPE ${full} ${type}`);
-    }
-    const l = Object.entries(labels)
-      .map(([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`)
-      .join(',');
-    this.lines.push(`${full}${l ? `{${l}}` : ''} ${Number.isFinite(value) ? value : 0}`);
-  }
-
-  text(): string {
-    return `${this.lines.join('\n')}\n`;
-  }
+/** What one scrape reads from the services, gathered once per scrape. */
+export interface Scrape {
+  stats: DashboardStats;
+  state: DashboardState;
+  hub: WsHubStats;
+  phaseMix: PhaseMixStats | null;
+  startedAt: number;
+  /** The catalog's storage fault, if any (`catalog_fault{reason}`). */
+  catalogFault: string | null;
 }
+
+type Sample = readonly [labels: Record<string, string>, value: number];
+
+const LINT_FAILING_DEFAULTS = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+];
+
+/** Latency buckets (seconds): sub-millisecond to seconds. */
+const FAST_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+/** Phase-mix refreshes take milliseconds (cached) to minutes (a cold root). */
+const SLOW_BUCKETS = [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900];
 
 /** Event-loop delay of this process (the server must stay responsive during a bootstrap). */
 const loopDelay = monitorEventLoopDelay({ resolution: 10 });
 loopDelay.enable();
 
-export function renderMetrics(ctx: AppContext): string {
-  const m = new Exposition();
-  const s = ctx.stats();
-  for (const src of [s.index, s.alerts]) {
-    const l = { source: src.source };
-    m.metric('input_lines_total', 'counter', 'Complete lines read from a tailed input file.', src.lines, l);
-    m.metric('input_records_total', 'counter', 'Lines accepted as records.', src.accepted, l);
-    m.metric(
+/**
+ * The server's Prometheus registry (prom-client): default process and Node.js metrics, four
+ * histograms fed as things happen, and today's counters and gauges, read from each component's
+ * stats() once per scrape. One registry per server, so servers in one process never share series.
+ */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly httpDuration: Histogram<'method' | 'route' | 'status_code'>;
+  readonly wsSendLatency: Histogram;
+  readonly phaseMixRefresh: Histogram;
+  readonly catalogCommit: Histogram<'source'>;
+  #source: (() => Scrape) | null = null;
+  #scrape: Scrape | null = null;
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+    // Gauges named like counters fail `promtool check metrics`; their per-type twins
+    // (nodejs_active_handles{type}, …) carry the same numbers.
+    for (const name of LINT_FAILING_DEFAULTS) this.registry.removeSingleMetric(name);
+    const registers = [this.registry];
+    this.httpDuration = new Histogram({
+      name: `${PREFIX}http_request_duration_seconds`,
+      help: 'HTTP request duration, by method, route pattern and status code.',
+      labelNames: ['method', 'route', 'status_code'],
+      buckets: FAST_BUCKETS,
+      registers,
+    });
+    this.wsSendLatency = new Histogram({
+      name: `${PREFIX}ws_send_latency_seconds`,
+      help: 'Seconds from an event appended to the bus to its send to every live WebSocket client.',
+      buckets: FAST_BUCKETS,
+      registers,
+    });
+    this.phaseMixRefresh = new Histogram({
+      name: `${PREFIX}phase_mix_refresh_duration_seconds`,
+      help: 'Duration of completed phase-mix refreshes.',
+      buckets: SLOW_BUCKETS,
+      registers,
+    });
+    this.catalogCommit = new Histogram({
+      name: `${PREFIX}catalog_commit_duration_seconds`,
+      help: 'Duration of catalog transactions (rows with their checkpoint), by source file.',
+      labelNames: ['source'],
+      buckets: FAST_BUCKETS,
+      registers,
+    });
+    this.#declareStats();
+  }
+
+  /** Where the counters and gauges read from (the services exist after the registry). */
+  bind(source: () => Scrape): void {
+    this.#source = source;
+  }
+
+  /** The exposition text of one scrape. */
+  async render(): Promise<string> {
+    this.#scrape = this.#source?.() ?? null;
+    try {
+      return await this.registry.metrics();
+    } finally {
+      this.#scrape = null;
+    }
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  /** A counter or gauge whose samples are read from the scrape. */
+  #stat(
+    type: 'counter' | 'gauge',
+    name: string,
+    help: string,
+    labelNames: readonly string[],
+    read: (s: Scrape) => readonly Sample[] | number | null,
+  ): void {
+    const samples = (): readonly Sample[] => {
+      const s = this.#scrape;
+      const got = s === null ? null : read(s);
+      if (got === null) return [];
+      return typeof got === 'number' ? [[{}, got]] : got;
+    };
+    const config = { name: `${PREFIX}${name}`, help, labelNames, registers: [this.registry] };
+    if (type === 'gauge') {
+      new Gauge({
+        ...config,
+        collect() {
+          this.reset();
+          for (const [labels, v] of samples()) this.set(labels, Number.isFinite(v) ? v : 0);
+        },
+      });
+    } else {
+      new Counter({
+        ...config,
+        collect() {
+          this.reset();
+          for (const [labels, v] of samples()) this.inc(labels, Number.isFinite(v) && v > 0 ? v : 0);
+        },
+      });
+    }
+  }
+
+  /** Today's counters and gauges, under the names they had before prom-client. */
+  #declareStats(): void {
+    const stat = this.#stat.bind(this);
+    const perSource = (f: (src: DashboardStats['index']) => number) => (s: Scrape) =>
+      [s.stats.index, s.stats.alerts].map((src) => [{ source: src.source }, f(src)] as const);
+    const perSourceBy =
+      (f: (src: DashboardStats['index']) => Record<string, number>, label: string) => (s: Scrape) =>
+        [s.stats.index, s.stats.alerts].flatMap((src) =>
+          Object.entries(f(src)).map(([k, n]) => [{ source: src.source, [label]: k }, n] as const),
+        );
+    stat(
+      'counter',
+      'input_lines_total',
+      'Complete lines read from a tailed input file.',
+      ['source'],
+      perSource((x) => x.lines),
+    );
+    stat(
+      'counter',
+      'input_records_total',
+      'Lines accepted as records.',
+      ['source'],
+      perSource((x) => x.accepted),
+    );
+    stat(
+      'gauge',
       'input_bytes_read',
-      'gauge',
       'Read position in the current input file (compare with its size).',
-      src.bytes_read,
-      l,
+      ['source'],
+      perSource((x) => x.bytes_read),
     );
-    m.metric('input_file_size_bytes', 'gauge', 'Size of the current input file.', src.file_size, l);
-    for (const [reason, n] of Object.entries(src.skipped)) {
-      m.metric('input_lines_skipped_total', 'counter', 'Lines skipped, by reason.', n, { ...l, reason });
-    }
-    m.metric(
+    stat(
+      'gauge',
+      'input_file_size_bytes',
+      'Size of the current input file.',
+      ['source'],
+      perSource((x) => x.file_size),
+    );
+    stat(
+      'counter',
+      'input_lines_skipped_total',
+      'Lines skipped, by reason.',
+      ['source', 'reason'],
+      perSourceBy((x) => x.skipped, 'reason'),
+    );
+    stat(
+      'counter',
       'input_invalid_utf8_lines_total',
-      'counter',
       'Lines with invalid UTF-8 (decoded with U+FFFD).',
-      src.invalid_utf8_lines,
-      l,
+      ['source'],
+      perSource((x) => x.invalid_utf8_lines),
     );
-    for (const [how, n] of Object.entries(src.rotations)) {
-      m.metric('input_rotations_total', 'counter', 'Rotations of an input file, by kind.', n, { ...l, how });
-    }
-    m.metric(
+    stat(
+      'counter',
+      'input_rotations_total',
+      'Rotations of an input file, by kind.',
+      ['source', 'how'],
+      perSourceBy((x) => x.rotations, 'how'),
+    );
+    stat(
+      'counter',
       'input_lost_bytes_total',
-      'counter',
       'Bytes of an input file known not read (truncated without a copy, or left compressed).',
-      src.lost_bytes,
-      l,
+      ['source'],
+      perSource((x) => x.lost_bytes),
     );
-    m.metric(
+    stat(
+      'counter',
       'input_checkpoints_lost_total',
-      'counter',
       'Starts whose checkpointed file was found nowhere (read up to its offset, the rest unknown).',
-      src.checkpoints_lost,
-      l,
+      ['source'],
+      perSource((x) => x.checkpoints_lost),
     );
-    m.metric(
+    stat(
+      'counter',
       'input_compressed_files_skipped_total',
-      'counter',
       'Rotated .N.gz files after the checkpoint, reported and not read.',
-      src.compressed_skipped,
-      l,
+      ['source'],
+      perSource((x) => x.compressed_skipped),
     );
-    m.metric(
-      'catalog_committed_lines_total',
-      'counter',
-      'Lines committed to the catalog with their checkpoint.',
-      s.catalog?.committed_lines[src.source as 'index' | 'alerts'] ?? 0,
-      l,
-    );
-  }
-  m.metric(
-    'input_duplicate_ids_total',
-    'counter',
-    'Index lines repeating an episode id already counted.',
-    s.index.duplicates,
-  );
-  const state = ctx.events.state;
-  m.metric('episodes', 'gauge', 'Unique episodes in the index.', state.total_episodes);
-  m.metric('episodes_bytes', 'gauge', 'Sum of size_bytes over unique episodes.', state.total_bytes);
-  m.metric('alerts', 'gauge', 'Alerts read over all time.', state.total_alerts);
-  for (const [status, n] of Object.entries(state.integrity?.total ?? {})) {
-    m.metric(
-      'episodes_by_integrity',
+    stat(
       'gauge',
-      'Episodes by integrity status (ok, missing, unindexed, corrupt, unverified).',
-      n ?? 0,
-      { status },
-    );
-  }
-  m.metric('episode_files', 'gauge', 'Episode tarballs on disk.', s.episodes_dir.files);
-  m.metric('hosts', 'gauge', 'Hosts with episode folders on disk.', s.episodes_dir.hosts);
-  m.metric('health_files_skipped_total', 'counter', 'Health files that could not be read.', s.health.skipped);
-  m.metric('ready', 'gauge', '1 once the first pass over the data root is done.', s.ready ? 1 : 0);
-  m.metric('bootstrap_seconds', 'gauge', 'Seconds from start to ready.', s.bootstrap_seconds ?? 0);
-  const fault = ctx.catalogHealth.fault?.fault;
-  for (const reason of STORAGE_FAULTS) {
-    m.metric(
       'catalog_fault',
-      'gauge',
       '1 while the catalog cannot be written or is corrupt, by reason (/readyz answers 503 meanwhile).',
-      fault === reason ? 1 : 0,
-      { reason },
+      ['reason'],
+      (s) => STORAGE_FAULTS.map((reason) => [{ reason }, s.catalogFault === reason ? 1 : 0] as const),
     );
-  }
-  m.metric(
-    'remembered_ids',
-    'gauge',
-    'Episode ids accepted in this run, remembered as hashes so repeats count once.',
-    s.remembered_ids,
-  );
-  m.metric('bus_seq', 'gauge', 'Last event sequence number.', s.bus.seq);
-  m.metric('replay_buffer_events', 'gauge', 'Events kept for resuming clients.', s.bus.log_size);
-  for (const [type, n] of Object.entries(s.bus.events_total_by_type)) {
-    m.metric('events_published_total', 'counter', 'Events published on the bus, by type.', n, { type });
-  }
-  const hub = ctx.hub.stats();
-  m.metric('ws_clients', 'gauge', 'Connected WebSocket clients.', hub.clients);
-  m.metric('ws_connections_total', 'counter', 'WebSocket connections accepted.', hub.connections_total);
-  m.metric(
-    'ws_messages_sent_total',
-    'counter',
-    'Messages sent to WebSocket clients.',
-    hub.messages_sent_total,
-  );
-  m.metric('ws_sent_bytes_total', 'counter', 'Bytes sent to WebSocket clients.', hub.bytes_sent_total);
-  m.metric(
-    'ws_slow_closed_total',
-    'counter',
-    'Clients closed for letting their queue grow past the cap.',
-    hub.slow_closed_total,
-  );
-  m.metric(
-    'ws_dead_dropped_total',
-    'counter',
-    'Clients dropped for not answering pings.',
-    hub.dead_dropped_total,
-  );
-  m.metric('ws_resumes_total', 'counter', 'Reconnects served from the replay buffer.', hub.resumes_total);
-  m.metric('ws_resets_total', 'counter', 'Reconnects answered with a fresh hello.', hub.resets_total);
-  m.metric(
-    'ws_unauthorized_total',
-    'counter',
-    'WebSocket upgrades refused for a missing or wrong token.',
-    hub.unauthorized_total,
-  );
-  if (ctx.phaseMix) {
-    const pm = ctx.phaseMix.stats();
-    m.metric('phase_mix_refreshes_total', 'counter', 'Phase-mix refreshes run.', pm.refreshes_total);
-    m.metric(
+    stat(
+      'counter',
+      'catalog_committed_lines_total',
+      'Lines committed to the catalog with their checkpoint.',
+      ['source'],
+      (s) =>
+        (['index', 'alerts'] as const).map(
+          (source) => [{ source }, s.stats.catalog?.committed_lines[source] ?? 0] as const,
+        ),
+    );
+    stat(
+      'counter',
+      'input_duplicate_ids_total',
+      'Index lines repeating an episode id already counted.',
+      [],
+      (s) => s.stats.index.duplicates,
+    );
+    stat('gauge', 'episodes', 'Unique episodes in the index.', [], (s) => s.state.total_episodes);
+    stat(
+      'gauge',
+      'episodes_bytes',
+      'Sum of size_bytes over unique episodes.',
+      [],
+      (s) => s.state.total_bytes,
+    );
+    stat('gauge', 'alerts', 'Alerts read over all time.', [], (s) => s.state.total_alerts);
+    stat(
+      'gauge',
+      'episodes_by_integrity',
+      'Episodes by integrity status (ok, missing, unindexed, corrupt, unverified).',
+      ['status'],
+      (s) =>
+        Object.entries(s.state.integrity?.total ?? {}).map(([status, n]) => [{ status }, n ?? 0] as const),
+    );
+    stat(
+      'gauge',
+      'host_last_received_timestamp_seconds',
+      "Unix time of the newest indexed episode's received_at, per host (a silent host stops moving).",
+      ['host'],
+      (s) =>
+        Object.entries(s.state.hosts_indexed).flatMap(([host, h]) => {
+          const ms = h.last_received_at === null ? Number.NaN : Date.parse(h.last_received_at);
+          return Number.isFinite(ms) ? [[{ host }, ms / 1000] as const] : [];
+        }),
+    );
+    stat('gauge', 'episode_files', 'Episode tarballs on disk.', [], (s) => s.stats.episodes_dir.files);
+    stat('gauge', 'hosts', 'Hosts with episode folders on disk.', [], (s) => s.stats.episodes_dir.hosts);
+    stat(
+      'counter',
+      'health_files_skipped_total',
+      'Health files that could not be read.',
+      [],
+      (s) => s.stats.health.skipped,
+    );
+    stat('gauge', 'ready', '1 once the first pass over the data root is done.', [], (s) =>
+      s.stats.ready ? 1 : 0,
+    );
+    stat(
+      'gauge',
+      'bootstrap_seconds',
+      'Seconds from start to ready.',
+      [],
+      (s) => s.stats.bootstrap_seconds ?? 0,
+    );
+    stat(
+      'gauge',
+      'remembered_ids',
+      'Episode ids accepted in this run, remembered as hashes so repeats count once.',
+      [],
+      (s) => s.stats.remembered_ids,
+    );
+    stat('gauge', 'bus_seq', 'Last event sequence number.', [], (s) => s.stats.bus.seq);
+    stat(
+      'gauge',
+      'replay_buffer_events',
+      'Events kept for resuming clients.',
+      [],
+      (s) => s.stats.bus.log_size,
+    );
+    stat('counter', 'events_published_total', 'Events published on the bus, by type.', ['type'], (s) =>
+      Object.entries(s.stats.bus.events_total_by_type).map(([type, n]) => [{ type }, n] as const),
+    );
+    const hub = (type: 'counter' | 'gauge', name: string, help: string, key: keyof WsHubStats) =>
+      stat(type, name, help, [], (s) => s.hub[key]);
+    hub('gauge', 'ws_clients', 'Connected WebSocket clients.', 'clients');
+    hub('counter', 'ws_connections_total', 'WebSocket connections accepted.', 'connections_total');
+    hub('counter', 'ws_messages_sent_total', 'Messages sent to WebSocket clients.', 'messages_sent_total');
+    hub('counter', 'ws_sent_bytes_total', 'Bytes sent to WebSocket clients.', 'bytes_sent_total');
+    hub(
+      'counter',
+      'ws_slow_closed_total',
+      'Clients closed for letting their queue grow past the cap.',
+      'slow_closed_total',
+    );
+    hub('counter', 'ws_dead_dropped_total', 'Clients dropped for not answering pings.', 'dead_dropped_total');
+    hub('counter', 'ws_resumes_total', 'Reconnects served from the replay buffer.', 'resumes_total');
+    hub('counter', 'ws_resets_total', 'Reconnects answered with a fresh hello.', 'resets_total');
+    hub(
+      'counter',
+      'ws_unauthorized_total',
+      'WebSocket upgrades refused for a missing or wrong token.',
+      'unauthorized_total',
+    );
+    const pm = (
+      type: 'counter' | 'gauge',
+      name: string,
+      help: string,
+      f: (p: PhaseMixStats) => number | null,
+    ) => stat(type, name, help, [], (s) => (s.phaseMix === null ? null : f(s.phaseMix)));
+    pm('counter', 'phase_mix_refreshes_total', 'Phase-mix refreshes run.', (p) => p.refreshes_total);
+    pm(
+      'counter',
       'phase_mix_refresh_errors_total',
-      'counter',
       'Phase-mix refreshes that failed.',
-      pm.refresh_errors_total,
+      (p) => p.refresh_errors_total,
     );
-    m.metric(
-      'phase_mix_episodes_read_total',
+    pm(
       'counter',
+      'phase_mix_episodes_read_total',
       'Episode tarballs read for labels.',
-      pm.episodes_read_total,
+      (p) => p.episodes_read_total,
     );
-    for (const [reason, n] of Object.entries(pm.skipped_read_total)) {
-      m.metric(
-        'phase_mix_episodes_skipped_total',
-        'counter',
-        'Episode tarballs that could not be used, by reason.',
-        n,
-        { reason },
-      );
-    }
-    m.metric('phase_mix_cache_entries', 'gauge', 'Episodes with cached labels.', pm.cache_entries);
-    if (pm.last_refresh) {
-      m.metric(
-        'phase_mix_last_refresh_seconds',
-        'gauge',
-        'Duration of the last refresh.',
-        pm.last_refresh.duration_ms / 1000,
-      );
-    }
+    stat(
+      'counter',
+      'phase_mix_episodes_skipped_total',
+      'Episode tarballs that could not be used, by reason.',
+      ['reason'],
+      (s) =>
+        Object.entries(s.phaseMix?.skipped_read_total ?? {}).map(([reason, n]) => [{ reason }, n] as const),
+    );
+    pm('gauge', 'phase_mix_cache_entries', 'Episodes with cached labels.', (p) => p.cache_entries);
+    pm('gauge', 'phase_mix_last_refresh_seconds', 'Duration of the last refresh.', (p) =>
+      p.last_refresh ? p.last_refresh.duration_ms / 1000 : null,
+    );
+    stat(
+      'gauge',
+      'resident_memory_bytes',
+      'Resident set size of the process.',
+      [],
+      () => process.memoryUsage().rss,
+    );
+    stat('gauge', 'heap_used_bytes', 'V8 heap in use.', [], () => process.memoryUsage().heapUsed);
+    stat(
+      'gauge',
+      'event_loop_delay_max_seconds',
+      'Worst event-loop delay since start.',
+      [],
+      () => loopDelay.max / 1e9,
+    );
+    stat(
+      'gauge',
+      'event_loop_delay_p99_seconds',
+      '99th percentile event-loop delay since start.',
+      [],
+      () => loopDelay.percentile(99) / 1e9,
+    );
+    stat(
+      'gauge',
+      'uptime_seconds',
+      'Seconds since the dashboard started.',
+      [],
+      (s) => (Date.now() - s.startedAt) / 1000,
+    );
   }
-  const mem = process.memoryUsage();
-  m.metric('resident_memory_bytes', 'gauge', 'Resident set size of the process.', mem.rss);
-  m.metric('heap_used_bytes', 'gauge', 'V8 heap in use.', mem.heapUsed);
-  m.metric(
-    'event_loop_delay_max_seconds',
-    'gauge',
-    'Worst event-loop delay since start.',
-    loopDelay.max / 1e9,
-  );
-  m.metric(
-    'event_loop_delay_p99_seconds',
-    'gauge',
-    '99th percentile event-loop delay since start.',
-    loopDelay.percentile(99) / 1e9,
-  );
-  m.metric(
-    'uptime_seconds',
-    'gauge',
-    'Seconds since the dashboard started.',
-    (Date.now() - ctx.readiness.startedAt) / 1000,
-  );
-  return m.text();
 }

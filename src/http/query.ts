@@ -4,7 +4,7 @@ import { badQuery } from './errors.js';
 /** Fastify's parsed query: a key repeated in the URL arrives as an array. */
 export type RawQuery = Record<string, string | string[] | undefined>;
 
-/** Rejects parameters the endpoint does not know, naming them (a typo must not silently widen a filter). */
+/** Rejects parameters the endpoint does not know, naming them (routes without a TypeBox query schema). */
 export function onlyKnown(query: RawQuery, known: readonly string[]): void {
   for (const key of Object.keys(query)) {
     if (!known.includes(key)) {

@@ -45,6 +45,8 @@ export interface PhaseMixServiceOptions {
    * @default intervalMs
    */
   fullScanMs?: number;
+  /** Called after each completed refresh with its duration (the refresh-time histogram). */
+  observeRefresh?(seconds: number): void;
 }
 
 export interface PhaseMixRefreshStats {
@@ -302,6 +304,7 @@ export class PhaseMixService {
     if (this.stopped) return this.result?.mix ?? result.mix; // cut short: publish nothing partial
     this.totals = totals;
     this.counters.refreshes_total++;
+    this.opts.observeRefresh?.(stats.duration_ms / 1000);
     this.result = result;
     this.log.info(
       {

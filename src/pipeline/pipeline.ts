@@ -28,6 +28,8 @@ export interface PipelineOptions {
   rescanInterval: number;
   snapshotInterval: number;
   replayBuffer: number;
+  /** Each catalog commit's transaction time, in seconds (the `/metrics` histogram). */
+  observeCatalogCommit?(source: 'index' | 'alerts', seconds: number): void;
 }
 
 export interface PipelineStats {
@@ -141,7 +143,10 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     rescanIntervalMs: options.rescanInterval * 1000,
     onHealth: (host, h) => state.setHealth(host, h),
   });
-  const persister = stateDir === null ? null : new CatalogPersister({ stateDir }, logger);
+  const persister =
+    stateDir === null
+      ? null
+      : new CatalogPersister({ stateDir }, logger, undefined, options.observeCatalogCommit);
   persisterRef = persister;
   // Projections in order: the live state first (what clients wait for), then the catalog (it
   // copies what it keeps before the reader reuses its buffer: both run before `append` returns).

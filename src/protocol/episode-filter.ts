@@ -85,7 +85,9 @@ export function parseEpisodeFilter(p: FilterParams): EpisodeFilter {
       );
     }
   }
-  const q = p.one('q')?.trim() || null;
+  // ASCII whitespace only: String#trim also strips U+2028, U+FEFF, NBSP…, and a q of only those
+  // became no filter at all (matching everything) instead of a prefix that matches nothing.
+  const q = p.one('q')?.replace(/^[ \t\r\n]+|[ \t\r\n]+$/g, '') || null;
   if (q !== null && q.length > MAX_Q)
     throw new FilterError('q', `query parameter 'q' must be at most ${MAX_Q} characters`);
   const filter: EpisodeFilter = {

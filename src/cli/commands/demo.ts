@@ -1,24 +1,25 @@
 import { DEMO_OPTIONS } from '../../config/schema.js';
 import { startDemo } from '../../demo/demo.js';
 import { errnoCode, UsageError } from '../../util/errors.js';
-import type { Command } from '../command.js';
+import { defineCommand } from '../command.js';
 import { runUntilSignal } from '../run-server.js';
-import { serverConfigFrom } from './serve.js';
+import { normalizeOrigins } from './serve.js';
 
-export const demoCommand: Command = {
+export const demoCommand = defineCommand({
   name: 'demo',
   summary:
     'A whole lab on this machine: make a synthetic data root, run a live simulator that keeps writing it (episodes, alerts, rotations, heartbeats, phases) and serve it.',
   options: DEMO_OPTIONS,
   async run(o) {
     // The demo owns the data root, state dir and phase token; every other server flag applies.
-    const { dataRoot: _d, stateDir: _s, resetState: _r, phaseTokenFile: _p, ...server } = serverConfigFrom(o);
+    const { dir, hosts, rate, ...flags } = o;
+    const server = { ...flags, allowedOrigins: normalizeOrigins(flags.allowedOrigins) };
     let demo: Awaited<ReturnType<typeof startDemo>>;
     try {
       demo = await startDemo({
-        ...(o.dir !== undefined ? { dir: o.dir as string } : {}),
-        hosts: o.hosts as number,
-        ratePerMinute: o.rate as number,
+        ...(dir !== undefined ? { dir } : {}),
+        hosts,
+        ratePerMinute: rate,
         server,
       });
     } catch (err) {
@@ -41,4 +42,4 @@ export const demoCommand: Command = {
     );
     return code;
   },
-};
+});

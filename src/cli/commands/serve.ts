@@ -1,37 +1,19 @@
-import type { ParsedOptions } from '../../config/parse.js';
-import { SERVER_OPTIONS } from '../../config/schema.js';
-import { parseOriginList } from '../../http/auth.js';
-import type { ServerConfig } from '../../server.js';
-import type { LogLevel } from '../../util/log.js';
-import type { Command } from '../command.js';
+import { SERVER_OPTIONS, type ServerConfig } from '../../config/schema.js';
+import { normalizeOrigin } from '../../http/auth.js';
+import { defineCommand } from '../command.js';
 import { runUntilSignal, startFullServer } from '../run-server.js';
 
-/** Parsed flags → server config (the schema guarantees types and ranges). */
-export function serverConfigFrom(o: ParsedOptions): ServerConfig {
-  return {
-    dataRoot: o.dataRoot as string,
-    stateDir: o.stateDir as string | undefined,
-    resetState: o.resetState as boolean,
-    host: o.host as string,
-    port: o.port as number,
-    phaseTokenFile: o.phaseTokenFile as string | undefined,
-    readTokenFile: o.readTokenFile as string | undefined,
-    allowedOrigins: parseOriginList(o.allowedOrigins as string | undefined),
-    snapshotInterval: o.snapshotInterval as number,
-    pollInterval: o.pollInterval as number,
-    rescanInterval: o.rescanInterval as number,
-    phaseInterval: o.phaseInterval as number,
-    phaseSample: o.phaseSample as number | 'all',
-    replayBuffer: o.replayBuffer as number,
-    clientQueueBytes: o.clientQueueBytes as number,
-    pingInterval: o.pingInterval as number,
-    webDir: o.webDir as string | undefined,
-    hostThresholds: o.hostThresholds as string | undefined,
-    logLevel: o.logLevel as LogLevel,
-  };
+/** `--allowed-origin` entries as origins; anything but a bare http(s) origin is a usage error. */
+export function normalizeOrigins(list: readonly string[]): string[] {
+  return list.map(normalizeOrigin);
 }
 
-export const serveCommand: Command = {
+/** Parsed flags → server config: the schema gave the types and ranges; origins are normalised. */
+export function serverConfigFrom(o: ServerConfig): ServerConfig {
+  return { ...o, allowedOrigins: normalizeOrigins(o.allowedOrigins) };
+}
+
+export const serveCommand = defineCommand({
   name: 'serve',
   summary:
     'Serve the dashboard for a data root: tail it, keep the live state, push it over WebSocket and HTTP.',
@@ -41,4 +23,4 @@ export const serveCommand: Command = {
     process.stderr.write(`cis490-dashboard: serving ${server.url}\n`);
     return runUntilSignal(server);
   },
-};
+});

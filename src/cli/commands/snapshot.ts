@@ -3,23 +3,23 @@ import path from 'node:path';
 import { SNAPSHOT_OPTIONS } from '../../config/schema.js';
 import { createPipeline } from '../../pipeline/pipeline.js';
 import { UsageError } from '../../util/errors.js';
-import { createLogger, type LogLevel } from '../../util/log.js';
-import type { Command } from '../command.js';
+import { createLogger } from '../../util/log.js';
+import { defineCommand } from '../command.js';
 
-export const snapshotCommand: Command = {
+export const snapshotCommand = defineCommand({
   name: 'snapshot',
   summary:
     'Read the data root once (index, alerts, episodes/, health/) and print the snapshot as JSON. Uses no state dir and writes nothing.',
   options: SNAPSHOT_OPTIONS,
   async run(options) {
-    const dataRoot = path.resolve(options.dataRoot as string);
+    const dataRoot = path.resolve(options.dataRoot);
     if (!fs.existsSync(dataRoot))
       throw new UsageError('data_root_missing', `--data-root ${dataRoot} does not exist`);
     if (!fs.statSync(dataRoot).isDirectory()) {
       throw new UsageError('data_root_not_dir', `--data-root ${dataRoot} is not a directory`);
     }
     // Logs go to stderr so stdout is exactly the JSON.
-    const logger = createLogger({ level: options.logLevel as LogLevel, destination: process.stderr });
+    const logger = createLogger({ level: options.logLevel, destination: process.stderr });
     const pipeline = createPipeline({
       dataRoot,
       stateDir: null,
@@ -36,4 +36,4 @@ export const snapshotCommand: Command = {
     process.stdout.write(`${JSON.stringify(snapshot, null, 2)}\n`);
     return 0;
   },
-};
+});

@@ -3,18 +3,9 @@ import { alertFromRow } from '../../catalog/ingest-store.js';
 import type { AlertGroup, AlertsPage } from '../../protocol/api.js';
 import type { AppContext } from '../context.js';
 import { assertCatalogWritable } from '../errors.js';
-import {
-  boolParam,
-  decodeCursor,
-  encodeCursor,
-  intParam,
-  list,
-  onlyKnown,
-  type RawQuery,
-  timeParam,
-} from '../query.js';
+import { boolParam, decodeCursor, encodeCursor, intParam, list, type RawQuery, timeParam } from '../query.js';
+import { AlertsPageSchema, AlertsQuery, route } from '../schemas.js';
 
-const KNOWN = ['host', 'symptom', 'from', 'to', 'limit', 'cursor', 'dedup'];
 const COLUMNS = 'id, host_id, symptom, detail, suggested_fix, detected_at, dedup_key, extra';
 
 /**
@@ -22,9 +13,12 @@ const COLUMNS = 'id, host_id, symptom, detail, suggested_fix, detected_at, dedup
  * `dedup_key` with a count and first/last seen.
  */
 export function registerAlertRoutes(app: FastifyInstance, ctx: AppContext): void {
-  app.get('/api/alerts', async (req): Promise<AlertsPage> => {
+  const schema = route('Alerts from the catalog, newest first, keyset-paged.', {
+    querystring: AlertsQuery,
+    ok: AlertsPageSchema,
+  });
+  app.get('/api/alerts', { schema }, async (req): Promise<AlertsPage> => {
     const q = req.query as RawQuery;
-    onlyKnown(q, KNOWN);
     const hosts = list(q, 'host');
     const symptoms = list(q, 'symptom');
     const from = timeParam(q, 'from');

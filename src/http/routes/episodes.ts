@@ -1,21 +1,25 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
 import { expectedRelPath } from '../../catalog/disk-sync-paths.js';
 import { type EpisodeCursor, EpisodeQueries } from '../../catalog/episodes-query.js';
 import { labelsWithDurations, metaEndNs, readEpisode } from '../../phasemix/index.js';
 import type { EpisodeDetail, EpisodeFacets, EpisodeListItem, EpisodesPage } from '../../protocol/api.js';
-import {
-  type EpisodeFilter,
-  FILTER_PARAMS,
-  FilterError,
-  parseEpisodeFilter,
-} from '../../protocol/episode-filter.js';
+import { type EpisodeFilter, FilterError, parseEpisodeFilter } from '../../protocol/episode-filter.js';
 import type { AppContext } from '../context.js';
 import { assertCatalogWritable, badQuery, notFound } from '../errors.js';
-import { decodeCursor, encodeCursor, intParam, list, onlyKnown, type RawQuery, single } from '../query.js';
-
-const PAGE_PARAMS = [...FILTER_PARAMS, 'cursor', 'limit'];
+import { decodeCursor, encodeCursor, intParam, list, type RawQuery, single } from '../query.js';
+import {
+  EpisodeDetailSchema,
+  EpisodeFacetsSchema,
+  EpisodeParams,
+  EpisodesPageSchema,
+  EpisodesQuery,
+  FacetsQuery,
+  NoQuery,
+  route,
+} from '../schemas.js';
 
 /** The shared filter rule (protocol/episode-filter.ts) over Fastify's query; a bad one is a 400. */
 function parseFilter(q: RawQuery): EpisodeFilter {
@@ -85,9 +89,12 @@ function relPathOf(found: { item: EpisodeListItem; indexed: boolean }, dataRoot:
 export function registerEpisodeRoutes(app: FastifyInstance, ctx: AppContext): void {
   const queries = new EpisodeQueries(ctx.catalog);
 
-  app.get('/api/episodes', async (req): Promise<EpisodesPage> => {
+  const pageSchema = route('The catalog, newest first, filtered, keyset-paged.', {
+    querystring: EpisodesQuery,
+    ok: EpisodesPageSchema,
+  });
+  app.get('/api/episodes', { schema: pageSchema }, async (req): Promise<EpisodesPage> => {
     const q = req.query as RawQuery;
-    onlyKnown(q, PAGE_PARAMS);
     const filter = parseFilter(q);
     assertCatalogWritable(ctx.catalogHealth.fault);
     const limit = intParam(q, 'limit', 1, 500) ?? 100;
@@ -99,16 +106,23 @@ export function registerEpisodeRoutes(app: FastifyInstance, ctx: AppContext): vo
     };
   });
 
-  app.get('/api/episodes/facets', async (req): Promise<EpisodeFacets> => {
+  const facetsSchema = route('Counts by host and status under the same filters.', {
+    querystring: FacetsQuery,
+    ok: EpisodeFacetsSchema,
+  });
+  app.get('/api/episodes/facets', { schema: facetsSchema }, async (req): Promise<EpisodeFacets> => {
     const q = req.query as RawQuery;
-    onlyKnown(q, FILTER_PARAMS);
     const filter = parseFilter(q);
     assertCatalogWritable(ctx.catalogHealth.fault);
     return queries.facets(filter);
   });
 
-  app.get('/api/episodes/:id', async (req): Promise<EpisodeDetail> => {
-    onlyKnown(req.query as RawQuery, []);
+  const detailSchema = route('One episode: record, meta.json, labels with durations, members.', {
+    querystring: NoQuery,
+    params: EpisodeParams,
+    ok: EpisodeDetailSchema,
+  });
+  app.get('/api/episodes/:id', { schema: detailSchema }, async (req): Promise<EpisodeDetail> => {
     const { id } = req.params as { id: string };
     const found = queries.find(id);
     if (!found) throw notFound(`no episode '${id}' in the catalog`);
@@ -133,8 +147,13 @@ export function registerEpisodeRoutes(app: FastifyInstance, ctx: AppContext): vo
     return detail;
   });
 
-  app.get('/api/episodes/:id/download', async (req, reply) => {
-    onlyKnown(req.query as RawQuery, []);
+  const downloadSchema = route('The tarball, streamed (application/zstd).', {
+    querystring: NoQuery,
+    params: EpisodeParams,
+    ok: Type.String({ format: 'binary' }),
+    content: 'application/zstd',
+  });
+  app.get('/api/episodes/:id/download', { schema: downloadSchema }, async (req, reply) => {
     const { id } = req.params as { id: string };
     const found = queries.find(id);
     if (!found) throw notFound(`no episode '${id}' in the catalog`);

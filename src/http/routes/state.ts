@@ -1,9 +1,10 @@
 import type { FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
 import type { HostSummary, HostsResponse } from '../../protocol/api.js';
 import type { DashboardState } from '../../protocol/index.js';
 import type { AppContext } from '../context.js';
 import { catalogFaultReason } from '../errors.js';
-import { onlyKnown, type RawQuery } from '../query.js';
+import { ApiErrorSchema, DashboardStateSchema, HostsResponseSchema, NoQuery, route } from '../schemas.js';
 
 /** Every host any input knows of, with what each input says about it. */
 export function hostSummaries(state: DashboardState): HostSummary[] {
@@ -33,21 +34,37 @@ export function hostSummaries(state: DashboardState): HostSummary[] {
 }
 
 export function registerStateRoutes(app: FastifyInstance, ctx: AppContext): void {
-  app.get('/api/state', async (req, reply) => {
-    onlyKnown(req.query as RawQuery, []);
+  const stateSchema = route('The whole live state; x-cis490-epoch and x-cis490-seq say as of which event.', {
+    querystring: NoQuery,
+    ok: DashboardStateSchema,
+  });
+  app.get('/api/state', { schema: stateSchema }, async (_req, reply) => {
     const { events } = ctx;
     reply.header('x-cis490-epoch', events.epoch).header('x-cis490-seq', String(events.seq));
     return events.state;
   });
 
-  app.get('/api/hosts', async (req): Promise<HostsResponse> => {
-    onlyKnown(req.query as RawQuery, []);
+  const hostsSchema = route('Every host any input knows.', { querystring: NoQuery, ok: HostsResponseSchema });
+  app.get('/api/hosts', { schema: hostsSchema }, async (): Promise<HostsResponse> => {
     return { hosts: hostSummaries(ctx.events.state) };
   });
 
-  app.get('/livez', async () => ({ status: 'ok' }));
+  const livez = route('200 while the process is up.', { ok: Type.Object({ status: Type.Literal('ok') }) });
+  app.get('/livez', { schema: livez }, async () => ({ status: 'ok' }));
 
-  app.get('/readyz', async (_req, reply) => {
+  const readyBody = Type.Object({
+    ready: Type.Boolean(),
+    bootstrap_seconds: Type.Union([Type.Number(), Type.Null()]),
+    reason: Type.Optional(Type.Object({ code: Type.String(), message: Type.String() })),
+    data_root: Type.Optional(Type.Unknown()),
+  });
+  const readyz = {
+    ...route('200 once the first pass is done and the tailers caught up; 503 (with the reason) before.', {
+      ok: readyBody,
+    }),
+  };
+  readyz.response = { ...(readyz.response as object), 503: readyBody, '5xx': ApiErrorSchema };
+  app.get('/readyz', { schema: readyz }, async (_req, reply) => {
     const fault = catalogFaultReason(ctx.catalogHealth.fault);
     // A data root that is missing or unreadable is not "ready with nothing in it".
     const dataRoot = ctx.events.state.data_root;
