@@ -36,13 +36,17 @@ export function epochMs(seconds: number): number {
 export function wallMs(value: unknown): number {
   if (typeof value === 'number') return epochMs(value);
   if (typeof value !== 'string') return Number.NaN;
-  for (let i = 0; i < value.length; i++) if (value.charCodeAt(i) > 0x7f) return Number.NaN;
-  if (value.length > scratch.length) return wallMsAt(Buffer.from(value, 'latin1'), 0, value.length);
-  const n = scratch.write(value, 0, 'latin1');
-  return wallMsAt(scratch, 0, n);
+  // Plain Uint8Array, not Buffer: the web app (episode filter) runs this module in the browser.
+  const bytes = value.length > scratch.length ? new Uint8Array(value.length) : scratch;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c > 0x7f) return Number.NaN;
+    bytes[i] = c;
+  }
+  return wallMsAt(bytes, 0, value.length);
 }
 
-const scratch = Buffer.alloc(64);
+const scratch = new Uint8Array(64);
 
 /** Milliseconds since the epoch for a wall time in any accepted form; null for none or impossible. */
 export function timestampMs(value: unknown): number | null {
@@ -100,7 +104,7 @@ function epochStringMs(b: Uint8Array, at: number, end: number): number {
     if (p === fracStart) return Number.NaN;
   }
   if (p !== end) return Number.NaN;
-  return epochMs(Number(Buffer.from(b.buffer, b.byteOffset + at, end - at).toString('latin1')));
+  return epochMs(Number(String.fromCharCode(...b.subarray(at, end))));
 }
 
 /**
@@ -267,8 +271,11 @@ export function isCanonicalUtc(s: string): boolean {
 /** Epoch ms of a canonical UTC string (`isCanonicalUtc`), NaN for anything else. */
 export function canonicalUtcMs(s: string): number {
   if (s.length !== 24 || s.charCodeAt(23) !== 90 /* Z */) return Number.NaN;
-  for (let i = 0; i < 24; i++) if (s.charCodeAt(i) > 0x7f) return Number.NaN;
-  scratch.write(s, 0, 'latin1');
+  for (let i = 0; i < 24; i++) {
+    const c = s.charCodeAt(i);
+    if (c > 0x7f) return Number.NaN;
+    scratch[i] = c;
+  }
   return canonicalUtcMsAt(scratch, 0);
 }
 
