@@ -68,6 +68,9 @@ describe('GET /api/openapi.json', () => {
       'get /readyz',
       'get /metrics',
       'get /api/openapi.json',
+      'get /api/alerts/lifecycle',
+      'post /api/alerts/actions',
+      'delete /api/alerts/actions',
     ]) {
       expect(routes, r).toContain(r);
     }

@@ -52,6 +52,25 @@ export const AlertsQuery = Query({
   }),
   ...PAGE_QUERY,
 });
+export const AlertLifecycleQuery = Query({
+  host: repeatable('Host id (repeatable, or comma-separated).'),
+  symptom: repeatable('Symptom (repeatable, or comma-separated).'),
+  state: repeatable('open, acknowledged, silenced or resolved (repeatable).'),
+  limit: param('Groups to return, 1–5000 (default 500).', { pattern: WHOLE }),
+});
+export const AlertActionDeleteQuery = Query({
+  dedup_key: param('The alert group whose acknowledgement or silence is taken back.'),
+});
+export const AlertActionBody = Type.Object(
+  {
+    dedup_key: Type.String({ minLength: 1, maxLength: 200 }),
+    kind: Type.Union([Type.Literal('acknowledge'), Type.Literal('silence')]),
+    by: Type.String({ minLength: 1, maxLength: 200 }),
+    until: Type.Optional(Nullable(Type.Union([Type.String(), Type.Number()], { description: TIME }))),
+    note: Type.Optional(Nullable(Type.String({ maxLength: 200 }))),
+  },
+  { description: 'Acknowledge (until a newer occurrence) or silence (until a time) an alert group.' },
+);
 export const PhaseMixQuery = Query({ host: param("One host's mix instead of the dataset's.") });
 export const EpisodeParams = Type.Object({ id: Type.String({ description: 'Episode id.' }) });
 export const PhasePostBody = Type.Object(
@@ -309,3 +328,23 @@ export function describeValidation(
     ? `${part} ${first.message ?? 'is invalid'}`
     : `${where} '${name}' ${first.message ?? 'is invalid'}`;
 }
+
+export const AlertActionSchema = Type.Object({
+  dedup_key: Type.String(),
+  kind: Type.Union([Type.Literal('acknowledge'), Type.Literal('silence')]),
+  by: Type.String(),
+  at: Type.String(),
+  until: Nullable(Type.String()),
+  note: Nullable(Type.String()),
+});
+export const AlertLifecycleSchema = Type.Object({
+  items: Type.Array(
+    Type.Object(
+      { dedup_key: Type.String(), host_id: Type.String(), symptom: Type.String(), state: Type.String() },
+      { additionalProperties: true },
+    ),
+  ),
+  counts: Type.Record(Type.String(), Type.Number()),
+  total: Type.Number(),
+});
+export const AlertActionRemovedSchema = Type.Object({ removed: Type.Boolean() });

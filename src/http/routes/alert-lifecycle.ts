@@ -12,7 +12,16 @@ import type { AlertAction } from '../../protocol/index.js';
 import { normalizeTimestamp } from '../../util/time.js';
 import type { AppContext } from '../context.js';
 import { badQuery, HttpError } from '../errors.js';
-import { intParam, list, onlyKnown, type RawQuery, single } from '../query.js';
+import { intParam, list, type RawQuery, single } from '../query.js';
+import {
+  AlertActionBody,
+  AlertActionDeleteQuery,
+  AlertActionRemovedSchema,
+  AlertActionSchema,
+  AlertLifecycleQuery,
+  AlertLifecycleSchema,
+  route,
+} from '../schemas.js';
 import { bearerToken, tokenMatches } from '../token.js';
 
 const MAX_TEXT = 200;
@@ -52,9 +61,17 @@ function requireOperator(ctx: AppContext, authorization: string | undefined): vo
 export function registerAlertLifecycleRoutes(app: FastifyInstance, ctx: AppContext): void {
   const store = new AlertActionStore(ctx.catalog);
 
-  app.get('/api/alerts/lifecycle', async (req): Promise<AlertLifecycleResponse> => {
+  // The operator's token is settled before the body is read or validated.
+  const operator = {
+    onRequest: async (req: { headers: { authorization?: string } }) =>
+      requireOperator(ctx, req.headers.authorization),
+  };
+  const lifecycle = route('Every alert group with its lifecycle state, and the counts by state.', {
+    querystring: AlertLifecycleQuery,
+    ok: AlertLifecycleSchema,
+  });
+  app.get('/api/alerts/lifecycle', { schema: lifecycle }, async (req): Promise<AlertLifecycleResponse> => {
     const q = req.query as RawQuery;
-    onlyKnown(q, ['host', 'symptom', 'state', 'limit']);
     const states = list(q, 'state');
     for (const s of states) {
       if (!(ALERT_STATES as readonly string[]).includes(s)) {
@@ -71,8 +88,12 @@ export function registerAlertLifecycleRoutes(app: FastifyInstance, ctx: AppConte
     return { items: matching.slice(0, limit), counts: countStates(all), total: matching.length };
   });
 
-  app.post('/api/alerts/actions', { bodyLimit: 16 * 1024 }, async (req, reply) => {
-    requireOperator(ctx, req.headers.authorization);
+  const act = route('Acknowledge or silence an alert group (phase token).', {
+    body: AlertActionBody,
+    ok: AlertActionSchema,
+    okStatus: 201,
+  });
+  app.post('/api/alerts/actions', { bodyLimit: 16 * 1024, schema: act, ...operator }, async (req, reply) => {
     const body = req.body;
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
       throw new HttpError(400, 'bad_body', 'body must be a JSON object {dedup_key, kind, by, until?, note?}');
@@ -109,10 +130,12 @@ export function registerAlertLifecycleRoutes(app: FastifyInstance, ctx: AppConte
     return action;
   });
 
-  app.delete('/api/alerts/actions', async (req) => {
-    requireOperator(ctx, req.headers.authorization);
+  const unact = route("Take back an alert group's acknowledgement or silence (phase token).", {
+    querystring: AlertActionDeleteQuery,
+    ok: AlertActionRemovedSchema,
+  });
+  app.delete('/api/alerts/actions', { schema: unact, ...operator }, async (req) => {
     const q = req.query as RawQuery;
-    onlyKnown(q, ['dedup_key']);
     const dedup_key = single(q, 'dedup_key');
     if (dedup_key === undefined) throw badQuery("query parameter 'dedup_key' is required");
     const removed = store.remove(dedup_key);
