@@ -7,7 +7,7 @@ import { generateDataRoot } from '../../generate/generate.js';
 import type { EpisodesPage } from '../../protocol/api.js';
 import type { RunningServer } from '../../server.js';
 import { ensureWebBuilt } from './build-web.js';
-import { getJson, launchBrowser, startDashboard } from './harness.js';
+import { getJson, launchBrowser, screenshot, startDashboard } from './harness.js';
 
 /**
  * Every action by keyboard alone (issue 15 item 8): Tab (never a click, never a programmatic
@@ -104,6 +104,15 @@ describe('every action by keyboard', () => {
     await page.keyboard.press('Enter');
     await page.getByTestId('host-page').waitFor(WAIT);
     expect(page.url()).toContain(href);
+    // The host's trend has the Overview's range picker (7 d by default; this lab is older).
+    const trend = page.getByTestId('host-trend');
+    expect(await trend.getAttribute('data-range')).toBe('7d');
+    await tabTo(trend.locator('[data-testid="range"][data-range="all"]'));
+    await page.keyboard.press('Enter');
+    await vi.waitFor(() => expect(page.url()).toContain('range=all'), WAIT);
+    await trend.getByTestId('ingest-chart').waitFor(WAIT);
+    expect(await trend.getByTestId('host-trend-caption').textContent()).toMatch(/^episodes per .* in range/);
+    await screenshot(page, 'host-page-trend-desktop-dark');
     await tabTo(page.getByRole('link', { name: '← All hosts' }));
     await page.keyboard.press('Enter');
     await page.getByTestId('host-grid').waitFor(WAIT);
