@@ -16,7 +16,12 @@ import { episodeFromRow } from './ingest-store.js';
 // The filter is the protocol's, shared with the web app (one parse and match rule).
 export { type EpisodeFilter, NO_FILTER } from '../protocol/episode-filter.js';
 
-import type { EpisodeFilter } from '../protocol/episode-filter.js';
+import {
+  type EpisodeFilter,
+  type EpisodeSort,
+  type EpisodeSortKey,
+  STATUS_RANK,
+} from '../protocol/episode-filter.js';
 
 /** Position after the last row of a page: [sort ms or null, source (1 index, 0 file), row id]. */
 export type EpisodeCursor = readonly [number | null, 0 | 1, number];
@@ -276,6 +281,50 @@ export class EpisodeQueries {
     };
   }
 
+  /**
+   * One page in another order than newest first. No index serves these orders: each page reads
+   * every row under the filter and keeps the best `limit + 1` (SQLite's top-N sort).
+   */
+  pageSorted(
+    f: EpisodeFilter,
+    sort: EpisodeSort,
+    cursor: SortedCursor | null,
+    limit: number,
+  ): { items: EpisodeListItem[]; next: SortedCursor | null; total: number } {
+    const want = limit + 1;
+    const dir = sort.order === 'asc' ? 'ASC' : 'DESC';
+    const cols = sortColumns(sort.sort);
+    const found: KeyedRow[] = [];
+    const rowBound =
+      wantsRows(f).length > 0 ? afterSortedCursor(cursor, sort.order, INDEXED, cols.row, 'id') : null;
+    if (rowBound) {
+      const sql = merge(rowConditions(f, null), rowBound);
+      this.timeConditions(f, 'received_ms', sql);
+      const rows = this.stmt(
+        `SELECT ${EPISODE_COLUMNS}, (${cols.row}) AS sort_key FROM episodes ${where(sql)}
+         ORDER BY (${cols.row}) IS NULL, (${cols.row}) ${dir}, id ${dir} LIMIT ?`,
+      ).all(...sql.params, want) as Array<RawRow & { sort_key: number | string | null }>;
+      for (const r of rows) found.push({ key: r.sort_key, src: INDEXED, id: r.id, item: rowItem(r).item });
+    }
+    const fileBound = wantsFiles(f) ? afterSortedCursor(cursor, sort.order, FILE, cols.file, 'rowid') : null;
+    if (fileBound) {
+      const sql = merge(this.fileConditions(f), fileBound);
+      const rows = this.stmt(
+        `SELECT rowid AS id, rel_path, host_id, episode_id, size, mtime_ms, (${cols.file}) AS sort_key
+         FROM disk_files ${where(sql)} ORDER BY (${cols.file}) IS NULL, (${cols.file}) ${dir}, rowid ${dir} LIMIT ?`,
+      ).all(...sql.params, want) as Array<FileRawRow & { sort_key: number | string | null }>;
+      for (const r of rows) found.push({ key: r.sort_key, src: FILE, id: r.id, item: fileItem(r).item });
+    }
+    found.sort(compareSorted(sort.order));
+    const page = found.slice(0, limit);
+    const last = page[page.length - 1];
+    return {
+      items: page.map((r) => r.item),
+      next: found.length > limit && last ? [last.key, last.src, last.id] : null,
+      total: this.total(f),
+    };
+  }
+
   /** Counts per host and per status under the filter. */
   facets(f: EpisodeFilter): { host: Record<string, number>; status: Partial<Record<EpisodeStatus, number>> } {
     return this.remember(`facets ${JSON.stringify(f)}`, () => this.facetsNow(f));
@@ -493,4 +542,89 @@ function merge(a: Sql, b: Sql): Sql {
 
 function where(sql: Sql): string {
   return sql.where.length > 0 ? `WHERE ${sql.where.join(' AND ')}` : '';
+}
+
+/**
+ * A page in another order than the default (`sort`/`order`): position after the last row is
+ * [sort value or null, source, row id]; the route tags it with the order it belongs to.
+ */
+export type SortedCursor = readonly [number | string | null, 0 | 1, number];
+
+interface KeyedRow {
+  key: number | string | null;
+  src: 0 | 1;
+  id: number;
+  item: EpisodeListItem;
+}
+
+/** The SQL expression of a sort key for index rows and for unindexed files. */
+function sortColumns(sort: EpisodeSortKey): { row: string; file: string } {
+  switch (sort) {
+    case 'received':
+      return { row: 'received_ms', file: 'mtime_ms' };
+    case 'size':
+      return { row: 'size_bytes', file: 'size' };
+    case 'host':
+      return { row: 'host_id', file: 'host_id' };
+    case 'status':
+      return {
+        row: `CASE status ${Object.entries(STATUS_RANK)
+          .map(([s, r]) => `WHEN '${s}' THEN ${r}`)
+          .join(' ')} END`,
+        // Not a bare number: SQLite reads `ORDER BY 2` as the second column.
+        file: `CAST(${STATUS_RANK.unindexed} AS INTEGER)`,
+      };
+  }
+}
+
+/** SQLite's BINARY order: numbers before text, text by UTF-8 bytes. */
+function compareKey(a: number | string, b: number | string): number {
+  if (typeof a === 'number' && typeof b === 'number') return a - b;
+  if (typeof a === 'number') return -1;
+  if (typeof b === 'number') return 1;
+  return Buffer.compare(Buffer.from(a), Buffer.from(b));
+}
+
+/** Order of a sorted page: key in `order` (missing last), then source and id in the same direction. */
+function compareSorted(order: 'asc' | 'desc'): (a: KeyedRow, b: KeyedRow) => number {
+  const dir = order === 'asc' ? 1 : -1;
+  return (a, b) => {
+    if (a.key === null || b.key === null) {
+      if (a.key !== b.key) return a.key === null ? 1 : -1;
+    } else {
+      const c = compareKey(a.key, b.key);
+      if (c !== 0) return dir * c;
+    }
+    return dir * (a.src - b.src || a.id - b.id);
+  };
+}
+
+/**
+ * Rows of source `src` after `cursor` in the sorted order over `key`/`idCol`, or null when none
+ * can follow it.
+ */
+function afterSortedCursor(
+  cursor: SortedCursor | null,
+  order: 'asc' | 'desc',
+  src: 0 | 1,
+  key: string,
+  idCol: string,
+): Sql | null {
+  const sql: Sql = { where: [], params: [] };
+  if (cursor === null) return sql;
+  const [ck, cs, cid] = cursor;
+  const cmp = order === 'asc' ? '>' : '<';
+  // Within one key: does this source come after the cursor's, the same, or before?
+  const srcAfter = order === 'asc' ? src > cs : src < cs;
+  const tie = src === cs ? `${idCol} ${cmp} ?` : srcAfter ? '1' : '0';
+  const tieParams = src === cs ? [cid] : [];
+  if (ck === null) {
+    if (src !== cs && !srcAfter) return null;
+    sql.where.push(`(${key}) IS NULL AND ${tie}`);
+    sql.params.push(...tieParams);
+    return sql;
+  }
+  sql.where.push(`((${key}) IS NULL OR (${key}) ${cmp} ? OR ((${key}) = ? AND ${tie}))`);
+  sql.params.push(ck, ck, ...tieParams);
+  return sql;
 }

@@ -144,3 +144,57 @@ export function matchesEpisodeFilter(
   }
   return true;
 }
+
+/**
+ * The explorer's row order (`sort`, `order` on `GET /api/episodes` and in the page URL):
+ * - `received` (default, `desc`): received time, an unindexed file by its modification time;
+ * - `size`: bytes;
+ * - `host`: host id (byte order);
+ * - `status`: by severity, `corrupt`, `missing`, `unindexed`, `unverified`, `ok` (`asc` = worst first).
+ * A record without the value (no received time, no size) comes last in either order. Ties go by
+ * arrival, in the same direction.
+ */
+export const EPISODE_SORTS = ['received', 'size', 'host', 'status'] as const;
+export type EpisodeSortKey = (typeof EPISODE_SORTS)[number];
+export interface EpisodeSort {
+  sort: EpisodeSortKey;
+  order: 'asc' | 'desc';
+}
+export const DEFAULT_SORT: EpisodeSort = { sort: 'received', order: 'desc' };
+export const SORT_PARAMS = ['sort', 'order'] as const;
+/** The order a column takes on its first click: newest/largest first, hosts A→Z, worst status first. */
+export const FIRST_ORDER: Record<EpisodeSortKey, 'asc' | 'desc'> = {
+  received: 'desc',
+  size: 'desc',
+  host: 'asc',
+  status: 'asc',
+};
+/** Severity rank of a status for `sort=status` (lower is worse). */
+export const STATUS_RANK: Record<EpisodeStatus, number> = {
+  corrupt: 0,
+  missing: 1,
+  unindexed: 2,
+  unverified: 3,
+  ok: 4,
+};
+
+/** Parses `sort` and `order`; throws FilterError naming the parameter. */
+export function parseEpisodeSort(p: FilterParams): EpisodeSort {
+  const sort = p.one('sort') ?? DEFAULT_SORT.sort;
+  if (!(EPISODE_SORTS as readonly string[]).includes(sort)) {
+    throw new FilterError(
+      'sort',
+      `query parameter 'sort' must be one of ${EPISODE_SORTS.join(', ')}, got '${sort}'`,
+    );
+  }
+  const key = sort as EpisodeSortKey;
+  const order = p.one('order') ?? FIRST_ORDER[key];
+  if (order !== 'asc' && order !== 'desc') {
+    throw new FilterError('order', `query parameter 'order' must be asc or desc, got '${order}'`);
+  }
+  return { sort: key, order };
+}
+
+export function isDefaultSort(s: EpisodeSort): boolean {
+  return s.sort === DEFAULT_SORT.sort && s.order === DEFAULT_SORT.order;
+}

@@ -57,7 +57,7 @@ async function allPages(server: RunningServer, query: string, limit: number): Pr
     const sep = query ? '&' : '';
     const url: string = `/api/episodes?${query}${sep}limit=${limit}${cursor ? `&cursor=${cursor}` : ''}`;
     const { status, body } = await getJson<EpisodesPage>(server, url);
-    expect(status).toBe(200);
+    expect(status, `${url} ${JSON.stringify(body)}`).toBe(200);
     items.push(...body.items);
     cursor = body.next_cursor;
   } while (cursor !== null);
@@ -144,6 +144,53 @@ describe('GET /api/episodes against a generated lab', () => {
     expect(detail.download_url).not.toBeNull();
   });
 
+  it('sorts by received time, size, host and status either way, keyset pages without gaps or repeats', async () => {
+    const { server, summary } = await lab((root, s) => {
+      const a = s.episodes[0] as GenerateSummary['episodes'][number];
+      fs.copyFileSync(path.join(root, a.path), path.join(root, path.dirname(a.path), 'stray-upload.tar.zst'));
+      fs.truncateSync(path.join(root, (s.episodes[1] as GenerateSummary['episodes'][number]).path), 10);
+    });
+    await settled(server, summary.episodesWritten - 1);
+    const all = await allPages(server, '', 100);
+    expect(all).toHaveLength(summary.indexLines + 1);
+    const rank: Record<string, number> = { corrupt: 0, missing: 1, unindexed: 2, unverified: 3, ok: 4 };
+    const keys: Record<string, (e: EpisodesPage['items'][number]) => number | string | null> = {
+      received: (e) => (e.received_at === null ? null : Date.parse(e.received_at)),
+      size: (e) => e.size_bytes,
+      host: (e) => e.host_id,
+      status: (e) => rank[e.status] ?? null,
+    };
+    for (const [sort, key] of Object.entries(keys)) {
+      for (const order of ['asc', 'desc']) {
+        const what = `sort=${sort}&order=${order}`;
+        const items = await allPages(server, what, 4);
+        expect(items.map((e) => e.episode_id).sort(), what).toEqual(all.map((e) => e.episode_id).sort());
+        // An unindexed file sorts by its modification time, which the list item does not carry.
+        const values = items.filter((e) => sort !== 'received' || e.status !== 'unindexed').map(key);
+        const present = values.filter((v) => v !== null);
+        // Missing values last, the rest monotone in the asked direction.
+        expect(values.slice(0, present.length), what).toEqual(present);
+        for (let i = 1; i < present.length; i++) {
+          const [a, b] = [present[i - 1] as number | string, present[i] as number | string];
+          expect(order === 'asc' ? a <= b : a >= b, `${what} at ${i}: ${a} then ${b}`).toBe(true);
+        }
+      }
+    }
+    // Filters apply under a sort; the first column click's order is the default for `order`.
+    const { body: worst } = await getJson<EpisodesPage>(server, '/api/episodes?sort=status&limit=2');
+    expect(worst.items.map((e) => e.status)).toEqual(['corrupt', 'missing']);
+    const host = summary.episodes[0]?.host_id as string;
+    const big = await allPages(server, `sort=size&host=${host}`, 3);
+    expect(big.every((e) => e.host_id === host)).toBe(true);
+    expect(big.length).toBe(all.filter((e) => e.host_id === host).length);
+    // A cursor of one order is refused under another.
+    const { body: first } = await getJson<EpisodesPage>(server, '/api/episodes?sort=size&limit=2');
+    const { status } = await getJson(server, `/api/episodes?sort=host&cursor=${first.next_cursor}`);
+    expect(status).toBe(400);
+    const { status: defaultStatus } = await getJson(server, `/api/episodes?cursor=${first.next_cursor}`);
+    expect(defaultStatus).toBe(400);
+  });
+
   it('pages without gaps or repeats while new index lines arrive', async () => {
     const { server, summary, root } = await lab();
     await indexed(server, summary.indexLines);
@@ -192,6 +239,9 @@ describe('GET /api/episodes against a generated lab', () => {
       ['hots=host-01', 'hots'],
       ['q=a&q=b', 'q'],
       ['from=2026-01-02&to=2026-01-01', 'from'],
+      ['sort=name', 'sort'],
+      ['sort=size&order=up', 'order'],
+      ['sort=size&sort=host', 'sort'],
     ];
     for (const [query, name] of cases) {
       const { status, body } = await getJson<{ error: { code: string; message: string } }>(

@@ -3,10 +3,18 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { expectedRelPath } from '../../catalog/disk-sync-paths.js';
-import { type EpisodeCursor, EpisodeQueries } from '../../catalog/episodes-query.js';
+import { type EpisodeCursor, EpisodeQueries, type SortedCursor } from '../../catalog/episodes-query.js';
 import { labelsWithDurations, metaEndNs, readEpisode } from '../../phasemix/index.js';
 import type { EpisodeDetail, EpisodeFacets, EpisodeListItem, EpisodesPage } from '../../protocol/api.js';
-import { type EpisodeFilter, FilterError, parseEpisodeFilter } from '../../protocol/episode-filter.js';
+import {
+  type EpisodeFilter,
+  type EpisodeSort,
+  FilterError,
+  type FilterParams,
+  isDefaultSort,
+  parseEpisodeFilter,
+  parseEpisodeSort,
+} from '../../protocol/episode-filter.js';
 import type { AppContext } from '../context.js';
 import { assertCatalogWritable, badQuery, notFound } from '../errors.js';
 import { decodeCursor, encodeCursor, intParam, list, type RawQuery, single } from '../query.js';
@@ -21,14 +29,53 @@ import {
   route,
 } from '../schemas.js';
 
-/** The shared filter rule (protocol/episode-filter.ts) over Fastify's query; a bad one is a 400. */
-function parseFilter(q: RawQuery): EpisodeFilter {
+/** The page query plus the row order (`sort`, `order`; checked by protocol/episode-filter.ts). */
+const SortedEpisodesQuery = Type.Object(
+  {
+    ...EpisodesQuery.properties,
+    sort: Type.Optional(
+      Type.String({
+        description: 'received (default), size, host or status (by severity, worst first when asc).',
+      }),
+    ),
+    order: Type.Optional(
+      Type.String({
+        description: 'asc or desc (default desc for received and size, asc for host and status).',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+/** The shared filter and sort rules (protocol/episode-filter.ts) over Fastify's query; bad is a 400. */
+function fromQuery<T>(q: RawQuery, parse: (p: FilterParams) => T): T {
   try {
-    return parseEpisodeFilter({ all: (k) => list(q, k), one: (k) => single(q, k) });
+    return parse({ all: (k) => list(q, k), one: (k) => single(q, k) });
   } catch (err) {
     if (err instanceof FilterError) throw badQuery(err.message);
     throw err;
   }
+}
+
+function parseFilter(q: RawQuery): EpisodeFilter {
+  return fromQuery(q, parseEpisodeFilter);
+}
+
+/** A cursor of a sorted page: tagged with its order, so it cannot be replayed under another. */
+function parseSortedCursor(q: RawQuery, sort: EpisodeSort): SortedCursor | null {
+  const raw = decodeCursor(q, 4);
+  if (raw === undefined) return null;
+  const [tag, key, src, id] = raw;
+  if (
+    tag === `${sort.sort}:${sort.order}` &&
+    (key === null || typeof key === 'string' || (typeof key === 'number' && Number.isFinite(key))) &&
+    (src === 0 || src === 1) &&
+    typeof id === 'number' &&
+    Number.isSafeInteger(id)
+  ) {
+    return [key, src, id];
+  }
+  throw badQuery("query parameter 'cursor' is not a cursor this server issued for this sort");
 }
 
 function parseCursor(q: RawQuery): EpisodeCursor | null {
@@ -89,15 +136,24 @@ function relPathOf(found: { item: EpisodeListItem; indexed: boolean }, dataRoot:
 export function registerEpisodeRoutes(app: FastifyInstance, ctx: AppContext): void {
   const queries = new EpisodeQueries(ctx.catalog);
 
-  const pageSchema = route('The catalog, newest first, filtered, keyset-paged.', {
-    querystring: EpisodesQuery,
+  const pageSchema = route('The catalog, newest first or in another order, filtered, keyset-paged.', {
+    querystring: SortedEpisodesQuery,
     ok: EpisodesPageSchema,
   });
   app.get('/api/episodes', { schema: pageSchema }, async (req): Promise<EpisodesPage> => {
     const q = req.query as RawQuery;
     const filter = parseFilter(q);
     assertCatalogWritable(ctx.catalogHealth.fault);
+    const sort = fromQuery(q, parseEpisodeSort);
     const limit = intParam(q, 'limit', 1, 500) ?? 100;
+    if (!isDefaultSort(sort)) {
+      const sorted = queries.pageSorted(filter, sort, parseSortedCursor(q, sort), limit);
+      return {
+        items: sorted.items,
+        next_cursor: sorted.next ? encodeCursor([`${sort.sort}:${sort.order}`, ...sorted.next]) : null,
+        total: sorted.total,
+      };
+    }
     const page = queries.page(filter, parseCursor(q), limit);
     return {
       items: page.items,

@@ -1,9 +1,13 @@
 import type { EpisodeListItem, EpisodesPage } from '../../protocol/api.js';
 import {
+  DEFAULT_SORT,
+  type EpisodeSort,
   FilterError,
+  isDefaultSort,
   matchesEpisodeFilter,
   type EpisodeFilter as ProtocolFilter,
   parseEpisodeFilter,
+  parseEpisodeSort,
 } from '../../protocol/episode-filter.js';
 import { getJson } from './api.js';
 
@@ -120,4 +124,23 @@ export async function fetchAllEpisodes(
     onProgress?.(items.length, total);
   } while (cursor !== null && items.length < max);
   return { items, total, truncated: cursor !== null };
+}
+
+/** The row order in the page URL (`sort`, `order`); a bad one falls back to newest first. */
+export function sortFromParams(params: URLSearchParams): EpisodeSort {
+  try {
+    return parseEpisodeSort({ all: (k) => params.getAll(k), one: (k) => params.get(k) || undefined });
+  } catch (err) {
+    if (err instanceof FilterError) return DEFAULT_SORT;
+    throw err;
+  }
+}
+
+/** Adds a non-default order to query parameters (the API call and the page URL). */
+export function withSort(params: URLSearchParams, sort: EpisodeSort): URLSearchParams {
+  if (!isDefaultSort(sort)) {
+    params.set('sort', sort.sort);
+    params.set('order', sort.order);
+  }
+  return params;
 }

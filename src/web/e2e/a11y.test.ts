@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { generateDataRoot } from '../../generate/generate.js';
 import type { RunningServer } from '../../server.js';
 import { SCENES } from '../app/routes.js';
@@ -129,6 +129,16 @@ describe('axe-core: zero violations', () => {
       await settle(page);
       found.push(...(await axe(page)).map((v) => `kiosk ${scene}: ${v}`));
       await screenshot(page, `${scene}-kiosk-dark`);
+      if (scene === 'overview') {
+        // The Overview fills one screen: no paging, and the chart takes the height left under the
+        // totals, down to the footer (less than a line of empty screen below it).
+        const main = page.locator('main');
+        await vi.waitFor(async () => expect(await main.getAttribute('data-pages')).toBe('1'), WAIT);
+        const chart = await page.getByTestId('ingest-chart').boundingBox();
+        const footer = await page.locator('footer.kiosk-steps').boundingBox();
+        expect(chart && footer && footer.y - (chart.y + chart.height)).toBeLessThan(120);
+        expect(chart?.height).toBeGreaterThan(300);
+      }
     }
     expect(found).toEqual([]);
   }, 120_000);

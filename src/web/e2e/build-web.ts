@@ -37,6 +37,8 @@ export function webDistIsStale(): boolean {
   const sources = Math.max(
     newest(path.join(REPO_ROOT, 'src/web')),
     newest(path.join(REPO_ROOT, 'src/protocol')),
+    // The browser bundle also takes src/util (the time parser through the explorer filter).
+    newest(path.join(REPO_ROOT, 'src/util')),
     fs.statSync(path.join(REPO_ROOT, 'vite.config.ts')).mtimeMs,
   );
   return sources > built;

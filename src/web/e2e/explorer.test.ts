@@ -4,9 +4,10 @@ import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { generateDataRoot } from '../../generate/generate.js';
+import type { EpisodesPage } from '../../protocol/api.js';
 import type { RunningServer } from '../../server.js';
 import { ensureWebBuilt } from './build-web.js';
-import { launchBrowser, screenshot, startDashboard } from './harness.js';
+import { getJson, launchBrowser, screenshot, startDashboard } from './harness.js';
 
 /**
  * The explorer for research (issue 15 item 6, issue 12's shared filter): several hosts at once,
@@ -25,7 +26,15 @@ beforeAll(async () => {
   ensureWebBuilt();
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'cis490-explorer-e2e-'));
   const dataRoot = path.join(work, 'root');
-  await generateDataRoot({ out: dataRoot, hosts: 4, episodes: 40, alerts: 2, telemetryKb: 2, seed: 17 });
+  await generateDataRoot({
+    out: dataRoot,
+    hosts: 4,
+    episodes: 40,
+    indexLines: 70,
+    alerts: 2,
+    telemetryKb: 2,
+    seed: 17,
+  });
   server = await startDashboard({ dataRoot, stateDir: path.join(work, 'state') });
   browser = await launchBrowser();
   page = await browser.context.newPage();
@@ -87,6 +96,50 @@ describe('explorer', () => {
     await screenshot(page, 'explorer-detail-phone-light');
     await page.keyboard.press('Escape');
     await page.setViewportSize({ width: 1920, height: 1080 });
+  });
+
+  it('sorts by a column header (server-side, in the URL), pages in that order, and back to newest first', async () => {
+    await page.setViewportSize({ width: 1920, height: 1080 });
+    await page.goto(`${server.url}/#/explorer`);
+    await page.getByTestId('episode-row').first().waitFor(WAIT);
+    const shown = () =>
+      page.getByTestId('episode-row').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-episode')));
+    const expectOrder = async (query: string, cursor: string | null = null): Promise<EpisodesPage> => {
+      const p = `/api/episodes?${query}&limit=50${cursor ? `&cursor=${cursor}` : ''}`;
+      let want: EpisodesPage = { items: [], next_cursor: null, total: 0 };
+      await vi.waitFor(async () => {
+        want = await getJson<EpisodesPage>(server.url, p);
+        expect(await shown()).toEqual(want.items.map((e) => e.episode_id));
+      }, WAIT);
+      return want;
+    };
+    await page.getByTestId('sort-size').click();
+    await vi.waitFor(async () => expect(page.url()).toContain('sort=size&order=desc'), WAIT);
+    expect(await page.locator('th[aria-sort="descending"]').textContent()).toContain('Size');
+    const first = await expectOrder('sort=size&order=desc');
+    expect(first.next_cursor).not.toBeNull();
+    await page.getByRole('button', { name: 'Older →' }).click();
+    await expectOrder('sort=size&order=desc', first.next_cursor);
+    // Clicking the active header turns the order round and starts at page one.
+    await page.getByTestId('sort-size').click();
+    await vi.waitFor(async () => expect(page.url()).toContain('sort=size&order=asc'), WAIT);
+    await expectOrder('sort=size&order=asc');
+    expect(await page.getByText('Page 1').count()).toBe(1);
+    // The order survives opening and closing a detail, and a filter change.
+    await page.getByTestId('episode-row').nth(3).getByRole('button').first().click();
+    await page.getByTestId('episode-detail').waitFor(WAIT);
+    await page.keyboard.press('Escape');
+    await page.getByTestId('episode-detail').waitFor({ state: 'detached', ...WAIT });
+    expect(page.url()).toContain('sort=size&order=asc');
+    await hostChip('host-02').click();
+    await vi.waitFor(async () => expect(page.url()).toMatch(/host=host-02.*sort=size&order=asc/), WAIT);
+    await expectOrder('host=host-02&sort=size&order=asc');
+    await page.getByTestId('sort-host').click();
+    await vi.waitFor(async () => expect(page.url()).toContain('sort=host&order=asc'), WAIT);
+    await page.getByTestId('sort-received').click();
+    await vi.waitFor(async () => expect(page.url()).not.toContain('sort='), WAIT);
+    await expectOrder('host=host-02');
+    await screenshot(page, 'explorer-sorted-desktop-dark');
   });
 
   it('a bad filter says what is wrong instead of blaming the catalog', async () => {

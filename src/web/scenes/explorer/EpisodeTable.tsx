@@ -1,4 +1,5 @@
 import type { EpisodeListItem } from '../../../protocol/api.js';
+import { type EpisodeSort, type EpisodeSortKey, FIRST_ORDER } from '../../../protocol/episode-filter.js';
 import type { EpisodeRecord } from '../../../protocol/index.js';
 import { formatAgo, formatBytes, formatDateTime, shortHash } from '../../data/format.js';
 
@@ -9,19 +10,60 @@ interface Props {
   now: number;
   selected: string | null;
   onSelect: (id: string) => void;
+  sort: EpisodeSort;
+  onSort: (sort: EpisodeSort) => void;
 }
 
-export function EpisodeTable({ rows, now, selected, onSelect }: Props) {
+/** A column header that sorts: a button (keyboard and screen reader), `aria-sort` on the cell. */
+function SortHeader({
+  label,
+  column,
+  sort,
+  onSort,
+  className,
+}: {
+  label: string;
+  column: EpisodeSortKey;
+  sort: EpisodeSort;
+  onSort: (sort: EpisodeSort) => void;
+  className?: string;
+}) {
+  const active = sort.sort === column;
+  const next: EpisodeSort = active
+    ? { sort: column, order: sort.order === 'asc' ? 'desc' : 'asc' }
+    : { sort: column, order: FIRST_ORDER[column] };
+  return (
+    <th
+      className={className}
+      aria-sort={active ? (sort.order === 'asc' ? 'ascending' : 'descending') : undefined}
+    >
+      <button
+        type="button"
+        className="sort-header"
+        onClick={() => onSort(next)}
+        data-testid={`sort-${column}`}
+        title={`Sort by ${label.toLowerCase()}, ${next.order === 'asc' ? 'ascending' : 'descending'}`}
+      >
+        {label}
+        <span aria-hidden="true" className="sort-mark">
+          {active ? (sort.order === 'asc' ? ' ▲' : ' ▼') : ' ↕'}
+        </span>
+      </button>
+    </th>
+  );
+}
+
+export function EpisodeTable({ rows, now, selected, onSelect, sort, onSort }: Props) {
   return (
     <table className="table episodes" data-testid="episodes-table">
       <thead>
         <tr>
-          <th>Received</th>
-          <th>Host</th>
+          <SortHeader label="Received" column="received" sort={sort} onSort={onSort} />
+          <SortHeader label="Host" column="host" sort={sort} onSort={onSort} />
           <th>Episode</th>
           <th className="hide-narrow">sha256</th>
-          <th className="num">Size</th>
-          <th>Status</th>
+          <SortHeader label="Size" column="size" sort={sort} onSort={onSort} className="num" />
+          <SortHeader label="Status" column="status" sort={sort} onSort={onSort} />
         </tr>
       </thead>
       <tbody>

@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { EpisodeFacets, EpisodesPage } from '../../../protocol/api.js';
-import { FilterError } from '../../../protocol/episode-filter.js';
+import { type EpisodeSort, FilterError, isDefaultSort } from '../../../protocol/episode-filter.js';
 import { ErrorBoundary } from '../../app/ErrorBoundary.js';
 import { hashFor } from '../../app/routes.js';
 import { SceneGate } from '../../app/SceneGate.js';
@@ -14,6 +14,8 @@ import {
   filterToParams,
   matchesFilter,
   parsedFilter,
+  sortFromParams,
+  withSort,
 } from '../../data/episodes.js';
 import { formatCount } from '../../data/format.js';
 import { useNow, useStore } from '../../data/hooks.js';
@@ -60,6 +62,9 @@ export function ExplorerScene({ params }: { params: URLSearchParams }) {
   const filter = useMemo(() => filterFromParams(new URLSearchParams(paramsKey)), [paramsKey]);
   const selected = new URLSearchParams(paramsKey).get('episode');
   const filterKey = filterToParams(filter).toString();
+  const sort = useMemo(() => sortFromParams(new URLSearchParams(paramsKey)), [paramsKey]);
+  const sortKey = `${sort.sort}:${sort.order}`;
+  const sorted = !isDefaultSort(sort);
   const setParams = useSetParams('explorer');
 
   const episodeEvents = useStore((s) => s.episodeEvents);
@@ -88,9 +93,9 @@ export function ExplorerScene({ params }: { params: URLSearchParams }) {
     return () => clearTimeout(id);
   }, [auto, applied, episodeEvents]);
 
-  // A new filter starts at page one.
-  // biome-ignore lint/correctness/useExhaustiveDependencies: filterKey is the trigger, not a value read
-  useEffect(() => setCursors([null]), [filterKey]);
+  // A new filter or order starts at page one.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: filterKey and sortKey are triggers, not values read
+  useEffect(() => setCursors([null]), [filterKey, sortKey]);
 
   const invalid = useMemo(() => {
     const parsed = parsedFilter(filter);
@@ -101,7 +106,7 @@ export function ExplorerScene({ params }: { params: URLSearchParams }) {
   useEffect(() => {
     if (invalid !== null) return;
     const controller = new AbortController();
-    const q = filterToParams(filter);
+    const q = withSort(filterToParams(filter), sort);
     q.set('limit', String(PAGE_SIZE));
     if (cursor !== null) q.set('cursor', cursor);
     const asOf = episodeEventsRef.current;
@@ -115,7 +120,7 @@ export function ExplorerScene({ params }: { params: URLSearchParams }) {
       },
     );
     return () => controller.abort();
-  }, [filter, cursor, applied, helloCount, invalid]);
+  }, [filter, sort, cursor, applied, helloCount, invalid]);
 
   // Each facet counts under the rest of the filter: choosing one host keeps the other hosts on
   // offer (multi-select), and the same for status.
@@ -141,17 +146,17 @@ export function ExplorerScene({ params }: { params: URLSearchParams }) {
   // The detail is a page of its own in the history: Back closes it, and so does Escape.
   const openDetail = useCallback(
     (id: string) => {
-      const p = filterToParams(filter);
+      const p = withSort(filterToParams(filter), sort);
       p.set('episode', id);
       history.pushState({ cis490Detail: true }, '', hashFor('explorer', p));
       dispatchEvent(new HashChangeEvent('hashchange'));
     },
-    [filter],
+    [filter, sort],
   );
   const closeDetail = useCallback(() => {
     if ((history.state as { cis490Detail?: boolean } | null)?.cis490Detail) history.back();
-    else setParams(filterToParams(filter));
-  }, [filter, setParams]);
+    else setParams(withSort(filterToParams(filter), sort));
+  }, [filter, sort, setParams]);
   useEffect(() => {
     if (selected === null) return;
     const onKey = (e: KeyboardEvent): void => {
@@ -177,16 +182,16 @@ export function ExplorerScene({ params }: { params: URLSearchParams }) {
       )
       .filter((ep) => !ids.has(ep.episode_id) && matchesFilter(ep, filter))
       .map((ep) => ({ ...ep, live: true }));
-  const liveRows = loaded && cursors.length === 1 ? between(accepted, loaded.asOf) : [];
+  // Live rows go on top only in the default order (newest first); sorted otherwise, the next
+  // fetch puts them in their place.
+  const liveRows = loaded && cursors.length === 1 && !sorted ? between(accepted, loaded.asOf) : [];
   const waiting = loaded && !auto ? between(episodeEvents, accepted).length : 0;
 
   const update = useCallback(
-    (next: EpisodeFilter, episode: string | null = null) => {
-      const p = filterToParams(next);
-      if (episode !== null) p.set('episode', episode);
-      setParams(p);
+    (next: EpisodeFilter, nextSort: EpisodeSort = sort) => {
+      setParams(withSort(filterToParams(next), nextSort));
     },
-    [setParams],
+    [setParams, sort],
   );
   const showNew = (): void => {
     setCursors([null]);
@@ -197,7 +202,7 @@ export function ExplorerScene({ params }: { params: URLSearchParams }) {
 
   const runExport = (kind: 'csv' | 'ndjson'): void => {
     setExporting('starting…');
-    fetchAllEpisodes(filterToParams(filter), EXPORT_MAX, undefined, (n, total) =>
+    fetchAllEpisodes(withSort(filterToParams(filter), sort), EXPORT_MAX, undefined, (n, total) =>
       setExporting(`${formatCount(n)} of ${formatCount(total)}`),
     )
       .then(({ items }) => {
@@ -286,7 +291,14 @@ export function ExplorerScene({ params }: { params: URLSearchParams }) {
             </Notice>
           ) : (
             <div className="table-wrap" {...readingHandlers}>
-              <EpisodeTable rows={rows} now={now} selected={selected} onSelect={openDetail} />
+              <EpisodeTable
+                rows={rows}
+                now={now}
+                selected={selected}
+                onSelect={openDetail}
+                sort={sort}
+                onSort={(next) => update(filter, next)}
+              />
             </div>
           )}
           <div className="pager">

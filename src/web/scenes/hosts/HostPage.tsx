@@ -1,43 +1,103 @@
-import type { EpisodesPage } from '../../../protocol/api.js';
+import { useEffect, useMemo, useState } from 'react';
 import { own } from '../../../protocol/index.js';
 import { hashFor } from '../../app/routes.js';
 import { Notice, Widget } from '../../app/Widget.js';
 import { useAlertLifecycle } from '../../data/alert-lifecycle.js';
-import { useApi } from '../../data/api.js';
+import { fetchAllEpisodes } from '../../data/episodes.js';
 import { formatAgo, formatBytes, formatCount, formatDateTime, formatPercent } from '../../data/format.js';
 import { useStore } from '../../data/hooks.js';
+import { timeZoneLabel, useTimeZoneMode } from '../../data/timezone.js';
+import { IngestChart } from '../overview/IngestChart.js';
+import {
+  bucketLabel,
+  ingestSeries,
+  RANGES,
+  type RangeId,
+  receivedMs,
+  timesInRange,
+} from '../overview/ingest.js';
+import { RangePicker } from '../overview/OverviewScene.js';
 import { healthFields } from './hosts.js';
 import type { HostWithStatus } from './status.js';
 
 const STATUS_WORD = { ok: 'OK', warning: 'Warning', critical: 'Critical' } as const;
 
-/** Episodes per day over the last week, from the catalog (one query per day, counts only). */
-function Trend({ hostId }: { hostId: string }) {
-  const day = 86_400_000;
-  const today = Math.floor(Date.now() / day) * day;
-  const q = new URLSearchParams({ host: hostId, limit: '200', to: new Date(today + day).toISOString() });
-  const res = useApi<EpisodesPage>(`/api/episodes?${q}`);
-  const items = res.data?.items ?? [];
-  const days = Array.from({ length: 7 }, (_, i) => today - (6 - i) * day);
-  const counts = days.map(
-    (d) =>
-      items.filter(
-        (e) => e.received_at && Date.parse(e.received_at) >= d && Date.parse(e.received_at) < d + day,
-      ).length,
-  );
-  const max = Math.max(1, ...counts);
+/** How many of a host's newest episodes its trend reads from the catalog. */
+const TREND_MAX = 5000;
+
+/**
+ * The host's ingest over a range (the Overview's picker and chart, `?range=` in the URL, default
+ * 7 d), from the catalog: its episodes received in the range, newest first, up to TREND_MAX.
+ */
+function Trend({
+  hostId,
+  range,
+  onRange,
+}: {
+  hostId: string;
+  range: RangeId;
+  onRange: (r: RangeId) => void;
+}) {
+  const tz = useTimeZoneMode();
+  const [minute] = useState(() => Math.floor(Date.now() / 60_000));
+  const [loaded, setLoaded] = useState<{ times: number[]; truncated: boolean; key: string } | null>(null);
+  const [failed, setFailed] = useState<string | null>(null);
+  const span = RANGES[range];
+  const now = (minute + 1) * 60_000;
+  const key = `${hostId} ${range}`;
+  useEffect(() => {
+    const controller = new AbortController();
+    const q = new URLSearchParams({ host: hostId, to: new Date(now).toISOString() });
+    if (span !== null) q.set('from', new Date(now - span).toISOString());
+    fetchAllEpisodes(q, TREND_MAX, controller.signal).then(
+      ({ items, truncated }) => {
+        const times: number[] = [];
+        for (const e of items) {
+          const t = receivedMs(e.received_at);
+          if (t !== null) times.push(t);
+        }
+        setLoaded({ times, truncated, key: `${hostId} ${range}` });
+        setFailed(null);
+      },
+      (err: unknown) => {
+        if (!controller.signal.aborted) setFailed(err instanceof Error ? err.message : String(err));
+      },
+    );
+    return () => controller.abort();
+  }, [hostId, range, span, now]);
+  const series = useMemo(() => {
+    if (loaded === null) return null;
+    const { kept, outside } = timesInRange(loaded.times, range, now);
+    return {
+      ...ingestSeries(kept, 120, span === null ? undefined : { fromMs: now - span, toMs: now }),
+      outside,
+    };
+  }, [loaded, range, span, now]);
+  const unit = series ? bucketLabel(series.bucketSeconds) : '';
   return (
-    <div className="trend" data-testid="host-trend">
-      <p className="muted">Newest {formatCount(items.length)} episodes by UTC day</p>
-      <ol className="trend-bars">
-        {days.map((d, i) => (
-          <li key={d}>
-            <span className="trend-day">{new Date(d).toISOString().slice(5, 10)}</span>
-            <span className="trend-bar" style={{ width: `${((counts[i] ?? 0) / max) * 100}%` }} />
-            <span className="trend-n">{formatCount(counts[i] ?? 0)}</span>
-          </li>
-        ))}
-      </ol>
+    <div className="trend" data-testid="host-trend" data-range={range}>
+      <RangePicker range={range} onChange={onRange} />
+      {failed !== null ? (
+        <Notice kind="error" title="The episode catalog did not answer">
+          {failed}
+        </Notice>
+      ) : series === null || loaded?.key !== key ? (
+        <Notice kind="loading" title="Loading this host's episodes…" />
+      ) : series.x.length === 0 ? (
+        <Notice kind="empty" title="No episode from this host in this range" />
+      ) : (
+        <>
+          <p className="muted" data-testid="host-trend-caption">
+            episodes per {unit} ·{' '}
+            {loaded.truncated
+              ? `newest ${formatCount(TREND_MAX)} in range`
+              : `${formatCount(loaded.times.length)} in range`}
+            {series.outside > 0 ? ` · ${formatCount(series.outside)} outside the range` : ''} · times{' '}
+            {timeZoneLabel(tz)}
+          </p>
+          <IngestChart series={series} unit={unit} tz={tz} />
+        </>
+      )}
     </div>
   );
 }
@@ -47,10 +107,15 @@ export function HostPage({
   hostId,
   host,
   now,
+  range = '7d',
+  onRange = () => {},
 }: {
   hostId: string;
   host: HostWithStatus | null;
   now: number;
+  /** The trend's range (`?range=` on the host page). */
+  range?: RangeId;
+  onRange?: (r: RangeId) => void;
 }) {
   const { groups } = useAlertLifecycle({ host: hostId });
   const mix = useStore((s) => s.state.phase_mix);
@@ -140,8 +205,8 @@ export function HostPage({
               </ul>
             )}
           </Widget>
-          <Widget title="Ingest, last 7 days">
-            <Trend hostId={hostId} />
+          <Widget title="Ingest">
+            <Trend hostId={hostId} range={range} onRange={onRange} />
           </Widget>
         </div>
       )}

@@ -1,7 +1,9 @@
 import { hashFor } from '../../app/routes.js';
 import { SceneGate } from '../../app/SceneGate.js';
+import { useSetParams } from '../../app/useRoute.js';
 import { Notice, Widget } from '../../app/Widget.js';
 import { formatAgo, formatBytes, formatCount, formatPlural } from '../../data/format.js';
+import { isRange } from '../overview/ingest.js';
 import { HostPage } from './HostPage.js';
 import { type HostWithStatus, useHostStatuses } from './status.js';
 
@@ -53,10 +55,18 @@ function HostTile({ row, now, kiosk }: { row: HostWithStatus; now: number; kiosk
 export function HostsScene({ params, kiosk }: { params: URLSearchParams; kiosk: boolean }) {
   const { hosts, now } = useHostStatuses();
   const selected = kiosk ? null : params.get('host');
+  const rangeParam = params.get('range');
+  const setParams = useSetParams('hosts');
   if (selected !== null) {
     return (
       <SceneGate>
-        <HostPage hostId={selected} host={hosts.find((h) => h.host_id === selected) ?? null} now={now} />
+        <HostPage
+          hostId={selected}
+          host={hosts.find((h) => h.host_id === selected) ?? null}
+          now={now}
+          range={isRange(rangeParam) ? rangeParam : '7d'}
+          onRange={(r) => setParams(new URLSearchParams({ host: selected, range: r }))}
+        />
       </SceneGate>
     );
   }

@@ -41,7 +41,8 @@ function useWindowCount(sinceMs: number, refreshKey: number): { value: number | 
   return { value: res.data?.total ?? null, error: res.status === 'error' };
 }
 
-function RangePicker({ range, onChange }: { range: RangeId; onChange: (r: RangeId) => void }) {
+/** 1 h / 24 h / 7 d / all, for the ingest chart and a host's trend. */
+export function RangePicker({ range, onChange }: { range: RangeId; onChange: (r: RangeId) => void }) {
   return (
     <fieldset className="chips range-picker">
       <legend className="sr-only">Time range</legend>
