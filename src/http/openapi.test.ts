@@ -76,7 +76,19 @@ describe('GET /api/openapi.json', () => {
     }
     const episodes = doc.paths['/api/episodes']?.get as { parameters: Array<{ name: string; in: string }> };
     expect(episodes.parameters.map((p) => p.name).sort()).toEqual(
-      ['cursor', 'from', 'host', 'limit', 'max_size', 'min_size', 'q', 'status', 'to'].sort(),
+      [
+        'cursor',
+        'from',
+        'host',
+        'limit',
+        'max_size',
+        'min_size',
+        'order',
+        'q',
+        'sort',
+        'status',
+        'to',
+      ].sort(),
     );
   });
 
