@@ -56,7 +56,11 @@ describe('explorer', () => {
     await vi.waitFor(async () => expect(page.url()).toContain('host=host-01'), WAIT);
     await hostChip('host-02').click();
     await vi.waitFor(async () => expect(page.url()).toMatch(/host=host-01&host=host-02/), WAIT);
-    for (const h of ['host-03', 'host-04']) expect(await hostChip(h).count()).toBe(1);
+    // The facets are fetched again under the new filter: wait for that answer, which must still
+    // offer the hosts not chosen (the old explorer hid them once one host was chosen).
+    await vi.waitFor(async () => {
+      for (const h of ['host-03', 'host-04']) expect(await hostChip(h).count()).toBe(1);
+    }, WAIT);
     await vi.waitFor(async () => {
       const hosts = await page.locator('[data-testid="episode-row"] td:nth-child(2)').allTextContents();
       expect(hosts.length).toBeGreaterThan(0);
