@@ -63,6 +63,11 @@ export interface EpisodeDetail {
 /** One row of `GET /api/hosts`. */
 export interface HostSummary {
   host_id: string;
+  /**
+   * Scale-out only: the receiver this host ships to. Two receivers may both have a host of the
+   * same name; they are two hosts, told apart by this field (absent on a single box).
+   */
+  receiver?: string;
   /** Unique episodes in the index. */
   episodes: number;
   /** Sum of size_bytes in the index. */

@@ -29,6 +29,11 @@ export interface EpisodeRecord {
   path?: string;
   /** Unknown fields of the index line, passed through untouched. */
   extra?: Record<string, unknown>;
+  /**
+   * Scale-out only (`serve --redis`): the receiver (agent `--receiver NAME`) whose data root holds
+   * this record. Absent on a single box.
+   */
+  receiver?: string;
 }
 
 /** One alert, as in `alerts.jsonl` (`host` becomes `host_id`, `detected_at_wall` becomes `detected_at`). */
@@ -41,6 +46,8 @@ export interface AlertRecord {
   detected_at: string | null;
   dedup_key: string | null;
   extra?: Record<string, unknown>;
+  /** Scale-out only: the receiver whose `alerts.jsonl` held this line (absent on a single box). */
+  receiver?: string;
 }
 
 /** Per-host health from `health/<host_id>.json`; the file's fields are passed through. */
@@ -210,12 +217,16 @@ export interface PhaseEvent extends Sequenced, PhaseTransition {
 export interface HostDiskEvent extends Sequenced, HostDisk {
   type: 'host_disk';
   host_id: string;
+  /** Scale-out only: the receiver whose `episodes/<host_id>/` this is. */
+  receiver?: string;
 }
 /** A host's `health/<host>.json` was (re)read; `health` null when the file went away. */
 export interface HealthEvent extends Sequenced {
   type: 'health';
   host_id: string;
   health: HostHealth | null;
+  /** Scale-out only: the receiver whose `health/<host_id>.json` this is. */
+  receiver?: string;
 }
 /** Readiness changed (first pass done / lost). */
 export interface ReadyEvent extends Sequenced {

@@ -16,6 +16,20 @@ export interface StreamKeys {
   readonly stream: string;
   /** Hash of one receiver's high-water marks for one source file (see `append-script.ts`). */
   mark(receiver: string, source: string): string;
+  /**
+   * One receiver's state snapshot, written by its agent at start and every few minutes: a hash
+   * with `seq` (the global seq the snapshot is exact at: every event of this receiver with a
+   * higher seq comes after it) and `state` (JSON). A replica starts from these plus the stream.
+   */
+  snapshot(receiver: string): string;
+  /**
+   * One receiver's agent heartbeat: a string (JSON `{ url, at, pid, version }`) with a TTL of a
+   * few heartbeat intervals; gone or stale means the agent is down. `url` is where replicas proxy
+   * episode details and downloads to.
+   */
+  heartbeat(receiver: string): string;
+  /** Set of every receiver name that ever appended (heartbeats expire; this does not). */
+  readonly receivers: string;
 }
 
 /** A receiver name: 1–64 of `A-Z a-z 0-9 . _ -` (it appears in keys, logs and metric labels). */
@@ -49,5 +63,8 @@ export function streamKeys(namespace: string = DEFAULT_NAMESPACE): StreamKeys {
     // The source is a path relative to the data root: encoded so `:` or `{` in it cannot change
     // the key's shape or its hash tag.
     mark: (receiver, source) => `${tag}:mark:${checkReceiverName(receiver)}:${encodeURIComponent(source)}`,
+    snapshot: (receiver) => `${tag}:snap:${checkReceiverName(receiver)}`,
+    heartbeat: (receiver) => `${tag}:hb:${checkReceiverName(receiver)}`,
+    receivers: `${tag}:receivers`,
   };
 }
