@@ -208,9 +208,9 @@ const SERVE_PROPERTIES = {
   ),
   redis: Type.Optional(
     Type.String({
-      pattern: '^redis://[^\\s]+$',
+      pattern: '^rediss?://[^\\s]+$',
       description:
-        'Serve as a replica of the shared stream on this Redis (`redis://host:port[/db]`; scale-out, see README): no data root of its own, the receivers’ agents feed it. `--data-root` is then ignored.',
+        'Serve as a replica of the shared stream on this Redis (`redis://host:port[/db]`, `rediss://` for TLS; scale-out, see README): no data root of its own, the receivers’ agents feed it. `--data-root` is then ignored.',
       'x-env': 'CIS490_REDIS',
       'x-arg': 'URL',
     }),

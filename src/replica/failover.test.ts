@@ -21,7 +21,7 @@ async function append(
 ): Promise<number> {
   const result = await log.append({ receiver: r, events });
   if (result.status !== 'appended') throw new Error(`append ${result.status}`);
-  events.forEach((event, i) => sent.set(result.firstSeq + i, { receiver: r, event }));
+  for (const [i, event] of events.entries()) sent.set(result.firstSeq + i, { receiver: r, event });
   return result.lastSeq;
 }
 
