@@ -52,6 +52,20 @@ export const LAYERS = {
   ],
   server: ['util', 'protocol', 'config', 'bus', 'catalog', 'state', 'pipeline', 'services'],
   demo: ['util', 'protocol', 'config', 'generate', 'server'],
+  // A dashboard replica (`serve --redis`): the one box's app, hub and feed over the shared stream.
+  replica: [
+    'util',
+    'protocol',
+    'config',
+    'bus',
+    'catalog',
+    'state',
+    'pipeline',
+    'http',
+    'scaleout',
+    'services',
+    'server',
+  ],
   cli: [
     'util',
     'protocol',
@@ -67,6 +81,7 @@ export const LAYERS = {
     'services',
     'server',
     'demo',
+    'replica',
   ],
   web: ['protocol'],
 };
