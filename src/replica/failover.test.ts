@@ -4,6 +4,7 @@
  * exactly once, each payload equal to what was appended. Needs `npm run build:server`.
  */
 import { describe, expect, test } from 'vitest';
+import { expectUsageError, runCli } from '../../test/support/cli.js';
 import { redisServer } from '../../test/support/redis-server.js';
 import { receiverAlert, receiverEpisode } from '../../test/support/replica-harness.js';
 import { startReplicaProcess } from '../../test/support/replica-process.js';
@@ -105,5 +106,13 @@ describe('replica failover (real processes)', () => {
       expect(appended).toBeDefined();
       expect(event).toEqual({ ...appended?.event, seq: event.seq, receiver: appended?.receiver });
     }
+  });
+
+  test('serve --redis with a bad URL or namespace: one line, exit 2', async () => {
+    expectUsageError(await runCli(['serve', '--redis', 'localhost:6379']), /redis/);
+    expectUsageError(
+      await runCli(['serve', '--redis', 'redis://127.0.0.1:1', '--redis-namespace', 'a b']),
+      /namespace/i,
+    );
   });
 });
