@@ -65,7 +65,7 @@ describe('parseOptions', () => {
           'phase-sample': '7',
           'allowed-origin': 'https://a.example',
           redis: 'redis://127.0.0.1:6390',
-          'redis-namespace': 'lab2',
+          namespace: 'lab2',
         }) as Record<string, string>
       )[flag] ??
       (/interval/.test(flag) ? '3' : /port|buffer|bytes/.test(flag) ? '4096' : `/from-env/${flag}`);

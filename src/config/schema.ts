@@ -215,7 +215,7 @@ const SERVE_PROPERTIES = {
       'x-arg': 'URL',
     }),
   ),
-  redisNamespace: Type.String({
+  namespace: Type.String({
     pattern: '^[A-Za-z0-9._-]{1,64}$',
     default: 'cis490',
     description:
@@ -325,7 +325,7 @@ const {
   resetState: _r,
   phaseTokenFile: _p,
   redis: _redis,
-  redisNamespace: _ns,
+  namespace: _ns,
   ...DEMO_SERVER_PROPERTIES
 } = SERVE_PROPERTIES;
 

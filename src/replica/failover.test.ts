@@ -111,7 +111,7 @@ describe('replica failover (real processes)', () => {
   test('serve --redis with a bad URL or namespace: one line, exit 2', async () => {
     expectUsageError(await runCli(['serve', '--redis', 'localhost:6379']), /redis/);
     expectUsageError(
-      await runCli(['serve', '--redis', 'redis://127.0.0.1:1', '--redis-namespace', 'a b']),
+      await runCli(['serve', '--redis', 'redis://127.0.0.1:1', '--namespace', 'a b']),
       /namespace/i,
     );
   });
