@@ -1,6 +1,7 @@
 /**
  * Response bodies of the HTTP API (`/api/*`). Shared by the server's routes and the web app.
  */
+import type { HostStatus, HostStatusResult } from './host-status.js';
 import type { AlertRecord, EpisodeRecord, HostHealth, PhaseTransition } from './index.js';
 
 /** Integrity of one episode in the catalog. */
@@ -68,6 +69,10 @@ export interface HostSummary {
    * same name; they are two hosts, told apart by this field (absent on a single box).
    */
   receiver?: string;
+  /** By the one rule of protocol/host-status.ts, as every scene shows it. */
+  status: HostStatus;
+  /** Why, worst first (empty when ok). */
+  status_reasons: HostStatusResult['reasons'];
   /** Unique episodes in the index. */
   episodes: number;
   /** Sum of size_bytes in the index. */

@@ -4,10 +4,11 @@ import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { generateDataRoot } from '../../generate/generate.js';
+import type { HostsResponse } from '../../protocol/api.js';
 import type { RunningServer } from '../../server.js';
 import { SCENES } from '../app/routes.js';
 import { ensureWebBuilt } from './build-web.js';
-import { appendJsonLine, launchBrowser, screenshot, startDashboard } from './harness.js';
+import { appendJsonLine, getJson, launchBrowser, screenshot, startDashboard } from './harness.js';
 
 /**
  * Host status and the wall display (issue 15 items 2 and 5), 60 hosts: the status grid fits one
@@ -112,6 +113,28 @@ describe('host status grid', () => {
       'heartbeat 30 min ago',
     );
     await screenshot(page, 'hosts-60-desktop');
+    // /api/hosts carries the same status and reasons, by the same rule, for every host.
+    await vi.waitFor(async () => {
+      const shown = await tiles.evaluateAll((els) =>
+        els.map((e) => [
+          e.getAttribute('data-host'),
+          e.getAttribute('data-status'),
+          e.querySelector('[data-testid="host-reason"]')?.textContent,
+        ]),
+      );
+      const { hosts } = await getJson<HostsResponse>(server.url, '/api/hosts');
+      expect(hosts).toHaveLength(HOSTS);
+      const api = new Map(hosts.map((h) => [h.host_id, h]));
+      for (const [host, status, reason] of shown) {
+        const h = api.get(host ?? '');
+        expect(h?.status, host ?? '').toBe(status);
+        if (h?.status !== 'ok') expect(h?.status_reasons[0]?.text, host ?? '').toBe(reason);
+      }
+      expect(api.get('host-13')?.status_reasons[0]).toEqual({
+        level: 'critical',
+        text: 'heartbeat 30 min ago',
+      });
+    }, WAIT);
   });
 
   it('a tile opens the host page with why it is sick', async () => {
