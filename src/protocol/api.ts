@@ -1,7 +1,6 @@
 /**
  * Response bodies of the HTTP API (`/api/*`). Shared by the server's routes and the web app.
  */
-import type { HostStatus, HostStatusResult } from './host-status.js';
 import type { AlertRecord, EpisodeRecord, HostHealth, PhaseTransition } from './index.js';
 
 /** Integrity of one episode in the catalog. */
@@ -70,9 +69,9 @@ export interface HostSummary {
    */
   receiver?: string;
   /** By the one rule of protocol/host-status.ts, as every scene shows it. */
-  status: HostStatus;
-  /** Why, worst first (empty when ok). */
-  status_reasons: HostStatusResult['reasons'];
+  status: 'ok' | 'warning' | 'critical';
+  /** Why, worst first (empty when ok); host-status.ts's `reasons`. */
+  status_reasons: Array<{ level: 'warning' | 'critical'; text: string }>;
   /** Unique episodes in the index. */
   episodes: number;
   /** Sum of size_bytes in the index. */
