@@ -90,6 +90,16 @@ describe('GET /api/openapi.json', () => {
         'to',
       ].sort(),
     );
+    type Props = { properties: Record<string, unknown> };
+    const hostsReply = (doc.paths['/api/hosts']?.get as { responses: Record<string, unknown> }).responses[
+      '200'
+    ] as {
+      content: Record<string, { schema: { properties: { hosts: { items: Props } } } }>;
+    };
+    const hostProps = Object.keys(
+      hostsReply.content['application/json']?.schema.properties.hosts.items.properties ?? {},
+    );
+    expect(hostProps).toEqual(expect.arrayContaining(['host_id', 'status', 'status_reasons']));
   });
 
   it('describes what the routes really answer (each reply checked against its schema)', async () => {
@@ -105,7 +115,14 @@ describe('GET /api/openapi.json', () => {
       body: JSON.stringify({ host_id: 'host-01', phase: 'boot' }),
     });
     fits(DashboardStateSchema, await get('/api/state'), '/api/state');
-    fits(HostsResponseSchema, await get('/api/hosts'), '/api/hosts');
+    const hosts = (await get('/api/hosts')) as HostsResponse;
+    fits(HostsResponseSchema, hosts, '/api/hosts');
+    // The reply schema serializes the host status too (a field it leaves out is dropped).
+    expect(hosts.hosts.length).toBeGreaterThan(0);
+    for (const h of hosts.hosts) {
+      expect(['ok', 'warning', 'critical'], h.host_id).toContain(h.status);
+      expect(Array.isArray(h.status_reasons), h.host_id).toBe(true);
+    }
     const page = (await get('/api/episodes?limit=2')) as EpisodesPage;
     fits(EpisodesPageSchema, page, '/api/episodes');
     fits(EpisodeFacetsSchema, await get('/api/episodes/facets'), '/api/episodes/facets');

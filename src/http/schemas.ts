@@ -218,8 +218,19 @@ export const DashboardStateSchema = Type.Object(
   },
   { description: 'The live state (DashboardState in src/protocol/index.ts).' },
 );
+const HostStatusSchema = Type.Union([Type.Literal('ok'), Type.Literal('warning'), Type.Literal('critical')], {
+  description: 'By the one rule of protocol/host-status.ts (the Hosts scene shows the same).',
+});
 export const HostSummarySchema = Type.Object({
   host_id: Type.String(),
+  status: HostStatusSchema,
+  status_reasons: Type.Array(
+    Type.Object({
+      level: Type.Union([Type.Literal('warning'), Type.Literal('critical')]),
+      text: Type.String(),
+    }),
+    { description: 'Why, worst first (empty when ok).' },
+  ),
   episodes: Type.Number(),
   bytes: Type.Number(),
   files_on_disk: Type.Number(),
