@@ -90,16 +90,14 @@ describe('GET /api/openapi.json', () => {
         'to',
       ].sort(),
     );
-    type Props = { properties: Record<string, unknown> };
-    const hostsReply = (doc.paths['/api/hosts']?.get as { responses: Record<string, unknown> }).responses[
-      '200'
-    ] as {
-      content: Record<string, { schema: { properties: { hosts: { items: Props } } } }>;
-    };
-    const hostProps = Object.keys(
-      hostsReply.content['application/json']?.schema.properties.hosts.items.properties ?? {},
+    // The /api/hosts reply schema documents the host status too.
+    type Obj = { [k: string]: Obj | undefined };
+    const hostItem = (doc.paths['/api/hosts']?.get as Obj | undefined)?.responses?.['200']?.content?.[
+      'application/json'
+    ]?.schema?.properties?.hosts?.items?.properties;
+    expect(Object.keys(hostItem ?? {})).toEqual(
+      expect.arrayContaining(['host_id', 'status', 'status_reasons']),
     );
-    expect(hostProps).toEqual(expect.arrayContaining(['host_id', 'status', 'status_reasons']));
   });
 
   it('describes what the routes really answer (each reply checked against its schema)', async () => {
