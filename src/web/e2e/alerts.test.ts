@@ -1,13 +1,11 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { generateDataRoot } from '../../generate/generate.js';
 import type { AlertLifecycleResponse } from '../../protocol/alerts.js';
 import type { RunningServer } from '../../server.js';
-import { ensureWebBuilt } from './build-web.js';
-import { appendJsonLine, getJson, launchBrowser, screenshot, startDashboard } from './harness.js';
+import { appendJsonLine, browserSuite, getJson, screenshot } from './harness.js';
 
 /**
  * The alert lifecycle (issue 15 item 3) against the real server and browser: an alert resolves
@@ -19,12 +17,9 @@ import { appendJsonLine, getJson, launchBrowser, screenshot, startDashboard } fr
 const WAIT = { timeout: 20_000, interval: 100 };
 const TOKEN = 'alerts-operator-token-1';
 
-let work: string;
 let dataRoot: string;
-let stateDir: string;
 let tokenFile: string;
 let server: RunningServer;
-let browser: Awaited<ReturnType<typeof launchBrowser>>;
 let page: Page;
 
 const lifecycle = (query = '') =>
@@ -43,23 +38,12 @@ function alert(host: string, symptom: string, key: string, atMs: number): Record
   };
 }
 
-beforeAll(async () => {
-  ensureWebBuilt();
-  work = fs.mkdtempSync(path.join(os.tmpdir(), 'cis490-alerts-e2e-'));
-  dataRoot = path.join(work, 'root');
-  stateDir = path.join(work, 'state');
-  tokenFile = path.join(work, 'token');
-  fs.writeFileSync(tokenFile, `${TOKEN}\n`);
+const suite = browserSuite('cis490-alerts-e2e-', async (s) => {
+  dataRoot = s.dataRoot;
+  tokenFile = s.tokenFile(TOKEN);
   await generateDataRoot({ out: dataRoot, hosts: 3, episodes: 6, alerts: 10, telemetryKb: 2, seed: 11 });
-  server = await startDashboard({ dataRoot, stateDir, phaseTokenFile: tokenFile });
-  browser = await launchBrowser();
-  page = await browser.context.newPage();
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  if (work) fs.rmSync(work, { recursive: true, force: true });
+  server = await s.serve({ phaseTokenFile: tokenFile });
+  page = s.page;
 });
 
 describe('alert lifecycle', () => {
@@ -145,7 +129,7 @@ describe('alert lifecycle', () => {
     await screenshot(page, 'alerts-acknowledged-desktop');
 
     await server.close();
-    server = await startDashboard({ dataRoot, stateDir, phaseTokenFile: tokenFile });
+    server = await suite.serve({ phaseTokenFile: tokenFile });
     const after = (await lifecycle()).items.find((g) => g.dedup_key === key);
     expect(after?.state).toBe('acknowledged');
     expect(after?.action?.by).toBe('Ada');

@@ -1,13 +1,9 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { generateDataRoot } from '../../generate/generate.js';
 import type { EpisodesPage } from '../../protocol/api.js';
 import type { RunningServer } from '../../server.js';
-import { ensureWebBuilt } from './build-web.js';
-import { getJson, launchBrowser, screenshot, startDashboard } from './harness.js';
+import { browserSuite, getJson, screenshot } from './harness.js';
 
 /**
  * The explorer for research (issue 15 item 6, issue 12's shared filter): several hosts at once,
@@ -17,17 +13,12 @@ import { getJson, launchBrowser, screenshot, startDashboard } from './harness.js
 
 const WAIT = { timeout: 20_000, interval: 100 };
 
-let work: string;
 let server: RunningServer;
-let browser: Awaited<ReturnType<typeof launchBrowser>>;
 let page: Page;
 
-beforeAll(async () => {
-  ensureWebBuilt();
-  work = fs.mkdtempSync(path.join(os.tmpdir(), 'cis490-explorer-e2e-'));
-  const dataRoot = path.join(work, 'root');
+browserSuite('cis490-explorer-e2e-', async (s) => {
   await generateDataRoot({
-    out: dataRoot,
+    out: s.dataRoot,
     hosts: 4,
     episodes: 40,
     indexLines: 70,
@@ -35,15 +26,8 @@ beforeAll(async () => {
     telemetryKb: 2,
     seed: 17,
   });
-  server = await startDashboard({ dataRoot, stateDir: path.join(work, 'state') });
-  browser = await launchBrowser();
-  page = await browser.context.newPage();
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  if (work) fs.rmSync(work, { recursive: true, force: true });
+  server = await s.serve();
+  page = s.page;
 });
 
 const hostChip = (h: string) => page.locator(`[data-testid="facet-host"][data-host="${h}"]`);

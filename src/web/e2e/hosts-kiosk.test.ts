@@ -1,14 +1,12 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { generateDataRoot } from '../../generate/generate.js';
 import type { HostsResponse } from '../../protocol/api.js';
 import type { RunningServer } from '../../server.js';
 import { SCENES } from '../app/routes.js';
-import { ensureWebBuilt } from './build-web.js';
-import { appendJsonLine, getJson, launchBrowser, screenshot, startDashboard } from './harness.js';
+import { appendJsonLine, browserSuite, getJson, screenshot } from './harness.js';
 
 /**
  * Host status and the wall display (issue 15 items 2 and 5), 60 hosts: the status grid fits one
@@ -19,11 +17,8 @@ import { appendJsonLine, getJson, launchBrowser, screenshot, startDashboard } fr
 
 const WAIT = { timeout: 20_000, interval: 100 };
 const HOSTS = 60;
-const SICK = { 'host-07': 'warning', 'host-13': 'critical', 'host-21': 'critical' } as const;
 
-let work: string;
 let server: RunningServer;
-let browser: Awaited<ReturnType<typeof launchBrowser>>;
 let page: Page;
 
 function writeHealth(dataRoot: string, host: string, patch: Record<string, unknown>): void {
@@ -32,10 +27,8 @@ function writeHealth(dataRoot: string, host: string, patch: Record<string, unkno
   fs.writeFileSync(file, JSON.stringify({ ...health, ...patch }));
 }
 
-beforeAll(async () => {
-  ensureWebBuilt();
-  work = fs.mkdtempSync(path.join(os.tmpdir(), 'cis490-hosts-e2e-'));
-  const dataRoot = path.join(work, 'root');
+browserSuite('cis490-hosts-e2e-', async (s) => {
+  const dataRoot = s.dataRoot;
   await generateDataRoot({
     out: dataRoot,
     hosts: HOSTS,
@@ -76,15 +69,8 @@ beforeAll(async () => {
       dedup_key: `host-${30 + i}:clock_skew`,
     });
   }
-  server = await startDashboard({ dataRoot, stateDir: path.join(work, 'state') });
-  browser = await launchBrowser();
-  page = await browser.context.newPage();
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  if (work) fs.rmSync(work, { recursive: true, force: true });
+  server = await s.serve();
+  page = s.page;
 });
 
 describe('host status grid', () => {
