@@ -32,6 +32,13 @@ export interface EpisodesPage {
 export interface EpisodeFacets {
   host: Record<string, number>;
   status: Partial<Record<EpisodeStatus, number>>;
+  /**
+   * With `with_phases=1`: episodes under the filter whose labels hold each phase (an episode counts
+   * once under every phase it has), and those whose phases are not known — tarball not read yet by
+   * the phase mix, missing, or unreadable. An episode read with no labels is in neither.
+   */
+  phase?: Record<string, number>;
+  phase_unknown?: number;
 }
 
 /** One label of an episode with the duration of its phase (null when unknown). */

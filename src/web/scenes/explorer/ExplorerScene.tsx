@@ -8,6 +8,7 @@ import { useSetParams } from '../../app/useRoute.js';
 import { Notice, Widget } from '../../app/Widget.js';
 import { ApiFailure, getJson, useApi } from '../../data/api.js';
 import {
+  EMPTY_FILTER,
   type EpisodeFilter,
   fetchAllEpisodes,
   filterFromParams,
@@ -126,6 +127,8 @@ export function ExplorerScene({ params }: { params: URLSearchParams }) {
   // offer (multi-select), and the same for status.
   const withoutHosts = filterToParams({ ...filter, host: [] }).toString();
   const withoutStatus = filterToParams({ ...filter, status: [] }).toString();
+  const withoutPhase = filterToParams({ ...filter, phase: [] });
+  withoutPhase.set('with_phases', '1');
   const hostFacets = useApi<EpisodeFacets>(
     invalid ? null : `/api/episodes/facets?${withoutHosts}`,
     applied + helloCount,
@@ -136,10 +139,21 @@ export function ExplorerScene({ params }: { params: URLSearchParams }) {
     applied + helloCount,
     2000,
   );
+  const phaseFacets = useApi<EpisodeFacets>(
+    invalid ? null : `/api/episodes/facets?${withoutPhase}`,
+    applied + helloCount,
+    2000,
+  );
   const facets: { data: EpisodeFacets | null } = {
     data:
       hostFacets.data && statusFacets.data
-        ? { host: hostFacets.data.host, status: statusFacets.data.status }
+        ? {
+            host: hostFacets.data.host,
+            status: statusFacets.data.status,
+            ...(phaseFacets.data
+              ? { phase: phaseFacets.data.phase ?? {}, phase_unknown: phaseFacets.data.phase_unknown ?? 0 }
+              : {}),
+          }
         : null,
   };
 
@@ -252,13 +266,7 @@ export function ExplorerScene({ params }: { params: URLSearchParams }) {
             </button>
             {exporting !== null && <span className="muted">Export {exporting}</span>}
             {filterKey !== '' && (
-              <button
-                type="button"
-                className="link"
-                onClick={() =>
-                  update({ host: [], q: '', from: '', to: '', min_size: '', max_size: '', status: [] })
-                }
-              >
+              <button type="button" className="link" onClick={() => update(EMPTY_FILTER)}>
                 Clear filter
               </button>
             )}
