@@ -84,6 +84,7 @@ describe('GET /api/openapi.json', () => {
         'max_size',
         'min_size',
         'order',
+        'phase',
         'q',
         'sort',
         'status',
