@@ -58,7 +58,8 @@ function useReading(): [
   ];
 }
 
-export function ExplorerScene({ params }: { params: URLSearchParams }) {
+/** On the wall (`kiosk`) the Explorer is the live list only: no filters or exports nobody can use. */
+export function ExplorerScene({ params, kiosk = false }: { params: URLSearchParams; kiosk?: boolean }) {
   const paramsKey = params.toString();
   const filter = useMemo(() => filterFromParams(new URLSearchParams(paramsKey)), [paramsKey]);
   const selected = new URLSearchParams(paramsKey).get('episode');
@@ -129,18 +130,19 @@ export function ExplorerScene({ params }: { params: URLSearchParams }) {
   const withoutStatus = filterToParams({ ...filter, status: [] }).toString();
   const withoutPhase = filterToParams({ ...filter, phase: [] });
   withoutPhase.set('with_phases', '1');
+  const noFacets = invalid !== null || kiosk;
   const hostFacets = useApi<EpisodeFacets>(
-    invalid ? null : `/api/episodes/facets?${withoutHosts}`,
+    noFacets ? null : `/api/episodes/facets?${withoutHosts}`,
     applied + helloCount,
     2000,
   );
   const statusFacets = useApi<EpisodeFacets>(
-    invalid ? null : `/api/episodes/facets?${withoutStatus}`,
+    noFacets ? null : `/api/episodes/facets?${withoutStatus}`,
     applied + helloCount,
     2000,
   );
   const phaseFacets = useApi<EpisodeFacets>(
-    invalid ? null : `/api/episodes/facets?${withoutPhase}`,
+    noFacets ? null : `/api/episodes/facets?${withoutPhase}`,
     applied + helloCount,
     2000,
   );
@@ -248,29 +250,31 @@ export function ExplorerScene({ params }: { params: URLSearchParams }) {
             )
           }
         >
-          <FilterBar filter={filter} facets={facets.data} onChange={(f) => update(f)} />
-          <div className="toolbar">
-            <button
-              type="button"
-              onClick={() => runExport('csv')}
-              disabled={exporting !== null && !exporting.startsWith('failed')}
-            >
-              Export CSV
-            </button>
-            <button
-              type="button"
-              onClick={() => runExport('ndjson')}
-              disabled={exporting !== null && !exporting.startsWith('failed')}
-            >
-              Export NDJSON
-            </button>
-            {exporting !== null && <span className="muted">Export {exporting}</span>}
-            {filterKey !== '' && (
-              <button type="button" className="link" onClick={() => update(EMPTY_FILTER)}>
-                Clear filter
+          {!kiosk && <FilterBar filter={filter} facets={facets.data} onChange={(f) => update(f)} />}
+          {!kiosk && (
+            <div className="toolbar">
+              <button
+                type="button"
+                onClick={() => runExport('csv')}
+                disabled={exporting !== null && !exporting.startsWith('failed')}
+              >
+                Export CSV
               </button>
-            )}
-          </div>
+              <button
+                type="button"
+                onClick={() => runExport('ndjson')}
+                disabled={exporting !== null && !exporting.startsWith('failed')}
+              >
+                Export NDJSON
+              </button>
+              {exporting !== null && <span className="muted">Export {exporting}</span>}
+              {filterKey !== '' && (
+                <button type="button" className="link" onClick={() => update(EMPTY_FILTER)}>
+                  Clear filter
+                </button>
+              )}
+            </div>
+          )}
           {waiting > 0 && (
             <button type="button" className="new-banner" onClick={showNew} data-testid="new-banner">
               {formatCount(waiting)} new {waiting === 1 ? 'episode' : 'episodes'} — show
