@@ -3,9 +3,9 @@ import {
   compareStatus,
   DEFAULT_HOST_THRESHOLDS,
   type HostStatusResult,
-  hostStatus,
+  hostStatusIn,
+  openAlertsByHost,
 } from '../../../protocol/host-status.js';
-import { own } from '../../../protocol/index.js';
 import { useDataNow } from '../../app/Liveness.js';
 import { useAlertLifecycle } from '../../data/alert-lifecycle.js';
 import { useStore } from '../../data/hooks.js';
@@ -26,33 +26,23 @@ export function useHostStatuses(): { hosts: HostWithStatus[]; now: number } {
   const { groups } = useAlertLifecycle();
   const now = useDataNow(5000);
   const hosts = useMemo(() => {
-    const open = new Map<string, { critical: number; warning: number }>();
-    for (const g of groups) {
-      if (g.state !== 'open' || g.host_id === null) continue;
-      const c = open.get(g.host_id) ?? { critical: 0, warning: 0 };
-      c[g.severity] += 1;
-      open.set(g.host_id, c);
-    }
+    const open = openAlertsByHost(groups);
     const rows = hostRows(
       { hosts_indexed, host_counts, host_bytes, health, host_last_alert, live_phases },
       now,
     );
     return rows
-      .map((row): HostWithStatus => {
-        const alerts = open.get(row.host_id);
-        const result = hostStatus(
-          {
-            indexed: own(hosts_indexed, row.host_id),
-            health: own(health, row.host_id),
-            openCritical: alerts?.critical ?? 0,
-            openWarning: alerts?.warning ?? 0,
-            corrupt: own(integrity?.hosts, row.host_id)?.corrupt ?? 0,
-          },
-          now,
-          thresholds,
-        );
-        return { ...row, ...result };
-      })
+      .map(
+        (row): HostWithStatus => ({
+          ...row,
+          ...hostStatusIn(
+            { hosts_indexed, health, integrity, host_thresholds: thresholds },
+            row.host_id,
+            open,
+            now,
+          ),
+        }),
+      )
       .sort(compareStatus);
   }, [
     groups,
