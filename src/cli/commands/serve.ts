@@ -1,7 +1,7 @@
 import { SERVER_OPTIONS, type ServerConfig } from '../../config/schema.js';
 import { normalizeOrigin } from '../../http/auth.js';
 import { defineCommand } from '../command.js';
-import { runUntilSignal, startFullServer } from '../run-server.js';
+import { catchStopSignals, runUntilSignal, startFullServer } from '../run-server.js';
 
 /** `--allowed-origin` entries as origins; anything but a bare http(s) origin is a usage error. */
 export function normalizeOrigins(list: readonly string[]): string[] {
@@ -19,8 +19,16 @@ export const serveCommand = defineCommand({
     'Serve the dashboard for a data root: tail it, keep the live state, push it over WebSocket and HTTP.',
   options: SERVER_OPTIONS,
   async run(options) {
-    const server = await startFullServer(serverConfigFrom(options));
+    // Caught before the start: a signal sent the moment the "serving" line appears is a clean stop.
+    const signals = catchStopSignals();
+    let server: Awaited<ReturnType<typeof startFullServer>>;
+    try {
+      server = await startFullServer(serverConfigFrom(options));
+    } catch (err) {
+      signals.dispose();
+      throw err;
+    }
     process.stderr.write(`cis490-dashboard: serving ${server.url}\n`);
-    return runUntilSignal(server);
+    return runUntilSignal(server, signals);
   },
 });
