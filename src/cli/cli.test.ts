@@ -2,9 +2,9 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it, onTestFinished, vi } from 'vitest';
-import { generateDataRoot } from '../generate/generate.js';
 import { BIN, runCli as cli, expectUsageError } from '../../test/support/cli.js';
 import { tempDir } from '../../test/support/tmp.js';
+import { generateDataRoot } from '../generate/generate.js';
 
 describe('cis490-dashboard CLI', () => {
   it('prints --version and --help for every command', async () => {

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { HostDisk } from '../protocol/index.js';
+import { dict, type HostDisk } from '../protocol/index.js';
 import type { Logger } from '../util/log.js';
 import { mapLimit } from '../util/map-limit.js';
 import { DirWatch } from './dir-watch.js';
@@ -96,7 +96,7 @@ export class EpisodesDirFeeder {
 
   /** Files and bytes per host as last seen. */
   disk(): Record<string, HostDisk> {
-    const out: Record<string, HostDisk> = {};
+    const out = dict<HostDisk>();
     for (const host of this.listings.keys()) out[host] = this.hostDisk(host);
     return out;
   }
