@@ -228,13 +228,14 @@ export class PhaseMixService {
     if (fullScan) this.listings.clear();
     const changes = await scanHosts(this.opts.dataRoot, this.listings, fullScan);
     if (fullScan) this.lastFullScan = this.clockMs();
-    const { left, entered } = diffListings(changes, this.listings);
+    const { left, entered } = await diffListings(changes, this.listings, yielder);
 
     // Every episode: the running totals take out what left and add what entered (on a full scan,
     // everything enters fresh totals). A sample is drawn anew each time, so it starts from zero.
     const totals = fullScan || !everything || previous === null ? new MixTotals() : previous;
     const removed: string[] = [];
     for (const file of left) {
+      if (yielder.due()) await yielder.pause();
       if (everything) {
         totals.applyPopulation(file.host, -1);
         const entry = cache.get(file.rel);
@@ -247,6 +248,7 @@ export class PhaseMixService {
     }
     if (fullScan) {
       for (const [rel, entry] of cache) {
+        if (yielder.due()) await yielder.pause();
         if (isListed(this.listings, entry.host, rel)) continue;
         cache.delete(rel);
         removed.push(rel);
