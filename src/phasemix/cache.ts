@@ -40,6 +40,25 @@ export class MemoryPhaseCache implements PhaseCacheStore {
   write(): void {}
 }
 
+/** Distinct phase-count objects shared between entries (beyond that, each keeps its own). */
+const MAX_SHARED_COUNTS = 4096;
+const sharedCounts = new Map<string, Record<string, number>>();
+
+/**
+ * One object for every equal `counts` (most episodes of a lab count the same few labels per
+ * phase): a cache of 200,000 entries then holds a handful of counts objects, not 200,000 (about
+ * 120 bytes each). Entries never change their counts (a changed tarball gets a new entry).
+ */
+export function sharedPhaseCounts(
+  counts: Record<string, number>,
+  json = JSON.stringify(counts),
+): Record<string, number> {
+  const known = sharedCounts.get(json);
+  if (known) return known;
+  if (sharedCounts.size < MAX_SHARED_COUNTS) sharedCounts.set(json, counts);
+  return counts;
+}
+
 /** Larger meta.json objects are not stored in the cache row. */
 const MAX_STORED_META_CHARS = 64 * 1024;
 
@@ -69,14 +88,24 @@ export class SqlitePhaseCache implements PhaseCacheStore {
       .prepare('SELECT rel_path, host_id, size, mtime_ms, status, counts, seconds, labels FROM phase_cache')
       .all() as Row[];
     const entries = new Map<string, CachedEpisode>();
+    // One string per host, not one per row.
+    const hosts = new Map<string, string>();
     for (const row of rows) {
+      let host = hosts.get(row.host_id);
+      if (host === undefined) {
+        host = row.host_id;
+        hosts.set(host, host);
+      }
       entries.set(row.rel_path, {
         rel: row.rel_path,
-        host: row.host_id,
+        host,
         size: row.size,
         mtimeMs: row.mtime_ms,
         status: row.status as CachedEpisode['status'],
-        counts: parseObject(row.counts) as Record<string, number>,
+        counts:
+          row.counts === null
+            ? sharedPhaseCounts({}, '{}')
+            : sharedPhaseCounts(parseObject(row.counts) as Record<string, number>, row.counts),
         seconds: parseObject(row.seconds) as Record<string, number>,
         labels: row.labels,
       });

@@ -12,7 +12,13 @@ import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import { RateLimitedLog } from '../util/rate-limited-log.js';
 import { aggregateEpisode, metaEndNs } from './aggregate.js';
-import { type CachedEpisode, MemoryPhaseCache, type PhaseCacheStore, SqlitePhaseCache } from './cache.js';
+import {
+  type CachedEpisode,
+  MemoryPhaseCache,
+  type PhaseCacheStore,
+  SqlitePhaseCache,
+  sharedPhaseCounts,
+} from './cache.js';
 import { readEpisode } from './episode-file.js';
 import type { EpisodeReadOptions } from './episode-reader.js';
 import { hostMix, type MixResult, MixTotals } from './mix.js';
@@ -374,7 +380,7 @@ export class PhaseMixService {
         { file: file.rel, reason, detail: contents.errorDetail },
         'phase mix: episode skipped',
       );
-      return { ...base, status: reason, counts: {}, seconds: {}, labels: 0 };
+      return { ...base, status: reason, counts: sharedPhaseCounts({}), seconds: {}, labels: 0 };
     }
     if (contents.error !== null) {
       this.log.debug(
@@ -383,6 +389,6 @@ export class PhaseMixService {
       );
     }
     const totals = aggregateEpisode(contents.labels, metaEndNs(contents.meta));
-    return { ...base, status: 'ok', ...totals };
+    return { ...base, status: 'ok', ...totals, counts: sharedPhaseCounts(totals.counts) };
   }
 }
