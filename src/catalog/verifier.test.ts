@@ -40,19 +40,22 @@ describe('hashFile', () => {
   });
 });
 
+/** A generated episode tarball with `telemetryKb` of telemetry. */
+const episode = (telemetryKb: number, seed: number): Buffer =>
+  buildEpisodeTarball({
+    episodeId: `ep-${seed}`,
+    hostId: 'h',
+    startMs: Date.UTC(2026, 11, 1),
+    monoStartNs: 1e12,
+    telemetryKb,
+    seed,
+  });
+
 describe('readThrough', () => {
   it('charges every byte it reads to the budget the hash used, and waits when it is spent', async () => {
-    const file = path.join(tempDir(), 'ep.tar.zst');
     // Incompressible telemetry: the archive is large, and read to its end for the member list.
-    const tar = buildEpisodeTarball({
-      episodeId: 'ep-1',
-      hostId: 'h',
-      startMs: Date.UTC(2026, 11, 1),
-      monoStartNs: 1e12,
-      telemetryKb: 2048,
-      seed: 15,
-    });
-    fs.writeFileSync(file, tar);
+    const file = path.join(tempDir(), 'ep.tar.zst');
+    fs.writeFileSync(file, episode(2048, 15));
     let now = 0;
     let slept = 0;
     const taken: number[] = [];
@@ -82,14 +85,7 @@ describe('readThrough', () => {
 
   it('says what is damaged: a tarball cut short', async () => {
     const file = path.join(tempDir(), 'cut.tar.zst');
-    const tar = buildEpisodeTarball({
-      episodeId: 'ep-2',
-      hostId: 'h',
-      startMs: Date.UTC(2026, 11, 1),
-      monoStartNs: 1e12,
-      telemetryKb: 256,
-      seed: 16,
-    });
+    const tar = episode(256, 16);
     fs.writeFileSync(file, tar.subarray(0, Math.floor(tar.length / 2)));
     expect(await readThrough(file, new ByteBudget(Number.MAX_SAFE_INTEGER))).toBe('truncated');
   });

@@ -12,8 +12,8 @@
 import type { Dirent } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { createYielder, type Yielder } from '../phasemix/yielder.js';
 import { mapLimit } from '../util/map-limit.js';
+import { createYielder, type Yielder } from '../util/yielder.js';
 
 export const EPISODE_SUFFIX = '.tar.zst';
 

@@ -1,8 +1,8 @@
 import path from 'node:path';
-import { createYielder } from '../phasemix/yielder.js';
 import { dict, type HostDisk } from '../protocol/index.js';
 import type { Logger } from '../util/log.js';
 import { mapLimit } from '../util/map-limit.js';
+import { createYielder } from '../util/yielder.js';
 import { DirWatch } from './dir-watch.js';
 import {
   diffListings,
