@@ -88,6 +88,8 @@ const SKIP_WARNINGS_PER_MINUTE = 5;
 
 /** Cache writes are committed in batches of this many episodes. */
 const WRITE_BATCH = 256;
+/** Cache rows held back by a busy write lock are tried again this often. */
+const RETRY_WRITE_MS = 1000;
 
 /**
  * Keeps the dataset phase mix: every episode (or a random sample), each tarball read once and
@@ -116,6 +118,8 @@ export class PhaseMixService {
   private interval: NodeJS.Timeout | null = null;
   private debounce: NodeJS.Timeout | null = null;
   private stopped = false;
+  /** A retry of cache rows the catalog's write lock held back. */
+  private retry: NodeJS.Timeout | null = null;
   private readonly counters: PhaseMixStats = {
     refreshes_total: 0,
     refresh_errors_total: 0,
@@ -148,6 +152,11 @@ export class PhaseMixService {
     this.interval = null;
     this.debounce = null;
     await Promise.allSettled([this.running, this.queued]);
+    if (this.retry) clearTimeout(this.retry);
+    this.retry = null;
+    // A last try for rows the write lock held back; if it is still busy they are read again next
+    // start (it is a cache).
+    this.store.write([], []);
     this.skipLog.flush();
   }
 
@@ -338,6 +347,14 @@ export class PhaseMixService {
   private flush(put: CachedEpisode[], remove: string[]): void {
     this.store.write(put, remove);
     for (const e of put) delete e.meta;
+    // The write lock was busy (another thread's transaction): the rows are kept and tried again.
+    if ((this.store.pending?.() ?? 0) > 0 && this.retry === null && !this.stopped) {
+      this.retry = setTimeout(() => {
+        this.retry = null;
+        this.flush([], []);
+      }, RETRY_WRITE_MS);
+      this.retry.unref();
+    }
   }
 
   /** All files, or the seed's random sample (`random.sample`) when a smaller N is asked for. */
