@@ -384,7 +384,8 @@ export class EpisodeQueries {
    */
   phaseFacets(f: EpisodeFilter): { phase: Record<string, number>; phase_unknown: number } {
     return this.remember(`phases ${JSON.stringify(f)}`, () => {
-      const phase: Record<string, number> = {};
+      // Phase names come from the labels: no prototype (a phase named `constructor` is a key).
+      const phase = dict<number>();
       let known = 0;
       const count = (scope: string, sql: Sql): void => {
         const rows = this.stmt(
