@@ -149,7 +149,7 @@ export async function startReplicaServer(
     phaseMix: null,
     startedAt: replica.startedAt,
     catalogFault: null,
-    futureDatedEpisodes: futureDatedOrNull(replica.catalog.db),
+    futureDatedEpisodes: futureDatedOrNull(replica.catalog.db, 'replica_episodes'),
   }));
   const ctx: AppContext = {
     events: feed,
