@@ -2,7 +2,6 @@ import type Database from 'better-sqlite3';
 import { EPISODE_STATUSES, type EpisodeListItem, type EpisodeStatus } from '../protocol/api.js';
 import { dict } from '../protocol/index.js';
 import type { Db } from './db.js';
-import { SYNCED_ROW } from './disk-sync.js';
 import { episodeFromRow } from './ingest-store.js';
 
 /**
@@ -460,14 +459,15 @@ export class EpisodeQueries {
       if (onlyHostStatus(f)) {
         const hostSql: Sql = { where: [], params: [] };
         if (f.hosts.length > 0) inList('host_id', f.hosts, hostSql);
-        const counted = this.stmt(`SELECT host_id, status, n FROM episode_counts ${where(hostSql)}`).all(
-          ...hostSql.params,
-        ) as Array<{ host_id: string; status: EpisodeStatus; n: number }>;
-        // Rows the verifier has not classified yet are 'unverified' (the column's default).
-        const watermark = (this.stmt('SELECT value FROM sync_state WHERE name = ?').pluck().get(SYNCED_ROW) ??
-          0) as number;
-        const pending = pendingByHost(this.stmt(PENDING_SQL), watermark, f.hosts);
-        for (const g of [...counted, ...pending]) if (g.n !== 0 && statuses.includes(g.status)) out.push(g);
+        // One snapshot for both: the verifier may commit between two statements.
+        const groups = this.db.transaction(() => [
+          ...(this.stmt(`SELECT host_id, status, n FROM episode_counts ${where(hostSql)}`).all(
+            ...hostSql.params,
+          ) as Array<{ host_id: string; status: EpisodeStatus; n: number }>),
+          // Rows the verifier has not classified yet are 'unverified' (the column's default).
+          ...pendingByHost(this.stmt(PENDING_SQL), f.hosts),
+        ])();
+        for (const g of groups) if (g.n !== 0 && statuses.includes(g.status)) out.push(g);
       } else {
         const sql = rowConditions(f, null);
         this.timeConditions(f, 'received_ms', sql);
@@ -602,20 +602,27 @@ export class EpisodeQueries {
   }
 }
 
-/** Rows past the verifier's watermark: a rowid range, grouped here so no index scan is chosen. */
-export const PENDING_SQL = 'SELECT host_id FROM episodes WHERE id > ?';
+/**
+ * Index rows the verifier has not classified yet, per host: every row a host has (its running
+ * total, kept by the writer in the same transaction as the rows) less those counted up to the
+ * watermark. One small statement (a consistent snapshot), never a walk over the rows past the
+ * watermark — a million of them after a cold start, before the verifier has begun.
+ */
+export const PENDING_SQL = `SELECT host_id, n FROM (
+  SELECT t.host_id, t.episodes - coalesce((SELECT sum(c.n) FROM episode_counts c WHERE c.host_id = t.host_id), 0) AS n
+  FROM host_totals t) WHERE n > 0`;
 
-/** Index rows the verifier has not classified yet ('unverified'), per host. */
+/** Index rows the verifier has not classified yet ('unverified'), per host (of `hosts`, when given). */
 export function pendingByHost(
   stmt: Database.Statement<unknown[]>,
-  watermark: number,
   hosts: readonly string[] = [],
 ): Array<{ host_id: string; status: EpisodeStatus; n: number }> {
-  const counts = new Map<string, number>();
-  for (const host of stmt.pluck().iterate(watermark) as Iterable<string>) {
-    if (hosts.length === 0 || hosts.includes(host)) counts.set(host, (counts.get(host) ?? 0) + 1);
+  const out: Array<{ host_id: string; status: EpisodeStatus; n: number }> = [];
+  for (const r of stmt.all() as Array<{ host_id: string; n: number }>) {
+    if (hosts.length === 0 || hosts.includes(r.host_id))
+      out.push({ host_id: r.host_id, status: 'unverified', n: r.n });
   }
-  return [...counts].map(([host_id, n]) => ({ host_id, status: 'unverified' as const, n }));
+  return out;
 }
 
 function merge(a: Sql, b: Sql): Sql {

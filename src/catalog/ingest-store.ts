@@ -1,3 +1,6 @@
+import { LINE_OK, ROW, ROW_FIELDS } from '../feeders/index-compact.js';
+import { latin1 } from '../feeders/json-line.js';
+import { parseIndexBytes, parseIndexLine } from '../feeders/records.js';
 import type { Checkpoint, PendingFile } from '../feeders/tail/types.js';
 import {
   type AlertRecord,
@@ -213,6 +216,7 @@ export class EpisodeStore {
   private readonly addCounter;
   private readonly writeCheckpoint;
   private readonly tx;
+  private readonly columnsTx;
 
   constructor(db: Db) {
     this.insert = db.prepare(
@@ -232,6 +236,9 @@ export class EpisodeStore {
       (records: readonly EpisodeRecord[], checkpoint: Checkpoint | null, duplicateIds: readonly string[]) =>
         this.writeUnsafe(records, checkpoint, duplicateIds),
     );
+    this.columnsTx = db.transaction((c: EpisodeColumns, checkpoint: Checkpoint) =>
+      this.writeColumnsUnsafe(c, checkpoint),
+    );
   }
 
   writeBatch(
@@ -242,52 +249,159 @@ export class EpisodeStore {
     return this.tx(records, checkpoint, duplicateIds);
   }
 
+  /**
+   * A cold first pass's range from its typed columns (`PersistBatch` 'index_columns'): ids and
+   * sha256s are sliced from the bytes where the scan found them, size and time come as numbers;
+   * only a line with more than those (a path, extra keys, escapes) is parsed whole.
+   */
+  writeColumns(c: EpisodeColumns, checkpoint: Checkpoint): EpisodeBatchResult {
+    return this.columnsTx(c, checkpoint);
+  }
+
+  private writeColumnsUnsafe(c: EpisodeColumns, checkpoint: Checkpoint): EpisodeBatchResult {
+    const batch = this.begin();
+    const b = Buffer.from(c.bytes.buffer, c.bytes.byteOffset, c.bytes.byteLength);
+    const { status, host, hosts, size, receivedMs, rows, texts } = c;
+    let t = 0;
+    for (let i = 0; i < c.count; i++) {
+      if (status[i] !== LINE_OK) continue;
+      const r = i * ROW_FIELDS;
+      const line = rows[r + ROW.line] as number;
+      const idStart = rows[r + ROW.idStart] as number;
+      if (line < 0) {
+        // Added as text (the byte reader declined it): its text came along.
+        while (t < texts.length && (texts[t] as { index: number }).index < i) t++;
+        const text = texts[t];
+        const parsed = text?.index === i ? parseIndexLine(text.line) : null;
+        if (parsed?.ok) this.add(batch, parsed.record);
+        continue;
+      }
+      if (idStart < 0) {
+        const parsed = parseIndexBytes(b, line);
+        if (parsed.ok) this.add(batch, parsed.record);
+        continue;
+      }
+      const shaStart = rows[r + ROW.shaStart] as number;
+      const ms = receivedMs[i] as number;
+      const bytes = size[i] as number;
+      const timed = !Number.isNaN(ms);
+      this.addRow(
+        batch,
+        latin1(b, idStart, rows[r + ROW.idEnd] as number),
+        hosts[host[i] as number] as string,
+        shaStart < 0 ? null : latin1(b, shaStart, rows[r + ROW.shaEnd] as number),
+        Number.isNaN(bytes) ? null : bytes,
+        // What the record's parser writes: the instant's ISO-8601 UTC text (whole ms).
+        timed ? new Date(ms).toISOString() : null,
+        timed ? ms : null,
+        null,
+        null,
+      );
+    }
+    return this.end(batch, checkpoint);
+  }
+
   private writeUnsafe(
     records: readonly EpisodeRecord[],
     checkpoint: Checkpoint | null,
     duplicateIds: readonly string[],
   ): EpisodeBatchResult {
-    const now = new Date().toISOString();
-    const hosts = new Map<string, HostIndexed>();
-    let inserted = 0;
-    let duplicates = duplicateIds.length;
-    let bytes = 0;
+    const batch = this.begin();
+    batch.duplicates += duplicateIds.length;
     for (const id of duplicateIds) this.bumpDuplicate.run(id);
-    for (const r of records) {
-      const info = this.insert.run(
-        r.episode_id,
-        r.host_id,
-        r.sha256,
-        r.size_bytes,
-        r.received_at,
-        timestampMs(r.received_at),
-        r.path ?? null,
-        r.extra ? JSON.stringify(r.extra) : null,
-        now,
-      );
-      if (info.changes === 0) {
-        this.bumpDuplicate.run(r.episode_id);
-        duplicates++;
-        continue;
-      }
-      inserted++;
-      const size = r.size_bytes ?? 0;
-      bytes += size;
-      const h = hosts.get(r.host_id) ?? { episodes: 0, bytes: 0, last_received_at: null };
-      h.episodes++;
-      h.bytes += size;
-      if (r.received_at !== null && (h.last_received_at === null || r.received_at > h.last_received_at)) {
-        h.last_received_at = r.received_at;
-      }
-      hosts.set(r.host_id, h);
-    }
-    for (const [host, h] of hosts) this.upsertHost.run(host, h.episodes, h.bytes, h.last_received_at);
-    this.addCounter('total_episodes', inserted);
-    this.addCounter('total_bytes', bytes);
-    this.addCounter('duplicate_lines', duplicates);
-    if (checkpoint) this.writeCheckpoint('index', checkpoint);
-    return { inserted, duplicates };
+    for (const r of records) this.add(batch, r);
+    return this.end(batch, checkpoint);
   }
+
+  private begin(): RowBatch {
+    return { now: new Date().toISOString(), hosts: new Map(), inserted: 0, duplicates: 0, bytes: 0 };
+  }
+
+  private add(batch: RowBatch, r: EpisodeRecord): void {
+    this.addRow(
+      batch,
+      r.episode_id,
+      r.host_id,
+      r.sha256,
+      r.size_bytes,
+      r.received_at,
+      timestampMs(r.received_at),
+      r.path ?? null,
+      r.extra ? JSON.stringify(r.extra) : null,
+    );
+  }
+
+  private addRow(
+    batch: RowBatch,
+    episodeId: string,
+    hostId: string,
+    sha256: string | null,
+    sizeBytes: number | null,
+    receivedAt: string | null,
+    receivedMs: number | null,
+    path: string | null,
+    extra: string | null,
+  ): void {
+    const info = this.insert.run(
+      episodeId,
+      hostId,
+      sha256,
+      sizeBytes,
+      receivedAt,
+      receivedMs,
+      path,
+      extra,
+      batch.now,
+    );
+    if (info.changes === 0) {
+      this.bumpDuplicate.run(episodeId);
+      batch.duplicates++;
+      return;
+    }
+    batch.inserted++;
+    const size = sizeBytes ?? 0;
+    batch.bytes += size;
+    let h = batch.hosts.get(hostId);
+    if (!h) {
+      h = { episodes: 0, bytes: 0, last_received_at: null };
+      batch.hosts.set(hostId, h);
+    }
+    h.episodes++;
+    h.bytes += size;
+    if (receivedAt !== null && (h.last_received_at === null || receivedAt > h.last_received_at)) {
+      h.last_received_at = receivedAt;
+    }
+  }
+
+  private end(batch: RowBatch, checkpoint: Checkpoint | null): EpisodeBatchResult {
+    for (const [host, h] of batch.hosts) this.upsertHost.run(host, h.episodes, h.bytes, h.last_received_at);
+    this.addCounter('total_episodes', batch.inserted);
+    this.addCounter('total_bytes', batch.bytes);
+    this.addCounter('duplicate_lines', batch.duplicates);
+    if (checkpoint) this.writeCheckpoint('index', checkpoint);
+    return { inserted: batch.inserted, duplicates: batch.duplicates };
+  }
+}
+
+interface RowBatch {
+  now: string;
+  hosts: Map<string, HostIndexed>;
+  inserted: number;
+  duplicates: number;
+  bytes: number;
+}
+
+/** A first-pass range as typed columns (the 'index_columns' batch without its envelope). */
+export interface EpisodeColumns {
+  bytes: Uint8Array;
+  count: number;
+  status: Uint8Array;
+  host: Uint32Array;
+  hosts: readonly string[];
+  size: Float64Array;
+  receivedMs: Float64Array;
+  rows: Int32Array;
+  texts: ReadonlyArray<{ index: number; line: string }>;
 }
 
 /** Writes alert records with their checkpoint in one transaction. */

@@ -27,15 +27,32 @@ export type PersistBatch =
     }
   | {
       /**
-       * A cold start's first-pass range: its whole lines as bytes, exactly as read once by the main
-       * thread (which keeps only compact columns of it). The writer splits and parses them; on a
-       * cold start the catalog is empty, so the first line of an id wins here as in the live totals.
+       * A cold start's first-pass range as typed columns: the range's bytes (read again from the
+       * page cache through the pass's descriptor), and what the main thread's scan found in them (per line: outcome, host, size, time, where
+       * the id and sha256 lie; `CompactIndexBatch.rows`), so the writer slices the strings it
+       * stores instead of parsing the lines again. On a cold start the catalog is empty, so the
+       * first line of an id wins here as in the live totals.
        */
-      type: 'index_bytes';
+      type: 'index_columns';
       seq: number;
-      bytes: Uint8Array;
-      /** File offset of bytes[0] (a byte-order mark is dropped only at offset 0). */
+      /** The range's bytes: read again through `fd` (the first pass's descriptor, open), or these. */
+      fd?: number;
+      bytes?: Uint8Array;
+      /** Where the range starts in the file, and its length. */
       fileOffset: number;
+      length: number;
+      count: number;
+      /** 0 = valid line (LINE_OK); anything else was skipped. */
+      status: Uint8Array;
+      host: Uint32Array;
+      hosts: string[];
+      /** NaN: none. */
+      size: Float64Array;
+      /** Epoch ms; NaN: none. */
+      receivedMs: Float64Array;
+      /** ROW_FIELDS per line (`ROW` in feeders/index-compact.ts). */
+      rows: Int32Array;
+      texts: Array<{ index: number; line: string }>;
       checkpoint: Checkpoint;
     }
   | {

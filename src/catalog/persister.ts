@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type { IngestEntry, IngestProjection } from '../bus/ingest-log.js';
+import type { SharedFd } from '../feeders/first-pass.js';
 import { markCatalogCorrupt } from '../state/catalog-file.js';
 import { type StorageFault, storageFault } from '../state/errors.js';
 import { errorMessage } from '../util/errors.js';
@@ -28,11 +29,20 @@ export interface CatalogFault {
 }
 
 /**
- * Bytes the writer may have queued before the reader waits for it. The first pass
- * reads faster than SQLite writes; this much of it runs ahead (and is held in memory meanwhile).
+ * Bytes the writer may have queued before the reader waits for it: a restart's backlog, read
+ * line by line, runs this far ahead of SQLite (and is held in memory meanwhile).
  * @default 64 MiB
  */
 export const DEFAULT_WINDOW_BYTES = 64 * 1024 * 1024;
+
+/**
+ * The same for a cold first pass's ranges (bytes and columns): the live state must not wait for
+ * the catalog, which may lag behind it (a 1M-line index, ≈ 220 MB of Python-style lines, is read
+ * in ≈ 1–2 s and committed in a few more), so the reader only waits past this much — a bound on
+ * memory for indexes of many millions of lines.
+ * @default 256 MiB
+ */
+export const COLD_WINDOW_BYTES = 256 * 1024 * 1024;
 
 /** Bytes a record line is counted as in the window (a receiver line is about 200–300 bytes). */
 const LINE_WEIGHT = 256;
@@ -57,6 +67,8 @@ export class CatalogPersister implements IngestProjection {
   private readonly faults: Record<SourceName, CatalogFault | null> = { index: null, alerts: null };
   /** Seq of a first pass's end: the writer is renewed once it is committed and nothing else is queued. */
   private renewAfterSeq: number | null = null;
+  /** Descriptors of first-pass files the writer reads ranges through: released once the pass is committed. */
+  private readonly files = new Set<SharedFd>();
 
   constructor(
     private readonly data: PersistWorkerData,
@@ -64,6 +76,7 @@ export class CatalogPersister implements IngestProjection {
     private readonly windowBytes = DEFAULT_WINDOW_BYTES,
     /** Each commit's transaction time (the catalog commit histogram). */
     private readonly observeCommit: (source: SourceName, seconds: number) => void = () => {},
+    private readonly coldWindowBytes = COLD_WINDOW_BYTES,
   ) {}
 
   start(): void {
@@ -83,7 +96,8 @@ export class CatalogPersister implements IngestProjection {
       if (this.worker !== worker) return; // a renewed writer's predecessor
       this.worker = null;
       if (code !== 0 && !this.stopping) this.logger.error({ code }, 'catalog writer exited');
-      // Nothing more will commit: release whoever waits.
+      // Nothing more will commit: release whoever waits, and the first pass's file.
+      this.releaseFiles();
       this.wake(this.roomWaiters);
       this.wake(this.idleWaiters);
     });
@@ -106,6 +120,18 @@ export class CatalogPersister implements IngestProjection {
     const worker = this.worker;
     if (!worker || this.stopping) return;
     if (entry.source === 'index' && entry.kind === 'first_pass_done') this.renewAfterSeq = entry.seq;
+    if (
+      entry.source === 'index' &&
+      entry.kind === 'compact' &&
+      entry.raw.kind === 'bytes' &&
+      entry.raw.file
+    ) {
+      const file = entry.raw.file;
+      if (!this.files.has(file)) {
+        file.retain();
+        this.files.add(file);
+      }
+    }
     const { batch, transfer } = toPersistBatch(entry);
     const bytes = weight(entry, transfer);
     this.sentSeq = entry.seq;
@@ -114,7 +140,9 @@ export class CatalogPersister implements IngestProjection {
       this.queuedBytes += bytes;
     }
     worker.postMessage(batch, transfer);
-    if (this.queuedBytes <= this.windowBytes) return;
+    // Only what adds to the queue waits (the end of a first pass does not wait for its ranges).
+    if (bytes === 0) return;
+    if (this.queuedBytes <= (entry.kind === 'compact' ? this.coldWindowBytes : this.windowBytes)) return;
     return new Promise((resolve) => this.roomWaiters.push(resolve));
   }
 
@@ -182,6 +210,11 @@ export class CatalogPersister implements IngestProjection {
     return this.stopping;
   }
 
+  private releaseFiles(): void {
+    for (const file of this.files) file.release();
+    this.files.clear();
+  }
+
   private wake(waiters: Array<() => void>): void {
     for (const w of waiters.splice(0)) w();
   }
@@ -205,6 +238,7 @@ export class CatalogPersister implements IngestProjection {
           this.queuedBytes -= bytes;
           if (this.queuedBytes <= this.windowBytes) this.wake(this.roomWaiters);
         }
+        if (this.renewAfterSeq !== null && m.seq >= this.renewAfterSeq) this.releaseFiles();
         if (
           this.renewAfterSeq !== null &&
           m.seq >= this.renewAfterSeq &&
@@ -257,13 +291,31 @@ function toPersistBatch(entry: IngestEntry): { batch: PersistBatch; transfer: Ar
     const { records, duplicateIds, lines, checkpoint } = entry;
     return { batch: { type: 'episodes', seq, records, duplicateIds, lines, checkpoint }, transfer: [] };
   }
-  const { raw, checkpoint } = entry;
+  const { raw, checkpoint, batch: b } = entry;
   if (raw.kind === 'lines')
     return { batch: { type: 'index_lines', seq, lines: raw.lines, checkpoint }, transfer: [] };
-  // The reader reuses its buffer for the next range: the writer gets its own copy, moved to it.
-  const bytes = raw.bytes.slice();
+  // The reader reuses its columns for the next range: the writer gets its own copies, moved to
+  // it. The bytes it reads again through the pass's descriptor (retained by `apply`) when there
+  // is one, else it gets a copy of them too.
+  const columns = {
+    status: b.status.slice(),
+    host: b.host.slice(),
+    size: b.size.slice(),
+    receivedMs: b.receivedMs.slice(),
+    rows: b.rows.slice(),
+  };
+  const transfer: ArrayBuffer[] = Object.values(columns).map((a) => a.buffer as ArrayBuffer);
+  const where = { fileOffset: raw.fileOffset, length: raw.bytes.byteLength };
+  let source: { fd: number } | { bytes: Uint8Array };
+  if (raw.file) source = { fd: raw.file.fd };
+  else {
+    const bytes = raw.bytes.slice();
+    transfer.push(bytes.buffer as ArrayBuffer);
+    source = { bytes };
+  }
+  const { count, hosts, texts } = b;
   return {
-    batch: { type: 'index_bytes', seq, bytes, fileOffset: raw.fileOffset, checkpoint },
-    transfer: [bytes.buffer as ArrayBuffer],
+    batch: { type: 'index_columns', seq, count, hosts, texts, checkpoint, ...where, ...columns, ...source },
+    transfer,
   };
 }

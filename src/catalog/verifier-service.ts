@@ -4,7 +4,6 @@ import { dict } from '../protocol/index.js';
 import type { Logger } from '../util/log.js';
 import { workerFile } from '../util/worker-url.js';
 import type { Db } from './db.js';
-import { SYNCED_ROW } from './disk-sync.js';
 import { PENDING_SQL, pendingByHost } from './episodes-query.js';
 import type { VerifierCommand, VerifierMessage, VerifierWorkerData } from './verifier-protocol.js';
 
@@ -154,21 +153,21 @@ export function integrityCounts(db: Db): IntegrityCounts {
     hosts[host] ??= {};
     add(hosts[host], status, n);
   };
-  const watermark =
-    (db.prepare('SELECT value FROM sync_state WHERE name = ?').pluck().get(SYNCED_ROW) as
-      | number
-      | undefined) ?? 0;
-  const counted = db.prepare('SELECT host_id, status, n FROM episode_counts WHERE n != 0').all() as Array<{
-    host_id: string;
-    status: EpisodeStatus;
-    n: number;
-  }>;
+  // One snapshot: the verifier thread may commit between two statements.
+  const { counted, pending, unindexed } = db.transaction(() => ({
+    counted: db.prepare('SELECT host_id, status, n FROM episode_counts WHERE n != 0').all() as Array<{
+      host_id: string;
+      status: EpisodeStatus;
+      n: number;
+    }>,
+    // Per host from the running totals: never a walk over the rows past the watermark.
+    pending: pendingByHost(db.prepare(PENDING_SQL)),
+    unindexed: db
+      .prepare('SELECT host_id, count(*) AS n FROM disk_files WHERE episode_row IS NULL GROUP BY host_id')
+      .all() as Array<{ host_id: string; n: number }>,
+  }))();
   for (const r of counted) bump(r.host_id, r.status, r.n);
-  // A rowid range grouped in JS: a GROUP BY here would walk the whole host index.
-  for (const r of pendingByHost(db.prepare(PENDING_SQL), watermark)) bump(r.host_id, 'unverified', r.n);
-  const unindexed = db
-    .prepare('SELECT host_id, count(*) AS n FROM disk_files WHERE episode_row IS NULL GROUP BY host_id')
-    .all() as Array<{ host_id: string; n: number }>;
+  for (const r of pending) bump(r.host_id, 'unverified', r.n);
   for (const r of unindexed) bump(r.host_id, 'unindexed', r.n);
   return { total, hosts };
 }

@@ -53,7 +53,24 @@ export interface CompactIndexBatch {
   tail: Array<{ index: number; record: EpisodeRecord }>;
   /** First rejected lines per reason, for the log. */
   rejected: Array<{ reason: RecordSkipReason; excerpt: string }>;
+  /**
+   * Where each valid line's text fields lie, for the catalog writer (which then needs no parse):
+   * per line ROW_FIELDS int32s (see ROW). Lines added as text have ROW.line = -1 and their text in
+   * `texts`.
+   */
+  rows: Int32Array;
+  /** Valid lines added as text (declined by the byte reader), by batch index. */
+  texts: Array<{ index: number; line: string }>;
 }
+
+/**
+ * A valid line's place in the batch's bytes, for the catalog writer (`CompactIndexBatch.rows`):
+ * the line's start (-1: its text is in `texts`), the id's bytes ([-1, -1]: the line holds more
+ * than the fast columns carry — a path, extra keys, an escaped id or sha — and is parsed whole),
+ * the sha256's bytes ([-1, -1]: null).
+ */
+export const ROW = { line: 0, idStart: 1, idEnd: 2, shaStart: 3, shaEnd: 4 } as const;
+export const ROW_FIELDS = 5;
 
 const EXCERPTS_PER_REASON = 3;
 
@@ -88,6 +105,8 @@ export class CompactBatchBuilder {
   private host: Uint32Array;
   private size: Float64Array;
   private receivedMs: Float64Array;
+  private rows: Int32Array;
+  private texts: CompactIndexBatch['texts'] = [];
   hosts: string[] = [];
   private readonly hostIndex = new Map<string, number>();
   private hostEpisodes: number[] = [];
@@ -113,6 +132,7 @@ export class CompactBatchBuilder {
     this.host = new Uint32Array(cap);
     this.size = new Float64Array(cap);
     this.receivedMs = new Float64Array(cap);
+    this.rows = new Int32Array(cap * ROW_FIELDS);
   }
 
   /**
@@ -130,6 +150,7 @@ export class CompactBatchBuilder {
     this.hostLastMs = [];
     this.rejected = [];
     this.rejectedPerReason.clear();
+    this.texts = [];
     this.valid = 0;
   }
 
@@ -208,6 +229,14 @@ export class CompactBatchBuilder {
     const [hi, lo] = hash64(r.episode_id);
     const ms = r.received_at === null ? Number.NaN : wallMs(r.received_at);
     this.addKey(hi, lo, this.hostFor(r.host_id), r.size_bytes ?? Number.NaN, ms, line);
+    this.textRow(line);
+  }
+
+  /** The line just added came as text: the writer gets that text. */
+  private textRow(line: string): void {
+    const i = this.n - 1;
+    this.rows[i * ROW_FIELDS + ROW.line] = -1;
+    this.texts.push({ index: i, line });
   }
 
   /**
@@ -259,6 +288,34 @@ export class CompactBatchBuilder {
     const size =
       k3 === KIND.number ? sizeBytes(decodeNumber(b, s3, e3)) : sizeBytes(decodeScalar(b, k3, s3, e3));
     this.addKey(hi, lo, host, size ?? Number.NaN, compactMs(ms), text, start, end);
+    if (text !== undefined) {
+      this.textRow(text);
+      return null;
+    }
+    // Where the writer finds the text fields; a line with more than them is parsed whole there.
+    const r = (this.n - 1) * ROW_FIELDS;
+    const rows = this.rows;
+    rows[r + ROW.line] = start;
+    const k2 = kind[INDEX.sha256] as number;
+    const fast =
+      k0 === KIND.plainString &&
+      sc.extraCount === 0 &&
+      kind[INDEX.path] === KIND.absent &&
+      k2 !== KIND.string;
+    if (!fast) {
+      rows[r + ROW.idStart] = -1;
+      rows[r + ROW.idEnd] = -1;
+      return null;
+    }
+    rows[r + ROW.idStart] = s0;
+    rows[r + ROW.idEnd] = e0;
+    if (k2 === KIND.plainString) {
+      rows[r + ROW.shaStart] = sc.start[INDEX.sha256] as number;
+      rows[r + ROW.shaEnd] = sc.end[INDEX.sha256] as number;
+    } else {
+      rows[r + ROW.shaStart] = -1;
+      rows[r + ROW.shaEnd] = -1;
+    }
     return null;
   }
 
@@ -318,6 +375,8 @@ export class CompactBatchBuilder {
       },
       tail,
       rejected: this.rejected,
+      rows: this.rows.subarray(0, n * ROW_FIELDS),
+      texts: this.texts,
     };
   }
 
@@ -332,12 +391,13 @@ export class CompactBatchBuilder {
       this.host = grown(this.host, new Uint32Array(cap));
       this.size = grown(this.size, new Float64Array(cap));
       this.receivedMs = grown(this.receivedMs, new Float64Array(cap));
+      this.rows = grown(this.rows, new Int32Array(cap * ROW_FIELDS));
     }
     return i;
   }
 }
 
-function grown<T extends Uint8Array | Uint32Array | Float64Array>(from: T, to: T): T {
+function grown<T extends Uint8Array | Uint32Array | Int32Array | Float64Array>(from: T, to: T): T {
   to.set(from as never);
   return to;
 }

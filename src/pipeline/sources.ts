@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import type { FileSpan, IngestLog } from '../bus/ingest-log.js';
 import { EpisodeIdTracker } from '../feeders/episode-ids.js';
-import { FirstPassLoader, type FirstPassSource } from '../feeders/first-pass.js';
+import { FirstPassLoader, type FirstPassSource, sharedFd } from '../feeders/first-pass.js';
 import { type CompactIndexBatch, LINE_OK, SKIP_CODES } from '../feeders/index-compact.js';
 import { planIndexRanges, type RangePlan } from '../feeders/index-ranges.js';
 import { type FeederBatch, JsonlFeeder, type JsonlFeederStats } from '../feeders/jsonl-feeder.js';
@@ -148,13 +148,15 @@ export class IndexSource implements SourceReader {
   private async readRanges(plan: RangePlan): Promise<void> {
     const loader = this.firstPass as FirstPassLoader;
     this.firstPassBytes = plan.checkpoint.offset;
+    // The catalog writer may read the ranges through it after this pass: closed on its release.
+    const file = sharedFd(plan.fd);
     try {
       for (const [start, end] of plan.ranges) {
         if (this.stopped) break;
-        await loader.scanRange(plan.fd, start, end, plan.checkpoint);
+        await loader.scanRange(file, start, end, plan.checkpoint);
       }
     } finally {
-      fs.closeSync(plan.fd);
+      file.release();
       await loader.close();
     }
   }
