@@ -3,6 +3,7 @@ import { EPISODE_STATUSES, type EpisodeListItem, type EpisodeStatus } from '../p
 import { dict } from '../protocol/index.js';
 import type { Db } from './db.js';
 import { episodeFromRow } from './ingest-store.js';
+import { STATUS_RANK_SQL } from './schema.js';
 
 /**
  * The explorer's queries over the catalog: filtered, newest-first keyset pages of episodes
@@ -328,8 +329,9 @@ export class EpisodeQueries {
   }
 
   /**
-   * One page in another order than newest first. No index serves these orders: each page reads
-   * every row under the filter and keeps the best `limit + 1` (SQLite's top-N sort).
+   * One page in another order than newest first: index rows through the index of the sort key
+   * (`episodes_order_*`: key, then row id), as a range after the cursor; unindexed files (few)
+   * by a top-N sort.
    */
   pageSorted(
     f: EpisodeFilter,
@@ -341,16 +343,27 @@ export class EpisodeQueries {
     const dir = sort.order === 'asc' ? 'ASC' : 'DESC';
     const cols = sortColumns(sort.sort);
     const found: KeyedRow[] = [];
-    const rowBound =
-      wantsRows(f).length > 0 ? afterSortedCursor(cursor, sort.order, INDEXED, cols.row, 'id') : null;
-    if (rowBound) {
-      const sql = merge(rowConditions(f, null), rowBound);
-      this.timeConditions(f, 'received_ms', sql);
-      const rows = this.stmt(
-        `SELECT ${EPISODE_COLUMNS}, (${cols.row}) AS sort_key FROM episodes ${where(sql)}
-         ORDER BY (${cols.row}) IS NULL, (${cols.row}) ${dir}, id ${dir} LIMIT ?`,
-      ).all(...sql.params, want) as Array<RawRow & { sort_key: number | string | null }>;
-      for (const r of rows) found.push({ key: r.sort_key, src: INDEXED, id: r.id, item: rowItem(r).item });
+    if (wantsRows(f).length > 0) {
+      // Rows with a key, then (missing values last) rows without: each a range of the key's index.
+      const keyed = keyedAfterCursor(cursor, sort.order, cols.row);
+      if (keyed) {
+        const sql = merge(rowConditions(f, null), keyed);
+        this.timeConditions(f, 'received_ms', sql);
+        const rows = this.stmt(
+          `SELECT ${EPISODE_COLUMNS}, (${cols.row}) AS sort_key FROM episodes ${where(sql)}
+           ORDER BY (${cols.row}) ${dir}, id ${dir} LIMIT ?`,
+        ).all(...sql.params, want) as Array<RawRow & { sort_key: number | string | null }>;
+        for (const r of rows) found.push({ key: r.sort_key, src: INDEXED, id: r.id, item: rowItem(r).item });
+      }
+      const unkeyed = found.length < want ? unkeyedAfterCursor(cursor, sort.order, cols.row) : null;
+      if (unkeyed) {
+        const sql = merge(rowConditions(f, null), unkeyed);
+        this.timeConditions(f, 'received_ms', sql);
+        const rows = this.stmt(
+          `SELECT ${EPISODE_COLUMNS}, NULL AS sort_key FROM episodes ${where(sql)} ORDER BY id ${dir} LIMIT ?`,
+        ).all(...sql.params, want - found.length) as Array<RawRow & { sort_key: null }>;
+        for (const r of rows) found.push({ key: null, src: INDEXED, id: r.id, item: rowItem(r).item });
+      }
     }
     const fileBound = wantsFiles(f) ? afterSortedCursor(cursor, sort.order, FILE, cols.file, 'rowid') : null;
     if (fileBound) {
@@ -657,9 +670,7 @@ function sortColumns(sort: EpisodeSortKey): { row: string; file: string } {
       return { row: 'host_id', file: 'host_id' };
     case 'status':
       return {
-        row: `CASE status ${Object.entries(STATUS_RANK)
-          .map(([s, r]) => `WHEN '${s}' THEN ${r}`)
-          .join(' ')} END`,
+        row: STATUS_RANK_SQL,
         // Not a bare number: SQLite reads `ORDER BY 2` as the second column.
         file: `CAST(${STATUS_RANK.unindexed} AS INTEGER)`,
       };
@@ -686,6 +697,44 @@ function compareSorted(order: 'asc' | 'desc'): (a: KeyedRow, b: KeyedRow) => num
     }
     return dir * (a.src - b.src || a.id - b.id);
   };
+}
+
+/**
+ * Index rows with a key (`key IS NOT NULL`) after `cursor` in the sorted order, as one range of
+ * the key's index (a row value: SQLite seeks to it), or null when none can follow the cursor.
+ */
+function keyedAfterCursor(cursor: SortedCursor | null, order: 'asc' | 'desc', key: string): Sql | null {
+  const sql: Sql = { where: [`(${key}) IS NOT NULL`], params: [] };
+  if (cursor === null) return sql;
+  const [ck, cs, cid] = cursor;
+  if (ck === null) return null; // Past every keyed row.
+  const cmp = order === 'asc' ? '>' : '<';
+  if (cs === INDEXED) {
+    sql.where.push(`((${key}), id) ${cmp} (?, ?)`);
+    sql.params.push(ck, cid);
+    return sql;
+  }
+  // The cursor is a file's: within its key, index rows come after files when ascending.
+  const srcAfter = order === 'asc' ? INDEXED > cs : INDEXED < cs;
+  sql.where.push(`(${key}) ${cmp}${srcAfter ? '=' : ''} ?`);
+  sql.params.push(ck);
+  return sql;
+}
+
+/** Index rows without a key after `cursor` (they come last, by id), or null when none can follow. */
+function unkeyedAfterCursor(cursor: SortedCursor | null, order: 'asc' | 'desc', key: string): Sql | null {
+  const sql: Sql = { where: [`(${key}) IS NULL`], params: [] };
+  if (cursor === null) return sql;
+  const [ck, cs, cid] = cursor;
+  if (ck !== null) return sql; // Every keyless row follows a keyed one.
+  const cmp = order === 'asc' ? '>' : '<';
+  if (cs === INDEXED) {
+    sql.where.push(`id ${cmp} ?`);
+    sql.params.push(cid);
+    return sql;
+  }
+  const srcAfter = order === 'asc' ? INDEXED > cs : INDEXED < cs;
+  return srcAfter ? sql : null;
 }
 
 /**
