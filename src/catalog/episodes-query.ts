@@ -3,7 +3,6 @@ import { EPISODE_STATUSES, type EpisodeListItem, type EpisodeStatus } from '../p
 import { dict } from '../protocol/index.js';
 import type { Db } from './db.js';
 import { episodeFromRow } from './ingest-store.js';
-import { STATUS_RANK_SQL } from './schema.js';
 
 /**
  * The explorer's queries over the catalog: filtered, newest-first keyset pages of episodes
@@ -343,28 +342,7 @@ export class EpisodeQueries {
     const dir = sort.order === 'asc' ? 'ASC' : 'DESC';
     const cols = sortColumns(sort.sort);
     const found: KeyedRow[] = [];
-    if (wantsRows(f).length > 0) {
-      // Rows with a key, then (missing values last) rows without: each a range of the key's index.
-      const keyed = keyedAfterCursor(cursor, sort.order, cols.row);
-      if (keyed) {
-        const sql = merge(rowConditions(f, null), keyed);
-        this.timeConditions(f, 'received_ms', sql);
-        const rows = this.stmt(
-          `SELECT ${EPISODE_COLUMNS}, (${cols.row}) AS sort_key FROM episodes ${where(sql)}
-           ORDER BY (${cols.row}) ${dir}, id ${dir} LIMIT ?`,
-        ).all(...sql.params, want) as Array<RawRow & { sort_key: number | string | null }>;
-        for (const r of rows) found.push({ key: r.sort_key, src: INDEXED, id: r.id, item: rowItem(r).item });
-      }
-      const unkeyed = found.length < want ? unkeyedAfterCursor(cursor, sort.order, cols.row) : null;
-      if (unkeyed) {
-        const sql = merge(rowConditions(f, null), unkeyed);
-        this.timeConditions(f, 'received_ms', sql);
-        const rows = this.stmt(
-          `SELECT ${EPISODE_COLUMNS}, NULL AS sort_key FROM episodes ${where(sql)} ORDER BY id ${dir} LIMIT ?`,
-        ).all(...sql.params, want - found.length) as Array<RawRow & { sort_key: null }>;
-        for (const r of rows) found.push({ key: null, src: INDEXED, id: r.id, item: rowItem(r).item });
-      }
-    }
+    if (wantsRows(f).length > 0) found.push(...this.sortedRows(f, sort, cursor, want));
     const fileBound = wantsFiles(f) ? afterSortedCursor(cursor, sort.order, FILE, cols.file, 'rowid') : null;
     if (fileBound) {
       const sql = merge(this.fileConditions(f), fileBound);
@@ -382,6 +360,99 @@ export class EpisodeQueries {
       next: found.length > limit && last ? [last.key, last.src, last.id] : null,
       total: this.total(f),
     };
+  }
+
+  /**
+   * Index rows of a sorted page, each part a range of one index in order: for `status`, one
+   * status after another in rank order (`episodes_order_status`: status, row id); otherwise the
+   * rest of the cursor's key by id, then the keys after it (`episodes_order_host`, or
+   * `episodes_by_size` with its few rows per size put in id order), then rows without a key.
+   */
+  private sortedRows(
+    f: EpisodeFilter,
+    sort: EpisodeSort,
+    cursor: SortedCursor | null,
+    want: number,
+  ): KeyedRow[] {
+    const out: KeyedRow[] = [];
+    const dir = sort.order === 'asc' ? 'ASC' : 'DESC';
+    const cmp = sort.order === 'asc' ? '>' : '<';
+    const key = sortColumns(sort.sort).row;
+    const read = (
+      sql: Sql,
+      order: string,
+      keyed: (r: RawRow & { sort_key: unknown }) => number | string | null,
+    ) => {
+      if (out.length >= want) return;
+      this.timeConditions(f, 'received_ms', sql);
+      const rows = this.stmt(
+        `SELECT ${EPISODE_COLUMNS}, ${sort.sort === 'status' ? 'NULL' : `(${key})`} AS sort_key FROM episodes
+         ${where(sql)} ORDER BY ${order} LIMIT ?`,
+      ).all(...sql.params, want - out.length) as Array<RawRow & { sort_key: unknown }>;
+      for (const r of rows) out.push({ key: keyed(r), src: INDEXED, id: r.id, item: rowItem(r).item });
+    };
+    // Where the cursor leaves off among index rows: its key (undefined: before every row), and
+    // whether rows of that very key still follow it, from which id (null: all of them).
+    let fromKey: number | string | null | undefined;
+    let fromId: number | null = null;
+    let sameKey = true;
+    if (cursor) {
+      const [ck, cs, cid] = cursor;
+      fromKey = ck;
+      // Within one key, index rows come after files when ascending, before them when descending.
+      if (cs === INDEXED) fromId = cid;
+      else sameKey = sort.order === 'asc' ? INDEXED > cs : INDEXED < cs;
+    }
+    if (sort.sort === 'status') {
+      const ranked = [...wantsRows(f)].sort((a, b) => STATUS_RANK[a] - STATUS_RANK[b]);
+      if (sort.order === 'desc') ranked.reverse();
+      for (const status of ranked) {
+        const rank = STATUS_RANK[status];
+        const sql = rowConditions(f, { status });
+        if (fromKey !== undefined && fromKey !== null) {
+          const c = (rank - (fromKey as number)) * (sort.order === 'asc' ? 1 : -1);
+          if (c < 0 || (c === 0 && !sameKey)) continue;
+          if (c === 0 && fromId !== null) {
+            sql.where.push(`id ${cmp} ?`);
+            sql.params.push(fromId);
+          }
+        } else if (fromKey === null) break; // The cursor is past every status (none is missing).
+        read(sql, `id ${dir}`, () => rank);
+      }
+      return out;
+    }
+    const keyOf = (r: { sort_key: unknown }) => r.sort_key as number | string | null;
+    if (fromKey === undefined) {
+      const sql = rowConditions(f, null);
+      sql.where.push(`(${key}) IS NOT NULL`);
+      read(sql, `(${key}) ${dir}, id ${dir}`, keyOf);
+    } else if (fromKey !== null) {
+      if (sameKey) {
+        const sql = rowConditions(f, null);
+        sql.where.push(`(${key}) = ?`);
+        sql.params.push(fromKey);
+        if (fromId !== null) {
+          sql.where.push(`id ${cmp} ?`);
+          sql.params.push(fromId);
+        }
+        read(sql, `id ${dir}`, keyOf);
+      }
+      const sql = rowConditions(f, null);
+      sql.where.push(`(${key}) ${cmp} ?`);
+      sql.params.push(fromKey);
+      read(sql, `(${key}) ${dir}, id ${dir}`, keyOf);
+    }
+    // Missing values last, by id.
+    if (fromKey !== null || sameKey) {
+      const sql = rowConditions(f, null);
+      sql.where.push(`(${key}) IS NULL`);
+      if (fromKey === null && fromId !== null) {
+        sql.where.push(`id ${cmp} ?`);
+        sql.params.push(fromId);
+      }
+      read(sql, `id ${dir}`, () => null);
+    }
+    return out;
   }
 
   /** Counts per host and per status under the filter. */
@@ -670,7 +741,9 @@ function sortColumns(sort: EpisodeSortKey): { row: string; file: string } {
       return { row: 'host_id', file: 'host_id' };
     case 'status':
       return {
-        row: STATUS_RANK_SQL,
+        row: `CASE status ${Object.entries(STATUS_RANK)
+          .map(([s, r]) => `WHEN '${s}' THEN ${r}`)
+          .join(' ')} END`,
         // Not a bare number: SQLite reads `ORDER BY 2` as the second column.
         file: `CAST(${STATUS_RANK.unindexed} AS INTEGER)`,
       };
@@ -697,44 +770,6 @@ function compareSorted(order: 'asc' | 'desc'): (a: KeyedRow, b: KeyedRow) => num
     }
     return dir * (a.src - b.src || a.id - b.id);
   };
-}
-
-/**
- * Index rows with a key (`key IS NOT NULL`) after `cursor` in the sorted order, as one range of
- * the key's index (a row value: SQLite seeks to it), or null when none can follow the cursor.
- */
-function keyedAfterCursor(cursor: SortedCursor | null, order: 'asc' | 'desc', key: string): Sql | null {
-  const sql: Sql = { where: [`(${key}) IS NOT NULL`], params: [] };
-  if (cursor === null) return sql;
-  const [ck, cs, cid] = cursor;
-  if (ck === null) return null; // Past every keyed row.
-  const cmp = order === 'asc' ? '>' : '<';
-  if (cs === INDEXED) {
-    sql.where.push(`((${key}), id) ${cmp} (?, ?)`);
-    sql.params.push(ck, cid);
-    return sql;
-  }
-  // The cursor is a file's: within its key, index rows come after files when ascending.
-  const srcAfter = order === 'asc' ? INDEXED > cs : INDEXED < cs;
-  sql.where.push(`(${key}) ${cmp}${srcAfter ? '=' : ''} ?`);
-  sql.params.push(ck);
-  return sql;
-}
-
-/** Index rows without a key after `cursor` (they come last, by id), or null when none can follow. */
-function unkeyedAfterCursor(cursor: SortedCursor | null, order: 'asc' | 'desc', key: string): Sql | null {
-  const sql: Sql = { where: [`(${key}) IS NULL`], params: [] };
-  if (cursor === null) return sql;
-  const [ck, cs, cid] = cursor;
-  if (ck !== null) return sql; // Every keyless row follows a keyed one.
-  const cmp = order === 'asc' ? '>' : '<';
-  if (cs === INDEXED) {
-    sql.where.push(`id ${cmp} ?`);
-    sql.params.push(cid);
-    return sql;
-  }
-  const srcAfter = order === 'asc' ? INDEXED > cs : INDEXED < cs;
-  return srcAfter ? sql : null;
 }
 
 /**

@@ -1,16 +1,7 @@
 // The driver's type, not db.ts's alias: db.ts runs these migrations (no import cycle).
 import type Database from 'better-sqlite3';
-import { STATUS_RANK } from '../protocol/episode-filter.js';
 
 type Db = Database.Database;
-
-/**
- * An episode's status as its rank in the explorer's status order (worst first). The status sort
- * and its index use this very text: SQLite matches an expression index by the expression.
- */
-export const STATUS_RANK_SQL = `CASE status ${Object.entries(STATUS_RANK)
-  .map(([s, r]) => `WHEN '${s}' THEN ${r}`)
-  .join(' ')} END`;
 
 /**
  * The secondary indexes of `episodes` (the unique key on episode_id aside). A cold bulk load
@@ -26,12 +17,11 @@ export const EPISODE_INDEXES: readonly string[] = [
   'CREATE INDEX episodes_by_status_time ON episodes(status, received_ms)',
   'CREATE INDEX episodes_by_sha_group ON episodes(substr(sha256, 1, 2))',
   'CREATE INDEX episodes_by_size ON episodes(size_bytes, received_ms)',
-  // The explorer's other orders (`sort=size|host|status`): each key then the row id (SQLite
-  // appends the rowid), so a page is a range of one index, whichever direction, never a sort of
-  // every row under the filter.
-  'CREATE INDEX episodes_order_size ON episodes(size_bytes)',
+  // The explorer's other orders (`sort=host|status`): the key then the row id (SQLite appends
+  // it), so a page is a range of one index either way, never a sort of every row under the
+  // filter. `sort=size` reads episodes_by_size (a few rows per size, put in id order).
   'CREATE INDEX episodes_order_host ON episodes(host_id)',
-  `CREATE INDEX episodes_order_status ON episodes((${STATUS_RANK_SQL}))`,
+  'CREATE INDEX episodes_order_status ON episodes(status)',
 ];
 
 /** Names of EPISODE_INDEXES, in order. */
