@@ -1,4 +1,3 @@
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { WsHubStats } from '../bus/ws-hub.js';
 import type { PhaseMixStats } from '../phasemix/service.js';
@@ -88,10 +87,6 @@ const sources = (s: Scrape): SourceStats[] => [s.stats.index, s.stats.alerts];
 const FAST_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 /** Phase-mix refreshes take milliseconds (cached) to minutes (a cold root). */
 const SLOW_BUCKETS = [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900];
-
-/** Event-loop delay of this process (the server must stay responsive during a bootstrap). */
-const loopDelay = monitorEventLoopDelay({ resolution: 10 });
-loopDelay.enable();
 
 /**
  * The server's Prometheus registry (prom-client): default process and Node.js metrics, four
@@ -193,6 +188,40 @@ export class Metrics {
         },
       });
     }
+  }
+
+  /**
+   * Event-loop delay since start (the server must stay responsive during a bootstrap), from the
+   * one sampler of the process: prom-client's default collector (`nodejs_eventloop_lag_*`, its
+   * histogram reset at every scrape). The worst delay since start is the worst of every scrape
+   * interval's (exact); the p99 is the highest interval p99 seen. Collected after the default
+   * metrics (registered before), so each scrape's own interval counts.
+   */
+  #declareLoopDelay(): void {
+    const since = { max: 0, p99: 0 };
+    const read = async (name: string): Promise<number> => {
+      const metric = this.registry.getSingleMetric(name);
+      const value = metric ? (await metric.get()).values[0]?.value : undefined;
+      return typeof value === 'number' && Number.isFinite(value) ? value : 0;
+    };
+    new Gauge({
+      name: `${PREFIX}event_loop_delay_max_seconds`,
+      help: 'Worst event-loop delay since start.',
+      registers: [this.registry],
+      async collect() {
+        since.max = Math.max(since.max, await read('nodejs_eventloop_lag_max_seconds'));
+        this.set(since.max);
+      },
+    });
+    new Gauge({
+      name: `${PREFIX}event_loop_delay_p99_seconds`,
+      help: 'Highest 99th-percentile event-loop delay of a scrape interval since start.',
+      registers: [this.registry],
+      async collect() {
+        since.p99 = Math.max(since.p99, await read('nodejs_eventloop_lag_p99_seconds'));
+        this.set(since.p99);
+      },
+    });
   }
 
   /** Today's counters and gauges, under the names they had before prom-client. */
@@ -392,20 +421,7 @@ export class Metrics {
       () => process.memoryUsage().rss,
     );
     stat('gauge', 'heap_used_bytes', 'V8 heap in use.', [], () => process.memoryUsage().heapUsed);
-    stat(
-      'gauge',
-      'event_loop_delay_max_seconds',
-      'Worst event-loop delay since start.',
-      [],
-      () => loopDelay.max / 1e9,
-    );
-    stat(
-      'gauge',
-      'event_loop_delay_p99_seconds',
-      '99th percentile event-loop delay since start.',
-      [],
-      () => loopDelay.percentile(99) / 1e9,
-    );
+    this.#declareLoopDelay();
     stat(
       'gauge',
       'uptime_seconds',
