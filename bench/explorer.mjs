@@ -159,7 +159,16 @@ const filters = [
   ['host+status+from', `host=${hosts[0]}&status=missing&from=${dayAgo}`],
   ['deep page (cursor 10k)', `cursor=${deepCursor}`],
   ['limit=500', 'limit=500'],
+  // The other orders (issue 12): each an index range, never a scan of every row.
+  ...['size', 'host', 'status'].flatMap((key) =>
+    ['desc', 'asc'].map((order) => [`sort=${key} ${order}`, `sort=${key}&order=${order}`]),
+  ),
 ];
+// Every filter combined with one host too (issue 12: "alone and combined with host").
+for (const [label, query] of [...filters]) {
+  if (query === '' || query.startsWith('host=')) continue;
+  filters.push([`host + ${label}`, `host=${hosts[0]}&${query}`]);
+}
 
 function pct(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
