@@ -1,4 +1,3 @@
-import fs from 'node:fs';
 import type { FileSpan, IngestLog } from '../bus/ingest-log.js';
 import { EpisodeIdTracker } from '../feeders/episode-ids.js';
 import { FirstPassLoader, type FirstPassSource, sharedFd } from '../feeders/first-pass.js';
