@@ -91,7 +91,8 @@ export const DownloadHeaders = Type.Object({
   ),
   'if-range': Type.Optional(
     Type.String({
-      description: 'The server issues no validator to compare: with If-Range, Range is ignored (200, whole file).',
+      description:
+        'The server issues no validator to compare: with If-Range, Range is ignored (200, whole file).',
     }),
   ),
 });
