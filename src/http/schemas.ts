@@ -81,6 +81,21 @@ export const AlertActionBody = Type.Object(
 );
 export const PhaseMixQuery = Query({ host: param("One host's mix instead of the dataset's.") });
 export const EpisodeParams = Type.Object({ id: Type.String({ description: 'Episode id.' }) });
+/** The download's request headers (any others pass). */
+export const DownloadHeaders = Type.Object({
+  range: Type.Optional(
+    Type.String({
+      description:
+        'One byte range: `bytes=a-b`, `bytes=a-` or `bytes=-n` (206, or 416 past the end). Several ranges or a malformed value are ignored (200, whole file).',
+    }),
+  ),
+  'if-range': Type.Optional(
+    Type.String({
+      description:
+        'The server issues no validator to compare: with If-Range, Range is ignored (200, whole file).',
+    }),
+  ),
+});
 export const PhasePostBody = Type.Object(
   {
     host_id: Type.String({ minLength: 1, maxLength: 200 }),
@@ -310,9 +325,12 @@ export function route(
     querystring?: TSchema;
     params?: TSchema;
     body?: TSchema;
+    headers?: TSchema;
     ok?: TSchema;
     okStatus?: number;
     content?: string;
+    /** With `content`: also a 206 (one byte range) of that content type, so described. */
+    partial?: string;
   },
 ): FastifySchema {
   const ok =
@@ -324,8 +342,17 @@ export function route(
     ...(parts.querystring ? { querystring: parts.querystring } : {}),
     ...(parts.params ? { params: parts.params } : {}),
     ...(parts.body ? { body: parts.body } : {}),
+    ...(parts.headers ? { headers: parts.headers } : {}),
     response: {
       [parts.okStatus ?? 200]: ok ?? Type.Unknown(),
+      ...(parts.partial !== undefined && parts.content !== undefined
+        ? {
+            206: {
+              description: parts.partial,
+              content: { [parts.content]: { schema: parts.ok ?? Type.String() } },
+            },
+          }
+        : {}),
       '4xx': ApiErrorSchema,
       '5xx': ApiErrorSchema,
     },

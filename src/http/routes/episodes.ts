@@ -17,9 +17,11 @@ import {
   parseEpisodeSort,
 } from '../../protocol/episode-filter.js';
 import type { AppContext } from '../context.js';
-import { assertCatalogWritable, badQuery, notFound } from '../errors.js';
+import { assertCatalogWritable, badQuery, errorBody, notFound } from '../errors.js';
 import { decodeCursor, encodeCursor, intParam, list, type RawQuery, single } from '../query.js';
+import { parseRange } from '../range.js';
 import {
+  DownloadHeaders,
   EpisodeDetailSchema,
   EpisodeFacetsSchema,
   EpisodeParams,
@@ -225,11 +227,13 @@ export function registerEpisodeFileRoutes(
     return detail;
   });
 
-  const downloadSchema = route('The tarball, streamed (application/zstd).', {
+  const downloadSchema = route('The tarball, streamed (application/zstd); one byte range on request.', {
     querystring: NoQuery,
     params: EpisodeParams,
+    headers: DownloadHeaders,
     ok: Type.String({ format: 'binary' }),
     content: 'application/zstd',
+    partial: 'The requested bytes, with Content-Range.',
   });
   app.get('/api/episodes/:id/download', { schema: downloadSchema }, async (req, reply) => {
     const { id } = req.params as { id: string };
@@ -254,11 +258,27 @@ export function registerEpisodeFileRoutes(
       throw notFound(`episode '${id}' has no file under the data root's episodes/ folder`);
     }
     const name = safeFileName(found.item.episode_id);
+    // No validator (ETag, Last-Modified) is issued, so an If-Range cannot match: Range is ignored.
+    const range = req.headers['if-range'] === undefined ? parseRange(req.headers.range, st.size) : null;
+    reply.header('accept-ranges', 'bytes').header('cache-control', 'no-store');
+    if (range?.kind === 'unsatisfiable') {
+      await handle.close();
+      return reply
+        .code(416)
+        .header('content-range', `bytes */${st.size}`)
+        .send(errorBody('range_not_satisfiable', `the range is outside the file's ${st.size} bytes`));
+    }
     reply
       .header('content-type', 'application/zstd')
-      .header('content-length', String(st.size))
-      .header('content-disposition', `attachment; filename="${name}"`)
-      .header('cache-control', 'no-store');
+      .header('content-disposition', `attachment; filename="${name}"`);
+    if (range?.kind === 'part') {
+      reply
+        .code(206)
+        .header('content-range', `bytes ${range.start}-${range.end}/${st.size}`)
+        .header('content-length', String(range.end - range.start + 1));
+      return reply.send(handle.createReadStream({ start: range.start, end: range.end, autoClose: true }));
+    }
+    reply.header('content-length', String(st.size));
     return reply.send(handle.createReadStream({ autoClose: true }));
   });
 }
