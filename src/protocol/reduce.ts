@@ -6,6 +6,7 @@ import {
   RECENT_LIMIT,
   withKey,
 } from './index.js';
+import { hostKey } from './receivers.js';
 
 /**
  * Applies one event to a state and returns the new state. Pure and shared by the server's bus and
@@ -17,7 +18,8 @@ export function applyEvent(state: DashboardState, event: DashboardEvent): Dashbo
     case 'episode': {
       const { type: _t, seq: _s, ...episode } = event;
       const size = typeof episode.size_bytes === 'number' ? episode.size_bytes : 0;
-      const prev = own(state.hosts_indexed, episode.host_id);
+      const key = hostKey(episode.host_id, episode.receiver);
+      const prev = own(state.hosts_indexed, key);
       const last = prev?.last_received_at ?? null;
       const newer = episode.received_at !== null && (last === null || episode.received_at > last);
       return {
@@ -25,14 +27,11 @@ export function applyEvent(state: DashboardState, event: DashboardEvent): Dashbo
         total_episodes: state.total_episodes + 1,
         total_bytes: state.total_bytes + size,
         recent_episodes: [episode, ...state.recent_episodes.slice(0, RECENT_LIMIT - 1)],
-        hosts_indexed: {
-          ...state.hosts_indexed,
-          [episode.host_id]: {
-            episodes: (prev?.episodes ?? 0) + 1,
-            bytes: (prev?.bytes ?? 0) + size,
-            last_received_at: newer ? episode.received_at : last,
-          },
-        },
+        hosts_indexed: withKey(state.hosts_indexed, key, {
+          episodes: (prev?.episodes ?? 0) + 1,
+          bytes: (prev?.bytes ?? 0) + size,
+          last_received_at: newer ? episode.received_at : last,
+        }),
       };
     }
     case 'alert': {
@@ -44,7 +43,7 @@ export function applyEvent(state: DashboardState, event: DashboardEvent): Dashbo
         host_last_alert:
           alert.host_id === null
             ? state.host_last_alert
-            : withKey(state.host_last_alert, alert.host_id, alert),
+            : withKey(state.host_last_alert, hostKey(alert.host_id, alert.receiver), alert),
       };
     }
     case 'snapshot': {
@@ -62,14 +61,18 @@ export function applyEvent(state: DashboardState, event: DashboardEvent): Dashbo
     }
     case 'host_disk': {
       const gone = event.files === 0 && event.bytes === 0;
+      const key = hostKey(event.host_id, event.receiver);
       return {
         ...state,
-        host_counts: withKey(state.host_counts, event.host_id, gone ? undefined : event.files),
-        host_bytes: withKey(state.host_bytes, event.host_id, gone ? undefined : event.bytes),
+        host_counts: withKey(state.host_counts, key, gone ? undefined : event.files),
+        host_bytes: withKey(state.host_bytes, key, gone ? undefined : event.bytes),
       };
     }
     case 'health':
-      return { ...state, health: withKey(state.health, event.host_id, event.health ?? undefined) };
+      return {
+        ...state,
+        health: withKey(state.health, hostKey(event.host_id, event.receiver), event.health ?? undefined),
+      };
     case 'ready':
       return { ...state, ready: event.ready };
     case 'data_root': {
