@@ -1,7 +1,9 @@
 import type { EpisodeListItem } from '../../../protocol/api.js';
 import { type EpisodeSort, type EpisodeSortKey, FIRST_ORDER } from '../../../protocol/episode-filter.js';
 import type { EpisodeRecord } from '../../../protocol/index.js';
+import { hostKey } from '../../../protocol/receivers.js';
 import { formatAgo, formatBytes, formatDateTime, shortHash } from '../../data/format.js';
+import { useHostLabel } from '../../data/hooks.js';
 
 export type Row = (EpisodeListItem | EpisodeRecord) & { live?: boolean };
 
@@ -54,6 +56,7 @@ function SortHeader({
 }
 
 export function EpisodeTable({ rows, now, selected, onSelect, sort, onSort }: Props) {
+  const label = useHostLabel();
   return (
     <table className="table episodes" data-testid="episodes-table">
       <thead>
@@ -78,7 +81,7 @@ export function EpisodeTable({ rows, now, selected, onSelect, sort, onSort }: Pr
               {formatAgo(r.received_at, now)}
               <div className="muted small">{formatDateTime(r.received_at)}</div>
             </td>
-            <td>{r.host_id}</td>
+            <td>{label(hostKey(r.host_id, r.receiver))}</td>
             <td>
               <button type="button" className="link mono" onClick={() => onSelect(r.episode_id)}>
                 {r.episode_id}

@@ -6,6 +6,7 @@ import {
   hostStatus,
 } from '../../../protocol/host-status.js';
 import { own } from '../../../protocol/index.js';
+import { hostKey } from '../../../protocol/receivers.js';
 import { useDataNow } from '../../app/Liveness.js';
 import { useAlertLifecycle } from '../../data/alert-lifecycle.js';
 import { useStore } from '../../data/hooks.js';
@@ -29,9 +30,10 @@ export function useHostStatuses(): { hosts: HostWithStatus[]; now: number } {
     const open = new Map<string, { critical: number; warning: number }>();
     for (const g of groups) {
       if (g.state !== 'open' || g.host_id === null) continue;
-      const c = open.get(g.host_id) ?? { critical: 0, warning: 0 };
+      const key = hostKey(g.host_id, g.receiver);
+      const c = open.get(key) ?? { critical: 0, warning: 0 };
       c[g.severity] += 1;
-      open.set(g.host_id, c);
+      open.set(key, c);
     }
     const rows = hostRows(
       { hosts_indexed, host_counts, host_bytes, health, host_last_alert, live_phases },
@@ -39,14 +41,14 @@ export function useHostStatuses(): { hosts: HostWithStatus[]; now: number } {
     );
     return rows
       .map((row): HostWithStatus => {
-        const alerts = open.get(row.host_id);
+        const alerts = open.get(row.key);
         const result = hostStatus(
           {
-            indexed: own(hosts_indexed, row.host_id),
-            health: own(health, row.host_id),
+            indexed: own(hosts_indexed, row.key),
+            health: own(health, row.key),
             openCritical: alerts?.critical ?? 0,
             openWarning: alerts?.warning ?? 0,
-            corrupt: own(integrity?.hosts, row.host_id)?.corrupt ?? 0,
+            corrupt: own(integrity?.hosts, row.key)?.corrupt ?? 0,
           },
           now,
           thresholds,
