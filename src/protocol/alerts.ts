@@ -92,7 +92,7 @@ export function resolvedBy(
   const last = ms(group.last_seen ?? group.detected_at);
   if (!Number.isFinite(last)) return null;
   // The state's host key: two receivers' hosts of one name are two hosts (./receivers.ts).
-  const key = hostKey(group.host_id, group.receiver);
+  const key = hostKey(group.receiver, group.host_id);
   const health = own(inputs.health, key);
   const beat = heartbeatMs(health);
   const fresh = Number.isFinite(beat) && beat > last;

@@ -18,7 +18,7 @@ export function applyEvent(state: DashboardState, event: DashboardEvent): Dashbo
     case 'episode': {
       const { type: _t, seq: _s, ...episode } = event;
       const size = typeof episode.size_bytes === 'number' ? episode.size_bytes : 0;
-      const key = hostKey(episode.host_id, episode.receiver);
+      const key = hostKey(episode.receiver, episode.host_id);
       const prev = own(state.hosts_indexed, key);
       const last = prev?.last_received_at ?? null;
       const newer = episode.received_at !== null && (last === null || episode.received_at > last);
@@ -43,7 +43,7 @@ export function applyEvent(state: DashboardState, event: DashboardEvent): Dashbo
         host_last_alert:
           alert.host_id === null
             ? state.host_last_alert
-            : withKey(state.host_last_alert, hostKey(alert.host_id, alert.receiver), alert),
+            : withKey(state.host_last_alert, hostKey(alert.receiver, alert.host_id), alert),
       };
     }
     case 'snapshot': {
@@ -61,7 +61,7 @@ export function applyEvent(state: DashboardState, event: DashboardEvent): Dashbo
     }
     case 'host_disk': {
       const gone = event.files === 0 && event.bytes === 0;
-      const key = hostKey(event.host_id, event.receiver);
+      const key = hostKey(event.receiver, event.host_id);
       return {
         ...state,
         host_counts: withKey(state.host_counts, key, gone ? undefined : event.files),
@@ -71,7 +71,7 @@ export function applyEvent(state: DashboardState, event: DashboardEvent): Dashbo
     case 'health':
       return {
         ...state,
-        health: withKey(state.health, hostKey(event.host_id, event.receiver), event.health ?? undefined),
+        health: withKey(state.health, hostKey(event.receiver, event.host_id), event.health ?? undefined),
       };
     case 'ready':
       return { ...state, ready: event.ready };

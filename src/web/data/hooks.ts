@@ -1,5 +1,5 @@
 import { createContext, useContext, useEffect, useMemo, useState, useSyncExternalStore } from 'react';
-import { receiversOf } from '../../protocol/receivers.js';
+import { receiversOf } from '../../protocol/receiver-view.js';
 import { hostLabeller, snapshotOfReceiver, useReceiver } from './receiver.js';
 import type { Store, StoreSnapshot } from './store.js';
 

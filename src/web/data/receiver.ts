@@ -7,7 +7,7 @@
  */
 import { useSyncExternalStore } from 'react';
 import type { DashboardState } from '../../protocol/index.js';
-import { hostLabel, hostNameCounts, stateOfReceiver } from '../../protocol/receivers.js';
+import { hostLabel, hostNameCounts, stateOfReceiver } from '../../protocol/receiver-view.js';
 import type { StoreSnapshot } from './store.js';
 
 const RECEIVER = /^[A-Za-z0-9._-]{1,64}$/;

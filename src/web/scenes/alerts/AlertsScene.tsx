@@ -1,6 +1,7 @@
 import { useMemo, useState } from 'react';
 import { ALERT_STATES, type AlertGroupState, type AlertState } from '../../../protocol/alerts.js';
-import { hostKey, splitHostKey } from '../../../protocol/receivers.js';
+import { hostRef } from '../../../protocol/receiver-view.js';
+import { hostKey } from '../../../protocol/receivers.js';
 import { SOUND_KEY } from '../../app/AlertSignals.js';
 import { SceneGate } from '../../app/SceneGate.js';
 import { useSetParams } from '../../app/useRoute.js';
@@ -40,7 +41,7 @@ function AlertCard({ alert, now, kiosk }: { alert: AlertGroupState; now: number;
       </header>
       <p className="alert-meta">
         <span className="host-tag">
-          {alert.host_id === null ? 'no host' : label(hostKey(alert.host_id, alert.receiver))}
+          {alert.host_id === null ? 'no host' : label(hostKey(alert.receiver, alert.host_id))}
         </span>{' '}
         · last {formatAgo(alert.last_seen ?? alert.detected_at, now)}
         {alert.count > 1 && alert.first_seen ? ` · first ${formatDateTime(alert.first_seen)}` : ''}
@@ -147,7 +148,7 @@ export function AlertsScene({ params, kiosk }: { params: URLSearchParams; kiosk:
   const hosts = useMemo(
     () =>
       [
-        ...new Set([...Object.keys(indexed), ...Object.keys(lastAlerts)].map((k) => splitHostKey(k).host_id)),
+        ...new Set([...Object.keys(indexed), ...Object.keys(lastAlerts)].map((k) => hostRef(k).host_id)),
       ].sort(),
     [indexed, lastAlerts],
   );

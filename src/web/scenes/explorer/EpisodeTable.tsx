@@ -81,7 +81,7 @@ export function EpisodeTable({ rows, now, selected, onSelect, sort, onSort }: Pr
               {formatAgo(r.received_at, now)}
               <div className="muted small">{formatDateTime(r.received_at)}</div>
             </td>
-            <td>{label(hostKey(r.host_id, r.receiver))}</td>
+            <td>{label(hostKey(r.receiver, r.host_id))}</td>
             <td>
               <button type="button" className="link mono" onClick={() => onSelect(r.episode_id)}>
                 {r.episode_id}

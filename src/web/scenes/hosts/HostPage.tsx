@@ -1,6 +1,6 @@
 import { useEffect, useMemo, useState } from 'react';
 import { own } from '../../../protocol/index.js';
-import { splitHostKey } from '../../../protocol/receivers.js';
+import { hostRef } from '../../../protocol/receiver-view.js';
 import { hashFor } from '../../app/routes.js';
 import { Notice, Widget } from '../../app/Widget.js';
 import { useAlertLifecycle } from '../../data/alert-lifecycle.js';
@@ -50,7 +50,7 @@ function Trend({
   useEffect(() => {
     const controller = new AbortController();
     // A cluster's host key (`rack-2/host-a`) asks for that receiver's host.
-    const { host_id, receiver } = splitHostKey(hostId);
+    const { host_id, receiver } = hostRef(hostId);
     const q = new URLSearchParams({ host: host_id, to: new Date(now).toISOString() });
     if (receiver !== null) q.set('receiver', receiver);
     if (span !== null) q.set('from', new Date(now - span).toISOString());
@@ -122,7 +122,7 @@ export function HostPage({
   range?: RangeId;
   onRange?: (r: RangeId) => void;
 }) {
-  const ref = splitHostKey(hostId);
+  const ref = hostRef(hostId);
   const label = useHostLabel()(hostId);
   const { groups } = useAlertLifecycle({ host: ref.host_id, receiver: ref.receiver ?? undefined });
   // Links to the Explorer and the alerts by host id, with this host's receiver picked.

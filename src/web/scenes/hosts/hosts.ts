@@ -1,6 +1,6 @@
 import type { HostSummary } from '../../../protocol/api.js';
 import { type DashboardState, type HostHealth, own } from '../../../protocol/index.js';
-import { splitHostKey } from '../../../protocol/receivers.js';
+import { hostRef } from '../../../protocol/receiver-view.js';
 import { formatAgo, formatBytes, formatCount } from '../../data/format.js';
 
 /** A host with no episode for this long stands out as stale. */
@@ -32,10 +32,10 @@ export function hostRows(state: HostSources, now: number): HostRow[] {
     ...Object.keys(state.host_last_alert),
   ]);
   // A phase names no receiver: it adds a host only when no receiver has one of that name.
-  const names = new Set([...ids].map((k) => splitHostKey(k).host_id));
+  const names = new Set([...ids].map((k) => hostRef(k).host_id));
   for (const k of Object.keys(state.live_phases)) if (!names.has(k)) ids.add(k);
   const rows = [...ids].map((key): HostRow => {
-    const { host_id, receiver } = splitHostKey(key);
+    const { host_id, receiver } = hostRef(key);
     const indexed = own(state.hosts_indexed, key);
     const last = indexed?.last_received_at ?? null;
     const lastMs = last === null ? Number.NaN : Date.parse(last);

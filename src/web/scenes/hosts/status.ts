@@ -30,7 +30,7 @@ export function useHostStatuses(): { hosts: HostWithStatus[]; now: number } {
     const open = new Map<string, { critical: number; warning: number }>();
     for (const g of groups) {
       if (g.state !== 'open' || g.host_id === null) continue;
-      const key = hostKey(g.host_id, g.receiver);
+      const key = hostKey(g.receiver, g.host_id);
       const c = open.get(key) ?? { critical: 0, warning: 0 };
       c[g.severity] += 1;
       open.set(key, c);

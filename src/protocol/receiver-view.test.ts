@@ -1,13 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { type DashboardEvent, emptyState, type UnsequencedEvent } from './index.js';
-import {
-  hostKey,
-  hostLabel,
-  hostNameCounts,
-  receiversOf,
-  splitHostKey,
-  stateOfReceiver,
-} from './receivers.js';
+import { hostLabel, hostNameCounts, hostRef, receiversOf, stateOfReceiver } from './receiver-view.js';
+import { hostKey } from './receivers.js';
 import { applyEvent } from './reduce.js';
 
 let seq = 0;
@@ -29,12 +23,12 @@ function fold(events: DashboardEvent[]) {
 
 describe('host keys', () => {
   it('are the plain host id on a single box and split back in a cluster', () => {
-    expect(hostKey('host-a')).toBe('host-a');
-    expect(hostKey('host-a', 'rack-2')).toBe('rack-2/host-a');
-    expect(splitHostKey('rack-2/host-a')).toEqual({ host_id: 'host-a', receiver: 'rack-2' });
-    expect(splitHostKey('host-a')).toEqual({ host_id: 'host-a', receiver: null });
+    expect(hostKey(undefined, 'host-a')).toBe('host-a');
+    expect(hostKey('rack-2', 'host-a')).toBe('rack-2/host-a');
+    expect(hostRef('rack-2/host-a')).toEqual({ host_id: 'host-a', receiver: 'rack-2' });
+    expect(hostRef('host-a')).toEqual({ host_id: 'host-a', receiver: null });
     // A host id with a slash after its receiver stays whole.
-    expect(splitHostKey(hostKey('a/b', 'r1'))).toEqual({ host_id: 'a/b', receiver: 'r1' });
+    expect(hostRef(hostKey('r1', 'a/b'))).toEqual({ host_id: 'a/b', receiver: 'r1' });
   });
 
   it('keep two receivers’ hosts of the same name apart in the reduced state', () => {
