@@ -51,7 +51,7 @@ export const LAYERS = {
     'liveness',
   ],
   server: ['util', 'protocol', 'config', 'bus', 'catalog', 'state', 'pipeline', 'services'],
-  demo: ['util', 'protocol', 'config', 'generate', 'server'],
+  demo: ['util', 'protocol', 'config', 'generate', 'server', 'scaleout'],
   cli: [
     'util',
     'protocol',
