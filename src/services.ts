@@ -42,7 +42,7 @@ export interface Services {
   stop(): Promise<void>;
 }
 
-function readToken(file: string, flag: string): string {
+export function readToken(file: string, flag: string): string {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8').trim();

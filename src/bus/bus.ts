@@ -41,7 +41,12 @@ export interface LiveFeed {
   readonly state: DashboardState;
   subscribe(fn: (event: DashboardEvent) => void): () => void;
   hello(reset?: boolean): HelloMessage;
-  resume(since: number, epoch: string | undefined): ResumeResult;
+  /**
+   * A promise when the answer needs an asynchronous read (a replica reading what its ring no longer
+   * holds from the shared stream): it must then cover every event up to the feed's seq at the time
+   * it settles; the hub holds that client's live events meanwhile.
+   */
+  resume(since: number, epoch: string | undefined): ResumeResult | Promise<ResumeResult>;
 }
 
 /**

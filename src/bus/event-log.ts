@@ -64,6 +64,11 @@ export interface RingEventLogOptions {
   epoch?: string;
   /** Where a subscriber that throws is reported. @default a pino logger at level `error` */
   logger?: Logger;
+  /**
+   * The seq the log starts after (a follower of a shared log starts where its state is exact);
+   * the next event is `startSeq + 1`. @default 0
+   */
+  startSeq?: number;
 }
 
 /**
@@ -113,6 +118,7 @@ export class RingEventLog implements EventLog {
     this.maxBytes = maxBytes;
     this.#slots = new Array<DashboardEvent | undefined>(capacity);
     this.#sizes = new Float64Array(capacity);
+    this.#seq = options.startSeq ?? 0;
   }
 
   /** Serialised bytes held. */
@@ -139,6 +145,27 @@ export class RingEventLog implements EventLog {
   append(event: UnsequencedEvent): DashboardEvent {
     // The cast is sound: UnsequencedEvent is DashboardEvent minus `seq`, distributed over the union.
     const sequenced = { ...event, seq: this.#seq + 1 } as DashboardEvent;
+    this.#deliver(sequenced);
+    return sequenced;
+  }
+
+  /**
+   * The follower's append (a replica of a shared log): the event already carries its seq, given by
+   * the shared log, and must be the next one (`seq + 1`); anything else throws `seq_not_contiguous`
+   * and changes nothing. Kept and delivered like an appended event.
+   */
+  follow(event: DashboardEvent): DashboardEvent {
+    if (event.seq !== this.#seq + 1) {
+      throw new DashboardError('seq_not_contiguous', `event seq ${event.seq} does not follow ${this.#seq}`, {
+        seq: event.seq,
+        newest: this.#seq,
+      });
+    }
+    this.#deliver(event);
+    return event;
+  }
+
+  #deliver(sequenced: DashboardEvent): void {
     this.#keep(sequenced);
     this.#seq = sequenced.seq;
     for (const fn of this.#subscribers) {
@@ -152,7 +179,6 @@ export class RingEventLog implements EventLog {
         );
       }
     }
-    return sequenced;
   }
 
   subscribe(fn: EventSubscriber): () => void {

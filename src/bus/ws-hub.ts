@@ -10,7 +10,7 @@ import {
 } from '../protocol/index.js';
 import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
-import type { LiveFeed } from './bus.js';
+import type { LiveFeed, ResumeResult } from './bus.js';
 import { serialise } from './event-log.js';
 import { parseWsRequest, requestPath } from './ws-query.js';
 
@@ -99,6 +99,8 @@ export class WsHub {
   readonly #checkOrigin: ((origin: string | undefined, req: IncomingMessage) => boolean) | undefined;
   /** Clients that receive live events. */
   readonly #live = new Set<Client>();
+  /** Clients waiting for an asynchronous resume, with the events published meanwhile. */
+  readonly #parked = new Map<Client, DashboardEvent[]>();
   /** Every socket not yet closed, live or being closed; `close()` waits for these. */
   readonly #open = new Map<WebSocket, Promise<void>>();
   readonly #unsubscribe: () => void;
@@ -212,6 +214,18 @@ export class WsHub {
     return null;
   }
 
+  /**
+   * Closes every client with 1001 and keeps serving: they reconnect with `?since=` and get the
+   * events they missed or a reset (a replica whose feed started over from a new position).
+   */
+  disconnectAll(reason: string): void {
+    this.#flush();
+    for (const client of [...this.#live, ...this.#parked.keys()])
+      this.#closeClient(client, CLOSE_GOING_AWAY, reason);
+    this.#live.clear();
+    this.#parked.clear();
+  }
+
   /** Closes every client with `code` (1001 by default), stops the timers; resolves once all sockets are closed. */
   async close(code: number = CLOSE_GOING_AWAY, reason = 'server shutting down'): Promise<void> {
     if (!this.#closing) {
@@ -222,6 +236,8 @@ export class WsHub {
       this.#flush();
       for (const client of this.#live) this.#closeClient(client, code, reason);
       this.#live.clear();
+      for (const client of this.#parked.keys()) this.#closeClient(client, code, reason);
+      this.#parked.clear();
     }
     const pending = [...this.#open.values()];
     if (pending.length === 0) return;
@@ -245,6 +261,7 @@ export class WsHub {
         ws.once('close', () => {
           this.#open.delete(ws);
           this.#live.delete(client);
+          this.#parked.delete(client);
           resolve();
         });
       }),
@@ -272,7 +289,7 @@ export class WsHub {
     // publish can fall between them: the client sees every seq after its starting point once.
     // Events still pending are older than that starting point: deliver them to the others first.
     this.#flush();
-    this.#sendStart(client, req);
+    if (this.#sendStart(client, req) === 'parked') return;
     this.#live.add(client);
     this.#logger.debug(
       { remote: client.remote, seq: this.#bus.seq, clients: this.#live.size },
@@ -280,23 +297,16 @@ export class WsHub {
     );
   }
 
-  /** The first messages of a connection: a hello, or the replay of what a resuming client missed. */
-  #sendStart(client: Client, req: IncomingMessage): void {
-    const frames = this.#replayFrames(client, req);
-    if (frames === null) return;
-    this.#counters.resumes_total += 1;
-    for (const frame of frames) this.#send(client, frame);
-  }
-
   /**
-   * The serialised events a resuming client missed; null when it was sent a hello instead (no
-   * `since`, a malformed one, another epoch, aged out, or too big to replay).
+   * The first messages of a connection: a hello, or the replay of what a resuming client missed.
+   * 'parked' when the feed answers the resume asynchronously: the client joins the live set when
+   * the answer is sent (`#unpark`).
    */
-  #replayFrames(client: Client, req: IncomingMessage): Buffer[] | null {
+  #sendStart(client: Client, req: IncomingMessage): 'sent' | 'parked' {
     const request = parseWsRequest(req.url);
     if (request.kind === 'fresh') {
       this.#sendHello(client, false);
-      return null;
+      return 'sent';
     }
     if (request.kind === 'malformed') {
       this.#logger.info(
@@ -304,9 +314,66 @@ export class WsHub {
         'ws resume malformed: reset',
       );
       this.#sendHello(client, true);
-      return null;
+      return 'sent';
     }
     const resumed = this.#bus.resume(request.since, request.epoch);
+    if (resumed instanceof Promise) {
+      const held: DashboardEvent[] = [];
+      this.#parked.set(client, held);
+      void resumed
+        .catch((err: unknown): ResumeResult => {
+          this.#logger.warn({ err, remote: client.remote }, `ws resume read failed: ${errorMessage(err)}`);
+          return { kind: 'reset' };
+        })
+        .then((answer) => this.#unpark(client, request.since, answer, held));
+      return 'parked';
+    }
+    this.#sendReplay(client, resumed);
+    return 'sent';
+  }
+
+  /** Sends a resume answer: the missed events, or a reset hello. */
+  #sendReplay(client: Client, resumed: ResumeResult): void {
+    const frames = this.#replayFrames(resumed);
+    if (frames === null) {
+      this.#sendHello(client, true);
+      return;
+    }
+    this.#counters.resumes_total += 1;
+    for (const frame of frames) this.#send(client, frame);
+  }
+
+  /**
+   * An asynchronous resume settled: the answer (which covers the feed up to when it settled) and
+   * then the events held since the client was parked that it does not already hold, without gap or
+   * duplicate; then the client is live.
+   */
+  #unpark(client: Client, since: number, answer: ResumeResult, held: DashboardEvent[]): void {
+    if (this.#parked.get(client) !== held) return; // closed meanwhile
+    this.#parked.delete(client);
+    if (this.#closing || client.ws.readyState !== WebSocket.OPEN) return;
+    // Everything published so far goes to the live clients first; this client got it in `held`.
+    this.#flush();
+    if (answer.kind === 'events') {
+      const last = answer.events.at(-1)?.seq ?? since;
+      const later = held.filter((e) => e.seq > last);
+      const first = later[0]?.seq;
+      if (first === undefined || first === last + 1) {
+        this.#sendReplay(client, { kind: 'events', events: [...answer.events, ...later] });
+      } else {
+        this.#sendHello(client, true);
+      }
+    } else {
+      this.#sendHello(client, true);
+    }
+    this.#live.add(client);
+  }
+
+  /**
+   * The serialised events of a resume answer; null when a hello must be sent instead (another
+   * epoch, aged out, or too big to replay).
+   */
+  #replayFrames(resumed: ResumeResult): Buffer[] | null {
     if (resumed.kind === 'events') {
       const frames = resumed.events.map((event) => Buffer.from(serialise(event)));
       const bytes = frames.reduce((sum, frame) => sum + frame.length, 0);
@@ -314,7 +381,6 @@ export class WsHub {
       // it would resume again, forever); the state is the bounded answer.
       if (bytes <= this.#queueCap) return frames;
     }
-    this.#sendHello(client, true);
     return null;
   }
 
@@ -332,6 +398,7 @@ export class WsHub {
   }
 
   #broadcast(event: DashboardEvent): void {
+    for (const held of this.#parked.values()) held.push(event);
     if (this.#live.size === 0) return;
     this.#pending.push(Buffer.from(serialise(event)));
     if (this.#observeSendLatency) this.#pendingAt.push(performance.now());

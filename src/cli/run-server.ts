@@ -8,7 +8,10 @@ export async function startFullServer(
 }
 
 /** Serves until SIGINT/SIGTERM, then shuts down within 5 s (exit 0), or 1 if it had to give up. */
-export function runUntilSignal(server: RunningServer, onStop?: () => Promise<void>): Promise<number> {
+export function runUntilSignal(
+  server: Pick<RunningServer, 'logger' | 'close'>,
+  onStop?: () => Promise<void>,
+): Promise<number> {
   return new Promise((resolve) => {
     let stopping = false;
     const stop = (signal: string) => {

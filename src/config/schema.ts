@@ -206,6 +206,23 @@ const SERVE_PROPERTIES = {
       'x-arg': 'DIR',
     }),
   ),
+  redis: Type.Optional(
+    Type.String({
+      pattern: '^redis://[^\\s]+$',
+      description:
+        'Serve as a replica of the shared stream on this Redis (`redis://host:port[/db]`; scale-out, see README): no data root of its own, the receivers’ agents feed it. `--data-root` is then ignored.',
+      'x-env': 'CIS490_REDIS',
+      'x-arg': 'URL',
+    }),
+  ),
+  redisNamespace: Type.String({
+    pattern: '^[A-Za-z0-9._-]{1,64}$',
+    default: 'cis490',
+    description:
+      'With `--redis`: the shared log’s namespace (the Redis hash tag of every key); agents and replicas of one lab share it.',
+    'x-env': 'CIS490_REDIS_NAMESPACE',
+    'x-arg': 'NAME',
+  }),
   logLevel,
 };
 
@@ -307,6 +324,8 @@ const {
   stateDir: _s,
   resetState: _r,
   phaseTokenFile: _p,
+  redis: _redis,
+  redisNamespace: _ns,
   ...DEMO_SERVER_PROPERTIES
 } = SERVE_PROPERTIES;
 

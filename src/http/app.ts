@@ -34,6 +34,11 @@ export interface BuildAppOptions {
   readAuth?: ReadAuth | null;
   /** Which `Origin` may open the WebSocket (`originCheck` in auth.ts); absent: any. */
   checkOrigin?: OriginCheck;
+  /**
+   * The explorer's routes (`/api/episodes…`) when they are not the data root's: a replica
+   * (`serve --redis`) answers from its own catalog and proxies details to the receivers' agents.
+   */
+  episodeRoutes?: (app: FastifyInstance, ctx: AppContext) => void;
 }
 
 /**
@@ -159,7 +164,7 @@ export async function buildApp(ctx: AppContext, options: BuildAppOptions): Promi
   registerStateRoutes(app, ctx);
   registerAlertRoutes(app, ctx);
   registerPhaseRoutes(app, ctx);
-  registerEpisodeRoutes(app, ctx);
+  (options.episodeRoutes ?? registerEpisodeRoutes)(app, ctx);
   registerAlertLifecycleRoutes(app, ctx);
   for (const register of options.routes ?? []) register(app, ctx);
 

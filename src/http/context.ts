@@ -16,7 +16,11 @@ export interface PhaseMixSource {
 
 /** The live state as routes read it, and where POST /api/phase appends its event. */
 export interface LiveEvents extends LiveFeed {
-  publish(event: UnsequencedEvent): DashboardEvent;
+  /**
+   * Appends an event; a replica (`serve --redis`) appends to the shared stream and resolves once
+   * Redis acknowledged it (the event comes back through the stream like every other).
+   */
+  publish(event: UnsequencedEvent): DashboardEvent | Promise<{ seq: number }>;
 }
 
 /** Whether the first pass is done (GET /readyz) and since when the server runs. */

@@ -3,7 +3,8 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
 import type { WsHubStats } from '../bus/ws-hub.js';
 import type { PhaseMixStats } from '../phasemix/service.js';
 import type { PipelineStats } from '../pipeline/pipeline.js';
-import type { DashboardState } from '../protocol/index.js';
+import type { DashboardState, ReceiverPart } from '../protocol/index.js';
+import { splitHostKey } from '../protocol/receivers.js';
 import { STORAGE_FAULTS } from '../state/errors.js';
 
 /** Every metric of ours is `cis490_dashboard_*`; prom-client's process/Node.js metrics keep their standard names. */
@@ -266,13 +267,33 @@ export class Metrics {
     stat(
       'gauge',
       'host_last_received_timestamp_seconds',
-      "Unix time of the newest indexed episode's received_at, per host (a silent host stops moving).",
-      ['host'],
+      "Unix time of the newest indexed episode's received_at, per host (a silent host stops moving); with --redis also by receiver.",
+      ['host', 'receiver'],
       (s) =>
-        Object.entries(s.state.hosts_indexed).flatMap(([host, h]) => {
+        Object.entries(s.state.hosts_indexed).flatMap(([key, h]) => {
           const ms = h.last_received_at === null ? Number.NaN : Date.parse(h.last_received_at);
-          return Number.isFinite(ms) ? [[{ host }, ms / 1000] as const] : [];
+          const { receiver, host_id: host } = splitHostKey(key, s.state.receivers !== undefined);
+          const labels: Record<string, string> = receiver === undefined ? { host } : { host, receiver };
+          return Number.isFinite(ms) ? [[labels, ms / 1000] as const] : [];
         }),
+    );
+    const perReceiver = (name: string, help: string, f: (p: ReceiverPart) => number) =>
+      stat('gauge', name, help, ['receiver'], (s) =>
+        Object.entries(s.state.receivers ?? {}).map(([receiver, p]) => [{ receiver }, f(p)] as const),
+      );
+    perReceiver(
+      'receiver_episodes',
+      'With --redis: unique episodes of each receiver.',
+      (p) => p.total_episodes,
+    );
+    perReceiver(
+      'receiver_bytes',
+      'With --redis: size_bytes of each receiver’s episodes.',
+      (p) => p.total_bytes,
+    );
+    perReceiver('receiver_alerts', 'With --redis: alerts of each receiver.', (p) => p.total_alerts);
+    perReceiver('receiver_ready', 'With --redis: 1 when the receiver’s agent has caught up.', (p) =>
+      p.ready ? 1 : 0,
     );
     stat('gauge', 'episode_files', 'Episode tarballs on disk.', [], (s) => s.stats.episodes_dir.files);
     stat('gauge', 'hosts', 'Hosts with episode folders on disk.', [], (s) => s.stats.episodes_dir.hosts);

@@ -156,6 +156,24 @@ export interface DashboardState extends Snapshot {
   alert_actions: Record<string, AlertAction>;
   /** The server's host status thresholds (`--host-thresholds`); null: the defaults. */
   host_thresholds: HostThresholds | null;
+  /**
+   * Scale-out only (`serve --redis`): each receiver's share of the totals, so a receiver's
+   * snapshot replaces its own part of the sums and no other. Absent on a single box. Host keys of
+   * the maps above are then `<receiver>/<host_id>` (see `hostKey` in ./reduce.ts).
+   */
+  receivers?: Record<string, ReceiverPart>;
+}
+
+/** One receiver's part of a scale-out state (see `DashboardState.receivers`). */
+export interface ReceiverPart {
+  total_episodes: number;
+  total_alerts: number;
+  total_bytes: number;
+  ready: boolean;
+  /** The receiver's integrity totals (its hosts are in `integrity.hosts`), null before it counted. */
+  integrity: IntegrityCounts['total'] | null;
+  /** The receiver's own phase mix (per-host keys qualified), merged into `phase_mix`. */
+  phase_mix: PhaseMix | null;
 }
 
 /** Whether the data root is there and readable (a missing root must not look like an empty one). */
@@ -204,10 +222,14 @@ export interface AlertEvent extends Sequenced, AlertRecord {
 /** The whole snapshot part of the state, periodically and after bulk loads; replaces those fields. */
 export interface SnapshotEvent extends Sequenced, Snapshot {
   type: 'snapshot';
+  /** Scale-out only: the receiver whose snapshot this is; it replaces that receiver's part only. */
+  receiver?: string;
 }
 /** A recomputed dataset phase mix. */
 export interface PhaseMixEvent extends Sequenced, PhaseMix {
   type: 'phase_mix';
+  /** Scale-out only: the receiver whose mix this is; the state's mix is the merge over receivers. */
+  receiver?: string;
 }
 /** A live phase transition from the orchestrator. */
 export interface PhaseEvent extends Sequenced, PhaseTransition {
@@ -232,11 +254,15 @@ export interface HealthEvent extends Sequenced {
 export interface ReadyEvent extends Sequenced {
   type: 'ready';
   ready: boolean;
+  /** Scale-out only: the receiver whose readiness this is; the state is ready when all are. */
+  receiver?: string;
 }
 
 /** The data root appeared, vanished or became unreadable. */
 export interface DataRootEvent extends Sequenced, DataRootStatus {
   type: 'data_root';
+  /** Scale-out only: the receiver whose data root this is (a replica has none of its own: ignored). */
+  receiver?: string;
 }
 /** An operator acknowledged or silenced an alert group (`action` set) or cleared that (`action` null). */
 export interface AlertActionEvent extends Sequenced {

@@ -94,6 +94,8 @@ describe('stateOfReceiver', () => {
     expect(Object.keys(two.hosts_indexed).sort()).toEqual(['rack-2/host-a', 'rack-2/host-b']);
     expect(two.recent_episodes.map((e) => e.episode_id)).toEqual(['e3', 'e2']);
     expect(Object.keys(two.live_phases)).toEqual(['host-b']);
+    // The replica's per-receiver parts give exact totals, alerts included.
+    expect(two.receivers?.['rack-2']?.total_episodes).toBe(2);
     const one = stateOfReceiver(state, 'rack-1');
     expect(one.total_episodes).toBe(1);
     expect(Object.keys(one.live_phases)).toEqual([]);

@@ -39,9 +39,9 @@ type HostMaps = Pick<DashboardState, 'hosts_indexed' | 'host_counts' | 'health' 
  * a single box, where the web app hides its receiver picker.
  */
 export function receiversOf(
-  state: HostMaps & Pick<DashboardState, 'recent_episodes' | 'recent_alerts'>,
+  state: HostMaps & Pick<DashboardState, 'recent_episodes' | 'recent_alerts' | 'receivers'>,
 ): string[] {
-  const found = new Set<string>();
+  const found = new Set<string>(Object.keys(state.receivers ?? {}));
   for (const r of state.recent_episodes) if (r.receiver) found.add(r.receiver);
   for (const r of state.recent_alerts) if (r.receiver) found.add(r.receiver);
   for (const map of [state.hosts_indexed, state.host_counts, state.health, state.host_last_alert]) {
@@ -114,10 +114,10 @@ function mixOf(mix: PhaseMix, receiver: string): PhaseMix {
 }
 
 /**
- * The state as one receiver sees it: its hosts, records and totals only. Episode totals are the
- * sums over its hosts (exact: every episode has one host). The state keeps no alert total per
- * receiver, so the alert total is the count of its alerts among the state's recent ones (the
- * newest RECENT_LIMIT over all receivers): exact while fewer alerts than that exist.
+ * The state as one receiver sees it: its hosts, records and totals only. Totals come from the
+ * receiver's part a replica keeps (`state.receivers`); without one, the sums over its hosts (exact:
+ * every episode has one host) and, for alerts, the count of its alerts among the state's recent
+ * ones (the newest RECENT_LIMIT over all receivers, exact while fewer alerts than that exist).
  * A null receiver returns the state itself.
  */
 export function stateOfReceiver(state: DashboardState, receiver: string | null): DashboardState {
@@ -130,11 +130,14 @@ export function stateOfReceiver(state: DashboardState, receiver: string | null):
     bytes += h.bytes;
   }
   const recent_alerts = state.recent_alerts.filter((a) => a.receiver === receiver);
+  // A replica's state keeps each receiver's exact share of the totals and its own phase mix.
+  const part = own(state.receivers ?? {}, receiver);
   return {
     ...state,
-    total_episodes: episodes,
-    total_bytes: bytes,
-    total_alerts: recent_alerts.length,
+    total_episodes: part?.total_episodes ?? episodes,
+    total_bytes: part?.total_bytes ?? bytes,
+    total_alerts: part?.total_alerts ?? recent_alerts.length,
+    ready: part?.ready ?? state.ready,
     hosts_indexed,
     host_counts: pickKeys(state.host_counts, receiver),
     host_bytes: pickKeys(state.host_bytes, receiver),
@@ -148,7 +151,7 @@ export function stateOfReceiver(state: DashboardState, receiver: string | null):
       state.integrity === null
         ? null
         : { ...state.integrity, hosts: pickKeys(state.integrity.hosts, receiver) },
-    phase_mix: state.phase_mix === null ? null : mixOf(state.phase_mix, receiver),
+    phase_mix: part ? part.phase_mix : state.phase_mix === null ? null : mixOf(state.phase_mix, receiver),
   };
 }
 

@@ -6,7 +6,13 @@ import {
   RECENT_LIMIT,
   withKey,
 } from './index.js';
-import { hostKey } from './receivers.js';
+import {
+  applyReceiverPhaseMix,
+  applyReceiverReady,
+  applyReceiverSnapshot,
+  hostKey,
+  withPart,
+} from './receivers.js';
 
 /**
  * Applies one event to a state and returns the new state. Pure and shared by the server's bus and
@@ -18,12 +24,21 @@ export function applyEvent(state: DashboardState, event: DashboardEvent): Dashbo
     case 'episode': {
       const { type: _t, seq: _s, ...episode } = event;
       const size = typeof episode.size_bytes === 'number' ? episode.size_bytes : 0;
+      // Scale-out: hosts are (receiver, host) and the receiver's part of the totals moves too.
       const key = hostKey(episode.receiver, episode.host_id);
       const prev = own(state.hosts_indexed, key);
       const last = prev?.last_received_at ?? null;
       const newer = episode.received_at !== null && (last === null || episode.received_at > last);
+      const base =
+        episode.receiver === undefined
+          ? state
+          : withPart(state, episode.receiver, (p) => ({
+              ...p,
+              total_episodes: p.total_episodes + 1,
+              total_bytes: p.total_bytes + size,
+            }));
       return {
-        ...state,
+        ...base,
         total_episodes: state.total_episodes + 1,
         total_bytes: state.total_bytes + size,
         recent_episodes: [episode, ...state.recent_episodes.slice(0, RECENT_LIMIT - 1)],
@@ -36,8 +51,12 @@ export function applyEvent(state: DashboardState, event: DashboardEvent): Dashbo
     }
     case 'alert': {
       const { type: _t, seq: _s, ...alert } = event;
+      const base =
+        alert.receiver === undefined
+          ? state
+          : withPart(state, alert.receiver, (p) => ({ ...p, total_alerts: p.total_alerts + 1 }));
       return {
-        ...state,
+        ...base,
         total_alerts: state.total_alerts + 1,
         recent_alerts: [alert, ...state.recent_alerts.slice(0, RECENT_LIMIT - 1)],
         host_last_alert:
@@ -48,11 +67,13 @@ export function applyEvent(state: DashboardState, event: DashboardEvent): Dashbo
     }
     case 'snapshot': {
       // Merge, never replace: the phase mix and live phases survive snapshot cycles.
-      const { type: _t, seq: _s, ...snapshot } = event;
+      const { type: _t, seq: _s, receiver, ...snapshot } = event;
+      if (receiver !== undefined) return applyReceiverSnapshot(state, receiver, snapshot);
       return { ...state, ...snapshot };
     }
     case 'phase_mix': {
-      const { type: _t, seq: _s, ...mix } = event;
+      const { type: _t, seq: _s, receiver, ...mix } = event;
+      if (receiver !== undefined) return applyReceiverPhaseMix(state, receiver, mix);
       return { ...state, phase_mix: mix };
     }
     case 'phase': {
@@ -74,9 +95,12 @@ export function applyEvent(state: DashboardState, event: DashboardEvent): Dashbo
         health: withKey(state.health, hostKey(event.receiver, event.host_id), event.health ?? undefined),
       };
     case 'ready':
+      if (event.receiver !== undefined) return applyReceiverReady(state, event.receiver, event.ready);
       return { ...state, ready: event.ready };
     case 'data_root': {
-      const { type: _t, seq: _s, ...status } = event;
+      // A replica has no data root of its own; a receiver's is its agent's business.
+      if (event.receiver !== undefined) return state;
+      const { type: _t, seq: _s, receiver: _r, ...status } = event;
       return { ...state, data_root: status };
     }
     case 'alert_action':

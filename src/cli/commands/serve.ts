@@ -1,5 +1,6 @@
 import { SERVER_OPTIONS, type ServerConfig } from '../../config/schema.js';
 import { normalizeOrigin } from '../../http/auth.js';
+import { startReplicaServer } from '../../replica/server.js';
 import { defineCommand } from '../command.js';
 import { runUntilSignal, startFullServer } from '../run-server.js';
 
@@ -19,6 +20,12 @@ export const serveCommand = defineCommand({
     'Serve the dashboard for a data root: tail it, keep the live state, push it over WebSocket and HTTP.',
   options: SERVER_OPTIONS,
   async run(options) {
+    if (options.redis !== undefined) {
+      // Scale-out: a replica of the shared stream (no data root of its own).
+      const replica = await startReplicaServer({ ...serverConfigFrom(options), redis: options.redis });
+      process.stderr.write(`cis490-dashboard: serving ${replica.url} (replica of ${options.redis})\n`);
+      return runUntilSignal(replica);
+    }
     const server = await startFullServer(serverConfigFrom(options));
     process.stderr.write(`cis490-dashboard: serving ${server.url}\n`);
     return runUntilSignal(server);

@@ -56,7 +56,7 @@ export function registerPhaseRoutes(app: FastifyInstance, ctx: AppContext): void
           throw new HttpError(400, 'bad_body', "field 'at' must be ISO-8601 or epoch seconds");
         at = normalized;
       }
-      const event = ctx.events.publish({
+      const event = await ctx.events.publish({
         type: 'phase',
         host_id: b.host_id,
         episode_id: b.episode_id ?? null,

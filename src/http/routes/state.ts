@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { HostSummary, HostsResponse } from '../../protocol/api.js';
 import type { DashboardState } from '../../protocol/index.js';
+import { splitHostKey } from '../../protocol/receivers.js';
 import type { AppContext } from '../context.js';
 import { catalogFaultReason } from '../errors.js';
 import { ApiErrorSchema, DashboardStateSchema, HostsResponseSchema, NoQuery, route } from '../schemas.js';
@@ -16,10 +17,13 @@ export function hostSummaries(state: DashboardState): HostSummary[] {
     ...Object.keys(state.live_phases),
     ...Object.keys(state.integrity?.hosts ?? {}),
   ]);
-  return [...ids].sort().map((host_id) => {
+  // Scale-out: keys are `<receiver>/<host>`, and a summary names both.
+  const scaleOut = state.receivers !== undefined;
+  return [...ids].sort().map((key) => {
+    const host_id = key;
     const indexed = state.hosts_indexed[host_id];
     return {
-      host_id,
+      ...splitHostKey(key, scaleOut),
       episodes: indexed?.episodes ?? 0,
       bytes: indexed?.bytes ?? 0,
       files_on_disk: state.host_counts[host_id] ?? 0,

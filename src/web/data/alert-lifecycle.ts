@@ -35,18 +35,18 @@ export function useAlertLifecycle(
   const q = new URLSearchParams({ limit: '5000' });
   if (filter.host) q.set('host', filter.host);
   if (filter.symptom) q.set('symptom', filter.symptom);
-  if (filter.receiver) q.set('receiver', filter.receiver);
   const res = useApi<AlertLifecycleResponse>(
     `/api/alerts/lifecycle?${q}`,
     `${alertEvents}:${helloCount}`,
     1000,
   );
-  const receiver = useReceiver();
+  const picked = useReceiver();
+  const receiver = filter.receiver ?? picked;
   const items = res.data?.items;
   const groups = useMemo(
     () =>
       (items ?? [])
-        // The picked receiver's groups (the request asks for them; a server that kept others is overruled).
+        // One receiver's groups (the picked one, or the host page's): alert groups name their receiver.
         .filter((g) => receiver === null || g.receiver === undefined || g.receiver === receiver)
         .map((g) => alertState(g, { health, hosts_indexed: hostsIndexed, alert_actions: actions }, now)),
     [items, receiver, health, hostsIndexed, actions, now],

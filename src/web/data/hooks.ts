@@ -37,6 +37,7 @@ export function useReceivers(): string[] {
   const hostCounts = useWholeStore((s) => s.state.host_counts);
   const health = useWholeStore((s) => s.state.health);
   const lastAlert = useWholeStore((s) => s.state.host_last_alert);
+  const parts = useWholeStore((s) => s.state.receivers);
   const list = useMemo(
     () =>
       receiversOf({
@@ -46,8 +47,9 @@ export function useReceivers(): string[] {
         host_counts: hostCounts,
         health,
         host_last_alert: lastAlert,
+        receivers: parts,
       }),
-    [recentEpisodes, recentAlerts, hostsIndexed, hostCounts, health, lastAlert],
+    [recentEpisodes, recentAlerts, hostsIndexed, hostCounts, health, lastAlert, parts],
   );
   // The same array while the names stay the same: the picker does not re-render per event.
   const names = list.join('\n');

@@ -33,7 +33,10 @@ describe('the receiver in the URL', () => {
     expect(withReceiver('/api/episodes?host=a&limit=1', 'rack-2')).toBe(
       '/api/episodes?host=a&limit=1&receiver=rack-2',
     );
-    expect(withReceiver('/api/alerts/lifecycle', 'rack-2')).toBe('/api/alerts/lifecycle?receiver=rack-2');
+    expect(withReceiver('/api/episodes/facets?host=a', 'rack-2')).toBe(
+      '/api/episodes/facets?host=a&receiver=rack-2',
+    );
+    expect(withReceiver('/api/alerts/lifecycle', 'rack-2')).toBe('/api/alerts/lifecycle');
     // An explicit receiver (a host page's) wins; a detail by id is not a list.
     expect(withReceiver('/api/episodes?receiver=rack-1', 'rack-2')).toBe('/api/episodes?receiver=rack-1');
     expect(withReceiver('/api/episodes/e1', 'rack-2')).toBe('/api/episodes/e1');

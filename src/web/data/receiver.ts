@@ -46,15 +46,11 @@ export function useReceiver(): string | null {
   );
 }
 
-/** The API lists that take `receiver=` (an episode's detail and download are found by id). */
-const LISTS = new Set([
-  '/api/episodes',
-  '/api/episodes/facets',
-  '/api/episodes/export',
-  '/api/alerts',
-  '/api/alerts/lifecycle',
-  '/api/hosts',
-]);
+/**
+ * The API lists a replica filters by `receiver=` (an episode's detail and download are found by
+ * id; alert groups carry their receiver and are narrowed here, see `useAlertLifecycle`).
+ */
+const LISTS = new Set(['/api/episodes', '/api/episodes/facets']);
 
 /** `path` with the picked receiver added when it is an API list and a receiver is picked. */
 export function withReceiver(path: string, receiver: string | null = pickedReceiver()): string {

@@ -125,7 +125,7 @@ export function HostPage({
   const ref = hostRef(hostId);
   const label = useHostLabel()(hostId);
   const { groups } = useAlertLifecycle({ host: ref.host_id, receiver: ref.receiver ?? undefined });
-  // Links to the Explorer and the alerts by host id, with this host's receiver picked.
+  // The alert history is by host id: with this host's receiver picked (a replica's explorer takes the key).
   const toReceiver = (): void => {
     if (ref.receiver !== null && pickedReceiver() !== ref.receiver) pickReceiver(ref.receiver);
   };
@@ -182,7 +182,7 @@ export function HostPage({
                   </div>
                 ))}
             </dl>
-            <a href={hashFor('explorer', new URLSearchParams({ host: ref.host_id }))} onClick={toReceiver}>
+            <a href={hashFor('explorer', new URLSearchParams({ host: hostId }))}>
               Its episodes in the Explorer →
             </a>
           </Widget>

@@ -1,0 +1,308 @@
+import { type Db, openDatabase } from '../catalog/db.js';
+import type { EpisodeFacets, EpisodeListItem } from '../protocol/api.js';
+import type { EpisodeFilter } from '../protocol/episode-filter.js';
+import type { AlertRecord, DashboardEvent, EpisodeRecord } from '../protocol/index.js';
+import { timestampMs } from '../util/time.js';
+
+/**
+ * A replica's own catalog (`serve --redis`): the explorer's episodes and the alerts of every
+ * receiver, as applied from the shared stream, with the stream position `(epoch, seq)` they are
+ * exact at, written in the same SQLite transaction as the rows. A restart resumes after that seq;
+ * a stream of another epoch, or a position the stream has trimmed, means rebuilding.
+ *
+ * It lives in the standard catalog file (so `/api/alerts` reads its alerts as on one box); the
+ * episodes are in `replica_episodes`, one row per (receiver, episode_id): two receivers may hold
+ * the same id, and a record applied twice (a re-sent line) is one row.
+ */
+export interface ReplicaPosition {
+  epoch: string;
+  seq: number;
+}
+
+/** One page's position: [received ms or null, seq]. */
+export type ReplicaCursor = readonly [number | null, number];
+
+export interface ReplicaFilter {
+  filter: EpisodeFilter;
+  /** Receivers to keep (any when empty). */
+  receivers: readonly string[];
+}
+
+interface EpisodeRow {
+  seq: number;
+  receiver: string;
+  episode_id: string;
+  host_id: string;
+  sha256: string | null;
+  size_bytes: number | null;
+  received_at: string | null;
+  received_ms: number | null;
+  path: string | null;
+  extra: string | null;
+}
+
+const SCHEMA = `
+  CREATE TABLE IF NOT EXISTS replica_position (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    epoch TEXT NOT NULL,
+    seq INTEGER NOT NULL
+  );
+  CREATE TABLE IF NOT EXISTS replica_episodes (
+    seq INTEGER PRIMARY KEY,            -- the stream seq that brought it
+    receiver TEXT NOT NULL,
+    episode_id TEXT NOT NULL,
+    host_id TEXT NOT NULL,
+    sha256 TEXT,
+    size_bytes INTEGER,
+    received_at TEXT,
+    received_ms INTEGER,
+    path TEXT,
+    extra TEXT,
+    UNIQUE (receiver, episode_id)
+  );
+  CREATE INDEX IF NOT EXISTS replica_episodes_by_time ON replica_episodes(received_ms, seq);
+  CREATE INDEX IF NOT EXISTS replica_episodes_by_id ON replica_episodes(episode_id);
+`;
+
+function toItem(row: EpisodeRow): EpisodeListItem {
+  const item: EpisodeListItem = {
+    episode_id: row.episode_id,
+    host_id: row.host_id,
+    sha256: row.sha256,
+    size_bytes: row.size_bytes,
+    received_at: row.received_at,
+    receiver: row.receiver,
+    // A replica has no tarballs: their integrity is its agent's (the detail route proxies there).
+    status: 'unverified',
+  };
+  if (row.path !== null) item.path = row.path;
+  if (row.extra !== null) item.extra = JSON.parse(row.extra) as Record<string, unknown>;
+  return item;
+}
+
+const prefixEnd = (prefix: string) => `${prefix}\u{10ffff}`;
+
+export class ReplicaCatalog {
+  readonly db: Db;
+  readonly #insertEpisode;
+  readonly #insertAlert;
+  readonly #setPosition;
+  readonly #apply;
+
+  constructor(stateDir: string | null) {
+    this.db = openDatabase(stateDir);
+    this.db.exec(SCHEMA);
+    const alertColumns = this.db.prepare("SELECT name FROM pragma_table_info('alerts')").pluck().all();
+    if (!alertColumns.includes('receiver')) this.db.exec('ALTER TABLE alerts ADD COLUMN receiver TEXT');
+    this.#insertEpisode = this.db.prepare(
+      `INSERT OR IGNORE INTO replica_episodes
+       (seq, receiver, episode_id, host_id, sha256, size_bytes, received_at, received_ms, path, extra)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.#insertAlert = this.db.prepare(
+      `INSERT INTO alerts (host_id, symptom, detail, suggested_fix, detected_at, detected_ms, dedup_key, extra, receiver)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.#setPosition = this.db.prepare(
+      'INSERT INTO replica_position (id, epoch, seq) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET epoch = excluded.epoch, seq = excluded.seq',
+    );
+    this.#apply = this.db.transaction((epoch: string, lastSeq: number, events: readonly DashboardEvent[]) => {
+      for (const e of events) {
+        if (e.type === 'episode') this.#episode(e.seq, e);
+        else if (e.type === 'alert') this.#alert(e);
+      }
+      this.#setPosition.run(epoch, lastSeq);
+    });
+  }
+
+  /** Where the catalog is exact (null: never written). */
+  position(): ReplicaPosition | null {
+    return (
+      (this.db.prepare('SELECT epoch, seq FROM replica_position WHERE id = 1').get() as
+        | ReplicaPosition
+        | undefined) ?? null
+    );
+  }
+
+  /**
+   * Applies the events up to `lastSeq` (receiver-stamped, as the feed gives them) and moves the
+   * position there, in one transaction: rows and position are committed together or not at all.
+   */
+  apply(epoch: string, lastSeq: number, events: readonly DashboardEvent[]): void {
+    this.#apply(epoch, lastSeq, events);
+  }
+
+  /** Forgets every row: the catalog starts over at `seq` of `epoch` (a rebuild). */
+  reset(epoch: string, seq: number): void {
+    this.db.transaction(() => {
+      this.db.exec('DELETE FROM replica_episodes; DELETE FROM alerts;');
+      this.#setPosition.run(epoch, seq);
+    })();
+  }
+
+  #episode(seq: number, e: EpisodeRecord): void {
+    this.#insertEpisode.run(
+      seq,
+      e.receiver ?? '',
+      e.episode_id,
+      e.host_id,
+      e.sha256,
+      e.size_bytes,
+      e.received_at,
+      timestampMs(e.received_at),
+      e.path ?? null,
+      e.extra ? JSON.stringify(e.extra) : null,
+    );
+  }
+
+  #alert(a: AlertRecord): void {
+    this.#insertAlert.run(
+      a.host_id,
+      a.symptom,
+      a.detail,
+      a.suggested_fix,
+      a.detected_at,
+      timestampMs(a.detected_at),
+      a.dedup_key,
+      a.extra ? JSON.stringify(a.extra) : null,
+      a.receiver ?? null,
+    );
+  }
+
+  /** WHERE parts of a filter (host `r/h` is that receiver's host; a bare `h` is every receiver's). */
+  #where(f: ReplicaFilter): { sql: string[]; params: Array<string | number> } {
+    const sql: string[] = [];
+    const params: Array<string | number> = [];
+    const { filter } = f;
+    if (filter.statuses.length > 0 && !filter.statuses.includes('unverified')) sql.push('0');
+    if (f.receivers.length > 0) {
+      sql.push(`receiver IN (${f.receivers.map(() => '?').join(',')})`);
+      params.push(...f.receivers);
+    }
+    if (filter.hosts.length > 0) {
+      const any: string[] = [];
+      for (const host of filter.hosts) {
+        const slash = host.indexOf('/');
+        if (slash > 0) {
+          any.push('(receiver = ? AND host_id = ?)');
+          params.push(host.slice(0, slash), host.slice(slash + 1));
+        }
+        any.push('host_id = ?');
+        params.push(host);
+      }
+      sql.push(`(${any.join(' OR ')})`);
+    }
+    if (filter.q !== null) {
+      const sha = filter.q.toLowerCase();
+      sql.push('((episode_id >= ? AND episode_id < ?) OR (sha256 >= ? AND sha256 < ?))');
+      params.push(filter.q, prefixEnd(filter.q), sha, prefixEnd(sha));
+    }
+    if (filter.fromMs !== null) {
+      sql.push('received_ms >= ?');
+      params.push(filter.fromMs);
+    }
+    if (filter.toMs !== null) {
+      sql.push('received_ms <= ?');
+      params.push(filter.toMs);
+    }
+    if (filter.minSize !== null) {
+      sql.push('size_bytes >= ?');
+      params.push(filter.minSize);
+    }
+    if (filter.maxSize !== null) {
+      sql.push('size_bytes <= ?');
+      params.push(filter.maxSize);
+    }
+    return { sql, params };
+  }
+
+  /** Newest first (received time, then seq; rows without a time last), keyset-paged. */
+  page(
+    f: ReplicaFilter,
+    cursor: ReplicaCursor | null,
+    limit: number,
+  ): { items: EpisodeListItem[]; next: ReplicaCursor | null; total: number } {
+    const where = this.#where(f);
+    const total = this.db
+      .prepare(
+        `SELECT count(*) FROM replica_episodes ${where.sql.length ? `WHERE ${where.sql.join(' AND ')}` : ''}`,
+      )
+      .pluck()
+      .get(...where.params) as number;
+    const sql = [...where.sql];
+    const params = [...where.params];
+    if (cursor !== null) {
+      const [ms, seq] = cursor;
+      if (ms === null) {
+        sql.push('(received_ms IS NULL AND seq < ?)');
+        params.push(seq);
+      } else {
+        sql.push('(received_ms IS NULL OR received_ms < ? OR (received_ms = ? AND seq < ?))');
+        params.push(ms, ms, seq);
+      }
+    }
+    const rows = this.db
+      .prepare(
+        `SELECT * FROM replica_episodes ${sql.length ? `WHERE ${sql.join(' AND ')}` : ''}
+         ORDER BY received_ms IS NULL, received_ms DESC, seq DESC LIMIT ?`,
+      )
+      .all(...params, limit + 1) as EpisodeRow[];
+    const more = rows.length > limit;
+    const page = rows.slice(0, limit);
+    const last = page.at(-1);
+    return {
+      items: page.map(toItem),
+      next: more && last ? [last.received_ms, last.seq] : null,
+      total,
+    };
+  }
+
+  /** Counts by host (`<receiver>/<host>`, as the state keys them) and status under a filter. */
+  facets(f: ReplicaFilter): EpisodeFacets {
+    const where = this.#where(f);
+    const rows = this.db
+      .prepare(
+        `SELECT receiver, host_id, count(*) AS n FROM replica_episodes
+         ${where.sql.length ? `WHERE ${where.sql.join(' AND ')}` : ''} GROUP BY receiver, host_id`,
+      )
+      .all(...where.params) as Array<{ receiver: string; host_id: string; n: number }>;
+    const host: Record<string, number> = {};
+    let all = 0;
+    for (const r of rows) {
+      Object.defineProperty(host, `${r.receiver}/${r.host_id}`, {
+        value: r.n,
+        enumerable: true,
+        writable: true,
+      });
+      all += r.n;
+    }
+    return { host, status: all > 0 ? { unverified: all } : {} };
+  }
+
+  /** An episode by id (the receiver's when given, else the first applied). */
+  find(episodeId: string, receiver?: string): EpisodeListItem | null {
+    const row = (
+      receiver === undefined
+        ? this.db
+            .prepare('SELECT * FROM replica_episodes WHERE episode_id = ? ORDER BY seq LIMIT 1')
+            .get(episodeId)
+        : this.db
+            .prepare('SELECT * FROM replica_episodes WHERE episode_id = ? AND receiver = ?')
+            .get(episodeId, receiver)
+    ) as EpisodeRow | undefined;
+    return row ? toItem(row) : null;
+  }
+
+  /** Every row, in seq order (tests compare two replicas' catalogs with it). */
+  dump(): { episodes: EpisodeListItem[]; alerts: number } {
+    const episodes = (
+      this.db.prepare('SELECT * FROM replica_episodes ORDER BY seq').all() as EpisodeRow[]
+    ).map(toItem);
+    const alerts = this.db.prepare('SELECT count(*) FROM alerts').pluck().get() as number;
+    return { episodes, alerts };
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}

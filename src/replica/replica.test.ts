@@ -1,0 +1,161 @@
+/**
+ * Replicas (`serve --redis`) against a real redis-server: several receivers appending (directly
+ * through RedisStreamLog, as their agents do), replicas building from snapshots + stream.
+ */
+import { describe, expect, test } from 'vitest';
+import { redisServer } from '../../test/support/redis-server.js';
+import {
+  appendLab,
+  type Lab,
+  newLab,
+  startReplica,
+  sums,
+  until,
+  writeSnapshot,
+} from '../../test/support/replica-harness.js';
+import { openLog } from '../../test/support/stream-harness.js';
+import { tempDir } from '../../test/support/tmp.js';
+import type { Replica } from './replica.js';
+
+function totals(replica: Replica) {
+  const { total_episodes, total_alerts, total_bytes } = replica.feed.state;
+  return { total_episodes, total_alerts, total_bytes };
+}
+
+describe('replica', () => {
+  test('(4) three receivers × two replicas: totals are the sums, hosts are (receiver, host), catalogs identical', async () => {
+    const redis = await redisServer();
+    const log = await openLog(redis.url);
+    const labs: Lab[] = ['rack-a', 'rack-b', 'rack-c'].map(newLab);
+    // Before the replicas: part of it covered by snapshots, part only in the stream.
+    for (const lab of labs) await appendLab(log, lab, 30);
+    for (const lab of labs) await writeSnapshot(log, lab, await log.lastSeq());
+    for (const lab of labs) await appendLab(log, lab, 25);
+    const one = await startReplica(redis.url);
+    const two = await startReplica(redis.url);
+    // While they follow.
+    for (const lab of labs) await appendLab(log, lab, 40);
+    const head = await log.lastSeq();
+    await Promise.all([until(one, head), until(two, head)]);
+
+    for (const replica of [one, two]) {
+      expect(totals(replica)).toEqual(sums(labs));
+      const state = replica.feed.state;
+      // Every receiver has host-0 and host-1: six hosts, not two.
+      expect(Object.keys(state.hosts_indexed).sort()).toEqual(
+        labs.flatMap((l) => [`${l.receiver}/host-0`, `${l.receiver}/host-1`]).sort(),
+      );
+      for (const lab of labs) {
+        expect(state.receivers?.[lab.receiver]?.total_episodes).toBe(lab.episodes);
+      }
+    }
+    expect(one.catalog.position()).toEqual(two.catalog.position());
+    expect(one.catalog.position()?.seq).toBe(head);
+    const dump = one.catalog.dump();
+    expect(dump).toEqual(two.catalog.dump());
+    // Only the stream tail after each replica's... no: the catalog holds every episode the stream holds.
+    expect(dump.episodes).toHaveLength(labs.reduce((n, l) => n + l.episodes, 0));
+    expect(dump.alerts).toBe(labs.reduce((n, l) => n + l.alerts, 0));
+  });
+
+  test('a restarted replica resumes its catalog from its committed seq: nothing twice, nothing skipped', async () => {
+    const redis = await redisServer();
+    const log = await openLog(redis.url);
+    const lab = newLab('rack-a');
+    await appendLab(log, lab, 50);
+    const dir = tempDir('cis490-replica-');
+    const first = await startReplica(redis.url, dir);
+    await until(first, await log.lastSeq());
+    await first.stop();
+    await appendLab(log, lab, 50);
+    const again = await startReplica(redis.url, dir);
+    const head = await log.lastSeq();
+    await until(again, head);
+    const dump = again.catalog.dump();
+    expect(dump.episodes.map((e) => e.episode_id)).toEqual(
+      Array.from({ length: 100 }, (_, i) => `rack-a-ep-${i}`),
+    );
+    expect(dump.alerts).toBe(2);
+    expect(again.catalog.position()?.seq).toBe(head);
+    expect(totals(again)).toEqual(sums([lab]));
+  });
+
+  test('(6) a replica started after the stream was trimmed builds from snapshots + tail and matches the others', async () => {
+    const redis = await redisServer();
+    // A tiny MAXLEN: the stream keeps only the newest ~100 entries.
+    const log = await openLog(redis.url, { maxLen: 100 });
+    const labs: Lab[] = ['rack-a', 'rack-b'].map(newLab);
+    const early = await startReplica(redis.url);
+    for (let round = 0; round < 6; round++) {
+      for (const lab of labs) await appendLab(log, lab, 60);
+      // The agents' periodic snapshots.
+      for (const lab of labs) await writeSnapshot(log, lab, await log.lastSeq());
+    }
+    for (const lab of labs) await appendLab(log, lab, 20);
+    const oldest = (await log.command(['XRANGE', log.keys.stream, '-', '+', 'COUNT', '1'])) as [
+      string,
+      unknown,
+    ][];
+    expect(Number(oldest[0]?.[0].split('-')[0])).toBeGreaterThan(1);
+    const late = await startReplica(redis.url);
+    const head = await log.lastSeq();
+    await Promise.all([until(early, head), until(late, head)]);
+    expect(totals(late)).toEqual(sums(labs));
+    expect(totals(late)).toEqual(totals(early));
+    expect(Object.keys(late.feed.state.hosts_indexed).sort()).toEqual(
+      Object.keys(early.feed.state.hosts_indexed).sort(),
+    );
+    // Both follow from here on alike.
+    for (const lab of labs) await appendLab(log, lab, 5);
+    const after = await log.lastSeq();
+    await Promise.all([until(early, after), until(late, after)]);
+    expect(totals(late)).toEqual(totals(early));
+    expect(late.catalog.position()).toEqual(early.catalog.position());
+  });
+
+  test('(2, catalog) Redis SIGKILLed and restarted on its dir while receivers append: each catalog has every record once, epoch unchanged', async () => {
+    const redis = await redisServer();
+    const log = await openLog(redis.url);
+    const epoch = log.epoch;
+    const one = await startReplica(redis.url);
+    const two = await startReplica(redis.url);
+    const receivers = ['rack-a', 'rack-b'];
+    const BATCH = 10;
+    const BATCHES = 60;
+    let killed: Promise<void> | null = null;
+    await Promise.all(
+      receivers.map(async (receiver) => {
+        for (let i = 0; i < BATCHES; i++) {
+          const events = Array.from({ length: BATCH }, (_, k) => ({
+            type: 'episode' as const,
+            episode_id: `${receiver}-${i * BATCH + k}`,
+            host_id: 'host-0',
+            sha256: null,
+            size_bytes: 1,
+            received_at: null,
+          }));
+          await log.appendKeyed({
+            receiver,
+            mark: { source: 'index.jsonl', fileId: 'F1', startOffset: i * 100, endOffset: (i + 1) * 100 },
+            events,
+          });
+          if (i === BATCHES / 2 && killed === null) killed = redis.kill().then(() => redis.restart());
+        }
+      }),
+    );
+    await killed;
+    const head = await log.lastSeq();
+    expect(log.epoch).toBe(epoch);
+    await Promise.all([until(one, head), until(two, head)]);
+    const expected = receivers
+      .flatMap((r) => Array.from({ length: BATCH * BATCHES }, (_, i) => `${r}-${i}`))
+      .sort();
+    for (const replica of [one, two]) {
+      expect(replica.feed.epoch).toBe(epoch);
+      const ids = replica.catalog.dump().episodes.map((e) => e.episode_id);
+      expect([...ids].sort()).toEqual(expected);
+      expect(replica.feed.state.total_episodes).toBe(expected.length);
+    }
+    expect(head).toBe(expected.length);
+  });
+});

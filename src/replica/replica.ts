@@ -1,0 +1,308 @@
+import { type DashboardEvent, type DashboardState, emptyState, type Snapshot } from '../protocol/index.js';
+import { applyEvent } from '../protocol/reduce.js';
+import { seqOfId } from '../scaleout/records.js';
+import { RedisStreamLog } from '../scaleout/redis-stream-log.js';
+import type { Subscription } from '../scaleout/subscription.js';
+import { errorMessage } from '../util/errors.js';
+import type { Logger } from '../util/log.js';
+import { ReplicaCatalog } from './catalog.js';
+import { clientEvent, ReplicaFeed } from './feed.js';
+
+export interface ReplicaOptions {
+  /** `redis://host:port[/db]`. */
+  redisUrl: string;
+  /** The shared log's namespace (hash tag). @default 'cis490' */
+  namespace?: string;
+  /** The catalog's folder; null keeps it in memory (tests). */
+  stateDir: string | null;
+  logger: Logger;
+  /** Events the ring keeps for resuming viewers. */
+  replayBuffer: number;
+  /** Entries per XREAD. */
+  readCount?: number;
+  /** Called after a rebuild at run time (the stream's epoch changed, or its position was trimmed). */
+  onRebase?(reason: 'epoch' | 'trimmed'): void;
+}
+
+/** What a receiver's agent stored under `snapshot(receiver)`. */
+export interface ReceiverSnapshot {
+  seq: number;
+  state: Partial<DashboardState>;
+}
+
+/** Records per read while catching up. */
+const CATCH_UP_PAGE = 5000;
+
+const SNAPSHOT_FIELDS = [
+  'total_episodes',
+  'total_alerts',
+  'total_bytes',
+  'host_counts',
+  'recent_episodes',
+  'host_bytes',
+  'hosts_indexed',
+  'recent_alerts',
+  'host_last_alert',
+  'health',
+  'ready',
+  'integrity',
+] as const satisfies readonly (keyof Snapshot)[];
+
+/** A receiver's stored state folded into the merged state, as that receiver's part. */
+export function seedFromSnapshot(
+  state: DashboardState,
+  receiver: string,
+  stored: Partial<DashboardState>,
+): DashboardState {
+  const full = { ...emptyState(), ...stored };
+  const snapshot = Object.fromEntries(SNAPSHOT_FIELDS.map((k) => [k, full[k]])) as unknown as Snapshot;
+  let out = applyEvent(state, { type: 'snapshot', seq: 0, receiver, ...snapshot });
+  if (full.phase_mix) out = applyEvent(out, { type: 'phase_mix', seq: 0, receiver, ...full.phase_mix });
+  return {
+    ...out,
+    live_phases: { ...full.live_phases, ...out.live_phases },
+    alert_actions: { ...full.alert_actions, ...out.alert_actions },
+    host_thresholds: out.host_thresholds ?? full.host_thresholds,
+  };
+}
+
+/** The state a replica starts from before any receiver's snapshot. */
+function baseState(): DashboardState {
+  return { ...emptyState(), receivers: {} };
+}
+
+/**
+ * A dashboard replica (`serve --redis`): no data root of its own. It builds its live state from
+ * the receivers' snapshots plus the stream after their seqs, its catalog from where it left off
+ * (or from scratch when the stream's epoch differs or its position was trimmed), then one XREAD
+ * BLOCK loop applies every record to both: the feed (follower ring + live state, what viewers
+ * see) and the catalog (rows and position in one transaction).
+ */
+export class Replica {
+  readonly stream: RedisStreamLog;
+  readonly catalog: ReplicaCatalog;
+  readonly feed: ReplicaFeed;
+  readonly startedAt = Date.now();
+  readonly #o: ReplicaOptions;
+  readonly #logger: Logger;
+  #subscription: Subscription | null = null;
+  #ready = false;
+  #bootstrapSeconds: number | null = null;
+  #stopped = false;
+  #rebuilding: Promise<void> | null = null;
+  /** When the replica last applied a record of each receiver (epoch ms). */
+  readonly lastEventAt = new Map<string, number>();
+
+  private constructor(stream: RedisStreamLog, o: ReplicaOptions) {
+    this.stream = stream;
+    this.#o = o;
+    this.#logger = o.logger;
+    this.catalog = new ReplicaCatalog(o.stateDir);
+    this.feed = new ReplicaFeed(stream, o.replayBuffer, o.logger);
+  }
+
+  /** Connects, builds the state and the catalog up to the stream's head, and follows it. */
+  static async start(o: ReplicaOptions): Promise<Replica> {
+    const stream = await RedisStreamLog.open({
+      url: o.redisUrl,
+      ...(o.namespace !== undefined ? { namespace: o.namespace } : {}),
+      ...(o.readCount !== undefined ? { readCount: o.readCount } : {}),
+      logger: o.logger,
+    });
+    let replica: Replica;
+    try {
+      replica = new Replica(stream, o);
+    } catch (err) {
+      await stream.close();
+      throw err;
+    }
+    try {
+      await replica.#build();
+    } catch (err) {
+      await replica.stop();
+      throw err;
+    }
+    replica.#ready = true;
+    replica.#bootstrapSeconds = (Date.now() - replica.startedAt) / 1000;
+    return replica;
+  }
+
+  get ready(): boolean {
+    return this.#ready;
+  }
+
+  get bootstrapSeconds(): number | null {
+    return this.#bootstrapSeconds;
+  }
+
+  /** The receivers' snapshots (key `snapshot(receiver)` of every member of `receivers`). */
+  async snapshots(): Promise<Map<string, ReceiverSnapshot>> {
+    const { keys } = this.stream;
+    const receivers = (await this.stream.command(['SMEMBERS', keys.receivers])) as string[];
+    const out = new Map<string, ReceiverSnapshot>();
+    for (const receiver of receivers.sort()) {
+      let key: string;
+      try {
+        key = keys.snapshot(receiver);
+      } catch {
+        this.#logger.warn({ receiver }, 'receivers set holds an invalid receiver name: ignored');
+        continue;
+      }
+      const fields = (await this.stream.command(['HMGET', key, 'seq', 'state'])) as Array<string | null>;
+      const [seq, state] = fields;
+      if (seq === null || seq === undefined || state === null || state === undefined) {
+        out.set(receiver, { seq: 0, state: {} });
+        continue;
+      }
+      try {
+        out.set(receiver, { seq: Number(seq), state: JSON.parse(state) as Partial<DashboardState> });
+      } catch (err) {
+        this.#logger.warn({ receiver, err }, `snapshot of ${receiver} is not JSON: starting it empty`);
+        out.set(receiver, { seq: 0, state: {} });
+      }
+    }
+    return out;
+  }
+
+  /** The seq of the stream's oldest entry (head + 1 when it is empty). */
+  async #oldestSeq(head: number): Promise<number> {
+    const reply = (await this.stream.command([
+      'XRANGE',
+      this.stream.keys.stream,
+      '-',
+      '+',
+      'COUNT',
+      '1',
+    ])) as Array<[string, unknown]> | null;
+    const first = reply?.[0]?.[0];
+    return first === undefined ? head + 1 : seqOfId(first);
+  }
+
+  /** Snapshots + stream → feed; catalog → up to the head; then the subscription. Retries on a moving epoch. */
+  async #build(): Promise<void> {
+    for (;;) {
+      const epoch = await this.stream.ensureEpoch();
+      const snaps = await this.snapshots();
+      let state = baseState();
+      for (const [receiver, snap] of snaps) state = seedFromSnapshot(state, receiver, snap.state);
+      const head = await this.stream.lastSeq();
+      let position = this.catalog.position();
+      if (position === null || position.epoch !== epoch || position.seq > head) {
+        if (position !== null) {
+          this.#logger.warn(
+            { catalog: position, epoch, head },
+            'the catalog belongs to another epoch of the stream: rebuilding it',
+          );
+        }
+        this.catalog.reset(epoch, 0);
+        position = { epoch, seq: 0 };
+      }
+      const snapSeqs = [...snaps.values()].map((s) => s.seq);
+      const liveFrom = snapSeqs.length === 0 ? 1 : Math.min(...snapSeqs) + 1;
+      let next = Math.min(position.seq + 1, liveFrom);
+      const oldest = await this.#oldestSeq(head);
+      if (next < oldest) {
+        if (position.seq + 1 < oldest) {
+          if (position.seq > 0) {
+            this.#logger.warn(
+              { catalogSeq: position.seq, oldest },
+              'the catalog position was trimmed from the stream: rebuilding it from what the stream holds',
+            );
+          }
+          this.catalog.reset(epoch, oldest - 1);
+          position = { epoch, seq: oldest - 1 };
+        }
+        if (liveFrom < oldest) {
+          this.#logger.warn(
+            { liveFrom, oldest },
+            'a receiver snapshot is older than the stream’s oldest entry: events between are not in the live state',
+          );
+        }
+        next = oldest;
+      }
+      let moved = false;
+      for (;;) {
+        const records = await this.stream.read(next, { epoch, limit: CATCH_UP_PAGE });
+        if (records === null) {
+          moved = true;
+          break;
+        }
+        if (records.length === 0) break;
+        const events: DashboardEvent[] = [];
+        for (const record of records) {
+          const event = clientEvent(record);
+          events.push(event);
+          if (event.seq > (snaps.get(record.receiver)?.seq ?? 0)) state = applyEvent(state, event);
+          this.lastEventAt.set(record.receiver, Date.now());
+        }
+        const last = events.at(-1)?.seq ?? next - 1;
+        if (last > position.seq) {
+          this.catalog.apply(
+            epoch,
+            last,
+            events.filter((e) => e.seq > (position?.seq ?? 0)),
+          );
+          position = { epoch, seq: last };
+        }
+        next = last + 1;
+      }
+      if (moved) {
+        this.#logger.warn('the stream moved (new epoch or trimmed) while catching up: starting over');
+        continue;
+      }
+      this.feed.rebase(epoch, next - 1, state);
+      this.#subscription = await this.stream.subscribe(next, {
+        records: (batch) => this.#apply(epoch, batch.map(clientEvent), batch),
+        reset: (reason, detail) => {
+          this.#logger.warn({ reason, ...detail }, `the stream subscription stopped (${reason}): rebuilding`);
+          void this.#rebuild(reason);
+        },
+        error: (err) => {
+          this.#ready = false;
+          this.#logger.error({ err }, `the stream subscription failed: ${errorMessage(err)}`);
+        },
+      });
+      this.#logger.info(
+        { epoch, seq: next - 1, catalogSeq: position.seq, receivers: [...snaps.keys()] },
+        'replica following the stream',
+      );
+      return;
+    }
+  }
+
+  #apply(epoch: string, events: DashboardEvent[], records: readonly { receiver: string }[]): void {
+    for (const event of events) this.feed.follow(event);
+    const last = events.at(-1);
+    if (last) this.catalog.apply(epoch, last.seq, events);
+    const now = Date.now();
+    for (const r of records) this.lastEventAt.set(r.receiver, now);
+  }
+
+  #rebuild(reason: 'epoch' | 'trimmed'): Promise<void> {
+    this.#rebuilding ??= (async () => {
+      this.#subscription = null;
+      for (;;) {
+        if (this.#stopped) return;
+        try {
+          await this.#build();
+          break;
+        } catch (err) {
+          this.#logger.error({ err }, `replica rebuild failed: ${errorMessage(err)}; trying again`);
+          await new Promise((resolve) => setTimeout(resolve, 1000));
+        }
+      }
+      this.#o.onRebase?.(reason);
+    })().finally(() => {
+      this.#rebuilding = null;
+    });
+    return this.#rebuilding;
+  }
+
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    await this.#subscription?.close();
+    await this.stream.close();
+    this.catalog.close();
+  }
+}

@@ -1,0 +1,219 @@
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { WsHub } from '../bus/ws-hub.js';
+import { defaultStateDir } from '../config/schema.js';
+import { SERVER_DEFAULTS, type ServerConfig } from '../config/server-config.js';
+import { buildApp } from '../http/app.js';
+import { isLoopbackHost, originCheck, ReadAuth } from '../http/auth.js';
+import type { AppContext, PhaseMixSource } from '../http/context.js';
+import { Metrics } from '../http/metrics.js';
+import type { PipelineStats } from '../pipeline/pipeline.js';
+import { CLOSE_GOING_AWAY, HEARTBEAT_INTERVAL_MS, type PhaseMix } from '../protocol/index.js';
+import type { RunningServer } from '../server.js';
+import { defaultWebDir, readToken } from '../services.js';
+import { StateDirLock } from '../state/lock.js';
+import { UsageError } from '../util/errors.js';
+import { createLogger } from '../util/log.js';
+import { Replica } from './replica.js';
+import { type AgentHeartbeat, replicaEpisodeRoutes } from './routes.js';
+
+export interface ReplicaServer
+  extends Pick<RunningServer, 'url' | 'port' | 'app' | 'hub' | 'logger' | 'close'> {
+  replica: Replica;
+}
+
+/** A replica's default state dir: one per (Redis URL, namespace). */
+export function defaultReplicaStateDir(redis: string, namespace: string): string {
+  const hash = createHash('sha256').update(`${redis}\n${namespace}`).digest('hex').slice(0, 12);
+  return path.join(defaultStateDir(), `replica-${namespace}-${hash}`);
+}
+
+/** The pipeline's counters, none of which a replica has (it reads no files): zeros, for /metrics. */
+function noFileStats(source: string) {
+  return {
+    source,
+    lines: 0,
+    accepted: 0,
+    duplicates: 0,
+    skipped: {},
+    bytes_read: 0,
+    file_size: 0,
+    rotations: {},
+    lost_bytes: 0,
+    checkpoints_lost: 0,
+    compressed_skipped: 0,
+    invalid_utf8_lines: 0,
+    caught_up: true,
+  };
+}
+
+function agentHeartbeat(raw: unknown): AgentHeartbeat | null {
+  if (typeof raw !== 'string') return null;
+  try {
+    const v = JSON.parse(raw) as Partial<AgentHeartbeat>;
+    return typeof v.url === 'string' && typeof v.at === 'string' ? (v as AgentHeartbeat) : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * `serve --redis URL`: a dashboard replica. Owns its state dir (catalog and position), follows
+ * the shared stream (src/replica/replica.ts) and serves the same app, WebSocket and API as one box,
+ * the explorer from its catalog and episode details from the receivers' agents.
+ */
+export async function startReplicaServer(
+  partial: Partial<ServerConfig> & { redis: string },
+): Promise<ReplicaServer> {
+  const config: ServerConfig = { ...SERVER_DEFAULTS, ...partial };
+  const redis = partial.redis;
+  const logger = createLogger({ level: config.logLevel });
+  const phaseToken = config.phaseTokenFile ? readToken(config.phaseTokenFile, 'phase-token') : null;
+  const readAuth = config.readTokenFile ? new ReadAuth(readToken(config.readTokenFile, 'read-token')) : null;
+  if (!isLoopbackHost(config.host) && !readAuth) {
+    logger.warn({ host: config.host }, 'listening beyond loopback without --read-token');
+  }
+  const stateDir = path.resolve(config.stateDir ?? defaultReplicaStateDir(redis, config.redisNamespace));
+  fs.mkdirSync(stateDir, { recursive: true });
+  const lock = StateDirLock.acquire(stateDir, `redis:${redis}#${config.redisNamespace}`);
+  const metrics = new Metrics();
+  let hub: WsHub | null = null;
+  let replica: Replica;
+  try {
+    replica = await Replica.start({
+      redisUrl: redis,
+      namespace: config.redisNamespace,
+      stateDir,
+      logger,
+      replayBuffer: config.replayBuffer,
+      onRebase: (reason) => hub?.disconnectAll(`the stream started over (${reason}): resume`),
+    });
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+  const { feed } = replica;
+  hub = new WsHub({
+    bus: feed,
+    logger,
+    queueCapBytes: config.clientQueueBytes,
+    pingIntervalMs: config.pingInterval * 1000,
+    heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS,
+    observeSendLatency: (seconds) => metrics.wsSendLatency.observe(seconds),
+  });
+  const liveHub = hub;
+  const seenBeats = new Map<string, string>();
+  const heartbeat = async (receiver: string): Promise<AgentHeartbeat | null> => {
+    const beat = agentHeartbeat(
+      await replica.stream.command(['GET', replica.stream.keys.heartbeat(receiver)]),
+    );
+    if (beat) seenBeats.set(receiver, beat.at);
+    return beat;
+  };
+  const lastSeen = (receiver: string): string | null => {
+    const beat = seenBeats.get(receiver);
+    const event = replica.lastEventAt.get(receiver);
+    const eventIso = event === undefined ? undefined : new Date(event).toISOString();
+    if (beat === undefined) return eventIso ?? null;
+    return eventIso !== undefined && eventIso > beat ? eventIso : beat;
+  };
+  const stats = (): PipelineStats => ({
+    index: noFileStats('index'),
+    alerts: noFileStats('alerts'),
+    episodes_dir: { scans: 0, errors: 0, hosts: 0, files: 0, pending: 0 },
+    health: { hosts: 0, skipped: 0 },
+    catalog: null,
+    remembered_ids: 0,
+    ready: replica.ready,
+    bootstrap_seconds: replica.bootstrapSeconds,
+    bus: feed.stats(),
+  });
+  const phaseMix: PhaseMixSource = {
+    current(host?: string): PhaseMix | null {
+      const mix = feed.state.phase_mix;
+      if (!mix || host === undefined) return mix;
+      const one = mix.per_host[host];
+      return one ? { ...mix, ...one, per_host: { [host]: one } } : null;
+    },
+    stats: () => {
+      throw new Error('a replica computes no phase mix');
+    },
+  };
+  metrics.bind(() => ({
+    stats: stats(),
+    state: feed.state,
+    hub: liveHub.stats(),
+    phaseMix: null,
+    startedAt: replica.startedAt,
+    catalogFault: null,
+  }));
+  const ctx: AppContext = {
+    events: feed,
+    readiness: {
+      get ready() {
+        return replica.ready;
+      },
+      get bootstrapSeconds() {
+        return replica.bootstrapSeconds;
+      },
+      startedAt: replica.startedAt,
+    },
+    catalog: replica.catalog.db,
+    catalogHealth: { fault: null, reportError: () => false },
+    stats,
+    hub: liveHub,
+    logger,
+    dataRoot: '',
+    phaseToken,
+    phaseMix,
+    metrics,
+  };
+  const stopAll = async (reason: string) => {
+    await liveHub.close(CLOSE_GOING_AWAY, reason);
+    await replica.stop();
+    lock.release();
+  };
+  let app: Awaited<ReturnType<typeof buildApp>>;
+  try {
+    app = await buildApp(ctx, {
+      webDir: config.webDir ?? defaultWebDir(),
+      readAuth,
+      checkOrigin: originCheck(config.allowedOrigins ?? []),
+      episodeRoutes: replicaEpisodeRoutes({ catalog: replica.catalog, heartbeat, lastSeen }),
+    });
+    await app.listen({ host: config.host, port: config.port });
+  } catch (err) {
+    await stopAll('server failed to start');
+    if ((err as { code?: string }).code === 'EADDRINUSE') {
+      throw new UsageError(
+        'port_in_use',
+        `--port ${config.port}: ${config.host}:${config.port} is already in use`,
+      );
+    }
+    throw err;
+  }
+  const port = (app.server.address() as AddressInfo).port;
+  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  logger.info({ url, redis, namespace: config.redisNamespace, stateDir }, 'listening (replica)');
+  let closing: Promise<void> | null = null;
+  return {
+    url,
+    port,
+    app,
+    hub: liveHub,
+    logger,
+    replica,
+    close: () => {
+      closing ??= (async () => {
+        await liveHub.close(CLOSE_GOING_AWAY, 'server shutting down');
+        await app.close();
+        await replica.stop();
+        lock.release();
+        logger.info('stopped');
+      })();
+      return closing;
+    },
+  };
+}
