@@ -50,6 +50,20 @@ export const LAYERS = {
     'http',
     'liveness',
   ],
+  // The scale-out agent: the pipeline's readers and the HTTP shell over the shared stream.
+  agent: [
+    'util',
+    'protocol',
+    'config',
+    'feeders',
+    'bus',
+    'catalog',
+    'phasemix',
+    'pipeline',
+    'http',
+    'liveness',
+    'scaleout',
+  ],
   server: ['util', 'protocol', 'config', 'bus', 'catalog', 'state', 'pipeline', 'services'],
   demo: ['util', 'protocol', 'config', 'generate', 'server', 'scaleout'],
   cli: [
@@ -67,6 +81,8 @@ export const LAYERS = {
     'services',
     'server',
     'demo',
+    'scaleout',
+    'agent',
   ],
   web: ['protocol'],
 };

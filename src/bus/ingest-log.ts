@@ -3,6 +3,14 @@ import type { CompactIndexBatch } from '../feeders/index-compact.js';
 import type { Checkpoint } from '../feeders/tail/types.js';
 import type { AlertRecord, EpisodeRecord } from '../protocol/index.js';
 
+/** Where a batch sits in its file: the scale-out agent's mark (present when the reader was asked for file keys). */
+export interface FileSpan {
+  /** The file's stable key (src/feeders/tail/fingerprint.ts `fileKey`). */
+  fileKey: string;
+  /** Offset of the batch's first byte; `checkpoint.offset` is its end. */
+  startOffset: number;
+}
+
 /**
  * One batch of one source file, as its one reader delivered it (DESIGN §3): every projection
  * (live state, catalog, metrics, phase-mix trigger) consumes these and nothing else reads a file.
@@ -18,6 +26,7 @@ export type IngestBatch =
       lines: number;
       checkpoint: Checkpoint;
       bulk: boolean;
+      span?: FileSpan;
     }
   | {
       /** A cold start's first pass: compact columns for the live state, raw lines for the catalog. */
@@ -43,6 +52,7 @@ export type IngestBatch =
       lines: number;
       checkpoint: Checkpoint;
       bulk: boolean;
+      span?: FileSpan;
     };
 
 export type IngestEntry = IngestBatch & { seq: number };

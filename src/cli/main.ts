@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { DashboardError, EXIT_USAGE, UsageError } from '../util/errors.js';
 import type { Command } from './command.js';
+import { agentCommand } from './commands/agent.js';
 import { demoCommand } from './commands/demo.js';
 import { generateCommand } from './commands/generate.js';
 import { phaseMixCommand } from './commands/phase-mix.js';
@@ -13,6 +14,7 @@ const COMMANDS: readonly Command[] = [
   generateCommand,
   snapshotCommand,
   phaseMixCommand,
+  agentCommand,
 ];
 
 function version(): string {

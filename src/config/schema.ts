@@ -364,6 +364,82 @@ export const DEMO_OPTIONS = Type.Object({
 });
 export type DemoConfig = Static<typeof DEMO_OPTIONS>;
 
+/** `agent`: one per receiver machine, appending its data root's events to the shared Redis stream. */
+export const AGENT_OPTIONS = Type.Object({
+  dataRoot,
+  redis: Type.Optional(
+    Type.String({
+      minLength: 1,
+      description: 'The shared Redis (≥ 7.0, AOF on): `redis://[user:password@]host:port[/db]`. Required.',
+      'x-env': 'CIS490_REDIS',
+      'x-arg': 'URL',
+    }),
+  ),
+  receiver: Type.Optional(
+    Type.String({
+      minLength: 1,
+      description:
+        "This receiver's name, unique in the lab: 1–64 of `A-Z a-z 0-9 . _ -` (it appears in keys, events and metric labels). Required.",
+      'x-env': 'CIS490_RECEIVER',
+      'x-arg': 'NAME',
+    }),
+  ),
+  namespace: Type.String({
+    minLength: 1,
+    default: 'cis490',
+    description: 'The Redis key namespace (hash tag `{NAME}`): one namespace is one shared stream.',
+    'x-env': 'CIS490_REDIS_NAMESPACE',
+    'x-arg': 'NAME',
+  }),
+  listen: Type.String({
+    minLength: 1,
+    default: '127.0.0.1:8491',
+    description:
+      'Where the agent serves episode details and downloads for replicas to proxy (`/api/episodes/:id`, `…/download`, `/livez`, `/readyz`); port `0` picks a free one. Beyond loopback, give `--read-token`.',
+    'x-env': 'CIS490_AGENT_LISTEN',
+    'x-arg': 'HOST:PORT',
+  }),
+  advertiseUrl: Type.Optional(
+    Type.String({
+      minLength: 1,
+      description:
+        'The URL replicas reach this agent by, written in its heartbeat (default: `http://` + the address it listens on).',
+      'x-env': 'CIS490_AGENT_URL',
+      'x-arg': 'URL',
+    }),
+  ),
+  readTokenFile: Type.Optional(
+    Type.String({
+      minLength: 1,
+      description:
+        'File holding the token every request but /livez and /readyz must present (`Authorization: Bearer <token>`): the replicas send theirs.',
+      'x-env': 'CIS490_READ_TOKEN',
+      'x-arg': 'FILE',
+      'x-flag': 'read-token',
+    }),
+  ),
+  snapshotInterval: seconds(
+    300,
+    0.05,
+    86400,
+    'CIS490_RECEIVER_SNAPSHOT_INTERVAL',
+    "Seconds between snapshots of this receiver's state in Redis (one is also written at start); a replica or a restarted agent starts from it plus the stream after it.",
+  ),
+  heartbeatInterval: seconds(
+    5,
+    0.05,
+    3600,
+    'CIS490_HEARTBEAT_INTERVAL',
+    'Seconds between heartbeats in Redis (the key expires after three): replicas call an agent without one down.',
+  ),
+  pollInterval: SERVE_PROPERTIES.pollInterval,
+  rescanInterval: SERVE_PROPERTIES.rescanInterval,
+  phaseInterval: SERVE_PROPERTIES.phaseInterval,
+  phaseSample: SERVE_PROPERTIES.phaseSample,
+  logLevel,
+});
+export type AgentConfig = Static<typeof AGENT_OPTIONS>;
+
 /** Every command's options, by command name: --help and the README tables come from these. */
 export const COMMAND_OPTIONS = {
   serve: SERVER_OPTIONS,
@@ -371,6 +447,7 @@ export const COMMAND_OPTIONS = {
   generate: GENERATE_OPTIONS,
   snapshot: SNAPSHOT_OPTIONS,
   'phase-mix': PHASE_MIX_OPTIONS,
+  agent: AGENT_OPTIONS,
 } as const;
 
 /** One option of a command, as the CLI sees it. */

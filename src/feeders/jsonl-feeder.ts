@@ -32,6 +32,8 @@ export interface JsonlFeederOptions<T> {
    * reports what it counted through `countBulk`. Closed once the first pass is done.
    */
   bulkLoader?: BulkLoader;
+  /** Give each batch its file's stable key (`FeederBatch.fileKey`; the scale-out agent's marks). @default false */
+  fileKeys?: boolean;
 }
 
 /** One batch of a source, as the ingest log carries it. */
@@ -46,6 +48,10 @@ export interface FeederBatch<T> {
   checkpoint: Checkpoint;
   /** True while reading a backlog (the first pass, or a burst past BULK_THRESHOLD). */
   bulk: boolean;
+  /** Offset of the batch's first byte in the checkpoint's file. */
+  startOffset: number;
+  /** The file's stable key, when asked for (`fileKeys`). */
+  fileKey?: string;
 }
 
 /** A first-pass loader: takes batches of raw lines, applies them in order, possibly later. */
@@ -125,6 +131,7 @@ export class JsonlFeeder<T> {
       ...(options.pollIntervalMs !== undefined ? { pollIntervalMs: options.pollIntervalMs } : {}),
       onBatch: (batch) => this.onBatch(batch),
       onEvent: (event) => this.onTailerEvent(event),
+      ...(options.fileKeys ? { fileKeys: true } : {}),
     });
   }
 
@@ -203,7 +210,7 @@ export class JsonlFeeder<T> {
       return this.bulkLoader.submit(batch.lines, batch.checkpoint);
     }
     this.reportTailerSkips(batch);
-    return this.applyLines(batch.lines, batch.checkpoint);
+    return this.applyLines(batch);
   }
 
   /** The first pass is done when the tailer is at the end and every bulk batch is applied. */
@@ -227,7 +234,8 @@ export class JsonlFeeder<T> {
     for (const s of batch.skipped) this.warnLine(s.reason, s.excerpt, s.offset);
   }
 
-  private applyLines(lines: readonly string[], checkpoint: Checkpoint): void | Promise<void> {
+  private applyLines(batch: TailBatch): void | Promise<void> {
+    const { lines, checkpoint } = batch;
     const { parse, accept } = this.options;
     const records: T[] = [];
     const duplicates: T[] = [];
@@ -257,6 +265,8 @@ export class JsonlFeeder<T> {
       lines: lines.length,
       checkpoint,
       bulk: !this.caughtUp || records.length > BULK_THRESHOLD,
+      startOffset: batch.startOffset,
+      ...(batch.fileKey !== undefined ? { fileKey: batch.fileKey } : {}),
     });
   }
 

@@ -11,9 +11,11 @@ import Fastify, {
   type FastifyError,
   type FastifyInstance,
   type FastifyReply,
+  type FastifyRequest,
   LogController,
 } from 'fastify';
 import { Type } from 'typebox';
+import type { Logger } from '../util/log.js';
 import { type OriginCheck, type ReadAuth, registerReadAuth } from './auth.js';
 import type { AppContext } from './context.js';
 import { catalogFaultReason, errorBody, HttpError } from './errors.js';
@@ -41,14 +43,30 @@ export interface BuildAppOptions {
   episodeRoutes?: (app: FastifyInstance, ctx: AppContext) => void;
 }
 
+export interface BaseAppOptions {
+  logger: Logger;
+  /** With a read token: every route but /livez, /readyz and POST /api/phase requires it. */
+  readAuth: ReadAuth | null;
+  /** Plugins registered first (the OpenAPI document must see every route). */
+  first?(app: FastifyInstance): PromiseLike<unknown>;
+  /** Plugins registered after the security ones, before the read-token check (the WebSocket). */
+  beforeAuth?(app: FastifyInstance): PromiseLike<unknown>;
+  /** A 5xx error: answer it here (true) instead of with "internal error" (a catalog fault). */
+  serverError?(err: FastifyError, reply: FastifyReply): boolean;
+}
+
 /**
- * Builds the HTTP app (no listening: the process shell in `server.ts` does that). One error
- * handler: 4xx carry a message saying what is wrong; 5xx say only "internal error".
+ * The HTTP shell every app of ours shares (the dashboard, the scale-out agent): request limits,
+ * validation, security headers, the read token, and one error handler — 4xx carry a message
+ * saying what is wrong; 5xx say only "internal error". Returns the app and, for the WebSocket,
+ * whether a request passed the read token.
  */
-export async function buildApp(ctx: AppContext, options: BuildAppOptions): Promise<FastifyInstance> {
+export async function createBaseApp(
+  o: BaseAppOptions,
+): Promise<{ app: FastifyInstance; wsAuthorized: (req: FastifyRequest) => boolean }> {
   const app: FastifyInstance = Fastify({
     // pino's Logger is a FastifyBaseLogger; the cast keeps the app's type the default one routes expect.
-    loggerInstance: ctx.logger as FastifyBaseLogger,
+    loggerInstance: o.logger as FastifyBaseLogger,
     // Requests are not logged one by one (a wall display polls); errors are.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 64 * 1024,
@@ -78,43 +96,14 @@ export async function buildApp(ctx: AppContext, options: BuildAppOptions): Promi
   // a generated serializer would drop the unknown fields the data root passes through.
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
-  // The OpenAPI document, generated from the same schemas: GET /api/openapi.json.
-  await app.register(fastifySwagger, {
-    openapi: {
-      openapi: '3.0.3',
-      info: {
-        title: 'cis490-dashboard',
-        version: '1',
-        description: 'Live operations dashboard for the CIS490 episode-collection lab (read-only API).',
-      },
-      components: {
-        securitySchemes: {
-          readToken: { type: 'http', scheme: 'bearer', description: 'The --read-token, when set.' },
-        },
-      },
-    },
-  });
+  await o.first?.(app);
   // Headers and CSP on every response (errors, 404s and static files too): set in onRequest.
   await app.register(fastifyHelmet, HELMET_OPTIONS);
   await app.register(fastifyCookie);
   // Limits are applied where they are decided (wrong tokens, phase posts), not on every route.
   await app.register(fastifyRateLimit, { global: false });
-  // /ws upgrades are routed through the app, so the hooks above and below run for them too.
-  await app.register(fastifyWebsocket, {
-    options: { maxPayload: 4096, perMessageDeflate: false, clientTracking: false },
-  });
-  const wsAuthorized = options.readAuth ? registerReadAuth(app, options.readAuth) : () => true;
-  // Request duration by route pattern (unmatched URLs share one label: bounded cardinality).
-  app.addHook('onResponse', async (req, reply) => {
-    ctx.metrics.httpDuration.observe(
-      {
-        method: req.method,
-        route: req.routeOptions.url ?? 'unmatched',
-        status_code: String(reply.statusCode),
-      },
-      reply.elapsedTime / 1000,
-    );
-  });
+  await o.beforeAuth?.(app);
+  const wsAuthorized = o.readAuth ? registerReadAuth(app, o.readAuth) : () => true;
 
   app.setErrorHandler((err: FastifyError | HttpError, req, reply) => {
     if (err instanceof HttpError) {
@@ -134,15 +123,65 @@ export async function buildApp(ctx: AppContext, options: BuildAppOptions): Promi
       const code = err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? 'body_too_large' : 'bad_request';
       return reply.code(status).send(errorBody(code, err.message));
     }
-    // A corrupt catalog page: the explorer says so (and the next start rebuilds), not "internal".
-    const fault = ctx.catalogHealth.reportError(err) ? catalogFaultReason(ctx.catalogHealth.fault) : null;
-    if (fault) return reply.code(503).send(errorBody(fault.code, fault.message));
+    if (o.serverError?.(err, reply)) return reply;
     req.log.error({ err, url: req.url }, 'request failed');
     return reply.code(500).send(errorBody('internal', 'internal error'));
   });
 
   app.setNotFoundHandler((req, reply) => {
     reply.code(404).send(errorBody('not_found', `no route for ${req.method} ${req.url.split('?')[0]}`));
+  });
+  return { app, wsAuthorized };
+}
+
+/**
+ * Builds the HTTP app (no listening: the process shell in `server.ts` does that) on the shared
+ * shell (`createBaseApp`): the OpenAPI document, the WebSocket, every route, metrics, the web app.
+ */
+export async function buildApp(ctx: AppContext, options: BuildAppOptions): Promise<FastifyInstance> {
+  const { app, wsAuthorized } = await createBaseApp({
+    logger: ctx.logger,
+    readAuth: options.readAuth ?? null,
+    // The OpenAPI document, generated from the same schemas: GET /api/openapi.json.
+    first: (app) =>
+      app.register(fastifySwagger, {
+        openapi: {
+          openapi: '3.0.3',
+          info: {
+            title: 'cis490-dashboard',
+            version: '1',
+            description: 'Live operations dashboard for the CIS490 episode-collection lab (read-only API).',
+          },
+          components: {
+            securitySchemes: {
+              readToken: { type: 'http', scheme: 'bearer', description: 'The --read-token, when set.' },
+            },
+          },
+        },
+      }),
+    // /ws upgrades are routed through the app, so the hooks above and below run for them too.
+    beforeAuth: (app) =>
+      app.register(fastifyWebsocket, {
+        options: { maxPayload: 4096, perMessageDeflate: false, clientTracking: false },
+      }),
+    // A corrupt catalog page: the explorer says so (and the next start rebuilds), not "internal".
+    serverError: (err, reply) => {
+      const fault = ctx.catalogHealth.reportError(err) ? catalogFaultReason(ctx.catalogHealth.fault) : null;
+      if (!fault) return false;
+      reply.code(503).send(errorBody(fault.code, fault.message));
+      return true;
+    },
+  });
+  // Request duration by route pattern (unmatched URLs share one label: bounded cardinality).
+  app.addHook('onResponse', async (req, reply) => {
+    ctx.metrics.httpDuration.observe(
+      {
+        method: req.method,
+        route: req.routeOptions.url ?? 'unmatched',
+        status_code: String(reply.statusCode),
+      },
+      reply.elapsedTime / 1000,
+    );
   });
 
   const checkOrigin = options.checkOrigin;

@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import type { IngestLog } from '../bus/ingest-log.js';
+import type { FileSpan, IngestLog } from '../bus/ingest-log.js';
 import { EpisodeIdTracker } from '../feeders/episode-ids.js';
 import { FirstPassLoader, type FirstPassSource } from '../feeders/first-pass.js';
 import { type CompactIndexBatch, LINE_OK, SKIP_CODES } from '../feeders/index-compact.js';
@@ -18,6 +18,13 @@ export interface SourceOptions {
   logger: Logger;
   log: IngestLog;
   onCaughtUp(): void;
+  /** Mark each batch with its file span (`IngestBatch.span`): the scale-out agent's appends. @default false */
+  fileKeys?: boolean;
+}
+
+/** A batch's span, when its reader was asked for file keys. */
+function spanOf(b: FeederBatch<unknown>): { span?: FileSpan } {
+  return b.fileKey === undefined ? {} : { span: { fileKey: b.fileKey, startOffset: b.startOffset } };
 }
 
 /** What a source reader reports to metrics. */
@@ -45,8 +52,10 @@ export function alertSource(o: SourceOptions): SourceReader {
         lines: b.lines,
         checkpoint: b.checkpoint,
         bulk: b.bulk,
+        ...spanOf(b),
       }),
     onCaughtUp: o.onCaughtUp,
+    ...(o.fileKeys ? { fileKeys: true } : {}),
   });
 }
 
@@ -128,8 +137,10 @@ export class IndexSource implements SourceReader {
           lines: b.lines,
           checkpoint: b.checkpoint,
           bulk: b.bulk,
+          ...spanOf(b),
         }),
       onCaughtUp: this.o.onCaughtUp,
+      ...(this.o.fileKeys ? { fileKeys: true } : {}),
     });
   }
 

@@ -6,7 +6,7 @@ import { type Logger, silentLogger } from '../util/log.js';
 import { checkReceiverName, DEFAULT_NAMESPACE, type StreamKeys, streamKeys } from './keys.js';
 import { parseEntries, type StreamRecord } from './records.js';
 import { isTransientRedisError } from './redis-errors.js';
-import { APPEND_SCRIPT, READ_SCRIPT, type SendCommand } from './scripts.js';
+import { APPEND_SCRIPT, type LuaScript, READ_SCRIPT, type SendCommand } from './scripts.js';
 import { type SubscribeHandler, type Subscription, startSubscription } from './subscription.js';
 
 export interface RedisStreamLogOptions {
@@ -43,6 +43,11 @@ export interface AppendBatch {
   receiver: string;
   mark?: SourceMark;
   events: readonly UnsequencedEvent[];
+  /**
+   * The epoch the batch's positions belong to: when the stream has another, nothing is written and
+   * the answer is `epoch_changed`. Absent: appended into whatever epoch the stream has.
+   */
+  expectEpoch?: string;
 }
 
 export type AppendResult =
@@ -51,7 +56,9 @@ export type AppendResult =
   /** The mark already covers this batch: nothing was written. */
   | { status: 'skipped'; epoch: string; markOffset: number }
   /** The batch starts below the mark and ends above it: re-read from `markOffset`. */
-  | { status: 'overlap'; epoch: string; markOffset: number };
+  | { status: 'overlap'; epoch: string; markOffset: number }
+  /** The stream's epoch is not `expectEpoch`: nothing was written. */
+  | { status: 'epoch_changed'; epoch: string };
 
 /** One file identity's high-water mark, newest generation first in `marks()`. */
 export interface FileMark {
@@ -129,7 +136,7 @@ export class RedisStreamLog {
     const reply = await APPEND_SCRIPT.run(
       this.#send,
       [this.keys.meta, this.keys.stream],
-      [newEpochCandidate(), String(this.#maxLen), '', '', '0', '0', '0'],
+      [newEpochCandidate(), String(this.#maxLen), '', '', '0', '0', '0', ''],
     );
     return this.#seeEpoch(String((reply as unknown[])[1]));
   }
@@ -162,6 +169,7 @@ export class RedisStreamLog {
       String(mark?.startOffset ?? 0),
       String(mark?.endOffset ?? 0),
       String(this.#options.keepIdentities ?? 32),
+      batch.expectEpoch ?? '',
     ];
     if (mark && (mark.fileId === '' || !(mark.endOffset > mark.startOffset))) {
       throw new DashboardError('bad_mark', 'a mark needs a file identity and endOffset > startOffset', {
@@ -190,6 +198,7 @@ export class RedisStreamLog {
       return { status, epoch, firstSeq: lastSeq - Number(reply[3]) + 1, lastSeq };
     }
     if (status === 'skipped' || status === 'overlap') return { status, epoch, markOffset: Number(reply[2]) };
+    if (status === 'epoch_changed') return { status, epoch };
     throw new DashboardError('bad_script_reply', `append script answered ${status}`, { reply });
   }
 
@@ -237,6 +246,19 @@ export class RedisStreamLog {
     if (from > lastSeq) return [];
     if (records[0]?.event.seq !== from) return null;
     return records;
+  }
+
+  /**
+   * Sends one command on this log's connection (queued while it reconnects) and resolves with its
+   * raw RESP2 reply: for the small per-receiver keys beside the stream (snapshot, heartbeat).
+   */
+  command(args: string[]): Promise<unknown> {
+    return this.#send(args);
+  }
+
+  /** Runs a Lua script on this log's connection (loading it on `NOSCRIPT`). */
+  runScript(script: LuaScript, keys: readonly string[], args: readonly string[]): Promise<unknown> {
+    return script.run(this.#send, keys, args);
   }
 
   /** The last seq handed out (0 before any). */

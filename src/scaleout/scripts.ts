@@ -33,9 +33,10 @@ export class LuaScript {
  *
  * KEYS: 1 meta hash, 2 stream, 3 the (receiver, source) mark hash (only when the batch has a mark).
  * ARGV: 1 epoch candidate, 2 MAXLEN, 3 receiver, 4 file identity ('' = no mark: always appended),
- *       5 start offset, 6 end offset, 7 identities kept per source, 8.. the events' JSON.
+ *       5 start offset, 6 end offset, 7 identities kept per source, 8 the epoch the sender expects
+ *       ('' = any), 9.. the events' JSON.
  * Reply: {'appended', epoch, last seq, count} | {'skipped', epoch, mark offset}
- *      | {'overlap', epoch, mark offset}.
+ *      | {'overlap', epoch, mark offset} | {'epoch_changed', epoch}.
  *
  * The high-water mark. A source is a path relative to the data root (`index.jsonl`); its file
  * identity (device, inode, fingerprint of the first bytes) changes when the receiver rotates it.
@@ -53,7 +54,10 @@ export class LuaScript {
  * A batch is skipped when its end offset is at or below its identity's mark (an agent that died
  * after this append and before anything else re-sends exactly this batch). A batch that starts
  * below the mark and ends above it is refused as `overlap`: its events cannot be split here, so
- * the agent re-reads from the mark it is given. The whole script is atomic and written to the AOF
+ * the agent re-reads from the mark it is given. An agent names the epoch its positions belong to:
+ * when the stream has another (Redis lost its data), nothing is written and it is told
+ * `epoch_changed` — it then starts its files over from byte 0 — so no batch read from an old
+ * position lands in the new epoch and turns the files' earlier lines into an "overlap". The whole script is atomic and written to the AOF
  * as one unit, so the events, the seq and the mark are never out of step, even after a crash.
  *
  * The epoch is created here (and nowhere else) when the meta hash has none: a Redis that lost its
@@ -71,6 +75,7 @@ if not epoch then
   epoch = ARGV[1]
   redis.call('HSET', meta, 'epoch', epoch)
 end
+if ARGV[8] ~= '' and ARGV[8] ~= epoch then return {'epoch_changed', epoch} end
 local prev = false
 if fileId ~= '' then
   prev = redis.call('HGET', markKey, 'o:' .. fileId)
@@ -80,13 +85,13 @@ if fileId ~= '' then
     if tonumber(startOffset) < mark then return {'overlap', epoch, prev} end
   end
 end
-local count = #ARGV - 7
+local count = #ARGV - 8
 local last
 if count > 0 then
   last = redis.call('HINCRBY', meta, 'seq', count)
   local first = last - count
   for i = 1, count do
-    redis.call('XADD', stream, 'MAXLEN', '~', ARGV[2], string.format('%d-0', first + i), 'r', receiver, 'e', ARGV[7 + i])
+    redis.call('XADD', stream, 'MAXLEN', '~', ARGV[2], string.format('%d-0', first + i), 'r', receiver, 'e', ARGV[8 + i])
   end
 else
   last = tonumber(redis.call('HGET', meta, 'seq') or '0')

@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { StatLike, TailHandle } from './fs.js';
-import type { FileIdentity } from './types.js';
+import type { Checkpoint, FileIdentity } from './types.js';
 
 /** How many leading bytes a full fingerprint covers. */
 export const FINGERPRINT_BYTES = 1024;
@@ -50,4 +50,36 @@ export async function checkHead(handle: TailHandle, id: FileIdentity, size: numb
   const matches = sha1Hex(head.subarray(0, id.fingerprintLen)) === id.fingerprint;
   if (!matches || head.length === id.fingerprintLen) return { matches, grown: id };
   return { matches, grown: { ...id, fingerprint: sha1Hex(head), fingerprintLen: head.length } };
+}
+
+/**
+ * A file's stable key, `<dev>:<ino>:<len>:<sha1>`: device, inode and a sha1 of its first line
+ * (its first `len` bytes, up to and including the first '\n', at most FINGERPRINT_BYTES). Unlike
+ * the fingerprint, which grows with a young file, the key is the same whenever it is computed once
+ * a line has been read (`consumedTo` > 0 is at a line boundary, so the first line is complete), so
+ * a mark stored under it matches the file again after a restart. `checkpointFromKey` turns it back
+ * into a checkpoint the tailer resumes from (the first line's bytes are a valid fingerprint).
+ */
+export async function fileKey(
+  handle: TailHandle,
+  id: Pick<FileIdentity, 'dev' | 'ino'>,
+  consumedTo: number,
+): Promise<string> {
+  const head = await readHead(handle, Math.min(consumedTo, FINGERPRINT_BYTES));
+  const nl = head.indexOf(0x0a);
+  const first = nl >= 0 ? head.subarray(0, nl + 1) : head;
+  return `${id.dev}:${id.ino}:${first.length}:${sha1Hex(first)}`;
+}
+
+/** The checkpoint at `offset` of the file a `fileKey` names; null when `key` is not one. */
+export function checkpointFromKey(key: string, offset: number): Checkpoint | null {
+  const m = /^(\d+):(\d+):(\d+):([0-9a-f]{40})$/.exec(key);
+  if (!m) return null;
+  return {
+    dev: Number(m[1]),
+    ino: Number(m[2]),
+    fingerprintLen: Number(m[3]),
+    fingerprint: m[4] as string,
+    offset,
+  };
 }

@@ -22,6 +22,8 @@ export interface Source {
    * file ('rename') or copytruncate's copy ('truncate'). null when it is (or was) at the path.
    */
   origin: RotationKind | null;
+  /** Its stable key (see `fileKey`), computed once when a consumer asked for keys. */
+  key?: string;
 }
 
 export async function openSource(

@@ -14,7 +14,7 @@
  */
 import path from 'node:path';
 import { DashboardError, errnoCode, errorMessage } from '../../util/errors.js';
-import { checkHead, identify, sameInode } from './fingerprint.js';
+import { checkHead, fileKey, identify, sameInode } from './fingerprint.js';
 import { nodeTailFs, type StatLike, type TailFs } from './fs.js';
 import { findByInode, findSibling } from './locate.js';
 import { LineReader, START } from './reader.js';
@@ -56,6 +56,8 @@ export interface TailerOptions {
    */
   onBatch(batch: TailBatch): void | Promise<void>;
   onEvent?(e: TailerEvent): void;
+  /** Give each batch the file's stable key (`TailBatch.fileKey`; one 1 KiB read per file). @default false */
+  fileKeys?: boolean;
 }
 
 const MiB = 1024 * 1024;
@@ -77,6 +79,7 @@ export class JsonlTailer {
   private readonly retryMs: number;
   private readonly onBatch: TailerOptions['onBatch'];
   private readonly onEvent: TailerOptions['onEvent'];
+  private readonly fileKeys: boolean;
 
   /** The file being read; null before the first open (then `resume` says where to start). */
   private cur: Source | null = null;
@@ -128,6 +131,7 @@ export class JsonlTailer {
     this.resume = o.start ?? null;
     this.onBatch = o.onBatch;
     this.onEvent = o.onEvent;
+    this.fileKeys = o.fileKeys ?? false;
   }
 
   /** Starts following; resolves once the first look is under way (see `whenCaughtUp`). */
@@ -732,7 +736,12 @@ export class JsonlTailer {
           lines: r.lines,
           skipped: r.skipped,
           checkpoint: this.checkpointAt(src, r.next.offset),
+          startOffset: src.pos.offset,
         };
+        if (this.fileKeys && n > 0) {
+          src.key ??= await fileKey(src.handle, src.id, r.next.offset);
+          batch.fileKey = src.key;
+        }
         try {
           await this.onBatch(batch);
         } catch (err) {

@@ -62,6 +62,13 @@ export interface TailBatch {
    */
   checkpoint: Checkpoint;
   skipped: SkippedLine[];
+  /** Offset of the batch's first byte in the file the checkpoint names (`checkpoint.offset` is its end). */
+  startOffset: number;
+  /**
+   * The file's stable key (`fileKey` in ./fingerprint.ts), when the tailer was asked for keys
+   * (`fileKeys`): the scale-out agent marks each batch with it. Absent otherwise.
+   */
+  fileKey?: string;
 }
 
 export type RotationKind = 'rename' | 'truncate' | 'replaced';

@@ -173,6 +173,24 @@ export function registerEpisodeRoutes(app: FastifyInstance, ctx: AppContext): vo
     return queries.facets(filter);
   });
 
+  registerEpisodeFileRoutes(app, ctx.dataRoot, queries);
+}
+
+/** How the detail and download routes find an episode: its record, and whether the index has it. */
+export interface EpisodeLookup {
+  find(episodeId: string): { item: EpisodeListItem; indexed: boolean } | null;
+}
+
+/**
+ * `GET /api/episodes/:id` (record, meta, labels, members) and `GET /api/episodes/:id/download`
+ * (only files under the data root's `episodes/`): the single box's, over its catalog, and the
+ * scale-out agent's, over its own data root.
+ */
+export function registerEpisodeFileRoutes(
+  app: FastifyInstance,
+  dataRoot: string,
+  queries: EpisodeLookup,
+): void {
   const detailSchema = route('One episode: record, meta.json, labels with durations, members.', {
     querystring: NoQuery,
     params: EpisodeParams,
@@ -182,7 +200,7 @@ export function registerEpisodeRoutes(app: FastifyInstance, ctx: AppContext): vo
     const { id } = req.params as { id: string };
     const found = queries.find(id);
     if (!found) throw notFound(`no episode '${id}' in the catalog`);
-    const file = await servableFile(ctx.dataRoot, relPathOf(found, ctx.dataRoot));
+    const file = await servableFile(dataRoot, relPathOf(found, dataRoot));
     const detail: EpisodeDetail = {
       episode: found.item,
       meta: null,
@@ -213,7 +231,7 @@ export function registerEpisodeRoutes(app: FastifyInstance, ctx: AppContext): vo
     const { id } = req.params as { id: string };
     const found = queries.find(id);
     if (!found) throw notFound(`no episode '${id}' in the catalog`);
-    const file = await servableFile(ctx.dataRoot, relPathOf(found, ctx.dataRoot));
+    const file = await servableFile(dataRoot, relPathOf(found, dataRoot));
     if (!file) throw notFound(`episode '${id}' has no file under the data root's episodes/ folder`);
     let handle: fs.promises.FileHandle;
     try {

@@ -1,0 +1,116 @@
+import { HeartbeatWriter } from '../scaleout/heartbeat.js';
+import { checkReceiverName } from '../scaleout/keys.js';
+import { RedisStreamLog } from '../scaleout/redis-stream-log.js';
+import { errorMessage } from '../util/errors.js';
+import type { Logger } from '../util/log.js';
+import { AgentRun, type AgentRunOptions } from './run.js';
+
+export interface AgentOptions extends Omit<AgentRunOptions, 'log' | 'onEpochChanged'> {
+  redisUrl: string;
+  /** The key namespace (hash tag). @default 'cis490' */
+  namespace?: string;
+  /** Seconds between snapshots of this receiver's state (one is also written at start). */
+  snapshotInterval: number;
+  /** Seconds between heartbeats; the key lives three of them. */
+  heartbeatInterval: number;
+  /** Written in the heartbeat: where replicas reach this agent's HTTP (details and downloads). */
+  url: string;
+  version: string;
+}
+
+/** A running agent: the readers of one receiver's data root appending to the shared stream. */
+export interface Agent {
+  readonly log: RedisStreamLog;
+  /** The current run (a new one after the stream's epoch changed). */
+  readonly run: AgentRun;
+  readonly ready: boolean;
+  whenReady(): Promise<void>;
+  /** Writes a snapshot now (tests, shutdown). */
+  snapshot(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts an agent (DESIGN §3, scale-out): connects to Redis, restores this receiver's state from
+ * its snapshot and the stream, resumes the readers from its marks, writes a snapshot at start and
+ * every `snapshotInterval`, and a heartbeat every `heartbeatInterval`. When the stream's epoch
+ * changes (Redis lost its data) the run is replaced by a new one that sends every file from byte 0.
+ */
+export async function startAgent(o: AgentOptions): Promise<Agent> {
+  checkReceiverName(o.receiver);
+  const logger: Logger = o.logger.child({ receiver: o.receiver });
+  const log = await RedisStreamLog.open({
+    url: o.redisUrl,
+    ...(o.namespace ? { namespace: o.namespace } : {}),
+    logger,
+  });
+  let stopped = false;
+  let restarting: Promise<void> | null = null;
+  const runOptions: AgentRunOptions = {
+    ...o,
+    logger,
+    log,
+    onEpochChanged: () => {
+      restarting ??= (async () => {
+        await run.stop();
+        await log.ensureEpoch();
+        if (!stopped) run = await AgentRun.start(runOptions);
+      })()
+        .catch((err: unknown) => logger.error({ err: errorMessage(err) }, 'agent run restart failed'))
+        .finally(() => {
+          restarting = null;
+        });
+    },
+  };
+  let run: AgentRun;
+  try {
+    run = await AgentRun.start(runOptions);
+  } catch (err) {
+    await log.close();
+    throw err;
+  }
+  const heartbeat = new HeartbeatWriter({
+    log,
+    receiver: o.receiver,
+    url: o.url,
+    version: o.version,
+    intervalMs: o.heartbeatInterval * 1000,
+    logger,
+  });
+  await heartbeat.start();
+  const snapshot = async () => {
+    if (restarting) return;
+    try {
+      const result = await run.appender.snapshot();
+      logger.debug({ result }, 'snapshot written');
+    } catch (err) {
+      logger.warn({ err: errorMessage(err) }, 'snapshot not written');
+    }
+  };
+  const timer = setInterval(() => void snapshot(), o.snapshotInterval * 1000);
+  timer.unref();
+
+  return {
+    log,
+    get run() {
+      return run;
+    },
+    get ready() {
+      return run.ready;
+    },
+    whenReady: () => run.whenReady(),
+    snapshot,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      clearInterval(timer);
+      await restarting;
+      // A clean stop says "down" at once; with Redis away the key expires by itself.
+      await Promise.race([heartbeat.stop(true), new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
+      const runStopped = run.stop();
+      // Closing the connection fails whatever still waits for Redis, so the readers can stop.
+      await log.close();
+      await runStopped;
+    },
+  };
+}

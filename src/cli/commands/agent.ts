@@ -1,0 +1,145 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { type Agent, startAgent } from '../../agent/agent.js';
+import { AgentEpisodeLookup, buildAgentApp } from '../../agent/http.js';
+import { AGENT_OPTIONS, type AgentConfig } from '../../config/schema.js';
+import { isLoopbackHost, ReadAuth } from '../../http/auth.js';
+import { checkReceiverName, streamKeys } from '../../scaleout/keys.js';
+import { checkDataRoot, readToken } from '../../services.js';
+import { DashboardError, UsageError } from '../../util/errors.js';
+import { createLogger } from '../../util/log.js';
+import { defineCommand } from '../command.js';
+
+/** `--listen HOST:PORT` (IPv6 in brackets: `[::1]:8491`). */
+export function parseListen(spec: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(spec);
+  const port = Number(m?.[3]);
+  const host = m?.[1] ?? m?.[2];
+  if (!m || host === undefined || !(port >= 0 && port <= 65535)) {
+    throw new UsageError(
+      'bad_listen',
+      `--listen must be HOST:PORT (port 0–65535), got ${JSON.stringify(spec)}`,
+    );
+  }
+  return { host, port };
+}
+
+/** `--redis`: a redis:// or rediss:// URL. */
+export function checkRedisUrl(url: string | undefined): string {
+  if (url === undefined)
+    throw new UsageError('missing_redis', '--redis URL is required (e.g. redis://127.0.0.1:6379)');
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new UsageError('bad_redis_url', `--redis must be a redis:// URL, got ${JSON.stringify(url)}`);
+  }
+  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
+    throw new UsageError(
+      'bad_redis_url',
+      `--redis must be a redis:// or rediss:// URL, got ${JSON.stringify(url)}`,
+    );
+  }
+  return url;
+}
+
+/** The agent's flags checked (each mistake is one line and exit 2). */
+export function agentSettings(o: AgentConfig) {
+  const redisUrl = checkRedisUrl(o.redis);
+  if (o.receiver === undefined) throw new UsageError('missing_receiver', '--receiver NAME is required');
+  try {
+    checkReceiverName(o.receiver);
+    streamKeys(o.namespace);
+  } catch (err) {
+    if (err instanceof DashboardError) throw new UsageError(err.code, err.message);
+    throw err;
+  }
+  checkDataRoot(o.dataRoot);
+  return { redisUrl, receiver: o.receiver, listen: parseListen(o.listen) };
+}
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return pkg.version;
+}
+
+export const agentCommand = defineCommand({
+  name: 'agent',
+  summary:
+    "Scale out: run one receiver's readers and append every event to the shared Redis stream; serve its episode details and downloads for replicas.",
+  options: AGENT_OPTIONS,
+  async run(options) {
+    const { redisUrl, receiver, listen } = agentSettings(options);
+    const dataRoot = path.resolve(options.dataRoot);
+    const readAuth = options.readTokenFile
+      ? new ReadAuth(readToken(options.readTokenFile, 'read-token'))
+      : null;
+    const logger = createLogger({ level: options.logLevel });
+    if (!isLoopbackHost(listen.host) && !readAuth) {
+      logger.warn(
+        { listen: options.listen },
+        'listening beyond loopback without --read-token: anyone who can reach this port can download episodes',
+      );
+    }
+    const lookup = new AgentEpisodeLookup(dataRoot);
+    let agent: Agent | null = null;
+    const app = await buildAgentApp({
+      dataRoot,
+      logger,
+      readAuth,
+      lookup,
+      ready: () => agent?.ready ?? false,
+    });
+    await app.listen({ host: listen.host, port: listen.port });
+    const address = app.server.address();
+    const port = typeof address === 'object' && address ? address.port : listen.port;
+    const hostInUrl = listen.host.includes(':') ? `[${listen.host}]` : listen.host;
+    const url = options.advertiseUrl ?? `http://${hostInUrl}:${port}`;
+    process.stderr.write(`cis490-dashboard: agent ${receiver} serving ${url}, appending to ${redisUrl}\n`);
+    try {
+      agent = await startAgent({
+        dataRoot,
+        receiver,
+        redisUrl,
+        namespace: options.namespace,
+        logger,
+        pollInterval: options.pollInterval,
+        rescanInterval: options.rescanInterval,
+        phaseInterval: options.phaseInterval,
+        phaseSample: options.phaseSample,
+        snapshotInterval: options.snapshotInterval,
+        heartbeatInterval: options.heartbeatInterval,
+        url,
+        version: version(),
+        projections: [lookup],
+      });
+    } catch (err) {
+      await app.close();
+      throw err;
+    }
+    const running = agent;
+    return new Promise<number>((resolve) => {
+      let stopping = false;
+      const stop = (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        logger.info({ signal }, 'shutting down');
+        const deadline = setTimeout(() => {
+          logger.error('shutdown took longer than 5 s; exiting anyway');
+          resolve(1);
+        }, 5000);
+        deadline.unref();
+        void (async () => {
+          await app.close();
+          await running.stop();
+          clearTimeout(deadline);
+          resolve(0);
+        })();
+      };
+      process.once('SIGINT', () => stop('SIGINT'));
+      process.once('SIGTERM', () => stop('SIGTERM'));
+    });
+  },
+});

@@ -1,0 +1,109 @@
+import type { Logger } from '../util/log.js';
+import type { RedisStreamLog } from './redis-stream-log.js';
+
+/** An agent's heartbeat, stored under `heartbeat(receiver)` with a TTL of a few intervals. */
+export interface AgentHeartbeat {
+  /** Where the agent serves episode details and downloads (replicas proxy there). */
+  url: string;
+  /** ISO-8601 time it was written. */
+  at: string;
+  pid: number;
+  /** The agent's package version. */
+  version: string;
+}
+
+export interface HeartbeatWriterOptions {
+  log: RedisStreamLog;
+  receiver: string;
+  /** What to write each time (`at` is added). */
+  url: string;
+  version: string;
+  /** Milliseconds between writes. @default 5000 */
+  intervalMs?: number;
+  /** The key's TTL: gone after this long without a write. @default 3 × intervalMs */
+  ttlMs?: number;
+  logger: Logger;
+  /** @default () => new Date() */
+  now?: () => Date;
+}
+
+/**
+ * Writes the agent's heartbeat every interval (SET with a TTL, so a dead or cut-off agent's key
+ * disappears by itself) and keeps the receiver in the `receivers` set. A write waits while Redis
+ * is away; no second one is queued behind it meanwhile.
+ */
+export class HeartbeatWriter {
+  readonly #o: HeartbeatWriterOptions;
+  readonly #intervalMs: number;
+  readonly #ttlMs: number;
+  #timer: NodeJS.Timeout | null = null;
+  #pending: Promise<void> | null = null;
+  #failing = false;
+
+  constructor(o: HeartbeatWriterOptions) {
+    this.#o = o;
+    this.#intervalMs = o.intervalMs ?? 5000;
+    this.#ttlMs = o.ttlMs ?? 3 * this.#intervalMs;
+  }
+
+  /** Writes one now and then every interval; resolves once the first is written. */
+  async start(): Promise<void> {
+    this.#timer = setInterval(() => void this.beat(), this.#intervalMs);
+    this.#timer.unref();
+    await this.beat();
+  }
+
+  /** One write (skipped while the previous one is still waiting for Redis). */
+  beat(): Promise<void> {
+    this.#pending ??= this.#write().finally(() => {
+      this.#pending = null;
+    });
+    return this.#pending;
+  }
+
+  async #write(): Promise<void> {
+    const { log, receiver, url, version } = this.#o;
+    const hb: AgentHeartbeat = {
+      url,
+      at: (this.#o.now?.() ?? new Date()).toISOString(),
+      pid: process.pid,
+      version,
+    };
+    try {
+      await log.command(['SET', log.keys.heartbeat(receiver), JSON.stringify(hb), 'PX', String(this.#ttlMs)]);
+      await log.command(['SADD', log.keys.receivers, receiver]);
+      if (this.#failing) this.#o.logger.info({ receiver }, 'heartbeat written again');
+      this.#failing = false;
+    } catch (err) {
+      if (!this.#failing) this.#o.logger.warn({ err, receiver }, 'heartbeat not written; trying again');
+      this.#failing = true;
+    }
+  }
+
+  /** Stops writing; with `remove`, deletes the key (a clean stop says "down" at once). */
+  async stop(remove = false): Promise<void> {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = null;
+    if (remove) {
+      const { log, receiver } = this.#o;
+      await log.command(['DEL', log.keys.heartbeat(receiver)]).catch(() => undefined);
+    }
+  }
+}
+
+/**
+ * A receiver's agent heartbeat, or null when there is none: never written, expired (the agent
+ * stopped writing for longer than its TTL) or not a heartbeat. A replica proxies to `url`; null
+ * means the agent is down (answer 503 with the last time it was seen, which the replica keeps).
+ */
+export async function readHeartbeat(log: RedisStreamLog, receiver: string): Promise<AgentHeartbeat | null> {
+  const raw = await log.command(['GET', log.keys.heartbeat(receiver)]);
+  if (typeof raw !== 'string') return null;
+  try {
+    const v = JSON.parse(raw) as Partial<AgentHeartbeat>;
+    if (typeof v.url !== 'string' || typeof v.at !== 'string') return null;
+    return { url: v.url, at: v.at, pid: Number(v.pid ?? 0), version: String(v.version ?? '') };
+  } catch {
+    return null;
+  }
+}
