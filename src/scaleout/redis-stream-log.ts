@@ -311,11 +311,6 @@ export class RedisStreamLog {
     return subscription;
   }
 
-  /** One plain command on the log's connection (snapshot, heartbeat and receiver keys). */
-  command(args: string[]): Promise<unknown> {
-    return this.#send(args);
-  }
-
   /** Stops every subscription and closes the connection. */
   async close(): Promise<void> {
     await Promise.all([...this.#subscriptions].map((s) => s.close()));
