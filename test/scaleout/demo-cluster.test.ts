@@ -3,13 +3,13 @@
  * two replicas behind one port; viewers through that port land on both replicas, totals grow as
  * the simulators write, and SIGINT (Ctrl-C) leaves no process and no temp folder behind.
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import WebSocket from 'ws';
 import type { DashboardEvent, HelloMessage, ServerMessage } from '../../src/protocol/index.js';
 import { UPSTREAM_HEADER } from '../../src/scaleout/balancer.js';
-import { BIN, expectUsageError, runCli } from '../support/cli.js';
+import { expectUsageError, runCli } from '../support/cli.js';
+import { startClusterDemo } from '../support/cluster-demo.js';
 
 const alive = (pid: number): boolean => {
   try {
@@ -105,35 +105,8 @@ describe('demo --cluster', () => {
   });
 
   it('serves three receivers from two replicas behind one port, and Ctrl-C stops all of it', async () => {
-    const demo = spawn(
-      process.execPath,
-      [BIN, 'demo', '--cluster', '--port', '0', '--hosts', '2', '--rate', '60'],
-      {
-        env: { ...process.env, CIS490_LOG_LEVEL: 'warn' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    const exited = new Promise<number | null>((resolve) => demo.once('close', (code) => resolve(code)));
-    onTestFinished(() => {
-      if (demo.exitCode === null) demo.kill('SIGKILL');
-    });
-    let err = '';
-    const url = await new Promise<string>((resolve, reject) => {
-      demo.stderr.on('data', (d: Buffer) => {
-        err += d.toString();
-        const m = /demo --cluster: serving (http:\/\/\S+)/.exec(err);
-        if (m?.[1]) resolve(m[1]);
-      });
-      demo.once('exit', (code) => reject(new Error(`demo exited (${code}) before serving:\n${err}`)));
-    });
-    const children = [...err.matchAll(/demo --cluster: (redis|agent|replica) (\S+) pid (\d+) (\S+)/g)].map(
-      (m) => ({
-        role: m[1],
-        name: m[2],
-        pid: Number(m[3]),
-        url: m[4] ?? '',
-      }),
-    );
+    const demo = await startClusterDemo(['--hosts', '2', '--rate', '60']);
+    const { url, children } = demo;
     expect(children.map((c) => c.role).sort()).toEqual([
       'agent',
       'agent',
@@ -164,12 +137,11 @@ describe('demo --cluster', () => {
     expect([...seen].sort()).toEqual(['rack-1', 'rack-2', 'rack-3']);
 
     // Ctrl-C: every process the demo started is gone, and so is its folder.
-    const tree = [...new Set([...children.map((c) => c.pid), ...descendants(demo.pid ?? 0)])];
+    const tree = [...new Set([...children.map((c) => c.pid), ...descendants(demo.pid)])];
     for (const v of viewers) v.ws.terminate();
-    demo.kill('SIGINT');
-    expect(await exited).toBe(0);
+    expect(await demo.interrupt()).toBe(0);
     for (const pid of tree) expect(alive(pid), `pid ${pid} still running`).toBe(false);
-    const dir = /stopped; (\S+) removed/.exec(err)?.[1];
+    const dir = /stopped; (\S+) removed/.exec(demo.stderr())?.[1];
     expect(dir).toBeDefined();
     expect(fs.existsSync(dir as string)).toBe(false);
   }, 180_000);
