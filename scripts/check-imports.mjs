@@ -66,6 +66,20 @@ export const LAYERS = {
   ],
   server: ['util', 'protocol', 'config', 'bus', 'catalog', 'state', 'pipeline', 'services'],
   demo: ['util', 'protocol', 'config', 'generate', 'server', 'scaleout'],
+  // A dashboard replica (`serve --redis`): the one box's app, hub and feed over the shared stream.
+  replica: [
+    'util',
+    'protocol',
+    'config',
+    'bus',
+    'catalog',
+    'state',
+    'pipeline',
+    'http',
+    'scaleout',
+    'services',
+    'server',
+  ],
   cli: [
     'util',
     'protocol',
@@ -81,6 +95,7 @@ export const LAYERS = {
     'services',
     'server',
     'demo',
+    'replica',
     'scaleout',
     'agent',
   ],

@@ -75,4 +75,18 @@ describe('RingEventLog byte budget', () => {
     expect(log.read(51)).toBeNull();
     expect(log.read(99)?.map((e) => e.seq)).toEqual([99, 100]);
   });
+
+  it('follows a shared log: starts after startSeq, takes the given seqs, refuses a gap or a repeat', () => {
+    const log = new RingEventLog(3, undefined, { epoch: 'stream-epoch', startSeq: 41 });
+    const heard: number[] = [];
+    log.subscribe((e) => heard.push(e.seq));
+    expect([log.seq, log.epoch, log.read(42)]).toEqual([41, 'stream-epoch', []]);
+    expect(() => log.follow(ready(43))).toThrow(/does not follow 41/);
+    for (let seq = 42; seq <= 45; seq++) log.follow(ready(seq));
+    expect(() => log.follow(ready(45))).toThrow(/does not follow 45/);
+    expect(heard).toEqual([42, 43, 44, 45]);
+    expect(seqs(log.read(43))).toEqual([43, 44, 45]);
+    // Aged out of the ring: a resuming reader must be told.
+    expect(log.read(42)).toBeNull();
+  });
 });

@@ -115,7 +115,7 @@ export class WsHub {
   readonly #observeSendLatency: ((seconds: number) => void) | undefined;
   #flushScheduled = false;
   /** The last hello sent, reused while the seq has not moved (a reconnect storm serialises it once). */
-  #helloCache: { seq: number; reset: boolean; data: Buffer } | null = null;
+  #helloCache: { epoch: string; seq: number; reset: boolean; data: Buffer } | null = null;
   readonly #counters = {
     messages_sent_total: 0,
     bytes_sent_total: 0,
@@ -387,11 +387,13 @@ export class WsHub {
   #sendHello(client: Client, reset: boolean): void {
     if (reset) this.#counters.resets_total += 1;
     const seq = this.#bus.seq;
+    const epoch = this.#bus.epoch;
     let cached = this.#helloCache;
-    if (cached === null || cached.seq !== seq || cached.reset !== reset) {
+    // The epoch too: a replica's feed can start over at the same seq in another epoch.
+    if (cached === null || cached.seq !== seq || cached.epoch !== epoch || cached.reset !== reset) {
       const hello = this.#bus.hello(reset);
       if (this.#heartbeatMs > 0) hello.heartbeat_ms = this.#heartbeatMs;
-      cached = { seq, reset, data: Buffer.from(JSON.stringify(hello)) };
+      cached = { epoch, seq, reset, data: Buffer.from(JSON.stringify(hello)) };
       this.#helloCache = cached;
     }
     this.#send(client, cached.data);

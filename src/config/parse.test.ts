@@ -59,7 +59,15 @@ describe('parseOptions', () => {
 
   it('reads every CIS490_* variable the schema declares into its own key', () => {
     const sample = (flag: string): string =>
-      ({ 'log-level': 'debug', 'phase-sample': '7', 'allowed-origin': 'https://a.example' })[flag] ??
+      (
+        ({
+          'log-level': 'debug',
+          'phase-sample': '7',
+          'allowed-origin': 'https://a.example',
+          redis: 'redis://127.0.0.1:6390',
+          namespace: 'lab2',
+        }) as Record<string, string>
+      )[flag] ??
       (/interval/.test(flag) ? '3' : /port|buffer|bytes/.test(flag) ? '4096' : `/from-env/${flag}`);
     for (const [name, schema] of Object.entries(COMMAND_OPTIONS)) {
       for (const view of optionViews(schema)) {

@@ -208,14 +208,14 @@ const SERVE_PROPERTIES = {
   ),
   redis: Type.Optional(
     Type.String({
-      pattern: '^redis://[^\\s]+$',
+      pattern: '^rediss?://[^\\s]+$',
       description:
-        'Serve as a replica of the shared stream on this Redis (`redis://host:port[/db]`; scale-out, see README): no data root of its own, the receivers’ agents feed it. `--data-root` is then ignored.',
+        'Serve as a replica of the shared stream on this Redis (`redis://host:port[/db]`, `rediss://` for TLS; scale-out, see README): no data root of its own, the receivers’ agents feed it. `--data-root` is then ignored.',
       'x-env': 'CIS490_REDIS',
       'x-arg': 'URL',
     }),
   ),
-  redisNamespace: Type.String({
+  namespace: Type.String({
     pattern: '^[A-Za-z0-9._-]{1,64}$',
     default: 'cis490',
     description:
@@ -325,7 +325,7 @@ const {
   resetState: _r,
   phaseTokenFile: _p,
   redis: _redis,
-  redisNamespace: _ns,
+  namespace: _ns,
   ...DEMO_SERVER_PROPERTIES
 } = SERVE_PROPERTIES;
 

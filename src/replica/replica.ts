@@ -54,7 +54,8 @@ export function seedFromSnapshot(
   receiver: string,
   stored: Partial<DashboardState>,
 ): DashboardState {
-  const full = { ...emptyState(), ...stored };
+  // An agent's snapshot holds only its receiver's fields; readiness then comes from its events.
+  const full = { ...emptyState(), ready: true, ...stored };
   const snapshot = Object.fromEntries(SNAPSHOT_FIELDS.map((k) => [k, full[k]])) as unknown as Snapshot;
   let out = applyEvent(state, { type: 'snapshot', seq: 0, receiver, ...snapshot });
   if (full.phase_mix) out = applyEvent(out, { type: 'phase_mix', seq: 0, receiver, ...full.phase_mix });
@@ -148,9 +149,17 @@ export class Replica {
         this.#logger.warn({ receiver }, 'receivers set holds an invalid receiver name: ignored');
         continue;
       }
-      const fields = (await this.stream.command(['HMGET', key, 'seq', 'state'])) as Array<string | null>;
-      const [seq, state] = fields;
+      const fields = (await this.stream.command(['HMGET', key, 'seq', 'state', 'epoch'])) as Array<
+        string | null
+      >;
+      const [seq, state, epoch] = fields;
       if (seq === null || seq === undefined || state === null || state === undefined) {
+        out.set(receiver, { seq: 0, state: {} });
+        continue;
+      }
+      if (epoch && epoch !== this.stream.epoch) {
+        // Written in an epoch Redis has lost since: its seq means nothing in this stream.
+        this.#logger.warn({ receiver, epoch }, `snapshot of ${receiver} belongs to another epoch: ignored`);
         out.set(receiver, { seq: 0, state: {} });
         continue;
       }

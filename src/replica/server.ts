@@ -75,16 +75,16 @@ export async function startReplicaServer(
   if (!isLoopbackHost(config.host) && !readAuth) {
     logger.warn({ host: config.host }, 'listening beyond loopback without --read-token');
   }
-  const stateDir = path.resolve(config.stateDir ?? defaultReplicaStateDir(redis, config.redisNamespace));
+  const stateDir = path.resolve(config.stateDir ?? defaultReplicaStateDir(redis, config.namespace));
   fs.mkdirSync(stateDir, { recursive: true });
-  const lock = StateDirLock.acquire(stateDir, `redis:${redis}#${config.redisNamespace}`);
+  const lock = StateDirLock.acquire(stateDir, `redis:${redis}#${config.namespace}`);
   const metrics = new Metrics();
   let hub: WsHub | null = null;
   let replica: Replica;
   try {
     replica = await Replica.start({
       redisUrl: redis,
-      namespace: config.redisNamespace,
+      namespace: config.namespace,
       stateDir,
       logger,
       replayBuffer: config.replayBuffer,
@@ -196,7 +196,7 @@ export async function startReplicaServer(
   }
   const port = (app.server.address() as AddressInfo).port;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
-  logger.info({ url, redis, namespace: config.redisNamespace, stateDir }, 'listening (replica)');
+  logger.info({ url, redis, namespace: config.namespace, stateDir }, 'listening (replica)');
   let closing: Promise<void> | null = null;
   return {
     url,

@@ -1,6 +1,5 @@
 import { SERVER_OPTIONS, type ServerConfig } from '../../config/schema.js';
 import { normalizeOrigin } from '../../http/auth.js';
-import { startReplicaServer } from '../../replica/server.js';
 import { defineCommand } from '../command.js';
 import { runUntilSignal, startFullServer } from '../run-server.js';
 
@@ -21,7 +20,9 @@ export const serveCommand = defineCommand({
   options: SERVER_OPTIONS,
   async run(options) {
     if (options.redis !== undefined) {
-      // Scale-out: a replica of the shared stream (no data root of its own).
+      // Scale-out: a replica of the shared stream (no data root of its own). Loaded only then: the
+      // Redis client is not every command's start-up cost.
+      const { startReplicaServer } = await import('../../replica/server.js');
       const replica = await startReplicaServer({ ...serverConfigFrom(options), redis: options.redis });
       process.stderr.write(`cis490-dashboard: serving ${replica.url} (replica of ${options.redis})\n`);
       return runUntilSignal(replica);
