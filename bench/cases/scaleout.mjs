@@ -102,6 +102,8 @@ function failoverViewer(url) {
       ws.once('upgrade', (res) => {
         upstream = String(res.headers['x-cis490-upstream'] ?? '');
       });
+      // A resume that the replica can replay starts with the missed events, no hello.
+      if (since !== null) ws.once('open', () => resolve(ws));
       ws.on('message', (data) => {
         const m = JSON.parse(data.toString());
         if (m.type === 'hello') {
@@ -124,9 +126,15 @@ function failoverViewer(url) {
     },
     open,
     lastSeq: () => seqs.at(-1)?.seq ?? null,
+    /** Resolves when `pred()` holds after an event; a bench must not hang: 30 s at most. */
     waitFor: (pred) =>
-      new Promise((resolve) => {
-        onEvent = () => pred() && resolve();
+      new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('viewer: no such event within 30 s')), 30_000);
+        onEvent = () => {
+          if (!pred()) return;
+          clearTimeout(timer);
+          resolve();
+        };
         onEvent();
       }),
   };
