@@ -20,6 +20,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { createClient } from '@redis/client';
 import WebSocket from 'ws';
 import { indexLine, openAppender } from '../lib/append.mjs';
 import { get, pollUntil, procMemory, repoRoot } from '../lib/proc.mjs';
@@ -274,6 +275,11 @@ export async function runScaleout({ latency, throughput, failoverSeconds, idleSe
     // 2. throughput: three writers into three agents into two replicas vs one writer's worth ×3 into one box.
     log('  scale-out: throughput');
     const base = await Promise.all(replicas.map((r) => totalOf(r.url)));
+    // The stream's seq tells the agents' part (files → Redis) from the replicas' (Redis → state).
+    const redisClient = createClient({ url: redisUrl });
+    await redisClient.connect();
+    const streamSeq = async () => Number((await redisClient.hGet('{cis490}:meta', 'seq')) ?? 0);
+    const seq0 = await streamSeq();
     const t0 = performance.now();
     burst(
       roots.map((r) => path.join(r, 'index.jsonl')),
@@ -283,6 +289,15 @@ export async function runScaleout({ latency, throughput, failoverSeconds, idleSe
     const writeSeconds = (performance.now() - t0) / 1000;
     const want = base.map((b) => b + 3 * throughput.lines);
     const doneAt = [];
+    let streamAt = Number.NaN;
+    const streamed = pollUntil(
+      async () => {
+        if ((await streamSeq()) < seq0 + 3 * throughput.lines) return false;
+        streamAt = performance.now();
+        return true;
+      },
+      { intervalMs: 50, timeoutMs: throughput.timeoutS * 1000, what: 'the stream' },
+    );
     await Promise.all(
       replicas.map((r, i) =>
         pollUntil(
@@ -297,7 +312,10 @@ export async function runScaleout({ latency, throughput, failoverSeconds, idleSe
         ),
       ),
     );
+    await streamed;
+    await redisClient.quit();
     const clusterSeconds = (Math.max(...doneAt) - t0) / 1000;
+    const streamSeconds = (streamAt - t0) / 1000;
     const boxBase = await totalOf(box.url);
     const b0 = performance.now();
     burst([path.join(single, 'index.jsonl')], 3 * throughput.lines, 'bthr');
@@ -349,6 +367,7 @@ export async function runScaleout({ latency, throughput, failoverSeconds, idleSe
           lines: 3 * throughput.lines,
           writeSeconds,
           clusterSeconds,
+          streamSeconds,
           boxSeconds,
           clusterRate: (3 * throughput.lines) / clusterSeconds,
           boxRate: (3 * throughput.lines) / boxSeconds,
