@@ -106,7 +106,7 @@ describe('replica failover (real processes)', () => {
       expect(appended).toBeDefined();
       expect(event).toEqual({ ...appended?.event, seq: event.seq, receiver: appended?.receiver });
     }
-  });
+  }, 120_000);
 
   test('serve --redis with a bad URL or namespace: one line, exit 2', async () => {
     expectUsageError(await runCli(['serve', '--redis', 'localhost:6379']), /redis/);
@@ -114,5 +114,5 @@ describe('replica failover (real processes)', () => {
       await runCli(['serve', '--redis', 'redis://127.0.0.1:1', '--namespace', 'a b']),
       /namespace/i,
     );
-  });
+  }, 120_000);
 });

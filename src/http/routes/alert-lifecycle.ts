@@ -124,7 +124,8 @@ export function registerAlertLifecycleRoutes(app: FastifyInstance, ctx: AppConte
       note: text(b, 'note', false),
     };
     store.put(action);
-    ctx.events.publish({ type: 'alert_action', dedup_key, action });
+    // On a replica (`serve --redis`) this appends to the shared stream: answered once it is there.
+    await ctx.events.publish({ type: 'alert_action', dedup_key, action });
     ctx.logger.info({ dedup_key, kind: action.kind, by, until }, 'alert action');
     reply.code(201);
     return action;
@@ -139,7 +140,7 @@ export function registerAlertLifecycleRoutes(app: FastifyInstance, ctx: AppConte
     const dedup_key = single(q, 'dedup_key');
     if (dedup_key === undefined) throw badQuery("query parameter 'dedup_key' is required");
     const removed = store.remove(dedup_key);
-    if (removed) ctx.events.publish({ type: 'alert_action', dedup_key, action: null });
+    if (removed) await ctx.events.publish({ type: 'alert_action', dedup_key, action: null });
     return { removed };
   });
 }
@@ -147,6 +148,7 @@ export function registerAlertLifecycleRoutes(app: FastifyInstance, ctx: AppConte
 /** The stored actions into the live state, at start (before any client connects). */
 export function publishStoredAlertActions(ctx: Pick<AppContext, 'catalog' | 'events'>): void {
   for (const action of new AlertActionStore(ctx.catalog).all()) {
-    ctx.events.publish({ type: 'alert_action', dedup_key: action.dedup_key, action });
+    // Only one box calls this (its publish is synchronous); a replica's actions live in the stream.
+    void ctx.events.publish({ type: 'alert_action', dedup_key: action.dedup_key, action });
   }
 }
