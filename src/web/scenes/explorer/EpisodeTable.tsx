@@ -72,7 +72,7 @@ export function EpisodeTable({ rows, now, selected, onSelect, sort, onSort }: Pr
       <tbody>
         {rows.map((r) => (
           <tr
-            key={r.episode_id}
+            key={`${r.receiver ?? ''}/${r.episode_id}`}
             className={`${r.live ? 'live-row ' : ''}${selected === r.episode_id ? 'selected' : ''}`}
             data-testid="episode-row"
             data-episode={r.episode_id}
