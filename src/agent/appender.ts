@@ -32,6 +32,11 @@ export interface AgentAppenderOptions {
   onEpochChanged(epoch: string): void;
   /** Wait before sending an unkeyed batch again after Redis refused it. @default 250 */
   retryMs?: number;
+  /**
+   * Called when a keyed append was answered `appended`, before anything else happens (the reader
+   * has not moved on, the state is not updated): the fault tests kill the agent here.
+   */
+  afterAppend?(): void;
 }
 
 export interface AppenderStats {
@@ -145,6 +150,7 @@ export class AgentAppender implements IngestProjection {
       this.#noteBack();
       switch (result.status) {
         case 'appended':
+          this.#o.afterAppend?.();
           this.#stats.batches_appended++;
           this.#stats.events_appended += events.length;
           this.#stats.last_seq = Math.max(this.#stats.last_seq, result.lastSeq);

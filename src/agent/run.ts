@@ -28,6 +28,8 @@ export interface AgentRunOptions {
   phaseSample: number | 'all';
   /** The stream has a new epoch: the owner stops this run and starts another. */
   onEpochChanged(): void;
+  /** Called after each keyed append answered `appended`, before anything else (fault tests). */
+  afterAppend?(): void;
   /** More consumers of the readers' batches, after the appender (the HTTP routes' path lookup). */
   projections?: readonly IngestProjection[];
 }
@@ -159,6 +161,7 @@ export class AgentRun {
         slot.restartAt(checkpointFromKey(fileKey, markOffset));
       },
       onEpochChanged: () => o.onEpochChanged(),
+      ...(o.afterAppend ? { afterAppend: o.afterAppend } : {}),
     });
     const ingest = new IngestLog();
     ingest.subscribe(this.appender);

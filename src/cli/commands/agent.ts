@@ -58,6 +58,21 @@ export function agentSettings(o: AgentConfig) {
   return { redisUrl, receiver: o.receiver, listen: parseListen(o.listen) };
 }
 
+/**
+ * Fault injection for the crash tests (not an operator setting): `CIS490_FAULT_KILL_AFTER_APPENDS=N`
+ * SIGKILLs the agent the moment its Nth keyed append is answered, before its reader moves on.
+ */
+function faultHook(): { afterAppend?: () => void } {
+  const n = Number(process.env.CIS490_FAULT_KILL_AFTER_APPENDS ?? 0);
+  if (!(n > 0)) return {};
+  let seen = 0;
+  return {
+    afterAppend: () => {
+      if (++seen >= n) process.kill(process.pid, 'SIGKILL');
+    },
+  };
+}
+
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
     version: string;
@@ -83,6 +98,16 @@ export const agentCommand = defineCommand({
         'listening beyond loopback without --read-token: anyone who can reach this port can download episodes',
       );
     }
+    // A signal while starting (Redis may not answer yet) ends the process at once: every append
+    // is atomic in Redis, so there is nothing to flush.
+    let stopRunning: ((signal: NodeJS.Signals) => void) | null = null;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (stopRunning) return stopRunning(signal);
+      logger.info({ signal }, 'stopped while starting');
+      process.exit(0);
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
     const lookup = new AgentEpisodeLookup(dataRoot);
     let agent: Agent | null = null;
     const app = await buildAgentApp({
@@ -114,17 +139,17 @@ export const agentCommand = defineCommand({
         url,
         version: version(),
         projections: [lookup],
+        ...faultHook(),
       });
     } catch (err) {
       await app.close();
       throw err;
     }
     const running = agent;
+    // Stops within 5 s (exit 0), or gives up (exit 1).
     return new Promise<number>((resolve) => {
-      let stopping = false;
-      const stop = (signal: string) => {
-        if (stopping) return;
-        stopping = true;
+      stopRunning = (signal) => {
+        stopRunning = () => undefined;
         logger.info({ signal }, 'shutting down');
         const deadline = setTimeout(() => {
           logger.error('shutdown took longer than 5 s; exiting anyway');
@@ -138,8 +163,6 @@ export const agentCommand = defineCommand({
           resolve(0);
         })();
       };
-      process.once('SIGINT', () => stop('SIGINT'));
-      process.once('SIGTERM', () => stop('SIGTERM'));
     });
   },
 });

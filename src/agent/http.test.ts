@@ -1,0 +1,94 @@
+/**
+ * The agent's HTTP (what replicas proxy to): the single box's detail and download routes over
+ * the agent's own data root, its read token and path rules, /livez and /readyz.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { tempDir } from '../../test/support/tmp.js';
+import { generateDataRoot } from '../generate/generate.js';
+import { ReadAuth } from '../http/auth.js';
+import type { EpisodeDetail } from '../protocol/api.js';
+import { silentLogger } from '../util/log.js';
+import { AgentEpisodeLookup, buildAgentApp } from './http.js';
+
+async function agentApp(o: { token?: string; ready?: boolean } = {}) {
+  const root = path.join(tempDir('cis490-agent-http-'), 'data');
+  await generateDataRoot({
+    out: root,
+    hosts: 2,
+    episodes: 4,
+    indexLines: 4,
+    alerts: 0,
+    telemetryKb: 2,
+    seed: 3,
+  });
+  const lookup = new AgentEpisodeLookup(root);
+  const app = await buildAgentApp({
+    dataRoot: root,
+    logger: silentLogger(),
+    readAuth: o.token ? new ReadAuth(o.token) : null,
+    lookup,
+    ready: () => o.ready ?? true,
+  });
+  const host = fs.readdirSync(path.join(root, 'episodes')).sort()[0] as string;
+  const file = fs
+    .readdirSync(path.join(root, 'episodes', host))
+    .find((f) => f.endsWith('.tar.zst')) as string;
+  return { app, root, host, id: file.replace(/\.tar\.zst$/, ''), lookup };
+}
+
+describe('agent HTTP', () => {
+  test('detail and download of an episode of its data root; unknown ids and ids that leave a host folder are 404', async () => {
+    const { app, root, host, id } = await agentApp();
+    const detail = await app.inject({ url: `/api/episodes/${encodeURIComponent(id)}` });
+    expect(detail.statusCode).toBe(200);
+    const body = detail.json<EpisodeDetail>();
+    expect(body.episode).toMatchObject({ episode_id: id, host_id: host });
+    expect(body.labels.length).toBeGreaterThan(0);
+    expect(body.members.some((m) => m.name.endsWith('labels.jsonl'))).toBe(true);
+    expect(body.download_url).toBe(`/api/episodes/${encodeURIComponent(id)}/download`);
+
+    const download = await app.inject({ url: body.download_url ?? '' });
+    expect(download.statusCode).toBe(200);
+    expect(download.headers['content-type']).toBe('application/zstd');
+    expect(
+      download.rawPayload.equals(fs.readFileSync(path.join(root, 'episodes', host, `${id}.tar.zst`))),
+    ).toBe(true);
+
+    for (const bad of ['nope', '..%2F..%2Fetc%2Fpasswd', '.hidden']) {
+      const r = await app.inject({ url: `/api/episodes/${bad}` });
+      expect(r.statusCode, bad).toBe(404);
+      expect(r.json()).toMatchObject({ error: { code: 'not_found' } });
+      expect((await app.inject({ url: `/api/episodes/${bad}/download` })).statusCode).toBe(404);
+    }
+    await app.close();
+  });
+
+  test('a tarball symlinked from outside episodes/ is not served', async () => {
+    const { app, root, host } = await agentApp();
+    const outside = path.join(root, 'secret.tar.zst');
+    fs.writeFileSync(outside, 'not for you');
+    fs.symlinkSync(outside, path.join(root, 'episodes', host, 'linked.tar.zst'));
+    expect((await app.inject({ url: '/api/episodes/linked/download' })).statusCode).toBe(404);
+    const detail = await app.inject({ url: '/api/episodes/linked' });
+    expect(detail.json<EpisodeDetail>().download_url).toBeNull();
+    await app.close();
+  });
+
+  test('with a read token every route but /livez and /readyz requires it; /readyz says starting until the first pass is appended', async () => {
+    const token = 'agent-token-123456';
+    const { app, id } = await agentApp({ token, ready: false });
+    expect((await app.inject({ url: `/api/episodes/${id}` })).statusCode).toBe(401);
+    const authorized = await app.inject({
+      url: `/api/episodes/${id}`,
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(authorized.statusCode).toBe(200);
+    expect((await app.inject({ url: '/livez' })).json()).toEqual({ status: 'ok' });
+    const readyz = await app.inject({ url: '/readyz' });
+    expect(readyz.statusCode).toBe(503);
+    expect(readyz.json()).toMatchObject({ ready: false, reason: { code: 'starting' } });
+    await app.close();
+  });
+});
