@@ -61,7 +61,50 @@ const EPISODE_COLUMNS =
 
 /** True when the filter narrows only by host and status (totals then come from counts). */
 function onlyHostStatus(f: EpisodeFilter): boolean {
-  return f.q === null && f.fromMs === null && f.toMs === null && f.minSize === null && f.maxSize === null;
+  return (
+    f.q === null &&
+    f.fromMs === null &&
+    f.toMs === null &&
+    f.minSize === null &&
+    f.maxSize === null &&
+    f.phases.length === 0
+  );
+}
+
+/**
+ * Phases come from the phase mix's label cache (`phase_cache`, by file path), and count only for
+ * the file as it is on disk now (same size and mtime) and read without error: an episode whose
+ * tarball has not been read, or changed since, or could not be read, has no known phase.
+ */
+const READ_LABELS = `phase_cache pc JOIN disk_files d
+  ON d.rel_path = pc.rel_path AND d.size = pc.size AND d.mtime_ms = pc.mtime_ms AND pc.status = 'ok'`;
+
+function hasPhase(phases: readonly string[], sql: Sql): string {
+  sql.params.push(...phases);
+  return `EXISTS (SELECT 1 FROM json_each(pc.counts) j WHERE j.key IN (${phases.map(() => '?').join(',')}))`;
+}
+
+/** Index rows whose tarball's labels hold one of `phases`. */
+function rowPhaseCondition(phases: readonly string[], sql: Sql): void {
+  if (phases.length === 0) return;
+  const inner: Sql = { where: [], params: [] };
+  const cond = hasPhase(phases, inner);
+  sql.where.push(
+    `episodes.id IN (SELECT d.episode_row FROM ${READ_LABELS} WHERE d.episode_row IS NOT NULL AND ${cond})`,
+  );
+  sql.params.push(...inner.params);
+}
+
+/** Unindexed files whose labels hold one of `phases`. */
+function filePhaseCondition(phases: readonly string[], sql: Sql): void {
+  if (phases.length === 0) return;
+  const inner: Sql = { where: [], params: [] };
+  const cond = hasPhase(phases, inner);
+  sql.where.push(
+    `EXISTS (SELECT 1 FROM phase_cache pc WHERE pc.rel_path = disk_files.rel_path AND pc.size = disk_files.size
+      AND pc.mtime_ms = disk_files.mtime_ms AND pc.status = 'ok' AND ${cond})`,
+  );
+  sql.params.push(...inner.params);
 }
 
 function wantsRows(f: EpisodeFilter): readonly EpisodeStatus[] {
@@ -129,6 +172,7 @@ function rowConditions(f: EpisodeFilter, partition: { host?: string; status?: st
   }
   sizeConditions(f, 'size_bytes', sql);
   if (f.q !== null) qCondition(f.q, sql);
+  rowPhaseCondition(f.phases, sql);
   return sql;
 }
 
@@ -237,7 +281,7 @@ function afterCursor(
 /** Builds and runs the explorer's queries on one connection (prepared statements are cached). */
 export class EpisodeQueries {
   private readonly cache = new Map<string, Database.Statement<unknown[]>>();
-  private readonly memo = new Map<string, { version: number; value: unknown }>();
+  private readonly memo = new Map<string, { version: string; value: unknown }>();
 
   constructor(private readonly db: Db) {}
 
@@ -246,7 +290,9 @@ export class EpisodeQueries {
    * writer, the verifier): paging through one filter counts it once, not once per page.
    */
   private remember<T>(key: string, compute: () => T): T {
-    const version = this.db.pragma('data_version', { simple: true }) as number;
+    // data_version moves on other connections' commits; total_changes on this one's (the phase
+    // mix writes its label cache on the connection the explorer reads with).
+    const version = `${this.db.pragma('data_version', { simple: true })}:${this.stmt('SELECT total_changes()').pluck().get()}`;
     const hit = this.memo.get(key);
     if (hit && hit.version === version) return hit.value as T;
     const value = compute();
@@ -328,6 +374,38 @@ export class EpisodeQueries {
   /** Counts per host and per status under the filter. */
   facets(f: EpisodeFilter): { host: Record<string, number>; status: Partial<Record<EpisodeStatus, number>> } {
     return this.remember(`facets ${JSON.stringify(f)}`, () => this.facetsNow(f));
+  }
+
+  /**
+   * Episodes under the filter by phase (once under each phase its labels hold) and how many have
+   * no known phase (see READ_LABELS). Reads every row under the filter and its cache entry: one
+   * pass, kept until the catalog or the cache changes.
+   */
+  phaseFacets(f: EpisodeFilter): { phase: Record<string, number>; phase_unknown: number } {
+    return this.remember(`phases ${JSON.stringify(f)}`, () => {
+      const phase: Record<string, number> = {};
+      let known = 0;
+      const count = (scope: string, sql: Sql): void => {
+        const rows = this.stmt(
+          `SELECT j.key AS phase, count(*) AS n FROM ${READ_LABELS}, json_each(pc.counts) j
+           WHERE ${scope} GROUP BY j.key`,
+        ).all(...sql.params) as Array<{ phase: string; n: number }>;
+        for (const r of rows) phase[r.phase] = (phase[r.phase] ?? 0) + r.n;
+        known += this.stmt(`SELECT count(*) FROM ${READ_LABELS} WHERE ${scope}`)
+          .pluck()
+          .get(...sql.params) as number;
+      };
+      if (wantsRows(f).length > 0) {
+        const sql = rowConditions(f, null);
+        this.timeConditions(f, 'received_ms', sql);
+        count(`d.episode_row IN (SELECT id FROM episodes ${where(sql)})`, sql);
+      }
+      if (wantsFiles(f)) {
+        const sql = this.fileConditions(f);
+        count(`d.rowid IN (SELECT rowid FROM disk_files ${where(sql)})`, sql);
+      }
+      return { phase, phase_unknown: Math.max(0, this.total(f) - known) };
+    });
   }
 
   private facetsNow(f: EpisodeFilter): {
@@ -490,6 +568,7 @@ export class EpisodeQueries {
       sql.where.push('episode_id >= ? AND episode_id < ?');
       sql.params.push(f.q, prefixEnd(f.q));
     }
+    filePhaseCondition(f.phases, sql);
     return sql;
   }
 

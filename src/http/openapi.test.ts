@@ -84,11 +84,20 @@ describe('GET /api/openapi.json', () => {
         'max_size',
         'min_size',
         'order',
+        'phase',
         'q',
         'sort',
         'status',
         'to',
       ].sort(),
+    );
+    // The /api/hosts reply schema documents the host status too.
+    type Obj = { [k: string]: Obj | undefined };
+    const hostItem = (doc.paths['/api/hosts']?.get as Obj | undefined)?.responses?.['200']?.content?.[
+      'application/json'
+    ]?.schema?.properties?.hosts?.items?.properties;
+    expect(Object.keys(hostItem ?? {})).toEqual(
+      expect.arrayContaining(['host_id', 'status', 'status_reasons']),
     );
   });
 
@@ -105,7 +114,14 @@ describe('GET /api/openapi.json', () => {
       body: JSON.stringify({ host_id: 'host-01', phase: 'boot' }),
     });
     fits(DashboardStateSchema, await get('/api/state'), '/api/state');
-    fits(HostsResponseSchema, await get('/api/hosts'), '/api/hosts');
+    const hosts = (await get('/api/hosts')) as HostsResponse;
+    fits(HostsResponseSchema, hosts, '/api/hosts');
+    // The reply schema serializes the host status too (a field it leaves out is dropped).
+    expect(hosts.hosts.length).toBeGreaterThan(0);
+    for (const h of hosts.hosts) {
+      expect(['ok', 'warning', 'critical'], h.host_id).toContain(h.status);
+      expect(Array.isArray(h.status_reasons), h.host_id).toBe(true);
+    }
     const page = (await get('/api/episodes?limit=2')) as EpisodesPage;
     fits(EpisodesPageSchema, page, '/api/episodes');
     fits(EpisodeFacetsSchema, await get('/api/episodes/facets'), '/api/episodes/facets');

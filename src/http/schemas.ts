@@ -34,13 +34,21 @@ export const EPISODE_FILTER_QUERY = {
   min_size: param('Smallest size_bytes.', { pattern: WHOLE }),
   max_size: param('Largest size_bytes.', { pattern: WHOLE }),
   status: repeatable('ok, missing, unindexed, corrupt or unverified (repeatable).'),
+  phase: repeatable(
+    'A phase of labels.jsonl (repeatable): episodes holding any of them; an episode whose tarball is not read yet matches none.',
+  ),
 };
 const PAGE_QUERY = {
   limit: param('Rows per page, 1–500 (default 100).', { pattern: WHOLE }),
   cursor: param('The `next_cursor` of the previous page.'),
 };
 export const EpisodesQuery = Query({ ...EPISODE_FILTER_QUERY, ...PAGE_QUERY });
-export const FacetsQuery = Query(EPISODE_FILTER_QUERY);
+export const FacetsQuery = Query({
+  ...EPISODE_FILTER_QUERY,
+  with_phases: param('1: also count by phase (`phase`, `phase_unknown`); reads the label cache.', {
+    pattern: '^[01]$',
+  }),
+});
 export const NoQuery = Query({});
 export const AlertsQuery = Query({
   host: repeatable('Host id (repeatable, or comma-separated).'),
@@ -218,8 +226,19 @@ export const DashboardStateSchema = Type.Object(
   },
   { description: 'The live state (DashboardState in src/protocol/index.ts).' },
 );
+const HostStatusSchema = Type.Union([Type.Literal('ok'), Type.Literal('warning'), Type.Literal('critical')], {
+  description: 'By the one rule of protocol/host-status.ts (the Hosts scene shows the same).',
+});
 export const HostSummarySchema = Type.Object({
   host_id: Type.String(),
+  status: HostStatusSchema,
+  status_reasons: Type.Array(
+    Type.Object({
+      level: Type.Union([Type.Literal('warning'), Type.Literal('critical')]),
+      text: Type.String(),
+    }),
+    { description: 'Why, worst first (empty when ok).' },
+  ),
   episodes: Type.Number(),
   bytes: Type.Number(),
   files_on_disk: Type.Number(),
@@ -239,7 +258,12 @@ export const EpisodesPageSchema = Type.Object({
   next_cursor: Cursor,
   total: Type.Number({ description: 'Rows matching the filter, all pages.' }),
 });
-export const EpisodeFacetsSchema = Type.Object({ host: Counts, status: StatusCounts });
+export const EpisodeFacetsSchema = Type.Object({
+  host: Counts,
+  status: StatusCounts,
+  phase: Type.Optional(Counts),
+  phase_unknown: Type.Optional(Type.Number()),
+});
 export const EpisodeDetailSchema = Type.Object({
   episode: EpisodeListItemSchema,
   meta: Nullable(Obj),

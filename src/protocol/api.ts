@@ -32,6 +32,13 @@ export interface EpisodesPage {
 export interface EpisodeFacets {
   host: Record<string, number>;
   status: Partial<Record<EpisodeStatus, number>>;
+  /**
+   * With `with_phases=1`: episodes under the filter whose labels hold each phase (an episode counts
+   * once under every phase it has), and those whose phases are not known — tarball not read yet by
+   * the phase mix, missing, or unreadable. An episode read with no labels is in neither.
+   */
+  phase?: Record<string, number>;
+  phase_unknown?: number;
 }
 
 /** One label of an episode with the duration of its phase (null when unknown). */
@@ -68,6 +75,10 @@ export interface HostSummary {
    * same name; they are two hosts, told apart by this field (absent on a single box).
    */
   receiver?: string;
+  /** By the one rule of protocol/host-status.ts, as every scene shows it. */
+  status: 'ok' | 'warning' | 'critical';
+  /** Why, worst first (empty when ok); host-status.ts's `reasons`. */
+  status_reasons: Array<{ level: 'warning' | 'critical'; text: string }>;
   /** Unique episodes in the index. */
   episodes: number;
   /** Sum of size_bytes in the index. */

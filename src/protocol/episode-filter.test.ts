@@ -44,6 +44,14 @@ describe('the explorer filter shared by server and web app', () => {
     ).toBe(true);
   });
 
+  it('phases: several, deduplicated; a live record (phases unknown) matches no phase filter', () => {
+    const f = parseEpisodeFilter(params({ phase: ['baseline', 'failed,baseline'] }));
+    expect(f.phases).toEqual(['baseline', 'failed']);
+    expect(matchesEpisodeFilter({ ...ep, status: 'ok' }, f)).toBe(false);
+    expect(matchesEpisodeFilter(ep, parseEpisodeFilter(params({})))).toBe(true);
+    expect(() => parseEpisodeFilter(params({ phase: 'x'.repeat(129) }))).toThrow(FilterError);
+  });
+
   it('says what is wrong with a bad filter', () => {
     expect(() => parseEpisodeFilter(params({ min_size: '5', max_size: '1' }))).toThrow(FilterError);
     expect(() => parseEpisodeFilter(params({ status: 'fine' }))).toThrow(/must be one of/);

@@ -8,7 +8,11 @@
  *   record without a received time matches no time bound;
  * - `min_size`, `max_size`: whole bytes, both inclusive; a record without a size matches no bound;
  * - `status` (repeatable): any of these integrity statuses; a live record whose status the catalog
- *   has not given yet matches no status filter.
+ *   has not given yet matches no status filter;
+ * - `phase` (repeatable): episodes whose `labels.jsonl` holds any of these phases. Only an episode
+ *   whose tarball has been read (the phase mix's label cache, for the file as it is now on disk)
+ *   has known phases: one not read yet, missing, or unreadable matches no phase filter (the facets
+ *   count it as `phase_unknown`), and so does a live record.
  */
 import { timestampMs } from '../util/time.js';
 import { EPISODE_STATUSES, type EpisodeStatus } from './api.js';
@@ -22,6 +26,7 @@ export interface EpisodeFilter {
   minSize: number | null;
   maxSize: number | null;
   statuses: readonly EpisodeStatus[];
+  phases: readonly string[];
 }
 
 export const NO_FILTER: EpisodeFilter = {
@@ -32,10 +37,13 @@ export const NO_FILTER: EpisodeFilter = {
   minSize: null,
   maxSize: null,
   statuses: [],
+  phases: [],
 };
 
-export const FILTER_PARAMS = ['host', 'q', 'from', 'to', 'min_size', 'max_size', 'status'] as const;
+export const FILTER_PARAMS = ['host', 'q', 'from', 'to', 'min_size', 'max_size', 'status', 'phase'] as const;
 export const MAX_Q = 128;
+/** At most this many phases in one filter, each at most MAX_Q characters. */
+export const MAX_PHASES = 64;
 
 /** What the parser reads: URLSearchParams in the browser, Fastify's query on the server. */
 export interface FilterParams {
@@ -90,6 +98,13 @@ export function parseEpisodeFilter(p: FilterParams): EpisodeFilter {
   const q = p.one('q')?.replace(/^[ \t\r\n]+|[ \t\r\n]+$/g, '') || null;
   if (q !== null && q.length > MAX_Q)
     throw new FilterError('q', `query parameter 'q' must be at most ${MAX_Q} characters`);
+  const phases = [...new Set(p.all('phase'))];
+  if (phases.length > MAX_PHASES)
+    throw new FilterError('phase', `query parameter 'phase' takes at most ${MAX_PHASES} phases`);
+  for (const ph of phases) {
+    if (ph.length > MAX_Q)
+      throw new FilterError('phase', `query parameter 'phase' must be at most ${MAX_Q} characters`);
+  }
   const filter: EpisodeFilter = {
     hosts: p.all('host'),
     q,
@@ -98,6 +113,7 @@ export function parseEpisodeFilter(p: FilterParams): EpisodeFilter {
     minSize: bytes(p, 'min_size'),
     maxSize: bytes(p, 'max_size'),
     statuses: statuses as EpisodeStatus[],
+    phases,
   };
   if (filter.fromMs !== null && filter.toMs !== null && filter.fromMs > filter.toMs) {
     throw new FilterError('from', "query parameter 'from' is after 'to'");
@@ -126,6 +142,8 @@ export function matchesEpisodeFilter(
   f: EpisodeFilter,
 ): boolean {
   if (f.statuses.length > 0 && (ep.status === undefined || !f.statuses.includes(ep.status))) return false;
+  // A record alone does not say its phases (its tarball's labels do): it matches no phase filter.
+  if (f.phases.length > 0) return false;
   if (f.hosts.length > 0 && !f.hosts.includes(ep.host_id)) return false;
   if (f.q !== null) {
     const sha = isShaPrefix(f.q) && (ep.sha256 ?? '').toLowerCase().startsWith(f.q.toLowerCase());

@@ -4,7 +4,8 @@
  * the server (`--host-thresholds`, published in the state as `host_thresholds`).
  */
 import { diskFreeShare, heartbeatMs, queueDepth } from './alerts.js';
-import type { HostHealth, HostIndexed, HostThresholds } from './index.js';
+import { type HostHealth, type HostIndexed, type HostThresholds, own } from './index.js';
+import { hostKey } from './receivers.js';
 
 export type HostStatus = 'ok' | 'warning' | 'critical';
 const RANK: Record<HostStatus, number> = { ok: 0, warning: 1, critical: 2 };
@@ -140,4 +141,51 @@ export function compareStatus(
   b: { status: HostStatus; host_id: string },
 ): number {
   return RANK[b.status] - RANK[a.status] || a.host_id.localeCompare(b.host_id);
+}
+
+/** Open alert groups per host by severity (the `open` state only), for `hostStatus`. */
+export function openAlertsByHost(
+  groups: readonly {
+    state: string;
+    host_id: string | null;
+    receiver?: string;
+    severity: 'critical' | 'warning';
+  }[],
+): Map<string, { critical: number; warning: number }> {
+  const open = new Map<string, { critical: number; warning: number }>();
+  for (const g of groups) {
+    if (g.state !== 'open' || g.host_id === null) continue;
+    // Keyed as the state keys hosts: `<receiver>/<host>` for a receiver's alert (./receivers.ts).
+    const key = hostKey(g.receiver, g.host_id);
+    const c = open.get(key) ?? { critical: 0, warning: 0 };
+    c[g.severity] += 1;
+    open.set(key, c);
+  }
+  return open;
+}
+
+/** One host's status from the live state and the open alerts (the server's /api/hosts, the web app). */
+export function hostStatusIn(
+  state: {
+    hosts_indexed: Readonly<Record<string, HostIndexed>>;
+    health: Readonly<Record<string, HostHealth>>;
+    integrity?: { hosts: Readonly<Record<string, { corrupt?: number }>> } | null;
+    host_thresholds?: HostThresholds | null;
+  },
+  hostId: string,
+  open: ReadonlyMap<string, { critical: number; warning: number }>,
+  now: number,
+): HostStatusResult {
+  const alerts = open.get(hostId);
+  return hostStatus(
+    {
+      indexed: own(state.hosts_indexed, hostId),
+      health: own(state.health, hostId),
+      openCritical: alerts?.critical ?? 0,
+      openWarning: alerts?.warning ?? 0,
+      corrupt: own(state.integrity?.hosts, hostId)?.corrupt ?? 0,
+    },
+    now,
+    state.host_thresholds ?? DEFAULT_HOST_THRESHOLDS,
+  );
 }

@@ -175,6 +175,8 @@ export class ReplicaCatalog {
     const params: Array<string | number> = [];
     const { filter } = f;
     if (filter.statuses.length > 0 && !filter.statuses.includes('unverified')) sql.push('0');
+    // A replica reads no tarball: no episode has known phases, and a phase filter matches none.
+    if (filter.phases.length > 0) sql.push('0');
     if (f.receivers.length > 0) {
       sql.push(`receiver IN (${f.receivers.map(() => '?').join(',')})`);
       params.push(...f.receivers);

@@ -4,71 +4,16 @@
  * sums over the files, and the two catalogs are identical at equal applied seq.
  * Needs `npm run build:server`.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
-import { describe, expect, onTestFinished, test } from 'vitest';
-import { BIN, runCli } from '../../test/support/cli.js';
+import { describe, expect, test } from 'vitest';
+import { runCli } from '../../test/support/cli.js';
 import { redisServer } from '../../test/support/redis-server.js';
-import { startReplicaProcess } from '../../test/support/replica-process.js';
+import { startAgentProcess, startReplicaProcess } from '../../test/support/replica-process.js';
 import { openLog } from '../../test/support/stream-harness.js';
 import { tempDir } from '../../test/support/tmp.js';
 import { TestClient } from '../../test/support/ws-harness.js';
 import type { Snapshot } from '../protocol/index.js';
 import { ReplicaCatalog } from './catalog.js';
-
-interface AgentProcess {
-  child: ChildProcess;
-  exited: Promise<string>;
-}
-
-/** `agent --data-root D --redis URL --receiver NAME`, until the test ends. */
-async function startAgentProcess(
-  redisUrl: string,
-  dataRoot: string,
-  receiver: string,
-): Promise<AgentProcess> {
-  const child = spawn(
-    process.execPath,
-    [
-      BIN,
-      'agent',
-      '--data-root',
-      dataRoot,
-      '--redis',
-      redisUrl,
-      '--receiver',
-      receiver,
-      '--listen',
-      '127.0.0.1:0',
-      '--log-level',
-      'warn',
-      '--poll-interval',
-      '0.1',
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  const exited = new Promise<string>((resolve) =>
-    child.once('exit', (code, signal) => resolve(signal ?? String(code))),
-  );
-  onTestFinished(async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    await exited;
-  });
-  let output = '';
-  child.stdout?.setEncoding('utf8');
-  child.stdout?.on('data', (chunk: string) => {
-    output = (output + chunk).slice(-20_000);
-  });
-  await new Promise<void>((resolve, reject) => {
-    child.stderr?.setEncoding('utf8');
-    child.stderr?.on('data', (chunk: string) => {
-      output = (output + chunk).slice(-20_000);
-      if (/serving http/.test(output)) resolve();
-    });
-    void exited.then((how) => reject(new Error(`agent exited (${how}): ${output.slice(-2000)}`)));
-  });
-  return { child, exited };
-}
 
 /** Resolves once the client's state (hello + events) satisfies `ok`, checked at every message. */
 function stateReaches(client: TestClient, ok: (seq: number, s: Snapshot) => boolean): Promise<void> {

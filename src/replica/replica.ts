@@ -2,6 +2,7 @@ import { type DashboardEvent, type DashboardState, emptyState, type Snapshot } f
 import { applyEvent } from '../protocol/reduce.js';
 import { seqOfId } from '../scaleout/records.js';
 import { RedisStreamLog } from '../scaleout/redis-stream-log.js';
+import { listReceivers, readSnapshot } from '../scaleout/snapshot.js';
 import type { Subscription } from '../scaleout/subscription.js';
 import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
@@ -33,21 +34,6 @@ export interface ReceiverSnapshot {
 /** Records per read while catching up. */
 const CATCH_UP_PAGE = 5000;
 
-const SNAPSHOT_FIELDS = [
-  'total_episodes',
-  'total_alerts',
-  'total_bytes',
-  'host_counts',
-  'recent_episodes',
-  'host_bytes',
-  'hosts_indexed',
-  'recent_alerts',
-  'host_last_alert',
-  'health',
-  'ready',
-  'integrity',
-] as const satisfies readonly (keyof Snapshot)[];
-
 /** A receiver's stored state folded into the merged state, as that receiver's part. */
 export function seedFromSnapshot(
   state: DashboardState,
@@ -56,9 +42,18 @@ export function seedFromSnapshot(
 ): DashboardState {
   // An agent's snapshot holds only its receiver's fields; readiness then comes from its events.
   const full = { ...emptyState(), ready: true, ...stored };
-  const snapshot = Object.fromEntries(SNAPSHOT_FIELDS.map((k) => [k, full[k]])) as unknown as Snapshot;
-  let out = applyEvent(state, { type: 'snapshot', seq: 0, receiver, ...snapshot });
-  if (full.phase_mix) out = applyEvent(out, { type: 'phase_mix', seq: 0, receiver, ...full.phase_mix });
+  // The snapshot part: everything but what is not a receiver's (or is applied on its own below).
+  const {
+    phase_mix,
+    live_phases: _lp,
+    data_root: _dr,
+    alert_actions: _aa,
+    host_thresholds: _ht,
+    receivers: _r,
+    ...snapshot
+  } = full;
+  let out = applyEvent(state, { type: 'snapshot', seq: 0, receiver, ...(snapshot satisfies Snapshot) });
+  if (phase_mix) out = applyEvent(out, { type: 'phase_mix', seq: 0, receiver, ...phase_mix });
   return {
     ...out,
     live_phases: { ...full.live_phases, ...out.live_phases },
@@ -136,39 +131,27 @@ export class Replica {
     return this.#bootstrapSeconds;
   }
 
-  /** The receivers' snapshots (key `snapshot(receiver)` of every member of `receivers`). */
+  /** The receivers' snapshots (`snapshot(receiver)` of every member of `receivers`), by receiver. */
   async snapshots(): Promise<Map<string, ReceiverSnapshot>> {
-    const { keys } = this.stream;
-    const receivers = (await this.stream.command(['SMEMBERS', keys.receivers])) as string[];
     const out = new Map<string, ReceiverSnapshot>();
-    for (const receiver of receivers.sort()) {
-      let key: string;
+    for (const receiver of await listReceivers(this.stream)) {
+      let snap: Awaited<ReturnType<typeof readSnapshot>>;
       try {
-        key = keys.snapshot(receiver);
-      } catch {
-        this.#logger.warn({ receiver }, 'receivers set holds an invalid receiver name: ignored');
-        continue;
-      }
-      const fields = (await this.stream.command(['HMGET', key, 'seq', 'state', 'epoch'])) as Array<
-        string | null
-      >;
-      const [seq, state, epoch] = fields;
-      if (seq === null || seq === undefined || state === null || state === undefined) {
-        out.set(receiver, { seq: 0, state: {} });
-        continue;
-      }
-      if (epoch && epoch !== this.stream.epoch) {
-        // Written in an epoch Redis has lost since: its seq means nothing in this stream.
-        this.#logger.warn({ receiver, epoch }, `snapshot of ${receiver} belongs to another epoch: ignored`);
-        out.set(receiver, { seq: 0, state: {} });
-        continue;
-      }
-      try {
-        out.set(receiver, { seq: Number(seq), state: JSON.parse(state) as Partial<DashboardState> });
+        snap = await readSnapshot(this.stream, receiver);
       } catch (err) {
-        this.#logger.warn({ receiver, err }, `snapshot of ${receiver} is not JSON: starting it empty`);
-        out.set(receiver, { seq: 0, state: {} });
+        // An invalid name in the set, or a state that is not JSON: that receiver starts empty.
+        this.#logger.warn({ receiver, err }, `snapshot of ${receiver} unusable: ${errorMessage(err)}`);
+        snap = null;
       }
+      if (snap !== null && snap.epoch !== '' && snap.epoch !== this.stream.epoch) {
+        // Written in an epoch Redis has lost since: its seq means nothing in this stream.
+        this.#logger.warn(
+          { receiver, epoch: snap.epoch },
+          `snapshot of ${receiver} belongs to another epoch`,
+        );
+        snap = null;
+      }
+      out.set(receiver, snap === null ? { seq: 0, state: {} } : { seq: snap.seq, state: snap.state });
     }
     return out;
   }

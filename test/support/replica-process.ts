@@ -1,17 +1,16 @@
 /**
- * A real replica process (`node bin/cis490-dashboard.js serve --redis URL`), for cases that kill
- * it. Needs `npm run build:server` first (dist/).
+ * Real scale-out processes from the built CLI (`npm run build:server` first): a replica
+ * (`serve --redis URL`) or an agent, for cases that kill them or run them end to end.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { onTestFinished } from 'vitest';
+import { BIN } from './cli.js';
 import { tempDir } from './tmp.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-
-export interface ReplicaProcess {
+export interface CliProcess {
   child: ChildProcess;
+  /** The URL of its "serving http://…" line. */
   url: string;
   exited: Promise<string>;
   /** SIGKILL; resolves once it is gone. */
@@ -19,30 +18,9 @@ export interface ReplicaProcess {
   output(): string;
 }
 
-export async function startReplicaProcess(
-  redisUrl: string,
-  extra: string[] = [],
-  stateDir: string = tempDir('cis490-replica-'),
-): Promise<ReplicaProcess> {
-  const child = spawn(
-    process.execPath,
-    [
-      path.join(ROOT, 'bin/cis490-dashboard.js'),
-      'serve',
-      '--redis',
-      redisUrl,
-      '--state-dir',
-      stateDir,
-      '--port',
-      '0',
-      '--log-level',
-      'warn',
-      '--web-dir',
-      path.join(stateDir, '__no_web__'),
-      ...extra,
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+/** Runs `cis490-dashboard ARGS` until it prints "serving URL" (killed when the test ends). */
+export async function startCliProcess(args: string[]): Promise<CliProcess> {
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<string>((resolve) =>
     child.once('exit', (code, signal) => resolve(signal ?? String(code))),
   );
@@ -63,7 +41,7 @@ export async function startReplicaProcess(
       if (m?.[1]) resolve(m[1]);
     });
     void exited.then((how) =>
-      reject(new Error(`replica exited (${how}) before serving: ${output.slice(-2000)}`)),
+      reject(new Error(`${args[0]} exited (${how}) before serving: ${output.slice(-2000)}`)),
     );
   });
   return {
@@ -76,4 +54,45 @@ export async function startReplicaProcess(
       await exited;
     },
   };
+}
+
+/** A replica process with its own state dir. */
+export function startReplicaProcess(
+  redisUrl: string,
+  extra: string[] = [],
+  stateDir: string = tempDir('cis490-replica-'),
+): Promise<CliProcess> {
+  return startCliProcess([
+    'serve',
+    '--redis',
+    redisUrl,
+    '--state-dir',
+    stateDir,
+    '--port',
+    '0',
+    '--log-level',
+    'warn',
+    '--web-dir',
+    path.join(stateDir, '__no_web__'),
+    ...extra,
+  ]);
+}
+
+/** An agent process for one receiver's data root (HTTP on a free port). */
+export function startAgentProcess(redisUrl: string, dataRoot: string, receiver: string): Promise<CliProcess> {
+  return startCliProcess([
+    'agent',
+    '--data-root',
+    dataRoot,
+    '--redis',
+    redisUrl,
+    '--receiver',
+    receiver,
+    '--listen',
+    '127.0.0.1:0',
+    '--log-level',
+    'warn',
+    '--poll-interval',
+    '0.1',
+  ]);
 }

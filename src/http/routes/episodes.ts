@@ -168,9 +168,11 @@ export function registerEpisodeRoutes(app: FastifyInstance, ctx: AppContext): vo
   });
   app.get('/api/episodes/facets', { schema: facetsSchema }, async (req): Promise<EpisodeFacets> => {
     const q = req.query as RawQuery;
+    const withPhases = single(q, 'with_phases') === '1';
     const filter = parseFilter(q);
     assertCatalogWritable(ctx.catalogHealth.fault);
-    return queries.facets(filter);
+    const facets: EpisodeFacets = queries.facets(filter);
+    return withPhases ? { ...facets, ...queries.phaseFacets(filter) } : facets;
   });
 
   registerEpisodeFileRoutes(app, ctx.dataRoot, queries);

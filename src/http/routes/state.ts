@@ -1,14 +1,24 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
+import { AlertActionStore } from '../../catalog/alert-actions.js';
+import { alertState } from '../../protocol/alerts.js';
 import type { HostSummary, HostsResponse } from '../../protocol/api.js';
+import { hostStatusIn, openAlertsByHost } from '../../protocol/host-status.js';
 import type { DashboardState } from '../../protocol/index.js';
 import { splitHostKey } from '../../protocol/receivers.js';
 import type { AppContext } from '../context.js';
 import { catalogFaultReason } from '../errors.js';
 import { ApiErrorSchema, DashboardStateSchema, HostsResponseSchema, NoQuery, route } from '../schemas.js';
 
-/** Every host any input knows of, with what each input says about it. */
-export function hostSummaries(state: DashboardState): HostSummary[] {
+/**
+ * Every host any input knows of, with what each input says about it and its status by the web
+ * app's rule (protocol/host-status.ts) over `open` (open alert groups per host).
+ */
+export function hostSummaries(
+  state: DashboardState,
+  open: ReturnType<typeof openAlertsByHost> = new Map(),
+  now = Date.now(),
+): HostSummary[] {
   const ids = new Set([
     ...Object.keys(state.hosts_indexed),
     ...Object.keys(state.host_counts),
@@ -22,8 +32,11 @@ export function hostSummaries(state: DashboardState): HostSummary[] {
   return [...ids].sort().map((key) => {
     const host_id = key;
     const indexed = state.hosts_indexed[host_id];
+    const { status, reasons } = hostStatusIn(state, host_id, open, now);
     return {
       ...splitHostKey(key, scaleOut),
+      status,
+      status_reasons: reasons,
       episodes: indexed?.episodes ?? 0,
       bytes: indexed?.bytes ?? 0,
       files_on_disk: state.host_counts[host_id] ?? 0,
@@ -38,6 +51,8 @@ export function hostSummaries(state: DashboardState): HostSummary[] {
 }
 
 export function registerStateRoutes(app: FastifyInstance, ctx: AppContext): void {
+  // Opened on first use: the alert lifecycle's store (its table is created by whoever comes first).
+  let alerts: AlertActionStore | null = null;
   const stateSchema = route('The whole live state; x-cis490-epoch and x-cis490-seq say as of which event.', {
     querystring: NoQuery,
     ok: DashboardStateSchema,
@@ -48,9 +63,16 @@ export function registerStateRoutes(app: FastifyInstance, ctx: AppContext): void
     return events.state;
   });
 
-  const hostsSchema = route('Every host any input knows.', { querystring: NoQuery, ok: HostsResponseSchema });
+  const hostsSchema = route('Every host any input knows, with its status.', {
+    querystring: NoQuery,
+    ok: HostsResponseSchema,
+  });
   app.get('/api/hosts', { schema: hostsSchema }, async (): Promise<HostsResponse> => {
-    return { hosts: hostSummaries(ctx.events.state) };
+    const state = ctx.events.state;
+    const now = Date.now();
+    alerts ??= new AlertActionStore(ctx.catalog);
+    const groups = alerts.groups({ hosts: [], symptoms: [] }).map((g) => alertState(g, state, now));
+    return { hosts: hostSummaries(state, openAlertsByHost(groups), now) };
   });
 
   const livez = route('200 while the process is up.', { ok: Type.Object({ status: Type.Literal('ok') }) });

@@ -21,7 +21,7 @@ function Scene({ route, kiosk }: { route: Route; kiosk: boolean }) {
     case 'hosts':
       return <HostsScene params={route.params} kiosk={kiosk} />;
     case 'explorer':
-      return <ExplorerScene params={route.params} />;
+      return <ExplorerScene params={route.params} kiosk={kiosk} />;
     case 'baseline':
       return <BaselineScene />;
     case 'alerts':

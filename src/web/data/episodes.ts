@@ -21,6 +21,8 @@ export interface EpisodeFilter {
   min_size: string;
   max_size: string;
   status: string[];
+  /** Phases of labels.jsonl (any of them). */
+  phase: string[];
 }
 
 export const EMPTY_FILTER: EpisodeFilter = {
@@ -31,6 +33,7 @@ export const EMPTY_FILTER: EpisodeFilter = {
   min_size: '',
   max_size: '',
   status: [],
+  phase: [],
 };
 
 export function filterFromParams(params: URLSearchParams): EpisodeFilter {
@@ -42,6 +45,7 @@ export function filterFromParams(params: URLSearchParams): EpisodeFilter {
     min_size: params.get('min_size') ?? '',
     max_size: params.get('max_size') ?? '',
     status: params.getAll('status').filter(Boolean),
+    phase: params.getAll('phase').filter(Boolean),
   };
 }
 
@@ -54,6 +58,7 @@ export function filterToParams(filter: EpisodeFilter): URLSearchParams {
     if (filter[key].trim()) params.set(key, filter[key].trim());
   }
   for (const s of filter.status) params.append('status', s);
+  for (const p of filter.phase) params.append('phase', p);
   return params;
 }
 

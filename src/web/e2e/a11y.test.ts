@@ -1,13 +1,12 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { generateDataRoot } from '../../generate/generate.js';
 import type { RunningServer } from '../../server.js';
 import { SCENES } from '../app/routes.js';
-import { ensureWebBuilt, REPO_ROOT } from './build-web.js';
-import { launchBrowser, screenshot, startDashboard } from './harness.js';
+import { REPO_ROOT } from './build-web.js';
+import { browserSuite, screenshot } from './harness.js';
 
 /**
  * Accessibility (issue 15 item 8): axe-core (a pinned dev dependency) in real Chromium against the
@@ -21,9 +20,7 @@ const WAIT = { timeout: 20_000 };
 const AXE = fs.readFileSync(path.join(REPO_ROOT, 'node_modules/axe-core/axe.min.js'), 'utf8');
 const TOKEN = 'a11y-phase-token-1';
 
-let work: string;
 let server: RunningServer;
-let browser: Awaited<ReturnType<typeof launchBrowser>>;
 let page: Page;
 
 interface AxeViolation {
@@ -64,14 +61,9 @@ async function settle(p: Page): Promise<void> {
   await p.locator('.notice-loading').waitFor({ state: 'detached', ...WAIT });
 }
 
-beforeAll(async () => {
-  ensureWebBuilt();
-  work = fs.mkdtempSync(path.join(os.tmpdir(), 'cis490-a11y-e2e-'));
-  const dataRoot = path.join(work, 'root');
-  await generateDataRoot({ out: dataRoot, hosts: 5, episodes: 30, alerts: 20, telemetryKb: 2, seed: 9 });
-  const tokenFile = path.join(work, 'token');
-  fs.writeFileSync(tokenFile, `${TOKEN}\n`);
-  server = await startDashboard({ dataRoot, stateDir: path.join(work, 'state'), phaseTokenFile: tokenFile });
+browserSuite('cis490-a11y-e2e-', async (s) => {
+  await generateDataRoot({ out: s.dataRoot, hosts: 5, episodes: 30, alerts: 20, telemetryKb: 2, seed: 9 });
+  server = await s.serve({ phaseTokenFile: s.tokenFile(TOKEN) });
   for (const [host, phase] of [
     ['host-01', 'infected_running'],
     ['host-02', 'baseline'],
@@ -87,14 +79,7 @@ beforeAll(async () => {
     if ((await fetch(`${server.url}/api/phase-mix`)).ok) break;
     await new Promise<void>((resolve) => server.pipeline.bus.subscribe(() => resolve()));
   }
-  browser = await launchBrowser();
-  page = await browser.context.newPage();
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  if (work) fs.rmSync(work, { recursive: true, force: true });
+  page = s.page;
 });
 
 describe('axe-core: zero violations', () => {
@@ -114,6 +99,21 @@ describe('axe-core: zero violations', () => {
           expect(await page.locator('main').count()).toBe(1);
           found.push(...(await axe(page)).map((v) => `${scene}: ${v}`));
           if (scheme === 'light' && device === 'phone') await screenshot(page, `${scene}-phone-light`);
+          if (scene === 'baseline') {
+            // A phase's percentage shows whole inside its segment or not at all (never cut).
+            const cut = await page.locator('.mix-seg').evaluateAll((segments) =>
+              segments
+                .filter((seg) => {
+                  const label = seg.querySelector('.mix-seg-label');
+                  const shown = label
+                    ? getComputedStyle(label).visibility !== 'hidden'
+                    : seg.textContent !== '';
+                  return shown && seg.scrollWidth > seg.clientWidth;
+                })
+                .map((seg) => seg.textContent),
+            );
+            expect(cut, `${scheme} ${device}`).toEqual([]);
+          }
         }
         expect(found).toEqual([]);
       }, 120_000);
@@ -129,6 +129,12 @@ describe('axe-core: zero violations', () => {
       await settle(page);
       found.push(...(await axe(page)).map((v) => `kiosk ${scene}: ${v}`));
       await screenshot(page, `${scene}-kiosk-dark`);
+      // Nobody types on the wall: the Explorer there is the live list, without filters or exports.
+      if (scene === 'explorer') {
+        await page.getByTestId('episode-row').first().waitFor(WAIT);
+        expect(await page.getByTestId('explorer-search').count()).toBe(0);
+        expect(await page.getByRole('button', { name: 'Export CSV' }).count()).toBe(0);
+      }
       if (scene === 'overview') {
         // The Overview fills one screen: no paging, and the chart takes the height left under the
         // totals, down to the footer (less than a line of empty screen below it).

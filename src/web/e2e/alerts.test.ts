@@ -1,13 +1,11 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { generateDataRoot } from '../../generate/generate.js';
 import type { AlertLifecycleResponse } from '../../protocol/alerts.js';
 import type { RunningServer } from '../../server.js';
-import { ensureWebBuilt } from './build-web.js';
-import { appendJsonLine, getJson, launchBrowser, screenshot, startDashboard } from './harness.js';
+import { appendJsonLine, browserSuite, getJson, screenshot } from './harness.js';
 
 /**
  * The alert lifecycle (issue 15 item 3) against the real server and browser: an alert resolves
@@ -19,12 +17,9 @@ import { appendJsonLine, getJson, launchBrowser, screenshot, startDashboard } fr
 const WAIT = { timeout: 20_000, interval: 100 };
 const TOKEN = 'alerts-operator-token-1';
 
-let work: string;
 let dataRoot: string;
-let stateDir: string;
 let tokenFile: string;
 let server: RunningServer;
-let browser: Awaited<ReturnType<typeof launchBrowser>>;
 let page: Page;
 
 const lifecycle = (query = '') =>
@@ -43,23 +38,12 @@ function alert(host: string, symptom: string, key: string, atMs: number): Record
   };
 }
 
-beforeAll(async () => {
-  ensureWebBuilt();
-  work = fs.mkdtempSync(path.join(os.tmpdir(), 'cis490-alerts-e2e-'));
-  dataRoot = path.join(work, 'root');
-  stateDir = path.join(work, 'state');
-  tokenFile = path.join(work, 'token');
-  fs.writeFileSync(tokenFile, `${TOKEN}\n`);
+const suite = browserSuite('cis490-alerts-e2e-', async (s) => {
+  dataRoot = s.dataRoot;
+  tokenFile = s.tokenFile(TOKEN);
   await generateDataRoot({ out: dataRoot, hosts: 3, episodes: 6, alerts: 10, telemetryKb: 2, seed: 11 });
-  server = await startDashboard({ dataRoot, stateDir, phaseTokenFile: tokenFile });
-  browser = await launchBrowser();
-  page = await browser.context.newPage();
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  if (work) fs.rmSync(work, { recursive: true, force: true });
+  server = await s.serve({ phaseTokenFile: tokenFile });
+  page = s.page;
 });
 
 describe('alert lifecycle', () => {
@@ -145,7 +129,7 @@ describe('alert lifecycle', () => {
     await screenshot(page, 'alerts-acknowledged-desktop');
 
     await server.close();
-    server = await startDashboard({ dataRoot, stateDir, phaseTokenFile: tokenFile });
+    server = await suite.serve({ phaseTokenFile: tokenFile });
     const after = (await lifecycle()).items.find((g) => g.dedup_key === key);
     expect(after?.state).toBe('acknowledged');
     expect(after?.action?.by).toBe('Ada');
@@ -158,6 +142,85 @@ describe('alert lifecycle', () => {
     await vi.waitFor(async () => expect(await stateOf(key)).toBe('open'), WAIT);
     // A server restart inside: on a busy shared box that alone can take many seconds.
   }, 120_000);
+
+  it('the sound is off by default; opted in, a new critical alert plays it and a warning one does not', async () => {
+    // Every sound the page makes, recorded by wrapping the Web Audio and media element APIs before
+    // the app's own script runs.
+    const p = await suite.browser.context.newPage();
+    await p.addInitScript(() => {
+      const calls: string[] = [];
+      (window as unknown as { __sounds: string[] }).__sounds = calls;
+      const Real = window.AudioContext;
+      window.AudioContext = class extends Real {
+        override createOscillator(): OscillatorNode {
+          const osc = super.createOscillator();
+          const start = osc.start.bind(osc);
+          osc.start = (when?: number) => {
+            calls.push('oscillator');
+            start(when);
+          };
+          return osc;
+        }
+      };
+      const play = HTMLMediaElement.prototype.play;
+      HTMLMediaElement.prototype.play = function (this: HTMLMediaElement) {
+        calls.push('media');
+        return play.call(this);
+      };
+    });
+    const sounds = () => p.evaluate(() => (window as unknown as { __sounds: string[] }).__sounds.length);
+    const openCritical = () =>
+      p.evaluate(() => Number(document.documentElement.dataset.openCritical ?? 'NaN'));
+    // React runs effects after the paint of the commit that rendered the card: two frames and a task later.
+    const effectsRun = () =>
+      p.evaluate(
+        () =>
+          new Promise<void>((resolve) =>
+            requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(resolve, 0))),
+          ),
+      );
+    const alertsFile = path.join(dataRoot, 'alerts.jsonl');
+    // episode_corrupt (critical) and clock_skew (warning): nothing resolves either by itself.
+    const arrive = async (symptom: string, key: string) => {
+      appendJsonLine(alertsFile, alert('host-03', symptom, key, Date.now()));
+      await p.locator(`[data-testid="alert"][data-dedup="${key}"]`).waitFor(WAIT);
+    };
+    try {
+      await p.goto(`${server.url}/#/alerts`);
+      await p.locator('[data-testid="connection"][data-status="connected"]').waitFor(WAIT);
+      const toggle = p.getByLabel('Sound on a new critical alert');
+      expect(await toggle.isChecked()).toBe(false);
+
+      // Off by default: a new critical alert is counted in the title, and silent.
+      const before = (await lifecycle()).counts.open_critical;
+      await vi.waitFor(async () => expect(await openCritical()).toBe(before), WAIT);
+      await arrive('episode_corrupt', 'host-03:episode_corrupt:sound-1');
+      // The count and the sound are one effect pass apart in the same commit: once the count is
+      // in, the sound decision has been made.
+      await vi.waitFor(async () => expect(await openCritical()).toBe(before + 1), WAIT);
+      expect(await sounds()).toBe(0);
+
+      // Opted in: the next new critical alert plays it, once.
+      await toggle.check();
+      await arrive('episode_corrupt', 'host-03:episode_corrupt:sound-2');
+      await vi.waitFor(async () => expect(await openCritical()).toBe(before + 2), WAIT);
+      await vi.waitFor(async () => expect(await sounds()).toBe(1), WAIT);
+
+      // A warning alert is silent: after it, one more critical one makes the second sound, not a third.
+      await arrive('clock_skew', 'host-03:clock_skew:sound-3');
+      await effectsRun();
+      expect(await openCritical()).toBe(before + 2);
+      expect(await sounds()).toBe(1);
+      await arrive('episode_corrupt', 'host-03:episode_corrupt:sound-4');
+      await vi.waitFor(async () => expect(await openCritical()).toBe(before + 3), WAIT);
+      await vi.waitFor(async () => expect(await sounds()).toBe(2), WAIT);
+      await effectsRun();
+      expect(await sounds()).toBe(2);
+    } finally {
+      await p.evaluate(() => localStorage.removeItem('cis490.alertSound')).catch(() => {});
+      await p.close();
+    }
+  });
 
   it('a silence needs an until, and bad input is a 400 that says what is wrong', async () => {
     const res = await fetch(`${server.url}/api/alerts/actions`, {

@@ -1,13 +1,9 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { generateDataRoot } from '../../generate/generate.js';
-import type { EpisodesPage } from '../../protocol/api.js';
+import type { EpisodeFacets, EpisodesPage } from '../../protocol/api.js';
 import type { RunningServer } from '../../server.js';
-import { ensureWebBuilt } from './build-web.js';
-import { getJson, launchBrowser, screenshot, startDashboard } from './harness.js';
+import { browserSuite, countText, getJson, screenshot } from './harness.js';
 
 /**
  * The explorer for research (issue 15 item 6, issue 12's shared filter): several hosts at once,
@@ -17,17 +13,12 @@ import { getJson, launchBrowser, screenshot, startDashboard } from './harness.js
 
 const WAIT = { timeout: 20_000, interval: 100 };
 
-let work: string;
 let server: RunningServer;
-let browser: Awaited<ReturnType<typeof launchBrowser>>;
 let page: Page;
 
-beforeAll(async () => {
-  ensureWebBuilt();
-  work = fs.mkdtempSync(path.join(os.tmpdir(), 'cis490-explorer-e2e-'));
-  const dataRoot = path.join(work, 'root');
+browserSuite('cis490-explorer-e2e-', async (s) => {
   await generateDataRoot({
-    out: dataRoot,
+    out: s.dataRoot,
     hosts: 4,
     episodes: 40,
     indexLines: 70,
@@ -35,15 +26,8 @@ beforeAll(async () => {
     telemetryKb: 2,
     seed: 17,
   });
-  server = await startDashboard({ dataRoot, stateDir: path.join(work, 'state') });
-  browser = await launchBrowser();
-  page = await browser.context.newPage();
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  if (work) fs.rmSync(work, { recursive: true, force: true });
+  server = await s.serve();
+  page = s.page;
 });
 
 const hostChip = (h: string) => page.locator(`[data-testid="facet-host"][data-host="${h}"]`);
@@ -66,6 +50,37 @@ describe('explorer', () => {
       expect(hosts.length).toBeGreaterThan(0);
       expect(new Set(hosts)).toEqual(new Set(['host-01', 'host-02']));
     }, WAIT);
+  });
+
+  it('filters by phase: the rows are the API\'s for that phase, and "phase unknown" is counted', async () => {
+    await page.setViewportSize({ width: 1920, height: 1080 });
+    // Index lines beyond the tarballs have no file: their phases are unknown; every tarball here is
+    // readable, so once the phase mix has read them all the unknown ones are exactly the missing.
+    let facets: EpisodeFacets = { host: {}, status: {} };
+    await vi.waitFor(async () => {
+      facets = await getJson<EpisodeFacets>(server.url, '/api/episodes/facets?with_phases=1');
+      expect(facets.status.missing ?? 0).toBeGreaterThan(0);
+      expect(facets.phase_unknown).toBe(facets.status.missing);
+    }, WAIT);
+    const want = await getJson<EpisodesPage>(server.url, '/api/episodes?phase=failed&limit=500');
+    expect(want.total).toBeGreaterThan(0);
+    await page.goto(`${server.url}/#/explorer`);
+    await vi.waitFor(
+      async () =>
+        expect(await page.getByTestId('phase-unknown').textContent()).toBe(
+          `phase unknown ${countText(facets.phase_unknown ?? 0)}`,
+        ),
+      WAIT,
+    );
+    await page.locator('[data-testid="facet-phase"][data-phase="failed"]').click();
+    await vi.waitFor(async () => expect(page.url()).toContain('phase=failed'), WAIT);
+    await vi.waitFor(async () => {
+      const ids = await page
+        .locator('[data-testid="episode-row"]')
+        .evaluateAll((rows) => rows.map((r) => r.getAttribute('data-episode')));
+      expect(ids.sort()).toEqual(want.items.map((i) => i.episode_id).sort());
+    }, WAIT);
+    await page.goto(`${server.url}/#/explorer`);
   });
 
   it('Back and Escape close the detail, which opens in view', async () => {

@@ -1,13 +1,12 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { generateDataRoot } from '../../generate/generate.js';
+import type { HostsResponse } from '../../protocol/api.js';
 import type { RunningServer } from '../../server.js';
 import { SCENES } from '../app/routes.js';
-import { ensureWebBuilt } from './build-web.js';
-import { appendJsonLine, launchBrowser, screenshot, startDashboard } from './harness.js';
+import { appendJsonLine, browserSuite, getJson, screenshot } from './harness.js';
 
 /**
  * Host status and the wall display (issue 15 items 2 and 5), 60 hosts: the status grid fits one
@@ -18,11 +17,8 @@ import { appendJsonLine, launchBrowser, screenshot, startDashboard } from './har
 
 const WAIT = { timeout: 20_000, interval: 100 };
 const HOSTS = 60;
-const SICK = { 'host-07': 'warning', 'host-13': 'critical', 'host-21': 'critical' } as const;
 
-let work: string;
 let server: RunningServer;
-let browser: Awaited<ReturnType<typeof launchBrowser>>;
 let page: Page;
 
 function writeHealth(dataRoot: string, host: string, patch: Record<string, unknown>): void {
@@ -31,10 +27,8 @@ function writeHealth(dataRoot: string, host: string, patch: Record<string, unkno
   fs.writeFileSync(file, JSON.stringify({ ...health, ...patch }));
 }
 
-beforeAll(async () => {
-  ensureWebBuilt();
-  work = fs.mkdtempSync(path.join(os.tmpdir(), 'cis490-hosts-e2e-'));
-  const dataRoot = path.join(work, 'root');
+browserSuite('cis490-hosts-e2e-', async (s) => {
+  const dataRoot = s.dataRoot;
   await generateDataRoot({
     out: dataRoot,
     hosts: HOSTS,
@@ -75,15 +69,8 @@ beforeAll(async () => {
       dedup_key: `host-${30 + i}:clock_skew`,
     });
   }
-  server = await startDashboard({ dataRoot, stateDir: path.join(work, 'state') });
-  browser = await launchBrowser();
-  page = await browser.context.newPage();
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  if (work) fs.rmSync(work, { recursive: true, force: true });
+  server = await s.serve();
+  page = s.page;
 });
 
 describe('host status grid', () => {
@@ -112,6 +99,28 @@ describe('host status grid', () => {
       'heartbeat 30 min ago',
     );
     await screenshot(page, 'hosts-60-desktop');
+    // /api/hosts carries the same status and reasons, by the same rule, for every host.
+    await vi.waitFor(async () => {
+      const shown = await tiles.evaluateAll((els) =>
+        els.map((e) => [
+          e.getAttribute('data-host'),
+          e.getAttribute('data-status'),
+          e.querySelector('[data-testid="host-reason"]')?.textContent,
+        ]),
+      );
+      const { hosts } = await getJson<HostsResponse>(server.url, '/api/hosts');
+      expect(hosts).toHaveLength(HOSTS);
+      const api = new Map(hosts.map((h) => [h.host_id, h]));
+      for (const [host, status, reason] of shown) {
+        const h = api.get(host ?? '');
+        expect(h?.status, host ?? '').toBe(status);
+        if (h?.status !== 'ok') expect(h?.status_reasons[0]?.text, host ?? '').toBe(reason);
+      }
+      expect(api.get('host-13')?.status_reasons[0]).toEqual({
+        level: 'critical',
+        text: 'heartbeat 30 min ago',
+      });
+    }, WAIT);
   });
 
   it('a tile opens the host page with why it is sick', async () => {

@@ -1,14 +1,12 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { generateDataRoot } from '../../generate/generate.js';
 import type { EpisodeFacets, EpisodeListItem, EpisodesPage } from '../../protocol/api.js';
 import type { RunningServer } from '../../server.js';
-import { ensureWebBuilt } from './build-web.js';
-import { appendJsonLine, getJson, launchBrowser, screenshot, startDashboard } from './harness.js';
+import { appendJsonLine, browserSuite, getJson, screenshot } from './harness.js';
 
 /**
  * Integrity in the explorer (issue 15 item 4): a receiver that hashes what arrived indexes a
@@ -19,16 +17,12 @@ import { appendJsonLine, getJson, launchBrowser, screenshot, startDashboard } fr
 
 const WAIT = { timeout: 30_000, interval: 100 };
 
-let work: string;
 let server: RunningServer;
-let browser: Awaited<ReturnType<typeof launchBrowser>>;
 let page: Page;
 const damaged = { cut: 'ep-damaged-cut', garbage: 'ep-damaged-garbage' };
 
-beforeAll(async () => {
-  ensureWebBuilt();
-  work = fs.mkdtempSync(path.join(os.tmpdir(), 'cis490-integrity-e2e-'));
-  const dataRoot = path.join(work, 'root');
+browserSuite('cis490-integrity-e2e-', async (s) => {
+  const dataRoot = s.dataRoot;
   const summary = await generateDataRoot({
     out: dataRoot,
     hosts: 2,
@@ -59,15 +53,8 @@ beforeAll(async () => {
       received_at_wall: new Date().toISOString(),
     });
   }
-  server = await startDashboard({ dataRoot, stateDir: path.join(work, 'state') });
-  browser = await launchBrowser();
-  page = await browser.context.newPage();
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  if (work) fs.rmSync(work, { recursive: true, force: true });
+  server = await s.serve();
+  page = s.page;
 });
 
 describe('a damaged tarball is corrupt everywhere', () => {

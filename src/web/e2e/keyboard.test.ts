@@ -1,13 +1,9 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import type { Locator, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { generateDataRoot } from '../../generate/generate.js';
 import type { EpisodesPage } from '../../protocol/api.js';
 import type { RunningServer } from '../../server.js';
-import { ensureWebBuilt } from './build-web.js';
-import { getJson, launchBrowser, screenshot, startDashboard } from './harness.js';
+import { browserSuite, getJson, screenshot } from './harness.js';
 
 /**
  * Every action by keyboard alone (issue 15 item 8): Tab (never a click, never a programmatic
@@ -18,26 +14,14 @@ const WAIT = { timeout: 20_000, interval: 100 };
 /** More Tabs than any scene has controls before the one sought: a control past it is unreachable. */
 const MAX_TABS = 400;
 
-let work: string;
 let server: RunningServer;
-let browser: Awaited<ReturnType<typeof launchBrowser>>;
 let page: Page;
 
-beforeAll(async () => {
-  ensureWebBuilt();
-  work = fs.mkdtempSync(path.join(os.tmpdir(), 'cis490-keyboard-e2e-'));
-  const dataRoot = path.join(work, 'root');
-  await generateDataRoot({ out: dataRoot, hosts: 4, episodes: 30, alerts: 6, telemetryKb: 2, seed: 23 });
-  server = await startDashboard({ dataRoot, stateDir: path.join(work, 'state') });
-  browser = await launchBrowser();
-  page = await browser.context.newPage();
+browserSuite('cis490-keyboard-e2e-', async (s) => {
+  await generateDataRoot({ out: s.dataRoot, hosts: 4, episodes: 30, alerts: 6, telemetryKb: 2, seed: 23 });
+  server = await s.serve();
+  page = s.page;
   await page.setViewportSize({ width: 1920, height: 1080 });
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  if (work) fs.rmSync(work, { recursive: true, force: true });
 });
 
 const isFocused = (target: Locator): Promise<boolean> =>

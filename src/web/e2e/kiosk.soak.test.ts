@@ -3,8 +3,8 @@ import path from 'node:path';
 import type { CDPSession } from 'playwright-core';
 import { afterAll, expect, it } from 'vitest';
 import { DEMO_DEFAULTS, type RunningDemo, startDemo } from '../../demo/demo.js';
-import { ensureWebBuilt, REPO_ROOT, WEB_DIST } from './build-web.js';
-import { launchBrowser } from './harness.js';
+import { REPO_ROOT, WEB_DIST } from './build-web.js';
+import { browserSuite } from './harness.js';
 
 /**
  * Kiosk soak (`npm run test:soak`, not in CI): Chromium cycles every scene for SOAK_MINUTES
@@ -66,9 +66,8 @@ function selfPeakRss(): number | null {
 }
 
 let demo: RunningDemo | null = null;
-let browser: Awaited<ReturnType<typeof launchBrowser>> | null = null;
+const suite = browserSuite('cis490-soak-e2e-');
 afterAll(async () => {
-  await browser?.close();
   await demo?.stop();
   if (demo) fs.rmSync(demo.dir, { recursive: true, force: true });
 });
@@ -83,15 +82,13 @@ async function measure(cdp: CDPSession): Promise<{ heap: number; nodes: number }
 it(
   `kiosk keeps a flat heap and DOM over ${MINUTES} min at 10× the demo rate`,
   async () => {
-    ensureWebBuilt();
     demo = await startDemo({
       ratePerMinute: DEMO_DEFAULTS.ratePerMinute * 10,
       seed: 490,
       server: { host: '127.0.0.1', port: 0, webDir: WEB_DIST, logLevel: 'silent' },
     });
-    browser = await launchBrowser();
-    const page = await browser.context.newPage();
-    const cdp = await browser.context.newCDPSession(page);
+    const page = suite.page;
+    const cdp = await suite.browser.context.newCDPSession(page);
     await cdp.send('Performance.enable');
     await page.goto(`${demo.url}/?kiosk&scenes=overview,hosts,explorer,baseline,alerts,live&dwell=5`);
     await page.locator('[data-testid="connection"][data-status="connected"]').waitFor({ timeout: 30_000 });
@@ -109,7 +106,7 @@ it(
         heap_used_bytes: heap,
         dom_nodes: nodes,
         scene,
-        browser_pss_bytes: pssOfProcesses(browser.profile),
+        browser_pss_bytes: pssOfProcesses(suite.browser.profile),
       });
     }
 

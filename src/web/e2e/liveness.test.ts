@@ -1,13 +1,12 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { startChildServer } from '../../../test/faults/child-server.js';
 import { generateDataRoot } from '../../generate/generate.js';
 import { HEARTBEAT_INTERVAL_MS, STALE_AFTER_BEATS } from '../../protocol/index.js';
-import { ensureWebBuilt, WEB_DIST } from './build-web.js';
-import { launchBrowser, screenshot, startDashboard } from './harness.js';
+import { WEB_DIST } from './build-web.js';
+import { browserSuite, screenshot } from './harness.js';
 
 /**
  * Liveness in the real browser (issue 15 item 1): a server frozen with SIGSTOP keeps its TCP
@@ -21,19 +20,11 @@ const WAIT = { timeout: 20_000, interval: 50 };
 const STALE_WITHIN_MS = 10_000;
 
 let work: string;
-let browser: Awaited<ReturnType<typeof launchBrowser>>;
 let page: Page;
 
-beforeAll(async () => {
-  ensureWebBuilt();
-  work = fs.mkdtempSync(path.join(os.tmpdir(), 'cis490-liveness-e2e-'));
-  browser = await launchBrowser();
-  page = await browser.context.newPage();
-});
-
-afterAll(async () => {
-  await browser?.close();
-  if (work) fs.rmSync(work, { recursive: true, force: true });
+const suite = browserSuite('cis490-liveness-e2e-', async (s) => {
+  work = s.work;
+  page = s.page;
 });
 
 describe('liveness that cannot lie', () => {
@@ -99,7 +90,7 @@ describe('liveness that cannot lie', () => {
 
   it('a missing data root is a red banner naming it on every scene, and /readyz says why', async () => {
     const dataRoot = path.join(work, 'not-there-yet');
-    const server = await startDashboard({ dataRoot, stateDir: path.join(work, 'state-missing') });
+    const server = await suite.serve({ dataRoot, stateDir: path.join(work, 'state-missing') });
     try {
       const readyz = await fetch(`${server.url}/readyz`);
       expect(readyz.status).toBe(503);

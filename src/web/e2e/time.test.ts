@@ -1,11 +1,9 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { RunningServer } from '../../server.js';
-import { ensureWebBuilt } from './build-web.js';
-import { appendJsonLine, launchBrowser, screenshot, startDashboard } from './harness.js';
+import { appendJsonLine, browserSuite, screenshot } from './harness.js';
 
 /**
  * Time (issue 15 item 7, issue 14 item 8's chart part): a range picker for the ingest chart, the
@@ -15,15 +13,11 @@ import { appendJsonLine, launchBrowser, screenshot, startDashboard } from './har
 
 const WAIT = { timeout: 20_000, interval: 100 };
 
-let work: string;
 let server: RunningServer;
-let browser: Awaited<ReturnType<typeof launchBrowser>>;
 let page: Page;
 
-beforeAll(async () => {
-  ensureWebBuilt();
-  work = fs.mkdtempSync(path.join(os.tmpdir(), 'cis490-time-e2e-'));
-  const dataRoot = path.join(work, 'root');
+browserSuite('cis490-time-e2e-', async (s) => {
+  const dataRoot = s.dataRoot;
   fs.mkdirSync(dataRoot);
   const now = Date.now();
   const line = (id: string, at: string) => ({
@@ -44,15 +38,8 @@ beforeAll(async () => {
     path.join(dataRoot, 'index.jsonl'),
     line('ep-last-week', new Date(now - 5 * 86_400_000).toISOString()),
   );
-  server = await startDashboard({ dataRoot, stateDir: path.join(work, 'state') });
-  browser = await launchBrowser();
-  page = await browser.context.newPage();
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  if (work) fs.rmSync(work, { recursive: true, force: true });
+  server = await s.serve();
+  page = s.page;
 });
 
 describe('time', () => {

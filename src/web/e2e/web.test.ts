@@ -1,17 +1,21 @@
 import crypto from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import type { BrowserContext, Locator, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { Locator, Page } from 'playwright-core';
+import { describe, expect, it, vi } from 'vitest';
 import { type GenerateSummary, generateDataRoot } from '../../generate/generate.js';
 import type { AlertLifecycleResponse } from '../../protocol/alerts.js';
 import type { AlertsPage, EpisodesPage, HostsResponse } from '../../protocol/api.js';
 import type { DashboardState, PhaseMix } from '../../protocol/index.js';
 import type { RunningServer } from '../../server.js';
 import { formatBytes } from '../data/format.js';
-import { ensureWebBuilt } from './build-web.js';
-import { appendJsonLine, countText, getJson, launchBrowser, screenshot, startDashboard } from './harness.js';
+import {
+  appendJsonLine,
+  browserSuite,
+  countText,
+  getJson,
+  type LaunchedBrowser,
+  screenshot,
+} from './harness.js';
 
 /**
  * The web app in Debian's Chromium against the real server on a generated data root: what a person
@@ -20,13 +24,11 @@ import { appendJsonLine, countText, getJson, launchBrowser, screenshot, startDas
 
 const WAIT = { timeout: 15_000, interval: 50 };
 
-let work: string;
 let dataRoot: string;
-let stateDir: string;
 let tokenFile: string;
 let summary: GenerateSummary;
 let server: RunningServer;
-let browser: { context: BrowserContext; close(): Promise<void> };
+let browser: LaunchedBrowser;
 let page: Page;
 const dialogs: string[] = [];
 
@@ -60,13 +62,9 @@ function liveEpisode(n: number): Record<string, unknown> {
   };
 }
 
-beforeAll(async () => {
-  ensureWebBuilt(); // The global setup did this already under `npm test`; cheap when fresh.
-  work = fs.mkdtempSync(path.join(os.tmpdir(), 'cis490-web-e2e-'));
-  dataRoot = path.join(work, 'root');
-  stateDir = path.join(work, 'state');
-  tokenFile = path.join(work, 'phase-token');
-  fs.writeFileSync(tokenFile, 'e2e-phase-token-123\n');
+const suite = browserSuite('cis490-web-e2e-', async (s) => {
+  dataRoot = s.dataRoot;
+  tokenFile = s.tokenFile('e2e-phase-token-123', 'phase-token');
   summary = await generateDataRoot({
     out: dataRoot,
     hosts: 4,
@@ -75,19 +73,13 @@ beforeAll(async () => {
     telemetryKb: 4,
     seed: 7,
   });
-  server = await startDashboard({ dataRoot, stateDir, phaseTokenFile: tokenFile });
-  browser = await launchBrowser();
-  page = await browser.context.newPage();
+  server = await s.serve({ phaseTokenFile: tokenFile });
+  browser = s.browser;
+  page = s.page;
   page.on('dialog', (dialog) => {
     dialogs.push(dialog.message());
     void dialog.dismiss();
   });
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  if (work) fs.rmSync(work, { recursive: true, force: true });
 });
 
 describe('web app against the real server', () => {
@@ -262,7 +254,7 @@ describe('web app against the real server', () => {
     await server.close();
     await page.locator('[data-testid="connection"][data-status="reconnecting"]').waitFor(WAIT);
     await screenshot(page, 'reconnecting');
-    server = await startDashboard({ dataRoot, stateDir, port, phaseTokenFile: tokenFile });
+    server = await suite.serve({ port, phaseTokenFile: tokenFile });
     await page.locator('[data-testid="connection"][data-status="connected"]').waitFor({ timeout: 30_000 });
     const ep = liveEpisode(2);
     appendJsonLine(path.join(dataRoot, 'index.jsonl'), ep);

@@ -31,7 +31,11 @@ function AlertCard({ alert, now, kiosk }: { alert: AlertGroupState; now: number;
       <header className="card-head">
         <h3 className="alert-symptom">{alert.symptom ?? 'Unnamed alert'}</h3>
         <span className={`badge badge-state-${alert.state}`} data-testid="alert-state">
-          {alert.state === 'open' && alert.severity === 'critical' ? '● critical' : STATE_LABELS[alert.state]}
+          {alert.state !== 'open'
+            ? STATE_LABELS[alert.state]
+            : alert.severity === 'critical'
+              ? '● critical'
+              : '▲ warning'}
         </span>
         {alert.count > 1 && (
           <span className="badge badge-warn" data-testid="alert-count">

@@ -31,7 +31,11 @@ export function MixBarView({
               color: textOn(phaseColor(s.phase)),
             }}
           >
-            {!compact && s.fraction >= 0.06 ? formatPercent(s.fraction) : ''}
+            {!compact && s.fraction >= 0.06 ? (
+              <span className="mix-seg-label">{formatPercent(s.fraction)}</span>
+            ) : (
+              ''
+            )}
           </span>
         ))}
       </div>

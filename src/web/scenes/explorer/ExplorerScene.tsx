@@ -8,6 +8,7 @@ import { useSetParams } from '../../app/useRoute.js';
 import { Notice, Widget } from '../../app/Widget.js';
 import { ApiFailure, getJson, useApi } from '../../data/api.js';
 import {
+  EMPTY_FILTER,
   type EpisodeFilter,
   fetchAllEpisodes,
   filterFromParams,
@@ -57,7 +58,8 @@ function useReading(): [
   ];
 }
 
-export function ExplorerScene({ params }: { params: URLSearchParams }) {
+/** On the wall (`kiosk`) the Explorer is the live list only: no filters or exports nobody can use. */
+export function ExplorerScene({ params, kiosk = false }: { params: URLSearchParams; kiosk?: boolean }) {
   const paramsKey = params.toString();
   const filter = useMemo(() => filterFromParams(new URLSearchParams(paramsKey)), [paramsKey]);
   const selected = new URLSearchParams(paramsKey).get('episode');
@@ -126,20 +128,34 @@ export function ExplorerScene({ params }: { params: URLSearchParams }) {
   // offer (multi-select), and the same for status.
   const withoutHosts = filterToParams({ ...filter, host: [] }).toString();
   const withoutStatus = filterToParams({ ...filter, status: [] }).toString();
+  const withoutPhase = filterToParams({ ...filter, phase: [] });
+  withoutPhase.set('with_phases', '1');
+  const noFacets = invalid !== null || kiosk;
   const hostFacets = useApi<EpisodeFacets>(
-    invalid ? null : `/api/episodes/facets?${withoutHosts}`,
+    noFacets ? null : `/api/episodes/facets?${withoutHosts}`,
     applied + helloCount,
     2000,
   );
   const statusFacets = useApi<EpisodeFacets>(
-    invalid ? null : `/api/episodes/facets?${withoutStatus}`,
+    noFacets ? null : `/api/episodes/facets?${withoutStatus}`,
+    applied + helloCount,
+    2000,
+  );
+  const phaseFacets = useApi<EpisodeFacets>(
+    noFacets ? null : `/api/episodes/facets?${withoutPhase}`,
     applied + helloCount,
     2000,
   );
   const facets: { data: EpisodeFacets | null } = {
     data:
       hostFacets.data && statusFacets.data
-        ? { host: hostFacets.data.host, status: statusFacets.data.status }
+        ? {
+            host: hostFacets.data.host,
+            status: statusFacets.data.status,
+            ...(phaseFacets.data
+              ? { phase: phaseFacets.data.phase ?? {}, phase_unknown: phaseFacets.data.phase_unknown ?? 0 }
+              : {}),
+          }
         : null,
   };
 
@@ -234,35 +250,31 @@ export function ExplorerScene({ params }: { params: URLSearchParams }) {
             )
           }
         >
-          <FilterBar filter={filter} facets={facets.data} onChange={(f) => update(f)} />
-          <div className="toolbar">
-            <button
-              type="button"
-              onClick={() => runExport('csv')}
-              disabled={exporting !== null && !exporting.startsWith('failed')}
-            >
-              Export CSV
-            </button>
-            <button
-              type="button"
-              onClick={() => runExport('ndjson')}
-              disabled={exporting !== null && !exporting.startsWith('failed')}
-            >
-              Export NDJSON
-            </button>
-            {exporting !== null && <span className="muted">Export {exporting}</span>}
-            {filterKey !== '' && (
+          {!kiosk && <FilterBar filter={filter} facets={facets.data} onChange={(f) => update(f)} />}
+          {!kiosk && (
+            <div className="toolbar">
               <button
                 type="button"
-                className="link"
-                onClick={() =>
-                  update({ host: [], q: '', from: '', to: '', min_size: '', max_size: '', status: [] })
-                }
+                onClick={() => runExport('csv')}
+                disabled={exporting !== null && !exporting.startsWith('failed')}
               >
-                Clear filter
+                Export CSV
               </button>
-            )}
-          </div>
+              <button
+                type="button"
+                onClick={() => runExport('ndjson')}
+                disabled={exporting !== null && !exporting.startsWith('failed')}
+              >
+                Export NDJSON
+              </button>
+              {exporting !== null && <span className="muted">Export {exporting}</span>}
+              {filterKey !== '' && (
+                <button type="button" className="link" onClick={() => update(EMPTY_FILTER)}>
+                  Clear filter
+                </button>
+              )}
+            </div>
+          )}
           {waiting > 0 && (
             <button type="button" className="new-banner" onClick={showNew} data-testid="new-banner">
               {formatCount(waiting)} new {waiting === 1 ? 'episode' : 'episodes'} — show

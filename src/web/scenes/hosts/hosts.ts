@@ -9,7 +9,8 @@ export const STALE_AFTER_MS = 60 * 60_000;
 export const HEARTBEAT_STALE_MS = 5 * 60_000;
 
 /** A host as `/api/hosts` describes it, plus whether it is stale. */
-export interface HostRow extends HostSummary {
+/** The status fields come from the rule in status.ts, applied live (not from /api/hosts). */
+export interface HostRow extends Omit<HostSummary, 'status' | 'status_reasons'> {
   /** The state's key for it (`protocol/receivers.ts`): the host id, or `<receiver>/<host_id>`. */
   key: string;
   stale: boolean;

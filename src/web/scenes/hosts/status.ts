@@ -3,10 +3,9 @@ import {
   compareStatus,
   DEFAULT_HOST_THRESHOLDS,
   type HostStatusResult,
-  hostStatus,
+  hostStatusIn,
+  openAlertsByHost,
 } from '../../../protocol/host-status.js';
-import { own } from '../../../protocol/index.js';
-import { hostKey } from '../../../protocol/receivers.js';
 import { useDataNow } from '../../app/Liveness.js';
 import { useAlertLifecycle } from '../../data/alert-lifecycle.js';
 import { useStore } from '../../data/hooks.js';
@@ -27,34 +26,23 @@ export function useHostStatuses(): { hosts: HostWithStatus[]; now: number } {
   const { groups } = useAlertLifecycle();
   const now = useDataNow(5000);
   const hosts = useMemo(() => {
-    const open = new Map<string, { critical: number; warning: number }>();
-    for (const g of groups) {
-      if (g.state !== 'open' || g.host_id === null) continue;
-      const key = hostKey(g.receiver, g.host_id);
-      const c = open.get(key) ?? { critical: 0, warning: 0 };
-      c[g.severity] += 1;
-      open.set(key, c);
-    }
+    const open = openAlertsByHost(groups);
     const rows = hostRows(
       { hosts_indexed, host_counts, host_bytes, health, host_last_alert, live_phases },
       now,
     );
     return rows
-      .map((row): HostWithStatus => {
-        const alerts = open.get(row.key);
-        const result = hostStatus(
-          {
-            indexed: own(hosts_indexed, row.key),
-            health: own(health, row.key),
-            openCritical: alerts?.critical ?? 0,
-            openWarning: alerts?.warning ?? 0,
-            corrupt: own(integrity?.hosts, row.key)?.corrupt ?? 0,
-          },
-          now,
-          thresholds,
-        );
-        return { ...row, ...result };
-      })
+      .map(
+        (row): HostWithStatus => ({
+          ...row,
+          ...hostStatusIn(
+            { hosts_indexed, health, integrity, host_thresholds: thresholds },
+            row.key,
+            open,
+            now,
+          ),
+        }),
+      )
       .sort(compareStatus);
   }, [
     groups,
