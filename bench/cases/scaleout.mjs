@@ -91,7 +91,9 @@ function burst(files, lines, tag) {
   return {
     write() {
       const appenders = files.map((f) => openAppender(f));
-      for (let i = 0; i < (chunks[0]?.length ?? 0); i++) appenders.forEach((a, k) => a.write(chunks[k][i]));
+      for (let i = 0; i < (chunks[0]?.length ?? 0); i++) {
+        for (const [k, a] of appenders.entries()) a.write(chunks[k][i]);
+      }
       for (const a of appenders) a.close();
     },
   };
