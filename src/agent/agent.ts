@@ -1,5 +1,6 @@
 import { HeartbeatWriter } from '../scaleout/heartbeat.js';
 import { checkReceiverName } from '../scaleout/keys.js';
+import { isTransientRedisError } from '../scaleout/redis-errors.js';
 import { RedisStreamLog } from '../scaleout/redis-stream-log.js';
 import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
@@ -16,6 +17,26 @@ export interface AgentOptions extends Omit<AgentRunOptions, 'log' | 'onEpochChan
   /** Written in the heartbeat: where replicas reach this agent's HTTP (details and downloads). */
   url: string;
   version: string;
+}
+
+/**
+ * Runs `step` until Redis answers it: a connection lost or refused (Redis restarting, still loading
+ * its AOF) is tried again after a pause; anything else is thrown. Starting while Redis is away
+ * waits for it.
+ */
+async function untilRedisAnswers<T>(logger: Logger, what: string, step: () => Promise<T>): Promise<T> {
+  let warned = false;
+  for (;;) {
+    try {
+      return await step();
+    } catch (err) {
+      if (!isTransientRedisError(err)) throw err;
+      if (!warned)
+        logger.warn({ err: errorMessage(err), step: what }, 'redis away while starting; trying again');
+      warned = true;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
 }
 
 /** A running agent: the readers of one receiver's data root appending to the shared stream. */
@@ -39,11 +60,13 @@ export interface Agent {
 export async function startAgent(o: AgentOptions): Promise<Agent> {
   checkReceiverName(o.receiver);
   const logger: Logger = o.logger.child({ receiver: o.receiver });
-  const log = await RedisStreamLog.open({
-    url: o.redisUrl,
-    ...(o.namespace ? { namespace: o.namespace } : {}),
-    logger,
-  });
+  const log = await untilRedisAnswers(logger, 'connect', () =>
+    RedisStreamLog.open({
+      url: o.redisUrl,
+      ...(o.namespace ? { namespace: o.namespace } : {}),
+      logger,
+    }),
+  );
   let stopped = false;
   let restarting: Promise<void> | null = null;
   const runOptions: AgentRunOptions = {
@@ -53,8 +76,8 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     onEpochChanged: () => {
       restarting ??= (async () => {
         await run.stop();
-        await log.ensureEpoch();
-        if (!stopped) run = await AgentRun.start(runOptions);
+        await untilRedisAnswers(logger, 'read the new epoch', () => log.ensureEpoch());
+        if (!stopped) run = await untilRedisAnswers(logger, 'start', () => AgentRun.start(runOptions));
       })()
         .catch((err: unknown) => logger.error({ err: errorMessage(err) }, 'agent run restart failed'))
         .finally(() => {
@@ -64,7 +87,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
   };
   let run: AgentRun;
   try {
-    run = await AgentRun.start(runOptions);
+    run = await untilRedisAnswers(logger, 'start', () => AgentRun.start(runOptions));
   } catch (err) {
     await log.close();
     throw err;

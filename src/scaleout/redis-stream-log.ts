@@ -100,10 +100,16 @@ export class RedisStreamLog {
   /** Connects and makes sure the stream has an epoch (creating it when Redis has none). */
   static async open(options: RedisStreamLogOptions): Promise<RedisStreamLog> {
     const client = RedisStreamLog.#connectClient(options.url, options.logger ?? silentLogger());
-    await client.connect();
-    const log = new RedisStreamLog(client, options);
-    await log.ensureEpoch();
-    return log;
+    try {
+      await client.connect();
+      const log = new RedisStreamLog(client, options);
+      await log.ensureEpoch();
+      return log;
+    } catch (err) {
+      // Not left reconnecting in the background: the caller may try again with a new one.
+      if (client.isOpen) client.destroy();
+      throw err;
+    }
   }
 
   static #connectClient(url: string, logger: Logger): Client {
