@@ -223,6 +223,20 @@ export const DashboardStateSchema = Type.Object(
         queue_crit: Type.Number(),
       }),
     ),
+    receivers: Type.Optional(
+      Type.Record(
+        Type.String(),
+        Type.Object({
+          total_episodes: Type.Number(),
+          total_alerts: Type.Number(),
+          total_bytes: Type.Number(),
+          ready: Type.Boolean(),
+          integrity: Nullable(StatusCounts),
+          phase_mix: Nullable(PhaseMixSchema),
+        }),
+        { description: "Scale-out (`serve --redis`) only: each receiver's part of the totals." },
+      ),
+    ),
   },
   { description: 'The live state (DashboardState in src/protocol/index.ts).' },
 );
