@@ -63,7 +63,7 @@ export function EpisodeTable({ rows, now, selected, onSelect, sort, onSort }: Pr
         <tr>
           <SortHeader label="Received" column="received" sort={sort} onSort={onSort} />
           <SortHeader label="Host" column="host" sort={sort} onSort={onSort} />
-          <th>Episode</th>
+          <th className="c-episode">Episode</th>
           <th className="hide-narrow">sha256</th>
           <SortHeader label="Size" column="size" sort={sort} onSort={onSort} className="num" />
           <SortHeader label="Status" column="status" sort={sort} onSort={onSort} />
@@ -77,19 +77,21 @@ export function EpisodeTable({ rows, now, selected, onSelect, sort, onSort }: Pr
             data-testid="episode-row"
             data-episode={r.episode_id}
           >
-            <td title={formatDateTime(r.received_at)}>
+            <td className="c-received" title={formatDateTime(r.received_at)} data-testid="cell-received">
               {formatAgo(r.received_at, now)}
               <div className="muted small">{formatDateTime(r.received_at)}</div>
             </td>
-            <td>{label(hostKey(r.receiver, r.host_id))}</td>
-            <td>
+            <td className="c-host" data-testid="cell-host">
+              {label(hostKey(r.receiver, r.host_id))}
+            </td>
+            <td className="c-episode">
               <button type="button" className="link mono" onClick={() => onSelect(r.episode_id)}>
                 {r.episode_id}
               </button>
             </td>
             <td className="mono hide-narrow">{shortHash(r.sha256)}</td>
-            <td className="num">{formatBytes(r.size_bytes)}</td>
-            <td>
+            <td className="num c-size">{formatBytes(r.size_bytes)}</td>
+            <td className="c-status" data-testid="cell-status">
               {'status' in r ? (
                 <span className={`status status-${r.status}`}>{r.status}</span>
               ) : (
