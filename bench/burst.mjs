@@ -6,6 +6,7 @@
  *   node bench/burst.mjs                                  # 20,000 then 2,000, this checkout
  *   node bench/burst.mjs --files 200000 --more 20000
  *   node bench/burst.mjs --bin /tmp/old/bin/cis490-dashboard.js   # another build, for before/after
+ *   node bench/burst.mjs --node-arg=--cpu-prof --node-arg=--cpu-prof-dir=/tmp/prof   # profile the server
  *
  * Prints one JSON line per phase: worst and p99 /livez latency, seconds until exact, peak RSS.
  */
@@ -24,8 +25,25 @@ const { values: args } = parseArgs({
     more: { type: 'string', default: '2000' },
     bin: { type: 'string' },
     'deadline-s': { type: 'string', default: '600' },
+    'node-arg': { type: 'string', multiple: true, default: [] },
+    help: { type: 'boolean', default: false },
   },
 });
+if (args.help) {
+  process.stdout.write(
+    [
+      'node bench/burst.mjs [--files N] [--more N] [--bin CLI] [--deadline-s S] [--node-arg ARG]...',
+      '  --files N       tarballs written into episodes/host-big/ by 16 writers (default 20000)',
+      '  --more N        then N more into the same, now large, folder (default 2000; 0 skips)',
+      '  --bin CLI       the bin/cis490-dashboard.js of another build (before/after)',
+      '  --deadline-s S  give up on a phase after S seconds (default 600)',
+      '  --node-arg ARG  a node flag for the server (repeatable), e.g. --cpu-prof',
+      'Prints one JSON line per phase: /livez worst and p99 ms, seconds until exact, peak RSS MiB.',
+      '',
+    ].join('\n'),
+  );
+  process.exit(0);
+}
 const HOST = 'host-big';
 const WRITERS = 16;
 const deadlineMs = Number(args['deadline-s']) * 1000;
@@ -96,6 +114,7 @@ try {
     dataRoot: root,
     stateDir: path.join(work, 'state'),
     args: ['--rescan-interval', '3600'],
+    nodeArgs: args['node-arg'],
     ...(args.bin ? { bin: path.resolve(args.bin) } : {}),
   });
   try {

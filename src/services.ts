@@ -3,6 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { WsHub } from './bus/ws-hub.js';
+import { futureDatedOrNull } from './catalog/future-dated.js';
 import { IntegrityVerifier } from './catalog/verifier-service.js';
 import type { ServerConfig } from './config/server-config.js';
 import { type BuildAppOptions, buildApp } from './http/app.js';
@@ -155,6 +156,7 @@ export async function startServices(
     phaseMix: phaseMix.stats(),
     startedAt: live.startedAt,
     catalogFault: pipeline.catalogHealth.fault?.fault ?? null,
+    futureDatedEpisodes: futureDatedOrNull(pipeline.db),
   }));
   pipeline.onNewEpisodeFiles(() => {
     phaseMix.notifyNewEpisodes();

@@ -49,7 +49,7 @@ export class DiskListing {
       this.fresh = false;
       return { all: allDiskFiles(this.listings) };
     }
-    const { left, entered } = diffListings(scan, this.listings);
+    const { left, entered } = await diffListings(scan, this.listings);
     return {
       changes: {
         upserts: entered.map(toDiskFile),

@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import { EPISODE_STATUSES, type EpisodeListItem, type EpisodeStatus } from '../protocol/api.js';
+import { dict } from '../protocol/index.js';
 import type { Db } from './db.js';
 import { SYNCED_ROW } from './disk-sync.js';
 import { episodeFromRow } from './ingest-store.js';
@@ -383,7 +384,8 @@ export class EpisodeQueries {
    */
   phaseFacets(f: EpisodeFilter): { phase: Record<string, number>; phase_unknown: number } {
     return this.remember(`phases ${JSON.stringify(f)}`, () => {
-      const phase: Record<string, number> = {};
+      // Phase names come from the labels: no prototype (a phase named `constructor` is a key).
+      const phase = dict<number>();
       let known = 0;
       const count = (scope: string, sql: Sql): void => {
         const rows = this.stmt(
@@ -412,7 +414,8 @@ export class EpisodeQueries {
     host: Record<string, number>;
     status: Partial<Record<EpisodeStatus, number>>;
   } {
-    const host: Record<string, number> = {};
+    // Keyed by host ids from the data: no prototype (a host named `constructor` is a key).
+    const host = dict<number>();
     const status: Partial<Record<EpisodeStatus, number>> = {};
     for (const g of this.groups(f)) {
       host[g.host_id] = (host[g.host_id] ?? 0) + g.n;

@@ -1,5 +1,11 @@
 import type { Checkpoint, PendingFile } from '../feeders/tail/types.js';
-import { type AlertRecord, type EpisodeRecord, type HostIndexed, RECENT_LIMIT } from '../protocol/index.js';
+import {
+  type AlertRecord,
+  dict,
+  type EpisodeRecord,
+  type HostIndexed,
+  RECENT_LIMIT,
+} from '../protocol/index.js';
 import { timestampMs } from '../util/time.js';
 import type { Db } from './db.js';
 
@@ -101,7 +107,7 @@ export function readCheckpoint(db: Db, source: SourceName): Checkpoint | null {
 
 /** Totals, recent windows and checkpoints as committed. Cheap: counters and small tables only. */
 export function loadStoredTotals(db: Db): StoredTotals {
-  const hosts_indexed: Record<string, HostIndexed> = {};
+  const hosts_indexed = dict<HostIndexed>();
   const hostRows = db
     .prepare('SELECT host_id, episodes, bytes, last_received_at FROM host_totals')
     .all() as Array<{ host_id: string } & HostIndexed>;
@@ -122,7 +128,7 @@ export function loadStoredTotals(db: Db): StoredTotals {
       )
       .all(RECENT_LIMIT) as AlertRow[]
   ).map(alertFromRow);
-  const host_last_alert: Record<string, AlertRecord> = {};
+  const host_last_alert = dict<AlertRecord>();
   const lastAlerts = db
     .prepare(
       `SELECT host_id, symptom, detail, suggested_fix, detected_at, dedup_key, extra FROM alerts

@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type { EpisodeStatus } from '../protocol/api.js';
+import { dict } from '../protocol/index.js';
 import type { Logger } from '../util/log.js';
 import { workerFile } from '../util/worker-url.js';
 import type { Db } from './db.js';
@@ -146,7 +147,7 @@ function add(into: StatusCounts, status: EpisodeStatus, n: number): void {
  */
 export function integrityCounts(db: Db): IntegrityCounts {
   const total: StatusCounts = {};
-  const hosts: Record<string, StatusCounts> = {};
+  const hosts = dict<StatusCounts>();
   const bump = (host: string, status: EpisodeStatus, n: number) => {
     if (n === 0) return;
     add(total, status, n);

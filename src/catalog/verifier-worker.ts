@@ -7,14 +7,12 @@ import path from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { parentPort, workerData } from 'node:worker_threads';
 import { statEpisode } from '../feeders/episode-files.js';
-import { readEpisode } from '../phasemix/episode-file.js';
-import type { EpisodeReadError } from '../phasemix/episode-reader.js';
 import { errnoCode, errorMessage } from '../util/errors.js';
 import { openDatabase } from './db.js';
 import { DiskSync, FILES_PER_TX, type VerifyItem } from './disk-sync.js';
 import { DiskListing } from './disk-sync-fs.js';
 import { parseDefaultRelPath } from './disk-sync-paths.js';
-import { ByteBudget, hashFile } from './verifier.js';
+import { ByteBudget, hashFile, readThrough } from './verifier.js';
 import type { VerifierCommand, VerifierMessage, VerifierWorkerData } from './verifier-protocol.js';
 
 const port = parentPort;
@@ -24,8 +22,6 @@ const post = (m: VerifierMessage) => port.postMessage(m);
 
 /** Index rows classified per transaction: short, so the catalog writer never waits long. */
 const ROWS_PER_TX = 5000;
-/** Read failures that mean the bytes are damaged (not "no labels" or "bigger than we read"). */
-const DAMAGED: ReadonlySet<EpisodeReadError> = new Set(['truncated', 'not_zstd', 'not_tar', 'unreadable']);
 
 /** Files hashed per cycle before the thread looks at new rows and files again. */
 const FILES_PER_CYCLE = 8;
@@ -124,10 +120,9 @@ async function cycle(): Promise<boolean> {
     try {
       const { sha256, bytes } = await hashFile(file, budget);
       if (await recheck(item)) continue;
-      // Read through the whole archive (bounded): a tarball hashed as indexed may still be cut short.
-      const contents = await readEpisode(file, { members: true });
-      const damaged = contents.error !== null && DAMAGED.has(contents.error) ? contents.error : null;
-      sync.recordHash(item, sha256, damaged);
+      // Read through the whole archive (bounded, within the same budget): a tarball hashed as
+      // indexed may still be cut short.
+      sync.recordHash(item, sha256, await readThrough(file, budget));
       hashed++;
       hashedBytes += bytes;
     } catch {

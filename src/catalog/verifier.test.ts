@@ -3,7 +3,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../../test/support/tmp.js';
-import { ByteBudget, hashFile } from './verifier.js';
+import { buildEpisodeTarball } from '../generate/episode.js';
+import { ByteBudget, hashFile, readThrough } from './verifier.js';
 
 describe('ByteBudget', () => {
   it('admits reads up to the budget per second and then waits for the next window', async () => {
@@ -36,5 +37,56 @@ describe('hashFile', () => {
     fs.writeFileSync(file, data);
     const result = await hashFile(file, new ByteBudget(Number.MAX_SAFE_INTEGER), 4096);
     expect(result).toEqual({ sha256: createHash('sha256').update(data).digest('hex'), bytes: 300_000 });
+  });
+});
+
+/** A generated episode tarball with `telemetryKb` of telemetry. */
+const episode = (telemetryKb: number, seed: number): Buffer =>
+  buildEpisodeTarball({
+    episodeId: `ep-${seed}`,
+    hostId: 'h',
+    startMs: Date.UTC(2026, 11, 1),
+    monoStartNs: 1e12,
+    telemetryKb,
+    seed,
+  });
+
+describe('readThrough', () => {
+  it('charges every byte it reads to the budget the hash used, and waits when it is spent', async () => {
+    // Incompressible telemetry: the archive is large, and read to its end for the member list.
+    const file = path.join(tempDir(), 'ep.tar.zst');
+    fs.writeFileSync(file, episode(2048, 15));
+    let now = 0;
+    let slept = 0;
+    const taken: number[] = [];
+    const bytesPerSecond = 256 * 1024;
+    const budget = new ByteBudget(
+      bytesPerSecond,
+      () => now,
+      async (ms) => {
+        slept += ms;
+        now += ms;
+      },
+    );
+    const take = budget.take.bind(budget);
+    budget.take = (bytes: number) => {
+      taken.push(bytes);
+      return take(bytes);
+    };
+    const hashed = await hashFile(file, budget);
+    const sleptForHash = slept;
+    const takenForHash = taken.length;
+    expect(await readThrough(file, budget)).toBeNull();
+    const readBytes = taken.slice(takenForHash).reduce((a, b) => a + b, 0);
+    // Every byte of the archive was read and charged; the pass waited for budget windows.
+    expect(readBytes).toBeGreaterThanOrEqual(hashed.bytes);
+    expect(slept - sleptForHash).toBeGreaterThanOrEqual(Math.floor(hashed.bytes / bytesPerSecond - 1) * 1000);
+  });
+
+  it('says what is damaged: a tarball cut short', async () => {
+    const file = path.join(tempDir(), 'cut.tar.zst');
+    const tar = episode(256, 16);
+    fs.writeFileSync(file, tar.subarray(0, Math.floor(tar.length / 2)));
+    expect(await readThrough(file, new ByteBudget(Number.MAX_SAFE_INTEGER))).toBe('truncated');
   });
 });

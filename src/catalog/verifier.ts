@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
+import { readEpisode } from '../phasemix/episode-file.js';
+import type { EpisodeReadError } from '../phasemix/episode-reader.js';
 
 /**
  * A read budget: at most `bytesPerSecond` hashed per second, so the verifier never competes
@@ -68,4 +70,18 @@ export async function hashFile(
   } finally {
     await handle.close();
   }
+}
+
+/** Read failures that mean the bytes are damaged (not "no labels" or "bigger than we read"). */
+const DAMAGED: ReadonlySet<EpisodeReadError> = new Set(['truncated', 'not_zstd', 'not_tar', 'unreadable']);
+
+/**
+ * Reads a tarball through to its end (bounded: 64 MiB decompressed), charging the bytes read to
+ * the same budget as the hash: a tarball hashed as indexed may still be cut short or not a tar, and
+ * this second pass over it must not read the disk faster than the verifier's budget (32 MiB/s).
+ * @returns the damage found, or null.
+ */
+export async function readThrough(file: string, budget: ByteBudget): Promise<EpisodeReadError | null> {
+  const contents = await readEpisode(file, { members: true }, undefined, budget);
+  return contents.error !== null && DAMAGED.has(contents.error) ? contents.error : null;
 }

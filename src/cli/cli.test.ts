@@ -1,9 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import { BIN, runCli as cli, expectUsageError } from '../../test/support/cli.js';
 import { tempDir } from '../../test/support/tmp.js';
+import { generateDataRoot } from '../generate/generate.js';
 
 describe('cis490-dashboard CLI', () => {
   it('prints --version and --help for every command', async () => {
@@ -119,5 +120,42 @@ describe('cis490-dashboard CLI', () => {
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
+  });
+
+  it('serve stops cleanly on a SIGTERM that comes while it starts (exit 0, not death by the signal)', async () => {
+    // The stop signals are caught before the start: a supervisor (or a test) that stops the server
+    // the moment it appears must get its clean exit. The state dir's owner.json is written early in
+    // the start, long before the server listens on a root with a first pass to read.
+    const tmp = tempDir();
+    const root = path.join(tmp, 'root');
+    await generateDataRoot({
+      out: root,
+      hosts: 2,
+      episodes: 1,
+      indexLines: 20_000,
+      alerts: 10,
+      telemetryKb: 1,
+      seed: 14_004,
+    });
+    const stateDir = path.join(tmp, 'state');
+    const child: ChildProcess = spawn(
+      process.execPath,
+      [BIN, 'serve', '--data-root', root, '--state-dir', stateDir, '--port', '0'],
+      { env: { ...process.env, CIS490_LOG_LEVEL: 'silent' } },
+    );
+    onTestFinished(() => {
+      child.kill('SIGKILL');
+    });
+    let err = '';
+    child.stderr?.on('data', (d) => (err += d));
+    const exited = new Promise<string>((resolve) =>
+      child.once('exit', (code, signal) => resolve(signal ?? String(code))),
+    );
+    await vi.waitFor(() => expect(fs.existsSync(path.join(stateDir, 'owner.json'))).toBe(true), {
+      timeout: 30_000,
+      interval: 2,
+    });
+    child.kill('SIGTERM');
+    expect(await exited, err).toBe('0');
   });
 });

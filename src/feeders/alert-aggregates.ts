@@ -1,4 +1,4 @@
-import { type AlertRecord, RECENT_LIMIT } from '../protocol/index.js';
+import { type AlertRecord, dict, RECENT_LIMIT } from '../protocol/index.js';
 import { prependNewest } from './recent.js';
 
 /** Running alert totals for the snapshot, seeded from the catalog at start-up. */
@@ -6,7 +6,7 @@ export class AlertAggregates {
   total_alerts = 0;
   /** Newest first. */
   recent: AlertRecord[] = [];
-  host_last_alert: Record<string, AlertRecord> = {};
+  host_last_alert = dict<AlertRecord>();
 
   constructor(seed?: {
     total_alerts: number;
@@ -16,7 +16,7 @@ export class AlertAggregates {
     if (seed) {
       this.total_alerts = seed.total_alerts;
       this.recent = seed.recent_alerts.slice(0, RECENT_LIMIT);
-      this.host_last_alert = { ...seed.host_last_alert };
+      this.host_last_alert = dict(seed.host_last_alert);
     }
   }
 
@@ -34,7 +34,7 @@ export class AlertAggregates {
     return {
       total_alerts: this.total_alerts,
       recent_alerts: this.recent.slice(),
-      host_last_alert: { ...this.host_last_alert },
+      host_last_alert: dict(this.host_last_alert),
     };
   }
 }

@@ -1,7 +1,8 @@
 import path from 'node:path';
-import type { HostDisk } from '../protocol/index.js';
+import { dict, type HostDisk } from '../protocol/index.js';
 import type { Logger } from '../util/log.js';
 import { mapLimit } from '../util/map-limit.js';
+import { createYielder } from '../util/yielder.js';
 import { DirWatch } from './dir-watch.js';
 import {
   diffListings,
@@ -96,7 +97,7 @@ export class EpisodesDirFeeder {
 
   /** Files and bytes per host as last seen. */
   disk(): Record<string, HostDisk> {
-    const out: Record<string, HostDisk> = {};
+    const out = dict<HostDisk>();
     for (const host of this.listings.keys()) out[host] = this.hostDisk(host);
     return out;
   }
@@ -142,22 +143,29 @@ export class EpisodesDirFeeder {
       this.missingReported = false;
       this.options.logger.info({ dir: this.root }, 'episodes folder appeared');
     }
-    const added = diffListings(changes, this.listings).entered.length;
+    const added = (await diffListings(changes, this.listings)).entered.length;
     for (const host of changes.removed.keys()) this.dropHost(host);
     for (const host of changes.relisted.keys()) {
       // A host folder that appeared after the watches above were armed: its files landing before
       // its own watch are picked up by one more listing.
       if (!this.watches.has(host)) this.queueRelist(host, true);
       this.watchHost(host);
-      this.resum(host);
+      await this.resum(host);
     }
     if (added > 0) this.options.onNewFiles?.(added);
   }
 
   /** Recomputes a host's bytes from its listing (after a scan relisted it) and publishes a change. */
-  private resum(host: string): void {
+  private async resum(host: string): Promise<void> {
+    const listing = this.listings.get(host);
     let bytes = 0;
-    for (const f of this.listings.get(host)?.files.values() ?? []) bytes += f.size;
+    const yielder = createYielder();
+    for (const f of listing?.files.values() ?? []) {
+      bytes += f.size;
+      if (yielder.due()) await yielder.pause();
+    }
+    // Relisted or dropped meanwhile (a step never overlaps, but stay exact): sum what is there now.
+    if (this.listings.get(host) !== listing) return;
     this.bytes.set(host, bytes);
     this.publish(host);
   }
@@ -303,8 +311,8 @@ export class EpisodesDirFeeder {
     if (listing === previous) return;
     this.listings.set(host, listing);
     const changes = { relisted: new Map([[host, previous]]), removed: new Map(), readable: true };
-    const added = diffListings(changes, this.listings).entered.length;
-    this.resum(host);
+    const added = (await diffListings(changes, this.listings)).entered.length;
+    await this.resum(host);
     if (added > 0) this.options.onNewFiles?.(added);
   }
 

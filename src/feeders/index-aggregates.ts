@@ -1,4 +1,4 @@
-import { type EpisodeRecord, type HostIndexed, RECENT_LIMIT } from '../protocol/index.js';
+import { dict, type EpisodeRecord, type HostIndexed, RECENT_LIMIT } from '../protocol/index.js';
 import { prependNewest } from './recent.js';
 
 /** The newer of two epoch-ms times, NaN standing for none: a known time beats none. */
@@ -78,7 +78,7 @@ export class IndexAggregates {
   }
 
   hostsIndexed(): Record<string, HostIndexed> {
-    const out: Record<string, HostIndexed> = {};
+    const out = dict<HostIndexed>();
     for (const [host, h] of this.hosts) {
       out[host] = {
         episodes: h.episodes,

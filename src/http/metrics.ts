@@ -22,6 +22,8 @@ export interface Scrape {
   startedAt: number;
   /** The catalog's storage fault, if any (`catalog_fault{reason}`). */
   catalogFault: string | null;
+  /** Indexed episodes dated after now (null: the catalog could not be read). */
+  futureDatedEpisodes: number | null;
 }
 
 type Sample = readonly [labels: Record<string, string>, value: number];
@@ -31,6 +33,56 @@ const LINT_FAILING_DEFAULTS = [
   'nodejs_active_requests_total',
   'nodejs_active_resources_total',
 ];
+
+type SourceStats = DashboardStats['index'];
+type StatType = 'counter' | 'gauge';
+
+/**
+ * The per-source series (label `source`: index, alerts), one row each: a number per source, or
+ * counts under a second label (`reason`, `how`) per source.
+ */
+const PER_SOURCE: ReadonlyArray<
+  | readonly [StatType, string, string, (src: SourceStats) => number]
+  | readonly [StatType, string, string, string, (src: SourceStats) => Record<string, number>]
+> = [
+  ['counter', 'input_lines_total', 'Complete lines read from a tailed input file.', (x) => x.lines],
+  ['counter', 'input_records_total', 'Lines accepted as records.', (x) => x.accepted],
+  [
+    'gauge',
+    'input_bytes_read',
+    'Read position in the current input file (compare with its size).',
+    (x) => x.bytes_read,
+  ],
+  ['gauge', 'input_file_size_bytes', 'Size of the current input file.', (x) => x.file_size],
+  ['counter', 'input_lines_skipped_total', 'Lines skipped, by reason.', 'reason', (x) => x.skipped],
+  [
+    'counter',
+    'input_invalid_utf8_lines_total',
+    'Lines with invalid UTF-8 (decoded with U+FFFD).',
+    (x) => x.invalid_utf8_lines,
+  ],
+  ['counter', 'input_rotations_total', 'Rotations of an input file, by kind.', 'how', (x) => x.rotations],
+  [
+    'counter',
+    'input_lost_bytes_total',
+    'Bytes of an input file known not read (truncated without a copy, or left compressed).',
+    (x) => x.lost_bytes,
+  ],
+  [
+    'counter',
+    'input_checkpoints_lost_total',
+    'Starts whose checkpointed file was found nowhere (read up to its offset, the rest unknown).',
+    (x) => x.checkpoints_lost,
+  ],
+  [
+    'counter',
+    'input_compressed_files_skipped_total',
+    'Rotated .N.gz files after the checkpoint, reported and not read.',
+    (x) => x.compressed_skipped,
+  ],
+];
+
+const sources = (s: Scrape): SourceStats[] => [s.stats.index, s.stats.alerts];
 
 /** Latency buckets (seconds): sub-millisecond to seconds. */
 const FAST_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
@@ -146,83 +198,22 @@ export class Metrics {
   /** Today's counters and gauges, under the names they had before prom-client. */
   #declareStats(): void {
     const stat = this.#stat.bind(this);
-    const perSource = (f: (src: DashboardStats['index']) => number) => (s: Scrape) =>
-      [s.stats.index, s.stats.alerts].map((src) => [{ source: src.source }, f(src)] as const);
-    const perSourceBy =
-      (f: (src: DashboardStats['index']) => Record<string, number>, label: string) => (s: Scrape) =>
-        [s.stats.index, s.stats.alerts].flatMap((src) =>
-          Object.entries(f(src)).map(([k, n]) => [{ source: src.source, [label]: k }, n] as const),
+    for (const row of PER_SOURCE) {
+      const [type, name, help] = row;
+      if (row.length === 4) {
+        const read = row[3];
+        stat(type, name, help, ['source'], (s) =>
+          sources(s).map((src) => [{ source: src.source }, read(src)] as const),
         );
-    stat(
-      'counter',
-      'input_lines_total',
-      'Complete lines read from a tailed input file.',
-      ['source'],
-      perSource((x) => x.lines),
-    );
-    stat(
-      'counter',
-      'input_records_total',
-      'Lines accepted as records.',
-      ['source'],
-      perSource((x) => x.accepted),
-    );
-    stat(
-      'gauge',
-      'input_bytes_read',
-      'Read position in the current input file (compare with its size).',
-      ['source'],
-      perSource((x) => x.bytes_read),
-    );
-    stat(
-      'gauge',
-      'input_file_size_bytes',
-      'Size of the current input file.',
-      ['source'],
-      perSource((x) => x.file_size),
-    );
-    stat(
-      'counter',
-      'input_lines_skipped_total',
-      'Lines skipped, by reason.',
-      ['source', 'reason'],
-      perSourceBy((x) => x.skipped, 'reason'),
-    );
-    stat(
-      'counter',
-      'input_invalid_utf8_lines_total',
-      'Lines with invalid UTF-8 (decoded with U+FFFD).',
-      ['source'],
-      perSource((x) => x.invalid_utf8_lines),
-    );
-    stat(
-      'counter',
-      'input_rotations_total',
-      'Rotations of an input file, by kind.',
-      ['source', 'how'],
-      perSourceBy((x) => x.rotations, 'how'),
-    );
-    stat(
-      'counter',
-      'input_lost_bytes_total',
-      'Bytes of an input file known not read (truncated without a copy, or left compressed).',
-      ['source'],
-      perSource((x) => x.lost_bytes),
-    );
-    stat(
-      'counter',
-      'input_checkpoints_lost_total',
-      'Starts whose checkpointed file was found nowhere (read up to its offset, the rest unknown).',
-      ['source'],
-      perSource((x) => x.checkpoints_lost),
-    );
-    stat(
-      'counter',
-      'input_compressed_files_skipped_total',
-      'Rotated .N.gz files after the checkpoint, reported and not read.',
-      ['source'],
-      perSource((x) => x.compressed_skipped),
-    );
+      } else {
+        const [, , , label, read] = row;
+        stat(type, name, help, ['source', label], (s) =>
+          sources(s).flatMap((src) =>
+            Object.entries(read(src)).map(([k, n]) => [{ source: src.source, [label]: k }, n] as const),
+          ),
+        );
+      }
+    }
     stat(
       'gauge',
       'catalog_fault',
@@ -267,15 +258,24 @@ export class Metrics {
     stat(
       'gauge',
       'host_last_received_timestamp_seconds',
-      "Unix time of the newest indexed episode's received_at, per host (a silent host stops moving); with --redis also by receiver.",
+      "Unix time of the newest indexed episode's received_at, per host, clamped at now (a silent host stops moving); with --redis also by receiver.",
       ['host', 'receiver'],
       (s) =>
         Object.entries(s.state.hosts_indexed).flatMap(([key, h]) => {
           const ms = h.last_received_at === null ? Number.NaN : Date.parse(h.last_received_at);
           const { receiver, host_id: host } = splitHostKey(key, s.state.receivers !== undefined);
           const labels: Record<string, string> = receiver === undefined ? { host } : { host, receiver };
-          return Number.isFinite(ms) ? [[labels, ms / 1000] as const] : [];
+          // Clamped at now: one episode dated in the future must not keep a silent host fresh for
+          // a year (episodes_future_dated flags it).
+          return Number.isFinite(ms) ? [[labels, Math.min(ms, Date.now()) / 1000] as const] : [];
         }),
+    );
+    stat(
+      'gauge',
+      'episodes_future_dated',
+      'Indexed episodes whose received_at is later than now (clamped at now in the last-hour/24 h views and host last-episode times).',
+      [],
+      (s) => s.futureDatedEpisodes,
     );
     const perReceiver = (name: string, help: string, f: (p: ReceiverPart) => number) =>
       stat('gauge', name, help, ['receiver'], (s) =>

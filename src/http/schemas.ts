@@ -292,6 +292,10 @@ export const EpisodeDetailSchema = Type.Object({
   members: Type.Array(Type.Object({ name: Type.String(), size: Type.Number() })),
   read_error: Nullable(Type.String()),
   download_url: Nullable(Type.String()),
+  future_dated: Type.Boolean({
+    description:
+      'received_at is later than the server clock: kept as written, clamped at now in the last-hour/24 h views and host last-episode times.',
+  }),
 });
 export const AlertsPageSchema = Type.Object({
   items: Type.Union([Type.Array(AlertRecordSchema), Type.Array(AlertGroupSchema)]),

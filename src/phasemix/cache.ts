@@ -28,8 +28,13 @@ export interface CachedEpisode {
 /** Where cache entries persist. The service keeps them all in memory and writes through. */
 export interface PhaseCacheStore {
   load(): Map<string, CachedEpisode>;
-  /** Upserts `put` and deletes `remove`, atomically. */
+  /**
+   * Upserts `put` and deletes `remove`, atomically, now or (SqlitePhaseCache, when another
+   * connection holds the write lock) with a later write; changes keep their order either way.
+   */
   write(put: readonly CachedEpisode[], remove: readonly string[]): void;
+  /** Rows handed to `write` and not stored yet (retry with `write([], [])`). */
+  pending?(): number;
 }
 
 /** Keeps nothing across restarts (no state dir). */
@@ -38,6 +43,25 @@ export class MemoryPhaseCache implements PhaseCacheStore {
     return new Map();
   }
   write(): void {}
+}
+
+/** Distinct phase-count objects shared between entries (beyond that, each keeps its own). */
+const MAX_SHARED_COUNTS = 4096;
+const sharedCounts = new Map<string, Record<string, number>>();
+
+/**
+ * One object for every equal `counts` (most episodes of a lab count the same few labels per
+ * phase): a cache of 200,000 entries then holds a handful of counts objects, not 200,000 (about
+ * 120 bytes each). Entries never change their counts (a changed tarball gets a new entry).
+ */
+export function sharedPhaseCounts(
+  counts: Record<string, number>,
+  json = JSON.stringify(counts),
+): Record<string, number> {
+  const known = sharedCounts.get(json);
+  if (known) return known;
+  if (sharedCounts.size < MAX_SHARED_COUNTS) sharedCounts.set(json, counts);
+  return counts;
 }
 
 /** Larger meta.json objects are not stored in the cache row. */
@@ -54,14 +78,42 @@ interface Row {
   labels: number;
 }
 
+/** A row as stored (meta serialised when written: the entry drops its meta right after). */
+interface PutRow {
+  rel_path: string;
+  host_id: string;
+  size: number;
+  mtime_ms: number;
+  status: string;
+  counts: string;
+  seconds: string;
+  labels: number;
+  meta: string | null;
+}
+
+/**
+ * How long the main thread may wait for the catalog's write lock (held by the catalog writer or
+ * the verifier thread for a transaction at a time): past this the rows wait for the next write.
+ * SQLite's busy handler sleeps and retries; with the connection's 5 s timeout a phase-mix write
+ * behind a thread writing back-to-back transactions froze the event loop (and /livez) for up to 5 s.
+ */
+const MAIN_THREAD_BUSY_MS = 25;
+
 /** The `phase_cache` table of the catalog (schema v1). */
 export class SqlitePhaseCache implements PhaseCacheStore {
   private readonly db: Db;
   /** Prepared once: a refresh after a few new episodes is a handful of rows in one transaction. */
-  private apply: ((put: readonly CachedEpisode[], remove: readonly string[]) => void) | null = null;
+  private apply: ((put: readonly PutRow[], remove: readonly string[]) => void) | null = null;
+  /** Changes not stored yet (the write lock was busy), in order: puts and removals by rel path. */
+  private queuedPut = new Map<string, PutRow>();
+  private queuedRemove = new Set<string>();
 
   constructor(db: Db) {
     this.db = db;
+  }
+
+  pending(): number {
+    return this.queuedPut.size + this.queuedRemove.size;
   }
 
   load(): Map<string, CachedEpisode> {
@@ -69,14 +121,24 @@ export class SqlitePhaseCache implements PhaseCacheStore {
       .prepare('SELECT rel_path, host_id, size, mtime_ms, status, counts, seconds, labels FROM phase_cache')
       .all() as Row[];
     const entries = new Map<string, CachedEpisode>();
+    // One string per host, not one per row.
+    const hosts = new Map<string, string>();
     for (const row of rows) {
+      let host = hosts.get(row.host_id);
+      if (host === undefined) {
+        host = row.host_id;
+        hosts.set(host, host);
+      }
       entries.set(row.rel_path, {
         rel: row.rel_path,
-        host: row.host_id,
+        host,
         size: row.size,
         mtimeMs: row.mtime_ms,
         status: row.status as CachedEpisode['status'],
-        counts: parseObject(row.counts) as Record<string, number>,
+        counts:
+          row.counts === null
+            ? sharedPhaseCounts({}, '{}')
+            : sharedPhaseCounts(parseObject(row.counts) as Record<string, number>, row.counts),
         seconds: parseObject(row.seconds) as Record<string, number>,
         labels: row.labels,
       });
@@ -85,12 +147,31 @@ export class SqlitePhaseCache implements PhaseCacheStore {
   }
 
   write(put: readonly CachedEpisode[], remove: readonly string[]): void {
-    if (put.length === 0 && remove.length === 0) return;
+    for (const e of put) {
+      this.queuedRemove.delete(e.rel);
+      this.queuedPut.set(e.rel, toRow(e));
+    }
+    for (const rel of remove) {
+      this.queuedPut.delete(rel);
+      this.queuedRemove.add(rel);
+    }
+    if (this.pending() === 0) return;
     this.apply ??= this.prepare();
-    this.apply(put, remove);
+    const timeout = this.db.pragma('busy_timeout', { simple: true }) as number;
+    this.db.pragma(`busy_timeout = ${MAIN_THREAD_BUSY_MS}`);
+    try {
+      this.apply([...this.queuedPut.values()], [...this.queuedRemove]);
+      this.queuedPut = new Map();
+      this.queuedRemove = new Set();
+    } catch (err) {
+      // Busy: kept for the next write (the service retries); anything else is the caller's.
+      if ((err as { code?: unknown }).code !== 'SQLITE_BUSY') throw err;
+    } finally {
+      this.db.pragma(`busy_timeout = ${timeout}`);
+    }
   }
 
-  private prepare(): (put: readonly CachedEpisode[], remove: readonly string[]) => void {
+  private prepare(): (put: readonly PutRow[], remove: readonly string[]) => void {
     const upsert = this.db.prepare(
       `INSERT INTO phase_cache (rel_path, host_id, size, mtime_ms, status, counts, seconds, labels, meta)
        VALUES (@rel_path, @host_id, @size, @mtime_ms, @status, @counts, @seconds, @labels, @meta)
@@ -100,27 +181,30 @@ export class SqlitePhaseCache implements PhaseCacheStore {
     );
     const del = this.db.prepare('DELETE FROM phase_cache WHERE rel_path = ?');
     // One transaction for all the rows of a write.
-    const apply = this.db.transaction((put: readonly CachedEpisode[], remove: readonly string[]) => {
-      for (const e of put) {
-        const meta = e.meta ? JSON.stringify(e.meta) : null;
-        upsert.run({
-          rel_path: e.rel,
-          host_id: e.host,
-          size: e.size,
-          mtime_ms: e.mtimeMs,
-          status: e.status,
-          counts: JSON.stringify(e.counts),
-          seconds: JSON.stringify(e.seconds),
-          labels: e.labels,
-          meta: meta !== null && meta.length <= MAX_STORED_META_CHARS ? meta : null,
-        });
-      }
+    const apply = this.db.transaction((put: readonly PutRow[], remove: readonly string[]) => {
+      for (const row of put) upsert.run(row);
       for (const rel of remove) del.run(rel);
     });
     return (put, remove) => {
-      apply(put, remove);
+      // IMMEDIATE: the write lock is asked for at BEGIN, where a busy answer is clean to retry.
+      apply.immediate(put, remove);
     };
   }
+}
+
+function toRow(e: CachedEpisode): PutRow {
+  const meta = e.meta ? JSON.stringify(e.meta) : null;
+  return {
+    rel_path: e.rel,
+    host_id: e.host,
+    size: e.size,
+    mtime_ms: e.mtimeMs,
+    status: e.status,
+    counts: JSON.stringify(e.counts),
+    seconds: JSON.stringify(e.seconds),
+    labels: e.labels,
+    meta: meta !== null && meta.length <= MAX_STORED_META_CHARS ? meta : null,
+  };
 }
 
 function parseObject(text: string | null): Record<string, unknown> {

@@ -27,27 +27,42 @@ function openRegularFile(file: string): number {
   throw new Error(`${file} is not a regular file`);
 }
 
+/** A read budget the bytes read are charged to (the verifier's `ByteBudget`): `take` waits when spent. */
+export interface ReadPacer {
+  take(bytes: number): Promise<void>;
+}
+
 /**
  * Reads `labels.jsonl`, `meta.json` and (with `members: true`) the member list of one episode.
- * Never throws for a bad file: the reason is in `error`.
+ * Never throws for a bad file: the reason is in `error`. With a `pacer`, the bytes read from the
+ * file are charged to it between steps (a read-through of a whole archive waits its turn).
  */
 export async function readEpisode(
   file: string,
   options: EpisodeReadOptions = {},
   yielder: Yielder = createYielder(),
+  pacer?: ReadPacer,
 ): Promise<EpisodeContents> {
   const ws = idle.pop() ?? new ZstdWorkspace();
   let fd: number | null = null;
+  let unpaced = 0;
   try {
     const source = {
       read(buf: Uint8Array, position: number): number {
         if (fd === null) fd = openRegularFile(file);
-        return fs.readSync(fd, buf, 0, buf.length, position);
+        const n = fs.readSync(fd, buf, 0, buf.length, position);
+        unpaced += n;
+        return n;
       },
     };
     // step() turns every failure, open/read errors included, into a reason in the result.
     const extraction = new EpisodeExtraction(ws, source, options);
     while (!extraction.step()) {
+      if (pacer && unpaced > 0) {
+        const bytes = unpaced;
+        unpaced = 0;
+        await pacer.take(bytes);
+      }
       if (yielder.due()) await yielder.pause();
     }
     return extraction.result();

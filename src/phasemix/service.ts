@@ -12,7 +12,13 @@ import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import { RateLimitedLog } from '../util/rate-limited-log.js';
 import { aggregateEpisode, metaEndNs } from './aggregate.js';
-import { type CachedEpisode, MemoryPhaseCache, type PhaseCacheStore, SqlitePhaseCache } from './cache.js';
+import {
+  type CachedEpisode,
+  MemoryPhaseCache,
+  type PhaseCacheStore,
+  SqlitePhaseCache,
+  sharedPhaseCounts,
+} from './cache.js';
 import { readEpisode } from './episode-file.js';
 import type { EpisodeReadOptions } from './episode-reader.js';
 import { hostMix, type MixResult, MixTotals } from './mix.js';
@@ -82,6 +88,8 @@ const SKIP_WARNINGS_PER_MINUTE = 5;
 
 /** Cache writes are committed in batches of this many episodes. */
 const WRITE_BATCH = 256;
+/** Cache rows held back by a busy write lock are tried again this often. */
+const RETRY_WRITE_MS = 1000;
 
 /**
  * Keeps the dataset phase mix: every episode (or a random sample), each tarball read once and
@@ -110,6 +118,8 @@ export class PhaseMixService {
   private interval: NodeJS.Timeout | null = null;
   private debounce: NodeJS.Timeout | null = null;
   private stopped = false;
+  /** A retry of cache rows the catalog's write lock held back. */
+  private retry: NodeJS.Timeout | null = null;
   private readonly counters: PhaseMixStats = {
     refreshes_total: 0,
     refresh_errors_total: 0,
@@ -142,6 +152,11 @@ export class PhaseMixService {
     this.interval = null;
     this.debounce = null;
     await Promise.allSettled([this.running, this.queued]);
+    if (this.retry) clearTimeout(this.retry);
+    this.retry = null;
+    // A last try for rows the write lock held back; if it is still busy they are read again next
+    // start (it is a cache).
+    this.store.write([], []);
     this.skipLog.flush();
   }
 
@@ -228,13 +243,14 @@ export class PhaseMixService {
     if (fullScan) this.listings.clear();
     const changes = await scanHosts(this.opts.dataRoot, this.listings, fullScan);
     if (fullScan) this.lastFullScan = this.clockMs();
-    const { left, entered } = diffListings(changes, this.listings);
+    const { left, entered } = await diffListings(changes, this.listings, yielder);
 
     // Every episode: the running totals take out what left and add what entered (on a full scan,
     // everything enters fresh totals). A sample is drawn anew each time, so it starts from zero.
     const totals = fullScan || !everything || previous === null ? new MixTotals() : previous;
     const removed: string[] = [];
     for (const file of left) {
+      if (yielder.due()) await yielder.pause();
       if (everything) {
         totals.applyPopulation(file.host, -1);
         const entry = cache.get(file.rel);
@@ -247,6 +263,7 @@ export class PhaseMixService {
     }
     if (fullScan) {
       for (const [rel, entry] of cache) {
+        if (yielder.due()) await yielder.pause();
         if (isListed(this.listings, entry.host, rel)) continue;
         cache.delete(rel);
         removed.push(rel);
@@ -330,6 +347,14 @@ export class PhaseMixService {
   private flush(put: CachedEpisode[], remove: string[]): void {
     this.store.write(put, remove);
     for (const e of put) delete e.meta;
+    // The write lock was busy (another thread's transaction): the rows are kept and tried again.
+    if ((this.store.pending?.() ?? 0) > 0 && this.retry === null && !this.stopped) {
+      this.retry = setTimeout(() => {
+        this.retry = null;
+        this.flush([], []);
+      }, RETRY_WRITE_MS);
+      this.retry.unref();
+    }
   }
 
   /** All files, or the seed's random sample (`random.sample`) when a smaller N is asked for. */
@@ -372,7 +397,7 @@ export class PhaseMixService {
         { file: file.rel, reason, detail: contents.errorDetail },
         'phase mix: episode skipped',
       );
-      return { ...base, status: reason, counts: {}, seconds: {}, labels: 0 };
+      return { ...base, status: reason, counts: sharedPhaseCounts({}), seconds: {}, labels: 0 };
     }
     if (contents.error !== null) {
       this.log.debug(
@@ -381,6 +406,6 @@ export class PhaseMixService {
       );
     }
     const totals = aggregateEpisode(contents.labels, metaEndNs(contents.meta));
-    return { ...base, status: 'ok', ...totals };
+    return { ...base, status: 'ok', ...totals, counts: sharedPhaseCounts(totals.counts) };
   }
 }

@@ -1,5 +1,11 @@
 import type { Bus } from '../bus/bus.js';
-import type { HostDisk, HostHealth, IntegrityCounts, Snapshot } from '../protocol/index.js';
+import {
+  dict,
+  type HostDisk,
+  type HostHealth,
+  type IntegrityCounts,
+  type Snapshot,
+} from '../protocol/index.js';
 import type { Logger } from '../util/log.js';
 import type { LiveProjection } from './live-projection.js';
 
@@ -29,7 +35,7 @@ export interface LiveStateOptions {
  */
 export class LiveState {
   readonly startedAt = Date.now();
-  private readonly healthByHost: Record<string, HostHealth> = {};
+  private readonly healthByHost = dict<HostHealth>();
   private readyFlag = false;
   private readySeconds: number | null = null;
   private snapshotTimer: NodeJS.Timeout | null = null;
@@ -81,8 +87,8 @@ export class LiveState {
 
   /** The snapshot part of the state, from the running aggregates. */
   snapshot(): Snapshot {
-    const host_counts: Record<string, number> = {};
-    const host_bytes: Record<string, number> = {};
+    const host_counts = dict<number>();
+    const host_bytes = dict<number>();
     for (const [host, d] of Object.entries(this.o.disk())) {
       if (d.files === 0 && d.bytes === 0) continue;
       host_counts[host] = d.files;
@@ -93,7 +99,7 @@ export class LiveState {
       ...this.o.live.alerts.snapshotFields(),
       host_counts,
       host_bytes,
-      health: { ...this.healthByHost },
+      health: dict(this.healthByHost),
       ready: this.readyFlag,
       integrity: this.integrity(),
     };

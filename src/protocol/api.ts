@@ -65,6 +65,11 @@ export interface EpisodeDetail {
   read_error: string | null;
   /** Where the download is served, when the file is on disk. */
   download_url: string | null;
+  /**
+   * True when `episode.received_at` is later than the server's clock: the record is kept as written,
+   * and the "last hour" / "last 24 h" views and the host's "last episode" clamp it at now.
+   */
+  future_dated: boolean;
 }
 
 /** One row of `GET /api/hosts`. */

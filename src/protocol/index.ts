@@ -366,6 +366,17 @@ export function own<T>(obj: Readonly<Record<string, T>> | null | undefined, key:
 }
 
 /**
+ * A map keyed by data from the root (host ids, dedup keys, reasons): an object without a prototype,
+ * so `constructor` or `toString` is only ever a key it holds, and assigning `__proto__` stores a key
+ * instead of replacing the prototype. With `from`, starts as a copy of its own keys.
+ */
+export function dict<T>(from?: Readonly<Record<string, T>> | null): Record<string, T> {
+  const out = Object.create(null) as Record<string, T>;
+  if (from) for (const key of Object.keys(from)) out[key] = from[key] as T;
+  return out;
+}
+
+/**
  * A copy of `obj` with `key` set to `value` (removed when `value` is undefined), as an own data
  * property even for keys like `__proto__`, which plain assignment would turn into a prototype.
  */

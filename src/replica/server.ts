@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { WsHub } from '../bus/ws-hub.js';
+import { futureDatedOrNull } from '../catalog/future-dated.js';
 import { defaultStateDir } from '../config/schema.js';
 import { SERVER_DEFAULTS, type ServerConfig } from '../config/server-config.js';
 import { buildApp } from '../http/app.js';
@@ -148,6 +149,7 @@ export async function startReplicaServer(
     phaseMix: null,
     startedAt: replica.startedAt,
     catalogFault: null,
+    futureDatedEpisodes: futureDatedOrNull(replica.catalog.db, 'replica_episodes'),
   }));
   const ctx: AppContext = {
     events: feed,

@@ -4,7 +4,7 @@ import { startDemo } from '../../demo/demo.js';
 import { errnoCode, UsageError } from '../../util/errors.js';
 import { createLogger } from '../../util/log.js';
 import { defineCommand } from '../command.js';
-import { runUntilSignal } from '../run-server.js';
+import { catchStopSignals, runUntilSignal } from '../run-server.js';
 import { normalizeOrigins } from './serve.js';
 
 export const demoCommand = defineCommand({
@@ -17,6 +17,7 @@ export const demoCommand = defineCommand({
     // The demo owns the data root, state dir and phase token; every other server flag applies.
     const { dir, hosts, rate, cluster: _c, ...flags } = o;
     const server = { ...flags, allowedOrigins: normalizeOrigins(flags.allowedOrigins) };
+    const signals = catchStopSignals();
     let demo: Awaited<ReturnType<typeof startDemo>>;
     try {
       demo = await startDemo({
@@ -26,6 +27,7 @@ export const demoCommand = defineCommand({
         server,
       });
     } catch (err) {
+      signals.dispose();
       if (errnoCode(err) === 'EADDRINUSE') {
         throw new UsageError(
           'port_in_use',
@@ -38,7 +40,7 @@ export const demoCommand = defineCommand({
       `cis490-dashboard demo: data root ${demo.dataRoot}\n` +
         `cis490-dashboard demo: serving ${demo.url}  (Ctrl-C stops)\n`,
     );
-    const code = await runUntilSignal(demo.server, () => demo.simulator.stop());
+    const code = await runUntilSignal(demo.server, signals, () => demo.simulator.stop());
     process.stderr.write(
       `cis490-dashboard demo: stopped. The data root is kept at ${demo.dataRoot}\n` +
         `  (continue with --dir ${demo.dir}, or delete that folder)\n`,

@@ -1,7 +1,7 @@
 import { SERVER_OPTIONS, type ServerConfig } from '../../config/schema.js';
 import { normalizeOrigin } from '../../http/auth.js';
 import { defineCommand } from '../command.js';
-import { runUntilSignal, startFullServer } from '../run-server.js';
+import { catchStopSignals, runUntilSignal, startFullServer } from '../run-server.js';
 
 /** `--allowed-origin` entries as origins; anything but a bare http(s) origin is a usage error. */
 export function normalizeOrigins(list: readonly string[]): string[] {
@@ -19,16 +19,30 @@ export const serveCommand = defineCommand({
     'Serve the dashboard for a data root: tail it, keep the live state, push it over WebSocket and HTTP.',
   options: SERVER_OPTIONS,
   async run(options) {
+    // Caught before the start: a signal sent the moment the "serving" line appears is a clean stop.
+    const signals = catchStopSignals();
     if (options.redis !== undefined) {
       // Scale-out: a replica of the shared stream (no data root of its own). Loaded only then: the
       // Redis client is not every command's start-up cost.
-      const { startReplicaServer } = await import('../../replica/server.js');
-      const replica = await startReplicaServer({ ...serverConfigFrom(options), redis: options.redis });
+      let replica: Awaited<ReturnType<typeof import('../../replica/server.js').startReplicaServer>>;
+      try {
+        const { startReplicaServer } = await import('../../replica/server.js');
+        replica = await startReplicaServer({ ...serverConfigFrom(options), redis: options.redis });
+      } catch (err) {
+        signals.dispose();
+        throw err;
+      }
       process.stderr.write(`cis490-dashboard: serving ${replica.url} (replica of ${options.redis})\n`);
-      return runUntilSignal(replica);
+      return runUntilSignal(replica, signals);
     }
-    const server = await startFullServer(serverConfigFrom(options));
+    let server: Awaited<ReturnType<typeof startFullServer>>;
+    try {
+      server = await startFullServer(serverConfigFrom(options));
+    } catch (err) {
+      signals.dispose();
+      throw err;
+    }
     process.stderr.write(`cis490-dashboard: serving ${server.url}\n`);
-    return runUntilSignal(server);
+    return runUntilSignal(server, signals);
   },
 });

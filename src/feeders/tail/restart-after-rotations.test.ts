@@ -46,17 +46,35 @@ async function settled(server: RunningServer, index: number, alerts: number): Pr
   await vi.waitFor(() => expect(server.pipeline.stats().catalog?.committed_lines).toEqual({ index, alerts }));
 }
 
+/**
+ * A root with 100 index lines ('a-…') and 20 alert lines, served until the catalog has them all,
+ * then stopped: the start of every case here, which then rotates while the server is down.
+ */
+async function servedOnceThenStopped() {
+  const root = tempDir('cis490-root-');
+  const stateDir = path.join(tempDir('cis490-state-'), 'state');
+  const index = tailFixture('index.jsonl', root);
+  const alerts = tailFixture('alerts.jsonl', root);
+  index.write('index.jsonl', indexLines('a', 100));
+  alerts.write('alerts.jsonl', alertLines('a', 20));
+  const first = await testServer({ dataRoot: root, stateDir });
+  await settled(first, 100, 20);
+  await first.close();
+  return { root, stateDir, index, alerts };
+}
+
+/** The live totals and the explorer's both count `episodes`. */
+async function expectTotals(server: RunningServer, episodes: number, alerts: number): Promise<void> {
+  const { body: state } = await getJson<DashboardState>(server, '/api/state');
+  expect(state.total_episodes).toBe(episodes);
+  expect(state.total_alerts).toBe(alerts);
+  const { body: page } = await getJson<{ total: number }>(server, '/api/episodes?limit=1');
+  expect(page.total).toBe(episodes);
+}
+
 describe('serve, restarted after rotations while it was stopped', () => {
   it('counts every line once, in the live totals and in the catalog', async () => {
-    const root = tempDir('cis490-root-');
-    const stateDir = path.join(tempDir('cis490-state-'), 'state');
-    const index = tailFixture('index.jsonl', root);
-    const alerts = tailFixture('alerts.jsonl', root);
-    index.write('index.jsonl', indexLines('a', 100));
-    alerts.write('alerts.jsonl', alertLines('a', 20));
-    const first = await testServer({ dataRoot: root, stateDir });
-    await settled(first, 100, 20);
-    await first.close();
+    const { root, stateDir, index, alerts } = await servedOnceThenStopped();
 
     // The issue's case: 100 lines read; rename, 100 new; rename twice more, 100 new.
     index.logrotate({ how: 'rename' });
@@ -74,11 +92,7 @@ describe('serve, restarted after rotations while it was stopped', () => {
 
     const second = await testServer({ dataRoot: root, stateDir });
     await settled(second, 200, 32);
-    const { body: state } = await getJson<DashboardState>(second, '/api/state');
-    expect(state.total_episodes).toBe(300);
-    expect(state.total_alerts).toBe(52);
-    const { body: page } = await getJson<{ total: number }>(second, '/api/episodes?limit=1');
-    expect(page.total).toBe(300);
+    await expectTotals(second, 300, 52);
     const { body: alertPage } = await getJson<{ total: number }>(second, '/api/alerts?limit=1');
     expect(alertPage.total).toBe(52);
     const ids = second.pipeline.db.prepare('SELECT episode_id FROM episodes').pluck().all() as string[];
@@ -90,15 +104,7 @@ describe('serve, restarted after rotations while it was stopped', () => {
   });
 
   it('says once what it could not read: a checkpointed file deleted, a compressed one', async () => {
-    const root = tempDir('cis490-root-');
-    const stateDir = path.join(tempDir('cis490-state-'), 'state');
-    const index = tailFixture('index.jsonl', root);
-    const alerts = tailFixture('alerts.jsonl', root);
-    index.write('index.jsonl', indexLines('a', 100));
-    alerts.write('alerts.jsonl', alertLines('a', 20));
-    const first = await testServer({ dataRoot: root, stateDir });
-    await settled(first, 100, 20);
-    await first.close();
+    const { root, stateDir, index, alerts } = await servedOnceThenStopped();
 
     // Index: two renames keeping one rotated file, so the checkpointed one is deleted.
     index.logrotate({ how: 'rename', rotate: 1 });
@@ -122,11 +128,7 @@ describe('serve, restarted after rotations while it was stopped', () => {
     );
     onTestFinished(() => second.close());
     await settled(second, 200, 10);
-    const { body: state } = await getJson<DashboardState>(second, '/api/state');
-    expect(state.total_episodes).toBe(300);
-    expect(state.total_alerts).toBe(30);
-    const { body: page } = await getJson<{ total: number }>(second, '/api/episodes?limit=1');
-    expect(page.total).toBe(300);
+    await expectTotals(second, 300, 30);
 
     const lost = logs.filter((l) => l.kind === 'checkpoint_lost');
     expect(lost).toHaveLength(1);

@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { expectedRelPath } from '../../catalog/disk-sync-paths.js';
 import { type EpisodeCursor, EpisodeQueries, type SortedCursor } from '../../catalog/episodes-query.js';
+import { isFutureDated } from '../../catalog/future-dated.js';
 import { labelsWithDurations, metaEndNs, readEpisode } from '../../phasemix/index.js';
 import type { EpisodeDetail, EpisodeFacets, EpisodeListItem, EpisodesPage } from '../../protocol/api.js';
 import {
@@ -210,6 +211,7 @@ export function registerEpisodeFileRoutes(
       members: [],
       read_error: null,
       download_url: file ? `/api/episodes/${encodeURIComponent(found.item.episode_id)}/download` : null,
+      future_dated: isFutureDated(found.item.received_at, Date.now()),
     };
     if (!file) {
       detail.read_error = 'the tarball is not on disk under the data root’s episodes/ folder';

@@ -4,7 +4,7 @@ import { AlertActionStore } from '../../catalog/alert-actions.js';
 import { alertState } from '../../protocol/alerts.js';
 import type { HostSummary, HostsResponse } from '../../protocol/api.js';
 import { hostStatusIn, openAlertsByHost } from '../../protocol/host-status.js';
-import type { DashboardState } from '../../protocol/index.js';
+import { type DashboardState, own } from '../../protocol/index.js';
 import { splitHostKey } from '../../protocol/receivers.js';
 import type { AppContext } from '../context.js';
 import { catalogFaultReason } from '../errors.js';
@@ -31,7 +31,8 @@ export function hostSummaries(
   const scaleOut = state.receivers !== undefined;
   return [...ids].sort().map((key) => {
     const host_id = key;
-    const indexed = state.hosts_indexed[host_id];
+    // own(): the state's maps are keyed by host ids from the data (`constructor` is a host here).
+    const indexed = own(state.hosts_indexed, host_id);
     const { status, reasons } = hostStatusIn(state, host_id, open, now);
     return {
       ...splitHostKey(key, scaleOut),
@@ -39,13 +40,13 @@ export function hostSummaries(
       status_reasons: reasons,
       episodes: indexed?.episodes ?? 0,
       bytes: indexed?.bytes ?? 0,
-      files_on_disk: state.host_counts[host_id] ?? 0,
-      bytes_on_disk: state.host_bytes[host_id] ?? 0,
+      files_on_disk: own(state.host_counts, host_id) ?? 0,
+      bytes_on_disk: own(state.host_bytes, host_id) ?? 0,
       last_received_at: indexed?.last_received_at ?? null,
-      health: state.health[host_id] ?? null,
-      last_alert: state.host_last_alert[host_id] ?? null,
-      live_phase: state.live_phases[host_id] ?? null,
-      integrity: state.integrity?.hosts[host_id] ?? {},
+      health: own(state.health, host_id) ?? null,
+      last_alert: own(state.host_last_alert, host_id) ?? null,
+      live_phase: own(state.live_phases, host_id) ?? null,
+      integrity: own(state.integrity?.hosts, host_id) ?? {},
     };
   });
 }

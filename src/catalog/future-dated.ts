@@ -1,0 +1,30 @@
+import type { Db } from './db.js';
+
+/**
+ * Indexed episodes whose `received_at` is later than `nowMs` (a receiver clock set wrong, a
+ * hand-edited line). They stay in the catalog as written; the "last hour" / "last 24 h" views and
+ * a host's "last episode" clamp at now, and this count flags them (`/metrics`). A range read at
+ * the end of the time index: cost in future-dated rows, not in the catalog's size.
+ */
+export function countFutureDated(db: Db, nowMs: number, table: EpisodeTable = 'episodes'): number {
+  return db.prepare(`SELECT count(*) FROM ${table} WHERE received_ms > ?`).pluck().get(nowMs) as number;
+}
+
+/** The single box's catalog table, or a replica's (`serve --redis`): both index `received_ms`. */
+export type EpisodeTable = 'episodes' | 'replica_episodes';
+
+/** True when `receivedAt` (ISO-8601) is later than `nowMs`: the record is dated in the future. */
+export function isFutureDated(receivedAt: string | null, nowMs: number): boolean {
+  if (receivedAt === null) return false;
+  const ms = Date.parse(receivedAt);
+  return Number.isFinite(ms) && ms > nowMs;
+}
+
+/** `countFutureDated` as of now, or null when the catalog cannot be read (a scrape never fails on it). */
+export function futureDatedOrNull(db: Db, table: EpisodeTable = 'episodes'): number | null {
+  try {
+    return countFutureDated(db, Date.now(), table);
+  } catch {
+    return null;
+  }
+}
