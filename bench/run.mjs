@@ -18,6 +18,7 @@ import { parseArgs } from 'node:util';
 import { runBootstrap } from './cases/bootstrap.mjs';
 import { findExplorer, runPhaseMix, runScript } from './cases/external.mjs';
 import { runLoad } from './cases/load.mjs';
+import { runScaleout } from './cases/scaleout.mjs';
 import { caughtUpServer, idleFootprint, measureCycles } from './cases/steady.mjs';
 import { cacheDir, ensureRoot } from './lib/data.mjs';
 import { loadAverage, machine } from './lib/machine.mjs';
@@ -68,6 +69,12 @@ const PROFILES = {
     explorer: ['--rounds', '200'],
     explorerLines: 1_000_000,
     explorerTimeoutS: 400, // generation and catalog fill on a first run; bounds a script that never ends
+    scaleout: {
+      latency: { lines: 1000, rate: 100 },
+      throughput: { lines: 100_000, timeoutS: 300 },
+      failoverSeconds: 2,
+      idleSeconds: 10,
+    },
   },
   quick: {
     bootstrap: [
@@ -87,6 +94,12 @@ const PROFILES = {
     explorer: ['--rounds', '50'],
     explorerLines: 100_000,
     explorerTimeoutS: 120,
+    scaleout: {
+      latency: { lines: 300, rate: 100 },
+      throughput: { lines: 30_000, timeoutS: 180 },
+      failoverSeconds: 1,
+      idleSeconds: 3,
+    },
   },
   selftest: {
     bootstrap: [
@@ -103,6 +116,12 @@ const PROFILES = {
     latency: { lines: 20, rate: 100 },
     fanout: { clients: 5, measured: 2, rate: 100, seconds: 0.2 },
     explorer: null,
+    scaleout: {
+      latency: { lines: 20, rate: 100 },
+      throughput: { lines: 500, timeoutS: 60 },
+      failoverSeconds: 0.5,
+      idleSeconds: 0.5,
+    },
   },
 };
 const P = PROFILES[mode];
@@ -416,6 +435,64 @@ if (P.explorer) {
     // Its last line is the same figures as JSON: the table above it is enough here.
     const table = json ? text.trim().split('\n').slice(0, -1).join('\n') : text.trim();
     details.push(`### Explorer (\`${path.relative(repoRoot, script)}\`)\n\n\`\`\`\n${table}\n\`\`\`\n`);
+  });
+}
+
+// 7. Scale-out (issue 13): 3 agents → Redis → 2 replicas behind a balancer, beside a single box --
+if (P.scaleout) {
+  await guarded('scaleout', 'scale-out', async () => {
+    if (spawnSync('redis-server', ['--version']).status !== 0) {
+      rows.push({
+        case: 'scale-out (Redis Streams)',
+        goal: '',
+        measured: 'skipped: redis-server is not on PATH (Debian package redis-server)',
+        verdict: 'skipped',
+      });
+      return;
+    }
+    const loadAt = loadAverage();
+    const r = await runScaleout({ ...P.scaleout, log });
+    const { cluster: lc, box: lb } = r.latency;
+    const { lines: n, rate } = P.scaleout.latency;
+    rows.push({
+      case: `scale-out: append → browser through Redis, ${n} lines at ${rate}/s`,
+      goal: 'p99 ≤ 50 ms',
+      measured: `p50 ${lc.p50_ms.toFixed(1)} ms, p99 ${lc.p99_ms.toFixed(1)} ms, ${lc.lost} lost; single box p50 ${lb.p50_ms.toFixed(1)}, p99 ${lb.p99_ms.toFixed(1)} ms (cluster/box p99 ${ratio(lc.p99_ms, lb.p99_ms)})`,
+      verdict: verdict(lc.p99_ms <= 50 && lc.lost === 0),
+    });
+    const t = r.throughput;
+    rows.push({
+      case: `scale-out: 3 agents → 2 replicas, ${t.lines} lines`,
+      goal: '≥ 20,000 lines/s sustained, no loss',
+      measured: `${Math.round(t.clusterRate)} lines/s into both replicas (exact totals: no loss, none twice; files → Redis ${Math.round(t.lines / t.streamSeconds)} lines/s); single box ${Math.round(t.boxRate)} lines/s (cluster/box ${ratio(t.clusterRate, t.boxRate, 2)})`,
+      verdict: verdict(t.clusterRate >= 20_000),
+    });
+    const f = r.failover;
+    rows.push({
+      case: 'scale-out: viewer failover (replica SIGKILLed)',
+      goal: '≤ 2 s to the first missed event, no gap, no duplicate',
+      measured: `${(f.seconds * 1000).toFixed(0)} ms; ${f.events} events seen, ${f.gaps} gaps, ${f.dups} duplicates, ${f.resets} resets`,
+      verdict: verdict(f.seconds <= 2 && f.gaps === 0 && f.dups === 0),
+    });
+    rows.push({
+      case: 'scale-out: replica RSS idle after the loads',
+      goal: "≤ 150 MB each (the single box's goal)",
+      measured: `${r.rss.replicas.map(mib).join(', ')}; single box ${mib(r.rss.box)}`,
+      verdict: verdict(r.rss.replicas.every((x) => x <= 150e6)),
+    });
+    details.push(
+      [
+        '### Scale-out (Redis Streams), side by side with the single box',
+        '',
+        `One run, the same machine: a real redis-server (AOF, appendfsync always), three agents on three data roots, two replicas (\`serve --redis\`) behind the round-robin balancer of \`demo --cluster\`, and one \`serve --data-root\` for the same loads. Load average when the case started: ${loadAt}. The machine is shared: compare the ratios more than the absolute figures.`,
+        '',
+        `- Latency: one WebSocket client through the balancer; each line timed from its write to its \`episode\` event (writer and client in bench/load/ws-load.mjs). Cluster: ${lc.deliveries}/${lc.expected} delivered, p50 ${lc.p50_ms.toFixed(1)} ms, p99 ${lc.p99_ms.toFixed(1)} ms, max ${lc.max_ms.toFixed(1)} ms. Single box: p50 ${lb.p50_ms.toFixed(1)} ms, p99 ${lb.p99_ms.toFixed(1)} ms, max ${lb.max_ms.toFixed(1)} ms.`,
+        `- Throughput: ${t.lines / 3} lines into each of the three index files in 1,000-line writes (${t.writeSeconds.toFixed(2)} s to write), timed until both replicas' \`total_episodes\` equal every line: ${t.clusterSeconds.toFixed(2)} s = ${Math.round(t.clusterRate)} lines/s; the three agents had appended every line to the stream after ${t.streamSeconds.toFixed(2)} s (${Math.round(t.lines / t.streamSeconds)} lines/s), so the rest is the replicas applying it. The single box, the same ${t.lines} lines into its one index: ${t.boxSeconds.toFixed(2)} s = ${Math.round(t.boxRate)} lines/s.`,
+        `- Failover: a viewer through the balancer while a writer appends 100 lines/s; its replica SIGKILLed; the viewer reconnects at once with \`?since=&epoch=\` (the web app first waits its backoff, ≤ 0.5 s) and lands on the other replica: ${(f.seconds * 1000).toFixed(0)} ms from the kill to the first event it had missed; ${f.gaps} gaps, ${f.dups} duplicates, ${f.resets} resets over ${f.events} events.`,
+        `- RSS after ${P.scaleout.idleSeconds} s idle: replicas ${r.rss.replicas.map(mib).join(', ')}; single box ${mib(r.rss.box)}.`,
+        '',
+      ].join('\n'),
+    );
   });
 }
 

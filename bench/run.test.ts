@@ -15,16 +15,23 @@ describe('bench/run.mjs --selftest', () => {
       execFile(
         process.execPath,
         ['bench/run.mjs', '--selftest', '--out', out],
-        { cwd: repo, timeout: 60_000 },
+        { cwd: repo, timeout: 150_000 },
         (err, so, se) => (err ? reject(new Error(`${err.message}\n${se}`)) : resolve(so)),
       );
     });
     expect(stdout).toMatch(/append → WebSocket/);
     const report = fs.readFileSync(out, 'utf8');
-    for (const heading of ['cold bootstrap', 'steady state', 'footprint', 'append → WebSocket', 'fan-out']) {
+    for (const heading of [
+      'cold bootstrap',
+      'steady state',
+      'footprint',
+      'append → WebSocket',
+      'fan-out',
+      'scale-out',
+    ]) {
       expect(report).toContain(heading);
     }
     expect(report).not.toMatch(/\| error \|/);
     expect(report).toMatch(/0 lost/);
-  }, 90_000);
+  }, 180_000);
 });

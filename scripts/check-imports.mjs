@@ -65,7 +65,7 @@ export const LAYERS = {
     'scaleout',
   ],
   server: ['util', 'protocol', 'config', 'bus', 'catalog', 'state', 'pipeline', 'services'],
-  demo: ['util', 'protocol', 'config', 'generate', 'server'],
+  demo: ['util', 'protocol', 'config', 'generate', 'server', 'scaleout'],
   // A dashboard replica (`serve --redis`): the one box's app, hub and feed over the shared stream.
   replica: [
     'util',

@@ -355,6 +355,11 @@ export const DEMO_OPTIONS = Type.Object({
       "Episodes per minute over all hosts, less the quiet host's share while it is quiet. Every other timing (phases, heartbeats, alerts, rotations) scales with it.",
     'x-arg': 'R',
   }),
+  cluster: Type.Boolean({
+    default: false,
+    description:
+      'The scale-out topology on this machine (README, "Scale out"): a real `redis-server` from PATH (Debian package `redis-server`), three simulated receivers with an agent each, two replicas behind the one port (round robin). `--hosts` and `--rate` are per receiver; `--dir` does not apply: all of it lives in a temp folder removed at Ctrl-C.',
+  }),
   ...DEMO_SERVER_PROPERTIES,
 });
 export type DemoConfig = Static<typeof DEMO_OPTIONS>;

@@ -10,6 +10,7 @@
  */
 import type { AlertGroup } from './api.js';
 import { type AlertAction, type HostHealth, type HostIndexed, own } from './index.js';
+import { hostKey } from './receivers.js';
 
 export type AlertState = 'open' | 'acknowledged' | 'silenced' | 'resolved';
 export const ALERT_STATES: readonly AlertState[] = ['open', 'acknowledged', 'silenced', 'resolved'];
@@ -83,14 +84,16 @@ export function queueDepth(h: HostHealth | undefined): number | null {
 
 /** Why the condition the group reported is over, or null while it is not (or cannot be known). */
 export function resolvedBy(
-  group: Pick<AlertGroup, 'host_id' | 'symptom' | 'last_seen' | 'detected_at'>,
+  group: Pick<AlertGroup, 'host_id' | 'receiver' | 'symptom' | 'last_seen' | 'detected_at'>,
   inputs: LifecycleInputs,
   t: ResolveThresholds = DEFAULT_RESOLVE_THRESHOLDS,
 ): string | null {
   if (group.host_id === null) return null;
   const last = ms(group.last_seen ?? group.detected_at);
   if (!Number.isFinite(last)) return null;
-  const health = own(inputs.health, group.host_id);
+  // The state's host key: two receivers' hosts of one name are two hosts (./receivers.ts).
+  const key = hostKey(group.receiver, group.host_id);
+  const health = own(inputs.health, key);
   const beat = heartbeatMs(health);
   const fresh = Number.isFinite(beat) && beat > last;
   switch (group.symptom) {
@@ -105,7 +108,7 @@ export function resolvedBy(
     case 'shipper_stuck': {
       const depth = queueDepth(health);
       if (fresh && depth !== null && depth <= t.queueOk) return `the queue is down to ${depth}`;
-      const newest = ms(own(inputs.hosts_indexed, group.host_id)?.last_received_at);
+      const newest = ms(own(inputs.hosts_indexed, key)?.last_received_at);
       return Number.isFinite(newest) && newest > last ? 'an episode arrived after it' : null;
     }
     default:

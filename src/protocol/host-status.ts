@@ -5,6 +5,7 @@
  */
 import { diskFreeShare, heartbeatMs, queueDepth } from './alerts.js';
 import { type HostHealth, type HostIndexed, type HostThresholds, own } from './index.js';
+import { hostKey } from './receivers.js';
 
 export type HostStatus = 'ok' | 'warning' | 'critical';
 const RANK: Record<HostStatus, number> = { ok: 0, warning: 1, critical: 2 };
@@ -144,14 +145,21 @@ export function compareStatus(
 
 /** Open alert groups per host by severity (the `open` state only), for `hostStatus`. */
 export function openAlertsByHost(
-  groups: readonly { state: string; host_id: string | null; severity: 'critical' | 'warning' }[],
+  groups: readonly {
+    state: string;
+    host_id: string | null;
+    receiver?: string;
+    severity: 'critical' | 'warning';
+  }[],
 ): Map<string, { critical: number; warning: number }> {
   const open = new Map<string, { critical: number; warning: number }>();
   for (const g of groups) {
     if (g.state !== 'open' || g.host_id === null) continue;
-    const c = open.get(g.host_id) ?? { critical: 0, warning: 0 };
+    // Keyed as the state keys hosts: `<receiver>/<host>` for a receiver's alert (./receivers.ts).
+    const key = hostKey(g.receiver, g.host_id);
+    const c = open.get(key) ?? { critical: 0, warning: 0 };
     c[g.severity] += 1;
-    open.set(g.host_id, c);
+    open.set(key, c);
   }
   return open;
 }

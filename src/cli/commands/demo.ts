@@ -1,6 +1,8 @@
-import { DEMO_OPTIONS } from '../../config/schema.js';
+import { DEMO_OPTIONS, type DemoConfig } from '../../config/schema.js';
+import { startClusterDemo } from '../../demo/cluster.js';
 import { startDemo } from '../../demo/demo.js';
 import { errnoCode, UsageError } from '../../util/errors.js';
+import { createLogger } from '../../util/log.js';
 import { defineCommand } from '../command.js';
 import { catchStopSignals, runUntilSignal } from '../run-server.js';
 import { normalizeOrigins } from './serve.js';
@@ -11,8 +13,9 @@ export const demoCommand = defineCommand({
     'A whole lab on this machine: make a synthetic data root, run a live simulator that keeps writing it (episodes, alerts, rotations, heartbeats, phases) and serve it.',
   options: DEMO_OPTIONS,
   async run(o) {
+    if (o.cluster) return runCluster(o);
     // The demo owns the data root, state dir and phase token; every other server flag applies.
-    const { dir, hosts, rate, ...flags } = o;
+    const { dir, hosts, rate, cluster: _c, ...flags } = o;
     const server = { ...flags, allowedOrigins: normalizeOrigins(flags.allowedOrigins) };
     const signals = catchStopSignals();
     let demo: Awaited<ReturnType<typeof startDemo>>;
@@ -45,3 +48,39 @@ export const demoCommand = defineCommand({
     return code;
   },
 });
+
+/** `demo --cluster`: Redis, three receivers with agents, two replicas behind one port; Ctrl-C stops all. */
+async function runCluster(o: DemoConfig): Promise<number> {
+  if (o.dir !== undefined) {
+    throw new UsageError(
+      'bad_flag',
+      '--dir does not apply to demo --cluster (it runs in a temp folder removed at exit)',
+    );
+  }
+  const logger = createLogger({ level: o.logLevel });
+  const demo = await startClusterDemo({
+    hosts: o.hosts,
+    ratePerMinute: o.rate,
+    host: o.host,
+    port: o.port,
+    logger,
+  });
+  for (const c of demo.children()) {
+    process.stderr.write(`cis490-dashboard demo --cluster: ${c.role} ${c.name} pid ${c.pid} ${c.url}\n`);
+  }
+  demo.onChildExit((c, code, signal) =>
+    logger.warn(
+      { child: c.name, role: c.role, pid: c.pid, code, signal },
+      'a cluster process exited; the rest runs on',
+    ),
+  );
+  process.stderr.write(`cis490-dashboard demo --cluster: serving ${demo.url}  (Ctrl-C stops all of it)\n`);
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+  });
+  logger.info({ signal }, 'stopping the cluster demo');
+  await demo.stop();
+  process.stderr.write(`cis490-dashboard demo --cluster: stopped; ${demo.dir} removed\n`);
+  return 0;
+}

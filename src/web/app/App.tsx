@@ -10,6 +10,7 @@ import { AlertSignals } from './AlertSignals.js';
 import { ConnectionIndicator } from './ConnectionIndicator.js';
 import { ErrorBoundary } from './ErrorBoundary.js';
 import { LivenessBanners, useLiveness } from './Liveness.js';
+import { ReceiverPicker, ReceiverTag } from './ReceiverPicker.js';
 import { hashFor, type KioskOptions, type Route, SCENE_TITLES, SCENES, type SceneId } from './routes.js';
 import { useRoute } from './useRoute.js';
 
@@ -83,6 +84,7 @@ export function App() {
       <header className="topbar">
         <span className="brand">CIS490</span>
         <Nav current={route.scene} />
+        <ReceiverPicker />
         <TimeZoneToggle />
         <ConnectionIndicator />
       </header>
@@ -169,6 +171,7 @@ export function KioskApp({ options }: { options: KioskOptions }) {
       <header className="topbar">
         <span className="brand">CIS490</span>
         <h1 className="kiosk-title">{SCENE_TITLES[scene]}</h1>
+        <ReceiverTag />
         <ConnectionIndicator />
       </header>
       <LivenessBanners />

@@ -8,6 +8,7 @@ import {
 } from '../../protocol/alerts.js';
 import { useApi } from './api.js';
 import { useNow, useStore } from './hooks.js';
+import { useReceiver } from './receiver.js';
 
 export interface AlertLifecycle {
   /** Every group, newest first, with its state as of now (re-evaluated against the live state). */
@@ -22,7 +23,9 @@ export interface AlertLifecycle {
  * state re-evaluated here with the server's own rule whenever health or episodes move: a heartbeat
  * resolves `heartbeat_missed` on screen without waiting for a refetch.
  */
-export function useAlertLifecycle(filter: { host?: string; symptom?: string } = {}): AlertLifecycle {
+export function useAlertLifecycle(
+  filter: { host?: string; symptom?: string; receiver?: string } = {},
+): AlertLifecycle {
   const alertEvents = useStore((s) => s.alertEvents);
   const helloCount = useStore((s) => s.helloCount);
   const health = useStore((s) => s.state.health);
@@ -37,13 +40,16 @@ export function useAlertLifecycle(filter: { host?: string; symptom?: string } = 
     `${alertEvents}:${helloCount}`,
     1000,
   );
+  const picked = useReceiver();
+  const receiver = filter.receiver ?? picked;
   const items = res.data?.items;
   const groups = useMemo(
     () =>
-      (items ?? []).map((g) =>
-        alertState(g, { health, hosts_indexed: hostsIndexed, alert_actions: actions }, now),
-      ),
-    [items, health, hostsIndexed, actions, now],
+      (items ?? [])
+        // One receiver's groups (the picked one, or the host page's): alert groups name their receiver.
+        .filter((g) => receiver === null || g.receiver === undefined || g.receiver === receiver)
+        .map((g) => alertState(g, { health, hosts_indexed: hostsIndexed, alert_actions: actions }, now)),
+    [items, receiver, health, hostsIndexed, actions, now],
   );
   return {
     groups,

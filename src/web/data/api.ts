@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState } from 'react';
 import type { ApiError } from '../../protocol/index.js';
+import { withReceiver } from './receiver.js';
 
 /** An HTTP error from `/api/*`, with the server's stable code when it sent one. */
 export class ApiFailure extends Error {
@@ -30,7 +31,7 @@ export async function getJson<T>(path: string, signal?: AbortSignal): Promise<T>
   };
   let res: Response;
   try {
-    res = await fetch(path, init);
+    res = await fetch(withReceiver(path), init);
   } catch (err) {
     if (timeout.aborted && !signal?.aborted) {
       throw new ApiFailure(0, 'timeout', `The server did not answer within ${API_TIMEOUT_MS / 1000} s.`);

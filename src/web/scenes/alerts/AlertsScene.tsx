@@ -1,12 +1,14 @@
 import { useMemo, useState } from 'react';
 import { ALERT_STATES, type AlertGroupState, type AlertState } from '../../../protocol/alerts.js';
+import { hostRef } from '../../../protocol/receiver-view.js';
+import { hostKey } from '../../../protocol/receivers.js';
 import { SOUND_KEY } from '../../app/AlertSignals.js';
 import { SceneGate } from '../../app/SceneGate.js';
 import { useSetParams } from '../../app/useRoute.js';
 import { Notice, Widget } from '../../app/Widget.js';
 import { useAlertLifecycle } from '../../data/alert-lifecycle.js';
 import { formatAgo, formatCount, formatDateTime } from '../../data/format.js';
-import { useNow, useStore } from '../../data/hooks.js';
+import { useHostLabel, useNow, useStore } from '../../data/hooks.js';
 import { ActionForm } from './ActionForm.js';
 
 const STATE_LABELS: Record<AlertState, string> = {
@@ -17,6 +19,7 @@ const STATE_LABELS: Record<AlertState, string> = {
 };
 
 function AlertCard({ alert, now, kiosk }: { alert: AlertGroupState; now: number; kiosk: boolean }) {
+  const label = useHostLabel();
   const [acting, setActing] = useState(false);
   return (
     <li
@@ -41,8 +44,10 @@ function AlertCard({ alert, now, kiosk }: { alert: AlertGroupState; now: number;
         )}
       </header>
       <p className="alert-meta">
-        <span className="host-tag">{alert.host_id ?? 'no host'}</span> · last{' '}
-        {formatAgo(alert.last_seen ?? alert.detected_at, now)}
+        <span className="host-tag">
+          {alert.host_id === null ? 'no host' : label(hostKey(alert.receiver, alert.host_id))}
+        </span>{' '}
+        · last {formatAgo(alert.last_seen ?? alert.detected_at, now)}
         {alert.count > 1 && alert.first_seen ? ` · first ${formatDateTime(alert.first_seen)}` : ''}
       </p>
       {alert.state_reason !== null && (
@@ -143,8 +148,12 @@ export function AlertsScene({ params, kiosk }: { params: URLSearchParams; kiosk:
   const lifecycle = useAlertLifecycle({ host, symptom });
   const counts = lifecycle.counts;
 
+  // Host ids (the API filters by id; the receiver picker narrows to one receiver's hosts).
   const hosts = useMemo(
-    () => [...new Set([...Object.keys(indexed), ...Object.keys(lastAlerts)])].sort(),
+    () =>
+      [
+        ...new Set([...Object.keys(indexed), ...Object.keys(lastAlerts)].map((k) => hostRef(k).host_id)),
+      ].sort(),
     [indexed, lastAlerts],
   );
   const symptoms = useMemo(

@@ -2,13 +2,14 @@ import { useMemo } from 'react';
 import { SceneGate } from '../../app/SceneGate.js';
 import { Notice, Widget } from '../../app/Widget.js';
 import { formatAgo, formatCount, formatPlural } from '../../data/format.js';
-import { useNow, useStore } from '../../data/hooks.js';
+import { useHostLabel, useNow, useStore } from '../../data/hooks.js';
 import { usePhaseColor } from '../../ui/phase-colors.js';
 import { MixBarView } from './MixBarView.js';
 import { mixBar } from './mix.js';
 
 function Mix() {
   const mix = useStore((s) => s.state.phase_mix);
+  const label = useHostLabel();
   const now = useNow(10_000);
   const color = usePhaseColor();
   const bar = useMemo(() => (mix ? mixBar(mix) : null), [mix]);
@@ -58,7 +59,7 @@ function Mix() {
           <div className="multiples">
             {hosts.map(({ host, totals, bar: hostBar }) => (
               <div key={host} className="multiple" data-host={host}>
-                <h3>{host}</h3>
+                <h3>{label(host)}</h3>
                 <MixBarView bar={hostBar} color={color} compact />
                 <p className="muted">
                   {formatCount(totals.sampled_episodes)} of {formatCount(totals.population_episodes)} episodes

@@ -89,7 +89,10 @@ export function EpisodeDetailPanel({ id, onClose }: { id: string; onClose: () =>
           <dl className="kv">
             <div>
               <dt>host</dt>
-              <dd>{d.episode.host_id}</dd>
+              <dd>
+                {d.episode.host_id}
+                {d.episode.receiver ? ` · ${d.episode.receiver}` : ''}
+              </dd>
             </div>
             <div>
               <dt>received</dt>

@@ -1,7 +1,9 @@
 import type { EpisodeListItem } from '../../../protocol/api.js';
 import { type EpisodeSort, type EpisodeSortKey, FIRST_ORDER } from '../../../protocol/episode-filter.js';
 import type { EpisodeRecord } from '../../../protocol/index.js';
+import { hostKey } from '../../../protocol/receivers.js';
 import { formatAgo, formatBytes, formatDateTime, shortHash } from '../../data/format.js';
+import { useHostLabel } from '../../data/hooks.js';
 
 export type Row = (EpisodeListItem | EpisodeRecord) & { live?: boolean };
 
@@ -54,6 +56,7 @@ function SortHeader({
 }
 
 export function EpisodeTable({ rows, now, selected, onSelect, sort, onSort }: Props) {
+  const label = useHostLabel();
   return (
     <table className="table episodes" data-testid="episodes-table">
       <thead>
@@ -69,7 +72,7 @@ export function EpisodeTable({ rows, now, selected, onSelect, sort, onSort }: Pr
       <tbody>
         {rows.map((r) => (
           <tr
-            key={r.episode_id}
+            key={`${r.receiver ?? ''}/${r.episode_id}`}
             className={`${r.live ? 'live-row ' : ''}${selected === r.episode_id ? 'selected' : ''}`}
             data-testid="episode-row"
             data-episode={r.episode_id}
@@ -79,7 +82,7 @@ export function EpisodeTable({ rows, now, selected, onSelect, sort, onSort }: Pr
               <div className="muted small">{formatDateTime(r.received_at)}</div>
             </td>
             <td className="c-host" data-testid="cell-host">
-              {r.host_id}
+              {label(hostKey(r.receiver, r.host_id))}
             </td>
             <td className="c-episode">
               <button type="button" className="link mono" onClick={() => onSelect(r.episode_id)}>

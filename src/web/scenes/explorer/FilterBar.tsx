@@ -3,6 +3,7 @@ import { EPISODE_STATUSES, type EpisodeFacets } from '../../../protocol/api.js';
 import { own } from '../../../protocol/index.js';
 import type { EpisodeFilter } from '../../data/episodes.js';
 import { formatCount } from '../../data/format.js';
+import { useHostLabel } from '../../data/hooks.js';
 
 interface Props {
   filter: EpisodeFilter;
@@ -49,6 +50,8 @@ export function FilterBar({ filter, facets, onChange }: Props) {
   }, [sizes, filter, onChange]);
 
   const hostCounts = facets?.host ?? {};
+  // A replica's facets key hosts `<receiver>/<host>`: shown `host-a · rack-2` where names repeat.
+  const label = useHostLabel();
   const hosts = [...new Set([...Object.keys(hostCounts), ...filter.host])].sort();
   const statuses = EPISODE_STATUSES.filter((s) => (facets?.status[s] ?? 0) > 0 || filter.status.includes(s));
   const phaseCounts = facets?.phase ?? {};
@@ -123,7 +126,7 @@ export function FilterBar({ filter, facets, onChange }: Props) {
             data-testid="facet-host"
             data-host={h}
           >
-            {h} <span className="chip-count">{formatCount(own(hostCounts, h) ?? 0)}</span>
+            {label(h)} <span className="chip-count">{formatCount(own(hostCounts, h) ?? 0)}</span>
           </button>
         ))}
       </fieldset>

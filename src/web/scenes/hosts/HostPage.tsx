@@ -1,11 +1,13 @@
 import { useEffect, useMemo, useState } from 'react';
 import { own } from '../../../protocol/index.js';
+import { hostRef } from '../../../protocol/receiver-view.js';
 import { hashFor } from '../../app/routes.js';
 import { Notice, Widget } from '../../app/Widget.js';
 import { useAlertLifecycle } from '../../data/alert-lifecycle.js';
 import { fetchAllEpisodes } from '../../data/episodes.js';
 import { formatAgo, formatBytes, formatCount, formatDateTime, formatPercent } from '../../data/format.js';
-import { useStore } from '../../data/hooks.js';
+import { useHostLabel, useStore } from '../../data/hooks.js';
+import { pickedReceiver, pickReceiver } from '../../data/receiver.js';
 import { timeZoneLabel, useTimeZoneMode } from '../../data/timezone.js';
 import { IngestChart } from '../overview/IngestChart.js';
 import {
@@ -47,7 +49,10 @@ function Trend({
   const key = `${hostId} ${range}`;
   useEffect(() => {
     const controller = new AbortController();
-    const q = new URLSearchParams({ host: hostId, to: new Date(now).toISOString() });
+    // A cluster's host key (`rack-2/host-a`) asks for that receiver's host.
+    const { host_id, receiver } = hostRef(hostId);
+    const q = new URLSearchParams({ host: host_id, to: new Date(now).toISOString() });
+    if (receiver !== null) q.set('receiver', receiver);
     if (span !== null) q.set('from', new Date(now - span).toISOString());
     fetchAllEpisodes(q, TREND_MAX, controller.signal).then(
       ({ items, truncated }) => {
@@ -117,7 +122,13 @@ export function HostPage({
   range?: RangeId;
   onRange?: (r: RangeId) => void;
 }) {
-  const { groups } = useAlertLifecycle({ host: hostId });
+  const ref = hostRef(hostId);
+  const label = useHostLabel()(hostId);
+  const { groups } = useAlertLifecycle({ host: ref.host_id, receiver: ref.receiver ?? undefined });
+  // The alert history is by host id: with this host's receiver picked (a replica's explorer takes the key).
+  const toReceiver = (): void => {
+    if (ref.receiver !== null && pickedReceiver() !== ref.receiver) pickReceiver(ref.receiver);
+  };
   const mix = useStore((s) => s.state.phase_mix);
   const perHost = own(mix?.per_host, hostId);
   const open = groups.filter((g) => g.state === 'open' || g.state === 'acknowledged');
@@ -129,10 +140,10 @@ export function HostPage({
         <a href={hashFor('hosts')}>← All hosts</a>
       </p>
       {host === null ? (
-        <Notice kind="empty" title={`No host called ${hostId}`} />
+        <Notice kind="empty" title={`No host called ${label}`} />
       ) : (
         <div className="grid">
-          <Widget title={hostId} aside={STATUS_WORD[host.status]} className={`span-all tile-${host.status}`}>
+          <Widget title={label} aside={STATUS_WORD[host.status]} className={`span-all tile-${host.status}`}>
             {host.reasons.length === 0 ? (
               <p>Nothing to look at.</p>
             ) : (
@@ -188,7 +199,10 @@ export function HostPage({
                 ))}
               </ul>
             )}
-            <a href={hashFor('alerts', new URLSearchParams({ host: hostId, state: 'all' }))}>
+            <a
+              href={hashFor('alerts', new URLSearchParams({ host: ref.host_id, state: 'all' }))}
+              onClick={toReceiver}
+            >
               Alert history →
             </a>
           </Widget>

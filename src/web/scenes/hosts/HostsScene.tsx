@@ -3,6 +3,7 @@ import { SceneGate } from '../../app/SceneGate.js';
 import { useSetParams } from '../../app/useRoute.js';
 import { Notice, Widget } from '../../app/Widget.js';
 import { formatAgo, formatBytes, formatCount, formatPlural } from '../../data/format.js';
+import { useHostLabel } from '../../data/hooks.js';
 import { isRange } from '../overview/ingest.js';
 import { HostPage } from './HostPage.js';
 import { type HostWithStatus, useHostStatuses } from './status.js';
@@ -11,11 +12,21 @@ export const STATUS_ICON = { ok: '✓', warning: '▲', critical: '✕' } as con
 export const STATUS_WORD = { ok: 'OK', warning: 'Warning', critical: 'Critical' } as const;
 
 /** One compact tile: colour plus icon and word, the worst reason; opens the host's page. */
-function HostTile({ row, now, kiosk }: { row: HostWithStatus; now: number; kiosk: boolean }) {
+function HostTile({
+  row,
+  now,
+  kiosk,
+  label,
+}: {
+  row: HostWithStatus;
+  now: number;
+  kiosk: boolean;
+  label: string;
+}) {
   const body = (
     <>
       <span className="tile-head">
-        <span className="tile-host">{row.host_id}</span>
+        <span className="tile-host">{label}</span>
         <span className="tile-status" data-testid="host-status">
           <span aria-hidden="true">{STATUS_ICON[row.status]}</span> {STATUS_WORD[row.status]}
         </span>
@@ -36,7 +47,7 @@ function HostTile({ row, now, kiosk }: { row: HostWithStatus; now: number; kiosk
   const attrs = {
     className: `tile tile-${row.status}`,
     'data-testid': 'host-card',
-    'data-host': row.host_id,
+    'data-host': row.key,
     'data-status': row.status,
   };
   return (
@@ -44,7 +55,7 @@ function HostTile({ row, now, kiosk }: { row: HostWithStatus; now: number; kiosk
       {kiosk ? (
         <div {...attrs}>{body}</div>
       ) : (
-        <a {...attrs} href={hashFor('hosts', new URLSearchParams({ host: row.host_id }))}>
+        <a {...attrs} href={hashFor('hosts', new URLSearchParams({ host: row.key }))}>
           {body}
         </a>
       )}
@@ -54,6 +65,7 @@ function HostTile({ row, now, kiosk }: { row: HostWithStatus; now: number; kiosk
 
 export function HostsScene({ params, kiosk }: { params: URLSearchParams; kiosk: boolean }) {
   const { hosts, now } = useHostStatuses();
+  const label = useHostLabel();
   const selected = kiosk ? null : params.get('host');
   const rangeParam = params.get('range');
   const setParams = useSetParams('hosts');
@@ -62,7 +74,7 @@ export function HostsScene({ params, kiosk }: { params: URLSearchParams; kiosk: 
       <SceneGate>
         <HostPage
           hostId={selected}
-          host={hosts.find((h) => h.host_id === selected) ?? null}
+          host={hosts.find((h) => h.key === selected) ?? null}
           now={now}
           range={isRange(rangeParam) ? rangeParam : '7d'}
           onRange={(r) => setParams(new URLSearchParams({ host: selected, range: r }))}
@@ -86,7 +98,7 @@ export function HostsScene({ params, kiosk }: { params: URLSearchParams; kiosk: 
         ) : (
           <ul className="tiles" data-testid="host-grid">
             {hosts.map((row) => (
-              <HostTile key={row.host_id} row={row} now={now} kiosk={kiosk} />
+              <HostTile key={row.key} row={row} now={now} kiosk={kiosk} label={label(row.key)} />
             ))}
           </ul>
         )}

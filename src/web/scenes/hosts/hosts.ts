@@ -1,5 +1,6 @@
 import type { HostSummary } from '../../../protocol/api.js';
 import { type DashboardState, type HostHealth, own } from '../../../protocol/index.js';
+import { hostRef } from '../../../protocol/receiver-view.js';
 import { formatAgo, formatBytes, formatCount } from '../../data/format.js';
 
 /** A host with no episode for this long stands out as stale. */
@@ -10,6 +11,8 @@ export const HEARTBEAT_STALE_MS = 5 * 60_000;
 /** A host as `/api/hosts` describes it, plus whether it is stale. */
 /** The status fields come from the rule in status.ts, applied live (not from /api/hosts). */
 export interface HostRow extends Omit<HostSummary, 'status' | 'status_reasons'> {
+  /** The state's key for it (`protocol/receivers.ts`): the host id, or `<receiver>/<host_id>`. */
+  key: string;
   stale: boolean;
 }
 
@@ -28,26 +31,37 @@ export function hostRows(state: HostSources, now: number): HostRow[] {
     ...Object.keys(state.host_counts),
     ...Object.keys(state.health),
     ...Object.keys(state.host_last_alert),
-    ...Object.keys(state.live_phases),
   ]);
-  const rows = [...ids].map((host_id): HostRow => {
-    const indexed = own(state.hosts_indexed, host_id);
+  // A phase names no receiver: it adds a host only when no receiver has one of that name.
+  const names = new Set([...ids].map((k) => hostRef(k).host_id));
+  for (const k of Object.keys(state.live_phases)) if (!names.has(k)) ids.add(k);
+  const rows = [...ids].map((key): HostRow => {
+    const { host_id, receiver } = hostRef(key);
+    const indexed = own(state.hosts_indexed, key);
     const last = indexed?.last_received_at ?? null;
     const lastMs = last === null ? Number.NaN : Date.parse(last);
     return {
+      key,
       host_id,
+      ...(receiver === null ? {} : { receiver }),
       episodes: indexed?.episodes ?? 0,
       bytes: indexed?.bytes ?? 0,
-      files_on_disk: own(state.host_counts, host_id) ?? 0,
-      bytes_on_disk: own(state.host_bytes, host_id) ?? 0,
+      files_on_disk: own(state.host_counts, key) ?? 0,
+      bytes_on_disk: own(state.host_bytes, key) ?? 0,
       last_received_at: last,
-      health: own(state.health, host_id) ?? null,
-      last_alert: own(state.host_last_alert, host_id) ?? null,
-      live_phase: own(state.live_phases, host_id) ?? null,
+      health: own(state.health, key) ?? null,
+      last_alert: own(state.host_last_alert, key) ?? null,
+      // Orchestrator phases name no receiver: a phase for `host-a` shows on every receiver's host-a.
+      live_phase: own(state.live_phases, key) ?? own(state.live_phases, host_id) ?? null,
       stale: Number.isNaN(lastMs) || now - lastMs > STALE_AFTER_MS,
     };
   });
-  return rows.sort((a, b) => Number(b.stale) - Number(a.stale) || a.host_id.localeCompare(b.host_id));
+  return rows.sort(
+    (a, b) =>
+      Number(b.stale) - Number(a.stale) ||
+      a.host_id.localeCompare(b.host_id) ||
+      (a.receiver ?? '').localeCompare(b.receiver ?? ''),
+  );
 }
 
 /**

@@ -37,7 +37,7 @@ export function useHostStatuses(): { hosts: HostWithStatus[]; now: number } {
           ...row,
           ...hostStatusIn(
             { hosts_indexed, health, integrity, host_thresholds: thresholds },
-            row.host_id,
+            row.key,
             open,
             now,
           ),

@@ -6,7 +6,7 @@ import { Notice, Widget } from '../../app/Widget.js';
 import { useAlertLifecycle } from '../../data/alert-lifecycle.js';
 import { useApi } from '../../data/api.js';
 import { formatBytes, formatCount, formatPlural } from '../../data/format.js';
-import { useNow, useStore } from '../../data/hooks.js';
+import { useHostLabel, useNow, useStore } from '../../data/hooks.js';
 import { timeZoneLabel, useTimeZoneMode } from '../../data/timezone.js';
 import { Stat } from '../../ui/Stat.js';
 import { HostBars } from './HostBars.js';
@@ -194,6 +194,7 @@ function Totals() {
 
 function HostsWidget() {
   const hosts = useStore((s) => s.state.hosts_indexed);
+  const label = useHostLabel();
   const count = Object.keys(hosts).length;
   return (
     <Widget title="Episodes per host" aside={formatPlural(count, 'host')}>
@@ -202,7 +203,7 @@ function HostsWidget() {
           Hosts appear when their first episode is indexed.
         </Notice>
       ) : (
-        <HostBars hosts={hosts} />
+        <HostBars hosts={hosts} label={label} />
       )}
     </Widget>
   );
