@@ -6,6 +6,7 @@
  * `stop()` (Ctrl-C) stops the simulators, then the agents and replicas, then Redis, and removes the
  * folder. Agents, replicas and Redis are child processes (killing one shows a failure's cost).
  */
+
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
 import fs from 'node:fs';
@@ -16,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { hostIds } from '../generate/generate.js';
 import { Rng } from '../generate/rng.js';
 import { type RunningBalancer, startBalancer } from '../scaleout/balancer.js';
+import { redisServerArgs } from '../scaleout/redis-server-args.js';
 import { UsageError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import { backfill } from './backfill.js';
@@ -179,24 +181,7 @@ export async function startClusterDemo(o: ClusterDemoOptions): Promise<RunningCl
     fs.mkdirSync(redisDir);
     const redis = await spawnUntil(
       'redis-server',
-      [
-        '--port',
-        String(redisPort),
-        '--bind',
-        '127.0.0.1',
-        '--dir',
-        redisDir,
-        '--appendonly',
-        'yes',
-        '--appendfsync',
-        'always',
-        '--save',
-        '',
-        '--daemonize',
-        'no',
-        '--logfile',
-        '',
-      ],
+      redisServerArgs(redisPort, redisDir),
       /Ready to accept connections/,
       'redis-server',
     );

@@ -3,12 +3,14 @@
  * own temp dir, AOF with `appendfsync always`, readiness by PING (never a sleep), and the faults
  * a test needs — SIGKILL, then restart on the same dir and port so clients reconnect to the same URL.
  */
+
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { onTestFinished } from 'vitest';
+import { redisServerArgs } from '../../src/scaleout/redis-server-args.js';
 
 export interface RedisServerOptions {
   /** Data dir (AOF); a fresh temp dir, removed by `cleanup()`, when absent. */
@@ -83,24 +85,7 @@ export class RedisServer {
   }
 
   async #spawn(): Promise<void> {
-    const args = [
-      '--port',
-      String(this.port),
-      '--bind',
-      '127.0.0.1',
-      '--dir',
-      this.dir,
-      '--appendonly',
-      'yes',
-      '--appendfsync',
-      'always',
-      '--save',
-      '',
-      '--daemonize',
-      'no',
-      '--logfile',
-      '',
-    ];
+    const args = redisServerArgs(this.port, this.dir);
     for (const [name, value] of Object.entries(this.#config)) args.push(`--${name}`, value);
     const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.#child = child;
