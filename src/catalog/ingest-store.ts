@@ -420,16 +420,7 @@ export class AlertStore {
     this.writeCheckpoint = checkpointWriter(db);
     this.tx = db.transaction((records: AlertRecord[], checkpoint: Checkpoint | null) => {
       for (const a of records) {
-        this.insert.run(
-          a.host_id,
-          a.symptom,
-          a.detail,
-          a.suggested_fix,
-          a.detected_at,
-          timestampMs(a.detected_at),
-          a.dedup_key,
-          a.extra ? JSON.stringify(a.extra) : null,
-        );
+        this.insert.run(...alertRow(a));
       }
       this.addCounter('total_alerts', records.length);
       if (checkpoint) this.writeCheckpoint('alerts', checkpoint);
@@ -439,4 +430,33 @@ export class AlertStore {
   writeBatch(records: AlertRecord[], checkpoint: Checkpoint | null): void {
     this.tx(records, checkpoint);
   }
+}
+
+/**
+ * An alert's values for the `alerts` table's columns (host_id, symptom, detail, suggested_fix,
+ * detected_at, detected_ms, dedup_key, extra), in that order: one mapping for every writer of the
+ * table (this store, and a scale-out replica, which adds its `receiver` column after them).
+ */
+export function alertRow(
+  a: AlertRecord,
+): [
+  string | null,
+  string | null,
+  string | null,
+  string | null,
+  string | null,
+  number | null,
+  string | null,
+  string | null,
+] {
+  return [
+    a.host_id,
+    a.symptom,
+    a.detail,
+    a.suggested_fix,
+    a.detected_at,
+    timestampMs(a.detected_at),
+    a.dedup_key,
+    a.extra ? JSON.stringify(a.extra) : null,
+  ];
 }

@@ -1,4 +1,5 @@
 import { type Db, openDatabase } from '../catalog/db.js';
+import { alertRow } from '../catalog/ingest-store.js';
 import type { EpisodeFacets, EpisodeListItem } from '../protocol/api.js';
 import type { EpisodeFilter } from '../protocol/episode-filter.js';
 import type { AlertRecord, DashboardEvent, EpisodeRecord } from '../protocol/index.js';
@@ -156,17 +157,7 @@ export class ReplicaCatalog {
   }
 
   #alert(a: AlertRecord): void {
-    this.#insertAlert.run(
-      a.host_id,
-      a.symptom,
-      a.detail,
-      a.suggested_fix,
-      a.detected_at,
-      timestampMs(a.detected_at),
-      a.dedup_key,
-      a.extra ? JSON.stringify(a.extra) : null,
-      a.receiver ?? null,
-    );
+    this.#insertAlert.run(...alertRow(a), a.receiver ?? null);
   }
 
   /** WHERE parts of a filter (host `r/h` is that receiver's host; a bare `h` is every receiver's). */
