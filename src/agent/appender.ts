@@ -238,9 +238,10 @@ export class AgentAppender implements IngestProjection {
   }
 
   #applyLocal(events: readonly UnsequencedEvent[]): void {
+    // The reducer never reads `seq` (it leaves it out of what it keeps): no stamped copies needed.
     this.#state = applyEvents(
       this.#state,
-      events.map((e) => ({ ...e, seq: 0 }) as DashboardEvent),
+      events as readonly UnsequencedEvent[] as readonly DashboardEvent[],
     );
   }
 
