@@ -28,7 +28,7 @@ describe('a stream record as the replica sends it on', () => {
       entry(9, 'rack-1', { type: 'phase_mix', counts: {}, weighted_seconds: {} }),
       entry(10, API_RECEIVER, { type: 'phase', host_id: 'h', episode_id: 'e', phase: 'p', at: 'x' }),
       // A JSON with a seq of its own: the entry id wins, and the text is not reused.
-      entry(11, 'rack-1', { ...episode, seq: 3 }),
+      entry(11, 'rack-1', { ...episode, seq: 3 } as Record<string, unknown>),
     ];
     for (const e of cases) {
       const event = clientEvent(parseEntry(e));
