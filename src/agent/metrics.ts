@@ -2,6 +2,36 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import { declareSourceStats, declareStat, LINT_FAILING_DEFAULTS, type Sample } from '../http/metrics.js';
 import type { AgentRun } from './run.js';
 
+type RunStats = ReturnType<AgentRun['stats']>;
+
+/** The agent's own series, one number each, read from its run's stats. */
+const AGENT_SERIES: ReadonlyArray<readonly ['counter' | 'gauge', string, string, (s: RunStats) => number]> = [
+  [
+    'counter',
+    'agent_events_appended_total',
+    'Events of keyed batches appended to the stream.',
+    (s) => s.events_appended,
+  ],
+  [
+    'counter',
+    'agent_overlaps_total',
+    "Batches refused as straddling their file's mark (the file is read again from the mark).",
+    (s) => s.overlaps,
+  ],
+  [
+    'counter',
+    'agent_resends_total',
+    'Keyed batches sent again after Redis did not answer (lost connection, Redis restarting).',
+    (s) => s.resends,
+  ],
+  [
+    'gauge',
+    'agent_last_seq',
+    'Global seq of the last event this agent appended (0 before any).',
+    (s) => s.last_seq,
+  ],
+];
+
 /** What a scrape of the agent reads: its current run (null before the first is started). */
 export type AgentScrapeSource = () => { run: Pick<AgentRun, 'stats'>; ready: boolean } | null;
 
@@ -21,16 +51,12 @@ export class AgentMetrics {
       const s = stats();
       return s === null ? null : [s.index, s.alerts];
     });
-    const one = (read: (s: NonNullable<ReturnType<typeof stats>>) => number) => (): readonly Sample[] => {
-      const s = stats();
-      return s === null ? [] : [[{}, read(s)]];
-    };
-    const stat = (
-      type: 'counter' | 'gauge',
-      name: string,
-      help: string,
-      read: (s: NonNullable<ReturnType<typeof stats>>) => number,
-    ) => declareStat(this.registry, type, name, help, [], one(read));
+    for (const [type, name, help, read] of AGENT_SERIES) {
+      declareStat(this.registry, type, name, help, [], (): readonly Sample[] => {
+        const s = stats();
+        return s === null ? [] : [[{}, read(s)]];
+      });
+    }
     declareStat(
       this.registry,
       'counter',
@@ -46,30 +72,6 @@ export class AgentMetrics {
               [{ status: 'skipped' }, s.batches_skipped],
             ];
       },
-    );
-    stat(
-      'counter',
-      'agent_events_appended_total',
-      'Events of keyed batches appended to the stream.',
-      (s) => s.events_appended,
-    );
-    stat(
-      'counter',
-      'agent_overlaps_total',
-      "Batches refused as straddling their file's mark (the file is read again from the mark).",
-      (s) => s.overlaps,
-    );
-    stat(
-      'counter',
-      'agent_resends_total',
-      'Keyed batches sent again after Redis did not answer (lost connection, Redis restarting).',
-      (s) => s.resends,
-    );
-    stat(
-      'gauge',
-      'agent_last_seq',
-      'Global seq of the last event this agent appended (0 before any).',
-      (s) => s.last_seq,
     );
     declareStat(
       this.registry,
