@@ -59,6 +59,7 @@ if (mtime(distMain) < serverSources) {
     '-p',
     'tsconfig.build.json',
   ]);
+  step('bundling TypeBox into dist/vendor', [at('scripts', 'vendor-typebox.mjs')]);
 }
 if (mtime(distMain) === 0) {
   process.stderr.write('demo: dist/cli/main.js is missing and could not be built; run `npm ci` first\n');

@@ -2,7 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 /**
- * Vitest global setup: compile the server to dist/ once per run. Worker threads and the CLI run
+ * Vitest global setup: compile the server to dist/ once per run (and bundle TypeBox, as
+ * `npm run build:server` does). Worker threads and the CLI run
  * compiled code (a worker_thread cannot load .ts), so tests must see the current sources there.
  * Type errors do not stop the emit (`npm run lint` reports them); tests then fail on behaviour.
  */
@@ -21,4 +22,7 @@ export default function setup(): void {
       `build-server: tsc reported errors (emitted anyway):\n${result.stdout.slice(0, 4000)}\n`,
     );
   }
+  // As `npm run build:server` does: the compiled server loads TypeBox from one bundle.
+  const vendor = spawnSync(process.execPath, ['scripts/vendor-typebox.mjs'], { cwd: root, encoding: 'utf8' });
+  if (vendor.status !== 0) throw new Error(`build-server: vendor-typebox failed:\n${vendor.stderr}`);
 }

@@ -361,11 +361,16 @@ export function route(
 
 /**
  * Validates with TypeBox itself, without coercion or removal: the value the route sees is the
- * one that came in, and anything the schema does not allow is a 400.
+ * one that came in, and anything the schema does not allow is a 400. Each schema is compiled on
+ * its route's first request, not at start: most routes of a wall display are never called, and
+ * ~40 compiled checkers cost memory and start-up time for nothing (BENCHMARKS.md, issue 16).
  */
 export const validatorCompiler: FastifySchemaCompiler<TSchema> = ({ schema }) => {
-  const check = Compile(schema);
-  return (value) => (check.Check(value) ? { value } : { error: [...check.Errors(value)] as never });
+  let check: ReturnType<typeof Compile<TSchema>> | null = null;
+  return (value) => {
+    check ??= Compile(schema);
+    return check.Check(value) ? { value } : { error: [...check.Errors(value)] as never };
+  };
 };
 
 /** A validation failure as one sentence naming the parameter (or body field) at fault. */

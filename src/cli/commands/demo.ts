@@ -1,5 +1,4 @@
 import { DEMO_OPTIONS, type DemoConfig } from '../../config/schema.js';
-import { startClusterDemo } from '../../demo/cluster.js';
 import { startDemo } from '../../demo/demo.js';
 import { errnoCode, UsageError } from '../../util/errors.js';
 import { createLogger } from '../../util/log.js';
@@ -58,6 +57,8 @@ async function runCluster(o: DemoConfig): Promise<number> {
     );
   }
   const logger = createLogger({ level: o.logLevel });
+  // Loaded only here: the Redis client is not every command's start-up cost.
+  const { startClusterDemo } = await import('../../demo/cluster.js');
   const demo = await startClusterDemo({
     hosts: o.hosts,
     ratePerMinute: o.rate,
