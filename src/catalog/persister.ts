@@ -123,7 +123,7 @@ export class CatalogPersister implements IngestProjection {
     if (
       entry.source === 'index' &&
       entry.kind === 'compact' &&
-      entry.raw.kind === 'bytes' &&
+      (entry.raw.kind === 'bytes' || entry.raw.kind === 'range') &&
       entry.raw.file
     ) {
       const file = entry.raw.file;
@@ -305,9 +305,14 @@ function toPersistBatch(entry: IngestEntry): { batch: PersistBatch; transfer: Ar
     rows: b.rows.slice(),
   };
   const transfer: ArrayBuffer[] = Object.values(columns).map((a) => a.buffer as ArrayBuffer);
-  const where = { fileOffset: raw.fileOffset, length: raw.bytes.byteLength };
+  // A range the first pass's scanner thread read comes as its place in the file only.
+  const where = {
+    fileOffset: raw.fileOffset,
+    length: raw.kind === 'range' ? raw.length : raw.bytes.byteLength,
+  };
   let source: { fd: number } | { bytes: Uint8Array };
-  if (raw.file) source = { fd: raw.file.fd };
+  if (raw.kind === 'range') source = { fd: raw.file.fd };
+  else if (raw.file) source = { fd: raw.file.fd };
   else {
     const bytes = raw.bytes.slice();
     transfer.push(bytes.buffer as ArrayBuffer);

@@ -150,10 +150,7 @@ export class IndexSource implements SourceReader {
     // The catalog writer may read the ranges through it after this pass: closed on its release.
     const file = sharedFd(plan.fd);
     try {
-      for (const [start, end] of plan.ranges) {
-        if (this.stopped) break;
-        await loader.scanRange(file, start, end, plan.checkpoint);
-      }
+      await loader.scanRanges(file, plan.ranges, plan.checkpoint, () => this.stopped);
     } finally {
       file.release();
       await loader.close();
