@@ -295,14 +295,17 @@ function toPersistBatch(entry: IngestEntry): { batch: PersistBatch; transfer: Ar
   if (raw.kind === 'lines')
     return { batch: { type: 'index_lines', seq, lines: raw.lines, checkpoint }, transfer: [] };
   // The reader reuses its columns for the next range: the writer gets its own copies, moved to
-  // it. The bytes it reads again through the pass's descriptor (retained by `apply`) when there
+  // it (unless they are the entry's own). The bytes it reads again through the pass's descriptor (retained by `apply`) when there
   // is one, else it gets a copy of them too.
+  // Columns the entry owns (the first pass's scanner thread made them) move as they are: the live
+  // state, subscribed before the writer, is done with them when this runs.
+  const own = entry.ownColumns === true;
   const columns = {
-    status: b.status.slice(),
-    host: b.host.slice(),
-    size: b.size.slice(),
-    receivedMs: b.receivedMs.slice(),
-    rows: b.rows.slice(),
+    status: own ? b.status : b.status.slice(),
+    host: own ? b.host : b.host.slice(),
+    size: own ? b.size : b.size.slice(),
+    receivedMs: own ? b.receivedMs : b.receivedMs.slice(),
+    rows: own ? b.rows : b.rows.slice(),
   };
   const transfer: ArrayBuffer[] = Object.values(columns).map((a) => a.buffer as ArrayBuffer);
   // A range the first pass's scanner thread read comes as its place in the file only.

@@ -71,18 +71,21 @@ export interface FirstPassSource {
   read?: RangeRead;
   raw: RawLines;
   checkpoint: Checkpoint;
+  /** The batch's columns are its own (made for it by the scanner thread, never reused). */
+  ownColumns?: boolean;
 }
 
 /** Fewer planned ranges than this are scanned on this thread alone (a thread's start costs more). */
 export const SCANNER_MIN_RANGES = 4;
 /** Ranges the scanner thread is given ahead of delivery, so it never waits for this thread. */
-const SCANNER_AHEAD = 2;
+const SCANNER_AHEAD = 8;
 
 /** One range scanned and ready to deliver. */
 interface Scanned {
   batch: CompactIndexBatch;
   read: RangeRead;
   raw: RawLines;
+  ownColumns: boolean;
 }
 
 /**
@@ -167,6 +170,7 @@ export class FirstPassLoader implements BulkLoader {
               batch: result.batch,
               read: { bytes: result.length, skips: result.readSkips, excerpts: result.readSkipExcerpts },
               raw: { kind: 'range', file, fileOffset: start, length: result.length },
+              ownColumns: true,
             };
           }
         } else next = at + 1;
@@ -180,7 +184,10 @@ export class FirstPassLoader implements BulkLoader {
         await tick();
       }
     } finally {
-      await scanner?.stop();
+      // A scanner with no range in flight no longer reads the descriptor: readiness need not wait
+      // for its thread to end. One still reading (a stop mid-pass) is waited for.
+      if (scanner?.inFlight) await scanner.stop();
+      else void scanner?.stop();
     }
   }
 
@@ -194,6 +201,7 @@ export class FirstPassLoader implements BulkLoader {
       batch: scanned.batch,
       read: { bytes: end - start, skips: scanned.readSkips, excerpts: scanned.readSkipExcerpts },
       raw: { kind: 'bytes', bytes, fileOffset: start, file },
+      ownColumns: false,
     };
   }
 

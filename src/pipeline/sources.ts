@@ -168,12 +168,13 @@ export class IndexSource implements SourceReader {
       this.firstPassBytes = null;
     }
     const skipCounts = new Uint32Array(SKIP_CODES.length);
-    const duplicateAt: number[] = [];
+    let valid = 0;
     for (let i = 0; i < batch.count; i++) {
       const code = status[i] as number;
       if (code !== LINE_OK) skipCounts[code - 1] = (skipCounts[code - 1] as number) + 1;
-      else if (!this.ids.acceptHash(hashHi[i] as number, hashLo[i] as number)) duplicateAt.push(i);
+      else valid++;
     }
+    const duplicateAt = this.ids.acceptHashes(hashHi, hashLo, status, batch.count);
     const skipped: Record<string, number> = {};
     SKIP_CODES.forEach((reason, k) => {
       const n = skipCounts[k] as number;
@@ -183,8 +184,6 @@ export class IndexSource implements SourceReader {
     // Invalid UTF-8 is no skip (the line is delivered with U+FFFD): it has its own count.
     const { invalid_utf8: invalidUtf8 = 0, ...readSkips } = read?.skips ?? {};
     for (const [reason, n] of Object.entries(readSkips)) skipped[reason] = (skipped[reason] ?? 0) + n;
-    let valid = 0;
-    for (let i = 0; i < batch.count; i++) if (status[i] === LINE_OK) valid++;
     this.feeder.countBulk({
       ...(read ? { lines: batch.count, invalidUtf8 } : {}),
       accepted: valid - duplicateAt.length,
@@ -200,6 +199,7 @@ export class IndexSource implements SourceReader {
       ...(read ? { read } : {}),
       raw: src.raw,
       checkpoint: src.checkpoint,
+      ...(src.ownColumns ? { ownColumns: true } : {}),
     });
   }
 }
