@@ -133,8 +133,7 @@ export class FirstPassLoader implements BulkLoader {
     checkpoint: Checkpoint,
     stopped: () => boolean = () => false,
   ): Promise<void> {
-    const scanner =
-      this.useScanner && ranges.length >= SCANNER_MIN_RANGES ? ScannerThread.start() : null;
+    const scanner = this.useScanner && ranges.length >= SCANNER_MIN_RANGES ? ScannerThread.start() : null;
     /** Ranges this thread scanned ahead, by index (at most one: it shares the read buffer). */
     let ahead: { at: number; scanned: Scanned } | null = null;
     /** Ranges given to the scanner, by index. */

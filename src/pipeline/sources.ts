@@ -19,6 +19,8 @@ export interface SourceOptions {
   onCaughtUp(): void;
   /** Mark each batch with its file span (`IngestBatch.span`): the scale-out agent's appends. @default false */
   fileKeys?: boolean;
+  /** Bytes per range of a cold first pass (tests make many small ones). @default 4 MiB */
+  firstPassRangeBytes?: number;
 }
 
 /** A batch's span, when its reader was asked for file keys. */
@@ -97,7 +99,10 @@ export class IndexSource implements SourceReader {
 
   /** Resolves once the tailer runs; a ranged first pass goes on in the background (see `whenStarted`). */
   async start(): Promise<void> {
-    const plan = this.firstPass && this.o.start === null ? planIndexRanges(this.o.path) : null;
+    const plan =
+      this.firstPass && this.o.start === null
+        ? planIndexRanges(this.o.path, this.o.firstPassRangeBytes)
+        : null;
     if (!plan) {
       this.started = this.feeder.start();
       await this.started;
