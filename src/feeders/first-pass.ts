@@ -79,6 +79,15 @@ export interface FirstPassSource {
 export const SCANNER_MIN_RANGES = 4;
 /** Ranges the scanner thread is given ahead of delivery, so it never waits for this thread. */
 const SCANNER_AHEAD = 8;
+/** Ranges this thread scans ahead while the next to deliver is on the scanner. */
+const OWN_AHEAD = 3;
+
+/** A read buffer and a batch builder of this thread's, busy while their batch is undelivered. */
+interface Slot {
+  buffer: Buffer;
+  builder: CompactBatchBuilder | null;
+  busy: boolean;
+}
 
 /** One range scanned and ready to deliver. */
 interface Scanned {
@@ -96,17 +105,19 @@ interface Scanned {
  * ranges (a range is a few milliseconds of work), so the server answers while a large index loads.
  *
  * A large index is scanned on two threads: a scanner thread (`first-pass-worker.ts`, the other
- * core) scans ranges ahead, and this thread scans one more range whenever the next one to
- * deliver is still on the scanner, so neither waits while the other works and the start-up work
+ * core) scans ranges ahead, and this thread scans the next untaken ranges (up to OWN_AHEAD) whenever
+ * the next one to deliver is still on the scanner, so neither waits while the other works and the start-up work
  * on this thread (the HTTP app, the folder scans) overlaps the scan. The scanner reads through
  * the same descriptor and moves its batch's columns here; its bytes stay there (`raw` of kind
  * `range`: read again through the descriptor should anything need them).
  */
 export class FirstPassLoader implements BulkLoader {
-  /** Reused for every range this thread scans. */
-  private readBuffer = Buffer.alloc(0);
-  /** Reused for every range too: `deliver` applies a batch before this thread scans the next. */
-  private builder: CompactBatchBuilder | null = null;
+  /**
+   * Read buffers and builders of the ranges this thread scans, reused: one is busy from the scan
+   * until its batch is delivered (`deliver` applies a batch before it returns), so one serves a
+   * pass on this thread alone, and OWN_AHEAD more the ranges scanned ahead of the scanner's.
+   */
+  private slots: Slot[] = [];
   private closed = false;
 
   /**
@@ -134,8 +145,8 @@ export class FirstPassLoader implements BulkLoader {
     stopped: () => boolean = () => false,
   ): Promise<void> {
     const scanner = this.useScanner && ranges.length >= SCANNER_MIN_RANGES ? ScannerThread.start() : null;
-    /** Ranges this thread scanned ahead, by index (at most one: it shares the read buffer). */
-    let ahead: { at: number; scanned: Scanned } | null = null;
+    /** Ranges this thread scanned ahead, by index (each holds one of its buffers until delivered). */
+    const ahead = new Map<number, Scanned & { slot: Slot }>();
     /** Ranges given to the scanner, by index. */
     const onScanner = new Set<number>();
     let next = 0;
@@ -149,16 +160,14 @@ export class FirstPassLoader implements BulkLoader {
     try {
       for (let at = 0; at < ranges.length && !stopped(); at++) {
         feed();
-        let scanned: Scanned | null = null;
-        if (ahead?.at === at) {
-          scanned = ahead.scanned;
-          ahead = null;
-        } else if (onScanner.has(at)) {
+        let scanned: (Scanned & { slot?: Slot }) | null = ahead.get(at) ?? null;
+        if (scanned) ahead.delete(at);
+        else if (onScanner.has(at)) {
           onScanner.delete(at);
-          // While the scanner has it, this thread scans the next range nobody has taken.
-          while (scanner?.alive && !scanner.has(at) && ahead === null && next < ranges.length) {
+          // While the scanner has it, this thread scans the next ranges nobody has taken.
+          while (scanner?.alive && !scanner.has(at) && ahead.size < OWN_AHEAD && next < ranges.length) {
             const [start, end] = ranges[next] as readonly [number, number];
-            ahead = { at: next++, scanned: this.scanHere(file, start, end) };
+            ahead.set(next++, this.scanHere(file, start, end));
             feed();
             await tick();
           }
@@ -179,7 +188,9 @@ export class FirstPassLoader implements BulkLoader {
           scanned = this.scanHere(file, start, end);
         }
         const end = (ranges[at] as readonly [number, number])[1];
-        await this.deliver(scanned.batch, { ...scanned, checkpoint: { ...checkpoint, offset: end } });
+        const { slot, ...source } = scanned;
+        await this.deliver(scanned.batch, { ...source, checkpoint: { ...checkpoint, offset: end } });
+        if (slot) slot.busy = false;
         await tick();
       }
     } finally {
@@ -190,13 +201,20 @@ export class FirstPassLoader implements BulkLoader {
     }
   }
 
-  /** Reads and scans one range on this thread (into the reused buffer and builder). */
-  private scanHere(file: SharedFd, start: number, end: number): Scanned {
-    if (this.readBuffer.length < end - start) this.readBuffer = Buffer.allocUnsafe(end - start);
-    this.builder ??= new CompactBatchBuilder(Math.ceil((end - start) / 200));
-    const bytes = readRange(file.fd, start, end, this.readBuffer);
-    const scanned = scanIndexRange(bytes, start, MAX_LINE_BYTES, this.builder);
+  /** Reads and scans one range on this thread, into a free slot's buffer and builder (reused). */
+  private scanHere(file: SharedFd, start: number, end: number): Scanned & { slot: Slot } {
+    let slot = this.slots.find((s) => !s.busy);
+    if (!slot) {
+      slot = { buffer: Buffer.alloc(0), builder: null, busy: false };
+      this.slots.push(slot);
+    }
+    slot.busy = true;
+    if (slot.buffer.length < end - start) slot.buffer = Buffer.allocUnsafe(end - start);
+    slot.builder ??= new CompactBatchBuilder(Math.ceil((end - start) / 200));
+    const bytes = readRange(file.fd, start, end, slot.buffer);
+    const scanned = scanIndexRange(bytes, start, MAX_LINE_BYTES, slot.builder);
     return {
+      slot,
       batch: scanned.batch,
       read: { bytes: end - start, skips: scanned.readSkips, excerpts: scanned.readSkipExcerpts },
       raw: { kind: 'bytes', bytes, fileOffset: start, file },
@@ -213,8 +231,7 @@ export class FirstPassLoader implements BulkLoader {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.readBuffer = Buffer.alloc(0);
-    this.builder = null;
+    this.slots = [];
     await this.onDone();
   }
 }
