@@ -7,8 +7,11 @@
  */
 import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import { parseIndexLine } from '../feeders/records.js';
+import { sha1Hex } from '../feeders/tail/fingerprint.js';
+import type { Checkpoint } from '../feeders/tail/types.js';
 import type { EpisodeRecord } from '../protocol/index.js';
 import { storageFault } from '../state/errors.js';
 import { errorMessage } from '../util/errors.js';
@@ -109,25 +112,81 @@ const pause = new Int32Array(new SharedArrayBuffer(4));
 /** Reused for every first-pass range read here. */
 let rangeBuffer = Buffer.alloc(0);
 
-/**
- * A first-pass range, read again through the main thread's descriptor (kept open until the pass
- * is committed). A file cut short meanwhile (copytruncate during a cold start) is an error: its
- * lines are in the rotated copy, not here, and the batch is not committed from other bytes.
- */
-function readRange(fd: number, position: number, length: number): Buffer {
-  if (rangeBuffer.length < length) rangeBuffer = Buffer.allocUnsafe(length);
+/** Reads [position, position + length) of `fd` into `into`; returns the bytes read (short at EOF). */
+function readAt(fd: number, into: Buffer, position: number, length: number): number {
   let got = 0;
   while (got < length) {
-    const n = fs.readSync(fd, rangeBuffer, got, length - got, position + got);
+    const n = fs.readSync(fd, into, got, length - got, position + got);
     if (n === 0) break;
     got += n;
   }
+  return got;
+}
+
+/**
+ * A first-pass range, read again through the main thread's descriptor (kept open until the pass
+ * is committed). A file cut short meanwhile (copytruncate during a cold start: the writer may
+ * trail the first pass by many seconds) has the range's bytes in its copy: the file beside the
+ * index that begins with the very bytes the plan fingerprinted and is long enough (the tailer's
+ * identity rule) is read instead. Only when no such copy exists (removed, or compressed at once)
+ * is the batch an error, and its lines are missing from the catalog.
+ */
+function readRange(fd: number, position: number, length: number, checkpoint: Checkpoint): Buffer {
+  if (rangeBuffer.length < length) rangeBuffer = Buffer.allocUnsafe(length);
+  let got = readAt(fd, rangeBuffer, position, length);
+  if (got < length && data.indexPath !== undefined) {
+    const copy = findCopy(data.indexPath, checkpoint, position + length);
+    if (copy !== null) {
+      const copyFd = fs.openSync(copy, 'r');
+      try {
+        got = readAt(copyFd, rangeBuffer, position, length);
+      } finally {
+        fs.closeSync(copyFd);
+      }
+    }
+  }
   if (got < length) {
     throw new Error(
-      `index range ${position}+${length} of the first pass could only be read to ${got} bytes: the file was cut short`,
+      `index range ${position}+${length} of the first pass could only be read to ${got} bytes: the file was cut short and no copy of it was found beside it`,
     );
   }
   return rangeBuffer.subarray(0, length);
+}
+
+/** The copy found for a fingerprint last time (a copytruncate leaves one for many ranges). */
+let lastCopy: { fingerprint: string; path: string } | null = null;
+
+/** A file beside `indexPath` holding the fingerprinted file's first `end` bytes, or null. */
+function findCopy(indexPath: string, cp: Checkpoint, end: number): string | null {
+  const matches = (file: string): boolean => {
+    try {
+      const fd = fs.openSync(file, 'r');
+      try {
+        if (!fs.fstatSync(fd).isFile() || fs.fstatSync(fd).size < Math.max(end, cp.fingerprintLen)) return false;
+        const head = Buffer.alloc(cp.fingerprintLen);
+        return readAt(fd, head, 0, cp.fingerprintLen) === cp.fingerprintLen && sha1Hex(head) === cp.fingerprint;
+      } finally {
+        fs.closeSync(fd);
+      }
+    } catch {
+      return false;
+    }
+  };
+  if (lastCopy?.fingerprint === cp.fingerprint && matches(lastCopy.path)) return lastCopy.path;
+  const dir = path.dirname(indexPath);
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return null;
+  }
+  for (const name of names.sort()) {
+    const file = path.join(dir, name);
+    if (file === indexPath || !matches(file)) continue;
+    lastCopy = { fingerprint: cp.fingerprint, path: file };
+    return file;
+  }
+  return null;
 }
 
 /** Valid index records of whole lines, parsed by the one line parser. */
@@ -154,7 +213,7 @@ function write(batch: PersistBatch): Omit<Extract<PersistMessage, { type: 'commi
     }
     case 'index_columns': {
       beginBulk();
-      const bytes = batch.bytes ?? readRange(batch.fd as number, batch.fileOffset, batch.length);
+      const bytes = batch.bytes ?? readRange(batch.fd as number, batch.fileOffset, batch.length, batch.checkpoint);
       const r = episodes.writeColumns({ ...batch, bytes }, batch.checkpoint);
       return { type: 'committed', source: 'index', seq: batch.seq, lines: batch.count, ...r };
     }
