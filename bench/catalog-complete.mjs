@@ -26,7 +26,10 @@ function indexCount(file) {
   let db;
   try {
     db = new Database(file, { readonly: true, fileMustExist: true });
-    return db.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'episodes'").pluck().get();
+    return db
+      .prepare("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'episodes'")
+      .pluck()
+      .get();
   } catch {
     return 0; // not there yet, or locked for a moment
   } finally {

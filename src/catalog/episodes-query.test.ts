@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { EpisodeRecord } from '../protocol/index.js';
 import { openDatabase } from './db.js';
-import { EpisodeQueries, type EpisodeFilter, NO_FILTER } from './episodes-query.js';
+import { type EpisodeFilter, EpisodeQueries, NO_FILTER } from './episodes-query.js';
 import { EpisodeStore } from './ingest-store.js';
 import { EPISODE_INDEX_NAMES, ensureEpisodeIndexes } from './schema.js';
 
@@ -31,7 +31,9 @@ function expected(records: EpisodeRecord[], f: EpisodeFilter): string[] {
         (f.hosts.length === 0 || f.hosts.includes(r.host_id)) &&
         (f.q === null || r.episode_id.startsWith(f.q) || (r.sha256 ?? '').startsWith(sha)),
     )
-    .sort((a, b) => Date.parse(b.r.received_at as string) - Date.parse(a.r.received_at as string) || b.id - a.id)
+    .sort(
+      (a, b) => Date.parse(b.r.received_at as string) - Date.parse(a.r.received_at as string) || b.id - a.id,
+    )
     .map(({ r }) => r.episode_id);
 }
 
@@ -84,7 +86,9 @@ describe('the episodes indexes', () => {
     db.exec('CREATE INDEX episodes_by_size ON episodes(size_bytes, received_ms)');
     const names = () =>
       db
-        .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'episodes' AND sql IS NOT NULL")
+        .prepare(
+          "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'episodes' AND sql IS NOT NULL",
+        )
         .pluck()
         .all() as string[];
     expect(names()).toContain('episodes_by_sha_group');

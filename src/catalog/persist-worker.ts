@@ -162,9 +162,12 @@ function findCopy(indexPath: string, cp: Checkpoint, end: number): string | null
     try {
       const fd = fs.openSync(file, 'r');
       try {
-        if (!fs.fstatSync(fd).isFile() || fs.fstatSync(fd).size < Math.max(end, cp.fingerprintLen)) return false;
+        if (!fs.fstatSync(fd).isFile() || fs.fstatSync(fd).size < Math.max(end, cp.fingerprintLen))
+          return false;
         const head = Buffer.alloc(cp.fingerprintLen);
-        return readAt(fd, head, 0, cp.fingerprintLen) === cp.fingerprintLen && sha1Hex(head) === cp.fingerprint;
+        return (
+          readAt(fd, head, 0, cp.fingerprintLen) === cp.fingerprintLen && sha1Hex(head) === cp.fingerprint
+        );
       } finally {
         fs.closeSync(fd);
       }
@@ -213,7 +216,8 @@ function write(batch: PersistBatch): Omit<Extract<PersistMessage, { type: 'commi
     }
     case 'index_columns': {
       beginBulk();
-      const bytes = batch.bytes ?? readRange(batch.fd as number, batch.fileOffset, batch.length, batch.checkpoint);
+      const bytes =
+        batch.bytes ?? readRange(batch.fd as number, batch.fileOffset, batch.length, batch.checkpoint);
       const r = episodes.writeColumns({ ...batch, bytes }, batch.checkpoint);
       return { type: 'committed', source: 'index', seq: batch.seq, lines: batch.count, ...r };
     }

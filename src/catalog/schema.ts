@@ -205,7 +205,9 @@ export const MIGRATIONS: ReadonlyArray<(db: Db) => void> = [
 export function ensureEpisodeIndexes(db: Db): void {
   const have = new Map(
     (
-      db.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'episodes'").all() as Array<{
+      db
+        .prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'episodes'")
+        .all() as Array<{
         name: string;
         sql: string | null;
       }>
