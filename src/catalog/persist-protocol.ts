@@ -6,6 +6,8 @@ import type { SourceName } from './ingest-store.js';
 /** What the main thread tells the catalog writer at start. */
 export interface PersistWorkerData {
   stateDir: string;
+  /** The index file: where a first-pass range cut short by copytruncate is looked for in its copy. */
+  indexPath?: string;
 }
 
 /**

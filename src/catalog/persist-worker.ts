@@ -7,15 +7,18 @@
  */
 import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import { parseIndexLine } from '../feeders/records.js';
+import { sha1Hex } from '../feeders/tail/fingerprint.js';
+import type { Checkpoint } from '../feeders/tail/types.js';
 import type { EpisodeRecord } from '../protocol/index.js';
 import { storageFault } from '../state/errors.js';
 import { errorMessage } from '../util/errors.js';
 import { openDatabase } from './db.js';
 import { AlertStore, EpisodeStore } from './ingest-store.js';
 import type { PersistBatch, PersistCommand, PersistMessage, PersistWorkerData } from './persist-protocol.js';
-import { EPISODE_INDEX_NAMES, EPISODE_INDEXES } from './schema.js';
+import { EPISODE_INDEX_NAMES, EPISODE_INDEXES, ensureEpisodeIndexes, UNSYNCED_LOAD } from './schema.js';
 
 const port = parentPort;
 if (!port) throw new Error('persist-worker must run in a worker thread');
@@ -41,21 +44,29 @@ const db = openDatabase(data.stateDir);
 // A small page cache: misses are served by the OS page cache, and a large one left tens of MB in
 // this thread's malloc arena after a catch-up.
 db.pragma('cache_size = -2048');
-// The explorer's indexes exist whatever happened before (a bulk load cut short dropped them).
-for (const sql of EPISODE_INDEXES) db.exec(sql.replace('CREATE INDEX', 'CREATE INDEX IF NOT EXISTS'));
+// The explorer's indexes exist, as this version defines them, whatever happened before (a bulk
+// load cut short dropped them; an older version built others).
+ensureEpisodeIndexes(db);
 const episodes = new EpisodeStore(db);
 /** True while a cold first pass loads an empty table with its secondary indexes dropped. */
 let bulkLoading = false;
 
 /**
  * A cold first pass into an empty table: its secondary indexes go, and are built once its rows
- * are in — a sort, where keeping five indexes through a million inserts dirtied pages at random.
+ * are in — a sort, where keeping seven indexes through a million inserts dirtied pages at random.
+ * Meanwhile commits are not synced (`synchronous = OFF`: each checkpoint of the write-ahead log
+ * waited for two fsyncs of 16 MB, ≈ 75 ms each here). A process crash loses nothing (every commit
+ * is in the log); a power loss could damage what was not synced, so the load is marked in the
+ * catalog (UNSYNCED_LOAD) until its files are synced at its end, and a start that finds the mark
+ * checks the catalog first (state/state-dir.ts) and rebuilds it when damaged.
  */
 function beginBulk(): void {
   if (bulkLoading || db.prepare('SELECT 1 FROM episodes LIMIT 1').get() !== undefined) return;
   db.transaction(() => {
     for (const name of EPISODE_INDEX_NAMES) db.exec(`DROP INDEX IF EXISTS ${name}`);
+    db.prepare('INSERT OR REPLACE INTO sync_state (name, value) VALUES (?, 1)').run(UNSYNCED_LOAD);
   })();
+  db.pragma('synchronous = OFF');
   bulkLoading = true;
 }
 
@@ -64,8 +75,33 @@ function endBulk(): void {
   db.transaction(() => {
     for (const sql of EPISODE_INDEXES) db.exec(sql.replace('CREATE INDEX', 'CREATE INDEX IF NOT EXISTS'));
   })();
+  db.pragma('synchronous = NORMAL');
+  syncLoad();
   bulkLoading = false;
 }
+
+/**
+ * Everything a bulk load wrote unsynced (this run's, or a run's that was cut short), in the
+ * catalog file and its log, reaches the disk; then the mark goes.
+ */
+function syncLoad(): void {
+  for (const file of [db.name, `${db.name}-wal`]) {
+    let fd: number;
+    try {
+      fd = fs.openSync(file, 'r+');
+    } catch {
+      continue; // no log file (checkpointed away): nothing to sync there
+    }
+    try {
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+  db.prepare('DELETE FROM sync_state WHERE name = ?').run(UNSYNCED_LOAD);
+}
+// A load cut short (the start checked the catalog): what it wrote is synced now.
+if (db.prepare('SELECT 1 FROM sync_state WHERE name = ?').get(UNSYNCED_LOAD) !== undefined) syncLoad();
 const alerts = new AlertStore(db);
 
 const WRITE_ATTEMPTS = 10;
@@ -76,25 +112,84 @@ const pause = new Int32Array(new SharedArrayBuffer(4));
 /** Reused for every first-pass range read here. */
 let rangeBuffer = Buffer.alloc(0);
 
-/**
- * A first-pass range, read again through the main thread's descriptor (kept open until the pass
- * is committed). A file cut short meanwhile (copytruncate during a cold start) is an error: its
- * lines are in the rotated copy, not here, and the batch is not committed from other bytes.
- */
-function readRange(fd: number, position: number, length: number): Buffer {
-  if (rangeBuffer.length < length) rangeBuffer = Buffer.allocUnsafe(length);
+/** Reads [position, position + length) of `fd` into `into`; returns the bytes read (short at EOF). */
+function readAt(fd: number, into: Buffer, position: number, length: number): number {
   let got = 0;
   while (got < length) {
-    const n = fs.readSync(fd, rangeBuffer, got, length - got, position + got);
+    const n = fs.readSync(fd, into, got, length - got, position + got);
     if (n === 0) break;
     got += n;
   }
+  return got;
+}
+
+/**
+ * A first-pass range, read again through the main thread's descriptor (kept open until the pass
+ * is committed). A file cut short meanwhile (copytruncate during a cold start: the writer may
+ * trail the first pass by many seconds) has the range's bytes in its copy: the file beside the
+ * index that begins with the very bytes the plan fingerprinted and is long enough (the tailer's
+ * identity rule) is read instead. Only when no such copy exists (removed, or compressed at once)
+ * is the batch an error, and its lines are missing from the catalog.
+ */
+function readRange(fd: number, position: number, length: number, checkpoint: Checkpoint): Buffer {
+  if (rangeBuffer.length < length) rangeBuffer = Buffer.allocUnsafe(length);
+  let got = readAt(fd, rangeBuffer, position, length);
+  if (got < length && data.indexPath !== undefined) {
+    const copy = findCopy(data.indexPath, checkpoint, position + length);
+    if (copy !== null) {
+      const copyFd = fs.openSync(copy, 'r');
+      try {
+        got = readAt(copyFd, rangeBuffer, position, length);
+      } finally {
+        fs.closeSync(copyFd);
+      }
+    }
+  }
   if (got < length) {
     throw new Error(
-      `index range ${position}+${length} of the first pass could only be read to ${got} bytes: the file was cut short`,
+      `index range ${position}+${length} of the first pass could only be read to ${got} bytes: the file was cut short and no copy of it was found beside it`,
     );
   }
   return rangeBuffer.subarray(0, length);
+}
+
+/** The copy found for a fingerprint last time (a copytruncate leaves one for many ranges). */
+let lastCopy: { fingerprint: string; path: string } | null = null;
+
+/** A file beside `indexPath` holding the fingerprinted file's first `end` bytes, or null. */
+function findCopy(indexPath: string, cp: Checkpoint, end: number): string | null {
+  const matches = (file: string): boolean => {
+    try {
+      const fd = fs.openSync(file, 'r');
+      try {
+        if (!fs.fstatSync(fd).isFile() || fs.fstatSync(fd).size < Math.max(end, cp.fingerprintLen))
+          return false;
+        const head = Buffer.alloc(cp.fingerprintLen);
+        return (
+          readAt(fd, head, 0, cp.fingerprintLen) === cp.fingerprintLen && sha1Hex(head) === cp.fingerprint
+        );
+      } finally {
+        fs.closeSync(fd);
+      }
+    } catch {
+      return false;
+    }
+  };
+  if (lastCopy?.fingerprint === cp.fingerprint && matches(lastCopy.path)) return lastCopy.path;
+  const dir = path.dirname(indexPath);
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return null;
+  }
+  for (const name of names.sort()) {
+    const file = path.join(dir, name);
+    if (file === indexPath || !matches(file)) continue;
+    lastCopy = { fingerprint: cp.fingerprint, path: file };
+    return file;
+  }
+  return null;
 }
 
 /** Valid index records of whole lines, parsed by the one line parser. */
@@ -121,7 +216,8 @@ function write(batch: PersistBatch): Omit<Extract<PersistMessage, { type: 'commi
     }
     case 'index_columns': {
       beginBulk();
-      const bytes = batch.bytes ?? readRange(batch.fd as number, batch.fileOffset, batch.length);
+      const bytes =
+        batch.bytes ?? readRange(batch.fd as number, batch.fileOffset, batch.length, batch.checkpoint);
       const r = episodes.writeColumns({ ...batch, bytes }, batch.checkpoint);
       return { type: 'committed', source: 'index', seq: batch.seq, lines: batch.count, ...r };
     }

@@ -4,24 +4,43 @@ import type Database from 'better-sqlite3';
 type Db = Database.Database;
 
 /**
- * The secondary indexes of `episodes` (the unique key on episode_id aside). A cold bulk load
+ * The secondary indexes of `episodes` (the unique key on episode_id aside), each serving an
+ * explorer query (checked with EXPLAIN QUERY PLAN in episodes-query.test.ts). A cold bulk load
  * drops them and builds them again once its rows are in (a sort is far cheaper than keeping
  * random-order indexes through a million inserts); the writer makes sure they exist at start
- * (`IF NOT EXISTS`), so a load cut short by a crash never leaves the explorer without them. The
- * first four are migration v2's; the size index (for size filters, which otherwise scan the time
- * index) came with the bulk load and is created by the writer.
+ * (`IF NOT EXISTS`), so a load cut short by a crash never leaves the explorer without them.
  */
 export const EPISODE_INDEXES: readonly string[] = [
+  // Default order (newest first) without a host or status filter; host, status and size ride
+  // along so counts and facets over a time range read this index alone.
   'CREATE INDEX episodes_by_time ON episodes(received_ms, host_id, status, size_bytes)',
+  // Default order per host and status partition.
   'CREATE INDEX episodes_by_host_status_time ON episodes(host_id, status, received_ms)',
+  // Default order per status partition (no host filter).
   'CREATE INDEX episodes_by_status_time ON episodes(status, received_ms)',
-  'CREATE INDEX episodes_by_sha_group ON episodes(substr(sha256, 1, 2))',
-  'CREATE INDEX episodes_by_size ON episodes(size_bytes, received_ms)',
+  // `q` as a sha256 prefix: a range of this index (`sha256 >= ? AND sha256 < ?`); time and host
+  // ride along, so the newest matches (of a host) are found without reading the rows.
+  'CREATE INDEX episodes_by_sha ON episodes(sha256, received_ms, host_id)',
+  // Size filters matching few rows, and `sort=size` (a few rows per size, put in id order); the
+  // host rides along so `host` + a size sort or filter is checked in the index, not per row.
+  'CREATE INDEX episodes_by_size ON episodes(size_bytes, received_ms, host_id)',
   // The explorer's other orders (`sort=host|status`): the key then the row id (SQLite appends
   // it), so a page is a range of one index either way, never a sort of every row under the
-  // filter. `sort=size` reads episodes_by_size (a few rows per size, put in id order).
+  // filter.
   'CREATE INDEX episodes_order_host ON episodes(host_id)',
   'CREATE INDEX episodes_order_status ON episodes(status)',
+];
+
+/**
+ * `sync_state` row present while a cold bulk load commits without syncing (persist-worker.ts): a
+ * start that finds it checks the catalog's integrity before trusting it.
+ */
+export const UNSYNCED_LOAD = 'unsynced_load';
+
+/** Indexes of earlier versions that no query uses any more: the writer drops them at start. */
+export const RETIRED_EPISODE_INDEXES: readonly string[] = [
+  // v2's 256-group sha index (`substr(sha256, 1, 2)`): a prefix then scanned its group's rows.
+  'episodes_by_sha_group',
 ];
 
 /** Names of EPISODE_INDEXES, in order. */
@@ -108,7 +127,10 @@ export const MIGRATIONS: ReadonlyArray<(db: Db) => void> = [
       ALTER TABLE episodes ADD COLUMN status TEXT NOT NULL DEFAULT 'unverified';
       -- host, status and size ride along (appended: inserts stay sequential) so counts and facets
       -- over a time range, and size filters, read this index alone, never the rows.
-      ${EPISODE_INDEXES.slice(0, 4).join(';\n      ')};
+      CREATE INDEX episodes_by_time ON episodes(received_ms, host_id, status, size_bytes);
+      CREATE INDEX episodes_by_host_status_time ON episodes(host_id, status, received_ms);
+      CREATE INDEX episodes_by_status_time ON episodes(status, received_ms);
+      CREATE INDEX episodes_by_sha_group ON episodes(substr(sha256, 1, 2));
 
       -- Every *.tar.zst under episodes/<host>/, with the verifier's cached result for it.
       CREATE TABLE disk_files (
@@ -173,3 +195,32 @@ export const MIGRATIONS: ReadonlyArray<(db: Db) => void> = [
     `);
   },
 ];
+
+/**
+ * Makes the episodes' secondary indexes what this version wants: missing ones built, ones of an
+ * earlier definition built again, retired ones dropped. Run by the catalog writer at start (a
+ * catalog from an older version, or a bulk load cut short, is brought up to date off the main
+ * thread); one transaction.
+ */
+export function ensureEpisodeIndexes(db: Db): void {
+  const have = new Map(
+    (
+      db
+        .prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'episodes'")
+        .all() as Array<{
+        name: string;
+        sql: string | null;
+      }>
+    ).map((r) => [r.name, r.sql]),
+  );
+  db.transaction(() => {
+    for (const name of RETIRED_EPISODE_INDEXES) if (have.has(name)) db.exec(`DROP INDEX ${name}`);
+    EPISODE_INDEXES.forEach((sql, i) => {
+      const name = EPISODE_INDEX_NAMES[i] as string;
+      const current = have.get(name);
+      if (current === sql) return;
+      if (current !== undefined) db.exec(`DROP INDEX ${name}`);
+      db.exec(sql);
+    });
+  })();
+}

@@ -148,7 +148,12 @@ export function createPipeline(options: PipelineOptions): Pipeline {
   const persister =
     stateDir === null
       ? null
-      : new CatalogPersister({ stateDir }, logger, undefined, options.observeCatalogCommit);
+      : new CatalogPersister(
+          { stateDir, indexPath: path.join(dataRoot, 'index.jsonl') },
+          logger,
+          undefined,
+          options.observeCatalogCommit,
+        );
   persisterRef = persister;
   // Projections in order: the live state first (what clients wait for), then the catalog (it
   // copies what it keeps before the reader reuses its buffer: both run before `append` returns).

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { type Db, openDatabase } from '../catalog/db.js';
 import { loadStoredTotals } from '../catalog/ingest-store.js';
+import { UNSYNCED_LOAD } from '../catalog/schema.js';
 import { DashboardError, errnoCode } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import { CORRUPT_MARKER, catalogDamage, setCatalogAside } from './catalog-file.js';
@@ -102,6 +103,12 @@ function checkCatalog(stateDir: string, root: DataRootId, o: OpenStateDirOptions
     : catalogDamage(stateDir);
   if (damage) setAside(stateDir, 'corrupt', damage, o.logger);
   let db = openCatalog(stateDir, o.logger);
+  const unsynced = unsyncedLoadDamage(db);
+  if (unsynced) {
+    db.close();
+    setAside(stateDir, 'corrupt', unsynced, o.logger);
+    db = openCatalog(stateDir, o.logger);
+  }
   try {
     const other = otherRoot(db, root, o.logger);
     if (other === null) return;
@@ -119,6 +126,23 @@ function checkCatalog(stateDir: string, root: DataRootId, o: OpenStateDirOptions
   } finally {
     if (db.open) db.close();
   }
+}
+
+/**
+ * A cold bulk load commits without syncing until its end (catalog/persist-worker.ts) and leaves a
+ * mark meanwhile: found at start, the load was cut short (a crash, or a power loss that may have
+ * lost pages), so the catalog is checked before it is trusted. Null when unmarked or whole.
+ */
+function unsyncedLoadDamage(db: Db): string | null {
+  if (db.prepare('SELECT 1 FROM sync_state WHERE name = ?').get(UNSYNCED_LOAD) === undefined) return null;
+  let problems: string[];
+  try {
+    problems = (db.pragma('quick_check') as Array<{ quick_check: string }>).map((r) => r.quick_check);
+  } catch (err) {
+    problems = [storageCause(err)];
+  }
+  if (problems.length === 1 && problems[0] === 'ok') return null;
+  return `a cold load was cut short and the catalog fails its check: ${problems.slice(0, 3).join('; ')}`;
 }
 
 /** Opens and migrates the catalog and reads what a start reads; a corrupt one is set aside once. */

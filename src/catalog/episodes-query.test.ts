@@ -1,0 +1,122 @@
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import type { EpisodeRecord } from '../protocol/index.js';
+import { openDatabase } from './db.js';
+import { type EpisodeFilter, EpisodeQueries, NO_FILTER } from './episodes-query.js';
+import { EpisodeStore } from './ingest-store.js';
+import { EPISODE_INDEX_NAMES, ensureEpisodeIndexes } from './schema.js';
+
+/** More rows than a `q` may match and still be read through its indexes (FEW_BY_Q). */
+const ROWS = 25_000;
+const HOSTS = ['host-a', 'host-b', 'host-c'];
+
+function record(i: number): EpisodeRecord {
+  return {
+    episode_id: `ep-${String(i).padStart(6, '0')}`,
+    host_id: HOSTS[i % HOSTS.length] as string,
+    sha256: createHash('sha256').update(String(i)).digest('hex'),
+    size_bytes: 1000 + (i % 97),
+    // Times not in arrival order: a page's order is the time's, not the row id's.
+    received_at: new Date(Date.UTC(2026, 10, 1) + ((i * 7919) % ROWS) * 1000).toISOString(),
+  };
+}
+
+/** Every row under `f` newest first (time, then arrival), the explorer's order, by hand. */
+function expected(records: EpisodeRecord[], f: EpisodeFilter): string[] {
+  const sha = f.q?.toLowerCase() ?? '';
+  return records
+    .map((r, id) => ({ r, id }))
+    .filter(
+      ({ r }) =>
+        (f.hosts.length === 0 || f.hosts.includes(r.host_id)) &&
+        (f.q === null || r.episode_id.startsWith(f.q) || (r.sha256 ?? '').startsWith(sha)),
+    )
+    .sort(
+      (a, b) => Date.parse(b.r.received_at as string) - Date.parse(a.r.received_at as string) || b.id - a.id,
+    )
+    .map(({ r }) => r.episode_id);
+}
+
+describe('explorer queries: q over the id and sha256 indexes', () => {
+  const db = openDatabase(null);
+  ensureEpisodeIndexes(db);
+  const records = Array.from({ length: ROWS }, (_, i) => record(i));
+  new EpisodeStore(db).writeBatch(records, null);
+  const queries = new EpisodeQueries(db);
+
+  /** Every page of `f` (limit 40), concatenated. */
+  function pages(f: EpisodeFilter): string[] {
+    const ids: string[] = [];
+    let cursor = null;
+    do {
+      const page = queries.page(f, cursor, 40);
+      ids.push(...page.items.map((i) => i.episode_id));
+      cursor = page.next;
+    } while (cursor !== null);
+    return ids;
+  }
+
+  const sample = records[1234] as EpisodeRecord;
+  const cases: Array<[string, Partial<EpisodeFilter>]> = [
+    ['a full sha256', { q: sample.sha256 }],
+    ['an 8-digit sha prefix', { q: (sample.sha256 as string).slice(0, 8) }],
+    ['a 2-digit sha prefix, upper case', { q: (sample.sha256 as string).slice(0, 2).toUpperCase() }],
+    ['a 1-digit sha prefix', { q: (sample.sha256 as string).slice(0, 1) }],
+    ['an id', { q: sample.episode_id }],
+    ['an id prefix matching every row (read along the time index)', { q: 'ep-' }],
+    ['a 2-digit sha prefix with a host', { q: (sample.sha256 as string).slice(0, 2), hosts: ['host-b'] }],
+    ['an id prefix matching every row, with two hosts', { q: 'ep-0', hosts: ['host-a', 'host-c'] }],
+    ['nothing', { q: 'zz' }],
+  ];
+  for (const [what, part] of cases) {
+    it(`pages ${what} newest first, every match once, with its total`, () => {
+      const f: EpisodeFilter = { ...NO_FILTER, ...part };
+      const want = expected(records, f);
+      expect(pages(f)).toEqual(want);
+      expect(queries.total(f)).toBe(want.length);
+    });
+  }
+});
+
+describe('the episodes indexes', () => {
+  it('are brought to this version: retired ones dropped, an older definition built again', () => {
+    const db = openDatabase(null);
+    // What an earlier version left: v2's sha-group index and a narrower size index.
+    db.exec('DROP INDEX IF EXISTS episodes_by_size');
+    db.exec('CREATE INDEX episodes_by_size ON episodes(size_bytes, received_ms)');
+    const names = () =>
+      db
+        .prepare(
+          "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'episodes' AND sql IS NOT NULL",
+        )
+        .pluck()
+        .all() as string[];
+    expect(names()).toContain('episodes_by_sha_group');
+    ensureEpisodeIndexes(db);
+    expect(names().sort()).toEqual([...EPISODE_INDEX_NAMES].sort());
+    expect(
+      db.prepare("SELECT sql FROM sqlite_master WHERE name = 'episodes_by_size'").pluck().get(),
+    ).toContain('host_id');
+    // Idempotent: nothing is built again when they are as wanted.
+    const before = db.prepare('SELECT name, rootpage FROM sqlite_master ORDER BY name').all();
+    ensureEpisodeIndexes(db);
+    expect(db.prepare('SELECT name, rootpage FROM sqlite_master ORDER BY name').all()).toEqual(before);
+  });
+
+  it('serve a sha prefix through episodes_by_sha, never a scan of the table', () => {
+    const db = openDatabase(null);
+    ensureEpisodeIndexes(db);
+    const plan = (
+      db
+        .prepare(
+          `EXPLAIN QUERY PLAN SELECT id FROM episodes WHERE sha256 >= ? AND sha256 < ? AND +host_id = ?
+           AND received_ms >= ? ORDER BY received_ms DESC, id DESC LIMIT 101`,
+        )
+        .all('ab', 'ab\u{10ffff}', 'host-a', 0) as Array<{ detail: string }>
+    )
+      .map((r) => r.detail)
+      .join(' | ');
+    expect(plan).toContain('COVERING INDEX episodes_by_sha');
+    expect(plan).not.toMatch(/SCAN episodes/);
+  });
+});
