@@ -464,7 +464,7 @@ if (P.scaleout) {
     rows.push({
       case: `scale-out: 3 agents → 2 replicas, ${t.lines} lines`,
       goal: '≥ 20,000 lines/s sustained, no loss',
-      measured: `${Math.round(t.clusterRate)} lines/s into both replicas (exact totals: no loss, none twice; files → Redis ${Math.round(t.lines / t.streamSeconds)} lines/s); single box ${Math.round(t.boxRate)} lines/s (cluster/box ${ratio(t.clusterRate, t.boxRate, 2)})`,
+      measured: `${Math.round(t.clusterRate)} lines/s into both replicas (exact totals: no loss, none twice; files → Redis ${Math.round(t.lines / t.streamSeconds)} lines/s); single box ${Math.round(t.boxRate)} lines/s (cluster/box ${ratio(t.clusterRate, t.boxRate, 2)}); CPU per line: ${cpuPerLine(t)}`,
       verdict: verdict(t.clusterRate >= 20_000),
     });
     const f = r.failover;
@@ -494,6 +494,14 @@ if (P.scaleout) {
       ].join('\n'),
     );
   });
+}
+
+/** CPU µs per line of the scale-out burst: each agent (its third of the lines), each replica (all), Redis. */
+function cpuPerLine(t) {
+  const us = (seconds, lines) => `${((seconds / lines) * 1e6).toFixed(1)}`;
+  const c = t.cpuSeconds;
+  const all = c.agents.reduce((a, b) => a + b, 0) + c.replicas.reduce((a, b) => a + b, 0) + c.redis;
+  return `agents ${c.agents.map((s) => us(s, t.lines / 3)).join('/')} µs, replicas ${c.replicas.map((s) => us(s, t.lines)).join('/')} µs, redis ${us(c.redis, t.lines)} µs; all processes ${us(all, t.lines)} µs (≈ ${Math.round(2 / (all / t.lines))} lines/s on 2 idle cores); single box ${us(c.box, t.lines)} µs`;
 }
 
 /** The slowest `/api/episodes` filter by p99 (bench/explorer.mjs reports one row per filter). */

@@ -23,11 +23,16 @@ import path from 'node:path';
 import { createClient } from '@redis/client';
 import WebSocket from 'ws';
 import { indexLine, openAppender } from '../lib/append.mjs';
-import { get, pollUntil, procMemory, repoRoot } from '../lib/proc.mjs';
+import { get, pollUntil, procCpuSeconds, procMemory, repoRoot } from '../lib/proc.mjs';
 import { runScript } from './external.mjs';
 
 const cli = path.join(repoRoot, 'bin', 'cis490-dashboard.js');
 const loadScript = path.join(repoRoot, 'bench', 'load', 'ws-load.mjs');
+// CIS490_BENCH_CPU_PROF=DIR: the agents, replicas and single box write V8 CPU profiles there
+// (`--cpu-prof`; written at a clean exit, so not for the replica the failover SIGKILLs).
+const nodeArgs = process.env.CIS490_BENCH_CPU_PROF
+  ? ['--cpu-prof', '--cpu-prof-dir', process.env.CIS490_BENCH_CPU_PROF]
+  : [];
 
 async function freePort() {
   const server = net.createServer();
@@ -184,11 +189,13 @@ export async function runScaleout({ latency, throughput, failoverSeconds, idleSe
     const redisUrl = `redis://127.0.0.1:${redisPort}`;
     const roots = [1, 2, 3].map((i) => path.join(tmp, `rack-${i}`));
     for (const r of roots) emptyRoot(r);
+    const agents = [];
     for (const [i, root] of roots.entries()) {
-      procs.push(
+      agents.push(
         await spawnUntil(
           process.execPath,
           [
+            ...nodeArgs,
             cli,
             'agent',
             '--data-root',
@@ -208,12 +215,14 @@ export async function runScaleout({ latency, throughput, failoverSeconds, idleSe
           `agent rack-${i + 1}`,
         ),
       );
+      procs.push(agents.at(-1));
     }
     const replicas = [];
     for (const i of [1, 2]) {
       const r = await spawnUntil(
         process.execPath,
         [
+          ...nodeArgs,
           cli,
           'serve',
           '--redis',
@@ -237,6 +246,7 @@ export async function runScaleout({ latency, throughput, failoverSeconds, idleSe
     const box = await spawnUntil(
       process.execPath,
       [
+        ...nodeArgs,
         cli,
         'serve',
         '--data-root',
@@ -292,6 +302,14 @@ export async function runScaleout({ latency, throughput, failoverSeconds, idleSe
     await redisClient.connect();
     const streamSeq = async () => Number((await redisClient.hGet('{cis490}:meta', 'seq')) ?? 0);
     const seq0 = await streamSeq();
+    // CPU seconds each process spends on the burst: a figure the machine's load moves far less
+    // than the wall time (what an idle 2-core machine could do is about 2 / the sum per line).
+    const cpuOf = () => ({
+      agents: agents.map((a) => procCpuSeconds(a.pid)),
+      replicas: replicas.map((r) => procCpuSeconds(r.pid)),
+      redis: procCpuSeconds(redis.pid),
+    });
+    const cpu0 = cpuOf();
     const clusterLines = burst(
       roots.map((r) => path.join(r, 'index.jsonl')),
       throughput.lines,
@@ -326,11 +344,13 @@ export async function runScaleout({ latency, throughput, failoverSeconds, idleSe
       ),
     );
     await streamed;
+    const cpu1 = cpuOf();
     await redisClient.quit();
     const clusterSeconds = (Math.max(...doneAt) - t0) / 1000;
     const streamSeconds = (streamAt - t0) / 1000;
     const boxBase = await totalOf(box.url);
     const boxLines = burst([path.join(single, 'index.jsonl')], 3 * throughput.lines, 'bthr');
+    const boxCpu0 = procCpuSeconds(box.pid);
     const b0 = performance.now();
     boxLines.write();
     await pollUntil(async () => (await totalOf(box.url)) === boxBase + 3 * throughput.lines, {
@@ -339,6 +359,7 @@ export async function runScaleout({ latency, throughput, failoverSeconds, idleSe
       what: 'single box totals',
     });
     const boxSeconds = (performance.now() - b0) / 1000;
+    const boxCpuSeconds = procCpuSeconds(box.pid) - boxCpu0;
 
     // 4. idle RSS (after the loads, the state and catalogs holding them).
     await new Promise((r) => setTimeout(r, idleSeconds * 1000));
@@ -384,6 +405,12 @@ export async function runScaleout({ latency, throughput, failoverSeconds, idleSe
           streamSeconds,
           boxSeconds,
           clusterRate: (3 * throughput.lines) / clusterSeconds,
+          cpuSeconds: {
+            agents: cpu1.agents.map((c, i) => c - (cpu0.agents[i] ?? 0)),
+            replicas: cpu1.replicas.map((c, i) => c - (cpu0.replicas[i] ?? 0)),
+            redis: cpu1.redis - cpu0.redis,
+            box: boxCpuSeconds,
+          },
           boxRate: (3 * throughput.lines) / boxSeconds,
         },
         failover: {

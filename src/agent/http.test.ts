@@ -2,6 +2,7 @@
  * The agent's HTTP (what replicas proxy to): the single box's detail and download routes over
  * the agent's own data root, its read token and path rules, /livez and /readyz.
  */
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
@@ -11,8 +12,9 @@ import { ReadAuth } from '../http/auth.js';
 import type { EpisodeDetail } from '../protocol/api.js';
 import { silentLogger } from '../util/log.js';
 import { AgentEpisodeLookup, buildAgentApp } from './http.js';
+import { AgentMetrics } from './metrics.js';
 
-async function agentApp(o: { token?: string; ready?: boolean } = {}) {
+async function agentApp(o: { token?: string; ready?: boolean; metrics?: AgentMetrics } = {}) {
   const root = path.join(tempDir('cis490-agent-http-'), 'data');
   await generateDataRoot({
     out: root,
@@ -30,6 +32,7 @@ async function agentApp(o: { token?: string; ready?: boolean } = {}) {
     readAuth: o.token ? new ReadAuth(o.token) : null,
     lookup,
     ready: () => o.ready ?? true,
+    ...(o.metrics ? { metrics: o.metrics } : {}),
   });
   const host = fs.readdirSync(path.join(root, 'episodes')).sort()[0] as string;
   const file = fs
@@ -89,6 +92,58 @@ describe('agent HTTP', () => {
     const readyz = await app.inject({ url: '/readyz' });
     expect(readyz.statusCode).toBe(503);
     expect(readyz.json()).toMatchObject({ ready: false, reason: { code: 'starting' } });
+    await app.close();
+  });
+
+  test('/metrics: its readers and its appends to the stream, as promtool accepts them; behind the read token', async () => {
+    const token = 'agent-token-123456';
+    const source = (name: string, lines: number) => ({
+      source: name,
+      lines,
+      accepted: lines,
+      duplicates: 0,
+      skipped: { malformed_json: 1 },
+      bytes_read: lines * 100,
+      file_size: lines * 100 + 7,
+      rotations: {},
+      lost_bytes: 0,
+      checkpoints_lost: 0,
+      compressed_skipped: 0,
+      invalid_utf8_lines: 0,
+      caught_up: true,
+    });
+    const stats = {
+      batches_appended: 4,
+      batches_skipped: 1,
+      events_appended: 120,
+      overlaps: 0,
+      resends: 2,
+      last_seq: 345,
+      index: source('index', 100),
+      alerts: source('alerts', 20),
+    };
+    const metrics = new AgentMetrics(() => ({ run: { stats: () => stats }, ready: true }));
+    const { app } = await agentApp({ token, metrics });
+    expect((await app.inject({ url: '/metrics' })).statusCode).toBe(401);
+    const r = await app.inject({ url: '/metrics', headers: { authorization: `Bearer ${token}` } });
+    expect(r.statusCode).toBe(200);
+    const text = r.body;
+    for (const line of [
+      'cis490_dashboard_agent_batches_total{status="appended"} 4',
+      'cis490_dashboard_agent_batches_total{status="skipped"} 1',
+      'cis490_dashboard_agent_events_appended_total 120',
+      'cis490_dashboard_agent_resends_total 2',
+      'cis490_dashboard_agent_last_seq 345',
+      'cis490_dashboard_agent_ready 1',
+      'cis490_dashboard_input_lines_total{source="index"} 100',
+      'cis490_dashboard_input_file_size_bytes{source="alerts"} 2007',
+      'cis490_dashboard_input_lines_skipped_total{source="index",reason="malformed_json"} 1',
+    ]) {
+      expect(text).toContain(line);
+    }
+    expect(text).toContain('process_resident_memory_bytes');
+    const check = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+    expect(check.status, check.stdout + check.stderr).toBe(0);
     await app.close();
   });
 });

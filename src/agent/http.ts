@@ -93,12 +93,15 @@ export interface AgentHttpOptions {
   lookup: EpisodeLookup;
   /** True once the agent's first pass over the data root was appended. */
   ready(): boolean;
+  /** `GET /metrics` (Prometheus text); absent: no such route. */
+  metrics?: { render(): Promise<string>; readonly contentType: string };
 }
 
 /**
  * The agent's HTTP app, for replicas to proxy to: `GET /api/episodes/:id` and
  * `GET /api/episodes/:id/download` (the single box's routes and rules, over this data root),
- * `GET /livez` and `GET /readyz`; with a read token, every route but the last two requires it.
+ * `GET /livez`, `GET /readyz` and `GET /metrics`; with a read token, every route but `/livez` and
+ * `/readyz` requires it.
  */
 export async function buildAgentApp(o: AgentHttpOptions): Promise<FastifyInstance> {
   const { app } = await createBaseApp({ logger: o.logger, readAuth: o.readAuth });
@@ -127,5 +130,16 @@ export async function buildAgentApp(o: AgentHttpOptions): Promise<FastifyInstanc
       : { code: 'data_root_unavailable', message: `data root ${root.path} ${root.error}` };
     return { ready, reason };
   });
+  const { metrics } = o;
+  if (metrics) {
+    app.get(
+      '/metrics',
+      { schema: route('Prometheus text exposition.', { content: 'text/plain' }) },
+      async (_req, reply) => {
+        reply.type(metrics.contentType);
+        return metrics.render();
+      },
+    );
+  }
   return app;
 }

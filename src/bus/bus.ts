@@ -5,7 +5,7 @@ import {
   type HelloMessage,
   type UnsequencedEvent,
 } from '../protocol/index.js';
-import { applyEvent } from '../protocol/reduce.js';
+import { applyEvent, applyEvents } from '../protocol/reduce.js';
 import type { Logger } from '../util/log.js';
 import { DEFAULT_LOG_CAPACITY, DEFAULT_LOG_MAX_BYTES, type EventLog, RingEventLog } from './event-log.js';
 
@@ -72,11 +72,23 @@ export class Bus implements LiveFeed {
     this.#state = opts.initialState ?? emptyState();
     // A log that already holds events (a shared one) continues their numbering.
     this.#seq = this.#log.seq;
-    this.#log.subscribe((event) => {
-      this.#state = applyEvent(this.#state, event);
-      this.#seq = event.seq;
+    const count = (event: DashboardEvent) => {
       this.#countsByType[event.type] = (this.#countsByType[event.type] ?? 0) + 1;
-    });
+    };
+    if (this.#log.subscribeBatch) {
+      // A follower's read arrives whole: folded with one copy of the maps it changes.
+      this.#log.subscribeBatch((events) => {
+        this.#state = applyEvents(this.#state, events);
+        this.#seq = events.at(-1)?.seq ?? this.#seq;
+        for (const event of events) count(event);
+      });
+    } else {
+      this.#log.subscribe((event) => {
+        this.#state = applyEvent(this.#state, event);
+        this.#seq = event.seq;
+        count(event);
+      });
+    }
   }
 
   get epoch(): string {

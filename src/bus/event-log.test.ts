@@ -89,4 +89,17 @@ describe('RingEventLog byte budget', () => {
     // Aged out of the ring: a resuming reader must be told.
     expect(log.read(42)).toBeNull();
   });
+
+  it('follows a read of a shared log at once: all seqs checked first, batch subscribers get it whole', () => {
+    const log = new RingEventLog(10, undefined, { epoch: 'e', startSeq: 10 });
+    const heard: string[] = [];
+    log.subscribeBatch((events) => heard.push(`batch ${events.map((e) => e.seq).join(',')} at ${log.seq}`));
+    log.subscribe((e) => heard.push(`one ${e.seq}`));
+    expect(() => log.followAll([ready(11), ready(13)])).toThrow(/does not follow 11/);
+    expect([log.seq, log.size, heard]).toEqual([10, 0, []]);
+    log.followAll([ready(11), ready(12), ready(13)]);
+    log.follow(ready(14));
+    expect(heard).toEqual(['batch 11,12,13 at 13', 'one 11', 'one 12', 'one 13', 'batch 14 at 14', 'one 14']);
+    expect(seqs(log.read(11))).toEqual([11, 12, 13, 14]);
+  });
 });

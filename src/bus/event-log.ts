@@ -4,6 +4,10 @@ import { DashboardError, errorMessage } from '../util/errors.js';
 import { createLogger, type Logger } from '../util/log.js';
 
 export type EventSubscriber = (event: DashboardEvent) => void;
+export type BatchSubscriber = (events: readonly DashboardEvent[]) => void;
+
+/** A subscription: to each event, or to each delivery's events together. */
+type Subscriber = { one: EventSubscriber; many?: undefined } | { many: BatchSubscriber; one?: undefined };
 
 /**
  * The event log (DESIGN §3): the seam between what produces events and what consumes them (the
@@ -25,6 +29,12 @@ export interface EventLog {
   read(fromSeq: number): DashboardEvent[] | null;
   /** Calls `fn` for every event appended from now on; returns the unsubscribe function. */
   subscribe(fn: EventSubscriber): () => void;
+  /**
+   * Like `subscribe`, but `fn` gets the events of one delivery together (one or more, in order;
+   * a follower of a shared log delivers a whole read at once). Optional: a log without it is
+   * subscribed to event by event.
+   */
+  subscribeBatch?(fn: BatchSubscriber): () => void;
   readonly oldestSeq: number | null;
   readonly newestSeq: number | null;
   readonly size: number;
@@ -48,6 +58,14 @@ export function serialise(event: DashboardEvent): string {
     serialised.set(event, json);
   }
   return json;
+}
+
+/**
+ * Gives `event` its JSON when the caller already has it (a replica reads it from the stream), so
+ * `serialise` need not stringify it. `json` must be what `JSON.stringify(event)` gives.
+ */
+export function presetSerialised(event: DashboardEvent, json: string): void {
+  serialised.set(event, json);
 }
 
 /** Events kept for resuming clients when nothing else is configured. */
@@ -92,7 +110,7 @@ export class RingEventLog implements EventLog {
    * Copy-on-write: append iterates the array it read, so a subscription added by a subscriber
    * (after reading a state that already includes the event) does not also receive that event.
    */
-  #subscribers: readonly EventSubscriber[] = [];
+  #subscribers: readonly Subscriber[] = [];
 
   /**
    * @param capacity events kept; @default 10,000
@@ -155,35 +173,68 @@ export class RingEventLog implements EventLog {
    * and changes nothing. Kept and delivered like an appended event.
    */
   follow(event: DashboardEvent): DashboardEvent {
-    if (event.seq !== this.#seq + 1) {
-      throw new DashboardError('seq_not_contiguous', `event seq ${event.seq} does not follow ${this.#seq}`, {
-        seq: event.seq,
-        newest: this.#seq,
-      });
-    }
-    this.#deliver(event);
+    this.followAll([event]);
     return event;
   }
 
-  #deliver(sequenced: DashboardEvent): void {
-    this.#keep(sequenced);
-    this.#seq = sequenced.seq;
-    for (const fn of this.#subscribers) {
-      try {
-        fn(sequenced);
-      } catch (err) {
-        // One broken subscriber must neither lose the event for the others nor fail the producer.
-        this.#logger.error(
-          { err, seq: sequenced.seq, type: sequenced.type },
-          `event log subscriber threw: ${errorMessage(err)}`,
+  /**
+   * `follow` for consecutive events (one read of the shared log): every seq is checked before
+   * anything changes; then all are kept and delivered as one batch — a batch subscriber (the live
+   * state) gets them together, before the per-event subscribers get them one by one.
+   */
+  followAll(events: readonly DashboardEvent[]): void {
+    for (const [i, event] of events.entries()) {
+      if (event.seq !== this.#seq + 1 + i) {
+        throw new DashboardError(
+          'seq_not_contiguous',
+          `event seq ${event.seq} does not follow ${this.#seq + i}`,
+          {
+            seq: event.seq,
+            newest: this.#seq + i,
+          },
         );
       }
+    }
+    if (events.length > 0) this.#deliverAll(events);
+  }
+
+  #deliver(sequenced: DashboardEvent): void {
+    this.#deliverAll([sequenced]);
+  }
+
+  #deliverAll(events: readonly DashboardEvent[]): void {
+    for (const event of events) {
+      this.#keep(event);
+      this.#seq = event.seq;
+    }
+    for (const sub of this.#subscribers) {
+      if (sub.many) this.#call(() => sub.many(events), events[0] as DashboardEvent);
+      else for (const event of events) this.#call(() => sub.one(event), event);
+    }
+  }
+
+  #call(fn: () => void, event: DashboardEvent): void {
+    try {
+      fn();
+    } catch (err) {
+      // One broken subscriber must neither lose the event for the others nor fail the producer.
+      this.#logger.error(
+        { err, seq: event.seq, type: event.type },
+        `event log subscriber threw: ${errorMessage(err)}`,
+      );
     }
   }
 
   subscribe(fn: EventSubscriber): () => void {
     // Wrap so the same function subscribed twice gets two independent subscriptions.
-    const entry: EventSubscriber = (event) => fn(event);
+    return this.#add({ one: (event) => fn(event) });
+  }
+
+  subscribeBatch(fn: BatchSubscriber): () => void {
+    return this.#add({ many: (events) => fn(events) });
+  }
+
+  #add(entry: Subscriber): () => void {
     this.#subscribers = [...this.#subscribers, entry];
     return () => {
       this.#subscribers = this.#subscribers.filter((s) => s !== entry);

@@ -25,9 +25,9 @@ export interface Scrape {
   futureDatedEpisodes: number | null;
 }
 
-type Sample = readonly [labels: Record<string, string>, value: number];
+export type Sample = readonly [labels: Record<string, string>, value: number];
 
-const LINT_FAILING_DEFAULTS = [
+export const LINT_FAILING_DEFAULTS = [
   'nodejs_active_handles_total',
   'nodejs_active_requests_total',
   'nodejs_active_resources_total',
@@ -82,6 +82,55 @@ const PER_SOURCE: ReadonlyArray<
 ];
 
 const sources = (s: Scrape): SourceStats[] => [s.stats.index, s.stats.alerts];
+
+/** A counter or gauge of `registry` whose samples are read at each scrape. */
+export function declareStat(
+  registry: Registry,
+  type: StatType,
+  name: string,
+  help: string,
+  labelNames: readonly string[],
+  samples: () => readonly Sample[],
+): void {
+  const config = { name: `${PREFIX}${name}`, help, labelNames, registers: [registry] };
+  if (type === 'gauge') {
+    new Gauge({
+      ...config,
+      collect() {
+        this.reset();
+        for (const [labels, v] of samples()) this.set(labels, Number.isFinite(v) ? v : 0);
+      },
+    });
+  } else {
+    new Counter({
+      ...config,
+      collect() {
+        this.reset();
+        for (const [labels, v] of samples()) this.inc(labels, Number.isFinite(v) && v > 0 ? v : 0);
+      },
+    });
+  }
+}
+
+/** The per-source input series (`input_*{source}`), read from `read()` at each scrape (null: none). */
+export function declareSourceStats(registry: Registry, read: () => readonly SourceStats[] | null): void {
+  for (const row of PER_SOURCE) {
+    const [type, name, help] = row;
+    if (row.length === 4) {
+      const value = row[3];
+      declareStat(registry, type, name, help, ['source'], () =>
+        (read() ?? []).map((src) => [{ source: src.source }, value(src)] as const),
+      );
+    } else {
+      const [, , , label, counts] = row;
+      declareStat(registry, type, name, help, ['source', label], () =>
+        (read() ?? []).flatMap((src) =>
+          Object.entries(counts(src)).map(([k, n]) => [{ source: src.source, [label]: k }, n] as const),
+        ),
+      );
+    }
+  }
+}
 
 /** Latency buckets (seconds): sub-millisecond to seconds. */
 const FAST_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
@@ -164,30 +213,12 @@ export class Metrics {
     labelNames: readonly string[],
     read: (s: Scrape) => readonly Sample[] | number | null,
   ): void {
-    const samples = (): readonly Sample[] => {
+    declareStat(this.registry, type, name, help, labelNames, () => {
       const s = this.#scrape;
       const got = s === null ? null : read(s);
       if (got === null) return [];
       return typeof got === 'number' ? [[{}, got]] : got;
-    };
-    const config = { name: `${PREFIX}${name}`, help, labelNames, registers: [this.registry] };
-    if (type === 'gauge') {
-      new Gauge({
-        ...config,
-        collect() {
-          this.reset();
-          for (const [labels, v] of samples()) this.set(labels, Number.isFinite(v) ? v : 0);
-        },
-      });
-    } else {
-      new Counter({
-        ...config,
-        collect() {
-          this.reset();
-          for (const [labels, v] of samples()) this.inc(labels, Number.isFinite(v) && v > 0 ? v : 0);
-        },
-      });
-    }
+    });
   }
 
   /**
@@ -227,22 +258,7 @@ export class Metrics {
   /** Today's counters and gauges, under the names they had before prom-client. */
   #declareStats(): void {
     const stat = this.#stat.bind(this);
-    for (const row of PER_SOURCE) {
-      const [type, name, help] = row;
-      if (row.length === 4) {
-        const read = row[3];
-        stat(type, name, help, ['source'], (s) =>
-          sources(s).map((src) => [{ source: src.source }, read(src)] as const),
-        );
-      } else {
-        const [, , , label, read] = row;
-        stat(type, name, help, ['source', label], (s) =>
-          sources(s).flatMap((src) =>
-            Object.entries(read(src)).map(([k, n]) => [{ source: src.source, [label]: k }, n] as const),
-          ),
-        );
-      }
-    }
+    declareSourceStats(this.registry, () => (this.#scrape === null ? null : sources(this.#scrape)));
     stat(
       'gauge',
       'catalog_fault',

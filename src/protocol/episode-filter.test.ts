@@ -27,6 +27,18 @@ describe('the explorer filter shared by server and web app', () => {
     expect(matchesEpisodeFilter(ep, parseEpisodeFilter(params({ to: '2026-05-08T12:59:59Z' })))).toBe(false);
   });
 
+  it("a replica's live row matches host=<receiver>/<host> and a bare host, as its catalog does", () => {
+    const live = { ...ep, receiver: 'rack-1' };
+    const hosts = (h: string[]) => matchesEpisodeFilter(live, parseEpisodeFilter(params({ host: h })));
+    expect(hosts(['rack-1/h1'])).toBe(true);
+    expect(hosts(['h1'])).toBe(true);
+    expect(hosts(['rack-2/h1'])).toBe(false);
+    expect(hosts(['rack-1/h2', 'rack-2/h1'])).toBe(false);
+    expect(hosts(['rack-2/h1', 'rack-1/h1'])).toBe(true);
+    // A single box's record (no receiver) matches its host id only.
+    expect(matchesEpisodeFilter(ep, parseEpisodeFilter(params({ host: 'rack-1/h1' })))).toBe(false);
+  });
+
   it('an id prefix is case-sensitive, a sha256 prefix is not', () => {
     expect(matchesEpisodeFilter(ep, parseEpisodeFilter(params({ q: 'Ep-A' })))).toBe(true);
     expect(matchesEpisodeFilter(ep, parseEpisodeFilter(params({ q: 'ep-a' })))).toBe(false);

@@ -129,6 +129,17 @@ export function isShaPrefix(q: string): boolean {
   return /^[0-9a-f]{1,64}$/i.test(q);
 }
 
+/**
+ * A `host=` value against a record: its host id; on a replica also `<receiver>/<host>`, that
+ * receiver's host (a bare host is every receiver's), as the replica's catalog reads it.
+ */
+function hostMatches(ep: { host_id: string; receiver?: string }, host: string): boolean {
+  if (ep.host_id === host) return true;
+  if (ep.receiver === undefined) return false;
+  const slash = host.indexOf('/');
+  return slash > 0 && host.slice(0, slash) === ep.receiver && host.slice(slash + 1) === ep.host_id;
+}
+
 /** Whether one record falls under the filter, by exactly the rule the catalog's SQL applies. */
 export function matchesEpisodeFilter(
   ep: {
@@ -138,13 +149,15 @@ export function matchesEpisodeFilter(
     size_bytes: number | null;
     received_at: string | null;
     status?: EpisodeStatus;
+    /** Scale-out: the receiver the record came from. */
+    receiver?: string;
   },
   f: EpisodeFilter,
 ): boolean {
   if (f.statuses.length > 0 && (ep.status === undefined || !f.statuses.includes(ep.status))) return false;
   // A record alone does not say its phases (its tarball's labels do): it matches no phase filter.
   if (f.phases.length > 0) return false;
-  if (f.hosts.length > 0 && !f.hosts.includes(ep.host_id)) return false;
+  if (f.hosts.length > 0 && !f.hosts.some((host) => hostMatches(ep, host))) return false;
   if (f.q !== null) {
     const sha = isShaPrefix(f.q) && (ep.sha256 ?? '').toLowerCase().startsWith(f.q.toLowerCase());
     if (!ep.episode_id.startsWith(f.q) && !sha) return false;

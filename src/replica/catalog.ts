@@ -59,11 +59,22 @@ const SCHEMA = `
     received_ms INTEGER,
     path TEXT,
     extra TEXT,
-    UNIQUE (receiver, episode_id)
+    UNIQUE (episode_id, receiver)       -- also the lookup by id alone (a prefix of it)
   );
   CREATE INDEX IF NOT EXISTS replica_episodes_by_time ON replica_episodes(received_ms, seq);
-  CREATE INDEX IF NOT EXISTS replica_episodes_by_id ON replica_episodes(episode_id);
 `;
+
+/**
+ * A catalog written before the episodes' unique key led with the id (it had a second index by id,
+ * one more B-tree to write per row): its rows are dropped and rebuilt from the stream.
+ */
+function dropOldLayout(db: Db): void {
+  const old = db
+    .prepare("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'replica_episodes_by_id'")
+    .get();
+  if (old === undefined) return;
+  db.exec('DROP TABLE replica_episodes; DROP TABLE IF EXISTS replica_position; DELETE FROM alerts;');
+}
 
 function toItem(row: EpisodeRow): EpisodeListItem {
   const item: EpisodeListItem = {
@@ -92,6 +103,7 @@ export class ReplicaCatalog {
 
   constructor(stateDir: string | null) {
     this.db = openDatabase(stateDir);
+    dropOldLayout(this.db);
     this.db.exec(SCHEMA);
     const alertColumns = this.db.prepare("SELECT name FROM pragma_table_info('alerts')").pluck().all();
     if (!alertColumns.includes('receiver')) this.db.exec('ALTER TABLE alerts ADD COLUMN receiver TEXT');

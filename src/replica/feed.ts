@@ -1,5 +1,5 @@
 import { Bus, type BusStats, type ResumeResult } from '../bus/bus.js';
-import { DEFAULT_LOG_MAX_BYTES, RingEventLog } from '../bus/event-log.js';
+import { DEFAULT_LOG_MAX_BYTES, presetSerialised, RingEventLog } from '../bus/event-log.js';
 import type { LiveEvents } from '../http/context.js';
 import type { DashboardEvent, DashboardState, HelloMessage, UnsequencedEvent } from '../protocol/index.js';
 import type { StreamRecord } from '../scaleout/records.js';
@@ -28,8 +28,14 @@ const PER_RECEIVER = new Set<DashboardEvent['type']>([
  */
 export function clientEvent(record: StreamRecord): DashboardEvent {
   const { event, receiver } = record;
-  if (receiver === API_RECEIVER || !PER_RECEIVER.has(event.type)) return event;
-  return { ...event, receiver } as DashboardEvent;
+  // An agent's events name their receiver already (the usual case): the event as it was read.
+  const stamped =
+    receiver === API_RECEIVER ||
+    !PER_RECEIVER.has(event.type) ||
+    ('receiver' in event && event.receiver === receiver);
+  if (!stamped) return { ...event, receiver } as DashboardEvent;
+  if (record.json !== undefined) presetSerialised(event, record.json);
+  return event;
 }
 
 /** Events one asynchronous resume may read from the stream before it answers `reset`. */
@@ -75,6 +81,11 @@ export class ReplicaFeed implements LiveEvents {
   /** The next event of the stream (its seq must be `seq + 1`, else `seq_not_contiguous`). */
   follow(event: DashboardEvent): void {
     this.#log.follow(event);
+  }
+
+  /** `follow` for one read of the stream: the live state folds them together. */
+  followAll(events: readonly DashboardEvent[]): void {
+    this.#log.followAll(events);
   }
 
   get epoch(): string {

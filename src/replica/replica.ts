@@ -263,7 +263,7 @@ export class Replica {
   }
 
   #apply(epoch: string, events: DashboardEvent[], records: readonly { receiver: string }[]): void {
-    for (const event of events) this.feed.follow(event);
+    this.feed.followAll(events);
     const last = events.at(-1);
     if (last) this.catalog.apply(epoch, last.seq, events);
     const now = Date.now();

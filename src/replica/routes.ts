@@ -14,6 +14,7 @@ import {
 } from '../http/schemas.js';
 import type { EpisodeFacets, EpisodesPage } from '../protocol/api.js';
 import { type EpisodeFilter, FilterError, parseEpisodeFilter } from '../protocol/episode-filter.js';
+import { errorMessage } from '../util/errors.js';
 import type { ReplicaCatalog, ReplicaCursor, ReplicaFilter } from './catalog.js';
 
 /** What the routes need of the replica: its catalog and where each receiver's agent is. */
@@ -196,7 +197,13 @@ async function proxy(
   const found = source.catalog.find(id, wanted);
   if (!found) throw notFound(`no episode '${id}' in the catalog`);
   const receiver = found.receiver ?? '';
-  const beat = await source.heartbeat(receiver);
+  let beat: AgentHeartbeat | null;
+  try {
+    beat = await source.heartbeat(receiver);
+  } catch (err) {
+    req.log.warn({ err, receiver }, 'heartbeat lookup failed');
+    return agentDown(source, reply, receiver, `cannot be looked up (${errorMessage(err)})`);
+  }
   if (beat === null) return agentDown(source, reply, receiver, 'has no live heartbeat');
   const headers: Record<string, string> = {};
   const { authorization, range } = req.headers;

@@ -158,5 +158,14 @@ describe('replica HTTP', () => {
     expect(agent.seen.map((h) => h.authorization)).toEqual(['Bearer read-token-1', 'Bearer read-token-1']);
     expect(agent.seen[1]?.range).toBe('bytes=2-4');
     expect((await fetch(`${server.url}/api/episodes/nope`)).status).toBe(404);
+
+    // Redis away: the heartbeat cannot be read, and the request is not left waiting for it.
+    await redis.kill();
+    const noRedis = await fetch(`${server.url}/api/episodes/rack-a-ep-1`);
+    expect(noRedis.status).toBe(503);
+    const why = (await noRedis.json()) as { error: { code: string; message: string; last_seen: string } };
+    expect(why.error.code).toBe('agent_unavailable');
+    expect(why.error.message).toMatch(/cannot be looked up/);
+    expect(why.error.last_seen).not.toBeNull();
   });
 });

@@ -15,10 +15,13 @@ import { CLOSE_GOING_AWAY, HEARTBEAT_INTERVAL_MS, type PhaseMix } from '../proto
 import type { RunningServer } from '../server.js';
 import { defaultWebDir, readToken } from '../services.js';
 import { StateDirLock } from '../state/lock.js';
-import { UsageError } from '../util/errors.js';
+import { DashboardError, UsageError } from '../util/errors.js';
 import { createLogger } from '../util/log.js';
 import { Replica } from './replica.js';
 import { type AgentHeartbeat, replicaEpisodeRoutes } from './routes.js';
+
+/** How long a detail or download waits for Redis to name the agent's URL (then 503). */
+const HEARTBEAT_LOOKUP_MS = 1000;
 
 export interface ReplicaServer
   extends Pick<RunningServer, 'url' | 'port' | 'app' | 'hub' | 'logger' | 'close'> {
@@ -107,11 +110,29 @@ export async function startReplicaServer(
   const liveHub = hub;
   const seenBeats = new Map<string, string>();
   const heartbeat = async (receiver: string): Promise<AgentHeartbeat | null> => {
-    const beat = agentHeartbeat(
-      await replica.stream.command(['GET', replica.stream.keys.heartbeat(receiver)]),
-    );
-    if (beat) seenBeats.set(receiver, beat.at);
-    return beat;
+    // While Redis is away the command waits in the client's queue: a detail request must not.
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new DashboardError(
+              'heartbeat_lookup_timeout',
+              `Redis did not answer the heartbeat lookup within ${HEARTBEAT_LOOKUP_MS} ms`,
+            ),
+          ),
+        HEARTBEAT_LOOKUP_MS,
+      );
+    });
+    const lookup = replica.stream.command(['GET', replica.stream.keys.heartbeat(receiver)]);
+    lookup.catch(() => undefined); // answered (or failed) after the timeout: nobody waits for it
+    try {
+      const beat = agentHeartbeat(await Promise.race([lookup, timeout]));
+      if (beat) seenBeats.set(receiver, beat.at);
+      return beat;
+    } finally {
+      clearTimeout(timer);
+    }
   };
   const lastSeen = (receiver: string): string | null => {
     const beat = seenBeats.get(receiver);

@@ -5,6 +5,12 @@ import { DashboardError } from '../util/errors.js';
 export interface StreamRecord {
   receiver: string;
   event: DashboardEvent;
+  /**
+   * The event's JSON as the stream holds it plus its `seq`, when that is exactly what
+   * `JSON.stringify(event)` gives (an object written by `append`, without a `seq` of its own):
+   * whoever sends the event on need not stringify it again.
+   */
+  json?: string;
 }
 
 /** The seq of a stream entry id `<seq>-0`. */
@@ -32,8 +38,13 @@ export function parseEntry(entry: unknown): StreamRecord {
   }
   // The JSON was written by `append` from an UnsequencedEvent; the seq is the entry's id.
   const event = JSON.parse(json) as DashboardEvent;
+  const ownSeq = Object.hasOwn(event, 'seq');
   event.seq = seqOfId(entry[0]);
-  return { receiver, event };
+  // `append` wrote JSON.stringify(event) of an event without a seq: the seq goes last.
+  const canonical = !ownSeq && json.length > 2 && json.charCodeAt(0) === 0x7b && json.endsWith('}');
+  return canonical
+    ? { receiver, event, json: `${json.slice(0, -1)},"seq":${event.seq}}` }
+    : { receiver, event };
 }
 
 /** A list of RESP2 entries as records, oldest first. */

@@ -91,8 +91,9 @@ if count > 0 then
   last = redis.call('HINCRBY', meta, 'seq', count)
   local first = last - count
   for i = 1, count do
-    redis.call('XADD', stream, 'MAXLEN', '~', ARGV[2], string.format('%d-0', first + i), 'r', receiver, 'e', ARGV[8 + i])
+    redis.call('XADD', stream, string.format('%d-0', first + i), 'r', receiver, 'e', ARGV[8 + i])
   end
+  redis.call('XTRIM', stream, 'MAXLEN', '~', ARGV[2])
 else
   last = tonumber(redis.call('HGET', meta, 'seq') or '0')
 end

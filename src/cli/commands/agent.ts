@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { type Agent, startAgent } from '../../agent/agent.js';
 import { AgentEpisodeLookup, buildAgentApp } from '../../agent/http.js';
+import { AgentMetrics } from '../../agent/metrics.js';
 import { AGENT_OPTIONS, type AgentConfig } from '../../config/schema.js';
 import { isLoopbackHost, ReadAuth } from '../../http/auth.js';
 import { checkReceiverName, streamKeys } from '../../scaleout/keys.js';
@@ -116,6 +117,7 @@ export const agentCommand = defineCommand({
       readAuth,
       lookup,
       ready: () => agent?.ready ?? false,
+      metrics: new AgentMetrics(() => (agent ? { run: agent.run, ready: agent.ready } : null)),
     });
     await app.listen({ host: listen.host, port: listen.port });
     const address = app.server.address();

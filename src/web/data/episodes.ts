@@ -98,6 +98,7 @@ export function matchesFilter(
     sha256: string | null;
     size_bytes: number | null;
     received_at: string | null;
+    receiver?: string;
   },
   filter: EpisodeFilter,
 ): boolean {
