@@ -39,6 +39,11 @@ export type IngestBatch =
       read?: RangeRead;
       raw: RawLines;
       checkpoint: Checkpoint;
+      /**
+       * The batch's columns belong to this entry alone (the first pass's scanner thread made them
+       * for it): the last projection may move them to another thread instead of copying them.
+       */
+      ownColumns?: boolean;
     }
   | {
       /** The cold first pass is over: what follows comes from the tailer, record by record. */

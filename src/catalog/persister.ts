@@ -123,7 +123,7 @@ export class CatalogPersister implements IngestProjection {
     if (
       entry.source === 'index' &&
       entry.kind === 'compact' &&
-      entry.raw.kind === 'bytes' &&
+      (entry.raw.kind === 'bytes' || entry.raw.kind === 'range') &&
       entry.raw.file
     ) {
       const file = entry.raw.file;
@@ -295,19 +295,27 @@ function toPersistBatch(entry: IngestEntry): { batch: PersistBatch; transfer: Ar
   if (raw.kind === 'lines')
     return { batch: { type: 'index_lines', seq, lines: raw.lines, checkpoint }, transfer: [] };
   // The reader reuses its columns for the next range: the writer gets its own copies, moved to
-  // it. The bytes it reads again through the pass's descriptor (retained by `apply`) when there
+  // it (unless they are the entry's own). The bytes it reads again through the pass's descriptor (retained by `apply`) when there
   // is one, else it gets a copy of them too.
+  // Columns the entry owns (the first pass's scanner thread made them) move as they are: the live
+  // state, subscribed before the writer, is done with them when this runs.
+  const own = entry.ownColumns === true;
   const columns = {
-    status: b.status.slice(),
-    host: b.host.slice(),
-    size: b.size.slice(),
-    receivedMs: b.receivedMs.slice(),
-    rows: b.rows.slice(),
+    status: own ? b.status : b.status.slice(),
+    host: own ? b.host : b.host.slice(),
+    size: own ? b.size : b.size.slice(),
+    receivedMs: own ? b.receivedMs : b.receivedMs.slice(),
+    rows: own ? b.rows : b.rows.slice(),
   };
   const transfer: ArrayBuffer[] = Object.values(columns).map((a) => a.buffer as ArrayBuffer);
-  const where = { fileOffset: raw.fileOffset, length: raw.bytes.byteLength };
+  // A range the first pass's scanner thread read comes as its place in the file only.
+  const where = {
+    fileOffset: raw.fileOffset,
+    length: raw.kind === 'range' ? raw.length : raw.bytes.byteLength,
+  };
   let source: { fd: number } | { bytes: Uint8Array };
-  if (raw.file) source = { fd: raw.file.fd };
+  if (raw.kind === 'range') source = { fd: raw.file.fd };
+  else if (raw.file) source = { fd: raw.file.fd };
   else {
     const bytes = raw.bytes.slice();
     transfer.push(bytes.buffer as ArrayBuffer);

@@ -19,6 +19,8 @@ export const EPISODE_SUFFIX = '.tar.zst';
 
 /** Stats in flight at once while listing one host folder (libuv's pool does the rest). */
 const STATS_IN_FLIGHT = 64;
+/** Host folders listed at once by `scanHosts`. */
+const HOSTS_IN_FLIGHT = 8;
 
 /** Whether a file name is an episode's (the name rule; the entry must also be a regular file). */
 export function isEpisodeFile(name: string): boolean {
@@ -127,9 +129,16 @@ export async function scanHosts(
   const removed = new Map<string, HostListing>();
   const hosts = await listHostFolders(episodesDir);
   const seen = new Set(hosts ?? []);
-  for (const host of hosts ?? []) {
-    const previous = listings.get(host);
-    const listing = await listHost(episodesDir, host, previous, full);
+  // Several hosts at a time: each listing is a few round trips to the thread pool, and during the
+  // first pass this thread takes I/O only between index ranges (24 hosts one after another made
+  // the folder scan, not the index, the last part of a cold start to finish).
+  const previousOf = new Map((hosts ?? []).map((host) => [host, listings.get(host)]));
+  const listed = await mapLimit(hosts ?? [], HOSTS_IN_FLIGHT, (host) =>
+    listHost(episodesDir, host, previousOf.get(host), full),
+  );
+  for (const [i, host] of (hosts ?? []).entries()) {
+    const previous = previousOf.get(host);
+    const listing = listed[i] as HostListing | null;
     if (listing === null) {
       seen.delete(host);
       continue;

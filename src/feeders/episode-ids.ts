@@ -30,12 +30,20 @@ export class EpisodeIdTracker {
     return this.seenThisRun.addHash(hi, lo);
   }
 
-  /** True when ids need no catalog lookup (cold start): the compact first pass may be used. */
+  /**
+   * `acceptHash` over a compact batch's valid lines (`status` 0), in order: the indexes of the
+   * lines whose id was seen before. Only valid on a cold start, as `acceptHash`.
+   */
+  acceptHashes(hi: Uint32Array, lo: Uint32Array, status: Uint8Array, count: number): number[] {
+    return this.seenThisRun.addBatch(hi, lo, status, count);
+  }
+
   /** Room for `n` ids in all (a first pass that can estimate its lines). */
   reserve(n: number): void {
     this.seenThisRun.reserve(n);
   }
 
+  /** True when ids need no catalog lookup (cold start): the compact first pass may be used. */
   get cold(): boolean {
     return this.committedBefore === null;
   }

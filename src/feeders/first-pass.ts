@@ -1,4 +1,7 @@
 import fs from 'node:fs';
+import { Worker } from 'node:worker_threads';
+import { workerFile } from '../util/worker-url.js';
+import type { FirstPassJob, FirstPassResult } from './first-pass-protocol.js';
 import { CompactBatchBuilder, type CompactIndexBatch, compactIndexBatch } from './index-compact.js';
 import { MAX_LINE_BYTES, readRange } from './index-ranges.js';
 import { type ScannedRange, scanIndexRange } from './index-scan.js';
@@ -23,6 +26,8 @@ export interface RangeRead {
  */
 export type RawLines =
   | { kind: 'bytes'; bytes: Uint8Array; fileOffset: number; file?: SharedFd }
+  /** A range the scanner thread read: its bytes are read again through `file` if ever needed. */
+  | { kind: 'range'; file: SharedFd; fileOffset: number; length: number }
   | { kind: 'lines'; lines: string[] };
 
 /** A descriptor shared by the first pass and whoever reads its ranges later: closed on the last release. */
@@ -51,7 +56,10 @@ export function sharedFd(fd: number): SharedFd {
 /** The whole lines of a first-pass batch, split as the tailer splits them. */
 export function rawLines(raw: RawLines): string[] {
   if (raw.kind === 'lines') return raw.lines;
-  const bytes = Buffer.from(raw.bytes.buffer, raw.bytes.byteOffset, raw.bytes.byteLength);
+  const bytes =
+    raw.kind === 'range'
+      ? readRange(raw.file.fd, raw.fileOffset, raw.fileOffset + raw.length)
+      : Buffer.from(raw.bytes.buffer, raw.bytes.byteOffset, raw.bytes.byteLength);
   const sink: LineSink = { lines: [], skipped: [] };
   if (bytes.length > 0) splitLines(bytes, 0, bytes.length - 1, raw.fileOffset, MAX_LINE_BYTES, sink);
   return sink.lines;
@@ -63,25 +71,53 @@ export interface FirstPassSource {
   read?: RangeRead;
   raw: RawLines;
   checkpoint: Checkpoint;
+  /** The batch's columns are its own (made for it by the scanner thread, never reused). */
+  ownColumns?: boolean;
+}
+
+/** Fewer planned ranges than this are scanned on this thread alone (a thread's start costs more). */
+export const SCANNER_MIN_RANGES = 4;
+/** Ranges the scanner thread is given ahead of delivery, so it never waits for this thread. */
+const SCANNER_AHEAD = 8;
+/** Ranges this thread scans ahead while the next to deliver is on the scanner. */
+const OWN_AHEAD = 3;
+
+/** A read buffer and a batch builder of this thread's, busy while their batch is undelivered. */
+interface Slot {
+  buffer: Buffer;
+  builder: CompactBatchBuilder | null;
+  busy: boolean;
+}
+
+/** One range scanned and ready to deliver. */
+interface Scanned {
+  batch: CompactIndexBatch;
+  read: RangeRead;
+  raw: RawLines;
+  ownColumns: boolean;
 }
 
 /**
- * The cold start's first pass over the index, on this thread: planned byte ranges are read and
- * scanned byte-wise (`scanRange`), or — when no range could be planned — the tailer's batches of
- * lines are parsed compactly (`submit`, the feeder's bulk loader). Either way each batch reaches
- * `deliver` in file order, and the event loop runs between ranges (a range is a few
- * milliseconds of work), so the server answers while a large index loads.
+ * The cold start's first pass over the index: planned byte ranges are read and scanned byte-wise
+ * (`scanRanges`), or — when no range could be planned — the tailer's batches of lines are parsed
+ * compactly (`submit`, the feeder's bulk loader). Either way each batch reaches `deliver` in file
+ * order, on this thread, which alone decides repeats and checkpoints; the event loop runs between
+ * ranges (a range is a few milliseconds of work), so the server answers while a large index loads.
  *
- * Why not worker threads: measured on two cores, a parse worker cost about 0.3 s more CPU over a
- * 1M-line index (its own start-up, compilation and collection) than it took off this thread, and
- * a busy machine made the pass slower with it than without; this thread also has to check every
- * id for repeats in order, which no worker can share.
+ * A large index is scanned on two threads: a scanner thread (`first-pass-worker.ts`, the other
+ * core) scans ranges ahead, and this thread scans the next untaken ranges (up to OWN_AHEAD) whenever
+ * the next one to deliver is still on the scanner, so neither waits while the other works and the start-up work
+ * on this thread (the HTTP app, the folder scans) overlaps the scan. The scanner reads through
+ * the same descriptor and moves its batch's columns here; its bytes stay there (`raw` of kind
+ * `range`: read again through the descriptor should anything need them).
  */
 export class FirstPassLoader implements BulkLoader {
-  /** Reused for every range. */
-  private readBuffer = Buffer.alloc(0);
-  /** Reused for every range too: `deliver` applies a batch before the next range is read. */
-  private builder: CompactBatchBuilder | null = null;
+  /**
+   * Read buffers and builders of the ranges this thread scans, reused: one is busy from the scan
+   * until its batch is delivered (`deliver` applies a batch before it returns), so one serves a
+   * pass on this thread alone, and OWN_AHEAD more the ranges scanned ahead of the scanner's.
+   */
+  private slots: Slot[] = [];
   private closed = false;
 
   /**
@@ -92,23 +128,98 @@ export class FirstPassLoader implements BulkLoader {
     private readonly deliver: (batch: CompactIndexBatch, source: FirstPassSource) => void | Promise<void>,
     /** Called once, when the pass is over (`close`). */
     private readonly onDone: () => void | Promise<void> = () => {},
+    /** Whether to start a scanner thread for a plan of SCANNER_MIN_RANGES or more (tests turn it off). */
+    private readonly useScanner = true,
   ) {}
 
   /**
-   * Reads the range [start, end) of the file open at `file` (whole lines), scans it, delivers it;
-   * `checkpoint` is the plan's, and this range's position is its offset `end`.
+   * Scans the planned ranges of the file open at `file` (each [start, end) whole lines) and
+   * delivers them in order; `checkpoint` is the plan's, each range's position its offset `end`.
+   * Stops between ranges once `stopped()` says so. The scanner thread, if any, is gone when this
+   * resolves (so the caller may close the descriptor).
    */
-  async scanRange(file: SharedFd, start: number, end: number, checkpoint: Checkpoint): Promise<void> {
-    if (this.readBuffer.length < end - start) this.readBuffer = Buffer.allocUnsafe(end - start);
-    this.builder ??= new CompactBatchBuilder(Math.ceil((end - start) / 200));
-    const bytes = readRange(file.fd, start, end, this.readBuffer);
-    const scanned = scanIndexRange(bytes, start, MAX_LINE_BYTES, this.builder);
-    await this.deliver(scanned.batch, {
+  async scanRanges(
+    file: SharedFd,
+    ranges: ReadonlyArray<readonly [number, number]>,
+    checkpoint: Checkpoint,
+    stopped: () => boolean = () => false,
+  ): Promise<void> {
+    const scanner = this.useScanner && ranges.length >= SCANNER_MIN_RANGES ? ScannerThread.start() : null;
+    /** Ranges this thread scanned ahead, by index (each holds one of its buffers until delivered). */
+    const ahead = new Map<number, Scanned & { slot: Slot }>();
+    /** Ranges given to the scanner, by index. */
+    const onScanner = new Set<number>();
+    let next = 0;
+    const feed = () => {
+      while (scanner?.alive && scanner.inFlight < SCANNER_AHEAD && next < ranges.length) {
+        const [start, end] = ranges[next] as readonly [number, number];
+        scanner.post({ id: next, fd: file.fd, start, end });
+        onScanner.add(next++);
+      }
+    };
+    try {
+      for (let at = 0; at < ranges.length && !stopped(); at++) {
+        feed();
+        let scanned: (Scanned & { slot?: Slot }) | null = ahead.get(at) ?? null;
+        if (scanned) ahead.delete(at);
+        else if (onScanner.has(at)) {
+          onScanner.delete(at);
+          // While the scanner has it, this thread scans the next ranges nobody has taken.
+          while (scanner?.alive && !scanner.has(at) && ahead.size < OWN_AHEAD && next < ranges.length) {
+            const [start, end] = ranges[next] as readonly [number, number];
+            ahead.set(next++, this.scanHere(file, start, end));
+            feed();
+            await tick();
+          }
+          const result = await scanner?.take(at);
+          if (result?.ok) {
+            const [start] = ranges[at] as readonly [number, number];
+            scanned = {
+              batch: result.batch,
+              read: { bytes: result.length, skips: result.readSkips, excerpts: result.readSkipExcerpts },
+              raw: { kind: 'range', file, fileOffset: start, length: result.length },
+              ownColumns: true,
+            };
+          }
+        } else next = at + 1;
+        // Not scanned yet, or the scanner failed on it (it is then scanned here, as it would be alone).
+        if (scanned === null) {
+          const [start, end] = ranges[at] as readonly [number, number];
+          scanned = this.scanHere(file, start, end);
+        }
+        const end = (ranges[at] as readonly [number, number])[1];
+        const { slot, ...source } = scanned;
+        await this.deliver(scanned.batch, { ...source, checkpoint: { ...checkpoint, offset: end } });
+        if (slot) slot.busy = false;
+        await tick();
+      }
+    } finally {
+      // A scanner with no range in flight no longer reads the descriptor: readiness need not wait
+      // for its thread to end. One still reading (a stop mid-pass) is waited for.
+      if (scanner?.inFlight) await scanner.stop();
+      else void scanner?.stop();
+    }
+  }
+
+  /** Reads and scans one range on this thread, into a free slot's buffer and builder (reused). */
+  private scanHere(file: SharedFd, start: number, end: number): Scanned & { slot: Slot } {
+    let slot = this.slots.find((s) => !s.busy);
+    if (!slot) {
+      slot = { buffer: Buffer.alloc(0), builder: null, busy: false };
+      this.slots.push(slot);
+    }
+    slot.busy = true;
+    if (slot.buffer.length < end - start) slot.buffer = Buffer.allocUnsafe(end - start);
+    slot.builder ??= new CompactBatchBuilder(Math.ceil((end - start) / 200));
+    const bytes = readRange(file.fd, start, end, slot.buffer);
+    const scanned = scanIndexRange(bytes, start, MAX_LINE_BYTES, slot.builder);
+    return {
+      slot,
+      batch: scanned.batch,
       read: { bytes: end - start, skips: scanned.readSkips, excerpts: scanned.readSkipExcerpts },
       raw: { kind: 'bytes', bytes, fileOffset: start, file },
-      checkpoint: { ...checkpoint, offset: end },
-    });
-    await new Promise((resolve) => setImmediate(resolve));
+      ownColumns: false,
+    };
   }
 
   async submit(lines: string[], checkpoint: Checkpoint): Promise<void> {
@@ -120,8 +231,70 @@ export class FirstPassLoader implements BulkLoader {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.readBuffer = Buffer.alloc(0);
-    this.builder = null;
+    this.slots = [];
     await this.onDone();
+  }
+}
+
+const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** The scanner thread: jobs posted in, results kept by id until taken. */
+class ScannerThread {
+  private readonly results = new Map<number, FirstPassResult>();
+  private readonly waiters = new Map<number, (r: FirstPassResult | null) => void>();
+  inFlight = 0;
+  alive = true;
+
+  private constructor(private readonly worker: Worker) {
+    worker.on('message', (r: FirstPassResult) => {
+      this.inFlight--;
+      const waiter = this.waiters.get(r.id);
+      if (waiter) {
+        this.waiters.delete(r.id);
+        waiter(r);
+      } else this.results.set(r.id, r);
+    });
+    // A scanner that fails or exits leaves its ranges to this thread (`take` answers null).
+    const gone = () => {
+      this.alive = false;
+      for (const waiter of this.waiters.values()) waiter(null);
+      this.waiters.clear();
+    };
+    worker.on('error', gone);
+    worker.on('exit', gone);
+  }
+
+  /** A scanner thread, or null when none can be started here. */
+  static start(): ScannerThread | null {
+    try {
+      return new ScannerThread(new Worker(workerFile('./first-pass-worker.js', import.meta.url)));
+    } catch {
+      return null;
+    }
+  }
+
+  post(job: FirstPassJob): void {
+    this.inFlight++;
+    this.worker.postMessage(job);
+  }
+
+  has(id: number): boolean {
+    return this.results.has(id);
+  }
+
+  /** The result of job `id` once it came; null when the thread is gone without it. */
+  take(id: number): Promise<FirstPassResult | null> {
+    const r = this.results.get(id);
+    if (r) {
+      this.results.delete(id);
+      return Promise.resolve(r);
+    }
+    if (!this.alive) return Promise.resolve(null);
+    return new Promise((resolve) => this.waiters.set(id, resolve));
+  }
+
+  /** Ends the thread; resolves once it no longer reads through the descriptor. */
+  async stop(): Promise<void> {
+    await this.worker.terminate();
   }
 }

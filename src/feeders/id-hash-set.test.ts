@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { EpisodeIdTracker } from './episode-ids.js';
-import { IdHashSet } from './id-hash-set.js';
+import { hash64, IdHashSet } from './id-hash-set.js';
 
 describe('IdHashSet', () => {
   it('remembers 200,000 distinct ids across growth with no false member among 200,000 others', () => {
@@ -14,6 +14,36 @@ describe('IdHashSet', () => {
       if (set.has(`other-${i}`)) falseHits++;
     }
     expect(falseHits).toBe(0);
+  });
+});
+
+describe('IdHashSet.addBatch', () => {
+  it('adds the valid lines of a batch as addHash would one by one, repeats within the batch included', () => {
+    const ids = Array.from({ length: 5000 }, (_, i) => `ep-${i % 3700}`);
+    const status = Uint8Array.from(ids, (_, i) => (i % 13 === 0 ? 1 : 0));
+    const hi = new Uint32Array(ids.length);
+    const lo = new Uint32Array(ids.length);
+    ids.forEach((id, i) => {
+      [hi[i], lo[i]] = hash64(id);
+    });
+    const oneByOne = new IdHashSet(16);
+    oneByOne.add('ep-7');
+    const want = ids.flatMap((_, i) =>
+      status[i] === 0 && !oneByOne.addHash(hi[i] as number, lo[i] as number) ? [i] : [],
+    );
+    const batched = new IdHashSet(16);
+    batched.add('ep-7');
+    // In two batches, across the table's growth.
+    const first = batched.addBatch(
+      hi.subarray(0, 2000),
+      lo.subarray(0, 2000),
+      status.subarray(0, 2000),
+      2000,
+    );
+    const rest = batched.addBatch(hi.subarray(2000), lo.subarray(2000), status.subarray(2000), 3000);
+    expect([...first, ...rest.map((i) => i + 2000)]).toEqual(want);
+    expect(batched.size).toBe(oneByOne.size);
+    for (let i = 0; i < 3700; i++) expect(batched.has(`ep-${i}`)).toBe(oneByOne.has(`ep-${i}`));
   });
 });
 

@@ -34,6 +34,41 @@ export class IdHashSet {
     return this.insert(h, l);
   }
 
+  /**
+   * Adds the hashes of lines `i < count` whose `status[i]` is 0 (the others are skipped), in
+   * order; returns the indexes of those already present (repeats, including repeats within the
+   * batch). The same as `addHash` line by line, in one loop: a first pass adds a million.
+   */
+  addBatch(hi: Uint32Array, lo: Uint32Array, status: Uint8Array, count: number): number[] {
+    const repeats: number[] = [];
+    // Room for the whole batch first, so the loop needs no growth check.
+    this.reserve(this.count + count);
+    const slots = this.slots;
+    const mask = this.mask;
+    let added = 0;
+    for (let k = 0; k < count; k++) {
+      if (status[k] !== 0) continue;
+      const h = hi[k] as number;
+      const l = lo[k] as number;
+      for (let i = l & mask; ; i = (i + 1) & mask) {
+        const sh = slots[2 * i] as number;
+        const sl = slots[2 * i + 1] as number;
+        if (sh === 0 && sl === 0) {
+          slots[2 * i] = h;
+          slots[2 * i + 1] = l;
+          added++;
+          break;
+        }
+        if (sh === h && sl === l) {
+          repeats.push(k);
+          break;
+        }
+      }
+    }
+    this.count += added;
+    return repeats;
+  }
+
   has(s: string): boolean {
     const [h, l] = hash64(s);
     const slots = this.slots;

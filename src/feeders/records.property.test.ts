@@ -1,10 +1,21 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { tempDir } from '../../test/support/tmp.js';
 import type { EpisodeRecord } from '../protocol/index.js';
 import { wallMs } from '../util/time.js';
+import { FirstPassLoader, type FirstPassSource, rawLines, sharedFd } from './first-pass.js';
 import { hash64, IdHashSet } from './id-hash-set.js';
 import { IndexAggregates } from './index-aggregates.js';
-import { type CompactIndexBatch, compactIndexBatch, LINE_OK, SKIP_CODES } from './index-compact.js';
-import { MAX_LINE_BYTES } from './index-ranges.js';
+import {
+  type CompactIndexBatch,
+  compactIndexBatch,
+  LINE_OK,
+  ROW,
+  ROW_FIELDS,
+  SKIP_CODES,
+} from './index-compact.js';
+import { MAX_LINE_BYTES, planIndexRanges } from './index-ranges.js';
 import { scanIndexRange } from './index-scan.js';
 import { JsonLineScanner } from './json-line.js';
 import {
@@ -359,6 +370,66 @@ describe('the scanner and the full parse give identical records', () => {
     expect(fromBytes.total_bytes).toBe(want.total_bytes);
     expect(fromBytes.hosts_indexed).toEqual(want.hosts_indexed);
     expect(stateOfBatch(text)).toEqual(fromBytes);
+  });
+});
+
+/** What a first pass over `file` in ranges of `rangeBytes` delivers, batch by batch, in plain values. */
+async function firstPassOf(file: string, rangeBytes: number, useScanner: boolean) {
+  const plan = planIndexRanges(file, rangeBytes);
+  if (!plan) throw new Error('no plan');
+  const fd = sharedFd(plan.fd);
+  const out: Array<Record<string, unknown>> = [];
+  const kinds: string[] = [];
+  const loader = new FirstPassLoader(
+    (batch, src: FirstPassSource) => {
+      kinds.push(src.raw.kind);
+      out.push({
+        lines: Array.from({ length: batch.count }, (_, i) => compactOf(batch, i)),
+        hosts: batch.hosts,
+        hostSums: batch.hostSums,
+        tail: batch.tail,
+        rejected: batch.rejected,
+        read: src.read,
+        checkpoint: src.checkpoint,
+        raw: rawLines(src.raw),
+        // What the catalog writer reads of a valid line: where its text fields lie, or (-1) that
+        // it is parsed whole; the rest of a row is not read (a reused builder leaves old values).
+        rows: Array.from({ length: batch.count }, (_, i) => {
+          if (batch.status[i] !== LINE_OK) return null;
+          const row = Array.from(batch.rows.subarray(i * ROW_FIELDS, (i + 1) * ROW_FIELDS));
+          if (row[ROW.line] === -1) return [-1];
+          return row[ROW.idStart] === -1 ? row.slice(0, 3) : row;
+        }),
+        texts: batch.texts,
+      });
+    },
+    () => {},
+    useScanner,
+  );
+  await loader.scanRanges(fd, plan.ranges, plan.checkpoint);
+  fd.release();
+  return { out, kinds, ranges: plan.ranges.length };
+}
+
+describe('the first pass on two threads', () => {
+  it('delivers exactly what one thread delivers: every batch, its lines, tail, skips and checkpoint', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'index.jsonl');
+    // Lines of every shape, some ids repeated, an over-long line and invalid UTF-8 between them.
+    const all = lines(6, 6000, indexLine);
+    for (let k = 0; k < 50; k++) all.splice(100 + k * 97, 0, all[k * 11] as string);
+    const parts = all.map((l) => Buffer.from(`${l}\n`));
+    parts.splice(3000, 0, Buffer.from(`{"episode_id":"${'x'.repeat(MAX_LINE_BYTES + 10)}"}\n`));
+    parts.splice(4000, 0, Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xff, 0x22, 0x7d, 0x0a]));
+    fs.writeFileSync(file, Buffer.concat(parts));
+    const rangeBytes = 64 * 1024;
+    const one = await firstPassOf(file, rangeBytes, false);
+    const two = await firstPassOf(file, rangeBytes, true);
+    expect(one.ranges).toBeGreaterThanOrEqual(8);
+    expect(one.kinds.every((k) => k === 'bytes')).toBe(true);
+    // The scanner thread scanned some of them (read again through the descriptor as `range`).
+    expect(two.kinds.filter((k) => k === 'range').length).toBeGreaterThan(0);
+    expect(two.out).toEqual(one.out);
   });
 });
 

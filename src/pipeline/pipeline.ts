@@ -28,6 +28,8 @@ export interface PipelineOptions {
   rescanInterval: number;
   snapshotInterval: number;
   replayBuffer: number;
+  /** Bytes per range of a cold first pass (tests make many small ones). @default 4 MiB */
+  firstPassRangeBytes?: number;
   /** Each catalog commit's transaction time, in seconds (the `/metrics` histogram). */
   observeCatalogCommit?(source: 'index' | 'alerts', seconds: number): void;
 }
@@ -173,6 +175,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       logger,
       log: ingest,
       onCaughtUp: checkReady,
+      ...(options.firstPassRangeBytes ? { firstPassRangeBytes: options.firstPassRangeBytes } : {}),
     },
     stored.total_episodes > 0 ? (id) => lookup.get(id) !== undefined : null,
   );

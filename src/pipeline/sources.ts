@@ -19,6 +19,8 @@ export interface SourceOptions {
   onCaughtUp(): void;
   /** Mark each batch with its file span (`IngestBatch.span`): the scale-out agent's appends. @default false */
   fileKeys?: boolean;
+  /** Bytes per range of a cold first pass (tests make many small ones). @default 4 MiB */
+  firstPassRangeBytes?: number;
 }
 
 /** A batch's span, when its reader was asked for file keys. */
@@ -97,7 +99,10 @@ export class IndexSource implements SourceReader {
 
   /** Resolves once the tailer runs; a ranged first pass goes on in the background (see `whenStarted`). */
   async start(): Promise<void> {
-    const plan = this.firstPass && this.o.start === null ? planIndexRanges(this.o.path) : null;
+    const plan =
+      this.firstPass && this.o.start === null
+        ? planIndexRanges(this.o.path, this.o.firstPassRangeBytes)
+        : null;
     if (!plan) {
       this.started = this.feeder.start();
       await this.started;
@@ -150,10 +155,7 @@ export class IndexSource implements SourceReader {
     // The catalog writer may read the ranges through it after this pass: closed on its release.
     const file = sharedFd(plan.fd);
     try {
-      for (const [start, end] of plan.ranges) {
-        if (this.stopped) break;
-        await loader.scanRange(file, start, end, plan.checkpoint);
-      }
+      await loader.scanRanges(file, plan.ranges, plan.checkpoint, () => this.stopped);
     } finally {
       file.release();
       await loader.close();
@@ -171,12 +173,13 @@ export class IndexSource implements SourceReader {
       this.firstPassBytes = null;
     }
     const skipCounts = new Uint32Array(SKIP_CODES.length);
-    const duplicateAt: number[] = [];
+    let valid = 0;
     for (let i = 0; i < batch.count; i++) {
       const code = status[i] as number;
       if (code !== LINE_OK) skipCounts[code - 1] = (skipCounts[code - 1] as number) + 1;
-      else if (!this.ids.acceptHash(hashHi[i] as number, hashLo[i] as number)) duplicateAt.push(i);
+      else valid++;
     }
+    const duplicateAt = this.ids.acceptHashes(hashHi, hashLo, status, batch.count);
     const skipped: Record<string, number> = {};
     SKIP_CODES.forEach((reason, k) => {
       const n = skipCounts[k] as number;
@@ -186,8 +189,6 @@ export class IndexSource implements SourceReader {
     // Invalid UTF-8 is no skip (the line is delivered with U+FFFD): it has its own count.
     const { invalid_utf8: invalidUtf8 = 0, ...readSkips } = read?.skips ?? {};
     for (const [reason, n] of Object.entries(readSkips)) skipped[reason] = (skipped[reason] ?? 0) + n;
-    let valid = 0;
-    for (let i = 0; i < batch.count; i++) if (status[i] === LINE_OK) valid++;
     this.feeder.countBulk({
       ...(read ? { lines: batch.count, invalidUtf8 } : {}),
       accepted: valid - duplicateAt.length,
@@ -203,6 +204,7 @@ export class IndexSource implements SourceReader {
       ...(read ? { read } : {}),
       raw: src.raw,
       checkpoint: src.checkpoint,
+      ...(src.ownColumns ? { ownColumns: true } : {}),
     });
   }
 }
