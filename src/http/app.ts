@@ -19,7 +19,7 @@ import { type OriginCheck, type ReadAuth, registerReadAuth } from './auth.js';
 import type { AppContext } from './context.js';
 import { catalogFaultReason, errorBody, HttpError } from './errors.js';
 import { lazyOpenApi } from './openapi.js';
-import { registerAlertLifecycleRoutes } from './routes/alert-lifecycle.js';
+import { registerAlertLifecycleRoutes, type ScaleOutAlerts } from './routes/alert-lifecycle.js';
 import { registerAlertRoutes } from './routes/alerts.js';
 import { registerEpisodeRoutes } from './routes/episodes.js';
 import { registerPhaseRoutes } from './routes/phase.js';
@@ -41,6 +41,8 @@ export interface BuildAppOptions {
    * (`serve --redis`) answers from its own catalog and proxies details to the receivers' agents.
    */
   episodeRoutes?: (app: FastifyInstance, ctx: AppContext) => void;
+  /** A replica's alert groups (per receiver); a single box reads its catalog's. */
+  scaleOutAlerts?: ScaleOutAlerts;
 }
 
 export interface BaseAppOptions {
@@ -204,7 +206,7 @@ export async function buildApp(ctx: AppContext, options: BuildAppOptions): Promi
   registerAlertRoutes(app, ctx);
   registerPhaseRoutes(app, ctx);
   (options.episodeRoutes ?? registerEpisodeRoutes)(app, ctx);
-  registerAlertLifecycleRoutes(app, ctx);
+  registerAlertLifecycleRoutes(app, ctx, options.scaleOutAlerts);
   for (const register of options.routes ?? []) register(app, ctx);
 
   app.get('/api/openapi.json', { schema: route('This OpenAPI document.', { ok: Type.Unknown() }) }, () =>

@@ -60,18 +60,26 @@ export const AlertsQuery = Query({
   }),
   ...PAGE_QUERY,
 });
+const RECEIVER_NOTE =
+  "Replica (serve --redis) only: the group's receiver (needed when several receivers hold the key).";
 export const AlertLifecycleQuery = Query({
   host: repeatable('Host id (repeatable, or comma-separated).'),
   symptom: repeatable('Symptom (repeatable, or comma-separated).'),
   state: repeatable('open, acknowledged, silenced or resolved (repeatable).'),
+  receiver: repeatable(
+    'Replica (serve --redis) only: these receivers (repeatable, or comma-separated). A single box answers 400.',
+  ),
   limit: param('Groups to return, 1–5000 (default 500).', { pattern: WHOLE }),
 });
 export const AlertActionDeleteQuery = Query({
   dedup_key: param('The alert group whose acknowledgement or silence is taken back.'),
+  receiver: param(RECEIVER_NOTE),
 });
+const RECEIVER_FIELD = Type.Optional(Type.String({ description: RECEIVER_NOTE }));
 export const AlertActionBody = Type.Object(
   {
     dedup_key: Type.String({ minLength: 1, maxLength: 200 }),
+    receiver: Type.Optional(Nullable(Type.String({ maxLength: 200, description: RECEIVER_NOTE }))),
     kind: Type.Union([Type.Literal('acknowledge'), Type.Literal('silence')]),
     by: Type.String({ minLength: 1, maxLength: 200 }),
     until: Type.Optional(Nullable(Type.Union([Type.String(), Type.Number()], { description: TIME }))),
@@ -219,6 +227,7 @@ export const DashboardStateSchema = Type.Object(
       Type.String(),
       Type.Object({
         dedup_key: Type.String(),
+        receiver: Type.Optional(Type.String()),
         kind: Type.Union([Type.Literal('acknowledge'), Type.Literal('silence')]),
         by: Type.String(),
         at: Type.String(),
@@ -405,6 +414,7 @@ export function describeValidation(
 
 export const AlertActionSchema = Type.Object({
   dedup_key: Type.String(),
+  receiver: RECEIVER_FIELD,
   kind: Type.Union([Type.Literal('acknowledge'), Type.Literal('silence')]),
   by: Type.String(),
   at: Type.String(),

@@ -116,6 +116,15 @@ export function resolvedBy(
   }
 }
 
+/**
+ * The key of a group's operator action in `alert_actions`: its `dedup_key` on a single box;
+ * `<receiver>/<dedup_key>` when the group names its receiver (a replica, `serve --redis`), so two
+ * receivers' groups with one key are acted on apart.
+ */
+export function actionKey(group: Pick<AlertGroup, 'receiver' | 'dedup_key'>): string | null {
+  return group.dedup_key === null ? null : hostKey(group.receiver, group.dedup_key);
+}
+
 /** Where one group stands at `now`. Resolved wins, then an active silence, then an acknowledgement. */
 export function alertState(
   group: AlertGroup,
@@ -124,7 +133,8 @@ export function alertState(
   t: ResolveThresholds = DEFAULT_RESOLVE_THRESHOLDS,
 ): AlertGroupState {
   const severity = severityOf(group.symptom);
-  const action = group.dedup_key === null ? null : (own(inputs.alert_actions, group.dedup_key) ?? null);
+  const key = actionKey(group);
+  const action = key === null ? null : (own(inputs.alert_actions, key) ?? null);
   const base = { ...group, severity, action };
   const resolved = resolvedBy(group, inputs, t);
   if (resolved !== null) return { ...base, state: 'resolved', state_reason: resolved };
@@ -173,6 +183,8 @@ export interface AlertLifecycleResponse {
 /** Body of `POST /api/alerts/actions` (phase token). */
 export interface AlertActionPost {
   dedup_key: string;
+  /** On a replica (`serve --redis`): the receiver whose group it is. */
+  receiver?: string | null;
   kind: 'acknowledge' | 'silence';
   by: string;
   /** ISO-8601 or epoch seconds; required for a silence. */

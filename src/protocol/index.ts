@@ -194,6 +194,8 @@ export interface DataRootStatus {
  */
 export interface AlertAction {
   dedup_key: string;
+  /** On a replica (`serve --redis`): the receiver whose group it is (the state keys it `<receiver>/<dedup_key>`). */
+  receiver?: string;
   kind: 'acknowledge' | 'silence';
   /** Who did it (free text, as the operator typed it). */
   by: string;

@@ -1,6 +1,6 @@
 import { type Db, openDatabase } from '../catalog/db.js';
-import { alertRow } from '../catalog/ingest-store.js';
-import type { EpisodeFacets, EpisodeListItem } from '../protocol/api.js';
+import { alertFromRow, alertRow } from '../catalog/ingest-store.js';
+import type { AlertGroup, EpisodeFacets, EpisodeListItem } from '../protocol/api.js';
 import type { EpisodeFilter } from '../protocol/episode-filter.js';
 import type { AlertRecord, DashboardEvent, EpisodeRecord } from '../protocol/index.js';
 import { timestampMs } from '../util/time.js';
@@ -94,6 +94,21 @@ function toItem(row: EpisodeRow): EpisodeListItem {
 
 const prefixEnd = (prefix: string) => `${prefix}\u{10ffff}`;
 
+/** Hosts as the explorer takes them: `r/h` is that receiver's host, a bare `h` every receiver's. */
+function hostsWhere(hosts: readonly string[], params: Array<string | number>): string {
+  const any: string[] = [];
+  for (const host of hosts) {
+    const slash = host.indexOf('/');
+    if (slash > 0) {
+      any.push('(receiver = ? AND host_id = ?)');
+      params.push(host.slice(0, slash), host.slice(slash + 1));
+    }
+    any.push('host_id = ?');
+    params.push(host);
+  }
+  return `(${any.join(' OR ')})`;
+}
+
 export class ReplicaCatalog {
   readonly db: Db;
   readonly #insertEpisode;
@@ -184,19 +199,7 @@ export class ReplicaCatalog {
       sql.push(`receiver IN (${f.receivers.map(() => '?').join(',')})`);
       params.push(...f.receivers);
     }
-    if (filter.hosts.length > 0) {
-      const any: string[] = [];
-      for (const host of filter.hosts) {
-        const slash = host.indexOf('/');
-        if (slash > 0) {
-          any.push('(receiver = ? AND host_id = ?)');
-          params.push(host.slice(0, slash), host.slice(slash + 1));
-        }
-        any.push('host_id = ?');
-        params.push(host);
-      }
-      sql.push(`(${any.join(' OR ')})`);
-    }
+    if (filter.hosts.length > 0) sql.push(hostsWhere(filter.hosts, params));
     if (filter.q !== null) {
       const sha = filter.q.toLowerCase();
       sql.push('((episode_id >= ? AND episode_id < ?) OR (sha256 >= ? AND sha256 < ?))');
@@ -296,6 +299,63 @@ export class ReplicaCatalog {
             .get(episodeId, receiver)
     ) as EpisodeRow | undefined;
     return row ? toItem(row) : null;
+  }
+
+  /**
+   * The alert lifecycle's groups on a replica: by (receiver, `dedup_key`) — two receivers' alerts
+   * with one key are two groups — each with its `receiver`, newest first. Hosts as the explorer
+   * takes them (`r/h` that receiver's, a bare `h` every receiver's).
+   */
+  alertGroups(filter: {
+    hosts: readonly string[];
+    symptoms: readonly string[];
+    receivers: readonly string[];
+  }): AlertGroup[] {
+    const where: string[] = [];
+    const params: string[] = [];
+    const anyOf = (column: string, values: readonly string[]) => {
+      where.push(`${column} IN (${values.map(() => '?').join(',')})`);
+      params.push(...values);
+    };
+    if (filter.receivers.length) anyOf('receiver', filter.receivers);
+    if (filter.symptoms.length) anyOf('symptom', filter.symptoms);
+    if (filter.hosts.length) where.push(hostsWhere(filter.hosts, params));
+    const rows = this.db
+      .prepare(
+        `SELECT a.host_id, a.symptom, a.detail, a.suggested_fix, a.detected_at, a.dedup_key, a.extra, a.receiver,
+                g.n, g.first_seen, g.last_seen
+         FROM (SELECT max(id) AS last_id, count(*) AS n, min(detected_at) AS first_seen,
+                      max(detected_at) AS last_seen
+               FROM alerts ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+               GROUP BY receiver, coalesce(dedup_key, '#' || id)) g
+         JOIN alerts a ON a.id = g.last_id
+         ORDER BY g.last_id DESC`,
+      )
+      .all(...params) as Array<
+      Parameters<typeof alertFromRow>[0] & {
+        receiver: string | null;
+        n: number;
+        first_seen: string | null;
+        last_seen: string | null;
+      }
+    >;
+    return rows.map((r) => ({
+      ...alertFromRow(r),
+      ...(r.receiver === null ? {} : { receiver: r.receiver }),
+      count: r.n,
+      first_seen: r.first_seen,
+      last_seen: r.last_seen,
+    }));
+  }
+
+  /** The receivers holding alerts of `dedupKey`, by name. */
+  alertReceivers(dedupKey: string): string[] {
+    return this.db
+      .prepare(
+        'SELECT DISTINCT receiver FROM alerts WHERE dedup_key = ? AND receiver IS NOT NULL ORDER BY receiver',
+      )
+      .pluck()
+      .all(dedupKey) as string[];
   }
 
   /** Every row, in seq order (tests compare two replicas' catalogs with it). */

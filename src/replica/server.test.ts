@@ -12,7 +12,9 @@ import { redisServer } from '../../test/support/redis-server.js';
 import { appendLab, newLab, until } from '../../test/support/replica-harness.js';
 import { openLog } from '../../test/support/stream-harness.js';
 import { tempDir } from '../../test/support/tmp.js';
+import type { AlertLifecycleResponse } from '../protocol/alerts.js';
 import type { EpisodesPage, HostsResponse } from '../protocol/api.js';
+import type { UnsequencedEvent } from '../protocol/index.js';
 import { type ReplicaServer, startReplicaServer } from './server.js';
 
 async function replicaServer(redisUrl: string, extra: Record<string, unknown> = {}): Promise<ReplicaServer> {
@@ -167,5 +169,80 @@ describe('replica HTTP', () => {
     expect(why.error.code).toBe('agent_unavailable');
     expect(why.error.message).toMatch(/cannot be looked up/);
     expect(why.error.last_seen).not.toBeNull();
+  });
+
+  test("alert lifecycle per receiver: two receivers' groups with one dedup_key are listed, acted on and taken back apart", async () => {
+    const redis = await redisServer();
+    const log = await openLog(redis.url);
+    const corrupt = (detail: string, second: number): UnsequencedEvent => ({
+      type: 'alert',
+      host_id: 'host-0',
+      symptom: 'episode_corrupt',
+      detail,
+      suggested_fix: null,
+      detected_at: new Date(Date.UTC(2026, 11, 4, 0, 0, second)).toISOString(),
+      dedup_key: 'host-0-corrupt',
+    });
+    await log.append({ receiver: 'rack-a', events: [corrupt('a1', 1), corrupt('a2', 2)] });
+    await log.append({ receiver: 'rack-b', events: [corrupt('b1', 3)] });
+    const tokenFile = path.join(tempDir(), 'phase-token');
+    fs.writeFileSync(tokenFile, 'phase-secret-token\n');
+    const server = await replicaServer(redis.url, { phaseTokenFile: tokenFile });
+    await until(server.replica, await log.lastSeq());
+    const lifecycle = async (query = '') =>
+      (await (await fetch(`${server.url}/api/alerts/lifecycle${query}`)).json()) as AlertLifecycleResponse;
+    const states = async () =>
+      Object.fromEntries(
+        (await lifecycle()).items.map((g) => [`${g.receiver}:${g.dedup_key}`, [g.state, g.count]]),
+      );
+    const operator = { authorization: 'Bearer phase-secret-token', 'content-type': 'application/json' };
+
+    expect(await states()).toEqual({
+      'rack-a:host-0-corrupt': ['open', 2],
+      'rack-b:host-0-corrupt': ['open', 1],
+    });
+    const onlyB = await lifecycle('?receiver=rack-b');
+    expect(onlyB.items.map((g) => [g.receiver, g.detail, g.count])).toEqual([['rack-b', 'b1', 1]]);
+    expect(onlyB.total).toBe(1);
+    expect((await lifecycle('?host=rack-a/host-0')).items.map((g) => g.receiver)).toEqual(['rack-a']);
+
+    const body = { dedup_key: 'host-0-corrupt', kind: 'acknowledge', by: 'ops' };
+    const ambiguous = await fetch(`${server.url}/api/alerts/actions`, {
+      method: 'POST',
+      headers: operator,
+      body: JSON.stringify(body),
+    });
+    expect(ambiguous.status).toBe(409);
+    expect(((await ambiguous.json()) as { error: { code: string } }).error.code).toBe('ambiguous_receiver');
+
+    const acked = await fetch(`${server.url}/api/alerts/actions`, {
+      method: 'POST',
+      headers: operator,
+      body: JSON.stringify({ ...body, receiver: 'rack-a' }),
+    });
+    expect(acked.status).toBe(201);
+    expect(await acked.json()).toMatchObject({ dedup_key: 'host-0-corrupt', receiver: 'rack-a', by: 'ops' });
+    await until(server.replica, await log.lastSeq());
+    expect(await states()).toEqual({
+      'rack-a:host-0-corrupt': ['acknowledged', 2],
+      'rack-b:host-0-corrupt': ['open', 1],
+    });
+    expect(server.replica.feed.state.alert_actions['rack-a/host-0-corrupt']?.by).toBe('ops');
+
+    const cleared = await fetch(`${server.url}/api/alerts/actions?dedup_key=host-0-corrupt&receiver=rack-b`, {
+      method: 'DELETE',
+      headers: { authorization: operator.authorization },
+    });
+    expect(await cleared.json()).toEqual({ removed: false });
+    const taken = await fetch(`${server.url}/api/alerts/actions?dedup_key=host-0-corrupt&receiver=rack-a`, {
+      method: 'DELETE',
+      headers: { authorization: operator.authorization },
+    });
+    expect(await taken.json()).toEqual({ removed: true });
+    await until(server.replica, await log.lastSeq());
+    expect(await states()).toEqual({
+      'rack-a:host-0-corrupt': ['open', 2],
+      'rack-b:host-0-corrupt': ['open', 1],
+    });
   });
 });

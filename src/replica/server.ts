@@ -205,6 +205,10 @@ export async function startReplicaServer(
       readAuth,
       checkOrigin: originCheck(config.allowedOrigins ?? []),
       episodeRoutes: replicaEpisodeRoutes({ catalog: replica.catalog, heartbeat, lastSeen }),
+      scaleOutAlerts: {
+        groups: (filter) => replica.catalog.alertGroups(filter),
+        receiversOf: (dedupKey) => replica.catalog.alertReceivers(dedupKey),
+      },
     });
     await app.listen({ host: config.host, port: config.port });
   } catch (err) {

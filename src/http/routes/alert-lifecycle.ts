@@ -5,10 +5,12 @@ import {
   type AlertActionPost,
   type AlertLifecycleResponse,
   type AlertState,
+  actionKey,
   alertState,
   countStates,
 } from '../../protocol/alerts.js';
-import type { AlertAction } from '../../protocol/index.js';
+import type { AlertGroup } from '../../protocol/api.js';
+import { type AlertAction, own } from '../../protocol/index.js';
 import { normalizeTimestamp } from '../../util/time.js';
 import type { AppContext } from '../context.js';
 import { badQuery, HttpError } from '../errors.js';
@@ -53,12 +55,59 @@ function requireOperator(ctx: AppContext, authorization: string | undefined): vo
 }
 
 /**
+ * Where a replica (`serve --redis`) finds its alert groups: by (receiver, `dedup_key`), each
+ * naming its receiver, so the lifecycle keys its actions `<receiver>/<dedup_key>`.
+ */
+export interface ScaleOutAlerts {
+  groups(filter: {
+    hosts: readonly string[];
+    symptoms: readonly string[];
+    receivers: readonly string[];
+  }): AlertGroup[];
+  /** The receivers holding alerts of a `dedup_key`. */
+  receiversOf(dedupKey: string): string[];
+}
+
+/** `receiver` is a replica's: a single box has none and says so. */
+function noReceiverHere(): HttpError {
+  return badQuery("'receiver' applies to a replica (serve --redis) only: a single box has one receiver");
+}
+
+/**
+ * The receiver an action on a replica is for: the one named, else the only receiver holding that
+ * `dedup_key` (400 when none does, 409 when several do and the request did not choose).
+ */
+function receiverFor(alerts: ScaleOutAlerts, dedupKey: string, named: string | null): string {
+  if (named !== null) return named;
+  const holders = alerts.receiversOf(dedupKey);
+  if (holders.length === 1) return holders[0] as string;
+  if (holders.length === 0) {
+    throw new HttpError(
+      400,
+      'receiver_required',
+      `no receiver holds alert group '${dedupKey}': name its 'receiver'`,
+    );
+  }
+  throw new HttpError(
+    409,
+    'ambiguous_receiver',
+    `receivers ${holders.join(', ')} all hold alert group '${dedupKey}': name its 'receiver'`,
+  );
+}
+
+/**
  * The alert lifecycle (issue 15 item 3): `GET /api/alerts/lifecycle` (every group with its state
  * and the counts), `POST /api/alerts/actions` (acknowledge or silence a group) and
  * `DELETE /api/alerts/actions?dedup_key=` (take that back). Actions are stored in the catalog and
- * published as `alert_action` events, so every open page sees them at once.
+ * published as `alert_action` events, so every open page sees them at once. On a replica
+ * (`scaleOut`), groups are per (receiver, `dedup_key`), every route takes `receiver`, and the
+ * actions live in the shared stream (keyed `<receiver>/<dedup_key>`), not in this catalog.
  */
-export function registerAlertLifecycleRoutes(app: FastifyInstance, ctx: AppContext): void {
+export function registerAlertLifecycleRoutes(
+  app: FastifyInstance,
+  ctx: AppContext,
+  scaleOut?: ScaleOutAlerts,
+): void {
   const store = new AlertActionStore(ctx.catalog);
 
   // The operator's token is settled before the body is read or validated.
@@ -81,9 +130,9 @@ export function registerAlertLifecycleRoutes(app: FastifyInstance, ctx: AppConte
     const limit = intParam(q, 'limit', 1, 5000) ?? 500;
     const state = ctx.events.state;
     const now = Date.now();
-    const all = store
-      .groups({ hosts: list(q, 'host'), symptoms: list(q, 'symptom') })
-      .map((g) => alertState(g, state, now));
+    const filter = { hosts: list(q, 'host'), symptoms: list(q, 'symptom'), receivers: list(q, 'receiver') };
+    if (!scaleOut && filter.receivers.length) throw noReceiverHere();
+    const all = (scaleOut ?? store).groups(filter).map((g) => alertState(g, state, now));
     const matching = states.length ? all.filter((g) => states.includes(g.state as AlertState)) : all;
     return { items: matching.slice(0, limit), counts: countStates(all), total: matching.length };
   });
@@ -96,11 +145,18 @@ export function registerAlertLifecycleRoutes(app: FastifyInstance, ctx: AppConte
   app.post('/api/alerts/actions', { bodyLimit: 16 * 1024, schema: act, ...operator }, async (req, reply) => {
     const body = req.body;
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-      throw new HttpError(400, 'bad_body', 'body must be a JSON object {dedup_key, kind, by, until?, note?}');
+      throw new HttpError(
+        400,
+        'bad_body',
+        'body must be a JSON object {dedup_key, kind, by, until?, note?, receiver?}',
+      );
     }
     const b = body as Record<string, unknown> & Partial<AlertActionPost>;
     const dedup_key = text(b, 'dedup_key', true) as string;
     const by = text(b, 'by', true) as string;
+    const named = text(b, 'receiver', false);
+    if (!scaleOut && named !== null) throw new HttpError(400, 'bad_body', noReceiverHere().message);
+    const receiver = scaleOut ? receiverFor(scaleOut, dedup_key, named) : null;
     if (b.kind !== 'acknowledge' && b.kind !== 'silence') {
       throw new HttpError(400, 'bad_body', "field 'kind' must be 'acknowledge' or 'silence'");
     }
@@ -117,16 +173,18 @@ export function registerAlertLifecycleRoutes(app: FastifyInstance, ctx: AppConte
     }
     const action: AlertAction = {
       dedup_key,
+      ...(receiver === null ? {} : { receiver }),
       kind: b.kind,
       by,
       at: new Date().toISOString(),
       until,
       note: text(b, 'note', false),
     };
-    store.put(action);
-    // On a replica (`serve --redis`) this appends to the shared stream: answered once it is there.
-    await ctx.events.publish({ type: 'alert_action', dedup_key, action });
-    ctx.logger.info({ dedup_key, kind: action.kind, by, until }, 'alert action');
+    const key = actionKey(action) as string;
+    // A replica's actions live in the shared stream (this publish appends there, answered once it is).
+    if (!scaleOut) store.put(action);
+    await ctx.events.publish({ type: 'alert_action', dedup_key: key, action });
+    ctx.logger.info({ dedup_key, receiver, kind: action.kind, by, until }, 'alert action');
     reply.code(201);
     return action;
   });
@@ -139,8 +197,16 @@ export function registerAlertLifecycleRoutes(app: FastifyInstance, ctx: AppConte
     const q = req.query as RawQuery;
     const dedup_key = single(q, 'dedup_key');
     if (dedup_key === undefined) throw badQuery("query parameter 'dedup_key' is required");
-    const removed = store.remove(dedup_key);
-    if (removed) await ctx.events.publish({ type: 'alert_action', dedup_key, action: null });
+    const named = single(q, 'receiver') ?? null;
+    if (!scaleOut) {
+      if (named !== null) throw noReceiverHere();
+      const removed = store.remove(dedup_key);
+      if (removed) await ctx.events.publish({ type: 'alert_action', dedup_key, action: null });
+      return { removed };
+    }
+    const key = actionKey({ dedup_key, receiver: receiverFor(scaleOut, dedup_key, named) }) as string;
+    const removed = own(ctx.events.state.alert_actions, key) !== undefined;
+    if (removed) await ctx.events.publish({ type: 'alert_action', dedup_key: key, action: null });
     return { removed };
   });
 }

@@ -35,7 +35,9 @@ export function ActionForm({ group, onDone }: { group: AlertGroupState; onDone: 
       onSubmit={(e) => {
         e.preventDefault();
         const until = kind === 'silence' ? new Date(Date.now() + hours * 3600_000).toISOString() : null;
-        run(() => postAlertAction({ dedup_key: key, kind, by, until }, token));
+        run(() =>
+          postAlertAction({ dedup_key: key, receiver: group.receiver ?? null, kind, by, until }, token),
+        );
       }}
     >
       <fieldset>
@@ -95,7 +97,7 @@ export function ActionForm({ group, onDone }: { group: AlertGroupState; onDone: 
           <button
             type="button"
             disabled={busy || token === ''}
-            onClick={() => run(() => clearAlertAction(key, token))}
+            onClick={() => run(() => clearAlertAction(key, group.receiver, token))}
           >
             Clear the {group.action.kind === 'silence' ? 'silence' : 'acknowledgement'}
           </button>

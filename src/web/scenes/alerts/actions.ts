@@ -39,9 +39,14 @@ export async function postAlertAction(post: AlertActionPost, token: string): Pro
   return (await res.json()) as AlertAction;
 }
 
-/** Takes an acknowledgement or silence back. */
-export async function clearAlertAction(dedupKey: string, token: string): Promise<void> {
-  const res = await fetch(`/api/alerts/actions?${new URLSearchParams({ dedup_key: dedupKey })}`, {
+/** Takes an acknowledgement or silence back (a replica's group names its receiver). */
+export async function clearAlertAction(
+  dedupKey: string,
+  receiver: string | undefined,
+  token: string,
+): Promise<void> {
+  const query = new URLSearchParams({ dedup_key: dedupKey, ...(receiver === undefined ? {} : { receiver }) });
+  const res = await fetch(`/api/alerts/actions?${query}`, {
     method: 'DELETE',
     headers: { authorization: `Bearer ${token}` },
   });
