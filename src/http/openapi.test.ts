@@ -138,6 +138,10 @@ describe('GET /api/openapi.json', () => {
     const body = await bad.json();
     fits(ApiErrorSchema, body, 'a 400');
     expect(body).toEqual({ error: { code: 'bad_query', message: "unknown query parameter 'bogus'" } });
+    // receiver= is a replica's (serve --redis): a single box has one receiver and says so.
+    const byReceiver = await fetch(`${s.url}/api/alerts/lifecycle?receiver=rack-a`);
+    expect(byReceiver.status).toBe(400);
+    expect(((await byReceiver.json()) as { error: { code: string } }).error.code).toBe('bad_query');
   });
 
   it('keeps the reply schemas and the protocol types the web app uses in step (type-checked)', () => {
