@@ -16,7 +16,7 @@ import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { get, procMemory, startServer } from './lib/proc.mjs';
+import { get, metric, procMemory, startServer } from './lib/proc.mjs';
 import { percentile } from './lib/stats.mjs';
 
 const { values: args } = parseArgs({
@@ -26,6 +26,7 @@ const { values: args } = parseArgs({
     bin: { type: 'string' },
     'deadline-s': { type: 'string', default: '600' },
     'node-arg': { type: 'string', multiple: true, default: [] },
+    'stop-grace-s': { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -38,6 +39,8 @@ if (args.help) {
       '  --bin CLI       the bin/cis490-dashboard.js of another build (before/after)',
       '  --deadline-s S  give up on a phase after S seconds (default 600)',
       '  --node-arg ARG  a node flag for the server (repeatable), e.g. --cpu-prof',
+      '  --stop-grace-s S  wait S seconds for a clean exit after SIGTERM before SIGKILL (default 8;',
+      '                  120 with --cpu-prof/--heap-prof, which write their file only on a clean exit)',
       'Prints one JSON line per phase: /livez worst and p99 ms, seconds until exact, peak RSS MiB.',
       '',
     ].join('\n'),
@@ -47,6 +50,8 @@ if (args.help) {
 const HOST = 'host-big';
 const WRITERS = 16;
 const deadlineMs = Number(args['deadline-s']) * 1000;
+const profiling = args['node-arg'].some((a) => /^--(cpu|heap)-prof/.test(a));
+const stopGraceMs = Number(args['stop-grace-s'] ?? (profiling ? 120 : 8)) * 1000;
 
 /** Three real episodes (tar + zstd), of three sizes. */
 function tarballs(dir) {
@@ -143,6 +148,9 @@ try {
       }
       const latencies = livez.stop();
       clearInterval(sampler);
+      // The server's own worst event-loop delay since start (its histogram, not a poll's view).
+      const metrics = await get(`${server.url}/metrics`, { timeoutMs: deadlineMs }).catch(() => null);
+      const loopMax = metric(String(metrics?.body ?? ''), 'event_loop_delay_max_seconds');
       const line = {
         phase,
         files: count,
@@ -153,6 +161,7 @@ try {
         livez_polls: latencies.length,
         livez_worst_ms: Math.round(latencies.reduce((a, b) => Math.max(a, b), 0)),
         livez_p99_ms: Math.round(percentile(latencies, 99) || 0),
+        loop_delay_max_ms_since_start: Number.isFinite(loopMax) ? Math.round(loopMax * 1000) : null,
         rss_peak_mib: Math.round(peakRss / 2 ** 20),
         vmhwm_mib: Math.round(procMemory(server.pid).peak / 2 ** 20),
       };
@@ -160,7 +169,8 @@ try {
       if (!exact) break;
     }
   } finally {
-    await server.stop();
+    const exit = await server.stop(stopGraceMs);
+    if (profiling && exit.signal === 'SIGKILL') process.stderr.write('server was killed: no profile written\n');
   }
 } finally {
   fs.rmSync(work, { recursive: true, force: true });

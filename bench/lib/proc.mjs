@@ -159,11 +159,14 @@ export function startServer({ dataRoot, stateDir, args = [], nodeArgs = [], bin 
             const seen = logs.find(matches);
             return seen ? Promise.resolve(seen) : new Promise((found) => logWaiters.push([matches, found]));
           },
-          /** SIGTERM, then SIGKILL if it is still there after 8 s. */
-          async stop() {
+          /**
+           * SIGTERM, then SIGKILL if it is still there after `graceMs` (a profiled server needs
+           * the time to finish its shutdown: `--cpu-prof` writes its file only on a clean exit).
+           */
+          async stop(graceMs = 8000) {
             if (child.exitCode !== null || child.signalCode !== null) return exited;
             child.kill('SIGTERM');
-            const timer = setTimeout(() => child.kill('SIGKILL'), 8000);
+            const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
             const r = await exited;
             clearTimeout(timer);
             return r;

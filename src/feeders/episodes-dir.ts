@@ -1,3 +1,4 @@
+import fs from 'node:fs/promises';
 import path from 'node:path';
 import { dict, type HostDisk } from '../protocol/index.js';
 import type { Logger } from '../util/log.js';
@@ -6,15 +7,18 @@ import { createYielder } from '../util/yielder.js';
 import { DirWatch } from './dir-watch.js';
 import {
   diffListings,
+  type EpisodeFile,
   episodeFile,
   type HostListing,
   isEpisodeFile,
   isSettled,
+  listEpisodeNames,
   listHost,
   listHostFolders,
   scanHosts,
   statEpisode,
 } from './episode-files.js';
+import { type EpisodeFileSource, FileJournal } from './file-journal.js';
 import { WatchedFolder } from './watched-folder.js';
 
 /** Stats of notified names in flight at once. */
@@ -26,6 +30,12 @@ const STATS_IN_FLIGHT = 64;
 const NAMES_PER_STEP = 4096;
 /** A host with notifications is listed again this long after the first (lost ones are found). */
 const RECONCILE_MS = 2_000;
+/**
+ * ... or, for a large folder, this many times as long as its last listing took: the reconciles of
+ * a folder of 200,000 names take a bounded share of the time a burst lasts, not a listing of the
+ * whole folder every two seconds (which made a burst cost its length times the folder).
+ */
+const RECONCILE_COST_FACTOR = 10;
 
 export interface EpisodesDirOptions {
   dataRoot: string;
@@ -47,9 +57,9 @@ export interface EpisodesDirOptions {
  * updates the host's running count and bytes, and publishes one `host_disk` per host and step. Scans
  * and steps never overlap (one runs after the other), so a step never undoes a scan nor the reverse.
  */
-export class EpisodesDirFeeder {
+export class EpisodesDirFeeder implements EpisodeFileSource {
   private readonly root: string;
-  private listings = new Map<string, HostListing>();
+  private hostListings = new Map<string, HostListing>();
   /** Bytes per host: the sum of its listing's sizes, kept as files come and go. */
   private readonly bytes = new Map<string, number>();
   private readonly watches = new Map<string, DirWatch>();
@@ -62,6 +72,10 @@ export class EpisodesDirFeeder {
   private readonly relist = new Map<string, boolean>();
   /** Per host, the reconcile due after its notifications (see `scheduleReconcile`). */
   private readonly reconcileTimers = new Map<string, NodeJS.Timeout>();
+  /** Per host, how long after the first notification its reconcile runs (see RECONCILE_COST_FACTOR). */
+  private readonly reconcileDelays = new Map<string, number>();
+  /** Journals of other walkers following these files (`journal()`). */
+  private readonly journals: FileJournal[] = [];
   /** Scans and notification steps run one after the other on this chain. */
   private chain: Promise<void> = Promise.resolve();
   private drainQueued = false;
@@ -95,19 +109,31 @@ export class EpisodesDirFeeder {
     this.watches.clear();
   }
 
+  /** The current listing (host → its files), for a walker that follows this one (see FileJournal). */
+  listings(): ReadonlyMap<string, HostListing> {
+    return this.hostListings;
+  }
+
+  /** A journal of every change to `listings()` from now on. */
+  journal(): FileJournal {
+    const journal = new FileJournal();
+    this.journals.push(journal);
+    return journal;
+  }
+
   /** Files and bytes per host as last seen. */
   disk(): Record<string, HostDisk> {
     const out = dict<HostDisk>();
-    for (const host of this.listings.keys()) out[host] = this.hostDisk(host);
+    for (const host of this.hostListings.keys()) out[host] = this.hostDisk(host);
     return out;
   }
 
   stats(): { scans: number; errors: number; hosts: number; files: number; pending: number } {
     let files = 0;
-    for (const l of this.listings.values()) files += l.files.size;
+    for (const l of this.hostListings.values()) files += l.files.size;
     let pending = 0;
     for (const names of this.pending.values()) pending += names.size;
-    return { scans: this.scans, errors: this.errors, hosts: this.listings.size, files, pending };
+    return { scans: this.scans, errors: this.errors, hosts: this.hostListings.size, files, pending };
   }
 
   /** A full rescan; calls during one share it, and a change seen mid-scan runs one more. */
@@ -122,7 +148,7 @@ export class EpisodesDirFeeder {
   }
 
   private hostDisk(host: string): HostDisk {
-    return { files: this.listings.get(host)?.files.size ?? 0, bytes: this.bytes.get(host) ?? 0 };
+    return { files: this.hostListings.get(host)?.files.size ?? 0, bytes: this.bytes.get(host) ?? 0 };
   }
 
   private async scanAll(): Promise<void> {
@@ -133,9 +159,9 @@ export class EpisodesDirFeeder {
     this.folder.ensureWatches();
     for (const host of (await listHostFolders(this.root)) ?? []) this.watchHost(host);
     // On a copy, swapped in when complete: counts read meanwhile never mix old files and new bytes.
-    const listings = new Map(this.listings);
+    const listings = new Map(this.hostListings);
     const changes = await scanHosts(this.options.dataRoot, listings, true);
-    this.listings = listings;
+    this.hostListings = listings;
     if (!changes.readable && !this.missingReported) {
       this.missingReported = true;
       this.options.logger.warn({ dir: this.root }, 'episodes folder not readable yet');
@@ -143,7 +169,7 @@ export class EpisodesDirFeeder {
       this.missingReported = false;
       this.options.logger.info({ dir: this.root }, 'episodes folder appeared');
     }
-    const added = (await diffListings(changes, this.listings)).entered.length;
+    const added = this.recordDiff(await diffListings(changes, this.hostListings));
     for (const host of changes.removed.keys()) this.dropHost(host);
     for (const host of changes.relisted.keys()) {
       // A host folder that appeared after the watches above were armed: its files landing before
@@ -155,9 +181,18 @@ export class EpisodesDirFeeder {
     if (added > 0) this.options.onNewFiles?.(added);
   }
 
+  /** Tells the journals what a diff of listings says; returns how many files entered. */
+  private recordDiff({ left, entered }: { left: EpisodeFile[]; entered: EpisodeFile[] }): number {
+    for (const journal of this.journals) {
+      for (const f of left) journal.record(f, undefined);
+      for (const f of entered) journal.record(undefined, f);
+    }
+    return entered.length;
+  }
+
   /** Recomputes a host's bytes from its listing (after a scan relisted it) and publishes a change. */
   private async resum(host: string): Promise<void> {
-    const listing = this.listings.get(host);
+    const listing = this.hostListings.get(host);
     let bytes = 0;
     const yielder = createYielder();
     for (const f of listing?.files.values() ?? []) {
@@ -165,7 +200,7 @@ export class EpisodesDirFeeder {
       if (yielder.due()) await yielder.pause();
     }
     // Relisted or dropped meanwhile (a step never overlaps, but stay exact): sum what is there now.
-    if (this.listings.get(host) !== listing) return;
+    if (this.hostListings.get(host) !== listing) return;
     this.bytes.set(host, bytes);
     this.publish(host);
   }
@@ -225,7 +260,7 @@ export class EpisodesDirFeeder {
     const timer = setTimeout(() => {
       this.reconcileTimers.delete(host);
       this.queueRelist(host, false);
-    }, RECONCILE_MS);
+    }, this.reconcileDelays.get(host) ?? RECONCILE_MS);
     timer.unref();
     this.reconcileTimers.set(host, timer);
   }
@@ -267,12 +302,25 @@ export class EpisodesDirFeeder {
   private async applyNames(host: string, names: string[]): Promise<void> {
     const dir = path.join(this.root, host);
     const stats = await mapLimit(names, STATS_IN_FLIGHT, (name) => statEpisode(path.join(dir, name)));
-    const listing = this.listings.get(host);
+    const listing = this.hostListings.get(host);
     if (!listing) {
       // Not listed yet (its folder appeared, or could not be read): list it whole.
       await this.relistHost(host, true);
       return;
     }
+    this.applyStats(host, listing, names, stats);
+  }
+
+  /**
+   * Applies what `lstat` said of `names` (null: gone or not a file) to a host's listing, running
+   * bytes and the journals, and publishes the change: the cost of the names, not of the folder.
+   */
+  private applyStats(
+    host: string,
+    listing: HostListing,
+    names: readonly string[],
+    stats: ReadonlyArray<{ size: number; mtimeMs: number } | null>,
+  ): void {
     let bytes = this.bytes.get(host) ?? 0;
     let added = 0;
     names.forEach((name, i) => {
@@ -280,11 +328,14 @@ export class EpisodesDirFeeder {
       const old = listing.files.get(name);
       if (st) {
         if (old && old.size === st.size && old.mtimeMs === st.mtimeMs) return;
-        listing.files.set(name, episodeFile(host, name, st));
+        const file = episodeFile(host, name, st);
+        listing.files.set(name, file);
+        for (const journal of this.journals) journal.record(old, file);
         bytes += st.size - (old?.size ?? 0);
         added++;
       } else if (old) {
         listing.files.delete(name);
+        for (const journal of this.journals) journal.record(old, undefined);
         bytes -= old.size;
       }
     });
@@ -295,12 +346,17 @@ export class EpisodesDirFeeder {
 
   /**
    * Lists one host folder again: `full`, every file `lstat`ed (after a watch error, for a late
-   * folder); else only names it does not hold yet, and nothing when the folder has not changed.
+   * folder); else (a reconcile) in place, only names it does not hold yet `lstat`ed, and nothing
+   * when the folder has not changed.
    */
   private async relistHost(host: string, full: boolean): Promise<void> {
     this.watchHost(host);
-    const previous = this.listings.get(host);
-    const listing = await listHost(this.root, host, full ? undefined : previous, full);
+    const previous = this.hostListings.get(host);
+    if (!full && previous) {
+      await this.reconcileHost(host, previous);
+      return;
+    }
+    const listing = await listHost(this.root, host, undefined, full);
     if (listing === null) {
       this.errors++;
       this.dropHost(host);
@@ -308,12 +364,58 @@ export class EpisodesDirFeeder {
     }
     // Still changing: look once more when it may have settled.
     if (!isSettled(listing)) this.scheduleReconcile(host);
-    if (listing === previous) return;
-    this.listings.set(host, listing);
+    this.hostListings.set(host, listing);
     const changes = { relisted: new Map([[host, previous]]), removed: new Map(), readable: true };
-    const added = (await diffListings(changes, this.listings)).entered.length;
+    const added = this.recordDiff(await diffListings(changes, this.hostListings));
     await this.resum(host);
     if (added > 0) this.options.onNewFiles?.(added);
+  }
+
+  /**
+   * A reconcile: the names of a host folder against its listing, which is updated in place. A name
+   * known or already queued by a notification costs a lookup (no copy of the listing, no second
+   * `lstat`); only names no notification brought are `lstat`ed, and the listing is walked for
+   * files gone only when fewer names than it holds were found. Nothing when the folder has not
+   * changed since a settled listing.
+   */
+  private async reconcileHost(host: string, listing: HostListing): Promise<void> {
+    const hostDir = path.join(this.root, host);
+    const dir = await fs.lstat(hostDir).catch(() => null);
+    if (dir?.isDirectory() && listing.dirMtimeMs === dir.mtimeMs && isSettled(listing)) return;
+    const started = performance.now();
+    const listedAtMs = Date.now();
+    const yielder = createYielder();
+    const names = dir?.isDirectory() ? await listEpisodeNames(hostDir, yielder) : null;
+    if (!dir || names === null) {
+      this.errors++;
+      this.dropHost(host);
+      return;
+    }
+    const queued = this.pending.get(host);
+    let known = 0;
+    const fresh: string[] = [];
+    for (const name of names) {
+      if (listing.files.has(name)) known++;
+      else if (!queued?.has(name)) fresh.push(name);
+      if (yielder.due()) await yielder.pause();
+    }
+    const gone: string[] = [];
+    if (known < listing.files.size) {
+      const listed = new Set(names);
+      for (const name of listing.files.keys()) {
+        if (!listed.has(name)) gone.push(name);
+        if (yielder.due()) await yielder.pause();
+      }
+    }
+    const stats = await mapLimit(fresh, STATS_IN_FLIGHT, (name) => statEpisode(path.join(hostDir, name)));
+    if (this.hostListings.get(host) !== listing) return; // Dropped or relisted meanwhile.
+    listing.dirMtimeMs = dir.mtimeMs;
+    listing.listedAtMs = listedAtMs;
+    this.applyStats(host, listing, [...fresh, ...gone], [...stats, ...gone.map(() => null)]);
+    const delay = RECONCILE_COST_FACTOR * (performance.now() - started);
+    this.reconcileDelays.set(host, Math.max(RECONCILE_MS, delay));
+    // Still changing: look once more when it may have settled.
+    if (!isSettled(listing)) this.scheduleReconcile(host);
   }
 
   private dropHost(host: string): void {
@@ -324,7 +426,12 @@ export class EpisodesDirFeeder {
     const timer = this.reconcileTimers.get(host);
     if (timer) clearTimeout(timer);
     this.reconcileTimers.delete(host);
-    this.listings.delete(host);
+    this.reconcileDelays.delete(host);
+    const listing = this.hostListings.get(host);
+    if (listing && this.journals.length > 0) {
+      for (const f of listing.files.values()) for (const journal of this.journals) journal.record(f, undefined);
+    }
+    this.hostListings.delete(host);
     this.bytes.delete(host);
     if (this.published.delete(host)) this.options.onHostChange(host, { files: 0, bytes: 0 });
   }
