@@ -138,6 +138,8 @@ export async function startServices(
     intervalMs: config.phaseInterval * 1000,
     publish: (mix) => bus.publish({ type: 'phase_mix', ...mix }),
     observeRefresh: (seconds) => metrics.phaseMixRefresh.observe(seconds),
+    // One listing of episodes/ for the host counts and the phase mix: the mix takes its changes.
+    files: pipeline.episodeFiles,
   });
   const verifier = new IntegrityVerifier({
     dataRoot,

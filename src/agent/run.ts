@@ -191,6 +191,13 @@ export class AgentRun {
       ),
     };
     const publish = this.appender.publish.bind(this.appender);
+    this.#episodesDir = new EpisodesDirFeeder({
+      dataRoot,
+      logger,
+      rescanIntervalMs: o.rescanInterval * 1000,
+      onHostChange: (host, disk) => publish({ type: 'host_disk', host_id: host, ...disk, receiver }),
+      onNewFiles: () => this.#phaseMix.notifyNewEpisodes(),
+    });
     this.#phaseMix = new PhaseMixService({
       dataRoot,
       db: null,
@@ -198,13 +205,7 @@ export class AgentRun {
       sample: o.phaseSample,
       intervalMs: o.phaseInterval * 1000,
       publish: (mix) => publish({ type: 'phase_mix', ...mix }),
-    });
-    this.#episodesDir = new EpisodesDirFeeder({
-      dataRoot,
-      logger,
-      rescanIntervalMs: o.rescanInterval * 1000,
-      onHostChange: (host, disk) => publish({ type: 'host_disk', host_id: host, ...disk, receiver }),
-      onNewFiles: () => this.#phaseMix.notifyNewEpisodes(),
+      files: this.#episodesDir,
     });
     this.#health = new HealthDirFeeder({
       dataRoot,

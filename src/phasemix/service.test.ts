@@ -5,6 +5,7 @@ import { capturedLogger } from '../../test/support/log.js';
 import { jsonl, tarZst, zstdOf } from '../../test/support/phasemix.js';
 import { tempDir } from '../../test/support/tmp.js';
 import { openDatabase } from '../catalog/db.js';
+import { EpisodesDirFeeder } from '../feeders/episodes-dir.js';
 import { generateDataRoot } from '../generate/generate.js';
 import type { PhaseMix } from '../protocol/index.js';
 import { silentLogger } from '../util/log.js';
@@ -415,6 +416,48 @@ describe('PhaseMixService incremental refreshes', () => {
     );
     mix = await refreshed({ full_scan: false, files_read: 1, files_removed: 0 });
     expect(mix.counts.changed).toBe(2);
+  });
+
+  it('follows the host-folder feeder’s changes instead of listing the folders itself', async () => {
+    const root = path.join(tempDir(), 'root');
+    await generateDataRoot({ out: root, hosts: 3, episodes: 24, alerts: 0, telemetryKb: 2, seed: 11 });
+    const episodes = path.join(root, 'episodes');
+    const [h1, h2, h3] = fs.readdirSync(episodes).sort() as [string, string, string];
+    const inH3 = fs.readdirSync(path.join(episodes, h3)).length;
+    const feeder = new EpisodesDirFeeder({
+      dataRoot: root,
+      logger: silentLogger(),
+      rescanIntervalMs: 3_600_000,
+      onHostChange: () => {},
+    });
+    onTestFinished(() => feeder.stop());
+    await feeder.start();
+    const now = () => new Date('2026-11-01T12:00:00Z');
+    const { svc } = service({ dataRoot: root, now, files: feeder });
+    const cold = () => service({ dataRoot: root, now }).svc.refresh();
+    /** The feeder takes in the changes (a full rescan), then the mix takes the feeder's. */
+    const refreshed = async (expected: { full_scan: boolean; files_read: number; files_removed: number }) => {
+      await feeder.scan();
+      const mix = await svc.refresh();
+      expect(svc.stats().last_refresh).toMatchObject(expected);
+      expect(mix).toEqual(await cold());
+      return mix;
+    };
+    await refreshed({ full_scan: true, files_read: 24, files_removed: 0 });
+
+    addFile(root, `episodes/${h1}/new.tar.zst`, episode([{ phase: 'novel', t_mono_ns: 0 }], { t_mono_end_ns: S }));
+    addFile(root, 'episodes/h-new/a.tar.zst', episode([{ phase: 'boot', t_mono_ns: 0 }]));
+    let mix = await refreshed({ full_scan: false, files_read: 2, files_removed: 0 });
+    expect(mix.counts.novel).toBe(1);
+
+    // Gone, a whole host folder gone, and one rewritten in place (a new size and mtime).
+    fs.rmSync(path.join(episodes, h1, 'new.tar.zst'));
+    fs.rmSync(path.join(episodes, h3), { recursive: true });
+    const [firstOfH2] = fs.readdirSync(path.join(episodes, h2)).sort();
+    addFile(root, `episodes/${h2}/${firstOfH2}`, episode([{ phase: 'changed', t_mono_ns: 0 }]));
+    mix = await refreshed({ full_scan: false, files_read: 1, files_removed: 1 + inH3 });
+    expect(mix.counts).not.toHaveProperty('novel');
+    expect(mix.counts.changed).toBe(1);
   });
 
   it('starts over from a full scan after a refresh that was stopped half-way', async () => {

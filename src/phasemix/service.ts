@@ -7,6 +7,7 @@ import {
   isListed,
   scanHosts,
 } from '../feeders/episode-files.js';
+import type { EpisodeFileSource, FileJournal } from '../feeders/file-journal.js';
 import type { PhaseMix } from '../protocol/index.js';
 import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
@@ -53,6 +54,26 @@ export interface PhaseMixServiceOptions {
   fullScanMs?: number;
   /** Called after each completed refresh with its duration (the refresh-time histogram). */
   observeRefresh?(seconds: number): void;
+  /**
+   * The episode files as the host-folder feeder keeps them: a refresh then takes the files that
+   * changed since the last one from its journal instead of listing `episodes/` itself (a burst of
+   * 200,000 arrivals costs each refresh its own arrivals, not a listing of the whole folder), and
+   * a file rewritten in place is seen by the feeder's full rescans (`fullScanMs` is unused).
+   * Without it, the service lists the folders itself.
+   */
+  files?: EpisodeFileSource;
+}
+
+/** What changed in the population since the last refresh, and how to look at it as it is now. */
+interface PopulationChanges {
+  left: EpisodeFile[];
+  entered: EpisodeFile[];
+  /** Episode files now. */
+  population: number;
+  /** Whether the file at `rel` of `host` is in the population now. */
+  listed(host: string, rel: string): boolean;
+  /** Every file now. */
+  all(): EpisodeFile[];
 }
 
 export interface PhaseMixRefreshStats {
@@ -105,6 +126,8 @@ export class PhaseMixService {
   private cache: Map<string, CachedEpisode> | null = null;
   /** Per host folder: its episode files and its mtime when listed (unchanged ones are not read). */
   private readonly listings = new Map<string, HostListing>();
+  /** The changes of `options.files` since the last refresh took them. */
+  private readonly journal: FileJournal | null;
   /** When every file was last stat'ed. */
   private lastFullScan = Number.NEGATIVE_INFINITY;
   /**
@@ -134,6 +157,7 @@ export class PhaseMixService {
     this.log = options.logger.child({ component: 'phase-mix' });
     this.skipLog = new RateLimitedLog(this.log, SKIP_WARNINGS_PER_MINUTE);
     this.store = options.db ? new SqlitePhaseCache(options.db) : new MemoryPhaseCache();
+    this.journal = options.files?.journal() ?? null;
   }
 
   /** First refresh now, then every `intervalMs`. */
@@ -237,13 +261,12 @@ export class PhaseMixService {
     // may be ahead of its totals). Either way, start over from a full scan.
     const fullScan =
       this.totals === null ||
-      this.clockMs() - this.lastFullScan >= (this.opts.fullScanMs ?? this.opts.intervalMs ?? 600_000);
+      (this.journal === null
+        ? this.clockMs() - this.lastFullScan >= (this.opts.fullScanMs ?? this.opts.intervalMs ?? 600_000)
+        : !everything);
     const previous = this.totals;
     this.totals = null;
-    if (fullScan) this.listings.clear();
-    const changes = await scanHosts(this.opts.dataRoot, this.listings, fullScan);
-    if (fullScan) this.lastFullScan = this.clockMs();
-    const { left, entered } = await diffListings(changes, this.listings, yielder);
+    const { left, entered, population, listed, all } = await this.populationChanges(fullScan, yielder);
 
     // Every episode: the running totals take out what left and add what entered (on a full scan,
     // everything enters fresh totals). A sample is drawn anew each time, so it starts from zero.
@@ -256,7 +279,7 @@ export class PhaseMixService {
         const entry = cache.get(file.rel);
         if (entry) totals.applyEpisode(entry, -1);
       }
-      if (!isListed(this.listings, file.host, file.rel)) {
+      if (!listed(file.host, file.rel)) {
         cache.delete(file.rel);
         removed.push(file.rel);
       }
@@ -264,18 +287,15 @@ export class PhaseMixService {
     if (fullScan) {
       for (const [rel, entry] of cache) {
         if (yielder.due()) await yielder.pause();
-        if (isListed(this.listings, entry.host, rel)) continue;
+        if (listed(entry.host, rel)) continue;
         cache.delete(rel);
         removed.push(rel);
       }
     }
 
-    let population = 0;
-    for (const listing of this.listings.values()) population += listing.files.size;
     let chosen: EpisodeFile[] = entered;
     if (!everything) {
-      const files: EpisodeFile[] = [];
-      for (const listing of this.listings.values()) for (const f of listing.files.values()) files.push(f);
+      const files = all();
       // Sorted: the same random draws pick the same files whatever order the folders list in.
       files.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
       for (const f of files) totals.applyPopulation(f.host, 1);
@@ -337,6 +357,48 @@ export class PhaseMixService {
     );
     this.opts.publish(result.mix);
     return result.mix;
+  }
+
+  /**
+   * The files that left and entered since the last refresh (on a full scan: every file entered),
+   * from the feeder's journal when there is one, else from this service's own listing.
+   */
+  private async populationChanges(fullScan: boolean, yielder: Yielder): Promise<PopulationChanges> {
+    const source = this.opts.files;
+    if (source && this.journal) {
+      // One turn: the listing copied (or the journal taken) and the population counted together.
+      const listings = source.listings();
+      let population = 0;
+      for (const listing of listings.values()) population += listing.files.size;
+      if (fullScan) {
+        this.journal.take(); // Everything is read from the listing now.
+        const files: EpisodeFile[] = [];
+        for (const listing of listings.values()) for (const f of listing.files.values()) files.push(f);
+        const rels = new Set(files.map((f) => f.rel));
+        return { left: [], entered: files, population, listed: (_h, rel) => rels.has(rel), all: () => files };
+      }
+      const { left, entered } = this.journal.take();
+      // A file that left is still listed only when it came back (replaced by a new size or mtime).
+      const back = new Set(entered.map((f) => f.rel));
+      return { left, entered, population, listed: (_h, rel) => back.has(rel), all: () => [] };
+    }
+    if (fullScan) this.listings.clear();
+    const changes = await scanHosts(this.opts.dataRoot, this.listings, fullScan);
+    if (fullScan) this.lastFullScan = this.clockMs();
+    const { left, entered } = await diffListings(changes, this.listings, yielder);
+    let population = 0;
+    for (const listing of this.listings.values()) population += listing.files.size;
+    return {
+      left,
+      entered,
+      population,
+      listed: (host, rel) => isListed(this.listings, host, rel),
+      all: () => {
+        const files: EpisodeFile[] = [];
+        for (const listing of this.listings.values()) for (const f of listing.files.values()) files.push(f);
+        return files;
+      },
+    };
   }
 
   /** Times full scans: the injected clock when there is one (tests), else the monotonic one. */

@@ -7,6 +7,7 @@ import { loadStoredTotals } from '../catalog/ingest-store.js';
 import { type CatalogFault, CatalogPersister, type PersisterStats } from '../catalog/persister.js';
 import { integrityCounts } from '../catalog/verifier-service.js';
 import { EpisodesDirFeeder } from '../feeders/episodes-dir.js';
+import type { EpisodeFileSource } from '../feeders/file-journal.js';
 import { HealthDirFeeder } from '../feeders/health-dir.js';
 import type { JsonlFeederStats } from '../feeders/jsonl-feeder.js';
 import { emptyState } from '../protocol/index.js';
@@ -60,6 +61,8 @@ export interface Pipeline {
   whenCatalogCaughtUp(): Promise<void>;
   /** Called with the number of new episode files (the phase mix and the verifier hook in here). */
   onNewEpisodeFiles(listener: (n: number) => void): void;
+  /** The episode files as the host-folder feeder lists them (the phase mix follows its changes). */
+  readonly episodeFiles: EpisodeFileSource;
   stats(): PipelineStats;
   /** Whether the catalog can be written and read; readers report the errors they meet here. */
   readonly catalogHealth: CatalogHealth;
@@ -222,6 +225,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       await state.whenReady();
       await persister?.whenIdle();
     },
+    episodeFiles: episodesDir,
     onNewEpisodeFiles(listener) {
       newFileListeners.push(listener);
     },
