@@ -170,7 +170,8 @@ try {
     }
   } finally {
     const exit = await server.stop(stopGraceMs);
-    if (profiling && exit.signal === 'SIGKILL') process.stderr.write('server was killed: no profile written\n');
+    if (profiling && exit.signal === 'SIGKILL')
+      process.stderr.write('server was killed: no profile written\n');
   }
 } finally {
   fs.rmSync(work, { recursive: true, force: true });

@@ -150,6 +150,8 @@ export async function startServices(
     // between are announced (poke) and listed at most once a second (or per --poll-interval).
     rescanIntervalMs: config.rescanInterval * 1000,
     pollIntervalMs: Math.max(1000, config.pollInterval * 1000),
+    // The files that change come from the host-folder feeder's listing (one listing of episodes/).
+    files: pipeline.episodeFiles,
   });
   metrics.bind(() => ({
     stats: pipeline.stats(),

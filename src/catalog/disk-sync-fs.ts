@@ -3,7 +3,6 @@ import {
   EPISODE_SUFFIX,
   type EpisodeFile,
   type HostListing,
-  isListed,
   scanHosts,
 } from '../feeders/episode-files.js';
 import type { DiskFile, FileChanges } from './disk-sync.js';
@@ -16,6 +15,19 @@ export function toDiskFile(f: EpisodeFile): DiskFile {
     episodeId: f.rel.slice(f.rel.lastIndexOf('/') + 1, -EPISODE_SUFFIX.length),
     size: f.size,
     mtimeMs: f.mtimeMs,
+  };
+}
+
+/**
+ * What files that left and entered a listing change in `disk_files`: the ones that entered are
+ * upserted; of the ones that left, those that did not enter again (replaced by a new size or
+ * mtime) are gone.
+ */
+export function fileChanges({ left, entered }: { left: EpisodeFile[]; entered: EpisodeFile[] }): FileChanges {
+  const back = new Set(entered.map((f) => f.rel));
+  return {
+    upserts: entered.map(toDiskFile),
+    removals: left.filter((f) => !back.has(f.rel)).map((f) => f.rel),
   };
 }
 
@@ -49,14 +61,17 @@ export class DiskListing {
       this.fresh = false;
       return { all: allDiskFiles(this.listings) };
     }
-    const { left, entered } = await diffListings(scan, this.listings);
-    return {
-      changes: {
-        upserts: entered.map(toDiskFile),
-        // A file replaced (new size or mtime) left and entered: only the ones not listed are gone.
-        removals: left.filter((f) => !isListed(this.listings, f.host, f.rel)).map((f) => f.rel),
-      },
-    };
+    return { changes: fileChanges(await diffListings(scan, this.listings)) };
+  }
+
+  /**
+   * Every file, from a listing of its own that is not kept (a thread fed with the changes lists
+   * only to compare the catalog with the disk now and then, and keeps no copy of 200,000 entries).
+   */
+  async lookAll(): Promise<DiskFile[]> {
+    const listings = new Map<string, HostListing>();
+    await scanHosts(this.dataRoot, listings, true);
+    return allDiskFiles(listings);
   }
 
   /** Forgets the listing: the next look returns every file (after changes failed to apply). */

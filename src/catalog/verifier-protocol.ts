@@ -1,3 +1,5 @@
+import type { FileChanges } from './disk-sync.js';
+
 /** What the main thread tells the verifier thread at start. */
 export interface VerifierWorkerData {
   dataRoot: string;
@@ -8,6 +10,11 @@ export interface VerifierWorkerData {
   rescanIntervalMs: number;
   /** Hashing budget. */
   bytesPerSecond: number;
+  /**
+   * The main thread posts the files that changed (`files`), from the host-folder feeder's listing:
+   * the thread lists `episodes/` itself only for its full listings, not after every poke.
+   */
+  fed: boolean;
 }
 
 /** Messages from the verifier thread. */
@@ -27,5 +34,8 @@ export type VerifierMessage =
   | { type: 'error'; message: string; code?: string | undefined }
   | { type: 'stopped' };
 
-/** Messages to the verifier thread: `poke` asks for a listing now (new files appeared). */
-export type VerifierCommand = { type: 'poke' } | { type: 'stop' };
+/**
+ * Messages to the verifier thread: `poke` asks for a listing now (new files appeared); `files`
+ * brings the files that changed, when the thread is fed (see `VerifierWorkerData.fed`).
+ */
+export type VerifierCommand = { type: 'poke' } | { type: 'files'; changes: FileChanges } | { type: 'stop' };

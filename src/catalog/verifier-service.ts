@@ -1,9 +1,11 @@
 import { Worker } from 'node:worker_threads';
+import type { EpisodeFileSource, FileJournal } from '../feeders/file-journal.js';
 import type { EpisodeStatus } from '../protocol/api.js';
 import { dict } from '../protocol/index.js';
 import type { Logger } from '../util/log.js';
 import { workerFile } from '../util/worker-url.js';
 import type { Db } from './db.js';
+import { toDiskFile } from './disk-sync-fs.js';
 import { PENDING_SQL, pendingByHost } from './episodes-query.js';
 import type { VerifierCommand, VerifierMessage, VerifierWorkerData } from './verifier-protocol.js';
 
@@ -27,6 +29,12 @@ export interface IntegrityVerifierOptions {
   bytesPerSecond?: number;
   /** Told of every failure (a cycle's or the thread's), to notice a corrupt catalog. */
   onError?: (err: unknown) => void;
+  /**
+   * The episode files as the host-folder feeder lists them: the files that changed are posted to
+   * the thread (at each poke, and every poll interval), which then lists `episodes/` only for its
+   * full listing every rescan interval. Without it, the thread lists the folders after each poke.
+   */
+  files?: EpisodeFileSource;
 }
 
 export interface IntegrityVerifierStats {
@@ -47,16 +55,22 @@ export class IntegrityVerifier {
   private stopping: Promise<void> | null = null;
   private readonly counters = { cycles: 0, rows: 0, files: 0, bytes: 0, errors: 0 };
   private cycleListeners: Array<() => void> = [];
+  /** The feeder's changes not posted to the thread yet (with `options.files`). */
+  private journal: FileJournal | null = null;
+  private flushTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly options: IntegrityVerifierOptions) {}
 
   start(): void {
+    // Before the thread's first listing: a change from now on is in it, or posted after it, or both.
+    this.journal = this.options.files?.journal() ?? null;
     const data: VerifierWorkerData = {
       dataRoot: this.options.dataRoot,
       stateDir: this.options.stateDir,
       pollIntervalMs: this.options.pollIntervalMs ?? 1000,
       rescanIntervalMs: this.options.rescanIntervalMs ?? 60_000,
       bytesPerSecond: this.options.bytesPerSecond ?? 32 * 1024 * 1024,
+      fed: this.journal !== null,
     };
     const worker = new Worker(workerFile('./verifier-worker.js', import.meta.url), { workerData: data });
     this.worker = worker;
@@ -69,11 +83,25 @@ export class IntegrityVerifier {
       if (this.worker === worker) this.worker = null;
       if (code !== 0 && !this.stopping) this.options.logger.error({ code }, 'integrity verifier exited');
     });
+    if (this.journal) {
+      // Files gone bring no poke: they go with the next of these.
+      this.flushTimer = setInterval(() => this.postFiles(), data.pollIntervalMs);
+      this.flushTimer.unref();
+    }
+  }
+
+  /** Posts the files changed since the last post to the thread (fed mode). */
+  private postFiles(): void {
+    if (!this.journal || this.journal.size === 0) return;
+    const { entered, gone } = this.journal.take();
+    const changes = { upserts: entered.map(toDiskFile), removals: [...gone] };
+    this.worker?.postMessage({ type: 'files', changes } satisfies VerifierCommand);
   }
 
   /** New episode files appeared: list the folder now instead of at the next rescan. */
   poke(): void {
-    this.worker?.postMessage({ type: 'poke' } satisfies VerifierCommand);
+    if (this.journal) this.postFiles();
+    else this.worker?.postMessage({ type: 'poke' } satisfies VerifierCommand);
   }
 
   /** Resolves after the next complete cycle (tests and tools that want a settled catalog). */
@@ -96,6 +124,8 @@ export class IntegrityVerifier {
   /** Stops the thread after its current step; resolves when its database is closed. */
   stop(): Promise<void> {
     if (this.stopping) return this.stopping;
+    if (this.flushTimer) clearInterval(this.flushTimer);
+    this.flushTimer = null;
     const worker = this.worker;
     if (!worker) return Promise.resolve();
     this.stopping = new Promise<void>((resolve) => {

@@ -9,7 +9,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { statEpisode } from '../feeders/episode-files.js';
 import { errnoCode, errorMessage } from '../util/errors.js';
 import { openDatabase } from './db.js';
-import { DiskSync, FILES_PER_TX, type VerifyItem } from './disk-sync.js';
+import { DiskSync, FILES_PER_TX, type FileChanges, type VerifyItem } from './disk-sync.js';
 import { DiskListing } from './disk-sync-fs.js';
 import { parseDefaultRelPath } from './disk-sync-paths.js';
 import { ByteBudget, hashFile, readThrough } from './verifier.js';
@@ -44,9 +44,14 @@ let lastFullListing = Number.NEGATIVE_INFINITY;
 let wake: (() => void) | null = null;
 /** Where the walk over files to hash goes on from. */
 let verifyCursor = '';
+/** Changes posted by the main thread (fed mode), applied in the order they came. */
+const fed: FileChanges[] = [];
 
 port.on('message', (command: VerifierCommand) => {
-  if (command.type === 'poke') {
+  if (command.type === 'files') {
+    fed.push(command.changes);
+    listingDue = true;
+  } else if (command.type === 'poke') {
     // A burst pokes thousands of times: one wake-up for all of them.
     if (listingDue) return;
     listingDue = true;
@@ -87,8 +92,21 @@ async function listFiles(): Promise<number> {
   listingDue = false;
   lastListing = now;
   if (full) lastFullListing = now;
+  if (data.fed) {
+    // Posted changes older than a full listing are in it; the ones posted while it runs follow it.
+    if (full) fed.length = 0;
+    let applied = full ? await applyFileChanges(sync.diffWithCatalog(await listing.lookAll())) : 0;
+    for (let changes = fed.shift(); changes && !stopping; changes = fed.shift()) {
+      applied += await applyFileChanges(changes);
+    }
+    return applied;
+  }
   const seen = await listing.look(full);
-  const changes = 'all' in seen ? sync.diffWithCatalog(seen.all) : seen.changes;
+  return applyFileChanges('all' in seen ? sync.diffWithCatalog(seen.all) : seen.changes);
+}
+
+/** Applies changes to the catalog in short transactions, yielding between them. */
+async function applyFileChanges(changes: FileChanges): Promise<number> {
   const total = changes.upserts.length + changes.removals.length;
   let applied = 0;
   try {
@@ -97,8 +115,12 @@ async function listFiles(): Promise<number> {
       await yieldToLoop();
     }
   } finally {
-    // Not all applied (stopped, or a write failed): the next listing compares with the catalog.
-    if (applied < total) listing.reset();
+    // Not all applied (stopped, or a write failed): the next listing compares with the catalog
+    // (fed: a full listing, at once).
+    if (applied < total) {
+      listing.reset();
+      if (data.fed) lastFullListing = Number.NEGATIVE_INFINITY;
+    }
   }
   return applied;
 }

@@ -411,7 +411,18 @@ export class EpisodesDirFeeder implements EpisodeFileSource {
     if (this.hostListings.get(host) !== listing) return; // Dropped or relisted meanwhile.
     listing.dirMtimeMs = dir.mtimeMs;
     listing.listedAtMs = listedAtMs;
-    this.applyStats(host, listing, [...fresh, ...gone], [...stats, ...gone.map(() => null)]);
+    const changed = [...fresh, ...gone];
+    const found = [...stats, ...gone.map(() => null)];
+    for (let i = 0; i < changed.length; i += NAMES_PER_STEP) {
+      if (i > 0) await yielder.pause();
+      if (this.hostListings.get(host) !== listing) return;
+      this.applyStats(
+        host,
+        listing,
+        changed.slice(i, i + NAMES_PER_STEP),
+        found.slice(i, i + NAMES_PER_STEP),
+      );
+    }
     const delay = RECONCILE_COST_FACTOR * (performance.now() - started);
     this.reconcileDelays.set(host, Math.max(RECONCILE_MS, delay));
     // Still changing: look once more when it may have settled.
@@ -429,7 +440,8 @@ export class EpisodesDirFeeder implements EpisodeFileSource {
     this.reconcileDelays.delete(host);
     const listing = this.hostListings.get(host);
     if (listing && this.journals.length > 0) {
-      for (const f of listing.files.values()) for (const journal of this.journals) journal.record(f, undefined);
+      for (const f of listing.files.values())
+        for (const journal of this.journals) journal.record(f, undefined);
     }
     this.hostListings.delete(host);
     this.bytes.delete(host);

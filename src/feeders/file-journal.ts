@@ -26,18 +26,23 @@ export class FileJournal {
     return this.changes.size;
   }
 
-  /** The files that left (gone, or replaced) and entered (new, or the replacements); then forgets them. */
-  take(): { left: EpisodeFile[]; entered: EpisodeFile[] } {
+  /**
+   * The files that left (gone, or replaced) and entered (new, or the replacements), and of the
+   * ones that left, those gone (not replaced); then forgets them.
+   */
+  take(): { left: EpisodeFile[]; entered: EpisodeFile[]; gone: Set<string> } {
     const left: EpisodeFile[] = [];
     const entered: EpisodeFile[] = [];
-    for (const { before, after } of this.changes.values()) {
+    const gone = new Set<string>();
+    for (const [rel, { before, after }] of this.changes) {
       if (before === after) continue;
       if (before && after && before.size === after.size && before.mtimeMs === after.mtimeMs) continue;
       if (before) left.push(before);
       if (after) entered.push(after);
+      else gone.add(rel);
     }
     this.changes = new Map();
-    return { left, entered };
+    return { left, entered, gone };
   }
 }
 

@@ -98,6 +98,13 @@ interface PutRow {
  * behind a thread writing back-to-back transactions froze the event loop (and /livez) for up to 5 s.
  */
 const MAIN_THREAD_BUSY_MS = 25;
+/** Rows per transaction: a backlog the write lock held back is written a bit at a time. */
+const ROWS_PER_TX = 256;
+/**
+ * How long one `write` goes on writing a backlog before leaving the rest for the next: 20,000 rows
+ * held back during a burst, written in one go, froze the event loop for about a second.
+ */
+const WRITE_SLICE_MS = 15;
 
 /** The `phase_cache` table of the catalog (schema v1). */
 export class SqlitePhaseCache implements PhaseCacheStore {
@@ -159,10 +166,23 @@ export class SqlitePhaseCache implements PhaseCacheStore {
     this.apply ??= this.prepare();
     const timeout = this.db.pragma('busy_timeout', { simple: true }) as number;
     this.db.pragma(`busy_timeout = ${MAIN_THREAD_BUSY_MS}`);
+    const started = performance.now();
     try {
-      this.apply([...this.queuedPut.values()], [...this.queuedRemove]);
-      this.queuedPut = new Map();
-      this.queuedRemove = new Set();
+      while (this.pending() > 0 && performance.now() - started < WRITE_SLICE_MS) {
+        const put: PutRow[] = [];
+        for (const row of this.queuedPut.values()) {
+          if (put.length >= ROWS_PER_TX) break;
+          put.push(row);
+        }
+        const remove: string[] = [];
+        for (const rel of this.queuedRemove) {
+          if (put.length + remove.length >= ROWS_PER_TX) break;
+          remove.push(rel);
+        }
+        this.apply(put, remove);
+        for (const row of put) this.queuedPut.delete(row.rel_path);
+        for (const rel of remove) this.queuedRemove.delete(rel);
+      }
     } catch (err) {
       // Busy: kept for the next write (the service retries); anything else is the caller's.
       if ((err as { code?: unknown }).code !== 'SQLITE_BUSY') throw err;

@@ -445,7 +445,11 @@ describe('PhaseMixService incremental refreshes', () => {
     };
     await refreshed({ full_scan: true, files_read: 24, files_removed: 0 });
 
-    addFile(root, `episodes/${h1}/new.tar.zst`, episode([{ phase: 'novel', t_mono_ns: 0 }], { t_mono_end_ns: S }));
+    addFile(
+      root,
+      `episodes/${h1}/new.tar.zst`,
+      episode([{ phase: 'novel', t_mono_ns: 0 }], { t_mono_end_ns: S }),
+    );
     addFile(root, 'episodes/h-new/a.tar.zst', episode([{ phase: 'boot', t_mono_ns: 0 }]));
     let mix = await refreshed({ full_scan: false, files_read: 2, files_removed: 0 });
     expect(mix.counts.novel).toBe(1);

@@ -374,13 +374,13 @@ export class PhaseMixService {
         this.journal.take(); // Everything is read from the listing now.
         const files: EpisodeFile[] = [];
         for (const listing of listings.values()) for (const f of listing.files.values()) files.push(f);
-        const rels = new Set(files.map((f) => f.rel));
-        return { left: [], entered: files, population, listed: (_h, rel) => rels.has(rel), all: () => files };
+        // As listed now: a file gone since the copy leaves the cache, is read as gone, and leaves
+        // the totals (with that entry) when the journal brings it next time.
+        const listed = (host: string, rel: string) => isListed(source.listings(), host, rel);
+        return { left: [], entered: files, population, listed, all: () => files };
       }
-      const { left, entered } = this.journal.take();
-      // A file that left is still listed only when it came back (replaced by a new size or mtime).
-      const back = new Set(entered.map((f) => f.rel));
-      return { left, entered, population, listed: (_h, rel) => back.has(rel), all: () => [] };
+      const { left, entered, gone } = this.journal.take();
+      return { left, entered, population, listed: (_h, rel) => !gone.has(rel), all: () => [] };
     }
     if (fullScan) this.listings.clear();
     const changes = await scanHosts(this.opts.dataRoot, this.listings, fullScan);
