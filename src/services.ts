@@ -162,6 +162,7 @@ export async function startServices(
     catalogFault: pipeline.catalogHealth.fault?.fault ?? null,
     futureDatedEpisodes: futureDatedOrNull(pipeline.db),
   }));
+  pipeline.takeVerifierCounts(() => verifier.latestCounts());
   pipeline.onNewEpisodeFiles(() => {
     phaseMix.notifyNewEpisodes();
     verifier.poke();

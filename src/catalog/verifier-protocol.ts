@@ -1,4 +1,5 @@
 import type { FileChanges } from './disk-sync.js';
+import type { VerifierCounts } from './verifier-counts.js';
 
 /** What the main thread tells the verifier thread at start. */
 export interface VerifierWorkerData {
@@ -30,6 +31,12 @@ export type VerifierMessage =
       /** Bytes hashed this cycle. */
       hashedBytes: number;
     }
+  /**
+   * The verifier's own counts as of its last commit (it alone writes them): indexed episodes it
+   * classified by status, and unindexed files, per host. Counting 200,000 unindexed rows is too
+   * long for the main thread's event loop; this thread counts after the cycles that changed them.
+   */
+  | { type: 'counts'; counts: VerifierCounts }
   /** A cycle failed; `code` is the SQLite or system error code, when it had one. */
   | { type: 'error'; message: string; code?: string | undefined }
   | { type: 'stopped' };

@@ -7,6 +7,7 @@ import { workerFile } from '../util/worker-url.js';
 import type { Db } from './db.js';
 import { toDiskFile } from './disk-sync-fs.js';
 import { PENDING_SQL, pendingByHost } from './episodes-query.js';
+import { readVerifierCounts, type VerifierCounts } from './verifier-counts.js';
 import type { VerifierCommand, VerifierMessage, VerifierWorkerData } from './verifier-protocol.js';
 
 export type StatusCounts = Partial<Record<EpisodeStatus, number>>;
@@ -58,6 +59,8 @@ export class IntegrityVerifier {
   /** The feeder's changes not posted to the thread yet (with `options.files`). */
   private journal: FileJournal | null = null;
   private flushTimer: NodeJS.Timeout | null = null;
+  /** The thread's latest counts (null until its first). */
+  private counts: VerifierCounts | null = null;
 
   constructor(private readonly options: IntegrityVerifierOptions) {}
 
@@ -102,6 +105,11 @@ export class IntegrityVerifier {
   poke(): void {
     if (this.journal) this.postFiles();
     else this.worker?.postMessage({ type: 'poke' } satisfies VerifierCommand);
+  }
+
+  /** The thread's latest counts, for `integrityCounts` (null until it has counted). */
+  latestCounts(): VerifierCounts | null {
+    return this.counts;
   }
 
   /** Resolves after the next complete cycle (tests and tools that want a settled catalog). */
@@ -151,6 +159,9 @@ export class IntegrityVerifier {
         for (const l of listeners) l();
         break;
       }
+      case 'counts':
+        this.counts = m.counts;
+        break;
       case 'error':
         this.counters.errors++;
         this.options.onError?.(m);
@@ -174,7 +185,7 @@ function add(into: StatusCounts, status: EpisodeStatus, n: number): void {
  * up (small tables); index rows it has not reached yet are counted as `unverified` from their
  * rowid range (a full pass only while a large backlog is being classified).
  */
-export function integrityCounts(db: Db): IntegrityCounts {
+export function integrityCounts(db: Db, posted: VerifierCounts | null = null): IntegrityCounts {
   const total: StatusCounts = {};
   const hosts = dict<StatusCounts>();
   const bump = (host: string, status: EpisodeStatus, n: number) => {
@@ -183,21 +194,29 @@ export function integrityCounts(db: Db): IntegrityCounts {
     hosts[host] ??= {};
     add(hosts[host], status, n);
   };
-  // One snapshot: the verifier thread may commit between two statements.
-  const { counted, pending, unindexed } = db.transaction(() => ({
-    counted: db.prepare('SELECT host_id, status, n FROM episode_counts WHERE n != 0').all() as Array<{
+  let counted: VerifierCounts['counted'];
+  let unindexed: VerifierCounts['unindexed'];
+  let pending: Array<{ host_id: string; n: number }>;
+  if (posted) {
+    // The thread's counts as of its last commit; index rows past them are still unverified.
+    ({ counted, unindexed } = posted);
+    const classified = new Map<string, number>();
+    for (const r of counted) classified.set(r.host_id, (classified.get(r.host_id) ?? 0) + r.n);
+    const totals = db.prepare('SELECT host_id, episodes FROM host_totals').all() as Array<{
       host_id: string;
-      status: EpisodeStatus;
-      n: number;
-    }>,
-    // Per host from the running totals: never a walk over the rows past the watermark.
-    pending: pendingByHost(db.prepare(PENDING_SQL)),
-    unindexed: db
-      .prepare('SELECT host_id, count(*) AS n FROM disk_files WHERE episode_row IS NULL GROUP BY host_id')
-      .all() as Array<{ host_id: string; n: number }>,
-  }))();
+      episodes: number;
+    }>;
+    pending = totals.map((t) => ({ host_id: t.host_id, n: t.episodes - (classified.get(t.host_id) ?? 0) }));
+  } else {
+    // One snapshot: the verifier thread may commit between two statements.
+    ({ counted, unindexed, pending } = db.transaction(() => ({
+      ...readVerifierCounts(db),
+      // Per host from the running totals: never a walk over the rows past the watermark.
+      pending: pendingByHost(db.prepare(PENDING_SQL)),
+    }))());
+  }
   for (const r of counted) bump(r.host_id, r.status, r.n);
-  for (const r of pending) bump(r.host_id, 'unverified', r.n);
+  for (const r of pending) if (r.n > 0) bump(r.host_id, 'unverified', r.n);
   for (const r of unindexed) bump(r.host_id, 'unindexed', r.n);
   return { total, hosts };
 }

@@ -13,6 +13,7 @@ import { DiskSync, FILES_PER_TX, type FileChanges, type VerifyItem } from './dis
 import { DiskListing } from './disk-sync-fs.js';
 import { parseDefaultRelPath } from './disk-sync-paths.js';
 import { ByteBudget, hashFile, readThrough } from './verifier.js';
+import { readVerifierCounts } from './verifier-counts.js';
 import type { VerifierCommand, VerifierMessage, VerifierWorkerData } from './verifier-protocol.js';
 
 const port = parentPort;
@@ -125,6 +126,21 @@ async function applyFileChanges(changes: FileChanges): Promise<number> {
   return applied;
 }
 
+/** Whether the counts changed since last posted, and when they were. */
+let countsDirty = true;
+let countsPostedAt = Number.NEGATIVE_INFINITY;
+/** While busy, counts are posted at most this often (counting 200,000 rows takes a while). */
+const COUNTS_EVERY_MS = 2000;
+
+/** Posts the thread's counts when they changed: at once when idle, else every COUNTS_EVERY_MS. */
+function postCounts(busy: boolean): void {
+  const now = Date.now();
+  if (!countsDirty || (busy && now - countsPostedAt < COUNTS_EVERY_MS)) return;
+  countsDirty = false;
+  countsPostedAt = now;
+  post({ type: 'counts', counts: readVerifierCounts(db) });
+}
+
 async function cycle(): Promise<boolean> {
   const fileChanges = await listFiles();
   let rowsSynced = 0;
@@ -153,6 +169,8 @@ async function cycle(): Promise<boolean> {
       await recheck(item);
     }
   }
+  if (fileChanges + rowsSynced + queue.length > 0) countsDirty = true;
+  postCounts(queue.length === FILES_PER_CYCLE);
   post({ type: 'cycle', fileChanges, rowsSynced, hashed, hashedBytes });
   // More to hash: go on at once (the budget paces it); else wait.
   return queue.length === FILES_PER_CYCLE;

@@ -5,6 +5,7 @@ import { IngestLog } from '../bus/ingest-log.js';
 import { type Db, openDatabase } from '../catalog/db.js';
 import { loadStoredTotals } from '../catalog/ingest-store.js';
 import { type CatalogFault, CatalogPersister, type PersisterStats } from '../catalog/persister.js';
+import type { VerifierCounts } from '../catalog/verifier-counts.js';
 import { integrityCounts } from '../catalog/verifier-service.js';
 import { EpisodesDirFeeder } from '../feeders/episodes-dir.js';
 import type { EpisodeFileSource } from '../feeders/file-journal.js';
@@ -63,6 +64,11 @@ export interface Pipeline {
   onNewEpisodeFiles(listener: (n: number) => void): void;
   /** The episode files as the host-folder feeder lists them (the phase mix follows its changes). */
   readonly episodeFiles: EpisodeFileSource;
+  /**
+   * Where the integrity counts get the verifier thread's own counts (it counts 200,000 unindexed
+   * files off the event loop); until it returns some, the pipeline counts in the catalog itself.
+   */
+  takeVerifierCounts(read: () => VerifierCounts | null): void;
   stats(): PipelineStats;
   /** Whether the catalog can be written and read; readers report the errors they meet here. */
   readonly catalogHealth: CatalogHealth;
@@ -123,6 +129,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     initialState: { ...emptyState(), ...live.index.snapshotFields(), ...live.alerts.snapshotFields() },
   });
   const newFileListeners: Array<(n: number) => void> = [];
+  let verifierCounts: () => VerifierCounts | null = () => null;
   const episodesDir = new EpisodesDirFeeder({
     dataRoot,
     logger,
@@ -136,7 +143,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     bus,
     live,
     disk: () => episodesDir.disk(),
-    integrity: () => integrityCounts(db),
+    integrity: () => integrityCounts(db, verifierCounts()),
     reportError: (err) => catalogHealth.reportError(err),
     logger,
     snapshotInterval: options.snapshotInterval,
@@ -226,6 +233,9 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       await persister?.whenIdle();
     },
     episodeFiles: episodesDir,
+    takeVerifierCounts(read) {
+      verifierCounts = read;
+    },
     onNewEpisodeFiles(listener) {
       newFileListeners.push(listener);
     },
