@@ -18,10 +18,15 @@ const FILES = scale(20_000, 200_000);
 const MORE = scale(2_000, 20_000);
 const HOST = 'host-big';
 /**
- * A /livez that takes longer than this fails the test: far above the 1 s the issue asks for (this
- * box is shared; `bench/burst.mjs` measures the real figure), far below the minutes of a stall.
+ * A /livez that takes longer than this fails the test. Under `npm run test:soak` (200,000 files,
+ * then 20,000 more) it is the 1 s the issue defines as the behaviour; the bounded run keeps a
+ * margin (10 s: far below the minutes of a stall) for the loaded boxes `npm test` runs on.
  */
-const LIVEZ_BOUND_MS = 10_000;
+const LIVEZ_BOUND_MS = scale(10_000, 1_000);
+/** An API read (state, phase mix) that takes longer than this fails the test. */
+const API_BOUND_MS = 30_000;
+/** Each phase must settle (counts exact) within this: a burst is bounded in time, too. */
+const SETTLE_BOUND_MS = scale(10 * 60_000, 15 * 60_000);
 /** Writes in flight while a burst lands (a receiver unpacking many uploads at once). */
 const WRITERS = 16;
 /** Three sizes of real episodes, so the bytes check is more than a count times a constant. */
@@ -86,7 +91,7 @@ async function burst(dir: string, from: number, count: number): Promise<number> 
 }
 
 async function json<T>(server: ChildServer, pathname: string): Promise<T> {
-  const res = await fetch(`${server.url}${pathname}`, { signal: AbortSignal.timeout(LIVEZ_BOUND_MS) });
+  const res = await fetch(`${server.url}${pathname}`, { signal: AbortSignal.timeout(API_BOUND_MS) });
   expect(res.status).toBe(200);
   return (await res.json()) as T;
 }
@@ -98,7 +103,7 @@ async function settled(server: ChildServer, files: number, bytes: number): Promi
       const s = await json<DashboardState>(server, '/api/state');
       expect({ files: s.host_counts[HOST], bytes: s.host_bytes[HOST] }).toEqual({ files, bytes });
     },
-    { timeout: 30 * 60_000, interval: 250 },
+    { timeout: SETTLE_BOUND_MS, interval: 250 },
   );
 }
 
@@ -146,14 +151,14 @@ describe('fault: a burst of new tarballs in one host folder', () => {
           expect(mix.population_episodes).toBe(total);
           expect(mix.sampled_episodes).toBe(total);
         },
-        { timeout: 30 * 60_000, interval: 500 },
+        { timeout: SETTLE_BOUND_MS, interval: 500 },
       );
       await vi.waitFor(
         async () => {
           const s = await json<DashboardState>(server, '/api/state');
           expect(s.integrity?.hosts[HOST]?.unindexed).toBe(total);
         },
-        { timeout: 30 * 60_000, interval: 500 },
+        { timeout: SETTLE_BOUND_MS, interval: 500 },
       );
       const peak = peakRss(server.child.pid as number);
       figures.peak_rss = mib(peak);
