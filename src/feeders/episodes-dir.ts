@@ -161,7 +161,10 @@ export class EpisodesDirFeeder implements EpisodeFileSource {
     // On a copy, swapped in when complete: counts read meanwhile never mix old files and new bytes.
     const listings = new Map(this.hostListings);
     const changes = await scanHosts(this.options.dataRoot, listings, true);
+    const diff = await diffListings(changes, listings);
+    // Swapped in and told to the journals in one turn: a follower never sees one without the other.
     this.hostListings = listings;
+    const added = this.recordDiff(diff);
     if (!changes.readable && !this.missingReported) {
       this.missingReported = true;
       this.options.logger.warn({ dir: this.root }, 'episodes folder not readable yet');
@@ -169,7 +172,6 @@ export class EpisodesDirFeeder implements EpisodeFileSource {
       this.missingReported = false;
       this.options.logger.info({ dir: this.root }, 'episodes folder appeared');
     }
-    const added = this.recordDiff(await diffListings(changes, this.hostListings));
     for (const host of changes.removed.keys()) this.dropHost(host);
     for (const host of changes.relisted.keys()) {
       // A host folder that appeared after the watches above were armed: its files landing before
@@ -364,9 +366,11 @@ export class EpisodesDirFeeder implements EpisodeFileSource {
     }
     // Still changing: look once more when it may have settled.
     if (!isSettled(listing)) this.scheduleReconcile(host);
-    this.hostListings.set(host, listing);
     const changes = { relisted: new Map([[host, previous]]), removed: new Map(), readable: true };
-    const added = this.recordDiff(await diffListings(changes, this.hostListings));
+    const diff = await diffListings(changes, new Map([[host, listing]]));
+    if (this.hostListings.get(host) !== previous) return; // Dropped meanwhile.
+    this.hostListings.set(host, listing);
+    const added = this.recordDiff(diff);
     await this.resum(host);
     if (added > 0) this.options.onNewFiles?.(added);
   }
