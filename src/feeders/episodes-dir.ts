@@ -31,11 +31,13 @@ const NAMES_PER_STEP = 4096;
 /** A host with notifications is listed again this long after the first (lost ones are found). */
 const RECONCILE_MS = 2_000;
 /**
- * ... or, for a large folder, this many times as long as its last listing took: the reconciles of
- * a folder of 200,000 names take a bounded share of the time a burst lasts, not a listing of the
- * whole folder every two seconds (which made a burst cost its length times the folder).
+ * ... or, for a large folder, this many times as long as its last listing took (at most
+ * RECONCILE_MAX_MS): the reconciles of a folder of 200,000 names take a bounded share of the time
+ * a burst lasts, not a listing of the whole folder every two seconds (which made a burst cost its
+ * length times the folder), and the counts still settle within seconds once it stops.
  */
-const RECONCILE_COST_FACTOR = 10;
+const RECONCILE_COST_FACTOR = 5;
+const RECONCILE_MAX_MS = 10_000;
 
 export interface EpisodesDirOptions {
   dataRoot: string;
@@ -428,7 +430,7 @@ export class EpisodesDirFeeder implements EpisodeFileSource {
       );
     }
     const delay = RECONCILE_COST_FACTOR * (performance.now() - started);
-    this.reconcileDelays.set(host, Math.max(RECONCILE_MS, delay));
+    this.reconcileDelays.set(host, Math.min(RECONCILE_MAX_MS, Math.max(RECONCILE_MS, delay)));
     // Still changing: look once more when it may have settled.
     if (!isSettled(listing)) this.scheduleReconcile(host);
   }
