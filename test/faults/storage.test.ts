@@ -179,10 +179,11 @@ describe('fault: the state dir’s storage fails', { timeout: 300_000 }, () => {
       return;
     }
     const dataRoot = path.join(tmp, 'root');
-    const lines = 3_000;
+    const lines = 10_000;
     const expected = await smallRoot(dataRoot, lines);
-    // Room to start (the write probe, an empty catalog), not for the catalog of 3,000 lines.
-    const filler = fillUntil(disk, 400 * 1024);
+    // Room to start (the write probe, an empty catalog: ≈ 540 KiB of 16 KiB pages, with its WAL),
+    // not for the catalog of 10,000 lines (≈ 6 MiB).
+    const filler = fillUntil(disk, 1536 * 1024);
     const server = await startChildServer({ dataRoot, stateDir: path.join(disk, 'state') });
 
     const readyz = await vi.waitFor(async () => {
