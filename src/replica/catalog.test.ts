@@ -3,7 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openDatabase } from '../catalog/db.js';
-import { ReplicaCatalog } from './catalog.js';
+import { EPISODE_SORTS, type EpisodeFilter, parseEpisodeFilter } from '../protocol/episode-filter.js';
+import type { EpisodeRecord } from '../protocol/index.js';
+import { ReplicaCatalog, type ReplicaCursor } from './catalog.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -51,5 +53,62 @@ describe('the replica catalog', () => {
     const again = new ReplicaCatalog(dir);
     expect(again.position()).toEqual({ epoch: 'e1', seq: 1 });
     again.close();
+  });
+
+  it('pages every explorer sort in both orders: key in order, rows without it last, ties by arrival', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cis490-replica-catalog-'));
+    dirs.push(dir);
+    const catalog = new ReplicaCatalog(dir);
+    try {
+      // Repeating sizes, hosts and times (ties), some rows without a size or a time.
+      const events: Array<EpisodeRecord & { type: 'episode'; seq: number }> = [];
+      for (let seq = 1; seq <= 61; seq++) {
+        events.push({
+          type: 'episode',
+          seq,
+          episode_id: `ep-${String((seq * 37) % 101).padStart(3, '0')}`,
+          host_id: ['host-b', 'host-a', 'host-c'][seq % 3] as string,
+          sha256: null,
+          size_bytes: seq % 7 === 0 ? null : (seq * 13) % 5,
+          received_at: seq % 5 === 0 ? null : `2026-11-01T10:0${seq % 4}:00Z`,
+          receiver: seq % 2 ? 'rack-1' : 'rack-2',
+        });
+      }
+      catalog.apply('e1', 61, events);
+      const filter: EpisodeFilter = parseEpisodeFilter({ all: () => [], one: () => undefined });
+      const keyOf = {
+        received: (e: EpisodeRecord) => (e.received_at === null ? null : Date.parse(e.received_at)),
+        size: (e: EpisodeRecord) => e.size_bytes,
+        host: (e: EpisodeRecord) => e.host_id,
+        status: () => null,
+      };
+      for (const sort of EPISODE_SORTS) {
+        for (const order of ['asc', 'desc'] as const) {
+          const dir = order === 'asc' ? 1 : -1;
+          const key = keyOf[sort];
+          const expected = [...events]
+            .sort((a, b) => {
+              const ka = key(a);
+              const kb = key(b);
+              if (ka !== kb && (ka === null || kb === null)) return ka === null ? 1 : -1;
+              if (ka !== null && kb !== null && ka !== kb) return ka < kb ? -dir : dir;
+              return dir * (a.seq - b.seq);
+            })
+            .map((e) => `${e.receiver}/${e.episode_id}`);
+          const got: string[] = [];
+          let cursor: ReplicaCursor | null = null;
+          for (let pages = 0; pages < 20; pages++) {
+            const page = catalog.page({ filter, receivers: [] }, { sort, order }, cursor, 7);
+            expect(page.total).toBe(61);
+            got.push(...page.items.map((i) => `${i.receiver}/${i.episode_id}`));
+            if (page.next === null) break;
+            cursor = page.next;
+          }
+          expect({ sort, order, got }).toEqual({ sort, order, got: expected });
+        }
+      }
+    } finally {
+      catalog.close();
+    }
   });
 });

@@ -1,7 +1,7 @@
 import { type Db, openDatabase } from '../catalog/db.js';
 import { alertFromRow, alertRow } from '../catalog/ingest-store.js';
 import type { AlertGroup, EpisodeFacets, EpisodeListItem } from '../protocol/api.js';
-import type { EpisodeFilter } from '../protocol/episode-filter.js';
+import type { EpisodeFilter, EpisodeSort, EpisodeSortKey } from '../protocol/episode-filter.js';
 import type { AlertRecord, DashboardEvent, EpisodeRecord } from '../protocol/index.js';
 import { timestampMs } from '../util/time.js';
 
@@ -20,8 +20,22 @@ export interface ReplicaPosition {
   seq: number;
 }
 
-/** One page's position: [received ms or null, seq]. */
-export type ReplicaCursor = readonly [number | null, number];
+/**
+ * One page's position: [the sort key's value (null when the row has none, and always null for
+ * `status`), seq].
+ */
+export type ReplicaCursor = readonly [number | string | null, number];
+
+/**
+ * The column each explorer sort reads. Every row of a replica is `unverified` (it reads no
+ * tarball), so `status` orders by arrival alone, as ties do under every key.
+ */
+const SORT_COLUMN: Record<EpisodeSortKey, 'received_ms' | 'size_bytes' | 'host_id' | null> = {
+  received: 'received_ms',
+  size: 'size_bytes',
+  host: 'host_id',
+  status: null,
+};
 
 export interface ReplicaFilter {
   filter: EpisodeFilter;
@@ -62,6 +76,8 @@ const SCHEMA = `
     UNIQUE (episode_id, receiver)       -- also the lookup by id alone (a prefix of it)
   );
   CREATE INDEX IF NOT EXISTS replica_episodes_by_time ON replica_episodes(received_ms, seq);
+  CREATE INDEX IF NOT EXISTS replica_episodes_by_size ON replica_episodes(size_bytes, seq);
+  CREATE INDEX IF NOT EXISTS replica_episodes_by_host ON replica_episodes(host_id, seq);
 `;
 
 /**
@@ -224,9 +240,15 @@ export class ReplicaCatalog {
     return { sql, params };
   }
 
-  /** Newest first (received time, then seq; rows without a time last), keyset-paged. */
+  /**
+   * One page in the explorer's order (`protocol/episode-filter.ts`: the key in `order`, rows
+   * without it last in either order, ties by arrival in the same direction), keyset-paged. Rows
+   * with a key and rows without are read as two runs, each in its index's order (`(key, seq)`
+   * forwards or backwards), so no page sorts the table.
+   */
   page(
     f: ReplicaFilter,
+    sort: EpisodeSort,
     cursor: ReplicaCursor | null,
     limit: number,
   ): { items: EpisodeListItem[]; next: ReplicaCursor | null; total: number } {
@@ -237,30 +259,49 @@ export class ReplicaCatalog {
       )
       .pluck()
       .get(...where.params) as number;
-    const sql = [...where.sql];
-    const params = [...where.params];
-    if (cursor !== null) {
-      const [ms, seq] = cursor;
-      if (ms === null) {
-        sql.push('(received_ms IS NULL AND seq < ?)');
-        params.push(seq);
-      } else {
-        sql.push('(received_ms IS NULL OR received_ms < ? OR (received_ms = ? AND seq < ?))');
-        params.push(ms, ms, seq);
+    const column = SORT_COLUMN[sort.sort];
+    const dir = sort.order === 'asc' ? 'ASC' : 'DESC';
+    const cmp = sort.order === 'asc' ? '>' : '<';
+    const rows: EpisodeRow[] = [];
+    const run = (extra: string[], params: Array<string | number>, orderBy: string): void => {
+      const sql = [...where.sql, ...extra];
+      rows.push(
+        ...(this.db
+          .prepare(
+            `SELECT * FROM replica_episodes ${sql.length ? `WHERE ${sql.join(' AND ')}` : ''}
+             ORDER BY ${orderBy} LIMIT ?`,
+          )
+          .all(...where.params, ...params, limit + 1 - rows.length) as EpisodeRow[]),
+      );
+    };
+    if (column === null) {
+      run(cursor === null ? [] : [`seq ${cmp} ?`], cursor === null ? [] : [cursor[1]], `seq ${dir}`);
+    } else {
+      const [value, seq] = cursor ?? [null, null];
+      if (cursor === null || value !== null) {
+        // The run of rows that have the key.
+        const after =
+          cursor === null || value === null
+            ? []
+            : [`(${column} ${cmp} ? OR (${column} = ? AND seq ${cmp} ?))`];
+        run(
+          [`${column} IS NOT NULL`, ...after],
+          after.length ? [value as string | number, value as string | number, seq as number] : [],
+          `${column} ${dir}, seq ${dir}`,
+        );
+      }
+      if (rows.length <= limit) {
+        // Then the rows without it.
+        const after = cursor !== null && value === null ? [`seq ${cmp} ?`] : [];
+        run([`${column} IS NULL`, ...after], after.length ? [seq as number] : [], `${column}, seq ${dir}`);
       }
     }
-    const rows = this.db
-      .prepare(
-        `SELECT * FROM replica_episodes ${sql.length ? `WHERE ${sql.join(' AND ')}` : ''}
-         ORDER BY received_ms IS NULL, received_ms DESC, seq DESC LIMIT ?`,
-      )
-      .all(...params, limit + 1) as EpisodeRow[];
     const more = rows.length > limit;
     const page = rows.slice(0, limit);
     const last = page.at(-1);
     return {
       items: page.map(toItem),
-      next: more && last ? [last.received_ms, last.seq] : null,
+      next: more && last ? [column === null ? null : last[column], last.seq] : null,
       total,
     };
   }

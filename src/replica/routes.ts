@@ -13,7 +13,13 @@ import {
   route,
 } from '../http/schemas.js';
 import type { EpisodeFacets, EpisodesPage } from '../protocol/api.js';
-import { type EpisodeFilter, FilterError, parseEpisodeFilter } from '../protocol/episode-filter.js';
+import {
+  type EpisodeFilter,
+  type EpisodeSort,
+  FilterError,
+  parseEpisodeFilter,
+  parseEpisodeSort,
+} from '../protocol/episode-filter.js';
 import { errorMessage } from '../util/errors.js';
 import type { ReplicaCatalog, ReplicaCursor, ReplicaFilter } from './catalog.js';
 
@@ -46,8 +52,15 @@ const ReplicaEpisodesQuery = Type.Object(
       Type.String({ pattern: '^\\d+$', description: 'Rows per page, 1–500 (default 100).' }),
     ),
     cursor: Type.Optional(Type.String({ description: 'The `next_cursor` of the previous page.' })),
-    sort: Type.Optional(Type.String({ description: 'received (the only order a replica serves).' })),
-    order: Type.Optional(Type.String({ description: 'desc (the only order a replica serves).' })),
+    sort: Type.Optional(
+      Type.String({
+        description:
+          'received (default), size, host or status (every row of a replica is unverified: arrival order).',
+      }),
+    ),
+    order: Type.Optional(
+      Type.String({ description: 'asc or desc (default: newest, largest first; hosts A→Z).' }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -73,16 +86,25 @@ function replicaFilter(q: RawQuery): ReplicaFilter {
   return { filter, receivers: list(q, 'receiver') };
 }
 
+function replicaSort(q: RawQuery): EpisodeSort {
+  try {
+    return parseEpisodeSort({ all: (k) => list(q, k), one: (k) => single(q, k) });
+  } catch (err) {
+    if (err instanceof FilterError) throw badQuery(err.message);
+    throw err;
+  }
+}
+
 function parseCursor(q: RawQuery): ReplicaCursor | null {
   const raw = decodeCursor(q, 2);
   if (raw === undefined) return null;
-  const [ms, seq] = raw;
+  const [key, seq] = raw;
   if (
-    (ms === null || (typeof ms === 'number' && Number.isSafeInteger(ms))) &&
+    (key === null || typeof key === 'string' || (typeof key === 'number' && Number.isSafeInteger(key))) &&
     typeof seq === 'number' &&
     Number.isSafeInteger(seq)
   ) {
-    return [ms, seq];
+    return [key, seq];
   }
   throw badQuery("query parameter 'cursor' is not a cursor this server issued");
 }
@@ -119,15 +141,9 @@ export function replicaEpisodeRoutes(source: ReplicaRoutesSource) {
       async (req): Promise<EpisodesPage> => {
         const q = req.query as RawQuery;
         const f = replicaFilter(q);
-        const sort = single(q, 'sort');
-        const order = single(q, 'order');
-        if ((sort !== undefined && sort !== 'received') || (order !== undefined && order !== 'desc')) {
-          throw badQuery(
-            'a replica (serve --redis) serves episodes newest first only: sort=received, order=desc',
-          );
-        }
+        const sort = replicaSort(q);
         const limit = intParam(q, 'limit', 1, 500) ?? 100;
-        const page = catalog.page(f, parseCursor(q), limit);
+        const page = catalog.page(f, sort, parseCursor(q), limit);
         return {
           items: page.items,
           next_cursor: page.next ? encodeCursor(page.next) : null,
