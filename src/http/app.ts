@@ -57,18 +57,6 @@ export interface BaseAppOptions {
   serverError?(err: FastifyError, reply: FastifyReply): boolean;
 }
 
-export interface BaseAppOptions {
-  logger: Logger;
-  /** With a read token: every route but /livez, /readyz and POST /api/phase requires it. */
-  readAuth: ReadAuth | null;
-  /** Plugins registered first (the OpenAPI document must see every route). */
-  first?(app: FastifyInstance): PromiseLike<unknown>;
-  /** Plugins registered after the security ones, before the read-token check (the WebSocket). */
-  beforeAuth?(app: FastifyInstance): PromiseLike<unknown>;
-  /** A 5xx error: answer it here (true) instead of with "internal error" (a catalog fault). */
-  serverError?(err: FastifyError, reply: FastifyReply): boolean;
-}
-
 /**
  * The HTTP shell every app of ours shares (the dashboard, the scale-out agent): request limits,
  * validation, security headers, the read token, and one error handler — 4xx carry a message
