@@ -16,7 +16,6 @@ import {
   applyReceiverSnapshot,
   emptyPart,
   hostKey,
-  withPart,
 } from './receivers.js';
 
 /**
@@ -26,50 +25,10 @@ import {
  */
 export function applyEvent(state: DashboardState, event: DashboardEvent): DashboardState {
   switch (event.type) {
-    case 'episode': {
-      const { type: _t, seq: _s, ...episode } = event;
-      const size = typeof episode.size_bytes === 'number' ? episode.size_bytes : 0;
-      // Scale-out: hosts are (receiver, host) and the receiver's part of the totals moves too.
-      const key = hostKey(episode.receiver, episode.host_id);
-      const prev = own(state.hosts_indexed, key);
-      const last = prev?.last_received_at ?? null;
-      const newer = episode.received_at !== null && (last === null || episode.received_at > last);
-      const base =
-        episode.receiver === undefined
-          ? state
-          : withPart(state, episode.receiver, (p) => ({
-              ...p,
-              total_episodes: p.total_episodes + 1,
-              total_bytes: p.total_bytes + size,
-            }));
-      return {
-        ...base,
-        total_episodes: state.total_episodes + 1,
-        total_bytes: state.total_bytes + size,
-        recent_episodes: [episode, ...state.recent_episodes.slice(0, RECENT_LIMIT - 1)],
-        hosts_indexed: withKey(state.hosts_indexed, key, {
-          episodes: (prev?.episodes ?? 0) + 1,
-          bytes: (prev?.bytes ?? 0) + size,
-          last_received_at: newer ? episode.received_at : last,
-        }),
-      };
-    }
-    case 'alert': {
-      const { type: _t, seq: _s, ...alert } = event;
-      const base =
-        alert.receiver === undefined
-          ? state
-          : withPart(state, alert.receiver, (p) => ({ ...p, total_alerts: p.total_alerts + 1 }));
-      return {
-        ...base,
-        total_alerts: state.total_alerts + 1,
-        recent_alerts: [alert, ...state.recent_alerts.slice(0, RECENT_LIMIT - 1)],
-        host_last_alert:
-          alert.host_id === null
-            ? state.host_last_alert
-            : withKey(state.host_last_alert, hostKey(alert.receiver, alert.host_id), alert),
-      };
-    }
+    case 'episode':
+    case 'alert':
+      // One definition of what a record does to the state, whether it comes alone or in a run.
+      return applyRecordRun(state, [event], 0, 1);
     case 'snapshot': {
       // Merge, never replace: the phase mix and live phases survive snapshot cycles.
       const { type: _t, seq: _s, receiver, ...snapshot } = event;
