@@ -102,6 +102,38 @@ describe('explorer', () => {
     await detail.waitFor({ state: 'detached', ...WAIT });
   });
 
+  it('between phone and desktop (700–1440 px), with and without the detail open, nothing scrolls sideways', async () => {
+    const found: string[] = [];
+    for (const width of [700, 720, 740, 760, 761, 800, 900, 1024, 1199, 1200, 1280, 1440]) {
+      await page.setViewportSize({ width, height: 900 });
+      for (const detail of [false, true]) {
+        await page.goto(`${server.url}/#/explorer`);
+        const first = page.getByTestId('episode-row').first();
+        await first.waitFor(WAIT);
+        if (detail) {
+          await first.getByRole('button').first().click();
+          await page.getByTestId('episode-detail').waitFor(WAIT);
+        }
+        const overflow = await page.getByTestId('episodes-table').evaluate((table) => {
+          const wrap = table.parentElement as HTMLElement;
+          const status = table.querySelector('[data-testid="cell-status"]')?.getBoundingClientRect();
+          const detail = document.querySelector('[data-testid="episode-detail"]')?.getBoundingClientRect();
+          return {
+            wrap: wrap.scrollWidth - wrap.clientWidth,
+            page: document.documentElement.scrollWidth - window.innerWidth,
+            statusInside:
+              status !== undefined && status.width > 0 && status.right <= wrap.getBoundingClientRect().right,
+            detailInside: detail === undefined || (detail.left >= 0 && detail.right <= window.innerWidth),
+          };
+        });
+        if (width === 900 && detail) await screenshot(page, 'explorer-900-detail');
+        if (overflow.wrap > 0 || overflow.page > 0 || !overflow.statusInside || !overflow.detailInside)
+          found.push(`${width} px${detail ? ' + detail' : ''}: ${JSON.stringify(overflow)}`);
+      }
+    }
+    expect(found).toEqual([]);
+  });
+
   it('on a phone every row shows its Status without a sideways scroll, and the detail is a drawer in view', async () => {
     await page.setViewportSize({ width: 390, height: 844 });
     await page.goto(`${server.url}/#/explorer`);

@@ -186,3 +186,23 @@ describe('kiosk on a wall', () => {
     }
   });
 });
+
+describe('the Explorer on a wall', () => {
+  it('offers nothing to click: no sort buttons, no pager, ids as text; the active order is still marked', async () => {
+    await page.setViewportSize({ width: 1920, height: 1080 });
+    await page.goto(`${server.url}/?kiosk&scenes=explorer&dwell=600`);
+    await page.locator('main[data-scene="explorer"]').waitFor(WAIT);
+    await page.getByTestId('episode-row').first().waitFor(WAIT);
+    const table = page.getByTestId('episodes-table');
+    expect(await table.locator('thead button').count()).toBe(0);
+    expect(await table.locator('tbody button').count()).toBe(0);
+    expect(await page.locator('.pager').count()).toBe(0);
+    const headers = await table.locator('thead th').allTextContents();
+    expect(headers.join('|')).not.toContain('↕');
+    expect(await table.locator('thead th[aria-sort="descending"]').textContent()).toContain('Received');
+    await screenshot(page, 'kiosk-explorer-static');
+    // The same table off the wall keeps its sort buttons.
+    await page.goto(`${server.url}/#/explorer`);
+    await page.getByTestId('sort-size').waitFor(WAIT);
+  });
+});

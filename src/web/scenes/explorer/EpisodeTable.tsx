@@ -14,6 +14,8 @@ interface Props {
   onSelect: (id: string) => void;
   sort: EpisodeSort;
   onSort: (sort: EpisodeSort) => void;
+  /** On the wall nobody can click: headers are plain text (the active order still marked), ids are text. */
+  kiosk?: boolean;
 }
 
 /** A column header that sorts: a button (keyboard and screen reader), `aria-sort` on the cell. */
@@ -23,22 +25,35 @@ function SortHeader({
   sort,
   onSort,
   className,
+  kiosk,
 }: {
   label: string;
   column: EpisodeSortKey;
   sort: EpisodeSort;
   onSort: (sort: EpisodeSort) => void;
   className?: string;
+  kiosk: boolean;
 }) {
   const active = sort.sort === column;
+  const ariaSort = active ? (sort.order === 'asc' ? 'ascending' : 'descending') : undefined;
+  if (kiosk) {
+    // No button and no "sortable" mark: only the order the wall is showing.
+    return (
+      <th className={className} aria-sort={ariaSort}>
+        {label}
+        {active && (
+          <span aria-hidden="true" className="sort-mark">
+            {sort.order === 'asc' ? ' ▲' : ' ▼'}
+          </span>
+        )}
+      </th>
+    );
+  }
   const next: EpisodeSort = active
     ? { sort: column, order: sort.order === 'asc' ? 'desc' : 'asc' }
     : { sort: column, order: FIRST_ORDER[column] };
   return (
-    <th
-      className={className}
-      aria-sort={active ? (sort.order === 'asc' ? 'ascending' : 'descending') : undefined}
-    >
+    <th className={className} aria-sort={ariaSort}>
       <button
         type="button"
         className="sort-header"
@@ -55,18 +70,18 @@ function SortHeader({
   );
 }
 
-export function EpisodeTable({ rows, now, selected, onSelect, sort, onSort }: Props) {
+export function EpisodeTable({ rows, now, selected, onSelect, sort, onSort, kiosk = false }: Props) {
   const label = useHostLabel();
   return (
     <table className="table episodes" data-testid="episodes-table">
       <thead>
         <tr>
-          <SortHeader label="Received" column="received" sort={sort} onSort={onSort} />
-          <SortHeader label="Host" column="host" sort={sort} onSort={onSort} />
+          <SortHeader label="Received" column="received" sort={sort} onSort={onSort} kiosk={kiosk} />
+          <SortHeader label="Host" column="host" sort={sort} onSort={onSort} kiosk={kiosk} />
           <th className="c-episode">Episode</th>
           <th className="hide-narrow">sha256</th>
-          <SortHeader label="Size" column="size" sort={sort} onSort={onSort} className="num" />
-          <SortHeader label="Status" column="status" sort={sort} onSort={onSort} />
+          <SortHeader label="Size" column="size" sort={sort} onSort={onSort} kiosk={kiosk} className="num" />
+          <SortHeader label="Status" column="status" sort={sort} onSort={onSort} kiosk={kiosk} />
         </tr>
       </thead>
       <tbody>
@@ -85,9 +100,13 @@ export function EpisodeTable({ rows, now, selected, onSelect, sort, onSort }: Pr
               {label(hostKey(r.receiver, r.host_id))}
             </td>
             <td className="c-episode">
-              <button type="button" className="link mono" onClick={() => onSelect(r.episode_id)}>
-                {r.episode_id}
-              </button>
+              {kiosk ? (
+                <span className="mono">{r.episode_id}</span>
+              ) : (
+                <button type="button" className="link mono" onClick={() => onSelect(r.episode_id)}>
+                  {r.episode_id}
+                </button>
+              )}
             </td>
             <td className="mono hide-narrow">{shortHash(r.sha256)}</td>
             <td className="num c-size">{formatBytes(r.size_bytes)}</td>

@@ -310,26 +310,29 @@ export function ExplorerScene({ params, kiosk = false }: { params: URLSearchPara
                 onSelect={openDetail}
                 sort={sort}
                 onSort={(next) => update(filter, next)}
+                kiosk={kiosk}
               />
             </div>
           )}
-          <div className="pager">
-            <button
-              type="button"
-              disabled={cursors.length <= 1}
-              onClick={() => setCursors((c) => c.slice(0, -1))}
-            >
-              ← Newer
-            </button>
-            <span className="muted">Page {cursors.length}</span>
-            <button
-              type="button"
-              disabled={!page?.next_cursor || catchingUp}
-              onClick={() => page?.next_cursor && setCursors((c) => [...c, page.next_cursor])}
-            >
-              Older →
-            </button>
-          </div>
+          {!kiosk && (
+            <div className="pager">
+              <button
+                type="button"
+                disabled={cursors.length <= 1}
+                onClick={() => setCursors((c) => c.slice(0, -1))}
+              >
+                ← Newer
+              </button>
+              <span className="muted">Page {cursors.length}</span>
+              <button
+                type="button"
+                disabled={!page?.next_cursor || catchingUp}
+                onClick={() => page?.next_cursor && setCursors((c) => [...c, page.next_cursor])}
+              >
+                Older →
+              </button>
+            </div>
+          )}
         </Widget>
         {selected !== null && (
           <ErrorBoundary name="Episode detail">
