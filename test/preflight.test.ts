@@ -23,7 +23,7 @@ describe('test preflight', () => {
   });
 
   it('stops vitest at once, before any build or test, when tools are missing', () => {
-    // A PATH holding node alone: zstd, tar, redis-server and promtool are all missing.
+    // A PATH holding node alone: zstd, python3, tar, redis-server and promtool are all missing.
     const bin = mkdtempSync(path.join(os.tmpdir(), 'cis490-preflight-'));
     onTestFinished(() => rmSync(bin, { recursive: true, force: true }));
     symlinkSync(process.execPath, path.join(bin, 'node'));
@@ -40,7 +40,7 @@ describe('test preflight', () => {
     const lines = run.stderr.trim().split('\n');
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(
-      /^npm test: missing chromium .*, zstd, tar, redis-server, promtool, prometheus; install with: sudo apt-get install -y chromium zstd tar redis-server prometheus$/,
+      /^npm test: missing chromium .*, zstd, python3, tar, redis-server, promtool, prometheus; install with: sudo apt-get install -y chromium zstd python3 tar redis-server prometheus$/,
     );
     expect(run.stdout).not.toContain('readme');
   });

@@ -42,6 +42,8 @@ export function requirements(env: NodeJS.ProcessEnv = process.env): Requirement[
       find: () => (executable(chromium) ? chromium : null),
     },
     command('zstd', 'zstd'),
+    // The README's Python example and the foreign-data test (bench/foreign-root.py) run it.
+    command('python3', 'python3'),
     command('tar', 'tar'),
     command('redis-server', 'redis-server'),
     command('promtool', 'prometheus'),

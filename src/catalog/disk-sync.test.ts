@@ -39,6 +39,19 @@ function statuses(db: Db): Record<string, string> {
 }
 
 describe('DiskSync', () => {
+  it('a file whose index row is written but not yet classified is that row, never also an unindexed file', () => {
+    const db = catalog();
+    new EpisodeStore(db).writeBatch([episode('e1', 'h1', 10), episode('e2', 'h1', 20)], null);
+    const sync = new DiskSync(db, ROOT);
+    // The listing lands before the classification reaches the rows (a cold start's first seconds).
+    sync.applyListing([file('h1', 'e1', 10), file('h1', 'stray', 5)]);
+    expect(statuses(db)).toEqual({ e1: 'unverified', e2: 'unverified', stray: 'unindexed' });
+    expect(new EpisodeQueries(db).page(NO_FILTER, null, 500).total).toBe(3);
+    expect(sync.syncNewRows(100)).toBe(2);
+    expect(statuses(db)).toEqual({ e1: 'unverified', e2: 'missing', stray: 'unindexed' });
+    expect(sync.nextToVerify(10).map((v) => v.relPath)).toEqual(['episodes/h1/e1.tar.zst']);
+  });
+
   it('classifies index rows against the files: missing, unverified, corrupt by size, ok and corrupt by hash', () => {
     const db = catalog();
     new EpisodeStore(db).writeBatch(

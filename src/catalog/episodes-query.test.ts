@@ -1,10 +1,16 @@
 import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { EpisodeRecord } from '../protocol/index.js';
-import { openDatabase } from './db.js';
+import { DB_FILE, openDatabase } from './db.js';
 import { type EpisodeFilter, EpisodeQueries, NO_FILTER } from './episodes-query.js';
 import { EpisodeStore } from './ingest-store.js';
 import { EPISODE_INDEX_NAMES, ensureEpisodeIndexes } from './schema.js';
+
+const require = createRequire(import.meta.url);
 
 /** More rows than a `q` may match and still be read through its indexes (FEW_BY_Q). */
 const ROWS = 25_000;
@@ -118,5 +124,60 @@ describe('the episodes indexes', () => {
       .join(' | ');
     expect(plan).toContain('COVERING INDEX episodes_by_sha');
     expect(plan).not.toMatch(/SCAN episodes/);
+  });
+});
+
+describe('explorer queries: one snapshot per page while another thread writes', () => {
+  it('a host page lists every episode exactly once while the verifier moves rows between statuses', async () => {
+    const { Worker } = await import('node:worker_threads');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cis490-snapshot-'));
+    try {
+      const db = openDatabase(dir);
+      const file = path.join(dir, DB_FILE);
+      ensureEpisodeIndexes(db);
+      const records = Array.from({ length: 3000 }, (_, i) => record(i));
+      new EpisodeStore(db).writeBatch(records, null);
+      const want = records.filter((r) => r.host_id === 'host-a').map((r) => r.episode_id);
+      const queries = new EpisodeQueries(db);
+      // A writer on its own connection and thread, as the verifier: moves every host-a row from one
+      // status to another, commit after commit, until told to stop.
+      const writer = new Worker(
+        `const Database = require(${JSON.stringify(require.resolve('better-sqlite3'))});
+         const { parentPort, workerData } = require('node:worker_threads');
+         const db = new Database(workerData, { timeout: 5000 });
+         const flip = db.prepare("UPDATE episodes SET status = CASE status WHEN 'ok' THEN 'unverified' ELSE 'ok' END WHERE host_id = 'host-a' AND id % 7 = ?");
+         let stop = false, i = 0, commits = 0;
+         parentPort.on('message', () => { stop = true; });
+         const step = () => {
+           if (stop) { db.close(); parentPort.postMessage(commits); return; }
+           flip.run(i++ % 7); commits++;
+           if (commits === 1) parentPort.postMessage('started');
+           setImmediate(step);
+         };
+         step();`,
+        { eval: true, workerData: file },
+      );
+      await new Promise((res, rej) => {
+        writer.once('message', res);
+        writer.once('error', rej);
+      });
+      const bad: string[] = [];
+      for (let round = 0; round < 300; round++) {
+        const f = { ...NO_FILTER, hosts: ['host-a'] };
+        const ids = queries.page(f, null, 2000).items.map((i) => i.episode_id);
+        if (ids.length !== want.length || new Set(ids).size !== ids.length)
+          bad.push(`round ${round}: ${ids.length} items, ${new Set(ids).size} distinct of ${want.length}`);
+      }
+      writer.postMessage('stop');
+      const commits = await new Promise<number>((res) =>
+        writer.on('message', (m) => typeof m === 'number' && res(m)),
+      );
+      await writer.terminate();
+      db.close();
+      expect(commits).toBeGreaterThan(10);
+      expect(bad.slice(0, 3)).toEqual([]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -342,8 +342,17 @@ export class EpisodeQueries {
     return s;
   }
 
-  /** One page, newest first, after `cursor`. */
+  /**
+   * One page, newest first, after `cursor`. Its parts (one query per host and status, the
+   * unindexed files, the total) are read in one transaction, so in one snapshot: read one by one,
+   * a row the verifier moved from `unverified` to `ok` between two parts was in neither (or in
+   * both) — an episode missing from its host's page while the total counted it.
+   */
   page(f: EpisodeFilter, cursor: EpisodeCursor | null, limit: number): EpisodePageResult {
+    return this.db.transaction(() => this.pageNow(f, cursor, limit))();
+  }
+
+  private pageNow(f: EpisodeFilter, cursor: EpisodeCursor | null, limit: number): EpisodePageResult {
     const want = limit + 1;
     const found: SortedRow[] = [];
     for (const part of partitions(f)) found.push(...this.rowsIn(f, part, cursor, want));
@@ -364,6 +373,16 @@ export class EpisodeQueries {
    * by a top-N sort.
    */
   pageSorted(
+    f: EpisodeFilter,
+    sort: EpisodeSort,
+    cursor: SortedCursor | null,
+    limit: number,
+  ): { items: EpisodeListItem[]; next: SortedCursor | null; total: number } {
+    // One snapshot for every part, as `page`.
+    return this.db.transaction(() => this.pageSortedNow(f, sort, cursor, limit))();
+  }
+
+  private pageSortedNow(
     f: EpisodeFilter,
     sort: EpisodeSort,
     cursor: SortedCursor | null,
