@@ -12,9 +12,16 @@ import { ensureRoot, workDir } from './lib/data.mjs';
 import { get, pollUntil, startServer } from './lib/proc.mjs';
 
 const { values: args } = parseArgs({
-  options: { lines: { type: 'string', default: '1000000' }, top: { type: 'string', default: '20' } },
+  options: {
+    lines: { type: 'string', default: '1000000' },
+    top: { type: 'string', default: '20' },
+    // Any data root instead of a generated one (e.g. one from bench/foreign-root.py).
+    root: { type: 'string' },
+  },
 });
-const root = ensureRoot({ hosts: 24, episodes: 2000, indexLines: Number(args.lines) }, console.error);
+const root = args.root
+  ? path.resolve(args.root)
+  : ensureRoot({ hosts: 24, episodes: 2000, indexLines: Number(args.lines) }, console.error);
 const work = workDir('profile');
 const profDir = path.join(work.dir, 'prof');
 const server = await startServer({
