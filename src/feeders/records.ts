@@ -1,5 +1,5 @@
 import type { AlertRecord, EpisodeRecord } from '../protocol/index.js';
-import { IMPOSSIBLE_TIME, wallMs, wallMsAt } from '../util/time.js';
+import { IMPOSSIBLE_TIME, isoFromMs, wallMs, wallMsAt } from '../util/time.js';
 import {
   decodeScalar,
   decodeValue,
@@ -63,7 +63,7 @@ function isoTime(value: unknown, ms: number): string | null {
   if (!Number.isFinite(ms)) return null;
   // A string read as a time in the canonical layout is the canonical text of its instant (every
   // digit was checked by the read): it passes through, saving a format per line.
-  return typeof value === 'string' && isCanonicalLayout(value) ? value : new Date(ms).toISOString();
+  return typeof value === 'string' && isCanonicalLayout(value) ? value : isoFromMs(ms);
 }
 
 /** `YYYY-MM-DDTHH:MM:SS.sssZ`'s separators in place (the digits are the time reader's to check). */

@@ -5,6 +5,7 @@ import {
   canonicalUtcMsAt,
   IMPOSSIBLE_TIME,
   isCanonicalUtc,
+  isoFromMs,
   normalizeTimestamp,
   wallMs,
   wallMsAt,
@@ -181,5 +182,26 @@ describe('naive times in another time zone', () => {
       '2026-01-01T12:00:00.500Z',
       '2026-01-01T00:00:00.000Z',
     ]);
+  });
+});
+
+describe('isoFromMs', () => {
+  it('is toISOString for every ms it formats itself and for the ones it hands over', () => {
+    // Edges: the epoch, leap days, century years (1900 is not a leap year, 2000 is), the last
+    // four-digit year, beyond it (+YYYYYY), before 1970, fractional ms.
+    const edges = [
+      0, 1, 951_782_400_000, 951_868_799_999, 4_107_542_400_000, 253_402_300_799_999, 253_402_300_800_000, -1,
+      -2_208_988_800_000, 1_790_000_000_123.7, 8.64e15, -8.64e15,
+    ];
+    let seed = 490;
+    const random = () => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+      return seed / 2_147_483_648;
+    };
+    const samples = Array.from({ length: 200_000 }, () =>
+      Math.floor(random() * random() * 253_402_300_800_000),
+    );
+    const wrong = [...edges, ...samples].filter((ms) => isoFromMs(ms) !== new Date(ms).toISOString());
+    expect(wrong).toEqual([]);
   });
 });

@@ -59,7 +59,48 @@ export function normalizeTimestamp(value: unknown): string | null {
   // Canonical strings pass through: saves a format per line when the receiver writes them.
   if (typeof value === 'string' && isCanonicalUtc(value)) return value;
   const ms = timestampMs(value);
-  return ms === null ? null : new Date(ms).toISOString();
+  return ms === null ? null : isoFromMs(ms);
+}
+
+const TWO_DIGITS = Array.from({ length: 100 }, (_, i) => (i < 10 ? `0${i}` : String(i)));
+const THREE_DIGITS = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, '0'));
+/** 9999-12-31T23:59:59.999Z: beyond it `toISOString` writes `+YYYYYY`. */
+const MAX_FOUR_DIGIT_YEAR_MS = 253402300799999;
+
+/**
+ * `new Date(ms).toISOString()` for an integral ms in years 1970–9999, without a Date: a Python
+ * receiver's `isoformat()` times (`+00:00`, six fraction digits) are not canonical, so every such
+ * line is formatted, and `toISOString` was ≈ 1.1 µs of it against ≈ 0.3 µs here. Other ms (before
+ * 1970, beyond 9999, fractional) go to `toISOString`. Days to a civil date: H. Hinnant's
+ * `civil_from_days`.
+ */
+export function isoFromMs(ms: number): string {
+  if (!(ms >= 0 && ms <= MAX_FOUR_DIGIT_YEAR_MS) || !Number.isInteger(ms)) return new Date(ms).toISOString();
+  const days = Math.floor(ms / 86_400_000);
+  let rest = ms - days * 86_400_000;
+  const hour = Math.floor(rest / 3_600_000);
+  rest -= hour * 3_600_000;
+  const minute = Math.floor(rest / 60_000);
+  rest -= minute * 60_000;
+  const second = Math.floor(rest / 1000);
+  const milli = rest - second * 1000;
+  const z = days + 719_468;
+  const era = Math.floor(z / 146_097);
+  const dayOfEra = z - era * 146_097;
+  const yearOfEra = Math.floor(
+    (dayOfEra -
+      Math.floor(dayOfEra / 1460) +
+      Math.floor(dayOfEra / 36_524) -
+      Math.floor(dayOfEra / 146_096)) /
+      365,
+  );
+  const dayOfYear = dayOfEra - (365 * yearOfEra + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100));
+  const mp = Math.floor((5 * dayOfYear + 2) / 153);
+  const day = dayOfYear - Math.floor((153 * mp + 2) / 5) + 1;
+  const month = mp < 10 ? mp + 3 : mp - 9;
+  const year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0);
+  const d2 = TWO_DIGITS;
+  return `${d2[Math.floor(year / 100)]}${d2[year % 100]}-${d2[month]}-${d2[day]}T${d2[hour]}:${d2[minute]}:${d2[second]}.${THREE_DIGITS[milli]}Z`;
 }
 
 const ZERO = 48;
