@@ -6,7 +6,7 @@
  * that window, and a timeline in buckets (busy share and the heaviest function of each).
  * The window's end is the 'ready' line as read by this process, so it slightly overshoots.
  *
- *   node bench/profile-boot-timeline.mjs [--style python] [--bucket 100] [--top 12] [--samples]
+ *   node bench/profile-boot-timeline.mjs [--style python] [--bucket 100] [--top 12] [--samples] [--from createPipeline]
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -20,6 +20,8 @@ const { values: args } = parseArgs({
     bucket: { type: 'string', default: '100' },
     top: { type: 'string', default: '12' },
     samples: { type: 'boolean', default: false },
+    /** The window starts at the main thread's first sample under this function (e.g. createPipeline). */
+    from: { type: 'string' },
   },
 });
 /** Where a sample's time is charged: the first of these functions up its stack (in this order). */
@@ -60,6 +62,9 @@ try {
     `${args.style}: ready ${ready.bootstrap_seconds} s after the live state began, ${readyWall.toFixed(2)} s after spawn`,
   );
   const bucketUs = Number(args.bucket) * 1000;
+  const startUs = args.from ? firstSampleUnder(profs[0].p, args.from) : t0;
+  if (args.from)
+    console.log(`window from the first sample under ${args.from}: +${((startUs - t0) / 1000).toFixed(0)} ms`);
 
   for (const { f, p } of profs) {
     const nodes = new Map(p.nodes.map((n) => [n.id, n]));
@@ -75,6 +80,8 @@ try {
       return 'other';
     };
     const cats = new Map();
+    /** `category|function` → time: what each caller spends its time in. */
+    const catFns = new Map();
     const self = new Map();
     const buckets = [];
     let t = p.startTime;
@@ -82,7 +89,7 @@ try {
     p.samples.forEach((id, i) => {
       const dt = p.timeDeltas[i] ?? 0;
       t += dt;
-      if (t > endUs) return;
+      if (t > endUs || t < startUs) return;
       const fr = nodes.get(id).callFrame;
       const name = fr.functionName || '(anonymous)';
       const where = fr.url ? `${path.basename(fr.url)}:${fr.lineNumber + 1}` : '';
@@ -95,6 +102,7 @@ try {
         // Samples, not their spacing, under --samples: on a loaded box a thread off its core
         // stretches the spacing, while the count stays near its time on a core.
         cats.set(c, (cats.get(c) ?? 0) + (args.samples ? 1000 : dt));
+        catFns.set(`${c}|${name}`, (catFns.get(`${c}|${name}`) ?? 0) + (args.samples ? 1000 : dt));
         busy += dt;
         buckets[b].busy += dt;
         buckets[b].fns.set(key, (buckets[b].fns.get(key) ?? 0) + dt);
@@ -110,6 +118,14 @@ try {
         .map(([k, us]) => `${k} ${(us / 1000).toFixed(0)}`)
         .join(', ')}`,
     );
+    for (const [c] of [...cats].sort((a, b) => b[1] - a[1]).slice(0, 6)) {
+      const fns = [...catFns]
+        .filter(([k]) => k.startsWith(`${c}|`))
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 5)
+        .map(([k, us]) => `${k.slice(c.length + 1)} ${(us / 1000).toFixed(0)}`);
+      console.log(`    ${c}: ${fns.join(', ')}`);
+    }
     for (const [key, us] of [...self].sort((a, b) => b[1] - a[1]).slice(0, Number(args.top)))
       console.log(`${(us / 1000).toFixed(0).padStart(7)} ms  ${key}`);
     buckets.forEach((b, i) => {
@@ -126,4 +142,18 @@ try {
   }
 } finally {
   work.cleanup();
+}
+
+/** The time of the first sample of `p` with `fn` on its stack (the profile's start if none). */
+function firstSampleUnder(p, fn) {
+  const nodes = new Map(p.nodes.map((n) => [n.id, n]));
+  const parent = new Map();
+  for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  let t = p.startTime;
+  for (const [i, id] of p.samples.entries()) {
+    t += p.timeDeltas[i] ?? 0;
+    for (let at = id; at !== undefined; at = parent.get(at))
+      if (nodes.get(at).callFrame.functionName === fn) return t;
+  }
+  return p.startTime;
 }
