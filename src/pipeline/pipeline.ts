@@ -19,16 +19,6 @@ import type { Logger } from '../util/log.js';
 import { LiveProjection } from './live-projection.js';
 import { LiveState } from './live-state.js';
 import { alertSource, IndexSource } from './sources.js';
-import { setThreadsNice, threadsStartedBy } from './thread-priority.js';
-
-/**
- * The nice value of the catalog writer's thread during a cold first pass. On a small machine
- * (two cores) the writer, always busy during a cold load, would take a third of the cores the
- * first pass needs for readiness; at this value it gets what the pass leaves idle, and its normal
- * priority back once the server is ready (or, lacking the privilege to raise it again, when the
- * writer is renewed after the cold load).
- */
-const COLD_WRITER_NICE = 10;
 
 export interface PipelineOptions {
   dataRoot: string;
@@ -216,14 +206,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     live: state,
     catalogHealth,
     async start() {
-      const cold = stored.total_episodes === 0 && !stored.checkpoints.index;
-      const writerThreads = persister ? threadsStartedBy(() => persister.start()) : [];
-      if (cold && writerThreads.length === 1 && setThreadsNice(writerThreads, COLD_WRITER_NICE)) {
-        void state.whenReady().then(() => {
-          const restored = setThreadsNice(writerThreads, 0);
-          logger.debug({ restored }, 'catalog writer back to normal priority after the first pass');
-        });
-      }
+      persister?.start();
       started = Promise.all([index.start(), alerts.start()]);
       await started;
       // Disk and health scans are part of the first pass: readiness waits for them.
