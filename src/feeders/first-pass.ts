@@ -79,12 +79,8 @@ export interface FirstPassSource {
 export const SCANNER_MIN_RANGES = 4;
 /** Ranges the scanner thread is given ahead of delivery, so it never waits for this thread. */
 const SCANNER_AHEAD = 8;
-/**
- * Ranges this thread scans ahead while the next to deliver is on the scanner. At 3 this thread
- * sat waiting with its 3 done in 4 of 5 python boots (69–895 ms of its wait, bench note in
- * BENCHMARKS.md); at 8, never. Each costs a 4 MiB buffer and a builder while it waits.
- */
-const OWN_AHEAD = 8;
+/** Ranges this thread scans ahead while the next to deliver is on the scanner. */
+const OWN_AHEAD = 3;
 
 /** A read buffer and a batch builder of this thread's, busy while their batch is undelivered. */
 interface Slot {
