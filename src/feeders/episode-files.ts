@@ -9,7 +9,7 @@
  *   and does not start with `.` (rsync and most uploaders write `.name.XXXX` temp files);
  *   symlinks, FIFOs, folders, `*.tar.zst.tmp` partial uploads and checksum files are not episodes.
  */
-import type { Dir, Dirent } from 'node:fs';
+import { type Dir, type Dirent, lstat } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { mapLimit } from '../util/map-limit.js';
@@ -78,14 +78,22 @@ export async function listEpisodeNames(
   return names;
 }
 
-/** Size and mtime of an episode file, without following a symlink; null when gone or not a file. */
-export async function statEpisode(abs: string): Promise<{ size: number; mtimeMs: number } | null> {
-  try {
-    const st = await fs.lstat(abs);
-    return st.isFile() ? { size: st.size, mtimeMs: Math.trunc(st.mtimeMs) } : null;
-  } catch {
-    return null;
-  }
+/**
+ * Size and mtime of an episode file, without following a symlink; null when gone or not a file.
+ * Through the callback `lstat`: the promise one costs this thread about twice as much per file
+ * (measured: 30–40 ms against 10–20 ms of main-thread CPU for 2,000 files), and a cold start
+ * lists every file while the first pass wants the same thread.
+ */
+export function statEpisode(abs: string): Promise<{ size: number; mtimeMs: number } | null> {
+  return new Promise((resolve) => {
+    try {
+      lstat(abs, (err, st) => {
+        resolve(!err && st.isFile() ? { size: st.size, mtimeMs: Math.trunc(st.mtimeMs) } : null);
+      });
+    } catch {
+      resolve(null); // A path lstat refuses outright (a NUL byte) names no file.
+    }
+  });
 }
 
 /** One episode tarball on disk: `episodes/<host>/<name>.tar.zst`. */

@@ -79,8 +79,15 @@ export interface FirstPassSource {
 export const SCANNER_MIN_RANGES = 4;
 /** Ranges the scanner thread is given ahead of delivery, so it never waits for this thread. */
 const SCANNER_AHEAD = 8;
-/** Ranges this thread scans ahead while the next to deliver is on the scanner. */
-const OWN_AHEAD = 3;
+/**
+ * Ranges this thread scans ahead while the next to deliver is on the scanner. Its scanning runs
+ * before its JIT is warm (the first 4 MiB range costs ~8× a warm one) and beside the app build
+ * and the folder scans, so the scanner thread is the better place for a range: A/B at autogroup
+ * nice −10, load 16–19 (BENCHMARKS.md): 1 against 3, main-thread CPU to ready 1.17 vs 1.33 s
+ * (python) and 1.66 vs 1.90 s (mixed), RSS −15 to −20 MiB, boot no slower (medians 1.76 vs 1.87 s,
+ * 2.12 vs 2.55 s); 8 was slower on every style, 0 not better than 1.
+ */
+const OWN_AHEAD = 1;
 
 /** A read buffer and a batch builder of this thread's, busy while their batch is undelivered. */
 interface Slot {
