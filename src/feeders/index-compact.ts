@@ -29,7 +29,7 @@ export const SKIP_CODES: readonly RecordSkipReason[] = [
 /**
  * What the first pass needs of a batch of index lines, in typed arrays (no object per line): per
  * line an outcome, the id's 64-bit hash, a host index, the size and
- * the received time. Only the last RECENT_LIMIT valid lines travel as whole records (the recent
+ * the received time. Only the last TAIL_KEPT valid lines travel as whole records (the recent
  * list), and a few excerpts of rejected lines (the log).
  */
 export interface CompactIndexBatch {
@@ -74,6 +74,15 @@ export const ROW_FIELDS = 5;
 
 const EXCERPTS_PER_REASON = 3;
 
+/**
+ * Valid lines kept whole at a batch's end: twice the recent window, so that ids repeated among
+ * them still leave RECENT_LIMIT distinct ones. A receiver re-logs an upload now and then (0.5 %
+ * of lines in bench/foreign-root.py): with a window of exactly RECENT_LIMIT nearly every 4 MiB
+ * batch held a repeat there, and the live projection parsed the whole batch again as text to
+ * refill it (the 1M-line foreign root's first pass took 14 s instead of 2.8).
+ */
+export const TAIL_KEPT = 2 * RECENT_LIMIT;
+
 /** A time as the compact batch holds it: the record's (whole ms, as `Date` keeps them); NaN: none. */
 function compactMs(ms: number): number {
   return Number.isFinite(ms) ? Math.trunc(ms) + 0 : Number.NaN;
@@ -115,13 +124,13 @@ export class CompactBatchBuilder {
   private rejected: CompactIndexBatch['rejected'] = [];
   private readonly rejectedPerReason = new Map<string, number>();
   /**
-   * The last RECENT_LIMIT valid lines, as a ring: batch index, and the text — or, for lines the
+   * The last TAIL_KEPT valid lines, as a ring: batch index, and the text — or, for lines the
    * byte reader decoded, where the text is in its buffer (decoded only if it stays in the tail).
    */
-  private readonly ringIndex = new Int32Array(RECENT_LIMIT);
-  private readonly ringText: Array<string | undefined> = new Array(RECENT_LIMIT);
-  private readonly ringStart = new Int32Array(RECENT_LIMIT);
-  private readonly ringEnd = new Int32Array(RECENT_LIMIT);
+  private readonly ringIndex = new Int32Array(TAIL_KEPT);
+  private readonly ringText: Array<string | undefined> = new Array(TAIL_KEPT);
+  private readonly ringStart = new Int32Array(TAIL_KEPT);
+  private readonly ringEnd = new Int32Array(TAIL_KEPT);
   private valid = 0;
 
   constructor(capacity = 1024) {
@@ -191,7 +200,7 @@ export class CompactBatchBuilder {
     this.hostEpisodes[host] = (this.hostEpisodes[host] as number) + 1;
     if (!Number.isNaN(size)) this.hostBytes[host] = (this.hostBytes[host] as number) + size;
     this.hostLastMs[host] = newerMs(this.hostLastMs[host] as number, ms);
-    const r = this.valid++ % RECENT_LIMIT;
+    const r = this.valid++ % TAIL_KEPT;
     this.ringIndex[r] = i;
     this.ringText[r] = text;
     this.ringStart[r] = start;
@@ -347,8 +356,8 @@ export class CompactBatchBuilder {
   finish(source?: Buffer): CompactIndexBatch {
     const n = this.n;
     const tail: CompactIndexBatch['tail'] = [];
-    for (let k = Math.max(0, this.valid - RECENT_LIMIT); k < this.valid; k++) {
-      const r = k % RECENT_LIMIT;
+    for (let k = Math.max(0, this.valid - TAIL_KEPT); k < this.valid; k++) {
+      const r = k % TAIL_KEPT;
       const text = this.ringText[r];
       if (text === undefined && source === undefined)
         throw new Error('a line added by byte range needs its buffer');

@@ -64,9 +64,9 @@ export class LiveProjection implements IngestProjection {
 
 /**
  * The batch's last accepted records, oldest first: up to RECENT_LIMIT of them. The scan keeps
- * only the last RECENT_LIMIT valid lines whole; when a repeat among them is dropped, the lines
- * before them are parsed from the raw text (rare: a repeated id near the end of a batch), so the
- * window still holds RECENT_LIMIT distinct episodes when the batch has that many.
+ * the last TAIL_KEPT (2 × RECENT_LIMIT) valid lines whole; only when repeats drop more than
+ * RECENT_LIMIT of them are the batch's lines parsed from the raw text (a batch ending in a
+ * replayed run), so the window still holds RECENT_LIMIT distinct episodes when the batch has that many.
  */
 export function recentOf(
   batch: CompactIndexBatch,
@@ -77,7 +77,8 @@ export function recentOf(
   const tail = batch.tail.filter((t) => !repeated.has(t.index)).map((t) => t.record);
   const valid = validCount(batch);
   const accepted = valid - duplicateAt.length;
-  if (tail.length >= Math.min(RECENT_LIMIT, accepted) || tail.length === batch.tail.length) return tail;
+  if (tail.length >= Math.min(RECENT_LIMIT, accepted) || tail.length === batch.tail.length)
+    return tail.slice(-RECENT_LIMIT);
   // Parse the batch's lines again, in order; its valid lines are the scan's OK lines, in order.
   const lines = rawLines(raw);
   const records: EpisodeRecord[] = [];
