@@ -70,11 +70,25 @@ function beginBulk(): void {
   bulkLoading = true;
 }
 
+/**
+ * Sorter threads for the indexes a bulk load builds at its end (`PRAGMA threads`): SQLite sorts
+ * and writes each index's runs on helpers while this thread reads the table and merges. The first
+ * pass is over by then, so the other core is free: offline on the 1M-line catalog this thread's CPU
+ * for the seven builds fell from ≈ 4.0 s to ≈ 2.6 s (the helpers spent ≈ 2.7 s more beside it).
+ * They inherit this thread's nice value. None on a single core, where they only add work.
+ */
+const BULK_SORT_THREADS = os.availableParallelism() > 1 ? 2 : 0;
+
 function endBulk(): void {
   if (!bulkLoading) return;
-  db.transaction(() => {
-    for (const sql of EPISODE_INDEXES) db.exec(sql.replace('CREATE INDEX', 'CREATE INDEX IF NOT EXISTS'));
-  })();
+  db.pragma(`threads = ${BULK_SORT_THREADS}`);
+  try {
+    db.transaction(() => {
+      for (const sql of EPISODE_INDEXES) db.exec(sql.replace('CREATE INDEX', 'CREATE INDEX IF NOT EXISTS'));
+    })();
+  } finally {
+    db.pragma('threads = 0');
+  }
   db.pragma('synchronous = NORMAL');
   syncLoad();
   bulkLoading = false;
