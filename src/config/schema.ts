@@ -418,6 +418,16 @@ export const AGENT_OPTIONS = Type.Object({
       'x-flag': 'read-token',
     }),
   ),
+  stateDir: Type.Optional(
+    Type.String({
+      minLength: 1,
+      description:
+        "The agent's own state: its row store (`agent-rows.sqlite`, the catalog rows it appended with their seqs, served to replicas that start after the stream was trimmed). Default: one per (Redis URL, namespace, receiver).",
+      'x-env': 'CIS490_AGENT_STATE_DIR',
+      'x-arg': 'DIR',
+      'x-default-text': '$XDG_STATE_HOME/cis490-dashboard/agent-<receiver>-<hash>',
+    }),
+  ),
   snapshotInterval: seconds(
     300,
     0.05,
