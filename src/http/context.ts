@@ -29,6 +29,11 @@ export interface Readiness {
   readonly bootstrapSeconds: number | null;
   /** Epoch ms of the start. */
   readonly startedAt: number;
+  /**
+   * A replica's catalog, when it lacks older rows (still fetched from the agents, or lost): /readyz
+   * adds it as `catalog` (the replica stays ready: its live view is whole). Absent on one box.
+   */
+  catalogGaps?(): { complete: false; pending: unknown[] } | null;
 }
 
 /** Whether the catalog can be written and read (full disk, read-only, corrupt). */

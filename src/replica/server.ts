@@ -75,7 +75,8 @@ export async function startReplicaServer(
   const redis = partial.redis;
   const logger = createLogger({ level: config.logLevel });
   const phaseToken = config.phaseTokenFile ? readToken(config.phaseTokenFile, 'phase-token') : null;
-  const readAuth = config.readTokenFile ? new ReadAuth(readToken(config.readTokenFile, 'read-token')) : null;
+  const readTokenValue = config.readTokenFile ? readToken(config.readTokenFile, 'read-token') : null;
+  const readAuth = readTokenValue !== null ? new ReadAuth(readTokenValue) : null;
   if (!isLoopbackHost(config.host) && !readAuth) {
     logger.warn({ host: config.host }, 'listening beyond loopback without --read-token');
   }
@@ -92,6 +93,8 @@ export async function startReplicaServer(
       stateDir,
       logger,
       replayBuffer: config.replayBuffer,
+      // The agents take the same read token as the replicas (the detail proxy passes the viewer's).
+      agentToken: readTokenValue,
       onRebase: (reason) => hub?.disconnectAll(`the stream started over (${reason}): resume`),
     });
   } catch (err) {
@@ -182,6 +185,10 @@ export async function startReplicaServer(
         return replica.bootstrapSeconds;
       },
       startedAt: replica.startedAt,
+      catalogGaps: () => {
+        const status = replica.catalogStatus();
+        return status.complete ? null : { complete: false, pending: status.pending };
+      },
     },
     catalog: replica.catalog.db,
     catalogHealth: { fault: null, reportError: () => false },
