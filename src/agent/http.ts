@@ -1,6 +1,6 @@
 import fs from 'node:fs';
-import { Readable } from 'node:stream';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { IngestEntry, IngestProjection } from '../bus/ingest-log.js';
@@ -158,7 +158,9 @@ export const ROWS_PAGE_MAX = 10_000;
 const RowsQuery = Type.Object(
   {
     epoch: Type.String({ minLength: 1, description: "The stream's epoch the replica builds in." }),
-    after: Type.Optional(Type.String({ pattern: '^\\d+$', description: 'Rows with a higher seq (default 0).' })),
+    after: Type.Optional(
+      Type.String({ pattern: '^\\d+$', description: 'Rows with a higher seq (default 0).' }),
+    ),
     upto: Type.String({ pattern: '^\\d+$', description: 'Rows up to this seq, included.' }),
     limit: Type.Optional(
       Type.String({ pattern: '^\\d+$', description: `Rows per page, 1–${ROWS_PAGE_MAX} (default 5000).` }),
@@ -179,10 +181,13 @@ function registerRowExport(app: FastifyInstance, rows: (q: RowExportQuery) => Pr
   app.get(
     '/api/rows',
     {
-      schema: route("This receiver's catalog rows with their stream seqs (NDJSON), for rebuilding replicas.", {
-        querystring: RowsQuery,
-        content: 'application/x-ndjson',
-      }),
+      schema: route(
+        "This receiver's catalog rows with their stream seqs (NDJSON), for rebuilding replicas.",
+        {
+          querystring: RowsQuery,
+          content: 'application/x-ndjson',
+        },
+      ),
     },
     async (req, reply) => {
       const q = req.query as RawQuery;

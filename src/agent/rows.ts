@@ -81,7 +81,9 @@ export class AgentRowStore {
 
   #setMeta(key: string, value: string | number | null): void {
     this.#db
-      .prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value')
+      .prepare(
+        'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+      )
       .run(key, value === null ? null : String(value));
   }
 
@@ -186,7 +188,10 @@ export class AgentRowStore {
         > | null;
         const oldest = first?.[0] ? Number(first[0][0].split('-')[0]) : (await log.lastSeq()) + 1;
         if (oldest <= next) {
-          throw new DashboardError('stream_read_failed', `the stream holds seq ${next} but did not answer it`);
+          throw new DashboardError(
+            'stream_read_failed',
+            `the stream holds seq ${next} but did not answer it`,
+          );
         }
         const was = this.gap;
         const gap = { from: Math.min(was?.from ?? next, next), to: Math.max(was?.to ?? 0, oldest - 1) };

@@ -13,8 +13,8 @@ import type { FileMark, RedisStreamLog } from '../scaleout/redis-stream-log.js';
 import { readSnapshot } from '../scaleout/snapshot.js';
 import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
-import type { AgentRowStore } from './rows.js';
 import { AgentAppender, type AppenderStats, MARK_SOURCE, type MarkSource } from './appender.js';
+import type { AgentRowStore } from './rows.js';
 
 /** What one run of the agent's readers needs (a run lasts until the stream's epoch changes). */
 export interface AgentRunOptions {

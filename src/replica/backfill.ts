@@ -117,7 +117,10 @@ export class CatalogBackfill {
         try {
           await this.#fill(job);
           if (this.#errors.get(job.receiver)) {
-            this.#o.logger.info({ receiver: job.receiver }, 'catalog rows of this receiver fetched from its agent');
+            this.#o.logger.info(
+              { receiver: job.receiver },
+              'catalog rows of this receiver fetched from its agent',
+            );
           }
           this.#errors.delete(job.receiver);
         } catch (err) {
@@ -179,7 +182,10 @@ export class CatalogBackfill {
         } catch {
           // not an API error body
         }
-        throw new DashboardError(code, `the agent of ${job.receiver} answered ${res.status}: ${text.slice(0, 300)}`);
+        throw new DashboardError(
+          code,
+          `the agent of ${job.receiver} answered ${res.status}: ${text.slice(0, 300)}`,
+        );
       }
       let header: RowsHeader | null = null;
       let end: { last_seq: number; more: boolean } | null = null;

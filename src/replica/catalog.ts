@@ -122,11 +122,14 @@ function dropOldLayout(db: Db): void {
     .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'replica_layout'")
     .get();
   const version = hasLayout
-    ? ((db.prepare('SELECT version FROM replica_layout WHERE id = 1').pluck().get() as number | undefined) ?? 0)
+    ? ((db.prepare('SELECT version FROM replica_layout WHERE id = 1').pluck().get() as number | undefined) ??
+      0)
     : 0;
   if (version < LAYOUT) {
     // Alerts numbered by arrival, not by seq: rebuilt from the stream (and the agents).
-    db.exec('DROP TABLE IF EXISTS replica_episodes; DROP TABLE IF EXISTS replica_position; DELETE FROM alerts;');
+    db.exec(
+      'DROP TABLE IF EXISTS replica_episodes; DROP TABLE IF EXISTS replica_position; DELETE FROM alerts;',
+    );
   }
 }
 

@@ -43,8 +43,7 @@ describe('a replica started after the stream was trimmed', () => {
       });
     const agents = { 'rack-a': agent('rack-a'), 'rack-b': agent('rack-b') };
     const early = await startReplica(redis.url);
-    const expected = () =>
-      Object.values(labs).reduce((n, lab) => n + lab.ids.length + lab.alerts.length, 0);
+    const expected = () => Object.values(labs).reduce((n, lab) => n + lab.ids.length + lab.alerts.length, 0);
     await vi.waitFor(() => expect(rowCount(early)).toBe(expected()), LONG);
 
     // The stream keeps only its newest 50 entries; the labs go on writing.
@@ -90,9 +89,9 @@ describe('a replica started after the stream was trimmed', () => {
         ['rack-b', 'agent_unavailable'],
       ]);
     }, LONG);
-    expect(
-      lines.some((l) => String(l.msg).startsWith('catalog incomplete: rows of receiver rack-b')),
-    ).toBe(true);
+    expect(lines.some((l) => String(l.msg).startsWith('catalog incomplete: rows of receiver rack-b'))).toBe(
+      true,
+    );
     const again = agent('rack-b');
     await again.waitForLog('agent ready');
     await vi.waitFor(() => expect(second.catalogStatus()).toEqual({ complete: true, pending: [] }), LONG);

@@ -1,8 +1,8 @@
 import { type DashboardEvent, type DashboardState, emptyState, type Snapshot } from '../protocol/index.js';
 import { applyEvent } from '../protocol/reduce.js';
+import { readHeartbeat } from '../scaleout/heartbeat.js';
 import { seqOfId } from '../scaleout/records.js';
 import { RedisStreamLog } from '../scaleout/redis-stream-log.js';
-import { readHeartbeat } from '../scaleout/heartbeat.js';
 import { listReceivers, readSnapshot } from '../scaleout/snapshot.js';
 import type { Subscription } from '../scaleout/subscription.js';
 import { errorMessage } from '../util/errors.js';
@@ -110,8 +110,7 @@ export class Replica {
       logger: o.logger,
       token: o.agentToken ?? null,
       ...(o.backfillRetryMs !== undefined ? { retryMs: o.backfillRetryMs } : {}),
-      agentUrl:
-        o.agentUrl ?? (async (receiver) => (await readHeartbeat(this.stream, receiver))?.url ?? null),
+      agentUrl: o.agentUrl ?? (async (receiver) => (await readHeartbeat(this.stream, receiver))?.url ?? null),
     });
   }
 

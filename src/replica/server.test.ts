@@ -7,13 +7,14 @@ import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { describe, expect, onTestFinished, test } from 'vitest';
+import { describe, expect, onTestFinished, test, vi } from 'vitest';
+import { readAll } from '../../test/support/agent.js';
 import { redisServer } from '../../test/support/redis-server.js';
 import { appendLab, newLab, until } from '../../test/support/replica-harness.js';
 import { openLog } from '../../test/support/stream-harness.js';
 import { tempDir } from '../../test/support/tmp.js';
 import type { AlertLifecycleResponse } from '../protocol/alerts.js';
-import type { EpisodesPage, HostsResponse } from '../protocol/api.js';
+import type { AlertsPage, EpisodesPage, HostsResponse } from '../protocol/api.js';
 import type { UnsequencedEvent } from '../protocol/index.js';
 import { type ReplicaServer, startReplicaServer } from './server.js';
 
@@ -244,5 +245,123 @@ describe('replica HTTP', () => {
       'rack-a:host-0-corrupt': ['open', 2],
       'rack-b:host-0-corrupt': ['open', 1],
     });
+  });
+
+  test('(item 2) a phase post and an alert action retried with the same Idempotency-Key — on another replica — are appended once', async () => {
+    const redis = await redisServer();
+    const log = await openLog(redis.url);
+    await log.append({
+      receiver: 'rack-a',
+      events: [
+        {
+          type: 'alert',
+          host_id: 'host-0',
+          symptom: 'disk_low',
+          detail: 'a',
+          suggested_fix: null,
+          detected_at: '2026-12-04T00:00:00Z',
+          dedup_key: 'k1',
+        },
+      ],
+    });
+    const tokenFile = path.join(tempDir(), 'phase-token');
+    fs.writeFileSync(tokenFile, 'phase-secret-token\n');
+    const one = await replicaServer(redis.url, { phaseTokenFile: tokenFile });
+    const two = await replicaServer(redis.url, { phaseTokenFile: tokenFile });
+    await Promise.all([until(one.replica, await log.lastSeq()), until(two.replica, await log.lastSeq())]);
+    const post = (url: string, route: string, body: unknown, key?: string) =>
+      fetch(`${url}${route}`, {
+        method: 'POST',
+        headers: {
+          authorization: 'Bearer phase-secret-token',
+          'content-type': 'application/json',
+          ...(key ? { 'idempotency-key': key } : {}),
+        },
+        body: JSON.stringify(body),
+      });
+    const phase = { host_id: 'host-0', phase: 'train', episode_id: 'ep-1' };
+    // The first try was appended (its answer, say, lost on the way); the client retries elsewhere.
+    const first = await post(one.url, '/api/phase', phase, 'req-0001');
+    const retry = await post(two.url, '/api/phase', phase, 'req-0001');
+    expect([first.status, retry.status]).toEqual([202, 202]);
+    const seq = ((await first.json()) as { seq: number }).seq;
+    expect(await retry.json()).toEqual({ seq });
+    expect(retry.headers.get('idempotent-replayed')).toBe('true');
+    const action = { dedup_key: 'k1', kind: 'acknowledge', by: 'ops' };
+    const acted = await post(one.url, '/api/alerts/actions', action, 'req-0002');
+    const actedAgain = await post(two.url, '/api/alerts/actions', action, 'req-0002');
+    expect([acted.status, actedAgain.status]).toEqual([201, 201]);
+    expect(actedAgain.headers.get('idempotent-replayed')).toBe('true');
+    // Without a key a post is appended each time, as before.
+    await post(one.url, '/api/phase', phase);
+    await post(one.url, '/api/phase', phase);
+    const bad = await post(one.url, '/api/phase', phase, 'x'.repeat(129));
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: { code: string } }).error.code).toBe('bad_idempotency_key');
+    const records = await readAll(log);
+    expect(records.filter((r) => r.event.type === 'phase')).toHaveLength(3);
+    expect(records.filter((r) => r.event.type === 'alert_action')).toHaveLength(1);
+  });
+
+  test('(item 3) GET /api/alerts takes receiver= on a replica (items name their receiver; dedup groups per receiver); (item 4) an action stored under a bare dedup_key is moved to <receiver>/<dedup_key> at start', async () => {
+    const redis = await redisServer();
+    const log = await openLog(redis.url);
+    const alert = (dedup_key: string, detail: string): UnsequencedEvent => ({
+      type: 'alert',
+      host_id: 'host-0',
+      symptom: 'disk_low',
+      detail,
+      suggested_fix: null,
+      detected_at: '2026-12-04T00:00:00Z',
+      dedup_key,
+    });
+    await log.append({
+      receiver: 'rack-a',
+      events: [alert('shared', 'a1'), alert('shared', 'a2'), alert('only-a', 'a3')],
+    });
+    await log.append({ receiver: 'rack-b', events: [alert('shared', 'b1')] });
+    // An action of the single-receiver keying (no receiver, bare key), as an older replica stored it.
+    const old = {
+      dedup_key: 'only-a',
+      kind: 'acknowledge',
+      by: 'ops',
+      at: new Date().toISOString(),
+      until: null,
+      note: null,
+    };
+    await log.append({
+      receiver: '_api',
+      events: [{ type: 'alert_action', dedup_key: 'only-a', action: old as never }],
+    });
+    const server = await replicaServer(redis.url);
+    await vi.waitFor(() =>
+      expect(Object.keys(server.replica.feed.state.alert_actions).sort()).toEqual(['rack-a/only-a']),
+    );
+    expect(server.replica.feed.state.alert_actions['rack-a/only-a']).toMatchObject({
+      by: 'ops',
+      receiver: 'rack-a',
+    });
+    const lifecycle = (await (
+      await fetch(`${server.url}/api/alerts/lifecycle?receiver=rack-a`)
+    ).json()) as AlertLifecycleResponse;
+    expect(lifecycle.items.find((g) => g.dedup_key === 'only-a')?.state).toBe('acknowledged');
+
+    const alerts = async (query: string) => {
+      const res = await fetch(`${server.url}/api/alerts${query}`);
+      expect(res.status).toBe(200);
+      return (await res.json()) as AlertsPage;
+    };
+    const onlyB = await alerts('?receiver=rack-b');
+    expect(onlyB.items.map((a) => [a.receiver, a.detail])).toEqual([['rack-b', 'b1']]);
+    expect(onlyB.total).toBe(1);
+    expect((await alerts('?receiver=rack-a,rack-b')).total).toBe(4);
+    expect((await alerts('?host=rack-b/host-0')).items.map((a) => a.detail)).toEqual(['b1']);
+    const grouped = await alerts('?dedup=1');
+    expect(
+      (grouped.items as Array<{ receiver?: string; dedup_key: string | null; count: number }>)
+        .map((g) => `${g.receiver}:${g.dedup_key}:${g.count}`)
+        .sort(),
+    ).toEqual(['rack-a:only-a:1', 'rack-a:shared:2', 'rack-b:shared:1']);
+    expect((await alerts('?receiver=nowhere')).total).toBe(0);
   });
 });

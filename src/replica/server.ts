@@ -17,6 +17,7 @@ import { defaultWebDir, readToken } from '../services.js';
 import { StateDirLock } from '../state/lock.js';
 import { DashboardError, UsageError } from '../util/errors.js';
 import { createLogger } from '../util/log.js';
+import { migrateBareAlertActions } from './alert-actions.js';
 import { Replica } from './replica.js';
 import { type AgentHeartbeat, replicaEpisodeRoutes } from './routes.js';
 
@@ -95,13 +96,19 @@ export async function startReplicaServer(
       replayBuffer: config.replayBuffer,
       // The agents take the same read token as the replicas (the detail proxy passes the viewer's).
       agentToken: readTokenValue,
-      onRebase: (reason) => hub?.disconnectAll(`the stream started over (${reason}): resume`),
+      onRebase: (reason) => {
+        hub?.disconnectAll(`the stream started over (${reason}): resume`);
+        void migrateActions();
+      },
     });
   } catch (err) {
     lock.release();
     throw err;
   }
   const { feed } = replica;
+  const migrateActions = () =>
+    migrateBareAlertActions({ feed, catalog: replica.catalog, stream: replica.stream, logger });
+  await migrateActions();
   hub = new WsHub({
     bus: feed,
     logger,

@@ -237,7 +237,10 @@ export async function fetchRows(
   for (;;) {
     const res = await fetch(`${url}/api/rows?epoch=${epoch}&after=${after}&upto=${upto}&limit=${limit}`);
     if (!res.ok) throw new Error(`GET /api/rows answered ${res.status}: ${await res.text()}`);
-    const lines = (await res.text()).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = (await res.text())
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     const head = lines[0] as { complete: boolean };
     const end = lines.at(-1) as { end: boolean; last_seq: number; more: boolean };
     if (end.end !== true) throw new Error('the row export has no end line');
