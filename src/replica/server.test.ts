@@ -15,7 +15,7 @@ import { openLog } from '../../test/support/stream-harness.js';
 import { tempDir } from '../../test/support/tmp.js';
 import type { AlertLifecycleResponse } from '../protocol/alerts.js';
 import type { AlertsPage, EpisodesPage, HostsResponse } from '../protocol/api.js';
-import type { UnsequencedEvent } from '../protocol/index.js';
+import type { PhaseMix, UnsequencedEvent } from '../protocol/index.js';
 import { type ReplicaServer, startReplicaServer } from './server.js';
 
 async function replicaServer(redisUrl: string, extra: Record<string, unknown> = {}): Promise<ReplicaServer> {
@@ -363,5 +363,70 @@ describe('replica HTTP', () => {
         .sort(),
     ).toEqual(['rack-a:only-a:1', 'rack-a:shared:2', 'rack-b:shared:1']);
     expect((await alerts('?receiver=nowhere')).total).toBe(0);
+  });
+
+  test("(item 5) the phase mix over receivers is the exact sum of each receiver's counts; two receivers' host-0 stay apart; a receiver's new mix replaces its part", async () => {
+    const redis = await redisServer();
+    const log = await openLog(redis.url);
+    type Mix = Extract<UnsequencedEvent, { type: 'phase_mix' }>;
+    const part = (counts: Record<string, number>, seconds: Record<string, number>, episodes: number) => ({
+      counts,
+      weighted_seconds: seconds,
+      sampled_episodes: episodes,
+      total_labels: Object.values(counts).reduce((a, b) => a + b, 0),
+      population_episodes: episodes,
+    });
+    const mix = (perHost: Record<string, ReturnType<typeof part>>, skipped: Record<string, number>): Mix => {
+      const hosts = Object.values(perHost);
+      const sum = (pick: (p: ReturnType<typeof part>) => Record<string, number>) => {
+        const out: Record<string, number> = {};
+        for (const h of hosts) for (const [k, v] of Object.entries(pick(h))) out[k] = (out[k] ?? 0) + v;
+        return out;
+      };
+      return {
+        type: 'phase_mix',
+        counts: sum((h) => h.counts),
+        weighted_seconds: sum((h) => h.weighted_seconds),
+        sampled_episodes: hosts.reduce((n, h) => n + h.sampled_episodes, 0),
+        total_labels: hosts.reduce((n, h) => n + h.total_labels, 0),
+        population_episodes: hosts.reduce((n, h) => n + h.population_episodes, 0),
+        per_host: perHost,
+        skipped,
+        computed_at: '2026-12-04T00:00:00.000Z',
+        mode: 'all',
+      };
+    };
+    const a = mix(
+      {
+        'host-0': part({ boot: 3, train: 7 }, { boot: 1.5, train: 70.25 }, 4),
+        'host-1': part({ train: 2, eval: 5 }, { train: 20, eval: 12.5 }, 3),
+      },
+      { truncated: 1 },
+    );
+    const b = mix({ 'host-0': part({ boot: 11, eval: 1 }, { boot: 9.75, eval: 0.5 }, 6) }, { not_tar: 2 });
+    await log.append({
+      receiver: 'rack-a',
+      events: [{ ...a, computed_at: '2026-12-03T00:00:00.000Z', counts: { boot: 999 } }],
+    });
+    await log.append({ receiver: 'rack-b', events: [b] });
+    await log.append({ receiver: 'rack-a', events: [a] }); // replaces rack-a's first mix
+    const server = await replicaServer(redis.url);
+    await until(server.replica, await log.lastSeq());
+    const got = (await (await fetch(`${server.url}/api/phase-mix`)).json()) as PhaseMix;
+    expect(got.counts).toEqual({ boot: 3 + 11, train: 7 + 2, eval: 5 + 1 });
+    expect(got.weighted_seconds).toEqual({ boot: 1.5 + 9.75, train: 70.25 + 20, eval: 12.5 + 0.5 });
+    expect(got.sampled_episodes).toBe(4 + 3 + 6);
+    expect(got.total_labels).toBe(a.total_labels + b.total_labels);
+    expect(got.population_episodes).toBe(13);
+    expect(got.skipped).toEqual({ truncated: 1, not_tar: 2 });
+    expect(got.per_host).toEqual({
+      'rack-a/host-0': a.per_host['host-0'],
+      'rack-a/host-1': a.per_host['host-1'],
+      'rack-b/host-0': b.per_host['host-0'],
+    });
+    const oneHost = (await (
+      await fetch(`${server.url}/api/phase-mix?host=rack-b/host-0`)
+    ).json()) as PhaseMix;
+    expect(oneHost.counts).toEqual({ boot: 11, eval: 1 });
   });
 });
