@@ -395,7 +395,7 @@ export const AGENT_OPTIONS = Type.Object({
     minLength: 1,
     default: '127.0.0.1:8491',
     description:
-      'Where the agent serves episode details and downloads for replicas to proxy (`/api/episodes/:id`, `…/download`, `/livez`, `/readyz`); port `0` picks a free one. Beyond loopback, give `--read-token`.',
+      'Where the agent serves episode details and downloads for replicas to proxy (`/api/episodes/:id`, `…/download`), its row export (`/api/rows`), `/livez` and `/readyz`; port `0` picks a free one. Beyond loopback, give `--read-token`.',
     'x-env': 'CIS490_AGENT_LISTEN',
     'x-arg': 'HOST:PORT',
   }),
