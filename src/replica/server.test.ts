@@ -10,7 +10,7 @@ import path from 'node:path';
 import { describe, expect, onTestFinished, test, vi } from 'vitest';
 import { readAll } from '../../test/support/agent.js';
 import { redisServer } from '../../test/support/redis-server.js';
-import { appendLab, newLab, until } from '../../test/support/replica-harness.js';
+import { appendLab, newLab, until, writeSnapshot } from '../../test/support/replica-harness.js';
 import { openLog } from '../../test/support/stream-harness.js';
 import { tempDir } from '../../test/support/tmp.js';
 import type { AlertLifecycleResponse } from '../protocol/alerts.js';
@@ -428,5 +428,27 @@ describe('replica HTTP', () => {
       await fetch(`${server.url}/api/phase-mix?host=rack-b/host-0`)
     ).json()) as PhaseMix;
     expect(oneHost.counts).toEqual({ boot: 11, eval: 1 });
+  });
+
+  test('/readyz of a replica built after the stream was trimmed names the receivers whose older catalog rows are missing (their agents are down)', async () => {
+    const redis = await redisServer();
+    const log = await openLog(redis.url, { maxLen: 100 });
+    const lab = newLab('rack-a');
+    for (let i = 0; i < 5; i++) await appendLab(log, lab, 60);
+    await writeSnapshot(log, lab, await log.lastSeq());
+    const server = await replicaServer(redis.url);
+    await vi.waitFor(async () => {
+      const res = await fetch(`${server.url}/readyz`);
+      expect(res.status).toBe(200);
+      const body = (await res.json()) as {
+        ready: boolean;
+        catalog?: { complete: boolean; pending: Array<{ receiver: string; error: { code: string } | null }> };
+      };
+      expect(body.ready).toBe(true);
+      expect(body.catalog?.complete).toBe(false);
+      expect(body.catalog?.pending.map((p) => [p.receiver, p.error?.code])).toEqual([
+        ['rack-a', 'agent_unavailable'],
+      ]);
+    });
   });
 });
