@@ -161,7 +161,7 @@ export class AgentAppender implements IngestProjection {
           this.#stats.batches_appended++;
           this.#stats.events_appended += events.length;
           this.#stats.last_seq = Math.max(this.#stats.last_seq, result.lastSeq);
-          this.#o.rows?.record(result.firstSeq, events);
+          this.#recordRows(result.firstSeq, events);
           this.#applyLocal(events);
           return;
         case 'skipped': {
@@ -172,7 +172,11 @@ export class AgentAppender implements IngestProjection {
           if (resent && mark.endOffset > before) {
             this.#applyLocal(events);
             // Its seqs were in the lost answer: the row store finds them in the stream.
-            this.#o.rows?.markDirty(sentAfter + 1);
+            try {
+              this.#o.rows?.markDirty(sentAfter + 1);
+            } catch (err) {
+              this.#o.logger.error({ err }, 'row store not written (noted in memory)');
+            }
           }
           return;
         }
@@ -252,6 +256,29 @@ export class AgentAppender implements IngestProjection {
   stop(): void {
     this.#abort.abort(new DashboardError('agent_stopped', 'the agent is stopping'));
     this.#unkeyed.clear();
+  }
+
+  /**
+   * The answered batch's rows into the row store. A failing store (full disk) must not fail the
+   * batch — the reader would offer its lines again — so its seqs are noted dirty instead (in
+   * memory at least) and found in the stream later.
+   */
+  #recordRows(firstSeq: number, events: readonly UnsequencedEvent[]): void {
+    const { rows } = this.#o;
+    if (!rows) return;
+    try {
+      rows.record(firstSeq, events);
+    } catch (err) {
+      this.#o.logger.error(
+        { err, firstSeq },
+        'row store not written; its rows will be read back from the stream',
+      );
+      try {
+        rows.markDirty(firstSeq);
+      } catch {
+        // noted in memory by markDirty before it failed to write
+      }
+    }
   }
 
   #applyLocal(events: readonly UnsequencedEvent[]): void {

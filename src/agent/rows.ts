@@ -57,6 +57,8 @@ export class AgentRowStore {
   /** Bumped whenever `dirty_from` is lowered: a reconcile clears only the dirt it saw. */
   #dirtGeneration = 0;
   #reconciling: Promise<void> | null = null;
+  /** Dirt noted in memory first (so a failing write of the store still leaves it known). */
+  #memDirty: number | null = null;
 
   constructor(stateDir: string | null, logger: Logger) {
     this.#logger = logger;
@@ -94,7 +96,9 @@ export class AgentRowStore {
   /** The lowest seq whose row may be missing (filled from the stream before an export), or null. */
   get dirtyFrom(): number | null {
     const v = this.#meta('dirty_from');
-    return v === null ? null : Number(v);
+    const stored = v === null ? null : Number(v);
+    if (this.#memDirty === null) return stored;
+    return stored === null ? this.#memDirty : Math.min(stored, this.#memDirty);
   }
 
   /** Seqs the store lacks for good (trimmed from the stream before it could fill them), or null. */
@@ -154,8 +158,10 @@ export class AgentRowStore {
 
   /** An append landed with seqs this agent did not learn (all above `from - 1`). */
   markDirty(from: number): void {
-    this.#lowerDirt(Math.max(1, from));
+    const seq = Math.max(1, from);
+    this.#memDirty = this.#memDirty === null ? seq : Math.min(this.#memDirty, seq);
     this.#dirtGeneration++;
+    this.#lowerDirt(seq);
   }
 
   /**
@@ -219,6 +225,7 @@ export class AgentRowStore {
     // Dirt noted meanwhile stays (it lowered dirty_from, at most to below `from`): the next
     // reconcile reads from there again.
     if (generation === this.#dirtGeneration) {
+      this.#memDirty = null;
       this.#setMeta('dirty_from', null);
       this.#setMeta('complete_through', next - 1);
     }
