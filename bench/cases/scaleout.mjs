@@ -204,6 +204,8 @@ export async function runScaleout({ latency, throughput, failoverSeconds, idleSe
             redisUrl,
             '--receiver',
             `rack-${i + 1}`,
+            '--state-dir',
+            path.join(tmp, `rack-${i + 1}-agent-state`),
             '--listen',
             '127.0.0.1:0',
             '--poll-interval',

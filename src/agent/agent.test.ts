@@ -9,6 +9,7 @@ import {
   alertDetailsOf,
   DropProxy,
   episodeIdsOf,
+  fetchRows,
   Lab,
   readAll,
   spawnAgent,
@@ -54,8 +55,11 @@ describe('agent', () => {
     lab.writeAlerts(300);
     const labs = { 'rack-a': lab };
 
+    // One row store across the restarts: the rows a killed run appended without recording them
+    // are found in the stream by the next one.
+    const stateDir = tempDir('cis490-agent-');
     const first = spawnAgent(
-      { dataRoot: lab.root, redisUrl: redis.url, receiver: 'rack-a' },
+      { dataRoot: lab.root, redisUrl: redis.url, receiver: 'rack-a', args: ['--state-dir', stateDir] },
       { CIS490_FAULT_KILL_AFTER_APPENDS: '2' },
     );
     expect((await first.exited).signal, first.output()).toBe('SIGKILL');
@@ -76,7 +80,7 @@ describe('agent', () => {
       dataRoot: lab.root,
       redisUrl: redis.url,
       receiver: 'rack-a',
-      args: ['--snapshot-interval', '0.2'],
+      args: ['--snapshot-interval', '0.2', '--state-dir', stateDir],
     });
     expectExactlyOnce(await waitForAll(log, labs), labs);
     await vi.waitFor(async () => {
@@ -96,10 +100,24 @@ describe('agent', () => {
         expect(episodeIdsOf(await readAll(log), 'rack-a').length).toBeGreaterThan(before);
       }, LONG);
       await agent.kill('SIGKILL');
-      agent = spawnAgent({ dataRoot: lab.root, redisUrl: redis.url, receiver: 'rack-a' });
+      agent = spawnAgent({
+        dataRoot: lab.root,
+        redisUrl: redis.url,
+        receiver: 'rack-a',
+        args: ['--state-dir', stateDir],
+      });
     }
-    expectExactlyOnce(await waitForAll(log, labs), labs);
+    const records = await waitForAll(log, labs);
+    expectExactlyOnce(records, labs);
     await agent.waitForLog('first pass appended');
+    // Its row export: exactly the receiver's episode and alert records of the stream, at their seqs.
+    const beat = await readHeartbeat(log, 'rack-a');
+    const exported = await fetchRows(beat?.url ?? '', log.epoch, await log.lastSeq(), 5000);
+    expect(exported.complete).toBe(true);
+    const expectedRows = records
+      .filter((r) => r.receiver === 'rack-a' && (r.event.type === 'episode' || r.event.type === 'alert'))
+      .map((r) => r.event);
+    expect(exported.rows.map((r) => ({ ...r.event, seq: r.seq }))).toEqual(expectedRows);
     expect((await agent.kill('SIGTERM')).code, agent.output()).toBe(0);
   }, 240_000);
 

@@ -2,11 +2,14 @@ import { HeartbeatWriter } from '../scaleout/heartbeat.js';
 import { checkReceiverName } from '../scaleout/keys.js';
 import { isTransientRedisError } from '../scaleout/redis-errors.js';
 import { RedisStreamLog } from '../scaleout/redis-stream-log.js';
-import { errorMessage } from '../util/errors.js';
+import { DashboardError, errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
+import { AgentRowStore, type ExportedRow, type RowGap } from './rows.js';
 import { AgentRun, type AgentRunOptions } from './run.js';
 
-export interface AgentOptions extends Omit<AgentRunOptions, 'log' | 'onEpochChanged'> {
+export interface AgentOptions extends Omit<AgentRunOptions, 'log' | 'onEpochChanged' | 'rows'> {
+  /** Where the agent keeps its row store (`agent-rows.sqlite`); null keeps it in memory (tests). */
+  stateDir: string | null;
   redisUrl: string;
   /** The key namespace (hash tag). @default 'cis490' */
   namespace?: string;
@@ -39,6 +42,24 @@ async function untilRedisAnswers<T>(logger: Logger, what: string, step: () => Pr
   }
 }
 
+/** What `GET /api/rows` asks: this receiver's catalog rows with `after < seq <= upto`. */
+export interface RowExportQuery {
+  epoch: string;
+  after: number;
+  upto: number;
+  limit: number;
+}
+
+export interface RowExportPage {
+  epoch: string;
+  rows: ExportedRow[];
+  /** More rows up to `upto` after the last one given. */
+  more: boolean;
+  /** False when the store lacks seqs in the asked range for good (`gap`). */
+  complete: boolean;
+  gap: RowGap | null;
+}
+
 /** A running agent: the readers of one receiver's data root appending to the shared stream. */
 export interface Agent {
   readonly log: RedisStreamLog;
@@ -48,6 +69,8 @@ export interface Agent {
   whenReady(): Promise<void>;
   /** Writes a snapshot now (tests, shutdown). */
   snapshot(): Promise<void>;
+  /** One page of the row export (`epoch_mismatch` when the stream or the store is in another epoch). */
+  exportRows(q: RowExportQuery): Promise<RowExportPage>;
   stop(): Promise<void>;
 }
 
@@ -67,12 +90,20 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
       logger,
     }),
   );
+  let rows: AgentRowStore;
+  try {
+    rows = new AgentRowStore(o.stateDir, logger);
+  } catch (err) {
+    await log.close();
+    throw err;
+  }
   let stopped = false;
   let restarting: Promise<void> | null = null;
   const runOptions: AgentRunOptions = {
     ...o,
     logger,
     log,
+    rows,
     onEpochChanged: () => {
       restarting ??= (async () => {
         await run.stop();
@@ -90,6 +121,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     run = await untilRedisAnswers(logger, 'start', () => AgentRun.start(runOptions));
   } catch (err) {
     await log.close();
+    rows.close();
     throw err;
   }
   const heartbeat = new HeartbeatWriter({
@@ -123,6 +155,25 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     },
     whenReady: () => run.whenReady(),
     snapshot,
+    async exportRows(q) {
+      if (restarting || rows.epoch !== q.epoch || log.epoch !== q.epoch) {
+        throw new DashboardError(
+          'epoch_mismatch',
+          `rows of epoch ${q.epoch} asked; this agent appends in epoch ${rows.epoch ?? log.epoch}`,
+          { epoch: rows.epoch ?? log.epoch },
+        );
+      }
+      await run.reconcileRows();
+      const page = rows.page(q.after, q.upto, q.limit + 1);
+      const gap = rows.gap;
+      return {
+        epoch: q.epoch,
+        rows: page.slice(0, q.limit),
+        more: page.length > q.limit,
+        complete: gap === null || gap.to <= q.after || gap.from > q.upto,
+        gap,
+      };
+    },
     async stop() {
       if (stopped) return;
       stopped = true;
@@ -134,6 +185,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
       // Closing the connection fails whatever still waits for Redis, so the readers can stop.
       await log.close();
       await runStopped;
+      rows.close();
     },
   };
 }

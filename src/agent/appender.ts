@@ -7,6 +7,7 @@ import { receiverStateOf, type SnapshotWriteResult, writeSnapshot } from '../sca
 import { DashboardError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import { AppendGate } from './gate.js';
+import type { AgentRowStore } from './rows.js';
 
 /** A tailed source, as named in marks: its path relative to the data root. */
 export type MarkSource = 'index.jsonl' | 'alerts.jsonl';
@@ -37,6 +38,10 @@ export interface AgentAppenderOptions {
    * has not moved on, the state is not updated): the fault tests kill the agent here.
    */
   afterAppend?(): void;
+  /** The agent's copy of its catalog rows (for replicas that start after the stream was trimmed). */
+  rows?: Pick<AgentRowStore, 'record' | 'markDirty'>;
+  /** The stream's last seq when this run started: every append of this run gets a higher one. */
+  headAtStart?: number;
 }
 
 export interface AppenderStats {
@@ -139,6 +144,8 @@ export class AgentAppender implements IngestProjection {
     };
     this.#checkEpoch();
     await this.#gate.enter();
+    // Whatever this batch lands at is above every seq answered before it is first sent.
+    const sentAfter = Math.max(this.#stats.last_seq, this.#o.headAtStart ?? 0);
     const resend = { resent: false };
     let result: AppendResult;
     try {
@@ -154,6 +161,7 @@ export class AgentAppender implements IngestProjection {
           this.#stats.batches_appended++;
           this.#stats.events_appended += events.length;
           this.#stats.last_seq = Math.max(this.#stats.last_seq, result.lastSeq);
+          this.#recordRows(result.firstSeq, events);
           this.#applyLocal(events);
           return;
         case 'skipped': {
@@ -161,7 +169,15 @@ export class AgentAppender implements IngestProjection {
           // Landed already. If by a try of this run whose answer was lost, its events are in the
           // stream but not yet in the state; if before this run (below the start mark), they are.
           const before = this.#o.startMarks.get(source)?.get(span.fileKey) ?? 0;
-          if (resent && mark.endOffset > before) this.#applyLocal(events);
+          if (resent && mark.endOffset > before) {
+            this.#applyLocal(events);
+            // Its seqs were in the lost answer: the row store finds them in the stream.
+            try {
+              this.#o.rows?.markDirty(sentAfter + 1);
+            } catch (err) {
+              this.#o.logger.error({ err }, 'row store not written (noted in memory)');
+            }
+          }
           return;
         }
         case 'overlap':
@@ -231,10 +247,38 @@ export class AgentAppender implements IngestProjection {
     return result;
   }
 
+  /** Resolves once no append is in flight: every row appended so far is recorded (or noted dirty). */
+  settled(): Promise<void> {
+    return this.#gate.exclusive(async () => undefined);
+  }
+
   /** Stops: appends waiting for Redis give up (their readers are stopped by the owner). */
   stop(): void {
     this.#abort.abort(new DashboardError('agent_stopped', 'the agent is stopping'));
     this.#unkeyed.clear();
+  }
+
+  /**
+   * The answered batch's rows into the row store. A failing store (full disk) must not fail the
+   * batch — the reader would offer its lines again — so its seqs are noted dirty instead (in
+   * memory at least) and found in the stream later.
+   */
+  #recordRows(firstSeq: number, events: readonly UnsequencedEvent[]): void {
+    const { rows } = this.#o;
+    if (!rows) return;
+    try {
+      rows.record(firstSeq, events);
+    } catch (err) {
+      this.#o.logger.error(
+        { err, firstSeq },
+        'row store not written; its rows will be read back from the stream',
+      );
+      try {
+        rows.markDirty(firstSeq);
+      } catch {
+        // noted in memory by markDirty before it failed to write
+      }
+    }
   }
 
   #applyLocal(events: readonly UnsequencedEvent[]): void {

@@ -1,17 +1,22 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { IngestEntry, IngestProjection } from '../bus/ingest-log.js';
 import { defaultRelPath } from '../catalog/disk-sync-paths.js';
 import { createBaseApp } from '../http/app.js';
 import type { ReadAuth } from '../http/auth.js';
+import { HttpError } from '../http/errors.js';
+import { intParam, type RawQuery, single } from '../http/query.js';
 import { type EpisodeLookup, registerEpisodeFileRoutes } from '../http/routes/episodes.js';
 import { route } from '../http/schemas.js';
 import { checkDataRoot } from '../liveness/data-root-monitor.js';
 import type { EpisodeListItem } from '../protocol/api.js';
 import type { EpisodeRecord } from '../protocol/index.js';
+import { DashboardError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
+import type { RowExportPage, RowExportQuery } from './agent.js';
 
 /** Index records with a `path` of their own remembered, at most (oldest forgotten first). */
 const PATHS_KEPT = 100_000;
@@ -93,6 +98,8 @@ export interface AgentHttpOptions {
   lookup: EpisodeLookup;
   /** True once the agent's first pass over the data root was appended. */
   ready(): boolean;
+  /** `GET /api/rows`: one page of the row export (absent: no such route). */
+  rows?(q: RowExportQuery): Promise<RowExportPage>;
   /** `GET /metrics` (Prometheus text); absent: no such route. */
   metrics?: { render(): Promise<string>; readonly contentType: string };
 }
@@ -130,7 +137,8 @@ export async function buildAgentApp(o: AgentHttpOptions): Promise<FastifyInstanc
       : { code: 'data_root_unavailable', message: `data root ${root.path} ${root.error}` };
     return { ready, reason };
   });
-  const { metrics } = o;
+  const { rows, metrics } = o;
+  if (rows) registerRowExport(app, rows);
   if (metrics) {
     app.get(
       '/metrics',
@@ -142,4 +150,83 @@ export async function buildAgentApp(o: AgentHttpOptions): Promise<FastifyInstanc
     );
   }
   return app;
+}
+
+/** Rows per page of `GET /api/rows` at most. */
+export const ROWS_PAGE_MAX = 10_000;
+
+const RowsQuery = Type.Object(
+  {
+    epoch: Type.String({ minLength: 1, description: "The stream's epoch the replica builds in." }),
+    after: Type.Optional(
+      Type.String({ pattern: '^\\d+$', description: 'Rows with a higher seq (default 0).' }),
+    ),
+    upto: Type.String({ pattern: '^\\d+$', description: 'Rows up to this seq, included.' }),
+    limit: Type.Optional(
+      Type.String({ pattern: '^\\d+$', description: `Rows per page, 1–${ROWS_PAGE_MAX} (default 5000).` }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+/**
+ * `GET /api/rows?epoch=E&after=A&upto=U&limit=N`: this receiver's catalog rows (episode and alert
+ * events, receiver named) with `A < seq <= U`, oldest first, as NDJSON: a header line
+ * `{"epoch","after","upto","complete","gap"}`, one `{"seq","event"}` line per row, and a last line
+ * `{"end":true,"last_seq","more"}` (`more`: ask again with `after=last_seq`). A replica that
+ * starts after the stream was trimmed builds its catalog's older rows from these. 409
+ * `epoch_mismatch` when the agent appends in another epoch; 503 `agent_starting` before its run.
+ */
+function registerRowExport(app: FastifyInstance, rows: (q: RowExportQuery) => Promise<RowExportPage>): void {
+  app.get(
+    '/api/rows',
+    {
+      schema: route(
+        "This receiver's catalog rows with their stream seqs (NDJSON), for rebuilding replicas.",
+        {
+          querystring: RowsQuery,
+          content: 'application/x-ndjson',
+        },
+      ),
+    },
+    async (req, reply) => {
+      const q = req.query as RawQuery;
+      const query: RowExportQuery = {
+        epoch: single(q, 'epoch') ?? '',
+        after: intParam(q, 'after', 0, Number.MAX_SAFE_INTEGER) ?? 0,
+        upto: intParam(q, 'upto', 0, Number.MAX_SAFE_INTEGER) ?? 0,
+        limit: intParam(q, 'limit', 1, ROWS_PAGE_MAX) ?? 5000,
+      };
+      let page: RowExportPage;
+      try {
+        page = await rows(query);
+      } catch (err) {
+        if (err instanceof DashboardError && err.code === 'epoch_mismatch') {
+          throw new HttpError(409, err.code, err.message);
+        }
+        if (err instanceof DashboardError && err.code === 'agent_starting') {
+          throw new HttpError(503, err.code, err.message);
+        }
+        throw err;
+      }
+      const { epoch, after, upto } = query;
+      const head = JSON.stringify({ epoch, after, upto, complete: page.complete, gap: page.gap });
+      const lastSeq = page.rows.at(-1)?.seq ?? after;
+      reply.type('application/x-ndjson');
+      return Readable.from(
+        (function* () {
+          yield `${head}\n`;
+          let chunk = '';
+          for (const r of page.rows) {
+            chunk += `{"seq":${r.seq},"event":${r.json}}\n`;
+            if (chunk.length >= 65_536) {
+              yield chunk;
+              chunk = '';
+            }
+          }
+          yield `${chunk}${JSON.stringify({ end: true, last_seq: lastSeq, more: page.more })}\n`;
+        })(),
+      );
+    },
+  );
 }

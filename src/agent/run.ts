@@ -14,6 +14,7 @@ import { readSnapshot } from '../scaleout/snapshot.js';
 import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import { AgentAppender, type AppenderStats, MARK_SOURCE, type MarkSource } from './appender.js';
+import type { AgentRowStore } from './rows.js';
 
 /** What one run of the agent's readers needs (a run lasts until the stream's epoch changes). */
 export interface AgentRunOptions {
@@ -30,6 +31,8 @@ export interface AgentRunOptions {
   onEpochChanged(): void;
   /** Called after each keyed append answered `appended`, before anything else (fault tests). */
   afterAppend?(): void;
+  /** The agent's row store (its catalog rows with their seqs, for `GET /api/rows`). */
+  rows?: AgentRowStore;
   /** More consumers of the readers' batches, after the appender (the HTTP routes' path lookup). */
   projections?: readonly IngestProjection[];
 }
@@ -142,7 +145,12 @@ export class AgentRun {
   #readyWaiters: Array<() => void> = [];
   #stopped = false;
 
-  private constructor(o: AgentRunOptions, state: DashboardState, marks: Record<MarkSource, FileMark[]>) {
+  private constructor(
+    o: AgentRunOptions,
+    state: DashboardState,
+    marks: Record<MarkSource, FileMark[]>,
+    headAtStart: number,
+  ) {
     this.#o = o;
     const { dataRoot, receiver, logger } = o;
     const startMarks = new Map<MarkSource, Map<string, number>>();
@@ -161,6 +169,8 @@ export class AgentRun {
         slot.restartAt(checkpointFromKey(fileKey, markOffset));
       },
       onEpochChanged: () => o.onEpochChanged(),
+      headAtStart,
+      ...(o.rows ? { rows: o.rows } : {}),
       ...(o.afterAppend ? { afterAppend: o.afterAppend } : {}),
     });
     const ingest = new IngestLog();
@@ -225,7 +235,9 @@ export class AgentRun {
       'alerts.jsonl': await o.log.marks(o.receiver, MARK_SOURCE.alerts),
     };
     const restored = await restoreState(o.log, o.receiver, o.logger);
-    const run = new AgentRun(o, restored.state, marks);
+    const headAtStart = await o.log.lastSeq();
+    o.rows?.begin(o.log.epoch);
+    const run = new AgentRun(o, restored.state, marks, headAtStart);
     const snap = await run.appender.snapshot();
     o.logger.info(
       {
@@ -260,6 +272,22 @@ export class AgentRun {
     this.#o.logger.info('first pass appended: agent ready');
     this.#phaseMix.start();
     for (const resolve of this.#readyWaiters.splice(0)) resolve();
+    // Rows a killed run appended without recording them: found in the stream now, not when a
+    // replica first asks for them.
+    this.reconcileRows().catch((err: unknown) =>
+      this.#o.logger.warn({ err: errorMessage(err) }, 'row store not filled from the stream yet'),
+    );
+  }
+
+  /**
+   * The row store made exact up to the stream's head as it is now: no append in flight (each
+   * answered one recorded), then what was noted dirty filled from the stream.
+   */
+  async reconcileRows(): Promise<void> {
+    const { rows } = this.#o;
+    if (!rows) return;
+    await this.appender.settled();
+    await rows.reconcile(this.#o.log, this.#o.receiver);
   }
 
   /** True once the first pass over the data root was appended (index, alerts, episodes/, health/). */

@@ -395,7 +395,7 @@ export const AGENT_OPTIONS = Type.Object({
     minLength: 1,
     default: '127.0.0.1:8491',
     description:
-      'Where the agent serves episode details and downloads for replicas to proxy (`/api/episodes/:id`, `…/download`, `/livez`, `/readyz`); port `0` picks a free one. Beyond loopback, give `--read-token`.',
+      'Where the agent serves episode details and downloads for replicas to proxy (`/api/episodes/:id`, `…/download`), its row export (`/api/rows`), `/livez` and `/readyz`; port `0` picks a free one. Beyond loopback, give `--read-token`.',
     'x-env': 'CIS490_AGENT_LISTEN',
     'x-arg': 'HOST:PORT',
   }),
@@ -416,6 +416,16 @@ export const AGENT_OPTIONS = Type.Object({
       'x-env': 'CIS490_READ_TOKEN',
       'x-arg': 'FILE',
       'x-flag': 'read-token',
+    }),
+  ),
+  stateDir: Type.Optional(
+    Type.String({
+      minLength: 1,
+      description:
+        "The agent's own state: its row store (`agent-rows.sqlite`, the catalog rows it appended with their seqs, served to replicas that start after the stream was trimmed). Default: one per (Redis URL, namespace, receiver).",
+      'x-env': 'CIS490_AGENT_STATE_DIR',
+      'x-arg': 'DIR',
+      'x-default-text': '$XDG_STATE_HOME/cis490-dashboard/agent-<receiver>-<hash>',
     }),
   ),
   snapshotInterval: seconds(

@@ -221,6 +221,8 @@ export async function startClusterDemo(o: ClusterDemoOptions): Promise<RunningCl
           redisUrl,
           '--receiver',
           name,
+          '--state-dir',
+          path.join(dir, `${name}-agent-state`),
           '--listen',
           '127.0.0.1:0',
           '--log-level',

@@ -191,7 +191,7 @@ export async function buildApp(ctx: AppContext, options: BuildAppOptions): Promi
     (socket, req) => ctx.hub.accept(socket, req.raw, wsAuthorized(req)),
   );
   registerStateRoutes(app, ctx);
-  registerAlertRoutes(app, ctx);
+  registerAlertRoutes(app, ctx, options.scaleOutAlerts !== undefined);
   registerPhaseRoutes(app, ctx);
   (options.episodeRoutes ?? registerEpisodeRoutes)(app, ctx);
   registerAlertLifecycleRoutes(app, ctx, options.scaleOutAlerts);

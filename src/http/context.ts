@@ -21,6 +21,14 @@ export interface LiveEvents extends LiveFeed {
    * Redis acknowledged it (the event comes back through the stream like every other).
    */
   publish(event: UnsequencedEvent): DashboardEvent | Promise<{ seq: number }>;
+  /**
+   * A replica's append with a request id (`Idempotency-Key`): appended once per `key` within
+   * `ttlMs`, however many replicas it is sent to. Absent on one box (the route remembers ids).
+   */
+  publishOnce?(
+    event: UnsequencedEvent,
+    once: { key: string; ttlMs: number },
+  ): Promise<{ seq: number; duplicate: boolean }>;
 }
 
 /** Whether the first pass is done (GET /readyz) and since when the server runs. */
@@ -29,6 +37,11 @@ export interface Readiness {
   readonly bootstrapSeconds: number | null;
   /** Epoch ms of the start. */
   readonly startedAt: number;
+  /**
+   * A replica's catalog, when it lacks older rows (still fetched from the agents, or lost): /readyz
+   * adds it as `catalog` (the replica stays ready: its live view is whole). Absent on one box.
+   */
+  catalogGaps?(): { complete: false; pending: unknown[] } | null;
 }
 
 /** Whether the catalog can be written and read (full disk, read-only, corrupt). */

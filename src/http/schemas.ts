@@ -55,9 +55,15 @@ export const AlertsQuery = Query({
   symptom: repeatable('Symptom (repeatable, or comma-separated).'),
   from: param(`Detected at or after: ${TIME}.`),
   to: param(`Detected at or before: ${TIME}.`),
-  dedup: param('1 groups by dedup_key with count, first_seen, last_seen.', {
-    pattern: '^(0|1|true|false|yes|no)$',
-  }),
+  dedup: param(
+    '1 groups by dedup_key with count, first_seen, last_seen (on a replica: by receiver and dedup_key).',
+    {
+      pattern: '^(0|1|true|false|yes|no)$',
+    },
+  ),
+  receiver: repeatable(
+    'Replica (serve --redis) only: these receivers (repeatable, or comma-separated). A single box answers 400.',
+  ),
   ...PAGE_QUERY,
 });
 const RECEIVER_NOTE =
@@ -156,6 +162,9 @@ const ALERT_RECORD = {
   detected_at: Nullable(Type.String()),
   dedup_key: Nullable(Type.String()),
   extra: Type.Optional(Obj),
+  receiver: Type.Optional(
+    Type.String({ description: 'Replica (serve --redis) only: the receiver it came from.' }),
+  ),
 };
 export const AlertRecordSchema = Type.Object(ALERT_RECORD);
 export const AlertGroupSchema = Type.Object({

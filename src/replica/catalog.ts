@@ -78,7 +78,34 @@ const SCHEMA = `
   CREATE INDEX IF NOT EXISTS replica_episodes_by_time ON replica_episodes(received_ms, seq);
   CREATE INDEX IF NOT EXISTS replica_episodes_by_size ON replica_episodes(size_bytes, seq);
   CREATE INDEX IF NOT EXISTS replica_episodes_by_host ON replica_episodes(host_id, seq);
+  CREATE TABLE IF NOT EXISTS replica_layout (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    version INTEGER NOT NULL
+  );
+  -- Rows the stream no longer held when the catalog was (re)built: each receiver's, with
+  -- after < seq <= upto, fetched from its agent (GET /api/rows); done_through moves in the same
+  -- transaction as the rows, and the job goes when it reached upto.
+  CREATE TABLE IF NOT EXISTS replica_backfill (
+    receiver TEXT PRIMARY KEY,
+    epoch TEXT NOT NULL,
+    upto INTEGER NOT NULL,
+    done_through INTEGER NOT NULL
+  );
 `;
+
+/**
+ * 2: an alert's row id is its stream seq (so every replica holds the same ids, and rows fetched
+ * from an agent later sort where the stream put them). A catalog of an older layout is rebuilt.
+ */
+const LAYOUT = 2;
+
+/** One receiver's rows still to fetch from its agent (`after < seq <= upto`). */
+export interface BackfillJob {
+  receiver: string;
+  epoch: string;
+  upto: number;
+  doneThrough: number;
+}
 
 /**
  * A catalog written before the episodes' unique key led with the id (it had a second index by id,
@@ -88,8 +115,22 @@ function dropOldLayout(db: Db): void {
   const old = db
     .prepare("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'replica_episodes_by_id'")
     .get();
-  if (old === undefined) return;
-  db.exec('DROP TABLE replica_episodes; DROP TABLE IF EXISTS replica_position; DELETE FROM alerts;');
+  if (old !== undefined) {
+    db.exec('DROP TABLE replica_episodes; DROP TABLE IF EXISTS replica_position; DELETE FROM alerts;');
+  }
+  const hasLayout = db
+    .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'replica_layout'")
+    .get();
+  const version = hasLayout
+    ? ((db.prepare('SELECT version FROM replica_layout WHERE id = 1').pluck().get() as number | undefined) ??
+      0)
+    : 0;
+  if (version < LAYOUT) {
+    // Alerts numbered by arrival, not by seq: rebuilt from the stream (and the agents).
+    db.exec(
+      'DROP TABLE IF EXISTS replica_episodes; DROP TABLE IF EXISTS replica_position; DELETE FROM alerts;',
+    );
+  }
 }
 
 function toItem(row: EpisodeRow): EpisodeListItem {
@@ -131,11 +172,13 @@ export class ReplicaCatalog {
   readonly #insertAlert;
   readonly #setPosition;
   readonly #apply;
+  readonly #backfill;
 
   constructor(stateDir: string | null) {
     this.db = openDatabase(stateDir);
     dropOldLayout(this.db);
     this.db.exec(SCHEMA);
+    this.db.prepare('INSERT OR REPLACE INTO replica_layout (id, version) VALUES (1, ?)').run(LAYOUT);
     const alertColumns = this.db.prepare("SELECT name FROM pragma_table_info('alerts')").pluck().all();
     if (!alertColumns.includes('receiver')) this.db.exec('ALTER TABLE alerts ADD COLUMN receiver TEXT');
     this.#insertEpisode = this.db.prepare(
@@ -144,8 +187,8 @@ export class ReplicaCatalog {
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.#insertAlert = this.db.prepare(
-      `INSERT INTO alerts (host_id, symptom, detail, suggested_fix, detected_at, detected_ms, dedup_key, extra, receiver)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT OR IGNORE INTO alerts (id, host_id, symptom, detail, suggested_fix, detected_at, detected_ms, dedup_key, extra, receiver)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.#setPosition = this.db.prepare(
       'INSERT INTO replica_position (id, epoch, seq) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET epoch = excluded.epoch, seq = excluded.seq',
@@ -153,10 +196,41 @@ export class ReplicaCatalog {
     this.#apply = this.db.transaction((epoch: string, lastSeq: number, events: readonly DashboardEvent[]) => {
       for (const e of events) {
         if (e.type === 'episode') this.#episode(e.seq, e);
-        else if (e.type === 'alert') this.#alert(e);
+        else if (e.type === 'alert') this.#alert(e.seq, e);
       }
       this.#setPosition.run(epoch, lastSeq);
     });
+    const dropLaterRepeat = this.db.prepare(
+      'DELETE FROM replica_episodes WHERE episode_id = ? AND receiver = ? AND seq > ?',
+    );
+    const progress = this.db.prepare(
+      'UPDATE replica_backfill SET done_through = ? WHERE receiver = ? AND epoch = ?',
+    );
+    const finish = this.db.prepare('DELETE FROM replica_backfill WHERE receiver = ? AND epoch = ?');
+    this.#backfill = this.db.transaction(
+      (job: BackfillJob, events: readonly DashboardEvent[], doneThrough: number, finished: boolean) => {
+        const now = this.db
+          .prepare('SELECT done_through FROM replica_backfill WHERE receiver = ? AND epoch = ?')
+          .pluck()
+          .get(job.receiver, job.epoch) as number | undefined;
+        // The job is gone (a rebuild started over) or moved on: these rows are not wanted.
+        if (now !== job.doneThrough) return false;
+        for (const e of events) {
+          if (e.seq <= job.doneThrough || e.seq > job.upto) continue;
+          if (e.type === 'episode') {
+            // The stream applied a repeat of this id at a later seq before its first arrival came
+            // from the agent: the first arrival is the row, as on every other replica.
+            dropLaterRepeat.run(e.episode_id, e.receiver ?? '', e.seq);
+            this.#episode(e.seq, e);
+          } else if (e.type === 'alert') {
+            this.#alert(e.seq, e);
+          }
+        }
+        if (finished) finish.run(job.receiver, job.epoch);
+        else progress.run(doneThrough, job.receiver, job.epoch);
+        return true;
+      },
+    );
   }
 
   /** Where the catalog is exact (null: never written). */
@@ -179,9 +253,50 @@ export class ReplicaCatalog {
   /** Forgets every row: the catalog starts over at `seq` of `epoch` (a rebuild). */
   reset(epoch: string, seq: number): void {
     this.db.transaction(() => {
-      this.db.exec('DELETE FROM replica_episodes; DELETE FROM alerts;');
+      this.db.exec('DELETE FROM replica_episodes; DELETE FROM alerts; DELETE FROM replica_backfill;');
       this.#setPosition.run(epoch, seq);
     })();
+  }
+
+  /**
+   * The stream no longer holds the seqs after the catalog's position up to `upto`: the position
+   * moves to `upto` and each receiver gets a job for its rows in between (fetched from its agent),
+   * in one transaction. Rows up to the old position stay.
+   */
+  skipTo(epoch: string, upto: number, receivers: readonly string[]): void {
+    this.db.transaction(() => {
+      const from = this.position()?.seq ?? 0;
+      const add = this.db.prepare(
+        `INSERT INTO replica_backfill (receiver, epoch, upto, done_through) VALUES (?, ?, ?, ?)
+         ON CONFLICT (receiver) DO UPDATE SET epoch = excluded.epoch, upto = excluded.upto,
+           done_through = CASE WHEN replica_backfill.epoch = excluded.epoch THEN replica_backfill.done_through ELSE excluded.done_through END`,
+      );
+      this.db.prepare('DELETE FROM replica_backfill WHERE epoch <> ?').run(epoch);
+      for (const r of receivers) add.run(r, epoch, upto, from);
+      this.#setPosition.run(epoch, upto);
+    })();
+  }
+
+  /** The receivers whose older rows are still to fetch (the catalog is not complete before they are). */
+  backfillJobs(): BackfillJob[] {
+    return this.db
+      .prepare(
+        'SELECT receiver, epoch, upto, done_through AS doneThrough FROM replica_backfill ORDER BY receiver',
+      )
+      .all() as BackfillJob[];
+  }
+
+  /**
+   * A page of a receiver's rows from its agent: written with the job's progress (`doneThrough`;
+   * `finished` ends the job) in one transaction. False when the job changed meanwhile (nothing written).
+   */
+  applyBackfill(
+    job: BackfillJob,
+    events: readonly DashboardEvent[],
+    doneThrough: number,
+    finished: boolean,
+  ): boolean {
+    return this.#backfill(job, events, doneThrough, finished) as boolean;
   }
 
   #episode(seq: number, e: EpisodeRecord): void {
@@ -199,8 +314,8 @@ export class ReplicaCatalog {
     );
   }
 
-  #alert(a: AlertRecord): void {
-    this.#insertAlert.run(...alertRow(a), a.receiver ?? null);
+  #alert(seq: number, a: AlertRecord): void {
+    this.#insertAlert.run(seq, ...alertRow(a), a.receiver ?? null);
   }
 
   /** WHERE parts of a filter (host `r/h` is that receiver's host; a bare `h` is every receiver's). */
@@ -400,12 +515,16 @@ export class ReplicaCatalog {
   }
 
   /** Every row, in seq order (tests compare two replicas' catalogs with it). */
-  dump(): { episodes: EpisodeListItem[]; alerts: number } {
+  dump(): { episodes: Array<EpisodeListItem & { seq: number }>; alerts: number; alertRows: unknown[] } {
     const episodes = (
       this.db.prepare('SELECT * FROM replica_episodes ORDER BY seq').all() as EpisodeRow[]
-    ).map(toItem);
-    const alerts = this.db.prepare('SELECT count(*) FROM alerts').pluck().get() as number;
-    return { episodes, alerts };
+    ).map((row) => ({ seq: row.seq, ...toItem(row) }));
+    const alertRows = this.db
+      .prepare(
+        'SELECT id AS seq, receiver, host_id, symptom, detail, suggested_fix, detected_at, dedup_key, extra FROM alerts ORDER BY id',
+      )
+      .all();
+    return { episodes, alerts: alertRows.length, alertRows };
   }
 
   close(): void {

@@ -142,6 +142,17 @@ export class ReplicaFeed implements LiveEvents {
     }
   }
 
+  /** `publish` with a request id: the append script appends it once per `once.key` (within its TTL). */
+  async publishOnce(
+    event: UnsequencedEvent,
+    once: { key: string; ttlMs: number },
+  ): Promise<{ seq: number; duplicate: boolean }> {
+    const result = await this.#stream.append({ receiver: API_RECEIVER, events: [event], idempotency: once });
+    if (result.status === 'duplicate') return { seq: result.firstSeq, duplicate: true };
+    if (result.status !== 'appended') throw new Error(`append answered ${result.status}`);
+    return { seq: result.firstSeq, duplicate: false };
+  }
+
   /** Appends to the stream (a phase post); resolves with its seq once Redis acknowledged it. */
   async publish(event: UnsequencedEvent): Promise<{ seq: number }> {
     const result = await this.#stream.append({ receiver: API_RECEIVER, events: [event] });

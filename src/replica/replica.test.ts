@@ -2,7 +2,7 @@
  * Replicas (`serve --redis`) against a real redis-server: several receivers appending (directly
  * through RedisStreamLog, as their agents do), replicas building from snapshots + stream.
  */
-import { describe, expect, test } from 'vitest';
+import { describe, expect, test, vi } from 'vitest';
 import { redisServer } from '../../test/support/redis-server.js';
 import {
   appendLab,
@@ -80,7 +80,7 @@ describe('replica', () => {
     expect(totals(again)).toEqual(sums([lab]));
   });
 
-  test('(6) a replica started after the stream was trimmed builds from snapshots + tail and matches the others', async () => {
+  test('(6, live state) a replica started after the stream was trimmed builds from snapshots + tail and matches the others; with no agent to fetch the older rows from, its catalog says it is incomplete', async () => {
     const redis = await redisServer();
     // A tiny MAXLEN: the stream keeps only the newest ~100 entries.
     const log = await openLog(redis.url, { maxLen: 100 });
@@ -111,6 +111,17 @@ describe('replica', () => {
     await Promise.all([until(early, after), until(late, after)]);
     expect(totals(late)).toEqual(totals(early));
     expect(late.catalog.position()).toEqual(early.catalog.position());
+    // These receivers have no agent (the test appends for them): the older rows cannot come, and
+    // the catalog says so rather than passing for complete (late-replica.test.ts has the agents).
+    await vi.waitFor(() => {
+      const status = late.catalogStatus();
+      expect(status.complete).toBe(false);
+      expect(status.pending.map((p) => [p.receiver, p.error?.code])).toEqual([
+        ['rack-a', 'agent_unavailable'],
+        ['rack-b', 'agent_unavailable'],
+      ]);
+    });
+    expect(early.catalogStatus().complete).toBe(true);
   });
 
   test('(2, catalog) Redis SIGKILLed and restarted on its dir while receivers append: each catalog has every record once, epoch unchanged', async () => {

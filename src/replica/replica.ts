@@ -1,11 +1,13 @@
 import { type DashboardEvent, type DashboardState, emptyState, type Snapshot } from '../protocol/index.js';
 import { applyEvent } from '../protocol/reduce.js';
+import { readHeartbeat } from '../scaleout/heartbeat.js';
 import { seqOfId } from '../scaleout/records.js';
 import { RedisStreamLog } from '../scaleout/redis-stream-log.js';
 import { listReceivers, readSnapshot } from '../scaleout/snapshot.js';
 import type { Subscription } from '../scaleout/subscription.js';
 import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
+import { CatalogBackfill, type CatalogCompleteness } from './backfill.js';
 import { ReplicaCatalog } from './catalog.js';
 import { clientEvent, ReplicaFeed } from './feed.js';
 
@@ -21,6 +23,12 @@ export interface ReplicaOptions {
   replayBuffer: number;
   /** Entries per XREAD. */
   readCount?: number;
+  /** Sent to the agents as `Authorization: Bearer` when fetching older catalog rows (their read token). */
+  agentToken?: string | null;
+  /** Wait before asking an agent for rows again after it failed. @default 2000 */
+  backfillRetryMs?: number;
+  /** The agent's URL of a receiver (its heartbeat); default: read from Redis. */
+  agentUrl?(receiver: string): Promise<string | null>;
   /** Called after a rebuild at run time (the stream's epoch changed, or its position was trimmed). */
   onRebase?(reason: 'epoch' | 'trimmed'): void;
 }
@@ -78,6 +86,8 @@ export class Replica {
   readonly stream: RedisStreamLog;
   readonly catalog: ReplicaCatalog;
   readonly feed: ReplicaFeed;
+  /** Fetches the catalog's older rows from the agents when the stream no longer held them. */
+  readonly backfill: CatalogBackfill;
   readonly startedAt = Date.now();
   readonly #o: ReplicaOptions;
   readonly #logger: Logger;
@@ -95,6 +105,18 @@ export class Replica {
     this.#logger = o.logger;
     this.catalog = new ReplicaCatalog(o.stateDir);
     this.feed = new ReplicaFeed(stream, o.replayBuffer, o.logger);
+    this.backfill = new CatalogBackfill({
+      catalog: this.catalog,
+      logger: o.logger,
+      token: o.agentToken ?? null,
+      ...(o.backfillRetryMs !== undefined ? { retryMs: o.backfillRetryMs } : {}),
+      agentUrl: o.agentUrl ?? (async (receiver) => (await readHeartbeat(this.stream, receiver))?.url ?? null),
+    });
+  }
+
+  /** Whether the catalog holds every row up to its position (older rows may still come from agents). */
+  catalogStatus(): CatalogCompleteness {
+    return this.backfill.status();
   }
 
   /** Connects, builds the state and the catalog up to the stream's head, and follows it. */
@@ -201,7 +223,8 @@ export class Replica {
               'the catalog position was trimmed from the stream: rebuilding it from what the stream holds',
             );
           }
-          this.catalog.reset(epoch, oldest - 1);
+          // The rows in between come from each receiver's agent (its row export), in the background.
+          this.catalog.skipTo(epoch, oldest - 1, [...snaps.keys()]);
           position = { epoch, seq: oldest - 1 };
         }
         if (liveFrom < oldest) {
@@ -258,6 +281,13 @@ export class Replica {
         { epoch, seq: next - 1, catalogSeq: position.seq, receivers: [...snaps.keys()] },
         'replica following the stream',
       );
+      if (this.catalog.backfillJobs().length > 0) {
+        this.#logger.warn(
+          { jobs: this.catalog.backfillJobs() },
+          'catalog incomplete: older rows the stream no longer holds are being fetched from the agents',
+        );
+        this.backfill.kick();
+      }
       return;
     }
   }
@@ -293,6 +323,7 @@ export class Replica {
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
+    await this.backfill.stop();
     await this.#subscription?.close();
     await this.stream.close();
     this.catalog.close();

@@ -17,6 +17,7 @@ import { defaultWebDir, readToken } from '../services.js';
 import { StateDirLock } from '../state/lock.js';
 import { DashboardError, UsageError } from '../util/errors.js';
 import { createLogger } from '../util/log.js';
+import { migrateBareAlertActions } from './alert-actions.js';
 import { Replica } from './replica.js';
 import { type AgentHeartbeat, replicaEpisodeRoutes } from './routes.js';
 
@@ -75,7 +76,8 @@ export async function startReplicaServer(
   const redis = partial.redis;
   const logger = createLogger({ level: config.logLevel });
   const phaseToken = config.phaseTokenFile ? readToken(config.phaseTokenFile, 'phase-token') : null;
-  const readAuth = config.readTokenFile ? new ReadAuth(readToken(config.readTokenFile, 'read-token')) : null;
+  const readTokenValue = config.readTokenFile ? readToken(config.readTokenFile, 'read-token') : null;
+  const readAuth = readTokenValue !== null ? new ReadAuth(readTokenValue) : null;
   if (!isLoopbackHost(config.host) && !readAuth) {
     logger.warn({ host: config.host }, 'listening beyond loopback without --read-token');
   }
@@ -92,13 +94,21 @@ export async function startReplicaServer(
       stateDir,
       logger,
       replayBuffer: config.replayBuffer,
-      onRebase: (reason) => hub?.disconnectAll(`the stream started over (${reason}): resume`),
+      // The agents take the same read token as the replicas (the detail proxy passes the viewer's).
+      agentToken: readTokenValue,
+      onRebase: (reason) => {
+        hub?.disconnectAll(`the stream started over (${reason}): resume`);
+        void migrateActions();
+      },
     });
   } catch (err) {
     lock.release();
     throw err;
   }
   const { feed } = replica;
+  const migrateActions = () =>
+    migrateBareAlertActions({ feed, catalog: replica.catalog, stream: replica.stream, logger });
+  await migrateActions();
   hub = new WsHub({
     bus: feed,
     logger,
@@ -182,6 +192,10 @@ export async function startReplicaServer(
         return replica.bootstrapSeconds;
       },
       startedAt: replica.startedAt,
+      catalogGaps: () => {
+        const status = replica.catalogStatus();
+        return status.complete ? null : { complete: false, pending: status.pending };
+      },
     },
     catalog: replica.catalog.db,
     catalogHealth: { fault: null, reportError: () => false },

@@ -28,6 +28,11 @@ export interface StreamKeys {
    * episode details and downloads to.
    */
   heartbeat(receiver: string): string;
+  /**
+   * An API append's request id (`Idempotency-Key`), scoped by the caller (`phase:<id>`): a string
+   * holding the seq its append got, with a TTL; set by the append script with the append.
+   */
+  idempotency(scopedKey: string): string;
   /** Set of every receiver name that ever appended (heartbeats expire; this does not). */
   readonly receivers: string;
 }
@@ -66,5 +71,6 @@ export function streamKeys(namespace: string = DEFAULT_NAMESPACE): StreamKeys {
     snapshot: (receiver) => `${tag}:snap:${checkReceiverName(receiver)}`,
     heartbeat: (receiver) => `${tag}:hb:${checkReceiverName(receiver)}`,
     receivers: `${tag}:receivers`,
+    idempotency: (scopedKey) => `${tag}:idem:${encodeURIComponent(scopedKey)}`,
   };
 }

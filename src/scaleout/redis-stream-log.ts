@@ -48,6 +48,11 @@ export interface AppendBatch {
    * the answer is `epoch_changed`. Absent: appended into whatever epoch the stream has.
    */
   expectEpoch?: string;
+  /**
+   * A request id (no mark only): a batch sent again with the same `key` within `ttlMs` of the
+   * first is not appended again (`duplicate`, naming the first one's seq).
+   */
+  idempotency?: { key: string; ttlMs: number };
 }
 
 export type AppendResult =
@@ -58,7 +63,9 @@ export type AppendResult =
   /** The batch starts below the mark and ends above it: re-read from `markOffset`. */
   | { status: 'overlap'; epoch: string; markOffset: number }
   /** The stream's epoch is not `expectEpoch`: nothing was written. */
-  | { status: 'epoch_changed'; epoch: string };
+  | { status: 'epoch_changed'; epoch: string }
+  /** The batch's idempotency key was used already: nothing was written; `firstSeq` is the earlier one's. */
+  | { status: 'duplicate'; epoch: string; firstSeq: number };
 
 /** One file identity's high-water mark, newest generation first in `marks()`. */
 export interface FileMark {
@@ -142,7 +149,7 @@ export class RedisStreamLog {
     const reply = await APPEND_SCRIPT.run(
       this.#send,
       [this.keys.meta, this.keys.stream],
-      [newEpochCandidate(), String(this.#maxLen), '', '', '0', '0', '0', ''],
+      [newEpochCandidate(), String(this.#maxLen), '', '', '0', '0', '0', '', ''],
     );
     return this.#seeEpoch(String((reply as unknown[])[1]));
   }
@@ -166,7 +173,12 @@ export class RedisStreamLog {
     checkReceiverName(batch.receiver);
     const { mark } = batch;
     const keys = [this.keys.meta, this.keys.stream];
+    const { idempotency } = batch;
+    if (mark && idempotency) {
+      throw new DashboardError('bad_batch', 'a batch has a mark or an idempotency key, not both');
+    }
     if (mark) keys.push(this.keys.mark(batch.receiver, mark.source));
+    if (idempotency) keys.push(this.keys.idempotency(idempotency.key));
     const args = [
       newEpochCandidate(),
       String(this.#maxLen),
@@ -176,6 +188,7 @@ export class RedisStreamLog {
       String(mark?.endOffset ?? 0),
       String(this.#options.keepIdentities ?? 32),
       batch.expectEpoch ?? '',
+      idempotency ? String(Math.max(1, Math.round(idempotency.ttlMs))) : '',
     ];
     if (mark && (mark.fileId === '' || !(mark.endOffset > mark.startOffset))) {
       throw new DashboardError('bad_mark', 'a mark needs a file identity and endOffset > startOffset', {
@@ -205,6 +218,7 @@ export class RedisStreamLog {
     }
     if (status === 'skipped' || status === 'overlap') return { status, epoch, markOffset: Number(reply[2]) };
     if (status === 'epoch_changed') return { status, epoch };
+    if (status === 'duplicate') return { status, epoch, firstSeq: Number(reply[2]) };
     throw new DashboardError('bad_script_reply', `append script answered ${status}`, { reply });
   }
 

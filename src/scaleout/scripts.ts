@@ -31,12 +31,19 @@ export class LuaScript {
 /**
  * The append script: one receiver's batch of events from one source file, appended at most once.
  *
- * KEYS: 1 meta hash, 2 stream, 3 the (receiver, source) mark hash (only when the batch has a mark).
+ * KEYS: 1 meta hash, 2 stream, 3 the (receiver, source) mark hash (only when the batch has a mark),
+ *       or the idempotency key (an unmarked batch sent with a request id).
  * ARGV: 1 epoch candidate, 2 MAXLEN, 3 receiver, 4 file identity ('' = no mark: always appended),
  *       5 start offset, 6 end offset, 7 identities kept per source, 8 the epoch the sender expects
- *       ('' = any), 9.. the events' JSON.
+ *       ('' = any), 9 how long the idempotency key is kept, ms ('' = no key), 10.. the events' JSON.
  * Reply: {'appended', epoch, last seq, count} | {'skipped', epoch, mark offset}
- *      | {'overlap', epoch, mark offset} | {'epoch_changed', epoch}.
+ *      | {'overlap', epoch, mark offset} | {'epoch_changed', epoch}
+ *      | {'duplicate', epoch, first seq of the earlier append}.
+ *
+ * The idempotency key. An API append (a phase post, an alert action) has no file to mark; a client
+ * that sends it again after a cut connection (Redis had appended it) names the same request id, and
+ * the script finds its key — written with the append, in the same atomic step, kept for ARGV 9 ms —
+ * and appends nothing: the reply names the seq the first one got.
  *
  * The high-water mark. A source is a path relative to the data root (`index.jsonl`); its file
  * identity (device, inode, fingerprint of the first bytes) changes when the receiver rotates it.
@@ -76,6 +83,11 @@ if not epoch then
   redis.call('HSET', meta, 'epoch', epoch)
 end
 if ARGV[8] ~= '' and ARGV[8] ~= epoch then return {'epoch_changed', epoch} end
+local idemKey = fileId == '' and ARGV[9] ~= '' and markKey or false
+if idemKey then
+  local first = redis.call('GET', idemKey)
+  if first then return {'duplicate', epoch, first} end
+end
 local prev = false
 if fileId ~= '' then
   prev = redis.call('HGET', markKey, 'o:' .. fileId)
@@ -85,14 +97,15 @@ if fileId ~= '' then
     if tonumber(startOffset) < mark then return {'overlap', epoch, prev} end
   end
 end
-local count = #ARGV - 8
+local count = #ARGV - 9
 local last
 if count > 0 then
   last = redis.call('HINCRBY', meta, 'seq', count)
   local first = last - count
   for i = 1, count do
-    redis.call('XADD', stream, string.format('%d-0', first + i), 'r', receiver, 'e', ARGV[8 + i])
+    redis.call('XADD', stream, string.format('%d-0', first + i), 'r', receiver, 'e', ARGV[9 + i])
   end
+  if idemKey then redis.call('SET', idemKey, string.format('%d', first + 1), 'PX', ARGV[9]) end
   redis.call('XTRIM', stream, 'MAXLEN', '~', ARGV[2])
 else
   last = tonumber(redis.call('HGET', meta, 'seq') or '0')

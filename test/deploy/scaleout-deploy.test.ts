@@ -69,6 +69,8 @@ describe('systemd units', () => {
       expect(exec).toMatch(/ agent --data-root \S+ --redis \S+ --receiver \S+ --listen \S+$/);
       // The agent never writes its data root.
       expect(service.get('ReadOnlyPaths')).toBe('/var/lib/cis490');
+      // Its row store, served to replicas built after the stream was trimmed.
+      expect(service.get('StateDirectory')).toBe('cis490-agent');
     } else {
       expect(exec).toMatch(/ serve --redis \S+$/);
       expect(service.get('StateDirectory')).toBe('cis490-replica');

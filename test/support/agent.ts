@@ -11,6 +11,7 @@ import { onTestFailed, onTestFinished, vi } from 'vitest';
 import type { StreamRecord } from '../../src/scaleout/records.js';
 import type { RedisStreamLog } from '../../src/scaleout/redis-stream-log.js';
 import { BIN } from './cli.js';
+import { tempDir } from './tmp.js';
 
 export interface AgentProcess {
   readonly child: ChildProcess;
@@ -43,6 +44,8 @@ export function spawnAgent(
     '0.05',
     '--log-level',
     'info',
+    // Its row store in a temp dir of the test, never the user's state dir.
+    ...(o.args?.includes('--state-dir') ? [] : ['--state-dir', tempDir('cis490-agent-')]),
     ...(o.args ?? []),
   ];
   const child = spawn(process.execPath, args, { env: { ...process.env, ...env } });
@@ -218,5 +221,32 @@ export class DropProxy {
   close(): Promise<void> {
     this.cut();
     return new Promise((resolve) => this.#server.close(() => resolve()));
+  }
+}
+
+/** Every row of an agent's row export (`GET /api/rows`) up to `upto`, page by page. */
+export async function fetchRows(
+  url: string,
+  epoch: string,
+  upto: number,
+  limit = 1000,
+): Promise<{ complete: boolean; rows: Array<{ seq: number; event: Record<string, unknown> }> }> {
+  const rows: Array<{ seq: number; event: Record<string, unknown> }> = [];
+  let after = 0;
+  let complete = true;
+  for (;;) {
+    const res = await fetch(`${url}/api/rows?epoch=${epoch}&after=${after}&upto=${upto}&limit=${limit}`);
+    if (!res.ok) throw new Error(`GET /api/rows answered ${res.status}: ${await res.text()}`);
+    const lines = (await res.text())
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const head = lines[0] as { complete: boolean };
+    const end = lines.at(-1) as { end: boolean; last_seq: number; more: boolean };
+    if (end.end !== true) throw new Error('the row export has no end line');
+    complete &&= head.complete;
+    rows.push(...(lines.slice(1, -1) as typeof rows));
+    if (!end.more) return { complete, rows };
+    after = end.last_seq;
   }
 }

@@ -1,7 +1,7 @@
 /** Test helpers for replicas (`serve --redis`): receivers appending directly, waiting for a seq. */
 import { onTestFinished } from 'vitest';
 import type { DashboardState, UnsequencedEvent } from '../../src/protocol/index.js';
-import { Replica } from '../../src/replica/replica.js';
+import { Replica, type ReplicaOptions } from '../../src/replica/replica.js';
 import type { RedisStreamLog } from '../../src/scaleout/redis-stream-log.js';
 import { createLogger } from '../../src/util/log.js';
 import { tempDir } from './tmp.js';
@@ -10,12 +10,14 @@ import { tempDir } from './tmp.js';
 export async function startReplica(
   url: string,
   stateDir: string = tempDir('cis490-replica-'),
+  more: Partial<ReplicaOptions> = {},
 ): Promise<Replica> {
   const replica = await Replica.start({
     redisUrl: url,
     stateDir,
     logger: createLogger({ level: 'silent' }),
     replayBuffer: 1000,
+    ...more,
   });
   onTestFinished(() => replica.stop());
   return replica;

@@ -88,6 +88,8 @@ export function startAgentProcess(redisUrl: string, dataRoot: string, receiver: 
     redisUrl,
     '--receiver',
     receiver,
+    '--state-dir',
+    tempDir('cis490-agent-'),
     '--listen',
     '127.0.0.1:0',
     '--log-level',

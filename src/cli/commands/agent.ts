@@ -1,7 +1,8 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Agent } from '../../agent/agent.js';
-import { AGENT_OPTIONS, type AgentConfig } from '../../config/schema.js';
+import { AGENT_OPTIONS, type AgentConfig, defaultStateDir } from '../../config/schema.js';
 import { isLoopbackHost, ReadAuth } from '../../http/auth.js';
 import { checkReceiverName, streamKeys } from '../../scaleout/keys.js';
 import { checkDataRoot, readToken } from '../../services.js';
@@ -72,6 +73,12 @@ function faultHook(): { afterAppend?: () => void } {
   };
 }
 
+/** An agent's default state dir: one per (Redis URL, namespace, receiver). */
+export function defaultAgentStateDir(redis: string, namespace: string, receiver: string): string {
+  const hash = createHash('sha256').update(`${redis}\n${namespace}\n${receiver}`).digest('hex').slice(0, 12);
+  return path.join(defaultStateDir(), `agent-${receiver}-${hash}`);
+}
+
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
     version: string;
@@ -122,6 +129,10 @@ export const agentCommand = defineCommand({
       readAuth,
       lookup,
       ready: () => agent?.ready ?? false,
+      rows: (q) => {
+        if (!agent) throw new DashboardError('agent_starting', 'the agent has not started its run yet');
+        return agent.exportRows(q);
+      },
       metrics: new AgentMetrics(() => (agent ? { run: agent.run, ready: agent.ready } : null)),
     });
     await app.listen({ host: listen.host, port: listen.port });
@@ -145,6 +156,9 @@ export const agentCommand = defineCommand({
         heartbeatInterval: options.heartbeatInterval,
         url,
         version: version(),
+        stateDir: path.resolve(
+          options.stateDir ?? defaultAgentStateDir(redisUrl, options.namespace, receiver),
+        ),
         projections: [lookup],
         ...faultHook(),
       });

@@ -14,6 +14,7 @@ import { type AlertAction, own } from '../../protocol/index.js';
 import { normalizeTimestamp } from '../../util/time.js';
 import type { AppContext } from '../context.js';
 import { badQuery, HttpError } from '../errors.js';
+import { IdempotentPublisher, idempotencyKey } from '../idempotency.js';
 import { intParam, list, type RawQuery, single } from '../query.js';
 import {
   AlertActionBody,
@@ -69,7 +70,7 @@ export interface ScaleOutAlerts {
 }
 
 /** `receiver` is a replica's: a single box has none and says so. */
-function noReceiverHere(): HttpError {
+export function noReceiverHere(): HttpError {
   return badQuery("'receiver' applies to a replica (serve --redis) only: a single box has one receiver");
 }
 
@@ -109,6 +110,8 @@ export function registerAlertLifecycleRoutes(
   scaleOut?: ScaleOutAlerts,
 ): void {
   const store = new AlertActionStore(ctx.catalog);
+  // A retried POST (`Idempotency-Key` as the first) appends nothing more.
+  const once = new IdempotentPublisher();
 
   // The operator's token is settled before the body is read or validated.
   const operator = {
@@ -152,6 +155,7 @@ export function registerAlertLifecycleRoutes(
       );
     }
     const b = body as Record<string, unknown> & Partial<AlertActionPost>;
+    const requestId = idempotencyKey(req.headers);
     const dedup_key = text(b, 'dedup_key', true) as string;
     const by = text(b, 'by', true) as string;
     const named = text(b, 'receiver', false);
@@ -182,9 +186,17 @@ export function registerAlertLifecycleRoutes(
     };
     const key = actionKey(action) as string;
     // A replica's actions live in the shared stream (this publish appends there, answered once it is).
-    if (!scaleOut) store.put(action);
-    await ctx.events.publish({ type: 'alert_action', dedup_key: key, action });
-    ctx.logger.info({ dedup_key, receiver, kind: action.kind, by, until }, 'alert action');
+    const { duplicate } = await once.publish(
+      ctx.events,
+      'alert_action',
+      requestId,
+      { type: 'alert_action', dedup_key: key, action },
+      () => {
+        if (!scaleOut) store.put(action);
+      },
+    );
+    if (duplicate) reply.header('idempotent-replayed', 'true');
+    else ctx.logger.info({ dedup_key, receiver, kind: action.kind, by, until }, 'alert action');
     reply.code(201);
     return action;
   });

@@ -46,6 +46,10 @@ describe('GET /api/alerts from the catalog', () => {
       expect(body.total).toBe(summary.alerts);
     }, WAIT);
 
+    // `receiver` is a replica's: a single box has one receiver and says so, as the lifecycle does.
+    const byReceiver = await getJson<{ error: { code: string } }>(server, '/api/alerts?receiver=rack-a');
+    expect([byReceiver.status, byReceiver.body.error.code]).toEqual([400, 'bad_query']);
+
     const all = await allPages<AlertRecord>(server, '', 7);
     expect(all).toHaveLength(lines.length);
     // Newest (last written) first.

@@ -5,14 +5,26 @@ import type { AppContext } from '../context.js';
 import { assertCatalogWritable } from '../errors.js';
 import { boolParam, decodeCursor, encodeCursor, intParam, list, type RawQuery, timeParam } from '../query.js';
 import { AlertsPageSchema, AlertsQuery, route } from '../schemas.js';
+import { noReceiverHere } from './alert-lifecycle.js';
 
 const COLUMNS = 'id, host_id, symptom, detail, suggested_fix, detected_at, dedup_key, extra';
 
+type Row = Parameters<typeof alertFromRow>[0] & { receiver?: string | null };
+
+/** A catalog row as the API gives it, with its receiver on a replica. */
+function alertItem(row: Row) {
+  const item = alertFromRow(row);
+  return typeof row.receiver === 'string' ? { ...item, receiver: row.receiver } : item;
+}
+
 /**
  * `GET /api/alerts`: alerts from the catalog, newest first, keyset-paged; `dedup=1` groups them by
- * `dedup_key` with a count and first/last seen.
+ * `dedup_key` with a count and first/last seen. On a replica (`scaleOut`), as the lifecycle routes:
+ * `receiver=` keeps those receivers' alerts, `host=r/h` is that receiver's host (a bare `h` every
+ * receiver's), each item names its receiver and `dedup=1` groups by (receiver, `dedup_key`); a
+ * single box answers `receiver=` with 400. A listing is never ambiguous: no 409 here.
  */
-export function registerAlertRoutes(app: FastifyInstance, ctx: AppContext): void {
+export function registerAlertRoutes(app: FastifyInstance, ctx: AppContext, scaleOut = false): void {
   const schema = route('Alerts from the catalog, newest first, keyset-paged.', {
     querystring: AlertsQuery,
     ok: AlertsPageSchema,
@@ -21,6 +33,8 @@ export function registerAlertRoutes(app: FastifyInstance, ctx: AppContext): void
     const q = req.query as RawQuery;
     const hosts = list(q, 'host');
     const symptoms = list(q, 'symptom');
+    const receivers = list(q, 'receiver');
+    if (!scaleOut && receivers.length) throw noReceiverHere();
     const from = timeParam(q, 'from');
     const to = timeParam(q, 'to');
     const limit = intParam(q, 'limit', 1, 500) ?? 100;
@@ -29,9 +43,25 @@ export function registerAlertRoutes(app: FastifyInstance, ctx: AppContext): void
     assertCatalogWritable(ctx.catalogHealth.fault);
     const where: string[] = [];
     const params: Array<string | number> = [];
-    if (hosts.length) {
+    if (hosts.length && scaleOut) {
+      const any: string[] = [];
+      for (const host of hosts) {
+        const slash = host.indexOf('/');
+        if (slash > 0) {
+          any.push('(receiver = ? AND host_id = ?)');
+          params.push(host.slice(0, slash), host.slice(slash + 1));
+        }
+        any.push('host_id = ?');
+        params.push(host);
+      }
+      where.push(`(${any.join(' OR ')})`);
+    } else if (hosts.length) {
       where.push(`host_id IN (${hosts.map(() => '?').join(',')})`);
       params.push(...hosts);
+    }
+    if (receivers.length) {
+      where.push(`receiver IN (${receivers.map(() => '?').join(',')})`);
+      params.push(...receivers);
     }
     if (symptoms.length) {
       where.push(`symptom IN (${symptoms.map(() => '?').join(',')})`);
@@ -47,15 +77,14 @@ export function registerAlertRoutes(app: FastifyInstance, ctx: AppContext): void
     }
     const whereSql = where.length ? `WHERE ${where.join(' AND ')}` : '';
     const db = ctx.catalog;
+    const columns = scaleOut ? `${COLUMNS}, receiver` : COLUMNS;
     const after = typeof cursor?.[0] === 'number' ? cursor[0] : null;
 
     if (!dedup) {
       const pageWhere = after === null ? whereSql : `${whereSql ? `${whereSql} AND` : 'WHERE'} id < ?`;
       const rows = db
-        .prepare(`SELECT ${COLUMNS} FROM alerts ${pageWhere} ORDER BY id DESC LIMIT ?`)
-        .all(...params, ...(after === null ? [] : [after]), limit + 1) as Array<
-        Parameters<typeof alertFromRow>[0] & { id: number }
-      >;
+        .prepare(`SELECT ${columns} FROM alerts ${pageWhere} ORDER BY id DESC LIMIT ?`)
+        .all(...params, ...(after === null ? [] : [after]), limit + 1) as Array<Row & { id: number }>;
       const total =
         (db
           .prepare(`SELECT count(*) FROM alerts ${whereSql}`)
@@ -64,13 +93,17 @@ export function registerAlertRoutes(app: FastifyInstance, ctx: AppContext): void
       const page = rows.slice(0, limit);
       const last = page[page.length - 1];
       return {
-        items: page.map(alertFromRow),
+        items: page.map(alertItem),
         next_cursor: rows.length > limit && last ? encodeCursor([last.id]) : null,
         total,
       };
     }
 
-    const grouped = `SELECT coalesce(dedup_key, '#' || id) AS g, max(id) AS last_id, count(*) AS n,
+    // A replica's groups are per (receiver, dedup_key): two receivers' keys are two groups.
+    const key = scaleOut
+      ? `coalesce(receiver, '') || char(0) || coalesce(dedup_key, '#' || id)`
+      : `coalesce(dedup_key, '#' || id)`;
+    const grouped = `SELECT ${key} AS g, max(id) AS last_id, count(*) AS n,
         min(detected_at) AS first_seen, max(detected_at) AS last_seen FROM alerts ${whereSql} GROUP BY g`;
     const groups = db
       .prepare(
@@ -86,10 +119,10 @@ export function registerAlertRoutes(app: FastifyInstance, ctx: AppContext): void
       .prepare(`SELECT count(*) FROM (${grouped})`)
       .pluck()
       .get(...params) as number;
-    const byId = db.prepare(`SELECT ${COLUMNS} FROM alerts WHERE id = ?`);
+    const byId = db.prepare(`SELECT ${columns} FROM alerts WHERE id = ?`);
     const page = groups.slice(0, limit);
     const items: AlertGroup[] = page.map((g) => ({
-      ...alertFromRow(byId.get(g.last_id) as Parameters<typeof alertFromRow>[0]),
+      ...alertItem(byId.get(g.last_id) as Row),
       count: g.n,
       first_seen: g.first_seen,
       last_seen: g.last_seen,

@@ -3,6 +3,7 @@ import { type Static, Type } from 'typebox';
 import { normalizeTimestamp } from '../../util/time.js';
 import type { AppContext } from '../context.js';
 import { HttpError, notFound } from '../errors.js';
+import { IdempotentPublisher, idempotencyKey } from '../idempotency.js';
 import { type RawQuery, single } from '../query.js';
 import { PhaseMixQuery, PhaseMixSchema, PhasePostBody, route } from '../schemas.js';
 import { exceeded } from '../security.js';
@@ -11,6 +12,7 @@ import { bearerToken, tokenMatches } from '../token.js';
 /** Orchestrators post a handful of transitions per episode; this leaves ample room and stops floods. */
 export const PHASE_POSTS_PER_SEC = 50;
 export function registerPhaseRoutes(app: FastifyInstance, ctx: AppContext): void {
+  const once = new IdempotentPublisher();
   // Authorised posts only, every orchestrator together (@fastify/rate-limit, one-second window).
   const limit = app.createRateLimit({
     max: PHASE_POSTS_PER_SEC,
@@ -56,15 +58,16 @@ export function registerPhaseRoutes(app: FastifyInstance, ctx: AppContext): void
           throw new HttpError(400, 'bad_body', "field 'at' must be ISO-8601 or epoch seconds");
         at = normalized;
       }
-      const event = await ctx.events.publish({
+      const { seq, duplicate } = await once.publish(ctx.events, 'phase', idempotencyKey(req.headers), {
         type: 'phase',
         host_id: b.host_id,
         episode_id: b.episode_id ?? null,
         phase: b.phase,
         at,
       });
+      if (duplicate) reply.header('idempotent-replayed', 'true');
       reply.code(202);
-      return { seq: event.seq };
+      return { seq };
     },
   );
 

@@ -84,6 +84,7 @@ export function registerStateRoutes(app: FastifyInstance, ctx: AppContext): void
     bootstrap_seconds: Type.Union([Type.Number(), Type.Null()]),
     reason: Type.Optional(Type.Object({ code: Type.String(), message: Type.String() })),
     data_root: Type.Optional(Type.Unknown()),
+    catalog: Type.Optional(Type.Unknown()),
   });
   const readyz = {
     ...route('200 once the first pass is done and the tailers caught up; 503 (with the reason) before.', {
@@ -101,7 +102,12 @@ export function registerStateRoutes(app: FastifyInstance, ctx: AppContext): void
         : null;
     const ready = ctx.readiness.ready && fault === null && rootReason === null;
     reply.code(ready ? 200 : 503);
-    const body = { ready, bootstrap_seconds: ctx.readiness.bootstrapSeconds };
+    const gaps = ctx.readiness.catalogGaps?.() ?? null;
+    const body = {
+      ready,
+      bootstrap_seconds: ctx.readiness.bootstrapSeconds,
+      ...(gaps ? { catalog: gaps } : {}),
+    };
     if (ready) return body;
     return {
       ...body,

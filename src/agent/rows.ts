@@ -1,0 +1,245 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import type { UnsequencedEvent } from '../protocol/index.js';
+import type { RedisStreamLog } from '../scaleout/redis-stream-log.js';
+import { DashboardError } from '../util/errors.js';
+import type { Logger } from '../util/log.js';
+
+/** The row store's file inside the agent's state dir. */
+export const ROWS_FILE = 'agent-rows.sqlite';
+
+/** Stream records read per step while the store fills a hole from the stream. */
+const RECONCILE_PAGE = 5000;
+
+/** Seqs the store may lack: `[from, to]`, both included (the stream no longer held them). */
+export interface RowGap {
+  from: number;
+  to: number;
+}
+
+/** One row of the export: a catalog row (episode or alert event, receiver named) and its seq. */
+export interface ExportedRow {
+  seq: number;
+  /** The event's JSON as appended (no `seq`). */
+  json: string;
+}
+
+const SCHEMA = `
+  CREATE TABLE IF NOT EXISTS rows (
+    seq INTEGER PRIMARY KEY,   -- the global stream seq the event got
+    json TEXT NOT NULL         -- the event as appended (receiver named, no seq)
+  );
+  CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value TEXT
+  );
+`;
+
+/**
+ * The agent's own copy of the catalog rows it appended (episode and alert events, with the global
+ * seq each got), kept in its state dir so a replica that starts after the stream was trimmed can
+ * fetch this receiver's older rows from the agent (`GET /api/rows`) and still hold the same rows
+ * at the same seqs as the replicas that read them from the stream.
+ *
+ * Rows are written when their append is answered. The seqs of an append whose answer was lost
+ * (it landed, the agent learns it only from a `skipped` re-send), or of one answered just before
+ * the agent was killed, are not known then: the store notes "dirty from seq S" and fills itself
+ * from the stream (this receiver's records from S on) before it answers an export. What the stream
+ * no longer holds by then is a gap: the export says so (`complete: false`), never a silent hole.
+ * A new epoch of the stream (Redis lost its data; the agent re-sends every file) empties it.
+ */
+export class AgentRowStore {
+  readonly #db: Database.Database;
+  readonly #logger: Logger;
+  readonly #insert: Database.Statement;
+  readonly #record: (kind: string, firstSeq: number, rows: readonly string[]) => void;
+  /** Bumped whenever `dirty_from` is lowered: a reconcile clears only the dirt it saw. */
+  #dirtGeneration = 0;
+  #reconciling: Promise<void> | null = null;
+  /** Dirt noted in memory first (so a failing write of the store still leaves it known). */
+  #memDirty: number | null = null;
+
+  constructor(stateDir: string | null, logger: Logger) {
+    this.#logger = logger;
+    if (stateDir !== null) fs.mkdirSync(stateDir, { recursive: true });
+    this.#db = new Database(stateDir === null ? ':memory:' : path.join(stateDir, ROWS_FILE));
+    this.#db.pragma('journal_mode = WAL');
+    this.#db.pragma('synchronous = NORMAL');
+    this.#db.exec(SCHEMA);
+    this.#insert = this.#db.prepare('INSERT OR IGNORE INTO rows (seq, json) VALUES (?, ?)');
+    this.#record = this.#db.transaction((kind: string, firstSeq: number, rows: readonly string[]) => {
+      for (let i = 0; i < rows.length; i++) this.#insert.run(firstSeq + i, rows[i]);
+      this.#setMeta(`last:${kind}`, firstSeq + rows.length - 1);
+    });
+  }
+
+  #meta(key: string): string | null {
+    const row = this.#db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as
+      | { value: string | null }
+      | undefined;
+    return row?.value ?? null;
+  }
+
+  #setMeta(key: string, value: string | number | null): void {
+    this.#db
+      .prepare(
+        'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+      )
+      .run(key, value === null ? null : String(value));
+  }
+
+  get epoch(): string | null {
+    return this.#meta('epoch');
+  }
+
+  /** The lowest seq whose row may be missing (filled from the stream before an export), or null. */
+  get dirtyFrom(): number | null {
+    const v = this.#meta('dirty_from');
+    const stored = v === null ? null : Number(v);
+    if (this.#memDirty === null) return stored;
+    return stored === null ? this.#memDirty : Math.min(stored, this.#memDirty);
+  }
+
+  /** Seqs the store lacks for good (trimmed from the stream before it could fill them), or null. */
+  get gap(): RowGap | null {
+    const v = this.#meta('gap');
+    return v === null ? null : (JSON.parse(v) as RowGap);
+  }
+
+  /** The highest seq held (0 when empty). */
+  lastSeq(): number {
+    return (this.#db.prepare('SELECT coalesce(max(seq), 0) FROM rows').pluck().get() as number) ?? 0;
+  }
+
+  count(): number {
+    return this.#db.prepare('SELECT count(*) FROM rows').pluck().get() as number;
+  }
+
+  /**
+   * A run of the agent starts in `epoch`. Another epoch than the store's: every row goes (the
+   * stream started over). The same: a run killed between an append and its record left a batch
+   * of one source unrecorded; one batch per source is in flight, so its seq is above that
+   * source's last recorded row and above what the last reconcile made complete: dirty from the
+   * lowest of those bounds.
+   */
+  begin(epoch: string): void {
+    this.#db.transaction(() => {
+      if (this.epoch !== epoch) {
+        this.#db.exec('DELETE FROM rows; DELETE FROM meta;');
+        this.#setMeta('epoch', epoch);
+        // A store new to this epoch (a first start, or one from before the store existed):
+        // whatever this receiver appended in it so far is only in the stream.
+        this.#setMeta('dirty_from', 1);
+      } else {
+        const complete = Number(this.#meta('complete_through') ?? 0);
+        const bound = (kind: string) => Math.max(Number(this.#meta(`last:${kind}`) ?? 0), complete);
+        this.#lowerDirt(Math.min(bound('episode'), bound('alert')) + 1);
+      }
+    })();
+    this.#dirtGeneration++;
+  }
+
+  #lowerDirt(from: number): void {
+    const now = this.dirtyFrom;
+    if (now === null || from < now) this.#setMeta('dirty_from', from);
+  }
+
+  /** An answered append: its catalog rows (episodes and alerts) get `firstSeq`, `firstSeq + 1`, … */
+  record(firstSeq: number, events: readonly UnsequencedEvent[]): void {
+    const kind = events[0]?.type;
+    if (kind !== 'episode' && kind !== 'alert') return;
+    this.#record(
+      kind,
+      firstSeq,
+      events.map((e) => JSON.stringify(e)),
+    );
+  }
+
+  /** An append landed with seqs this agent did not learn (all above `from - 1`). */
+  markDirty(from: number): void {
+    const seq = Math.max(1, from);
+    this.#memDirty = this.#memDirty === null ? seq : Math.min(this.#memDirty, seq);
+    this.#dirtGeneration++;
+    this.#lowerDirt(seq);
+  }
+
+  /**
+   * Fills the store from the stream when it is dirty: this receiver's episode and alert records
+   * from `dirty_from` on. Seqs the stream no longer holds become the gap.
+   */
+  reconcile(log: RedisStreamLog, receiver: string): Promise<void> {
+    this.#reconciling ??= this.#reconcile(log, receiver).finally(() => {
+      this.#reconciling = null;
+    });
+    return this.#reconciling;
+  }
+
+  async #reconcile(log: RedisStreamLog, receiver: string): Promise<void> {
+    const from = this.dirtyFrom;
+    if (from === null) return;
+    const generation = this.#dirtGeneration;
+    const epoch = this.epoch;
+    let next = from;
+    let filled = 0;
+    for (;;) {
+      const records = await log.read(next, { limit: RECONCILE_PAGE });
+      if (log.epoch !== epoch) {
+        throw new DashboardError('epoch_changed', 'the stream has a new epoch; the rows start over');
+      }
+      if (records === null) {
+        // Trimmed: what lay between is gone from the stream.
+        const first = (await log.command(['XRANGE', log.keys.stream, '-', '+', 'COUNT', '1'])) as Array<
+          [string, unknown]
+        > | null;
+        const oldest = first?.[0] ? Number(first[0][0].split('-')[0]) : (await log.lastSeq()) + 1;
+        if (oldest <= next) {
+          throw new DashboardError(
+            'stream_read_failed',
+            `the stream holds seq ${next} but did not answer it`,
+          );
+        }
+        const was = this.gap;
+        const gap = { from: Math.min(was?.from ?? next, next), to: Math.max(was?.to ?? 0, oldest - 1) };
+        this.#setMeta('gap', JSON.stringify(gap));
+        this.#logger.error(
+          { receiver, gap },
+          'the stream no longer holds seqs this agent appended without learning their seq: its row export lacks them',
+        );
+        next = oldest;
+        continue;
+      }
+      const last = records.at(-1);
+      if (!last) break;
+      this.#db.transaction(() => {
+        for (const r of records) {
+          if (r.receiver !== receiver) continue;
+          const { event } = r;
+          if (event.type !== 'episode' && event.type !== 'alert') continue;
+          const { seq, ...rest } = event;
+          filled += this.#insert.run(seq, JSON.stringify(rest)).changes;
+        }
+      })();
+      next = last.event.seq + 1;
+    }
+    // Dirt noted meanwhile stays (it lowered dirty_from, at most to below `from`): the next
+    // reconcile reads from there again.
+    if (generation === this.#dirtGeneration) {
+      this.#memDirty = null;
+      this.#setMeta('dirty_from', null);
+      this.#setMeta('complete_through', next - 1);
+    }
+    this.#logger.info({ receiver, from, filled, to: next - 1 }, 'row store filled from the stream');
+  }
+
+  /** Rows with `after < seq <= upto`, oldest first, at most `limit`. */
+  page(after: number, upto: number, limit: number): ExportedRow[] {
+    return this.#db
+      .prepare('SELECT seq, json FROM rows WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?')
+      .all(after, upto, limit) as ExportedRow[];
+  }
+
+  close(): void {
+    this.#db.close();
+  }
+}
