@@ -51,7 +51,13 @@ function mem(pid) {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
   const hwm = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
   const threads = Number(/Threads:\s+(\d+)/.exec(status)?.[1] ?? 0);
-  return { rss: +rss.toFixed(1), anon: +anon.toFixed(1), file: +(rss - anon).toFixed(1), peak: +hwm.toFixed(1), threads };
+  return {
+    rss: +rss.toFixed(1),
+    anon: +anon.toFixed(1),
+    file: +(rss - anon).toFixed(1),
+    peak: +hwm.toFixed(1),
+    threads,
+  };
 }
 
 const freePort = () =>
@@ -78,8 +84,20 @@ async function runOnce(tree, tmp) {
   const t0 = performance.now();
   const server = spawn(
     process.execPath,
-    [path.join(tree, 'bin', 'cis490-dashboard.js'), 'serve', '--data-root', root, '--state-dir', stateDir,
-      '--port', String(port), '--log-level', 'warn', '--web-dir', path.join(tmp, 'no-web')],
+    [
+      path.join(tree, 'bin', 'cis490-dashboard.js'),
+      'serve',
+      '--data-root',
+      root,
+      '--state-dir',
+      stateDir,
+      '--port',
+      String(port),
+      '--log-level',
+      'warn',
+      '--web-dir',
+      path.join(tmp, 'no-web'),
+    ],
     { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, ...opts.env } },
   );
   const exited = new Promise((r) => server.once('exit', r));
@@ -107,7 +125,8 @@ async function runOnce(tree, tmp) {
             at.catalog = { s: +s.toFixed(1), ...m };
             catalogAt = s;
           }
-          if (total >= lines && (f.body.status.unverified ?? 0) === 0) at.settled = { s: +s.toFixed(1), ...m };
+          if (total >= lines && (f.body.status.unverified ?? 0) === 0)
+            at.settled = { s: +s.toFixed(1), ...m };
         }
       }
       if (catalogAt !== null && !at.plus30 && s >= catalogAt + 30) at.plus30 = { s: +s.toFixed(1), ...m };
@@ -139,4 +158,6 @@ try {
 } finally {
   fs.rmSync(tmp, { recursive: true, force: true });
 }
-console.log(JSON.stringify({ root, lines, after_s: opts.after, results: results.map(({ timeline, ...r }) => r) }));
+console.log(
+  JSON.stringify({ root, lines, after_s: opts.after, results: results.map(({ timeline, ...r }) => r) }),
+);
