@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { DashboardError } from '../util/errors.js';
+import { releaseWhenIdle } from '../util/idle-release.js';
 import { MIGRATIONS } from './schema.js';
 
 export type Db = Database.Database;
@@ -44,7 +45,20 @@ export function openDatabase(stateDir: string | null, options: OpenDbOptions = {
   // 8 MiB of page cache per connection (three threads hold one each); the catalog writer raises
   // its own while it loads a backlog.
   db.pragma('cache_size = -8192');
+  releaseCacheWhenIdle(db);
   return db;
+}
+
+/**
+ * The connection's page cache goes back to the allocator when its thread goes idle after a busy
+ * stretch (`util/idle-release.ts`): a catch-up's pages are not kept for weeks. The cache refills
+ * from the OS page cache on the next queries.
+ */
+export function releaseCacheWhenIdle(db: Db): void {
+  const stop = releaseWhenIdle(() => {
+    if (db.open) db.pragma('shrink_memory');
+    else stop();
+  });
 }
 
 /** The schema version the running code expects. */
