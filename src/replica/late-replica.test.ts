@@ -98,5 +98,5 @@ describe('a replica started after the stream was trimmed', () => {
     head = await log.lastSeq();
     await Promise.all([until(early, head), until(second, head)]);
     expect(second.catalog.dump()).toEqual(early.catalog.dump());
-  });
+  }, 180_000);
 });
