@@ -1,21 +1,17 @@
 /**
- * Gives memory back once a thread goes idle after a burst of work (a catch-up, a backlog).
+ * Gives SQLite's page caches back once a thread goes idle after a burst of work (a catch-up, a
+ * backlog): each connection's pages stay cached after the bulk work that filled them, so every
+ * thread that opens the catalog watches its own event loop and, in the first quiet window after
+ * a busy stretch, runs the release callbacks (each connection's `PRAGMA shrink_memory`). A thread
+ * that stays quiet pays nothing; the cache refills on demand.
  *
- * V8 grows a thread's young generation to 32 MiB (two 16 MiB semi-spaces) under a high
- * allocation rate and keeps it at that size until a garbage collection runs while the rate is
- * low; an idle server allocates too little to ever trigger one. Measured on a 1,000,000-line
- * cold start: the main thread and the catalog writer each held 32 MiB of young generation 30 s
- * after catch-up, 5–11 MiB of it in use. SQLite page caches likewise keep their pages after the
- * bulk work that filled them. So every thread that opens the catalog watches its own event loop:
- * after a busy stretch, the first quiet window runs the release callbacks (each connection's
- * `PRAGMA shrink_memory`) and, while the young generation is still large, a full collection
- * (V8 then shrinks the young generation to its minimum, as its own memory reducer would). A
- * thread that stays quiet, with a small young generation, pays nothing.
+ * A full garbage collection in the same window (V8 keeps a 32 MiB young generation grown during
+ * a catch-up) was tried and taken out: at 1M lines its RSS 60 s after catch-up was no lower than
+ * without it (212.5 vs 210 MiB, idle), and in the steady state it cost 2–4 ms of CPU per
+ * snapshot cycle (`bench/steady-split.mjs`, idle: 8.8–10.3 ms with it, 6.0–7.5 without).
  */
 
 import { type EventLoopUtilization, performance } from 'node:perf_hooks';
-import v8 from 'node:v8';
-import vm from 'node:vm';
 
 /** How often a thread looks at its own event loop. */
 export const IDLE_CHECK_MS = 10_000;
@@ -24,89 +20,29 @@ export const IDLE_CHECK_MS = 10_000;
  * writer of an idle server stays near 0.08: its periodic commits).
  */
 export const IDLE_UTILIZATION = 0.25;
-/** Young generation (committed bytes) above this, in an idle thread, is worth a collection. */
-export const YOUNG_SLACK_BYTES = 4 * 1024 * 1024;
 
-/** What one check decides: run the release callbacks, and whether to collect too. */
-export interface IdleDecision {
-  release: boolean;
-  collect: boolean;
-}
-
-/**
- * V8 shrinks the young generation only once its measured allocation rate is low: a collection
- * right after a burst (or beside a writer finishing its backlog) may still see the burst's rate
- * and shrink nothing. So a thread whose young generation stays large collects again, at
- * 1, 2, 4, … quiet windows apart, at most this many windows (≈ 5 min) apart.
- */
-export const MAX_BACKOFF_WINDOWS = 32;
-
-/** Where a thread is between checks. */
+/** Where a thread is between checks: whether a busy window came since the last release. */
 export interface IdleState {
-  /** A busy window came since the last release. */
   dirty: boolean;
-  /** Quiet windows to let pass before the next collection. */
-  skip: number;
-  /** Windows between collections from here on. */
-  backoff: number;
 }
 
 /** The state of a thread that has just started (it starts busy: it is loading). */
 export function initialIdleState(): IdleState {
-  return { dirty: true, skip: 0, backoff: 1 };
+  return { dirty: true };
 }
 
 /**
- * Pure: after a window with event-loop utilization `utilization`, with `youngBytes` of young
- * generation, what to do now; `state` is updated for the next window.
+ * Pure: after a window with event-loop utilization `utilization`, whether to run the release
+ * callbacks now; `state` is updated for the next window.
  */
-export function decideIdleRelease(state: IdleState, utilization: number, youngBytes: number): IdleDecision {
+export function decideIdleRelease(state: IdleState, utilization: number): boolean {
   if (utilization > IDLE_UTILIZATION) {
-    Object.assign(state, initialIdleState());
-    return { release: false, collect: false };
+    state.dirty = true;
+    return false;
   }
   const release = state.dirty;
   state.dirty = false;
-  if (youngBytes <= YOUNG_SLACK_BYTES) return { release, collect: false };
-  if (state.skip > 0) {
-    state.skip--;
-    return { release, collect: false };
-  }
-  state.skip = state.backoff;
-  state.backoff = Math.min(state.backoff * 2, MAX_BACKOFF_WINDOWS);
-  return { release, collect: true };
-}
-
-/** The young generation's committed bytes in this thread. */
-export function youngGenerationBytes(): number {
-  let bytes = 0;
-  for (const space of v8.getHeapSpaceStatistics()) {
-    if (space.space_name === 'new_space' || space.space_name === 'new_large_object_space') {
-      bytes += space.physical_space_size;
-    }
-  }
-  return bytes;
-}
-
-let collector: (() => void) | null | undefined;
-
-/**
- * A full collection, from a context of its own: `--expose-gc` is set only while that context is
- * made (so no other context, nor a thread started later, gets a global `gc`). Null when the
- * runtime refuses.
- */
-function fullCollection(): (() => void) | null {
-  if (collector !== undefined) return collector;
-  try {
-    v8.setFlagsFromString('--expose-gc');
-    const gc: unknown = vm.runInNewContext('gc');
-    collector = typeof gc === 'function' ? (gc as () => void) : null;
-  } catch {
-    collector = null;
-  } finally {
-    v8.setFlagsFromString('--no-expose-gc');
-  }
-  return collector;
+  return release;
 }
 
 type Release = () => void;
@@ -119,30 +55,29 @@ const state = initialIdleState();
 
 /**
  * One check of this thread's event loop over the window since the last; `measured` stands in for
- * the window's utilization (tests).
+ * the window's utilization (tests). Returns whether it released.
  */
-export function checkIdle(measured?: number): IdleDecision {
+export function checkIdle(measured?: number): boolean {
   const previous = lastElu;
   lastElu = performance.eventLoopUtilization();
   const utilization =
     measured ?? (previous ? performance.eventLoopUtilization(lastElu, previous).utilization : 0);
-  const decision = decideIdleRelease(state, utilization, youngGenerationBytes());
-  if (decision.release) {
-    for (const release of releases) {
+  const release = decideIdleRelease(state, utilization);
+  if (release) {
+    for (const run of releases) {
       try {
-        release();
+        run();
       } catch {
         // A release is best effort (a connection closing meanwhile): the next one tries again.
       }
     }
   }
-  if (decision.collect) fullCollection()?.();
-  return decision;
+  return release;
 }
 
 /**
- * Runs `release` in this thread's idle windows after busy ones (see the module comment); the
- * returned function unregisters it. The check timer never keeps a thread alive.
+ * Runs `release` in this thread's first quiet window after busy ones (see the module comment);
+ * the returned function unregisters it. The check timer never keeps a thread alive.
  */
 export function releaseWhenIdle(release: Release): () => void {
   releases.add(release);
