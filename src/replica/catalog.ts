@@ -1,4 +1,5 @@
 import { type Db, openDatabase } from '../catalog/db.js';
+import { hostsWhere } from '../catalog/hosts-where.js';
 import { alertFromRow, alertRow } from '../catalog/ingest-store.js';
 import type { AlertGroup, EpisodeFacets, EpisodeListItem } from '../protocol/api.js';
 import type { EpisodeFilter, EpisodeSort, EpisodeSortKey } from '../protocol/episode-filter.js';
@@ -150,21 +151,6 @@ function toItem(row: EpisodeRow): EpisodeListItem {
 }
 
 const prefixEnd = (prefix: string) => `${prefix}\u{10ffff}`;
-
-/** Hosts as the explorer takes them: `r/h` is that receiver's host, a bare `h` every receiver's. */
-function hostsWhere(hosts: readonly string[], params: Array<string | number>): string {
-  const any: string[] = [];
-  for (const host of hosts) {
-    const slash = host.indexOf('/');
-    if (slash > 0) {
-      any.push('(receiver = ? AND host_id = ?)');
-      params.push(host.slice(0, slash), host.slice(slash + 1));
-    }
-    any.push('host_id = ?');
-    params.push(host);
-  }
-  return `(${any.join(' OR ')})`;
-}
 
 export class ReplicaCatalog {
   readonly db: Db;

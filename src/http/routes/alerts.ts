@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { hostsWhere } from '../../catalog/hosts-where.js';
 import { alertFromRow } from '../../catalog/ingest-store.js';
 import type { AlertGroup, AlertsPage } from '../../protocol/api.js';
 import type { AppContext } from '../context.js';
@@ -44,17 +45,7 @@ export function registerAlertRoutes(app: FastifyInstance, ctx: AppContext, scale
     const where: string[] = [];
     const params: Array<string | number> = [];
     if (hosts.length && scaleOut) {
-      const any: string[] = [];
-      for (const host of hosts) {
-        const slash = host.indexOf('/');
-        if (slash > 0) {
-          any.push('(receiver = ? AND host_id = ?)');
-          params.push(host.slice(0, slash), host.slice(slash + 1));
-        }
-        any.push('host_id = ?');
-        params.push(host);
-      }
-      where.push(`(${any.join(' OR ')})`);
+      where.push(hostsWhere(hosts, params));
     } else if (hosts.length) {
       where.push(`host_id IN (${hosts.map(() => '?').join(',')})`);
       params.push(...hosts);
