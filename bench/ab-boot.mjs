@@ -6,15 +6,20 @@
  * the medians. SEED=0 leaves the seed out.
  *
  *   node bench/ab-boot.mjs python 3 /tmp/old-build .
+ *   node bench/ab-boot.mjs .bench-data/root-foreign-l1000000 2 /tmp/old-build .   # any root by path
  */
 import os from 'node:os';
 import path from 'node:path';
 
 const [style, repsArg, ...dirs] = process.argv.slice(2);
-const root = path.resolve(
-  new URL('..', import.meta.url).pathname,
-  `.bench-data/root-h24-e2000-l1000000-t16-s490-${style}`,
-);
+// STYLE names a cached generated root; a path (with a '/') is any other root, e.g. one from
+// bench/foreign-root.py.
+const root = style.includes('/')
+  ? path.resolve(style)
+  : path.resolve(
+      new URL('..', import.meta.url).pathname,
+      `.bench-data/root-h24-e2000-l1000000-t16-s490-${style}`,
+    );
 const mods = await Promise.all(dirs.map((d) => import(path.resolve(d, 'bench/cases/bootstrap.mjs'))));
 const { seedSnapshot } = await import(path.resolve(dirs[0], 'bench/lib/seed.mjs'));
 const withSeed = process.env.SEED !== '0';

@@ -17,8 +17,18 @@ import Database from 'better-sqlite3';
 const [style = 'python', repsArg = '1', ...dirsArg] = process.argv.slice(2);
 const here = path.resolve(new URL('..', import.meta.url).pathname);
 const dirs = dirsArg.length > 0 ? dirsArg.map((d) => path.resolve(d)) : [here];
-const root = path.join(here, `.bench-data/root-h24-e2000-l1000000-t16-s490-${style}`);
-const lines = 1_000_000;
+// STYLE names a cached generated root; a path (with a '/') is any other root (its lines counted).
+const root = style.includes('/')
+  ? path.resolve(style)
+  : path.join(here, `.bench-data/root-h24-e2000-l1000000-t16-s490-${style}`);
+const lines = style.includes('/') ? countLines(path.join(root, 'index.jsonl')) : 1_000_000;
+
+function countLines(file) {
+  const b = fs.readFileSync(file);
+  let n = 0;
+  for (let i = b.indexOf(10); i !== -1; i = b.indexOf(10, i + 1)) n++;
+  return n;
+}
 /** The unique id key and seven secondary indexes (the base build and this one alike). */
 const INDEXES = 8;
 
