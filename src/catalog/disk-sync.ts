@@ -205,17 +205,13 @@ export class DiskSync {
     const prev = this.stmts.fileByPath.get(f.relPath) as FileRow | undefined;
     if (!prev) {
       this.stmts.insertFile.run(f.relPath, f.hostId, f.episodeId, f.size, f.mtimeMs, now);
-      const row = this.indexRowFor(f, watermark);
+      // Claimed at once, also by a row the classification has not reached yet (`refresh` leaves
+      // that one to `syncNewRows`, which finds the file claimed by it): until then the Explorer
+      // would list the episode twice, its row and an "unindexed" file.
+      const row = this.indexRowFor(f);
       if (row) {
         this.stmts.claimFile.run(row.id, f.relPath);
         this.refresh(row, watermark);
-      } else {
-        // Its index line may already be a row the classification has not reached: claim the file
-        // for it now, or until then the Explorer lists the episode twice (its row and an
-        // "unindexed" file; 80 of 6,000 rows for a second after a cold start). `syncNewRows`
-        // finds it claimed by that row and classifies it as usual.
-        const pending = this.pendingRowFor(f, watermark);
-        if (pending) this.stmts.claimFile.run(pending.id, f.relPath);
       }
     } else if (prev.size !== f.size || prev.mtime_ms !== f.mtimeMs) {
       this.stmts.updateFile.run(f.size, f.mtimeMs, f.relPath);
@@ -300,25 +296,17 @@ export class DiskSync {
     });
   }
 
-  /** The index row a file belongs to, among rows already classified (later ones find it themselves). */
-  private indexRowFor(f: DiskFile, watermark: number): EpisodeRow | null {
+  /**
+   * The index row a file belongs to: the row whose custom `path` names it (classified rows), else
+   * its own episode id's row when that names this file. An unclassified line of ANOTHER episode
+   * whose custom `path` names this file is not looked for (a receiver fault; finding it would scan
+   * every pending row with a path): it finds the file already claimed and is `missing`.
+   */
+  private indexRowFor(f: DiskFile): EpisodeRow | null {
     const custom = this.customPaths.get(f.relPath);
     if (custom !== undefined) return (this.stmts.rowById.get(custom) as EpisodeRow | undefined) ?? null;
     const row = this.stmts.rowByEpisodeId.get(f.episodeId) as EpisodeRow | undefined;
-    if (!row || row.id > watermark) return null;
-    return expectedRelPath(row, this.dataRoot) === f.relPath ? row : null;
-  }
-
-  /**
-   * The not yet classified index row of a file's own episode id, when it names this file (and no
-   * classified line claimed it by a custom `path`). An unclassified line of ANOTHER episode whose
-   * custom `path` names this file is not looked for (a receiver fault; finding it would scan every
-   * pending row with a path): it finds the file already claimed and is `missing`.
-   */
-  private pendingRowFor(f: DiskFile, watermark: number): EpisodeRow | null {
-    if (this.customPaths.has(f.relPath)) return null;
-    const row = this.stmts.rowByEpisodeId.get(f.episodeId) as EpisodeRow | undefined;
-    if (!row || row.id <= watermark) return null;
+    if (!row) return null;
     return expectedRelPath(row, this.dataRoot) === f.relPath ? row : null;
   }
 
