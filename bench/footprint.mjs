@@ -12,11 +12,10 @@
  *
  * TREE is a built tree (`npm run build`); the state dirs go to a temp folder, removed after.
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { get, startServer } from './lib/proc.mjs';
 
 const args = process.argv.slice(2);
 const trees = [];
@@ -60,18 +59,10 @@ function mem(pid) {
   };
 }
 
-const freePort = () =>
-  new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const p = s.address().port;
-      s.close(() => resolve(p));
-    });
-  });
-
+/** A GET that never throws: status 0 while the server cannot answer. */
 async function getJson(url) {
   try {
-    const res = await fetch(url);
-    return { status: res.status, body: await res.json().catch(() => null) };
+    return await get(url);
   } catch {
     return { status: 0, body: null };
   }
@@ -79,28 +70,14 @@ async function getJson(url) {
 
 async function runOnce(tree, tmp) {
   const stateDir = fs.mkdtempSync(path.join(tmp, 'state-'));
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const t0 = performance.now();
-  const server = spawn(
-    process.execPath,
-    [
-      path.join(tree, 'bin', 'cis490-dashboard.js'),
-      'serve',
-      '--data-root',
-      root,
-      '--state-dir',
-      stateDir,
-      '--port',
-      String(port),
-      '--log-level',
-      'warn',
-      '--web-dir',
-      path.join(tmp, 'no-web'),
-    ],
-    { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, ...opts.env } },
-  );
-  const exited = new Promise((r) => server.once('exit', r));
+  const server = await startServer({
+    dataRoot: root,
+    stateDir,
+    bin: path.join(tree, 'bin', 'cis490-dashboard.js'),
+    args: ['--web-dir', path.join(tmp, 'no-web')],
+    env: opts.env,
+  });
+  const { url, t0 } = server;
   const at = {};
   const timeline = [];
   let catalogAt = null;
@@ -136,8 +113,7 @@ async function runOnce(tree, tmp) {
       }
     }
   } finally {
-    server.kill('SIGTERM');
-    await exited;
+    await server.stop();
     fs.rmSync(stateDir, { recursive: true, force: true });
   }
   return { at, timeline };

@@ -102,9 +102,9 @@ export function metric(text, name, labelPart = '') {
 /**
  * Starts `cis490-dashboard serve` on port 0 and resolves once it prints its URL. `t0` is the
  * performance.now() of the spawn, so callers can time the whole process from birth. `bin` runs
- * another build's CLI (an older checkout, for a before/after figure).
+ * another build's CLI (an older checkout, for a before/after figure); `env` adds to its environment.
  */
-export function startServer({ dataRoot, stateDir, args = [], nodeArgs = [], bin = cli }) {
+export function startServer({ dataRoot, stateDir, args = [], nodeArgs = [], bin = cli, env = {} }) {
   const t0 = performance.now();
   const child = spawn(
     process.execPath,
@@ -122,7 +122,7 @@ export function startServer({ dataRoot, stateDir, args = [], nodeArgs = [], bin 
       'info',
       ...args,
     ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } },
   );
   const logs = [];
   const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
