@@ -35,11 +35,6 @@ if (!opts.root || trees.length === 0) {
   process.exit(2);
 }
 const root = path.resolve(opts.root);
-const lines = (() => {
-  const m = /-l(\d+)-/.exec(path.basename(root));
-  if (m) return Number(m[1]);
-  return fs.readFileSync(path.join(root, 'index.jsonl'), 'utf8').split('\n').filter(Boolean).length;
-})();
 const log = (...a) => process.stderr.write(`${a.join(' ')}\n`);
 
 function mem(pid) {
@@ -78,6 +73,7 @@ async function runOnce(tree, tmp) {
     env: opts.env,
   });
   const { url, t0 } = server;
+  let episodes = Number.POSITIVE_INFINITY;
   const at = {};
   const timeline = [];
   let catalogAt = null;
@@ -92,17 +88,22 @@ async function runOnce(tree, tmp) {
         throw new Error('server exited');
       }
       timeline.push([+s.toFixed(0), m.rss]);
-      if (!at.ready && (await getJson(`${url}/readyz`)).status === 200) at.ready = { s: +s.toFixed(1), ...m };
+      if (!at.ready && (await getJson(`${url}/readyz`)).status === 200) {
+        at.ready = { s: +s.toFixed(1), ...m };
+        // The episodes the catalog must hold: the live total (a receiver's index may repeat an id,
+        // so it can be fewer than the lines).
+        episodes = (await getJson(`${url}/api/state`)).body.total_episodes;
+      }
       if (!at.ready) continue;
       if (!at.settled) {
         const f = await getJson(`${url}/api/episodes/facets`);
         if (f.status === 200) {
           const total = Object.values(f.body.status).reduce((a, b) => a + b, 0);
-          if (total >= lines && !at.catalog) {
+          if (total >= episodes && !at.catalog) {
             at.catalog = { s: +s.toFixed(1), ...m };
             catalogAt = s;
           }
-          if (total >= lines && (f.body.status.unverified ?? 0) === 0)
+          if (total >= episodes && (f.body.status.unverified ?? 0) === 0)
             at.settled = { s: +s.toFixed(1), ...m };
         }
       }
@@ -134,6 +135,4 @@ try {
 } finally {
   fs.rmSync(tmp, { recursive: true, force: true });
 }
-console.log(
-  JSON.stringify({ root, lines, after_s: opts.after, results: results.map(({ timeline, ...r }) => r) }),
-);
+console.log(JSON.stringify({ root, after_s: opts.after, results: results.map(({ timeline, ...r }) => r) }));
