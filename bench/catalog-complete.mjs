@@ -1,106 +1,34 @@
 /**
- * Catalog complete: a server on a cached 1M-line root with a fresh state dir, /metrics polled
- * every 250 ms until `catalog_committed_lines_total{source="index"}` reaches the index's line
- * count, then the catalog file (read-only) until the explorer's indexes on `episodes` are all
- * there again (a cold load drops them and builds them after its rows: until then the explorer
- * answers, but by scans). Prints both wall times from process start, the process CPU and each
- * thread's CPU at the first (from /proc), the CPU at the second, and the first pass's
- * `bootstrap_seconds`. Alternates builds when given several.
+ * Catalog complete, A/B: for each built tree in turn (alternating over REPS), a server on a cached
+ * 1M-line root with a fresh state dir until its catalog holds every line and the explorer's
+ * indexes are built (bench/cases/catalog.mjs). Prints both wall times from process start, the
+ * process CPU and each thread's CPU when the rows were in, the CPU once indexed, and the first
+ * pass's `bootstrap_seconds`.
  *
- *   node bench/catalog-complete.mjs python 2 [DIR ...]   (DIR: a built tree; default this one)
+ *   node bench/catalog-complete.mjs STYLE|ROOT REPS [TREE ...]   (TREE: a built tree; default this one)
+ *
+ * STYLE names a cached generated root (python, compact, mixed; `foreign` links to the root
+ * bench/foreign-root.py wrote); a path (with a '/') is any other root.
  */
-import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import Database from 'better-sqlite3';
+import { catalogCompleteOnce, topThreads } from './cases/catalog.mjs';
+import { lineCount } from './lib/data.mjs';
+import { repoRoot } from './lib/proc.mjs';
 
-const [style = 'python', repsArg = '1', ...dirsArg] = process.argv.slice(2);
-const here = path.resolve(new URL('..', import.meta.url).pathname);
-const dirs = dirsArg.length > 0 ? dirsArg.map((d) => path.resolve(d)) : [here];
-// STYLE names a cached generated root; a path (with a '/') is any other root (its lines counted).
+const [style = 'python', repsArg = '1', ...treesArg] = process.argv.slice(2);
+const trees = treesArg.length > 0 ? treesArg.map((d) => path.resolve(d)) : [repoRoot];
 const root = style.includes('/')
   ? path.resolve(style)
-  : path.join(here, `.bench-data/root-h24-e2000-l1000000-t16-s490-${style}`);
-const lines = style.includes('/') ? countLines(path.join(root, 'index.jsonl')) : 1_000_000;
-
-function countLines(file) {
-  const b = fs.readFileSync(file);
-  let n = 0;
-  for (let i = b.indexOf(10); i !== -1; i = b.indexOf(10, i + 1)) n++;
-  return n;
-}
-/** The unique id key and seven secondary indexes (the base build and this one alike). */
-const INDEXES = 8;
-
-function indexCount(file) {
-  let db;
-  try {
-    db = new Database(file, { readonly: true, fileMustExist: true });
-    return db
-      .prepare("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'episodes'")
-      .pluck()
-      .get();
-  } catch {
-    return 0; // not there yet, or locked for a moment
-  } finally {
-    db?.close();
-  }
-}
-
-function threads(pid) {
-  const out = {};
-  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
-    try {
-      const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      const secs = (Number(f[11]) + Number(f[12])) / 100;
-      out[`${name}${tid === String(pid) ? '(main)' : ''}`] = (out[name] ?? 0) + secs;
-    } catch {
-      // The thread ended meanwhile.
-    }
-  }
-  return out;
-}
+  : path.join(repoRoot, `.bench-data/root-h24-e2000-l1000000-t16-s490-${style}`);
+const lines = lineCount(path.join(root, 'index.jsonl'));
 
 for (let r = 0; r < Number(repsArg); r++) {
-  for (const dir of r % 2 ? [...dirs].reverse() : dirs) {
-    const { startServer, get, metric } = await import(path.join(dir, 'bench/lib/proc.mjs'));
-    const state = fs.mkdtempSync(path.join(os.tmpdir(), 'cis490-catalog-'));
-    const server = await startServer({ dataRoot: root, stateDir: path.join(state, 'state') });
-    let at = null;
-    let cpu = null;
-    for (;;) {
-      await new Promise((res) => setTimeout(res, 250));
-      const m = (await get(`${server.url}/metrics`)).body;
-      const committed = metric(m, 'catalog_committed_lines_total', 'source="index"');
-      if (committed >= lines) {
-        at = (performance.now() - server.t0) / 1000;
-        cpu = threads(server.pid);
-        break;
-      }
-    }
-    let indexedAt = null;
-    let indexedCpu = null;
-    for (;;) {
-      if (indexCount(path.join(state, 'state', 'catalog.sqlite')) >= INDEXES) {
-        indexedAt = (performance.now() - server.t0) / 1000;
-        indexedCpu = Object.values(threads(server.pid)).reduce((a, b) => a + b, 0);
-        break;
-      }
-      await new Promise((res) => setTimeout(res, 250));
-    }
-    const boot = (await get(`${server.url}/readyz`)).body?.bootstrap_seconds;
-    await server.stop();
-    fs.rmSync(state, { recursive: true, force: true });
-    const total = Object.values(cpu).reduce((a, b) => a + b, 0);
-    const top = Object.entries(cpu)
-      .sort((a, b) => b[1] - a[1])
-      .slice(0, 4)
-      .map(([k, v]) => `${k} ${v.toFixed(2)}`)
-      .join(', ');
+  for (const tree of r % 2 ? [...trees].reverse() : trees) {
+    const loadBefore = os.loadavg()[0].toFixed(1);
+    const c = await catalogCompleteOnce({ root, lines, tree });
     console.log(
-      `${path.basename(dir)} ${style}: rows ${at.toFixed(1)} s, indexed ${indexedAt.toFixed(1)} s (CPU ${indexedCpu.toFixed(2)} s), first pass ${boot} s, CPU at rows ${total.toFixed(2)} s (${top}), load ${os.loadavg()[0].toFixed(1)}`,
+      `${path.basename(tree)} ${style}: rows ${c.rowsSeconds.toFixed(1)} s, indexed ${c.indexedSeconds.toFixed(1)} s (CPU ${c.indexedCpu.toFixed(2)} s), first pass ${c.bootstrapSeconds} s, CPU at rows ${c.rowsCpu.toFixed(2)} s (${topThreads(c.threads)}), load ${loadBefore} → ${c.load.toFixed(1)}`,
     );
   }
 }

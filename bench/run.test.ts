@@ -23,6 +23,8 @@ describe('bench/run.mjs --selftest', () => {
     const report = fs.readFileSync(out, 'utf8');
     for (const heading of [
       'cold bootstrap',
+      'foreign style',
+      'catalog complete',
       'steady state',
       'footprint',
       'append → WebSocket',

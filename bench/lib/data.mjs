@@ -53,6 +53,31 @@ export function ensureRoot(
   return dir;
 }
 
+/**
+ * A root written by `bench/foreign-root.py` (a program that is not ours, in the shape a Python
+ * receiver writes: odd host names, extra keys, six time forms, re-logged ids), made on first use.
+ */
+export function ensureForeignRoot({ indexLines, episodes = 2000, alerts = 20_000 }, log = () => {}) {
+  fs.mkdirSync(cacheDir, { recursive: true });
+  const suffix = `${episodes === 2000 ? '' : `-e${episodes}`}${alerts === 20_000 ? '' : `-a${alerts}`}`;
+  const dir = path.join(cacheDir, `root-foreign-l${indexLines}${suffix}`);
+  if (fs.existsSync(dir)) return dir;
+  const tmp = `${dir}.tmp-${process.pid}`;
+  log(`writing ${path.basename(dir)} with bench/foreign-root.py ...`);
+  const r = spawnSync(
+    'python3',
+    [
+      path.join(repoRoot, 'bench', 'foreign-root.py'),
+      tmp,
+      ...['--lines', indexLines, '--episodes', episodes, '--alerts', alerts].map(String),
+    ],
+    { encoding: 'utf8', maxBuffer: 64 << 20 },
+  );
+  if (r.status !== 0) throw new Error(`bench/foreign-root.py failed: ${r.stderr || r.stdout || r.error}`);
+  fs.renameSync(tmp, dir);
+  return dir;
+}
+
 /** A private working folder under the system temp dir, removed by `cleanup()`. */
 export function workDir(prefix) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `cis490-bench-${prefix}-`));
