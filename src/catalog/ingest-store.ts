@@ -307,9 +307,10 @@ export class EpisodeStore {
     duplicateIds: readonly string[],
   ): EpisodeBatchResult {
     const batch = this.begin();
+    for (const r of records) this.add(batch, r);
+    // After the inserts: a repeat may come in the same batch as its first sighting.
     batch.duplicates += duplicateIds.length;
     for (const id of duplicateIds) this.bumpDuplicate.run(id);
-    for (const r of records) this.add(batch, r);
     return this.end(batch, checkpoint);
   }
 
