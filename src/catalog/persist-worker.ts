@@ -54,7 +54,7 @@ const CACHE_KIB = 2048;
  * again (a large one made SQLite's sorts slower: ≈ 4.1 s against ≈ 7.7 s for the seven), and the
  * pages are handed back first (`shrink_memory`).
  */
-const BULK_CACHE_KIB = 65536;
+const BULK_CACHE_KIB = 16384;
 db.pragma(`cache_size = -${CACHE_KIB}`);
 // The explorer's indexes exist, as this version defines them, whatever happened before (a bulk
 // load cut short dropped them; an older version built others).
