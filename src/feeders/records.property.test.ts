@@ -414,7 +414,7 @@ describe('the catalog writer', () => {
         // Extra keys of every kind (Python's constants, -0, nested, escaped, repeated keys).
         expect(want.filter((r) => r.extra !== undefined).length).toBeGreaterThan(250);
         expect(got.length).toBe(want.length);
-        got.forEach((row, i) => expect(row, JSON.stringify(want[i])).toEqual(want[i]));
+        for (const [i, row] of got.entries()) expect(row, JSON.stringify(want[i])).toEqual(want[i]);
       } finally {
         fromColumns.close();
         fromRecords.close();
