@@ -66,7 +66,8 @@ export interface CompactIndexBatch {
 /**
  * A valid line's place in the batch's bytes, for the catalog writer (`CompactIndexBatch.rows`):
  * the line's start (-1: its text is in `texts`), the id's bytes ([-1, -1]: the line holds more
- * than the fast columns carry — a path, extra keys, an escaped id or sha — and is parsed whole),
+ * than the fast columns carry — a path, extra keys, an escaped id or sha — and the writer scans
+ * it again),
  * the sha256's bytes ([-1, -1]: null).
  */
 export const ROW = { line: 0, idStart: 1, idEnd: 2, shaStart: 3, shaEnd: 4 } as const;
@@ -301,7 +302,7 @@ export class CompactBatchBuilder {
       this.textRow(text);
       return null;
     }
-    // Where the writer finds the text fields; a line with more than them is parsed whole there.
+    // Where the writer finds the text fields; a line with more than them it scans again.
     const r = (this.n - 1) * ROW_FIELDS;
     const rows = this.rows;
     rows[r + ROW.line] = start;

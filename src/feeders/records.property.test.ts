@@ -2,6 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../../test/support/tmp.js';
+import { openDatabase } from '../catalog/db.js';
+import { EpisodeStore, episodeFromRow } from '../catalog/ingest-store.js';
 import type { EpisodeRecord } from '../protocol/index.js';
 import { wallMs } from '../util/time.js';
 import { FirstPassLoader, type FirstPassSource, rawLines, sharedFd } from './first-pass.js';
@@ -370,6 +372,54 @@ describe('the scanner and the full parse give identical records', () => {
     expect(fromBytes.total_bytes).toBe(want.total_bytes);
     expect(fromBytes.hosts_indexed).toEqual(want.hosts_indexed);
     expect(stateOfBatch(text)).toEqual(fromBytes);
+  });
+});
+
+/** A catalog's episode rows as the explorer reads them back (`extra` parsed), in arrival order. */
+function catalogRows(db: ReturnType<typeof openDatabase>) {
+  const rows = db
+    .prepare(
+      'SELECT episode_id, host_id, sha256, size_bytes, received_at, received_ms, path, extra, duplicates FROM episodes ORDER BY id',
+    )
+    .all() as Array<
+    Parameters<typeof episodeFromRow>[0] & { received_ms: number | null; duplicates: number }
+  >;
+  return rows.map((row) => ({ ...episodeFromRow(row), ms: row.received_ms, duplicates: row.duplicates }));
+}
+
+describe('the catalog writer', () => {
+  it('stores from a first-pass range (columns and bytes) exactly the rows of the full parse', () => {
+    // Ids repeat (400 or so per seed): each seed is a catalog of its own.
+    for (const seed of [7, 8, 9, 10]) {
+      const all = lines(seed, 4000, indexLine);
+      const bytes = Buffer.from(`${all.join('\n')}\n`);
+      const batch = scanIndexRange(bytes, 0, MAX_LINE_BYTES).batch;
+      // Most valid lines carry more than the fast columns (a path, extra keys, escapes): the
+      // writer scans them again and takes their columns where they lie, `extra` from its bytes.
+      const rescanned = Array.from({ length: batch.count }, (_, i) => i).filter(
+        (i) => batch.status[i] === LINE_OK && batch.rows[i * ROW_FIELDS + ROW.idStart] === -1,
+      ).length;
+      expect(rescanned).toBeGreaterThan(2000);
+
+      const fromColumns = openDatabase(null);
+      const fromRecords = openDatabase(null);
+      try {
+        const cp = { dev: 1, ino: 1, fingerprint: 'f', fingerprintLen: 1, offset: bytes.length };
+        const a = new EpisodeStore(fromColumns).writeColumns({ ...batch, bytes }, cp);
+        const records = all.map(parseIndexLineFully).flatMap((p) => (p.ok ? [p.record] : []));
+        const b = new EpisodeStore(fromRecords).writeBatch(records, cp);
+        expect(a).toEqual(b);
+        const want = catalogRows(fromRecords);
+        const got = catalogRows(fromColumns);
+        // Extra keys of every kind (Python's constants, -0, nested, escaped, repeated keys).
+        expect(want.filter((r) => r.extra !== undefined).length).toBeGreaterThan(250);
+        expect(got.length).toBe(want.length);
+        for (const [i, row] of got.entries()) expect(row, JSON.stringify(want[i])).toEqual(want[i]);
+      } finally {
+        fromColumns.close();
+        fromRecords.close();
+      }
+    }
   });
 });
 

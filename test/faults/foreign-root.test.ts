@@ -3,10 +3,12 @@
  * lines with 37 host names of every shape, three id forms, nested extra keys, any key order, six
  * time forms, integral floats, null hashes, re-logged ids, real tarballs). Python's own `json` and
  * `datetime` are the oracle: the live totals, every host's explorer total, the statuses and each
- * episode's received time must be what Python reads from the same bytes.
+ * episode's received time, sha256, path and extra keys must be what Python reads from the same
+ * bytes.
  */
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { describe, expect, it, vi } from 'vitest';
 import type { EpisodesPage } from '../../src/protocol/api.js';
 import type { DashboardState } from '../../src/protocol/index.js';
@@ -25,6 +27,7 @@ for line in open(root + '/index.jsonl', encoding='utf-8'):
     r = json.loads(line)
     first.setdefault(r['episode_id'], r)
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+KNOWN = {'episode_id', 'host_id', 'sha256', 'size_bytes', 'received_at_wall', 'path'}
 def ms(v):
     # Whole milliseconds, truncated (as JavaScript's Date keeps them): exact integer arithmetic.
     if isinstance(v, int):
@@ -41,6 +44,8 @@ print(json.dumps({
     'bytes': sum(int(r['size_bytes']) for r in first.values()),
     'hosts': hosts,
     'received': {k: ms(r['received_at_wall']) for k, r in first.items()},
+    'fields': {k: [r.get('sha256'), r.get('path'), {x: v for x, v in r.items() if x not in KNOWN} or None]
+               for k, r in first.items()},
 }))
 `;
 
@@ -49,13 +54,17 @@ interface Oracle {
   bytes: number;
   hosts: Record<string, number>;
   received: Record<string, number>;
+  /** Per id: sha256, path and the other keys (null: none). */
+  fields: Record<string, [string | null, string | null, Record<string, unknown> | null]>;
 }
 
 describe('a data root written by another program', () => {
   it('reads what Python reads: totals, every host (non-ASCII, dotted, 46 chars), statuses, received times', async () => {
     const root = path.join(tempDir('cis490-foreign-'), 'root');
     execFileSync('python3', [SCRIPT, root, '--lines', '6000', '--episodes', '80', '--alerts', '300']);
-    const want = JSON.parse(execFileSync('python3', ['-c', ORACLE, root], { encoding: 'utf8' })) as Oracle;
+    const want = JSON.parse(
+      execFileSync('python3', ['-c', ORACLE, root], { encoding: 'utf8', maxBuffer: 64 << 20 }),
+    ) as Oracle;
     expect(Object.keys(want.hosts).length).toBe(37);
 
     const server = await testServer({ dataRoot: root });
@@ -70,6 +79,7 @@ describe('a data root written by another program', () => {
 
     const got: Record<string, number> = {};
     const received: Record<string, number> = {};
+    const fields: Oracle['fields'] = {};
     for (const host of Object.keys(want.hosts)) {
       let cursor: string | null = null;
       do {
@@ -77,7 +87,10 @@ describe('a data root written by another program', () => {
         if (cursor) q.set('cursor', cursor);
         const { body: page } = await getJson<EpisodesPage>(server, `/api/episodes?${q}`);
         got[host] = page.total;
-        for (const ep of page.items) received[ep.episode_id] = Date.parse(ep.received_at ?? '');
+        for (const ep of page.items) {
+          received[ep.episode_id] = Date.parse(ep.received_at ?? '');
+          fields[ep.episode_id] = [ep.sha256, ep.path ?? null, ep.extra ?? null];
+        }
         cursor = page.next_cursor;
       } while (cursor);
     }
@@ -86,6 +99,10 @@ describe('a data root written by another program', () => {
     const wrong = Object.entries(want.received).filter(([id, ms]) => received[id] !== ms);
     expect(wrong.slice(0, 5).map(([id, ms]) => [id, ms, received[id]])).toEqual([]);
     expect(Object.keys(received)).toHaveLength(want.episodes);
+    // The catalog writer takes these from where the first pass found them in the bytes (the extra
+    // keys as their own JSON text): what Python's json reads, nested values and \uXXXX escapes included.
+    const differ = Object.entries(want.fields).filter(([id, f]) => !isDeepStrictEqual(fields[id], f));
+    expect(differ.slice(0, 3).map(([id, f]) => [id, f, fields[id]])).toEqual([]);
 
     // Once every tarball is hashed: the 80 match the sha256 and size their lines carry; every other
     // line has no tarball.
