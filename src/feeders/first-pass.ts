@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { workerFile } from '../util/worker-url.js';
-import type { FirstPassJob, FirstPassResult } from './first-pass-protocol.js';
+import { CONTROL, type FirstPassJob, type FirstPassResult } from './first-pass-protocol.js';
 import { CompactBatchBuilder, type CompactIndexBatch, compactIndexBatch } from './index-compact.js';
 import { MAX_LINE_BYTES, readRange } from './index-ranges.js';
 import { type ScannedRange, scanIndexRange } from './index-scan.js';
@@ -77,17 +77,14 @@ export interface FirstPassSource {
 
 /** Fewer planned ranges than this are scanned on this thread alone (a thread's start costs more). */
 export const SCANNER_MIN_RANGES = 4;
-/** Ranges the scanner thread is given ahead of delivery, so it never waits for this thread. */
+/** Ranges taken (by either thread) and not yet delivered, at most: bounds the columns held. */
 const SCANNER_AHEAD = 8;
 /**
- * Ranges this thread scans ahead while the next to deliver is on the scanner. Its scanning runs
- * before its JIT is warm (the first 4 MiB range costs ~8× a warm one) and beside the app build
- * and the folder scans, so the scanner thread is the better place for a range: A/B at autogroup
- * nice −10, load 16–19 (BENCHMARKS.md): 1 against 3, main-thread CPU to ready 1.17 vs 1.33 s
- * (python) and 1.66 vs 1.90 s (mixed), RSS −15 to −20 MiB, boot no slower (medians 1.76 vs 1.87 s,
- * 2.12 vs 2.55 s); 8 was slower on every style, 0 not better than 1.
+ * Ranges this thread scans ahead of delivery, at most, each in a buffer and builder of its own.
+ * It takes one only when the next range to deliver is still on the scanner — it would otherwise
+ * wait — so it never idles while ranges are left, nor takes one the scanner would be free for.
  */
-const OWN_AHEAD = 1;
+const OWN_AHEAD = 3;
 
 /** A read buffer and a batch builder of this thread's, busy while their batch is undelivered. */
 interface Slot {
@@ -151,32 +148,46 @@ export class FirstPassLoader implements BulkLoader {
     checkpoint: Checkpoint,
     stopped: () => boolean = () => false,
   ): Promise<void> {
-    const scanner = this.useScanner && ranges.length >= SCANNER_MIN_RANGES ? ScannerThread.start() : null;
+    const n = ranges.length;
+    const scanner =
+      this.useScanner && n >= SCANNER_MIN_RANGES ? ScannerThread.start(file.fd, ranges, SCANNER_AHEAD) : null;
+    // The counters both threads take ranges from (this thread's own when it is alone).
+    const control = scanner?.control ?? new Int32Array(2);
     /** Ranges this thread scanned ahead, by index (each holds one of its buffers until delivered). */
     const ahead = new Map<number, Scanned & { slot: Slot }>();
-    /** Ranges given to the scanner, by index. */
-    const onScanner = new Set<number>();
-    let next = 0;
-    const feed = () => {
-      while (scanner?.alive && scanner.inFlight < SCANNER_AHEAD && next < ranges.length) {
-        const [start, end] = ranges[next] as readonly [number, number];
-        scanner.post({ id: next, fd: file.fd, start, end });
-        onScanner.add(next++);
+    const takeHere = () => {
+      const j = Atomics.add(control, CONTROL.next, 1);
+      if (j < n) {
+        const [start, end] = ranges[j] as readonly [number, number];
+        ahead.set(j, this.scanHere(file, start, end));
       }
     };
+    let at = 0;
     try {
-      for (let at = 0; at < ranges.length && !stopped(); at++) {
-        feed();
-        let scanned: (Scanned & { slot?: Slot }) | null = ahead.get(at) ?? null;
-        if (scanned) ahead.delete(at);
-        else if (onScanner.has(at)) {
-          onScanner.delete(at);
-          // While the scanner has it, this thread scans the next ranges nobody has taken.
-          while (scanner?.alive && !scanner.has(at) && ahead.size < OWN_AHEAD && next < ranges.length) {
-            const [start, end] = ranges[next] as readonly [number, number];
-            ahead.set(next++, this.scanHere(file, start, end));
-            feed();
+      for (; at < n && !stopped(); at++) {
+        let scanned: (Scanned & { slot?: Slot }) | null = null;
+        for (;;) {
+          const mine = ahead.get(at);
+          if (mine) {
+            ahead.delete(at);
+            scanned = mine;
+            break;
+          }
+          // Nobody took it yet: take the next range (`at`, unless the scanner took it meanwhile).
+          if (at >= Atomics.load(control, CONTROL.next)) {
+            takeHere();
+            continue;
+          }
+          // The scanner's: while it is not back, this thread scans the next ranges nobody took.
+          if (
+            scanner?.alive &&
+            !scanner.has(at) &&
+            ahead.size < OWN_AHEAD &&
+            Atomics.load(control, CONTROL.next) < n
+          ) {
+            takeHere();
             await tick();
+            continue;
           }
           const result = await scanner?.take(at);
           if (result?.ok) {
@@ -187,23 +198,29 @@ export class FirstPassLoader implements BulkLoader {
               raw: { kind: 'range', file, fileOffset: start, length: result.length },
               ownColumns: true,
             };
+          } else {
+            // The scanner failed on it or is gone: scanned here, as it would be alone.
+            const [start, end] = ranges[at] as readonly [number, number];
+            scanned = this.scanHere(file, start, end);
           }
-        } else next = at + 1;
-        // Not scanned yet, or the scanner failed on it (it is then scanned here, as it would be alone).
-        if (scanned === null) {
-          const [start, end] = ranges[at] as readonly [number, number];
-          scanned = this.scanHere(file, start, end);
+          break;
         }
         const end = (ranges[at] as readonly [number, number])[1];
         const { slot, ...source } = scanned;
         await this.deliver(scanned.batch, { ...source, checkpoint: { ...checkpoint, offset: end } });
         if (slot) slot.busy = false;
+        Atomics.store(control, CONTROL.delivered, at + 1);
+        Atomics.notify(control, CONTROL.delivered);
         await tick();
       }
     } finally {
-      // A scanner with no range in flight no longer reads the descriptor: readiness need not wait
-      // for its thread to end. One still reading (a stop mid-pass) is waited for.
-      if (scanner?.inFlight) await scanner.stop();
+      // No range is taken any more; the scanner leaves its loop.
+      Atomics.store(control, CONTROL.next, n);
+      Atomics.store(control, CONTROL.delivered, n);
+      Atomics.notify(control, CONTROL.delivered);
+      // Every range delivered: the scanner no longer reads the descriptor, and readiness need not
+      // wait for its thread to end. One stopped mid-pass may still be reading: waited for.
+      if (at < n) await scanner?.stop();
       else void scanner?.stop();
     }
   }
@@ -245,16 +262,17 @@ export class FirstPassLoader implements BulkLoader {
 
 const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-/** The scanner thread: jobs posted in, results kept by id until taken. */
+/** The scanner thread: it takes ranges itself; its results are kept by id until taken. */
 class ScannerThread {
   private readonly results = new Map<number, FirstPassResult>();
   private readonly waiters = new Map<number, (r: FirstPassResult | null) => void>();
-  inFlight = 0;
   alive = true;
 
-  private constructor(private readonly worker: Worker) {
+  private constructor(
+    private readonly worker: Worker,
+    readonly control: Int32Array,
+  ) {
     worker.on('message', (r: FirstPassResult) => {
-      this.inFlight--;
       const waiter = this.waiters.get(r.id);
       if (waiter) {
         this.waiters.delete(r.id);
@@ -271,25 +289,28 @@ class ScannerThread {
     worker.on('exit', gone);
   }
 
-  /** A scanner thread, or null when none can be started here. */
-  static start(): ScannerThread | null {
+  /** A scanner thread taking `ranges` of the file open at `fd`, or null when none can be started. */
+  static start(
+    fd: number,
+    ranges: ReadonlyArray<readonly [number, number]>,
+    ahead: number,
+  ): ScannerThread | null {
     try {
-      return new ScannerThread(new Worker(workerFile('./first-pass-worker.js', import.meta.url)));
+      const shared = new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT);
+      const worker = new Worker(workerFile('./first-pass-worker.js', import.meta.url));
+      const job: FirstPassJob = { fd, ranges, control: shared, ahead };
+      worker.postMessage(job);
+      return new ScannerThread(worker, new Int32Array(shared));
     } catch {
       return null;
     }
-  }
-
-  post(job: FirstPassJob): void {
-    this.inFlight++;
-    this.worker.postMessage(job);
   }
 
   has(id: number): boolean {
     return this.results.has(id);
   }
 
-  /** The result of job `id` once it came; null when the thread is gone without it. */
+  /** The result of range `id` (which the scanner took) once it came; null when the thread is gone without it. */
   take(id: number): Promise<FirstPassResult | null> {
     const r = this.results.get(id);
     if (r) {
