@@ -1,3 +1,5 @@
+// First: starts a server's scanner thread while the rest loads (a side effect, by design).
+import './prestart.js';
 import { readFileSync } from 'node:fs';
 import { DashboardError, EXIT_USAGE, UsageError } from '../util/errors.js';
 import type { Command } from './command.js';

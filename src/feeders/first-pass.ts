@@ -297,7 +297,7 @@ class ScannerThread {
   ): ScannerThread | null {
     try {
       const shared = new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT);
-      const worker = new Worker(workerFile('./first-pass-worker.js', import.meta.url));
+      const worker = takePrestarted() ?? newScannerWorker();
       const job: FirstPassJob = { fd, ranges, control: shared, ahead };
       worker.postMessage(job);
       return new ScannerThread(worker, new Int32Array(shared));
@@ -325,4 +325,57 @@ class ScannerThread {
   async stop(): Promise<void> {
     await this.worker.terminate();
   }
+}
+
+const newScannerWorker = () => new Worker(workerFile('./first-pass-worker.js', import.meta.url));
+
+/** A scanner thread started ahead of need (`prestartScanner`), not given a pass yet. */
+let prestarted: { worker: Worker; gone: boolean; timer: NodeJS.Timeout } | null = null;
+/** An unused prestarted scanner is ended after this long (a start that needed no first pass). */
+const PRESTART_UNUSED_MS = 10_000;
+
+/**
+ * Starts the first pass's scanner thread now, before a pass is known to be needed: its own start
+ * (loading its modules, ≈ 0.15 s) then runs on the other core while this thread is still loading
+ * and opening the server, and the pass's ranges go to a thread that is ready. The next ranged
+ * pass takes it; a start that has none ends it (`releasePrestartedScanner`, or after 10 s).
+ */
+export function prestartScanner(): void {
+  if (prestarted) return;
+  let worker: Worker;
+  try {
+    worker = newScannerWorker();
+  } catch {
+    return;
+  }
+  const held = { worker, gone: false, timer: setTimeout(releasePrestartedScanner, PRESTART_UNUSED_MS) };
+  held.timer.unref();
+  const gone = () => {
+    held.gone = true;
+  };
+  worker.on('error', gone);
+  worker.on('exit', gone);
+  // Idle until taken: it keeps nothing alive.
+  worker.unref();
+  prestarted = held;
+}
+
+/** Ends the prestarted scanner thread, if one is waiting unused. */
+export function releasePrestartedScanner(): void {
+  const held = prestarted;
+  prestarted = null;
+  if (!held) return;
+  clearTimeout(held.timer);
+  void held.worker.terminate();
+}
+
+/** The prestarted scanner thread, if one is waiting and alive (the caller owns it then). */
+function takePrestarted(): Worker | null {
+  const held = prestarted;
+  prestarted = null;
+  if (!held) return null;
+  clearTimeout(held.timer);
+  if (held.gone) return null;
+  held.worker.ref();
+  return held.worker;
 }

@@ -1,6 +1,12 @@
 import type { FileSpan, IngestLog } from '../bus/ingest-log.js';
 import { EpisodeIdTracker } from '../feeders/episode-ids.js';
-import { FirstPassLoader, type FirstPassSource, sharedFd } from '../feeders/first-pass.js';
+import {
+  FirstPassLoader,
+  type FirstPassSource,
+  releasePrestartedScanner,
+  SCANNER_MIN_RANGES,
+  sharedFd,
+} from '../feeders/first-pass.js';
 import { type CompactIndexBatch, LINE_OK, SKIP_CODES } from '../feeders/index-compact.js';
 import { planIndexRanges, type RangePlan } from '../feeders/index-ranges.js';
 import { type FeederBatch, JsonlFeeder, type JsonlFeederStats } from '../feeders/jsonl-feeder.js';
@@ -103,6 +109,8 @@ export class IndexSource implements SourceReader {
       this.firstPass && this.o.start === null
         ? planIndexRanges(this.o.path, this.o.firstPassRangeBytes)
         : null;
+    // No pass for a second thread: a scanner started ahead of need is given back.
+    if (!plan || plan.ranges.length < SCANNER_MIN_RANGES) releasePrestartedScanner();
     if (!plan) {
       this.started = this.feeder.start();
       await this.started;

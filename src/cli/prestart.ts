@@ -1,0 +1,9 @@
+/**
+ * Imported first by the CLI, so it runs before the modules of the commands are evaluated: for a
+ * command that serves a data root, the first pass's scanner thread starts loading now, on the
+ * other core, while this thread loads the server (see `prestartScanner`; unused, it is ended).
+ */
+import { prestartScanner } from '../feeders/first-pass.js';
+
+const command = process.argv[2];
+if (command === 'serve' || command === 'demo') prestartScanner();
