@@ -162,6 +162,7 @@ export class FirstPassLoader implements BulkLoader {
         ahead.set(j, this.scanHere(file, start, end));
       }
     };
+    const idle = new IdleGauge();
     let at = 0;
     try {
       for (; at < n && !stopped(); at++) {
@@ -178,12 +179,14 @@ export class FirstPassLoader implements BulkLoader {
             takeHere();
             continue;
           }
-          // The scanner's: while it is not back, this thread scans the next ranges nobody took.
+          // The scanner's: while it is not back, this thread scans the next ranges nobody took —
+          // when its event loop has had time to spare (the rest of the start-up comes first).
           if (
             scanner?.alive &&
             !scanner.has(at) &&
             ahead.size < OWN_AHEAD &&
-            Atomics.load(control, CONTROL.next) < n
+            Atomics.load(control, CONTROL.next) < n &&
+            idle.spare()
           ) {
             takeHere();
             await tick();
@@ -261,6 +264,26 @@ export class FirstPassLoader implements BulkLoader {
 }
 
 const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** This thread's event loop waited this long since the last look: it has time for a range. */
+const SPARE_IDLE_MS = 5;
+
+/**
+ * Whether this thread's event loop has had time to spare: it waited (idle in its poll phase) at
+ * least SPARE_IDLE_MS since the last look. While the rest of the start-up (the HTTP app, the
+ * folder scans) keeps it busy, the scanner thread takes the ranges; once that is done the loop
+ * waits on the scanner, and this thread takes ranges too.
+ */
+class IdleGauge {
+  private last = performance.eventLoopUtilization();
+
+  spare(): boolean {
+    const now = performance.eventLoopUtilization();
+    const idleMs = now.idle - this.last.idle;
+    this.last = now;
+    return idleMs >= SPARE_IDLE_MS;
+  }
+}
 
 /** The scanner thread: it takes ranges itself; its results are kept by id until taken. */
 class ScannerThread {
