@@ -6,4 +6,4 @@
 import { prestartScanner } from '../feeders/first-pass.js';
 
 const command = process.argv[2];
-if (command === 'serve' || command === 'demo') prestartScanner();
+if (command === 'serve' || command === 'demo') void prestartScanner();

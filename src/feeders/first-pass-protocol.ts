@@ -19,6 +19,9 @@ export interface FirstPassJob {
   ahead: number;
 }
 
+/** The scanner thread's first message: its modules are loaded. */
+export const SCANNER_READY = 'ready';
+
 /** The scanner thread's answer per range it took: its compact batch (columns moved), or why it failed. */
 export type FirstPassResult =
   | ({ id: number; ok: true; length: number; batch: CompactIndexBatch } & Omit<ScannedRange, 'batch'>)

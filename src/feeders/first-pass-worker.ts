@@ -7,13 +7,16 @@
  * of delivery and the checkpoint.
  */
 import { parentPort } from 'node:worker_threads';
-import { CONTROL, type FirstPassJob, type FirstPassResult } from './first-pass-protocol.js';
+import { CONTROL, type FirstPassJob, type FirstPassResult, SCANNER_READY } from './first-pass-protocol.js';
 import { CompactBatchBuilder, type CompactIndexBatch } from './index-compact.js';
 import { MAX_LINE_BYTES, readRange } from './index-ranges.js';
 import { scanIndexRange } from './index-scan.js';
 
 const port = parentPort;
 if (!port) throw new Error('first-pass-worker must run in a worker thread');
+
+// Loaded: a scanner started ahead of its pass says so (`prestartScanner`'s promise).
+port.postMessage(SCANNER_READY);
 
 /** Reused for every range: the bytes never leave this thread (the columns do). */
 let buffer = Buffer.alloc(0);

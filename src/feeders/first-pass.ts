@@ -1,7 +1,8 @@
 import fs from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { workerFile } from '../util/worker-url.js';
-import { CONTROL, type FirstPassJob, type FirstPassResult } from './first-pass-protocol.js';
+import { CONTROL, type FirstPassJob, type FirstPassResult, SCANNER_READY } from './first-pass-protocol.js';
 import { CompactBatchBuilder, type CompactIndexBatch, compactIndexBatch } from './index-compact.js';
 import { MAX_LINE_BYTES, readRange } from './index-ranges.js';
 import { type ScannedRange, scanIndexRange } from './index-scan.js';
@@ -295,7 +296,8 @@ class ScannerThread {
     private readonly worker: Worker,
     readonly control: Int32Array,
   ) {
-    worker.on('message', (r: FirstPassResult) => {
+    worker.on('message', (r: FirstPassResult | typeof SCANNER_READY) => {
+      if (r === SCANNER_READY) return;
       const waiter = this.waiters.get(r.id);
       if (waiter) {
         this.waiters.delete(r.id);
@@ -353,7 +355,7 @@ class ScannerThread {
 const newScannerWorker = () => new Worker(workerFile('./first-pass-worker.js', import.meta.url));
 
 /** A scanner thread started ahead of need (`prestartScanner`), not given a pass yet. */
-let prestarted: { worker: Worker; gone: boolean; timer: NodeJS.Timeout } | null = null;
+let prestarted: { worker: Worker; gone: boolean; ready: Promise<void>; timer: NodeJS.Timeout } | null = null;
 /** An unused prestarted scanner is ended after this long (a start that needed no first pass). */
 const PRESTART_UNUSED_MS = 10_000;
 
@@ -362,16 +364,27 @@ const PRESTART_UNUSED_MS = 10_000;
  * (loading its modules, ≈ 0.15 s) then runs on the other core while this thread is still loading
  * and opening the server, and the pass's ranges go to a thread that is ready. The next ranged
  * pass takes it; a start that has none ends it (`releasePrestartedScanner`, or after 10 s).
+ * Resolves once the thread's modules are loaded (callers need not wait).
  */
-export function prestartScanner(): void {
-  if (prestarted) return;
+export function prestartScanner(): Promise<void> {
+  if (prestarted) return prestarted.ready;
   let worker: Worker;
   try {
     worker = newScannerWorker();
   } catch {
-    return;
+    return Promise.resolve();
   }
-  const held = { worker, gone: false, timer: setTimeout(releasePrestartedScanner, PRESTART_UNUSED_MS) };
+  // Resolves once its modules are loaded (or it is gone).
+  const ready = new Promise<void>((resolve) => {
+    worker.on('message', (m) => m === SCANNER_READY && resolve());
+    worker.once('exit', () => resolve());
+  });
+  const held = {
+    worker,
+    gone: false,
+    ready,
+    timer: setTimeout(releasePrestartedScanner, PRESTART_UNUSED_MS),
+  };
   held.timer.unref();
   const gone = () => {
     held.gone = true;
@@ -381,6 +394,7 @@ export function prestartScanner(): void {
   // Idle until taken: it keeps nothing alive.
   worker.unref();
   prestarted = held;
+  return ready;
 }
 
 /** Ends the prestarted scanner thread, if one is waiting unused. */

@@ -6,7 +6,14 @@ import { openDatabase } from '../catalog/db.js';
 import { EpisodeStore, episodeFromRow } from '../catalog/ingest-store.js';
 import type { EpisodeRecord } from '../protocol/index.js';
 import { wallMs } from '../util/time.js';
-import { FirstPassLoader, type FirstPassSource, rawLines, sharedFd } from './first-pass.js';
+import {
+  FirstPassLoader,
+  type FirstPassSource,
+  prestartScanner,
+  rawLines,
+  releasePrestartedScanner,
+  sharedFd,
+} from './first-pass.js';
 import { hash64, IdHashSet } from './id-hash-set.js';
 import { IndexAggregates } from './index-aggregates.js';
 import {
@@ -474,12 +481,20 @@ describe('the first pass on two threads', () => {
     fs.writeFileSync(file, Buffer.concat(parts));
     const rangeBytes = 64 * 1024;
     const one = await firstPassOf(file, rangeBytes, false);
-    const two = await firstPassOf(file, rangeBytes, true);
     expect(one.ranges).toBeGreaterThanOrEqual(8);
     expect(one.kinds.every((k) => k === 'bytes')).toBe(true);
+    // A scanner thread started ahead of the pass (as the CLI's serve does), loaded, is taken by it.
+    await prestartScanner();
+    const two = await firstPassOf(file, rangeBytes, true);
     // The scanner thread scanned some of them (read again through the descriptor as `range`).
     expect(two.kinds.filter((k) => k === 'range').length).toBeGreaterThan(0);
     expect(two.out).toEqual(one.out);
+    // One started with the pass: this thread scans while it loads; the same batches either way.
+    const three = await firstPassOf(file, rangeBytes, true);
+    expect(three.out).toEqual(one.out);
+    // One never taken is ended when given back (nothing left running).
+    void prestartScanner();
+    releasePrestartedScanner();
   });
 });
 
