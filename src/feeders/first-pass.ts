@@ -109,10 +109,12 @@ interface Scanned {
  * order, on this thread, which alone decides repeats and checkpoints; the event loop runs between
  * ranges (a range is a few milliseconds of work), so the server answers while a large index loads.
  *
- * A large index is scanned on two threads: a scanner thread (`first-pass-worker.ts`, the other
- * core) scans ranges ahead, and this thread scans the next untaken ranges (up to OWN_AHEAD) whenever
- * the next one to deliver is still on the scanner, so neither waits while the other works and the start-up work
- * on this thread (the HTTP app, the folder scans) overlaps the scan. The scanner reads through
+ * A large index is scanned on two threads that take ranges from one shared counter: a scanner
+ * thread (`first-pass-worker.ts`, the other core; started ahead by `prestartScanner` when it can
+ * be) takes the next whenever it is free, and this thread takes one (up to OWN_AHEAD ahead) when
+ * the next to deliver is still on the scanner and its event loop has time to spare (`IdleGauge`),
+ * so the start-up work on this thread (the HTTP app, the folder scans) comes first and overlaps
+ * the scan, and neither thread waits while ranges are left. The scanner reads through
  * the same descriptor and moves its batch's columns here; its bytes stay there (`raw` of kind
  * `range`: read again through the descriptor should anything need them).
  */
