@@ -110,6 +110,8 @@ describe('agent HTTP', () => {
       checkpoints_lost: 0,
       compressed_skipped: 0,
       invalid_utf8_lines: 0,
+      batches: 3,
+      bytes: lines * 100,
       caught_up: true,
     });
     const stats = {
@@ -136,6 +138,8 @@ describe('agent HTTP', () => {
       'cis490_dashboard_agent_last_seq 345',
       'cis490_dashboard_agent_ready 1',
       'cis490_dashboard_input_lines_total{source="index"} 100',
+      'cis490_dashboard_input_batches_total{source="index"} 3',
+      'cis490_dashboard_input_bytes_total{source="alerts"} 2000',
       'cis490_dashboard_input_file_size_bytes{source="alerts"} 2007',
       'cis490_dashboard_input_lines_skipped_total{source="index",reason="malformed_json"} 1',
     ]) {

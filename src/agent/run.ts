@@ -6,6 +6,8 @@ import { checkpointFromKey } from '../feeders/tail/fingerprint.js';
 import type { Checkpoint } from '../feeders/tail/types.js';
 import { DataRootMonitor } from '../liveness/data-root-monitor.js';
 import { PhaseMixService } from '../phasemix/service.js';
+import { IngestMetrics } from '../pipeline/ingest-metrics.js';
+import type { SourceStats } from '../pipeline/pipeline.js';
 import { alertSource, IndexSource, type SourceOptions, type SourceReader } from '../pipeline/sources.js';
 import { type DashboardState, emptyState } from '../protocol/index.js';
 import { applyEvent } from '../protocol/reduce.js';
@@ -136,6 +138,8 @@ export class AgentRun {
   readonly appender: AgentAppender;
   readonly #o: AgentRunOptions;
   readonly #slots: Record<'index' | 'alerts', SourceSlot>;
+  /** What the readers' batches carried (the `input_*_total` series), across reader restarts. */
+  readonly #counts = new IngestMetrics();
   readonly #episodesDir: EpisodesDirFeeder;
   readonly #health: HealthDirFeeder;
   readonly #phaseMix: PhaseMixService;
@@ -174,6 +178,7 @@ export class AgentRun {
       ...(o.afterAppend ? { afterAppend: o.afterAppend } : {}),
     });
     const ingest = new IngestLog();
+    ingest.subscribe(this.#counts);
     ingest.subscribe(this.appender);
     for (const p of o.projections ?? []) ingest.subscribe(p);
     const pollIntervalMs = o.pollInterval * 1000;
@@ -300,14 +305,11 @@ export class AgentRun {
     return new Promise((resolve) => this.#readyWaiters.push(resolve));
   }
 
-  stats(): AppenderStats & {
-    index: ReturnType<SourceReader['stats']>;
-    alerts: ReturnType<SourceReader['stats']>;
-  } {
+  stats(): AppenderStats & { index: SourceStats; alerts: SourceStats } {
     return {
       ...this.appender.stats(),
-      index: this.#slots.index.reader.stats(),
-      alerts: this.#slots.alerts.reader.stats(),
+      index: { ...this.#slots.index.reader.stats(), ...this.#counts.counts('index') },
+      alerts: { ...this.#slots.alerts.reader.stats(), ...this.#counts.counts('alerts') },
     };
   }
 

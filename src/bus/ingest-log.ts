@@ -12,22 +12,39 @@ export interface FileSpan {
 }
 
 /**
+ * What a per-line batch read besides its records: the reader's decisions on the lines it did not
+ * accept (the metrics projection counts these; no reader keeps counts of its own).
+ */
+export interface LineOutcomes {
+  /** Lines the batch consumed (accepted, repeated or skipped as unparsable). */
+  lines: number;
+  /**
+   * Skips by reason: unparsable lines (`malformed_json`, `not_object`, …) and what the tailer
+   * dropped or cleaned before parsing (`line_too_long`, `nul_padding`). Not `invalid_utf8`.
+   */
+  skipped: Readonly<Record<string, number>>;
+  /** Lines with invalid UTF-8, delivered with U+FFFD (then usually skipped as malformed_json). */
+  invalidUtf8Lines: number;
+  /** Bytes of the file the batch consumed (its checkpoint's offset less the batch's first byte). */
+  bytes: number;
+}
+
+/**
  * One batch of one source file, as its one reader delivered it (DESIGN §3): every projection
- * (live state, catalog, metrics, phase-mix trigger) consumes these and nothing else reads a file.
+ * (live state, catalog, metrics) consumes these and nothing else reads a file.
  * Duplicates are decided once, by the reader, before the batch is appended.
  */
 export type IngestBatch =
-  | {
+  | ({
       source: 'index';
       kind: 'records';
       records: EpisodeRecord[];
       /** Ids of lines that repeated an accepted id. */
       duplicateIds: string[];
-      lines: number;
       checkpoint: Checkpoint;
       bulk: boolean;
       span?: FileSpan;
-    }
+    } & LineOutcomes)
   | {
       /** A cold start's first pass: compact columns for the live state, raw lines for the catalog. */
       source: 'index';
@@ -35,8 +52,11 @@ export type IngestBatch =
       batch: CompactIndexBatch;
       /** Indexes (in the batch) of valid lines that repeated an id. */
       duplicateAt: readonly number[];
-      /** What reading a planned range skipped (the tailer reports its own batches' skips). */
-      read?: RangeRead;
+      /**
+       * The bytes the batch was scanned from and what reading them skipped (over-long lines,
+       * crash padding, invalid UTF-8); its parse skips are its lines' `status` codes.
+       */
+      read: RangeRead;
       raw: RawLines;
       checkpoint: Checkpoint;
       /**
@@ -50,15 +70,14 @@ export type IngestBatch =
       source: 'index';
       kind: 'first_pass_done';
     }
-  | {
+  | ({
       source: 'alerts';
       kind: 'records';
       records: AlertRecord[];
-      lines: number;
       checkpoint: Checkpoint;
       bulk: boolean;
       span?: FileSpan;
-    };
+    } & LineOutcomes);
 
 export type IngestEntry = IngestBatch & { seq: number };
 

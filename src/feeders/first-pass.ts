@@ -68,8 +68,8 @@ export function rawLines(raw: RawLines): string[] {
 
 /** Where a first-pass batch came from: the raw lines as read (once) and the position after them. */
 export interface FirstPassSource {
-  /** What reading a planned range skipped; absent for the tailer's batches (it reports its own). */
-  read?: RangeRead;
+  /** The bytes read and what reading them skipped (for the tailer's batches: what the tailer skipped). */
+  read: RangeRead;
   raw: RawLines;
   checkpoint: Checkpoint;
   /** The batch's columns are its own (made for it by the scanner thread, never reused). */
@@ -252,8 +252,14 @@ export class FirstPassLoader implements BulkLoader {
     };
   }
 
-  async submit(lines: string[], checkpoint: Checkpoint): Promise<void> {
-    await this.deliver(compactIndexBatch(lines), { raw: { kind: 'lines', lines }, checkpoint });
+  async submit(
+    lines: string[],
+    checkpoint: Checkpoint,
+    read: { bytes: number; skips: Record<string, number> },
+  ): Promise<void> {
+    // The tailer logged its skips' excerpts already.
+    const source = { read: { ...read, excerpts: [] }, raw: { kind: 'lines', lines } as const, checkpoint };
+    await this.deliver(compactIndexBatch(lines), source);
   }
 
   async drain(): Promise<void> {}

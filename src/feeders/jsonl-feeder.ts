@@ -29,7 +29,7 @@ export interface JsonlFeederOptions<T> {
   onCaughtUp?(): void;
   /**
    * Takes the first pass's batches instead of the per-line path (compact parsing); the applier
-   * reports what it counted through `countBulk`. Closed once the first pass is done.
+   * reports the lines it rejected through `reportRejected`. Closed once the first pass is done.
    */
   bulkLoader?: BulkLoader;
   /** Give each batch its file's stable key (`FeederBatch.fileKey`; the scale-out agent's marks). @default false */
@@ -44,6 +44,10 @@ export interface FeederBatch<T> {
   duplicates: T[];
   /** Lines the batch consumed (accepted, repeated or skipped). */
   lines: number;
+  /** Lines skipped, by reason: unparsable, and what the tailer dropped (not `invalid_utf8`). */
+  skipped: Record<string, number>;
+  /** Lines with invalid UTF-8, delivered with U+FFFD. */
+  invalidUtf8Lines: number;
   /** Where the file is read up to after this batch: the projections commit it with what they wrote. */
   checkpoint: Checkpoint;
   /** True while reading a backlog (the first pass, or a burst past BULK_THRESHOLD). */
@@ -56,30 +60,24 @@ export interface FeederBatch<T> {
 
 /** A first-pass loader: takes batches of raw lines, applies them in order, possibly later. */
 export interface BulkLoader {
-  submit(lines: string[], checkpoint: Checkpoint): Promise<void>;
+  /** `read`: the batch's bytes and what the tailer skipped in them, by reason (`invalid_utf8` included). */
+  submit(
+    lines: string[],
+    checkpoint: Checkpoint,
+    read: { bytes: number; skips: Record<string, number> },
+  ): Promise<void>;
   /** Resolves once every submitted batch is applied. */
   drain(): Promise<void>;
   close(): Promise<unknown>;
 }
 
-/** What a bulk applier counted in one batch. */
-export interface BulkCounts {
-  /** Lines read outside the tailer (the ranged first pass); batches through `submit` count themselves. */
-  lines?: number;
-  /** Lines with invalid UTF-8 read outside the tailer (delivered with U+FFFD, not skipped). */
-  invalidUtf8?: number;
-  accepted: number;
-  duplicates: number;
-  skipped: Record<string, number>;
-  rejected: Array<{ reason: string; excerpt: string }>;
-}
-
+/**
+ * What the reader itself knows: its position and the files it met. The counts of what it read
+ * (lines, records, skips, repeats) are not here: they travel on the ingest log with each batch,
+ * and the metrics projection (src/pipeline/ingest-metrics.ts) counts them.
+ */
 export interface JsonlFeederStats {
   source: string;
-  lines: number;
-  accepted: number;
-  duplicates: number;
-  skipped: Record<string, number>;
   bytes_read: number;
   file_size: number;
   rotations: Record<string, number>;
@@ -89,15 +87,7 @@ export interface JsonlFeederStats {
   checkpoints_lost: number;
   /** Rotated `.N.gz` files after the checkpoint, reported and not read. */
   compressed_skipped: number;
-  /** Lines with invalid UTF-8, delivered with U+FFFD (and then usually skipped as malformed_json). */
-  invalid_utf8_lines: number;
   caught_up: boolean;
-}
-
-/** The tailer's report of invalid UTF-8 is not a skip: those lines are delivered. */
-function withoutDelivered(skipped: Record<string, number>): Record<string, number> {
-  const { invalid_utf8: _delivered, ...rest } = skipped;
-  return rest;
 }
 
 /**
@@ -107,11 +97,6 @@ function withoutDelivered(skipped: Record<string, number>): Record<string, numbe
 export class JsonlFeeder<T> {
   private readonly tailer: JsonlTailer;
   private readonly warn: RateLimitedLog;
-  private lines = 0;
-  private accepted = 0;
-  private duplicates = 0;
-  private invalidUtf8Bulk = 0;
-  private readonly skipped: Record<string, number> = {};
   private caughtUp = false;
   private bulkLoader: BulkLoader | null;
   private finishingBulk = false;
@@ -155,11 +140,6 @@ export class JsonlFeeder<T> {
     const t = this.tailer.stats();
     return {
       source: this.options.name,
-      lines: this.lines,
-      accepted: this.accepted,
-      duplicates: this.duplicates,
-      skipped: { ...this.skipped, ...withoutDelivered(t.skipped) },
-      invalid_utf8_lines: (t.skipped.invalid_utf8 ?? 0) + this.invalidUtf8Bulk,
       bytes_read: t.bytesRead,
       file_size: t.fileSize,
       rotations: { ...t.rotations },
@@ -168,11 +148,6 @@ export class JsonlFeeder<T> {
       compressed_skipped: t.compressedSkipped,
       caught_up: this.caughtUp,
     };
-  }
-
-  private skip(reason: string, offset: number | null, text: string): void {
-    this.skipped[reason] = (this.skipped[reason] ?? 0) + 1;
-    this.warnLine(reason, excerpt(text), offset);
   }
 
   /** Logs a line skipped (or, for invalid UTF-8, delivered with U+FFFD), once per reason per window. */
@@ -192,25 +167,20 @@ export class JsonlFeeder<T> {
     );
   }
 
-  /** The bulk applier reports one batch's counts (accepted, repeats, skips with excerpts). */
-  countBulk(c: BulkCounts): void {
-    this.lines += c.lines ?? 0;
-    this.invalidUtf8Bulk += c.invalidUtf8 ?? 0;
-    this.accepted += c.accepted;
-    this.duplicates += c.duplicates;
-    for (const [reason, n] of Object.entries(c.skipped))
-      this.skipped[reason] = (this.skipped[reason] ?? 0) + n;
-    for (const r of c.rejected) this.warnLine(r.reason, r.excerpt);
+  /** The bulk applier reports the lines it rejected (logged with an excerpt, rate limited). */
+  reportRejected(rejected: ReadonlyArray<{ reason: string; excerpt: string }>): void {
+    for (const r of rejected) this.warnLine(r.reason, r.excerpt);
   }
 
   private onBatch(batch: TailBatch): void | Promise<void> {
+    const skips = this.reportTailerSkips(batch);
     if (this.bulkLoader) {
-      this.reportTailerSkips(batch);
-      this.lines += batch.lines.length;
-      return this.bulkLoader.submit(batch.lines, batch.checkpoint);
+      return this.bulkLoader.submit(batch.lines, batch.checkpoint, {
+        bytes: batch.checkpoint.offset - batch.startOffset,
+        skips,
+      });
     }
-    this.reportTailerSkips(batch);
-    return this.applyLines(batch);
+    return this.applyLines(batch, skips);
   }
 
   /** The first pass is done when the tailer is at the end and every bulk batch is applied. */
@@ -230,24 +200,31 @@ export class JsonlFeeder<T> {
     }
   }
 
-  private reportTailerSkips(batch: TailBatch): void {
-    for (const s of batch.skipped) this.warnLine(s.reason, s.excerpt, s.offset);
+  /** Logs what the tailer skipped in `batch`; returns the counts by reason (`invalid_utf8` included). */
+  private reportTailerSkips(batch: TailBatch): Record<string, number> {
+    const counts: Record<string, number> = {};
+    for (const s of batch.skipped) {
+      counts[s.reason] = (counts[s.reason] ?? 0) + 1;
+      this.warnLine(s.reason, s.excerpt, s.offset);
+    }
+    return counts;
   }
 
-  private applyLines(batch: TailBatch): void | Promise<void> {
+  private applyLines(batch: TailBatch, tailerSkips: Record<string, number>): void | Promise<void> {
     const { lines, checkpoint } = batch;
     const { parse, accept } = this.options;
     const records: T[] = [];
     const duplicates: T[] = [];
+    // The tailer's report of invalid UTF-8 is not a skip: those lines are delivered.
+    const { invalid_utf8: invalidUtf8Lines = 0, ...skipped } = tailerSkips;
     for (const line of lines) {
-      this.lines++;
       const result = parse(line);
       if (!result.ok) {
-        this.skip(result.reason, null, line);
+        skipped[result.reason] = (skipped[result.reason] ?? 0) + 1;
+        this.warnLine(result.reason, excerpt(line), null);
         continue;
       }
       if (accept && !accept(result.record)) {
-        this.duplicates++;
         duplicates.push(result.record);
         this.warn.warn(
           `${this.options.name}:duplicate`,
@@ -258,11 +235,12 @@ export class JsonlFeeder<T> {
       }
       records.push(result.record);
     }
-    this.accepted += records.length;
     return this.options.onBatch({
       records,
       duplicates,
       lines: lines.length,
+      skipped,
+      invalidUtf8Lines,
       checkpoint,
       bulk: !this.caughtUp || records.length > BULK_THRESHOLD,
       startOffset: batch.startOffset,
@@ -273,10 +251,7 @@ export class JsonlFeeder<T> {
   private markCaughtUp(): void {
     if (this.caughtUp) return;
     this.caughtUp = true;
-    this.options.logger.info(
-      { source: this.options.name, lines: this.lines, accepted: this.accepted },
-      'first pass done',
-    );
+    this.options.logger.info({ source: this.options.name }, 'first pass done');
     this.options.onCaughtUp?.();
     this.resolveCaughtUp();
   }

@@ -1,7 +1,7 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { WsHubStats } from '../bus/ws-hub.js';
 import type { PhaseMixStats } from '../phasemix/service.js';
-import type { PipelineStats } from '../pipeline/pipeline.js';
+import type { PipelineStats, SourceStats } from '../pipeline/pipeline.js';
 import type { DashboardState, ReceiverPart } from '../protocol/index.js';
 import { splitHostKey } from '../protocol/receivers.js';
 import { STORAGE_FAULTS } from '../state/errors.js';
@@ -33,7 +33,6 @@ export const LINT_FAILING_DEFAULTS = [
   'nodejs_active_resources_total',
 ];
 
-type SourceStats = DashboardStats['index'];
 type StatType = 'counter' | 'gauge';
 
 /**
@@ -46,6 +45,18 @@ const PER_SOURCE: ReadonlyArray<
 > = [
   ['counter', 'input_lines_total', 'Complete lines read from a tailed input file.', (x) => x.lines],
   ['counter', 'input_records_total', 'Lines accepted as records.', (x) => x.accepted],
+  [
+    'counter',
+    'input_batches_total',
+    'Batches of an input file appended to the ingest log (what the projections applied).',
+    (x) => x.batches,
+  ],
+  [
+    'counter',
+    'input_bytes_total',
+    'Bytes of input files consumed by the batches appended to the ingest log.',
+    (x) => x.bytes,
+  ],
   [
     'gauge',
     'input_bytes_read',

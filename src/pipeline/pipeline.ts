@@ -16,6 +16,7 @@ import { markCatalogCorrupt } from '../state/catalog-file.js';
 import { storageFault } from '../state/errors.js';
 import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
+import { type IngestCounts, IngestMetrics } from './ingest-metrics.js';
 import { LiveProjection } from './live-projection.js';
 import { LiveState } from './live-state.js';
 import { alertSource, IndexSource } from './sources.js';
@@ -36,9 +37,12 @@ export interface PipelineOptions {
   observeCatalogCommit?(source: 'index' | 'alerts', seconds: number): void;
 }
 
+/** One source file: its reader's position and files, and what the ingest log carried of it. */
+export type SourceStats = JsonlFeederStats & IngestCounts;
+
 export interface PipelineStats {
-  index: JsonlFeederStats;
-  alerts: JsonlFeederStats;
+  index: SourceStats;
+  alerts: SourceStats;
   episodes_dir: ReturnType<EpisodesDirFeeder['stats']>;
   health: ReturnType<HealthDirFeeder['stats']>;
   catalog: PersisterStats | null;
@@ -165,9 +169,12 @@ export function createPipeline(options: PipelineOptions): Pipeline {
           options.observeCatalogCommit,
         );
   persisterRef = persister;
-  // Projections in order: the live state first (what clients wait for), then the catalog (it
-  // copies what it keeps before the reader reuses its buffer: both run before `append` returns).
+  // Projections in order: the live state first (what clients wait for), the metrics, then the
+  // catalog (it copies what it keeps before the reader reuses its buffer, or moves columns that
+  // are the entry's own: last). All run before `append` returns.
+  const ingestMetrics = new IngestMetrics();
   ingest.subscribe(live);
+  ingest.subscribe(ingestMetrics);
   if (persister) ingest.subscribe(persister);
 
   let dirsScanned = false;
@@ -240,8 +247,8 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       newFileListeners.push(listener);
     },
     stats: () => ({
-      index: index.stats(),
-      alerts: alerts.stats(),
+      index: { ...index.stats(), ...ingestMetrics.counts('index') },
+      alerts: { ...alerts.stats(), ...ingestMetrics.counts('alerts') },
       episodes_dir: episodesDir.stats(),
       health: health.stats(),
       catalog: persister?.stats() ?? null,

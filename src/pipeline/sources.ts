@@ -1,4 +1,4 @@
-import type { FileSpan, IngestLog } from '../bus/ingest-log.js';
+import type { FileSpan, IngestLog, LineOutcomes } from '../bus/ingest-log.js';
 import { EpisodeIdTracker } from '../feeders/episode-ids.js';
 import {
   FirstPassLoader,
@@ -7,7 +7,7 @@ import {
   SCANNER_MIN_RANGES,
   sharedFd,
 } from '../feeders/first-pass.js';
-import { type CompactIndexBatch, LINE_OK, SKIP_CODES } from '../feeders/index-compact.js';
+import type { CompactIndexBatch } from '../feeders/index-compact.js';
 import { planIndexRanges, type RangePlan } from '../feeders/index-ranges.js';
 import { type FeederBatch, JsonlFeeder, type JsonlFeederStats } from '../feeders/jsonl-feeder.js';
 import { parseAlertLine, parseIndexLine } from '../feeders/records.js';
@@ -34,7 +34,17 @@ function spanOf(b: FeederBatch<unknown>): { span?: FileSpan } {
   return b.fileKey === undefined ? {} : { span: { fileKey: b.fileKey, startOffset: b.startOffset } };
 }
 
-/** What a source reader reports to metrics. */
+/** What a per-line batch carries besides its records (the metrics projection counts it). */
+function outcomesOf(b: FeederBatch<unknown>): LineOutcomes {
+  return {
+    lines: b.lines,
+    skipped: b.skipped,
+    invalidUtf8Lines: b.invalidUtf8Lines,
+    bytes: b.checkpoint.offset - b.startOffset,
+  };
+}
+
+/** What a source reader reports to metrics: its position (what it read is counted off the log). */
 export interface SourceReader {
   readonly isCaughtUp: boolean;
   start(): Promise<void>;
@@ -56,9 +66,9 @@ export function alertSource(o: SourceOptions): SourceReader {
         source: 'alerts',
         kind: 'records',
         records: b.records,
-        lines: b.lines,
         checkpoint: b.checkpoint,
         bulk: b.bulk,
+        ...outcomesOf(b),
         ...spanOf(b),
       }),
     onCaughtUp: o.onCaughtUp,
@@ -146,9 +156,9 @@ export class IndexSource implements SourceReader {
           kind: 'records',
           records: b.records,
           duplicateIds: b.duplicates.map((d) => d.episode_id),
-          lines: b.lines,
           checkpoint: b.checkpoint,
           bulk: b.bulk,
+          ...outcomesOf(b),
           ...spanOf(b),
         }),
       onCaughtUp: this.o.onCaughtUp,
@@ -174,42 +184,21 @@ export class IndexSource implements SourceReader {
   private deliverCompact(batch: CompactIndexBatch, src: FirstPassSource): void | Promise<void> {
     const { status, hashHi, hashLo } = batch;
     const read = src.read;
-    if (read && this.firstPassBytes !== null && read.bytes > 0) {
+    if (this.firstPassBytes !== null && read.bytes > 0) {
       // Room for the whole pass's ids at once, estimated from the first range's lines per byte (no
       // margin: one more doubling at the end is cheaper than a table twice the size throughout).
       this.ids.reserve(Math.ceil((batch.count * this.firstPassBytes) / read.bytes));
       this.firstPassBytes = null;
     }
-    const skipCounts = new Uint32Array(SKIP_CODES.length);
-    let valid = 0;
-    for (let i = 0; i < batch.count; i++) {
-      const code = status[i] as number;
-      if (code !== LINE_OK) skipCounts[code - 1] = (skipCounts[code - 1] as number) + 1;
-      else valid++;
-    }
     const duplicateAt = this.ids.acceptHashes(hashHi, hashLo, status, batch.count);
-    const skipped: Record<string, number> = {};
-    SKIP_CODES.forEach((reason, k) => {
-      const n = skipCounts[k] as number;
-      if (n > 0) skipped[reason] = n;
-    });
-    // Range batches were read outside the tailer: their lines and read skips are counted here.
-    // Invalid UTF-8 is no skip (the line is delivered with U+FFFD): it has its own count.
-    const { invalid_utf8: invalidUtf8 = 0, ...readSkips } = read?.skips ?? {};
-    for (const [reason, n] of Object.entries(readSkips)) skipped[reason] = (skipped[reason] ?? 0) + n;
-    this.feeder.countBulk({
-      ...(read ? { lines: batch.count, invalidUtf8 } : {}),
-      accepted: valid - duplicateAt.length,
-      duplicates: duplicateAt.length,
-      skipped,
-      rejected: [...(read?.excerpts ?? []), ...batch.rejected],
-    });
+    this.feeder.reportRejected(read.excerpts);
+    this.feeder.reportRejected(batch.rejected);
     return this.o.log.append({
       source: 'index',
       kind: 'compact',
       batch,
       duplicateAt,
-      ...(read ? { read } : {}),
+      read,
       raw: src.raw,
       checkpoint: src.checkpoint,
       ...(src.ownColumns ? { ownColumns: true } : {}),

@@ -50,6 +50,8 @@ function noFileStats(source: string) {
     checkpoints_lost: 0,
     compressed_skipped: 0,
     invalid_utf8_lines: 0,
+    batches: 0,
+    bytes: 0,
     caught_up: true,
   };
 }
