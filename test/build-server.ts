@@ -22,7 +22,10 @@ export default function setup(): void {
       `build-server: tsc reported errors (emitted anyway):\n${result.stdout.slice(0, 4000)}\n`,
     );
   }
-  // As `npm run build:server` does: the compiled server loads TypeBox from one bundle.
+  // As `npm run build:server` does: no output of a deleted source is left to run (a worker's
+  // compiled twin is found by path), and the compiled server loads TypeBox from one bundle.
+  const prune = spawnSync(process.execPath, ['scripts/prune-dist.mjs'], { cwd: root, encoding: 'utf8' });
+  if (prune.status !== 0) throw new Error(`build-server: prune-dist failed:\n${prune.stderr}`);
   const vendor = spawnSync(process.execPath, ['scripts/vendor-typebox.mjs'], { cwd: root, encoding: 'utf8' });
   if (vendor.status !== 0) throw new Error(`build-server: vendor-typebox failed:\n${vendor.stderr}`);
 }
