@@ -74,8 +74,23 @@ describe('agent HTTP', () => {
     fs.writeFileSync(outside, 'not for you');
     fs.symlinkSync(outside, path.join(root, 'episodes', host, 'linked.tar.zst'));
     expect((await app.inject({ url: '/api/episodes/linked/download' })).statusCode).toBe(404);
-    const detail = await app.inject({ url: '/api/episodes/linked' });
-    expect(detail.json<EpisodeDetail>().download_url).toBeNull();
+    // A symlink is no episode file (the rule of every walker of episodes/): not found at all.
+    expect((await app.inject({ url: '/api/episodes/linked' })).statusCode).toBe(404);
+    await app.close();
+  });
+
+  test('an unindexed tarball is found by the one rule of episode files: not in a dot folder, not a symlink', async () => {
+    const { app, root, host, id } = await agentApp();
+    const source = path.join(root, 'episodes', host, `${id}.tar.zst`);
+    fs.mkdirSync(path.join(root, 'episodes', '.partial'));
+    fs.copyFileSync(source, path.join(root, 'episodes', '.partial', 'in-dot-folder.tar.zst'));
+    fs.symlinkSync(source, path.join(root, 'episodes', host, 'inside-link.tar.zst'));
+    fs.copyFileSync(source, path.join(root, 'episodes', host, 'unindexed.tar.zst'));
+    expect((await app.inject({ url: '/api/episodes/in-dot-folder' })).statusCode).toBe(404);
+    expect((await app.inject({ url: '/api/episodes/inside-link' })).statusCode).toBe(404);
+    const found = await app.inject({ url: '/api/episodes/unindexed' });
+    expect(found.statusCode).toBe(200);
+    expect(found.json<EpisodeDetail>().episode).toMatchObject({ episode_id: 'unindexed', host_id: host });
     await app.close();
   });
 

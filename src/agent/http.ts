@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { IngestEntry, IngestProjection } from '../bus/ingest-log.js';
 import { defaultRelPath } from '../catalog/disk-sync-paths.js';
+import { EPISODE_SUFFIX, isEpisodeFile, isHostFolder } from '../feeders/episode-files.js';
 import { createBaseApp } from '../http/app.js';
 import type { ReadAuth } from '../http/auth.js';
 import { HttpError } from '../http/errors.js';
@@ -24,8 +25,9 @@ const PATHS_KEPT = 100_000;
 /**
  * Finds an episode of this receiver's data root for the detail and download routes, without a
  * catalog: at `episodes/<host>/<id>.tar.zst` under any host folder, or at the `path` its index
- * line named (remembered for the lines read in this run). The route's path rules decide what may
- * be served (only files under `episodes/`, symlinks resolved).
+ * line named (remembered for the lines read in this run), by the rule of what an episode file is
+ * (no dot folders, no symlinks). The route's path rules decide what may be served (only files
+ * under `episodes/`, symlinks resolved).
  */
 export class AgentEpisodeLookup implements EpisodeLookup, IngestProjection {
   readonly #dataRoot: string;
@@ -52,18 +54,19 @@ export class AgentEpisodeLookup implements EpisodeLookup, IngestProjection {
   find(episodeId: string): { item: EpisodeListItem; indexed: boolean } | null {
     const known = this.#withPath.get(episodeId);
     if (known) return { item: { ...known, status: 'unverified' }, indexed: true };
-    // An id that could step out of its host folder is no file name: not found.
+    // An id that could step out of its host folder is no file name: not found. What is an episode
+    // file and a host folder is the one rule of every walker of episodes/ (feeders/episode-files.ts).
     if (
-      episodeId === '' ||
       episodeId.includes('/') ||
       episodeId.includes('\0') ||
-      episodeId.startsWith('.')
+      !isEpisodeFile(`${episodeId}${EPISODE_SUFFIX}`)
     ) {
       return null;
     }
     let hosts: string[];
     try {
-      hosts = fs.readdirSync(path.join(this.#dataRoot, 'episodes'));
+      const entries = fs.readdirSync(path.join(this.#dataRoot, 'episodes'), { withFileTypes: true });
+      hosts = entries.filter(isHostFolder).map((e) => e.name);
     } catch {
       return null;
     }
@@ -71,7 +74,8 @@ export class AgentEpisodeLookup implements EpisodeLookup, IngestProjection {
       const rel = defaultRelPath(host, episodeId);
       let st: fs.Stats;
       try {
-        st = fs.statSync(path.join(this.#dataRoot, rel));
+        // Not followed: a symlink is no episode file (nor counted, listed or verified as one).
+        st = fs.lstatSync(path.join(this.#dataRoot, rel));
       } catch {
         continue;
       }
