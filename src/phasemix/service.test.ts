@@ -1,8 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it, onTestFinished, vi } from 'vitest';
+import { addFile, checkedRefresh } from '../../test/support/episode-root.js';
 import { capturedLogger } from '../../test/support/log.js';
-import { jsonl, tarZst, zstdOf } from '../../test/support/phasemix.js';
+import { episodeTarball, tarZst, zstdOf } from '../../test/support/phasemix.js';
 import { tempDir } from '../../test/support/tmp.js';
 import { openDatabase } from '../catalog/db.js';
 import { EpisodesDirFeeder } from '../feeders/episodes-dir.js';
@@ -19,18 +20,6 @@ function craftedRoot(files: Record<string, Uint8Array | string>): string {
   const root = tempDir();
   for (const [rel, bytes] of Object.entries(files)) addFile(root, rel, bytes);
   return root;
-}
-
-function addFile(root: string, rel: string, bytes: Uint8Array | string): void {
-  const file = path.join(root, rel);
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.writeFileSync(file, bytes);
-}
-
-function episode(labels: unknown[], meta?: unknown): Buffer {
-  const entries = [{ name: 'ep/labels.jsonl', data: jsonl(labels) }];
-  if (meta !== undefined) entries.unshift({ name: 'ep/meta.json', data: JSON.stringify(meta) });
-  return tarZst(entries);
 }
 
 function service(options: Partial<PhaseMixServiceOptions> & { dataRoot: string }) {
@@ -50,7 +39,7 @@ describe('PhaseMixService', () => {
   it('adds up crafted episodes by hand: durations, trailing phase to meta end, skips by reason', async () => {
     const root = craftedRoot({
       // boot 2 s, run 3 s (to meta end).
-      'episodes/h1/a.tar.zst': episode(
+      'episodes/h1/a.tar.zst': episodeTarball(
         [
           { phase: 'boot', t_mono_ns: 1 * S },
           { phase: 'run', t_mono_ns: 3 * S },
@@ -65,15 +54,15 @@ describe('PhaseMixService', () => {
         },
       ]),
       // Empty labels: readable, contributes nothing, not a skip.
-      'episodes/h2/c.tar.zst': episode([]),
+      'episodes/h2/c.tar.zst': episodeTarball([]),
       'episodes/h2/d.tar.zst': tarZst([{ name: 'meta.json', data: '{}' }]),
       'episodes/h2/e.tar.zst': zstdOf([Buffer.from('not a tar archive\n'.repeat(64))]),
-      'episodes/h2/f.tar.zst': episode([{ phase: 'boot', t_mono_ns: 0 }]).subarray(0, 20),
+      'episodes/h2/f.tar.zst': episodeTarball([{ phase: 'boot', t_mono_ns: 0 }]).subarray(0, 20),
       'episodes/h3/g.tar.zst': 'plain text',
       // Not episodes: a temp upload, a checksum file, a file beside the host folders.
       'episodes/h1/a.tar.zst.part': 'x',
       'episodes/h1/a.sha256': 'x',
-      'episodes/stray.tar.zst': episode([{ phase: 'boot', t_mono_ns: 0 }]),
+      'episodes/stray.tar.zst': episodeTarball([{ phase: 'boot', t_mono_ns: 0 }]),
     });
     const { svc, published } = service({ dataRoot: root });
     const mix = await svc.refresh();
@@ -144,8 +133,8 @@ describe('PhaseMixService', () => {
 
   it('reads only new or changed files, drops removed ones, and reads none after a restart', async () => {
     const root = craftedRoot({
-      'episodes/h1/a.tar.zst': episode([{ phase: 'boot', t_mono_ns: 0 }]),
-      'episodes/h1/b.tar.zst': episode([{ phase: 'boot', t_mono_ns: 0 }]),
+      'episodes/h1/a.tar.zst': episodeTarball([{ phase: 'boot', t_mono_ns: 0 }]),
+      'episodes/h1/b.tar.zst': episodeTarball([{ phase: 'boot', t_mono_ns: 0 }]),
       'episodes/h2/bad.tar.zst': 'garbage',
     });
     const db = openDatabase(tempDir());
@@ -160,7 +149,7 @@ describe('PhaseMixService', () => {
     await first.refresh();
     expect(first.stats().last_refresh).toMatchObject({ files_read: 0, files_cached: 3 });
 
-    addFile(root, 'episodes/h2/c.tar.zst', episode([{ phase: 'run', t_mono_ns: 0 }]));
+    addFile(root, 'episodes/h2/c.tar.zst', episodeTarball([{ phase: 'run', t_mono_ns: 0 }]));
     let mix = await first.refresh();
     expect(first.stats().last_refresh).toMatchObject({ files_read: 1, files_cached: 3 });
     expect(mix.counts).toEqual({ boot: 2, run: 1 });
@@ -173,7 +162,7 @@ describe('PhaseMixService', () => {
 
     // Rewritten in place (another size): a quick refresh does not stat known names again; the
     // next full scan (every fullScanMs, and the first one of a new service) reads it again.
-    addFile(root, 'episodes/h1/b.tar.zst', episode([{ phase: 'x', t_mono_ns: 0, pad: 'longer' }]));
+    addFile(root, 'episodes/h1/b.tar.zst', episodeTarball([{ phase: 'x', t_mono_ns: 0, pad: 'longer' }]));
     await first.refresh();
     expect(first.stats().last_refresh).toMatchObject({ files_read: 0, full_scan: false });
     await first.stop();
@@ -197,17 +186,17 @@ describe('PhaseMixService', () => {
   });
 
   it('stats every file again on each refresh when fullScanMs is 0', async () => {
-    const root = craftedRoot({ 'episodes/h1/a.tar.zst': episode([{ phase: 'a', t_mono_ns: 0 }]) });
+    const root = craftedRoot({ 'episodes/h1/a.tar.zst': episodeTarball([{ phase: 'a', t_mono_ns: 0 }]) });
     const { svc } = service({ dataRoot: root, fullScanMs: 0 });
     await svc.refresh();
-    addFile(root, 'episodes/h1/a.tar.zst', episode([{ phase: 'rewritten', t_mono_ns: 0 }]));
+    addFile(root, 'episodes/h1/a.tar.zst', episodeTarball([{ phase: 'rewritten', t_mono_ns: 0 }]));
     expect((await svc.refresh()).counts).toEqual({ rewritten: 1 });
   });
 
   it('keeps the seed’s random sample when asked for N, counting the whole population', async () => {
     const files: Record<string, Buffer> = {};
     for (let i = 0; i < 10; i++)
-      files[`episodes/h${i % 2}/e${i}.tar.zst`] = episode([{ phase: 'p', t_mono_ns: 0 }]);
+      files[`episodes/h${i % 2}/e${i}.tar.zst`] = episodeTarball([{ phase: 'p', t_mono_ns: 0 }]);
     const { svc } = service({ dataRoot: craftedRoot(files), sample: 4 });
     const mix = await svc.refresh();
     expect(mix).toMatchObject({ mode: 4, sampled_episodes: 4, population_episodes: 10, counts: { p: 4 } });
@@ -223,7 +212,7 @@ describe('PhaseMixService', () => {
   });
 
   it('coalesces concurrent refreshes into the running one plus one follow-up', async () => {
-    const root = craftedRoot({ 'episodes/h1/a.tar.zst': episode([{ phase: 'p', t_mono_ns: 0 }]) });
+    const root = craftedRoot({ 'episodes/h1/a.tar.zst': episodeTarball([{ phase: 'p', t_mono_ns: 0 }]) });
     const { svc, published } = service({ dataRoot: root });
     const a = svc.refresh();
     const b = svc.refresh();
@@ -236,18 +225,18 @@ describe('PhaseMixService', () => {
   });
 
   it('refreshes once after a burst of new-episode notices', async () => {
-    const root = craftedRoot({ 'episodes/h1/a.tar.zst': episode([{ phase: 'p', t_mono_ns: 0 }]) });
+    const root = craftedRoot({ 'episodes/h1/a.tar.zst': episodeTarball([{ phase: 'p', t_mono_ns: 0 }]) });
     const { svc, published } = service({ dataRoot: root, debounceMs: 20 });
     for (let i = 0; i < 5; i++) svc.notifyNewEpisodes();
     await vi.waitFor(() => expect(published).toHaveLength(1));
-    addFile(root, 'episodes/h1/b.tar.zst', episode([{ phase: 'p', t_mono_ns: 0 }]));
+    addFile(root, 'episodes/h1/b.tar.zst', episodeTarball([{ phase: 'p', t_mono_ns: 0 }]));
     svc.notifyNewEpisodes();
     await vi.waitFor(() => expect(published).toHaveLength(2));
     expect(published[1]?.counts).toEqual({ p: 2 });
   });
 
   it('refreshes at start and on its timer, and stops cleanly', async () => {
-    const root = craftedRoot({ 'episodes/h1/a.tar.zst': episode([{ phase: 'p', t_mono_ns: 0 }]) });
+    const root = craftedRoot({ 'episodes/h1/a.tar.zst': episodeTarball([{ phase: 'p', t_mono_ns: 0 }]) });
     const { svc, published } = service({ dataRoot: root, intervalMs: 10 });
     svc.start();
     await vi.waitFor(() => expect(published.length).toBeGreaterThanOrEqual(3));
@@ -256,7 +245,8 @@ describe('PhaseMixService', () => {
 
   it('lets the event loop run during a refresh', async () => {
     const files: Record<string, Buffer> = {};
-    for (let i = 0; i < 20; i++) files[`episodes/h1/e${i}.tar.zst`] = episode([{ phase: 'p', t_mono_ns: 0 }]);
+    for (let i = 0; i < 20; i++)
+      files[`episodes/h1/e${i}.tar.zst`] = episodeTarball([{ phase: 'p', t_mono_ns: 0 }]);
     const { svc } = service({ dataRoot: craftedRoot(files), sliceMs: 0 });
     // Another task on the loop, re-queueing itself each turn while the refresh runs.
     let ticks = 0;
@@ -276,7 +266,7 @@ describe('PhaseMixService', () => {
 describe('computePhaseMixOnce', () => {
   it('computes once, and fills the cache of a state dir for the next run', async () => {
     const root = craftedRoot({
-      'episodes/h1/a.tar.zst': episode(
+      'episodes/h1/a.tar.zst': episodeTarball(
         [
           { phase: 'boot', t_mono_ns: 0 },
           { phase: 'run', t_mono_ns: 2 * S },
@@ -336,19 +326,14 @@ describe('PhaseMixService incremental refreshes', () => {
       });
       return fresh.refresh();
     };
-    const refreshed = async (expected: { full_scan: boolean; files_read: number; files_removed: number }) => {
-      const mix = await svc.refresh();
-      expect(svc.stats().last_refresh).toMatchObject(expected);
-      expect(mix).toEqual(await cold());
-      return mix;
-    };
+    const refreshed = checkedRefresh(svc, cold);
     await refreshed({ full_scan: true, files_read: 24, files_removed: 0 });
 
     // Added: episodes with a phase nobody had yet, an unreadable file, and a new host folder.
     addFile(
       root,
       `episodes/${h1}/new-1.tar.zst`,
-      episode(
+      episodeTarball(
         [
           { phase: 'novel', t_mono_ns: 1 * S },
           { phase: 'boot', t_mono_ns: 1.3 * S },
@@ -360,12 +345,12 @@ describe('PhaseMixService incremental refreshes', () => {
     addFile(
       root,
       'episodes/h-new/a.tar.zst',
-      episode([{ phase: 'boot', t_mono_ns: 0 }], { t_mono_end_ns: 0.1 * S }),
+      episodeTarball([{ phase: 'boot', t_mono_ns: 0 }], { t_mono_end_ns: 0.1 * S }),
     );
     addFile(
       root,
       'episodes/h-new/b.tar.zst',
-      episode([{ phase: 'run', t_mono_ns: 0 }], { t_mono_end_ns: 7 * S }),
+      episodeTarball([{ phase: 'run', t_mono_ns: 0 }], { t_mono_end_ns: 7 * S }),
     );
     settle(path.join(episodes, h1));
     let mix = await refreshed({ full_scan: false, files_read: 4, files_removed: 0 });
@@ -394,7 +379,7 @@ describe('PhaseMixService incremental refreshes', () => {
     addFile(
       root,
       'episodes/h-new/b.tar.zst',
-      episode(
+      episodeTarball(
         [
           { phase: 'run', t_mono_ns: 0 },
           { phase: 'changed', t_mono_ns: 2 * S },
@@ -412,7 +397,7 @@ describe('PhaseMixService incremental refreshes', () => {
     addFile(
       root,
       `episodes/${h2}/late.tar.zst`,
-      episode([{ phase: 'changed', t_mono_ns: 0 }], { t_mono_end_ns: 3 * S }),
+      episodeTarball([{ phase: 'changed', t_mono_ns: 0 }], { t_mono_end_ns: 3 * S }),
     );
     mix = await refreshed({ full_scan: false, files_read: 1, files_removed: 0 });
     expect(mix.counts.changed).toBe(2);
@@ -436,21 +421,15 @@ describe('PhaseMixService incremental refreshes', () => {
     const { svc } = service({ dataRoot: root, now, files: feeder });
     const cold = () => service({ dataRoot: root, now }).svc.refresh();
     /** The feeder takes in the changes (a full rescan), then the mix takes the feeder's. */
-    const refreshed = async (expected: { full_scan: boolean; files_read: number; files_removed: number }) => {
-      await feeder.scan();
-      const mix = await svc.refresh();
-      expect(svc.stats().last_refresh).toMatchObject(expected);
-      expect(mix).toEqual(await cold());
-      return mix;
-    };
+    const refreshed = checkedRefresh(svc, cold, () => feeder.scan());
     await refreshed({ full_scan: true, files_read: 24, files_removed: 0 });
 
     addFile(
       root,
       `episodes/${h1}/new.tar.zst`,
-      episode([{ phase: 'novel', t_mono_ns: 0 }], { t_mono_end_ns: S }),
+      episodeTarball([{ phase: 'novel', t_mono_ns: 0 }], { t_mono_end_ns: S }),
     );
-    addFile(root, 'episodes/h-new/a.tar.zst', episode([{ phase: 'boot', t_mono_ns: 0 }]));
+    addFile(root, 'episodes/h-new/a.tar.zst', episodeTarball([{ phase: 'boot', t_mono_ns: 0 }]));
     let mix = await refreshed({ full_scan: false, files_read: 2, files_removed: 0 });
     expect(mix.counts.novel).toBe(1);
 
@@ -458,7 +437,7 @@ describe('PhaseMixService incremental refreshes', () => {
     fs.rmSync(path.join(episodes, h1, 'new.tar.zst'));
     fs.rmSync(path.join(episodes, h3), { recursive: true });
     const [firstOfH2] = fs.readdirSync(path.join(episodes, h2)).sort();
-    addFile(root, `episodes/${h2}/${firstOfH2}`, episode([{ phase: 'changed', t_mono_ns: 0 }]));
+    addFile(root, `episodes/${h2}/${firstOfH2}`, episodeTarball([{ phase: 'changed', t_mono_ns: 0 }]));
     mix = await refreshed({ full_scan: false, files_read: 1, files_removed: 1 + inH3 });
     expect(mix.counts).not.toHaveProperty('novel');
     expect(mix.counts.changed).toBe(1);
@@ -467,7 +446,7 @@ describe('PhaseMixService incremental refreshes', () => {
   it('starts over from a full scan after a refresh that was stopped half-way', async () => {
     const files: Record<string, Buffer> = {};
     for (let i = 0; i < 30; i++)
-      files[`episodes/h${i % 3}/e${i}.tar.zst`] = episode([{ phase: `p${i % 4}`, t_mono_ns: 0 }], {
+      files[`episodes/h${i % 3}/e${i}.tar.zst`] = episodeTarball([{ phase: `p${i % 4}`, t_mono_ns: 0 }], {
         t_mono_end_ns: (i + 1) * S,
       });
     const root = craftedRoot(files);
@@ -477,7 +456,7 @@ describe('PhaseMixService incremental refreshes', () => {
     await svc.stop();
     await cut;
     for (let i = 30; i < 33; i++)
-      addFile(root, `episodes/h0/e${i}.tar.zst`, episode([{ phase: 'late', t_mono_ns: 0 }]));
+      addFile(root, `episodes/h0/e${i}.tar.zst`, episodeTarball([{ phase: 'late', t_mono_ns: 0 }]));
     svc.start();
     await vi.waitFor(() => expect(svc.stats().refreshes_total).toBe(1));
     expect(svc.stats().last_refresh).toMatchObject({ full_scan: true, population: 33 });

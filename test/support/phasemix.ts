@@ -73,3 +73,10 @@ export function tarPadding(size: number): Buffer {
 export function jsonl(records: unknown[]): string {
   return records.map((r) => `${JSON.stringify(r)}\n`).join('');
 }
+
+/** An episode tarball: `ep/labels.jsonl` of `labels`, and `ep/meta.json` first when given. */
+export function episodeTarball(labels: unknown[], meta?: unknown): Buffer {
+  const entries = [{ name: 'ep/labels.jsonl', data: jsonl(labels) }];
+  if (meta !== undefined) entries.unshift({ name: 'ep/meta.json', data: JSON.stringify(meta) });
+  return tarZst(entries);
+}
