@@ -2,8 +2,9 @@
  * The explorer filter, one rule for the server (`GET /api/episodes`, its facets and exports) and the
  * web app (live rows before the catalog answers, and checking input before asking):
  * - `host` (repeatable): any of these hosts;
- * - `q`: an episode id prefix, case-sensitive (ids are), or a sha256 prefix, case-insensitive
- *   (hex), at most 128 characters;
+ * - `q`: an episode id prefix, case-sensitive (ids are), or a sha256 prefix, in either case
+ *   (lowercased, then matched against the sha256 as the index wrote it: lowercase hex, as a
+ *   digest is written), at most 128 characters;
  * - `from`, `to`: ISO-8601 or epoch seconds, BOTH INCLUSIVE (`from <= received_at <= to`); a
  *   record without a received time matches no time bound;
  * - `min_size`, `max_size`: whole bytes, both inclusive; a record without a size matches no bound;
@@ -159,7 +160,9 @@ export function matchesEpisodeFilter(
   if (f.phases.length > 0) return false;
   if (f.hosts.length > 0 && !f.hosts.some((host) => hostMatches(ep, host))) return false;
   if (f.q !== null) {
-    const sha = isShaPrefix(f.q) && (ep.sha256 ?? '').toLowerCase().startsWith(f.q.toLowerCase());
+    // The catalog's rule: `q` lowercased against the sha256 as the index wrote it (hex digests are
+    // lowercase; one written in capitals is not found by a sha prefix, there or here).
+    const sha = isShaPrefix(f.q) && (ep.sha256 ?? '').startsWith(f.q.toLowerCase());
     if (!ep.episode_id.startsWith(f.q) && !sha) return false;
   }
   if (f.fromMs !== null || f.toMs !== null) {
