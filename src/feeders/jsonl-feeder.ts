@@ -92,7 +92,8 @@ export interface JsonlFeederStats {
 
 /**
  * Follows one JSONL file of the data root (via the tailer), parses its lines and hands accepted
- * records on. Bad lines are skipped, counted by reason and logged with an excerpt (rate limited).
+ * records on. Bad lines are skipped, logged with an excerpt (rate limited) and reported by reason
+ * with their batch (`FeederBatch.skipped`): the ingest log's metrics projection counts them.
  */
 export class JsonlFeeder<T> {
   private readonly tailer: JsonlTailer;
