@@ -3,6 +3,7 @@
  * applies to live rows) give the same rows for every filter, at every boundary.
  */
 import { describe, expect, it } from 'vitest';
+import { allPages } from '../../test/support/catalog.js';
 import {
   type EpisodeFilter,
   type FilterParams,
@@ -80,16 +81,8 @@ describe('the explorer filter: catalog SQL and the shared matcher agree', () => 
   new EpisodeStore(db).writeBatch(all, null);
   const queries = new EpisodeQueries(db);
 
-  function fromCatalog(f: EpisodeFilter): string[] {
-    const ids: string[] = [];
-    let cursor = null;
-    do {
-      const page = queries.page(f, cursor, 7);
-      ids.push(...page.items.map((r) => r.episode_id));
-      cursor = page.next;
-    } while (cursor !== null);
-    return ids.sort();
-  }
+  /** Every row the catalog gives for `f`, through its keyset pages (7 rows a page). */
+  const fromCatalog = (f: EpisodeFilter) => allPages(queries, f, 7).sort();
 
   for (const q of FILTERS) {
     it(`on ${JSON.stringify(q)}`, () => {

@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { allPages } from '../../test/support/catalog.js';
 import type { EpisodeRecord } from '../protocol/index.js';
 import { DB_FILE, openDatabase } from './db.js';
 import { type EpisodeFilter, EpisodeQueries, NO_FILTER } from './episodes-query.js';
@@ -51,16 +52,7 @@ describe('explorer queries: q over the id and sha256 indexes', () => {
   const queries = new EpisodeQueries(db);
 
   /** Every page of `f` (limit 40), concatenated. */
-  function pages(f: EpisodeFilter): string[] {
-    const ids: string[] = [];
-    let cursor = null;
-    do {
-      const page = queries.page(f, cursor, 40);
-      ids.push(...page.items.map((i) => i.episode_id));
-      cursor = page.next;
-    } while (cursor !== null);
-    return ids;
-  }
+  const pages = (f: EpisodeFilter) => allPages(queries, f, 40);
 
   const sample = records[1234] as EpisodeRecord;
   const cases: Array<[string, Partial<EpisodeFilter>]> = [
