@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   checkIdle,
+  collectForMemory,
   decideIdleRelease,
   IDLE_UTILIZATION,
   initialIdleState,
@@ -42,6 +43,42 @@ describe('checkIdle', () => {
     } finally {
       stopA();
       stopB();
+    }
+  });
+});
+
+describe('collectForMemory', () => {
+  it('returns, and the thread runs on: its timers fire after it (a session closed inside its callback hung the thread)', async () => {
+    // From a timer, as the idle check runs it.
+    await new Promise<void>((resolve, reject) => {
+      setTimeout(() => collectForMemory().then(resolve, reject), 0);
+    });
+    await new Promise<void>((resolve) => setTimeout(resolve, 0));
+    // And again: a release comes after each busy stretch.
+    await collectForMemory();
+  });
+
+  it('runs the after-collection callbacks of a release once the collection is done', async () => {
+    const order: string[] = [];
+    let afterDone: () => void = () => {};
+    const after = new Promise<void>((resolve) => {
+      afterDone = resolve;
+    });
+    const stop = releaseWhenIdle(
+      () => order.push('release'),
+      () => {
+        order.push('after');
+        afterDone();
+      },
+    );
+    try {
+      checkIdle(1);
+      expect(checkIdle(0)).toBe(true);
+      expect(order).toEqual(['release']);
+      await after;
+      expect(order).toEqual(['release', 'after']);
+    } finally {
+      stop();
     }
   });
 });
