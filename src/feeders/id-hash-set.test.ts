@@ -77,3 +77,18 @@ describe('IdHashSet.reserve', () => {
     expect(set.has('ep-99999')).toBe(true);
   });
 });
+
+describe('IdHashSet slots', () => {
+  it('wraps a probe from the last slot to the first, and finds every hash again after growth', () => {
+    const set = new IdHashSet(16);
+    // Hashes whose low half is the highest: all start at the last slot.
+    for (let h = 1; h <= 50; h++) expect(set.addHash(h, 0xffffffff)).toBe(true);
+    for (let h = 1; h <= 50; h++) expect(set.addHash(h, 0xffffffff)).toBe(false);
+    for (let i = 0; i < 5000; i++)
+      expect(set.addHash(i + 1, (i * 2654435761) >>> 0)).toBe(
+        i < 50 ? (i * 2654435761) >>> 0 !== 0xffffffff : true,
+      );
+    for (let h = 1; h <= 50; h++) expect(set.addHash(h, 0xffffffff)).toBe(false);
+    expect(set.size).toBe(5050);
+  });
+});
