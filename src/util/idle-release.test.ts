@@ -4,7 +4,9 @@ import {
   collectForMemory,
   decideIdleRelease,
   IDLE_UTILIZATION,
+  type IdleState,
   initialIdleState,
+  QUIET_WINDOWS,
   releaseWhenIdle,
 } from './idle-release.js';
 
@@ -12,17 +14,28 @@ const BUSY = IDLE_UTILIZATION + 0.5;
 const QUIET = IDLE_UTILIZATION / 10;
 
 describe('decideIdleRelease', () => {
-  it('does nothing in busy windows, releases once per quiet stretch after a busy one', () => {
+  const settle = (state: IdleState, utilization: number) =>
+    Array.from({ length: QUIET_WINDOWS }, () => decideIdleRelease(state, utilization));
+
+  it('does nothing in busy windows, releases once per quiet stretch after a busy one, once settled', () => {
     const state = initialIdleState();
     expect(decideIdleRelease(state, BUSY)).toBe(false);
     expect(decideIdleRelease(state, 1)).toBe(false);
-    expect(decideIdleRelease(state, QUIET)).toBe(true);
+    // Released at the last of QUIET_WINDOWS quiet windows in a row.
+    expect(settle(state, QUIET)).toEqual([...Array(QUIET_WINDOWS - 1).fill(false), true]);
     // Quiet on: nothing more to give back.
-    expect(decideIdleRelease(state, QUIET)).toBe(false);
-    expect(decideIdleRelease(state, 0)).toBe(false);
+    expect(settle(state, 0)).toEqual(Array(QUIET_WINDOWS).fill(false));
     // A new burst, then quiet again: released again.
     decideIdleRelease(state, BUSY);
-    expect(decideIdleRelease(state, QUIET)).toBe(true);
+    expect(settle(state, QUIET).at(-1)).toBe(true);
+  });
+
+  it('waits out a lull between two bursts', () => {
+    const state = initialIdleState();
+    decideIdleRelease(state, BUSY);
+    for (let i = 0; i < QUIET_WINDOWS - 1; i++) expect(decideIdleRelease(state, QUIET)).toBe(false);
+    decideIdleRelease(state, BUSY);
+    expect(settle(state, QUIET)).toEqual([...Array(QUIET_WINDOWS - 1).fill(false), true]);
   });
 });
 
@@ -36,6 +49,7 @@ describe('checkIdle', () => {
     });
     try {
       expect(checkIdle(1)).toBe(false);
+      for (let i = 1; i < QUIET_WINDOWS; i++) expect(checkIdle(0)).toBe(false);
       expect(checkIdle(0)).toBe(true);
       expect(released).toEqual(['a', 'b']);
       checkIdle(0);
@@ -73,6 +87,7 @@ describe('collectForMemory', () => {
     );
     try {
       checkIdle(1);
+      for (let i = 1; i < QUIET_WINDOWS; i++) checkIdle(0);
       expect(checkIdle(0)).toBe(true);
       expect(order).toEqual(['release']);
       await after;

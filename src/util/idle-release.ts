@@ -1,7 +1,7 @@
 /**
  * Gives memory back once a thread goes idle after a burst of work (a catch-up, a backlog). Every
- * thread that opens the catalog watches its own event loop and, in the first quiet window after
- * a busy stretch, runs its release callbacks (each connection's `PRAGMA shrink_memory`: the
+ * thread that opens the catalog watches its own event loop and, once it has been quiet for 15 s
+ * (`QUIET_WINDOWS`) after a busy stretch, runs its release callbacks (each connection's `PRAGMA shrink_memory`: the
  * pages a catch-up cached), then a memory-reducing collection of its own heap, then the "after"
  * callbacks (the malloc trim, `catalog/db.ts`). A thread that stays quiet pays nothing.
  *
@@ -17,21 +17,30 @@
 import { type EventLoopUtilization, performance } from 'node:perf_hooks';
 
 /** How often a thread looks at its own event loop. */
-export const IDLE_CHECK_MS = 10_000;
+export const IDLE_CHECK_MS = 5_000;
 /**
  * A window whose event loop was busier than this is "busy"; at or below it, "quiet" (the catalog
  * writer of an idle server stays near 0.08: its periodic commits).
  */
 export const IDLE_UTILIZATION = 0.25;
+/**
+ * Quiet windows in a row after a busy one before the release: a thread that has settled (15 s),
+ * not one between two bursts. The release's collection costs ≈ 0.1 s of CPU; paid in a lull it
+ * would come back with the next burst.
+ */
+export const QUIET_WINDOWS = 3;
 
-/** Where a thread is between checks: whether a busy window came since the last release. */
+/** Where a thread is between checks. */
 export interface IdleState {
+  /** A busy window came since the last release. */
   dirty: boolean;
+  /** Quiet windows in a row since then. */
+  quiet: number;
 }
 
 /** The state of a thread that has just started (it starts busy: it is loading). */
 export function initialIdleState(): IdleState {
-  return { dirty: true };
+  return { dirty: true, quiet: 0 };
 }
 
 /**
@@ -41,11 +50,15 @@ export function initialIdleState(): IdleState {
 export function decideIdleRelease(state: IdleState, utilization: number): boolean {
   if (utilization > IDLE_UTILIZATION) {
     state.dirty = true;
+    state.quiet = 0;
     return false;
   }
-  const release = state.dirty;
+  if (!state.dirty) return false;
+  state.quiet++;
+  if (state.quiet < QUIET_WINDOWS) return false;
   state.dirty = false;
-  return release;
+  state.quiet = 0;
+  return true;
 }
 
 type Release = () => void;
