@@ -8,6 +8,10 @@
  * the process's bytes written and read per cycle. A thread's names are all "node", hence nice.
  *
  *   node bench/steady-split.mjs [TREE] [ROOT]   (TREE: a built checkout, default this one)
+ *
+ * SETTLE_S=25 waits that long after catch-up before measuring: a server gives memory back once,
+ * 15 s after a busy stretch (src/util/idle-release.ts); settled, the cycles show the steady state
+ * alone, without that one-off collection.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -44,6 +48,8 @@ const procIo = (pid) => {
 const { caughtUpServer, measureCycles } = await import(path.join(tree, 'bench/cases/steady.mjs'));
 const running = await caughtUpServer(root, 76_000, { args: ['--snapshot-interval', '0.1'] });
 try {
+  const settle = Number(process.env.SETTLE_S ?? 0);
+  if (settle > 0) await new Promise((res) => setTimeout(res, settle * 1000));
   const pid = running.server.pid;
   const t0 = threads(pid);
   const io0 = procIo(pid);
