@@ -1,6 +1,6 @@
 import { CompactBatchBuilder, type CompactIndexBatch } from './index-compact.js';
 import { JsonLineScanner } from './json-line.js';
-import { INDEX_FIELDS } from './records.js';
+import { INDEX_FIELDS, releaseIndexBytes } from './records.js';
 import { type LineSink, splitLines } from './tail/lines.js';
 
 /**
@@ -60,7 +60,11 @@ export function scanIndexRange(
   // A chunk cut short (the file shrank under the read): its rest is one line, as the tailer's
   // splitter would take it.
   if (p < chunk.length) slowPath(p, chunk.length - 1);
-  return { batch: builder.finish(chunk), readSkips, readSkipExcerpts };
+  const batch = builder.finish(chunk);
+  // The range's buffer is reused or dropped by the caller: no module-level scanner keeps it.
+  scanner.release();
+  releaseIndexBytes();
+  return { batch, readSkips, readSkipExcerpts };
 }
 
 /**

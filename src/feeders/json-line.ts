@@ -70,6 +70,8 @@ function literal(text: string): Literal {
   return { length: bytes.length, words, rest: Uint8Array.from(bytes.subarray(4 * whole)) };
 }
 
+const EMPTY = Buffer.alloc(0);
+
 /** 10^0 … 10^15, each exact as a double. */
 const POWERS_OF_TEN = Array.from({ length: 16 }, (_, k) => 10 ** k);
 
@@ -114,6 +116,18 @@ export class JsonLineScanner {
     this.kind = new Uint8Array(fields.length);
     this.start = new Int32Array(fields.length);
     this.end = new Int32Array(fields.length);
+  }
+
+  /**
+   * Lets go of the last scanned buffer: a scanner kept at module level would otherwise hold the
+   * first pass's last 4 MiB range for the life of the process.
+   */
+  release(): void {
+    this.b = EMPTY;
+    this.view = new DataView(EMPTY.buffer, EMPTY.byteOffset, 0);
+    this.words = new Int32Array(0);
+    this.wordBase = 0;
+    this.text = null;
   }
 
   /**

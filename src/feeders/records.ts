@@ -227,6 +227,11 @@ export function parseIndexLineFully(line: string): ParseResult<EpisodeRecord> {
 }
 
 /** The index line whose bytes start at `start` in `b` (and end at a line feed or `b`'s end). */
+/** Lets go of the buffer `parseIndexBytes` read last (see `JsonLineScanner.release`). */
+export function releaseIndexBytes(): void {
+  indexScanner.release();
+}
+
 export function parseIndexBytes(b: Buffer, start: number): ParseResult<EpisodeRecord> {
   if (indexScanner.scan(b, start) >= 0) return scannedIndexRecord(indexScanner);
   const nl = b.indexOf(0x0a, start);
