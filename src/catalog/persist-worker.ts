@@ -18,7 +18,7 @@ import { errorMessage } from '../util/errors.js';
 import { openDatabase } from './db.js';
 import { AlertStore, EpisodeStore } from './ingest-store.js';
 import type { PersistBatch, PersistCommand, PersistMessage, PersistWorkerData } from './persist-protocol.js';
-import { EPISODE_INDEX_NAMES, EPISODE_INDEXES, ensureEpisodeIndexes, UNSYNCED_LOAD } from './schema.js';
+import { EPISODE_INDEX_NAMES, ensureEpisodeIndexes, UNSYNCED_LOAD } from './schema.js';
 
 const port = parentPort;
 if (!port) throw new Error('persist-worker must run in a worker thread');
@@ -107,9 +107,8 @@ function endBulk(): void {
   db.pragma('shrink_memory');
   db.pragma(`threads = ${sortThreads()}`);
   try {
-    db.transaction(() => {
-      for (const sql of EPISODE_INDEXES) db.exec(sql.replace('CREATE INDEX', 'CREATE INDEX IF NOT EXISTS'));
-    })();
+    // The indexes the load dropped, built in one transaction (one sort each).
+    ensureEpisodeIndexes(db);
   } finally {
     db.pragma('threads = 0');
   }

@@ -13,6 +13,7 @@ import {
   parseIndexLine,
   parseIndexLineFully,
   type RecordSkipReason,
+  releaseIndexBytes,
   scanText,
   sizeBytes,
 } from './records.js';
@@ -369,6 +370,8 @@ export class CompactBatchBuilder {
       if (!parsed.ok) throw new Error('unreachable: line was valid');
       tail.push({ index: this.ringIndex[r] as number, record: parsed.record });
     }
+    // The tail was read from `source`: the parser's scanner lets go of it.
+    if (source !== undefined) releaseIndexBytes();
     return {
       count: n,
       status: this.status.subarray(0, n),

@@ -1,6 +1,6 @@
 import { CompactBatchBuilder, type CompactIndexBatch } from './index-compact.js';
 import { JsonLineScanner } from './json-line.js';
-import { INDEX_FIELDS, releaseIndexBytes } from './records.js';
+import { INDEX_FIELDS } from './records.js';
 import { type LineSink, splitLines } from './tail/lines.js';
 
 /**
@@ -61,9 +61,8 @@ export function scanIndexRange(
   // splitter would take it.
   if (p < chunk.length) slowPath(p, chunk.length - 1);
   const batch = builder.finish(chunk);
-  // The range's buffer is reused or dropped by the caller: no module-level scanner keeps it.
+  // The range's buffer is reused or dropped by the caller: this module's scanner lets go of it.
   scanner.release();
-  releaseIndexBytes();
   return { batch, readSkips, readSkipExcerpts };
 }
 

@@ -186,7 +186,8 @@ export class IndexSource implements SourceReader {
     const read = src.read;
     if (this.firstPassBytes !== null && read.bytes > 0) {
       // Room for the whole pass's ids at once, estimated from the first range's lines per byte (no
-      // margin: one more doubling at the end is cheaper than a table twice the size throughout).
+      // margin: the table holds it at two thirds full, so one more growth at the end is cheaper than a
+      // table sized with room to spare throughout).
       this.ids.reserve(Math.ceil((batch.count * this.firstPassBytes) / read.bytes));
       this.firstPassBytes = null;
     }
