@@ -3,7 +3,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { DashboardError } from '../util/errors.js';
 import { releaseWhenIdle } from '../util/idle-release.js';
-import { MIGRATIONS } from './schema.js';
+import { MIGRATIONS, restoreEpisodeKey } from './schema.js';
 
 export type Db = Database.Database;
 
@@ -41,6 +41,7 @@ export function openDatabase(stateDir: string | null, options: OpenDbOptions = {
     // power loss can lose the last commits, which then replay from the data root.
     db.pragma('synchronous = NORMAL');
     migrate(db);
+    restoreEpisodeKey(db);
   }
   // 8 MiB of page cache per connection (three threads hold one each); the catalog writer raises
   // its own while it loads a backlog.

@@ -1,3 +1,5 @@
+import type Database from 'better-sqlite3';
+import { IdHashSet } from '../feeders/id-hash-set.js';
 import { LINE_OK, ROW, ROW_FIELDS } from '../feeders/index-compact.js';
 import { JsonLineScanner, latin1 } from '../feeders/json-line.js';
 import { INDEX, INDEX_FIELDS, parseIndexBytes, parseIndexLine } from '../feeders/records.js';
@@ -11,6 +13,7 @@ import {
 } from '../protocol/index.js';
 import { isoFromMs, timestampMs } from '../util/time.js';
 import type { Db } from './db.js';
+import { BULK_REPEATS_TABLE } from './schema.js';
 import { scannedExtraJson, scannedId, scannedText } from './scanned-row.js';
 
 /** The tailed sources whose positions are checkpointed. */
@@ -211,6 +214,7 @@ export interface EpisodeBatchResult {
  * ids) counts as a repeat the same way.
  */
 export class EpisodeStore {
+  private readonly db: Db;
   private readonly insert;
   private readonly bumpDuplicate;
   private readonly upsertHost;
@@ -218,8 +222,11 @@ export class EpisodeStore {
   private readonly writeCheckpoint;
   private readonly tx;
   private readonly columnsTx;
+  /** Set while a cold bulk load fills the keyless table (`startBulk`). */
+  private bulk: BulkLoad | null = null;
 
   constructor(db: Db) {
+    this.db = db;
     this.insert = db.prepare(
       `INSERT INTO episodes (episode_id, host_id, sha256, size_bytes, received_at, received_ms, path, extra, first_seen_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(episode_id) DO NOTHING`,
@@ -240,6 +247,61 @@ export class EpisodeStore {
     this.columnsTx = db.transaction((c: EpisodeColumns, checkpoint: Checkpoint) =>
       this.writeColumnsUnsafe(c, checkpoint),
     );
+  }
+
+  /**
+   * A cold bulk load begins: the table is empty and has no unique key (the writer dropped it;
+   * schema.ts EPISODE_KEY_INDEX), so ids are told apart by their 64-bit hash (the first pass's
+   * `IdHashSet`, ≈ 12 MiB for a million) until the key is built. A line whose id hash was seen in
+   * this load is held in `bulk_repeats` with its batch, counted neither inserted nor repeated, and
+   * applied by `applyHeld` once the key exists (so a different id that shares a hash still gets
+   * its row).
+   */
+  startBulk(): void {
+    this.db.exec(BULK_REPEATS_TABLE);
+    this.bulk = {
+      ids: new IdHashSet(1 << 16),
+      insert: this.db.prepare(
+        `INSERT INTO episodes (episode_id, host_id, sha256, size_bytes, received_at, received_ms, path, extra, first_seen_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      hold: this.db.prepare('INSERT INTO bulk_repeats (episode_id, row) VALUES (?, ?)'),
+    };
+  }
+
+  /** The bulk load is over and the key is built: its held lines are applied (`applyHeld`). */
+  endBulk(): EpisodeBatchResult {
+    this.bulk = null;
+    return this.applyHeld();
+  }
+
+  /**
+   * Applies the lines a bulk load held back (this run's, or one's cut short by a crash; the key
+   * must exist): a repeat bumps its episode's `duplicates`, a line whose id is not there after all
+   * is inserted. One transaction, which drops `bulk_repeats`.
+   */
+  applyHeld(): EpisodeBatchResult {
+    const none = { inserted: 0, duplicates: 0 };
+    if (this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'bulk_repeats'").get() === undefined)
+      return none;
+    return this.db.transaction(() => {
+      const batch = this.begin();
+      const held = this.db.prepare('SELECT episode_id, row FROM bulk_repeats ORDER BY id').all() as Array<{
+        episode_id: string;
+        row: string | null;
+      }>;
+      for (const h of held) {
+        if (h.row === null) {
+          this.bumpDuplicate.run(h.episode_id);
+          batch.duplicates++;
+          continue;
+        }
+        const [hostId, sha256, sizeBytes, receivedAt, receivedMs, path, extra] = JSON.parse(h.row) as HeldRow;
+        this.addRow(batch, h.episode_id, hostId, sha256, sizeBytes, receivedAt, receivedMs, path, extra);
+      }
+      this.db.exec('DROP TABLE bulk_repeats');
+      return this.end(batch, null);
+    })();
   }
 
   writeBatch(
@@ -331,9 +393,14 @@ export class EpisodeStore {
   ): EpisodeBatchResult {
     const batch = this.begin();
     for (const r of records) this.add(batch, r);
-    // After the inserts: a repeat may come in the same batch as its first sighting.
-    batch.duplicates += duplicateIds.length;
-    for (const id of duplicateIds) this.bumpDuplicate.run(id);
+    // After the inserts: a repeat may come in the same batch as its first sighting. During a bulk
+    // load there is no key to find its episode by yet: it is held.
+    const bulk = this.bulk;
+    if (bulk !== null) for (const id of duplicateIds) bulk.hold.run(id, null);
+    else {
+      batch.duplicates += duplicateIds.length;
+      for (const id of duplicateIds) this.bumpDuplicate.run(id);
+    }
     return this.end(batch, checkpoint);
   }
 
@@ -366,21 +433,31 @@ export class EpisodeStore {
     path: string | null,
     extra: string | null,
   ): void {
-    const info = this.insert.run(
-      episodeId,
-      hostId,
-      sha256,
-      sizeBytes,
-      receivedAt,
-      receivedMs,
-      path,
-      extra,
-      batch.now,
-    );
-    if (info.changes === 0) {
-      this.bumpDuplicate.run(episodeId);
-      batch.duplicates++;
-      return;
+    const bulk = this.bulk;
+    if (bulk !== null) {
+      if (!bulk.ids.add(episodeId)) {
+        const row: HeldRow = [hostId, sha256, sizeBytes, receivedAt, receivedMs, path, extra];
+        bulk.hold.run(episodeId, JSON.stringify(row));
+        return;
+      }
+      bulk.insert.run(episodeId, hostId, sha256, sizeBytes, receivedAt, receivedMs, path, extra, batch.now);
+    } else {
+      const info = this.insert.run(
+        episodeId,
+        hostId,
+        sha256,
+        sizeBytes,
+        receivedAt,
+        receivedMs,
+        path,
+        extra,
+        batch.now,
+      );
+      if (info.changes === 0) {
+        this.bumpDuplicate.run(episodeId);
+        batch.duplicates++;
+        return;
+      }
     }
     batch.inserted++;
     const size = sizeBytes ?? 0;
@@ -409,6 +486,16 @@ export class EpisodeStore {
 
 /** The writer's own scanner, for first-pass lines with more than the fast columns carry. */
 const rowScanner = new JsonLineScanner(INDEX_FIELDS);
+
+/** A bulk load's own insert (no key to conflict with), its id hashes, and where it holds repeats. */
+interface BulkLoad {
+  ids: IdHashSet;
+  insert: Database.Statement<unknown[]>;
+  hold: Database.Statement<unknown[]>;
+}
+
+/** A held line's columns after its id (`bulk_repeats.row`). */
+type HeldRow = [string, string | null, number | null, string | null, number | null, string | null, string | null];
 
 interface RowBatch {
   now: string;

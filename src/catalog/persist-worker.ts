@@ -16,9 +16,16 @@ import type { EpisodeRecord } from '../protocol/index.js';
 import { storageFault } from '../state/errors.js';
 import { errorMessage } from '../util/errors.js';
 import { openDatabase } from './db.js';
-import { AlertStore, EpisodeStore } from './ingest-store.js';
+import { AlertStore, type EpisodeBatchResult, EpisodeStore } from './ingest-store.js';
 import type { PersistBatch, PersistCommand, PersistMessage, PersistWorkerData } from './persist-protocol.js';
-import { EPISODE_INDEX_NAMES, ensureEpisodeIndexes, UNSYNCED_LOAD } from './schema.js';
+import {
+  EPISODE_INDEX_NAMES,
+  EPISODE_KEY_NAME,
+  EPISODES_KEYLESS_TABLE,
+  ensureEpisodeIndexes,
+  hasInlineEpisodeKey,
+  UNSYNCED_LOAD,
+} from './schema.js';
 
 const port = parentPort;
 if (!port) throw new Error('persist-worker must run in a worker thread');
@@ -62,6 +69,8 @@ db.pragma(`cache_size = -${CACHE_KIB}`);
 // load cut short dropped them; an older version built others).
 ensureEpisodeIndexes(db);
 const episodes = new EpisodeStore(db);
+// Lines a bulk load cut short held back (the key is there now).
+episodes.applyHeld();
 /** True while a cold first pass loads an empty table with its secondary indexes dropped. */
 let bulkLoading = false;
 
@@ -77,11 +86,17 @@ let bulkLoading = false;
 function beginBulk(): void {
   if (bulkLoading || db.prepare('SELECT 1 FROM episodes LIMIT 1').get() !== undefined) return;
   db.transaction(() => {
-    for (const name of EPISODE_INDEX_NAMES) db.exec(`DROP INDEX IF EXISTS ${name}`);
+    for (const name of [...EPISODE_INDEX_NAMES, EPISODE_KEY_NAME]) db.exec(`DROP INDEX IF EXISTS ${name}`);
+    // The unique key too: an empty table made with it inline is made again without it.
+    if (hasInlineEpisodeKey(db)) {
+      db.exec('DROP TABLE episodes');
+      db.exec(EPISODES_KEYLESS_TABLE);
+    }
     db.prepare('INSERT OR REPLACE INTO sync_state (name, value) VALUES (?, 1)').run(UNSYNCED_LOAD);
   })();
   db.pragma('synchronous = OFF');
   db.pragma(`cache_size = -${BULK_CACHE_KIB}`);
+  episodes.startBulk();
   bulkLoading = true;
 }
 
@@ -101,8 +116,8 @@ function sortThreads(): number {
   return cores > 1 && (os.loadavg()[0] ?? cores) + 1 <= cores ? BULK_SORT_THREADS : 0;
 }
 
-function endBulk(): void {
-  if (!bulkLoading) return;
+function endBulk(): EpisodeBatchResult {
+  if (!bulkLoading) return { inserted: 0, duplicates: 0 };
   db.pragma(`cache_size = -${CACHE_KIB}`);
   db.pragma('shrink_memory');
   db.pragma(`threads = ${sortThreads()}`);
@@ -112,9 +127,12 @@ function endBulk(): void {
   } finally {
     db.pragma('threads = 0');
   }
+  // The lines held back for want of the key (repeats, mostly).
+  const held = episodes.endBulk();
   db.pragma('synchronous = NORMAL');
   syncLoad();
   bulkLoading = false;
+  return held;
 }
 
 /**
@@ -259,8 +277,7 @@ function write(batch: PersistBatch): Omit<Extract<PersistMessage, { type: 'commi
       return { type: 'committed', source: 'index', seq: batch.seq, lines: batch.count, ...r };
     }
     case 'first_pass_done':
-      endBulk();
-      return { type: 'committed', source: 'index', seq: batch.seq, lines: 0, inserted: 0, duplicates: 0 };
+      return { type: 'committed', source: 'index', seq: batch.seq, lines: 0, ...endBulk() };
     case 'alerts':
       alerts.writeBatch(batch.records, batch.checkpoint);
       return {
