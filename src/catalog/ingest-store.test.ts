@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../../test/support/tmp.js';
 import type { Checkpoint } from '../feeders/tail/types.js';
-import { openDatabase } from './db.js';
+import type { EpisodeRecord } from '../protocol/index.js';
+import { type Db, openDatabase } from './db.js';
 import { AlertStore, EpisodeStore, readCheckpoint } from './ingest-store.js';
+import { dropEpisodeIndexesForLoad, EPISODE_KEY_NAME, ensureEpisodeIndexes } from './schema.js';
 
 describe('checkpoints in the catalog', () => {
   it('keep the files a tailer holds queued behind the one it reads, across a reopen', () => {
@@ -36,6 +38,124 @@ describe('checkpoints in the catalog', () => {
     new AlertStore(db).writeBatch([], queued);
     expect(readCheckpoint(db, 'index')).toEqual(plain);
     expect(readCheckpoint(db, 'alerts')).toEqual(queued);
+    db.close();
+  });
+});
+
+const ep = (id: string, host: string, size: number): EpisodeRecord => ({
+  episode_id: id,
+  host_id: host,
+  sha256: null,
+  size_bytes: size,
+  received_at: '2026-01-01T00:00:00.000Z',
+});
+
+const cp = (offset: number): Checkpoint => ({
+  dev: 1,
+  ino: 2,
+  fingerprint: 'ab'.repeat(20),
+  fingerprintLen: 64,
+  offset,
+});
+
+/** The unique key of `episodes`: the inline one (a table of migration v1) or episodes_by_id. */
+function keys(db: Db): string[] {
+  return (db.prepare('PRAGMA index_list(episodes)').all() as Array<{ name: string; unique: number }>)
+    .filter((r) => r.unique === 1)
+    .map((r) => r.name);
+}
+
+/** A cold bulk load as the catalog writer runs it, up to its rows (repeats of e1 and e3 among them). */
+function loadRows(db: Db): EpisodeStore {
+  const store = new EpisodeStore(db);
+  db.transaction(() => dropEpisodeIndexesForLoad(db))();
+  store.startBulk();
+  expect(keys(db)).toEqual([]);
+  const first = store.writeBatch([ep('e1', 'h1', 10), ep('e2', 'h2', 20), ep('e1', 'h1', 99)], cp(100));
+  // A repeat the main thread told (duplicateIds), and one in a later batch.
+  const second = store.writeBatch([ep('e3', 'h1', 30), ep('e3', 'h2', 98)], cp(200), ['e2']);
+  // Held lines count neither way until the key is there.
+  expect([first, second]).toEqual([
+    { inserted: 2, duplicates: 0 },
+    { inserted: 1, duplicates: 0 },
+  ]);
+  return store;
+}
+
+function contents(db: Db) {
+  return {
+    rows: db.prepare('SELECT episode_id, host_id, size_bytes, duplicates FROM episodes ORDER BY id').all(),
+    counters: db.prepare('SELECT name, value FROM counters ORDER BY name').all(),
+    hosts: db.prepare('SELECT host_id, episodes, bytes FROM host_totals ORDER BY host_id').all(),
+    held: db.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'bulk_repeats'").pluck().get(),
+  };
+}
+
+const loaded = {
+  rows: [
+    { episode_id: 'e1', host_id: 'h1', size_bytes: 10, duplicates: 1 },
+    { episode_id: 'e2', host_id: 'h2', size_bytes: 20, duplicates: 1 },
+    { episode_id: 'e3', host_id: 'h1', size_bytes: 30, duplicates: 1 },
+  ],
+  counters: [
+    { name: 'duplicate_lines', value: 3 },
+    { name: 'total_bytes', value: 60 },
+    { name: 'total_episodes', value: 3 },
+  ],
+  hosts: [
+    { host_id: 'h1', episodes: 2, bytes: 40 },
+    { host_id: 'h2', episodes: 1, bytes: 20 },
+  ],
+  held: 0,
+};
+
+describe('a cold bulk load', () => {
+  it('loads the rows without a unique key, then builds it and applies the repeats it held', () => {
+    const db = openDatabase(tempDir());
+    ensureEpisodeIndexes(db);
+    // A new catalog's table has its key inline (migration v1).
+    expect(keys(db)).toEqual(['sqlite_autoindex_episodes_1']);
+    const store = loadRows(db);
+    ensureEpisodeIndexes(db);
+    expect(store.endBulk()).toEqual({ inserted: 0, duplicates: 3 });
+    expect(keys(db)).toEqual([EPISODE_KEY_NAME]);
+    expect(contents(db)).toEqual(loaded);
+    // Live writes after it find their repeats through the key.
+    expect(store.writeBatch([ep('e2', 'h2', 1), ep('e4', 'h2', 40)], cp(300))).toEqual({
+      inserted: 1,
+      duplicates: 1,
+    });
+    expect(() =>
+      db.prepare("INSERT INTO episodes (episode_id, host_id, first_seen_at) VALUES ('e4', 'h', 'x')").run(),
+    ).toThrow(/UNIQUE/);
+    db.close();
+  });
+
+  it('cut short, gets its key back at the next open, and its held lines at the writer start', () => {
+    const dir = tempDir();
+    let db = openDatabase(dir);
+    loadRows(db);
+    db.close(); // killed before its end: no key, repeats held
+    db = openDatabase(dir);
+    expect(keys(db)).toEqual([EPISODE_KEY_NAME]);
+    // The main thread's lookup by id reads the key, not the table.
+    expect(db.prepare("EXPLAIN QUERY PLAN SELECT 1 FROM episodes WHERE episode_id = 'e1'").all()).toEqual([
+      expect.objectContaining({ detail: expect.stringContaining(EPISODE_KEY_NAME) }),
+    ]);
+    ensureEpisodeIndexes(db);
+    expect(new EpisodeStore(db).applyHeld()).toEqual({ inserted: 0, duplicates: 3 });
+    expect(contents(db)).toEqual(loaded);
+    // Nothing left to apply.
+    expect(new EpisodeStore(db).applyHeld()).toEqual({ inserted: 0, duplicates: 0 });
+    db.close();
+  });
+
+  it('leaves a table with its key inline as it is', () => {
+    const db = openDatabase(tempDir());
+    new EpisodeStore(db).writeBatch([ep('e1', 'h1', 10), ep('e1', 'h1', 10)], null);
+    ensureEpisodeIndexes(db);
+    ensureEpisodeIndexes(db);
+    expect(keys(db)).toEqual(['sqlite_autoindex_episodes_1']);
     db.close();
   });
 });

@@ -18,14 +18,7 @@ import { errorMessage } from '../util/errors.js';
 import { openDatabase } from './db.js';
 import { AlertStore, type EpisodeBatchResult, EpisodeStore } from './ingest-store.js';
 import type { PersistBatch, PersistCommand, PersistMessage, PersistWorkerData } from './persist-protocol.js';
-import {
-  EPISODE_INDEX_NAMES,
-  EPISODE_KEY_NAME,
-  EPISODES_KEYLESS_TABLE,
-  ensureEpisodeIndexes,
-  hasInlineEpisodeKey,
-  UNSYNCED_LOAD,
-} from './schema.js';
+import { dropEpisodeIndexesForLoad, ensureEpisodeIndexes, UNSYNCED_LOAD } from './schema.js';
 
 const port = parentPort;
 if (!port) throw new Error('persist-worker must run in a worker thread');
@@ -86,12 +79,7 @@ let bulkLoading = false;
 function beginBulk(): void {
   if (bulkLoading || db.prepare('SELECT 1 FROM episodes LIMIT 1').get() !== undefined) return;
   db.transaction(() => {
-    for (const name of [...EPISODE_INDEX_NAMES, EPISODE_KEY_NAME]) db.exec(`DROP INDEX IF EXISTS ${name}`);
-    // The unique key too: an empty table made with it inline is made again without it.
-    if (hasInlineEpisodeKey(db)) {
-      db.exec('DROP TABLE episodes');
-      db.exec(EPISODES_KEYLESS_TABLE);
-    }
+    dropEpisodeIndexesForLoad(db);
     db.prepare('INSERT OR REPLACE INTO sync_state (name, value) VALUES (?, 1)').run(UNSYNCED_LOAD);
   })();
   db.pragma('synchronous = OFF');
@@ -116,15 +104,26 @@ function sortThreads(): number {
   return cores > 1 && (os.loadavg()[0] ?? cores) + 1 <= cores ? BULK_SORT_THREADS : 0;
 }
 
+/**
+ * The catalog file is mapped into memory while a bulk load's indexes are built (`PRAGMA
+ * mmap_size`; SQLite's ceiling here is 2 GiB): each build reads the whole table, and through a 2
+ * MiB page cache every page was copied out of the OS page cache again. Offline on the 1M-line
+ * foreign root's table (≈ 650 MB), the eight builds took ≈ 4.7 s of CPU against ≈ 5.9 s without.
+ * Unmapped again right after (the mapped pages count in the process's RSS while mapped).
+ */
+const BUILD_MMAP_BYTES = 2 ** 31 - 2 ** 16;
+
 function endBulk(): EpisodeBatchResult {
   if (!bulkLoading) return { inserted: 0, duplicates: 0 };
   db.pragma(`cache_size = -${CACHE_KIB}`);
   db.pragma('shrink_memory');
   db.pragma(`threads = ${sortThreads()}`);
+  db.pragma(`mmap_size = ${BUILD_MMAP_BYTES}`);
   try {
     // The indexes the load dropped, built in one transaction (one sort each).
     ensureEpisodeIndexes(db);
   } finally {
+    db.pragma('mmap_size = 0');
     db.pragma('threads = 0');
   }
   // The lines held back for want of the key (repeats, mostly).

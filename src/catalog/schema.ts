@@ -88,6 +88,19 @@ export const BULK_REPEATS_TABLE = `CREATE TABLE IF NOT EXISTS bulk_repeats (
         row TEXT                          -- JSON of the line's columns; NULL: a known repeat
       )`;
 
+/**
+ * A cold bulk load into the empty table begins (in the caller's transaction): the secondary
+ * indexes and the unique key go, to be built once the rows are in (`ensureEpisodeIndexes`); a
+ * table made with its key inline is made again without it.
+ */
+export function dropEpisodeIndexesForLoad(db: Db): void {
+  for (const name of [...EPISODE_INDEX_NAMES, EPISODE_KEY_NAME]) db.exec(`DROP INDEX IF EXISTS ${name}`);
+  if (hasInlineEpisodeKey(db)) {
+    db.exec('DROP TABLE episodes');
+    db.exec(EPISODES_KEYLESS_TABLE);
+  }
+}
+
 /** True when `episodes` carries its unique key inline (a table made by migration v1). */
 export function hasInlineEpisodeKey(db: Db): boolean {
   return (db.prepare('PRAGMA index_list(episodes)').all() as Array<{ origin: string }>).some(
