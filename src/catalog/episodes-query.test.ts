@@ -173,3 +173,72 @@ describe('explorer queries: one snapshot per page while another thread writes', 
     }
   });
 });
+
+describe('explorer queries: sort=status', () => {
+  // Statuses set by hand, received times with ties and some missing, small pages: every cursor
+  // lands inside a run of equal keys.
+  const db = openDatabase(null);
+  ensureEpisodeIndexes(db);
+  const statuses = ['ok', 'missing', 'corrupt', 'unverified'] as const;
+  const n = 600;
+  const records = Array.from({ length: n }, (_, i) => ({
+    ...record(i),
+    received_at: i % 11 === 0 ? null : new Date(Date.UTC(2026, 10, 1) + (i % 37) * 1000).toISOString(),
+  }));
+  new EpisodeStore(db).writeBatch(records, null);
+  const setStatus = db.prepare('UPDATE episodes SET status = ? WHERE id = ?');
+  records.forEach((_, i) => setStatus.run(statuses[(i * 7) % 4], i + 1));
+  const queries = new EpisodeQueries(db);
+  const rank: Record<string, number> = { corrupt: 0, missing: 1, unindexed: 2, unverified: 3, ok: 4 };
+
+  /** The documented order: worst status first, then newest first (untimed last), then latest arrival. */
+  const want = (order: 'asc' | 'desc', hosts: string[] = []) => {
+    const rows = records
+      .map((r, i) => ({ id: i + 1, r, status: statuses[(i * 7) % 4] as string }))
+      .filter(({ r }) => hosts.length === 0 || hosts.includes(r.host_id))
+      .sort(
+        (a, b) =>
+          (rank[a.status] as number) - (rank[b.status] as number) ||
+          (a.r.received_at === null ? 1 : 0) - (b.r.received_at === null ? 1 : 0) ||
+          Date.parse(b.r.received_at ?? '0') - Date.parse(a.r.received_at ?? '0') ||
+          b.id - a.id,
+      )
+      .map(({ r }) => r.episode_id);
+    return order === 'asc' ? rows : rows.reverse();
+  };
+
+  const pages = (order: 'asc' | 'desc', f: EpisodeFilter, limit: number) => {
+    const ids: string[] = [];
+    let cursor = null;
+    do {
+      const page = queries.pageSorted(f, { sort: 'status', order }, cursor, limit);
+      ids.push(...page.items.map((i) => i.episode_id));
+      cursor = page.next;
+    } while (cursor !== null);
+    return ids;
+  };
+
+  for (const order of ['asc', 'desc'] as const) {
+    for (const limit of [1, 7, 50]) {
+      it(`pages ${order} (limit ${limit}) give every row once, worst first, ties by received time`, () => {
+        expect(pages(order, NO_FILTER, limit)).toEqual(want(order));
+        expect(pages(order, { ...NO_FILTER, hosts: ['host-b'] }, limit)).toEqual(want(order, ['host-b']));
+      });
+    }
+  }
+
+  it('reads each status as a range of its time index, never sorting its rows', () => {
+    const plan = (
+      db
+        .prepare(
+          `EXPLAIN QUERY PLAN SELECT id FROM episodes WHERE status = ? AND received_ms < ?
+           ORDER BY received_ms DESC, id DESC LIMIT 101`,
+        )
+        .all('ok', 0) as Array<{ detail: string }>
+    )
+      .map((r) => r.detail)
+      .join(' | ');
+    expect(plan).toContain('episodes_by_status_time');
+    expect(plan).not.toMatch(/TEMP B-TREE/);
+  });
+});

@@ -369,8 +369,8 @@ export class EpisodeQueries {
 
   /**
    * One page in another order than newest first: index rows through the index of the sort key
-   * (`episodes_order_*`: key, then row id), as a range after the cursor; unindexed files (few)
-   * by a top-N sort.
+   * (`episodes_order_host`: host, then row id; `episodes_by_status_time`; `episodes_by_size`), as
+   * a range after the cursor; unindexed files (few) by a top-N sort.
    */
   pageSorted(
     f: EpisodeFilter,
@@ -402,7 +402,9 @@ export class EpisodeQueries {
       ).all(...sql.params, want) as Array<FileRawRow & { sort_key: number | string | null }>;
       for (const r of rows) found.push({ key: r.sort_key, src: FILE, id: r.id, item: fileItem(r).item });
     }
-    found.sort(compareSorted(sort.order));
+    // By status, each source's rows of a status come in their own order (index rows by received
+    // time): the sort (stable) only merges them.
+    found.sort(compareSorted(sort.order, sort.sort !== 'status'));
     const page = found.slice(0, limit);
     const last = page[page.length - 1];
     return {
@@ -414,7 +416,8 @@ export class EpisodeQueries {
 
   /**
    * Index rows of a sorted page, each part a range of one index in order: for `status`, one
-   * status after another in rank order (`episodes_order_status`: status, row id); otherwise the
+   * status after another in rank order (`episodes_by_status_time`: status, received time, row
+   * id); otherwise the
    * rest of the cursor's key by id, then the keys after it (`episodes_order_host`, or
    * `episodes_by_size` with its few rows per size put in id order), then rows without a key.
    */
@@ -456,18 +459,53 @@ export class EpisodeQueries {
     if (sort.sort === 'status') {
       const ranked = [...wantsRows(f)].sort((a, b) => STATUS_RANK[a] - STATUS_RANK[b]);
       if (sort.order === 'desc') ranked.reverse();
+      // Within a status: received time, then arrival, newest first for `asc` (worst first) and
+      // the very reverse for `desc`; untimed rows last for `asc`. Each part is a range of
+      // `episodes_by_status_time` (status, received time, row id).
+      const tie = sort.order === 'asc' ? 'DESC' : 'ASC';
+      const after = sort.order === 'asc' ? '<' : '>';
+      // Where the cursor's row left off among its status's rows: its received time (which never
+      // changes for a row; its status may, but the cursor carries the rank it was read under).
+      const fromMs =
+        fromId === null
+          ? null
+          : ((this.stmt('SELECT received_ms FROM episodes WHERE id = ?').pluck().get(fromId) as
+              | number
+              | null
+              | undefined) ?? null);
       for (const status of ranked) {
         const rank = STATUS_RANK[status];
-        const sql = rowConditions(f, { status }, false);
+        const part = (where: string, params: Array<string | number>, order: string) => {
+          const sql = rowConditions(f, { status }, false);
+          sql.where.push(where);
+          sql.params.push(...params);
+          read(sql, order, () => rank);
+        };
+        const timed = (where: string, params: Array<string | number>) =>
+          part(where, params, `received_ms ${tie}, id ${tie}`);
+        const untimed = (where: string, params: Array<string | number>) => part(where, params, `id ${tie}`);
+        let rest = true;
         if (fromKey !== undefined && fromKey !== null) {
           const c = (rank - (fromKey as number)) * (sort.order === 'asc' ? 1 : -1);
           if (c < 0 || (c === 0 && !sameKey)) continue;
-          if (c === 0 && fromId !== null) {
-            sql.where.push(`id ${cmp} ?`);
-            sql.params.push(fromId);
-          }
+          rest = c > 0 || fromId === null;
         } else if (fromKey === null) break; // The cursor is past every status (none is missing).
-        read(sql, `id ${dir}`, () => rank);
+        if (rest) {
+          if (tie === 'DESC') {
+            timed('received_ms IS NOT NULL', []);
+            untimed('received_ms IS NULL', []);
+          } else {
+            untimed('received_ms IS NULL', []);
+            timed('received_ms IS NOT NULL', []);
+          }
+        } else if (fromMs !== null) {
+          untimed(`received_ms = ? AND id ${after} ?`, [fromMs, fromId as number]);
+          timed(`received_ms ${after} ?`, [fromMs]);
+          if (tie === 'DESC') untimed('received_ms IS NULL', []);
+        } else {
+          untimed(`received_ms IS NULL AND id ${after} ?`, [fromId as number]);
+          if (tie === 'ASC') timed('received_ms IS NOT NULL', []);
+        }
       }
       return out;
     }
@@ -841,8 +879,11 @@ function compareKey(a: number | string, b: number | string): number {
   return Buffer.compare(Buffer.from(a), Buffer.from(b));
 }
 
-/** Order of a sorted page: key in `order` (missing last), then source and id in the same direction. */
-function compareSorted(order: 'asc' | 'desc'): (a: KeyedRow, b: KeyedRow) => number {
+/**
+ * Order of a sorted page: key in `order` (missing last), then source and (`byId`) id in the same
+ * direction; without `byId`, rows of one key and source are left in the order they came.
+ */
+function compareSorted(order: 'asc' | 'desc', byId = true): (a: KeyedRow, b: KeyedRow) => number {
   const dir = order === 'asc' ? 1 : -1;
   return (a, b) => {
     if (a.key === null || b.key === null) {
@@ -851,7 +892,7 @@ function compareSorted(order: 'asc' | 'desc'): (a: KeyedRow, b: KeyedRow) => num
       const c = compareKey(a.key, b.key);
       if (c !== 0) return dir * c;
     }
-    return dir * (a.src - b.src || a.id - b.id);
+    return dir * (a.src - b.src || (byId ? a.id - b.id : 0));
   };
 }
 

@@ -282,7 +282,10 @@ export class EpisodeStore {
    */
   applyHeld(): EpisodeBatchResult {
     const none = { inserted: 0, duplicates: 0 };
-    if (this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'bulk_repeats'").get() === undefined)
+    if (
+      this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'bulk_repeats'").get() ===
+      undefined
+    )
       return none;
     return this.db.transaction(() => {
       const batch = this.begin();
@@ -495,7 +498,15 @@ interface BulkLoad {
 }
 
 /** A held line's columns after its id (`bulk_repeats.row`). */
-type HeldRow = [string, string | null, number | null, string | null, number | null, string | null, string | null];
+type HeldRow = [
+  string,
+  string | null,
+  number | null,
+  string | null,
+  number | null,
+  string | null,
+  string | null,
+];
 
 interface RowBatch {
   now: string;

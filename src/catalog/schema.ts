@@ -24,11 +24,10 @@ export const EPISODE_INDEXES: readonly string[] = [
   // Size filters matching few rows, and `sort=size` (a few rows per size, put in id order); the
   // host rides along so `host` + a size sort or filter is checked in the index, not per row.
   'CREATE INDEX episodes_by_size ON episodes(size_bytes, received_ms, host_id)',
-  // The explorer's other orders (`sort=host|status`): the key then the row id (SQLite appends
-  // it), so a page is a range of one index either way, never a sort of every row under the
-  // filter.
+  // The explorer's `sort=host`: the host then the row id (SQLite appends it), so a page is a
+  // range of one index either way, never a sort of every row under the filter. (`sort=status`
+  // reads `episodes_by_status_time`: its ties go by received time.)
   'CREATE INDEX episodes_order_host ON episodes(host_id)',
-  'CREATE INDEX episodes_order_status ON episodes(status)',
 ];
 
 /**
@@ -41,6 +40,9 @@ export const UNSYNCED_LOAD = 'unsynced_load';
 export const RETIRED_EPISODE_INDEXES: readonly string[] = [
   // v2's 256-group sha index (`substr(sha256, 1, 2)`): a prefix then scanned its group's rows.
   'episodes_by_sha_group',
+  // `sort=status` by (status, row id): a build of ≈ 0.3 s at 1M rows after a bulk load; the
+  // status's time index serves it (ties by received time).
+  'episodes_order_status',
 ];
 
 /**
