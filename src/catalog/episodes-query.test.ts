@@ -187,7 +187,7 @@ describe('explorer queries: sort=status', () => {
   }));
   new EpisodeStore(db).writeBatch(records, null);
   const setStatus = db.prepare('UPDATE episodes SET status = ? WHERE id = ?');
-  records.forEach((_, i) => setStatus.run(statuses[(i * 7) % 4], i + 1));
+  for (let i = 0; i < n; i++) setStatus.run(statuses[(i * 7) % 4], i + 1);
   const queries = new EpisodeQueries(db);
   const rank: Record<string, number> = { corrupt: 0, missing: 1, unindexed: 2, unverified: 3, ok: 4 };
 

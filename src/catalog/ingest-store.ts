@@ -13,8 +13,8 @@ import {
 } from '../protocol/index.js';
 import { isoFromMs, timestampMs } from '../util/time.js';
 import type { Db } from './db.js';
-import { BULK_REPEATS_TABLE } from './schema.js';
 import { scannedExtraJson, scannedId, scannedText } from './scanned-row.js';
+import { BULK_REPEATS_TABLE } from './schema.js';
 
 /** The tailed sources whose positions are checkpointed. */
 export type SourceName = 'index' | 'alerts';
