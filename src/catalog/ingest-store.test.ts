@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../../test/support/tmp.js';
 import type { Checkpoint } from '../feeders/tail/types.js';
+import { matchesEpisodeFilter } from '../protocol/episode-filter.js';
 import type { EpisodeRecord } from '../protocol/index.js';
-import { type Db, openDatabase } from './db.js';
+import { type Db, openDatabase, SCHEMA_VERSION } from './db.js';
+import { EpisodeQueries, NO_FILTER } from './episodes-query.js';
 import { AlertStore, EpisodeStore, readCheckpoint } from './ingest-store.js';
 import { dropEpisodeIndexesForLoad, EPISODE_KEY_NAME, ensureEpisodeIndexes } from './schema.js';
 
@@ -156,6 +158,48 @@ describe('a cold bulk load', () => {
     ensureEpisodeIndexes(db);
     ensureEpisodeIndexes(db);
     expect(keys(db)).toEqual(['sqlite_autoindex_episodes_1']);
+    db.close();
+  });
+});
+
+describe('a sha256 written in capitals', () => {
+  const upper = 'ABCDEF0123456789'.repeat(4);
+  const lower = upper.toLowerCase();
+
+  it('is stored lowercased and found by a prefix in either case, by the catalog and the web filter', () => {
+    const db = openDatabase(tempDir());
+    ensureEpisodeIndexes(db);
+    new EpisodeStore(db).writeBatch(
+      [
+        { ...ep('e1', 'h1', 1), sha256: upper },
+        { ...ep('e2', 'h1', 1), sha256: 'NOT-HEX-ABC' },
+      ],
+      null,
+    );
+    expect(db.prepare('SELECT sha256 FROM episodes ORDER BY id').pluck().all()).toEqual([
+      lower,
+      'NOT-HEX-ABC',
+    ]);
+    const queries = new EpisodeQueries(db);
+    for (const q of ['ABCDEF01', 'abcdef01']) {
+      const f = { ...NO_FILTER, q };
+      expect(queries.page(f, null, 10).items.map((i) => i.episode_id)).toEqual(['e1']);
+      expect(matchesEpisodeFilter({ ...ep('e1', 'h1', 1), sha256: upper }, f)).toBe(true);
+    }
+    db.close();
+  });
+
+  it('in a catalog of an earlier version is lowercased by its migration', () => {
+    const dir = tempDir();
+    let db = openDatabase(dir);
+    db.prepare(
+      "INSERT INTO episodes (episode_id, host_id, sha256, first_seen_at) VALUES ('e1', 'h1', ?, 'x'), ('e2', 'h1', 'xYz', 'x')",
+    ).run(upper);
+    db.pragma('user_version = 5');
+    db.close();
+    db = openDatabase(dir);
+    expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    expect(db.prepare('SELECT sha256 FROM episodes ORDER BY id').pluck().all()).toEqual([lower, 'xYz']);
     db.close();
   });
 });

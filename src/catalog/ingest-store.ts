@@ -4,6 +4,7 @@ import { LINE_OK, ROW, ROW_FIELDS } from '../feeders/index-compact.js';
 import { JsonLineScanner, latin1 } from '../feeders/json-line.js';
 import { INDEX, INDEX_FIELDS, parseIndexBytes, parseIndexLine } from '../feeders/records.js';
 import type { Checkpoint, PendingFile } from '../feeders/tail/types.js';
+import { catalogSha256 } from '../protocol/episode-filter.js';
 import {
   type AlertRecord,
   dict,
@@ -436,6 +437,8 @@ export class EpisodeStore {
     path: string | null,
     extra: string | null,
   ): void {
+    // A hex digest written in capitals is stored lowercased (the explorer's `q` matches lowercase).
+    if (sha256 !== null) sha256 = catalogSha256(sha256);
     const bulk = this.bulk;
     if (bulk !== null) {
       if (!bulk.ids.add(episodeId)) {

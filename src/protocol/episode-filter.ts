@@ -125,6 +125,14 @@ export function parseEpisodeFilter(p: FilterParams): EpisodeFilter {
   return filter;
 }
 
+/**
+ * A sha256 as the catalog stores and matches it: a hex one lowercased (a receiver may write its
+ * digest in capitals), anything else as written.
+ */
+export function catalogSha256(sha: string): string {
+  return /[A-F]/.test(sha) && /^[0-9a-fA-F]+$/.test(sha) ? sha.toLowerCase() : sha;
+}
+
 /** True when `q` may be a sha256 prefix (hex, at most 64 digits). */
 export function isShaPrefix(q: string): boolean {
   return /^[0-9a-f]{1,64}$/i.test(q);
@@ -160,9 +168,9 @@ export function matchesEpisodeFilter(
   if (f.phases.length > 0) return false;
   if (f.hosts.length > 0 && !f.hosts.some((host) => hostMatches(ep, host))) return false;
   if (f.q !== null) {
-    // The catalog's rule: `q` lowercased against the sha256 as the index wrote it (hex digests are
-    // lowercase; one written in capitals is not found by a sha prefix, there or here).
-    const sha = isShaPrefix(f.q) && (ep.sha256 ?? '').startsWith(f.q.toLowerCase());
+    // The catalog's rule: `q` lowercased against the sha256 as the catalog stores it (a hex one
+    // lowercased: `catalogSha256`), so a digest written in capitals is found here as there.
+    const sha = isShaPrefix(f.q) && catalogSha256(ep.sha256 ?? '').startsWith(f.q.toLowerCase());
     if (!ep.episode_id.startsWith(f.q) && !sha) return false;
   }
   if (f.fromMs !== null || f.toMs !== null) {
