@@ -39,15 +39,18 @@ describe('the explorer filter shared by server and web app', () => {
     expect(matchesEpisodeFilter(ep, parseEpisodeFilter(params({ host: 'rack-1/h1' })))).toBe(false);
   });
 
-  it('an id prefix is case-sensitive, a sha256 prefix is not (lowercased, against the sha256 as written)', () => {
+  it('an id prefix is case-sensitive, a sha256 prefix is not (lowercased, against the sha256 lowercased)', () => {
     expect(matchesEpisodeFilter(ep, parseEpisodeFilter(params({ q: 'Ep-A' })))).toBe(true);
     expect(matchesEpisodeFilter(ep, parseEpisodeFilter(params({ q: 'ep-a' })))).toBe(false);
     const hex = { ...ep, sha256: 'abcdef0123' };
     expect(matchesEpisodeFilter(hex, parseEpisodeFilter(params({ q: 'abcdef' })))).toBe(true);
     expect(matchesEpisodeFilter(hex, parseEpisodeFilter(params({ q: 'ABCDEF' })))).toBe(true);
-    // As the catalog's sha256 index reads it (src/catalog/episode-filter-parity.test.ts): a sha256
-    // the index wrote in capitals is not found by a sha prefix.
-    expect(matchesEpisodeFilter(ep, parseEpisodeFilter(params({ q: 'abcdef' })))).toBe(false);
+    // As the catalog stores it (lowercased: `catalogSha256`), a sha256 the index wrote in capitals
+    // is found by a sha prefix in either case; a value that is not hex is matched as written.
+    expect(matchesEpisodeFilter(ep, parseEpisodeFilter(params({ q: 'abcdef' })))).toBe(true);
+    expect(matchesEpisodeFilter(ep, parseEpisodeFilter(params({ q: 'ABCDEF' })))).toBe(true);
+    const notHex = { ...ep, sha256: 'ABCDEFG' };
+    expect(matchesEpisodeFilter(notHex, parseEpisodeFilter(params({ q: 'abcdef' })))).toBe(false);
   });
 
   it('several hosts and statuses; a live row without a status matches no status filter', () => {
