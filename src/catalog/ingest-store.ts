@@ -258,10 +258,13 @@ export class EpisodeStore {
    * applied by `applyHeld` once the key exists (so a different id that shares a hash still gets
    * its row).
    */
-  startBulk(): void {
+  startBulk(expectedIds?: number): void {
     this.db.exec(BULK_REPEATS_TABLE);
+    const ids = new IdHashSet(1 << 16);
+    // Room for them all at once (a million: 12 MiB), rather than growing through the load.
+    if (expectedIds !== undefined) ids.reserve(Math.min(expectedIds, MAX_RESERVED_IDS));
     this.bulk = {
-      ids: new IdHashSet(1 << 16),
+      ids,
       insert: this.db.prepare(
         `INSERT INTO episodes (episode_id, host_id, sha256, size_bytes, received_at, received_ms, path, extra, first_seen_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -499,6 +502,9 @@ interface BulkLoad {
   insert: Database.Statement<unknown[]>;
   hold: Database.Statement<unknown[]>;
 }
+
+/** The most ids a bulk load makes room for up front (64 MiB of hashes); more grow as they come. */
+const MAX_RESERVED_IDS = 4_000_000;
 
 /** A held line's columns after its id (`bulk_repeats.row`). */
 type HeldRow = [

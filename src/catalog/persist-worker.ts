@@ -76,7 +76,7 @@ let bulkLoading = false;
  * catalog (UNSYNCED_LOAD) until its files are synced at its end, and a start that finds the mark
  * checks the catalog first (state/state-dir.ts) and rebuilds it when damaged.
  */
-function beginBulk(): void {
+function beginBulk(expectedIds?: number): void {
   if (bulkLoading || db.prepare('SELECT 1 FROM episodes LIMIT 1').get() !== undefined) return;
   db.transaction(() => {
     dropEpisodeIndexesForLoad(db);
@@ -84,7 +84,7 @@ function beginBulk(): void {
   })();
   db.pragma('synchronous = OFF');
   db.pragma(`cache_size = -${BULK_CACHE_KIB}`);
-  episodes.startBulk();
+  episodes.startBulk(expectedIds);
   bulkLoading = true;
 }
 
@@ -246,6 +246,19 @@ function findCopy(indexPath: string, cp: Checkpoint, end: number): string | null
   return null;
 }
 
+/**
+ * Lines in the whole index, judged from a first-pass range (its lines per byte times the file's
+ * size): room for a bulk load's id hashes at once. Undefined when the file cannot be measured.
+ */
+function expectedLines(batch: { fd?: number; count: number; length: number }): number | undefined {
+  if (batch.fd === undefined || batch.length === 0) return undefined;
+  try {
+    return Math.ceil((batch.count * fs.fstatSync(batch.fd).size) / batch.length);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Valid index records of whole lines, parsed by the one line parser. */
 function parseLines(lines: readonly string[]): EpisodeRecord[] {
   const records: EpisodeRecord[] = [];
@@ -269,7 +282,7 @@ function write(batch: PersistBatch): Omit<Extract<PersistMessage, { type: 'commi
       return { type: 'committed', source: 'index', seq: batch.seq, lines: batch.lines.length, ...r };
     }
     case 'index_columns': {
-      beginBulk();
+      beginBulk(expectedLines(batch));
       const bytes =
         batch.bytes ?? readRange(batch.fd as number, batch.fileOffset, batch.length, batch.checkpoint);
       const r = episodes.writeColumns({ ...batch, bytes }, batch.checkpoint);
