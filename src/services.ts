@@ -13,6 +13,7 @@ import { Metrics } from './http/metrics.js';
 import { publishStoredAlertActions } from './http/routes/alert-lifecycle.js';
 import { DataRootMonitor } from './liveness/data-root-monitor.js';
 import { PhaseMixService } from './phasemix/service.js';
+import { traceMark } from './feeders/first-pass-trace.js';
 import { createPipeline, type Pipeline } from './pipeline/pipeline.js';
 import { type HostThresholds, parseHostThresholds } from './protocol/host-status.js';
 import { CLOSE_GOING_AWAY, HEARTBEAT_INTERVAL_MS } from './protocol/index.js';
@@ -200,6 +201,7 @@ export async function startServices(
       checkOrigin: originCheck(config.allowedOrigins ?? []),
       ...(extras.routes ? { routes: extras.routes } : {}),
     });
+    traceMark('app built');
   } catch (err) {
     await stop('server failed to start');
     throw err;

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { workerFile } from '../util/worker-url.js';
+import { bootTraceOn, traceAdd, traceSet, traced } from './first-pass-trace.js';
 import { CONTROL, type FirstPassJob, type FirstPassResult, SCANNER_READY } from './first-pass-protocol.js';
 import { CompactBatchBuilder, type CompactIndexBatch, compactIndexBatch } from './index-compact.js';
 import { MAX_LINE_BYTES, readRange } from './index-ranges.js';
@@ -78,14 +79,8 @@ export interface FirstPassSource {
 
 /** Fewer planned ranges than this are scanned on this thread alone (a thread's start costs more). */
 export const SCANNER_MIN_RANGES = 4;
-/** Ranges taken (by either thread) and not yet delivered, at most: bounds the columns held. */
+/** Ranges the scanner took and this thread has not delivered yet, at most: bounds the columns held. */
 const SCANNER_AHEAD = 8;
-/**
- * Ranges this thread scans ahead of delivery, at most, each in a buffer and builder of its own.
- * It takes one only when the next range to deliver is still on the scanner — it would otherwise
- * wait — so it never idles while ranges are left, nor takes one the scanner would be free for.
- */
-const OWN_AHEAD = 3;
 
 /** A read buffer and a batch builder of this thread's, busy while their batch is undelivered. */
 interface Slot {
@@ -109,20 +104,20 @@ interface Scanned {
  * order, on this thread, which alone decides repeats and checkpoints; the event loop runs between
  * ranges (a range is a few milliseconds of work), so the server answers while a large index loads.
  *
- * A large index is scanned on two threads that take ranges from one shared counter: a scanner
- * thread (`first-pass-worker.ts`, the other core; started ahead by `prestartScanner` when it can
- * be) takes the next whenever it is free, and this thread takes one (up to OWN_AHEAD ahead) when
- * the next to deliver is still on the scanner and its event loop has time to spare (`IdleGauge`),
- * so the start-up work on this thread (the HTTP app, the folder scans) comes first and overlaps
- * the scan, and neither thread waits while ranges are left. The scanner reads through
- * the same descriptor and moves its batch's columns here; its bytes stay there (`raw` of kind
- * `range`: read again through the descriptor should anything need them).
+ * A large index is scanned by a scanner thread (`first-pass-worker.ts`, the other core; started
+ * ahead by `prestartScanner` when it can be, which also warms its compiled code meanwhile): it
+ * takes the ranges in order from a shared counter, and this thread only applies them, so the rest
+ * of the start-up here (the HTTP app, the folder scans, the alerts) overlaps the scan. This thread
+ * scans none itself while the scanner runs: scanning on both threads had V8 compile the scanner's
+ * code twice and run it cold twice — more CPU on a two-core machine than the ranges it took saved.
+ * A range the scanner fails on, or every range once it is gone, is scanned here. The scanner
+ * reads through the same descriptor and moves its batch's columns here; its bytes stay there
+ * (`raw` of kind `range`: read again through the descriptor should anything need them).
  */
 export class FirstPassLoader implements BulkLoader {
   /**
    * Read buffers and builders of the ranges this thread scans, reused: one is busy from the scan
-   * until its batch is delivered (`deliver` applies a batch before it returns), so one serves a
-   * pass on this thread alone, and OWN_AHEAD more the ranges scanned ahead of the scanner's.
+   * until its batch is delivered (`deliver` applies a batch before it returns), so one serves.
    */
   private slots: Slot[] = [];
   private closed = false;
@@ -154,66 +149,35 @@ export class FirstPassLoader implements BulkLoader {
     const n = ranges.length;
     const scanner =
       this.useScanner && n >= SCANNER_MIN_RANGES ? ScannerThread.start(file.fd, ranges, SCANNER_AHEAD) : null;
-    // The counters both threads take ranges from (this thread's own when it is alone).
+    // The counters the scanner takes ranges from (this thread's own when it is alone).
     const control = scanner?.control ?? new Int32Array(2);
-    /** Ranges this thread scanned ahead, by index (each holds one of its buffers until delivered). */
-    const ahead = new Map<number, Scanned & { slot: Slot }>();
-    const takeHere = () => {
-      const j = Atomics.add(control, CONTROL.next, 1);
-      if (j < n) {
-        const [start, end] = ranges[j] as readonly [number, number];
-        ahead.set(j, this.scanHere(file, start, end));
-      }
-    };
-    const idle = new IdleGauge();
     let at = 0;
     try {
       for (; at < n && !stopped(); at++) {
-        let scanned: (Scanned & { slot?: Slot }) | null = null;
-        for (;;) {
-          const mine = ahead.get(at);
-          if (mine) {
-            ahead.delete(at);
-            scanned = mine;
-            break;
-          }
-          // Nobody took it yet: take the next range (`at`, unless the scanner took it meanwhile).
-          if (at >= Atomics.load(control, CONTROL.next)) {
-            takeHere();
-            continue;
-          }
-          // The scanner's: while it is not back, this thread scans the next ranges nobody took —
-          // when its event loop has had time to spare (the rest of the start-up comes first).
-          if (
-            scanner?.alive &&
-            !scanner.has(at) &&
-            ahead.size < OWN_AHEAD &&
-            Atomics.load(control, CONTROL.next) < n &&
-            idle.spare()
-          ) {
-            takeHere();
-            await tick();
-            continue;
-          }
-          const result = await scanner?.take(at);
-          if (result?.ok) {
-            const [start] = ranges[at] as readonly [number, number];
-            scanned = {
-              batch: result.batch,
-              read: { bytes: result.length, skips: result.readSkips, excerpts: result.readSkipExcerpts },
-              raw: { kind: 'range', file, fileOffset: start, length: result.length },
-              ownColumns: true,
-            };
-          } else {
-            // The scanner failed on it or is gone: scanned here, as it would be alone.
-            const [start, end] = ranges[at] as readonly [number, number];
-            scanned = this.scanHere(file, start, end);
-          }
-          break;
+        const [start, end] = ranges[at] as readonly [number, number];
+        // The scanner's, while it runs (it takes every range in order); else this thread's.
+        const waitFrom = bootTraceOn ? performance.now() : 0;
+        const result = scanner ? await scanner.take(at) : null;
+        if (bootTraceOn && scanner) traceAdd('wait for scanner', performance.now() - waitFrom);
+        let scanned: Scanned & { slot?: Slot };
+        if (result?.ok) {
+          if (result.cpu !== undefined) traceSet('scanner cpu', [result.cpuAtJob, result.cpu]);
+          scanned = {
+            batch: result.batch,
+            read: { bytes: result.length, skips: result.readSkips, excerpts: result.readSkipExcerpts },
+            raw: { kind: 'range', file, fileOffset: start, length: result.length },
+            ownColumns: true,
+          };
+        } else {
+          // Alone, or the scanner failed on it or is gone: scanned here.
+          scanned = traced('scan here', () => this.scanHere(file, start, end));
+          // Nobody took it (the scanner was gone first): the next to take is after it.
+          if (Atomics.load(control, CONTROL.next) <= at) Atomics.store(control, CONTROL.next, at + 1);
         }
-        const end = (ranges[at] as readonly [number, number])[1];
         const { slot, ...source } = scanned;
+        const deliverFrom = bootTraceOn ? performance.now() : 0;
         await this.deliver(scanned.batch, { ...source, checkpoint: { ...checkpoint, offset: end } });
+        if (bootTraceOn) traceAdd('deliver', performance.now() - deliverFrom);
         if (slot) slot.busy = false;
         Atomics.store(control, CONTROL.delivered, at + 1);
         Atomics.notify(control, CONTROL.delivered);
@@ -274,26 +238,6 @@ export class FirstPassLoader implements BulkLoader {
 
 const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-/** This thread's event loop waited this long since the last look: it has time for a range. */
-const SPARE_IDLE_MS = 5;
-
-/**
- * Whether this thread's event loop has had time to spare: it waited (idle in its poll phase) at
- * least SPARE_IDLE_MS since the last look. While the rest of the start-up (the HTTP app, the
- * folder scans) keeps it busy, the scanner thread takes the ranges; once that is done the loop
- * waits on the scanner, and this thread takes ranges too.
- */
-class IdleGauge {
-  private last = performance.eventLoopUtilization();
-
-  spare(): boolean {
-    const now = performance.eventLoopUtilization();
-    const idleMs = now.idle - this.last.idle;
-    this.last = now;
-    return idleMs >= SPARE_IDLE_MS;
-  }
-}
-
 /** The scanner thread: it takes ranges itself; its results are kept by id until taken. */
 class ScannerThread {
   private readonly results = new Map<number, FirstPassResult>();
@@ -337,10 +281,6 @@ class ScannerThread {
     } catch {
       return null;
     }
-  }
-
-  has(id: number): boolean {
-    return this.results.has(id);
   }
 
   /** The result of range `id` (which the scanner took) once it came; null when the thread is gone without it. */
