@@ -7,8 +7,8 @@
  * of delivery and the checkpoint.
  */
 import { parentPort } from 'node:worker_threads';
-import { bootTraceOn, threadCpuSeconds } from './first-pass-trace.js';
 import { CONTROL, type FirstPassJob, type FirstPassResult, SCANNER_READY } from './first-pass-protocol.js';
+import { bootTraceOn, threadCpuSeconds } from './first-pass-trace.js';
 import { warmScanner } from './first-pass-warmup.js';
 import { CompactBatchBuilder, type CompactIndexBatch } from './index-compact.js';
 import { MAX_LINE_BYTES, readRange } from './index-ranges.js';

@@ -8,8 +8,8 @@ import { type CatalogFault, CatalogPersister, type PersisterStats } from '../cat
 import type { VerifierCounts } from '../catalog/verifier-counts.js';
 import { integrityCounts } from '../catalog/verifier-service.js';
 import { EpisodesDirFeeder } from '../feeders/episodes-dir.js';
-import { bootTrace, traceMark } from '../feeders/first-pass-trace.js';
 import type { EpisodeFileSource } from '../feeders/file-journal.js';
+import { bootTrace, traceMark } from '../feeders/first-pass-trace.js';
 import { HealthDirFeeder } from '../feeders/health-dir.js';
 import type { JsonlFeederStats } from '../feeders/jsonl-feeder.js';
 import { emptyState } from '../protocol/index.js';
