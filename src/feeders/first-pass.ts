@@ -79,8 +79,12 @@ export interface FirstPassSource {
 
 /** Fewer planned ranges than this are scanned on this thread alone (a thread's start costs more). */
 export const SCANNER_MIN_RANGES = 4;
-/** Ranges the scanner took and this thread has not delivered yet, at most: bounds the columns held. */
+/** Ranges taken (by either thread) and not yet delivered, at most: bounds the columns held. */
 const SCANNER_AHEAD = 8;
+/** Ranges this thread scans ahead of delivery when it helps the scanner, at most (a buffer and builder each). */
+const OWN_AHEAD = 2;
+/** This thread helps the scanner only while the ranges left would take it longer than this. */
+const HELP_MS = 400;
 
 /** A read buffer and a batch builder of this thread's, busy while their batch is undelivered. */
 interface Slot {
@@ -151,16 +155,39 @@ export class FirstPassLoader implements BulkLoader {
       this.useScanner && n >= SCANNER_MIN_RANGES ? ScannerThread.start(file.fd, ranges, SCANNER_AHEAD) : null;
     // The counters the scanner takes ranges from (this thread's own when it is alone).
     const control = scanner?.control ?? new Int32Array(2);
+    /** Ranges this thread took to help the scanner, by index (each holds one of its slots until delivered). */
+    const ahead = new Map<number, Scanned & { slot: Slot }>();
+    const idle = new IdleGauge();
     let at = 0;
     try {
       for (; at < n && !stopped(); at++) {
         const [start, end] = ranges[at] as readonly [number, number];
-        // The scanner's, while it runs (it takes every range in order); else this thread's.
+        let scanned: (Scanned & { slot?: Slot }) | undefined = ahead.get(at);
+        ahead.delete(at);
+        // The scanner's, unless this thread took it to help (see `helpScanner`).
+        while (
+          !scanned &&
+          scanner?.alive &&
+          !scanner.has(at) &&
+          this.helpScanner(scanner, control, n, ahead, idle)
+        ) {
+          const j = Atomics.add(control, CONTROL.next, 1);
+          if (j >= n) break;
+          const [js, je] = ranges[j] as readonly [number, number];
+          ahead.set(
+            j,
+            traced('scan here', () => this.scanHere(file, js, je)),
+          );
+          await tick();
+          scanned = ahead.get(at);
+          ahead.delete(at);
+        }
         const waitFrom = bootTraceOn ? performance.now() : 0;
-        const result = scanner ? await scanner.take(at) : null;
-        if (bootTraceOn && scanner) traceAdd('wait for scanner', performance.now() - waitFrom);
-        let scanned: Scanned & { slot?: Slot };
-        if (result?.ok) {
+        const result = !scanned && scanner ? await scanner.take(at) : null;
+        if (bootTraceOn && scanner && !scanned) traceAdd('wait for scanner', performance.now() - waitFrom);
+        if (scanned) {
+          // Taken here.
+        } else if (result?.ok) {
           if (result.cpu !== undefined) traceSet('scanner cpu', [result.cpuAtJob, result.cpu]);
           scanned = {
             batch: result.batch,
@@ -193,6 +220,27 @@ export class FirstPassLoader implements BulkLoader {
       if (at < n) await scanner?.stop();
       else void scanner?.stop();
     }
+  }
+
+  /**
+   * Whether this thread takes the next range nobody took, to help the scanner: only once the rest
+   * of the start-up here is done (its event loop has had time to spare), and only while the ranges
+   * left would keep the scanner busy for more than HELP_MS at its pace so far. Scanning here has a
+   * price (V8 compiles the scanner's code on this thread too, and runs it cold at first): for an
+   * index whose lines the scanner is about to finish anyway, it costs more CPU than it saves.
+   */
+  private helpScanner(
+    scanner: ScannerThread,
+    control: Int32Array,
+    n: number,
+    ahead: ReadonlyMap<number, unknown>,
+    idle: IdleGauge,
+  ): boolean {
+    if (ahead.size >= OWN_AHEAD) return false;
+    const left = n - Atomics.load(control, CONTROL.next);
+    if (left <= 0 || scanner.scanned < 2) return false;
+    const msPerRange = (performance.now() - scanner.startedAt) / scanner.scanned;
+    return left * msPerRange > HELP_MS && idle.spare();
   }
 
   /** Reads and scans one range on this thread, into a free slot's buffer and builder (reused). */
@@ -238,11 +286,33 @@ export class FirstPassLoader implements BulkLoader {
 
 const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+/** This thread's event loop waited this long since the last look: it has time for a range. */
+const SPARE_IDLE_MS = 5;
+
+/**
+ * Whether this thread's event loop has had time to spare: it waited (idle in its poll phase) at
+ * least SPARE_IDLE_MS since the last look — the rest of the start-up (the HTTP app, the folder
+ * scans) no longer keeps it busy.
+ */
+class IdleGauge {
+  private last = performance.eventLoopUtilization();
+
+  spare(): boolean {
+    const now = performance.eventLoopUtilization();
+    const idleMs = now.idle - this.last.idle;
+    this.last = now;
+    return idleMs >= SPARE_IDLE_MS;
+  }
+}
+
 /** The scanner thread: it takes ranges itself; its results are kept by id until taken. */
 class ScannerThread {
   private readonly results = new Map<number, FirstPassResult>();
   private readonly waiters = new Map<number, (r: FirstPassResult | null) => void>();
   alive = true;
+  /** Ranges it has answered, and when it was given the pass (its pace: `helpScanner`). */
+  scanned = 0;
+  readonly startedAt = performance.now();
 
   private constructor(
     private readonly worker: Worker,
@@ -250,6 +320,7 @@ class ScannerThread {
   ) {
     worker.on('message', (r: FirstPassResult | typeof SCANNER_READY) => {
       if (r === SCANNER_READY) return;
+      this.scanned++;
       const waiter = this.waiters.get(r.id);
       if (waiter) {
         this.waiters.delete(r.id);
@@ -281,6 +352,10 @@ class ScannerThread {
     } catch {
       return null;
     }
+  }
+
+  has(id: number): boolean {
+    return this.results.has(id);
   }
 
   /** The result of range `id` (which the scanner took) once it came; null when the thread is gone without it. */
