@@ -136,6 +136,8 @@ export class FirstPassLoader implements BulkLoader {
     private readonly onDone: () => void | Promise<void> = () => {},
     /** Whether to start a scanner thread for a plan of SCANNER_MIN_RANGES or more (tests turn it off). */
     private readonly useScanner = true,
+    /** This thread helps the scanner while the ranges left would take it longer than this (tests: 0). */
+    private readonly helpMs = HELP_MS,
   ) {}
 
   /**
@@ -240,7 +242,7 @@ export class FirstPassLoader implements BulkLoader {
     const left = n - Atomics.load(control, CONTROL.next);
     if (left <= 0 || scanner.scanned < 2) return false;
     const msPerRange = (performance.now() - scanner.startedAt) / scanner.scanned;
-    return left * msPerRange > HELP_MS && idle.spare();
+    return left * msPerRange > this.helpMs && idle.spare();
   }
 
   /** Reads and scans one range on this thread, into a free slot's buffer and builder (reused). */
