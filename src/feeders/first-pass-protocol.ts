@@ -31,5 +31,6 @@ export type FirstPassResult =
       batch: CompactIndexBatch;
       cpu?: number;
       cpuAtJob?: number;
+      blockedMs?: number;
     } & Omit<ScannedRange, 'batch'>)
   | { id: number; ok: false; message: string };

@@ -6,6 +6,7 @@
  * back. It decides nothing: the main thread owns the file's position, the id repeats, the order
  * of delivery and the checkpoint.
  */
+import { performance } from 'node:perf_hooks';
 import { parentPort } from 'node:worker_threads';
 import { CONTROL, type FirstPassJob, type FirstPassResult, SCANNER_READY } from './first-pass-protocol.js';
 import { bootTraceOn, threadCpuSeconds } from './first-pass-trace.js';
@@ -32,6 +33,8 @@ let buffer = Buffer.alloc(0);
 port.once('message', (job: FirstPassJob) => {
   jobCame = true;
   const cpuAtJob = bootTraceOn ? threadCpuSeconds() : 0;
+  /** Time spent waiting for this many ranges to be delivered (the `ahead` bound), when tracing. */
+  let blockedMs = 0;
   const control = new Int32Array(job.control);
   const n = job.ranges.length;
   for (;;) {
@@ -39,7 +42,9 @@ port.once('message', (job: FirstPassJob) => {
     for (;;) {
       const delivered = Atomics.load(control, CONTROL.delivered);
       if (Atomics.load(control, CONTROL.next) - delivered < job.ahead) break;
+      const from = bootTraceOn ? performance.now() : 0;
       Atomics.wait(control, CONTROL.delivered, delivered, 100);
+      if (bootTraceOn) blockedMs += performance.now() - from;
     }
     const id = Atomics.add(control, CONTROL.next, 1);
     if (id >= n) return;
@@ -52,7 +57,8 @@ port.once('message', (job: FirstPassJob) => {
       const builder = new CompactBatchBuilder(Math.ceil(bytes.length / 200));
       const scanned = scanIndexRange(bytes, start, MAX_LINE_BYTES, builder);
       result = { id, ok: true, length: bytes.length, ...scanned };
-      if (bootTraceOn) Object.assign(result, { cpu: threadCpuSeconds(), cpuAtJob });
+      if (bootTraceOn)
+        Object.assign(result, { cpu: threadCpuSeconds(), cpuAtJob, blockedMs: Math.round(blockedMs) });
     } catch (err) {
       result = { id, ok: false, message: (err as Error).message };
     }

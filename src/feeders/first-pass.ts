@@ -190,7 +190,8 @@ export class FirstPassLoader implements BulkLoader {
         if (scanned) {
           // Taken here.
         } else if (result?.ok) {
-          if (result.cpu !== undefined) traceSet('scanner cpu', [result.cpuAtJob, result.cpu]);
+          if (result.cpu !== undefined)
+            traceSet('scanner', { cpuAtJob: result.cpuAtJob, cpu: result.cpu, blockedMs: result.blockedMs });
           scanned = {
             batch: result.batch,
             read: { bytes: result.length, skips: result.readSkips, excerpts: result.readSkipExcerpts },
