@@ -4,20 +4,20 @@ import { performance } from 'node:perf_hooks';
 /**
  * A cold start's phases, when `CIS490_BOOT_TRACE=1`: each mark is the wall time since the first
  * mark (the pipeline's start, where `bootstrap_seconds` starts) and this thread's CPU seconds then
- * (`/proc/thread-self/stat`, Linux); sums add up time spent in a named part (e.g. the id dedupe).
+ * (`/proc/thread-self/stat`, Linux) and the whole process's (`proc`, every thread's); sums add up time spent in a named part (e.g. the id dedupe).
  * `serve` logs them on its 'ready' line's heels as one 'boot trace' line. Off by default: nothing
  * is read or kept then.
  */
 export const bootTraceOn = process.env.CIS490_BOOT_TRACE === '1';
 
-const marks: Array<{ at: string; ms: number; cpu: number }> = [];
+const marks: Array<{ at: string; ms: number; cpu: number; proc: number }> = [];
 const sums = new Map<string, { ms: number; cpu: number; n: number }>();
 let t0 = -1;
 
 /** This thread's CPU seconds (user + system), or NaN where /proc is not there. */
-export function threadCpuSeconds(): number {
+export function threadCpuSeconds(of: 'thread-self' | 'self' = 'thread-self'): number {
   try {
-    const st = fs.readFileSync('/proc/thread-self/stat', 'latin1');
+    const st = fs.readFileSync(`/proc/${of}/stat`, 'latin1');
     const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
     return (Number(f[11]) + Number(f[12])) / 100;
   } catch {
@@ -30,7 +30,7 @@ export function traceMark(at: string): void {
   if (!bootTraceOn) return;
   const now = performance.now();
   if (t0 < 0) t0 = now;
-  marks.push({ at, ms: Math.round(now - t0), cpu: threadCpuSeconds() });
+  marks.push({ at, ms: Math.round(now - t0), cpu: threadCpuSeconds(), proc: threadCpuSeconds('self') });
 }
 
 /** Adds `ms` of wall time (measured by the caller) to the part `name`. */

@@ -10,7 +10,6 @@ import { performance } from 'node:perf_hooks';
 import { parentPort } from 'node:worker_threads';
 import { CONTROL, type FirstPassJob, type FirstPassResult, SCANNER_READY } from './first-pass-protocol.js';
 import { bootTraceOn, threadCpuSeconds } from './first-pass-trace.js';
-import { warmScanner } from './first-pass-warmup.js';
 import { CompactBatchBuilder, type CompactIndexBatch } from './index-compact.js';
 import { MAX_LINE_BYTES, readRange } from './index-ranges.js';
 import { scanIndexRange } from './index-scan.js';
@@ -21,17 +20,10 @@ if (!port) throw new Error('first-pass-worker must run in a worker thread');
 // Loaded: a scanner started ahead of its pass says so (`prestartScanner`'s promise).
 port.postMessage(SCANNER_READY);
 
-/** Set once the pass has come: the warm-up below stops. */
-let jobCame = false;
-// Until then (a scanner started ahead waits while the server loads), made-up lines are scanned
-// so that V8 compiles the scanner's code before the real ranges come, not on them.
-warmScanner(() => jobCame);
-
 /** Reused for every range: the bytes never leave this thread (the columns do). */
 let buffer = Buffer.alloc(0);
 
 port.once('message', (job: FirstPassJob) => {
-  jobCame = true;
   const cpuAtJob = bootTraceOn ? threadCpuSeconds() : 0;
   /** Time spent waiting for this many ranges to be delivered (the `ahead` bound), when tracing. */
   let blockedMs = 0;

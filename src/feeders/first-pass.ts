@@ -109,7 +109,7 @@ interface Scanned {
  * ranges (a range is a few milliseconds of work), so the server answers while a large index loads.
  *
  * A large index is scanned by a scanner thread (`first-pass-worker.ts`, the other core; started
- * ahead by `prestartScanner` when it can be, which also warms its compiled code meanwhile): it
+ * ahead by `prestartScanner` when it can be): it
  * takes the ranges in order from a shared counter, and this thread only applies them, so the rest
  * of the start-up here (the HTTP app, the folder scans, the alerts) overlaps the scan. This thread
  * scans none itself while the scanner runs: scanning on both threads had V8 compile the scanner's
