@@ -490,7 +490,7 @@ describe('the first pass on two threads', () => {
     // The scanner thread scanned some of them (read again through the descriptor as `range`).
     expect(two.kinds.filter((k) => k === 'range').length).toBeGreaterThan(0);
     expect(two.out).toEqual(one.out);
-    // One started with the pass (it warms up on nothing: the pass is there at once): the same batches.
+    // One started with the pass: the same batches.
     const three = await firstPassOf(file, rangeBytes, true);
     expect(three.out).toEqual(one.out);
     // This thread helping the scanner whenever its event loop is idle: the same batches again.
