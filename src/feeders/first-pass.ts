@@ -79,8 +79,12 @@ export interface FirstPassSource {
 
 /** Fewer planned ranges than this are scanned on this thread alone (a thread's start costs more). */
 export const SCANNER_MIN_RANGES = 4;
-/** Ranges taken (by either thread) and not yet delivered, at most: bounds the columns held. */
-const SCANNER_AHEAD = 8;
+/**
+ * Ranges taken (by either thread) and not yet delivered, at most: bounds the columns held (≈ 1 MiB
+ * a range). Sixteen: the scanner never waits while the start-up work here (the HTTP app, the folder
+ * scans) delays delivery (at eight it waited up to 60 ms of a python pass).
+ */
+const SCANNER_AHEAD = 16;
 /** Ranges this thread scans ahead of delivery when it helps the scanner, at most (a buffer and builder each). */
 const OWN_AHEAD = 2;
 /** This thread helps the scanner only while the ranges left would take it longer than this. */
