@@ -47,6 +47,8 @@ port.once('message', (job: FirstPassJob) => {
       const bytes = readRange(job.fd, start, end, buffer);
       // A fresh builder per range: its arrays are moved to the main thread.
       const builder = new CompactBatchBuilder(Math.ceil(bytes.length / 200));
+      // Its tail records are parsed by the main thread, which waits for this one.
+      builder.deferTail = true;
       const scanned = scanIndexRange(bytes, start, MAX_LINE_BYTES, builder);
       result = { id, ok: true, length: bytes.length, ...scanned };
       if (bootTraceOn)
