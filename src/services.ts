@@ -6,6 +6,7 @@ import { WsHub } from './bus/ws-hub.js';
 import { futureDatedOrNull } from './catalog/future-dated.js';
 import { IntegrityVerifier } from './catalog/verifier-service.js';
 import type { ServerConfig } from './config/server-config.js';
+import { traceMark } from './feeders/first-pass-trace.js';
 import { type BuildAppOptions, buildApp } from './http/app.js';
 import { isLoopbackHost, originCheck, ReadAuth } from './http/auth.js';
 import type { AppContext } from './http/context.js';
@@ -200,6 +201,7 @@ export async function startServices(
       checkOrigin: originCheck(config.allowedOrigins ?? []),
       ...(extras.routes ? { routes: extras.routes } : {}),
     });
+    traceMark('app built');
   } catch (err) {
     await stop('server failed to start');
     throw err;

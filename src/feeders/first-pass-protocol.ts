@@ -24,5 +24,13 @@ export const SCANNER_READY = 'ready';
 
 /** The scanner thread's answer per range it took: its compact batch (columns moved), or why it failed. */
 export type FirstPassResult =
-  | ({ id: number; ok: true; length: number; batch: CompactIndexBatch } & Omit<ScannedRange, 'batch'>)
+  | ({
+      id: number;
+      ok: true;
+      length: number;
+      batch: CompactIndexBatch;
+      cpu?: number;
+      cpuAtJob?: number;
+      blockedMs?: number;
+    } & Omit<ScannedRange, 'batch'>)
   | { id: number; ok: false; message: string };

@@ -6,8 +6,10 @@
  * back. It decides nothing: the main thread owns the file's position, the id repeats, the order
  * of delivery and the checkpoint.
  */
+import { performance } from 'node:perf_hooks';
 import { parentPort } from 'node:worker_threads';
 import { CONTROL, type FirstPassJob, type FirstPassResult, SCANNER_READY } from './first-pass-protocol.js';
+import { bootTraceOn, threadCpuSeconds } from './first-pass-trace.js';
 import { CompactBatchBuilder, type CompactIndexBatch } from './index-compact.js';
 import { MAX_LINE_BYTES, readRange } from './index-ranges.js';
 import { scanIndexRange } from './index-scan.js';
@@ -22,6 +24,9 @@ port.postMessage(SCANNER_READY);
 let buffer = Buffer.alloc(0);
 
 port.once('message', (job: FirstPassJob) => {
+  const cpuAtJob = bootTraceOn ? threadCpuSeconds() : 0;
+  /** Time spent waiting for this many ranges to be delivered (the `ahead` bound), when tracing. */
+  let blockedMs = 0;
   const control = new Int32Array(job.control);
   const n = job.ranges.length;
   for (;;) {
@@ -29,7 +34,9 @@ port.once('message', (job: FirstPassJob) => {
     for (;;) {
       const delivered = Atomics.load(control, CONTROL.delivered);
       if (Atomics.load(control, CONTROL.next) - delivered < job.ahead) break;
+      const from = bootTraceOn ? performance.now() : 0;
       Atomics.wait(control, CONTROL.delivered, delivered, 100);
+      if (bootTraceOn) blockedMs += performance.now() - from;
     }
     const id = Atomics.add(control, CONTROL.next, 1);
     if (id >= n) return;
@@ -40,8 +47,12 @@ port.once('message', (job: FirstPassJob) => {
       const bytes = readRange(job.fd, start, end, buffer);
       // A fresh builder per range: its arrays are moved to the main thread.
       const builder = new CompactBatchBuilder(Math.ceil(bytes.length / 200));
+      // Its tail records are parsed by the main thread, which waits for this one.
+      builder.deferTail = true;
       const scanned = scanIndexRange(bytes, start, MAX_LINE_BYTES, builder);
       result = { id, ok: true, length: bytes.length, ...scanned };
+      if (bootTraceOn)
+        Object.assign(result, { cpu: threadCpuSeconds(), cpuAtJob, blockedMs: Math.round(blockedMs) });
     } catch (err) {
       result = { id, ok: false, message: (err as Error).message };
     }

@@ -3,7 +3,13 @@ import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { workerFile } from '../util/worker-url.js';
 import { CONTROL, type FirstPassJob, type FirstPassResult, SCANNER_READY } from './first-pass-protocol.js';
-import { CompactBatchBuilder, type CompactIndexBatch, compactIndexBatch } from './index-compact.js';
+import { bootTraceOn, traceAdd, traced, traceSet } from './first-pass-trace.js';
+import {
+  CompactBatchBuilder,
+  type CompactIndexBatch,
+  compactIndexBatch,
+  deferredTail,
+} from './index-compact.js';
 import { MAX_LINE_BYTES, readRange } from './index-ranges.js';
 import { type ScannedRange, scanIndexRange } from './index-scan.js';
 import type { BulkLoader } from './jsonl-feeder.js';
@@ -78,14 +84,16 @@ export interface FirstPassSource {
 
 /** Fewer planned ranges than this are scanned on this thread alone (a thread's start costs more). */
 export const SCANNER_MIN_RANGES = 4;
-/** Ranges taken (by either thread) and not yet delivered, at most: bounds the columns held. */
-const SCANNER_AHEAD = 8;
 /**
- * Ranges this thread scans ahead of delivery, at most, each in a buffer and builder of its own.
- * It takes one only when the next range to deliver is still on the scanner — it would otherwise
- * wait — so it never idles while ranges are left, nor takes one the scanner would be free for.
+ * Ranges taken (by either thread) and not yet delivered, at most: bounds the columns held (≈ 1 MiB
+ * a range). Sixteen: the scanner never waits while the start-up work here (the HTTP app, the folder
+ * scans) delays delivery (at eight it waited up to 60 ms of a python pass).
  */
-const OWN_AHEAD = 3;
+const SCANNER_AHEAD = 16;
+/** Ranges this thread scans ahead of delivery when it helps the scanner, at most (a buffer and builder each). */
+const OWN_AHEAD = 2;
+/** This thread helps the scanner only while the ranges left would take it longer than this. */
+const HELP_MS = 400;
 
 /** A read buffer and a batch builder of this thread's, busy while their batch is undelivered. */
 interface Slot {
@@ -109,20 +117,20 @@ interface Scanned {
  * order, on this thread, which alone decides repeats and checkpoints; the event loop runs between
  * ranges (a range is a few milliseconds of work), so the server answers while a large index loads.
  *
- * A large index is scanned on two threads that take ranges from one shared counter: a scanner
- * thread (`first-pass-worker.ts`, the other core; started ahead by `prestartScanner` when it can
- * be) takes the next whenever it is free, and this thread takes one (up to OWN_AHEAD ahead) when
- * the next to deliver is still on the scanner and its event loop has time to spare (`IdleGauge`),
- * so the start-up work on this thread (the HTTP app, the folder scans) comes first and overlaps
- * the scan, and neither thread waits while ranges are left. The scanner reads through
- * the same descriptor and moves its batch's columns here; its bytes stay there (`raw` of kind
- * `range`: read again through the descriptor should anything need them).
+ * A large index is scanned by a scanner thread (`first-pass-worker.ts`, the other core; started
+ * ahead by `prestartScanner` when it can be): it
+ * takes the ranges in order from a shared counter, and this thread only applies them, so the rest
+ * of the start-up here (the HTTP app, the folder scans, the alerts) overlaps the scan. This thread
+ * scans none itself while the scanner runs: scanning on both threads had V8 compile the scanner's
+ * code twice and run it cold twice — more CPU on a two-core machine than the ranges it took saved.
+ * A range the scanner fails on, or every range once it is gone, is scanned here. The scanner
+ * reads through the same descriptor and moves its batch's columns here; its bytes stay there
+ * (`raw` of kind `range`: read again through the descriptor should anything need them).
  */
 export class FirstPassLoader implements BulkLoader {
   /**
    * Read buffers and builders of the ranges this thread scans, reused: one is busy from the scan
-   * until its batch is delivered (`deliver` applies a batch before it returns), so one serves a
-   * pass on this thread alone, and OWN_AHEAD more the ranges scanned ahead of the scanner's.
+   * until its batch is delivered (`deliver` applies a batch before it returns), so one serves.
    */
   private slots: Slot[] = [];
   private closed = false;
@@ -137,6 +145,8 @@ export class FirstPassLoader implements BulkLoader {
     private readonly onDone: () => void | Promise<void> = () => {},
     /** Whether to start a scanner thread for a plan of SCANNER_MIN_RANGES or more (tests turn it off). */
     private readonly useScanner = true,
+    /** This thread helps the scanner while the ranges left would take it longer than this (tests: 0). */
+    private readonly helpMs = HELP_MS,
   ) {}
 
   /**
@@ -154,66 +164,61 @@ export class FirstPassLoader implements BulkLoader {
     const n = ranges.length;
     const scanner =
       this.useScanner && n >= SCANNER_MIN_RANGES ? ScannerThread.start(file.fd, ranges, SCANNER_AHEAD) : null;
-    // The counters both threads take ranges from (this thread's own when it is alone).
+    // The counters the scanner takes ranges from (this thread's own when it is alone).
     const control = scanner?.control ?? new Int32Array(2);
-    /** Ranges this thread scanned ahead, by index (each holds one of its buffers until delivered). */
+    /** Ranges this thread took to help the scanner, by index (each holds one of its slots until delivered). */
     const ahead = new Map<number, Scanned & { slot: Slot }>();
-    const takeHere = () => {
-      const j = Atomics.add(control, CONTROL.next, 1);
-      if (j < n) {
-        const [start, end] = ranges[j] as readonly [number, number];
-        ahead.set(j, this.scanHere(file, start, end));
-      }
-    };
     const idle = new IdleGauge();
     let at = 0;
     try {
       for (; at < n && !stopped(); at++) {
-        let scanned: (Scanned & { slot?: Slot }) | null = null;
-        for (;;) {
-          const mine = ahead.get(at);
-          if (mine) {
-            ahead.delete(at);
-            scanned = mine;
-            break;
-          }
-          // Nobody took it yet: take the next range (`at`, unless the scanner took it meanwhile).
-          if (at >= Atomics.load(control, CONTROL.next)) {
-            takeHere();
-            continue;
-          }
-          // The scanner's: while it is not back, this thread scans the next ranges nobody took —
-          // when its event loop has had time to spare (the rest of the start-up comes first).
-          if (
-            scanner?.alive &&
-            !scanner.has(at) &&
-            ahead.size < OWN_AHEAD &&
-            Atomics.load(control, CONTROL.next) < n &&
-            idle.spare()
-          ) {
-            takeHere();
-            await tick();
-            continue;
-          }
-          const result = await scanner?.take(at);
-          if (result?.ok) {
-            const [start] = ranges[at] as readonly [number, number];
-            scanned = {
-              batch: result.batch,
-              read: { bytes: result.length, skips: result.readSkips, excerpts: result.readSkipExcerpts },
-              raw: { kind: 'range', file, fileOffset: start, length: result.length },
-              ownColumns: true,
-            };
-          } else {
-            // The scanner failed on it or is gone: scanned here, as it would be alone.
-            const [start, end] = ranges[at] as readonly [number, number];
-            scanned = this.scanHere(file, start, end);
-          }
-          break;
+        const [start, end] = ranges[at] as readonly [number, number];
+        let scanned: (Scanned & { slot?: Slot }) | undefined = ahead.get(at);
+        ahead.delete(at);
+        // The scanner's, unless this thread took it to help (see `helpScanner`).
+        while (
+          !scanned &&
+          scanner?.alive &&
+          !scanner.has(at) &&
+          this.helpScanner(scanner, control, n, ahead, idle)
+        ) {
+          const j = Atomics.add(control, CONTROL.next, 1);
+          if (j >= n) break;
+          const [js, je] = ranges[j] as readonly [number, number];
+          ahead.set(
+            j,
+            traced('scan here', () => this.scanHere(file, js, je)),
+          );
+          await tick();
+          scanned = ahead.get(at);
+          ahead.delete(at);
         }
-        const end = (ranges[at] as readonly [number, number])[1];
+        const waitFrom = bootTraceOn ? performance.now() : 0;
+        const result = !scanned && scanner ? await scanner.take(at) : null;
+        if (bootTraceOn && scanner && !scanned) traceAdd('wait for scanner', performance.now() - waitFrom);
+        if (scanned) {
+          // Taken here.
+        } else if (result?.ok) {
+          if (result.cpu !== undefined)
+            traceSet('scanner', { cpuAtJob: result.cpuAtJob, cpu: result.cpu, blockedMs: result.blockedMs });
+          // The tail's records, left by the scanner to this thread (which waits for it).
+          traced('tail', () => deferredTail(result.batch));
+          scanned = {
+            batch: result.batch,
+            read: { bytes: result.length, skips: result.readSkips, excerpts: result.readSkipExcerpts },
+            raw: { kind: 'range', file, fileOffset: start, length: result.length },
+            ownColumns: true,
+          };
+        } else {
+          // Alone, or the scanner failed on it or is gone: scanned here.
+          scanned = traced('scan here', () => this.scanHere(file, start, end));
+          // Nobody took it (the scanner was gone first): the next to take is after it.
+          if (Atomics.load(control, CONTROL.next) <= at) Atomics.store(control, CONTROL.next, at + 1);
+        }
         const { slot, ...source } = scanned;
+        const deliverFrom = bootTraceOn ? performance.now() : 0;
         await this.deliver(scanned.batch, { ...source, checkpoint: { ...checkpoint, offset: end } });
+        if (bootTraceOn) traceAdd('deliver', performance.now() - deliverFrom);
         if (slot) slot.busy = false;
         Atomics.store(control, CONTROL.delivered, at + 1);
         Atomics.notify(control, CONTROL.delivered);
@@ -229,6 +234,27 @@ export class FirstPassLoader implements BulkLoader {
       if (at < n) await scanner?.stop();
       else void scanner?.stop();
     }
+  }
+
+  /**
+   * Whether this thread takes the next range nobody took, to help the scanner: only once the rest
+   * of the start-up here is done (its event loop has had time to spare), and only while the ranges
+   * left would keep the scanner busy for more than HELP_MS at its pace so far. Scanning here has a
+   * price (V8 compiles the scanner's code on this thread too, and runs it cold at first): for an
+   * index whose lines the scanner is about to finish anyway, it costs more CPU than it saves.
+   */
+  private helpScanner(
+    scanner: ScannerThread,
+    control: Int32Array,
+    n: number,
+    ahead: ReadonlyMap<number, unknown>,
+    idle: IdleGauge,
+  ): boolean {
+    if (ahead.size >= OWN_AHEAD) return false;
+    const left = n - Atomics.load(control, CONTROL.next);
+    if (left <= 0 || scanner.scanned < 2) return false;
+    const msPerRange = (performance.now() - scanner.startedAt) / scanner.scanned;
+    return left * msPerRange > this.helpMs && idle.spare();
   }
 
   /** Reads and scans one range on this thread, into a free slot's buffer and builder (reused). */
@@ -279,9 +305,8 @@ const SPARE_IDLE_MS = 5;
 
 /**
  * Whether this thread's event loop has had time to spare: it waited (idle in its poll phase) at
- * least SPARE_IDLE_MS since the last look. While the rest of the start-up (the HTTP app, the
- * folder scans) keeps it busy, the scanner thread takes the ranges; once that is done the loop
- * waits on the scanner, and this thread takes ranges too.
+ * least SPARE_IDLE_MS since the last look — the rest of the start-up (the HTTP app, the folder
+ * scans) no longer keeps it busy.
  */
 class IdleGauge {
   private last = performance.eventLoopUtilization();
@@ -299,6 +324,9 @@ class ScannerThread {
   private readonly results = new Map<number, FirstPassResult>();
   private readonly waiters = new Map<number, (r: FirstPassResult | null) => void>();
   alive = true;
+  /** Ranges it has answered, and when it was given the pass (its pace: `helpScanner`). */
+  scanned = 0;
+  readonly startedAt = performance.now();
 
   private constructor(
     private readonly worker: Worker,
@@ -306,6 +334,7 @@ class ScannerThread {
   ) {
     worker.on('message', (r: FirstPassResult | typeof SCANNER_READY) => {
       if (r === SCANNER_READY) return;
+      this.scanned++;
       const waiter = this.waiters.get(r.id);
       if (waiter) {
         this.waiters.delete(r.id);

@@ -52,6 +52,13 @@ export interface CompactIndexBatch {
   hostSums: { episodes: Float64Array; bytes: Float64Array; lastMs: Float64Array };
   /** Whole records of the last valid lines, with their line index in the batch. */
   tail: Array<{ index: number; record: EpisodeRecord }>;
+  /**
+   * Set instead of `tail` by a builder that defers it (`deferTail`): per tail line its index in the
+   * batch and where its bytes start in `tailBytes`, a copy of the tail lines' bytes (through the
+   * last one's line feed): whoever receives the batch parses them (`deferredTail`).
+   */
+  tailSpans?: Int32Array;
+  tailBytes?: Uint8Array;
   /** First rejected lines per reason, for the log. */
   rejected: Array<{ reason: RecordSkipReason; excerpt: string }>;
   /**
@@ -134,6 +141,12 @@ export class CompactBatchBuilder {
   private readonly ringStart = new Int32Array(TAIL_KEPT);
   private readonly ringEnd = new Int32Array(TAIL_KEPT);
   private valid = 0;
+  /**
+   * Leave the tail's records to the receiver: `finish` gives where the lines lie (`tailSpans`)
+   * when every one of them was added by byte range. The first pass's scanner thread sets it, so
+   * the twenty thousand records of a million-line pass are parsed on the thread that waits for it.
+   */
+  deferTail = false;
 
   constructor(capacity = 1024) {
     const cap = Math.max(16, capacity);
@@ -358,7 +371,23 @@ export class CompactBatchBuilder {
   finish(source?: Buffer): CompactIndexBatch {
     const n = this.n;
     const tail: CompactIndexBatch['tail'] = [];
-    for (let k = Math.max(0, this.valid - TAIL_KEPT); k < this.valid; k++) {
+    const from = Math.max(0, this.valid - TAIL_KEPT);
+    let deferred: { tailSpans: Int32Array; tailBytes: Uint8Array } | null = null;
+    if (this.deferTail && source !== undefined && this.valid > from) {
+      const spans = new Int32Array(2 * (this.valid - from));
+      const first = this.ringStart[from % TAIL_KEPT] as number;
+      const last = this.ringEnd[(this.valid - 1) % TAIL_KEPT] as number;
+      let byBytes = true;
+      for (let k = from; k < this.valid && byBytes; k++) {
+        const r = k % TAIL_KEPT;
+        byBytes = this.ringText[r] === undefined;
+        spans[2 * (k - from)] = this.ringIndex[r] as number;
+        spans[2 * (k - from) + 1] = (this.ringStart[r] as number) - first;
+      }
+      if (byBytes)
+        deferred = { tailSpans: spans, tailBytes: new Uint8Array(source.subarray(first, last + 1)) };
+    }
+    for (let k = deferred ? this.valid : from; k < this.valid; k++) {
       const r = k % TAIL_KEPT;
       const text = this.ringText[r];
       if (text === undefined && source === undefined)
@@ -387,6 +416,7 @@ export class CompactBatchBuilder {
         lastMs: Float64Array.from(this.hostLastMs),
       },
       tail,
+      ...deferred,
       rejected: this.rejected,
       rows: this.rows.subarray(0, n * ROW_FIELDS),
       texts: this.texts,
@@ -408,6 +438,23 @@ export class CompactBatchBuilder {
     }
     return i;
   }
+}
+
+/** A batch's tail records, parsed here when its builder deferred them (`deferTail`). */
+export function deferredTail(batch: CompactIndexBatch): void {
+  const { tailSpans: spans, tailBytes } = batch;
+  if (!spans || !tailBytes) return;
+  const bytes = Buffer.from(tailBytes.buffer, tailBytes.byteOffset, tailBytes.byteLength);
+  const tail: CompactIndexBatch['tail'] = [];
+  for (let k = 0; k < spans.length; k += 2) {
+    const parsed = parseIndexBytes(bytes, spans[k + 1] as number);
+    if (!parsed.ok) throw new Error('unreachable: line was valid');
+    tail.push({ index: spans[k] as number, record: parsed.record });
+  }
+  releaseIndexBytes();
+  batch.tail = tail;
+  delete batch.tailSpans;
+  delete batch.tailBytes;
 }
 
 function grown<T extends Uint8Array | Uint32Array | Int32Array | Float64Array>(from: T, to: T): T {

@@ -431,7 +431,7 @@ describe('the catalog writer', () => {
 });
 
 /** What a first pass over `file` in ranges of `rangeBytes` delivers, batch by batch, in plain values. */
-async function firstPassOf(file: string, rangeBytes: number, useScanner: boolean) {
+async function firstPassOf(file: string, rangeBytes: number, useScanner: boolean, helpMs?: number) {
   const plan = planIndexRanges(file, rangeBytes);
   if (!plan) throw new Error('no plan');
   const fd = sharedFd(plan.fd);
@@ -462,6 +462,7 @@ async function firstPassOf(file: string, rangeBytes: number, useScanner: boolean
     },
     () => {},
     useScanner,
+    helpMs,
   );
   await loader.scanRanges(fd, plan.ranges, plan.checkpoint);
   fd.release();
@@ -489,9 +490,12 @@ describe('the first pass on two threads', () => {
     // The scanner thread scanned some of them (read again through the descriptor as `range`).
     expect(two.kinds.filter((k) => k === 'range').length).toBeGreaterThan(0);
     expect(two.out).toEqual(one.out);
-    // One started with the pass: this thread scans while it loads; the same batches either way.
+    // One started with the pass: the same batches.
     const three = await firstPassOf(file, rangeBytes, true);
     expect(three.out).toEqual(one.out);
+    // This thread helping the scanner whenever its event loop is idle: the same batches again.
+    const four = await firstPassOf(file, rangeBytes, true, 0);
+    expect(four.out).toEqual(one.out);
     // One never taken is ended when given back (nothing left running).
     void prestartScanner();
     releasePrestartedScanner();

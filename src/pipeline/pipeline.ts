@@ -9,6 +9,7 @@ import type { VerifierCounts } from '../catalog/verifier-counts.js';
 import { integrityCounts } from '../catalog/verifier-service.js';
 import { EpisodesDirFeeder } from '../feeders/episodes-dir.js';
 import type { EpisodeFileSource } from '../feeders/file-journal.js';
+import { bootTrace, traceMark } from '../feeders/first-pass-trace.js';
 import { HealthDirFeeder } from '../feeders/health-dir.js';
 import type { JsonlFeederStats } from '../feeders/jsonl-feeder.js';
 import { emptyState } from '../protocol/index.js';
@@ -152,6 +153,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     logger,
     snapshotInterval: options.snapshotInterval,
   });
+  traceMark('clock');
   const state = liveState;
   const health = new HealthDirFeeder({
     dataRoot,
@@ -179,7 +181,11 @@ export function createPipeline(options: PipelineOptions): Pipeline {
 
   let dirsScanned = false;
   const checkReady = () => {
-    if (index.isCaughtUp && alerts.isCaughtUp && dirsScanned) state.markReady();
+    if (!(index.isCaughtUp && alerts.isCaughtUp && dirsScanned) || state.ready) return;
+    traceMark('ready');
+    state.markReady();
+    const trace = bootTrace();
+    if (trace) logger.info({ trace }, 'boot trace');
   };
   const lookup = db.prepare('SELECT 1 FROM episodes WHERE episode_id = ?').pluck();
   const pollIntervalMs = options.pollInterval * 1000;
@@ -191,7 +197,10 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       pollIntervalMs,
       logger,
       log: ingest,
-      onCaughtUp: checkReady,
+      onCaughtUp: () => {
+        traceMark('index caught up');
+        checkReady();
+      },
       ...(options.firstPassRangeBytes ? { firstPassRangeBytes: options.firstPassRangeBytes } : {}),
     },
     stored.total_episodes > 0 ? (id) => lookup.get(id) !== undefined : null,
@@ -202,7 +211,10 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     pollIntervalMs,
     logger,
     log: ingest,
-    onCaughtUp: checkReady,
+    onCaughtUp: () => {
+      traceMark('alerts caught up');
+      checkReady();
+    },
   });
 
   let started: Promise<unknown> = Promise.resolve();
@@ -217,7 +229,11 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       started = Promise.all([index.start(), alerts.start()]);
       await started;
       // Disk and health scans are part of the first pass: readiness waits for them.
-      void Promise.all([episodesDir.start(), health.start()]).then(() => {
+      traceMark('readers started');
+      void Promise.all([
+        episodesDir.start().then(() => traceMark('episodes/ scanned')),
+        health.start().then(() => traceMark('health/ scanned')),
+      ]).then(() => {
         dirsScanned = true;
         checkReady();
       });

@@ -7,6 +7,7 @@ import {
   SCANNER_MIN_RANGES,
   sharedFd,
 } from '../feeders/first-pass.js';
+import { traced, traceMark } from '../feeders/first-pass-trace.js';
 import type { CompactIndexBatch } from '../feeders/index-compact.js';
 import { planIndexRanges, type RangePlan } from '../feeders/index-ranges.js';
 import { type FeederBatch, JsonlFeeder, type JsonlFeederStats } from '../feeders/jsonl-feeder.js';
@@ -173,7 +174,9 @@ export class IndexSource implements SourceReader {
     // The catalog writer may read the ranges through it after this pass: closed on its release.
     const file = sharedFd(plan.fd);
     try {
+      traceMark('index planned');
       await loader.scanRanges(file, plan.ranges, plan.checkpoint, () => this.stopped);
+      traceMark('first pass delivered');
     } finally {
       file.release();
       await loader.close();
@@ -191,18 +194,20 @@ export class IndexSource implements SourceReader {
       this.ids.reserve(Math.ceil((batch.count * this.firstPassBytes) / read.bytes));
       this.firstPassBytes = null;
     }
-    const duplicateAt = this.ids.acceptHashes(hashHi, hashLo, status, batch.count);
+    const duplicateAt = traced('dedupe', () => this.ids.acceptHashes(hashHi, hashLo, status, batch.count));
     this.feeder.reportRejected(read.excerpts);
     this.feeder.reportRejected(batch.rejected);
-    return this.o.log.append({
-      source: 'index',
-      kind: 'compact',
-      batch,
-      duplicateAt,
-      read,
-      raw: src.raw,
-      checkpoint: src.checkpoint,
-      ...(src.ownColumns ? { ownColumns: true } : {}),
-    });
+    return traced('log append', () =>
+      this.o.log.append({
+        source: 'index',
+        kind: 'compact',
+        batch,
+        duplicateAt,
+        read,
+        raw: src.raw,
+        checkpoint: src.checkpoint,
+        ...(src.ownColumns ? { ownColumns: true } : {}),
+      }),
+    );
   }
 }
