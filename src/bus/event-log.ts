@@ -20,8 +20,18 @@ export interface EventLog {
   readonly epoch: string;
   /** Last assigned seq (0 before any). */
   readonly seq: number;
-  /** Stamps the next seq, keeps the event and calls every subscriber before returning it. */
-  append(event: UnsequencedEvent): DashboardEvent;
+  /**
+   * Stamps the next seq, keeps the event and calls every subscriber before returning it. `json`,
+   * when the caller has it, is `JSON.stringify(event)`: the log may derive the stamped event's
+   * JSON from it instead of stringifying the event again (a snapshot is ~100 KB).
+   */
+  append(event: UnsequencedEvent, json?: string): DashboardEvent;
+  /**
+   * `append` for several events at once (one batch of a reader): stamped in order and delivered
+   * as one delivery — a batch subscriber (the live state) folds them together, the per-event
+   * subscribers get them one by one. Optional: a log without it is appended to event by event.
+   */
+  appendAll?(events: readonly UnsequencedEvent[]): DashboardEvent[];
   /**
    * Events with seq >= fromSeq, oldest first ([] when fromSeq is past the newest); null when some
    * of them have aged out (a resuming reader must start over from a fresh state).
@@ -66,6 +76,14 @@ export function serialise(event: DashboardEvent): string {
  */
 export function presetSerialised(event: DashboardEvent, json: string): void {
   serialised.set(event, json);
+}
+
+/**
+ * The JSON of `{ ...event, seq }` from `JSON.stringify(event)`: the same text, since spreading
+ * keeps the key order and `seq` goes last (an unsequenced event has no `seq` and has a `type`).
+ */
+export function withSeq(json: string, seq: number): string {
+  return `${json.slice(0, -1)},"seq":${seq}}`;
 }
 
 /** Events kept for resuming clients when nothing else is configured. */
@@ -160,10 +178,17 @@ export class RingEventLog implements EventLog {
     return this.#size === 0 ? null : this.#at(this.#size - 1).seq;
   }
 
-  append(event: UnsequencedEvent): DashboardEvent {
+  append(event: UnsequencedEvent, json?: string): DashboardEvent {
     // The cast is sound: UnsequencedEvent is DashboardEvent minus `seq`, distributed over the union.
     const sequenced = { ...event, seq: this.#seq + 1 } as DashboardEvent;
+    if (json !== undefined) presetSerialised(sequenced, withSeq(json, sequenced.seq));
     this.#deliver(sequenced);
+    return sequenced;
+  }
+
+  appendAll(events: readonly UnsequencedEvent[]): DashboardEvent[] {
+    const sequenced = events.map((event, i) => ({ ...event, seq: this.#seq + 1 + i }) as DashboardEvent);
+    if (sequenced.length > 0) this.#deliverAll(sequenced);
     return sequenced;
   }
 

@@ -9,6 +9,13 @@ import {
 import type { Logger } from '../util/log.js';
 import type { LiveProjection } from './live-projection.js';
 
+/** The parts of a snapshot not made by the live projection. */
+interface SmallParts {
+  host_counts: Record<string, number>;
+  host_bytes: Record<string, number>;
+  integrity: IntegrityCounts | null;
+}
+
 /** How often, at most, a bulk load (backlog of the index) publishes its progress as a snapshot. */
 const BULK_SNAPSHOT_MS = 500;
 /** Integrity counts come from the catalog; bulk snapshots are frequent, so they are reused this long. */
@@ -41,6 +48,10 @@ export class LiveState {
   private snapshotTimer: NodeJS.Timeout | null = null;
   private bulkTimer: NodeJS.Timeout | null = null;
   private lastSnapshotJson: string | null = null;
+  /** What the last snapshot was built from (see `changeKey`); null before the first. */
+  private lastChangeKey: string | null = null;
+  /** Goes up with every change of `healthByHost`. */
+  private healthVersion = 0;
   private integrityCache: { at: number; counts: IntegrityCounts } | null = null;
   private stopped = false;
 
@@ -82,11 +93,17 @@ export class LiveState {
   setHealth(host: string, health: HostHealth | null): void {
     if (health) this.healthByHost[host] = health;
     else delete this.healthByHost[host];
+    this.healthVersion++;
     this.o.bus.publish({ type: 'health', host_id: host, health });
   }
 
   /** The snapshot part of the state, from the running aggregates. */
   snapshot(): Snapshot {
+    return this.build(this.smallParts());
+  }
+
+  /** The parts of a snapshot that do not come from the live projection (small: per host). */
+  private smallParts(): SmallParts {
     const host_counts = dict<number>();
     const host_bytes = dict<number>();
     for (const [host, d] of Object.entries(this.o.disk())) {
@@ -94,33 +111,63 @@ export class LiveState {
       host_counts[host] = d.files;
       host_bytes[host] = d.bytes;
     }
+    return { host_counts, host_bytes, integrity: this.integrity() };
+  }
+
+  private build(small: SmallParts): Snapshot {
     return {
       ...this.o.live.index.snapshotFields(),
       ...this.o.live.alerts.snapshotFields(),
-      host_counts,
-      host_bytes,
+      host_counts: small.host_counts,
+      host_bytes: small.host_bytes,
       health: dict(this.healthByHost),
       ready: this.readyFlag,
-      integrity: this.integrity(),
+      integrity: small.integrity,
     };
+  }
+
+  /**
+   * Everything a snapshot is built from, in a few hundred bytes: the live projection's and the
+   * health's versions, the ready flag, and the small per-host parts as they are. Equal keys make
+   * equal snapshots, so the timer need not build (and stringify, ~100 KB) one to find it unchanged.
+   */
+  private changeKey(small: SmallParts): string {
+    return `${this.o.live.version}|${this.healthVersion}|${this.readyFlag}|${JSON.stringify(small)}`;
   }
 
   publishSnapshot(): void {
     if (this.stopped) return;
-    const snapshot = this.snapshot();
-    this.lastSnapshotJson = JSON.stringify(snapshot);
-    this.o.bus.publish({ type: 'snapshot', ...snapshot });
+    const small = this.smallParts();
+    const snapshot = this.build(small);
+    this.publish(snapshot, JSON.stringify(snapshot), this.changeKey(small));
   }
 
   /**
    * The timer's snapshot: published unless it would say exactly what the last one said. A quiet
    * lab would otherwise fill the replay ring (up to its 64 MiB) with identical 70 KB snapshots
    * over a few hours — memory held for nothing, since every client already has that state.
+   * Unchanged inputs (`changeKey`) are found without building it; otherwise it is stringified once,
+   * for the comparison and for the log (which derives the event's JSON from it).
    */
   periodicSnapshot(): void {
     if (this.stopped) return;
-    if (JSON.stringify(this.snapshot()) === this.lastSnapshotJson) return;
-    this.publishSnapshot();
+    const small = this.smallParts();
+    const key = this.changeKey(small);
+    if (key === this.lastChangeKey) return;
+    const snapshot = this.build(small);
+    const json = JSON.stringify(snapshot);
+    if (json === this.lastSnapshotJson) {
+      this.lastChangeKey = key;
+      return;
+    }
+    this.publish(snapshot, json, key);
+  }
+
+  private publish(snapshot: Snapshot, json: string, key: string): void {
+    this.lastSnapshotJson = json;
+    this.lastChangeKey = key;
+    // `{ type, ...snapshot }` stringifies as the snapshot's JSON with `type` first.
+    this.o.bus.publish({ type: 'snapshot', ...snapshot }, `{"type":"snapshot",${json.slice(1)}`);
   }
 
   /** A backlog is published as snapshots (at most every 500 ms), not one event per line. */
