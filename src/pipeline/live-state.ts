@@ -9,6 +9,38 @@ import {
 import type { Logger } from '../util/log.js';
 import type { LiveProjection } from './live-projection.js';
 
+/** The JSON of each record in a recent window, made once: a record stays there for many snapshots. */
+const recordJson = new WeakMap<object, string>();
+
+function jsonOfRecord(record: object): string {
+  let json = recordJson.get(record);
+  if (json === undefined) {
+    json = JSON.stringify(record);
+    recordJson.set(record, json);
+  }
+  return json;
+}
+
+/** Keys of a snapshot whose value is a list of records (kept as they are while in the window). */
+const RECORD_LISTS: ReadonlySet<string> = new Set(['recent_episodes', 'recent_alerts']);
+
+/**
+ * `JSON.stringify(snapshot)`, the same text, with the recent windows joined from each record's JSON
+ * made once (a snapshot is ~70 KB, three quarters of it the 200 recent episodes and alerts, of which
+ * a cycle changes a few). The records are never changed once read, so their JSON holds.
+ */
+export function snapshotJson(snapshot: Snapshot): string {
+  const parts: string[] = [];
+  for (const [key, value] of Object.entries(snapshot)) {
+    if (value === undefined) continue; // as JSON.stringify leaves such a key out
+    const json = RECORD_LISTS.has(key)
+      ? `[${(value as readonly object[]).map(jsonOfRecord).join(',')}]`
+      : JSON.stringify(value);
+    parts.push(`${JSON.stringify(key)}:${json}`);
+  }
+  return `{${parts.join(',')}}`;
+}
+
 /** The parts of a snapshot not made by the live projection. */
 interface SmallParts {
   host_counts: Record<string, number>;
@@ -139,7 +171,7 @@ export class LiveState {
     if (this.stopped) return;
     const small = this.smallParts();
     const snapshot = this.build(small);
-    this.publish(snapshot, JSON.stringify(snapshot), this.changeKey(small));
+    this.publish(snapshot, snapshotJson(snapshot), this.changeKey(small));
   }
 
   /**
@@ -147,7 +179,8 @@ export class LiveState {
    * lab would otherwise fill the replay ring (up to its 64 MiB) with identical 70 KB snapshots
    * over a few hours — memory held for nothing, since every client already has that state.
    * Unchanged inputs (`changeKey`) are found without building it; otherwise it is stringified once,
-   * for the comparison and for the log (which derives the event's JSON from it).
+   * for the comparison and for the log (which derives the event's JSON from it), its recent
+   * windows from each record's JSON made once (`snapshotJson`).
    */
   periodicSnapshot(): void {
     if (this.stopped) return;
@@ -155,7 +188,7 @@ export class LiveState {
     const key = this.changeKey(small);
     if (key === this.lastChangeKey) return;
     const snapshot = this.build(small);
-    const json = JSON.stringify(snapshot);
+    const json = snapshotJson(snapshot);
     if (json === this.lastSnapshotJson) {
       this.lastChangeKey = key;
       return;
