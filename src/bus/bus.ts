@@ -106,11 +106,12 @@ export class Bus implements LiveFeed {
   }
 
   /**
-   * Appends to the log (which stamps the seq); the state has the event when this returns. `json`:
-   * `JSON.stringify(event)` when the caller has it (see `EventLog.append`).
+   * Appends to the log (which stamps the seq); the state has the event when this returns.
+   * `members`: the text between the braces of `JSON.stringify(event)`, when the caller has it
+   * (see `EventLog.append`).
    */
-  publish(event: UnsequencedEvent, json?: string): DashboardEvent {
-    return json === undefined ? this.#log.append(event) : this.#log.append(event, json);
+  publish(event: UnsequencedEvent, members?: string): DashboardEvent {
+    return members === undefined ? this.#log.append(event) : this.#log.append(event, members);
   }
 
   /**

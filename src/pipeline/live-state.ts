@@ -25,20 +25,32 @@ function jsonOfRecord(record: object): string {
 const RECORD_LISTS: ReadonlySet<string> = new Set(['recent_episodes', 'recent_alerts']);
 
 /**
- * `JSON.stringify(snapshot)`, the same text, with the recent windows joined from each record's JSON
- * made once (a snapshot is ~70 KB, three quarters of it the 200 recent episodes and alerts, of which
- * a cycle changes a few). The records are never changed once read, so their JSON holds.
+ * The members of `JSON.stringify(snapshot)` (the text between its braces), the same text, with the
+ * recent windows joined from each record's JSON made once (a snapshot is ~70 KB, three quarters of
+ * it the 200 recent episodes and alerts, of which a cycle changes a few). The records are never
+ * changed once read, so their JSON holds. One flat string: comparing two is a memcmp.
  */
-export function snapshotJson(snapshot: Snapshot): string {
+export function snapshotMembers(snapshot: Snapshot): string {
   const parts: string[] = [];
   for (const [key, value] of Object.entries(snapshot)) {
     if (value === undefined) continue; // as JSON.stringify leaves such a key out
-    const json = RECORD_LISTS.has(key)
-      ? `[${(value as readonly object[]).map(jsonOfRecord).join(',')}]`
-      : JSON.stringify(value);
-    parts.push(`${JSON.stringify(key)}:${json}`);
+    parts.push(JSON.stringify(key));
+    parts.push(':');
+    if (RECORD_LISTS.has(key)) {
+      parts.push('[');
+      const list = value as readonly object[];
+      for (let i = 0; i < list.length; i++) {
+        if (i > 0) parts.push(',');
+        parts.push(jsonOfRecord(list[i] as object));
+      }
+      parts.push(']');
+    } else {
+      parts.push(JSON.stringify(value));
+    }
+    parts.push(',');
   }
-  return `{${parts.join(',')}}`;
+  parts.pop(); // the last ','
+  return parts.join('');
 }
 
 /** The parts of a snapshot not made by the live projection. */
@@ -79,7 +91,7 @@ export class LiveState {
   private readySeconds: number | null = null;
   private snapshotTimer: NodeJS.Timeout | null = null;
   private bulkTimer: NodeJS.Timeout | null = null;
-  private lastSnapshotJson: string | null = null;
+  private lastSnapshotMembers: string | null = null;
   /** What the last snapshot was built from (see `changeKey`); null before the first. */
   private lastChangeKey: string | null = null;
   /** Goes up with every change of `healthByHost`. */
@@ -171,7 +183,7 @@ export class LiveState {
     if (this.stopped) return;
     const small = this.smallParts();
     const snapshot = this.build(small);
-    this.publish(snapshot, snapshotJson(snapshot), this.changeKey(small));
+    this.publish(snapshot, snapshotMembers(snapshot), this.changeKey(small));
   }
 
   /**
@@ -179,8 +191,8 @@ export class LiveState {
    * lab would otherwise fill the replay ring (up to its 64 MiB) with identical 70 KB snapshots
    * over a few hours — memory held for nothing, since every client already has that state.
    * Unchanged inputs (`changeKey`) are found without building it; otherwise it is stringified once,
-   * for the comparison and for the log (which derives the event's JSON from it), its recent
-   * windows from each record's JSON made once (`snapshotJson`).
+   * for the comparison and for the log (which makes the event's JSON from it), its recent
+   * windows from each record's JSON made once (`snapshotMembers`).
    */
   periodicSnapshot(): void {
     if (this.stopped) return;
@@ -188,19 +200,19 @@ export class LiveState {
     const key = this.changeKey(small);
     if (key === this.lastChangeKey) return;
     const snapshot = this.build(small);
-    const json = snapshotJson(snapshot);
-    if (json === this.lastSnapshotJson) {
+    const members = snapshotMembers(snapshot);
+    if (members === this.lastSnapshotMembers) {
       this.lastChangeKey = key;
       return;
     }
-    this.publish(snapshot, json, key);
+    this.publish(snapshot, members, key);
   }
 
-  private publish(snapshot: Snapshot, json: string, key: string): void {
-    this.lastSnapshotJson = json;
+  private publish(snapshot: Snapshot, members: string, key: string): void {
+    this.lastSnapshotMembers = members;
     this.lastChangeKey = key;
-    // `{ type, ...snapshot }` stringifies as the snapshot's JSON with `type` first.
-    this.o.bus.publish({ type: 'snapshot', ...snapshot }, `{"type":"snapshot",${json.slice(1)}`);
+    // `{ type, ...snapshot }` stringifies as the snapshot's members with `type` first.
+    this.o.bus.publish({ type: 'snapshot', ...snapshot }, `"type":"snapshot",${members}`);
   }
 
   /** A backlog is published as snapshots (at most every 500 ms), not one event per line. */
