@@ -2,12 +2,13 @@
  * The only module of the tailer that touches node:fs. The logic takes a `TailFs`, so tests can
  * swap in a fake; this adapter is tested with real files.
  *
- * `stat`, a handle's `read` and `stat` are system calls made on the calling thread (as the first
- * pass reads its ranges, and the data-root monitor stats the root): each look of a live tailer
- * costs a stat, a 1 KiB read of the file's head and a read of what is new, a few microseconds
- * each from the page cache, where a trip through libuv's thread pool cost tens of microseconds of
- * CPU on two threads and a wake-up apiece, and queued the live lines behind whatever else was in
- * the pool (a rescan's thousands of `lstat`s). Opening, listing a folder and closing stay there.
+ * `stat`, a handle's `stat` and its small reads (a file's first KiB, which each look of a growing
+ * file checks) are system calls made on the calling thread (as the first pass reads its ranges,
+ * and the data-root monitor stats the root): a few microseconds each from the page cache, where a
+ * trip through libuv's thread pool cost tens of microseconds of CPU on two threads and a wake-up
+ * apiece, and queued the look behind whatever else was in the pool (a rescan's thousands of
+ * `lstat`s). The reads of lines (up to 1 MiB), opening, listing a folder and closing stay in the
+ * pool: a batch's read yields to the event loop, as before.
  */
 import { constants, fstatSync, readSync, statSync, watch } from 'node:fs';
 import { open, readdir } from 'node:fs/promises';
@@ -63,6 +64,9 @@ function toStatLike(s: {
   };
 }
 
+/** Reads at most this long are made on the calling thread (a file's fingerprinted head: 1 KiB). */
+const SMALL_READ = 64 * 1024;
+
 const isAbsent = (err: unknown): boolean => {
   const code = errnoCode(err);
   return code === 'ENOENT' || code === 'ENOTDIR';
@@ -84,7 +88,9 @@ export const nodeTailFs: TailFs = {
     const fh = await open(p, constants.O_RDONLY | constants.O_NONBLOCK);
     return {
       async read(buf, position) {
-        return readSync(fh.fd, buf, 0, buf.length, position);
+        if (buf.length <= SMALL_READ) return readSync(fh.fd, buf, 0, buf.length, position);
+        const { bytesRead } = await fh.read(buf, 0, buf.length, position);
+        return bytesRead;
       },
       async stat() {
         return toStatLike(fstatSync(fh.fd));
