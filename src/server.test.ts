@@ -115,9 +115,10 @@ describe('serve', () => {
     const hello = await a.waitFor(isHello);
     a.ws.close();
     await a.closed();
-    fs.appendFileSync(path.join(root, 'index.jsonl'), indexLine('missed-1') + indexLine('missed-2'));
+    // Connected before the lines land: the tailer may publish them before a later client's hello.
     const watcher = TestClient.connect(first);
     await watcher.waitFor(isHello);
+    fs.appendFileSync(path.join(root, 'index.jsonl'), indexLine('missed-1') + indexLine('missed-2'));
     await watcher.waitFor(episodeWithId('missed-2'));
 
     const b = TestClient.connect(first, `?since=${hello.seq}&epoch=${hello.epoch}`);

@@ -105,9 +105,23 @@ export class Bus implements LiveFeed {
     return this.#state;
   }
 
-  /** Appends to the log (which stamps the seq); the state has the event when this returns. */
-  publish(event: UnsequencedEvent): DashboardEvent {
-    return this.#log.append(event);
+  /**
+   * Appends to the log (which stamps the seq); the state has the event when this returns.
+   * `members`: the text between the braces of `JSON.stringify(event)`, when the caller has it
+   * (see `EventLog.append`).
+   */
+  publish(event: UnsequencedEvent, members?: string): DashboardEvent {
+    return members === undefined ? this.#log.append(event) : this.#log.append(event, members);
+  }
+
+  /**
+   * Appends a reader's batch of events in order: folded into the state with one copy of the maps
+   * and lists they change (not one per event) where the log delivers them together.
+   */
+  publishAll(events: readonly UnsequencedEvent[]): void {
+    if (events.length === 0) return;
+    if (this.#log.appendAll) this.#log.appendAll(events);
+    else for (const event of events) this.#log.append(event);
   }
 
   /** Calls `fn` for every event appended from now on (after the state has it); returns the unsubscribe function. */

@@ -20,8 +20,19 @@ export interface EventLog {
   readonly epoch: string;
   /** Last assigned seq (0 before any). */
   readonly seq: number;
-  /** Stamps the next seq, keeps the event and calls every subscriber before returning it. */
-  append(event: UnsequencedEvent): DashboardEvent;
+  /**
+   * Stamps the next seq, keeps the event and calls every subscriber before returning it. `members`,
+   * when the caller has them, is the text between the braces of `JSON.stringify(event)`: the log
+   * may make the stamped event's JSON from it instead of stringifying the event again (a snapshot
+   * is ~70 KB).
+   */
+  append(event: UnsequencedEvent, members?: string): DashboardEvent;
+  /**
+   * `append` for several events at once (one batch of a reader): stamped in order and delivered
+   * as one delivery — a batch subscriber (the live state) folds them together, the per-event
+   * subscribers get them one by one. Optional: a log without it is appended to event by event.
+   */
+  appendAll?(events: readonly UnsequencedEvent[]): DashboardEvent[];
   /**
    * Events with seq >= fromSeq, oldest first ([] when fromSeq is past the newest); null when some
    * of them have aged out (a resuming reader must start over from a fresh state).
@@ -66,6 +77,16 @@ export function serialise(event: DashboardEvent): string {
  */
 export function presetSerialised(event: DashboardEvent, json: string): void {
   serialised.set(event, json);
+}
+
+/**
+ * The JSON of `{ ...event, seq }` from the members of `JSON.stringify(event)`: the same text, since
+ * spreading keeps the key order and `seq` goes last (an unsequenced event has no `seq` and has a
+ * `type`, so its members are never empty). Joined, not copied: the text is laid out flat once,
+ * where it is first sent.
+ */
+export function withSeq(members: string, seq: number): string {
+  return `{${members},"seq":${seq}}`;
 }
 
 /** Events kept for resuming clients when nothing else is configured. */
@@ -160,10 +181,17 @@ export class RingEventLog implements EventLog {
     return this.#size === 0 ? null : this.#at(this.#size - 1).seq;
   }
 
-  append(event: UnsequencedEvent): DashboardEvent {
+  append(event: UnsequencedEvent, members?: string): DashboardEvent {
     // The cast is sound: UnsequencedEvent is DashboardEvent minus `seq`, distributed over the union.
     const sequenced = { ...event, seq: this.#seq + 1 } as DashboardEvent;
+    if (members !== undefined) presetSerialised(sequenced, withSeq(members, sequenced.seq));
     this.#deliver(sequenced);
+    return sequenced;
+  }
+
+  appendAll(events: readonly UnsequencedEvent[]): DashboardEvent[] {
+    const sequenced = events.map((event, i) => ({ ...event, seq: this.#seq + 1 + i }) as DashboardEvent);
+    if (sequenced.length > 0) this.#deliverAll(sequenced);
     return sequenced;
   }
 
@@ -211,6 +239,11 @@ export class RingEventLog implements EventLog {
       if (sub.many) this.#call(() => sub.many(events), events[0] as DashboardEvent);
       else for (const event of events) this.#call(() => sub.one(event), event);
     }
+    // Delivered: every subscriber that sends the JSON has made what it sends of it. The ring keeps
+    // the events and their weights, not their text (up to 64 MiB of snapshots, promoted to the old
+    // generation and marked by every full collection); a resuming reader's events are stringified
+    // again (`serialise` keeps them from then on, for a reconnect storm).
+    for (const event of events) serialised.delete(event);
   }
 
   #call(fn: () => void, event: DashboardEvent): void {

@@ -5,7 +5,7 @@ import { oneEpisodeRoot, waitForIntegrity } from '../../test/support/episode-roo
 import { testServer, waitReady } from '../../test/support/server.js';
 
 describe('the integrity verifier', () => {
-  it('lists episodes/ every --rescan-interval: a removed tarball (which announces nothing) turns missing', async () => {
+  it('learns of a removed tarball within --rescan-interval (the feeder rescans; the fed thread follows): it turns missing', async () => {
     const { root, dir } = oneEpisodeRoot('cis490-verifier-rescan-');
     const server = await testServer({ dataRoot: root, rescanInterval: 0.5 });
     await waitReady(server);
@@ -13,6 +13,19 @@ describe('the integrity verifier', () => {
     fs.rmSync(path.join(dir, 'e1.tar.zst'));
     // The default interval is 60 s: well past this wait, so only a verifier honouring the flag passes.
     await waitForIntegrity(server, { missing: 1 });
+  });
+  it('finds a tarball rewritten in place (same name, same size) corrupt, without a full listing of its own', async () => {
+    const { root, dir, data } = oneEpisodeRoot('cis490-verifier-inplace-');
+    const server = await testServer({ dataRoot: root, rescanInterval: 0.5 });
+    await waitReady(server);
+    await waitForIntegrity(server, { ok: 1 });
+    const damaged = Buffer.from(data);
+    damaged[damaged.length - 1] = (damaged[damaged.length - 1] as number) ^ 0xff;
+    const file = path.join(dir, 'e1.tar.zst');
+    fs.writeFileSync(file, damaged);
+    // Another mtime, whatever the clock's granularity: the size alone does not change.
+    fs.utimesSync(file, new Date(), new Date(Date.now() + 5000));
+    await waitForIntegrity(server, { corrupt: 1 });
   });
   it('follows the host-folder feeder between full listings: new files unindexed, a removed one missing', async () => {
     const { root, dir, data } = oneEpisodeRoot('cis490-verifier-fed-');

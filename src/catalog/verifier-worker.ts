@@ -27,6 +27,16 @@ const ROWS_PER_TX = 5000;
 /** Files hashed per cycle before the thread looks at new rows and files again. */
 const FILES_PER_CYCLE = 8;
 
+/**
+ * Fed, the thread's own full listing (the catalog's `disk_files` against the disk) comes every this
+ * many rescan intervals (and at start, and after changes failed to apply). The feeder's full
+ * rescan still runs every interval and posts what it finds changed (a file rewritten in place, a
+ * lost notification): a listing of the thread's own each interval stat()ed every file a second
+ * time (2,000 files: ≈ 0.1 s of this thread and the thread pool a minute) to find the same.
+ */
+const FED_FULL_LISTING_INTERVALS = 10;
+const fullListingMs = data.fed ? data.rescanIntervalMs * FED_FULL_LISTING_INTERVALS : data.rescanIntervalMs;
+
 // No lowered CPU priority (os.setPriority): this thread holds SQLite write locks, and a starved
 // holder on a busy box stalls the catalog writer behind it (priority inversion; seen as a stalled
 // server test at nice 19). The read budget and short transactions bound its work instead.
@@ -76,20 +86,21 @@ function pause(ms: number): Promise<void> {
 
 /** Milliseconds until the next listing may run (0: now). */
 function untilListing(now: number): number {
-  const full = lastFullListing + data.rescanIntervalMs - now;
+  const full = lastFullListing + fullListingMs - now;
   const quick = listingDue ? lastListing + data.pollIntervalMs - now : Number.POSITIVE_INFINITY;
   return Math.max(0, Math.min(full, quick));
 }
 
 /**
- * Lists `episodes/` when due (a full listing every rescan interval, a quick one after a poke) and
+ * Lists `episodes/` when due (a full listing every rescan interval — fed, every
+ * FED_FULL_LISTING_INTERVALS of them —, a quick one after a poke) and
  * applies what changed to the catalog in short transactions, yielding between them.
  * @returns how many files were added, changed or removed.
  */
 async function listFiles(): Promise<number> {
   const now = Date.now();
   if (untilListing(now) > 0) return 0;
-  const full = now - lastFullListing >= data.rescanIntervalMs;
+  const full = now - lastFullListing >= fullListingMs;
   listingDue = false;
   lastListing = now;
   if (full) lastFullListing = now;

@@ -17,34 +17,49 @@ import { RECENT_LIMIT } from '../protocol/index.js';
 export class LiveProjection implements IngestProjection {
   readonly index: IndexAggregates;
   readonly alerts: AlertAggregates;
+  #version = 0;
 
+  /**
+   * @param publish appends one batch's events, in order (the bus folds them together).
+   */
   constructor(
     stored: StoredTotals,
-    private readonly publish: (event: UnsequencedEvent) => void,
+    private readonly publish: (events: readonly UnsequencedEvent[]) => void,
     private readonly bulkChanged: () => void,
   ) {
     this.index = new IndexAggregates(stored);
     this.alerts = new AlertAggregates(stored);
   }
 
+  /**
+   * Goes up whenever the totals or recent windows may have changed: a snapshot that finds it where
+   * the last one did need not be built again to know it would say the same.
+   */
+  get version(): number {
+    return this.#version;
+  }
+
   apply(entry: IngestEntry): void {
     if (entry.source === 'alerts') {
       if (entry.records.length === 0) return;
+      this.#version++;
       this.alerts.add(entry.records);
       if (entry.bulk) this.bulkChanged();
-      else for (const a of entry.records) this.publish({ type: 'alert', ...a });
+      else this.publish(entry.records.map((a) => ({ type: 'alert' as const, ...a })));
       return;
     }
     if (entry.kind === 'first_pass_done') return;
     if (entry.kind === 'compact') {
+      this.#version++;
       this.applyCompact(entry.batch, entry.duplicateAt, entry.raw);
       this.bulkChanged();
       return;
     }
     if (entry.records.length === 0) return;
+    this.#version++;
     this.index.add(entry.records);
     if (entry.bulk) this.bulkChanged();
-    else for (const r of entry.records) this.publish({ type: 'episode', ...r });
+    else this.publish(entry.records.map((r) => ({ type: 'episode' as const, ...r })));
   }
 
   /**

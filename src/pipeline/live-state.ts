@@ -9,6 +9,57 @@ import {
 import type { Logger } from '../util/log.js';
 import type { LiveProjection } from './live-projection.js';
 
+/** The JSON of each record in a recent window, made once: a record stays there for many snapshots. */
+const recordJson = new WeakMap<object, string>();
+
+function jsonOfRecord(record: object): string {
+  let json = recordJson.get(record);
+  if (json === undefined) {
+    json = JSON.stringify(record);
+    recordJson.set(record, json);
+  }
+  return json;
+}
+
+/** Keys of a snapshot whose value is a list of records (kept as they are while in the window). */
+const RECORD_LISTS: ReadonlySet<string> = new Set(['recent_episodes', 'recent_alerts']);
+
+/**
+ * The members of `JSON.stringify(snapshot)` (the text between its braces), the same text, with the
+ * recent windows joined from each record's JSON made once (a snapshot is ~70 KB, three quarters of
+ * it the 200 recent episodes and alerts, of which a cycle changes a few). The records are never
+ * changed once read, so their JSON holds. One flat string: comparing two is a memcmp.
+ */
+export function snapshotMembers(snapshot: Snapshot): string {
+  const parts: string[] = [];
+  for (const [key, value] of Object.entries(snapshot)) {
+    if (value === undefined) continue; // as JSON.stringify leaves such a key out
+    parts.push(JSON.stringify(key));
+    parts.push(':');
+    if (RECORD_LISTS.has(key)) {
+      parts.push('[');
+      const list = value as readonly object[];
+      for (let i = 0; i < list.length; i++) {
+        if (i > 0) parts.push(',');
+        parts.push(jsonOfRecord(list[i] as object));
+      }
+      parts.push(']');
+    } else {
+      parts.push(JSON.stringify(value));
+    }
+    parts.push(',');
+  }
+  parts.pop(); // the last ','
+  return parts.join('');
+}
+
+/** The parts of a snapshot not made by the live projection. */
+interface SmallParts {
+  host_counts: Record<string, number>;
+  host_bytes: Record<string, number>;
+  integrity: IntegrityCounts | null;
+}
+
 /** How often, at most, a bulk load (backlog of the index) publishes its progress as a snapshot. */
 const BULK_SNAPSHOT_MS = 500;
 /** Integrity counts come from the catalog; bulk snapshots are frequent, so they are reused this long. */
@@ -40,7 +91,11 @@ export class LiveState {
   private readySeconds: number | null = null;
   private snapshotTimer: NodeJS.Timeout | null = null;
   private bulkTimer: NodeJS.Timeout | null = null;
-  private lastSnapshotJson: string | null = null;
+  private lastSnapshotMembers: string | null = null;
+  /** What the last snapshot was built from (see `changeKey`); null before the first. */
+  private lastChangeKey: string | null = null;
+  /** Goes up with every change of `healthByHost`. */
+  private healthVersion = 0;
   private integrityCache: { at: number; counts: IntegrityCounts } | null = null;
   private stopped = false;
 
@@ -82,11 +137,17 @@ export class LiveState {
   setHealth(host: string, health: HostHealth | null): void {
     if (health) this.healthByHost[host] = health;
     else delete this.healthByHost[host];
+    this.healthVersion++;
     this.o.bus.publish({ type: 'health', host_id: host, health });
   }
 
   /** The snapshot part of the state, from the running aggregates. */
   snapshot(): Snapshot {
+    return this.build(this.smallParts());
+  }
+
+  /** The parts of a snapshot that do not come from the live projection (small: per host). */
+  private smallParts(): SmallParts {
     const host_counts = dict<number>();
     const host_bytes = dict<number>();
     for (const [host, d] of Object.entries(this.o.disk())) {
@@ -94,33 +155,64 @@ export class LiveState {
       host_counts[host] = d.files;
       host_bytes[host] = d.bytes;
     }
+    return { host_counts, host_bytes, integrity: this.integrity() };
+  }
+
+  private build(small: SmallParts): Snapshot {
     return {
       ...this.o.live.index.snapshotFields(),
       ...this.o.live.alerts.snapshotFields(),
-      host_counts,
-      host_bytes,
+      host_counts: small.host_counts,
+      host_bytes: small.host_bytes,
       health: dict(this.healthByHost),
       ready: this.readyFlag,
-      integrity: this.integrity(),
+      integrity: small.integrity,
     };
+  }
+
+  /**
+   * Everything a snapshot is built from, in a few hundred bytes: the live projection's and the
+   * health's versions, the ready flag, and the small per-host parts as they are. Equal keys make
+   * equal snapshots, so the timer need not build (and stringify, ~100 KB) one to find it unchanged.
+   */
+  private changeKey(small: SmallParts): string {
+    return `${this.o.live.version}|${this.healthVersion}|${this.readyFlag}|${JSON.stringify(small)}`;
   }
 
   publishSnapshot(): void {
     if (this.stopped) return;
-    const snapshot = this.snapshot();
-    this.lastSnapshotJson = JSON.stringify(snapshot);
-    this.o.bus.publish({ type: 'snapshot', ...snapshot });
+    const small = this.smallParts();
+    const snapshot = this.build(small);
+    this.publish(snapshot, snapshotMembers(snapshot), this.changeKey(small));
   }
 
   /**
    * The timer's snapshot: published unless it would say exactly what the last one said. A quiet
    * lab would otherwise fill the replay ring (up to its 64 MiB) with identical 70 KB snapshots
    * over a few hours — memory held for nothing, since every client already has that state.
+   * Unchanged inputs (`changeKey`) are found without building it; otherwise it is stringified once,
+   * for the comparison and for the log (which makes the event's JSON from it), its recent
+   * windows from each record's JSON made once (`snapshotMembers`).
    */
   periodicSnapshot(): void {
     if (this.stopped) return;
-    if (JSON.stringify(this.snapshot()) === this.lastSnapshotJson) return;
-    this.publishSnapshot();
+    const small = this.smallParts();
+    const key = this.changeKey(small);
+    if (key === this.lastChangeKey) return;
+    const snapshot = this.build(small);
+    const members = snapshotMembers(snapshot);
+    if (members === this.lastSnapshotMembers) {
+      this.lastChangeKey = key;
+      return;
+    }
+    this.publish(snapshot, members, key);
+  }
+
+  private publish(snapshot: Snapshot, members: string, key: string): void {
+    this.lastSnapshotMembers = members;
+    this.lastChangeKey = key;
+    // `{ type, ...snapshot }` stringifies as the snapshot's members with `type` first.
+    this.o.bus.publish({ type: 'snapshot', ...snapshot }, `"type":"snapshot",${members}`);
   }
 
   /** A backlog is published as snapshots (at most every 500 ms), not one event per line. */

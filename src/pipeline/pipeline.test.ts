@@ -2,9 +2,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { tempDir } from '../../test/support/tmp.js';
+import { serialise } from '../bus/event-log.js';
 import { generateDataRoot } from '../generate/generate.js';
 import type { DashboardEvent } from '../protocol/index.js';
 import { silentLogger } from '../util/log.js';
+import { snapshotMembers } from './live-state.js';
 import { createPipeline } from './pipeline.js';
 
 /** A pipeline on `root` with an in-memory catalog; its snapshot timer stays out of the way. */
@@ -50,6 +52,67 @@ describe('periodic snapshots', () => {
       dashboard.live.periodicSnapshot();
       expect(snapshots()).toHaveLength(1);
       expect(snapshots()[0]).toMatchObject({ total_episodes: 5 });
+      unsubscribe();
+    } finally {
+      await dashboard.stop();
+    }
+  });
+});
+
+describe('snapshot JSON', () => {
+  it('is what JSON.stringify makes of the snapshot and of its event, with records of every shape', async () => {
+    const root = path.join(tempDir('cis490-snapjson-'), 'root');
+    await generateDataRoot({ out: root, hosts: 2, episodes: 4, alerts: 2, telemetryKb: 4, seed: 5 });
+    const dashboard = memoryPipeline(root);
+    await dashboard.start();
+    try {
+      await dashboard.whenReady();
+      const events: DashboardEvent[] = [];
+      let sentJson = '';
+      // As the WebSocket hub does: the JSON is taken while the event is delivered.
+      const unsubscribe = dashboard.bus.subscribe((e) => {
+        events.push(e);
+        if (e.type === 'snapshot') sentJson = serialise(e);
+      });
+      const lines = [
+        {
+          episode_id: 'ep-ü "quoted" \\ \u2028',
+          host_id: 'host-01',
+          size_bytes: 5,
+          received_at_wall: 1764928800.5,
+        },
+        {
+          episode_id: 'ep-path',
+          host_id: 'host-02',
+          sha256: null,
+          path: 'episodes/x/ep-path.tar.zst',
+          extra_key: { n: [1, 2.5e-7, null] },
+        },
+        {
+          episode_id: 'ep-plain',
+          host_id: 'host-01',
+          sha256: 'b'.repeat(64),
+          size_bytes: 0,
+          received_at_wall: '2026-11-29T10:00:00+02:00',
+        },
+      ];
+      fs.appendFileSync(path.join(root, 'index.jsonl'), lines.map((l) => `${JSON.stringify(l)}\n`).join(''));
+      await vi.waitFor(() => expect(events.filter((e) => e.type === 'episode')).toHaveLength(3), {
+        timeout: 10_000,
+      });
+      dashboard.live.periodicSnapshot();
+      const snapshot = events.find((e) => e.type === 'snapshot');
+      expect(snapshot).toBeDefined();
+      const event = snapshot as DashboardEvent;
+      // What the hub sends is the event's JSON, made from the snapshot's without stringifying it again.
+      expect(sentJson).toBe(JSON.stringify(event));
+      const live = dashboard.live.snapshot();
+      expect(`{${snapshotMembers(live)}}`).toBe(JSON.stringify(live));
+      expect(`{${snapshotMembers({ ...live, integrity: undefined as unknown as null })}}`).toBe(
+        JSON.stringify({ ...live, integrity: undefined }),
+      );
+      // Delivered events keep no text in the ring; a resuming reader's are stringified again.
+      expect(serialise(event)).toBe(JSON.stringify(event));
       unsubscribe();
     } finally {
       await dashboard.stop();

@@ -126,7 +126,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
   let liveState: LiveState | null = null;
   const live = new LiveProjection(
     stored,
-    (e) => bus.publish(e),
+    (events) => bus.publishAll(events),
     () => liveState?.scheduleBulkSnapshot(),
   );
   const bus = new Bus({

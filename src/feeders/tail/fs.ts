@@ -1,9 +1,17 @@
 /**
  * The only module of the tailer that touches node:fs. The logic takes a `TailFs`, so tests can
  * swap in a fake; this adapter is tested with real files.
+ *
+ * `stat`, a handle's `stat` and its small reads (a file's first KiB, which each look of a growing
+ * file checks) are system calls made on the calling thread (as the first pass reads its ranges,
+ * and the data-root monitor stats the root): a few microseconds each from the page cache, where a
+ * trip through libuv's thread pool cost tens of microseconds of CPU on two threads and a wake-up
+ * apiece, and queued the look behind whatever else was in the pool (a rescan's thousands of
+ * `lstat`s). The reads of lines (up to 1 MiB), opening, listing a folder and closing stay in the
+ * pool: a batch's read yields to the event loop, as before.
  */
-import { constants, watch } from 'node:fs';
-import { open, readdir, stat } from 'node:fs/promises';
+import { constants, fstatSync, readSync, statSync, watch } from 'node:fs';
+import { open, readdir } from 'node:fs/promises';
 import { errnoCode } from '../../util/errors.js';
 
 export interface StatLike {
@@ -56,6 +64,9 @@ function toStatLike(s: {
   };
 }
 
+/** Reads at most this long are made on the calling thread (a file's fingerprinted head: 1 KiB). */
+const SMALL_READ = 64 * 1024;
+
 const isAbsent = (err: unknown): boolean => {
   const code = errnoCode(err);
   return code === 'ENOENT' || code === 'ENOTDIR';
@@ -64,7 +75,7 @@ const isAbsent = (err: unknown): boolean => {
 export const nodeTailFs: TailFs = {
   async stat(p) {
     try {
-      return toStatLike(await stat(p));
+      return toStatLike(statSync(p));
     } catch (err) {
       if (isAbsent(err)) return null;
       throw err;
@@ -72,15 +83,17 @@ export const nodeTailFs: TailFs = {
   },
 
   async open(p) {
-    // O_NONBLOCK: opening a FIFO planted under the name must not hang a libuv thread.
+    // O_NONBLOCK: opening a FIFO planted under the name must not hang a libuv thread (nor would a
+    // read of it block this one: it fails with EAGAIN; the tailer only reads regular files).
     const fh = await open(p, constants.O_RDONLY | constants.O_NONBLOCK);
     return {
       async read(buf, position) {
+        if (buf.length <= SMALL_READ) return readSync(fh.fd, buf, 0, buf.length, position);
         const { bytesRead } = await fh.read(buf, 0, buf.length, position);
         return bytesRead;
       },
       async stat() {
-        return toStatLike(await fh.stat());
+        return toStatLike(fstatSync(fh.fd));
       },
       close: () => fh.close(),
     };

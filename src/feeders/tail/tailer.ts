@@ -103,6 +103,9 @@ export class JsonlTailer {
   private timer: NodeJS.Timeout | null = null;
   private unwatch: (() => void) | null = null;
   private watchedDir: string | null = null;
+  /** When the folder was last looked at for being replaced (ensureWatch), ms since the epoch. */
+  private dirCheckedAt = Number.NEGATIVE_INFINITY;
+  private readonly base: string;
 
   private isCaughtUp = false;
   private readSinceCaughtUp = false;
@@ -120,6 +123,7 @@ export class JsonlTailer {
 
   constructor(o: TailerOptions) {
     this.path = o.path;
+    this.base = path.basename(o.path);
     this.fs = o.fs ?? nodeTailFs;
     this.reader = new LineReader({
       maxLineBytes: o.maxLineBytes ?? MiB,
@@ -800,9 +804,17 @@ export class JsonlTailer {
 
   // ── watching and reporting ──
 
-  /** Watch the folder; again when it was replaced (a watch follows the old folder's inode). */
+  /**
+   * Watch the folder; again when it was replaced (a watch follows the old folder's inode). Once a
+   * watch runs, the folder is looked at again at most once per poll interval, as the polling
+   * backstop would: a look woken by the watch needs no stat of the folder (a replaced folder's
+   * changes never wake the old watch, so it is the polling that finds it either way).
+   */
   private async ensureWatch(): Promise<void> {
     if (!this.fs.watchDir) return;
+    const now = Date.now();
+    if (this.unwatch && now - this.dirCheckedAt < this.pollMs) return;
+    this.dirCheckedAt = now;
     const dir = path.dirname(this.path);
     const st = await this.fs.stat(dir);
     const key = st?.kind === 'directory' ? `${st.dev}:${st.ino}` : null;
@@ -812,7 +824,9 @@ export class JsonlTailer {
     try {
       this.unwatch = this.fs.watchDir(
         dir,
-        () => this.kick(),
+        (name) => {
+          if (this.concerns(name)) this.kick();
+        },
         () => {
           this.unwatch = null;
           this.watchedDir = null;
@@ -825,6 +839,19 @@ export class JsonlTailer {
       // Polling still covers it.
       this.reportOnce('error:watch_failed', 'watch_failed', `cannot watch ${dir}: ${errorMessage(err)}`);
     }
+  }
+
+  /**
+   * Whether a change in the folder can matter to this tailer. While it simply follows the file at
+   * the path (nothing queued, no rotation under way, no failure to retry), only a change of that
+   * name can: the other files of the folder (the other source, rotated and copied files) are
+   * looked at when the path itself changes. Otherwise, and when the platform gives no name, every
+   * change wakes it.
+   */
+  private concerns(name: string | null): boolean {
+    if (name === null || name === this.base) return true;
+    const following = this.cur !== null && this.cur.origin === null && this.queue.length === 0;
+    return !(following && this.pendingSwitch === null && this.isCaughtUp && !this.failing);
   }
 
   private closeWatch(): void {
