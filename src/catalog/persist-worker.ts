@@ -86,7 +86,6 @@ function beginBulk(expectedIds?: number): void {
   db.pragma(`cache_size = -${BULK_CACHE_KIB}`);
   episodes.startBulk(expectedIds);
   bulkLoading = true;
-  loadStartCpu = cpuMark();
 }
 
 /**
@@ -95,44 +94,14 @@ function beginBulk(expectedIds?: number): void {
  * the 1M-line catalog this thread's CPU for the seven builds fell from ≈ 4.0 s to ≈ 2.6 s, the
  * helpers spending ≈ 2.7 s beside it: a win only when a core is free (the first pass is over by
  * then). On a busy machine the helpers (this thread's nice value) wait for a core while this one
- * waits for them, which made the builds slower at load 10–15, so they are used only while other
- * processes left a core and a half unused during the load; never on a single core.
- *
- * "Other processes": the machine's busy CPU time less this process's over the load. The load
- * average was the test before, but it counts this process's own threads — a 1M-line load on two
- * cores lifts it above 1 by itself, so the helpers were never used after one.
+ * waits for them, which made the builds slower at load 10–15, so they are used only while the
+ * one-minute load average leaves a core unused; never on a single core.
  */
 const BULK_SORT_THREADS = 2;
-/** A load shorter than this tells little about the machine (and builds its indexes fast anyway). */
-const SORT_THREADS_MIN_WINDOW_MS = 250;
-
-interface CpuMark {
-  at: number;
-  /** Busy CPU of every core, ms (from /proc/stat on Linux). */
-  machine: number;
-  /** This process's CPU, every thread, ms. */
-  own: number;
-}
-
-function cpuMark(): CpuMark {
-  let machine = 0;
-  for (const { times } of os.cpus()) machine += times.user + times.nice + times.sys + times.irq;
-  const own = process.cpuUsage();
-  return { at: performance.now(), machine, own: (own.user + own.system) / 1000 };
-}
-
-let loadStartCpu: CpuMark | null = null;
 
 function sortThreads(): number {
   const cores = os.availableParallelism();
-  const start = loadStartCpu;
-  if (cores < 2 || start === null) return 0;
-  const end = cpuMark();
-  const window = end.at - start.at;
-  if (window < SORT_THREADS_MIN_WINDOW_MS) return 0;
-  const others = (end.machine - start.machine - (end.own - start.own)) / window;
-  // This thread and its helpers want about a core and a half of what the others leave.
-  return others <= cores - 1.5 ? BULK_SORT_THREADS : 0;
+  return cores > 1 && (os.loadavg()[0] ?? cores) + 1 <= cores ? BULK_SORT_THREADS : 0;
 }
 
 /**
