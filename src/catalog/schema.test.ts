@@ -8,9 +8,9 @@ import {
 } from './schema.js';
 
 /**
- * A cold bulk load makes `episodes` again from EPISODES_KEYLESS_TABLE, a second text of the table
- * the migrations build: a migration that adds a column must add it there too, or every catalog
- * loaded cold would miss it. This checks the two agree on every column but the inline key.
+ * A cold bulk load makes `episodes` again without its inline unique key, from the table's own
+ * definition: every column the migrations gave it must survive that (a second text of the table
+ * once lived here and would have lost any column a later migration added).
  */
 describe('the keyless episodes table of a bulk load', () => {
   it('has the migrated table’s columns, types, defaults and constraints, and gets its key back as an index', () => {

@@ -57,26 +57,25 @@ export const RETIRED_EPISODE_INDEXES: readonly string[] = [
 export const EPISODE_KEY_INDEX = 'CREATE UNIQUE INDEX episodes_by_id ON episodes(episode_id)';
 export const EPISODE_KEY_NAME = 'episodes_by_id';
 
+/** The inline unique key in `episodes`' definition as migration v1 wrote it (SQLite keeps that text). */
+const INLINE_EPISODE_KEY = /\bepisode_id TEXT NOT NULL UNIQUE\b/;
+
 /**
- * `episodes` as migrations v1 and v2 make it, without the inline unique key (EPISODE_KEY_INDEX
- * holds it): made, empty, by a cold bulk load in place of the empty table.
+ * `episodes` made again, empty, without its inline unique key (EPISODE_KEY_INDEX holds it then):
+ * the table's own definition as SQLite keeps it — every migration's columns included — less the
+ * key, so there is one text of the table, the migrations'.
  */
-export const EPISODES_KEYLESS_TABLE = `CREATE TABLE episodes (
-        id INTEGER PRIMARY KEY,           -- arrival order in the index
-        episode_id TEXT NOT NULL,         -- unique: episodes_by_id
-        host_id TEXT NOT NULL,
-        sha256 TEXT,
-        size_bytes INTEGER,
-        received_at TEXT,                 -- ISO-8601 UTC
-        received_ms INTEGER,              -- for range queries
-        path TEXT,
-        extra TEXT,                       -- JSON of unknown fields
-        first_seen_at TEXT NOT NULL,
-        duplicates INTEGER NOT NULL DEFAULT 0,
-        ingest_run INTEGER,
-        ingest_line INTEGER,
-        status TEXT NOT NULL DEFAULT 'unverified'
-      )`;
+function remakeEpisodesKeyless(db: Db): void {
+  const row = db.prepare("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'episodes'").get() as
+    | { sql: string }
+    | undefined;
+  const keyless = row?.sql.replace(INLINE_EPISODE_KEY, 'episode_id TEXT NOT NULL');
+  if (keyless === undefined || keyless === row?.sql) {
+    throw new Error(`episodes' definition has no inline key to take out: ${row?.sql ?? '(no table)'}`);
+  }
+  db.exec('DROP TABLE episodes');
+  db.exec(keyless);
+}
 
 /**
  * Lines a bulk load held back because their id's hash was seen earlier in the load (the table
@@ -97,10 +96,7 @@ export const BULK_REPEATS_TABLE = `CREATE TABLE IF NOT EXISTS bulk_repeats (
  */
 export function dropEpisodeIndexesForLoad(db: Db): void {
   for (const name of [...EPISODE_INDEX_NAMES, EPISODE_KEY_NAME]) db.exec(`DROP INDEX IF EXISTS ${name}`);
-  if (hasInlineEpisodeKey(db)) {
-    db.exec('DROP TABLE episodes');
-    db.exec(EPISODES_KEYLESS_TABLE);
-  }
+  if (hasInlineEpisodeKey(db)) remakeEpisodesKeyless(db);
 }
 
 /** True when `episodes` carries its unique key inline (a table made by migration v1). */
