@@ -121,9 +121,11 @@ interface Scanned {
  * ahead by `prestartScanner` when it can be): it
  * takes the ranges in order from a shared counter, and this thread only applies them, so the rest
  * of the start-up here (the HTTP app, the folder scans, the alerts) overlaps the scan. This thread
- * scans none itself while the scanner runs: scanning on both threads had V8 compile the scanner's
- * code twice and run it cold twice — more CPU on a two-core machine than the ranges it took saved.
- * A range the scanner fails on, or every range once it is gone, is scanned here. The scanner
+ * takes ranges from the same counter only once that start-up is done and while the ranges left
+ * would keep the scanner busy for long (`helpScanner`): scanning on both threads from the start
+ * had V8 compile the scanner's code twice and run it cold twice — more CPU on a two-core machine
+ * than the ranges it took saved. A range the scanner fails on, or every range once it is gone, is
+ * scanned here. The scanner
  * reads through the same descriptor and moves its batch's columns here; its bytes stay there
  * (`raw` of kind `range`: read again through the descriptor should anything need them).
  */
