@@ -228,10 +228,7 @@ export class EpisodeStore {
 
   constructor(db: Db) {
     this.db = db;
-    this.insert = db.prepare(
-      `INSERT INTO episodes (episode_id, host_id, sha256, size_bytes, received_at, received_ms, path, extra, first_seen_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(episode_id) DO NOTHING`,
-    );
+    this.insert = db.prepare(`${INSERT_EPISODE} ON CONFLICT(episode_id) DO NOTHING`);
     this.bumpDuplicate = db.prepare('UPDATE episodes SET duplicates = duplicates + 1 WHERE episode_id = ?');
     this.upsertHost = db.prepare(
       `INSERT INTO host_totals (host_id, episodes, bytes, last_received_at) VALUES (?, ?, ?, ?)
@@ -265,10 +262,7 @@ export class EpisodeStore {
     if (expectedIds !== undefined) ids.reserve(Math.min(expectedIds, MAX_RESERVED_IDS));
     this.bulk = {
       ids,
-      insert: this.db.prepare(
-        `INSERT INTO episodes (episode_id, host_id, sha256, size_bytes, received_at, received_ms, path, extra, first_seen_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      ),
+      insert: this.db.prepare(INSERT_EPISODE),
       hold: this.db.prepare('INSERT INTO bulk_repeats (episode_id, row) VALUES (?, ?)'),
     };
   }
@@ -492,6 +486,13 @@ export class EpisodeStore {
     return { inserted: batch.inserted, duplicates: batch.duplicates };
   }
 }
+
+/**
+ * An episode row as the index gives it (`addRow`'s columns): with `ON CONFLICT` for a table with
+ * its key, bare during a bulk load (no key to conflict with).
+ */
+const INSERT_EPISODE = `INSERT INTO episodes (episode_id, host_id, sha256, size_bytes, received_at, received_ms, path, extra, first_seen_at)
+   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 
 /** The writer's own scanner, for first-pass lines with more than the fast columns carry. */
 const rowScanner = new JsonLineScanner(INDEX_FIELDS);
