@@ -1,5 +1,6 @@
 // The driver's type, not db.ts's alias: db.ts runs these migrations (no import cycle).
 import type Database from 'better-sqlite3';
+import { catalogSha256 } from '../protocol/episode-filter.js';
 
 type Db = Database.Database;
 
@@ -55,7 +56,7 @@ export const RETIRED_EPISODE_INDEXES: readonly string[] = [
  * after it ≈ 0.5 s. Either key serves `ON CONFLICT(episode_id)` and the lookups by id.
  */
 export const EPISODE_KEY_INDEX = 'CREATE UNIQUE INDEX episodes_by_id ON episodes(episode_id)';
-export const EPISODE_KEY_NAME = 'episodes_by_id';
+export const EPISODE_KEY_NAME = indexName(EPISODE_KEY_INDEX);
 
 /** The inline unique key in `episodes`' definition as migration v1 wrote it (SQLite keeps that text). */
 const INLINE_EPISODE_KEY = /\bepisode_id TEXT NOT NULL UNIQUE\b/;
@@ -130,10 +131,13 @@ export function restoreEpisodeKey(db: Db): void {
   }
 }
 
+/** The name a `CREATE [UNIQUE] INDEX` statement gives its index. */
+function indexName(sql: string): string {
+  return (/CREATE (?:UNIQUE )?INDEX (\w+)/.exec(sql) as RegExpExecArray)[1] as string;
+}
+
 /** Names of EPISODE_INDEXES, in order. */
-export const EPISODE_INDEX_NAMES = EPISODE_INDEXES.map(
-  (sql) => (/CREATE INDEX (\w+)/.exec(sql) as RegExpExecArray)[1] as string,
-);
+export const EPISODE_INDEX_NAMES = EPISODE_INDEXES.map(indexName);
 
 /**
  * Ordered schema migrations: entry i upgrades a database from version i to i + 1 (PRAGMA
@@ -284,10 +288,15 @@ export const MIGRATIONS: ReadonlyArray<(db: Db) => void> = [
   // v6: a hex sha256 written in capitals is stored lowercased, as the writer now stores it
   // (`catalogSha256`): the explorer's `q` is matched lowercased, so such an episode was found by
   // no sha prefix. One pass over the table (≈ 1 s at 1M rows), once.
+  // The rule is the writer's and the web app's own (`catalogSha256`); the GLOB only keeps it off
+  // the rows without a capital.
   (db) => {
+    db.function('catalog_sha256', { deterministic: true }, (sha: unknown) =>
+      typeof sha === 'string' ? catalogSha256(sha) : sha,
+    );
     db.exec(`
-      UPDATE episodes SET sha256 = lower(sha256)
-      WHERE sha256 GLOB '*[A-F]*' AND sha256 NOT GLOB '*[^0-9A-Fa-f]*';
+      UPDATE episodes SET sha256 = catalog_sha256(sha256)
+      WHERE sha256 GLOB '*[A-F]*' AND catalog_sha256(sha256) <> sha256;
     `);
   },
 ];
