@@ -47,9 +47,11 @@ const db = openDatabase(data.stateDir);
  */
 const CACHE_KIB = 2048;
 /**
- * The page cache while a cold bulk load inserts its rows. Each row goes into the unique id index
- * at a random place; with 2 MiB of cache nearly every insert read a leaf page from the OS and wrote
- * a dirty one back to the log. Offline, 1M python lines (load 9): ≈ 11.5–13.0 s CPU with 2 MiB,
+ * The page cache while a cold bulk load inserts its rows. Measured while the load still kept the
+ * table's inline unique id key (each row went into it at a random place; with 2 MiB of cache nearly
+ * every insert read a leaf page from the OS and wrote a dirty one back to the log) — a load now
+ * builds that key after its rows (schema.ts EPISODE_KEY_INDEX), and this size was not measured
+ * again since. Offline, 1M python lines (load 9): ≈ 11.5–13.0 s CPU with 2 MiB,
  * ≈ 7.5 s with 16 MiB, ≈ 6.0–8.0 s with 64 MiB; in the server on the 1M-line foreign root (load
  * 8–9) the writer's CPU for the rows was ≈ 10.4 s with 16 MiB and ≈ 11.2 s with 64 MiB, and 64 MiB
  * left more memory in the process after (the freed pages stay in the thread's malloc arena). The
