@@ -28,6 +28,29 @@ async function metric(url: string, name: string, labels = ''): Promise<number> {
 }
 
 const committed = (url: string) => metric(url, 'catalog_committed_lines_total', 'source="index"');
+
+/**
+ * Waits until the server's catalog has committed `lines` index lines. On a timeout the failure
+ * carries the catalog's metrics and the server's log (warn and up): a CI run once saw a restarted
+ * server commit nothing in 30 s, with no trace of why.
+ */
+async function awaitCommitted(server: ChildServer, lines: number): Promise<void> {
+  try {
+    await vi.waitFor(async () => expect(await committed(server.url)).toBe(lines), { timeout: 30_000 });
+  } catch (err) {
+    const metrics = (await (await fetch(`${server.url}/metrics`)).text())
+      .split('\n')
+      .filter(
+        (l) =>
+          /^cis490_dashboard_(catalog_|input_|episodes |bootstrap_seconds)/.test(l) &&
+          !l.includes('_bucket{'),
+      )
+      .join('\n');
+    throw new Error(
+      `${err instanceof Error ? err.message : String(err)}\ncatalog metrics:\n${metrics}\nserver log (warn and up):\n${server.stderr().slice(-3000)}`,
+    );
+  }
+}
 const state = async (url: string) => (await getJson<DashboardState>({ url }, '/api/state')).body;
 const catalogTotal = async (url: string, query = '') =>
   (await getJson<EpisodesPage>({ url }, `/api/episodes?limit=1${query}`)).body.total;
@@ -67,7 +90,7 @@ describe('fault: SIGKILL between the live state and the catalog commit', () => {
     // Run 1: caught up, then the writer is held while a burst reaches the live state.
     const run1 = await startChildServer({ dataRoot, stateDir });
     await ready(run1);
-    await vi.waitFor(async () => expect(await committed(run1.url)).toBe(2_000), { timeout: 30_000 });
+    await awaitCommitted(run1, 2_000);
     const client1 = IdRecorder.to(run1);
     await client1.opened();
     const lock = new Database(path.join(stateDir, DB_FILE));
@@ -87,7 +110,7 @@ describe('fault: SIGKILL between the live state and the catalog commit', () => {
     const run2 = await startChildServer({ dataRoot, stateDir });
     await ready(run2);
     expect((await state(run2.url)).total_episodes).toBe(base + burstA.length);
-    await vi.waitFor(async () => expect(await committed(run2.url)).toBe(linesA), { timeout: 30_000 });
+    await awaitCommitted(run2, linesA);
     expect(await catalogTotal(run2.url)).toBe(base + burstA.length);
     expect(await catalogTotal(run2.url, '&q=kb-a-')).toBe(burstA.length);
     expect(await metric(run2.url, 'input_duplicate_ids_total')).toBe(earlier.length);
@@ -98,9 +121,7 @@ describe('fault: SIGKILL between the live state and the catalog commit', () => {
     const burstB = Array.from({ length: 30 }, (_, i) => `kb-b-${i}`);
     const linesB = append(index, burstB, []);
     await client2.until(() => burstB.every((id) => client2.seen.has(id)), 'burst B live');
-    await vi.waitFor(async () => expect(await committed(run2.url)).toBe(linesA + linesB), {
-      timeout: 30_000,
-    });
+    await awaitCommitted(run2, linesA + linesB);
     await run2.kill();
     client2.close();
 
