@@ -100,6 +100,23 @@ describe('round-robin balancer', () => {
     await expect(openWs(`${lb.url.replace('http', 'ws')}/refused`)).rejects.toThrow(/403/);
   });
 
+  it('spreads WebSockets evenly whatever requests come between them', async () => {
+    const a = await replica('a');
+    const b = await replica('b');
+    const lb = await startBalancer({ upstreams: [a.url, b.url] });
+    onTestFinished(() => lb.close());
+    // One request between two viewers, as the demo's simulators post phases meanwhile.
+    const viewers: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const v = await openWs(`${lb.url.replace('http', 'ws')}/ws`);
+      onTestFinished(() => v.ws.terminate());
+      viewers.push(v.upstream);
+      await get(`${lb.url}/api/phase`, { method: 'POST', body: '{}' });
+    }
+    expect(viewers.filter((u) => u === a.id).length).toBe(2);
+    expect(viewers.filter((u) => u === b.id).length).toBe(2);
+  });
+
   it('skips a dead replica: a viewer whose replica died reconnects to a live one', async () => {
     const a = await replica('a');
     const b = await replica('b');

@@ -1,7 +1,8 @@
 /**
  * A small round-robin HTTP + WebSocket balancer over dashboard replicas, for `demo --cluster`
  * and the scale-out benchmark (production uses nginx: deploy/nginx-replicas.conf, same policy).
- * No stickiness: each request and each WebSocket goes to the next replica in turn; a replica that
+ * No stickiness: each request goes to the next replica in turn, and each WebSocket to the next in
+ * a turn of their own (so the requests between two viewers never put both on one replica); a replica that
  * refuses the connection is skipped (the next one is tried, up to all of them), so a viewer whose
  * replica died reconnects through here to a live one and resumes with `?since=&epoch=`. Every
  * answer carries `x-cis490-upstream: <host:port>` (the 101 of a WebSocket too), which the tests
@@ -75,13 +76,19 @@ export async function startBalancer(o: BalancerOptions): Promise<RunningBalancer
     return { hostname: url.hostname, port, id: `${url.hostname}:${port}` };
   });
   const counts: Record<string, number> = Object.fromEntries(upstreams.map((u) => [u.id, 0]));
-  let next = 0;
-  /** The upstreams in the order to try for one request: the next in turn, then the others. */
-  const order = (): Upstream[] => {
-    const start = next;
-    next = (next + 1) % upstreams.length;
+  /**
+   * The upstreams in the order to try for one request: the next in `turn`, then the others.
+   * WebSockets and plain requests take turns separately: with one turn for both, the requests
+   * between two viewers' upgrades (the demo's simulators post phases through here several times a
+   * second) decided where the viewers went, and four viewers in a row could all land on one replica.
+   */
+  const inTurn = (turn: { next: number }): Upstream[] => {
+    const start = turn.next;
+    turn.next = (turn.next + 1) % upstreams.length;
     return upstreams.map((_, i) => upstreams[(start + i) % upstreams.length] as Upstream);
   };
+  const requestTurn = { next: 0 };
+  const socketTurn = { next: 0 };
   const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
   const sockets = new Set<Duplex>();
   const track = (s: Duplex): void => {
@@ -187,11 +194,11 @@ export async function startBalancer(o: BalancerOptions): Promise<RunningBalancer
     out.end();
   };
 
-  const server = http.createServer((req, res) => proxyHttp(req, res, order()));
+  const server = http.createServer((req, res) => proxyHttp(req, res, inTurn(requestTurn)));
   server.on('upgrade', (req, socket, head) => {
     track(socket);
     socket.on('error', () => socket.destroy());
-    proxyUpgrade(req, socket, head, order());
+    proxyUpgrade(req, socket, head, inTurn(socketTurn));
   });
   server.on('connection', track);
   await new Promise<void>((resolve, reject) => {
