@@ -290,16 +290,23 @@ export const MIGRATIONS: ReadonlyArray<(db: Db) => void> = [
   // no sha prefix. One pass over the table (≈ 1 s at 1M rows), once.
   // The rule is the writer's and the web app's own (`catalogSha256`); the GLOB only keeps it off
   // the rows without a capital.
-  (db) => {
-    db.function('catalog_sha256', { deterministic: true }, (sha: unknown) =>
-      typeof sha === 'string' ? catalogSha256(sha) : sha,
-    );
-    db.exec(`
-      UPDATE episodes SET sha256 = catalog_sha256(sha256)
-      WHERE sha256 GLOB '*[A-F]*' AND catalog_sha256(sha256) <> sha256;
-    `);
-  },
+  (db) => lowercaseStoredSha256(db, 'episodes'),
 ];
+
+/**
+ * Stores each hex sha256 of `table` written in capitals lowercased, by `catalogSha256` itself (a
+ * SQL function here); the GLOB only keeps it off the rows without a capital. For the migrations
+ * of this catalog and of a replica's (src/replica/catalog.ts).
+ */
+export function lowercaseStoredSha256(db: Db, table: 'episodes' | 'replica_episodes'): void {
+  db.function('catalog_sha256', { deterministic: true }, (sha: unknown) =>
+    typeof sha === 'string' ? catalogSha256(sha) : sha,
+  );
+  db.exec(`
+    UPDATE ${table} SET sha256 = catalog_sha256(sha256)
+    WHERE sha256 GLOB '*[A-F]*' AND catalog_sha256(sha256) <> sha256;
+  `);
+}
 
 /**
  * Makes the episodes' secondary indexes and unique key what this version wants: missing ones

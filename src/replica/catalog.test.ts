@@ -55,6 +55,48 @@ describe('the replica catalog', () => {
     again.close();
   });
 
+  it('finds a sha256 written in capitals by its lowercase prefix, also in a catalog written before (layout 2)', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cis490-replica-catalog-'));
+    dirs.push(dir);
+    const upper = 'ABCDEF0123456789'.repeat(4);
+    const episode = (seq: number, id: string, sha256: string) => ({
+      type: 'episode' as const,
+      seq,
+      episode_id: id,
+      host_id: 'h',
+      sha256,
+      size_bytes: 1,
+      received_at: null,
+      receiver: 'r1',
+    });
+    const byPrefix = (catalog: ReplicaCatalog, q: string) =>
+      catalog
+        .page(
+          {
+            filter: parseEpisodeFilter({ all: () => [], one: (k) => (k === 'q' ? q : undefined) }),
+            receivers: [],
+          },
+          { sort: 'received', order: 'desc' },
+          null,
+          10,
+        )
+        .items.map((i) => i.episode_id);
+    const catalog = new ReplicaCatalog(dir);
+    catalog.apply('e1', 1, [episode(1, 'new', upper)]);
+    expect(byPrefix(catalog, 'abcdef01')).toEqual(['new']);
+    expect(byPrefix(catalog, 'ABCDEF01')).toEqual(['new']);
+    // A layout-2 replica kept the capitals: opened again, its rows are mended in place (kept).
+    catalog.db.exec(`UPDATE replica_episodes SET sha256 = '${upper}'; UPDATE replica_layout SET version = 2`);
+    catalog.close();
+    const again = new ReplicaCatalog(dir);
+    try {
+      expect(again.find('new')?.sha256).toBe(upper.toLowerCase());
+      expect(again.position()).toEqual({ epoch: 'e1', seq: 1 });
+    } finally {
+      again.close();
+    }
+  });
+
   it('pages every explorer sort in both orders: key in order, rows without it last, ties by arrival', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cis490-replica-catalog-'));
     dirs.push(dir);

@@ -1,8 +1,14 @@
 import { type Db, openDatabase } from '../catalog/db.js';
 import { hostsWhere } from '../catalog/hosts-where.js';
 import { alertFromRow, alertRow } from '../catalog/ingest-store.js';
+import { lowercaseStoredSha256 } from '../catalog/schema.js';
 import type { AlertGroup, EpisodeFacets, EpisodeListItem } from '../protocol/api.js';
-import type { EpisodeFilter, EpisodeSort, EpisodeSortKey } from '../protocol/episode-filter.js';
+import {
+  catalogSha256,
+  type EpisodeFilter,
+  type EpisodeSort,
+  type EpisodeSortKey,
+} from '../protocol/episode-filter.js';
 import type { AlertRecord, DashboardEvent, EpisodeRecord } from '../protocol/index.js';
 import { timestampMs } from '../util/time.js';
 
@@ -97,8 +103,10 @@ const SCHEMA = `
 /**
  * 2: an alert's row id is its stream seq (so every replica holds the same ids, and rows fetched
  * from an agent later sort where the stream put them). A catalog of an older layout is rebuilt.
+ * 3: a hex sha256 written in capitals is stored lowercased, as the main catalog stores it
+ * (`catalogSha256`; the explorer's `q` matches lowercase): a layout-2 catalog is mended in place.
  */
-const LAYOUT = 2;
+const LAYOUT = 3;
 
 /** One receiver's rows still to fetch from its agent (`after < seq <= upto`). */
 export interface BackfillJob {
@@ -126,12 +134,12 @@ function dropOldLayout(db: Db): void {
     ? ((db.prepare('SELECT version FROM replica_layout WHERE id = 1').pluck().get() as number | undefined) ??
       0)
     : 0;
-  if (version < LAYOUT) {
+  if (version < 2) {
     // Alerts numbered by arrival, not by seq: rebuilt from the stream (and the agents).
     db.exec(
       'DROP TABLE IF EXISTS replica_episodes; DROP TABLE IF EXISTS replica_position; DELETE FROM alerts;',
     );
-  }
+  } else if (version < 3) lowercaseStoredSha256(db, 'replica_episodes');
 }
 
 function toItem(row: EpisodeRow): EpisodeListItem {
@@ -291,7 +299,7 @@ export class ReplicaCatalog {
       e.receiver ?? '',
       e.episode_id,
       e.host_id,
-      e.sha256,
+      e.sha256 === null ? null : catalogSha256(e.sha256),
       e.size_bytes,
       e.received_at,
       timestampMs(e.received_at),
