@@ -16,6 +16,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { procStat } from './lib/proc.mjs';
 
 const here = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const tree = path.resolve(process.argv[2] ?? here);
@@ -28,14 +29,9 @@ function threads(pid) {
   const out = new Map();
   for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
     try {
-      const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const { cpu, nice } = procStat(`${pid}/task/${tid}`);
       const io = fs.readFileSync(`/proc/${pid}/task/${tid}/io`, 'utf8');
-      out.set(tid, {
-        cpu: (Number(f[11]) + Number(f[12])) / 100,
-        nice: Number(f[16]),
-        wchar: Number(/wchar: (\d+)/.exec(io)?.[1] ?? 0),
-      });
+      out.set(tid, { cpu, nice, wchar: Number(/wchar: (\d+)/.exec(io)?.[1] ?? 0) });
     } catch {}
   }
   return out;

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { get, metric, repoRoot, startServer } from '../lib/proc.mjs';
+import { get, metric, procStat, repoRoot, startServer } from '../lib/proc.mjs';
 
 const POLL_MS = 250;
 
@@ -19,10 +19,9 @@ export function threadCpu(pid) {
   const out = {};
   for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
     try {
-      const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      const name = `${stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))}${tid === String(pid) ? '(main)' : ''}`;
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      out[name] = (out[name] ?? 0) + (Number(f[11]) + Number(f[12])) / 100;
+      const stat = procStat(`${pid}/task/${tid}`);
+      const name = `${stat.name}${tid === String(pid) ? '(main)' : ''}`;
+      out[name] = (out[name] ?? 0) + stat.cpu;
     } catch {
       // The thread ended meanwhile.
     }

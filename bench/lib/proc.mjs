@@ -13,12 +13,24 @@ export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)
 const cli = path.join(repoRoot, 'bin', 'cis490-dashboard.js');
 const TICKS_PER_SECOND = 100; // USER_HZ on Linux
 
-/** User + system CPU seconds of a live process, threads included (Linux /proc). */
-export function procCpuSeconds(pid) {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+/**
+ * `/proc/<where>/stat` of a process (`pid`) or a thread (`pid/task/tid`): its command name, user +
+ * system CPU seconds and nice value. Throws when it is gone.
+ */
+export function procStat(where) {
+  const stat = fs.readFileSync(`/proc/${where}/stat`, 'utf8');
   // Fields after the command name, which sits in parentheses and may hold spaces.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+  return {
+    name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')),
+    cpu: (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND,
+    nice: Number(fields[16]),
+  };
+}
+
+/** User + system CPU seconds of a live process, threads included (Linux /proc). */
+export function procCpuSeconds(pid) {
+  return procStat(pid).cpu;
 }
 
 /**
