@@ -1,6 +1,7 @@
 import type { EpisodeStatus } from '../protocol/api.js';
 import type { Db } from './db.js';
 import { defaultRelPath, expectedRelPath } from './disk-sync-paths.js';
+import { EPISODE_PATH } from './schema.js';
 
 /** One `*.tar.zst` regular file under `episodes/<host>/`, as the disk listing saw it. */
 export interface DiskFile {
@@ -23,6 +24,9 @@ export interface FileChanges {
 
 /** Files applied per write transaction: short, so the catalog writer never waits long. */
 export const FILES_PER_TX = 2000;
+
+/** An index row's columns as the sync reads them (`path` given back as text). */
+const ROW_COLUMNS = `id, episode_id, host_id, sha256, size_bytes, ${EPISODE_PATH} AS path, status`;
 
 /** What the verifier must hash next. */
 export interface VerifyItem {
@@ -102,16 +106,17 @@ export class DiskSync {
         'INSERT INTO sync_state (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value',
       ),
       newRows: db.prepare(
-        'SELECT id, episode_id, host_id, sha256, size_bytes, path, status FROM episodes WHERE id > ? ORDER BY id LIMIT ?',
+        `SELECT ${ROW_COLUMNS} FROM episodes WHERE id > ? ORDER BY id LIMIT ?`,
       ),
       rowById: db.prepare(
-        'SELECT id, episode_id, host_id, sha256, size_bytes, path, status FROM episodes WHERE id = ?',
+        `SELECT ${ROW_COLUMNS} FROM episodes WHERE id = ?`,
       ),
       rowByEpisodeId: db.prepare(
-        'SELECT id, episode_id, host_id, sha256, size_bytes, path, status FROM episodes WHERE episode_id = ?',
+        `SELECT ${ROW_COLUMNS} FROM episodes WHERE episode_id = ?`,
       ),
       customRows: db.prepare(
-        'SELECT id, episode_id, host_id, path FROM episodes WHERE path IS NOT NULL AND id <= ?',
+        // A path in its default place (an empty blob) is not a custom one.
+        "SELECT id, episode_id, host_id, path FROM episodes WHERE typeof(path) = 'text' AND id <= ?",
       ),
       setStatus: db.prepare('UPDATE episodes SET status = ? WHERE id = ?'),
       addCount: db.prepare(

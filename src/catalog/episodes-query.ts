@@ -3,6 +3,7 @@ import { EPISODE_STATUSES, type EpisodeListItem, type EpisodeStatus } from '../p
 import { dict } from '../protocol/index.js';
 import type { Db } from './db.js';
 import { episodeFromRow } from './ingest-store.js';
+import { EPISODE_PATH } from './schema.js';
 
 /**
  * The explorer's queries over the catalog: filtered, newest-first keyset pages of episodes
@@ -64,8 +65,7 @@ const FEW_BY_Q = 20_000;
 /** Rows a size filter may match and still be read through the size index (then sorted by time). */
 const FEW_BY_SIZE = 2000;
 
-const EPISODE_COLUMNS =
-  'id, episode_id, host_id, sha256, size_bytes, received_at, received_ms, path, extra, status';
+const EPISODE_COLUMNS = `id, episode_id, host_id, sha256, size_bytes, received_at, received_ms, ${EPISODE_PATH} AS path, extra, status`;
 
 /** True when the filter narrows only by host and status (totals then come from counts). */
 function onlyHostStatus(f: EpisodeFilter): boolean {

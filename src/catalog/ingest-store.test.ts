@@ -5,7 +5,7 @@ import { matchesEpisodeFilter } from '../protocol/episode-filter.js';
 import type { EpisodeRecord } from '../protocol/index.js';
 import { type Db, openDatabase, SCHEMA_VERSION } from './db.js';
 import { EpisodeQueries, NO_FILTER } from './episodes-query.js';
-import { AlertStore, EpisodeStore, readCheckpoint } from './ingest-store.js';
+import { AlertStore, EpisodeStore, loadStoredTotals, readCheckpoint } from './ingest-store.js';
 import { dropEpisodeIndexesForLoad, EPISODE_KEY_NAME, ensureEpisodeIndexes } from './schema.js';
 
 describe('checkpoints in the catalog', () => {
@@ -200,6 +200,52 @@ describe('a sha256 written in capitals', () => {
     db = openDatabase(dir);
     expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
     expect(db.prepare('SELECT sha256 FROM episodes ORDER BY id').pluck().all()).toEqual([lower, 'xYz']);
+    db.close();
+  });
+});
+
+describe('an episode row', () => {
+  it('keeps no text its other columns hold, and every reader gets each record back as written', () => {
+    const db = openDatabase(null);
+    const at = (ms: number) => new Date(ms).toISOString();
+    const records: EpisodeRecord[] = [
+      // A path in its default place, one elsewhere, none; a received time in the canonical text,
+      // one in another text of an instant, none; years outside 0000–9999.
+      { ...ep('e1', 'h1', 1), received_at: at(1_000), path: 'episodes/h1/e1.tar.zst' },
+      { ...ep('e2', 'h1', 2), received_at: at(2_000), path: 'episodes/h1/other.tar.zst' },
+      { ...ep('e3', 'h2', 3), received_at: '2026-01-01T00:00:00Z', extra: { k: [1] } },
+      { ...ep('e4', 'h2', 4), received_at: null, path: 'episodes/h1/e4.tar.zst' },
+      { ...ep('e5', 'h3', 5), received_at: at(253_402_300_800_000) },
+      { ...ep('e6', 'h3', 6), received_at: at(-62_167_219_200_001) },
+      { ...ep('e7', 'h3', 7), received_at: at(3_000) },
+    ];
+    new EpisodeStore(db).writeBatch(records, null);
+    const stored = db
+      .prepare('SELECT received_at, typeof(path) AS path, first_seen_at FROM episodes ORDER BY id')
+      .all();
+    expect(stored).toEqual([
+      { received_at: null, path: 'blob', first_seen_at: '' },
+      { received_at: null, path: 'text', first_seen_at: '' },
+      { received_at: '2026-01-01T00:00:00Z', path: 'null', first_seen_at: '' },
+      // A path under another host's directory is not this row's default place.
+      { received_at: null, path: 'text', first_seen_at: '' },
+      { received_at: null, path: 'null', first_seen_at: '' },
+      { received_at: null, path: 'null', first_seen_at: '' },
+      { received_at: null, path: 'null', first_seen_at: '' },
+    ]);
+    expect(db.prepare('SELECT first_id FROM episode_batches').pluck().all()).toEqual([1]);
+
+    const queries = new EpisodeQueries(db);
+    for (const r of records) {
+      expect(queries.find(r.episode_id)?.item).toEqual({ ...r, status: 'unverified' });
+    }
+    const all = queries.page(NO_FILTER, null, 10).items.map(({ status: _s, ...r }) => r);
+    expect(new Set(all.map((r) => JSON.stringify(r)))).toEqual(new Set(records.map((r) => JSON.stringify(r))));
+    const totals = loadStoredTotals(db);
+    expect(totals.recent_episodes).toEqual([...records].reverse());
+    // A host's newest received time is the greatest text, as before (`+010000-…` sorts first).
+    expect(totals.hosts_indexed.h3?.last_received_at).toBe(at(3_000));
+    expect(totals.hosts_indexed.h1?.last_received_at).toBe(at(2_000));
     db.close();
   });
 });

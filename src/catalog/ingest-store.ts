@@ -14,8 +14,9 @@ import {
 } from '../protocol/index.js';
 import { isoFromMs, timestampMs } from '../util/time.js';
 import type { Db } from './db.js';
+import { defaultRelPath } from './disk-sync-paths.js';
 import { scannedExtraJson, scannedId, scannedText } from './scanned-row.js';
-import { BULK_REPEATS_TABLE } from './schema.js';
+import { BULK_REPEATS_TABLE, EPISODE_PATH } from './schema.js';
 
 /** The tailed sources whose positions are checkpointed. */
 export type SourceName = 'index' | 'alerts';
@@ -33,12 +34,14 @@ export interface StoredTotals {
   checkpoints: Partial<Record<SourceName, Checkpoint>>;
 }
 
+/** An `episodes` row as read back: `path` as EPISODE_PATH gives it. */
 interface EpisodeRow {
   episode_id: string;
   host_id: string;
   sha256: string | null;
   size_bytes: number | null;
   received_at: string | null;
+  received_ms: number | null;
   path: string | null;
   extra: string | null;
 }
@@ -59,7 +62,8 @@ export function episodeFromRow(row: EpisodeRow): EpisodeRecord {
     host_id: row.host_id,
     sha256: row.sha256,
     size_bytes: row.size_bytes,
-    received_at: row.received_at,
+    // NULL: the canonical text of `received_ms` (schema.ts EPISODE_PATH).
+    received_at: row.received_at ?? (row.received_ms === null ? null : isoFromMs(row.received_ms)),
   };
   if (row.path !== null) record.path = row.path;
   if (row.extra !== null) record.extra = JSON.parse(row.extra) as Record<string, unknown>;
@@ -125,7 +129,8 @@ export function loadStoredTotals(db: Db): StoredTotals {
   const recent_episodes = (
     db
       .prepare(
-        'SELECT episode_id, host_id, sha256, size_bytes, received_at, path, extra FROM episodes ORDER BY id DESC LIMIT ?',
+        `SELECT episode_id, host_id, sha256, size_bytes, received_at, received_ms, ${EPISODE_PATH} AS path, extra
+         FROM episodes ORDER BY id DESC LIMIT ?`,
       )
       .all(RECENT_LIMIT) as EpisodeRow[]
   ).map(episodeFromRow);
@@ -221,6 +226,7 @@ export class EpisodeStore {
   private readonly upsertHost;
   private readonly addCounter;
   private readonly writeCheckpoint;
+  private readonly noteBatch;
   private readonly tx;
   private readonly columnsTx;
   /** Set while a cold bulk load fills the keyless table (`startBulk`). */
@@ -238,6 +244,7 @@ export class EpisodeStore {
     );
     this.addCounter = counterAdder(db);
     this.writeCheckpoint = checkpointWriter(db);
+    this.noteBatch = batchNoter(db);
     this.tx = db.transaction(
       (records: readonly EpisodeRecord[], checkpoint: Checkpoint | null, duplicateIds: readonly string[]) =>
         this.writeUnsafe(records, checkpoint, duplicateIds),
@@ -347,8 +354,9 @@ export class EpisodeStore {
       const timed = !Number.isNaN(ms);
       const hostId = hosts[host[i] as number] as string;
       const sizeBytes = Number.isNaN(bytes) ? null : bytes;
-      // What the record's parser writes: the instant's ISO-8601 UTC text (whole ms).
-      const receivedAt = timed ? isoFromMs(ms) : null;
+      // What the record's parser writes is the instant's ISO-8601 UTC text (whole ms): stored as
+      // NULL beside the time (`DERIVED`), never formatted here.
+      const receivedAt = timed ? DERIVED : null;
       const receivedMsOrNull = timed ? ms : null;
       if (idStart < 0) {
         const id = rowScanner.scan(b, line) >= 0 ? scannedId(rowScanner) : null;
@@ -406,7 +414,14 @@ export class EpisodeStore {
   }
 
   private begin(): RowBatch {
-    return { now: new Date().toISOString(), hosts: new Map(), inserted: 0, duplicates: 0, bytes: 0 };
+    return {
+      now: new Date().toISOString(),
+      hosts: new Map(),
+      inserted: 0,
+      duplicates: 0,
+      bytes: 0,
+      firstId: null,
+    };
   }
 
   private add(batch: RowBatch, r: EpisodeRecord): void {
@@ -423,62 +438,88 @@ export class EpisodeStore {
     );
   }
 
+  /**
+   * One line's row. `receivedAt` DERIVED: the canonical text of `receivedMs` (the first pass's
+   * columns), not formatted. Stored as schema.ts EPISODE_PATH describes: `received_at` NULL when
+   * it is that text, `path` DEFAULT_PATH_MARK when it is the default place, `first_seen_at` ''.
+   */
   private addRow(
     batch: RowBatch,
     episodeId: string,
     hostId: string,
     sha256: string | null,
     sizeBytes: number | null,
-    receivedAt: string | null,
+    receivedAt: string | null | typeof DERIVED,
     receivedMs: number | null,
     path: string | null,
     extra: string | null,
   ): void {
     // A hex digest written in capitals is stored lowercased (the explorer's `q` matches lowercase).
     if (sha256 !== null) sha256 = catalogSha256(sha256);
+    const derived =
+      receivedMs !== null && (receivedAt === DERIVED || (receivedAt !== null && isoFromMs(receivedMs) === receivedAt));
+    const storedAt = derived || receivedAt === DERIVED ? null : receivedAt;
+    const storedPath = path !== null && path === defaultRelPath(hostId, episodeId) ? DEFAULT_PATH_MARK : path;
     const bulk = this.bulk;
+    let id: number | bigint;
     if (bulk !== null) {
       if (!bulk.ids.add(episodeId)) {
-        const row: HeldRow = [hostId, sha256, sizeBytes, receivedAt, receivedMs, path, extra];
+        const at = receivedAt === DERIVED ? isoFromMs(receivedMs as number) : receivedAt;
+        const row: HeldRow = [hostId, sha256, sizeBytes, at, receivedMs, path, extra];
         bulk.hold.run(episodeId, JSON.stringify(row));
         return;
       }
-      bulk.insert.run(episodeId, hostId, sha256, sizeBytes, receivedAt, receivedMs, path, extra, batch.now);
+      id = bulk.insert.run(episodeId, hostId, sha256, sizeBytes, storedAt, receivedMs, storedPath, extra, '')
+        .lastInsertRowid;
     } else {
       const info = this.insert.run(
         episodeId,
         hostId,
         sha256,
         sizeBytes,
-        receivedAt,
+        storedAt,
         receivedMs,
-        path,
+        storedPath,
         extra,
-        batch.now,
+        '',
       );
       if (info.changes === 0) {
         this.bumpDuplicate.run(episodeId);
         batch.duplicates++;
         return;
       }
+      id = info.lastInsertRowid;
     }
+    batch.firstId ??= id;
     batch.inserted++;
     const size = sizeBytes ?? 0;
     batch.bytes += size;
     let h = batch.hosts.get(hostId);
     if (!h) {
-      h = { episodes: 0, bytes: 0, last_received_at: null };
+      h = { episodes: 0, bytes: 0, lastMs: Number.NEGATIVE_INFINITY, lastText: null };
       batch.hosts.set(hostId, h);
     }
     h.episodes++;
     h.bytes += size;
-    if (receivedAt !== null && (h.last_received_at === null || receivedAt > h.last_received_at)) {
-      h.last_received_at = receivedAt;
+    // The newest received time as its text (the greatest text, as texts compare): a canonical
+    // text of years 0000–9999 sorts as its instant does, so those are compared as numbers and
+    // formatted once, at the end of the batch.
+    const ms = receivedMs as number;
+    if (derived && ms >= ORDERED_MIN_MS && ms <= ORDERED_MAX_MS) {
+      if (ms > h.lastMs) h.lastMs = ms;
+    } else {
+      const text = derived ? isoFromMs(ms) : (receivedAt as string | null);
+      if (text !== null && (h.lastText === null || text > h.lastText)) h.lastText = text;
     }
   }
 
   private end(batch: RowBatch, checkpoint: Checkpoint | null): EpisodeBatchResult {
-    for (const [host, h] of batch.hosts) this.upsertHost.run(host, h.episodes, h.bytes, h.last_received_at);
+    for (const [host, h] of batch.hosts) {
+      let last = h.lastMs === Number.NEGATIVE_INFINITY ? null : isoFromMs(h.lastMs);
+      if (h.lastText !== null && (last === null || h.lastText > last)) last = h.lastText;
+      this.upsertHost.run(host, h.episodes, h.bytes, last);
+    }
+    if (batch.firstId !== null) this.noteBatch(batch.firstId, batch.now);
     this.addCounter('total_episodes', batch.inserted);
     this.addCounter('total_bytes', batch.bytes);
     this.addCounter('duplicate_lines', batch.duplicates);
@@ -520,10 +561,33 @@ type HeldRow = [
 
 interface RowBatch {
   now: string;
-  hosts: Map<string, HostIndexed>;
+  /** Per host: rows, bytes, and the newest received time (see `addRow`). */
+  hosts: Map<string, { episodes: number; bytes: number; lastMs: number; lastText: string | null }>;
   inserted: number;
   duplicates: number;
   bytes: number;
+  /** Row id of the batch's first new row (`episode_batches`). */
+  firstId: number | bigint | null;
+}
+
+/** `addRow`'s `receivedAt` when it is the canonical text of the row's received time. */
+const DERIVED = Symbol('derived received_at');
+
+/** `path` as stored for a line whose path is its default place (schema.ts EPISODE_PATH). */
+const DEFAULT_PATH_MARK = Buffer.alloc(0);
+
+/** Instants whose canonical texts (years 0000–9999, fixed width) sort as the instants do. */
+const ORDERED_MIN_MS = -62_167_219_200_000;
+const ORDERED_MAX_MS = 253_402_300_799_999;
+
+/** Notes a batch's commit time against its first new row (`episode_batches`). */
+function batchNoter(db: Db): (firstId: number | bigint, at: string) => void {
+  // Prepared on first use, as `checkpointWriter`.
+  let stmt: Database.Statement<unknown[]> | null = null;
+  return (firstId, at) => {
+    stmt ??= db.prepare('INSERT OR REPLACE INTO episode_batches (first_id, first_seen_at) VALUES (?, ?)');
+    stmt.run(firstId, at);
+  };
 }
 
 /** A first-pass range as typed columns (the 'index_columns' batch without its envelope). */

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { tempDir } from '../../test/support/tmp.js';
 import { openDatabase } from '../catalog/db.js';
 import { EpisodeStore, episodeFromRow } from '../catalog/ingest-store.js';
+import { EPISODE_PATH } from '../catalog/schema.js';
 import type { EpisodeRecord } from '../protocol/index.js';
 import { wallMs } from '../util/time.js';
 import {
@@ -386,10 +387,11 @@ describe('the scanner and the full parse give identical records', () => {
 function catalogRows(db: ReturnType<typeof openDatabase>) {
   const rows = db
     .prepare(
-      'SELECT episode_id, host_id, sha256, size_bytes, received_at, received_ms, path, extra, duplicates FROM episodes ORDER BY id',
+      `SELECT episode_id, host_id, sha256, size_bytes, received_at, received_ms, ${EPISODE_PATH} AS path, extra, duplicates
+       FROM episodes ORDER BY id`,
     )
     .all() as Array<
-    Parameters<typeof episodeFromRow>[0] & { received_ms: number | null; duplicates: number }
+    Parameters<typeof episodeFromRow>[0] & { duplicates: number }
   >;
   return rows.map((row) => ({ ...episodeFromRow(row), ms: row.received_ms, duplicates: row.duplicates }));
 }
