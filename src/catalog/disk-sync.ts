@@ -105,15 +105,9 @@ export class DiskSync {
       setWatermark: db.prepare(
         'INSERT INTO sync_state (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value',
       ),
-      newRows: db.prepare(
-        `SELECT ${ROW_COLUMNS} FROM episodes WHERE id > ? ORDER BY id LIMIT ?`,
-      ),
-      rowById: db.prepare(
-        `SELECT ${ROW_COLUMNS} FROM episodes WHERE id = ?`,
-      ),
-      rowByEpisodeId: db.prepare(
-        `SELECT ${ROW_COLUMNS} FROM episodes WHERE episode_id = ?`,
-      ),
+      newRows: db.prepare(`SELECT ${ROW_COLUMNS} FROM episodes WHERE id > ? ORDER BY id LIMIT ?`),
+      rowById: db.prepare(`SELECT ${ROW_COLUMNS} FROM episodes WHERE id = ?`),
+      rowByEpisodeId: db.prepare(`SELECT ${ROW_COLUMNS} FROM episodes WHERE episode_id = ?`),
       customRows: db.prepare(
         // A path in its default place (an empty blob) is not a custom one.
         "SELECT id, episode_id, host_id, path FROM episodes WHERE typeof(path) = 'text' AND id <= ?",

@@ -63,6 +63,12 @@ const FILTERS: Array<Record<string, string | string[]>> = [
   { q: 'abcdef0' },
   { q: 'ABCDEF' },
   { q: 'deadbeef' },
+  // Around the sha256 index's key (its first 16 characters): a prefix of it, of more, the whole.
+  { q: 'ABCDEF0000000000' },
+  { q: 'abcdef00000000000' },
+  { q: `abcdef${'0'.repeat(56)}1` },
+  { q: `ABCDEF${'0'.repeat(56)}12` },
+  { q: `abcdef${'0'.repeat(56)}12` },
   { from: iso(T0 + 60_000) },
   { to: iso(T0 + 60_000) },
   { from: iso(T0 + 60_000), to: iso(T0 + 120_000) },

@@ -9,7 +9,7 @@ import type { EpisodeRecord } from '../protocol/index.js';
 import { DB_FILE, openDatabase } from './db.js';
 import { type EpisodeFilter, EpisodeQueries, NO_FILTER } from './episodes-query.js';
 import { EpisodeStore } from './ingest-store.js';
-import { EPISODE_INDEX_NAMES, ensureEpisodeIndexes } from './schema.js';
+import { EPISODE_INDEX_NAMES, ensureEpisodeIndexes, SHA_KEY } from './schema.js';
 
 const require = createRequire(import.meta.url);
 
@@ -107,7 +107,7 @@ describe('the episodes indexes', () => {
     const plan = (
       db
         .prepare(
-          `EXPLAIN QUERY PLAN SELECT id FROM episodes WHERE sha256 >= ? AND sha256 < ? AND +host_id = ?
+          `EXPLAIN QUERY PLAN SELECT id FROM episodes WHERE ${SHA_KEY} >= ? AND ${SHA_KEY} < ? AND +host_id = ?
            AND received_ms >= ? ORDER BY received_ms DESC, id DESC LIMIT 101`,
         )
         .all('ab', 'ab\u{10ffff}', 'host-a', 0) as Array<{ detail: string }>

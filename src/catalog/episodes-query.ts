@@ -3,7 +3,7 @@ import { EPISODE_STATUSES, type EpisodeListItem, type EpisodeStatus } from '../p
 import { dict } from '../protocol/index.js';
 import type { Db } from './db.js';
 import { episodeFromRow } from './ingest-store.js';
-import { EPISODE_PATH } from './schema.js';
+import { EPISODE_PATH, SHA_KEY, SHA_KEY_CHARS } from './schema.js';
 
 /**
  * The explorer's queries over the catalog: filtered, newest-first keyset pages of episodes
@@ -161,7 +161,19 @@ function qArms(q: string, indexed = true): Sql[] {
   const { id, sha } = qRanges(q);
   const p = indexed ? '' : '+';
   const arms: Sql[] = [{ where: [`${p}episode_id >= ? AND ${p}episode_id < ?`], params: [...id] }];
-  if (sha !== null) arms.push({ where: [`${p}sha256 >= ? AND ${p}sha256 < ?`], params: [...sha] });
+  if (sha === null) return arms;
+  if (!indexed) {
+    arms.push({ where: ['+sha256 >= ? AND +sha256 < ?'], params: [...sha] });
+    return arms;
+  }
+  // The index keeps the sha256's first SHA_KEY_CHARS characters: a prefix up to that long is a
+  // range of it alone (a value starts with the prefix exactly when its first characters do); a
+  // longer one is that range (≈ 1 row at 1M) checked against the whole sha256.
+  const key = sha[0].slice(0, SHA_KEY_CHARS);
+  const arm: Sql = { where: [`${SHA_KEY} >= ? AND ${SHA_KEY} < ?`], params: [key, prefixEnd(key)] };
+  if (sha[0].length > SHA_KEY_CHARS)
+    arms.push(merge(arm, { where: ['sha256 >= ? AND sha256 < ?'], params: [...sha] }));
+  else arms.push(arm);
   return arms;
 }
 

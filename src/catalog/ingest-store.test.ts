@@ -240,12 +240,43 @@ describe('an episode row', () => {
       expect(queries.find(r.episode_id)?.item).toEqual({ ...r, status: 'unverified' });
     }
     const all = queries.page(NO_FILTER, null, 10).items.map(({ status: _s, ...r }) => r);
-    expect(new Set(all.map((r) => JSON.stringify(r)))).toEqual(new Set(records.map((r) => JSON.stringify(r))));
+    expect(new Set(all.map((r) => JSON.stringify(r)))).toEqual(
+      new Set(records.map((r) => JSON.stringify(r))),
+    );
     const totals = loadStoredTotals(db);
     expect(totals.recent_episodes).toEqual([...records].reverse());
     // A host's newest received time is the greatest text, as before (`+010000-…` sorts first).
     expect(totals.hosts_indexed.h3?.last_received_at).toBe(at(3_000));
     expect(totals.hosts_indexed.h1?.last_received_at).toBe(at(2_000));
     db.close();
+  });
+
+  it('of a bulk load (inserted many at once) is the row the keyed insert writes, in arrival order', () => {
+    const records = Array.from({ length: 70 }, (_, i) => ({
+      ...ep(`e${i}`, `h${i % 3}`, i),
+      path: i % 2 === 0 ? `episodes/h${i % 3}/e${i}.tar.zst` : `x/${i}`,
+    }));
+    const read = (db: Db) =>
+      db
+        .prepare('SELECT * FROM episodes ORDER BY id')
+        .all()
+        .map((r) => ({ ...(r as object), first_seen_at: '' }));
+    const keyed = openDatabase(null);
+    new EpisodeStore(keyed).writeBatch(records.slice(0, 40), null);
+    new EpisodeStore(keyed).writeBatch(records.slice(40), null);
+    const bulk = openDatabase(null);
+    ensureEpisodeIndexes(bulk);
+    const store = new EpisodeStore(bulk);
+    bulk.transaction(() => dropEpisodeIndexesForLoad(bulk))();
+    store.startBulk();
+    store.writeBatch(records.slice(0, 40), null);
+    store.writeBatch(records.slice(40), null);
+    ensureEpisodeIndexes(bulk);
+    store.endBulk();
+    expect(read(bulk)).toEqual(read(keyed));
+    expect(bulk.prepare('SELECT first_id FROM episode_batches ORDER BY 1').pluck().all()).toEqual([1, 41]);
+    expect(loadStoredTotals(bulk)).toEqual(loadStoredTotals(keyed));
+    keyed.close();
+    bulk.close();
   });
 });

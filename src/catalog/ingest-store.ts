@@ -270,6 +270,10 @@ export class EpisodeStore {
     this.bulk = {
       ids,
       insert: this.db.prepare(INSERT_EPISODE),
+      insertMany: this.db.prepare(
+        `${INSERT_EPISODE}${`, ${EPISODE_VALUES}`.repeat(BULK_INSERT_ROWS - 1)}`,
+      ) as Database.Statement<unknown[]>,
+      pending: [],
       hold: this.db.prepare('INSERT INTO bulk_repeats (episode_id, row) VALUES (?, ?)'),
     };
   }
@@ -414,6 +418,8 @@ export class EpisodeStore {
   }
 
   private begin(): RowBatch {
+    // Rows of a batch that failed before its end (the writer retries it whole).
+    if (this.bulk !== null) this.bulk.pending.length = 0;
     return {
       now: new Date().toISOString(),
       hosts: new Map(),
@@ -457,11 +463,11 @@ export class EpisodeStore {
     // A hex digest written in capitals is stored lowercased (the explorer's `q` matches lowercase).
     if (sha256 !== null) sha256 = catalogSha256(sha256);
     const derived =
-      receivedMs !== null && (receivedAt === DERIVED || (receivedAt !== null && isoFromMs(receivedMs) === receivedAt));
+      receivedMs !== null &&
+      (receivedAt === DERIVED || (receivedAt !== null && isoFromMs(receivedMs) === receivedAt));
     const storedAt = derived || receivedAt === DERIVED ? null : receivedAt;
     const storedPath = path !== null && path === defaultRelPath(hostId, episodeId) ? DEFAULT_PATH_MARK : path;
     const bulk = this.bulk;
-    let id: number | bigint;
     if (bulk !== null) {
       if (!bulk.ids.add(episodeId)) {
         const at = receivedAt === DERIVED ? isoFromMs(receivedMs as number) : receivedAt;
@@ -469,8 +475,9 @@ export class EpisodeStore {
         bulk.hold.run(episodeId, JSON.stringify(row));
         return;
       }
-      id = bulk.insert.run(episodeId, hostId, sha256, sizeBytes, storedAt, receivedMs, storedPath, extra, '')
-        .lastInsertRowid;
+      const p = bulk.pending;
+      p.push(episodeId, hostId, sha256, sizeBytes, storedAt, receivedMs, storedPath, extra, '');
+      if (p.length === BULK_INSERT_ROWS * EPISODE_COLUMN_COUNT) this.flushBulk(batch);
     } else {
       const info = this.insert.run(
         episodeId,
@@ -488,9 +495,8 @@ export class EpisodeStore {
         batch.duplicates++;
         return;
       }
-      id = info.lastInsertRowid;
+      batch.firstId ??= info.lastInsertRowid;
     }
-    batch.firstId ??= id;
     batch.inserted++;
     const size = sizeBytes ?? 0;
     batch.bytes += size;
@@ -513,7 +519,29 @@ export class EpisodeStore {
     }
   }
 
+  /**
+   * A bulk load's rows held for one multi-row insert (BULK_INSERT_ROWS), inserted now: when they
+   * are that many, and at the end of each batch (the rest one by one).
+   */
+  private flushBulk(batch: RowBatch): void {
+    const bulk = this.bulk;
+    if (bulk === null || bulk.pending.length === 0) return;
+    const p = bulk.pending;
+    const rows = p.length / EPISODE_COLUMN_COUNT;
+    let last: number | bigint = 0;
+    if (rows === BULK_INSERT_ROWS) last = bulk.insertMany.run(p).lastInsertRowid;
+    else {
+      for (let i = 0; i < p.length; i += EPISODE_COLUMN_COUNT) {
+        last = bulk.insert.run(p.slice(i, i + EPISODE_COLUMN_COUNT)).lastInsertRowid;
+      }
+    }
+    // One statement's rows take consecutive ids (appended to the table, no other writer).
+    batch.firstId ??= Number(last) - rows + 1;
+    p.length = 0;
+  }
+
   private end(batch: RowBatch, checkpoint: Checkpoint | null): EpisodeBatchResult {
+    this.flushBulk(batch);
     for (const [host, h] of batch.hosts) {
       let last = h.lastMs === Number.NEGATIVE_INFINITY ? null : isoFromMs(h.lastMs);
       if (h.lastText !== null && (last === null || h.lastText > last)) last = h.lastText;
@@ -532,8 +560,16 @@ export class EpisodeStore {
  * An episode row as the index gives it (`addRow`'s columns): with `ON CONFLICT` for a table with
  * its key, bare during a bulk load (no key to conflict with).
  */
+const EPISODE_VALUES = '(?, ?, ?, ?, ?, ?, ?, ?, ?)';
 const INSERT_EPISODE = `INSERT INTO episodes (episode_id, host_id, sha256, size_bytes, received_at, received_ms, path, extra, first_seen_at)
-   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+   VALUES ${EPISODE_VALUES}`;
+const EPISODE_COLUMN_COUNT = 9;
+
+/**
+ * Rows a bulk load inserts with one statement: one call into SQLite per row was ≈ 15% of the
+ * rows' CPU (offline, the 1M-line foreign root's rows: ≈ 2.2 s one by one, ≈ 1.85 s 32 at once).
+ */
+const BULK_INSERT_ROWS = 32;
 
 /** The writer's own scanner, for first-pass lines with more than the fast columns carry. */
 const rowScanner = new JsonLineScanner(INDEX_FIELDS);
@@ -542,6 +578,9 @@ const rowScanner = new JsonLineScanner(INDEX_FIELDS);
 interface BulkLoad {
   ids: IdHashSet;
   insert: Database.Statement<unknown[]>;
+  /** BULK_INSERT_ROWS rows at once, from `pending` (their values in order). */
+  insertMany: Database.Statement<unknown[]>;
+  pending: unknown[];
   hold: Database.Statement<unknown[]>;
 }
 

@@ -5,6 +5,15 @@ import { catalogSha256 } from '../protocol/episode-filter.js';
 type Db = Database.Database;
 
 /**
+ * How many characters of a sha256 its index keeps (SHA_KEY): a prefix up to that long is a range
+ * of the index alone, a longer one that range (≈ 1 row in a million) checked on the row. Keys of
+ * 16 characters, not 64: the index's build (a sort of every row's key) took ≈ 25% less CPU and
+ * it is half as many pages (offline, 1M-line foreign root: 2,853 against 5,694 pages).
+ */
+export const SHA_KEY_CHARS = 16;
+export const SHA_KEY = `substr(sha256, 1, ${SHA_KEY_CHARS})`;
+
+/**
  * The secondary indexes of `episodes` (the unique key on episode_id aside), each serving an
  * explorer query (checked with EXPLAIN QUERY PLAN in episodes-query.test.ts). A cold bulk load
  * drops them and builds them again once its rows are in (a sort is far cheaper than keeping
@@ -19,9 +28,9 @@ export const EPISODE_INDEXES: readonly string[] = [
   'CREATE INDEX episodes_by_host_status_time ON episodes(host_id, status, received_ms)',
   // Default order per status partition (no host filter).
   'CREATE INDEX episodes_by_status_time ON episodes(status, received_ms)',
-  // `q` as a sha256 prefix: a range of this index (`sha256 >= ? AND sha256 < ?`); time and host
-  // ride along, so the newest matches (of a host) are found without reading the rows.
-  'CREATE INDEX episodes_by_sha ON episodes(sha256, received_ms, host_id)',
+  // `q` as a sha256 prefix: a range of this index (on SHA_KEY); time and host ride along, so the
+  // newest matches (of a host) are found without reading the rows.
+  `CREATE INDEX episodes_by_sha ON episodes(${SHA_KEY}, received_ms, host_id)`,
   // Size filters matching few rows, and `sort=size` (a few rows per size, put in id order); the
   // host rides along so `host` + a size sort or filter is checked in the index, not per row.
   'CREATE INDEX episodes_by_size ON episodes(size_bytes, received_ms, host_id)',

@@ -390,9 +390,7 @@ function catalogRows(db: ReturnType<typeof openDatabase>) {
       `SELECT episode_id, host_id, sha256, size_bytes, received_at, received_ms, ${EPISODE_PATH} AS path, extra, duplicates
        FROM episodes ORDER BY id`,
     )
-    .all() as Array<
-    Parameters<typeof episodeFromRow>[0] & { duplicates: number }
-  >;
+    .all() as Array<Parameters<typeof episodeFromRow>[0] & { duplicates: number }>;
   return rows.map((row) => ({ ...episodeFromRow(row), ms: row.received_ms, duplicates: row.duplicates }));
 }
 
