@@ -218,6 +218,7 @@ describe('an episode row', () => {
       { ...ep('e5', 'h3', 5), received_at: at(253_402_300_800_000) },
       { ...ep('e6', 'h3', 6), received_at: at(-62_167_219_200_001) },
       { ...ep('e7', 'h3', 7), received_at: at(3_000) },
+      { ...ep('e\u00008', 'h3', 8), received_at: at(3_000), path: 'episodes/h3/e\u00008.tar.zst' },
     ];
     new EpisodeStore(db).writeBatch(records, null);
     const stored = db
@@ -232,6 +233,8 @@ describe('an episode row', () => {
       { received_at: null, path: 'null', first_seen_at: '' },
       { received_at: null, path: 'null', first_seen_at: '' },
       { received_at: null, path: 'null', first_seen_at: '' },
+      // An id holding a NUL keeps its path as text.
+      { received_at: null, path: 'text', first_seen_at: '' },
     ]);
     expect(db.prepare('SELECT first_id FROM episode_batches').pluck().all()).toEqual([1]);
 

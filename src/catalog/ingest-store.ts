@@ -466,7 +466,11 @@ export class EpisodeStore {
       receivedMs !== null &&
       (receivedAt === DERIVED || (receivedAt !== null && isoFromMs(receivedMs) === receivedAt));
     const storedAt = derived || receivedAt === DERIVED ? null : receivedAt;
-    const storedPath = path !== null && path === defaultRelPath(hostId, episodeId) ? DEFAULT_PATH_MARK : path;
+    // (Not a path holding a NUL: SQL's `||` is not trusted to give such a text back whole.)
+    const storedPath =
+      path !== null && path === defaultRelPath(hostId, episodeId) && !path.includes('\0')
+        ? DEFAULT_PATH_MARK
+        : path;
     const bulk = this.bulk;
     if (bulk !== null) {
       if (!bulk.ids.add(episodeId)) {
@@ -556,11 +560,11 @@ export class EpisodeStore {
   }
 }
 
+const EPISODE_VALUES = '(?, ?, ?, ?, ?, ?, ?, ?, ?)';
 /**
  * An episode row as the index gives it (`addRow`'s columns): with `ON CONFLICT` for a table with
  * its key, bare during a bulk load (no key to conflict with).
  */
-const EPISODE_VALUES = '(?, ?, ?, ?, ?, ?, ?, ?, ?)';
 const INSERT_EPISODE = `INSERT INTO episodes (episode_id, host_id, sha256, size_bytes, received_at, received_ms, path, extra, first_seen_at)
    VALUES ${EPISODE_VALUES}`;
 const EPISODE_COLUMN_COUNT = 9;
