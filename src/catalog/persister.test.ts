@@ -27,7 +27,11 @@ const episode = (id: string): EpisodeRecord => ({
 
 let seq = 0;
 /** A tailer's batch of index lines: `bulk` for a backlog, else live. */
-function indexEntry(ids: string[], offset: number, opts: { bulk?: boolean; repeats?: string[] } = {}): IngestEntry {
+function indexEntry(
+  ids: string[],
+  offset: number,
+  opts: { bulk?: boolean; repeats?: string[] } = {},
+): IngestEntry {
   const duplicateIds = opts.repeats ?? [];
   return {
     seq: ++seq,
