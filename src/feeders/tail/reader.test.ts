@@ -97,4 +97,29 @@ describe('LineReader', () => {
     expect(second.skipped).toEqual([{ reason: 'line_too_long', offset: 8, excerpt: 'y'.repeat(120) }]);
     expect(second.next).toEqual({ offset: 8 + 601 + 8, longLine: null });
   });
+
+  it('reads alike with a size hint, whether it is the size, short of it or past it', async () => {
+    // Lines of every length around the limit (too long ones too), written in fragments; at each
+    // step the same read is made without a hint and with hints near the real size.
+    const records = Array.from({ length: 120 }, (_, i) => `{"i":${i},"p":"${'x'.repeat((i * 37) % 160)}"}`);
+    const text = Buffer.from(records.map((r) => `${r}\n`).join(''));
+    const fs = new MemFs();
+    fs.write(FILE, '');
+    let pos = START;
+    let seed = 7;
+    for (let written = 0; written < text.length; ) {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      const n = Math.min(text.length - written, 1 + (seed % 400));
+      fs.append(FILE, text.subarray(written, written + n));
+      written += n;
+      const handle = await fs.open(FILE);
+      const plain = await new LineReader({ maxLineBytes: 100, maxBatchBytes: 1000 }).read(handle, pos);
+      for (const hint of [written, written - 1, written - 50, written + 1, written + 5000, 0]) {
+        const reader = new LineReader({ maxLineBytes: 100, maxBatchBytes: 1000 });
+        expect(await reader.read(handle, pos, hint)).toEqual(plain);
+      }
+      await handle.close();
+      pos = plain.next;
+    }
+  });
 });
