@@ -9,7 +9,11 @@ import {
 import type { Logger } from '../util/log.js';
 import type { LiveProjection } from './live-projection.js';
 
-/** The JSON of each record in a recent window, made once: a record stays there for many snapshots. */
+/**
+ * The JSON of each record in a recent window, and of each value of a per-host map of records (the
+ * hosts' last alerts, their health), made once: a record stays there for many snapshots. Such a
+ * record is never changed once read (a host's new health or last alert is a new object).
+ */
 const recordJson = new WeakMap<object, string>();
 
 function jsonOfRecord(record: object): string {
@@ -23,12 +27,15 @@ function jsonOfRecord(record: object): string {
 
 /** Keys of a snapshot whose value is a list of records (kept as they are while in the window). */
 const RECORD_LISTS: ReadonlySet<string> = new Set(['recent_episodes', 'recent_alerts']);
+/** Keys of a snapshot whose value maps hosts to records (each kept until the host's next one). */
+const RECORD_MAPS: ReadonlySet<string> = new Set(['host_last_alert', 'health']);
 
 /**
  * The members of `JSON.stringify(snapshot)` (the text between its braces), the same text, with the
- * recent windows joined from each record's JSON made once (a snapshot is ~70 KB, three quarters of
- * it the 200 recent episodes and alerts, of which a cycle changes a few). The records are never
- * changed once read, so their JSON holds. One flat string: comparing two is a memcmp.
+ * recent windows and the per-host records joined from each record's JSON made once (a snapshot is
+ * ~70 KB, most of it the 200 recent episodes and alerts and the hosts' health and last alerts, of
+ * which a cycle changes a few). The records are never changed once read, so their JSON holds. One
+ * flat string: comparing two is a memcmp.
  */
 export function snapshotMembers(snapshot: Snapshot): string {
   const parts: string[] = [];
@@ -44,6 +51,19 @@ export function snapshotMembers(snapshot: Snapshot): string {
         parts.push(jsonOfRecord(list[i] as object));
       }
       parts.push(']');
+    } else if (RECORD_MAPS.has(key) && value !== null) {
+      // Object.entries lists the keys in JSON.stringify's order (integer-like keys first).
+      parts.push('{');
+      let first = true;
+      for (const [host, record] of Object.entries(value as Record<string, object | undefined>)) {
+        if (record === undefined) continue;
+        if (!first) parts.push(',');
+        first = false;
+        parts.push(JSON.stringify(host));
+        parts.push(':');
+        parts.push(jsonOfRecord(record));
+      }
+      parts.push('}');
     } else {
       parts.push(JSON.stringify(value));
     }

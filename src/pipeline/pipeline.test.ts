@@ -111,6 +111,27 @@ describe('snapshot JSON', () => {
       expect(`{${snapshotMembers({ ...live, integrity: undefined as unknown as null })}}`).toBe(
         JSON.stringify({ ...live, integrity: undefined }),
       );
+      // The per-host maps of records, with keys JSON orders apart (integer-like first) and odd ones.
+      const hosts = ['b-host', '10', '2', '__proto__', 'h "q" ü'];
+      const alertOf = (h: string) => ({ ...(live.recent_alerts[0] ?? {}), host_id: h, detail: `d ${h}` });
+      const healthOf = (h: string) => ({
+        host_id: h,
+        read_at: 'x',
+        file_mtime: 'y',
+        data: { n: [1, null], s: h },
+      });
+      const mapOf = <T>(make: (h: string) => T): Record<string, T> => {
+        const m = Object.create(null) as Record<string, T>;
+        for (const h of hosts) Object.defineProperty(m, h, { value: make(h), enumerable: true });
+        return m;
+      };
+      const crafted = {
+        ...live,
+        host_last_alert: mapOf(alertOf) as typeof live.host_last_alert,
+        health: mapOf(healthOf),
+      };
+      expect(`{${snapshotMembers(crafted)}}`).toBe(JSON.stringify(crafted));
+      expect(`{${snapshotMembers(crafted)}}`).toBe(JSON.stringify(crafted)); // the records' JSON made once, reused
       // Delivered events keep no text in the ring; a resuming reader's are stringified again.
       expect(serialise(event)).toBe(JSON.stringify(event));
       unsubscribe();

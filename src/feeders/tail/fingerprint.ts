@@ -13,9 +13,20 @@ export function sha1Hex(bytes: Uint8Array): string {
   return createHash('sha1').update(bytes).digest('hex');
 }
 
+/**
+ * The bytes an identity's fingerprint was made of, where this process read them: a look of a
+ * growing file compares its first bytes with these instead of hashing them again.
+ */
+const headBytes = new WeakMap<FileIdentity, Buffer>();
+
+function withHead(id: FileIdentity, head: Buffer): FileIdentity {
+  headBytes.set(id, Buffer.from(head));
+  return id;
+}
+
 /** Reads up to `length` bytes from the start of the file (fewer at EOF). */
 export async function readHead(handle: TailHandle, length: number): Promise<Buffer> {
-  const buf = Buffer.alloc(length);
+  const buf = Buffer.allocUnsafe(length);
   let got = 0;
   while (got < length) {
     const n = await handle.read(buf.subarray(got), got);
@@ -29,7 +40,7 @@ export async function readHead(handle: TailHandle, length: number): Promise<Buff
 export async function identify(handle: TailHandle, st?: StatLike): Promise<FileIdentity> {
   const s = st ?? (await handle.stat());
   const head = await readHead(handle, Math.min(s.size, FINGERPRINT_BYTES));
-  return { dev: s.dev, ino: s.ino, fingerprint: sha1Hex(head), fingerprintLen: head.length };
+  return withHead({ dev: s.dev, ino: s.ino, fingerprint: sha1Hex(head), fingerprintLen: head.length }, head);
 }
 
 export function sameInode(a: { dev: number; ino: number }, b: { dev: number; ino: number }): boolean {
@@ -47,9 +58,15 @@ export interface HeadCheck {
 export async function checkHead(handle: TailHandle, id: FileIdentity, size: number): Promise<HeadCheck> {
   const head = await readHead(handle, Math.min(Math.max(size, id.fingerprintLen), FINGERPRINT_BYTES));
   if (head.length < id.fingerprintLen) return { matches: false, grown: id };
-  const matches = sha1Hex(head.subarray(0, id.fingerprintLen)) === id.fingerprint;
-  if (!matches || head.length === id.fingerprintLen) return { matches, grown: id };
-  return { matches, grown: { ...id, fingerprint: sha1Hex(head), fingerprintLen: head.length } };
+  const prefix = head.subarray(0, id.fingerprintLen);
+  const known = headBytes.get(id);
+  const matches = known ? known.equals(prefix) : sha1Hex(prefix) === id.fingerprint;
+  if (!matches) return { matches, grown: id };
+  if (head.length === id.fingerprintLen) return { matches, grown: known ? id : withHead(id, prefix) };
+  return {
+    matches,
+    grown: withHead({ ...id, fingerprint: sha1Hex(head), fingerprintLen: head.length }, head),
+  };
 }
 
 /**

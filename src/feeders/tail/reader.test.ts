@@ -21,6 +21,23 @@ async function readAll(reader: LineReader, fs: MemFs, from: ReadPosition) {
   return { lines, offsets, pos };
 }
 
+/** Appends `text` to FILE in pseudo-random fragments of 1 to `most` bytes; `step` after each. */
+async function inFragments(
+  fs: MemFs,
+  text: Buffer,
+  seed: number,
+  most: number,
+  step: (written: number) => Promise<void>,
+) {
+  for (let written = 0; written < text.length; ) {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    const n = Math.min(text.length - written, 1 + (seed % most));
+    fs.append(FILE, text.subarray(written, written + n));
+    written += n;
+    await step(written);
+  }
+}
+
 describe('LineReader', () => {
   it('never splits or drops a line, whatever fragments it is written in', async () => {
     const records = Array.from({ length: 300 }, (_, i) => JSON.stringify({ i, pad: 'é'.repeat(i % 17) }));
@@ -30,18 +47,13 @@ describe('LineReader', () => {
     const reader = new LineReader({ maxLineBytes: 100, maxBatchBytes: 250 });
     let pos = START;
     const seen: string[] = [];
-    let seed = 42;
-    for (let written = 0; written < text.length; ) {
-      seed = (seed * 1103515245 + 12345) % 2 ** 31;
-      const n = Math.min(text.length - written, 1 + (seed % 90));
-      fs.append(FILE, text.subarray(written, written + n));
-      written += n;
+    await inFragments(fs, text, 42, 90, async () => {
       const r = await readAll(reader, fs, pos);
       seen.push(...r.lines);
       pos = r.pos;
       // A checkpoint is always just after a '\n'.
       for (const o of r.offsets) expect(text[o - 1]).toBe(10);
-    }
+    });
     expect(seen).toEqual(records);
     expect(pos.offset).toBe(text.length);
   });
@@ -96,5 +108,25 @@ describe('LineReader', () => {
     expect(second.lines).toEqual(['{"b":2}']);
     expect(second.skipped).toEqual([{ reason: 'line_too_long', offset: 8, excerpt: 'y'.repeat(120) }]);
     expect(second.next).toEqual({ offset: 8 + 601 + 8, longLine: null });
+  });
+
+  it('reads alike with a size hint, whether it is the size, short of it or past it', async () => {
+    // Lines of every length around the limit (too long ones too), written in fragments; at each
+    // step the same read is made without a hint and with hints near the real size.
+    const records = Array.from({ length: 120 }, (_, i) => `{"i":${i},"p":"${'x'.repeat((i * 37) % 160)}"}`);
+    const text = Buffer.from(records.map((r) => `${r}\n`).join(''));
+    const fs = new MemFs();
+    fs.write(FILE, '');
+    let pos = START;
+    await inFragments(fs, text, 7, 400, async (written) => {
+      const handle = await fs.open(FILE);
+      const plain = await new LineReader({ maxLineBytes: 100, maxBatchBytes: 1000 }).read(handle, pos);
+      for (const hint of [written, written - 1, written - 50, written + 1, written + 5000, 0]) {
+        const reader = new LineReader({ maxLineBytes: 100, maxBatchBytes: 1000 });
+        expect(await reader.read(handle, pos, hint)).toEqual(plain);
+      }
+      await handle.close();
+      pos = plain.next;
+    });
   });
 });

@@ -28,6 +28,14 @@ export interface LineReaderOptions {
 /** Big reads: one `toString` + `split` per MiB is what makes a backlog cheap. */
 const MAX_CHUNK = 1024 * 1024;
 
+/**
+ * What the file is expected to hold past the position, at most this many bytes, is read into a
+ * buffer just one byte longer (`TailHandle` reads up to 64 KiB on the calling thread): a live
+ * batch of a few KiB is a `pread` of microseconds, not a trip through the thread pool for a
+ * 1 MiB buffer. A read that fills it (the file grew meanwhile) is made again in full.
+ */
+const SIZED_READ_MAX = 32 * 1024;
+
 export const START: ReadPosition = { offset: 0, longLine: null };
 
 export class LineReader {
@@ -42,21 +50,31 @@ export class LineReader {
     this.buf = Buffer.allocUnsafe(Math.max(o.maxLineBytes + 1, Math.min(o.maxBatchBytes, MAX_CHUNK)));
   }
 
-  /** Reads from `from` until about `maxBatchBytes` are consumed or the end of the file. */
-  async read(handle: TailHandle, from: ReadPosition): Promise<ReadResult> {
+  /**
+   * Reads from `from` until about `maxBatchBytes` are consumed or the end of the file.
+   * `sizeHint`: the file's size when last seen, if known (its first read is sized to it).
+   */
+  async read(handle: TailHandle, from: ReadPosition, sizeHint?: number): Promise<ReadResult> {
     const sink: LineSink = { lines: [], skipped: [] };
     const buf = this.buf;
     let offset = from.offset;
     let long = from.longLine ? { ...from.longLine } : null;
     let pos = long ? long.scanned : offset;
     let eof = false;
+    let expected = sizeHint === undefined ? 0 : sizeHint - pos;
     while (offset - from.offset < this.maxBatchBytes) {
-      const n = await handle.read(buf, pos);
+      // A short read proves the end of the file whatever the buffer's length, so a read into a
+      // buffer longer than what is expected decides every line as the full one would.
+      const sized = expected > 0 && expected < SIZED_READ_MAX && expected + 1 <= buf.length;
+      const view = sized ? buf.subarray(0, expected + 1) : buf;
+      expected = 0;
+      const n = await handle.read(view, pos);
+      if (sized && n === view.length) continue; // grew past the hint: read again in full
       if (n === 0) {
         eof = true;
         break;
       }
-      const chunk = n === buf.length ? buf : buf.subarray(0, n);
+      const chunk = n === view.length ? view : view.subarray(0, n);
       let start = 0;
       if (long) {
         const nl = chunk.indexOf(10);
@@ -76,7 +94,7 @@ export class LineReader {
         offset = pos + lastNl + 1;
         pos = offset;
         // A short read of a regular file means its end: spare the read that would return 0.
-        if (n < buf.length) {
+        if (n < view.length) {
           eof = true;
           break;
         }

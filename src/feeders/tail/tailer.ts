@@ -732,7 +732,7 @@ export class JsonlTailer {
   private async drain(src: Source): Promise<number> {
     let consumed = 0;
     while (!this.stopped) {
-      const r = await this.reader.read(src.handle, src.pos);
+      const r = await this.reader.read(src.handle, src.pos, src.size);
       if (this.stopped) break;
       const n = r.next.offset - src.pos.offset;
       if (n > 0 || r.skipped.length > 0) {

@@ -1,0 +1,163 @@
+import path from 'node:path';
+import { describe, expect, it, vi } from 'vitest';
+import { tempDir } from '../../test/support/tmp.js';
+import type { IngestEntry } from '../bus/ingest-log.js';
+import type { Checkpoint } from '../feeders/tail/types.js';
+import type { AlertRecord, EpisodeRecord } from '../protocol/index.js';
+import { silentLogger } from '../util/log.js';
+import { openDatabase } from './db.js';
+import type { SourceName } from './ingest-store.js';
+import { CatalogPersister } from './persister.js';
+
+const checkpoint = (offset: number): Checkpoint => ({
+  dev: 1,
+  ino: 2,
+  fingerprint: 'f'.repeat(40),
+  fingerprintLen: 10,
+  offset,
+});
+
+const episode = (id: string): EpisodeRecord => ({
+  episode_id: id,
+  host_id: 'host-01',
+  sha256: null,
+  size_bytes: 10,
+  received_at: '2026-12-05T10:00:00.000Z',
+});
+
+let seq = 0;
+/** A tailer's batch of index lines: `bulk` for a backlog, else live. */
+function indexEntry(
+  ids: string[],
+  offset: number,
+  opts: { bulk?: boolean; repeats?: string[] } = {},
+): IngestEntry {
+  const duplicateIds = opts.repeats ?? [];
+  return {
+    seq: ++seq,
+    source: 'index',
+    kind: 'records',
+    records: ids.map(episode),
+    duplicateIds,
+    checkpoint: checkpoint(offset),
+    bulk: opts.bulk ?? false,
+    lines: ids.length + duplicateIds.length,
+    skipped: {},
+    invalidUtf8Lines: 0,
+    bytes: offset,
+  };
+}
+
+function alertEntry(offset: number): IngestEntry {
+  const alert: AlertRecord = {
+    host_id: 'host-01',
+    symptom: 'disk',
+    detail: null,
+    suggested_fix: null,
+    detected_at: '2026-12-05T10:00:00.000Z',
+    dedup_key: null,
+  };
+  return {
+    seq: ++seq,
+    source: 'alerts',
+    kind: 'records',
+    records: [alert],
+    checkpoint: checkpoint(offset),
+    bulk: false,
+    lines: 1,
+    skipped: {},
+    invalidUtf8Lines: 0,
+    bytes: offset,
+  };
+}
+
+/** A writer on a fresh catalog; `commits` lists each transaction's source, in commit order. */
+function writer() {
+  const stateDir = path.join(tempDir('cis490-persister-'), 'state');
+  openDatabase(stateDir).close(); // the schema, as the pipeline makes it before the writer starts
+  const commits: SourceName[] = [];
+  seq = 0;
+  const persister = new CatalogPersister({ stateDir }, silentLogger(), undefined, (source) => {
+    commits.push(source);
+  });
+  persister.start();
+  const read = () => {
+    const db = openDatabase(stateDir, { readonly: true });
+    try {
+      const rows = db.prepare('SELECT episode_id, duplicates FROM episodes ORDER BY id').all() as Array<{
+        episode_id: string;
+        duplicates: number;
+      }>;
+      const offsets = db.prepare('SELECT source, offset FROM checkpoints ORDER BY source').all();
+      return { rows, offsets };
+    } finally {
+      db.close();
+    }
+  };
+  return { persister, commits, read };
+}
+
+describe('catalog persister: live batches', () => {
+  it('commits the live batches of a window as one transaction, with the last checkpoint and every repeat', async () => {
+    const { persister, commits, read } = writer();
+    try {
+      await persister.apply(indexEntry(['a', 'b'], 100));
+      await persister.apply(indexEntry(['c'], 150, { repeats: ['a'] }));
+      await persister.apply(indexEntry(['d'], 200, { repeats: ['d'] }));
+      await persister.whenIdle();
+      expect(commits).toEqual(['index']);
+      expect(persister.stats().committed_lines.index).toBe(6);
+      expect(persister.stats().duplicates_total).toBe(2);
+      const { rows, offsets } = read();
+      expect(rows).toEqual([
+        { episode_id: 'a', duplicates: 1 },
+        { episode_id: 'b', duplicates: 0 },
+        { episode_id: 'c', duplicates: 0 },
+        { episode_id: 'd', duplicates: 1 },
+      ]);
+      expect(offsets).toEqual([{ source: 'index', offset: 200 }]);
+    } finally {
+      await persister.stop();
+    }
+  });
+
+  it('commits held live batches on its own, without being asked', async () => {
+    const { persister, read } = writer();
+    try {
+      await persister.apply(indexEntry(['a'], 100));
+      await vi.waitFor(() => expect(persister.stats().committed_lines.index).toBe(1), { timeout: 10_000 });
+      expect(read().offsets).toEqual([{ source: 'index', offset: 100 }]);
+    } finally {
+      await persister.stop();
+    }
+  });
+
+  it('keeps log order: held live batches go before a batch of another source or a backlog', async () => {
+    const { persister, commits, read } = writer();
+    try {
+      await persister.apply(indexEntry(['a'], 100));
+      await persister.apply(alertEntry(40));
+      await persister.apply(indexEntry(['b'], 200));
+      await persister.apply(indexEntry(['c'], 300, { bulk: true }));
+      await persister.apply(indexEntry(['d'], 400));
+      await persister.whenIdle();
+      expect(commits).toEqual(['index', 'alerts', 'index', 'index', 'index']);
+      expect(read().rows.map((r) => r.episode_id)).toEqual(['a', 'b', 'c', 'd']);
+      expect(read().offsets).toEqual([
+        { source: 'alerts', offset: 40 },
+        { source: 'index', offset: 400 },
+      ]);
+    } finally {
+      await persister.stop();
+    }
+  });
+
+  it('commits what it holds when stopped', async () => {
+    const { persister, read } = writer();
+    await persister.apply(indexEntry(['a'], 100));
+    await persister.apply(indexEntry(['b'], 200));
+    await persister.stop();
+    expect(read().rows.map((r) => r.episode_id)).toEqual(['a', 'b']);
+    expect(read().offsets).toEqual([{ source: 'index', offset: 200 }]);
+  });
+});
