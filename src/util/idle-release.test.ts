@@ -8,30 +8,54 @@ import {
   initialIdleState,
   QUIET_WINDOWS,
   releaseWhenIdle,
+  START_QUIET_WINDOWS,
 } from './idle-release.js';
 
 const BUSY = IDLE_UTILIZATION + 0.5;
 const QUIET = IDLE_UTILIZATION / 10;
 
 describe('decideIdleRelease', () => {
-  const settle = (state: IdleState, utilization: number) =>
-    Array.from({ length: QUIET_WINDOWS }, () => decideIdleRelease(state, utilization));
+  const settle = (state: IdleState, utilization: number, windows = QUIET_WINDOWS) =>
+    Array.from({ length: windows }, () => decideIdleRelease(state, utilization));
+  /** A state past its start-up release. */
+  const settled = (): IdleState => {
+    const state = initialIdleState();
+    decideIdleRelease(state, BUSY);
+    settle(state, QUIET, START_QUIET_WINDOWS);
+    return state;
+  };
 
-  it('does nothing in busy windows, releases once per quiet stretch after a busy one, once settled', () => {
+  it('releases after the start-up stretch once START_QUIET_WINDOWS quiet windows follow it', () => {
     const state = initialIdleState();
     expect(decideIdleRelease(state, BUSY)).toBe(false);
     expect(decideIdleRelease(state, 1)).toBe(false);
-    // Released at the last of QUIET_WINDOWS quiet windows in a row.
-    expect(settle(state, QUIET)).toEqual([...Array(QUIET_WINDOWS - 1).fill(false), true]);
+    expect(settle(state, QUIET, START_QUIET_WINDOWS)).toEqual([
+      ...Array(START_QUIET_WINDOWS - 1).fill(false),
+      true,
+    ]);
     // Quiet on: nothing more to give back.
     expect(settle(state, 0)).toEqual(Array(QUIET_WINDOWS).fill(false));
-    // A new burst, then quiet again: released again.
-    decideIdleRelease(state, BUSY);
-    expect(settle(state, QUIET).at(-1)).toBe(true);
   });
 
-  it('waits out a lull between two bursts', () => {
+  it('releases a thread that starts quiet (a renewed writer: its predecessor freed memory) once', () => {
     const state = initialIdleState();
+    expect(settle(state, QUIET, START_QUIET_WINDOWS).at(-1)).toBe(true);
+    expect(settle(state, QUIET)).toEqual(Array(QUIET_WINDOWS).fill(false));
+  });
+
+  it('after the start-up release, waits QUIET_WINDOWS after each busy stretch, once per stretch', () => {
+    expect(START_QUIET_WINDOWS).toBeLessThan(QUIET_WINDOWS);
+    const state = settled();
+    decideIdleRelease(state, BUSY);
+    expect(settle(state, QUIET)).toEqual([...Array(QUIET_WINDOWS - 1).fill(false), true]);
+    expect(settle(state, 0)).toEqual(Array(QUIET_WINDOWS).fill(false));
+    // A new burst, then quiet again: released again, as late.
+    decideIdleRelease(state, BUSY);
+    expect(settle(state, QUIET)).toEqual([...Array(QUIET_WINDOWS - 1).fill(false), true]);
+  });
+
+  it('waits out a lull between two bursts after the start-up release', () => {
+    const state = settled();
     decideIdleRelease(state, BUSY);
     for (let i = 0; i < QUIET_WINDOWS - 1; i++) expect(decideIdleRelease(state, QUIET)).toBe(false);
     decideIdleRelease(state, BUSY);
@@ -48,12 +72,18 @@ describe('checkIdle', () => {
       throw new Error('a failing release does not stop the others');
     });
     try {
+      // This file's thread has not released yet: its start-up stretch.
       expect(checkIdle(1)).toBe(false);
-      for (let i = 1; i < QUIET_WINDOWS; i++) expect(checkIdle(0)).toBe(false);
+      for (let i = 1; i < START_QUIET_WINDOWS; i++) expect(checkIdle(0)).toBe(false);
       expect(checkIdle(0)).toBe(true);
       expect(released).toEqual(['a', 'b']);
       checkIdle(0);
       expect(released).toEqual(['a', 'b']);
+      // Past it, a busy window is followed by QUIET_WINDOWS quiet ones.
+      expect(checkIdle(1)).toBe(false);
+      for (let i = 1; i < QUIET_WINDOWS; i++) expect(checkIdle(0)).toBe(false);
+      expect(checkIdle(0)).toBe(true);
+      expect(released).toEqual(['a', 'b', 'a', 'b']);
     } finally {
       stopA();
       stopB();

@@ -1,9 +1,12 @@
 /**
  * Gives memory back once a thread goes idle after a burst of work (a catch-up, a backlog). Every
  * thread that opens the catalog watches its own event loop and, once it has been quiet for 15 s
- * (`QUIET_WINDOWS`) after a busy stretch, runs its release callbacks (each connection's `PRAGMA shrink_memory`: the
+ * (`QUIET_WINDOWS`) after a busy stretch — 5 s after its start-up stretch (`START_QUIET_WINDOWS`) —,
+ * runs its release callbacks (each connection's `PRAGMA shrink_memory`: the
  * pages a catch-up cached), then a memory-reducing collection of its own heap, then the "after"
- * callbacks (the malloc trim, `catalog/db.ts`). A thread that stays quiet pays nothing.
+ * callbacks (the malloc trim, `catalog/db.ts`: process-wide, it also returns what other threads
+ * freed, and what a thread that ended left). A thread that stays quiet after its first release
+ * pays nothing.
  *
  * The collection is V8's low-memory one (through an in-process inspector session's
  * `HeapProfiler.collectGarbage`): it compacts the old generation and shrinks the young one back
@@ -14,7 +17,10 @@
  * for ≈ 0.1–0.15 s of CPU on the main thread.
  */
 
+import fs from 'node:fs';
 import { type EventLoopUtilization, performance } from 'node:perf_hooks';
+import v8 from 'node:v8';
+import { threadId } from 'node:worker_threads';
 
 /** How often a thread looks at its own event loop. */
 export const IDLE_CHECK_MS = 5_000;
@@ -29,18 +35,32 @@ export const IDLE_UTILIZATION = 0.25;
  * would come back with the next burst.
  */
 export const QUIET_WINDOWS = 3;
+/**
+ * Quiet windows after a thread's start-up stretch (its first busy one, or none) before its first
+ * release. A thread's start is a one-off load — the first pass, a bulk load, the verifier's walk
+ * over every row of a caught-up catalog — that no burst of its kind follows; and a thread that
+ * starts quiet (the catalog writer renewed after a bulk load) is there to trim what its predecessor
+ * freed on its way out. With QUIET_WINDOWS there, the last of the start-up releases came 25–35 s
+ * after catch-up (the renewed writer's, 15 s after the index builds; the verifier's, 15 s after its
+ * walk), and an idle footprint measured 30 s after catch-up was bimodal (`CIS490_IDLE_TRACE`
+ * showed 20–28 MiB of freed memory trimmed only then). A start that does pause for 5 s between
+ * two loads pays for one release more, once.
+ */
+export const START_QUIET_WINDOWS = 1;
 
 /** Where a thread is between checks. */
 export interface IdleState {
-  /** A busy window came since the last release. */
+  /** A busy window came since the last release (or the thread has not released yet). */
   dirty: boolean;
   /** Quiet windows in a row since then. */
   quiet: number;
+  /** Quiet windows in a row the release waits for: START_QUIET_WINDOWS until the first, then QUIET_WINDOWS. */
+  settle: number;
 }
 
-/** The state of a thread that has just started (it starts busy: it is loading). */
+/** The state of a thread that has just started (its start-up load ahead). */
 export function initialIdleState(): IdleState {
-  return { dirty: true, quiet: 0 };
+  return { dirty: true, quiet: 0, settle: START_QUIET_WINDOWS };
 }
 
 /**
@@ -55,9 +75,10 @@ export function decideIdleRelease(state: IdleState, utilization: number): boolea
   }
   if (!state.dirty) return false;
   state.quiet++;
-  if (state.quiet < QUIET_WINDOWS) return false;
+  if (state.quiet < state.settle) return false;
   state.dirty = false;
   state.quiet = 0;
+  state.settle = QUIET_WINDOWS;
   return true;
 }
 
@@ -81,11 +102,52 @@ export function checkIdle(measured?: number): boolean {
   const utilization =
     measured ?? (previous ? performance.eventLoopUtilization(lastElu, previous).utilization : 0);
   const release = decideIdleRelease(state, utilization);
+  trace('check', { utilization: +utilization.toFixed(3), release });
   if (release) {
     runAll(releases);
-    void collectForMemory().then(() => runAll(afterCollection));
+    trace('released');
+    void collectForMemory().then(() => {
+      trace('collected');
+      runAll(afterCollection);
+      trace('after');
+    });
   }
   return release;
+}
+
+/**
+ * `CIS490_IDLE_TRACE=FILE`: every check and every step of a release is appended to FILE as one
+ * JSON line — seconds since the process started, the thread (`threadId`; 0 is the main thread),
+ * the window's event-loop utilization and the decision, this thread's CPU seconds and V8 heap
+ * (MiB), the process's RSS and anonymous memory (MiB, `/proc/self/smaps_rollup`). For finding
+ * which thread holds memory when (Linux); off by default, and then nothing is read.
+ */
+const TRACE_FILE = process.env.CIS490_IDLE_TRACE || null;
+
+function trace(event: string, extra: Record<string, unknown> = {}): void {
+  if (TRACE_FILE === null) return;
+  try {
+    const rollup = fs.readFileSync('/proc/self/smaps_rollup', 'latin1');
+    const mib = (key: string) =>
+      Math.round(Number(new RegExp(`^${key}:\\s+(\\d+)`, 'm').exec(rollup)?.[1]) / 1024);
+    const stat = fs.readFileSync('/proc/thread-self/stat', 'latin1');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const heap = v8.getHeapStatistics();
+    const line = {
+      t: +process.uptime().toFixed(2),
+      thread: threadId,
+      event,
+      ...extra,
+      cpu: (Number(f[11]) + Number(f[12])) / 100,
+      heap: Math.round(heap.total_heap_size / 2 ** 20),
+      heapUsed: Math.round(heap.used_heap_size / 2 ** 20),
+      rss: mib('Rss'),
+      anon: mib('Anonymous'),
+    };
+    fs.appendFileSync(TRACE_FILE, `${JSON.stringify(line)}\n`);
+  } catch {
+    // A trace is best effort (no /proc: not Linux).
+  }
 }
 
 function runAll(runs: Set<Release>): void {
