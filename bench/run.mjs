@@ -74,6 +74,10 @@ const PROFILES = {
       ['1M', ROOT_LARGE],
     ],
     cycles: 100,
+    // Waited after catch-up before the cycles: each thread gives memory back once after its
+    // start-up stretch (5–10 s) and after a busy one (15 s; src/util/idle-release.ts); those
+    // one-off releases are not the steady state.
+    settleSeconds: 20,
     footprint: ['1M', ROOT_LARGE],
     idleSeconds: 30,
     phaseMix: { episodes: 2000, reps: 3 },
@@ -101,6 +105,7 @@ const PROFILES = {
     catalog: [['1M', ROOT_LARGE]],
     steady: [['76k', ROOT_SMALL]],
     cycles: 30,
+    settleSeconds: 0,
     footprint: ['76k', ROOT_SMALL],
     idleSeconds: 3,
     phaseMix: { episodes: 200, reps: 1 },
@@ -127,6 +132,7 @@ const PROFILES = {
     catalog: [['tiny', ROOT_TINY]],
     steady: [['tiny', ROOT_TINY]],
     cycles: 5,
+    settleSeconds: 0,
     footprint: ['tiny', ROOT_TINY],
     idleSeconds: 0.5,
     phaseMix: null,
@@ -340,6 +346,7 @@ for (const [label, spec] of P.steady) {
       args: ['--snapshot-interval', String(cycleSeconds)],
     });
     try {
+      if (wanted('steady')) await new Promise((r) => setTimeout(r, P.settleSeconds * 1000));
       const m = !wanted('steady')
         ? null
         : await measureCycles(running, { cycles: P.cycles, cycleSeconds, tag: `steady${label}` });
@@ -357,7 +364,7 @@ for (const [label, spec] of P.steady) {
           [
             `### Steady state, ${label} lines`,
             '',
-            `Server caught up (live state and catalog: ${running.catchUpSeconds.toFixed(1)} s after start), \`--snapshot-interval ${cycleSeconds}\`, ${m.linesAppended} lines appended 10 per cycle over ${m.seconds.toFixed(1)} s: ${m.cycles} snapshot cycles, ${m.cpu.toFixed(2)} s of server CPU (from /proc, every thread) = **${ms(m.cpuPerCycle, 2)} per cycle** (${(m.cpuPerSecond * 100).toFixed(1)} % of a core: main thread ${m.mainThreadCpu.toFixed(2)} s, other threads ${m.otherThreadsCpu.toFixed(2)} s; this counts everything the server did meanwhile: tailing, episode events, catalog writes, timers). The seed re-reads the whole index each cycle: its per-cycle cost is one \`_snapshot_state\` on the same file, measured in the bootstrap case (CPU ${seedCycle.length ? spread(seedCycle) : '-'} s).`,
+            `Server caught up (live state and catalog: ${running.catchUpSeconds.toFixed(1)} s after start) and left alone ${P.settleSeconds} s (its one-off idle releases), \`--snapshot-interval ${cycleSeconds}\`, ${m.linesAppended} lines appended 10 per cycle over ${m.seconds.toFixed(1)} s: ${m.cycles} snapshot cycles, ${m.cpu.toFixed(2)} s of server CPU (from /proc, every thread) = **${ms(m.cpuPerCycle, 2)} per cycle** (${(m.cpuPerSecond * 100).toFixed(1)} % of a core: main thread ${m.mainThreadCpu.toFixed(2)} s, other threads ${m.otherThreadsCpu.toFixed(2)} s; this counts everything the server did meanwhile: tailing, episode events, catalog writes, timers). The seed re-reads the whole index each cycle: its per-cycle cost is one \`_snapshot_state\` on the same file, measured in the bootstrap case (CPU ${seedCycle.length ? spread(seedCycle) : '-'} s).`,
             '',
           ].join('\n'),
         );

@@ -9,8 +9,9 @@
  *
  *   node bench/steady-split.mjs [TREE] [ROOT]   (TREE: a built checkout, default this one)
  *
- * SETTLE_S=25 waits that long after catch-up before measuring: a server gives memory back once,
- * 15 s after a busy stretch (src/util/idle-release.ts); settled, the cycles show the steady state
+ * SETTLE_S=25 waits that long after catch-up before measuring: a server gives memory back once
+ * per thread, 5–10 s after its start-up stretch and 15 s after a busy one (src/util/idle-release.ts);
+ * settled, the cycles show the steady state
  * alone, without that one-off collection.
  */
 import fs from 'node:fs';
