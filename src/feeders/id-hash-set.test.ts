@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { EpisodeIdTracker } from './episode-ids.js';
-import { hash64, IdHashSet } from './id-hash-set.js';
+import { hash64, hashAscii, IdHashSet } from './id-hash-set.js';
 
 describe('IdHashSet', () => {
   it('remembers 200,000 distinct ids across growth with no false member among 200,000 others', () => {
@@ -90,5 +90,40 @@ describe('IdHashSet slots', () => {
       );
     for (let h = 1; h <= 50; h++) expect(set.addHash(h, 0xffffffff)).toBe(false);
     expect(set.size).toBe(5050);
+  });
+});
+
+describe('hash64', () => {
+  it("over the bytes of an ASCII string (hashAscii, anywhere in a buffer) equals the string's", () => {
+    const out = new Uint32Array(2);
+    for (let len = 0; len <= 41; len++) {
+      const id = Array.from({ length: len }, (_, i) =>
+        String.fromCharCode(0x20 + ((i * 37 + len) % 95)),
+      ).join('');
+      for (const pad of [0, 1, 2, 3]) {
+        const bytes = Buffer.from(`${'x'.repeat(pad)}${id}yz`, 'latin1');
+        hashAscii(bytes, pad, pad + len, out);
+        expect([out[0], out[1]]).toEqual(hash64(id));
+      }
+    }
+  });
+
+  it('tells apart strings that differ only in code units above 255, or in length by NULs', () => {
+    const ids = [
+      '\u0100\u0000',
+      '\u0000\u0001',
+      '\u0001',
+      'a',
+      'a\u0000',
+      'a\u0000\u0000\u0000',
+      'é',
+      'é\u0100',
+      '日本語',
+      '日本',
+      '',
+    ];
+    const seen = new Set(ids.map((id) => hash64(id).join(':')));
+    expect(seen.size).toBe(ids.length);
+    for (const id of ids) expect(hash64(id)).not.toEqual([0, 0]);
   });
 });

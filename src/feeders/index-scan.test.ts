@@ -178,6 +178,19 @@ describe('scanIndexRange', () => {
     expect(batch.hosts.sort()).toEqual([...names].sort());
   });
 
+  it('finds each line its own host among more hosts than the lookup has slots', () => {
+    // 700 hosts (the builder's lookup has 256 slots: many share one), each on three lines.
+    const names = Array.from({ length: 700 }, (_, i) => (i % 2 ? `rack-${i}.lab` : `h${i}`));
+    const order = [...names, ...names.slice().reverse(), ...names];
+    const lines = order.map((h, i) => receiverLine(i, h));
+    const batch = scanIndexRange(Buffer.from(`${lines.join('\n')}\n`), 0, MAX).batch;
+    expect(Array.from({ length: batch.count }, (_, i) => batch.hosts[batch.host[i] as number])).toEqual(
+      order,
+    );
+    expect(batch.hosts.length).toBe(700);
+    expect(Array.from(batch.hostSums.episodes)).toEqual(names.map(() => 3));
+  });
+
   it('agrees with the string path on randomly damaged receiver lines', () => {
     // A deterministic generator: the same damage on every run.
     let seed = 490;
