@@ -4,12 +4,7 @@ import { Worker } from 'node:worker_threads';
 import { workerFile } from '../util/worker-url.js';
 import { CONTROL, type FirstPassJob, type FirstPassResult, SCANNER_READY } from './first-pass-protocol.js';
 import { bootTraceOn, traceAdd, traced, traceSet } from './first-pass-trace.js';
-import {
-  CompactBatchBuilder,
-  type CompactIndexBatch,
-  compactIndexBatch,
-  deferredTail,
-} from './index-compact.js';
+import { CompactBatchBuilder, type CompactIndexBatch, compactIndexBatch } from './index-compact.js';
 import { MAX_LINE_BYTES, readRange } from './index-ranges.js';
 import { type ScannedRange, scanIndexRange } from './index-scan.js';
 import type { BulkLoader } from './jsonl-feeder.js';
@@ -203,8 +198,8 @@ export class FirstPassLoader implements BulkLoader {
         } else if (result?.ok) {
           if (result.cpu !== undefined)
             traceSet('scanner', { cpuAtJob: result.cpuAtJob, cpu: result.cpu, blockedMs: result.blockedMs });
-          // The tail's records, left by the scanner to this thread (which waits for it).
-          traced('tail', () => deferredTail(result.batch));
+          // The tail's records are left as bytes by the scanner: the live state parses them
+          // only if they are still the newest when it is read (`IndexAggregates.pushRecentLater`).
           scanned = {
             batch: result.batch,
             read: { bytes: result.length, skips: result.readSkips, excerpts: result.readSkipExcerpts },

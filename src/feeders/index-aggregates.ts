@@ -21,8 +21,13 @@ export class IndexAggregates {
   total_episodes = 0;
   total_bytes = 0;
   private readonly hosts = new Map<string, HostTotals>();
-  /** Newest first. */
-  recent: EpisodeRecord[] = [];
+  /** Newest first, less the batches in `later`. */
+  #recent: EpisodeRecord[] = [];
+  /**
+   * Batches pushed (`pushRecentLater`) and not parsed yet, oldest first: a first pass's batch of a million-line index fills the whole window, so each drops those
+   * before it, and only the batches still in the window when someone reads it are ever parsed.
+   */
+  private later: Array<() => readonly EpisodeRecord[]> = [];
 
   constructor(seed?: {
     total_episodes: number;
@@ -37,7 +42,7 @@ export class IndexAggregates {
         const lastMs = h.last_received_at === null ? Number.NaN : Date.parse(h.last_received_at);
         this.hosts.set(host, { episodes: h.episodes, bytes: h.bytes, lastMs });
       }
-      this.recent = seed.recent_episodes.slice(0, RECENT_LIMIT);
+      this.#recent = seed.recent_episodes.slice(0, RECENT_LIMIT);
     }
   }
 
@@ -65,9 +70,33 @@ export class IndexAggregates {
     h.lastMs = newerMs(h.lastMs, lastMs);
   }
 
+  /** Newest first: at most RECENT_LIMIT. */
+  get recent(): EpisodeRecord[] {
+    const later = this.later;
+    if (later.length > 0) {
+      this.later = [];
+      for (const load of later) this.#recent = prependNewest(this.#recent, load(), RECENT_LIMIT);
+    }
+    return this.#recent;
+  }
+
   /** Puts accepted records at the front of the recent list (the batch's last record first). */
   pushRecent(records: readonly EpisodeRecord[]): void {
-    if (records.length > 0) this.recent = prependNewest(this.recent, records, RECENT_LIMIT);
+    if (records.length === 0) return;
+    if (this.later.length > 0) this.later.push(() => records);
+    else this.#recent = prependNewest(this.#recent, records, RECENT_LIMIT);
+  }
+
+  /**
+   * `pushRecent` of the `count` records `load` gives (oldest first, at most RECENT_LIMIT), called
+   * only if they are still in the window when it is read.
+   */
+  pushRecentLater(count: number, load: () => readonly EpisodeRecord[]): void {
+    if (count === 0) return;
+    if (count >= RECENT_LIMIT) {
+      this.later = [load];
+      this.#recent = [];
+    } else this.later.push(load);
   }
 
   add(records: readonly EpisodeRecord[]): void {

@@ -463,17 +463,34 @@ export class CompactBatchBuilder {
 export function deferredTail(batch: CompactIndexBatch): void {
   const { tailSpans: spans, tailBytes } = batch;
   if (!spans || !tailBytes) return;
-  const bytes = Buffer.from(tailBytes.buffer, tailBytes.byteOffset, tailBytes.byteLength);
-  const tail: CompactIndexBatch['tail'] = [];
-  for (let k = 0; k < spans.length; k += 2) {
-    const parsed = parseIndexBytes(bytes, spans[k + 1] as number);
-    if (!parsed.ok) throw new Error('unreachable: line was valid');
-    tail.push({ index: spans[k] as number, record: parsed.record });
-  }
-  releaseIndexBytes();
-  batch.tail = tail;
+  batch.tail = tailRecords(spans, tailBytes, EMPTY_SET, spans.length / 2);
   delete batch.tailSpans;
   delete batch.tailBytes;
+}
+
+const EMPTY_SET: ReadonlySet<number> = new Set();
+
+/**
+ * The last `limit` records of a deferred tail (`tailSpans`, `tailBytes`) whose line index is not
+ * in `skip` (repeated ids), oldest first: only those are parsed, from the end.
+ */
+export function tailRecords(
+  spans: Int32Array,
+  tailBytes: Uint8Array,
+  skip: ReadonlySet<number>,
+  limit: number,
+): CompactIndexBatch['tail'] {
+  const bytes = Buffer.from(tailBytes.buffer, tailBytes.byteOffset, tailBytes.byteLength);
+  const tail: CompactIndexBatch['tail'] = [];
+  for (let k = spans.length - 2; k >= 0 && tail.length < limit; k -= 2) {
+    const index = spans[k] as number;
+    if (skip.has(index)) continue;
+    const parsed = parseIndexBytes(bytes, spans[k + 1] as number);
+    if (!parsed.ok) throw new Error('unreachable: line was valid');
+    tail.push({ index, record: parsed.record });
+  }
+  releaseIndexBytes();
+  return tail.reverse();
 }
 
 function grown<T extends Uint8Array | Uint32Array | Int32Array | Float64Array>(from: T, to: T): T {
