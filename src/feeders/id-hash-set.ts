@@ -238,18 +238,22 @@ export function hash64(s: string): [number, number] {
  * `out` — read where the bytes lie, four at a time, with nothing decoded or allocated.
  */
 export function hashAscii(bytes: Uint8Array, s: number, e: number, out: Uint32Array): void {
+  // `mixBlock`, `laneA` and `laneB` written out: V8 left the lanes as calls here.
   let a = SEED_A;
   let b = SEED_B;
   let i = s;
   for (; i + 4 <= e; i += 4) {
-    const k = mixBlock(
+    let k =
       (bytes[i] as number) |
-        ((bytes[i + 1] as number) << 8) |
-        ((bytes[i + 2] as number) << 16) |
-        ((bytes[i + 3] as number) << 24),
-    );
-    a = laneA(a, k);
-    b = laneB(b, k);
+      ((bytes[i + 1] as number) << 8) |
+      ((bytes[i + 2] as number) << 16) |
+      ((bytes[i + 3] as number) << 24);
+    k = Math.imul(k, 0xcc9e2d51);
+    k = Math.imul((k << 15) | (k >>> 17), 0x1b873593);
+    a ^= k;
+    a = (Math.imul((a << 13) | (a >>> 19), 5) + 0xe6546b64) | 0;
+    b ^= k;
+    b = (Math.imul((b << 17) | (b >>> 15), 9) + 0x7f4a7c15) | 0;
   }
   let k = 0;
   for (let shift = 0; i < e; i++, shift += 8) k |= (bytes[i] as number) << shift;
