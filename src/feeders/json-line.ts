@@ -55,21 +55,6 @@ const isDigit = (c: number | undefined) => c !== undefined && c >= 0x30 && c <= 
 /** JSON whitespace but the line feed, which ends a line. */
 const isSpace = (c: number | undefined) => c === 0x20 || c === 0x09 || c === 0x0d;
 
-/** Bytes as little-endian 32-bit words and the bytes left over. */
-interface Literal {
-  length: number;
-  words: Uint32Array;
-  rest: Uint8Array;
-}
-
-function literal(text: string): Literal {
-  const bytes = Buffer.from(text, 'latin1');
-  const whole = bytes.length >> 2;
-  const words = new Uint32Array(whole);
-  for (let k = 0; k < whole; k++) words[k] = bytes.readUInt32LE(4 * k);
-  return { length: bytes.length, words, rest: Uint8Array.from(bytes.subarray(4 * whole)) };
-}
-
 const EMPTY = Buffer.alloc(0);
 
 /** 10^0 … 10^15, each exact as a double. */
@@ -105,14 +90,39 @@ export class JsonLineScanner {
   private wordBase = 0;
   private readonly keys: Uint8Array[];
   /** Each key with its closing quote, for `expectKey`. */
-  private readonly keyLiterals: Literal[];
+  /**
+   * Each key with its closing quote, for `expectKey`: its length, and its little-endian 32-bit
+   * words at 0, 4, … and a last one ending with it (overlapping the one before when the length is
+   * no multiple of four), field f's in litWords[litFrom[f], litFrom[f + 1]) (none below 4 bytes).
+   */
+  private readonly litLength: Int32Array;
+  private readonly litFrom: Int32Array;
+  private readonly litWords: Uint32Array;
+  /**
+   * Per field, the first four bytes of its key and closing quote as `expectKey` reads them (a key
+   * shorter than that: -1, always tried): a key out of the expected order is compared only with
+   * the fields it starts like.
+   */
+  private readonly firstWords: Float64Array;
   private strFlags = 0;
   private sawHigh = false;
 
   /** `fields`: the known keys, in the order of the per-field arrays. */
   constructor(readonly fields: readonly string[]) {
     this.keys = fields.map((f) => Buffer.from(f, 'latin1'));
-    this.keyLiterals = fields.map((f) => literal(`${f}"`));
+    const literals = fields.map((f) => Buffer.from(`${f}"`, 'latin1'));
+    this.litLength = Int32Array.from(literals, (l) => l.length);
+    const words: number[] = [];
+    this.litFrom = new Int32Array(fields.length + 1);
+    literals.forEach((l, f) => {
+      this.litFrom[f] = words.length;
+      if (l.length < 4) return;
+      for (let k = 0; k + 4 < l.length; k += 4) words.push(l.readUInt32LE(k));
+      words.push(l.readUInt32LE(l.length - 4));
+    });
+    this.litFrom[fields.length] = words.length;
+    this.litWords = Uint32Array.from(words);
+    this.firstWords = Float64Array.from(literals, (l) => (l.length >= 4 ? l.readUInt32LE(0) : -1));
     this.kind = new Uint8Array(fields.length);
     this.start = new Int32Array(fields.length);
     this.end = new Int32Array(fields.length);
@@ -162,10 +172,16 @@ export class JsonLineScanner {
         const keyStart = p + 1;
         let field = next < kinds.length ? this.expectKey(keyStart, next) : -1;
         // Another order: each known key is tried where it lies (most fail on their first word).
-        for (let f = 0; field < 0 && f < kinds.length; f++)
-          if (f !== next) field = this.expectKey(keyStart, f);
+        if (field < 0) {
+          const first = keyStart + 4 <= b.length ? this.view.getUint32(keyStart, true) : -2;
+          const firstWords = this.firstWords;
+          for (let f = 0; field < 0 && f < kinds.length; f++) {
+            const w = firstWords[f] as number;
+            if (f !== next && (w === first || w === -1)) field = this.expectKey(keyStart, f);
+          }
+        }
         let keyEnd: number;
-        if (field >= 0) keyEnd = keyStart + (this.keys[field] as Uint8Array).length;
+        if (field >= 0) keyEnd = keyStart + (this.litLength[field] as number) - 1;
         else {
           keyEnd = this.string(keyStart);
           if (keyEnd < 0) return -1;
@@ -216,15 +232,22 @@ export class JsonLineScanner {
 
   /** `field` when its key and closing quote are at `p`, else -1. Compared four bytes at a time. */
   private expectKey(p: number, field: number): number {
-    const lit = this.keyLiterals[field] as Literal;
+    const len = this.litLength[field] as number;
     const b = this.b;
-    if (p + lit.length > b.length) return -1;
-    const { words, rest } = lit;
+    if (p + len > b.length) return -1;
+    const from = this.litFrom[field] as number;
+    const last = (this.litFrom[field + 1] as number) - 1;
+    const words = this.litWords;
+    if (last < from) {
+      // Shorter than a word: byte by byte.
+      const key = this.keys[field] as Uint8Array;
+      for (let k = 0; k < key.length; k++) if (b[p + k] !== key[k]) return -1;
+      return b[p + key.length] === QUOTE ? field : -1;
+    }
     const view = this.view;
-    for (let k = 0; k < words.length; k++) if (view.getUint32(p + 4 * k, true) !== words[k]) return -1;
-    const at = p + 4 * words.length;
-    for (let k = 0; k < rest.length; k++) if (b[at + k] !== rest[k]) return -1;
-    return field;
+    for (let k = from; k < last; k++) if (view.getUint32(p + 4 * (k - from), true) !== words[k]) return -1;
+    // The last word ends with the literal (it may overlap the one before).
+    return view.getUint32(p + len - 4, true) === words[last] ? field : -1;
   }
 
   /** The known field whose name is the plain bytes [s, e), or -1. */

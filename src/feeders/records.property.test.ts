@@ -20,6 +20,7 @@ import { IndexAggregates } from './index-aggregates.js';
 import {
   type CompactIndexBatch,
   compactIndexBatch,
+  deferredTail,
   LINE_OK,
   ROW,
   ROW_FIELDS,
@@ -440,6 +441,8 @@ async function firstPassOf(file: string, rangeBytes: number, useScanner: boolean
   const loader = new FirstPassLoader(
     (batch, src: FirstPassSource) => {
       kinds.push(src.raw.kind);
+      // The scanner thread leaves its tail as bytes (parsed when the recent window is read).
+      deferredTail(batch);
       out.push({
         lines: Array.from({ length: batch.count }, (_, i) => compactOf(batch, i)),
         hosts: batch.hosts,
