@@ -3,7 +3,7 @@ import { RECENT_LIMIT } from '../protocol/index.js';
 import { epochMs, IMPOSSIBLE_TIME, wallMs, wallMsAt } from '../util/time.js';
 import { hash64, hashAscii } from './id-hash-set.js';
 import { newerMs } from './index-aggregates.js';
-import { decodeNumber, decodeScalar, JsonLineScanner, KIND, latin1 } from './json-line.js';
+import { decodeNumber, decodeScalar, decodeString, JsonLineScanner, KIND, latin1 } from './json-line.js';
 import {
   excerpt,
   INDEX,
@@ -86,6 +86,8 @@ const EXCERPTS_PER_REASON = 3;
 /** Slots of a builder's host lookup (`hostAt`): a power of two, well above a batch's hosts. */
 const HOST_SLOTS = 256;
 const HOST_SLOT_SHIFT = 32 - Math.log2(HOST_SLOTS);
+/** Slots a host is looked for in, from the one its bytes pick. */
+const HOST_PROBES = 4;
 
 /**
  * Valid lines kept whole at a batch's end: twice the recent window, so that ids repeated among
@@ -295,7 +297,7 @@ export class CompactBatchBuilder {
       [hi, lo] = hash64(id);
     }
     let host: number;
-    if (k1 === KIND.plainString && e1 > s1) host = this.hostAt(b, s1, e1);
+    if ((k1 === KIND.plainString || k1 === KIND.string) && e1 > s1) host = this.hostAt(b, s1, e1, k1);
     else {
       const name = idString(decodeScalar(b, k1, s1, e1));
       if (name === null) return 'missing_fields';
@@ -352,29 +354,34 @@ export class CompactBatchBuilder {
    * Hosts by their name's bytes: a slot picked by a few of them (the last two, the first, the
    * length) holds a host whose bytes are then compared, so a batch's few hosts are found without
    * hashing, decoding or a map (the map by hash this replaces was a tenth of a python line's
-   * scan). A host whose slot another holds is found by name (`hostFor`).
+   * scan). A host whose slot another holds takes one of the next few; beyond them it is found by
+   * name (`hostFor`).
    */
   private readonly hostSlot = new Int32Array(HOST_SLOTS);
   /** Per host index, its name's bytes when it holds a slot. */
   private hostName: Array<Uint8Array | undefined> = [];
 
-  private hostAt(b: Buffer, s: number, e: number): number {
+  private hostAt(b: Buffer, s: number, e: number, kind: number): number {
     const len = e - s;
-    const slot =
+    let slot =
       Math.imul(
         (b[e - 1] as number) | ((b[e - 2] as number) << 8) | ((b[s] as number) << 16) | (len << 24),
         0x9e3779b1,
       ) >>> HOST_SLOT_SHIFT;
-    const held = (this.hostSlot[slot] as number) - 1;
-    if (held >= 0) {
+    // The slot and the next few (hosts whose bytes pick the same slot take the next free one).
+    let held = -1;
+    for (let probe = 0; probe < HOST_PROBES; probe++, slot = (slot + 1) & (HOST_SLOTS - 1)) {
+      held = (this.hostSlot[slot] as number) - 1;
+      if (held < 0) break;
       const name = this.hostName[held] as Uint8Array;
-      if (name.length === len) {
-        let i = 0;
-        while (i < len && name[i] === b[s + i]) i++;
-        if (i === len) return held;
-      }
+      if (name.length !== len) continue;
+      let i = 0;
+      while (i < len && name[i] === b[s + i]) i++;
+      if (i === len) return held;
     }
-    const host = this.hostFor(latin1(b, s, e));
+    // Found by its bytes as written: a name spelled with escapes too (one in twelve of a receiver's
+    // lines in bench/foreign-root.py was decoded and looked up by name each time).
+    const host = this.hostFor(kind === KIND.plainString ? latin1(b, s, e) : decodeString(b, s, e, kind));
     if (held < 0) {
       this.hostSlot[slot] = host + 1;
       this.hostName[host] = Uint8Array.from(b.subarray(s, e));

@@ -191,6 +191,24 @@ describe('scanIndexRange', () => {
     expect(Array.from(batch.hostSums.episodes)).toEqual(names.map(() => 3));
   });
 
+  it('finds a host however its name is spelled (escapes, raw UTF-8, plain)', () => {
+    // As JSON text: each pair names one host.
+    const spellings = [
+      ['Ab', '\\u0041b'],
+      ['ws-\\u00f8degaard', 'ws-ødegaard'],
+      ['lab-pc-\\u03b1', 'lab-pc-α'],
+      ['a\\/b', 'a/b'],
+    ];
+    const order = [0, 1, 2, 3, 3, 2, 1, 0].flatMap((k) => spellings[k] as string[]);
+    const lines = order.map((h, i) => receiverLine(i, h));
+    const batch = expectSameAsReference(`${lines.join('\n')}\n`);
+    const names = order.map((h) => JSON.parse(`"${h}"`) as string);
+    expect(Array.from({ length: batch.count }, (_, i) => batch.hosts[batch.host[i] as number])).toEqual(
+      names,
+    );
+    expect(batch.hosts.sort()).toEqual(['Ab', 'a/b', 'lab-pc-α', 'ws-ødegaard']);
+  });
+
   it('agrees with the string path on randomly damaged receiver lines', () => {
     // A deterministic generator: the same damage on every run.
     let seed = 490;
