@@ -172,6 +172,7 @@ export async function startServices(
     events: bus,
     readiness: live,
     catalog: pipeline.db,
+    catalogSettled: () => pipeline.catalogCommitted(),
     catalogHealth: pipeline.catalogHealth,
     stats: () => pipeline.stats(),
     hub,

@@ -152,6 +152,26 @@ describe('catalog persister: live batches', () => {
     }
   });
 
+  it('commits held live lines when a query asks (commitHeld), and waits for nothing else', async () => {
+    const { persister, commits, read } = writer();
+    try {
+      await persister.commitHeld(); // nothing held: at once
+      await persister.apply(indexEntry(['a'], 100));
+      await persister.apply(alertEntry(40));
+      await persister.apply(indexEntry(['b'], 200));
+      await persister.commitHeld();
+      // Every live line read so far is in the catalog when it resolves, not 0.5 s later.
+      expect(read().rows.map((r) => r.episode_id)).toEqual(['a', 'b']);
+      expect(read().offsets).toEqual([
+        { source: 'alerts', offset: 40 },
+        { source: 'index', offset: 200 },
+      ]);
+      expect(commits).toEqual(['index', 'alerts', 'index']);
+    } finally {
+      await persister.stop();
+    }
+  });
+
   it('commits what it holds when stopped', async () => {
     const { persister, read } = writer();
     await persister.apply(indexEntry(['a'], 100));

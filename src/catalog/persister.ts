@@ -90,6 +90,8 @@ export class CatalogPersister implements IngestProjection {
   private held: HeldBatch | null = null;
   private heldBytes = 0;
   private heldTimer: NodeJS.Timeout | null = null;
+  /** Seq of the last live batch handed to the writer (what `commitHeld` waits for). */
+  private liveSentSeq = 0;
 
   constructor(
     private readonly data: PersistWorkerData,
@@ -194,14 +196,29 @@ export class CatalogPersister implements IngestProjection {
     this.held = null;
     if (this.heldBytes > 0) this.bytesBySeq.set(held.seq, this.heldBytes);
     this.heldBytes = 0;
+    this.liveSentSeq = held.seq;
     this.worker?.postMessage(held);
   }
 
   /** Resolves once everything handed to the writer so far is committed. */
   whenIdle(): Promise<void> {
     this.flushHeld();
-    if (this.committedSeq >= this.sentSeq || !this.worker) return Promise.resolve();
-    const target = this.sentSeq;
+    return this.whenCommitted(this.sentSeq);
+  }
+
+  /**
+   * Hands the live lines held for the catalog (`LIVE_COMMIT_MS`) to the writer now and resolves once
+   * every live line read so far is committed — at once when they are. An explorer or alerts query
+   * waits for this, so it sees the rows of every live event a client was sent (a click on the
+   * explorer's "N new" banner lists them). A cold first pass's ranges are not waited for.
+   */
+  commitHeld(): Promise<void> {
+    this.flushHeld();
+    return this.whenCommitted(this.liveSentSeq);
+  }
+
+  private whenCommitted(target: number): Promise<void> {
+    if (this.committedSeq >= target || !this.worker) return Promise.resolve();
     return new Promise((resolve) => {
       const check = () => {
         if (this.committedSeq >= target || !this.worker) resolve();

@@ -27,6 +27,11 @@ import { registerStateRoutes } from './routes/state.js';
 import { describeValidation, route, validatorCompiler } from './schemas.js';
 import { clientErrorHandler, HELMET_OPTIONS, SECURITY_HEADERS } from './security.js';
 
+/** Routes that read the catalog's episodes or alerts (their patterns, as Fastify names them). */
+const CATALOG_QUERY = /^\/api\/(episodes|alerts)(\/|$)/;
+/** The longest a catalog query waits for the live lines held for the catalog to be committed. */
+export const CATALOG_SETTLE_MS = 1_000;
+
 export interface BuildAppOptions {
   /** Built web app served at `/`; a missing folder serves a page saying how to build it. */
   webDir: string | null;
@@ -162,6 +167,21 @@ export async function buildApp(ctx: AppContext, options: BuildAppOptions): Promi
       return true;
     },
   });
+  // Explorer and alerts queries see every line a client was already sent: the live lines held for
+  // the catalog (≤ 0.5 s, src/catalog/persister.ts) are committed first. Bounded: a writer that
+  // cannot commit (a full disk) must not hang the explorer, which then answers from what is there.
+  const settle = ctx.catalogSettled;
+  if (settle) {
+    app.addHook('preHandler', async (req) => {
+      if (req.method !== 'GET' || !CATALOG_QUERY.test(req.routeOptions.url ?? '')) return;
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        settle(),
+        new Promise((resolve) => (timer = setTimeout(resolve, CATALOG_SETTLE_MS))),
+      ]);
+      clearTimeout(timer);
+    });
+  }
   // Request duration by route pattern (unmatched URLs share one label: bounded cardinality).
   app.addHook('onResponse', async (req, reply) => {
     ctx.metrics.httpDuration.observe(

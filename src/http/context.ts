@@ -61,6 +61,12 @@ export interface AppContext {
   readiness: Readiness;
   /** The catalog (explorer and alert queries read it; only the writer thread writes it). */
   catalog: Db;
+  /**
+   * Resolves once the catalog holds every line the live state has shown (live lines are committed
+   * up to 0.5 s after they are read): explorer and alerts queries wait for it (at most
+   * CATALOG_SETTLE_MS). Absent where the catalog is written as the events arrive (a replica).
+   */
+  catalogSettled?(): Promise<void>;
   catalogHealth: CatalogHealth;
   /** Counters for /metrics. */
   stats(): PipelineStats;

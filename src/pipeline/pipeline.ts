@@ -65,6 +65,8 @@ export interface Pipeline {
   whenReady(): Promise<void>;
   /** Resolves once ready and the catalog has committed everything read up to then. */
   whenCatalogCaughtUp(): Promise<void>;
+  /** Resolves once the catalog has committed every live line read so far (CatalogPersister.commitHeld). */
+  catalogCommitted(): Promise<void>;
   /** Called with the number of new episode files (the phase mix and the verifier hook in here). */
   onNewEpisodeFiles(listener: (n: number) => void): void;
   /** The episode files as the host-folder feeder lists them (the phase mix follows its changes). */
@@ -251,6 +253,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       db.close();
     },
     whenReady: () => state.whenReady(),
+    catalogCommitted: () => persister?.commitHeld() ?? Promise.resolve(),
     whenCatalogCaughtUp: async () => {
       await state.whenReady();
       await persister?.whenIdle();
