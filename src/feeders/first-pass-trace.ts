@@ -1,5 +1,5 @@
-import fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
+import { threadCpuSeconds } from '../util/thread-cpu.js';
 
 /**
  * A cold start's phases, when `CIS490_BOOT_TRACE=1`: each mark is the wall time since the first
@@ -13,17 +13,6 @@ export const bootTraceOn = process.env.CIS490_BOOT_TRACE === '1';
 const marks: Array<{ at: string; ms: number; cpu: number; proc: number }> = [];
 const sums = new Map<string, { ms: number; cpu: number; n: number }>();
 let t0 = -1;
-
-/** This thread's CPU seconds (user + system), or NaN where /proc is not there. */
-export function threadCpuSeconds(of: 'thread-self' | 'self' = 'thread-self'): number {
-  try {
-    const st = fs.readFileSync(`/proc/${of}/stat`, 'latin1');
-    const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100;
-  } catch {
-    return Number.NaN;
-  }
-}
 
 /** Marks a phase's end (or start) on this thread. */
 export function traceMark(at: string): void {

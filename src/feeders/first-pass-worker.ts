@@ -8,8 +8,9 @@
  */
 import { performance } from 'node:perf_hooks';
 import { parentPort } from 'node:worker_threads';
+import { threadCpuSeconds } from '../util/thread-cpu.js';
 import { CONTROL, type FirstPassJob, type FirstPassResult, SCANNER_READY } from './first-pass-protocol.js';
-import { bootTraceOn, threadCpuSeconds } from './first-pass-trace.js';
+import { bootTraceOn } from './first-pass-trace.js';
 import { CompactBatchBuilder, type CompactIndexBatch } from './index-compact.js';
 import { MAX_LINE_BYTES, readRange } from './index-ranges.js';
 import { scanIndexRange } from './index-scan.js';

@@ -21,6 +21,7 @@ import fs from 'node:fs';
 import { type EventLoopUtilization, performance } from 'node:perf_hooks';
 import v8 from 'node:v8';
 import { threadId } from 'node:worker_threads';
+import { threadCpuSeconds } from './thread-cpu.js';
 
 /** How often a thread looks at its own event loop. */
 export const IDLE_CHECK_MS = 5_000;
@@ -130,15 +131,13 @@ function trace(event: string, extra: Record<string, unknown> = {}): void {
     const rollup = fs.readFileSync('/proc/self/smaps_rollup', 'latin1');
     const mib = (key: string) =>
       Math.round(Number(new RegExp(`^${key}:\\s+(\\d+)`, 'm').exec(rollup)?.[1]) / 1024);
-    const stat = fs.readFileSync('/proc/thread-self/stat', 'latin1');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     const heap = v8.getHeapStatistics();
     const line = {
       t: +process.uptime().toFixed(2),
       thread: threadId,
       event,
       ...extra,
-      cpu: (Number(f[11]) + Number(f[12])) / 100,
+      cpu: threadCpuSeconds(),
       heap: Math.round(heap.total_heap_size / 2 ** 20),
       heapUsed: Math.round(heap.used_heap_size / 2 ** 20),
       rss: mib('Rss'),
