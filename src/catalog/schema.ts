@@ -311,8 +311,6 @@ export const MIGRATIONS: ReadonlyArray<(db: Db) => void> = [
   // v6: a hex sha256 written in capitals is stored lowercased, as the writer now stores it
   // (`catalogSha256`): the explorer's `q` is matched lowercased, so such an episode was found by
   // no sha prefix. One pass over the table (≈ 1 s at 1M rows), once.
-  // The rule is the writer's and the web app's own (`catalogSha256`); the GLOB only keeps it off
-  // the rows without a capital.
   (db) => lowercaseStoredSha256(db, 'episodes'),
   // v7: rows no longer repeat what other columns hold (EPISODE_PATH): `first_seen_at` moves to one
   // row per committed batch. Rows written before stay as they are (every reader takes both forms):

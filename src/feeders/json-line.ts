@@ -89,7 +89,6 @@ export class JsonLineScanner {
   private words: Int32Array<ArrayBufferLike> = new Int32Array(0);
   private wordBase = 0;
   private readonly keys: Uint8Array[];
-  /** Each key with its closing quote, for `expectKey`. */
   /**
    * Each key with its closing quote, for `expectKey`: its length, and its little-endian 32-bit
    * words at 0, 4, … and a last one ending with it (overlapping the one before when the length is
