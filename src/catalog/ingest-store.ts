@@ -560,14 +560,25 @@ export class EpisodeStore {
   }
 }
 
-const EPISODE_VALUES = '(?, ?, ?, ?, ?, ?, ?, ?, ?)';
+/** The columns `addRow` gives an episode row, in the order of its values. */
+const EPISODE_INSERT_COLUMNS = [
+  'episode_id',
+  'host_id',
+  'sha256',
+  'size_bytes',
+  'received_at',
+  'received_ms',
+  'path',
+  'extra',
+  'first_seen_at',
+] as const;
+const EPISODE_COLUMN_COUNT = EPISODE_INSERT_COLUMNS.length;
+const EPISODE_VALUES = `(${EPISODE_INSERT_COLUMNS.map(() => '?').join(', ')})`;
 /**
  * An episode row as the index gives it (`addRow`'s columns): with `ON CONFLICT` for a table with
  * its key, bare during a bulk load (no key to conflict with).
  */
-const INSERT_EPISODE = `INSERT INTO episodes (episode_id, host_id, sha256, size_bytes, received_at, received_ms, path, extra, first_seen_at)
-   VALUES ${EPISODE_VALUES}`;
-const EPISODE_COLUMN_COUNT = 9;
+const INSERT_EPISODE = `INSERT INTO episodes (${EPISODE_INSERT_COLUMNS.join(', ')}) VALUES ${EPISODE_VALUES}`;
 
 /**
  * Rows a bulk load inserts with one statement: one call into SQLite per row was ≈ 15% of the
