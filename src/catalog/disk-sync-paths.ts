@@ -10,13 +10,21 @@ export function expectedRelPath(
   row: { episode_id: string; host_id: string; path: string | null },
   dataRoot: string,
 ): string | null {
-  if (row.path !== null) return safeRelPath(row.path, dataRoot);
-  return safeRelPath(`episodes/${row.host_id}/${row.episode_id}.tar.zst`, dataRoot);
+  return safeRelPath(row.path ?? defaultRelPath(row.host_id, row.episode_id), dataRoot);
 }
 
 /** The default location of an episode's tarball (before any safety check). */
 export function defaultRelPath(hostId: string, episodeId: string): string {
   return `episodes/${hostId}/${episodeId}.tar.zst`;
+}
+
+/**
+ * `defaultRelPath` as a SQL expression over two columns (the catalog stores a path in its default
+ * place as a mark: schema.ts EPISODE_PATH), the same text: the row round trip in
+ * ingest-store.test.ts compares the two.
+ */
+export function defaultRelPathSql(hostColumn: string, idColumn: string): string {
+  return `'episodes/' || ${hostColumn} || '/' || ${idColumn} || '.tar.zst'`;
 }
 
 /**

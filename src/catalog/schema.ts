@@ -1,6 +1,7 @@
 // The driver's type, not db.ts's alias: db.ts runs these migrations (no import cycle).
 import type Database from 'better-sqlite3';
 import { catalogSha256 } from '../protocol/episode-filter.js';
+import { defaultRelPathSql } from './disk-sync-paths.js';
 
 type Db = Database.Database;
 
@@ -52,7 +53,7 @@ export const EPISODE_INDEXES: readonly string[] = [
  * Each index build reads the whole table: on the 1M-line foreign root the table fell from 19,524
  * to 13,652 pages of 16 KiB.
  */
-export const EPISODE_PATH = `CASE WHEN typeof(path) = 'blob' THEN 'episodes/' || host_id || '/' || episode_id || '.tar.zst' ELSE path END`;
+export const EPISODE_PATH = `CASE WHEN typeof(path) = 'blob' THEN ${defaultRelPathSql('host_id', 'episode_id')} ELSE path END`;
 
 /**
  * `sync_state` row present while a cold bulk load commits without syncing (persist-worker.ts): a
