@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../../test/support/tmp.js';
+import { MAX_LINE_BYTES } from '../feeders/index-ranges.js';
+import { scanIndexRange } from '../feeders/index-scan.js';
 import type { Checkpoint } from '../feeders/tail/types.js';
 import { matchesEpisodeFilter } from '../protocol/episode-filter.js';
 import type { EpisodeRecord } from '../protocol/index.js';
@@ -130,6 +132,42 @@ describe('a cold bulk load', () => {
     expect(() =>
       db.prepare("INSERT INTO episodes (episode_id, host_id, first_seen_at) VALUES ('e4', 'h', 'x')").run(),
     ).toThrow(/UNIQUE/);
+    db.close();
+  });
+
+  it("takes a first-pass batch's repeats from its marks: a marked line is held, then applied by the key", () => {
+    const db = openDatabase(tempDir());
+    const store = new EpisodeStore(db);
+    db.transaction(() => dropEpisodeIndexesForLoad(db))();
+    store.startBulk();
+    const line = (id: string, host: string, size: number) =>
+      `{"episode_id": "${id}", "host_id": "${host}", "size_bytes": ${size}, "received_at_wall": "2026-01-01T00:00:00Z"}`;
+    // e1 twice (the main thread marked its second line), e3 marked though no line had it before
+    // (an id whose hash another id shares): held, then inserted once the key tells them apart.
+    const lines = [line('e1', 'h1', 10), line('e2', 'h2', 20), line('e1', 'h1', 99), line('e3', 'h1', 30)];
+    const bytes = Buffer.from(`${lines.join('\n')}\n`);
+    const { batch } = scanIndexRange(bytes, 0, MAX_LINE_BYTES);
+    expect(store.writeColumns({ ...batch, bytes, duplicateAt: [2, 3] }, cp(100))).toEqual({
+      inserted: 2,
+      duplicates: 0,
+    });
+    // The tailer's lines (no range plan) the same way: e2 marked, e4 not.
+    expect(store.writeLines([line('e2', 'h2', 1), line('e4', 'h2', 40)], [0], cp(200))).toEqual({
+      inserted: 1,
+      duplicates: 0,
+    });
+    expect(store.marked).toBe(true);
+    ensureEpisodeIndexes(db);
+    expect(store.endBulk()).toEqual({ inserted: 1, duplicates: 2 });
+    expect(store.marked).toBe(false);
+    expect(db.prepare('SELECT episode_id, size_bytes, duplicates FROM episodes ORDER BY id').all()).toEqual([
+      { episode_id: 'e1', size_bytes: 10, duplicates: 1 },
+      { episode_id: 'e2', size_bytes: 20, duplicates: 1 },
+      { episode_id: 'e4', size_bytes: 40, duplicates: 0 },
+      { episode_id: 'e3', size_bytes: 30, duplicates: 0 },
+    ]);
+    expect(loadStoredTotals(db).total_episodes).toBe(4);
+    expect(loadStoredTotals(db).duplicate_lines).toBe(2);
     db.close();
   });
 

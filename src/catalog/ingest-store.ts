@@ -229,6 +229,7 @@ export class EpisodeStore {
   private readonly noteBatch;
   private readonly tx;
   private readonly columnsTx;
+  private readonly linesTx;
   /** Set while a cold bulk load fills the keyless table (`startBulk`). */
   private bulk: BulkLoad | null = null;
 
@@ -252,23 +253,31 @@ export class EpisodeStore {
     this.columnsTx = db.transaction((c: EpisodeColumns, checkpoint: Checkpoint) =>
       this.writeColumnsUnsafe(c, checkpoint),
     );
+    this.linesTx = db.transaction(
+      (lines: readonly string[], duplicateAt: readonly number[], checkpoint: Checkpoint | null) =>
+        this.writeLinesUnsafe(lines, duplicateAt, checkpoint),
+    );
   }
 
   /**
    * A cold bulk load begins: the table is empty and has no unique key (the writer dropped it;
-   * schema.ts EPISODE_KEY_INDEX), so ids are told apart by their 64-bit hash (the first pass's
-   * `IdHashSet`, ≈ 12 MiB for a million) until the key is built. A line whose id hash was seen in
-   * this load is held in `bulk_repeats` with its batch, counted neither inserted nor repeated, and
-   * applied by `applyHeld` once the key exists (so a different id that shares a hash still gets
-   * its row).
+   * schema.ts EPISODE_KEY_INDEX), so ids are told apart by their 64-bit hash until the key is
+   * built. A line whose id hash was seen in this load is held in `bulk_repeats` with its batch,
+   * counted neither inserted nor repeated, and applied by `applyHeld` once the key exists (so a
+   * different id that shares a hash still gets its row).
+   *
+   * Which lines those are, the first pass's batches say (`writeColumns`, `writeLines`: the main
+   * thread's one duplicate check by the same 64-bit hash, `duplicateAt`), so the writer hashes no
+   * id of its own: hashing and keeping a million ids here (an `IdHashSet` of 12 MiB) was ≈ 0.2 s
+   * of its CPU for the rows of a 1M-line load. Only record batches (`writeBatch`, which carry no
+   * such marks) are told apart here, by a set of their own; the two never meet in one load (the
+   * writer builds the key before a record batch that follows marked ones: `marked`).
    */
-  startBulk(expectedIds?: number): void {
+  startBulk(): void {
     this.db.exec(BULK_REPEATS_TABLE);
-    const ids = new IdHashSet(1 << 16);
-    // Room for them all at once (a million: 12 MiB), rather than growing through the load.
-    if (expectedIds !== undefined) ids.reserve(Math.min(expectedIds, MAX_RESERVED_IDS));
     this.bulk = {
-      ids,
+      ids: null,
+      marked: false,
       insert: this.db.prepare(INSERT_EPISODE),
       insertMany: this.db.prepare(
         `${INSERT_EPISODE}${`, ${EPISODE_VALUES}`.repeat(BULK_INSERT_ROWS - 1)}`,
@@ -276,6 +285,14 @@ export class EpisodeStore {
       pending: [],
       hold: this.db.prepare('INSERT INTO bulk_repeats (episode_id, row) VALUES (?, ?)'),
     };
+  }
+
+  /**
+   * True when this bulk load took its repeats from batches' marks: a batch without them (records)
+   * can only be written once the key is built (`endBulk`), as nothing here knows the ids so far.
+   */
+  get marked(): boolean {
+    return this.bulk?.marked === true;
   }
 
   /** The bulk load is over and the key is built: its held lines are applied (`applyHeld`). */
@@ -335,13 +352,44 @@ export class EpisodeStore {
     return this.columnsTx(c, checkpoint);
   }
 
+  /**
+   * A cold first pass's batch of whole lines (the tailer read them: no range plan), each parsed by
+   * the one line parser; `duplicateAt` (ascending indexes into `lines`) are the lines the main
+   * thread found repeating an id, as for `writeColumns`.
+   */
+  writeLines(
+    lines: readonly string[],
+    duplicateAt: readonly number[],
+    checkpoint: Checkpoint | null,
+  ): EpisodeBatchResult {
+    return this.linesTx(lines, duplicateAt, checkpoint);
+  }
+
+  private writeLinesUnsafe(
+    lines: readonly string[],
+    duplicateAt: readonly number[],
+    checkpoint: Checkpoint | null,
+  ): EpisodeBatchResult {
+    const batch = this.begin();
+    let d = 0;
+    for (let i = 0; i < lines.length; i++) {
+      while (d < duplicateAt.length && (duplicateAt[d] as number) < i) d++;
+      const r = parseIndexLine(lines[i] as string);
+      if (r.ok) this.add(batch, r.record, duplicateAt[d] === i);
+    }
+    return this.end(batch, checkpoint);
+  }
+
   private writeColumnsUnsafe(c: EpisodeColumns, checkpoint: Checkpoint): EpisodeBatchResult {
     const batch = this.begin();
     const b = Buffer.from(c.bytes.buffer, c.bytes.byteOffset, c.bytes.byteLength);
-    const { status, host, hosts, size, receivedMs, rows, texts } = c;
+    const { status, host, hosts, size, receivedMs, rows, texts, duplicateAt } = c;
     let t = 0;
+    let d = 0;
     for (let i = 0; i < c.count; i++) {
       if (status[i] !== LINE_OK) continue;
+      while (d < duplicateAt.length && (duplicateAt[d] as number) < i) d++;
+      const repeat = duplicateAt[d] === i;
       const r = i * ROW_FIELDS;
       const line = rows[r + ROW.line] as number;
       const idStart = rows[r + ROW.idStart] as number;
@@ -350,7 +398,7 @@ export class EpisodeStore {
         while (t < texts.length && (texts[t] as { index: number }).index < i) t++;
         const text = texts[t];
         const parsed = text?.index === i ? parseIndexLine(text.line) : null;
-        if (parsed?.ok) this.add(batch, parsed.record);
+        if (parsed?.ok) this.add(batch, parsed.record, repeat);
         continue;
       }
       const ms = receivedMs[i] as number;
@@ -367,7 +415,7 @@ export class EpisodeStore {
         if (id === null) {
           // Unreachable while the bytes are the ones the first pass scanned; the full parse decides.
           const parsed = parseIndexBytes(b, line);
-          if (parsed.ok) this.add(batch, parsed.record);
+          if (parsed.ok) this.add(batch, parsed.record, repeat);
           continue;
         }
         this.addRow(
@@ -380,6 +428,7 @@ export class EpisodeStore {
           receivedMsOrNull,
           scannedText(rowScanner, INDEX.path),
           scannedExtraJson(rowScanner),
+          repeat,
         );
         continue;
       }
@@ -394,6 +443,7 @@ export class EpisodeStore {
         receivedMsOrNull,
         null,
         null,
+        repeat,
       );
     }
     return this.end(batch, checkpoint);
@@ -430,7 +480,7 @@ export class EpisodeStore {
     };
   }
 
-  private add(batch: RowBatch, r: EpisodeRecord): void {
+  private add(batch: RowBatch, r: EpisodeRecord, repeat?: boolean): void {
     this.addRow(
       batch,
       r.episode_id,
@@ -441,12 +491,15 @@ export class EpisodeStore {
       timestampMs(r.received_at),
       r.path ?? null,
       r.extra ? JSON.stringify(r.extra) : null,
+      repeat,
     );
   }
 
   /**
    * One line's row. `receivedAt` DERIVED: the canonical text of `receivedMs` (the first pass's
-   * columns), not formatted. Stored as schema.ts EPISODE_PATH describes: `received_at` NULL when
+   * columns), not formatted. `repeat`: during a bulk load, whether the first pass found the line's
+   * id hash earlier (its batch's marks); undefined for a record batch's line, which the bulk
+   * load's own set of id hashes tells. Stored as schema.ts EPISODE_PATH describes: `received_at` NULL when
    * it is that text, `path` DEFAULT_PATH_MARK when it is the default place, `first_seen_at` ''.
    */
   private addRow(
@@ -459,6 +512,7 @@ export class EpisodeStore {
     receivedMs: number | null,
     path: string | null,
     extra: string | null,
+    repeat?: boolean,
   ): void {
     // A hex digest written in capitals is stored lowercased (the explorer's `q` matches lowercase).
     if (sha256 !== null) sha256 = catalogSha256(sha256);
@@ -473,7 +527,16 @@ export class EpisodeStore {
         : path;
     const bulk = this.bulk;
     if (bulk !== null) {
-      if (!bulk.ids.add(episodeId)) {
+      let seen: boolean;
+      if (repeat === undefined || bulk.ids !== null) {
+        // A record batch's line, or any line of a load that began with record batches.
+        bulk.ids ??= new IdHashSet(1 << 16);
+        seen = !bulk.ids.add(episodeId);
+      } else {
+        seen = repeat;
+        bulk.marked = true;
+      }
+      if (seen) {
         const at = receivedAt === DERIVED ? isoFromMs(receivedMs as number) : receivedAt;
         const row: HeldRow = [hostId, sha256, sizeBytes, at, receivedMs, path, extra];
         bulk.hold.run(episodeId, JSON.stringify(row));
@@ -589,18 +652,18 @@ const BULK_INSERT_ROWS = 32;
 /** The writer's own scanner, for first-pass lines with more than the fast columns carry. */
 const rowScanner = new JsonLineScanner(INDEX_FIELDS);
 
-/** A bulk load's own insert (no key to conflict with), its id hashes, and where it holds repeats. */
+/** A bulk load's own insert (no key to conflict with), how it tells repeats, and where it holds them. */
 interface BulkLoad {
-  ids: IdHashSet;
+  /** Id hashes of the load's rows, when it began with record batches (`startBulk`); else null. */
+  ids: IdHashSet | null;
+  /** True once a line was told a repeat or not by its batch's marks (`duplicateAt`). */
+  marked: boolean;
   insert: Database.Statement<unknown[]>;
   /** BULK_INSERT_ROWS rows at once, from `pending` (their values in order). */
   insertMany: Database.Statement<unknown[]>;
   pending: unknown[];
   hold: Database.Statement<unknown[]>;
 }
-
-/** The most ids a bulk load makes room for up front (64 MiB of hashes); more grow as they come. */
-const MAX_RESERVED_IDS = 4_000_000;
 
 /** A held line's columns after its id (`bulk_repeats.row`). */
 type HeldRow = [
@@ -655,6 +718,8 @@ export interface EpisodeColumns {
   receivedMs: Float64Array;
   rows: Int32Array;
   texts: ReadonlyArray<{ index: number; line: string }>;
+  /** Indexes of valid lines that repeat an id (the first pass's duplicate check), ascending. */
+  duplicateAt: readonly number[];
 }
 
 /** Writes alert records with their checkpoint in one transaction. */

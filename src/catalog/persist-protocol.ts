@@ -55,6 +55,8 @@ export type PersistBatch =
       /** ROW_FIELDS per line (`ROW` in feeders/index-compact.ts). */
       rows: Int32Array;
       texts: Array<{ index: number; line: string }>;
+      /** Indexes of valid lines that repeat an id (the main thread's duplicate check), ascending. */
+      duplicateAt: number[];
       checkpoint: Checkpoint;
     }
   | {
@@ -62,6 +64,8 @@ export type PersistBatch =
       type: 'index_lines';
       seq: number;
       lines: string[];
+      /** Indexes into `lines` of lines that repeat an id (the main thread's duplicate check), ascending. */
+      duplicateAt: number[];
       checkpoint: Checkpoint | null;
     }
   | {

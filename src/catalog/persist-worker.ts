@@ -9,10 +9,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
-import { parseIndexLine } from '../feeders/records.js';
 import { sha1Hex } from '../feeders/tail/fingerprint.js';
 import type { Checkpoint } from '../feeders/tail/types.js';
-import type { EpisodeRecord } from '../protocol/index.js';
 import { storageFault } from '../state/errors.js';
 import { errorMessage } from '../util/errors.js';
 import { openDatabase } from './db.js';
@@ -78,7 +76,7 @@ let bulkLoading = false;
  * catalog (UNSYNCED_LOAD) until its files are synced at its end, and a start that finds the mark
  * checks the catalog first (state/state-dir.ts) and rebuilds it when damaged.
  */
-function beginBulk(expectedIds?: number): void {
+function beginBulk(): void {
   if (bulkLoading || db.prepare('SELECT 1 FROM episodes LIMIT 1').get() !== undefined) return;
   db.transaction(() => {
     dropEpisodeIndexesForLoad(db);
@@ -86,7 +84,7 @@ function beginBulk(expectedIds?: number): void {
   })();
   db.pragma('synchronous = OFF');
   db.pragma(`cache_size = -${BULK_CACHE_KIB}`);
-  episodes.startBulk(expectedIds);
+  episodes.startBulk();
   bulkLoading = true;
 }
 
@@ -254,43 +252,30 @@ function findCopy(indexPath: string, cp: Checkpoint, end: number): string | null
   return null;
 }
 
-/**
- * Lines in the whole index, judged from a first-pass range (its lines per byte times the file's
- * size): room for a bulk load's id hashes at once. Undefined when the file cannot be measured.
- */
-function expectedLines(batch: { fd?: number; count: number; length: number }): number | undefined {
-  if (batch.fd === undefined || batch.length === 0) return undefined;
-  try {
-    return Math.ceil((batch.count * fs.fstatSync(batch.fd).size) / batch.length);
-  } catch {
-    return undefined;
-  }
-}
-
-/** Valid index records of whole lines, parsed by the one line parser. */
-function parseLines(lines: readonly string[]): EpisodeRecord[] {
-  const records: EpisodeRecord[] = [];
-  for (const line of lines) {
-    const r = parseIndexLine(line);
-    if (r.ok) records.push(r.record);
-  }
-  return records;
-}
-
 /** Commits one batch; returns the 'committed' message without its time (the caller measures it). */
 function write(batch: PersistBatch): Omit<Extract<PersistMessage, { type: 'committed' }>, 'seconds'> {
   switch (batch.type) {
     case 'episodes': {
+      // Records carry no repeat marks: a bulk load that took its repeats from marks builds its
+      // key first (not met in a server: record batches follow the first pass's end).
+      const held = episodes.marked ? endBulk() : { inserted: 0, duplicates: 0 };
       const r = episodes.writeBatch(batch.records, batch.checkpoint, batch.duplicateIds);
-      return { type: 'committed', source: 'index', seq: batch.seq, lines: batch.lines, ...r };
+      return {
+        type: 'committed',
+        source: 'index',
+        seq: batch.seq,
+        lines: batch.lines,
+        inserted: r.inserted + held.inserted,
+        duplicates: r.duplicates + held.duplicates,
+      };
     }
     case 'index_lines': {
       beginBulk();
-      const r = episodes.writeBatch(parseLines(batch.lines), batch.checkpoint);
+      const r = episodes.writeLines(batch.lines, batch.duplicateAt, batch.checkpoint);
       return { type: 'committed', source: 'index', seq: batch.seq, lines: batch.lines.length, ...r };
     }
     case 'index_columns': {
-      beginBulk(expectedLines(batch));
+      beginBulk();
       const bytes =
         batch.bytes ?? readRange(batch.fd as number, batch.fileOffset, batch.length, batch.checkpoint);
       const r = episodes.writeColumns({ ...batch, bytes }, batch.checkpoint);

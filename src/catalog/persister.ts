@@ -384,8 +384,9 @@ function toPersistBatch(entry: IngestEntry): { batch: PersistBatch; transfer: Ar
     return { batch: { type: 'episodes', seq, records, duplicateIds, lines, checkpoint }, transfer: [] };
   }
   const { raw, checkpoint, batch: b } = entry;
+  const duplicateAt = [...entry.duplicateAt];
   if (raw.kind === 'lines')
-    return { batch: { type: 'index_lines', seq, lines: raw.lines, checkpoint }, transfer: [] };
+    return { batch: { type: 'index_lines', seq, lines: raw.lines, duplicateAt, checkpoint }, transfer: [] };
   // The reader reuses its columns for the next range: the writer gets its own copies, moved to
   // it (unless they are the entry's own). The bytes it reads again through the pass's descriptor (retained by `apply`) when there
   // is one, else it gets a copy of them too.
@@ -415,7 +416,18 @@ function toPersistBatch(entry: IngestEntry): { batch: PersistBatch; transfer: Ar
   }
   const { count, hosts, texts } = b;
   return {
-    batch: { type: 'index_columns', seq, count, hosts, texts, checkpoint, ...where, ...columns, ...source },
+    batch: {
+      type: 'index_columns',
+      seq,
+      count,
+      hosts,
+      texts,
+      duplicateAt,
+      checkpoint,
+      ...where,
+      ...columns,
+      ...source,
+    },
     transfer,
   };
 }
