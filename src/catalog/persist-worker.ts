@@ -17,6 +17,7 @@ import { openDatabase } from './db.js';
 import { AlertStore, type EpisodeBatchResult, EpisodeStore } from './ingest-store.js';
 import type { PersistBatch, PersistCommand, PersistMessage, PersistWorkerData } from './persist-protocol.js';
 import { dropEpisodeIndexesForLoad, ensureEpisodeIndexes, UNSYNCED_LOAD } from './schema.js';
+import { SpareCores } from './spare-cores.js';
 
 const port = parentPort;
 if (!port) throw new Error('persist-worker must run in a worker thread');
@@ -90,24 +91,30 @@ function beginBulk(): void {
 
 /**
  * Sorter threads for the indexes a bulk load builds at its end (`PRAGMA threads`): SQLite sorts
- * and writes each index's runs on helpers while this thread reads the table and merges. Offline on
- * the 1M-line catalog this thread's CPU for the seven builds fell from ≈ 4.0 s to ≈ 2.6 s, the
- * helpers spending ≈ 2.7 s beside it: a win only when a core is free (the first pass is over by
- * then). On a busy machine the helpers (this thread's nice value) wait for a core while this one
- * waits for them, which made the builds slower at load 10–15, so they are used only while the
- * one-minute load average leaves a core unused; never on a single core.
+ * and writes each index's runs on helpers while this thread reads the table and merges. A win only
+ * when a core is free for them (the first pass is over by then, and nothing else of this process
+ * is busy): on a busy machine the helpers (this thread's nice value) wait for a core while this one
+ * waits for them, which made the builds slower at load 10–15; never on a single core.
  *
- * Measured again at 1c353f3 + the keyless load (idle, two cores, 1M python rows): the load average
- * counts this process's own threads, so after a 1M-line load it is above 1 and the helpers are
- * not used; forced on, the builds took 2.80–3.02 s of wall against 3.09 s without in the server,
- * and offline 2.81 s against 2.68 s. The builds read the whole table once each (≈ 250–600 ms per
- * index) — the helpers do not shorten that — so the policy was left as it is.
+ * Whether a core is free is read from what other processes used over the last seconds of the load
+ * (`SpareCores`), not from the load average, which counts this process's own threads (after a 1M-line
+ * first pass it read above 1 on an idle two-core machine, so the helpers were never used). Measured
+ * (1M python rows, forced, this thread's CPU for the builds, load 3.5–4 from other processes):
+ * 3.51 and 3.58 s without helpers, 3.01 and 2.67 s with one, 2.57 and 2.41 s with two (the helpers
+ * spend more beside it: offline 2.7 s of the writer's and 2.5 s of theirs against 3.7 s alone).
+ * Earlier, forced on an idle machine: 2.80–3.02 s of wall for the builds against 3.09 s without.
+ * Each helper is a core other processes left idle, beyond this thread's own: one on an idle
+ * two-core machine.
  */
 const BULK_SORT_THREADS = 2;
+/** What other processes use of the cores still counted as idle (short bursts: a shell, a scrape). */
+const SPARE_SLACK = 0.25;
+const spareCores = new SpareCores();
 
 function sortThreads(): number {
-  const cores = os.availableParallelism();
-  return cores > 1 && (os.loadavg()[0] ?? cores) + 1 <= cores ? BULK_SORT_THREADS : 0;
+  const idle = spareCores.othersIdle();
+  if (Number.isNaN(idle)) return 0;
+  return Math.max(0, Math.min(BULK_SORT_THREADS, Math.floor(idle - 1 + SPARE_SLACK)));
 }
 
 /**
@@ -276,6 +283,8 @@ function write(batch: PersistBatch): Omit<Extract<PersistMessage, { type: 'commi
     }
     case 'index_columns': {
       beginBulk();
+      // What other processes use while the rows go in, for the index builds' helpers.
+      spareCores.note();
       const bytes =
         batch.bytes ?? readRange(batch.fd as number, batch.fileOffset, batch.length, batch.checkpoint);
       const r = episodes.writeColumns({ ...batch, bytes }, batch.checkpoint);
