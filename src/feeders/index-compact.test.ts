@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { hash64 } from './id-hash-set.js';
-import { compactIndexBatch, SKIP_CODES } from './index-compact.js';
+import { CompactBatchBuilder, compactIndexBatch, faultedColumns, SKIP_CODES } from './index-compact.js';
 import { parseIndexLine } from './records.js';
 
 describe('compactIndexBatch', () => {
@@ -57,5 +57,22 @@ describe('compactIndexBatch', () => {
       'malformed_json',
       'malformed_json',
     ]);
+  });
+
+  it('builds the same batch over columns faulted in ahead (the scanner thread’s spares)', () => {
+    const lines = [
+      '{"episode_id":"a","host_id":"h1","sha256":"ab","size_bytes":10,"received_at_wall":"2026-11-01T10:00:00.000Z"}',
+      'not json',
+      '{"episode_id":"b","host_id":"h2","size_bytes":-1,"received_at_wall":1795000000,"extra":[1]}',
+      '{"episode_id":"a","host_id":"h1","sha256":"ab","size_bytes":10,"received_at_wall":"2026-11-01T10:00:00.000Z"}',
+    ];
+    const fresh = new CompactBatchBuilder(16);
+    // Less room (16 lines) than the batch needs (40): the given columns grow as new ones do.
+    const spare = new CompactBatchBuilder(16, faultedColumns(16));
+    for (const line of Array.from({ length: 10 }, () => lines).flat()) {
+      fresh.addLine(line);
+      spare.addLine(line);
+    }
+    expect(spare.finish()).toEqual(fresh.finish());
   });
 });
