@@ -348,6 +348,8 @@ class ScannerThread {
    * many); 0 until it answered one (the capacity's 200 bytes a line then).
    */
   private linesPerByte = 0;
+  /** The longest deferred tail it sent (its spares carry room for a little more; 0: none yet). */
+  private tailBytes = 0;
   private readonly waiters = new Map<number, (r: FirstPassResult | null) => void>();
   alive = true;
   /** Ranges it has answered, and when it was given the pass (its pace: `helpScanner`). */
@@ -365,6 +367,7 @@ class ScannerThread {
       if (r === SCANNER_READY) return;
       this.scanned++;
       if (r.ok && r.length > 0) this.linesPerByte = Math.max(this.linesPerByte, r.batch.count / r.length);
+      if (r.ok && r.batch.tailBytes) this.tailBytes = Math.max(this.tailBytes, r.batch.tailBytes.byteLength);
       const waiter = this.waiters.get(r.id);
       if (waiter) {
         this.waiters.delete(r.id);
@@ -398,7 +401,8 @@ class ScannerThread {
     // Pages for the lines a range holds here (a few more than the densest so far), not for the
     // capacity (sized for short lines): a range of long lines leaves most of them untouched.
     const perByte = this.linesPerByte > 0 ? this.linesPerByte * 1.05 : 1 / 200;
-    const columns = faultedColumns(this.spareCapacity, Math.ceil(this.spareCapacity * 200 * perByte));
+    const tail = Math.ceil(this.tailBytes * 1.25);
+    const columns = faultedColumns(this.spareCapacity, Math.ceil(this.spareCapacity * 200 * perByte), tail);
     const buffers = Object.values(columns).map((c: ArrayBufferView) => c.buffer as ArrayBuffer);
     this.spares.postMessage({ columns } satisfies SpareColumns, buffers);
     this.sparesSent++;

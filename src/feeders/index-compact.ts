@@ -116,6 +116,8 @@ export interface BatchColumns {
   size: Float64Array;
   receivedMs: Float64Array;
   rows: Int32Array;
+  /** Room for a deferred tail's bytes (`deferTail`), used when they fit. */
+  tail?: Uint8Array;
 }
 
 /** Empty columns for `capacity` lines (at least 16). */
@@ -136,17 +138,24 @@ export function newColumns(capacity: number): BatchColumns {
 const PAGE_BYTES = 4096;
 
 /**
- * `newColumns` with a zero written into every page its first `lines` lines fill, so that those
- * pages are faulted in here rather than by whoever fills them: a fresh page costs ≈ 11–13 µs to fault in on the VM the bench runs
+ * `newColumns` with a zero written into every page its first `lines` lines fill (and room of
+ * `tailBytes` for a deferred tail, all of it touched), so that those pages are faulted in here
+ * rather than by whoever fills them: a fresh page costs ≈ 11–13 µs to fault in on the VM the bench runs
  * on, ≈ 3 ms for a 4 MiB range's ≈ 1 MiB of columns. The first pass's main thread makes them
  * while it waits for the scanner thread, whose scan is the pass's critical path
  * (`FirstPassLoader`). They read as zeros either way.
  */
-export function faultedColumns(capacity: number, lines = capacity): BatchColumns {
-  const columns = newColumns(capacity);
+export function faultedColumns(capacity: number, lines = capacity, tailBytes = 0): BatchColumns {
+  const columns: BatchColumns = newColumns(capacity);
+  if (tailBytes > 0) {
+    const tail = new Uint8Array(tailBytes);
+    for (let i = 0; i < tail.length; i += PAGE_BYTES) tail[i] = 0;
+    columns.tail = tail;
+  }
   // Only the pages the first `lines` lines will fill: the rest may never be touched at all.
   const share = Math.min(1, lines / Math.max(16, capacity));
-  for (const c of Object.values(columns) as ArrayBufferView[]) {
+  const { tail: _tail, ...perLine } = columns;
+  for (const c of Object.values(perLine) as ArrayBufferView[]) {
     const bytes = new Uint8Array(c.buffer, c.byteOffset, Math.ceil(c.byteLength * share));
     for (let i = 0; i < bytes.length; i += PAGE_BYTES) bytes[i] = 0;
   }
@@ -176,6 +185,8 @@ export class CompactBatchBuilder {
   private size: Float64Array;
   private receivedMs: Float64Array;
   private rows: Int32Array;
+  /** Where `finish` copies a deferred tail's bytes when they fit (else a new buffer). */
+  private readonly tailRoom: Uint8Array | undefined;
   private texts: CompactIndexBatch['texts'] = [];
   hosts: string[] = [];
   private readonly hostIndex = new Map<string, number>();
@@ -209,6 +220,7 @@ export class CompactBatchBuilder {
     this.size = columns.size;
     this.receivedMs = columns.receivedMs;
     this.rows = columns.rows;
+    this.tailRoom = columns.tail;
   }
 
   /**
@@ -456,8 +468,13 @@ export class CompactBatchBuilder {
         spans[2 * (k - from)] = this.ringIndex[r] as number;
         spans[2 * (k - from) + 1] = (this.ringStart[r] as number) - first;
       }
-      if (byBytes)
-        deferred = { tailSpans: spans, tailBytes: new Uint8Array(source.subarray(first, last + 1)) };
+      if (byBytes) {
+        const length = last + 1 - first;
+        const room = this.tailRoom;
+        const tailBytes = room && room.length >= length ? room.subarray(0, length) : new Uint8Array(length);
+        tailBytes.set(source.subarray(first, last + 1));
+        deferred = { tailSpans: spans, tailBytes };
+      }
     }
     for (let k = deferred ? this.valid : from; k < this.valid; k++) {
       const r = k % TAIL_KEPT;
