@@ -1,4 +1,5 @@
-import type { CompactIndexBatch } from './index-compact.js';
+import type { MessagePort } from 'node:worker_threads';
+import type { BatchColumns, CompactIndexBatch } from './index-compact.js';
 import type { ScannedRange } from './index-scan.js';
 
 /**
@@ -17,6 +18,17 @@ export interface FirstPassJob {
   ranges: ReadonlyArray<readonly [number, number]>;
   control: SharedArrayBuffer;
   ahead: number;
+  /**
+   * Column sets the main thread made (and faulted in) while it waited, `{ columns }` messages
+   * (moved): the scanner takes one per range while there are some (`receiveMessageOnPort`), else
+   * makes its own. Each range's columns move on to the catalog writer, so none is ever reused.
+   */
+  spares?: MessagePort;
+}
+
+/** A message on `FirstPassJob.spares`. */
+export interface SpareColumns {
+  columns: BatchColumns;
 }
 
 /** The scanner thread's first message: its modules are loaded. */

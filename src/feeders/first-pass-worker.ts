@@ -7,11 +7,11 @@
  * of delivery and the checkpoint.
  */
 import { performance } from 'node:perf_hooks';
-import { parentPort } from 'node:worker_threads';
+import { parentPort, receiveMessageOnPort } from 'node:worker_threads';
 import { threadCpuSeconds } from '../util/thread-cpu.js';
 import { CONTROL, type FirstPassJob, type FirstPassResult, SCANNER_READY } from './first-pass-protocol.js';
 import { bootTraceOn } from './first-pass-trace.js';
-import { CompactBatchBuilder, type CompactIndexBatch } from './index-compact.js';
+import { type BatchColumns, CompactBatchBuilder, type CompactIndexBatch } from './index-compact.js';
 import { MAX_LINE_BYTES, readRange } from './index-ranges.js';
 import { scanIndexRange } from './index-scan.js';
 
@@ -40,14 +40,22 @@ port.once('message', (job: FirstPassJob) => {
       if (bootTraceOn) blockedMs += performance.now() - from;
     }
     const id = Atomics.add(control, CONTROL.next, 1);
-    if (id >= n) return;
+    if (id >= n) {
+      job.spares?.close();
+      return;
+    }
     const [start, end] = job.ranges[id] as readonly [number, number];
     let result: FirstPassResult;
     try {
       if (buffer.length < end - start) buffer = Buffer.allocUnsafe(end - start);
       const bytes = readRange(job.fd, start, end, buffer);
-      // A fresh builder per range: its arrays are moved to the main thread.
-      const builder = new CompactBatchBuilder(Math.ceil(bytes.length / 200));
+      // A fresh builder per range (its arrays are moved to the main thread), over columns the
+      // main thread faulted in ahead when it sent some.
+      const capacity = Math.ceil(bytes.length / 200);
+      const spare = job.spares
+        ? (receiveMessageOnPort(job.spares)?.message as { columns: BatchColumns } | undefined)
+        : undefined;
+      const builder = new CompactBatchBuilder(capacity, spare?.columns);
       // Its tail records are parsed by the main thread, which waits for this one.
       builder.deferTail = true;
       const scanned = scanIndexRange(bytes, start, MAX_LINE_BYTES, builder);
@@ -61,9 +69,13 @@ port.once('message', (job: FirstPassJob) => {
   }
 });
 
-/** The batch's own array buffers (each column has its own), to move rather than copy. */
+/** The batch's own array buffers (each column has its own, and the deferred tail's copy), to move rather than copy. */
 function transferList(b: CompactIndexBatch): ArrayBuffer[] {
   const arrays = [b.status, b.hashHi, b.hashLo, b.host, b.size, b.receivedMs, b.rows];
   arrays.push(b.hostSums.episodes, b.hostSums.bytes, b.hostSums.lastMs);
+  // The deferred tail's copy (≈ 90–150 KB a range) too: copied, it cost the main thread a fresh
+  // buffer's page faults per range.
+  if (b.tailBytes) arrays.push(b.tailBytes);
+  if (b.tailSpans) arrays.push(b.tailSpans);
   return [...new Set(arrays.map((a) => a.buffer as ArrayBuffer))];
 }

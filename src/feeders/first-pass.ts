@@ -1,10 +1,21 @@
 import fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import { workerFile } from '../util/worker-url.js';
-import { CONTROL, type FirstPassJob, type FirstPassResult, SCANNER_READY } from './first-pass-protocol.js';
+import {
+  CONTROL,
+  type FirstPassJob,
+  type FirstPassResult,
+  SCANNER_READY,
+  type SpareColumns,
+} from './first-pass-protocol.js';
 import { bootTraceOn, traceAdd, traced, traceSet } from './first-pass-trace.js';
-import { CompactBatchBuilder, type CompactIndexBatch, compactIndexBatch } from './index-compact.js';
+import {
+  CompactBatchBuilder,
+  type CompactIndexBatch,
+  compactIndexBatch,
+  faultedColumns,
+} from './index-compact.js';
 import { MAX_LINE_BYTES, readRange } from './index-ranges.js';
 import { type ScannedRange, scanIndexRange } from './index-scan.js';
 import type { BulkLoader } from './jsonl-feeder.js';
@@ -190,6 +201,11 @@ export class FirstPassLoader implements BulkLoader {
           scanned = ahead.get(at);
           ahead.delete(at);
         }
+        // Waiting for the scanner: fault in columns for its next ranges meanwhile.
+        while (!scanned && scanner?.alive && !scanner.has(at) && scanner.wantsSpare(n)) {
+          traced('spare columns', () => scanner.sendSpare());
+          await tick();
+        }
         const waitFrom = bootTraceOn ? performance.now() : 0;
         const result = !scanned && scanner ? await scanner.take(at) : null;
         if (bootTraceOn && scanner && !scanned) traceAdd('wait for scanner', performance.now() - waitFrom);
@@ -316,9 +332,24 @@ class IdleGauge {
   }
 }
 
+/**
+ * Column sets sent to the scanner and not yet matched by a range it answered, at most: the scanner
+ * takes one per range, so a few cover the ranges it is scanning while the main thread waits.
+ */
+const SPARES_AHEAD = 4;
+
 /** The scanner thread: it takes ranges itself; its results are kept by id until taken. */
 class ScannerThread {
   private readonly results = new Map<number, FirstPassResult>();
+  /** Column sets sent to it (`sendSpare`). */
+  private sparesSent = 0;
+  /**
+   * The most lines a byte of a range it answered held (its spares' pages are faulted in for that
+   * many); 0 until it answered one (the capacity's 200 bytes a line then).
+   */
+  private linesPerByte = 0;
+  /** The longest deferred tail it sent (its spares carry room for a little more; 0: none yet). */
+  private tailBytes = 0;
   private readonly waiters = new Map<number, (r: FirstPassResult | null) => void>();
   alive = true;
   /** Ranges it has answered, and when it was given the pass (its pace: `helpScanner`). */
@@ -328,10 +359,15 @@ class ScannerThread {
   private constructor(
     private readonly worker: Worker,
     readonly control: Int32Array,
+    private readonly spares: MessagePort,
+    /** A spare column set's capacity: the longest range's lines at 200 bytes a line (as the scanner sizes its own). */
+    private readonly spareCapacity: number,
   ) {
     worker.on('message', (r: FirstPassResult | typeof SCANNER_READY) => {
       if (r === SCANNER_READY) return;
       this.scanned++;
+      if (r.ok && r.length > 0) this.linesPerByte = Math.max(this.linesPerByte, r.batch.count / r.length);
+      if (r.ok && r.batch.tailBytes) this.tailBytes = Math.max(this.tailBytes, r.batch.tailBytes.byteLength);
       const waiter = this.waiters.get(r.id);
       if (waiter) {
         this.waiters.delete(r.id);
@@ -348,6 +384,30 @@ class ScannerThread {
     worker.on('exit', gone);
   }
 
+  /**
+   * Whether a column set made here now would still find a range to fill: fewer than SPARES_AHEAD
+   * sent beyond the ranges it answered, and no more than the pass's `n` ranges in all.
+   */
+  wantsSpare(n: number): boolean {
+    return this.sparesSent < n && this.sparesSent - this.scanned < SPARES_AHEAD;
+  }
+
+  /**
+   * Makes a column set for one range, its pages faulted in on this thread (which waits for the
+   * scanner meanwhile), and moves it to the scanner: a range's ≈ 1 MiB of fresh columns cost the
+   * scanner ≈ 3 ms of page faults on the bench's VM, on the pass's critical path.
+   */
+  sendSpare(): void {
+    // Pages for the lines a range holds here (a few more than the densest so far), not for the
+    // capacity (sized for short lines): a range of long lines leaves most of them untouched.
+    const perByte = this.linesPerByte > 0 ? this.linesPerByte * 1.05 : 1 / 200;
+    const tail = Math.ceil(this.tailBytes * 1.25);
+    const columns = faultedColumns(this.spareCapacity, Math.ceil(this.spareCapacity * 200 * perByte), tail);
+    const buffers = Object.values(columns).map((c: ArrayBufferView) => c.buffer as ArrayBuffer);
+    this.spares.postMessage({ columns } satisfies SpareColumns, buffers);
+    this.sparesSent++;
+  }
+
   /** A scanner thread taking `ranges` of the file open at `fd`, or null when none can be started. */
   static start(
     fd: number,
@@ -357,9 +417,11 @@ class ScannerThread {
     try {
       const shared = new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT);
       const worker = takePrestarted() ?? newScannerWorker();
-      const job: FirstPassJob = { fd, ranges, control: shared, ahead };
-      worker.postMessage(job);
-      return new ScannerThread(worker, new Int32Array(shared));
+      const { port1, port2 } = new MessageChannel();
+      const job: FirstPassJob = { fd, ranges, control: shared, ahead, spares: port2 };
+      worker.postMessage(job, [port2]);
+      const longest = ranges.reduce((most, [start, end]) => Math.max(most, end - start), 0);
+      return new ScannerThread(worker, new Int32Array(shared), port1, Math.ceil(longest / 200));
     } catch {
       return null;
     }
@@ -382,6 +444,7 @@ class ScannerThread {
 
   /** Ends the thread; resolves once it no longer reads through the descriptor. */
   async stop(): Promise<void> {
+    this.spares.close();
     await this.worker.terminate();
   }
 }

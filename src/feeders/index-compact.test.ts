@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { hash64 } from './id-hash-set.js';
-import { compactIndexBatch, SKIP_CODES } from './index-compact.js';
+import { CompactBatchBuilder, compactIndexBatch, faultedColumns, SKIP_CODES } from './index-compact.js';
+import { MAX_LINE_BYTES } from './index-ranges.js';
+import { scanIndexRange } from './index-scan.js';
 import { parseIndexLine } from './records.js';
 
 describe('compactIndexBatch', () => {
@@ -57,5 +59,38 @@ describe('compactIndexBatch', () => {
       'malformed_json',
       'malformed_json',
     ]);
+  });
+
+  it('builds the same batch over columns faulted in ahead (the scanner thread’s spares)', () => {
+    const lines = [
+      '{"episode_id":"a","host_id":"h1","sha256":"ab","size_bytes":10,"received_at_wall":"2026-11-01T10:00:00.000Z"}',
+      'not json',
+      '{"episode_id":"b","host_id":"h2","size_bytes":-1,"received_at_wall":1795000000,"extra":[1]}',
+      '{"episode_id":"a","host_id":"h1","sha256":"ab","size_bytes":10,"received_at_wall":"2026-11-01T10:00:00.000Z"}',
+    ];
+    const fresh = new CompactBatchBuilder(16);
+    // Less room (16 lines) than the batch needs (40): the given columns grow as new ones do.
+    const spare = new CompactBatchBuilder(16, faultedColumns(16));
+    for (const line of Array.from({ length: 10 }, () => lines).flat()) {
+      fresh.addLine(line);
+      spare.addLine(line);
+    }
+    expect(spare.finish()).toEqual(fresh.finish());
+  });
+
+  it('defers the same tail into room given with the columns, or into its own when it does not fit', () => {
+    const line = (i: number) =>
+      `{"episode_id":"e${i}","host_id":"h${i % 3}","sha256":"ab","size_bytes":${i},"received_at_wall":"2026-11-01T10:00:00.000Z"}`;
+    const bytes = Buffer.from(`${Array.from({ length: 900 }, (_, i) => line(i)).join('\n')}\n`);
+    const scan = (columns?: ReturnType<typeof faultedColumns>) => {
+      const builder = new CompactBatchBuilder(1000, columns);
+      builder.deferTail = true;
+      const batch = scanIndexRange(bytes, 0, MAX_LINE_BYTES, builder).batch;
+      return { ...batch, tailBytes: Array.from(batch.tailBytes ?? []) };
+    };
+    const fresh = scan();
+    expect(fresh.tailBytes.length).toBeGreaterThan(0);
+    expect(scan(faultedColumns(1000, 1000, bytes.length))).toEqual(fresh);
+    expect(scan(faultedColumns(1000, 1000, 10))).toEqual(fresh);
   });
 });

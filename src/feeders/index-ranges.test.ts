@@ -65,6 +65,25 @@ describe('planIndexRanges / readRangeLines', () => {
     }
   });
 
+  it('finds a boundary inside lines longer than the first look (wider windows), up to the limit', async () => {
+    const file = path.join(tempDir(), 'index.jsonl');
+    // Lines of 10 KiB, 200 KiB and one just under the limit: each boundary falls inside one.
+    const lines = [10_000, 200_000, MAX_LINE_BYTES - 20, 5].map(
+      (n, i) => `{"n":${i},"x":"${'z'.repeat(n)}"}`,
+    );
+    fs.writeFileSync(file, `${lines.join('\n')}\n`);
+    const plan = planIndexRanges(file, 1000);
+    if (!plan) throw new Error('expected a plan');
+    try {
+      expect(plan.ranges.length).toBe(4);
+      const fromRanges = plan.ranges.flatMap(([a, b]) => readRangeLines(plan.fd, a, b).lines);
+      expect(fromRanges).toEqual(lines);
+      expect(fromRanges).toEqual(await tailerLines(file));
+    } finally {
+      fs.closeSync(plan.fd);
+    }
+  });
+
   it('declines a file whose boundaries fall inside a line longer than the limit', () => {
     const file = path.join(tempDir(), 'index.jsonl');
     fs.writeFileSync(file, `{"a":1}\n${'y'.repeat(3 * 1024 * 1024)}\n{"b":2}\n`);
