@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import os from 'node:os';
+import { threadCpuSeconds } from '../util/thread-cpu.js';
 
 /**
  * How many of the machine's cores other processes left unused lately, from /proc (Linux): the
@@ -64,10 +65,8 @@ function sample(at: number): CpuSample | null {
     const f = stat.slice(0, stat.indexOf('\n')).trim().split(/\s+/).slice(1).map(Number);
     const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = f;
     const busy = user + nice + system + irq + softirq + steal;
-    const self = fs.readFileSync('/proc/self/stat', 'latin1');
-    // Fields after the command name, which sits in parentheses and may hold spaces.
-    const g = self.slice(self.lastIndexOf(')') + 2).split(' ');
-    const own = Number(g[11]) + Number(g[12]);
+    // This process's CPU in the same clock ticks (/proc's USER_HZ, 100 a second).
+    const own = Math.round(threadCpuSeconds('self') * 100);
     if (!Number.isFinite(busy) || !Number.isFinite(own)) return null;
     return { at, busy, total: busy + idle + iowait, own };
   } catch {
