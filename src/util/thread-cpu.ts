@@ -3,7 +3,8 @@ import fs from 'node:fs';
 /**
  * CPU seconds (user + system) of the calling thread (`thread-self`) or of the whole process
  * (`self`, every thread's), from /proc (Linux); NaN where /proc is not there. For the traces that
- * say which thread spent what (`CIS490_BOOT_TRACE`, `CIS490_IDLE_TRACE`).
+ * say which thread spent what (`CIS490_BOOT_TRACE`, `CIS490_IDLE_TRACE`) and for the catalog
+ * writer's count of spare cores (`SpareCores`).
  */
 export function threadCpuSeconds(of: 'thread-self' | 'self' = 'thread-self'): number {
   try {
