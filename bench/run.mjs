@@ -75,7 +75,7 @@ const PROFILES = {
     ],
     cycles: 100,
     // Waited after catch-up before the cycles: each thread gives memory back once after its
-    // start-up stretch (5–10 s) and after a busy one (15 s; src/util/idle-release.ts); those
+    // start-up stretch (5–10 s) and after a busy one (7.5 s; src/util/idle-release.ts); those
     // one-off releases are not the steady state.
     settleSeconds: 20,
     footprint: ['1M', ROOT_LARGE],

@@ -10,7 +10,7 @@
  *   node bench/steady-split.mjs [TREE] [ROOT]   (TREE: a built checkout, default this one)
  *
  * SETTLE_S=25 waits that long after catch-up before measuring: a server gives memory back once
- * per thread, 5–10 s after its start-up stretch and 15 s after a busy one (src/util/idle-release.ts);
+ * per thread, 5–10 s after its start-up stretch and 7.5 s after a busy one (src/util/idle-release.ts);
  * settled, the cycles show the steady state
  * alone, without that one-off collection.
  */

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { WsHub } from './bus/ws-hub.js';
+import { trimMalloc } from './catalog/db.js';
 import { futureDatedOrNull } from './catalog/future-dated.js';
 import { IntegrityVerifier } from './catalog/verifier-service.js';
 import type { ServerConfig } from './config/server-config.js';
@@ -29,6 +30,8 @@ export interface ServicesExtras {
   logger?: Logger;
   /** Extra routes (tests). */
   routes?: BuildAppOptions['routes'];
+  /** The verifier thread's idle end (`IntegrityVerifierOptions.idleEndMs`; tests shorten it). */
+  verifierIdleEndMs?: number;
 }
 
 /** Everything the server runs, built and wired; `server.ts` only listens and closes. */
@@ -106,6 +109,8 @@ export async function startServices(
   }
 
   const metrics = new Metrics();
+  // The verifier is made after the pipeline, which tells it of the catalog's commits.
+  let indexCommitted = () => {};
   const pipeline = createPipeline({
     dataRoot,
     stateDir,
@@ -114,7 +119,11 @@ export async function startServices(
     rescanInterval: config.rescanInterval,
     snapshotInterval: config.snapshotInterval,
     replayBuffer: config.replayBuffer,
-    observeCatalogCommit: (source, seconds) => metrics.catalogCommit.observe({ source }, seconds),
+    observeCatalogCommit: (source, seconds) => {
+      metrics.catalogCommit.observe({ source }, seconds);
+      // New index rows for the verifier (a thread ended while idle is started again).
+      if (source === 'index') indexCommitted();
+    },
   });
   const { bus, live } = pipeline;
   // Before anything reads the root: the first hello already says whether it is there.
@@ -153,7 +162,11 @@ export async function startServices(
     pollIntervalMs: Math.max(1000, config.pollInterval * 1000),
     // The files that change come from the host-folder feeder's listing (one listing of episodes/).
     files: pipeline.episodeFiles,
+    // What the ended thread freed (its page cache, its malloc arena's free pages) goes back too.
+    afterIdleEnd: () => trimMalloc(pipeline.db),
+    ...(extras.verifierIdleEndMs !== undefined ? { idleEndMs: extras.verifierIdleEndMs } : {}),
   });
+  indexCommitted = () => verifier.rowsCommitted();
   metrics.bind(() => ({
     stats: pipeline.stats(),
     state: bus.state,

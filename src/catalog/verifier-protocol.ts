@@ -16,6 +16,12 @@ export interface VerifierWorkerData {
    * the thread lists `episodes/` itself only for its full listings, not after every poke.
    */
   fed: boolean;
+  /**
+   * When the thread's predecessor last listed `episodes/` in full (ms since the epoch; 0: never, or
+   * its last changes failed to apply): a thread started again after an idle end (fed mode) takes
+   * the feeder's changes since then instead of listing every file at once.
+   */
+  fullListingAt: number;
 }
 
 /** Messages from the verifier thread. */
@@ -30,6 +36,18 @@ export type VerifierMessage =
       hashed: number;
       /** Bytes hashed this cycle. */
       hashedBytes: number;
+      /**
+       * The cycle found nothing to do (no file changed, no new row, nothing to hash, no change
+       * posted and waiting): the main thread may end the thread (`IntegrityVerifier`).
+       */
+      idle: boolean;
+      /** When the thread last listed `episodes/` in full (see `VerifierWorkerData.fullListingAt`). */
+      fullListingAt: number;
+      /**
+       * `files` commands received so far: an idle cycle has applied them all, and the main thread
+       * ends the thread only when it has posted no other since (one in flight would be lost).
+       */
+      filesReceived: number;
     }
   /**
    * The verifier's own counts as of its last commit (it alone writes them): indexed episodes it

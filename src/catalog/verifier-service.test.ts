@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { describe, it } from 'vitest';
-import { oneEpisodeRoot, waitForIntegrity } from '../../test/support/episode-root.js';
+import { describe, expect, it, vi } from 'vitest';
+import { indexLineFor, oneEpisodeRoot, waitForIntegrity } from '../../test/support/episode-root.js';
 import { testServer, waitReady } from '../../test/support/server.js';
 
 describe('the integrity verifier', () => {
@@ -38,5 +38,36 @@ describe('the integrity verifier', () => {
     fs.rmSync(path.join(dir, 'e1.tar.zst'));
     fs.rmSync(path.join(dir, 'late-0.tar.zst'));
     await waitForIntegrity(server, { missing: 1, unindexed: 2 });
+  });
+  it('ends its thread when it has nothing to do and starts one again for a new file, a new index line, a removed file', async () => {
+    const { root, dir, data } = oneEpisodeRoot('cis490-verifier-idle-end-');
+    const server = await testServer({ dataRoot: root, rescanInterval: 3600 }, { verifierIdleEndMs: 300 });
+    const verifier = server.services.verifier;
+    if (!verifier) throw new Error('no verifier');
+    // Resolves with the threads started so far once none runs, and more than `after` were.
+    const ended = (after: number) =>
+      vi.waitFor(
+        () => {
+          const stats = verifier.stats();
+          expect(stats.running).toBe(false);
+          expect(stats.thread_starts_total).toBeGreaterThan(after);
+          return stats.thread_starts_total;
+        },
+        { timeout: 20_000, interval: 50 },
+      );
+    await waitReady(server);
+    await waitForIntegrity(server, { ok: 1 });
+    let starts = await ended(0);
+    // A new file, seen by the feeder: a thread starts, lists it unindexed.
+    fs.writeFileSync(path.join(dir, 'late.tar.zst'), data);
+    await waitForIntegrity(server, { ok: 1, unindexed: 1 });
+    starts = await ended(starts);
+    // Its index line: the committed row starts a thread, which hashes the file.
+    fs.appendFileSync(path.join(root, 'index.jsonl'), indexLineFor('late', data, '2026-11-01T12:05:00Z'));
+    await waitForIntegrity(server, { ok: 2 });
+    starts = await ended(starts);
+    fs.rmSync(path.join(dir, 'e1.tar.zst'));
+    await waitForIntegrity(server, { ok: 1, missing: 1 });
+    await ended(starts);
   });
 });

@@ -36,6 +36,13 @@ export interface IntegrityVerifierOptions {
    * full listing every rescan interval. Without it, the thread lists the folders after each poke.
    */
   files?: EpisodeFileSource;
+  /**
+   * The thread is ended once its cycles have found nothing to do for this long (fed mode), and
+   * started again when there is: `thread lifetime` below. 0 keeps it for good. @default 10000
+   */
+  idleEndMs?: number;
+  /** Called once an idle thread has ended (the process-wide malloc trim of what it freed). */
+  afterIdleEnd?: () => void;
 }
 
 export interface IntegrityVerifierStats {
@@ -45,6 +52,8 @@ export interface IntegrityVerifierStats {
   files_hashed_total: number;
   bytes_hashed_total: number;
   errors_total: number;
+  /** Threads started: the first, and one each time work came for a thread ended while idle. */
+  thread_starts_total: number;
 }
 
 /**
@@ -55,6 +64,16 @@ export interface IntegrityVerifierStats {
  */
 export const VERIFIER_YOUNG_GENERATION_MB = 6;
 
+/** `idleEndMs` by default: how long a thread with nothing to do is kept. */
+export const VERIFIER_IDLE_END_MS = 10_000;
+/**
+ * Work that comes back within this long after the thread ended doubles the next thread's idle time
+ * (up to VERIFIER_IDLE_END_MAX_MS): a lab whose episodes come every minute keeps its thread
+ * instead of starting one a minute. Work after a longer quiet resets it to `idleEndMs`.
+ */
+export const VERIFIER_RESTART_SOON_MS = 120_000;
+export const VERIFIER_IDLE_END_MAX_MS = 600_000;
+
 /**
  * Runs the integrity thread (`verifier-worker.ts`) and reports its progress. The results live in
  * the catalog: read them with `integrityCounts(db)` and the explorer's queries.
@@ -62,7 +81,30 @@ export const VERIFIER_YOUNG_GENERATION_MB = 6;
 export class IntegrityVerifier {
   private worker: Worker | null = null;
   private stopping: Promise<void> | null = null;
-  private readonly counters = { cycles: 0, rows: 0, files: 0, bytes: 0, errors: 0 };
+  private readonly counters = { cycles: 0, rows: 0, files: 0, bytes: 0, errors: 0, starts: 0 };
+  /**
+   * Thread lifetime (fed mode). A caught-up thread only polls: a new index row, a file the feeder
+   * saw change, now and then a full listing. Kept alive idle it held ≈ 15–20 MiB (its V8 isolate,
+   * heap, page cache and malloc arena) for nothing; so once its cycles found nothing to do for
+   * `idleEndMs` it is ended (`dormant`), and started again by the next work: a committed index
+   * batch (`rowsCommitted`), a file change (the journal, which keeps the feeder's changes while no
+   * thread runs) or a poke. The new thread goes on from its predecessor's full listing and the
+   * catalog's watermark, so it reads only what changed (its start: ≈ 0.1–0.3 s of CPU on the other
+   * core; integrity counts meanwhile are the last ones posted, new rows counted `unverified`).
+   */
+  private readonly idleEndBase: number;
+  private idleEndMs: number;
+  private idleSince: number | null = null;
+  /** The thread was ended while idle (not stopped): work starts another. */
+  private dormant = false;
+  /** An idle end is under way (stop posted); work meanwhile starts another once it exited. */
+  private ending = false;
+  private wanted = false;
+  private endedAt = Number.NEGATIVE_INFINITY;
+  private fullListingAt = 0;
+  /** `files` commands posted to the current thread (its cycles report how many it received). */
+  private filesPosted = 0;
+  private started = false;
   private cycleListeners: Array<() => void> = [];
   /** The feeder's changes not posted to the thread yet (with `options.files`). */
   private journal: FileJournal | null = null;
@@ -70,11 +112,25 @@ export class IntegrityVerifier {
   /** The thread's latest counts (null until its first). */
   private counts: VerifierCounts | null = null;
 
-  constructor(private readonly options: IntegrityVerifierOptions) {}
+  constructor(private readonly options: IntegrityVerifierOptions) {
+    this.idleEndBase = options.idleEndMs ?? VERIFIER_IDLE_END_MS;
+    this.idleEndMs = this.idleEndBase;
+  }
 
   start(): void {
+    if (this.started || this.stopping) return;
+    this.started = true;
     // Before the thread's first listing: a change from now on is in it, or posted after it, or both.
     this.journal = this.options.files?.journal() ?? null;
+    this.startThread();
+    if (this.journal) {
+      // Files gone bring no poke: they go with the next of these.
+      this.flushTimer = setInterval(() => this.postFiles(), this.options.pollIntervalMs ?? 1000);
+      this.flushTimer.unref();
+    }
+  }
+
+  private startThread(): void {
     const data: VerifierWorkerData = {
       dataRoot: this.options.dataRoot,
       stateDir: this.options.stateDir,
@@ -82,12 +138,16 @@ export class IntegrityVerifier {
       rescanIntervalMs: this.options.rescanIntervalMs ?? 60_000,
       bytesPerSecond: this.options.bytesPerSecond ?? 32 * 1024 * 1024,
       fed: this.journal !== null,
+      fullListingAt: this.fullListingAt,
     };
     const worker = new Worker(workerFile('./verifier-worker.js', import.meta.url), {
       workerData: data,
       resourceLimits: { maxYoungGenerationSizeMb: VERIFIER_YOUNG_GENERATION_MB },
     });
     this.worker = worker;
+    this.counters.starts++;
+    this.idleSince = null;
+    this.filesPosted = 0;
     worker.on('message', (m: VerifierMessage) => this.onMessage(m));
     worker.on('error', (err) => {
       this.options.onError?.(err);
@@ -95,27 +155,76 @@ export class IntegrityVerifier {
     });
     worker.on('exit', (code) => {
       if (this.worker === worker) this.worker = null;
+      if (this.ending && !this.stopping) {
+        this.ending = false;
+        this.dormant = true;
+        this.endedAt = Date.now();
+        this.options.afterIdleEnd?.();
+        if (this.wanted) this.wake();
+        else this.settleListeners();
+        return;
+      }
       if (code !== 0 && !this.stopping) this.options.logger.error({ code }, 'integrity verifier exited');
     });
-    if (this.journal) {
-      // Files gone bring no poke: they go with the next of these.
-      this.flushTimer = setInterval(() => this.postFiles(), data.pollIntervalMs);
-      this.flushTimer.unref();
-    }
+    // Changes the journal kept while no thread ran.
+    this.postFiles();
   }
 
-  /** Posts the files changed since the last post to the thread (fed mode). */
+  /** Work came: a thread ended while idle is started again (at once, or once the ending one exited). */
+  private wake(): void {
+    if (this.stopping || !this.started) return;
+    if (this.ending) {
+      this.wanted = true;
+      return;
+    }
+    if (!this.dormant) return;
+    this.dormant = false;
+    this.wanted = false;
+    // Work soon after an idle end: keep the next thread longer (a steady trickle keeps its thread).
+    this.idleEndMs =
+      Date.now() - this.endedAt < VERIFIER_RESTART_SOON_MS
+        ? Math.min(this.idleEndMs * 2, Math.max(this.idleEndBase, VERIFIER_IDLE_END_MAX_MS))
+        : this.idleEndBase;
+    this.startThread();
+  }
+
+  /** Ends the thread after `idleEndMs` of cycles with nothing to do (fed mode only). */
+  private noteCycle(m: Extract<VerifierMessage, { type: 'cycle' }>): void {
+    const idle = m.idle && m.filesReceived === this.filesPosted;
+    if (!idle || this.journal === null || this.journal.size > 0 || this.idleEndBase <= 0) {
+      this.idleSince = null;
+      return;
+    }
+    const now = Date.now();
+    this.idleSince ??= now;
+    if (now - this.idleSince < this.idleEndMs || this.ending || this.stopping || !this.worker) return;
+    this.ending = true;
+    this.worker.postMessage({ type: 'stop' } satisfies VerifierCommand);
+  }
+
+  /** Posts the files changed since the last post to the thread (fed mode); starts one if none runs. */
   private postFiles(): void {
     if (!this.journal || this.journal.size === 0) return;
+    if (!this.worker || this.ending) {
+      // Kept in the journal for the thread that starts now (or once the ending one exited).
+      this.wake();
+      return;
+    }
     const { entered, gone } = this.journal.take();
     const changes = { upserts: entered.map(toDiskFile), removals: [...gone] };
-    this.worker?.postMessage({ type: 'files', changes } satisfies VerifierCommand);
+    this.filesPosted++;
+    this.worker.postMessage({ type: 'files', changes } satisfies VerifierCommand);
   }
 
   /** New episode files appeared: list the folder now instead of at the next rescan. */
   poke(): void {
     if (this.journal) this.postFiles();
     else this.worker?.postMessage({ type: 'poke' } satisfies VerifierCommand);
+  }
+
+  /** The catalog writer committed index lines: new rows to classify (starts a thread ended while idle). */
+  rowsCommitted(): void {
+    this.wake();
   }
 
   /** The thread's latest counts, for `integrityCounts` (null until it has counted). */
@@ -125,7 +234,15 @@ export class IntegrityVerifier {
 
   /** Resolves after the next complete cycle (tests and tools that want a settled catalog). */
   nextCycle(): Promise<void> {
+    // A thread ended while idle had nothing to do: the catalog is settled.
+    if (this.dormant) return Promise.resolve();
     return new Promise((resolve) => this.cycleListeners.push(resolve));
+  }
+
+  private settleListeners(): void {
+    const listeners = this.cycleListeners;
+    this.cycleListeners = [];
+    for (const l of listeners) l();
   }
 
   stats(): IntegrityVerifierStats {
@@ -137,6 +254,7 @@ export class IntegrityVerifier {
       files_hashed_total: c.files,
       bytes_hashed_total: c.bytes,
       errors_total: c.errors,
+      thread_starts_total: c.starts,
     };
   }
 
@@ -146,7 +264,10 @@ export class IntegrityVerifier {
     if (this.flushTimer) clearInterval(this.flushTimer);
     this.flushTimer = null;
     const worker = this.worker;
-    if (!worker) return Promise.resolve();
+    if (!worker) {
+      this.stopping = Promise.resolve();
+      return this.stopping;
+    }
     this.stopping = new Promise<void>((resolve) => {
       const timer = setTimeout(() => void worker.terminate(), 4000);
       worker.once('exit', () => {
@@ -165,9 +286,9 @@ export class IntegrityVerifier {
         this.counters.rows += m.rowsSynced;
         this.counters.files += m.hashed;
         this.counters.bytes += m.hashedBytes;
-        const listeners = this.cycleListeners;
-        this.cycleListeners = [];
-        for (const l of listeners) l();
+        this.fullListingAt = m.fullListingAt;
+        this.settleListeners();
+        this.noteCycle(m);
         break;
       }
       case 'counts':

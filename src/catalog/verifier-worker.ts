@@ -58,15 +58,19 @@ let stopping = false;
 /** New files were announced (a poke): a quick listing is due, at most one per poll interval. */
 let listingDue = true;
 let lastListing = Number.NEGATIVE_INFINITY;
-let lastFullListing = Number.NEGATIVE_INFINITY;
+// A thread started again after an idle end goes on from its predecessor's full listing.
+let lastFullListing = data.fullListingAt > 0 ? data.fullListingAt : Number.NEGATIVE_INFINITY;
 let wake: (() => void) | null = null;
 /** Where the walk over files to hash goes on from. */
 let verifyCursor = '';
 /** Changes posted by the main thread (fed mode), applied in the order they came. */
 const fed: FileChanges[] = [];
+/** `files` commands received (reported with each cycle: the main thread's idle end checks it). */
+let filesReceived = 0;
 
 port.on('message', (command: VerifierCommand) => {
   if (command.type === 'files') {
+    filesReceived++;
     fed.push(command.changes);
     listingDue = true;
   } else if (command.type === 'poke') {
@@ -189,7 +193,9 @@ async function cycle(): Promise<boolean> {
   }
   if (fileChanges + rowsSynced + queue.length > 0) countsDirty = true;
   postCounts(queue.length === FILES_PER_CYCLE);
-  post({ type: 'cycle', fileChanges, rowsSynced, hashed, hashedBytes });
+  const idle = fileChanges + rowsSynced + queue.length === 0 && fed.length === 0 && !listingDue;
+  const fullListingAt = Number.isFinite(lastFullListing) ? lastFullListing : 0;
+  post({ type: 'cycle', fileChanges, rowsSynced, hashed, hashedBytes, idle, fullListingAt, filesReceived });
   // More to hash: go on at once (the budget paces it); else wait.
   return queue.length === FILES_PER_CYCLE;
 }

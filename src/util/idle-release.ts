@@ -1,6 +1,6 @@
 /**
  * Gives memory back once a thread goes idle after a burst of work (a catch-up, a backlog). Every
- * thread that opens the catalog watches its own event loop and, once it has been quiet for 15 s
+ * thread that opens the catalog watches its own event loop and, once it has been quiet for 7.5 s
  * (`QUIET_WINDOWS`) after a busy stretch — 5 s after its start-up stretch (`START_QUIET_WINDOWS`) —,
  * runs its release callbacks (each connection's `PRAGMA shrink_memory`: the
  * pages a catch-up cached), then a memory-reducing collection of its own heap, then the "after"
@@ -23,15 +23,19 @@ import v8 from 'node:v8';
 import { threadId } from 'node:worker_threads';
 import { threadCpuSeconds } from './thread-cpu.js';
 
-/** How often a thread looks at its own event loop. */
-export const IDLE_CHECK_MS = 5_000;
+/**
+ * How often a thread looks at its own event loop. 2.5 s (was 5 s, with 3 quiet windows: 15–20 s):
+ * a replica that had applied a burst of 300,000 stream records still held ≈ 80 MiB of V8 heap
+ * (152.8 against 86.5 MiB for its twin that had released) when measured ≈ 13 s after the burst.
+ */
+export const IDLE_CHECK_MS = 2_500;
 /**
  * A window whose event loop was busier than this is "busy"; at or below it, "quiet" (the catalog
  * writer of an idle server stays near 0.08: its periodic commits).
  */
 export const IDLE_UTILIZATION = 0.25;
 /**
- * Quiet windows in a row after a busy one before the release: a thread that has settled (15 s),
+ * Quiet windows in a row after a busy one before the release: a thread that has settled (7.5 s),
  * not one between two bursts. The release's collection costs ≈ 0.1 s of CPU; paid in a lull it
  * would come back with the next burst.
  */
@@ -44,10 +48,10 @@ export const QUIET_WINDOWS = 3;
  * freed on its way out. With QUIET_WINDOWS there, the last of the start-up releases came 25–35 s
  * after catch-up (the renewed writer's, 15 s after the index builds; the verifier's, 15 s after its
  * walk), and an idle footprint measured 30 s after catch-up was bimodal (`CIS490_IDLE_TRACE`
- * showed 20–28 MiB of freed memory trimmed only then). A start that does pause for 5 s between
- * two loads pays for one release more, once.
+ * showed 20–28 MiB of freed memory trimmed only then). 5 s (two windows), as before the windows
+ * were halved. A start that does pause for 5 s between two loads pays for one release more, once.
  */
-export const START_QUIET_WINDOWS = 1;
+export const START_QUIET_WINDOWS = 2;
 
 /** Where a thread is between checks. */
 export interface IdleState {
@@ -91,17 +95,52 @@ const releases = new Set<Release>();
 const afterCollection = new Set<Release>();
 let timer: NodeJS.Timeout | null = null;
 let lastElu: EventLoopUtilization | null = null;
+/** This thread's CPU seconds and the time (ms) at the last look (NaN CPU: no /proc). */
+let lastCpu = Number.NaN;
+let lastAt = 0;
 const state = initialIdleState();
+
+/** Starts the next window now. */
+function startWindow(): void {
+  lastElu = performance.eventLoopUtilization();
+  lastCpu = threadCpuSeconds();
+  lastAt = performance.now();
+}
+
+/**
+ * A window in which the thread spent less CPU than this share of it is quiet, whatever its event
+ * loop's utilization says (Linux, where the thread's CPU time can be read).
+ */
+export const IDLE_MIN_BUSY_CPU = 0.05;
+
+/**
+ * The event loop's utilization over the window since the last look — or this thread's CPU share
+ * when that is below IDLE_MIN_BUSY_CPU. The utilization counts time the loop waits in a
+ * synchronous call (a SQLite lock) or for a core: at load 12 the main thread of an idle server read
+ * 0.84 and 0.49 over windows it spent 0.02 s of CPU in, and released again after each (0.05 s of
+ * CPU and a pause of up to 2 s each, for nothing). The CPU share alone would not do: a thread at
+ * work on a loaded machine may get less than a quarter of a core, and would read quiet.
+ */
+function windowUtilization(): number {
+  const previousElu = lastElu;
+  const previousCpu = lastCpu;
+  const previousAt = lastAt;
+  startWindow();
+  const elu = previousElu && lastElu ? performance.eventLoopUtilization(lastElu, previousElu).utilization : 0;
+  const seconds = (lastAt - previousAt) / 1000;
+  if (Number.isFinite(lastCpu) && Number.isFinite(previousCpu) && seconds > 0) {
+    const cpuShare = (lastCpu - previousCpu) / seconds;
+    if (cpuShare < IDLE_MIN_BUSY_CPU) return Math.min(elu, cpuShare);
+  }
+  return elu;
+}
 
 /**
  * One check of this thread's event loop over the window since the last; `measured` stands in for
  * the window's utilization (tests). Returns whether it released.
  */
 export function checkIdle(measured?: number): boolean {
-  const previous = lastElu;
-  lastElu = performance.eventLoopUtilization();
-  const utilization =
-    measured ?? (previous ? performance.eventLoopUtilization(lastElu, previous).utilization : 0);
+  const utilization = measured ?? windowUtilization();
   const release = decideIdleRelease(state, utilization);
   trace('check', { utilization: +utilization.toFixed(3), release });
   if (release) {
@@ -111,6 +150,10 @@ export function checkIdle(measured?: number): boolean {
       trace('collected');
       runAll(afterCollection);
       trace('after');
+      // The next window starts after the release: its collection holds the event loop (0.2–1.4 s
+      // on a loaded machine), and counted in that window it read as busy (0.64, 0.72), which
+      // brought a second release, for nothing, one settle later.
+      startWindow();
     });
   }
   return release;
@@ -118,7 +161,7 @@ export function checkIdle(measured?: number): boolean {
 
 /**
  * `CIS490_IDLE_TRACE=FILE`: every check and every step of a release is appended to FILE as one
- * JSON line — seconds since the process started, the thread (`threadId`; 0 is the main thread),
+ * JSON line — seconds since the process started, the process id, the thread (`threadId`; 0 is the main thread),
  * the window's event-loop utilization and the decision, this thread's CPU seconds and V8 heap
  * (MiB), the process's RSS and anonymous memory (MiB, `/proc/self/smaps_rollup`). For finding
  * which thread holds memory when (Linux); off by default, and then nothing is read.
@@ -134,6 +177,8 @@ function trace(event: string, extra: Record<string, unknown> = {}): void {
     const heap = v8.getHeapStatistics();
     const line = {
       t: +process.uptime().toFixed(2),
+      // Several processes may share one file (a replica pair, an agent beside them).
+      pid: process.pid,
       thread: threadId,
       event,
       ...extra,
@@ -192,7 +237,7 @@ export function releaseWhenIdle(release: Release, after?: Release): () => void {
   releases.add(release);
   if (after) afterCollection.add(after);
   if (timer === null) {
-    lastElu = performance.eventLoopUtilization();
+    startWindow();
     timer = setInterval(checkIdle, IDLE_CHECK_MS);
     timer.unref();
   }

@@ -26,15 +26,20 @@ export function oneEpisodeRoot(prefix: string): { root: string; dir: string; dat
   const data = episodeTarball([{ phase: 'run', t_mono_ns: 0 }]);
   const dir = path.join(root, 'episodes', 'h1');
   addFile(root, 'episodes/h1/e1.tar.zst', data);
+  fs.writeFileSync(path.join(root, 'index.jsonl'), indexLineFor('e1', data, '2026-11-01T12:00:00Z'));
+  return { root, dir, data };
+}
+
+/** The `index.jsonl` line (with its newline) of episode `id` of host `h1`: the true sha256 and size of `data`. */
+export function indexLineFor(id: string, data: Buffer, receivedAt: string): string {
   const line = {
-    episode_id: 'e1',
+    episode_id: id,
     host_id: 'h1',
     sha256: createHash('sha256').update(data).digest('hex'),
     size_bytes: data.length,
-    received_at_wall: '2026-11-01T12:00:00Z',
+    received_at_wall: receivedAt,
   };
-  fs.writeFileSync(path.join(root, 'index.jsonl'), `${JSON.stringify(line)}\n`);
-  return { root, dir, data };
+  return `${JSON.stringify(line)}\n`;
 }
 
 /** Waits until the explorer's integrity facets (`/api/episodes/facets` `status`) are `expected`. */

@@ -2,22 +2,26 @@ import path from 'node:path';
 import { onTestFinished } from 'vitest';
 import WebSocket from 'ws';
 import type { DashboardEvent, ServerMessage } from '../../src/protocol/index.js';
-import type { RunningServer, ServerConfig } from '../../src/server.js';
+import type { RunningServer, ServerConfig, StartServerExtras } from '../../src/server.js';
 import { startServer } from '../../src/server.js';
 import { tempDir } from './tmp.js';
 
 /** A server on port 0 with its own state dir, closed when the test finishes. */
 export async function testServer(
   config: Partial<ServerConfig> & { dataRoot: string },
+  extras: StartServerExtras = {},
 ): Promise<RunningServer> {
-  const server = await startServer({
-    stateDir: path.join(tempDir('cis490-state-'), 'state'),
-    port: 0,
-    logLevel: 'silent',
-    pollInterval: 0.1,
-    webDir: path.join(config.dataRoot, '__no_web__'),
-    ...config,
-  });
+  const server = await startServer(
+    {
+      stateDir: path.join(tempDir('cis490-state-'), 'state'),
+      port: 0,
+      logLevel: 'silent',
+      pollInterval: 0.1,
+      webDir: path.join(config.dataRoot, '__no_web__'),
+      ...config,
+    },
+    extras,
+  );
   onTestFinished(() => server.close());
   return server;
 }
