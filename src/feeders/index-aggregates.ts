@@ -11,6 +11,12 @@ export interface HostTotals {
   bytes: number;
   /** Newest received time in epoch ms (NaN when none is known); rendered to ISO on demand. */
   lastMs: number;
+  /**
+   * These totals as a snapshot shows them, made when first asked for after a change (`addSums`
+   * drops it): a snapshot every 0.1 s otherwise formatted every host's time again, though a cycle
+   * of ten lines changes a few hosts. Never changed once made (snapshots share it).
+   */
+  view?: HostIndexed | undefined;
 }
 
 /**
@@ -68,6 +74,7 @@ export class IndexAggregates {
     h.episodes += episodes;
     h.bytes += bytes;
     h.lastMs = newerMs(h.lastMs, lastMs);
+    h.view = undefined;
   }
 
   /** Newest first: at most RECENT_LIMIT. */
@@ -109,11 +116,12 @@ export class IndexAggregates {
   hostsIndexed(): Record<string, HostIndexed> {
     const out = dict<HostIndexed>();
     for (const [host, h] of this.hosts) {
-      out[host] = {
+      h.view ??= {
         episodes: h.episodes,
         bytes: h.bytes,
         last_received_at: Number.isNaN(h.lastMs) ? null : new Date(h.lastMs).toISOString(),
       };
+      out[host] = h.view;
     }
     return out;
   }

@@ -31,46 +31,92 @@ const RECORD_LISTS: ReadonlySet<string> = new Set(['recent_episodes', 'recent_al
 const RECORD_MAPS: ReadonlySet<string> = new Set(['host_last_alert', 'health']);
 
 /**
+ * The JSON of one record list or per-host record map of the last snapshot (a slice of its text,
+ * which the owner keeps anyway) and the records it was made of: a window or map that holds the
+ * very same records again (the alerts, the health and last alerts between their rare changes) is
+ * not joined again, and its records' JSON is not looked up again.
+ */
+interface JoinedRecords {
+  /** The map's keys in order; null for a list. */
+  keys: readonly string[] | null;
+  records: readonly object[];
+  text: string;
+}
+
+/** The JSON of each snapshot key's records as last joined (`snapshotMembers`); one per owner. */
+export type MembersCache = Map<string, JoinedRecords>;
+
+function sameRecords(a: readonly unknown[], b: readonly unknown[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
  * The members of `JSON.stringify(snapshot)` (the text between its braces), the same text, with the
  * recent windows and the per-host records joined from each record's JSON made once (a snapshot is
  * ~70 KB, most of it the 200 recent episodes and alerts and the hosts' health and last alerts, of
  * which a cycle changes a few). The records are never changed once read, so their JSON holds. One
- * flat string: comparing two is a memcmp.
+ * flat string: comparing two is a memcmp. With a `cache`, a window or map holding the same records
+ * as in the last call comes from it (see `JoinedRecords`).
  */
-export function snapshotMembers(snapshot: Snapshot): string {
+export function snapshotMembers(snapshot: Snapshot, cache?: MembersCache): string {
   const parts: string[] = [];
+  /** Characters of the text pushed so far: where a joined window lies in the result. */
+  let at = 0;
+  const push = (text: string) => {
+    parts.push(text);
+    at += text.length;
+  };
+  const joined: Array<JoinedRecords & { key: string; start: number; end: number }> = [];
   for (const [key, value] of Object.entries(snapshot)) {
     if (value === undefined) continue; // as JSON.stringify leaves such a key out
-    parts.push(JSON.stringify(key));
-    parts.push(':');
-    if (RECORD_LISTS.has(key)) {
-      parts.push('[');
-      const list = value as readonly object[];
-      for (let i = 0; i < list.length; i++) {
-        if (i > 0) parts.push(',');
-        parts.push(jsonOfRecord(list[i] as object));
-      }
-      parts.push(']');
-    } else if (RECORD_MAPS.has(key) && value !== null) {
+    push(JSON.stringify(key));
+    push(':');
+    const isList = RECORD_LISTS.has(key);
+    if (isList || (RECORD_MAPS.has(key) && value !== null)) {
       // Object.entries lists the keys in JSON.stringify's order (integer-like keys first).
-      parts.push('{');
-      let first = true;
-      for (const [host, record] of Object.entries(value as Record<string, object | undefined>)) {
-        if (record === undefined) continue;
-        if (!first) parts.push(',');
-        first = false;
-        parts.push(JSON.stringify(host));
-        parts.push(':');
-        parts.push(jsonOfRecord(record));
+      const entries = isList
+        ? null
+        : Object.entries(value as Record<string, object | undefined>).filter(([, r]) => r !== undefined);
+      const keys = entries === null ? null : entries.map(([host]) => host);
+      const records = entries === null ? (value as readonly object[]) : entries.map(([, r]) => r as object);
+      const last = cache?.get(key);
+      if (
+        last &&
+        sameRecords(last.records, records) &&
+        (keys === null || (last.keys !== null && sameRecords(last.keys, keys)))
+      ) {
+        const start = at;
+        push(last.text);
+        joined.push({ key, keys: last.keys, records: last.records, text: '', start, end: at });
+      } else {
+        const start = at;
+        push(isList ? '[' : '{');
+        for (let i = 0; i < records.length; i++) {
+          if (i > 0) push(',');
+          if (keys !== null) {
+            push(JSON.stringify(keys[i]));
+            push(':');
+          }
+          push(jsonOfRecord(records[i] as object));
+        }
+        push(isList ? ']' : '}');
+        joined.push({ key, keys, records, text: '', start, end: at });
       }
-      parts.push('}');
     } else {
-      parts.push(JSON.stringify(value));
+      push(JSON.stringify(value));
     }
-    parts.push(',');
+    push(',');
   }
   parts.pop(); // the last ','
-  return parts.join('');
+  const members = parts.join('');
+  // Slices of the flat result (no copy), the reused ones too: the cache then holds this text only,
+  // which the owner keeps anyway as its last snapshot's.
+  for (const j of joined) {
+    cache?.set(j.key, { keys: j.keys, records: j.records, text: members.slice(j.start, j.end) });
+  }
+  return members;
 }
 
 /** The parts of a snapshot not made by the live projection. */
@@ -117,6 +163,8 @@ export class LiveState {
   /** Goes up with every change of `healthByHost`. */
   private healthVersion = 0;
   private integrityCache: { at: number; counts: IntegrityCounts } | null = null;
+  /** The recent windows' and per-host maps' JSON as last joined (`snapshotMembers`). */
+  private readonly membersCache: MembersCache = new Map();
   private stopped = false;
 
   constructor(private readonly o: LiveStateOptions) {}
@@ -203,7 +251,7 @@ export class LiveState {
     if (this.stopped) return;
     const small = this.smallParts();
     const snapshot = this.build(small);
-    this.publish(snapshot, snapshotMembers(snapshot), this.changeKey(small));
+    this.publish(snapshot, snapshotMembers(snapshot, this.membersCache), this.changeKey(small));
   }
 
   /**
@@ -220,7 +268,7 @@ export class LiveState {
     const key = this.changeKey(small);
     if (key === this.lastChangeKey) return;
     const snapshot = this.build(small);
-    const members = snapshotMembers(snapshot);
+    const members = snapshotMembers(snapshot, this.membersCache);
     if (members === this.lastSnapshotMembers) {
       this.lastChangeKey = key;
       return;

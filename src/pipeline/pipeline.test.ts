@@ -4,9 +4,9 @@ import { describe, expect, it, vi } from 'vitest';
 import { tempDir } from '../../test/support/tmp.js';
 import { serialise } from '../bus/event-log.js';
 import { generateDataRoot } from '../generate/generate.js';
-import type { DashboardEvent } from '../protocol/index.js';
+import type { DashboardEvent, EpisodeRecord } from '../protocol/index.js';
 import { silentLogger } from '../util/log.js';
-import { snapshotMembers } from './live-state.js';
+import { type MembersCache, snapshotMembers } from './live-state.js';
 import { createPipeline } from './pipeline.js';
 
 /** A pipeline on `root` with an in-memory catalog; its snapshot timer stays out of the way. */
@@ -132,6 +132,23 @@ describe('snapshot JSON', () => {
       };
       expect(`{${snapshotMembers(crafted)}}`).toBe(JSON.stringify(crafted));
       expect(`{${snapshotMembers(crafted)}}`).toBe(JSON.stringify(crafted)); // the records' JSON made once, reused
+      // With a cache: windows and maps holding the same records come from it, changed ones are joined again.
+      const cache: MembersCache = new Map();
+      expect(`{${snapshotMembers(crafted, cache)}}`).toBe(JSON.stringify(crafted));
+      expect(`{${snapshotMembers({ ...crafted }, cache)}}`).toBe(JSON.stringify(crafted));
+      const changed = {
+        ...crafted,
+        recent_episodes: [
+          { ...(live.recent_episodes[0] as EpisodeRecord), episode_id: 'new' },
+          ...live.recent_episodes,
+        ],
+        recent_alerts: live.recent_alerts.slice(1),
+        health: { ...mapOf(healthOf), b_new: healthOf('b_new') },
+      };
+      expect(`{${snapshotMembers(changed, cache)}}`).toBe(JSON.stringify(changed));
+      expect(`{${snapshotMembers(crafted, cache)}}`).toBe(JSON.stringify(crafted));
+      const reordered = { ...crafted, recent_alerts: [...live.recent_alerts].reverse(), health: {} };
+      expect(`{${snapshotMembers(reordered, cache)}}`).toBe(JSON.stringify(reordered));
       // Delivered events keep no text in the ring; a resuming reader's are stringified again.
       expect(serialise(event)).toBe(JSON.stringify(event));
       unsubscribe();
