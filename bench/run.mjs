@@ -73,7 +73,14 @@ const PROFILES = {
       ['76k', ROOT_SMALL],
       ['1M', ROOT_LARGE],
     ],
-    cycles: 100,
+    // 60 s of cycles: one whole period of the episodes/ rescan (60 s, ≈ 60 ms of main thread),
+    // so a window neither always holds it nor never does.
+    cycles: 600,
+    // Cycles of appends before the measured ones: when lines start to arrive, V8 compiles the live
+    // path (TurboFan, ≈ 40 compiles in the first 10 s, fading over ≈ 30 s) and the integrity
+    // verifier's thread, ended while idle, starts again. Those one-off costs are reported apart
+    // (the first 100 cycles), not as the steady state.
+    warmupCycles: 300,
     // Waited after catch-up before the cycles: each thread gives memory back once after its
     // start-up stretch (5–10 s) and after a busy one (7.5 s; src/util/idle-release.ts); those
     // one-off releases are not the steady state.
@@ -105,6 +112,7 @@ const PROFILES = {
     catalog: [['1M', ROOT_LARGE]],
     steady: [['76k', ROOT_SMALL]],
     cycles: 30,
+    warmupCycles: 0,
     settleSeconds: 0,
     footprint: ['76k', ROOT_SMALL],
     idleSeconds: 3,
@@ -132,6 +140,7 @@ const PROFILES = {
     catalog: [['tiny', ROOT_TINY]],
     steady: [['tiny', ROOT_TINY]],
     cycles: 5,
+    warmupCycles: 0,
     settleSeconds: 0,
     footprint: ['tiny', ROOT_TINY],
     idleSeconds: 0.5,
@@ -347,6 +356,18 @@ for (const [label, spec] of P.steady) {
     });
     try {
       if (wanted('steady')) await new Promise((r) => setTimeout(r, P.settleSeconds * 1000));
+      let first = null;
+      if (wanted('steady') && P.warmupCycles > 0) {
+        const firstCycles = Math.min(100, P.warmupCycles);
+        first = await measureCycles(running, { cycles: firstCycles, cycleSeconds, tag: `first${label}` });
+        if (P.warmupCycles > firstCycles) {
+          await measureCycles(running, {
+            cycles: P.warmupCycles - firstCycles,
+            cycleSeconds,
+            tag: `warmup${label}`,
+          });
+        }
+      }
       const m = !wanted('steady')
         ? null
         : await measureCycles(running, { cycles: P.cycles, cycleSeconds, tag: `steady${label}` });
@@ -357,14 +378,14 @@ for (const [label, spec] of P.steady) {
         rows.push({
           case: `steady state, ${label} lines, 10 new lines per cycle`,
           goal: '≥ 100× less CPU per cycle than the seed',
-          measured: `ours ${ms(m.cpuPerCycle, 2)} CPU/cycle; seed ${Number.isNaN(seedCpu) ? '-' : ms(seedCpu, 0)} → ${ratio(seedCpu, m.cpuPerCycle, 0)} less`,
+          measured: `ours ${ms(m.cpuPerCycle, 2)} CPU/cycle${first ? ` (first 10 s of appends: ${ms(first.cpuPerCycle, 2)}); issue 12's bar ≤ 4.4 ms: ${m.cpuPerCycle <= 0.0044 ? 'met' : 'missed'}` : ''}; seed ${Number.isNaN(seedCpu) ? '-' : ms(seedCpu, 0)} → ${ratio(seedCpu, m.cpuPerCycle, 0)} less`,
           verdict: Number.isNaN(seedCpu) ? 'skipped' : verdict(seedCpu / m.cpuPerCycle >= 100),
         });
         details.push(
           [
             `### Steady state, ${label} lines`,
             '',
-            `Server caught up (live state and catalog: ${running.catchUpSeconds.toFixed(1)} s after start) and left alone ${P.settleSeconds} s (its one-off idle releases), \`--snapshot-interval ${cycleSeconds}\`, ${m.linesAppended} lines appended 10 per cycle over ${m.seconds.toFixed(1)} s: ${m.cycles} snapshot cycles, ${m.cpu.toFixed(2)} s of server CPU (from /proc, every thread) = **${ms(m.cpuPerCycle, 2)} per cycle** (${(m.cpuPerSecond * 100).toFixed(1)} % of a core: main thread ${m.mainThreadCpu.toFixed(2)} s, other threads ${m.otherThreadsCpu.toFixed(2)} s; this counts everything the server did meanwhile: tailing, episode events, catalog writes, timers). The seed re-reads the whole index each cycle: its per-cycle cost is one \`_snapshot_state\` on the same file, measured in the bootstrap case (CPU ${seedCycle.length ? spread(seedCycle) : '-'} s).`,
+            `Server caught up (live state and catalog: ${running.catchUpSeconds.toFixed(1)} s after start) and left alone ${P.settleSeconds} s (its one-off idle releases), \`--snapshot-interval ${cycleSeconds}\`${first ? `; then ${P.warmupCycles} cycles of appends not counted (the live path compiled by V8, the verifier's thread started again; their first 100 cycles took ${first.cpu.toFixed(2)} s = ${ms(first.cpuPerCycle, 2)} per cycle: main thread ${first.mainThreadCpu.toFixed(2)} s, other threads ${first.otherThreadsCpu.toFixed(2)} s); then` : ','} ${m.linesAppended} lines appended 10 per cycle over ${m.seconds.toFixed(1)} s: ${m.cycles} snapshot cycles, ${m.cpu.toFixed(2)} s of server CPU (from /proc, every thread) = **${ms(m.cpuPerCycle, 2)} per cycle** (${(m.cpuPerSecond * 100).toFixed(1)} % of a core: main thread ${m.mainThreadCpu.toFixed(2)} s, other threads ${m.otherThreadsCpu.toFixed(2)} s; this counts everything the server did meanwhile: tailing, episode events, catalog writes, timers). The seed re-reads the whole index each cycle: its per-cycle cost is one \`_snapshot_state\` on the same file, measured in the bootstrap case (CPU ${seedCycle.length ? spread(seedCycle) : '-'} s).`,
             '',
           ].join('\n'),
         );
