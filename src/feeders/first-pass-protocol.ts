@@ -26,6 +26,18 @@ export interface FirstPassJob {
   spares?: MessagePort;
 }
 
+/**
+ * The bytes a line a range's columns are sized for (short lines: a range of longer ones leaves the
+ * rest unused, one of shorter ones grows its columns). The scanner's builders, the main thread's,
+ * and the spare column sets the main thread makes for the scanner are all sized by it.
+ */
+export const RANGE_BYTES_PER_LINE = 200;
+
+/** Column capacity (lines) for a range of `bytes`. */
+export function rangeCapacity(bytes: number): number {
+  return Math.ceil(bytes / RANGE_BYTES_PER_LINE);
+}
+
 /** A message on `FirstPassJob.spares`. */
 export interface SpareColumns {
   columns: BatchColumns;

@@ -9,7 +9,13 @@
 import { performance } from 'node:perf_hooks';
 import { parentPort, receiveMessageOnPort } from 'node:worker_threads';
 import { threadCpuSeconds } from '../util/thread-cpu.js';
-import { CONTROL, type FirstPassJob, type FirstPassResult, SCANNER_READY } from './first-pass-protocol.js';
+import {
+  CONTROL,
+  type FirstPassJob,
+  type FirstPassResult,
+  rangeCapacity,
+  SCANNER_READY,
+} from './first-pass-protocol.js';
 import { bootTraceOn } from './first-pass-trace.js';
 import { type BatchColumns, CompactBatchBuilder, type CompactIndexBatch } from './index-compact.js';
 import { MAX_LINE_BYTES, readRange } from './index-ranges.js';
@@ -51,7 +57,7 @@ port.once('message', (job: FirstPassJob) => {
       const bytes = readRange(job.fd, start, end, buffer);
       // A fresh builder per range (its arrays are moved to the main thread), over columns the
       // main thread faulted in ahead when it sent some.
-      const capacity = Math.ceil(bytes.length / 200);
+      const capacity = rangeCapacity(bytes.length);
       const spare = job.spares
         ? (receiveMessageOnPort(job.spares)?.message as { columns: BatchColumns } | undefined)
         : undefined;

@@ -6,6 +6,8 @@ import {
   CONTROL,
   type FirstPassJob,
   type FirstPassResult,
+  RANGE_BYTES_PER_LINE,
+  rangeCapacity,
   SCANNER_READY,
   type SpareColumns,
 } from './first-pass-protocol.js';
@@ -279,7 +281,7 @@ export class FirstPassLoader implements BulkLoader {
     }
     slot.busy = true;
     if (slot.buffer.length < end - start) slot.buffer = Buffer.allocUnsafe(end - start);
-    slot.builder ??= new CompactBatchBuilder(Math.ceil((end - start) / 200));
+    slot.builder ??= new CompactBatchBuilder(rangeCapacity(end - start));
     const bytes = readRange(file.fd, start, end, slot.buffer);
     const scanned = scanIndexRange(bytes, start, MAX_LINE_BYTES, slot.builder);
     return {
@@ -345,7 +347,7 @@ class ScannerThread {
   private sparesSent = 0;
   /**
    * The most lines a byte of a range it answered held (its spares' pages are faulted in for that
-   * many); 0 until it answered one (the capacity's 200 bytes a line then).
+   * many); 0 until it answered one (the capacity's RANGE_BYTES_PER_LINE then).
    */
   private linesPerByte = 0;
   /** The longest deferred tail it sent (its spares carry room for a little more; 0: none yet). */
@@ -360,7 +362,7 @@ class ScannerThread {
     private readonly worker: Worker,
     readonly control: Int32Array,
     private readonly spares: MessagePort,
-    /** A spare column set's capacity: the longest range's lines at 200 bytes a line (as the scanner sizes its own). */
+    /** A spare column set's capacity: the longest range's (`rangeCapacity`, as the scanner sizes its own). */
     private readonly spareCapacity: number,
   ) {
     worker.on('message', (r: FirstPassResult | typeof SCANNER_READY) => {
@@ -400,9 +402,13 @@ class ScannerThread {
   sendSpare(): void {
     // Pages for the lines a range holds here (a few more than the densest so far), not for the
     // capacity (sized for short lines): a range of long lines leaves most of them untouched.
-    const perByte = this.linesPerByte > 0 ? this.linesPerByte * 1.05 : 1 / 200;
+    const perByte = this.linesPerByte > 0 ? this.linesPerByte * 1.05 : 1 / RANGE_BYTES_PER_LINE;
     const tail = Math.ceil(this.tailBytes * 1.25);
-    const columns = faultedColumns(this.spareCapacity, Math.ceil(this.spareCapacity * 200 * perByte), tail);
+    const columns = faultedColumns(
+      this.spareCapacity,
+      Math.ceil(this.spareCapacity * RANGE_BYTES_PER_LINE * perByte),
+      tail,
+    );
     const buffers = Object.values(columns).map((c: ArrayBufferView) => c.buffer as ArrayBuffer);
     this.spares.postMessage({ columns } satisfies SpareColumns, buffers);
     this.sparesSent++;
@@ -421,7 +427,7 @@ class ScannerThread {
       const job: FirstPassJob = { fd, ranges, control: shared, ahead, spares: port2 };
       worker.postMessage(job, [port2]);
       const longest = ranges.reduce((most, [start, end]) => Math.max(most, end - start), 0);
-      return new ScannerThread(worker, new Int32Array(shared), port1, Math.ceil(longest / 200));
+      return new ScannerThread(worker, new Int32Array(shared), port1, rangeCapacity(longest));
     } catch {
       return null;
     }
