@@ -147,17 +147,16 @@ const PAGE_BYTES = 4096;
  */
 export function faultedColumns(capacity: number, lines = capacity, tailBytes = 0): BatchColumns {
   const columns: BatchColumns = newColumns(capacity);
+  // Only the pages the first `lines` lines will fill: the rest may never be touched at all.
+  const share = Math.min(1, lines / Math.max(16, capacity));
+  for (const c of Object.values(columns) as ArrayBufferView[]) {
+    const bytes = new Uint8Array(c.buffer, c.byteOffset, Math.ceil(c.byteLength * share));
+    for (let i = 0; i < bytes.length; i += PAGE_BYTES) bytes[i] = 0;
+  }
   if (tailBytes > 0) {
     const tail = new Uint8Array(tailBytes);
     for (let i = 0; i < tail.length; i += PAGE_BYTES) tail[i] = 0;
     columns.tail = tail;
-  }
-  // Only the pages the first `lines` lines will fill: the rest may never be touched at all.
-  const share = Math.min(1, lines / Math.max(16, capacity));
-  const { tail: _tail, ...perLine } = columns;
-  for (const c of Object.values(perLine) as ArrayBufferView[]) {
-    const bytes = new Uint8Array(c.buffer, c.byteOffset, Math.ceil(c.byteLength * share));
-    for (let i = 0; i < bytes.length; i += PAGE_BYTES) bytes[i] = 0;
   }
   return columns;
 }
