@@ -68,7 +68,8 @@ export function snapshotMembers(snapshot: Snapshot, cache?: MembersCache): strin
     parts.push(text);
     at += text.length;
   };
-  const joined: Array<JoinedRecords & { key: string; start: number; end: number }> = [];
+  /** Each joined window or map: its records, and where its text lies in the result. */
+  const joined: Array<Omit<JoinedRecords, 'text'> & { key: string; start: number; end: number }> = [];
   for (const [key, value] of Object.entries(snapshot)) {
     if (value === undefined) continue; // as JSON.stringify leaves such a key out
     push(JSON.stringify(key));
@@ -82,16 +83,15 @@ export function snapshotMembers(snapshot: Snapshot, cache?: MembersCache): strin
       const keys = entries === null ? null : entries.map(([host]) => host);
       const records = entries === null ? (value as readonly object[]) : entries.map(([, r]) => r as object);
       const last = cache?.get(key);
+      const start = at;
       if (
         last &&
         sameRecords(last.records, records) &&
         (keys === null || (last.keys !== null && sameRecords(last.keys, keys)))
       ) {
-        const start = at;
         push(last.text);
-        joined.push({ key, keys: last.keys, records: last.records, text: '', start, end: at });
+        joined.push({ key, keys: last.keys, records: last.records, start, end: at });
       } else {
-        const start = at;
         push(isList ? '[' : '{');
         for (let i = 0; i < records.length; i++) {
           if (i > 0) push(',');
@@ -102,7 +102,7 @@ export function snapshotMembers(snapshot: Snapshot, cache?: MembersCache): strin
           push(jsonOfRecord(records[i] as object));
         }
         push(isList ? ']' : '}');
-        joined.push({ key, keys, records, text: '', start, end: at });
+        joined.push({ key, keys, records, start, end: at });
       }
     } else {
       push(JSON.stringify(value));
