@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import { IdHashSet } from '../feeders/id-hash-set.js';
-import { LINE_OK, ROW, ROW_FIELDS } from '../feeders/index-compact.js';
-import { JsonLineScanner, latin1 } from '../feeders/json-line.js';
+import { LINE_OK, ROW, ROW_FIELDS, SPAN_EXTRAS_SHIFT, SPAN_HEAD } from '../feeders/index-compact.js';
+import { decodeString, JsonLineScanner, KIND, latin1 } from '../feeders/json-line.js';
 import { INDEX, INDEX_FIELDS, parseIndexBytes, parseIndexLine } from '../feeders/records.js';
 import type { Checkpoint, PendingFile } from '../feeders/tail/types.js';
 import { catalogSha256 } from '../protocol/episode-filter.js';
@@ -15,7 +15,7 @@ import {
 import { isoFromMs, timestampMs } from '../util/time.js';
 import type { Db } from './db.js';
 import { defaultRelPath } from './disk-sync-paths.js';
-import { scannedExtraJson, scannedId, scannedText } from './scanned-row.js';
+import { scannedExtraJson, scannedId, scannedText, spannedExtraJson } from './scanned-row.js';
 import { BULK_REPEATS_TABLE, EPISODE_PATH } from './schema.js';
 
 /** The tailed sources whose positions are checkpointed. */
@@ -344,9 +344,12 @@ export class EpisodeStore {
   /**
    * A cold first pass's range from its typed columns (`PersistBatch` 'index_columns'): host, size
    * and time come as the scan read them; ids and sha256s are sliced from the bytes where the scan
-   * found them. A line with more than those (a path, extra keys, escapes) is scanned again here
-   * (≈ 0.6 µs for a receiver's 400-byte line) and its columns taken where the scan finds them —
-   * `extra` as its keys' and values' own bytes (`scanned-row.ts`) — never parsed into a record.
+   * found them. A line with more than those (a path, extra keys, escapes) has its fields' places
+   * in `spans` (the first pass's scan noted them: scanning it again here cost ≈ 0.6 µs for a
+   * receiver's 400-byte line, ≈ 0.6–0.9 s of this thread's CPU for a 1M-line mixed or foreign
+   * index), or — a line too long for that — is scanned again; either way its columns are taken
+   * where they lie, `extra` as its keys' and values' own bytes (`scanned-row.ts`), never parsed
+   * into a record.
    */
   writeColumns(c: EpisodeColumns, checkpoint: Checkpoint): EpisodeBatchResult {
     return this.columnsTx(c, checkpoint);
@@ -383,23 +386,31 @@ export class EpisodeStore {
   private writeColumnsUnsafe(c: EpisodeColumns, checkpoint: Checkpoint): EpisodeBatchResult {
     const batch = this.begin();
     const b = Buffer.from(c.bytes.buffer, c.bytes.byteOffset, c.bytes.byteLength);
-    const { status, host, hosts, size, receivedMs, rows, texts, duplicateAt } = c;
+    const { status, host, hosts, size, receivedMs, rows, spans, texts, duplicateAt } = c;
     let t = 0;
     let d = 0;
+    /** The next line's `spans` record (they follow one another in line order). */
+    let at = 0;
     for (let i = 0; i < c.count; i++) {
       if (status[i] !== LINE_OK) continue;
       while (d < duplicateAt.length && (duplicateAt[d] as number) < i) d++;
       const repeat = duplicateAt[d] === i;
       const r = i * ROW_FIELDS;
-      const line = rows[r + ROW.line] as number;
+      let line = rows[r + ROW.line] as number;
       const idStart = rows[r + ROW.idStart] as number;
-      if (line < 0) {
+      if (line === -1) {
         // Added as text (the byte reader declined it): its text came along.
         while (t < texts.length && (texts[t] as { index: number }).index < i) t++;
         const text = texts[t];
         const parsed = text?.index === i ? parseIndexLine(text.line) : null;
         if (parsed?.ok) this.add(batch, parsed.record, repeat);
         continue;
+      }
+      /** The line's `spans` record's head (SPAN_HEAD), or -1: it has none. */
+      let head = -1;
+      if (line < -1) {
+        line = -2 - line;
+        head = spans[at++] as number;
       }
       const ms = receivedMs[i] as number;
       const bytes = size[i] as number;
@@ -411,6 +422,7 @@ export class EpisodeStore {
       const receivedAt = timed ? DERIVED : null;
       const receivedMsOrNull = timed ? ms : null;
       if (idStart < 0) {
+        // A line the first pass left to be scanned again (too long for a record, a number for an id).
         const id = rowScanner.scan(b, line) >= 0 ? scannedId(rowScanner) : null;
         if (id === null) {
           // Unreachable while the bytes are the ones the first pass scanned; the full parse decides.
@@ -432,17 +444,51 @@ export class EpisodeStore {
         );
         continue;
       }
+      const idEnd = rows[r + ROW.idEnd] as number;
       const shaStart = rows[r + ROW.shaStart] as number;
+      const shaEnd = rows[r + ROW.shaEnd] as number;
+      if (head < 0) {
+        this.addRow(
+          batch,
+          latin1(b, idStart, idEnd),
+          hostId,
+          shaStart < 0 ? null : latin1(b, shaStart, shaEnd),
+          sizeBytes,
+          receivedAt,
+          receivedMsOrNull,
+          null,
+          null,
+          repeat,
+        );
+        continue;
+      }
+      // The rest where the first pass's scan found it (SPAN_HEAD): nothing is scanned again.
+      let path: string | null = null;
+      if ((head & SPAN_HEAD.path) !== 0) {
+        const kind = (head & SPAN_HEAD.pathEscaped) !== 0 ? KIND.string : KIND.plainString;
+        path = decodeString(b, line + (spans[at] as number), line + (spans[at + 1] as number), kind);
+        at += 2;
+      }
+      const extras = head >>> SPAN_EXTRAS_SHIFT;
+      const extra = extras === 0 ? null : spannedExtraJson(b, spans, at, extras, line);
+      at += 2 * extras;
       this.addRow(
         batch,
-        latin1(b, idStart, rows[r + ROW.idEnd] as number),
+        decodeString(b, idStart, idEnd, (head & SPAN_HEAD.idEscaped) !== 0 ? KIND.string : KIND.plainString),
         hostId,
-        shaStart < 0 ? null : latin1(b, shaStart, rows[r + ROW.shaEnd] as number),
+        shaStart < 0
+          ? null
+          : decodeString(
+              b,
+              shaStart,
+              shaEnd,
+              (head & SPAN_HEAD.shaEscaped) !== 0 ? KIND.string : KIND.plainString,
+            ),
         sizeBytes,
         receivedAt,
         receivedMsOrNull,
-        null,
-        null,
+        path,
+        extra,
         repeat,
       );
     }
@@ -717,6 +763,7 @@ export interface EpisodeColumns {
   size: Float64Array;
   receivedMs: Float64Array;
   rows: Int32Array;
+  spans: Uint16Array;
   texts: ReadonlyArray<{ index: number; line: string }>;
   /** Indexes of valid lines that repeat an id (the first pass's duplicate check), ascending. */
   duplicateAt: readonly number[];

@@ -47,18 +47,58 @@ export function scannedExtraJson(sc: JsonLineScanner): string | null {
   const b = sc.b;
   let out = '{';
   for (let i = 0; i < n; i++) {
-    const ks = sc.extraKeyStart[i] as number;
-    const ke = sc.extraKeyEnd[i] as number;
-    const vs = sc.extraValueStart[i] as number;
-    const ve = sc.extraValueEnd[i] as number;
     if (i > 0) out += ',';
-    // The key's bytes with its quotes: plain ASCII, or a JSON string with escapes (valid UTF-8:
-    // the scanner checked the line).
-    out += b.toString('utf8', ks - 1, ke + 1);
-    out += ':';
-    out += rawIsJson(b, vs, ve) ? b.toString('utf8', vs, ve) : JSON.stringify(decodeValue(b, vs));
+    out += extraMember(
+      b,
+      sc.extraKeyStart[i] as number,
+      sc.extraKeyEnd[i] as number,
+      sc.extraValueStart[i] as number,
+      sc.extraValueEnd[i] as number,
+    );
   }
   return `${out}}`;
+}
+
+/**
+ * `scannedExtraJson` of a line whose extra keys the first pass's scan noted (feeders/index-compact.ts
+ * SPAN_HEAD): `n` of them, from `spans[from]` two positions each relative to the line's start
+ * `base` in `b` — where the key begins (after its quote) and where the value ends. The key's end
+ * and the value's start are found here, a few bytes on (the line is valid JSON: the scan said so).
+ */
+export function spannedExtraJson(
+  b: Buffer,
+  spans: Uint16Array,
+  from: number,
+  n: number,
+  base: number,
+): string | null {
+  if (n === 0) return null;
+  let out = '{';
+  for (let i = 0, k = from; i < n; i++, k += 2) {
+    const ks = base + (spans[k] as number);
+    // The key's closing quote (a backslash escapes the next byte), then the colon and any space.
+    let ke = ks;
+    while (b[ke] !== QUOTE) ke += b[ke] === BACKSLASH ? 2 : 1;
+    let vs = ke + 1;
+    while (b[vs] !== COLON) vs++;
+    vs++;
+    while (b[vs] === 0x20 || b[vs] === 0x09 || b[vs] === 0x0d) vs++;
+    if (i > 0) out += ',';
+    out += extraMember(b, ks, ke, vs, base + (spans[k + 1] as number));
+  }
+  return `${out}}`;
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const COLON = 0x3a;
+
+/** One extra key and its value as JSON text (`"key":value`): key bytes [ks, ke), value bytes [vs, ve). */
+function extraMember(b: Buffer, ks: number, ke: number, vs: number, ve: number): string {
+  // The key's bytes with its quotes: plain ASCII, or a JSON string with escapes (valid UTF-8:
+  // the scanner checked the line).
+  const key = b.toString('utf8', ks - 1, ke + 1);
+  return `${key}:${rawIsJson(b, vs, ve) ? b.toString('utf8', vs, ve) : JSON.stringify(decodeValue(b, vs))}`;
 }
 
 /** Digits beyond which a number's text might overflow to Infinity (1e308 has 309). */
