@@ -352,7 +352,25 @@ export class EpisodeStore {
    * into a record.
    */
   writeColumns(c: EpisodeColumns, checkpoint: Checkpoint): EpisodeBatchResult {
-    return this.columnsTx(c, checkpoint);
+    // Handed on as one object literal, so the loop always sees one shape: the batches come from
+    // another thread with their envelope's fields (`fd` or `bytes`, a deferred tail's), and each
+    // new shape threw away the loop's optimized code (`--trace-deopt`: "wrong map", 5 times a
+    // 1M-line start, each a compile again).
+    const { bytes, count, status, host, hosts, size, receivedMs, rows, spans, texts, duplicateAt } = c;
+    const columns: EpisodeColumns = {
+      bytes,
+      count,
+      status,
+      host,
+      hosts,
+      size,
+      receivedMs,
+      rows,
+      spans,
+      texts,
+      duplicateAt,
+    };
+    return this.columnsTx(columns, checkpoint);
   }
 
   /**

@@ -15,6 +15,7 @@ import {
   type JsonLineScanner,
   KIND,
   latin1,
+  utf8,
 } from '../feeders/json-line.js';
 import { INDEX, idString } from '../feeders/records.js';
 
@@ -97,8 +98,10 @@ const COLON = 0x3a;
 function extraMember(b: Buffer, ks: number, ke: number, vs: number, ve: number): string {
   // The key's bytes with its quotes: plain ASCII, or a JSON string with escapes (valid UTF-8:
   // the scanner checked the line).
-  const key = b.toString('utf8', ks - 1, ke + 1);
-  return `${key}:${rawIsJson(b, vs, ve) ? b.toString('utf8', vs, ve) : JSON.stringify(decodeValue(b, vs))}`;
+  // (Buffer's own decoder: `toString`'s argument handling was ≈ 0.1 s of the writer's CPU for
+  // the 1M-line foreign index's extra keys.)
+  const key = utf8(b, ks - 1, ke + 1);
+  return `${key}:${rawIsJson(b, vs, ve) ? utf8(b, vs, ve) : JSON.stringify(decodeValue(b, vs))}`;
 }
 
 /** Digits beyond which a number's text might overflow to Infinity (1e308 has 309). */
