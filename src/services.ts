@@ -173,6 +173,7 @@ export async function startServices(
     state: bus.state,
     hub: hub.stats(),
     phaseMix: phaseMix.stats(),
+    verifier: verifier.stats(),
     startedAt: live.startedAt,
     catalogFault: pipeline.catalogHealth.fault?.fault ?? null,
     futureDatedEpisodes: futureDatedOrNull(pipeline.db),

@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import { IdHashSet } from '../feeders/id-hash-set.js';
-import { LINE_OK, ROW, ROW_FIELDS } from '../feeders/index-compact.js';
-import { JsonLineScanner, latin1 } from '../feeders/json-line.js';
+import { LINE_OK, ROW, ROW_FIELDS, SPAN_EXTRAS_SHIFT, SPAN_HEAD } from '../feeders/index-compact.js';
+import { decodeString, JsonLineScanner, KIND, latin1 } from '../feeders/json-line.js';
 import { INDEX, INDEX_FIELDS, parseIndexBytes, parseIndexLine } from '../feeders/records.js';
 import type { Checkpoint, PendingFile } from '../feeders/tail/types.js';
 import { catalogSha256 } from '../protocol/episode-filter.js';
@@ -16,7 +16,7 @@ import { isoFromMs, timestampMs } from '../util/time.js';
 import type { Db } from './db.js';
 import { defaultRelPath } from './disk-sync-paths.js';
 import { InsertClassifier } from './insert-classifier.js';
-import { scannedExtraJson, scannedId, scannedText } from './scanned-row.js';
+import { scannedExtraJson, scannedId, scannedText, spannedExtraJson } from './scanned-row.js';
 import { BULK_REPEATS_TABLE, EPISODE_PATH } from './schema.js';
 
 /** The tailed sources whose positions are checkpointed. */
@@ -291,7 +291,8 @@ export class EpisodeStore {
       insertMany: this.db.prepare(
         `${INSERT_EPISODE}${`, ${EPISODE_VALUES}`.repeat(BULK_INSERT_ROWS - 1)}`,
       ) as Database.Statement<unknown[]>,
-      pending: [],
+      pending: new Array<unknown>(BULK_INSERT_ROWS * EPISODE_COLUMN_COUNT).fill(null),
+      held: 0,
       hold: this.db.prepare('INSERT INTO bulk_repeats (episode_id, row) VALUES (?, ?)'),
     };
   }
@@ -379,12 +380,33 @@ export class EpisodeStore {
   /**
    * A cold first pass's range from its typed columns (`PersistBatch` 'index_columns'): host, size
    * and time come as the scan read them; ids and sha256s are sliced from the bytes where the scan
-   * found them. A line with more than those (a path, extra keys, escapes) is scanned again here
-   * (≈ 0.6 µs for a receiver's 400-byte line) and its columns taken where the scan finds them —
-   * `extra` as its keys' and values' own bytes (`scanned-row.ts`) — never parsed into a record.
+   * found them. A line with more than those (a path, extra keys, escapes) has its fields' places
+   * in `spans` (the first pass's scan noted them: scanning it again here cost ≈ 0.6 µs for a
+   * receiver's 400-byte line, ≈ 0.6–0.9 s of this thread's CPU for a 1M-line mixed or foreign
+   * index), or — a line too long for that — is scanned again; either way its columns are taken
+   * where they lie, `extra` as its keys' and values' own bytes (`scanned-row.ts`), never parsed
+   * into a record.
    */
   writeColumns(c: EpisodeColumns, checkpoint: Checkpoint): EpisodeBatchResult {
-    return this.columnsTx(c, checkpoint);
+    // Handed on as one object literal, so the loop always sees one shape: the batches come from
+    // another thread with their envelope's fields (`fd` or `bytes`, a deferred tail's), and each
+    // new shape threw away the loop's optimized code (`--trace-deopt`: "wrong map", 5 times a
+    // 1M-line start, each a compile again).
+    const { bytes, count, status, host, hosts, size, receivedMs, rows, spans, texts, duplicateAt } = c;
+    const columns: EpisodeColumns = {
+      bytes,
+      count,
+      status,
+      host,
+      hosts,
+      size,
+      receivedMs,
+      rows,
+      spans,
+      texts,
+      duplicateAt,
+    };
+    return this.columnsTx(columns, checkpoint);
   }
 
   /**
@@ -418,23 +440,31 @@ export class EpisodeStore {
   private writeColumnsUnsafe(c: EpisodeColumns, checkpoint: Checkpoint): EpisodeBatchResult {
     const batch = this.begin();
     const b = Buffer.from(c.bytes.buffer, c.bytes.byteOffset, c.bytes.byteLength);
-    const { status, host, hosts, size, receivedMs, rows, texts, duplicateAt } = c;
+    const { status, host, hosts, size, receivedMs, rows, spans, texts, duplicateAt } = c;
     let t = 0;
     let d = 0;
+    /** The next line's `spans` record (they follow one another in line order). */
+    let at = 0;
     for (let i = 0; i < c.count; i++) {
       if (status[i] !== LINE_OK) continue;
       while (d < duplicateAt.length && (duplicateAt[d] as number) < i) d++;
       const repeat = duplicateAt[d] === i;
       const r = i * ROW_FIELDS;
-      const line = rows[r + ROW.line] as number;
+      let line = rows[r + ROW.line] as number;
       const idStart = rows[r + ROW.idStart] as number;
-      if (line < 0) {
+      if (line === -1) {
         // Added as text (the byte reader declined it): its text came along.
         while (t < texts.length && (texts[t] as { index: number }).index < i) t++;
         const text = texts[t];
         const parsed = text?.index === i ? parseIndexLine(text.line) : null;
         if (parsed?.ok) this.add(batch, parsed.record, repeat);
         continue;
+      }
+      /** The line's `spans` record's head (SPAN_HEAD), or -1: it has none. */
+      let head = -1;
+      if (line < -1) {
+        line = -2 - line;
+        head = spans[at++] as number;
       }
       const ms = receivedMs[i] as number;
       const bytes = size[i] as number;
@@ -446,6 +476,7 @@ export class EpisodeStore {
       const receivedAt = timed ? DERIVED : null;
       const receivedMsOrNull = timed ? ms : null;
       if (idStart < 0) {
+        // A line the first pass left to be scanned again (too long for a record, a number for an id).
         const id = rowScanner.scan(b, line) >= 0 ? scannedId(rowScanner) : null;
         if (id === null) {
           // Unreachable while the bytes are the ones the first pass scanned; the full parse decides.
@@ -467,17 +498,51 @@ export class EpisodeStore {
         );
         continue;
       }
+      const idEnd = rows[r + ROW.idEnd] as number;
       const shaStart = rows[r + ROW.shaStart] as number;
+      const shaEnd = rows[r + ROW.shaEnd] as number;
+      if (head < 0) {
+        this.addRow(
+          batch,
+          latin1(b, idStart, idEnd),
+          hostId,
+          shaStart < 0 ? null : latin1(b, shaStart, shaEnd),
+          sizeBytes,
+          receivedAt,
+          receivedMsOrNull,
+          null,
+          null,
+          repeat,
+        );
+        continue;
+      }
+      // The rest where the first pass's scan found it (SPAN_HEAD): nothing is scanned again.
+      let path: string | null = null;
+      if ((head & SPAN_HEAD.path) !== 0) {
+        const kind = (head & SPAN_HEAD.pathEscaped) !== 0 ? KIND.string : KIND.plainString;
+        path = decodeString(b, line + (spans[at] as number), line + (spans[at + 1] as number), kind);
+        at += 2;
+      }
+      const extras = head >>> SPAN_EXTRAS_SHIFT;
+      const extra = extras === 0 ? null : spannedExtraJson(b, spans, at, extras, line);
+      at += 2 * extras;
       this.addRow(
         batch,
-        latin1(b, idStart, rows[r + ROW.idEnd] as number),
+        decodeString(b, idStart, idEnd, (head & SPAN_HEAD.idEscaped) !== 0 ? KIND.string : KIND.plainString),
         hostId,
-        shaStart < 0 ? null : latin1(b, shaStart, rows[r + ROW.shaEnd] as number),
+        shaStart < 0
+          ? null
+          : decodeString(
+              b,
+              shaStart,
+              shaEnd,
+              (head & SPAN_HEAD.shaEscaped) !== 0 ? KIND.string : KIND.plainString,
+            ),
         sizeBytes,
         receivedAt,
         receivedMsOrNull,
-        null,
-        null,
+        path,
+        extra,
         repeat,
       );
     }
@@ -512,7 +577,7 @@ export class EpisodeStore {
 
   private begin(): RowBatch {
     // Rows of a batch that failed before its end (the writer retries it whole).
-    if (this.bulk !== null) this.bulk.pending.length = 0;
+    if (this.bulk !== null) this.bulk.held = 0;
     return {
       now: new Date().toISOString(),
       hosts: new Map(),
@@ -586,8 +651,18 @@ export class EpisodeStore {
         return;
       }
       const p = bulk.pending;
-      p.push(episodeId, hostId, sha256, sizeBytes, storedAt, receivedMs, storedPath, extra, '');
-      if (p.length === BULK_INSERT_ROWS * EPISODE_COLUMN_COUNT) this.flushBulk(batch);
+      let k = bulk.held;
+      p[k++] = episodeId;
+      p[k++] = hostId;
+      p[k++] = sha256;
+      p[k++] = sizeBytes;
+      p[k++] = storedAt;
+      p[k++] = receivedMs;
+      p[k++] = storedPath;
+      p[k++] = extra;
+      p[k++] = '';
+      bulk.held = k;
+      if (k === p.length) this.flushBulk(batch);
     } else {
       const classifier = this.classifying;
       const status = classifier?.status({ episodeId, hostId, sha256, sizeBytes, path }) ?? null;
@@ -642,19 +717,22 @@ export class EpisodeStore {
    */
   private flushBulk(batch: RowBatch): void {
     const bulk = this.bulk;
-    if (bulk === null || bulk.pending.length === 0) return;
+    if (bulk === null || bulk.held === 0) return;
     const p = bulk.pending;
-    const rows = p.length / EPISODE_COLUMN_COUNT;
+    const rows = bulk.held / EPISODE_COLUMN_COUNT;
     let last: number | bigint = 0;
-    if (rows === BULK_INSERT_ROWS) last = bulk.insertMany.run(p).lastInsertRowid;
+    // The values as arguments, not as one array: better-sqlite3 reads an array's elements by
+    // generic property lookups (offline, 456k python rows: ≈ 0.72 s of writer CPU with the array,
+    // ≈ 0.60 s spread).
+    if (rows === BULK_INSERT_ROWS) last = bulk.insertMany.run(...p).lastInsertRowid;
     else {
-      for (let i = 0; i < p.length; i += EPISODE_COLUMN_COUNT) {
-        last = bulk.insert.run(p.slice(i, i + EPISODE_COLUMN_COUNT)).lastInsertRowid;
+      for (let i = 0; i < bulk.held; i += EPISODE_COLUMN_COUNT) {
+        last = bulk.insert.run(...p.slice(i, i + EPISODE_COLUMN_COUNT)).lastInsertRowid;
       }
     }
     // One statement's rows take consecutive ids (appended to the table, no other writer).
     batch.firstId ??= Number(last) - rows + 1;
-    p.length = 0;
+    bulk.held = 0;
   }
 
   private end(batch: RowBatch, checkpoint: Checkpoint | null): EpisodeBatchResult {
@@ -711,7 +789,13 @@ interface BulkLoad {
   insert: Database.Statement<unknown[]>;
   /** BULK_INSERT_ROWS rows at once, from `pending` (their values in order). */
   insertMany: Database.Statement<unknown[]>;
+  /**
+   * Values of the rows held for `insertMany`, the first `held` of them in use: one array of
+   * BULK_INSERT_ROWS rows' values for the load, written in place (emptied and grown again per
+   * statement it was ≈ 1 % of the writer's CPU, growing its elements).
+   */
   pending: unknown[];
+  held: number;
   hold: Database.Statement<unknown[]>;
 }
 
@@ -767,6 +851,7 @@ export interface EpisodeColumns {
   size: Float64Array;
   receivedMs: Float64Array;
   rows: Int32Array;
+  spans: Uint16Array;
   texts: ReadonlyArray<{ index: number; line: string }>;
   /** Indexes of valid lines that repeat an id (the first pass's duplicate check), ascending. */
   duplicateAt: readonly number[];

@@ -59,6 +59,8 @@ export type PersistBatch =
       receivedMs: Float64Array;
       /** ROW_FIELDS per line (`ROW` in feeders/index-compact.ts). */
       rows: Int32Array;
+      /** Where the fields of lines with more than the fast columns lie (`CompactIndexBatch.spans`). */
+      spans: Uint16Array;
       texts: Array<{ index: number; line: string }>;
       /** Indexes of valid lines that repeat an id (the main thread's duplicate check), ascending. */
       duplicateAt: number[];

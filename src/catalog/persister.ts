@@ -406,6 +406,7 @@ function toPersistBatch(entry: IngestEntry): { batch: PersistBatch; transfer: Ar
     size: own ? b.size : b.size.slice(),
     receivedMs: own ? b.receivedMs : b.receivedMs.slice(),
     rows: own ? b.rows : b.rows.slice(),
+    spans: own ? b.spans : b.spans.slice(),
   };
   const transfer: ArrayBuffer[] = Object.values(columns).map((a) => a.buffer as ArrayBuffer);
   // A range the first pass's scanner thread read comes as its place in the file only.

@@ -77,7 +77,7 @@ port.once('message', (job: FirstPassJob) => {
 
 /** The batch's own array buffers (each column has its own, and the deferred tail's copy), to move rather than copy. */
 function transferList(b: CompactIndexBatch): ArrayBuffer[] {
-  const arrays = [b.status, b.hashHi, b.hashLo, b.host, b.size, b.receivedMs, b.rows];
+  const arrays = [b.status, b.hashHi, b.hashLo, b.host, b.size, b.receivedMs, b.rows, b.spans];
   arrays.push(b.hostSums.episodes, b.hostSums.bytes, b.hostSums.lastMs);
   // The deferred tail's copy (≈ 90–150 KB a range) too: copied, it cost the main thread a fresh
   // buffer's page faults per range.

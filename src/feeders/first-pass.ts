@@ -352,6 +352,8 @@ class ScannerThread {
   private linesPerByte = 0;
   /** The longest deferred tail it sent (its spares carry room for a little more; 0: none yet). */
   private tailBytes = 0;
+  /** The most `spans` units a range it answered used (its spares carry room for a little more). */
+  private spanUnits = 0;
   private readonly waiters = new Map<number, (r: FirstPassResult | null) => void>();
   alive = true;
   /** Ranges it has answered, and when it was given the pass (its pace: `helpScanner`). */
@@ -370,6 +372,7 @@ class ScannerThread {
       this.scanned++;
       if (r.ok && r.length > 0) this.linesPerByte = Math.max(this.linesPerByte, r.batch.count / r.length);
       if (r.ok && r.batch.tailBytes) this.tailBytes = Math.max(this.tailBytes, r.batch.tailBytes.byteLength);
+      if (r.ok) this.spanUnits = Math.max(this.spanUnits, r.batch.spans.length);
       const waiter = this.waiters.get(r.id);
       if (waiter) {
         this.waiters.delete(r.id);
@@ -408,6 +411,8 @@ class ScannerThread {
       this.spareCapacity,
       Math.ceil(this.spareCapacity * RANGE_BYTES_PER_LINE * perByte),
       tail,
+      // None for an index whose lines need no `spans` records (python's, compact's).
+      Math.ceil(this.spanUnits * 1.25),
     );
     const buffers = Object.values(columns).map((c: ArrayBufferView) => c.buffer as ArrayBuffer);
     this.spares.postMessage({ columns } satisfies SpareColumns, buffers);

@@ -67,19 +67,61 @@ export interface CompactIndexBatch {
    * `texts`.
    */
   rows: Int32Array;
+  /**
+   * The `spans` records (SPAN) of the lines whose ROW.line says they have one, in line order:
+   * where the first pass's scan found what the fast columns do not carry, so the catalog writer
+   * scans none of those lines again.
+   */
+  spans: Uint16Array;
   /** Valid lines added as text (declined by the byte reader), by batch index. */
   texts: Array<{ index: number; line: string }>;
 }
 
 /**
  * A valid line's place in the batch's bytes, for the catalog writer (`CompactIndexBatch.rows`):
- * the line's start (-1: its text is in `texts`), the id's bytes ([-1, -1]: the line holds more
- * than the fast columns carry — a path, extra keys, an escaped id or sha — and the writer scans
- * it again),
- * the sha256's bytes ([-1, -1]: null).
+ * the line's start, the id's bytes, the sha256's bytes ([-1, -1]: not a string, stored as null).
+ * ROW.line is -1 for a line added as text (its text is in `texts`), and -2 - start for a line with
+ * more than those fast columns carry — a path, extra keys, an escaped id or sha256 — whose `spans`
+ * record (SPAN) says the rest; such records follow one another in line order. ROW.idStart is -1
+ * for a line the writer scans again (its id is no string, or it is too long or has too many extra
+ * keys for a record).
  */
 export const ROW = { line: 0, idStart: 1, idEnd: 2, shaStart: 3, shaEnd: 4 } as const;
 export const ROW_FIELDS = 5;
+
+/**
+ * A line's record in `CompactIndexBatch.spans`, in 16-bit units, as the first pass's scan found
+ * its fields (scanning such lines again cost the catalog writer ≈ 0.6–0.9 s of CPU for a 1M-line
+ * mixed or foreign index): a head (SPAN_HEAD flags, and the count of extra keys from
+ * SPAN_EXTRAS_SHIFT), the path's bytes when it is a string ([start, end), without the quotes),
+ * then per extra key where its key begins (after the quote) and where its value ends. Every
+ * position is relative to the line's start: only lines shorter than SPAN_LINE_LIMIT have a
+ * record. Kept small (a mixed line's is 3 units, a foreign one's ≈ 9): the records are fresh pages
+ * on the first pass's critical path (≈ 13 µs a page on the bench's VM), so the writer finds a key's
+ * end and its value's start itself (a few bytes on), and the id and sha256 are in `rows`.
+ */
+export const SPAN_HEAD = {
+  /** The id is a JSON string with escapes or non-ASCII (else plain). */
+  idEscaped: 1,
+  /** The sha256 is a JSON string with escapes or non-ASCII (else plain, or no string). */
+  shaEscaped: 2,
+  /** The path is a string: its start and end follow the head. */
+  path: 4,
+  /** The path is a JSON string with escapes or non-ASCII. */
+  pathEscaped: 8,
+} as const;
+export const SPAN_EXTRAS_SHIFT = 4;
+/** Lines this long or longer have no `spans` record (their positions need more than 16 bits). */
+export const SPAN_LINE_LIMIT = 1 << 16;
+/** Lines with more extra keys than this have no `spans` record (the head's count would overflow). */
+const SPAN_MAX_EXTRAS = (1 << (16 - SPAN_EXTRAS_SHIFT)) - 1;
+/**
+ * A builder's first `spans` room when it was given none, in 16-bit units per line of its capacity
+ * (it doubles when full): room for a foreign index's records (≈ 9 units on 71 % of its lines, whose
+ * 360 bytes are ≈ twice the capacity's), made once rather than grown (each growth a copy, and
+ * fresh pages to fault in).
+ */
+const SPANS_FIRST_ROOM_PER_LINE = 4;
 
 const EXCERPTS_PER_REASON = 3;
 
@@ -116,6 +158,8 @@ export interface BatchColumns {
   size: Float64Array;
   receivedMs: Float64Array;
   rows: Int32Array;
+  /** Room for `spans` records (grown when they do not fit); none: made on the first one. */
+  spans?: Uint16Array;
   /** Room for a deferred tail's bytes (`deferTail`), used when they fit. */
   tail?: Uint8Array;
 }
@@ -139,13 +183,18 @@ const PAGE_BYTES = 4096;
 
 /**
  * `newColumns` with a zero written into every page its first `lines` lines fill (and room of
- * `tailBytes` for a deferred tail, all of it touched), so that those pages are faulted in here
+ * `tailBytes` for a deferred tail and `spanUnits` for `spans` records, all of it touched), so that those pages are faulted in here
  * rather than by whoever fills them: a fresh page costs ≈ 11–13 µs to fault in on the VM the bench runs
  * on, ≈ 3 ms for a 4 MiB range's ≈ 1 MiB of columns. The first pass's main thread makes them
  * while it waits for the scanner thread, whose scan is the pass's critical path
  * (`FirstPassLoader`). They read as zeros either way.
  */
-export function faultedColumns(capacity: number, lines = capacity, tailBytes = 0): BatchColumns {
+export function faultedColumns(
+  capacity: number,
+  lines = capacity,
+  tailBytes = 0,
+  spanUnits = 0,
+): BatchColumns {
   const columns: BatchColumns = newColumns(capacity);
   // Only the pages the first `lines` lines will fill: the rest may never be touched at all.
   const share = Math.min(1, lines / Math.max(16, capacity));
@@ -157,6 +206,11 @@ export function faultedColumns(capacity: number, lines = capacity, tailBytes = 0
     const tail = new Uint8Array(tailBytes);
     for (let i = 0; i < tail.length; i += PAGE_BYTES) tail[i] = 0;
     columns.tail = tail;
+  }
+  if (spanUnits > 0) {
+    const spans = new Uint16Array(spanUnits);
+    for (let i = 0; i < spans.length; i += PAGE_BYTES / 2) spans[i] = 0;
+    columns.spans = spans;
   }
   return columns;
 }
@@ -184,6 +238,9 @@ export class CompactBatchBuilder {
   private size: Float64Array;
   private receivedMs: Float64Array;
   private rows: Int32Array;
+  private spans: Uint16Array;
+  /** `spans` units used. */
+  private spanCount = 0;
   /** Where `finish` copies a deferred tail's bytes when they fit (else a new buffer). */
   private readonly tailRoom: Uint8Array | undefined;
   private texts: CompactIndexBatch['texts'] = [];
@@ -219,6 +276,8 @@ export class CompactBatchBuilder {
     this.size = columns.size;
     this.receivedMs = columns.receivedMs;
     this.rows = columns.rows;
+    // Its own empty array (not a shared one: a batch's arrays are moved to other threads).
+    this.spans = columns.spans ?? new Uint16Array(0);
     this.tailRoom = columns.tail;
   }
 
@@ -239,6 +298,7 @@ export class CompactBatchBuilder {
     this.rejected = [];
     this.rejectedPerReason.clear();
     this.texts = [];
+    this.spanCount = 0;
     this.valid = 0;
   }
 
@@ -380,24 +440,30 @@ export class CompactBatchBuilder {
       this.textRow(text);
       return null;
     }
-    // Where the writer finds the text fields; a line with more than them it scans again.
+    // Where the writer finds the text fields; a line with more than them has a `spans` record.
     const r = (this.n - 1) * ROW_FIELDS;
     const rows = this.rows;
     rows[r + ROW.line] = start;
     const k2 = kind[INDEX.sha256] as number;
-    const fast =
-      k0 === KIND.plainString &&
-      sc.extraCount === 0 &&
-      kind[INDEX.path] === KIND.absent &&
-      k2 !== KIND.string;
-    if (!fast) {
-      rows[r + ROW.idStart] = -1;
-      rows[r + ROW.idEnd] = -1;
-      return null;
+    const k5 = kind[INDEX.path] as number;
+    const extras = sc.extraCount;
+    if (k0 !== KIND.plainString || k2 === KIND.string || extras > 0 || k5 !== KIND.absent) {
+      if (
+        (k0 !== KIND.plainString && k0 !== KIND.string) ||
+        end - start >= SPAN_LINE_LIMIT ||
+        extras > SPAN_MAX_EXTRAS
+      ) {
+        // Scanned again by the writer (an id that is no string: a number; a line too long).
+        rows[r + ROW.idStart] = -1;
+        rows[r + ROW.idEnd] = -1;
+        return null;
+      }
+      rows[r + ROW.line] = -2 - start;
+      this.addSpans(sc, start, k0, k2, k5, extras);
     }
     rows[r + ROW.idStart] = s0;
     rows[r + ROW.idEnd] = e0;
-    if (k2 === KIND.plainString) {
+    if (k2 === KIND.plainString || k2 === KIND.string) {
       rows[r + ROW.shaStart] = sc.start[INDEX.sha256] as number;
       rows[r + ROW.shaEnd] = sc.end[INDEX.sha256] as number;
     } else {
@@ -405,6 +471,43 @@ export class CompactBatchBuilder {
       rows[r + ROW.shaEnd] = -1;
     }
     return null;
+  }
+
+  /**
+   * The `spans` record (SPAN_HEAD) of the line `sc` last accepted, which starts at `start`: `k0`,
+   * `k2`, `k5` are its id's, sha256's and path's KIND, `extras` its count of extra keys.
+   */
+  private addSpans(
+    sc: JsonLineScanner,
+    start: number,
+    k0: number,
+    k2: number,
+    k5: number,
+    extras: number,
+  ): void {
+    const pathString = k5 === KIND.plainString || k5 === KIND.string;
+    let at = this.spanCount;
+    const next = at + 1 + (pathString ? 2 : 0) + 2 * extras;
+    if (next > this.spans.length) {
+      const room = Math.max(next, 2 * this.spans.length, SPANS_FIRST_ROOM_PER_LINE * this.status.length);
+      this.spans = grown(this.spans.subarray(0, at), new Uint16Array(room));
+    }
+    const spans = this.spans;
+    spans[at++] =
+      (k0 === KIND.string ? SPAN_HEAD.idEscaped : 0) |
+      (k2 === KIND.string ? SPAN_HEAD.shaEscaped : 0) |
+      (pathString ? SPAN_HEAD.path : 0) |
+      (k5 === KIND.string ? SPAN_HEAD.pathEscaped : 0) |
+      (extras << SPAN_EXTRAS_SHIFT);
+    if (pathString) {
+      spans[at++] = (sc.start[INDEX.path] as number) - start;
+      spans[at++] = (sc.end[INDEX.path] as number) - start;
+    }
+    for (let i = 0; i < extras; i++) {
+      spans[at++] = (sc.extraKeyStart[i] as number) - start;
+      spans[at++] = (sc.extraValueEnd[i] as number) - start;
+    }
+    this.spanCount = next;
   }
 
   /**
@@ -507,6 +610,7 @@ export class CompactBatchBuilder {
       ...deferred,
       rejected: this.rejected,
       rows: this.rows.subarray(0, n * ROW_FIELDS),
+      spans: this.spans.subarray(0, this.spanCount),
       texts: this.texts,
     };
   }
@@ -562,32 +666,69 @@ export function tailRecords(
   return tail.reverse();
 }
 
-function grown<T extends Uint8Array | Uint32Array | Int32Array | Float64Array>(from: T, to: T): T {
+function grown<T extends Uint8Array | Uint16Array | Uint32Array | Int32Array | Float64Array>(
+  from: T,
+  to: T,
+): T {
   to.set(from as never);
   return to;
 }
 
-/** The batch's per-host sums over its valid lines except those at `skip` (repeated ids). */
+/**
+ * The batch's per-host sums over its valid lines except those at `skip` (repeated ids): its own
+ * sums (`hostSums`) less the skipped lines'. Only a host whose newest time a skipped line may have
+ * been (or whose bytes are past exact integers) is summed again over the batch: a receiver re-logs
+ * an upload now and then (nearly every 4 MiB range of the foreign index holds one), and summing
+ * every such batch again was ≈ 47 ms of the first pass's main thread.
+ */
 export function sumsWithout(
   batch: CompactIndexBatch,
   skip: readonly number[],
 ): CompactIndexBatch['hostSums'] {
-  const k = batch.hosts.length;
   const sums = {
-    episodes: new Float64Array(k),
-    bytes: new Float64Array(k),
-    lastMs: new Float64Array(k).fill(Number.NaN),
+    episodes: batch.hostSums.episodes.slice(),
+    bytes: batch.hostSums.bytes.slice(),
+    lastMs: batch.hostSums.lastMs.slice(),
   };
+  let again: Uint8Array | null = null;
+  for (const i of new Set(skip)) {
+    if (batch.status[i] !== LINE_OK) continue;
+    const h = batch.host[i] as number;
+    const size = batch.size[i] as number;
+    sums.episodes[h] = (sums.episodes[h] as number) - 1;
+    if (!Number.isNaN(size)) sums.bytes[h] = (sums.bytes[h] as number) - size;
+    if (batch.receivedMs[i] === sums.lastMs[h] || !Number.isSafeInteger(batch.hostSums.bytes[h])) {
+      again ??= new Uint8Array(batch.hosts.length);
+      again[h] = 1;
+    }
+  }
+  if (again !== null) sumHostsAgain(batch, skip, again, sums);
+  return sums;
+}
+
+/** `sumsWithout`'s sums of the hosts marked in `hosts`, made again over the batch's lines. */
+function sumHostsAgain(
+  batch: CompactIndexBatch,
+  skip: readonly number[],
+  hosts: Uint8Array,
+  sums: CompactIndexBatch['hostSums'],
+): void {
+  for (let h = 0; h < hosts.length; h++) {
+    if (hosts[h] === 0) continue;
+    sums.episodes[h] = 0;
+    sums.bytes[h] = 0;
+    sums.lastMs[h] = Number.NaN;
+  }
   const skipped = new Uint8Array(batch.count);
   for (const i of skip) skipped[i] = 1;
   for (let i = 0; i < batch.count; i++) {
     if (batch.status[i] !== LINE_OK || skipped[i] === 1) continue;
     const h = batch.host[i] as number;
+    if (hosts[h] === 0) continue;
     const size = batch.size[i] as number;
     const ms = batch.receivedMs[i] as number;
     sums.episodes[h] = (sums.episodes[h] as number) + 1;
     if (!Number.isNaN(size)) sums.bytes[h] = (sums.bytes[h] as number) + size;
     sums.lastMs[h] = newerMs(sums.lastMs[h] as number, ms);
   }
-  return sums;
 }

@@ -478,7 +478,7 @@ interface Slices {
   utf8Slice(start: number, end: number): string;
 }
 export const latin1 = (b: Buffer, s: number, e: number) => (b as unknown as Slices).latin1Slice(s, e);
-const utf8 = (b: Buffer, s: number, e: number) => (b as unknown as Slices).utf8Slice(s, e);
+export const utf8 = (b: Buffer, s: number, e: number) => (b as unknown as Slices).utf8Slice(s, e);
 
 /** The string whose bytes (between the quotes) are [s, e), of `kind` plainString or string. */
 export function decodeString(b: Buffer, s: number, e: number, kind: number): string {

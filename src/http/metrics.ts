@@ -1,5 +1,6 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { WsHubStats } from '../bus/ws-hub.js';
+import type { IntegrityVerifierStats } from '../catalog/verifier-service.js';
 import type { PhaseMixStats } from '../phasemix/service.js';
 import type { PipelineStats, SourceStats } from '../pipeline/pipeline.js';
 import type { DashboardState, ReceiverPart } from '../protocol/index.js';
@@ -18,6 +19,8 @@ export interface Scrape {
   state: DashboardState;
   hub: WsHubStats;
   phaseMix: PhaseMixStats | null;
+  /** The integrity verifier's counters (null: none runs here, e.g. a replica). */
+  verifier: IntegrityVerifierStats | null;
   startedAt: number;
   /** The catalog's storage fault, if any (`catalog_fault{reason}`). */
   catalogFault: string | null;
@@ -439,6 +442,48 @@ export class Metrics {
     pm('gauge', 'phase_mix_cache_entries', 'Episodes with cached labels.', (p) => p.cache_entries);
     pm('gauge', 'phase_mix_last_refresh_seconds', 'Duration of the last refresh.', (p) =>
       p.last_refresh ? p.last_refresh.duration_ms / 1000 : null,
+    );
+    const vf = (
+      type: 'counter' | 'gauge',
+      name: string,
+      help: string,
+      f: (v: IntegrityVerifierStats) => number,
+    ) => stat(type, name, help, [], (s) => (s.verifier === null ? null : f(s.verifier)));
+    vf(
+      'gauge',
+      'verifier_running',
+      'Whether the integrity verifier thread is running (1) or ended while idle (0).',
+      (v) => (v.running ? 1 : 0),
+    );
+    vf(
+      'counter',
+      'verifier_thread_starts_total',
+      'Integrity verifier threads started: the first, and one each time work came back after an idle end.',
+      (v) => v.thread_starts_total,
+    );
+    vf(
+      'counter',
+      'verifier_rows_synced_total',
+      'Catalog rows the integrity verifier classified against the files on disk.',
+      (v) => v.rows_synced_total,
+    );
+    vf(
+      'counter',
+      'verifier_files_hashed_total',
+      'Episode files the integrity verifier hashed.',
+      (v) => v.files_hashed_total,
+    );
+    vf(
+      'counter',
+      'verifier_bytes_hashed_total',
+      'Bytes the integrity verifier hashed.',
+      (v) => v.bytes_hashed_total,
+    );
+    vf(
+      'counter',
+      'verifier_errors_total',
+      'Integrity verifier cycles that failed (each is retried).',
+      (v) => v.errors_total,
     );
     stat(
       'gauge',

@@ -116,6 +116,10 @@ interface GrafanaPanel {
 describe('Prometheus', () => {
   it('passes promtool check metrics on a live scrape, with default process metrics and the histograms', async () => {
     const server = await busyServer();
+    // The verifier starts once the catalog has caught up, and classifies the generated rows.
+    await vi.waitFor(() => expect(server.services.verifier?.stats().rows_synced_total).toBeGreaterThan(4), {
+      timeout: 20_000,
+    });
     const res = await fetch(`${server.url}/metrics`);
     expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
     const text = await res.text();
@@ -137,6 +141,10 @@ describe('Prometheus', () => {
       expect(text, name).toContain(name);
     }
     expect(text).toMatch(/^cis490_dashboard_ws_send_latency_seconds_count [1-9]/m);
+    // The integrity verifier's own counters: its thread, and the rows it classified.
+    expect(text).toMatch(/^cis490_dashboard_verifier_thread_starts_total [1-9]/m);
+    expect(text).toMatch(/^cis490_dashboard_verifier_rows_synced_total ([5-9]|\d{2,})$/m);
+    expect(text).toMatch(/^cis490_dashboard_verifier_running [01]$/m);
     expect(text).toMatch(
       /^cis490_dashboard_input_lines_skipped_total\{source="index",reason="malformed_json"\} 1$/m,
     );

@@ -180,6 +180,7 @@ export async function startReplicaServer(
     state: feed.state,
     hub: liveHub.stats(),
     phaseMix: null,
+    verifier: null,
     startedAt: replica.startedAt,
     catalogFault: null,
     futureDatedEpisodes: futureDatedOrNull(replica.catalog.db, 'replica_episodes'),
