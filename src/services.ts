@@ -119,10 +119,11 @@ export async function startServices(
     rescanInterval: config.rescanInterval,
     snapshotInterval: config.snapshotInterval,
     replayBuffer: config.replayBuffer,
-    observeCatalogCommit: (source, seconds) => {
+    observeCatalogCommit: (source, seconds, verifierWork) => {
       metrics.catalogCommit.observe({ source }, seconds);
-      // New index rows for the verifier (a thread ended while idle is started again).
-      if (source === 'index') indexCommitted();
+      // New index rows or files for the verifier (a thread ended while idle is started again);
+      // not when the writer classified every row it inserted (catalog/insert-classifier.ts).
+      if (source === 'index' && verifierWork) indexCommitted();
     },
   });
   const { bus, live } = pipeline;

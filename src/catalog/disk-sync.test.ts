@@ -2,8 +2,8 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it, onTestFinished } from 'vitest';
+import { episode } from '../../test/support/catalog.js';
 import { tempDir } from '../../test/support/tmp.js';
-import type { EpisodeRecord } from '../protocol/index.js';
 import { DB_FILE, type Db, openDatabase, SCHEMA_VERSION } from './db.js';
 import { type DiskFile, DiskSync } from './disk-sync.js';
 import { EpisodeQueries, NO_FILTER } from './episodes-query.js';
@@ -12,17 +12,6 @@ import { MIGRATIONS } from './schema.js';
 import { integrityCounts } from './verifier-service.js';
 
 const ROOT = '/data';
-
-function episode(id: string, host: string, size: number, extra: Partial<EpisodeRecord> = {}): EpisodeRecord {
-  return {
-    episode_id: id,
-    host_id: host,
-    sha256: `${id}-sha`.padEnd(64, '0'),
-    size_bytes: size,
-    received_at: new Date(Date.UTC(2026, 0, 1) + Number(id.replace(/\D/g, '')) * 60_000).toISOString(),
-    ...extra,
-  };
-}
 
 function file(host: string, id: string, size: number, mtimeMs = 1000): DiskFile {
   return { relPath: `episodes/${host}/${id}.tar.zst`, hostId: host, episodeId: id, size, mtimeMs };

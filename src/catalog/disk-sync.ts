@@ -45,7 +45,8 @@ interface EpisodeRow {
   status: string;
 }
 
-interface FileRow {
+/** A `disk_files` row as the sync and the writer's classification read it (`FILE_COLUMNS`). */
+export interface FileRow {
   rel_path: string;
   size: number;
   mtime_ms: number;
@@ -56,6 +57,10 @@ interface FileRow {
   /** Why the verified file cannot be read as a `.tar.zst` (truncated, not_zstd, …); null when it can. */
   verified_error: string | null;
 }
+
+/** `FileRow`'s columns. */
+export const FILE_COLUMNS =
+  'rel_path, size, mtime_ms, episode_row, verified_size, verified_mtime_ms, verified_sha256, verified_error';
 
 /** The row of `sync_state` holding the last `episodes.id` the sync has classified. */
 export const SYNCED_ROW = 'synced_row';
@@ -94,6 +99,12 @@ export function statusFor(
 export class DiskSync {
   /** Index lines whose `path` is not the default location: rel path → episodes.id. */
   private readonly customPaths = new Map<string, number>();
+  /**
+   * The last row whose custom path `customPaths` holds (when it has one). Rows past the watermark
+   * are classified here or by the catalog writer as it inserts them (`insert-classifier.ts`): the
+   * writer's are read from here up to the watermark before a file is matched with its row.
+   */
+  private customSeen = 0;
   private readonly stmts;
 
   constructor(
@@ -112,17 +123,17 @@ export class DiskSync {
         // A path in its default place (an empty blob) is not a custom one.
         "SELECT id, episode_id, host_id, path FROM episodes WHERE typeof(path) = 'text' AND id <= ?",
       ),
+      // The same over a range of rows (by row id: the rows classified since the last look).
+      customRowsBetween: db.prepare(
+        "SELECT id, episode_id, host_id, path FROM episodes WHERE id > ? AND id <= ? AND typeof(path) = 'text'",
+      ),
       setStatus: db.prepare('UPDATE episodes SET status = ? WHERE id = ?'),
       addCount: db.prepare(
         `INSERT INTO episode_counts (host_id, status, n) VALUES (?, ?, ?)
          ON CONFLICT(host_id, status) DO UPDATE SET n = n + excluded.n`,
       ),
-      allFiles: db.prepare(
-        'SELECT rel_path, size, mtime_ms, episode_row, verified_size, verified_mtime_ms, verified_sha256, verified_error FROM disk_files',
-      ),
-      fileByPath: db.prepare(
-        'SELECT rel_path, size, mtime_ms, episode_row, verified_size, verified_mtime_ms, verified_sha256, verified_error FROM disk_files WHERE rel_path = ?',
-      ),
+      allFiles: db.prepare(`SELECT ${FILE_COLUMNS} FROM disk_files`),
+      fileByPath: db.prepare(`SELECT ${FILE_COLUMNS} FROM disk_files WHERE rel_path = ?`),
       insertFile: db.prepare(
         `INSERT INTO disk_files (rel_path, host_id, episode_id, size, mtime_ms, first_seen_at)
          VALUES (?, ?, ?, ?, ?, ?)`,
@@ -143,7 +154,17 @@ export class DiskSync {
          WHERE rel_path = ? AND size = ? AND mtime_ms = ?`,
       ),
     };
-    for (const row of this.stmts.customRows.all(this.watermark()) as EpisodeRow[]) this.noteCustom(row);
+    const watermark = this.watermark();
+    for (const row of this.stmts.customRows.all(watermark) as EpisodeRow[]) this.noteCustom(row);
+    this.customSeen = watermark;
+  }
+
+  /** `customPaths` holds every classified row's custom path (up to `watermark`, read in this transaction). */
+  private noteCustomUpTo(watermark: number): void {
+    if (watermark <= this.customSeen) return;
+    const rows = this.stmts.customRowsBetween.all(this.customSeen, watermark) as EpisodeRow[];
+    for (const row of rows) this.noteCustom(row);
+    this.customSeen = watermark;
   }
 
   /** The last `episodes.id` classified; rows after it are still `unverified` by default. */
@@ -189,6 +210,7 @@ export class DiskSync {
     return this.write(() => {
       const now = new Date().toISOString();
       const watermark = this.watermark();
+      this.noteCustomUpTo(watermark);
       const { upserts, removals } = changes;
       const end = Math.min(from + limit, upserts.length + removals.length);
       for (let i = from; i < end; i++) {
@@ -241,7 +263,9 @@ export class DiskSync {
    */
   syncNewRows(limit: number): number {
     return this.write(() => {
-      const rows = this.stmts.newRows.all(this.watermark(), limit) as EpisodeRow[];
+      const watermark = this.watermark();
+      this.noteCustomUpTo(watermark);
+      const rows = this.stmts.newRows.all(watermark, limit) as EpisodeRow[];
       const counts = new Map<string, number>();
       for (const row of rows) {
         this.noteCustom(row);
@@ -260,7 +284,10 @@ export class DiskSync {
         this.stmts.addCount.run(host, status, n);
       }
       const last = rows[rows.length - 1];
-      if (last) this.stmts.setWatermark.run(SYNCED_ROW, last.id);
+      if (last) {
+        this.stmts.setWatermark.run(SYNCED_ROW, last.id);
+        this.customSeen = last.id; // each row's custom path was noted above
+      }
       return rows.length;
     });
   }

@@ -15,6 +15,7 @@ import {
 import { isoFromMs, timestampMs } from '../util/time.js';
 import type { Db } from './db.js';
 import { defaultRelPath } from './disk-sync-paths.js';
+import { InsertClassifier } from './insert-classifier.js';
 import { scannedExtraJson, scannedId, scannedText, spannedExtraJson } from './scanned-row.js';
 import { BULK_REPEATS_TABLE, EPISODE_PATH } from './schema.js';
 
@@ -232,10 +233,20 @@ export class EpisodeStore {
   private readonly linesTx;
   /** Set while a cold bulk load fills the keyless table (`startBulk`). */
   private bulk: BulkLoad | null = null;
+  /** Gives a live batch's rows their integrity status at insert (`classifyLive`); null: the verifier does. */
+  private classifier: InsertClassifier | null = null;
+  /** The classifier while a live batch is written (`writeBatch`), else null. */
+  private classifying: InsertClassifier | null = null;
+  /** Whether the last `writeBatch` left the verifier work (rows to classify, files to hash). */
+  private verifierWork = true;
 
   constructor(db: Db) {
     this.db = db;
-    this.insert = db.prepare(`${INSERT_EPISODE} ON CONFLICT(episode_id) DO NOTHING`);
+    // A live row comes with its status: the classifier's, or the column's default ('unverified',
+    // left to the verifier thread).
+    this.insert = db.prepare(
+      `INSERT INTO episodes (${EPISODE_INSERT_COLUMNS.join(', ')}, first_seen_at, status) VALUES ${EPISODE_VALUES.slice(0, -1)}, ?) ON CONFLICT(episode_id) DO NOTHING`,
+    );
     this.bumpDuplicate = db.prepare('UPDATE episodes SET duplicates = duplicates + 1 WHERE episode_id = ?');
     this.upsertHost = db.prepare(
       `INSERT INTO host_totals (host_id, episodes, bytes, last_received_at) VALUES (?, ?, ?, ?)
@@ -334,11 +345,34 @@ export class EpisodeStore {
     })();
   }
 
+  /**
+   * From now on the rows of record batches (`writeBatch`: the tailer's, live) get their integrity
+   * status as they are inserted, when the verifier has classified every row before them
+   * (`insert-classifier.ts`); `dataRoot` is where their files are.
+   */
+  classifyLive(dataRoot: string): void {
+    this.classifier = new InsertClassifier(this.db, dataRoot);
+  }
+
+  /**
+   * Whether the verifier has work from the last `writeBatch`: rows it left unclassified or files
+   * it claimed (to hash). Always true without `classifyLive`.
+   */
+  get leftVerifierWork(): boolean {
+    return this.verifierWork;
+  }
+
   writeBatch(
     records: readonly EpisodeRecord[],
     checkpoint: Checkpoint | null,
     duplicateIds: readonly string[] = [],
   ): EpisodeBatchResult {
+    // Classified, the batch reads the verifier's watermark before its first insert: the write lock
+    // is taken at BEGIN (a deferred transaction that read first fails at once with "database is
+    // locked" if the verifier committed before its first write, whatever the busy timeout).
+    if (this.classifier !== null && this.bulk === null)
+      return this.tx.immediate(records, checkpoint, duplicateIds);
+    this.verifierWork = true;
     return this.tx(records, checkpoint, duplicateIds);
   }
 
@@ -520,7 +554,15 @@ export class EpisodeStore {
     duplicateIds: readonly string[],
   ): EpisodeBatchResult {
     const batch = this.begin();
-    for (const r of records) this.add(batch, r);
+    const classifier = this.bulk === null ? this.classifier : null;
+    classifier?.begin();
+    this.classifying = classifier;
+    try {
+      for (const r of records) this.add(batch, r);
+    } finally {
+      this.classifying = null;
+    }
+    if (classifier) this.verifierWork = classifier.end();
     // After the inserts: a repeat may come in the same batch as its first sighting. During a bulk
     // load there is no key to find its episode by yet: it is held.
     const bulk = this.bulk;
@@ -620,6 +662,8 @@ export class EpisodeStore {
       bulk.held = k;
       if (k === p.length) this.flushBulk(batch);
     } else {
+      const classifier = this.classifying;
+      const status = classifier?.status({ episodeId, hostId, sha256, sizeBytes, path }) ?? null;
       const info = this.insert.run(
         episodeId,
         hostId,
@@ -629,6 +673,7 @@ export class EpisodeStore {
         receivedMs,
         storedPath,
         extra,
+        status ?? 'unverified',
       );
       if (info.changes === 0) {
         this.bumpDuplicate.run(episodeId);
@@ -636,6 +681,7 @@ export class EpisodeStore {
         return;
       }
       batch.firstId ??= info.lastInsertRowid;
+      if (status !== null) classifier?.inserted(Number(info.lastInsertRowid), hostId, status);
     }
     batch.inserted++;
     const size = sizeBytes ?? 0;

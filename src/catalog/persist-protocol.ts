@@ -6,6 +6,11 @@ import type { SourceName } from './ingest-store.js';
 /** What the main thread tells the catalog writer at start. */
 export interface PersistWorkerData {
   stateDir: string;
+  /**
+   * The data root: given, the writer classifies a live batch's rows as it inserts them when the
+   * integrity verifier is caught up (`insert-classifier.ts`).
+   */
+  dataRoot?: string;
   /** The index file: where a first-pass range cut short by copytruncate is looked for in its copy. */
   indexPath?: string;
 }
@@ -95,6 +100,11 @@ export type PersistMessage =
       duplicates: number;
       /** Time the batch's transaction took (rows and checkpoint), for the commit-time histogram. */
       seconds: number;
+      /**
+       * Whether the batch left the integrity verifier work: index rows it did not classify, or
+       * files its rows claimed (to hash). False only when the writer classified every new row.
+       */
+      verifierWork: boolean;
     }
   /** A commit failed for a storage reason (full disk, read-only, corrupt); it is retried. */
   | { type: 'fault'; source: SourceName; fault: StorageFault; message: string }

@@ -97,8 +97,15 @@ export class CatalogPersister implements IngestProjection {
     private readonly data: PersistWorkerData,
     private readonly logger: Logger,
     private readonly windowBytes = DEFAULT_WINDOW_BYTES,
-    /** Each commit's transaction time (the catalog commit histogram). */
-    private readonly observeCommit: (source: SourceName, seconds: number) => void = () => {},
+    /**
+     * Each commit's transaction time (the catalog commit histogram), and whether it left the
+     * integrity verifier work (`PersistMessage` 'committed').
+     */
+    private readonly observeCommit: (
+      source: SourceName,
+      seconds: number,
+      verifierWork: boolean,
+    ) => void = () => {},
     private readonly coldWindowBytes = COLD_WINDOW_BYTES,
   ) {}
 
@@ -300,7 +307,7 @@ export class CatalogPersister implements IngestProjection {
         this.committed[m.source] += m.lines;
         this.inserted[m.source] += m.inserted;
         this.duplicates += m.duplicates;
-        this.observeCommit(m.source, m.seconds);
+        this.observeCommit(m.source, m.seconds, m.verifierWork);
         this.committedSeq = m.seq;
         const bytes = this.bytesBySeq.get(m.seq);
         if (bytes !== undefined) {

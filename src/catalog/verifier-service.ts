@@ -7,7 +7,7 @@ import { workerFile } from '../util/worker-url.js';
 import type { Db } from './db.js';
 import { toDiskFile } from './disk-sync-fs.js';
 import { PENDING_SQL, pendingByHost } from './episodes-query.js';
-import { readVerifierCounts, type VerifierCounts } from './verifier-counts.js';
+import { COUNTED_SQL, readVerifierCounts, type VerifierCounts } from './verifier-counts.js';
 import type { VerifierCommand, VerifierMessage, VerifierWorkerData } from './verifier-protocol.js';
 
 export type StatusCounts = Partial<Record<EpisodeStatus, number>>;
@@ -330,15 +330,14 @@ export function integrityCounts(db: Db, posted: VerifierCounts | null = null): I
   let unindexed: VerifierCounts['unindexed'];
   let pending: Array<{ host_id: string; n: number }>;
   if (posted) {
-    // The thread's counts as of its last commit; index rows past them are still unverified.
-    ({ counted, unindexed } = posted);
-    const classified = new Map<string, number>();
-    for (const r of counted) classified.set(r.host_id, (classified.get(r.host_id) ?? 0) + r.n);
-    const totals = db.prepare('SELECT host_id, episodes FROM host_totals').all() as Array<{
-      host_id: string;
-      episodes: number;
-    }>;
-    pending = totals.map((t) => ({ host_id: t.host_id, n: t.episodes - (classified.get(t.host_id) ?? 0) }));
+    // Unindexed files as the thread last counted them (a walk of the files that may be long); the
+    // classified rows from the catalog now (a row per host and status): the catalog writer
+    // classifies new rows too (insert-classifier.ts), and may have while the thread was idle.
+    ({ unindexed } = posted);
+    ({ counted, pending } = db.transaction(() => ({
+      counted: db.prepare(COUNTED_SQL).all() as VerifierCounts['counted'],
+      pending: pendingByHost(db.prepare(PENDING_SQL)),
+    }))());
   } else {
     // One snapshot: the verifier thread may commit between two statements.
     ({ counted, unindexed, pending } = db.transaction(() => ({

@@ -116,8 +116,9 @@ interface GrafanaPanel {
 describe('Prometheus', () => {
   it('passes promtool check metrics on a live scrape, with default process metrics and the histograms', async () => {
     const server = await busyServer();
-    // The verifier starts once the catalog has caught up, and classifies the generated rows.
-    await vi.waitFor(() => expect(server.services.verifier?.stats().rows_synced_total).toBeGreaterThan(4), {
+    // The verifier starts once the catalog has caught up, and classifies the generated rows (the
+    // live line too, unless the catalog writer classified it at insert: catalog/insert-classifier.ts).
+    await vi.waitFor(() => expect(server.services.verifier?.stats().rows_synced_total).toBeGreaterThan(3), {
       timeout: 20_000,
     });
     const res = await fetch(`${server.url}/metrics`);
@@ -143,7 +144,7 @@ describe('Prometheus', () => {
     expect(text).toMatch(/^cis490_dashboard_ws_send_latency_seconds_count [1-9]/m);
     // The integrity verifier's own counters: its thread, and the rows it classified.
     expect(text).toMatch(/^cis490_dashboard_verifier_thread_starts_total [1-9]/m);
-    expect(text).toMatch(/^cis490_dashboard_verifier_rows_synced_total ([5-9]|\d{2,})$/m);
+    expect(text).toMatch(/^cis490_dashboard_verifier_rows_synced_total ([4-9]|\d{2,})$/m);
     expect(text).toMatch(/^cis490_dashboard_verifier_running [01]$/m);
     expect(text).toMatch(
       /^cis490_dashboard_input_lines_skipped_total\{source="index",reason="malformed_json"\} 1$/m,

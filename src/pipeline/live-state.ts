@@ -27,8 +27,18 @@ function jsonOfRecord(record: object): string {
 
 /** Keys of a snapshot whose value is a list of records (kept as they are while in the window). */
 const RECORD_LISTS: ReadonlySet<string> = new Set(['recent_episodes', 'recent_alerts']);
-/** Keys of a snapshot whose value maps hosts to records (each kept until the host's next one). */
-const RECORD_MAPS: ReadonlySet<string> = new Set(['host_last_alert', 'health']);
+/**
+ * Keys of a snapshot whose value maps hosts to records (each kept until the host's next one). A
+ * host's `hosts_indexed` entry is one object per change of its totals (`IndexAggregates`, and the
+ * reducer replaces, never edits, an entry): between changes its JSON is the same.
+ */
+const RECORD_MAPS: ReadonlySet<string> = new Set(['host_last_alert', 'health', 'hosts_indexed']);
+/**
+ * Keys of a snapshot whose value is one record made anew only when it changes: the integrity
+ * counts (one object per read of the catalog, kept 10 s) and the per-host files and bytes on disk
+ * (`LiveState.smallParts`), whose JSON is then made once.
+ */
+const RECORD_VALUES: ReadonlySet<string> = new Set(['integrity', 'host_counts', 'host_bytes']);
 
 /**
  * The JSON of one record list or per-host record map of the last snapshot (a slice of its text,
@@ -104,6 +114,8 @@ export function snapshotMembers(snapshot: Snapshot, cache?: MembersCache): strin
         push(isList ? ']' : '}');
         joined.push({ key, keys, records, start, end: at });
       }
+    } else if (RECORD_VALUES.has(key) && typeof value === 'object' && value !== null) {
+      push(jsonOfRecord(value));
     } else {
       push(JSON.stringify(value));
     }
@@ -124,6 +136,20 @@ interface SmallParts {
   host_counts: Record<string, number>;
   host_bytes: Record<string, number>;
   integrity: IntegrityCounts | null;
+}
+
+/** Whether `disk` gives the per-host counts and bytes `small` holds (hosts with neither left out). */
+function sameDisk(disk: Record<string, HostDisk>, small: SmallParts): boolean {
+  let hosts = 0;
+  for (const host in disk) {
+    const d = disk[host] as HostDisk;
+    if (d.files === 0 && d.bytes === 0) continue;
+    if (small.host_counts[host] !== d.files || small.host_bytes[host] !== d.bytes) return false;
+    hosts++;
+  }
+  let before = 0;
+  for (const _ in small.host_counts) before++;
+  return hosts === before;
 }
 
 /** How often, at most, a bulk load (backlog of the index) publishes its progress as a snapshot. */
@@ -160,6 +186,9 @@ export class LiveState {
   private lastSnapshotMembers: string | null = null;
   /** What the last snapshot was built from (see `changeKey`); null before the first. */
   private lastChangeKey: string | null = null;
+  /** The last small parts (`smallParts`), and a version that goes up with each new one. */
+  private lastSmall: SmallParts | null = null;
+  private smallVersion = 0;
   /** Goes up with every change of `healthByHost`. */
   private healthVersion = 0;
   private integrityCache: { at: number; counts: IntegrityCounts } | null = null;
@@ -214,16 +243,26 @@ export class LiveState {
     return this.build(this.smallParts());
   }
 
-  /** The parts of a snapshot that do not come from the live projection (small: per host). */
+  /**
+   * The parts of a snapshot that do not come from the live projection (small: per host): the last
+   * ones, the very objects, while they say the same (`smallVersion` goes up when they do not), so
+   * that the change key compares no text and the snapshot's JSON of them is made once.
+   */
   private smallParts(): SmallParts {
+    const disk = this.o.disk();
+    const integrity = this.integrity();
+    const last = this.lastSmall;
+    if (last !== null && last.integrity === integrity && sameDisk(disk, last)) return last;
     const host_counts = dict<number>();
     const host_bytes = dict<number>();
-    for (const [host, d] of Object.entries(this.o.disk())) {
+    for (const [host, d] of Object.entries(disk)) {
       if (d.files === 0 && d.bytes === 0) continue;
       host_counts[host] = d.files;
       host_bytes[host] = d.bytes;
     }
-    return { host_counts, host_bytes, integrity: this.integrity() };
+    this.lastSmall = { host_counts, host_bytes, integrity };
+    this.smallVersion++;
+    return this.lastSmall;
   }
 
   private build(small: SmallParts): Snapshot {
@@ -239,19 +278,19 @@ export class LiveState {
   }
 
   /**
-   * Everything a snapshot is built from, in a few hundred bytes: the live projection's and the
-   * health's versions, the ready flag, and the small per-host parts as they are. Equal keys make
-   * equal snapshots, so the timer need not build (and stringify, ~100 KB) one to find it unchanged.
+   * Everything a snapshot is built from: the live projection's, the health's and the small
+   * per-host parts' versions (`smallParts`), and the ready flag. Equal keys make equal snapshots,
+   * so the timer need not build (and stringify, ~100 KB) one to find it unchanged.
    */
-  private changeKey(small: SmallParts): string {
-    return `${this.o.live.version}|${this.healthVersion}|${this.readyFlag}|${JSON.stringify(small)}`;
+  private changeKey(): string {
+    return `${this.o.live.version}|${this.healthVersion}|${this.smallVersion}|${this.readyFlag}`;
   }
 
   publishSnapshot(): void {
     if (this.stopped) return;
     const small = this.smallParts();
     const snapshot = this.build(small);
-    this.publish(snapshot, snapshotMembers(snapshot, this.membersCache), this.changeKey(small));
+    this.publish(snapshot, snapshotMembers(snapshot, this.membersCache), this.changeKey());
   }
 
   /**
@@ -265,7 +304,7 @@ export class LiveState {
   periodicSnapshot(): void {
     if (this.stopped) return;
     const small = this.smallParts();
-    const key = this.changeKey(small);
+    const key = this.changeKey();
     if (key === this.lastChangeKey) return;
     const snapshot = this.build(small);
     const members = snapshotMembers(snapshot, this.membersCache);

@@ -129,6 +129,8 @@ describe('snapshot JSON', () => {
         ...live,
         host_last_alert: mapOf(alertOf) as typeof live.host_last_alert,
         health: mapOf(healthOf),
+        hosts_indexed: mapOf((h) => ({ episodes: h.length, bytes: 7, last_received_at: null })),
+        integrity: { total: { ok: 1 }, hosts: mapOf(() => ({ ok: 1, missing: 2 })) },
       };
       expect(`{${snapshotMembers(crafted)}}`).toBe(JSON.stringify(crafted));
       expect(`{${snapshotMembers(crafted)}}`).toBe(JSON.stringify(crafted)); // the records' JSON made once, reused
@@ -144,6 +146,7 @@ describe('snapshot JSON', () => {
         ],
         recent_alerts: live.recent_alerts.slice(1),
         health: { ...mapOf(healthOf), b_new: healthOf('b_new') },
+        hosts_indexed: { ...crafted.hosts_indexed, '2': { episodes: 3, bytes: 8, last_received_at: 'z' } },
       };
       expect(`{${snapshotMembers(changed, cache)}}`).toBe(JSON.stringify(changed));
       expect(`{${snapshotMembers(crafted, cache)}}`).toBe(JSON.stringify(crafted));

@@ -34,8 +34,11 @@ export interface PipelineOptions {
   replayBuffer: number;
   /** Bytes per range of a cold first pass (tests make many small ones). @default 4 MiB */
   firstPassRangeBytes?: number;
-  /** Each catalog commit's transaction time, in seconds (the `/metrics` histogram). */
-  observeCatalogCommit?(source: 'index' | 'alerts', seconds: number): void;
+  /**
+   * Each catalog commit's transaction time, in seconds (the `/metrics` histogram), and whether it
+   * left the integrity verifier work (rows the writer did not classify, files to hash).
+   */
+  observeCatalogCommit?(source: 'index' | 'alerts', seconds: number, verifierWork: boolean): void;
 }
 
 /** One source file: its reader's position and files, and what the ingest log carried of it. */
@@ -102,6 +105,11 @@ export interface CatalogHealth {
 export function createPipeline(options: PipelineOptions): Pipeline {
   const { dataRoot, stateDir, logger } = options;
   const db = openDatabase(stateDir);
+  // This connection never copies the write-ahead log into the catalog (a checkpoint: up to 4,000
+  // pages of 16 KiB read, written and synced) on the event loop when one of its rare commits (the
+  // phase-mix cache, alert actions) finds the log long: the catalog writer's and the verifier's
+  // commits do (persist-worker.ts LIVE_WAL_AUTOCHECKPOINT).
+  db.pragma('wal_autocheckpoint = 0');
   const stored = loadStoredTotals(db);
   const ingest = new IngestLog();
   // Declared before the writer so the integrity counts can report into it.
@@ -167,7 +175,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     stateDir === null
       ? null
       : new CatalogPersister(
-          { stateDir, indexPath: path.join(dataRoot, 'index.jsonl') },
+          { stateDir, indexPath: path.join(dataRoot, 'index.jsonl'), dataRoot },
           logger,
           undefined,
           options.observeCatalogCommit,

@@ -1,4 +1,25 @@
 import type { EpisodeFilter, EpisodeQueries } from '../../src/catalog/episodes-query.js';
+import type { EpisodeRecord } from '../../src/protocol/index.js';
+
+/**
+ * An index record for the catalog's integrity tests: a sha256 made from the id, received a minute
+ * per the id's digits after 2026-01-01.
+ */
+export function episode(
+  id: string,
+  host: string,
+  size: number,
+  extra: Partial<EpisodeRecord> = {},
+): EpisodeRecord {
+  return {
+    episode_id: id,
+    host_id: host,
+    sha256: `${id}-sha`.padEnd(64, '0'),
+    size_bytes: size,
+    received_at: new Date(Date.UTC(2026, 0, 1) + Number(id.replace(/\D/g, '')) * 60_000).toISOString(),
+    ...extra,
+  };
+}
 
 /** Every page of `f` (keyset paging, `limit` rows a page), concatenated: the ids in page order. */
 export function allPages(queries: EpisodeQueries, f: EpisodeFilter, limit: number): string[] {
