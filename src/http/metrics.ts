@@ -412,12 +412,15 @@ export class Metrics {
       'WebSocket upgrades refused for a missing or wrong token.',
       'unauthorized_total',
     );
-    const pm = (
-      type: 'counter' | 'gauge',
-      name: string,
-      help: string,
-      f: (p: PhaseMixStats) => number | null,
-    ) => stat(type, name, help, [], (s) => (s.phaseMix === null ? null : f(s.phaseMix)));
+    // A series of one part of the scrape that a server may not have (no sample while it is null).
+    const ofPart =
+      <K extends 'phaseMix' | 'verifier'>(key: K) =>
+      (type: StatType, name: string, help: string, f: (part: NonNullable<Scrape[K]>) => number | null) =>
+        stat(type, name, help, [], (s) => {
+          const part = s[key];
+          return part === null ? null : f(part as NonNullable<Scrape[K]>);
+        });
+    const pm = ofPart('phaseMix');
     pm('counter', 'phase_mix_refreshes_total', 'Phase-mix refreshes run.', (p) => p.refreshes_total);
     pm(
       'counter',
@@ -443,12 +446,7 @@ export class Metrics {
     pm('gauge', 'phase_mix_last_refresh_seconds', 'Duration of the last refresh.', (p) =>
       p.last_refresh ? p.last_refresh.duration_ms / 1000 : null,
     );
-    const vf = (
-      type: 'counter' | 'gauge',
-      name: string,
-      help: string,
-      f: (v: IntegrityVerifierStats) => number,
-    ) => stat(type, name, help, [], (s) => (s.verifier === null ? null : f(s.verifier)));
+    const vf = ofPart('verifier');
     vf(
       'gauge',
       'verifier_running',
