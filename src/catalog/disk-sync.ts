@@ -66,6 +66,25 @@ export const FILE_COLUMNS =
 export const SYNCED_ROW = 'synced_row';
 
 /**
+ * The statements that classify a row, shared by the sync and the catalog writer's classification
+ * at insert (`insert-classifier.ts`): the watermark, a row's file, its claim, the per-host counts.
+ */
+export function classifyStatements(db: Db) {
+  return {
+    watermark: db.prepare('SELECT value FROM sync_state WHERE name = ?').pluck(),
+    setWatermark: db.prepare(
+      'INSERT INTO sync_state (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value',
+    ),
+    fileByPath: db.prepare(`SELECT ${FILE_COLUMNS} FROM disk_files WHERE rel_path = ?`),
+    claimFile: db.prepare('UPDATE disk_files SET episode_row = ? WHERE rel_path = ? AND episode_row IS NULL'),
+    addCount: db.prepare(
+      `INSERT INTO episode_counts (host_id, status, n) VALUES (?, ?, ?)
+       ON CONFLICT(host_id, status) DO UPDATE SET n = n + excluded.n`,
+    ),
+  };
+}
+
+/**
  * An indexed episode's integrity from its index line and its file: `missing` without a file,
  * `corrupt` when the size differs (known at once), the hash differs or the tarball cannot be
  * read (cut short, not zstd, not a tar: a receiver that hashed what arrived still indexes the
@@ -112,10 +131,7 @@ export class DiskSync {
     private readonly dataRoot: string,
   ) {
     this.stmts = {
-      watermark: db.prepare('SELECT value FROM sync_state WHERE name = ?').pluck(),
-      setWatermark: db.prepare(
-        'INSERT INTO sync_state (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value',
-      ),
+      ...classifyStatements(db),
       newRows: db.prepare(`SELECT ${ROW_COLUMNS} FROM episodes WHERE id > ? ORDER BY id LIMIT ?`),
       rowById: db.prepare(`SELECT ${ROW_COLUMNS} FROM episodes WHERE id = ?`),
       rowByEpisodeId: db.prepare(`SELECT ${ROW_COLUMNS} FROM episodes WHERE episode_id = ?`),
@@ -128,21 +144,13 @@ export class DiskSync {
         "SELECT id, episode_id, host_id, path FROM episodes WHERE id > ? AND id <= ? AND typeof(path) = 'text'",
       ),
       setStatus: db.prepare('UPDATE episodes SET status = ? WHERE id = ?'),
-      addCount: db.prepare(
-        `INSERT INTO episode_counts (host_id, status, n) VALUES (?, ?, ?)
-         ON CONFLICT(host_id, status) DO UPDATE SET n = n + excluded.n`,
-      ),
       allFiles: db.prepare(`SELECT ${FILE_COLUMNS} FROM disk_files`),
-      fileByPath: db.prepare(`SELECT ${FILE_COLUMNS} FROM disk_files WHERE rel_path = ?`),
       insertFile: db.prepare(
         `INSERT INTO disk_files (rel_path, host_id, episode_id, size, mtime_ms, first_seen_at)
          VALUES (?, ?, ?, ?, ?, ?)`,
       ),
       updateFile: db.prepare('UPDATE disk_files SET size = ?, mtime_ms = ? WHERE rel_path = ?'),
       deleteFile: db.prepare('DELETE FROM disk_files WHERE rel_path = ?'),
-      claimFile: db.prepare(
-        'UPDATE disk_files SET episode_row = ? WHERE rel_path = ? AND episode_row IS NULL',
-      ),
       toVerify: db.prepare(
         `SELECT rel_path AS relPath, size, mtime_ms AS mtimeMs FROM disk_files
          WHERE rel_path > ? AND episode_row IS NOT NULL

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { EpisodeStatus } from '../protocol/api.js';
 import type { Db } from './db.js';
-import { FILE_COLUMNS, type FileRow, SYNCED_ROW, statusFor } from './disk-sync.js';
+import { classifyStatements, type FileRow, SYNCED_ROW, statusFor } from './disk-sync.js';
 import { expectedRelPath } from './disk-sync-paths.js';
 
 /** A new index row's columns the classification reads (`path`: the line's own, null when absent). */
@@ -47,19 +47,8 @@ export class InsertClassifier {
     private readonly dataRoot: string,
   ) {
     this.stmts = {
-      watermark: db.prepare('SELECT value FROM sync_state WHERE name = ?').pluck(),
+      ...classifyStatements(db),
       lastRow: db.prepare('SELECT max(id) FROM episodes').pluck(),
-      fileByPath: db.prepare(`SELECT ${FILE_COLUMNS} FROM disk_files WHERE rel_path = ?`),
-      claimFile: db.prepare(
-        'UPDATE disk_files SET episode_row = ? WHERE rel_path = ? AND episode_row IS NULL',
-      ),
-      addCount: db.prepare(
-        `INSERT INTO episode_counts (host_id, status, n) VALUES (?, ?, ?)
-         ON CONFLICT(host_id, status) DO UPDATE SET n = n + excluded.n`,
-      ),
-      setWatermark: db.prepare(
-        'INSERT INTO sync_state (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value',
-      ),
     };
   }
 
