@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// `npm run demo [-- flags]`: brings the compiled server (dist/) and the web app (web-dist/) up to
-// date with the sources when they are missing or older, then runs `cis490-dashboard demo` in this
-// process. A web build that fails does not stop the demo: the server then shows a "not built" page.
+// `npm run demo [-- flags]`: brings the built server (dist/ and its bundle dist/bundle/) and the web
+// app (web-dist/) up to date with the sources when they are missing or older, then runs
+// `cis490-dashboard demo` in this process. A web build that fails does not stop the demo: the server
+// then shows a "not built" page.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -47,22 +48,27 @@ function step(label, args) {
 }
 
 const web = `${path.sep}web${path.sep}`;
-const distMain = at('dist', 'cli', 'main.js');
+// What the bin runs (bin/cis490-dashboard.js): the bundle, built last from dist/ by the same steps
+// as `npm run build:server`. Older than any server source: all of them again.
+const bundleMain = at('dist', 'bundle', 'main.js');
 const serverSources = newest(
   at('src'),
   (f) => /\.tsx?$/.test(f) && !f.includes(web) && !/\.test\.tsx?$/.test(f) && !f.includes('test-utils'),
 );
-if (mtime(distMain) < serverSources) {
-  // tsc emits even when it reports type errors; only a missing main.js is fatal.
+if (mtime(bundleMain) < serverSources) {
+  // tsc emits even when it reports type errors; only a server that cannot be loaded is fatal.
   step('compiling the server (tsc)', [
     at('node_modules', 'typescript', 'bin', 'tsc'),
     '-p',
     'tsconfig.build.json',
   ]);
+  step('removing stale output from dist/', [at('scripts', 'prune-dist.mjs')]);
   step('bundling TypeBox into dist/vendor', [at('scripts', 'vendor-typebox.mjs')]);
+  // A failed bundle leaves none (bundle-server.mjs removes the stale one): the bin then runs dist/.
+  step('bundling the server into dist/bundle', [at('scripts', 'bundle-server.mjs')]);
 }
-if (mtime(distMain) === 0) {
-  process.stderr.write('demo: dist/cli/main.js is missing and could not be built; run `npm ci` first\n');
+if (mtime(bundleMain) === 0 && mtime(at('dist', 'cli', 'main.js')) === 0) {
+  process.stderr.write('demo: the server is not built and could not be built; run `npm ci` first\n');
   process.exit(2);
 }
 
@@ -81,5 +87,7 @@ if (webSources > 0 && mtime(webIndex) < webSources) {
   }
 }
 
-const { run } = await import(pathToFileURL(distMain).href);
-process.exitCode = await run(['demo', ...process.argv.slice(2)]);
+// `cis490-dashboard demo [flags]` in this process, through the bin (it picks the bundle or dist/):
+// argv as the bin would see it, so its prestart step knows the command too.
+process.argv.splice(2, 0, 'demo');
+await import(pathToFileURL(at('bin', 'cis490-dashboard.js')).href);

@@ -6,8 +6,8 @@
  * or of a file the build no longer takes (tests, src/web). tsc never deletes what it emitted
  * before, and a stale module can still run: `workerFile` (src/util/worker-url.ts) starts the
  * compiled twin of a worker by path, and the CLI loads dist/. dist/vendor/ (scripts/vendor-typebox.mjs)
- * is left alone. Files of current sources are not touched, so a server running from dist/ meanwhile
- * keeps its modules.
+ * and dist/bundle/ (scripts/bundle-server.mjs) are left alone: no source compiles to them. Files of
+ * current sources are not touched, so a server running from dist/ meanwhile keeps its modules.
  *
  * Usage: node scripts/prune-dist.mjs [distDir]   (prints one line per file removed)
  */
@@ -34,7 +34,7 @@ export function pruneDist(distDir, srcDir = path.join(ROOT, 'src')) {
       const p = path.join(dir, e.name);
       const rel = path.relative(distDir, p);
       if (e.isDirectory()) {
-        if (rel === 'vendor') continue;
+        if (rel === 'vendor' || rel === 'bundle' || rel.startsWith('bundle.tmp-')) continue;
         walk(p);
         if (fs.readdirSync(p).length === 0) fs.rmdirSync(p);
       } else if (!hasSource(srcDir, rel)) {

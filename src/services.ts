@@ -1,6 +1,5 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { WsHub } from './bus/ws-hub.js';
 import { trimMalloc } from './catalog/db.js';
@@ -20,10 +19,11 @@ import { type HostThresholds, parseHostThresholds } from './protocol/host-status
 import { CLOSE_GOING_AWAY, HEARTBEAT_INTERVAL_MS } from './protocol/index.js';
 import { UsageError } from './util/errors.js';
 import { createLogger, type Logger } from './util/log.js';
+import { packageRoot } from './util/package-root.js';
 
 /** The packaged web app: `web-dist/` at the package root. */
 export function defaultWebDir(): string {
-  return fileURLToPath(new URL('../web-dist/', import.meta.url));
+  return `${path.join(packageRoot(), 'web-dist')}${path.sep}`;
 }
 
 export interface ServicesExtras {

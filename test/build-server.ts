@@ -2,8 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 /**
- * Vitest global setup: compile the server to dist/ once per run (and bundle TypeBox, as
- * `npm run build:server` does). Worker threads and the CLI run
+ * Vitest global setup: compile the server to dist/ once per run, bundle TypeBox and then
+ * the server into dist/bundle/, as `npm run build:server` does. Worker threads and the CLI run
  * compiled code (a worker_thread cannot load .ts), so tests must see the current sources there.
  * Type errors do not stop the emit (`npm run lint` reports them); tests then fail on behaviour.
  */
@@ -28,4 +28,8 @@ export default function setup(): void {
   if (prune.status !== 0) throw new Error(`build-server: prune-dist failed:\n${prune.stderr}`);
   const vendor = spawnSync(process.execPath, ['scripts/vendor-typebox.mjs'], { cwd: root, encoding: 'utf8' });
   if (vendor.status !== 0) throw new Error(`build-server: vendor-typebox failed:\n${vendor.stderr}`);
+  // The bin runs dist/bundle/ when it is there: left from an earlier build it would be stale, and
+  // every test that spawns the CLI would run old code. Rebuilt from the dist/ just compiled.
+  const bundle = spawnSync(process.execPath, ['scripts/bundle-server.mjs'], { cwd: root, encoding: 'utf8' });
+  if (bundle.status !== 0) throw new Error(`build-server: bundle-server failed:\n${bundle.stderr}`);
 }

@@ -1,7 +1,7 @@
 // First: starts a server's scanner thread while the rest loads (a side effect, by design).
 import './prestart.js';
-import { readFileSync } from 'node:fs';
 import { DashboardError, EXIT_USAGE, UsageError } from '../util/errors.js';
+import { packageVersion } from '../util/package-root.js';
 import type { Command } from './command.js';
 import { agentCommand } from './commands/agent.js';
 import { demoCommand } from './commands/demo.js';
@@ -19,13 +19,6 @@ const COMMANDS: readonly Command[] = [
   agentCommand,
 ];
 
-function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-    version: string;
-  };
-  return pkg.version;
-}
-
 function mainHelp(): string {
   const rows = COMMANDS.map((c) => `  ${c.name.padEnd(12)} ${c.summary}`).join('\n');
   return `Usage: cis490-dashboard <command> [flags]\n\nLive operations dashboard for the CIS490 episode-collection lab.\n\nCommands:\n${rows}\n\nRun 'cis490-dashboard <command> --help' for a command's flags. Flags have CIS490_* environment equivalents.\n  --version    Print the version.\n`;
@@ -42,7 +35,7 @@ export async function run(argv: readonly string[]): Promise<number> {
     return name === undefined ? EXIT_USAGE : 0;
   }
   if (name === '--version' || name === '-v') {
-    process.stdout.write(`${version()}\n`);
+    process.stdout.write(`${packageVersion()}\n`);
     return 0;
   }
   const command = COMMANDS.find((c) => c.name === name);

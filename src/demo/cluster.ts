@@ -13,13 +13,13 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { hostIds } from '../generate/generate.js';
 import { Rng } from '../generate/rng.js';
 import { type RunningBalancer, startBalancer } from '../scaleout/balancer.js';
 import { redisServerArgs } from '../scaleout/redis-server-args.js';
 import { UsageError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
+import { packageRoot } from '../util/package-root.js';
 import { backfill } from './backfill.js';
 import { phaseClient } from './phase-client.js';
 import { Receiver } from './receiver.js';
@@ -65,8 +65,8 @@ export interface RunningClusterDemo {
   stop(): Promise<void>;
 }
 
-/** The compiled CLI (dist/demo/cluster.js → bin/cis490-dashboard.js). */
-const CLI = fileURLToPath(new URL('../../bin/cis490-dashboard.js', import.meta.url));
+/** The CLI the children run: the package's own launcher (it picks the bundle or dist/). */
+const CLI = path.join(packageRoot(), 'bin', 'cis490-dashboard.js');
 const REDIS_MISSING =
   'redis-server is not on PATH: demo --cluster needs it (Debian package redis-server: sudo apt-get install -y redis-server)';
 

@@ -16,7 +16,7 @@ function files(root: string, list: readonly string[]): void {
 }
 
 describe('scripts/prune-dist.mjs (npm run build, the test setup)', () => {
-  it('removes the output of deleted sources, tests and the web app; keeps current output and vendor/', () => {
+  it('removes the output of deleted sources, tests and the web app; keeps current output, vendor/ and bundle/', () => {
     const root = tempDir('cis490-prune-');
     files(root, ['src/server.ts', 'src/bus/bus.ts', 'src/bus/bus.test.ts', 'src/web/main.tsx']);
     files(root, [
@@ -29,6 +29,8 @@ describe('scripts/prune-dist.mjs (npm run build, the test setup)', () => {
       'dist/gone/worker.js',
       'dist/web/main.js',
       'dist/vendor/typebox/index.js',
+      'dist/bundle/main.js',
+      'dist/bundle/chunk-abc.js',
     ]);
     const removed = (pruneDist(path.join(root, 'dist'), path.join(root, 'src')) as string[]).sort();
     expect(removed).toEqual(
@@ -41,7 +43,14 @@ describe('scripts/prune-dist.mjs (npm run build, the test setup)', () => {
       ].sort(),
     );
     expect(fs.existsSync(path.join(root, 'dist/gone'))).toBe(false);
-    for (const kept of ['server.js', 'server.js.map', 'bus/bus.js', 'vendor/typebox/index.js'])
+    for (const kept of [
+      'server.js',
+      'server.js.map',
+      'bus/bus.js',
+      'vendor/typebox/index.js',
+      'bundle/main.js',
+      'bundle/chunk-abc.js',
+    ])
       expect(fs.existsSync(path.join(root, 'dist', kept)), kept).toBe(true);
   });
 

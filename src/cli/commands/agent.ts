@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Agent } from '../../agent/agent.js';
 import { AGENT_OPTIONS, type AgentConfig, defaultStateDir } from '../../config/schema.js';
@@ -8,6 +7,7 @@ import { checkReceiverName, streamKeys } from '../../scaleout/keys.js';
 import { checkDataRoot, readToken } from '../../services.js';
 import { DashboardError, UsageError } from '../../util/errors.js';
 import { createLogger } from '../../util/log.js';
+import { packageVersion } from '../../util/package-root.js';
 import { defineCommand } from '../command.js';
 
 /** `--listen HOST:PORT` (IPv6 in brackets: `[::1]:8491`). */
@@ -79,13 +79,6 @@ export function defaultAgentStateDir(redis: string, namespace: string, receiver:
   return path.join(defaultStateDir(), `agent-${receiver}-${hash}`);
 }
 
-function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
-    version: string;
-  };
-  return pkg.version;
-}
-
 export const agentCommand = defineCommand({
   name: 'agent',
   summary:
@@ -155,7 +148,7 @@ export const agentCommand = defineCommand({
         snapshotInterval: options.snapshotInterval,
         heartbeatInterval: options.heartbeatInterval,
         url,
-        version: version(),
+        version: packageVersion(),
         stateDir: path.resolve(
           options.stateDir ?? defaultAgentStateDir(redisUrl, options.namespace, receiver),
         ),
