@@ -4,11 +4,13 @@
  * `prepare`): the compiled server as one rolldown bundle in dist/bundle/, which
  * bin/cis490-dashboard.js runs when it is there.
  *
- * Why: from dist/ a cold start makes Node find, read and compile several hundred modules (ours and
- * the dependencies') on the main thread and again in each worker thread. The same code in a few
- * files cut the whole process's CPU at the moment /readyz first answered from 2.69 to 2.43 s at
- * 1M lines and 1.51 to 1.26 s at 76k (BENCHMARKS.md has the A/B). dist/ stays as tsc wrote it: the
- * tests and their worker threads run it (src/util/worker-url.ts), and the bin falls back to it.
+ * Why: from dist/ a cold start makes Node find, read and link several hundred modules (ours and
+ * the dependencies') on the main thread, and each worker thread its own share. The same code in a
+ * few dozen files cut the whole process's CPU at the moment /readyz first answered by ≈ 0.3 s
+ * (1M-line python root, 8 alternations against main: median 2.87 → 2.57 s, main thread 1.21 →
+ * 1.09 s; 76k: 1.99 → 1.66 s); `bootstrap_seconds` does not move: it starts after the imports.
+ * dist/ stays as tsc wrote it: the tests and their worker threads run it
+ * (src/util/worker-url.ts), and the bin falls back to it.
  *
  * Layout: one flat folder. Entries: `main.js` (src/cli/main.ts), `prestart.js` (src/cli/prestart.ts,
  * which the bin loads before main.js so the scanner thread starts while the rest is still being
@@ -17,6 +19,9 @@
  * Chunks are siblings of the entries, so `workerFile`'s './NAME.js', resolved against whichever
  * chunk holds the caller, lands on the worker's entry. Native addons (better-sqlite3, zstd-napi,
  * ws's optional ones) stay in node_modules: they find their .node files relative to themselves.
+ * Bundled CommonJS gets no `__dirname`: the uses left are not reached (pino's transports, which
+ * the server does not use; @fastify/swagger's default title, which our `info` replaces, inside a
+ * try). A dependency that needs its own files at run time belongs in EXTERNAL.
  *
  * The bundle is written to a temporary sibling folder and swapped in, so there is never half a
  * bundle. A failed build removes the previous one too: it was made from an older dist/, and the
