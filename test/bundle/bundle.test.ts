@@ -19,10 +19,10 @@ const RECORDER = new URL('./record-workers.mjs', import.meta.url).href;
 /** The worker threads a `serve` of a data root starts (each by `workerFile('./NAME.js', …)`). */
 const WORKERS = ['first-pass-worker.js', 'persist-worker.js', 'verifier-worker.js'];
 
-/** A package folder with package.json, bin/, web-dist/ and dist/bundle/ copied; node_modules linked. */
-function packageCopy(dir: string): string {
+/** A package folder with package.json, bin/ and `parts` copied; node_modules linked. */
+function packageCopy(dir: string, parts = ['web-dist', path.join('dist', 'bundle')]): string {
   const pkg = path.join(dir, 'pkg');
-  for (const rel of ['package.json', 'bin', 'web-dist', path.join('dist', 'bundle')]) {
+  for (const rel of ['package.json', 'bin', ...parts]) {
     fs.cpSync(path.join(REPO, rel), path.join(pkg, rel), { recursive: true });
   }
   // Linked, not copied: the externals (better-sqlite3, zstd-napi) and their .node files load from it.
@@ -101,7 +101,7 @@ function firstWsMessage(url: string): Promise<{ type?: unknown }> {
   });
 }
 
-describe('the bundle bin/cis490-dashboard.js runs (dist/bundle/)', () => {
+describe('what bin/cis490-dashboard.js runs: the bundle (dist/bundle/), else dist/', () => {
   it('serves a generated root from a package holding only the bundle, every worker thread from the bundle folder', async () => {
     const dir = tempDir('cis490-bundle-');
     const pkg = packageCopy(dir);
@@ -187,4 +187,27 @@ describe('the bundle bin/cis490-dashboard.js runs (dist/bundle/)', () => {
     const errors = out.all.filter((l) => Number(record(l)?.level) >= 50);
     expect(errors).toEqual([]);
   }, 120_000);
+
+  it('falls back to dist/cli/main.js without a bundle, and says it is not built (exit 2) without either', async () => {
+    const dir = tempDir('cis490-bundle-');
+    // tsc's dist/ only: the bundle's folder left out.
+    const pkg = packageCopy(dir, ['dist']);
+    fs.rmSync(path.join(pkg, 'dist', 'bundle'), { recursive: true, force: true });
+    const bin = path.join(pkg, 'bin', 'cis490-dashboard.js');
+    const run = promisify(execFile);
+    const { version } = JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8')) as {
+      version: string;
+    };
+    expect((await run(process.execPath, [bin, '--version'])).stdout.trim()).toBe(version);
+
+    fs.rmSync(path.join(pkg, 'dist'), { recursive: true });
+    const unbuilt = await run(process.execPath, [bin, '--version']).then(
+      () => null,
+      (err: { code?: unknown; stderr?: unknown }) => err,
+    );
+    expect(unbuilt?.code).toBe(2);
+    expect(String(unbuilt?.stderr).trim()).toBe(
+      'cis490-dashboard: not built yet; run `npm ci` or `npm run build:server` first',
+    );
+  });
 });
