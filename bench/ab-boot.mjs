@@ -2,7 +2,8 @@
  * Cold bootstrap of two or more builds side by side (and the seed), alternating, on the cached
  * 1M-line root of one index style: each DIR is a built tree with its own bench/ (e.g. an old
  * commit from `git archive` with node_modules linked and `npx tsc -p tsconfig.build.json` run).
- * Prints each run (in-process first pass, whole-process and main-thread CPU, RSS, load) and
+ * Prints each run (in-process first pass, whole-process wall to /readyz, whole-process and
+ * main-thread CPU, RSS, load) and
  * the medians. SEED=0 leaves the seed out.
  *
  *   node bench/ab-boot.mjs python 3 /tmp/old-build .
@@ -32,7 +33,7 @@ for (let r = 0; r < Number(repsArg); r++) {
     res[dirs[i]] ??= [];
     res[dirs[i]].push(o);
     console.log(
-      `${path.basename(dirs[i])} ${style} boot ${o.bootstrapSeconds} cpu ${o.cpu} main ${o.mainCpu} rss ${(o.rss / 1048576).toFixed(0)}MiB load ${os.loadavg()[0].toFixed(1)}`,
+      `${path.basename(dirs[i])} ${style} boot ${o.bootstrapSeconds} wall ${o.wall.toFixed(3)} cpu ${o.cpu} main ${o.mainCpu} rss ${(o.rss / 1048576).toFixed(0)}MiB load ${os.loadavg()[0].toFixed(1)}`,
     );
   }
   if (withSeed) {
@@ -50,7 +51,7 @@ const med = (a) => {
 };
 for (const d of dirs)
   console.log(
-    `SUMMARY ${path.basename(d)} ${style}: boot med ${med(res[d].map((o) => o.bootstrapSeconds))} main cpu med ${med(res[d].map((o) => o.mainCpu))} cpu med ${med(res[d].map((o) => o.cpu))}` +
+    `SUMMARY ${path.basename(d)} ${style}: boot med ${med(res[d].map((o) => o.bootstrapSeconds))} wall med ${med(res[d].map((o) => o.wall)).toFixed(3)} main cpu med ${med(res[d].map((o) => o.mainCpu))} cpu med ${med(res[d].map((o) => o.cpu))}` +
       (res.seed
         ? ` seed/ours ${(med(res.seed.map((s) => s.seconds)) / med(res[d].map((o) => o.bootstrapSeconds))).toFixed(2)}x`
         : ''),

@@ -3,6 +3,18 @@ import type { AlertRecord, EpisodeRecord } from '../protocol/index.js';
 import type { StorageFault } from '../state/errors.js';
 import type { SourceName } from './ingest-store.js';
 
+/**
+ * The workerData of a catalog writer started ahead of need (`prestartCatalogWriter`): it loads its
+ * modules, then waits on `handover` (an Int32Array over it) for its PersistWorkerData, posted to it
+ * before the wait is ended (WRITER_HANDOVER.given), or for word that nobody needs it (.released).
+ */
+export interface PrestartedWriterData {
+  handover: SharedArrayBuffer;
+}
+
+/** The values of a prestarted writer's `handover` word. */
+export const WRITER_HANDOVER = { waiting: 0, given: 1, released: 2 } as const;
+
 /** What the main thread tells the catalog writer at start. */
 export interface PersistWorkerData {
   stateDir: string;

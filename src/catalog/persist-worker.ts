@@ -8,20 +8,26 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parentPort, workerData } from 'node:worker_threads';
+import { type MessagePort, parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { sha1Hex } from '../feeders/tail/fingerprint.js';
 import type { Checkpoint } from '../feeders/tail/types.js';
 import { storageFault } from '../state/errors.js';
 import { errorMessage } from '../util/errors.js';
 import { openDatabase } from './db.js';
 import { AlertStore, type EpisodeBatchResult, EpisodeStore } from './ingest-store.js';
-import type { PersistBatch, PersistCommand, PersistMessage, PersistWorkerData } from './persist-protocol.js';
+import {
+  type PersistBatch,
+  type PersistCommand,
+  type PersistMessage,
+  type PersistWorkerData,
+  type PrestartedWriterData,
+  WRITER_HANDOVER,
+} from './persist-protocol.js';
 import { dropEpisodeIndexesForLoad, ensureEpisodeIndexes, UNSYNCED_LOAD } from './schema.js';
 import { SpareCores } from './spare-cores.js';
 
 const port = parentPort;
 if (!port) throw new Error('persist-worker must run in a worker thread');
-const data = workerData as PersistWorkerData;
 const post = (m: PersistMessage) => port.postMessage(m);
 
 /**
@@ -38,6 +44,24 @@ try {
 } catch {
   // Elsewhere (or not permitted) the writer runs at the process's priority.
 }
+
+/**
+ * This thread's data: given at its start, or — a writer started ahead of need, while the server
+ * was still loading (`prestartCatalogWriter`) — posted to it once the pipeline is built. Waited for
+ * here, blocking: the thread has nothing else to do, the module reads on as if it had been given
+ * at the start, and no batch can arrive before its handler is there (a prestarted writer's
+ * modules are loaded by now, which is what starting it early was for).
+ */
+function writerData(given: PersistWorkerData | PrestartedWriterData, from: MessagePort): PersistWorkerData {
+  if (!('handover' in given)) return given;
+  const handover = new Int32Array(given.handover);
+  Atomics.wait(handover, 0, WRITER_HANDOVER.waiting);
+  const posted = Atomics.load(handover, 0) === WRITER_HANDOVER.given ? receiveMessageOnPort(from) : undefined;
+  // Released unused (the server needed no catalog writer, or it stopped first): the thread ends.
+  if (!posted) process.exit(0);
+  return posted.message as PersistWorkerData;
+}
+const data = writerData(workerData as PersistWorkerData | PrestartedWriterData, port);
 
 const db = openDatabase(data.stateDir);
 /**

@@ -1,13 +1,17 @@
+import { once } from 'node:events';
 import path from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { describe, expect, it, vi } from 'vitest';
 import { tempDir } from '../../test/support/tmp.js';
 import type { IngestEntry } from '../bus/ingest-log.js';
 import type { Checkpoint } from '../feeders/tail/types.js';
 import type { AlertRecord, EpisodeRecord } from '../protocol/index.js';
 import { silentLogger } from '../util/log.js';
+import { workerFile } from '../util/worker-url.js';
 import { openDatabase } from './db.js';
 import type { SourceName } from './ingest-store.js';
-import { CatalogPersister } from './persister.js';
+import { WRITER_HANDOVER } from './persist-protocol.js';
+import { CatalogPersister, prestartCatalogWriter, releasePrestartedCatalogWriter } from './persister.js';
 
 const checkpoint = (offset: number): Checkpoint => ({
   dev: 1,
@@ -179,5 +183,50 @@ describe('catalog persister: live batches', () => {
     await persister.stop();
     expect(read().rows.map((r) => r.episode_id)).toEqual(['a', 'b']);
     expect(read().offsets).toEqual([{ source: 'index', offset: 200 }]);
+  });
+});
+
+describe('catalog writer started ahead of need', () => {
+  it('takes the prestarted thread and commits through it as through a writer started with its data', async () => {
+    const threadId = prestartCatalogWriter();
+    expect(threadId).not.toBeNull();
+    const { persister, read } = writer();
+    try {
+      expect(persister.writerThreadId).toBe(threadId);
+      await persister.apply(indexEntry(['a', 'b'], 100));
+      await persister.whenIdle();
+      expect(read()).toEqual({
+        rows: [
+          { episode_id: 'a', duplicates: 0 },
+          { episode_id: 'b', duplicates: 0 },
+        ],
+        offsets: [{ source: 'index', offset: 100 }],
+      });
+    } finally {
+      await persister.stop();
+    }
+    // Taken once: the next writer is a thread of its own.
+    const second = writer();
+    try {
+      expect(second.persister.writerThreadId).not.toBe(threadId);
+    } finally {
+      await second.persister.stop();
+      releasePrestartedCatalogWriter();
+    }
+  });
+
+  it('ends a prestarted writer told that no data is coming, having opened nothing', async () => {
+    const handover = new SharedArrayBuffer(4);
+    const worker = new Worker(workerFile('./persist-worker.js', import.meta.url), {
+      workerData: { handover },
+    });
+    const messages: unknown[] = [];
+    worker.on('message', (m) => messages.push(m));
+    const word = new Int32Array(handover);
+    Atomics.store(word, 0, WRITER_HANDOVER.released);
+    Atomics.notify(word, 0);
+    const [code] = await once(worker, 'exit');
+    expect(code).toBe(0);
+    expect(messages).toEqual([]);
   });
 });

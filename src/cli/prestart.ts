@@ -1,9 +1,14 @@
 /**
  * Imported first by the CLI, so it runs before the modules of the commands are evaluated: for a
- * command that serves a data root, the first pass's scanner thread starts loading now, on the
- * other core, while this thread loads the server (see `prestartScanner`; unused, it is ended).
+ * command that serves a data root, the first pass's scanner thread and the catalog writer thread
+ * start loading now, on the other core, while this thread loads the server (see `prestartScanner`
+ * and `prestartCatalogWriter`; unused, they are ended).
  */
+import { prestartCatalogWriter } from '../catalog/persister.js';
 import { prestartScanner } from '../feeders/first-pass.js';
 
 const command = process.argv[2];
-if (command === 'serve' || command === 'demo') void prestartScanner();
+if (command === 'serve' || command === 'demo') {
+  void prestartScanner();
+  prestartCatalogWriter();
+}

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
+import { type PrestartedWorker, prestartWorker } from '../util/prestarted-worker.js';
 import { workerFile } from '../util/worker-url.js';
 import {
   CONTROL,
@@ -466,9 +467,7 @@ class ScannerThread {
 const newScannerWorker = () => new Worker(workerFile('./first-pass-worker.js', import.meta.url));
 
 /** A scanner thread started ahead of need (`prestartScanner`), not given a pass yet. */
-let prestarted: { worker: Worker; gone: boolean; ready: Promise<void>; timer: NodeJS.Timeout } | null = null;
-/** An unused prestarted scanner is ended after this long (a start that needed no first pass). */
-const PRESTART_UNUSED_MS = 10_000;
+let prestarted: PrestartedWorker | null = null;
 
 /**
  * Starts the first pass's scanner thread now, before a pass is known to be needed: its own start
@@ -478,52 +477,19 @@ const PRESTART_UNUSED_MS = 10_000;
  * Resolves once the thread's modules are loaded (callers need not wait).
  */
 export function prestartScanner(): Promise<void> {
-  if (prestarted) return prestarted.ready;
-  let worker: Worker;
-  try {
-    worker = newScannerWorker();
-  } catch {
-    return Promise.resolve();
-  }
-  // Resolves once its modules are loaded (or it is gone).
-  const ready = new Promise<void>((resolve) => {
-    worker.on('message', (m) => m === SCANNER_READY && resolve());
-    worker.once('exit', () => resolve());
-  });
-  const held = {
-    worker,
-    gone: false,
-    ready,
-    timer: setTimeout(releasePrestartedScanner, PRESTART_UNUSED_MS),
-  };
-  held.timer.unref();
-  const gone = () => {
-    held.gone = true;
-  };
-  worker.on('error', gone);
-  worker.on('exit', gone);
-  // Idle until taken: it keeps nothing alive.
-  worker.unref();
-  prestarted = held;
-  return ready;
+  prestarted ??= prestartWorker(newScannerWorker, { readyMessage: SCANNER_READY });
+  return prestarted?.ready ?? Promise.resolve();
 }
 
 /** Ends the prestarted scanner thread, if one is waiting unused. */
 export function releasePrestartedScanner(): void {
-  const held = prestarted;
+  prestarted?.release();
   prestarted = null;
-  if (!held) return;
-  clearTimeout(held.timer);
-  void held.worker.terminate();
 }
 
 /** The prestarted scanner thread, if one is waiting and alive (the caller owns it then). */
 function takePrestarted(): Worker | null {
   const held = prestarted;
   prestarted = null;
-  if (!held) return null;
-  clearTimeout(held.timer);
-  if (held.gone) return null;
-  held.worker.ref();
-  return held.worker;
+  return held?.take() ?? null;
 }

@@ -4,7 +4,12 @@ import { RingEventLog } from '../bus/event-log.js';
 import { IngestLog } from '../bus/ingest-log.js';
 import { type Db, openDatabase } from '../catalog/db.js';
 import { loadStoredTotals } from '../catalog/ingest-store.js';
-import { type CatalogFault, CatalogPersister, type PersisterStats } from '../catalog/persister.js';
+import {
+  type CatalogFault,
+  CatalogPersister,
+  type PersisterStats,
+  releasePrestartedCatalogWriter,
+} from '../catalog/persister.js';
 import type { VerifierCounts } from '../catalog/verifier-counts.js';
 import { integrityCounts } from '../catalog/verifier-service.js';
 import { EpisodesDirFeeder } from '../feeders/episodes-dir.js';
@@ -181,6 +186,8 @@ export function createPipeline(options: PipelineOptions): Pipeline {
           options.observeCatalogCommit,
         );
   persisterRef = persister;
+  // No catalog to write: a writer thread started ahead of need is given back.
+  if (!persister) releasePrestartedCatalogWriter();
   // Projections in order: the live state first (what clients wait for), the metrics, then the
   // catalog (it copies what it keeps before the reader reuses its buffer, or moves columns that
   // are the entry's own: last). All run before `append` returns.
