@@ -6,9 +6,11 @@
  *
  * Why: from dist/ a cold start makes Node find, read and link several hundred modules (ours and
  * the dependencies') on the main thread, and each worker thread its own share. The same code in a
- * few dozen files cut the whole process's CPU at the moment /readyz first answered by ≈ 0.3 s
- * (1M-line python root, 8 alternations against main: median 2.87 → 2.57 s, main thread 1.21 →
- * 1.09 s; 76k: 1.99 → 1.66 s); `bootstrap_seconds` does not move: it starts after the imports.
+ * few dozen files cut the whole process's CPU at the moment /readyz first answered by ≈ 0.2-0.3 s
+ * and the wall time from spawn by ≈ 0.1 s (8 alternations against main 617561e at load ≈ 2;
+ * 1M-line python root: CPU 2.66 → 2.36 s, main thread 1.12 → 1.02 s, wall 1.60 → 1.45 s; 76k:
+ * CPU 1.70 → 1.42 s, wall 1.06 → 0.95 s). `bootstrap_seconds` does not move: it starts after
+ * the imports.
  * dist/ stays as tsc wrote it: the tests and their worker threads run it
  * (src/util/worker-url.ts), and the bin falls back to it.
  *
