@@ -7,11 +7,11 @@ import type { IngestEntry } from '../bus/ingest-log.js';
 import type { Checkpoint } from '../feeders/tail/types.js';
 import type { AlertRecord, EpisodeRecord } from '../protocol/index.js';
 import { silentLogger } from '../util/log.js';
-import { workerFile } from '../util/worker-url.js';
 import { openDatabase } from './db.js';
 import type { SourceName } from './ingest-store.js';
 import { WRITER_HANDOVER } from './persist-protocol.js';
-import { CatalogPersister, prestartCatalogWriter, releasePrestartedCatalogWriter } from './persister.js';
+import { CatalogPersister } from './persister.js';
+import { prestartCatalogWriter, releasePrestartedCatalogWriter, writerFile } from './writer-prestart.js';
 
 const checkpoint = (offset: number): Checkpoint => ({
   dev: 1,
@@ -217,7 +217,7 @@ describe('catalog writer started ahead of need', () => {
 
   it('ends a prestarted writer told that no data is coming, having opened nothing', async () => {
     const handover = new SharedArrayBuffer(4);
-    const worker = new Worker(workerFile('./persist-worker.js', import.meta.url), {
+    const worker = new Worker(writerFile(), {
       workerData: { handover },
     });
     const messages: unknown[] = [];

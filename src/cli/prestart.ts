@@ -4,8 +4,8 @@
  * start loading now, on the other core, while this thread loads the server (see `prestartScanner`
  * and `prestartCatalogWriter`; unused, they are ended).
  */
-import { prestartCatalogWriter } from '../catalog/persister.js';
-import { prestartScanner } from '../feeders/first-pass.js';
+import { prestartCatalogWriter } from '../catalog/writer-prestart.js';
+import { prestartScanner } from '../feeders/scanner-prestart.js';
 
 const command = process.argv[2];
 if (command === 'serve' || command === 'demo') {

@@ -1,8 +1,6 @@
 import fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
-import { type PrestartedWorker, prestartWorker } from '../util/prestarted-worker.js';
-import { workerFile } from '../util/worker-url.js';
+import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
 import {
   CONTROL,
   type FirstPassJob,
@@ -22,6 +20,7 @@ import {
 import { MAX_LINE_BYTES, readRange } from './index-ranges.js';
 import { type ScannedRange, scanIndexRange } from './index-scan.js';
 import type { BulkLoader } from './jsonl-feeder.js';
+import { newScannerWorker, takePrestartedScanner } from './scanner-prestart.js';
 import { type LineSink, splitLines } from './tail/lines.js';
 import type { Checkpoint } from './tail/types.js';
 
@@ -431,7 +430,7 @@ class ScannerThread {
   ): ScannerThread | null {
     try {
       const shared = new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT);
-      const worker = takePrestarted() ?? newScannerWorker();
+      const worker = takePrestartedScanner() ?? newScannerWorker();
       const { port1, port2 } = new MessageChannel();
       const job: FirstPassJob = { fd, ranges, control: shared, ahead, spares: port2 };
       worker.postMessage(job, [port2]);
@@ -462,34 +461,4 @@ class ScannerThread {
     this.spares.close();
     await this.worker.terminate();
   }
-}
-
-const newScannerWorker = () => new Worker(workerFile('./first-pass-worker.js', import.meta.url));
-
-/** A scanner thread started ahead of need (`prestartScanner`), not given a pass yet. */
-let prestarted: PrestartedWorker | null = null;
-
-/**
- * Starts the first pass's scanner thread now, before a pass is known to be needed: its own start
- * (loading its modules, ≈ 0.15 s) then runs on the other core while this thread is still loading
- * and opening the server, and the pass's ranges go to a thread that is ready. The next ranged
- * pass takes it; a start that has none ends it (`releasePrestartedScanner`, or after 10 s).
- * Resolves once the thread's modules are loaded (callers need not wait).
- */
-export function prestartScanner(): Promise<void> {
-  prestarted ??= prestartWorker(newScannerWorker, { readyMessage: SCANNER_READY });
-  return prestarted?.ready ?? Promise.resolve();
-}
-
-/** Ends the prestarted scanner thread, if one is waiting unused. */
-export function releasePrestartedScanner(): void {
-  prestarted?.release();
-  prestarted = null;
-}
-
-/** The prestarted scanner thread, if one is waiting and alive (the caller owns it then). */
-function takePrestarted(): Worker | null {
-  const held = prestarted;
-  prestarted = null;
-  return held?.take() ?? null;
 }

@@ -7,14 +7,7 @@ import { EpisodeStore, episodeFromRow } from '../catalog/ingest-store.js';
 import { EPISODE_PATH } from '../catalog/schema.js';
 import type { EpisodeRecord } from '../protocol/index.js';
 import { wallMs } from '../util/time.js';
-import {
-  FirstPassLoader,
-  type FirstPassSource,
-  prestartScanner,
-  rawLines,
-  releasePrestartedScanner,
-  sharedFd,
-} from './first-pass.js';
+import { FirstPassLoader, type FirstPassSource, rawLines, sharedFd } from './first-pass.js';
 import { hash64, IdHashSet } from './id-hash-set.js';
 import { IndexAggregates } from './index-aggregates.js';
 import {
@@ -38,6 +31,7 @@ import {
   parseIndexLineFully,
   scanText,
 } from './records.js';
+import { prestartScanner, releasePrestartedScanner } from './scanner-prestart.js';
 
 /**
  * The scanner against the full parse (JSON.parse plus Python's constants), over generated lines

@@ -4,14 +4,10 @@ import { RingEventLog } from '../bus/event-log.js';
 import { IngestLog } from '../bus/ingest-log.js';
 import { type Db, openDatabase } from '../catalog/db.js';
 import { loadStoredTotals } from '../catalog/ingest-store.js';
-import {
-  type CatalogFault,
-  CatalogPersister,
-  type PersisterStats,
-  releasePrestartedCatalogWriter,
-} from '../catalog/persister.js';
+import { type CatalogFault, CatalogPersister, type PersisterStats } from '../catalog/persister.js';
 import type { VerifierCounts } from '../catalog/verifier-counts.js';
 import { integrityCounts } from '../catalog/verifier-service.js';
+import { releasePrestartedCatalogWriter } from '../catalog/writer-prestart.js';
 import { EpisodesDirFeeder } from '../feeders/episodes-dir.js';
 import type { EpisodeFileSource } from '../feeders/file-journal.js';
 import { bootTrace, traceMark } from '../feeders/first-pass-trace.js';

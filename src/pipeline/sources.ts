@@ -3,7 +3,6 @@ import { EpisodeIdTracker } from '../feeders/episode-ids.js';
 import {
   FirstPassLoader,
   type FirstPassSource,
-  releasePrestartedScanner,
   SCANNER_MIN_RANGES,
   sharedFd,
 } from '../feeders/first-pass.js';
@@ -12,6 +11,7 @@ import type { CompactIndexBatch } from '../feeders/index-compact.js';
 import { planIndexRanges, type RangePlan } from '../feeders/index-ranges.js';
 import { type FeederBatch, JsonlFeeder, type JsonlFeederStats } from '../feeders/jsonl-feeder.js';
 import { parseAlertLine, parseIndexLine } from '../feeders/records.js';
+import { releasePrestartedScanner } from '../feeders/scanner-prestart.js';
 import type { Checkpoint } from '../feeders/tail/types.js';
 import type { AlertRecord, EpisodeRecord } from '../protocol/index.js';
 import type { Logger } from '../util/log.js';
