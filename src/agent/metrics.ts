@@ -1,5 +1,11 @@
 import { collectDefaultMetrics, Registry } from 'prom-client';
-import { declareSourceStats, declareStat, LINT_FAILING_DEFAULTS, type Sample } from '../http/metrics.js';
+import {
+  DEFAULT_METRICS_CONFIG,
+  declareSourceStats,
+  declareStat,
+  LINT_FAILING_DEFAULTS,
+  type Sample,
+} from '../http/metrics.js';
 import type { AgentRun } from './run.js';
 
 type RunStats = ReturnType<AgentRun['stats']>;
@@ -44,7 +50,7 @@ export class AgentMetrics {
   readonly registry = new Registry();
 
   constructor(source: AgentScrapeSource) {
-    collectDefaultMetrics({ register: this.registry });
+    collectDefaultMetrics({ register: this.registry, ...DEFAULT_METRICS_CONFIG });
     for (const name of LINT_FAILING_DEFAULTS) this.registry.removeSingleMetric(name);
     const stats = () => source()?.run.stats() ?? null;
     declareSourceStats(this.registry, () => {
