@@ -10,8 +10,9 @@ const at = (rel) => new URL(rel, import.meta.url);
 let main = at('../dist/bundle/main.js');
 if (existsSync(fileURLToPath(main))) {
   // prestart.js first, on its own: for `serve` and `demo` it starts the first pass's scanner
-  // thread, which then loads on the other core while this thread reads and compiles main.js's
-  // chunks (imported together, prestart would only run once all of them were loaded).
+  // thread and the catalog writer thread, which then load on the other core while this thread
+  // reads and compiles main.js's chunks (imported together, prestart would only run once all of
+  // them were loaded).
   await import(at('../dist/bundle/prestart.js').href);
 } else {
   main = at('../dist/cli/main.js');

@@ -12,19 +12,21 @@ import { type PersistWorkerData, type PrestartedWriterData, WRITER_HANDOVER } fr
 export const writerFile = () => workerFile('./persist-worker.js', import.meta.url);
 
 /** A catalog writer started ahead of need (`prestartCatalogWriter`), with the word it waits on. */
-let prestarted: { held: PrestartedWorker; handover: Int32Array; threadId: number } | null = null;
+let prestarted: { held: PrestartedWorker; handover: Int32Array } | null = null;
 
 /**
  * Starts a catalog writer thread now, before the server knows its state dir: its start (an
- * isolate, Node's bootstrap, better-sqlite3 and the catalog's modules) then runs on the other core
- * while the main thread loads the server, instead of inside the cold start's first pass, when both
- * cores are busy (measured on the 1M-line python root, `bench/ab-boot.mjs`: first pass 0.954
- * against 1.022 s; 76k lines: 0.336 against 0.397 s). The first writer a CatalogPersister spawns
- * takes it; one nobody takes is ended after 10 s (or by `releasePrestartedCatalogWriter`).
- * Returns its thread id (null: none could be started).
+ * isolate, Node's bootstrap, better-sqlite3 and the catalog's modules, ≈ 0.2 s of CPU) then runs
+ * on the other core while the main thread loads the server, instead of inside the cold start's
+ * first pass, when both cores are busy. Measured with the bundle, alternating against the build
+ * before both (`bench/ab-boot.mjs`, 1M-line roots, load ≈ 1): the process's CPU at ready lower on
+ * every style (python 2.73 against 3.34 s, compact 2.42 against 2.72), `bootstrap_seconds` itself
+ * unchanged on mixed and compact (bench/HISTORY.md, twelfth session). The first writer a
+ * CatalogPersister spawns takes it; one nobody takes is ended after 10 s (or by
+ * `releasePrestartedCatalogWriter`). Returns its thread id (null: none could be started).
  */
 export function prestartCatalogWriter(): number | null {
-  if (prestarted) return prestarted.threadId;
+  if (prestarted) return prestarted.held.threadId;
   const shared = new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT);
   const handover = new Int32Array(shared);
   const held = prestartWorker(
@@ -34,9 +36,8 @@ export function prestartCatalogWriter(): number | null {
       beforeEnd: () => wake(handover, WRITER_HANDOVER.released),
     },
   );
-  const threadId = held?.threadId ?? null;
-  prestarted = held && threadId !== null ? { held, handover, threadId } : null;
-  return threadId;
+  prestarted = held ? { held, handover } : null;
+  return held?.threadId ?? null;
 }
 
 /** Ends the prestarted catalog writer, if it waits unused. */
