@@ -51,8 +51,8 @@ const med = (a) => {
 };
 for (const d of dirs)
   console.log(
-    `SUMMARY ${path.basename(d)} ${style}: boot med ${med(res[d].map((o) => o.bootstrapSeconds))} wall med ${med(res[d].map((o) => o.wall)).toFixed(3)} main cpu med ${med(res[d].map((o) => o.mainCpu))} cpu med ${med(res[d].map((o) => o.cpu))}` +
+    `SUMMARY ${path.basename(d)} ${style}: boot med ${med(res[d].map((o) => o.bootstrapSeconds))} best ${Math.min(...res[d].map((o) => o.bootstrapSeconds))} wall med ${med(res[d].map((o) => o.wall)).toFixed(3)} main cpu med ${med(res[d].map((o) => o.mainCpu))} cpu med ${med(res[d].map((o) => o.cpu))}` +
       (res.seed
-        ? ` seed/ours ${(med(res.seed.map((s) => s.seconds)) / med(res[d].map((o) => o.bootstrapSeconds))).toFixed(2)}x`
+        ? ` seed/ours ${(med(res.seed.map((s) => s.seconds)) / med(res[d].map((o) => o.bootstrapSeconds))).toFixed(2)}x of medians, ${(Math.min(...res.seed.map((s) => s.seconds)) / Math.min(...res[d].map((o) => o.bootstrapSeconds))).toFixed(2)}x best of each`
         : ''),
   );
