@@ -118,11 +118,13 @@ export function metric(text, name, labelPart = '') {
  */
 export function startServer({ dataRoot, stateDir, args = [], nodeArgs = [], bin = cli, env = {} }) {
   const t0 = performance.now();
+  // Run as a user does: the bin executed itself (its shell line starts Node with the malloc
+  // tunable it ships with), this Node first on PATH. With Node flags (a profile), through Node.
+  const direct = nodeArgs.length === 0;
   const child = spawn(
-    process.execPath,
+    direct ? bin : process.execPath,
     [
-      ...nodeArgs,
-      bin,
+      ...(direct ? [] : [...nodeArgs, bin]),
       'serve',
       '--data-root',
       dataRoot,
@@ -134,7 +136,10 @@ export function startServer({ dataRoot, stateDir, args = [], nodeArgs = [], bin 
       'info',
       ...args,
     ],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } },
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, PATH: `${path.dirname(process.execPath)}:${process.env.PATH ?? ''}`, ...env },
+    },
   );
   const logs = [];
   const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
