@@ -243,9 +243,18 @@ export class JsonLineScanner {
         p++;
         while (isSpace(b[p])) p++;
         const valueAt = p;
-        const after = this.value(p, 0);
-        if (after < 0) return -1;
-        const kind = this.valueKind;
+        let after: number;
+        let kind: number;
+        if (b[p] === QUOTE) {
+          // Most values are strings: read here, without `value`'s dispatch.
+          after = this.string(p + 1) + 1;
+          if (after === 0) return -1;
+          kind = this.strFlags === 0 ? KIND.plainString : KIND.string;
+        } else {
+          after = this.value(p, 0);
+          if (after < 0) return -1;
+          kind = this.valueKind;
+        }
         if (field >= 0) {
           const quoted = kind === KIND.plainString || kind === KIND.string ? 1 : 0;
           kinds[field] = kind;
