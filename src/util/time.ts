@@ -215,14 +215,14 @@ function isoMsAt(b: Uint8Array, at: number, end: number, dash: number): number {
  */
 function restMs(b: Uint8Array, p: number, end: number, hasTime: boolean): number {
   if (!hasTime) return 0;
-  const minute = digitsAt(b, p + 4, 2);
+  const minute = twoDigits(b, p + 4);
   if (minute < 0) return Number.NaN;
   p += 6;
   let second = 0;
   let milli = 0;
   if (p < end && b[p] === 58) {
     if (end - p < 3) return Number.NaN;
-    second = digitsAt(b, p + 1, 2);
+    second = twoDigits(b, p + 1);
     if (second < 0) return Number.NaN;
     p += 3;
     if (p < end && (b[p] === 46 /* . */ || b[p] === 44) /* , */) {
@@ -252,19 +252,19 @@ function zoneMinutes(b: Uint8Array, p: number, end: number): number {
   if (len === 1 && (b[p] === 90 || b[p] === 122)) return 0;
   const sign = b[p] === 43 ? 1 : b[p] === 45 ? -1 : 0;
   if (sign === 0) return Number.NaN;
-  const hours = digitsAt(b, p + 1, 2);
+  const hours = twoDigits(b, p + 1);
   let minutes = 0;
   let seconds = 0;
   if (len === 3) {
     // ±HH
   } else if (len === 5) {
-    minutes = digitsAt(b, p + 3, 2);
+    minutes = twoDigits(b, p + 3);
   } else if (len >= 6 && b[p + 3] === 58) {
-    minutes = digitsAt(b, p + 4, 2);
+    minutes = twoDigits(b, p + 4);
     if (len > 6) {
       // Python writes seconds (and microseconds) of an offset that has them.
       if (len < 9 || b[p + 6] !== 58) return Number.NaN;
-      seconds = digitsAt(b, p + 7, 2);
+      seconds = twoDigits(b, p + 7);
       if (len > 9) {
         if (b[p + 9] !== 46 || len === 10) return Number.NaN;
         for (let q = p + 10; q < end; q++) if (!isDigit(b[q])) return Number.NaN;
