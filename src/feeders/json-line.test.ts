@@ -69,4 +69,45 @@ describe('JsonLineScanner strings', () => {
       expect(scanned(sc, Buffer.from(line), 0), line).toEqual(parsed(line));
     }
   });
+
+  // Keys are looked up by their first four bytes (`slotField`): fields that share them, keys
+  // shorter than four bytes with the quote, and extra keys that begin like a field are found by
+  // name instead, in every order and at the buffer's very end.
+  it('finds fields sharing their first bytes, short fields, and extras that begin like fields', () => {
+    const fields = ['abcd', 'abcdef', 'abcdeg', 'ab', 'x', 'zz"y'];
+    const sc = new JsonLineScanner(fields);
+    const values = fields.map((_f, i) => `v${i}`);
+    const keys = [
+      ...fields.map((f) => JSON.stringify(f)),
+      '"abc"',
+      '"abcde"',
+      '"abcdefg"',
+      '"a"',
+      '"xy"',
+      '"ab\u0063d"',
+    ];
+    let seed = 11;
+    const random = (n: number) => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return Math.floor((seed / 2 ** 32) * n);
+    };
+    for (let i = 0; i < 400; i++) {
+      const chosen = keys.filter(() => random(3) > 0).sort(() => random(3) - 1);
+      const line = `{${chosen.map((k, j) => `${k}:${j % 2 ? ' ' : ''}"${values[j % values.length]}"`).join(random(2) ? ',' : ', ')}}`;
+      // The line alone in its buffer (its last key ends a few bytes before the buffer does).
+      const b = Buffer.from(line);
+      expect(sc.scan(b, 0), line).toBe(b.length);
+      const want = JSON.parse(line) as Record<string, string>;
+      fields.forEach((f, k) => {
+        const kind = sc.kind[k] as number;
+        const got =
+          kind === KIND.absent
+            ? undefined
+            : decodeString(b, sc.start[k] as number, sc.end[k] as number, kind);
+        expect(got, `${line} ${f}`).toBe(want[f]);
+      });
+      const extras = Object.keys(want).filter((k) => !fields.includes(k));
+      expect(sc.extraCount, line).toBe(extras.length);
+    }
+  });
 });

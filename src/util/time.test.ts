@@ -7,6 +7,7 @@ import {
   isCanonicalUtc,
   isoFromMs,
   normalizeTimestamp,
+  utcMs,
   wallMs,
   wallMsAt,
 } from './time.js';
@@ -48,6 +49,24 @@ describe('canonicalUtcMs', () => {
       expect(canonicalUtcMsAt(Buffer.from(`xx${s}yy`, 'latin1'), 2)).toBe(Date.parse(s));
     }
     expect(canonicalUtcMs('2026-11-29T10:18:41Z')).toBeNaN();
+  });
+});
+
+describe('utcMs', () => {
+  // Years 0–9999 by arithmetic: every day of the years around the calendar's turns, both ends.
+  it('is Date.UTC (years 0–99 as written) for every day of the years it computes', () => {
+    const dateUtc = (y: number, m: number, d: number, h: number) =>
+      y >= 100 ? Date.UTC(y, m - 1, d, h) : new Date(Date.UTC(2000, m - 1, d, h)).setUTCFullYear(y);
+    const years = [0, 1, 3, 4, 99, 100, 399, 400, 1600, 1700, 1899, 1900, 1969, 1970, 2000, 2024, 2100, 9999];
+    for (const y of years) {
+      for (let m = 1; m <= 12; m++) {
+        const days = new Date(Date.UTC(2000, m, 0)).getUTCDate() - (m === 2 ? 1 : 0);
+        const leap = (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
+        for (let d = 1; d <= days + (m === 2 && leap ? 1 : 0); d++) {
+          for (const h of [0, 23]) expect(utcMs(y, m, d, h), `${y}-${m}-${d} ${h}`).toBe(dateUtc(y, m, d, h));
+        }
+      }
+    }
   });
 });
 
