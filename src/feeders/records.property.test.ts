@@ -501,10 +501,10 @@ describe('the first pass on two threads', () => {
     // The scanner thread scanned some of them (read again through the descriptor as `range`).
     expect(two.kinds.filter((k) => k === 'range').length).toBeGreaterThan(0);
     expect(two.out).toEqual(one.out);
-    // One started with the pass: the same batches.
-    const three = await firstPassOf(file, rangeBytes, true);
+    // One started with the pass, this thread never helping it: the same batches.
+    const three = await firstPassOf(file, rangeBytes, true, Number.POSITIVE_INFINITY);
     expect(three.out).toEqual(one.out);
-    // This thread helping the scanner whenever its event loop is idle: the same batches again.
+    // This thread helping the scanner whenever its event loop is idle (the default): the same again.
     const four = await firstPassOf(file, rangeBytes, true, 0);
     expect(four.out).toEqual(one.out);
     // One never taken is ended when given back (nothing left running).
