@@ -244,18 +244,10 @@ export class JsonLineScanner {
         p++;
         while (isSpace(b[p])) p++;
         const valueAt = p;
-        let after: number;
-        let kind: number;
-        if (b[p] === QUOTE) {
-          // Most values are strings: read here, without `value`'s dispatch.
-          after = this.string(p + 1) + 1;
-          if (after === 0) return -1;
-          kind = this.strFlags === 0 ? KIND.plainString : KIND.string;
-        } else {
-          after = this.value(p, 0);
-          if (after < 0) return -1;
-          kind = this.valueKind;
-        }
+        // Most values are strings: read without `value`'s dispatch.
+        const after = b[p] === QUOTE ? this.stringValue(p) : this.value(p, 0);
+        if (after < 0) return -1;
+        const kind = this.valueKind;
         if (field >= 0) {
           const quoted = kind === KIND.plainString || kind === KIND.string ? 1 : 0;
           kinds[field] = kind;
@@ -348,16 +340,19 @@ export class JsonLineScanner {
   /** The kind of the value `value` last passed. */
   private valueKind = 0;
 
+  /** `value` for the string whose opening quote is at `p`. */
+  private stringValue(p: number): number {
+    const e = this.string(p + 1);
+    if (e < 0) return -1;
+    this.valueKind = this.strFlags === 0 ? KIND.plainString : KIND.string;
+    return e + 1;
+  }
+
   /** Passes the value at `p` (validating it); the index after it, or -1. Sets `valueKind`. */
   private value(p: number, depth: number): number {
     const b = this.b;
     const c = b[p];
-    if (c === QUOTE) {
-      const e = this.string(p + 1);
-      if (e < 0) return -1;
-      this.valueKind = this.strFlags === 0 ? KIND.plainString : KIND.string;
-      return e + 1;
-    }
+    if (c === QUOTE) return this.stringValue(p);
     if (c === 0x2d /* - */ || isDigit(c)) {
       if (c === 0x2d && b[p + 1] === 0x49 /* I */) {
         this.valueKind = KIND.negInfinity;
