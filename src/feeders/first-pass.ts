@@ -138,10 +138,10 @@ interface Scanned {
  * ahead by `prestartScanner` when it can be): it
  * takes the ranges in order from a shared counter, and this thread only applies them, so the rest
  * of the start-up here (the HTTP app, the folder scans, the alerts) overlaps the scan. This thread
- * takes ranges from the same counter only once that start-up is done and while the ranges left
- * would keep the scanner busy for long (`helpScanner`): scanning on both threads from the start
- * had V8 compile the scanner's code twice and run it cold twice — more CPU on a two-core machine
- * than the ranges it took saved. A range the scanner fails on, or every range once it is gone, is
+ * takes ranges from the same counter once that start-up is done, whenever its event loop has time
+ * to spare, until none is left (`helpScanner`): scanning on both threads from the very start had V8
+ * compile the scanner's code twice while the start-up still needed this thread — more CPU on a
+ * two-core machine than the ranges it took saved. A range the scanner fails on, or every range once it is gone, is
  * scanned here. The scanner
  * reads through the same descriptor and moves its batch's columns here; its bytes stay there
  * (`raw` of kind `range`: read again through the descriptor should anything need them).
@@ -262,10 +262,10 @@ export class FirstPassLoader implements BulkLoader {
 
   /**
    * Whether this thread takes the next range nobody took, to help the scanner: only once the rest
-   * of the start-up here is done (its event loop has had time to spare), and only while the ranges
-   * left would keep the scanner busy for more than HELP_MS at its pace so far. Scanning here has a
-   * price (V8 compiles the scanner's code on this thread too, and runs it cold at first): for an
-   * index whose lines the scanner is about to finish anyway, it costs more CPU than it saves.
+   * of the start-up here is done (its event loop has had time to spare), with fewer than OWN_AHEAD
+   * of its own undelivered, and while the ranges left would keep the scanner busy for more than
+   * `helpMs` at its pace so far (HELP_MS, none, unless a test says otherwise: see OWN_AHEAD for
+   * what helping to the end measured).
    */
   private helpScanner(
     scanner: ScannerThread,
