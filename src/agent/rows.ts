@@ -117,20 +117,26 @@ export class AgentRowStore {
   }
 
   /**
-   * A run of the agent starts in `epoch`. Another epoch than the store's: every row goes (the
-   * stream started over). The same: a run killed between an append and its record left a batch
-   * of one source unrecorded; one batch per source is in flight, so its seq is above that
-   * source's last recorded row and above what the last reconcile made complete: dirty from the
-   * lowest of those bounds.
+   * A run of the agent starts in `epoch`, the stream's head then being `headAtStart`.
+   *
+   * Another epoch than the store's: every row goes (the stream started over). If this receiver
+   * appended in the epoch before (`appendedBefore`: its marks are in the stream — a run from
+   * before the store existed, or one whose state dir was lost), those rows are only in the
+   * stream: dirty from 1. If it never did, the store is complete through `headAtStart` as it
+   * stands; marking it dirty anyway would make the first reconcile chase the whole stream and,
+   * if the stream was trimmed meanwhile, report a gap of rows that were never this receiver's.
+   *
+   * The same epoch: a run killed between an append and its record left a batch of one source
+   * unrecorded; one batch per source is in flight, so its seq is above that source's last
+   * recorded row and above what the last reconcile made complete: dirty from the lowest of those.
    */
-  begin(epoch: string): void {
+  begin(epoch: string, o: { appendedBefore: boolean; headAtStart: number }): void {
     this.#db.transaction(() => {
       if (this.epoch !== epoch) {
         this.#db.exec('DELETE FROM rows; DELETE FROM meta;');
         this.#setMeta('epoch', epoch);
-        // A store new to this epoch (a first start, or one from before the store existed):
-        // whatever this receiver appended in it so far is only in the stream.
-        this.#setMeta('dirty_from', 1);
+        if (o.appendedBefore) this.#setMeta('dirty_from', 1);
+        else this.#setMeta('complete_through', o.headAtStart);
       } else {
         const complete = Number(this.#meta('complete_through') ?? 0);
         const bound = (kind: string) => Math.max(Number(this.#meta(`last:${kind}`) ?? 0), complete);
@@ -180,10 +186,14 @@ export class AgentRowStore {
     if (from === null) return;
     const generation = this.#dirtGeneration;
     const epoch = this.epoch;
+    // Up to the head as it is now, not chasing it: a row of this receiver appended after this
+    // point is recorded when its append is answered, or noted dirty (a new generation) if not.
+    // Chasing other receivers' appends only widens the window in which a trim makes a gap.
+    const upto = await log.lastSeq();
     let next = from;
     let filled = 0;
-    for (;;) {
-      const records = await log.read(next, { limit: RECONCILE_PAGE });
+    while (next <= upto) {
+      const records = await log.read(next, { limit: Math.min(RECONCILE_PAGE, upto - next + 1) });
       if (log.epoch !== epoch) {
         throw new DashboardError('epoch_changed', 'the stream has a new epoch; the rows start over');
       }
