@@ -438,6 +438,18 @@ export class EpisodeStore {
 
   private writeColumnsUnsafe(c: EpisodeColumns, checkpoint: Checkpoint): EpisodeBatchResult {
     const batch = this.begin();
+    this.addColumnRows(batch, c);
+    return this.end(batch, checkpoint);
+  }
+
+  /**
+   * The rows of a first-pass batch's columns, added to `batch`. Nothing follows its loop: with
+   * `this.end(...)` after it (in `writeColumnsUnsafe`), V8's on-stack-replaced code for the loop
+   * met that call with no type feedback and was thrown away at the end of every batch
+   * (`--trace-deopt`: 52 times in a 1M-line mixed load, the next batch starting again in the
+   * interpreter), as `insertBatch` in feeders/id-hash-set.ts once was.
+   */
+  private addColumnRows(batch: RowBatch, c: EpisodeColumns): void {
     const b = Buffer.from(c.bytes.buffer, c.bytes.byteOffset, c.bytes.byteLength);
     const { status, host, hosts, size, receivedMs, rows, spans, texts, duplicateAt } = c;
     let t = 0;
@@ -545,7 +557,6 @@ export class EpisodeStore {
         repeat,
       );
     }
-    return this.end(batch, checkpoint);
   }
 
   private writeUnsafe(
