@@ -7,7 +7,7 @@ import { receiverStateOf, type SnapshotWriteResult, writeSnapshot } from '../sca
 import { DashboardError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import { AppendGate } from './gate.js';
-import type { AgentRowStore } from './rows.js';
+import type { AgentRowStore, AnsweredMark } from './rows.js';
 
 /** A tailed source, as named in marks: its path relative to the data root. */
 export type MarkSource = 'index.jsonl' | 'alerts.jsonl';
@@ -142,6 +142,11 @@ export class AgentAppender implements IngestProjection {
       startOffset: span.startOffset,
       endOffset: checkpoint.offset,
     };
+    const answered: AnsweredMark = {
+      kind: entry.source === 'index' ? 'episode' : 'alert',
+      fileId: span.fileKey,
+      offset: checkpoint.offset,
+    };
     this.#checkEpoch();
     await this.#gate.enter();
     // Whatever this batch lands at is above every seq answered before it is first sent.
@@ -161,7 +166,7 @@ export class AgentAppender implements IngestProjection {
           this.#stats.batches_appended++;
           this.#stats.events_appended += events.length;
           this.#stats.last_seq = Math.max(this.#stats.last_seq, result.lastSeq);
-          this.#recordRows(result.firstSeq, events);
+          this.#recordRows(result.firstSeq, events, answered);
           this.#applyLocal(events);
           return;
         case 'skipped': {
@@ -169,15 +174,20 @@ export class AgentAppender implements IngestProjection {
           // Landed already. If by a try of this run whose answer was lost, its events are in the
           // stream but not yet in the state; if before this run (below the start mark), they are.
           const before = this.#o.startMarks.get(source)?.get(span.fileKey) ?? 0;
+          let noted = true;
           if (resent && mark.endOffset > before) {
             this.#applyLocal(events);
             // Its seqs were in the lost answer: the row store finds them in the stream.
             try {
               this.#o.rows?.markDirty(sentAfter + 1);
             } catch (err) {
+              noted = false;
               this.#o.logger.error({ err }, 'row store not written (noted in memory)');
             }
           }
+          // The stream's mark is where this batch ends: the store keeps that it knows so — unless
+          // the dirt is only in memory (a next run must then find this source's mark ahead).
+          if (noted) this.#recordMark(answered);
           return;
         }
         case 'overlap':
@@ -263,11 +273,11 @@ export class AgentAppender implements IngestProjection {
    * batch — the reader would offer its lines again — so its seqs are noted dirty instead (in
    * memory at least) and found in the stream later.
    */
-  #recordRows(firstSeq: number, events: readonly UnsequencedEvent[]): void {
+  #recordRows(firstSeq: number, events: readonly UnsequencedEvent[], mark: AnsweredMark): void {
     const { rows } = this.#o;
     if (!rows) return;
     try {
-      rows.record(firstSeq, events);
+      rows.record(firstSeq, events, mark);
     } catch (err) {
       this.#o.logger.error(
         { err, firstSeq },
@@ -278,6 +288,18 @@ export class AgentAppender implements IngestProjection {
       } catch {
         // noted in memory by markDirty before it failed to write
       }
+    }
+  }
+
+  /** A `skipped` batch's mark into the row store; a failing store leaves the source dirty at the next start. */
+  #recordMark(mark: AnsweredMark): void {
+    try {
+      this.#o.rows?.record(0, [], mark);
+    } catch (err) {
+      this.#o.logger.error(
+        { err },
+        'row store not written (the next run reads this source back from the stream)',
+      );
     }
   }
 

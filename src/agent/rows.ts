@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { UnsequencedEvent } from '../protocol/index.js';
-import type { RedisStreamLog } from '../scaleout/redis-stream-log.js';
+import type { FileMark, RedisStreamLog } from '../scaleout/redis-stream-log.js';
 import { DashboardError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 
@@ -17,6 +17,20 @@ export interface RowGap {
   from: number;
   to: number;
 }
+
+/** The catalog rows a source's batches carry: `index.jsonl`'s episodes, `alerts.jsonl`'s alerts. */
+export type RowKind = 'episode' | 'alert';
+
+/** Where an answered keyed append left its source's mark in the stream (`offset`: its end). */
+export interface AnsweredMark {
+  /** Its source, by the rows it carries. */
+  kind: RowKind;
+  fileId: string;
+  offset: number;
+}
+
+/** This receiver's marks in the stream at a run's start, per source: newest generation first. */
+export type StartMarks = Readonly<Record<RowKind, readonly FileMark[]>>;
 
 /** One row of the export: a catalog row (episode or alert event, receiver named) and its seq. */
 export interface ExportedRow {
@@ -53,7 +67,7 @@ export class AgentRowStore {
   readonly #db: Database.Database;
   readonly #logger: Logger;
   readonly #insert: Database.Statement;
-  readonly #record: (kind: string, firstSeq: number, rows: readonly string[]) => void;
+  readonly #record: (firstSeq: number, rows: readonly string[], mark: AnsweredMark) => void;
   /** Bumped whenever `dirty_from` is lowered: a reconcile clears only the dirt it saw. */
   #dirtGeneration = 0;
   #reconciling: Promise<void> | null = null;
@@ -68,9 +82,10 @@ export class AgentRowStore {
     this.#db.pragma('synchronous = NORMAL');
     this.#db.exec(SCHEMA);
     this.#insert = this.#db.prepare('INSERT OR IGNORE INTO rows (seq, json) VALUES (?, ?)');
-    this.#record = this.#db.transaction((kind: string, firstSeq: number, rows: readonly string[]) => {
+    this.#record = this.#db.transaction((firstSeq: number, rows: readonly string[], mark: AnsweredMark) => {
       for (let i = 0; i < rows.length; i++) this.#insert.run(firstSeq + i, rows[i]);
-      this.#setMeta(`last:${kind}`, firstSeq + rows.length - 1);
+      if (rows.length > 0) this.#setMeta(`last:${mark.kind}`, firstSeq + rows.length - 1);
+      this.#setMeta(`mark:${mark.kind}`, JSON.stringify({ fileId: mark.fileId, offset: mark.offset }));
     });
   }
 
@@ -117,33 +132,52 @@ export class AgentRowStore {
   }
 
   /**
-   * A run of the agent starts in `epoch`, the stream's head then being `headAtStart`.
+   * A run of the agent starts in `epoch`, the stream's head then being `headAtStart` and its
+   * marks for this receiver `marks` (per source, newest generation first).
    *
    * Another epoch than the store's: every row goes (the stream started over). If this receiver
-   * appended in the epoch before (`appendedBefore`: its marks are in the stream — a run from
-   * before the store existed, or one whose state dir was lost), those rows are only in the
-   * stream: dirty from 1. If it never did, the store is complete through `headAtStart` as it
-   * stands; marking it dirty anyway would make the first reconcile chase the whole stream and,
-   * if the stream was trimmed meanwhile, report a gap of rows that were never this receiver's.
+   * has marks in the stream (a run from before the store existed, or one whose state dir was
+   * lost), its rows so far are only in the stream: dirty from 1. If it has none, it never
+   * appended in this epoch: the store is complete through `headAtStart` as it stands (dirty from
+   * 1 would have the first reconcile read the whole stream and, if the stream was trimmed
+   * meanwhile, report a gap of rows that were never this receiver's).
    *
-   * The same epoch: a run killed between an append and its record left a batch of one source
-   * unrecorded; one batch per source is in flight, so its seq is above that source's last
-   * recorded row and above what the last reconcile made complete: dirty from the lowest of those.
+   * The same epoch: a run killed between an append and its record left at most one batch per
+   * source unrecorded. A source whose newest mark in the stream is the one the store recorded
+   * with its last answered append has none. Any other source's batch lies above its last
+   * recorded row and above what the last reconcile made complete: dirty from the lowest such
+   * bound. (Without the mark check every restart was dirty from the quieter source's last row,
+   * and once the stream had been trimmed past it the export reported a gap for good.)
    */
-  begin(epoch: string, o: { appendedBefore: boolean; headAtStart: number }): void {
+  begin(epoch: string, o: { marks: StartMarks; headAtStart: number }): void {
+    const sources = Object.entries(o.marks) as Array<[RowKind, readonly FileMark[]]>;
     this.#db.transaction(() => {
       if (this.epoch !== epoch) {
         this.#db.exec('DELETE FROM rows; DELETE FROM meta;');
         this.#setMeta('epoch', epoch);
-        if (o.appendedBefore) this.#setMeta('dirty_from', 1);
+        if (sources.some(([, list]) => list.length > 0)) this.#setMeta('dirty_from', 1);
         else this.#setMeta('complete_through', o.headAtStart);
-      } else {
-        const complete = Number(this.#meta('complete_through') ?? 0);
-        const bound = (kind: string) => Math.max(Number(this.#meta(`last:${kind}`) ?? 0), complete);
-        this.#lowerDirt(Math.min(bound('episode'), bound('alert')) + 1);
+        return;
       }
+      const complete = Number(this.#meta('complete_through') ?? 0);
+      let from = Number.POSITIVE_INFINITY;
+      for (const [kind, list] of sources) {
+        if (this.#recordedNewest(kind, list)) continue;
+        from = Math.min(from, Math.max(Number(this.#meta(`last:${kind}`) ?? 0), complete) + 1);
+      }
+      if (from !== Number.POSITIVE_INFINITY) this.#lowerDirt(from);
     })();
     this.#dirtGeneration++;
+  }
+
+  /** Whether `marks`' newest (a source's, in the stream) is the mark the store recorded last. */
+  #recordedNewest(kind: RowKind, marks: readonly FileMark[]): boolean {
+    const newest = marks[0];
+    const kept = this.#meta(`mark:${kind}`);
+    if (newest === undefined) return true; // the source never appended: nothing unrecorded
+    if (kept === null) return false;
+    const { fileId, offset } = JSON.parse(kept) as { fileId: string; offset: number };
+    return newest.fileId === fileId && newest.offset === offset;
   }
 
   #lowerDirt(from: number): void {
@@ -151,14 +185,15 @@ export class AgentRowStore {
     if (now === null || from < now) this.#setMeta('dirty_from', from);
   }
 
-  /** An answered append: its catalog rows (episodes and alerts) get `firstSeq`, `firstSeq + 1`, … */
-  record(firstSeq: number, events: readonly UnsequencedEvent[]): void {
-    const kind = events[0]?.type;
-    if (kind !== 'episode' && kind !== 'alert') return;
+  /**
+   * An answered append (or one the stream answered `skipped`: `events` empty), whose source's mark
+   * it left at `mark`: its catalog rows (episodes and alerts) get `firstSeq`, `firstSeq + 1`, …
+   */
+  record(firstSeq: number, events: readonly UnsequencedEvent[], mark: AnsweredMark): void {
     this.#record(
-      kind,
       firstSeq,
-      events.map((e) => JSON.stringify(e)),
+      events.filter((e) => e.type === mark.kind).map((e) => JSON.stringify(e)),
+      mark,
     );
   }
 

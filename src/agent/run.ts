@@ -241,9 +241,10 @@ export class AgentRun {
     };
     const restored = await restoreState(o.log, o.receiver, o.logger);
     const headAtStart = await o.log.lastSeq();
-    // Marks in the stream: this receiver appended catalog rows in this epoch before this run.
-    const appendedBefore = marks['index.jsonl'].length + marks['alerts.jsonl'].length > 0;
-    o.rows?.begin(o.log.epoch, { appendedBefore, headAtStart });
+    o.rows?.begin(o.log.epoch, {
+      marks: { episode: marks['index.jsonl'], alert: marks['alerts.jsonl'] },
+      headAtStart,
+    });
     const run = new AgentRun(o, restored.state, marks, headAtStart);
     const snap = await run.appender.snapshot();
     o.logger.info(
