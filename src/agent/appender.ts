@@ -142,10 +142,11 @@ export class AgentAppender implements IngestProjection {
       startOffset: span.startOffset,
       endOffset: checkpoint.offset,
     };
+    // The same mark, as the row store keeps it (by the rows its source carries).
     const answered: AnsweredMark = {
       kind: entry.source === 'index' ? 'episode' : 'alert',
-      fileId: span.fileKey,
-      offset: checkpoint.offset,
+      fileId: mark.fileId,
+      offset: mark.endOffset,
     };
     this.#checkEpoch();
     await this.#gate.enter();

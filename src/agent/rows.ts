@@ -187,12 +187,13 @@ export class AgentRowStore {
 
   /**
    * An answered append (or one the stream answered `skipped`: `events` empty), whose source's mark
-   * it left at `mark`: its catalog rows (episodes and alerts) get `firstSeq`, `firstSeq + 1`, …
+   * it left at `mark`: its catalog rows (a keyed batch's events are all of `mark.kind`) get
+   * `firstSeq`, `firstSeq + 1`, …
    */
   record(firstSeq: number, events: readonly UnsequencedEvent[], mark: AnsweredMark): void {
     this.#record(
       firstSeq,
-      events.filter((e) => e.type === mark.kind).map((e) => JSON.stringify(e)),
+      events.map((e) => JSON.stringify(e)),
       mark,
     );
   }
