@@ -6,9 +6,12 @@
  */
 import { prestartCatalogWriter } from '../catalog/writer-prestart.js';
 import { prestartScanner } from '../feeders/scanner-prestart.js';
+import { detachEarly } from '../util/detach-early.js';
 
 const command = process.argv[2];
 if (command === 'serve' || command === 'demo') {
   void prestartScanner();
   prestartCatalogWriter();
+  // This thread moves columns to the scanner and the catalog writer: see `detachEarly`.
+  detachEarly();
 }

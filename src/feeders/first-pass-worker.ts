@@ -8,6 +8,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { parentPort, receiveMessageOnPort } from 'node:worker_threads';
+import { detachEarly } from '../util/detach-early.js';
 import { threadCpuSeconds } from '../util/thread-cpu.js';
 import {
   CONTROL,
@@ -20,12 +21,17 @@ import { bootTraceOn } from './first-pass-trace.js';
 import { type BatchColumns, CompactBatchBuilder, type CompactIndexBatch } from './index-compact.js';
 import { MAX_LINE_BYTES, readRange } from './index-ranges.js';
 import { scanIndexRange } from './index-scan.js';
+import { primeScanner } from './scan-primer.js';
 
 const port = parentPort;
 if (!port) throw new Error('first-pass-worker must run in a worker thread');
 
 // Loaded: a scanner started ahead of its pass says so (`prestartScanner`'s promise).
 port.postMessage(SCANNER_READY);
+// Before the scan is compiled: this thread moves every batch's columns (see `detachEarly`).
+detachEarly();
+// While the main thread still loads: every branch of the scan gets its type feedback.
+primeScanner(true);
 
 /** Reused for every range: the bytes never leave this thread (the columns do). */
 let buffer = Buffer.alloc(0);

@@ -20,6 +20,7 @@ import {
 import { MAX_LINE_BYTES, readRange } from './index-ranges.js';
 import { type ScannedRange, scanIndexRange } from './index-scan.js';
 import type { BulkLoader } from './jsonl-feeder.js';
+import { primeScanner } from './scan-primer.js';
 import { newScannerWorker, takePrestartedScanner } from './scanner-prestart.js';
 import { type LineSink, splitLines } from './tail/lines.js';
 import type { Checkpoint } from './tail/types.js';
@@ -183,6 +184,11 @@ export class FirstPassLoader implements BulkLoader {
     const n = ranges.length;
     const scanner =
       this.useScanner && n >= SCANNER_MIN_RANGES ? ScannerThread.start(file.fd, ranges, SCANNER_AHEAD) : null;
+    // While the scanner takes its first range: this thread's scan code gets its type feedback.
+    if (!primed) {
+      primed = true;
+      primeScanner(false);
+    }
     // The counters the scanner takes ranges from (this thread's own when it is alone).
     const control = scanner?.control ?? new Int32Array(2);
     /** Ranges this thread took to help the scanner, by index (each holds one of its slots until delivered). */
@@ -323,6 +329,9 @@ export class FirstPassLoader implements BulkLoader {
 }
 
 const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** Whether this thread's scan code was primed (`primeScanner`, once per thread). */
+let primed = false;
 
 /** This thread's event loop waited this long since the last look: it has time for a range. */
 const SPARE_IDLE_MS = 5;

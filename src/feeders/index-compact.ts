@@ -110,6 +110,17 @@ export const SPAN_HEAD = {
   /** The path is a JSON string with escapes or non-ASCII. */
   pathEscaped: 8,
 } as const;
+/**
+ * SPAN_HEAD's flags as plain constants for `addSpans`: read there as properties in branches most
+ * lines skip, they had no type feedback in code V8 optimized before a line took one (an escaped
+ * path), which was then thrown away (`--trace-deopt`, once per scanning thread).
+ */
+const {
+  idEscaped: ID_ESCAPED,
+  shaEscaped: SHA_ESCAPED,
+  path: PATH_SPAN,
+  pathEscaped: PATH_ESCAPED,
+} = SPAN_HEAD;
 export const SPAN_EXTRAS_SHIFT = 4;
 /** Lines this long or longer have no `spans` record (their positions need more than 16 bits). */
 export const SPAN_LINE_LIMIT = 1 << 16;
@@ -242,7 +253,7 @@ export class CompactBatchBuilder {
   /** `spans` units used. */
   private spanCount = 0;
   /** Where `finish` copies a deferred tail's bytes when they fit (else a new buffer). */
-  private readonly tailRoom: Uint8Array | undefined;
+  private readonly tailRoom: Uint8Array;
   private texts: CompactIndexBatch['texts'] = [];
   hosts: string[] = [];
   private readonly hostIndex = new Map<string, number>();
@@ -278,7 +289,10 @@ export class CompactBatchBuilder {
     this.rows = columns.rows;
     // Its own empty array (not a shared one: a batch's arrays are moved to other threads).
     this.spans = columns.spans ?? new Uint16Array(0);
-    this.tailRoom = columns.tail;
+    // Always an array (an empty one of its own when none was given): a field holding undefined in
+    // some builders and an array in others changed the builders' hidden class midway through a
+    // pass, and V8 threw away code optimized for the first (`--trace-deopt`, wrong map).
+    this.tailRoom = columns.tail ?? new Uint8Array(0);
   }
 
   /**
@@ -494,10 +508,10 @@ export class CompactBatchBuilder {
     }
     const spans = this.spans;
     spans[at++] =
-      (k0 === KIND.string ? SPAN_HEAD.idEscaped : 0) |
-      (k2 === KIND.string ? SPAN_HEAD.shaEscaped : 0) |
-      (pathString ? SPAN_HEAD.path : 0) |
-      (k5 === KIND.string ? SPAN_HEAD.pathEscaped : 0) |
+      (k0 === KIND.string ? ID_ESCAPED : 0) |
+      (k2 === KIND.string ? SHA_ESCAPED : 0) |
+      (pathString ? PATH_SPAN : 0) |
+      (k5 === KIND.string ? PATH_ESCAPED : 0) |
       (extras << SPAN_EXTRAS_SHIFT);
     if (pathString) {
       spans[at++] = (sc.start[INDEX.path] as number) - start;
@@ -544,7 +558,12 @@ export class CompactBatchBuilder {
     const host = this.hostFor(kind === KIND.plainString ? latin1(b, s, e) : decodeString(b, s, e, kind));
     if (held < 0) {
       this.hostSlot[slot] = host + 1;
-      this.hostName[host] = Uint8Array.from(b.subarray(s, e));
+      // Stored densely: a host that holds no slot (found by name, or added from a text line)
+      // would otherwise leave a hole, and the array's change to holey elements threw away the
+      // code V8 had optimized for it (`--trace-deopt`, wrong map).
+      const names = this.hostName;
+      while (names.length < host) names.push(undefined);
+      names[host] = Uint8Array.from(b.subarray(s, e));
     }
     return host;
   }
@@ -573,7 +592,8 @@ export class CompactBatchBuilder {
       if (byBytes) {
         const length = last + 1 - first;
         const room = this.tailRoom;
-        const tailBytes = room && room.length >= length ? room.subarray(0, length) : new Uint8Array(length);
+        const tailBytes =
+          length > 0 && room.length >= length ? room.subarray(0, length) : new Uint8Array(length);
         tailBytes.set(source.subarray(first, last + 1));
         deferred = { tailSpans: spans, tailBytes };
       }

@@ -105,6 +105,18 @@ export function isoFromMs(ms: number): string {
 
 const ZERO = 48;
 
+/**
+ * Bytes that may separate a date from its time (`T`, `t`, a space) and start a fraction of a
+ * second (`.`, `,`), as tables: one read and one compare per time, where a chain of compares
+ * (`c === 46 || c === 44`) ran its later ones only on the rarer forms, and code V8 had optimized
+ * before such a time came had no type feedback for them and was thrown away when one did
+ * (`--trace-deopt`: once per scanning thread on a mixed index).
+ */
+const TIME_SEPARATOR = new Uint8Array(256);
+for (const c of 'Tt ') TIME_SEPARATOR[c.charCodeAt(0)] = 1;
+const FRACTION_MARK = new Uint8Array(256);
+for (const c of '.,') FRACTION_MARK[c.charCodeAt(0)] = 1;
+
 /** The number of `count` ASCII digits at `from`, or -1 when one is not a digit. */
 function digitsAt(b: Uint8Array, from: number, count: number): number {
   let n = 0;
@@ -172,8 +184,7 @@ function isoMsAt(b: Uint8Array, at: number, end: number, dash: number): number {
   const p = d + 6; // after the day
   const hasTime = p < end;
   if (hasTime) {
-    const sep = b[p];
-    if (sep !== 84 /* T */ && sep !== 116 /* t */ && sep !== 32) return Number.NaN;
+    if (TIME_SEPARATOR[b[p] as number] !== 1) return Number.NaN;
     if (end - p < 6 || b[p + 3] !== 58 /* : */) return Number.NaN;
   }
   let hourMs: number;
@@ -225,7 +236,7 @@ function restMs(b: Uint8Array, p: number, end: number, hasTime: boolean): number
     second = twoDigits(b, p + 1);
     if (second < 0) return Number.NaN;
     p += 3;
-    if (p < end && (b[p] === 46 /* . */ || b[p] === 44) /* , */) {
+    if (p < end && FRACTION_MARK[b[p] as number] === 1) {
       p++;
       const from = p;
       while (p < end && isDigit(b[p])) p++;
@@ -326,21 +337,27 @@ export function utcMs(year: number, month: number, day: number, hour: number): n
 const lastHour = new Uint8Array(13);
 let lastHourMs = Number.NaN;
 
-/** Whether the 13 bytes at `at` spell the last hour read (the separator at 10 aside). */
+/**
+ * Whether the 13 bytes at `at` spell the last hour read (the separator at 10 aside). Every byte is
+ * read on every call, not in a short-circuit chain: a chain's later reads ran only once a line
+ * matched the earlier ones, and code V8 had optimized before such a line (a receiver writing local
+ * times with varied offsets) had no type feedback for them and was thrown away when one came
+ * (`--trace-deopt`, once per thread that scans).
+ */
 function sameHour(b: Uint8Array, at: number): boolean {
-  return (
-    !Number.isNaN(lastHourMs) &&
-    b[at] === lastHour[0] &&
-    b[at + 1] === lastHour[1] &&
-    b[at + 2] === lastHour[2] &&
-    b[at + 3] === lastHour[3] &&
-    b[at + 5] === lastHour[5] &&
-    b[at + 6] === lastHour[6] &&
-    b[at + 8] === lastHour[8] &&
-    b[at + 9] === lastHour[9] &&
-    b[at + 11] === lastHour[11] &&
-    b[at + 12] === lastHour[12]
-  );
+  const h = lastHour;
+  const differ =
+    ((b[at] as number) ^ (h[0] as number)) |
+    ((b[at + 1] as number) ^ (h[1] as number)) |
+    ((b[at + 2] as number) ^ (h[2] as number)) |
+    ((b[at + 3] as number) ^ (h[3] as number)) |
+    ((b[at + 5] as number) ^ (h[5] as number)) |
+    ((b[at + 6] as number) ^ (h[6] as number)) |
+    ((b[at + 8] as number) ^ (h[8] as number)) |
+    ((b[at + 9] as number) ^ (h[9] as number)) |
+    ((b[at + 11] as number) ^ (h[11] as number)) |
+    ((b[at + 12] as number) ^ (h[12] as number));
+  return differ === 0 && !Number.isNaN(lastHourMs);
 }
 
 /** `YYYY-MM-DDTHH:MM:SS.sssZ` with fields in range: exactly what `toISOString()` prints. */
