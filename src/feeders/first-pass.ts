@@ -184,11 +184,6 @@ export class FirstPassLoader implements BulkLoader {
     const n = ranges.length;
     const scanner =
       this.useScanner && n >= SCANNER_MIN_RANGES ? ScannerThread.start(file.fd, ranges, SCANNER_AHEAD) : null;
-    // While the scanner takes its first range: this thread's scan code gets its type feedback.
-    if (!primed) {
-      primed = true;
-      primeScanner(false);
-    }
     // The counters the scanner takes ranges from (this thread's own when it is alone).
     const control = scanner?.control ?? new Int32Array(2);
     /** Ranges this thread took to help the scanner, by index (each holds one of its slots until delivered). */
@@ -207,6 +202,13 @@ export class FirstPassLoader implements BulkLoader {
           !scanner.has(at) &&
           this.helpScanner(scanner, control, n, ahead, idle)
         ) {
+          // Before this thread helps for the first time, in its spare time: its scan code gets
+          // type feedback for every branch (`primeScanner`; a pass this thread scans alone, a
+          // small index, is not worth the few milliseconds).
+          if (!primed) {
+            primed = true;
+            primeScanner(false);
+          }
           const j = Atomics.add(control, CONTROL.next, 1);
           if (j >= n) break;
           const [js, je] = ranges[j] as readonly [number, number];
