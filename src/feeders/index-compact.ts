@@ -558,12 +558,7 @@ export class CompactBatchBuilder {
     const host = this.hostFor(kind === KIND.plainString ? latin1(b, s, e) : decodeString(b, s, e, kind));
     if (held < 0) {
       this.hostSlot[slot] = host + 1;
-      // Stored densely: a host that holds no slot (found by name, or added from a text line)
-      // would otherwise leave a hole, and the array's change to holey elements threw away the
-      // code V8 had optimized for it (`--trace-deopt`, wrong map).
-      const names = this.hostName;
-      while (names.length < host) names.push(undefined);
-      names[host] = Uint8Array.from(b.subarray(s, e));
+      this.hostName[host] = Uint8Array.from(b.subarray(s, e));
     }
     return host;
   }
@@ -592,8 +587,7 @@ export class CompactBatchBuilder {
       if (byBytes) {
         const length = last + 1 - first;
         const room = this.tailRoom;
-        const tailBytes =
-          length > 0 && room.length >= length ? room.subarray(0, length) : new Uint8Array(length);
+        const tailBytes = room.length >= length ? room.subarray(0, length) : new Uint8Array(length);
         tailBytes.set(source.subarray(first, last + 1));
         deferred = { tailSpans: spans, tailBytes };
       }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { JsonLineScanner, KIND } from './json-line.js';
-import { INDEX_FIELDS, parseIndexLineFully, scannedIndexRecord } from './records.js';
+import { INDEX, INDEX_FIELDS, parseIndexLineFully, scannedIndexRecord } from './records.js';
 import { primerLines } from './scan-primer.js';
 
 const lines = primerLines();
@@ -23,14 +23,13 @@ describe('the scan primer', () => {
     const seen = new Set<string>();
     for (const line of lines) {
       sc.scan(Buffer.from(`${line}\n`), 0);
-      const kinds = INDEX_FIELDS.map((_, f) => sc.kind[f] as number);
-      const at = (name: string) => kinds[INDEX_FIELDS.indexOf(name as never)];
-      if (at('episode_id') === KIND.string) seen.add('escaped id');
-      if (at('host_id') === KIND.string) seen.add('escaped host');
-      if (at('path') === KIND.string) seen.add('escaped path');
-      if (at('path') === KIND.plainString) seen.add('path');
-      if (at('sha256') === KIND.null) seen.add('null sha256');
-      if (at('received_at_wall') === KIND.number) seen.add('epoch time');
+      const k = sc.kind;
+      if (k[INDEX.episode_id] === KIND.string) seen.add('escaped id');
+      if (k[INDEX.host_id] === KIND.string) seen.add('escaped host');
+      if (k[INDEX.path] === KIND.string) seen.add('escaped path');
+      if (k[INDEX.path] === KIND.plainString) seen.add('path');
+      if (k[INDEX.sha256] === KIND.null) seen.add('null sha256');
+      if (k[INDEX.received_at_wall] === KIND.number) seen.add('epoch time');
       if (sc.extraCount > 0) seen.add('extra keys');
       if (line.includes('", "')) seen.add('python separators');
       if (!line.startsWith('{"episode_id"')) seen.add('other key order');
