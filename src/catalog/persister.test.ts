@@ -4,6 +4,7 @@ import { Worker } from 'node:worker_threads';
 import { describe, expect, it, vi } from 'vitest';
 import { tempDir } from '../../test/support/tmp.js';
 import type { IngestEntry } from '../bus/ingest-log.js';
+import { compactIndexBatch } from '../feeders/index-compact.js';
 import type { Checkpoint } from '../feeders/tail/types.js';
 import type { AlertRecord, EpisodeRecord } from '../protocol/index.js';
 import { silentLogger } from '../util/log.js';
@@ -75,15 +76,38 @@ function alertEntry(offset: number): IngestEntry {
   };
 }
 
+/** A cold first pass's batch of whole lines (the tailer's, when no range could be planned). */
+function firstPassEntry(ids: string[], offset: number): IngestEntry {
+  const lines = ids.map((id) => JSON.stringify(episode(id)));
+  return {
+    seq: ++seq,
+    source: 'index',
+    kind: 'compact',
+    batch: compactIndexBatch(lines),
+    duplicateAt: [],
+    read: { bytes: offset, skips: {}, excerpts: [] },
+    raw: { kind: 'lines', lines },
+    checkpoint: checkpoint(offset),
+  };
+}
+
+const firstPassDone = (): IngestEntry => ({ seq: ++seq, source: 'index', kind: 'first_pass_done' });
+
 /** A writer on a fresh catalog; `commits` lists each transaction's source, in commit order. */
-function writer() {
+function writer(opts: { coldWindowBytes?: number } = {}) {
   const stateDir = path.join(tempDir('cis490-persister-'), 'state');
   openDatabase(stateDir).close(); // the schema, as the pipeline makes it before the writer starts
   const commits: SourceName[] = [];
   seq = 0;
-  const persister = new CatalogPersister({ stateDir }, silentLogger(), undefined, (source) => {
-    commits.push(source);
-  });
+  const persister = new CatalogPersister(
+    { stateDir },
+    silentLogger(),
+    undefined,
+    (source) => {
+      commits.push(source);
+    },
+    opts.coldWindowBytes,
+  );
   persister.start();
   const read = () => {
     const db = openDatabase(stateDir, { readonly: true });
@@ -183,6 +207,71 @@ describe('catalog persister: live batches', () => {
     await persister.stop();
     expect(read().rows.map((r) => r.episode_id)).toEqual(['a', 'b']);
     expect(read().offsets).toEqual([{ source: 'index', offset: 200 }]);
+  });
+});
+
+describe('catalog persister: a cold first pass', () => {
+  // Its batches wait for the pass's end (the writer keeps off the cores meanwhile): each case
+  // below is one way the wait must end, with every row committed in the log's order.
+  it('commits the pass and what the log appended during it, in log order, once the pass is over', async () => {
+    const { persister, commits, read } = writer();
+    try {
+      await persister.apply(firstPassEntry(['a', 'b'], 100));
+      await persister.apply(alertEntry(40));
+      await persister.apply(firstPassEntry(['c'], 150));
+      await persister.apply(firstPassDone());
+      await persister.apply(indexEntry(['d'], 200));
+      await persister.whenIdle();
+      expect(commits).toEqual(['index', 'alerts', 'index', 'index', 'index']);
+      expect(read().rows.map((r) => r.episode_id)).toEqual(['a', 'b', 'c', 'd']);
+      expect(read().offsets).toEqual([
+        { source: 'alerts', offset: 40 },
+        { source: 'index', offset: 200 },
+      ]);
+    } finally {
+      await persister.stop();
+    }
+  });
+
+  it('does not make a pass larger than its cold window wait for its own end', async () => {
+    // Two lines outweigh this window: the reader waits for room, which only commits make.
+    const { persister, read } = writer({ coldWindowBytes: 256 });
+    try {
+      await persister.apply(firstPassEntry(['a', 'b'], 100));
+      await persister.apply(firstPassEntry(['c', 'd'], 200));
+      expect(read().rows.map((r) => r.episode_id)).toEqual(expect.arrayContaining(['a', 'b']));
+      await persister.apply(firstPassDone());
+      await persister.whenIdle();
+      expect(read().rows.map((r) => r.episode_id)).toEqual(['a', 'b', 'c', 'd']);
+    } finally {
+      await persister.stop();
+    }
+  });
+
+  it('commits a live line at once when a query asks during the pass (commitHeld)', async () => {
+    const { persister, read } = writer();
+    try {
+      await persister.apply(firstPassEntry(['a'], 100));
+      await persister.apply(alertEntry(40));
+      await persister.commitHeld();
+      expect(read().offsets).toEqual(
+        expect.arrayContaining([
+          { source: 'alerts', offset: 40 },
+          { source: 'index', offset: 100 },
+        ]),
+      );
+    } finally {
+      await persister.stop();
+    }
+  });
+
+  it('commits the pass so far when stopped during it', async () => {
+    const { persister, read } = writer();
+    await persister.apply(firstPassEntry(['a', 'b'], 100));
+    await persister.apply(firstPassEntry(['c'], 150));
+    await persister.stop();
+    expect(read().rows.map((r) => r.episode_id)).toEqual(['a', 'b', 'c']);
+    expect(read().offsets).toEqual([{ source: 'index', offset: 150 }]);
   });
 });
 
