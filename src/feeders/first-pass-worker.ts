@@ -31,7 +31,7 @@ port.postMessage(SCANNER_READY);
 // Before the scan is compiled: this thread moves every batch's columns (see `detachEarly`).
 detachEarly();
 // While the main thread still loads: every branch of the scan gets its type feedback.
-primeScanner(true);
+primeScanner();
 
 /** Reused for every range: the bytes never leave this thread (the columns do). */
 let buffer = Buffer.alloc(0);

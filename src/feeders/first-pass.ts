@@ -207,7 +207,7 @@ export class FirstPassLoader implements BulkLoader {
           // small index, is not worth the few milliseconds).
           if (!primed) {
             primed = true;
-            primeScanner(false);
+            primeScanner();
           }
           const j = Atomics.add(control, CONTROL.next, 1);
           if (j >= n) break;
@@ -298,7 +298,13 @@ export class FirstPassLoader implements BulkLoader {
     }
     slot.busy = true;
     if (slot.buffer.length < end - start) slot.buffer = Buffer.allocUnsafe(end - start);
-    slot.builder ??= new CompactBatchBuilder(rangeCapacity(end - start));
+    if (!slot.builder) {
+      slot.builder = new CompactBatchBuilder(rangeCapacity(end - start));
+      // Its tail is parsed only if still the newest when the state is read, as the scanner
+      // thread's is (`pushRecentLater`): parsing 400 lines of each range here, a 1M-line mixed
+      // pass had V8 compile the whole record parse on this thread while both cores scanned.
+      slot.builder.deferTail = true;
+    }
     const bytes = readRange(file.fd, start, end, slot.buffer);
     const scanned = scanIndexRange(bytes, start, MAX_LINE_BYTES, slot.builder);
     return {

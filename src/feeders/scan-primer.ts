@@ -100,14 +100,14 @@ export function primerLines(): string[] {
 
 /**
  * Scans `primerLines` in PRIME_RANGES small ranges, each through a fresh builder as a real range
- * is (`deferTail` as the caller's real ranges have it). Nothing is kept.
+ * is (its tail deferred, as every first-pass range's is). Nothing is kept.
  */
-export function primeScanner(deferTail: boolean): void {
+export function primeScanner(): void {
   const lines = primerLines();
   for (let r = 0; r < PRIME_RANGES; r++) {
     const chunk = Buffer.from(`${lines.slice(r * PRIME_LINES, (r + 1) * PRIME_LINES).join('\n')}\n`, 'utf8');
     const builder = new CompactBatchBuilder(rangeCapacity(chunk.length));
-    builder.deferTail = deferTail;
+    builder.deferTail = true;
     scanIndexRange(chunk, 0, MAX_LINE_BYTES, builder);
   }
 }
