@@ -11,7 +11,7 @@ import { silentLogger } from '../util/log.js';
 import { openDatabase } from './db.js';
 import type { SourceName } from './ingest-store.js';
 import { WRITER_HANDOVER } from './persist-protocol.js';
-import { CatalogPersister } from './persister.js';
+import { CatalogPersister, LIVE_COMMIT_MS } from './persister.js';
 import { prestartCatalogWriter, releasePrestartedCatalogWriter, writerFile } from './writer-prestart.js';
 
 const checkpoint = (offset: number): Checkpoint => ({
@@ -219,7 +219,14 @@ describe('catalog persister: a cold first pass', () => {
       await persister.apply(firstPassEntry(['a', 'b'], 100));
       await persister.apply(alertEntry(40));
       await persister.apply(firstPassEntry(['c'], 150));
+      // Nothing commits while the pass runs. (What must not happen has no event to wait for: this
+      // waits past the live commit window, the longest anything is otherwise held.)
+      await new Promise((resolve) => setTimeout(resolve, 2 * LIVE_COMMIT_MS));
+      expect(commits).toEqual([]);
+      expect(read().rows).toEqual([]);
       await persister.apply(firstPassDone());
+      // The pass's end alone hands them over (not a wait for idle).
+      await vi.waitFor(() => expect(read().rows).toHaveLength(3), { timeout: 10_000 });
       await persister.apply(indexEntry(['d'], 200));
       await persister.whenIdle();
       expect(commits).toEqual(['index', 'alerts', 'index', 'index', 'index']);
