@@ -10,17 +10,12 @@ import { performance } from 'node:perf_hooks';
 import { parentPort, receiveMessageOnPort } from 'node:worker_threads';
 import { detachEarly } from '../util/detach-early.js';
 import { threadCpuSeconds } from '../util/thread-cpu.js';
-import {
-  CONTROL,
-  type FirstPassJob,
-  type FirstPassResult,
-  rangeCapacity,
-  SCANNER_READY,
-} from './first-pass-protocol.js';
+import { CONTROL, type FirstPassJob, type FirstPassResult, SCANNER_READY } from './first-pass-protocol.js';
 import { bootTraceOn } from './first-pass-trace.js';
-import { type BatchColumns, CompactBatchBuilder, type CompactIndexBatch } from './index-compact.js';
+import type { BatchColumns, CompactIndexBatch } from './index-compact.js';
 import { MAX_LINE_BYTES, readRange } from './index-ranges.js';
 import { scanIndexRange } from './index-scan.js';
+import { rangeBuilder } from './range-builder.js';
 import { primeScanner } from './scan-primer.js';
 
 const port = parentPort;
@@ -63,13 +58,10 @@ port.once('message', (job: FirstPassJob) => {
       const bytes = readRange(job.fd, start, end, buffer);
       // A fresh builder per range (its arrays are moved to the main thread), over columns the
       // main thread faulted in ahead when it sent some.
-      const capacity = rangeCapacity(bytes.length);
       const spare = job.spares
         ? (receiveMessageOnPort(job.spares)?.message as { columns: BatchColumns } | undefined)
         : undefined;
-      const builder = new CompactBatchBuilder(capacity, spare?.columns);
-      // Its tail records are parsed by the main thread, which waits for this one.
-      builder.deferTail = true;
+      const builder = rangeBuilder(bytes.length, spare?.columns);
       const scanned = scanIndexRange(bytes, start, MAX_LINE_BYTES, builder);
       result = { id, ok: true, length: bytes.length, ...scanned };
       if (bootTraceOn)

@@ -12,7 +12,7 @@ import {
 } from './first-pass-protocol.js';
 import { bootTraceOn, traceAdd, traced, traceSet } from './first-pass-trace.js';
 import {
-  CompactBatchBuilder,
+  type CompactBatchBuilder,
   type CompactIndexBatch,
   compactIndexBatch,
   faultedColumns,
@@ -20,6 +20,7 @@ import {
 import { MAX_LINE_BYTES, readRange } from './index-ranges.js';
 import { type ScannedRange, scanIndexRange } from './index-scan.js';
 import type { BulkLoader } from './jsonl-feeder.js';
+import { rangeBuilder } from './range-builder.js';
 import { primeScanner } from './scan-primer.js';
 import { newScannerWorker, takePrestartedScanner } from './scanner-prestart.js';
 import { type LineSink, splitLines } from './tail/lines.js';
@@ -298,13 +299,7 @@ export class FirstPassLoader implements BulkLoader {
     }
     slot.busy = true;
     if (slot.buffer.length < end - start) slot.buffer = Buffer.allocUnsafe(end - start);
-    if (!slot.builder) {
-      slot.builder = new CompactBatchBuilder(rangeCapacity(end - start));
-      // Its tail is parsed only if still the newest when the state is read, as the scanner
-      // thread's is (`pushRecentLater`): parsing 400 lines of each range here, a 1M-line mixed
-      // pass had V8 compile the whole record parse on this thread while both cores scanned.
-      slot.builder.deferTail = true;
-    }
+    slot.builder ??= rangeBuilder(end - start);
     const bytes = readRange(file.fd, start, end, slot.buffer);
     const scanned = scanIndexRange(bytes, start, MAX_LINE_BYTES, slot.builder);
     return {

@@ -15,10 +15,9 @@
  * shows them right after it), not the scan itself, which is compiled on the real lines with this
  * feedback as well as theirs.
  */
-import { rangeCapacity } from './first-pass-protocol.js';
-import { CompactBatchBuilder } from './index-compact.js';
 import { MAX_LINE_BYTES } from './index-ranges.js';
 import { scanIndexRange } from './index-scan.js';
+import { rangeBuilder } from './range-builder.js';
 
 /** The time forms a Python receiver writes (`isoformat()` with and without offset and fraction, epoch numbers). */
 const TIMES = [
@@ -100,14 +99,12 @@ export function primerLines(): string[] {
 
 /**
  * Scans `primerLines` in PRIME_RANGES small ranges, each through a fresh builder as a real range
- * is (its tail deferred, as every first-pass range's is). Nothing is kept.
+ * is (`rangeBuilder`). Nothing is kept.
  */
 export function primeScanner(): void {
   const lines = primerLines();
   for (let r = 0; r < PRIME_RANGES; r++) {
     const chunk = Buffer.from(`${lines.slice(r * PRIME_LINES, (r + 1) * PRIME_LINES).join('\n')}\n`, 'utf8');
-    const builder = new CompactBatchBuilder(rangeCapacity(chunk.length));
-    builder.deferTail = true;
-    scanIndexRange(chunk, 0, MAX_LINE_BYTES, builder);
+    scanIndexRange(chunk, 0, MAX_LINE_BYTES, rangeBuilder(chunk.length));
   }
 }
