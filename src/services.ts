@@ -20,6 +20,7 @@ import { CLOSE_GOING_AWAY, HEARTBEAT_INTERVAL_MS } from './protocol/index.js';
 import { UsageError } from './util/errors.js';
 import { createLogger, type Logger } from './util/log.js';
 import { packageRoot } from './util/package-root.js';
+import { lowerRuntimeThreads, RUNTIME_HELPER_NICE } from './util/runtime-threads.js';
 
 /** The packaged web app: `web-dist/` at the package root. */
 export function defaultWebDir(): string {
@@ -226,7 +227,12 @@ export async function startServices(
     if (!stopped) phaseMix.start();
   });
   void pipeline.whenCatalogCaughtUp().then(() => {
-    if (!stopped) verifier.start();
+    if (stopped) return;
+    verifier.start();
+    const lowered = lowerRuntimeThreads();
+    if (lowered > 0) {
+      logger.info({ threads: lowered, nice: RUNTIME_HELPER_NICE }, 'runtime helper threads lowered');
+    }
   });
 
   let stopping: Promise<void> | null = null;
