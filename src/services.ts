@@ -20,7 +20,7 @@ import { CLOSE_GOING_AWAY, HEARTBEAT_INTERVAL_MS } from './protocol/index.js';
 import { UsageError } from './util/errors.js';
 import { createLogger, type Logger } from './util/log.js';
 import { packageRoot } from './util/package-root.js';
-import { lowerRuntimeThreads, RUNTIME_HELPER_NICE } from './util/runtime-threads.js';
+import { lowerV8Workers, V8_WORKER_NICE } from './util/v8-workers.js';
 
 /** The packaged web app: `web-dist/` at the package root. */
 export function defaultWebDir(): string {
@@ -229,9 +229,9 @@ export async function startServices(
   void pipeline.whenCatalogCaughtUp().then(() => {
     if (stopped) return;
     verifier.start();
-    const lowered = lowerRuntimeThreads();
+    const lowered = lowerV8Workers();
     if (lowered > 0) {
-      logger.info({ threads: lowered, nice: RUNTIME_HELPER_NICE }, 'runtime helper threads lowered');
+      logger.info({ threads: lowered, nice: V8_WORKER_NICE }, 'V8 worker threads lowered');
     }
   });
 

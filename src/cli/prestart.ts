@@ -7,12 +7,12 @@
 import { prestartCatalogWriter } from '../catalog/writer-prestart.js';
 import { prestartScanner } from '../feeders/scanner-prestart.js';
 import { detachEarly } from '../util/detach-early.js';
-import { noteRuntimeThreads } from '../util/runtime-threads.js';
+import { noteV8Workers } from '../util/v8-workers.js';
 
 const command = process.argv[2];
 if (command === 'serve' || command === 'demo') {
   // Before any worker thread starts: the threads there now are Node's and V8's own.
-  noteRuntimeThreads();
+  noteV8Workers();
   void prestartScanner();
   prestartCatalogWriter();
   // This thread moves columns to the scanner and the catalog writer: see `detachEarly`.

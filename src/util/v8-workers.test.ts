@@ -6,7 +6,7 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import { BIN } from '../../test/support/cli.js';
 import { tempDir } from '../../test/support/tmp.js';
 import { generateDataRoot } from '../generate/generate.js';
-import { RUNTIME_HELPER_NICE } from './runtime-threads.js';
+import { firstSharedWaiters, V8_WORKER_NICE } from './v8-workers.js';
 
 /** Each thread's nice value, by thread id, from /proc (field 19 of stat, after the name's parenthesis). */
 function niceByThread(pid: number): Map<number, number> {
@@ -23,8 +23,28 @@ function niceByThread(pid: number): Map<number, number> {
   return out;
 }
 
-describe.runIf(fs.existsSync('/proc/self/task'))('runtime helper threads', () => {
-  it('serve puts Node and V8 helper threads behind the main thread once caught up, and nothing else', async () => {
+describe('firstSharedWaiters', () => {
+  it("picks the first threads that wait on one word: V8's workers, not the delayed-task thread or libuv's pool", () => {
+    // As /proc showed a Node 20 process at its first module: the delayed-task thread in epoll,
+    // four V8 workers on their queue's futex, the signal thread, libuv's pool on its own futex.
+    const threads = [
+      { tid: 822, wait: '281 0x9' },
+      { tid: 826, wait: '202 0x30bdcb30' },
+      { tid: 823, wait: '202 0x30bdcb30' },
+      { tid: 824, wait: null }, // a worker running at that moment is left as it is
+      { tid: 825, wait: '202 0x30bdcb30' },
+      { tid: 827, wait: '202 0x5660460' },
+      { tid: 828, wait: '202 0x566f9cc' },
+      { tid: 829, wait: '202 0x566f9cc' },
+    ];
+    expect(firstSharedWaiters(threads)).toEqual([823, 825, 826]);
+    expect(firstSharedWaiters(threads.filter((t) => t.tid >= 827))).toEqual([828, 829]);
+    expect(firstSharedWaiters([{ tid: 5, wait: '281 0x9' }])).toEqual([]);
+  });
+});
+
+describe.runIf(fs.existsSync('/proc/self/task'))("V8's worker threads", () => {
+  it('serve puts them behind the main thread once caught up, and no other thread', async () => {
     const tmp = tempDir();
     const root = path.join(tmp, 'root');
     await generateDataRoot({
@@ -60,24 +80,26 @@ describe.runIf(fs.existsSync('/proc/self/task'))('runtime helper threads', () =>
     const lowered = await new Promise<{ threads: number; nice: number }>((resolve, reject) => {
       const lines = readline.createInterface({ input: child.stdout as NodeJS.ReadableStream });
       lines.on('line', (line) => {
-        if (!line.includes('runtime helper threads lowered')) return;
+        if (!line.includes('V8 worker threads lowered')) return;
         resolve(JSON.parse(line) as { threads: number; nice: number });
       });
       child.once('exit', (code) => reject(new Error(`serve exited (${code}) before lowering its helpers`)));
     });
-    expect(lowered.nice).toBe(RUNTIME_HELPER_NICE);
+    expect(lowered.nice).toBe(V8_WORKER_NICE);
     const nice = niceByThread(pid);
     // The event loop keeps the process's priority.
     expect(nice.get(pid)).toBe(0);
-    const low = [...nice].filter(([, n]) => n === RUNTIME_HELPER_NICE).map(([tid]) => tid);
-    // V8's four platform workers at least, and each one the log counted (none has ended since).
-    expect(lowered.threads).toBeGreaterThanOrEqual(4);
-    expect(low.length).toBe(lowered.threads);
-    // The server's own worker threads are not among them: the catalog writer keeps its nice 10,
-    // the verifier (started at the same moment) the process's 0.
+    const low = [...nice].filter(([, n]) => n === V8_WORKER_NICE).map(([tid]) => tid);
+    // V8's four platform workers (Node's default pool), each one the log counted.
+    expect(lowered.threads).toBe(4);
+    expect(low.length).toBe(4);
+    // Four threads in a row, made together at the process's start (thread ids grow).
+    expect(Math.max(...low) - Math.min(...low)).toBe(3);
+    // No other thread is among them: libuv's pool, whose results the main thread waits for, keeps
+    // the process's 0; the catalog writer its nice 10; the verifier (started then) 0.
     expect([...nice.values()]).toContain(10);
-    const others = [...nice].filter(([tid, n]) => tid !== pid && n !== RUNTIME_HELPER_NICE);
-    expect(others.length).toBeGreaterThanOrEqual(1);
+    const others = [...nice].filter(([tid, n]) => tid !== pid && n !== V8_WORKER_NICE);
+    expect(others.filter(([, n]) => n === 0).length).toBeGreaterThanOrEqual(5);
     // Every one the server lowered predates its worker threads (thread ids grow).
     const writer = [...nice].find(([, n]) => n === 10)?.[0] as number;
     expect(Math.max(...low)).toBeLessThan(writer);
