@@ -6,7 +6,7 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import { BIN } from '../../test/support/cli.js';
 import { tempDir } from '../../test/support/tmp.js';
 import { generateDataRoot } from '../generate/generate.js';
-import { firstSharedWaiters, V8_WORKER_NICE } from './v8-workers.js';
+import { explicitV8PoolSize, firstSharedWaiters, V8_WORKER_NICE } from './v8-workers.js';
 
 /** Each thread's nice value, by thread id, from /proc (field 19 of stat, after the name's parenthesis). */
 function niceByThread(pid: number): Map<number, number> {
@@ -40,6 +40,16 @@ describe('firstSharedWaiters', () => {
     expect(firstSharedWaiters(threads)).toEqual([823, 825, 826]);
     expect(firstSharedWaiters(threads.filter((t) => t.tid >= 827))).toEqual([828, 829]);
     expect(firstSharedWaiters([{ tid: 5, wait: '281 0x9' }])).toEqual([]);
+  });
+});
+
+describe('explicitV8PoolSize', () => {
+  it("reads --v8-pool-size from Node's flags and NODE_OPTIONS, the flags last", () => {
+    expect(explicitV8PoolSize([], undefined)).toBeNull();
+    expect(explicitV8PoolSize(['--max-old-space-size=512'], '--enable-source-maps')).toBeNull();
+    expect(explicitV8PoolSize(['--v8-pool-size=1'], undefined)).toBe(1);
+    expect(explicitV8PoolSize([], '--v8-pool-size 0')).toBe(0);
+    expect(explicitV8PoolSize(['--v8-pool-size', '8'], '--v8-pool-size=1')).toBe(8);
   });
 });
 

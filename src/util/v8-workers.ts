@@ -77,15 +77,42 @@ export function firstSharedWaiters(threads: ReadonlyArray<{ tid: number; wait: s
 }
 
 /**
+ * The `--v8-pool-size` Node was started with (its flags, then NODE_OPTIONS; the last one given
+ * counts), or null when none was given (Node's default pool: four workers). Exported for its test.
+ */
+export function explicitV8PoolSize(
+  execArgv: readonly string[],
+  nodeOptions: string | undefined,
+): number | null {
+  let size: number | null = null;
+  const flags = [...(nodeOptions ?? '').split(/\s+/), ...execArgv];
+  for (let i = 0; i < flags.length; i++) {
+    const flag = flags[i] as string;
+    const value = flag.startsWith('--v8-pool-size=')
+      ? flag.slice('--v8-pool-size='.length)
+      : flag === '--v8-pool-size'
+        ? flags[i + 1]
+        : undefined;
+    if (value !== undefined && /^\d+$/.test(value)) size = Number(value);
+  }
+  return size;
+}
+
+/**
  * Notes V8's worker threads. Call it first thing on the main thread, before any worker thread
- * starts; later calls keep the first list.
+ * starts; later calls keep the first list. With a pool of fewer than two workers asked for (or 0,
+ * Node's own estimate) the first shared wait could be libuv's pool: nothing is noted then.
  */
 export function noteV8Workers(): void {
-  noted ??= firstSharedWaiters(
-    threadIds()
-      .filter((tid) => tid !== process.pid)
-      .map((tid) => ({ tid, wait: waitOf(tid) })),
-  );
+  const pool = explicitV8PoolSize(process.execArgv, process.env.NODE_OPTIONS);
+  noted ??=
+    pool !== null && pool < 2
+      ? []
+      : firstSharedWaiters(
+          threadIds()
+            .filter((tid) => tid !== process.pid)
+            .map((tid) => ({ tid, wait: waitOf(tid) })),
+        );
 }
 
 /**
