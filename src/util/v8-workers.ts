@@ -61,6 +61,7 @@ function waitOf(tid: number): string | null {
  * the same thing: V8's platform workers (see above). Exported for its test.
  */
 export function firstSharedWaiters(threads: ReadonlyArray<{ tid: number; wait: string | null }>): number[] {
+  // Grouped in thread-id order, so the groups come out of the map in the order of their first thread.
   const groups = new Map<string, number[]>();
   for (const { tid, wait } of [...threads].sort((a, b) => a.tid - b.tid)) {
     if (wait === null) continue;
@@ -68,12 +69,8 @@ export function firstSharedWaiters(threads: ReadonlyArray<{ tid: number; wait: s
     if (group) group.push(tid);
     else groups.set(wait, [tid]);
   }
-  let first: number[] = [];
-  for (const group of groups.values()) {
-    if (group.length >= 2 && (first.length === 0 || (group[0] as number) < (first[0] as number)))
-      first = group;
-  }
-  return first;
+  for (const group of groups.values()) if (group.length >= 2) return group;
+  return [];
 }
 
 /**
@@ -104,8 +101,9 @@ export function explicitV8PoolSize(
  * Node's own estimate) the first shared wait could be libuv's pool: nothing is noted then.
  */
 export function noteV8Workers(): void {
+  if (noted) return;
   const pool = explicitV8PoolSize(process.execArgv, process.env.NODE_OPTIONS);
-  noted ??=
+  noted =
     pool !== null && pool < 2
       ? []
       : firstSharedWaiters(
@@ -116,20 +114,17 @@ export function noteV8Workers(): void {
 }
 
 /**
- * Lowers the noted threads that still run to V8_WORKER_NICE; returns how many it lowered
+ * Lowers the noted threads to V8_WORKER_NICE; returns how many it lowered (an ended one is not)
  * (0 when none were noted: a server started in-process, by a test or a library user).
  */
 export function lowerV8Workers(): number {
-  if (!noted) return 0;
-  const alive = new Set(threadIds());
   let lowered = 0;
-  for (const tid of noted) {
-    if (!alive.has(tid)) continue;
+  for (const tid of noted ?? []) {
     try {
       os.setPriority(tid, V8_WORKER_NICE);
       lowered++;
     } catch {
-      // The thread ended meanwhile, or the system refuses: it keeps its priority.
+      // The thread has ended (ESRCH), or the system refuses: it is not counted.
     }
   }
   return lowered;
