@@ -1,9 +1,7 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import readline from 'node:readline';
-import { describe, expect, it, onTestFinished } from 'vitest';
-import { BIN } from '../../test/support/cli.js';
+import { describe, expect, it, vi } from 'vitest';
+import { startCliProcess } from '../../test/support/replica-process.js';
 import { tempDir } from '../../test/support/tmp.js';
 import { generateDataRoot } from '../generate/generate.js';
 import { explicitV8PoolSize, firstSharedWaiters, V8_WORKER_NICE } from './v8-workers.js';
@@ -66,37 +64,42 @@ describe.runIf(fs.existsSync('/proc/self/task'))("V8's worker threads", () => {
       telemetryKb: 4,
       seed: 7,
     });
-    const child: ChildProcess = spawn(
-      process.execPath,
-      [
-        BIN,
-        'serve',
-        '--data-root',
-        root,
-        '--state-dir',
-        path.join(tmp, 'state'),
-        '--port',
-        '0',
-        '--log-level',
-        'info',
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
+    const serve = await startCliProcess([
+      'serve',
+      '--data-root',
+      root,
+      '--state-dir',
+      path.join(tmp, 'state'),
+      '--port',
+      '0',
+      '--log-level',
+      'info',
+    ]);
+    const pid = serve.child.pid as number;
+    // Waits for the server's own word that it lowered them (its log line), then reads /proc.
+    const loweredLine = await vi.waitFor(
+      () => {
+        const line = serve
+          .output()
+          .split('\n')
+          .find((l) => l.includes('"msg":"V8 worker threads lowered"'));
+        if (!line) throw new Error(`no "V8 worker threads lowered" line yet: ${serve.output().slice(-500)}`);
+        return line;
+      },
+      { timeout: 30_000, interval: 50 },
     );
-    onTestFinished(() => {
-      child.kill('SIGKILL');
-    });
-    const pid = child.pid as number;
-    // Waits for the server's own word that it lowered them (a log line), then reads /proc.
-    const lowered = await new Promise<{ threads: number; nice: number }>((resolve, reject) => {
-      const lines = readline.createInterface({ input: child.stdout as NodeJS.ReadableStream });
-      lines.on('line', (line) => {
-        if (!line.includes('V8 worker threads lowered')) return;
-        resolve(JSON.parse(line) as { threads: number; nice: number });
-      });
-      child.once('exit', (code) => reject(new Error(`serve exited (${code}) before lowering its helpers`)));
-    });
+    const lowered = JSON.parse(loweredLine) as { threads: number; nice: number };
     expect(lowered.nice).toBe(V8_WORKER_NICE);
-    const nice = niceByThread(pid);
+    // The catalog writer lowers itself to nice 10 once its thread runs, which may be a moment
+    // after this line (a writer started anew at catch-up): read /proc once it has.
+    const nice = await vi.waitFor(
+      () => {
+        const now = niceByThread(pid);
+        if (![...now.values()].includes(10)) throw new Error('the catalog writer is not at nice 10 yet');
+        return now;
+      },
+      { timeout: 10_000, interval: 20 },
+    );
     // The event loop keeps the process's priority.
     expect(nice.get(pid)).toBe(0);
     const low = [...nice].filter(([, n]) => n === V8_WORKER_NICE).map(([tid]) => tid);
@@ -107,6 +110,7 @@ describe.runIf(fs.existsSync('/proc/self/task'))("V8's worker threads", () => {
     expect(Math.max(...low) - Math.min(...low)).toBe(3);
     // No other thread is among them: libuv's pool, whose results the main thread waits for, keeps
     // the process's 0; the catalog writer its nice 10; the verifier (started then) 0.
+    console.log(JSON.stringify([...nice]), pid);
     expect([...nice.values()]).toContain(10);
     const others = [...nice].filter(([tid, n]) => tid !== pid && n !== V8_WORKER_NICE);
     expect(others.filter(([, n]) => n === 0).length).toBeGreaterThanOrEqual(5);
