@@ -82,6 +82,15 @@ const CACHE_KIB = 2048;
  * ≈ 4.1 s against ≈ 7.7 s for the seven), and the pages are handed back first (`shrink_memory`).
  */
 const BULK_CACHE_KIB = 16384;
+/**
+ * The page cache once live batches arrive (set with the first): each live commit puts a row into
+ * a leaf at a random place in each of the three indexes keyed at random (the id key, sha256,
+ * size), and through 2 MiB (128 pages of 16 KiB) nearly every one of those leaves, and the
+ * interior pages above them, was read from the OS again. Steady state on the 1M-line python root
+ * (`SETTLE_S=25 node bench/steady-split.mjs`): 2,152–2,166 KiB read per 0.1 s cycle with 2 MiB,
+ * 790 with 8 MiB. Given back when the thread goes idle, as every connection's (db.ts).
+ */
+const LIVE_CACHE_KIB = 8192;
 db.pragma(`cache_size = -${CACHE_KIB}`);
 // The explorer's indexes exist, as this version defines them, whatever happened before (a bulk
 // load cut short dropped them; an older version built others).
@@ -309,6 +318,7 @@ function write(batch: PersistBatch): Omit<Extract<PersistMessage, { type: 'commi
       const held = episodes.marked ? endBulk() : { inserted: 0, duplicates: 0 };
       if (!liveWal && !bulkLoading) {
         db.pragma(`wal_autocheckpoint = ${LIVE_WAL_AUTOCHECKPOINT}`);
+        db.pragma(`cache_size = -${LIVE_CACHE_KIB}`);
         liveWal = true;
       }
       const r = episodes.writeBatch(batch.records, batch.checkpoint, batch.duplicateIds);
