@@ -28,7 +28,7 @@ for (let r = 0; r < Number(repsArg); r++) {
     const loadBefore = os.loadavg()[0].toFixed(1);
     const c = await catalogCompleteOnce({ root, lines, tree });
     console.log(
-      `${path.basename(tree)} ${style}: rows ${c.rowsSeconds.toFixed(1)} s, indexed ${c.indexedSeconds.toFixed(1)} s (CPU ${c.indexedCpu.toFixed(2)} s), first pass ${c.bootstrapSeconds} s, CPU at rows ${c.rowsCpu.toFixed(2)} s (${topThreads(c.threads)}), load ${loadBefore} → ${c.load.toFixed(1)}`,
+      `${path.basename(tree)} ${style}: rows ${c.rowsSeconds.toFixed(1)} s, indexed ${c.indexedSeconds.toFixed(2)} s (logged caught up ${c.caughtUpSeconds?.toFixed(2) ?? '-'} s; CPU ${c.indexedCpu.toFixed(2)} s), first pass ${c.bootstrapSeconds} s, CPU at rows ${c.rowsCpu.toFixed(2)} s (${topThreads(c.threads)}), load ${loadBefore} → ${c.load.toFixed(1)}`,
     );
   }
 }

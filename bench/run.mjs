@@ -303,7 +303,7 @@ for (const [label, spec] of P.catalog) {
       [
         `### Catalog complete, ${label} (${style} style)`,
         '',
-        `A fresh server and state dir; \`/metrics\` polled every 250 ms until \`catalog_committed_lines_total{source="index"}\` equals the index's lines (${c.rowsSeconds.toFixed(2)} s after spawn), then the catalog file until every index of the build's schema on \`episodes\` exists (${c.indexedSeconds.toFixed(2)} s). CPU per thread when the rows were in: ${topThreads(c.threads)} (process ${c.rowsCpu.toFixed(2)} s); load average ${c.load.toFixed(2)} at the end.`,
+        `A fresh server and state dir; \`/metrics\` polled every 250 ms until \`catalog_committed_lines_total{source="index"}\` equals the index's lines (${c.rowsSeconds.toFixed(2)} s after spawn), then the catalog file, every 50 ms, until every index of the build's schema on \`episodes\` exists (${c.indexedSeconds.toFixed(2)} s; the server logged \`catalog caught up\`, after the load's sync to disk, at ${c.caughtUpSeconds === null ? '-' : `${c.caughtUpSeconds.toFixed(2)} s`}). CPU per thread when the rows were in: ${topThreads(c.threads)} (process ${c.rowsCpu.toFixed(2)} s); load average ${c.load.toFixed(2)} at the end.`,
         '',
       ].join('\n'),
     );

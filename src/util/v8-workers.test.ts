@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
-import { startCliProcess } from '../../test/support/replica-process.js';
+import { logLineOf, startCliProcess } from '../../test/support/replica-process.js';
 import { tempDir } from '../../test/support/tmp.js';
 import { generateDataRoot } from '../generate/generate.js';
 import { explicitV8PoolSize, firstSharedWaiters, V8_WORKER_NICE } from './v8-workers.js';
@@ -77,18 +77,7 @@ describe.runIf(fs.existsSync('/proc/self/task'))("V8's worker threads", () => {
     ]);
     const pid = serve.child.pid as number;
     // Waits for the server's own word that it lowered them (its log line), then reads /proc.
-    const loweredLine = await vi.waitFor(
-      () => {
-        const line = serve
-          .output()
-          .split('\n')
-          .find((l) => l.includes('"msg":"V8 worker threads lowered"'));
-        if (!line) throw new Error(`no "V8 worker threads lowered" line yet: ${serve.output().slice(-500)}`);
-        return line;
-      },
-      { timeout: 30_000, interval: 50 },
-    );
-    const lowered = JSON.parse(loweredLine) as { threads: number; nice: number };
+    const lowered = await logLineOf<{ threads: number; nice: number }>(serve, 'V8 worker threads lowered');
     expect(lowered.nice).toBe(V8_WORKER_NICE);
     // The catalog writer lowers itself to nice 10 once its thread runs, which may be a moment
     // after this line (a writer started anew at catch-up): read /proc once it has.
@@ -110,7 +99,6 @@ describe.runIf(fs.existsSync('/proc/self/task'))("V8's worker threads", () => {
     expect(Math.max(...low) - Math.min(...low)).toBe(3);
     // No other thread is among them: libuv's pool, whose results the main thread waits for, keeps
     // the process's 0; the catalog writer its nice 10; the verifier (started then) 0.
-    console.log(JSON.stringify([...nice]), pid);
     expect([...nice.values()]).toContain(10);
     const others = [...nice].filter(([tid, n]) => tid !== pid && n !== V8_WORKER_NICE);
     expect(others.filter(([, n]) => n === 0).length).toBeGreaterThanOrEqual(5);

@@ -4,7 +4,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
-import { onTestFinished } from 'vitest';
+import { onTestFinished, vi } from 'vitest';
 import { BIN } from './cli.js';
 import { tempDir } from './tmp.js';
 
@@ -54,6 +54,25 @@ export async function startCliProcess(args: string[]): Promise<CliProcess> {
       await exited;
     },
   };
+}
+
+/**
+ * The first of `proc`'s JSON log lines whose `msg` is `msg`, parsed: waited for (the output so far,
+ * then as it comes) up to `timeoutMs`.
+ */
+export function logLineOf<T>(proc: CliProcess, msg: string, timeoutMs = 30_000): Promise<T> {
+  const marker = `"msg":${JSON.stringify(msg)}`;
+  return vi.waitFor(
+    () => {
+      const line = proc
+        .output()
+        .split('\n')
+        .find((l) => l.includes(marker));
+      if (!line) throw new Error(`no ${JSON.stringify(msg)} line yet: ${proc.output().slice(-500)}`);
+      return JSON.parse(line) as T;
+    },
+    { timeout: timeoutMs, interval: 50 },
+  );
 }
 
 /** A replica process with its own state dir. */

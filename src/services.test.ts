@@ -1,0 +1,71 @@
+/**
+ * The composition root as a user meets it: a real `serve` process on a generated root.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { logLineOf, startCliProcess } from '../test/support/replica-process.js';
+import { tempDir } from '../test/support/tmp.js';
+import { EPISODE_INDEXES } from './catalog/schema.js';
+import { generateDataRoot } from './generate/generate.js';
+
+const lineCount = (file: string) => fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).length;
+
+describe('serve', () => {
+  it('logs "catalog caught up" once every line read at start is in the catalog, its indexes built', async () => {
+    const tmp = tempDir();
+    const root = path.join(tmp, 'root');
+    await generateDataRoot({
+      out: root,
+      hosts: 3,
+      episodes: 9,
+      indexLines: 400,
+      alerts: 12,
+      telemetryKb: 4,
+      seed: 11,
+    });
+    const stateDir = path.join(tmp, 'state');
+    const serve = await startCliProcess([
+      'serve',
+      '--data-root',
+      root,
+      '--state-dir',
+      stateDir,
+      '--port',
+      '0',
+      '--log-level',
+      'info',
+    ]);
+    const logged = await logLineOf<{
+      committed_lines: { index: number; alerts: number };
+      seconds_since_start: number;
+    }>(serve, 'catalog caught up');
+    expect(logged.committed_lines).toEqual({
+      index: lineCount(path.join(root, 'index.jsonl')),
+      alerts: lineCount(path.join(root, 'alerts.jsonl')),
+    });
+    expect(logged.seconds_since_start).toBeGreaterThan(0);
+    expect(logged.seconds_since_start).toBeLessThan(process.uptime() + 60);
+    // What the line promises, read from the catalog file itself: every episode row and every
+    // index the explorer reads through (the unique id key and the secondary ones).
+    const db = new Database(path.join(stateDir, 'catalog.sqlite'), { readonly: true, fileMustExist: true });
+    try {
+      const indexes = db
+        .prepare("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'episodes'")
+        .pluck()
+        .get();
+      expect(indexes).toBe(EPISODE_INDEXES.length + 1);
+      const ids = new Set(
+        fs
+          .readFileSync(path.join(root, 'index.jsonl'), 'utf8')
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => (JSON.parse(l) as { episode_id: string }).episode_id),
+      );
+      expect(db.prepare('SELECT count(*) FROM episodes').pluck().get()).toBe(ids.size);
+    } finally {
+      db.close();
+    }
+  });
+});
