@@ -228,8 +228,8 @@ export async function startServices(
   });
   void pipeline.whenCatalogCaughtUp().then(() => {
     if (stopped) return;
-    // When the explorer answers for every line read at start, with its indexes (a cold load
-    // builds them last): for operators, and the catalog-complete benchmark's exact time.
+    // For operators: from here the catalog holds every line read at start, through its indexes
+    // (a cold load builds them last and syncs after them; the explorer answers from their commit).
     const catalog = pipeline.stats().catalog;
     if (catalog) {
       logger.info(

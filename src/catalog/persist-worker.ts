@@ -87,8 +87,9 @@ const BULK_CACHE_KIB = 16384;
  * a leaf at a random place in each of the three indexes keyed at random (the id key, sha256,
  * size), and through 2 MiB (128 pages of 16 KiB) nearly every one of those leaves, and the
  * interior pages above them, was read from the OS again. Steady state on the 1M-line python root
- * (`SETTLE_S=25 node bench/steady-split.mjs`): 2,152–2,166 KiB read per 0.1 s cycle with 2 MiB,
- * 790 with 8 MiB. Given back when the thread goes idle, as every connection's (db.ts).
+ * (`SETTLE_S=25 node bench/steady-split.mjs`, three pairs): 2,130–2,197 KiB read per 0.1 s cycle
+ * with 2 MiB, 766–835 with 8 MiB, and this thread's CPU 2.5–2.8 against 2.1–2.3 ms a cycle. Given
+ * back when the thread goes idle, as every connection's (db.ts).
  */
 const LIVE_CACHE_KIB = 8192;
 db.pragma(`cache_size = -${CACHE_KIB}`);
