@@ -5,19 +5,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { logLineOf, startCliProcess } from '../test/support/replica-process.js';
-import { tempDir } from '../test/support/tmp.js';
+import { logLineOf, startServeOnGeneratedRoot } from '../test/support/replica-process.js';
 import { EPISODE_INDEXES } from './catalog/schema.js';
-import { generateDataRoot } from './generate/generate.js';
 
-const lineCount = (file: string) => fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).length;
+const lines = (file: string) => fs.readFileSync(file, 'utf8').split('\n').filter(Boolean);
 
 describe('serve', () => {
   it('logs "catalog caught up" once every line read at start is in the catalog, its indexes built', async () => {
-    const tmp = tempDir();
-    const root = path.join(tmp, 'root');
-    await generateDataRoot({
-      out: root,
+    const { serve, root, stateDir, spawnedAt } = await startServeOnGeneratedRoot({
       hosts: 3,
       episodes: 9,
       indexLines: 400,
@@ -25,26 +20,14 @@ describe('serve', () => {
       telemetryKb: 4,
       seed: 11,
     });
-    const stateDir = path.join(tmp, 'state');
-    const spawnedAt = performance.now();
-    const serve = await startCliProcess([
-      'serve',
-      '--data-root',
-      root,
-      '--state-dir',
-      stateDir,
-      '--port',
-      '0',
-      '--log-level',
-      'info',
-    ]);
     const logged = await logLineOf<{
       committed_lines: { index: number; alerts: number };
       seconds_since_start: number;
     }>(serve, 'catalog caught up');
+    const indexLines = lines(path.join(root, 'index.jsonl'));
     expect(logged.committed_lines).toEqual({
-      index: lineCount(path.join(root, 'index.jsonl')),
-      alerts: lineCount(path.join(root, 'alerts.jsonl')),
+      index: indexLines.length,
+      alerts: lines(path.join(root, 'alerts.jsonl')).length,
     });
     // Seconds since the server's own start: more than nothing, no more than since its spawn here.
     expect(logged.seconds_since_start).toBeGreaterThan(0);
@@ -58,13 +41,7 @@ describe('serve', () => {
         .pluck()
         .get();
       expect(indexes).toBe(EPISODE_INDEXES.length + 1);
-      const ids = new Set(
-        fs
-          .readFileSync(path.join(root, 'index.jsonl'), 'utf8')
-          .split('\n')
-          .filter(Boolean)
-          .map((l) => (JSON.parse(l) as { episode_id: string }).episode_id),
-      );
+      const ids = new Set(indexLines.map((l) => (JSON.parse(l) as { episode_id: string }).episode_id));
       expect(db.prepare('SELECT count(*) FROM episodes').pluck().get()).toBe(ids.size);
     } finally {
       db.close();

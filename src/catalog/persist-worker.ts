@@ -301,14 +301,15 @@ function findCopy(indexPath: string, cp: Checkpoint, end: number): string | null
  * of the ones that grow per host, per status, per sha256 group and in time order, which every
  * commit writes again. Each checkpoint copies every page the log holds once (a read, a write, a
  * sync), so between fewer checkpoints those tail pages are copied once for many commits. Offline,
- * 50-line commits on a 1M-row catalog (`cache_size` as live): ≈ 1.05 ms of this thread per 0.1 s
+ * 50-line commits on a 1M-row catalog (`cache_size` 2 MiB, as live then): ≈ 1.05 ms of this thread per 0.1 s
  * of lines at 1,000 pages, ≈ 0.85 at 4,000 (3.5 → 3.2 MB written a commit), no better at 16,000.
  * The log file then grows to ≈ 64 MB before it is reused. Set at the first live batch: a cold
  * bulk load keeps SQLite's default. The main thread's connection never checkpoints
  * (pipeline.ts), so none of this lands on its event loop.
  */
 const LIVE_WAL_AUTOCHECKPOINT = 4000;
-let liveWal = false;
+/** Whether the live settings (LIVE_WAL_AUTOCHECKPOINT, LIVE_CACHE_KIB) are in force: set with the first live batch. */
+let liveSettings = false;
 
 /** Commits one batch; returns the 'committed' message without its time (the caller measures it). */
 function write(batch: PersistBatch): Omit<Extract<PersistMessage, { type: 'committed' }>, 'seconds'> {
@@ -317,10 +318,10 @@ function write(batch: PersistBatch): Omit<Extract<PersistMessage, { type: 'commi
       // Records carry no repeat marks: a bulk load that took its repeats from marks builds its
       // key first (not met in a server: record batches follow the first pass's end).
       const held = episodes.marked ? endBulk() : { inserted: 0, duplicates: 0 };
-      if (!liveWal && !bulkLoading) {
+      if (!liveSettings && !bulkLoading) {
         db.pragma(`wal_autocheckpoint = ${LIVE_WAL_AUTOCHECKPOINT}`);
         db.pragma(`cache_size = -${LIVE_CACHE_KIB}`);
-        liveWal = true;
+        liveSettings = true;
       }
       const r = episodes.writeBatch(batch.records, batch.checkpoint, batch.duplicateIds);
       return {

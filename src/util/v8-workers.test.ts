@@ -1,9 +1,6 @@
 import fs from 'node:fs';
-import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
-import { logLineOf, startCliProcess } from '../../test/support/replica-process.js';
-import { tempDir } from '../../test/support/tmp.js';
-import { generateDataRoot } from '../generate/generate.js';
+import { logLineOf, startServeOnGeneratedRoot } from '../../test/support/replica-process.js';
 import { explicitV8PoolSize, firstSharedWaiters, V8_WORKER_NICE } from './v8-workers.js';
 
 /** Each thread's nice value, by thread id, from /proc (field 19 of stat, after the name's parenthesis). */
@@ -53,10 +50,7 @@ describe('explicitV8PoolSize', () => {
 
 describe.runIf(fs.existsSync('/proc/self/task'))("V8's worker threads", () => {
   it('serve puts them behind the main thread once caught up, and no other thread', async () => {
-    const tmp = tempDir();
-    const root = path.join(tmp, 'root');
-    await generateDataRoot({
-      out: root,
+    const { serve } = await startServeOnGeneratedRoot({
       hosts: 2,
       episodes: 6,
       indexLines: 300,
@@ -64,17 +58,6 @@ describe.runIf(fs.existsSync('/proc/self/task'))("V8's worker threads", () => {
       telemetryKb: 4,
       seed: 7,
     });
-    const serve = await startCliProcess([
-      'serve',
-      '--data-root',
-      root,
-      '--state-dir',
-      path.join(tmp, 'state'),
-      '--port',
-      '0',
-      '--log-level',
-      'info',
-    ]);
     const pid = serve.child.pid as number;
     // Waits for the server's own word that it lowered them (its log line), then reads /proc.
     const lowered = await logLineOf<{ threads: number; nice: number }>(serve, 'V8 worker threads lowered');

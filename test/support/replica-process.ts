@@ -5,6 +5,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { onTestFinished, vi } from 'vitest';
+import { type GenerateOptions, generateDataRoot } from '../../src/generate/generate.js';
 import { BIN } from './cli.js';
 import { tempDir } from './tmp.js';
 
@@ -54,6 +55,32 @@ export async function startCliProcess(args: string[]): Promise<CliProcess> {
       await exited;
     },
   };
+}
+
+/**
+ * `serve` (info logs, port 0) on a root generated into a temp dir, with a state dir of its own:
+ * the process, the root, the state dir, and when it was spawned (`performance.now()`).
+ */
+export async function startServeOnGeneratedRoot(
+  spec: Omit<GenerateOptions, 'out'>,
+): Promise<{ serve: CliProcess; root: string; stateDir: string; spawnedAt: number }> {
+  const tmp = tempDir();
+  const root = path.join(tmp, 'root');
+  await generateDataRoot({ ...spec, out: root });
+  const stateDir = path.join(tmp, 'state');
+  const spawnedAt = performance.now();
+  const serve = await startCliProcess([
+    'serve',
+    '--data-root',
+    root,
+    '--state-dir',
+    stateDir,
+    '--port',
+    '0',
+    '--log-level',
+    'info',
+  ]);
+  return { serve, root, stateDir, spawnedAt };
 }
 
 /**
