@@ -174,7 +174,7 @@ describe('explorer queries: one snapshot per page while another thread writes', 
   });
 });
 
-describe('explorer queries: sort=status', () => {
+describe('explorer queries: sort=status and sort=host', () => {
   // Statuses set by hand, received times with ties and some missing, small pages: every cursor
   // lands inside a run of equal keys.
   const db = openDatabase(null);
@@ -191,14 +191,28 @@ describe('explorer queries: sort=status', () => {
   const queries = new EpisodeQueries(db);
   const rank: Record<string, number> = { corrupt: 0, missing: 1, unindexed: 2, unverified: 3, ok: 4 };
 
-  /** The documented order: worst status first, then newest first (untimed last), then latest arrival. */
-  const want = (order: 'asc' | 'desc', hosts: string[] = []) => {
+  /**
+   * The documented order: the key (worst status first; hosts A→Z), then newest first (untimed
+   * last), then latest arrival; `desc` the very reverse.
+   */
+  const want = (sort: 'status' | 'host', order: 'asc' | 'desc', f: Partial<EpisodeFilter> = {}) => {
     const rows = records
       .map((r, i) => ({ id: i + 1, r, status: statuses[(i * 7) % 4] as string }))
-      .filter(({ r }) => hosts.length === 0 || hosts.includes(r.host_id))
+      .filter(
+        ({ r, status }) =>
+          (!f.hosts?.length || f.hosts.includes(r.host_id)) &&
+          (!f.statuses?.length || (f.statuses as string[]).includes(status)) &&
+          (f.q === undefined || f.q === null || r.episode_id.startsWith(f.q)),
+      )
       .sort(
         (a, b) =>
-          (rank[a.status] as number) - (rank[b.status] as number) ||
+          (sort === 'status'
+            ? (rank[a.status] as number) - (rank[b.status] as number)
+            : a.r.host_id < b.r.host_id
+              ? -1
+              : a.r.host_id > b.r.host_id
+                ? 1
+                : 0) ||
           (a.r.received_at === null ? 1 : 0) - (b.r.received_at === null ? 1 : 0) ||
           Date.parse(b.r.received_at ?? '0') - Date.parse(a.r.received_at ?? '0') ||
           b.id - a.id,
@@ -207,11 +221,16 @@ describe('explorer queries: sort=status', () => {
     return order === 'asc' ? rows : rows.reverse();
   };
 
-  const pages = (order: 'asc' | 'desc', f: EpisodeFilter, limit: number) => {
+  const pages = (
+    sort: 'status' | 'host',
+    order: 'asc' | 'desc',
+    f: Partial<EpisodeFilter>,
+    limit: number,
+  ) => {
     const ids: string[] = [];
     let cursor = null;
     do {
-      const page = queries.pageSorted(f, { sort: 'status', order }, cursor, limit);
+      const page = queries.pageSorted({ ...NO_FILTER, ...f }, { sort, order }, cursor, limit);
       ids.push(...page.items.map((i) => i.episode_id));
       cursor = page.next;
     } while (cursor !== null);
@@ -220,12 +239,41 @@ describe('explorer queries: sort=status', () => {
 
   for (const order of ['asc', 'desc'] as const) {
     for (const limit of [1, 7, 50]) {
-      it(`pages ${order} (limit ${limit}) give every row once, worst first, ties by received time`, () => {
-        expect(pages(order, NO_FILTER, limit)).toEqual(want(order));
-        expect(pages(order, { ...NO_FILTER, hosts: ['host-b'] }, limit)).toEqual(want(order, ['host-b']));
+      it(`status pages ${order} (limit ${limit}) give every row once, worst first, ties by received time`, () => {
+        expect(pages('status', order, {}, limit)).toEqual(want('status', order));
+        expect(pages('status', order, { hosts: ['host-b'] }, limit)).toEqual(
+          want('status', order, { hosts: ['host-b'] }),
+        );
+      });
+      it(`host pages ${order} (limit ${limit}) give every row once, hosts in order, ties by received time`, () => {
+        expect(pages('host', order, {}, limit)).toEqual(want('host', order));
+        for (const f of [
+          { hosts: ['host-c', 'host-a'] },
+          { statuses: ['missing', 'ok'] as EpisodeFilter['statuses'] },
+          // `q`: the matches in one sorted query.
+          { q: 'ep-0001' },
+          { q: 'ep-0001', hosts: ['host-b'] },
+        ]) {
+          expect({ f, got: pages('host', order, f, limit) }).toEqual({ f, got: want('host', order, f) });
+        }
       });
     }
   }
+
+  it('reads a host by status, each a range of episodes_by_host_status_time, never sorting its rows', () => {
+    const plan = (
+      db
+        .prepare(
+          `EXPLAIN QUERY PLAN SELECT id FROM episodes WHERE host_id = ? AND status = ? AND received_ms < ?
+           ORDER BY received_ms DESC, id DESC LIMIT 101`,
+        )
+        .all('host-a', 'ok', 0) as Array<{ detail: string }>
+    )
+      .map((r) => r.detail)
+      .join(' | ');
+    expect(plan).toContain('episodes_by_host_status_time');
+    expect(plan).not.toMatch(/TEMP B-TREE/);
+  });
 
   it('reads each status as a range of its time index, never sorting its rows', () => {
     const plan = (

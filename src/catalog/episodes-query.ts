@@ -380,9 +380,9 @@ export class EpisodeQueries {
   }
 
   /**
-   * One page in another order than newest first: index rows through the index of the sort key
-   * (`episodes_order_host`: host, then row id; `episodes_by_status_time`; `episodes_by_size`), as
-   * a range after the cursor; unindexed files (few) by a top-N sort.
+   * One page in another order than newest first: index rows as ranges of an index after the
+   * cursor (sortedRows: `episodes_by_host_status_time`, `episodes_by_status_time`,
+   * `episodes_by_size`); unindexed files (few) by a top-N sort.
    */
   pageSorted(
     f: EpisodeFilter,
@@ -412,11 +412,12 @@ export class EpisodeQueries {
         `SELECT rowid AS id, rel_path, host_id, episode_id, size, mtime_ms, (${cols.file}) AS sort_key
          FROM disk_files ${where(sql)} ORDER BY (${cols.file}) IS NULL, (${cols.file}) ${dir}, rowid ${dir} LIMIT ?`,
       ).all(...sql.params, want) as Array<FileRawRow & { sort_key: number | string | null }>;
-      for (const r of rows) found.push({ key: r.sort_key, src: FILE, id: r.id, item: fileItem(r).item });
+      for (const r of rows)
+        found.push({ key: r.sort_key, src: FILE, id: r.id, ms: null, item: fileItem(r).item });
     }
-    // By status, each source's rows of a status come in their own order (index rows by received
-    // time): the sort (stable) only merges them.
-    found.sort(compareSorted(sort.order, sort.sort !== 'status'));
+    // By status or host, a key's index rows go by received time (and a host's come per status:
+    // the sort merges them); by size, by id.
+    found.sort(compareSorted(sort.order, sort.sort === 'size' ? 'id' : 'time'));
     const page = found.slice(0, limit);
     const last = page[page.length - 1];
     return {
@@ -427,11 +428,10 @@ export class EpisodeQueries {
   }
 
   /**
-   * Index rows of a sorted page, each part a range of one index in order: for `status`, one
-   * status after another in rank order (`episodes_by_status_time`: status, received time, row
-   * id); otherwise the
-   * rest of the cursor's key by id, then the keys after it (`episodes_order_host`, or
-   * `episodes_by_size` with its few rows per size put in id order), then rows without a key.
+   * Index rows of a sorted page, each part a range of one index in order. `status` and `host`
+   * (groupedRows): one key after another, each key's rows by received time. `size`: the rest of
+   * the cursor's size by id, then the sizes after it (`episodes_by_size`, its few rows per size
+   * put in id order), then rows without a size.
    */
   private sortedRows(
     f: EpisodeFilter,
@@ -439,121 +439,248 @@ export class EpisodeQueries {
     cursor: SortedCursor | null,
     want: number,
   ): KeyedRow[] {
+    const position = sortedPosition(sort.order, cursor);
+    if (sort.sort === 'status' || sort.sort === 'host') return this.groupedRows(f, sort, position, want);
     const out: KeyedRow[] = [];
     const dir = sort.order === 'asc' ? 'ASC' : 'DESC';
     const cmp = sort.order === 'asc' ? '>' : '<';
     const key = sortColumns(sort.sort).row;
-    const read = (
-      sql: Sql,
-      order: string,
-      keyed: (r: RawRow & { sort_key: unknown }) => number | string | null,
-    ) => {
+    const read = (sql: Sql, order: string) => {
       if (out.length >= want) return;
       this.timeConditions(f, 'received_ms', sql);
       const rows = this.stmt(
-        `SELECT ${EPISODE_COLUMNS}, ${sort.sort === 'status' ? 'NULL' : `(${key})`} AS sort_key FROM episodes
-         ${where(sql)} ORDER BY ${order} LIMIT ?`,
-      ).all(...sql.params, want - out.length) as Array<RawRow & { sort_key: unknown }>;
-      for (const r of rows) out.push({ key: keyed(r), src: INDEXED, id: r.id, item: rowItem(r).item });
+        `SELECT ${EPISODE_COLUMNS}, (${key}) AS sort_key FROM episodes ${where(sql)} ORDER BY ${order} LIMIT ?`,
+      ).all(...sql.params, want - out.length) as Array<RawRow & { sort_key: number | string | null }>;
+      for (const r of rows) out.push(keyedRow(r, r.sort_key));
     };
-    // Where the cursor leaves off among index rows: its key (undefined: before every row), and
-    // whether rows of that very key still follow it, from which id (null: all of them).
-    let fromKey: number | string | null | undefined;
-    let fromId: number | null = null;
-    let sameKey = true;
-    if (cursor) {
-      const [ck, cs, cid] = cursor;
-      fromKey = ck;
-      // Within one key, index rows come after files when ascending, before them when descending.
-      if (cs === INDEXED) fromId = cid;
-      else sameKey = sort.order === 'asc' ? INDEXED > cs : INDEXED < cs;
-    }
-    if (sort.sort === 'status') {
-      const ranked = [...wantsRows(f)].sort((a, b) => STATUS_RANK[a] - STATUS_RANK[b]);
-      if (sort.order === 'desc') ranked.reverse();
-      // Within a status: received time, then arrival, newest first for `asc` (worst first) and
-      // the very reverse for `desc`; untimed rows last for `asc`. Each part is a range of
-      // `episodes_by_status_time` (status, received time, row id).
-      const tie = sort.order === 'asc' ? 'DESC' : 'ASC';
-      const after = sort.order === 'asc' ? '<' : '>';
-      // Where the cursor's row left off among its status's rows: its received time (which never
-      // changes for a row; its status may, but the cursor carries the rank it was read under).
-      const fromMs =
-        fromId === null
-          ? null
-          : ((this.stmt('SELECT received_ms FROM episodes WHERE id = ?').pluck().get(fromId) as
-              | number
-              | null
-              | undefined) ?? null);
-      for (const status of ranked) {
-        const rank = STATUS_RANK[status];
-        const part = (where: string, params: Array<string | number>, order: string) => {
-          const sql = rowConditions(f, { status }, false);
-          sql.where.push(where);
-          sql.params.push(...params);
-          read(sql, order, () => rank);
-        };
-        const timed = (where: string, params: Array<string | number>) =>
-          part(where, params, `received_ms ${tie}, id ${tie}`);
-        const untimed = (where: string, params: Array<string | number>) => part(where, params, `id ${tie}`);
-        let rest = true;
-        if (fromKey !== undefined && fromKey !== null) {
-          const c = (rank - (fromKey as number)) * (sort.order === 'asc' ? 1 : -1);
-          if (c < 0 || (c === 0 && !sameKey)) continue;
-          rest = c > 0 || fromId === null;
-        } else if (fromKey === null) break; // The cursor is past every status (none is missing).
-        if (rest) {
-          if (tie === 'DESC') {
-            timed('received_ms IS NOT NULL', []);
-            untimed('received_ms IS NULL', []);
-          } else {
-            untimed('received_ms IS NULL', []);
-            timed('received_ms IS NOT NULL', []);
-          }
-        } else if (fromMs !== null) {
-          untimed(`received_ms = ? AND id ${after} ?`, [fromMs, fromId as number]);
-          timed(`received_ms ${after} ?`, [fromMs]);
-          if (tie === 'DESC') untimed('received_ms IS NULL', []);
-        } else {
-          untimed(`received_ms IS NULL AND id ${after} ?`, [fromId as number]);
-          if (tie === 'ASC') timed('received_ms IS NOT NULL', []);
-        }
-      }
-      return out;
-    }
-    const keyOf = (r: { sort_key: unknown }) => r.sort_key as number | string | null;
-    const hostIndexed = sort.sort === 'host' && f.q === null;
+    const { fromKey, fromId, sameKey } = position;
+    // `+host_id`: a host filter is checked on the size index's rows (see rowConditions).
     if (fromKey === undefined) {
-      const sql = rowConditions(f, null, hostIndexed);
+      const sql = rowConditions(f, null, false);
       sql.where.push(`(${key}) IS NOT NULL`);
-      read(sql, `(${key}) ${dir}, id ${dir}`, keyOf);
+      read(sql, `(${key}) ${dir}, id ${dir}`);
     } else if (fromKey !== null) {
       if (sameKey) {
-        const sql = rowConditions(f, null, hostIndexed);
+        const sql = rowConditions(f, null, false);
         sql.where.push(`(${key}) = ?`);
         sql.params.push(fromKey);
         if (fromId !== null) {
           sql.where.push(`id ${cmp} ?`);
           sql.params.push(fromId);
         }
-        read(sql, `id ${dir}`, keyOf);
+        read(sql, `id ${dir}`);
       }
-      const sql = rowConditions(f, null, hostIndexed);
+      const sql = rowConditions(f, null, false);
       sql.where.push(`(${key}) ${cmp} ?`);
       sql.params.push(fromKey);
-      read(sql, `(${key}) ${dir}, id ${dir}`, keyOf);
+      read(sql, `(${key}) ${dir}, id ${dir}`);
     }
     // Missing values last, by id.
     if (fromKey !== null || sameKey) {
-      const sql = rowConditions(f, null, hostIndexed);
+      const sql = rowConditions(f, null, false);
       sql.where.push(`(${key}) IS NULL`);
       if (fromKey === null && fromId !== null) {
         sql.where.push(`id ${cmp} ?`);
         sql.params.push(fromId);
       }
-      read(sql, `id ${dir}`, () => null);
+      read(sql, `id ${dir}`);
     }
     return out;
+  }
+
+  /**
+   * Index rows of a page by `status` or `host`: the key in order, and within a key received time,
+   * then arrival, newest first for `asc` (rows without a time after the timed ones) and the very
+   * reverse for `desc` (timeTie). Every part is a range of a time index read in order:
+   * - `status`: one status after another in rank order, each a range of `episodes_by_status_time`
+   *   (status, received time, row id);
+   * - `host`: one host after another in byte order (the filter's hosts, or the next host found
+   *   in `episodes_by_host_status_time`), each host's statuses a range of that index (host,
+   *   status, received time, row id) each, merged by the page's final sort; with `q` (a few rows
+   *   through the id and sha256 indexes) one query sorts the matches.
+   */
+  private groupedRows(
+    f: EpisodeFilter,
+    sort: EpisodeSort,
+    position: SortedPosition,
+    want: number,
+  ): KeyedRow[] {
+    const out: KeyedRow[] = [];
+    const { fromKey, fromId, sameKey } = position;
+    // The row the cursor names: its received time (which never changes for a row; its status
+    // may, but the cursor carries the rank it was read under).
+    const fromMs =
+      fromId === null
+        ? null
+        : ((this.stmt('SELECT received_ms FROM episodes WHERE id = ?').pluck().get(fromId) as
+            | number
+            | null
+            | undefined) ?? null);
+    const asc = sort.order === 'asc';
+    const tie = asc ? 'DESC' : 'ASC';
+    const after = asc ? '<' : '>';
+    const read = (sql: Sql, order: string, key: string | number, limit: number): number => {
+      if (limit <= 0) return 0;
+      this.timeConditions(f, 'received_ms', sql);
+      const rows = this.stmt(
+        `SELECT ${EPISODE_COLUMNS} FROM episodes ${where(sql)} ORDER BY ${order} LIMIT ?`,
+      ).all(...sql.params, limit) as RawRow[];
+      for (const r of rows) out.push(keyedRow(r, key));
+      return rows.length;
+    };
+    /**
+     * One key's rows under `base` after the position (`rest`: all of them), in the key's time
+     * order, up to `limit`: timed and untimed rows are two ranges of the index.
+     */
+    const runs = (base: () => Sql, key: string | number, rest: boolean, limit: number): void => {
+      let left = limit;
+      const part = (cond: string, params: Array<string | number>, order: string) => {
+        const sql = base();
+        sql.where.push(cond);
+        sql.params.push(...params);
+        left -= read(sql, order, key, left);
+      };
+      const timed = (cond: string, params: Array<string | number>) =>
+        part(cond, params, `received_ms ${tie}, id ${tie}`);
+      const untimed = (cond: string, params: Array<string | number>) => part(cond, params, `id ${tie}`);
+      if (rest) {
+        if (asc) {
+          timed('received_ms IS NOT NULL', []);
+          untimed('received_ms IS NULL', []);
+        } else {
+          untimed('received_ms IS NULL', []);
+          timed('received_ms IS NOT NULL', []);
+        }
+      } else if (fromMs !== null) {
+        untimed(`received_ms = ? AND id ${after} ?`, [fromMs, fromId as number]);
+        timed(`received_ms ${after} ?`, [fromMs]);
+        if (asc) untimed('received_ms IS NULL', []);
+      } else {
+        untimed(`received_ms IS NULL AND id ${after} ?`, [fromId as number]);
+        if (!asc) timed('received_ms IS NOT NULL', []);
+      }
+    };
+    // Does key `k` come at or after the cursor's, and with all its rows (`rest`)?
+    const placed = (c: number): { skip: boolean; rest: boolean } => {
+      if (fromKey === undefined) return { skip: false, rest: true };
+      if (c < 0 || (c === 0 && !sameKey)) return { skip: true, rest: false };
+      return { skip: false, rest: c > 0 || fromId === null };
+    };
+    // Neither key is ever missing: a cursor past the last key (null) has nothing after it.
+    if (fromKey === null) return out;
+    const sign = asc ? 1 : -1;
+    if (sort.sort === 'status') {
+      const ranked = [...wantsRows(f)].sort((a, b) => sign * (STATUS_RANK[a] - STATUS_RANK[b]));
+      for (const status of ranked) {
+        const rank = STATUS_RANK[status];
+        const { skip, rest } = placed(fromKey === undefined ? 1 : sign * (rank - (fromKey as number)));
+        if (skip) continue;
+        // `+host_id`: a host filter is checked on the status's rows (see rowConditions).
+        runs(() => rowConditions(f, { status }, false), rank, rest, want - out.length);
+        if (out.length >= want) break;
+      }
+      return out;
+    }
+    if (f.q !== null) {
+      this.hostRowsByQ(f, sort, { fromKey, fromId, sameKey }, fromMs, want, out);
+      return out;
+    }
+    const statuses = wantsRows(f);
+    for (let host = this.firstHost(f, sort.order, fromKey, sameKey); host !== null; ) {
+      const c = fromKey === undefined ? 1 : sign * compareKey(host, fromKey);
+      const { skip, rest } = placed(c);
+      if (!skip) {
+        // Each status's rows of this host are read up to what the page still needs; the page's
+        // sort merges them by time (timeTie) and cuts it to length.
+        const need = want - out.length;
+        const h = host;
+        for (const status of statuses) runs(() => rowConditions(f, { host: h, status }), h, rest, need);
+        if (out.length >= want) break;
+      }
+      host = this.nextHost(f, sort.order, host);
+    }
+    return out;
+  }
+
+  /**
+   * The first host a `sort=host` page can read: the cursor's when rows of it may follow, else the
+   * one after it, else the first of all.
+   */
+  private firstHost(
+    f: EpisodeFilter,
+    order: 'asc' | 'desc',
+    fromKey: number | string | undefined,
+    sameKey: boolean,
+  ): string | null {
+    if (typeof fromKey === 'string') return sameKey ? fromKey : this.nextHost(f, order, fromKey);
+    return this.nextHost(f, order, null);
+  }
+
+  /** The host after `host` (null: the first) in byte order (`order`): the filter's, or the catalog's. */
+  private nextHost(f: EpisodeFilter, order: 'asc' | 'desc', host: string | null): string | null {
+    const sign = order === 'asc' ? 1 : -1;
+    if (f.hosts.length > 0) {
+      let best: string | null = null;
+      for (const h of f.hosts) {
+        if (host !== null && sign * compareKey(h, host) <= 0) continue;
+        if (best === null || sign * compareKey(h, best) < 0) best = h;
+      }
+      return best;
+    }
+    // One seek into `episodes_by_host_status_time` (its leading column), not a scan of hosts.
+    const dir = order === 'asc' ? 'ASC' : 'DESC';
+    const sql =
+      host === null
+        ? `SELECT host_id FROM episodes ORDER BY host_id ${dir} LIMIT 1`
+        : `SELECT host_id FROM episodes WHERE host_id ${order === 'asc' ? '>' : '<'} ? ORDER BY host_id ${dir} LIMIT 1`;
+    const next = this.stmt(sql)
+      .pluck()
+      .get(...(host === null ? [] : [host])) as string | undefined;
+    return next ?? null;
+  }
+
+  /**
+   * `sort=host` with `q`: the matches (read through the id and sha256 indexes, as every `q`) in
+   * one query, sorted by host then timeTie, after the cursor.
+   */
+  private hostRowsByQ(
+    f: EpisodeFilter,
+    sort: EpisodeSort,
+    position: SortedPosition,
+    fromMs: number | null,
+    want: number,
+    out: KeyedRow[],
+  ): void {
+    const { fromKey, fromId, sameKey } = position;
+    const asc = sort.order === 'asc';
+    const dir = asc ? 'ASC' : 'DESC';
+    const tie = asc ? 'DESC' : 'ASC';
+    const cmp = asc ? '>' : '<';
+    const after = asc ? '<' : '>';
+    const sql = rowConditions(f, null, false);
+    this.timeConditions(f, 'received_ms', sql);
+    if (typeof fromKey === 'string') {
+      if (!sameKey) {
+        sql.where.push(`host_id ${cmp} ?`);
+        sql.params.push(fromKey);
+      } else if (fromId === null) {
+        sql.where.push(`host_id ${cmp}= ?`);
+        sql.params.push(fromKey);
+      } else {
+        // Within the cursor's host: the rows after its row in timeTie.
+        const within =
+          fromMs === null
+            ? `(received_ms IS NULL AND id ${after} ?)${asc ? '' : ' OR received_ms IS NOT NULL'}`
+            : `received_ms ${after} ? OR (received_ms = ? AND id ${after} ?)${asc ? ' OR received_ms IS NULL' : ''}`;
+        sql.where.push(`(host_id ${cmp} ? OR (host_id = ? AND (${within})))`);
+        sql.params.push(fromKey, fromKey, ...(fromMs === null ? [fromId] : [fromMs, fromMs, fromId]));
+      }
+    }
+    const rows = this.stmt(
+      `SELECT ${EPISODE_COLUMNS} FROM episodes ${where(sql)}
+       ORDER BY host_id ${dir}, received_ms IS NULL ${asc ? 'ASC' : 'DESC'}, received_ms ${tie}, id ${tie} LIMIT ?`,
+    ).all(...sql.params, want) as RawRow[];
+    for (const r of rows) out.push(keyedRow(r, r.host_id));
   }
 
   /** Counts per host and per status under the filter. */
@@ -860,7 +987,45 @@ interface KeyedRow {
   key: number | string | null;
   src: 0 | 1;
   id: number;
+  /** An index row's received time (timeTie orders a key's rows by it). */
+  ms: number | null;
   item: EpisodeListItem;
+}
+
+function keyedRow(r: RawRow, key: number | string | null): KeyedRow {
+  return { key, src: INDEXED, id: r.id, ms: r.received_ms, item: rowItem(r).item };
+}
+
+/**
+ * Where a sorted page's cursor leaves off among index rows: its key (undefined: before every
+ * row), whether rows of that very key still follow it (`sameKey`), and from which row id
+ * (`fromId`; null: all of them).
+ */
+interface SortedPosition {
+  fromKey: number | string | null | undefined;
+  fromId: number | null;
+  sameKey: boolean;
+}
+
+function sortedPosition(order: 'asc' | 'desc', cursor: SortedCursor | null): SortedPosition {
+  if (cursor === null) return { fromKey: undefined, fromId: null, sameKey: true };
+  const [ck, cs, cid] = cursor;
+  // Within one key, index rows come after files when ascending, before them when descending.
+  if (cs === INDEXED) return { fromKey: ck, fromId: cid, sameKey: true };
+  return { fromKey: ck, fromId: null, sameKey: order === 'asc' ? INDEXED > cs : INDEXED < cs };
+}
+
+/**
+ * Index rows of one key under `sort=status` and `sort=host`, for `asc`: newest received time
+ * first, rows without one after them, then latest arrival first; `desc` is the very reverse.
+ */
+function timeTie(a: KeyedRow, b: KeyedRow): number {
+  if (a.ms !== b.ms) {
+    if (a.ms === null) return 1;
+    if (b.ms === null) return -1;
+    return b.ms - a.ms;
+  }
+  return b.id - a.id;
 }
 
 /** The SQL expression of a sort key for index rows and for unindexed files. */
@@ -892,10 +1057,11 @@ function compareKey(a: number | string, b: number | string): number {
 }
 
 /**
- * Order of a sorted page: key in `order` (missing last), then source and (`byId`) id in the same
- * direction; without `byId`, rows of one key and source are left in the order they came.
+ * Order of a sorted page: key in `order` (missing last), then source in the same direction, then
+ * within a source: `id` the id in that direction too; `time` index rows by timeTie (files, which
+ * have no received time, still by id).
  */
-function compareSorted(order: 'asc' | 'desc', byId = true): (a: KeyedRow, b: KeyedRow) => number {
+function compareSorted(order: 'asc' | 'desc', tie: 'id' | 'time'): (a: KeyedRow, b: KeyedRow) => number {
   const dir = order === 'asc' ? 1 : -1;
   return (a, b) => {
     if (a.key === null || b.key === null) {
@@ -904,7 +1070,8 @@ function compareSorted(order: 'asc' | 'desc', byId = true): (a: KeyedRow, b: Key
       const c = compareKey(a.key, b.key);
       if (c !== 0) return dir * c;
     }
-    return dir * (a.src - b.src || (byId ? a.id - b.id : 0));
+    if (a.src !== b.src) return dir * (a.src - b.src);
+    return dir * (tie === 'time' && a.src === INDEXED ? timeTie(a, b) : a.id - b.id);
   };
 }
 

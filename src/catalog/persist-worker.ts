@@ -105,7 +105,7 @@ let bulkLoading = false;
 
 /**
  * A cold first pass into an empty table: its secondary indexes go, and are built once its rows
- * are in — a sort, where keeping seven indexes through a million inserts dirtied pages at random.
+ * are in — a sort, where keeping every index through a million inserts dirtied pages at random.
  * Meanwhile commits are not synced (`synchronous = OFF`: each checkpoint of the write-ahead log
  * waited for two fsyncs of 16 MB, ≈ 75 ms each here). A process crash loses nothing (every commit
  * is in the log); a power loss could damage what was not synced, so the load is marked in the

@@ -198,7 +198,9 @@ export function matchesEpisodeFilter(
  * - `host`: host id (byte order);
  * - `status`: by severity, `corrupt`, `missing`, `unindexed`, `unverified`, `ok` (`asc` = worst first).
  * A record without the value (no received time, no size) comes last in either order. Ties go by
- * arrival, in the same direction.
+ * arrival, in the same direction; under `host` and `status` by received time, then arrival:
+ * newest first with `asc` (a record without a time after the timed ones of its key), and `desc`
+ * is that list reversed.
  */
 export const EPISODE_SORTS = ['received', 'size', 'host', 'status'] as const;
 export type EpisodeSortKey = (typeof EPISODE_SORTS)[number];

@@ -97,7 +97,7 @@ describe('the replica catalog', () => {
     }
   });
 
-  it('pages every explorer sort in both orders: key in order, rows without it last, ties by arrival', () => {
+  it('pages every explorer sort in both orders: key in order, rows without it last, ties by arrival (host and status: by received time)', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cis490-replica-catalog-'));
     dirs.push(dir);
     const catalog = new ReplicaCatalog(dir);
@@ -122,7 +122,15 @@ describe('the replica catalog', () => {
         received: (e: EpisodeRecord) => (e.received_at === null ? null : Date.parse(e.received_at)),
         size: (e: EpisodeRecord) => e.size_bytes,
         host: (e: EpisodeRecord) => e.host_id,
-        status: () => null,
+        status: () => 'unverified',
+      };
+      const ms = (e: EpisodeRecord) => (e.received_at === null ? null : Date.parse(e.received_at));
+      /** A host's or status's rows for `asc`: newest first, untimed after, latest arrival first. */
+      const byTime = (a: (typeof events)[number], b: (typeof events)[number]) => {
+        const ma = ms(a);
+        const mb = ms(b);
+        if (ma !== mb) return ma === null ? 1 : mb === null ? -1 : mb - ma;
+        return b.seq - a.seq;
       };
       for (const sort of EPISODE_SORTS) {
         for (const order of ['asc', 'desc'] as const) {
@@ -134,7 +142,7 @@ describe('the replica catalog', () => {
               const kb = key(b);
               if (ka !== kb && (ka === null || kb === null)) return ka === null ? 1 : -1;
               if (ka !== null && kb !== null && ka !== kb) return ka < kb ? -dir : dir;
-              return dir * (a.seq - b.seq);
+              return sort === 'host' || sort === 'status' ? dir * byTime(a, b) : dir * (a.seq - b.seq);
             })
             .map((e) => `${e.receiver}/${e.episode_id}`);
           const got: string[] = [];

@@ -35,7 +35,8 @@ export type ReplicaCursor = readonly [number | string | null, number];
 
 /**
  * The column each explorer sort reads. Every row of a replica is `unverified` (it reads no
- * tarball), so `status` orders by arrival alone, as ties do under every key.
+ * tarball), so `status` is one key: its rows go by received time, as a key's rows do under
+ * `host` (`protocol/episode-filter.ts`).
  */
 const SORT_COLUMN: Record<EpisodeSortKey, 'received_ms' | 'size_bytes' | 'host_id' | null> = {
   received: 'received_ms',
@@ -84,7 +85,9 @@ const SCHEMA = `
   );
   CREATE INDEX IF NOT EXISTS replica_episodes_by_time ON replica_episodes(received_ms, seq);
   CREATE INDEX IF NOT EXISTS replica_episodes_by_size ON replica_episodes(size_bytes, seq);
-  CREATE INDEX IF NOT EXISTS replica_episodes_by_host ON replica_episodes(host_id, seq);
+  -- sort=host: a host's rows by received time, then arrival (seq). It replaced (host_id, seq).
+  DROP INDEX IF EXISTS replica_episodes_by_host;
+  CREATE INDEX IF NOT EXISTS replica_episodes_by_host_time ON replica_episodes(host_id, received_ms, seq);
   CREATE TABLE IF NOT EXISTS replica_layout (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     version INTEGER NOT NULL
@@ -350,10 +353,15 @@ export class ReplicaCatalog {
   }
 
   /**
-   * One page in the explorer's order (`protocol/episode-filter.ts`: the key in `order`, rows
-   * without it last in either order, ties by arrival in the same direction), keyset-paged. Rows
-   * with a key and rows without are read as two runs, each in its index's order (`(key, seq)`
-   * forwards or backwards), so no page sorts the table.
+   * One page in the explorer's order (`protocol/episode-filter.ts`), keyset-paged:
+   * - `received`, `size`: the key in `order`, rows without it last in either order, ties by
+   *   arrival in the same direction: two runs, rows with the key and rows without, each in its
+   *   index's order (`(key, seq)` forwards or backwards);
+   * - `host`, `status`: the key in `order` (one key for `status`: every row is `unverified`), a
+   *   key's rows by received time then arrival, newest first for `asc` (rows without a time
+   *   after) and the very reverse for `desc`: per host a range of `(host_id, received_ms, seq)`,
+   *   hosts found one seek at a time; for `status` ranges of `(received_ms, seq)`.
+   * No page sorts the table.
    */
   page(
     f: ReplicaFilter,
@@ -369,10 +377,12 @@ export class ReplicaCatalog {
       .pluck()
       .get(...where.params) as number;
     const column = SORT_COLUMN[sort.sort];
-    const dir = sort.order === 'asc' ? 'ASC' : 'DESC';
-    const cmp = sort.order === 'asc' ? '>' : '<';
+    const asc = sort.order === 'asc';
+    const dir = asc ? 'ASC' : 'DESC';
+    const cmp = asc ? '>' : '<';
     const rows: EpisodeRow[] = [];
     const run = (extra: string[], params: Array<string | number>, orderBy: string): void => {
+      if (rows.length > limit) return;
       const sql = [...where.sql, ...extra];
       rows.push(
         ...(this.db
@@ -383,8 +393,70 @@ export class ReplicaCatalog {
           .all(...where.params, ...params, limit + 1 - rows.length) as EpisodeRow[]),
       );
     };
-    if (column === null) {
-      run(cursor === null ? [] : [`seq ${cmp} ?`], cursor === null ? [] : [cursor[1]], `seq ${dir}`);
+    if (column === null || column === 'host_id') {
+      // `host` or `status`. A key's rows after a row (`from`; null: all of them), in received time then arrival:
+      // timed and untimed rows are two ranges of the index.
+      const tie = asc ? 'DESC' : 'ASC';
+      const after = asc ? '<' : '>';
+      const timeRuns = (
+        base: string[],
+        baseParams: string[],
+        from: { ms: number | null; seq: number } | null,
+      ) => {
+        const timed = (c: string[], p: number[]) =>
+          run([...base, ...c], [...baseParams, ...p], `received_ms ${tie}, seq ${tie}`);
+        const untimed = (c: string[], p: number[]) =>
+          run([...base, 'received_ms IS NULL', ...c], [...baseParams, ...p], `seq ${tie}`);
+        if (from === null) {
+          if (asc) {
+            timed(['received_ms IS NOT NULL'], []);
+            untimed([], []);
+          } else {
+            untimed([], []);
+            timed(['received_ms IS NOT NULL'], []);
+          }
+        } else if (from.ms !== null) {
+          run(
+            [...base, 'received_ms = ?', `seq ${after} ?`],
+            [...baseParams, from.ms, from.seq],
+            `seq ${tie}`,
+          );
+          timed([`received_ms ${after} ?`], [from.ms]);
+          if (asc) untimed([], []);
+        } else {
+          untimed([`seq ${after} ?`], [from.seq]);
+          if (!asc) timed(['received_ms IS NOT NULL'], []);
+        }
+      };
+      const from =
+        cursor === null
+          ? null
+          : {
+              ms: (this.db
+                .prepare('SELECT received_ms FROM replica_episodes WHERE seq = ?')
+                .pluck()
+                .get(cursor[1]) ?? null) as number | null,
+              seq: cursor[1],
+            };
+      if (sort.sort === 'status') timeRuns([], [], from);
+      else {
+        // Hosts one seek at a time along the host index, from the cursor's (its rest first).
+        const next = (host: string | null): string | null =>
+          (this.db
+            .prepare(
+              `SELECT host_id FROM replica_episodes ${host === null ? '' : `WHERE host_id ${cmp} ?`}
+               ORDER BY host_id ${dir} LIMIT 1`,
+            )
+            .pluck()
+            .get(...(host === null ? [] : [host])) as string | undefined) ?? null;
+        let host = cursor === null ? next(null) : (cursor[0] as string);
+        let position = from;
+        while (host !== null && rows.length <= limit) {
+          timeRuns(['host_id = ?'], [host], position);
+          position = null;
+          host = next(host);
+        }
+      }
     } else {
       const [value, seq] = cursor ?? [null, null];
       if (cursor === null || value !== null) {
@@ -399,11 +471,9 @@ export class ReplicaCatalog {
           `${column} ${dir}, seq ${dir}`,
         );
       }
-      if (rows.length <= limit) {
-        // Then the rows without it.
-        const after = cursor !== null && value === null ? [`seq ${cmp} ?`] : [];
-        run([`${column} IS NULL`, ...after], after.length ? [seq as number] : [], `${column}, seq ${dir}`);
-      }
+      // Then the rows without it.
+      const after = cursor !== null && value === null ? [`seq ${cmp} ?`] : [];
+      run([`${column} IS NULL`, ...after], after.length ? [seq as number] : [], `${column}, seq ${dir}`);
     }
     const more = rows.length > limit;
     const page = rows.slice(0, limit);
