@@ -79,9 +79,11 @@ describe('explorer queries: q over the id and sha256 indexes', () => {
 describe('the episodes indexes', () => {
   it('are brought to this version: retired ones dropped, an older definition built again', () => {
     const db = openDatabase(null);
-    // What an earlier version left: v2's sha-group index and a narrower size index.
+    // What an earlier version left: v2's sha-group index, a narrower size index, and the host
+    // order's index `sort=host` no longer reads.
     db.exec('DROP INDEX IF EXISTS episodes_by_size');
     db.exec('CREATE INDEX episodes_by_size ON episodes(size_bytes, received_ms)');
+    db.exec('CREATE INDEX IF NOT EXISTS episodes_order_host ON episodes(host_id)');
     const names = () =>
       db
         .prepare(
@@ -90,6 +92,7 @@ describe('the episodes indexes', () => {
         .pluck()
         .all() as string[];
     expect(names()).toContain('episodes_by_sha_group');
+    expect(names()).toContain('episodes_order_host');
     ensureEpisodeIndexes(db);
     expect(names().sort()).toEqual([...EPISODE_INDEX_NAMES].sort());
     expect(

@@ -97,6 +97,41 @@ describe('the replica catalog', () => {
     }
   });
 
+  it('replaces the host order index of a catalog written before (host, seq) with (host, received time, seq), rows kept', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cis490-replica-catalog-'));
+    dirs.push(dir);
+    const catalog = new ReplicaCatalog(dir);
+    catalog.apply('e1', 1, [
+      {
+        type: 'episode',
+        seq: 1,
+        episode_id: 'kept',
+        host_id: 'h',
+        sha256: null,
+        size_bytes: 1,
+        received_at: null,
+        receiver: 'r1',
+      },
+    ]);
+    // What the earlier version's schema made.
+    catalog.db.exec(
+      'DROP INDEX replica_episodes_by_host_time; CREATE INDEX replica_episodes_by_host ON replica_episodes(host_id, seq)',
+    );
+    catalog.close();
+    const again = new ReplicaCatalog(dir);
+    try {
+      const indexes = again.db
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'replica_episodes'")
+        .pluck()
+        .all();
+      expect(indexes).toContain('replica_episodes_by_host_time');
+      expect(indexes).not.toContain('replica_episodes_by_host');
+      expect(again.find('kept')?.host_id).toBe('h');
+    } finally {
+      again.close();
+    }
+  });
+
   it('pages every explorer sort in both orders: key in order, rows without it last, ties by arrival (host and status: by received time)', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cis490-replica-catalog-'));
     dirs.push(dir);
