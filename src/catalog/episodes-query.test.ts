@@ -66,6 +66,28 @@ describe('explorer queries: q over the id and sha256 indexes', () => {
     ['an id prefix matching every row, with two hosts', { q: 'ep-0', hosts: ['host-a', 'host-c'] }],
     ['nothing', { q: 'zz' }],
   ];
+  it('pages sort=host with a q matching more rows than FEW_BY_Q: hosts in order, each newest first, every match once', () => {
+    // 'ep-0' matches all 25,000 rows: each host's rows are read along its ranges, each row checked.
+    for (const [order, limit] of [
+      ['asc', 700],
+      ['desc', 333],
+    ] as const) {
+      const byHost = [...HOSTS]
+        .sort()
+        .flatMap((h) => expected(records, { ...NO_FILTER, hosts: [h], q: 'ep-0' }));
+      const want = order === 'asc' ? byHost : byHost.reverse();
+      const got: string[] = [];
+      let cursor = null;
+      do {
+        const page = queries.pageSorted({ ...NO_FILTER, q: 'ep-0' }, { sort: 'host', order }, cursor, limit);
+        got.push(...page.items.map((i) => i.episode_id));
+        cursor = page.next;
+      } while (cursor !== null);
+      expect(got.length).toBe(ROWS);
+      expect(got).toEqual(want);
+    }
+  });
+
   for (const [what, part] of cases) {
     it(`pages ${what} newest first, every match once, with its total`, () => {
       const f: EpisodeFilter = { ...NO_FILTER, ...part };
@@ -262,6 +284,13 @@ describe('explorer queries: sort=status and sort=host', () => {
       });
     }
   }
+
+  it('a host cursor replayed under a host filter without that host lists only the filter hosts', () => {
+    const f = { ...NO_FILTER, hosts: ['host-a', 'host-c'] };
+    const page = queries.pageSorted(f, { sort: 'host', order: 'asc' }, ['host-b', 1, 5], 500);
+    expect(page.items.map((i) => i.host_id)).not.toContain('host-b');
+    expect(page.items.map((i) => i.episode_id)).toEqual(want('host', 'asc', { hosts: ['host-c'] }));
+  });
 
   it('reads a host by status, each a range of episodes_by_host_status_time, never sorting its rows', () => {
     const plan = (

@@ -496,8 +496,9 @@ export class EpisodeQueries {
    *   (status, received time, row id);
    * - `host`: one host after another in byte order (the filter's hosts, or the next host found
    *   in `episodes_by_host_status_time`), each host's statuses a range of that index (host,
-   *   status, received time, row id) each, merged by the page's final sort; with `q` (a few rows
-   *   through the id and sha256 indexes) one query sorts the matches.
+   *   status, received time, row id) each, merged by the page's final sort; with a `q` matching
+   *   few rows (`fewByQ`: read through the id and sha256 indexes) one query sorts the matches.
+   * A `q` matching many rows is checked on each row of those ranges.
    */
   private groupedRows(
     f: EpisodeFilter,
@@ -569,6 +570,9 @@ export class EpisodeQueries {
     // Neither key is ever missing: a cursor past the last key (null) has nothing after it.
     if (fromKey === null) return out;
     const sign = asc ? 1 : -1;
+    // A `q` matching many rows is checked on each row of the key's ranges (as `page` reads it
+    // along the time index): through its own indexes, every page would sort all its matches.
+    const qIndexed = f.q === null || this.fewByQ(f.q);
     if (sort.sort === 'status') {
       const ranked = [...wantsRows(f)].sort((a, b) => sign * (STATUS_RANK[a] - STATUS_RANK[b]));
       for (const status of ranked) {
@@ -576,12 +580,12 @@ export class EpisodeQueries {
         const { skip, rest } = placed(fromKey === undefined ? 1 : sign * (rank - (fromKey as number)));
         if (skip) continue;
         // `+host_id`: a host filter is checked on the status's rows (see rowConditions).
-        runs(() => rowConditions(f, { status }, false), rank, rest, want - out.length);
+        runs(() => rowConditions(f, { status }, false, qIndexed), rank, rest, want - out.length);
         if (out.length >= want) break;
       }
       return out;
     }
-    if (f.q !== null) {
+    if (f.q !== null && qIndexed) {
       this.hostRowsByQ(f, sort, { fromKey, fromId, sameKey }, fromMs, want, out);
       return out;
     }
@@ -589,12 +593,14 @@ export class EpisodeQueries {
     for (let host = this.firstHost(f, sort.order, fromKey, sameKey); host !== null; ) {
       const c = fromKey === undefined ? 1 : sign * compareKey(host, fromKey);
       const { skip, rest } = placed(c);
-      if (!skip) {
+      // (A cursor replayed under another host filter may name a host outside it.)
+      if (!skip && (f.hosts.length === 0 || f.hosts.includes(host))) {
         // Each status's rows of this host are read up to what the page still needs; the page's
         // sort merges them by time (timeTie) and cuts it to length.
         const need = want - out.length;
         const h = host;
-        for (const status of statuses) runs(() => rowConditions(f, { host: h, status }), h, rest, need);
+        for (const status of statuses)
+          runs(() => rowConditions(f, { host: h, status }, true, qIndexed), h, rest, need);
         if (out.length >= want) break;
       }
       host = this.nextHost(f, sort.order, host);
@@ -640,8 +646,8 @@ export class EpisodeQueries {
   }
 
   /**
-   * `sort=host` with `q`: the matches (read through the id and sha256 indexes, as every `q`) in
-   * one query, sorted by host then timeTie, after the cursor.
+   * `sort=host` with a `q` matching few rows (`fewByQ`): the matches, read through the id and
+   * sha256 indexes, in one query sorted by host then timeTie, after the cursor.
    */
   private hostRowsByQ(
     f: EpisodeFilter,

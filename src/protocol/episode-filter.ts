@@ -199,8 +199,9 @@ export function matchesEpisodeFilter(
  * - `status`: by severity, `corrupt`, `missing`, `unindexed`, `unverified`, `ok` (`asc` = worst first).
  * A record without the value (no received time, no size) comes last in either order. Ties go by
  * arrival, in the same direction; under `host` and `status` by received time, then arrival:
- * newest first with `asc` (a record without a time after the timed ones of its key), and `desc`
- * is that list reversed.
+ * newest first with `asc` (a record without a time after the timed ones of its key; under `host`,
+ * a host's unindexed files before its index lines, in the order they were found), and `desc` is
+ * that list reversed.
  */
 export const EPISODE_SORTS = ['received', 'size', 'host', 'status'] as const;
 export type EpisodeSortKey = (typeof EPISODE_SORTS)[number];

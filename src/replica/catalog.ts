@@ -29,9 +29,11 @@ export interface ReplicaPosition {
 
 /**
  * One page's position: [the sort key's value (null when the row has none, and always null for
- * `status`), seq].
+ * `status`), seq, the row's received time]. The time is carried, not looked up by seq: a backfill
+ * may delete the row (a later repeat of an episode whose first arrival it brought), and under
+ * `host` and `status` a key's rows go by it.
  */
-export type ReplicaCursor = readonly [number | string | null, number];
+export type ReplicaCursor = readonly [number | string | null, number, number | null];
 
 /**
  * The column each explorer sort reads. Every row of a replica is `unverified` (it reads no
@@ -428,16 +430,7 @@ export class ReplicaCatalog {
           if (!asc) timed(['received_ms IS NOT NULL'], []);
         }
       };
-      const from =
-        cursor === null
-          ? null
-          : {
-              ms: (this.db
-                .prepare('SELECT received_ms FROM replica_episodes WHERE seq = ?')
-                .pluck()
-                .get(cursor[1]) ?? null) as number | null,
-              seq: cursor[1],
-            };
+      const from = cursor === null ? null : { ms: cursor[2], seq: cursor[1] };
       if (sort.sort === 'status') timeRuns([], [], from);
       else {
         // Hosts one seek at a time along the host index, from the cursor's (its rest first).
@@ -480,7 +473,7 @@ export class ReplicaCatalog {
     const last = page.at(-1);
     return {
       items: page.map(toItem),
-      next: more && last ? [column === null ? null : last[column], last.seq] : null,
+      next: more && last ? [column === null ? null : last[column], last.seq, last.received_ms] : null,
       total,
     };
   }

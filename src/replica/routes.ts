@@ -96,15 +96,16 @@ function replicaSort(q: RawQuery): EpisodeSort {
 }
 
 function parseCursor(q: RawQuery): ReplicaCursor | null {
-  const raw = decodeCursor(q, 2);
+  const raw = decodeCursor(q, 3);
   if (raw === undefined) return null;
-  const [key, seq] = raw;
+  const [key, seq, ms] = raw;
   if (
     (key === null || typeof key === 'string' || (typeof key === 'number' && Number.isSafeInteger(key))) &&
     typeof seq === 'number' &&
-    Number.isSafeInteger(seq)
+    Number.isSafeInteger(seq) &&
+    (ms === null || (typeof ms === 'number' && Number.isSafeInteger(ms)))
   ) {
-    return [key, seq];
+    return [key, seq, ms];
   }
   throw badQuery("query parameter 'cursor' is not a cursor this server issued");
 }
