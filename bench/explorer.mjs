@@ -172,6 +172,11 @@ const filters = [
   ...['size', 'host', 'status'].flatMap((key) =>
     ['desc', 'asc'].map((order) => [`sort=${key} ${order}`, `sort=${key}&order=${order}`]),
   ),
+  // A key's rows checked against a `q` matching many rows (1 in 16), and read through the q
+  // indexes when it matches few.
+  ['sort=host + q=sha prefix (1)', `sort=host&q=${sample.sha256.slice(0, 1)}`],
+  ['sort=host + q=sha prefix (2)', `sort=host&q=${sample.sha256.slice(0, 2)}`],
+  ['sort=status + q=sha prefix (1)', `sort=status&q=${sample.sha256.slice(0, 1)}`],
 ];
 // Every filter combined with one host too (issue 12: "alone and combined with host").
 for (const [label, query] of [...filters]) {
