@@ -493,7 +493,8 @@ export class EpisodeQueries {
    * then arrival, newest first for `asc` (rows without a time after the timed ones) and the very
    * reverse for `desc` (timeTie). Every part is a range of a time index read in order:
    * - `status`: one status after another in rank order, each a range of `episodes_by_status_time`
-   *   (status, received time, row id);
+   *   (status, received time, row id), or with a few hosts in the filter each host's range of
+   *   `episodes_by_host_status_time`, merged;
    * - `host`: one host after another in byte order (the filter's hosts, or the next host found
    *   in `episodes_by_host_status_time`), each host's statuses a range of that index (host,
    *   status, received time, row id) each, merged by the page's final sort; with a `q` matching
@@ -579,8 +580,17 @@ export class EpisodeQueries {
         const rank = STATUS_RANK[status];
         const { skip, rest } = placed(fromKey === undefined ? 1 : sign * (rank - (fromKey as number)));
         if (skip) continue;
-        // `+host_id`: a host filter is checked on the status's rows (see rowConditions).
-        runs(() => rowConditions(f, { status }, false, qIndexed), rank, rest, want - out.length);
+        const need = want - out.length;
+        if (f.hosts.length > 0 && f.hosts.length <= MAX_PARTITIONS && !(f.q !== null && qIndexed)) {
+          // A few hosts: each host's rows of the status are a range of
+          // `episodes_by_host_status_time`, merged by the page's sort. (The status's time index
+          // checked 1 row in 24 for a host, 1 in 384 with a `q` matching 1 in 16: 22 ms a page.)
+          for (const host of new Set(f.hosts))
+            runs(() => rowConditions(f, { host, status }, true, qIndexed), rank, rest, need);
+        } else {
+          // `+host_id`: a host filter is checked on the status's rows (see rowConditions).
+          runs(() => rowConditions(f, { status }, false, qIndexed), rank, rest, need);
+        }
         if (out.length >= want) break;
       }
       return out;
