@@ -4,6 +4,7 @@ import { dict } from '../protocol/index.js';
 import type { Db } from './db.js';
 import { episodeFromRow } from './ingest-store.js';
 import { EPISODE_PATH, SHA_KEY, SHA_KEY_CHARS } from './schema.js';
+import { timeRunsAfter } from './time-runs.js';
 
 /**
  * The explorer's queries over the catalog: filtered, newest-first keyset pages of episodes
@@ -519,8 +520,6 @@ export class EpisodeQueries {
             | null
             | undefined) ?? null);
     const asc = sort.order === 'asc';
-    const tie = asc ? 'DESC' : 'ASC';
-    const after = asc ? '<' : '>';
     const read = (sql: Sql, order: string, key: string | number, limit: number): number => {
       if (limit <= 0) return 0;
       this.timeConditions(f, 'received_ms', sql);
@@ -532,34 +531,17 @@ export class EpisodeQueries {
     };
     /**
      * One key's rows under `base` after the position (`rest`: all of them), in the key's time
-     * order, up to `limit`: timed and untimed rows are two ranges of the index.
+     * order (timeRunsAfter), up to `limit`.
      */
     const runs = (base: () => Sql, key: string | number, rest: boolean, limit: number): void => {
       let left = limit;
-      const part = (cond: string, params: Array<string | number>, order: string) => {
+      // Not `rest` only at the cursor's own key, which the cursor's row (fromId) is of.
+      const from = rest ? null : { ms: fromMs, arrival: fromId as number };
+      for (const run of timeRunsAfter(sort.order, from, 'id')) {
         const sql = base();
-        sql.where.push(cond);
-        sql.params.push(...params);
-        left -= read(sql, order, key, left);
-      };
-      const timed = (cond: string, params: Array<string | number>) =>
-        part(cond, params, `received_ms ${tie}, id ${tie}`);
-      const untimed = (cond: string, params: Array<string | number>) => part(cond, params, `id ${tie}`);
-      if (rest) {
-        if (asc) {
-          timed('received_ms IS NOT NULL', []);
-          untimed('received_ms IS NULL', []);
-        } else {
-          untimed('received_ms IS NULL', []);
-          timed('received_ms IS NOT NULL', []);
-        }
-      } else if (fromMs !== null) {
-        untimed(`received_ms = ? AND id ${after} ?`, [fromMs, fromId as number]);
-        timed(`received_ms ${after} ?`, [fromMs]);
-        if (asc) untimed('received_ms IS NULL', []);
-      } else {
-        untimed(`received_ms IS NULL AND id ${after} ?`, [fromId as number]);
-        if (!asc) timed('received_ms IS NOT NULL', []);
+        sql.where.push(run.where);
+        sql.params.push(...run.params);
+        left -= read(sql, run.order, key, left);
       }
     };
     // Does key `k` come at or after the cursor's, and with all its rows (`rest`)?
@@ -596,15 +578,14 @@ export class EpisodeQueries {
       return out;
     }
     if (f.q !== null && qIndexed) {
-      this.hostRowsByQ(f, sort, { fromKey, fromId, sameKey }, fromMs, want, out);
+      this.hostRowsByQ(f, sort, position, fromMs, want, out);
       return out;
     }
     const statuses = wantsRows(f);
     for (let host = this.firstHost(f, sort.order, fromKey, sameKey); host !== null; ) {
       const c = fromKey === undefined ? 1 : sign * compareKey(host, fromKey);
       const { skip, rest } = placed(c);
-      // (A cursor replayed under another host filter may name a host outside it.)
-      if (!skip && (f.hosts.length === 0 || f.hosts.includes(host))) {
+      if (!skip) {
         // Each status's rows of this host are read up to what the page still needs; the page's
         // sort merges them by time (timeTie) and cuts it to length.
         const need = want - out.length;
@@ -619,8 +600,8 @@ export class EpisodeQueries {
   }
 
   /**
-   * The first host a `sort=host` page can read: the cursor's when rows of it may follow, else the
-   * one after it, else the first of all.
+   * The first host a `sort=host` page can read: the cursor's when rows of it may follow (and it is
+   * one the filter names), else the one after it, else the first of all.
    */
   private firstHost(
     f: EpisodeFilter,
@@ -628,8 +609,10 @@ export class EpisodeQueries {
     fromKey: number | string | undefined,
     sameKey: boolean,
   ): string | null {
-    if (typeof fromKey === 'string') return sameKey ? fromKey : this.nextHost(f, order, fromKey);
-    return this.nextHost(f, order, null);
+    if (typeof fromKey !== 'string') return this.nextHost(f, order, null);
+    // (A cursor replayed under another host filter may name a host outside it.)
+    const ofFilter = f.hosts.length === 0 || f.hosts.includes(fromKey);
+    return sameKey && ofFilter ? fromKey : this.nextHost(f, order, fromKey);
   }
 
   /** The host after `host` (null: the first) in byte order (`order`): the filter's, or the catalog's. */

@@ -2,6 +2,7 @@ import { type Db, openDatabase } from '../catalog/db.js';
 import { hostsWhere } from '../catalog/hosts-where.js';
 import { alertFromRow, alertRow } from '../catalog/ingest-store.js';
 import { lowercaseStoredSha256 } from '../catalog/schema.js';
+import { timeRunsAfter } from '../catalog/time-runs.js';
 import type { AlertGroup, EpisodeFacets, EpisodeListItem } from '../protocol/api.js';
 import {
   catalogSha256,
@@ -396,41 +397,17 @@ export class ReplicaCatalog {
       );
     };
     if (column === null || column === 'host_id') {
-      // `host` or `status`. A key's rows after a row (`from`; null: all of them), in received time then arrival:
-      // timed and untimed rows are two ranges of the index.
-      const tie = asc ? 'DESC' : 'ASC';
-      const after = asc ? '<' : '>';
+      // `host` or `status`: a key's rows after a row (`from`; null: all of them) in received
+      // time then arrival (timeRunsAfter), each run a range of the index.
       const timeRuns = (
         base: string[],
         baseParams: string[],
-        from: { ms: number | null; seq: number } | null,
+        from: { ms: number | null; arrival: number } | null,
       ) => {
-        const timed = (c: string[], p: number[]) =>
-          run([...base, ...c], [...baseParams, ...p], `received_ms ${tie}, seq ${tie}`);
-        const untimed = (c: string[], p: number[]) =>
-          run([...base, 'received_ms IS NULL', ...c], [...baseParams, ...p], `seq ${tie}`);
-        if (from === null) {
-          if (asc) {
-            timed(['received_ms IS NOT NULL'], []);
-            untimed([], []);
-          } else {
-            untimed([], []);
-            timed(['received_ms IS NOT NULL'], []);
-          }
-        } else if (from.ms !== null) {
-          run(
-            [...base, 'received_ms = ?', `seq ${after} ?`],
-            [...baseParams, from.ms, from.seq],
-            `seq ${tie}`,
-          );
-          timed([`received_ms ${after} ?`], [from.ms]);
-          if (asc) untimed([], []);
-        } else {
-          untimed([`seq ${after} ?`], [from.seq]);
-          if (!asc) timed(['received_ms IS NOT NULL'], []);
-        }
+        for (const r of timeRunsAfter(sort.order, from, 'seq'))
+          run([...base, r.where], [...baseParams, ...r.params], r.order);
       };
-      const from = cursor === null ? null : { ms: cursor[2], seq: cursor[1] };
+      const from = cursor === null ? null : { ms: cursor[2], arrival: cursor[1] };
       if (sort.sort === 'status') timeRuns([], [], from);
       else {
         // Hosts one seek at a time along the host index, from the cursor's (its rest first).
