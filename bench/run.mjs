@@ -71,6 +71,10 @@ const PROFILES = {
       ['1M mixed', ROOT_LARGE_MIXED],
       ['1M foreign', ROOT_LARGE_FOREIGN],
     ],
+    // Three: one cold start is a draw of the VM's speed (identical runs of one build spread by up
+    // to 2.3 s, bench/HISTORY.md, nineteenth session); the median of three is reported, every
+    // run beside it.
+    catalogReps: 3,
     steady: [
       ['76k', ROOT_SMALL],
       ['1M', ROOT_LARGE],
@@ -112,6 +116,7 @@ const PROFILES = {
     ],
     bootReps: 1,
     catalog: [['1M', ROOT_LARGE]],
+    catalogReps: 1,
     steady: [['76k', ROOT_SMALL]],
     cycles: 30,
     warmupCycles: 0,
@@ -140,6 +145,7 @@ const PROFILES = {
     ],
     bootReps: 1,
     catalog: [['tiny', ROOT_TINY]],
+    catalogReps: 1,
     steady: [['tiny', ROOT_TINY]],
     cycles: 5,
     warmupCycles: 0,
@@ -292,18 +298,29 @@ for (const [label, spec] of P.catalog) {
   const title = `catalog complete, ${label.split(' ')[0]} lines, ${style} style`;
   await guarded('catalog', title, async () => {
     const root = rootOf(spec);
-    const c = await catalogCompleteOnce({ root, lines: lineCount(path.join(root, 'index.jsonl')) });
+    const lines = lineCount(path.join(root, 'index.jsonl'));
+    const runs = [];
+    for (let r = 0; r < P.catalogReps; r++) runs.push(await catalogCompleteOnce({ root, lines }));
+    // The run whose "indexed" time is the median (the middle one of an odd count) speaks for all.
+    const byIndexed = [...runs].sort((a, b) => a.indexedSeconds - b.indexedSeconds);
+    const c = byIndexed[Math.floor((byIndexed.length - 1) / 2)];
+    const each = runs.map((x) => x.indexedSeconds.toFixed(1)).join(', ');
     rows.push({
       case: title,
       goal: '≤ 6 s after start (every line queryable in the explorer, its indexes built)',
-      measured: `rows committed ${c.rowsSeconds.toFixed(1)} s, indexed ${c.indexedSeconds.toFixed(1)} s after spawn (process CPU ${c.indexedCpu.toFixed(1)} s); first pass ${c.bootstrapSeconds} s`,
+      measured: `${runs.length > 1 ? `median of ${runs.length} cold starts (${each} s): ` : ''}rows committed ${c.rowsSeconds.toFixed(1)} s, indexed ${c.indexedSeconds.toFixed(1)} s after spawn (process CPU ${c.indexedCpu.toFixed(1)} s); first pass ${c.bootstrapSeconds} s`,
       verdict: mode === 'selftest' ? 'info' : verdict(c.indexedSeconds <= 6),
     });
     details.push(
       [
         `### Catalog complete, ${label} (${style} style)`,
         '',
-        `A fresh server and state dir; \`/metrics\` polled every 250 ms until \`catalog_committed_lines_total{source="index"}\` equals the index's lines (${c.rowsSeconds.toFixed(2)} s after spawn), then the catalog file, every 50 ms, until every index of the build's schema on \`episodes\` exists (${c.indexedSeconds.toFixed(2)} s; the server logged \`catalog caught up\`, after the load's sync to disk, at ${c.caughtUpSeconds === null ? '-' : `${c.caughtUpSeconds.toFixed(2)} s`}). CPU per thread when the rows were in: ${topThreads(c.threads)} (process ${c.rowsCpu.toFixed(2)} s); load average ${c.load.toFixed(2)} at the end.`,
+        `${runs.length > 1 ? `${runs.length} cold starts one after another, each` : 'One cold start:'} a fresh server and state dir; \`/metrics\` polled every 250 ms until \`catalog_committed_lines_total{source="index"}\` equals the index's lines, then the catalog file, every 50 ms, until every index of the build's schema on \`episodes\` exists.${runs.length > 1 ? ' The row reports the run with the median "indexed" time.' : ''}`,
+        '',
+        ...runs.map(
+          (x, i) =>
+            `- run ${i + 1}: rows ${x.rowsSeconds.toFixed(2)} s, indexed ${x.indexedSeconds.toFixed(2)} s after spawn (the server logged \`catalog caught up\`, after the load's sync to disk, at ${x.caughtUpSeconds === null ? '-' : `${x.caughtUpSeconds.toFixed(2)} s`}); first pass ${x.bootstrapSeconds} s; CPU per thread when the rows were in: ${topThreads(x.threads)} (process ${x.rowsCpu.toFixed(2)} s, ${x.indexedCpu.toFixed(2)} s once indexed); load average ${x.load.toFixed(2)} at the end.`,
+        ),
         '',
       ].join('\n'),
     );
