@@ -166,6 +166,9 @@ const filters = [
   ['min_size', `min_size=${sample.size_bytes}`],
   ['max_size (rare)', 'max_size=1000'],
   ['host+status+from', `host=${hosts[0]}&status=missing&from=${dayAgo}`],
+  // A status without a host is each host's range of the status (no index on the status alone).
+  ['status+from', `status=missing&from=${dayAgo}`],
+  ['status+min_size', `status=missing&min_size=${sample.size_bytes}`],
   ['deep page (cursor 10k)', `cursor=${deepCursor}`],
   ['limit=500', 'limit=500'],
   // The other orders (issue 12): each an index range, never a scan of every row.

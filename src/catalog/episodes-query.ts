@@ -23,6 +23,7 @@ import {
   type EpisodeSort,
   type EpisodeSortKey,
   isShaPrefix,
+  NO_FILTER,
   STATUS_RANK,
 } from '../protocol/episode-filter.js';
 
@@ -41,6 +42,13 @@ const FILE = 0;
 const ROW_STATUSES = EPISODE_STATUSES.filter((s) => s !== 'unindexed');
 /** More per-host/status partitions than this: one query with IN lists instead of a merge. */
 const MAX_PARTITIONS = 48;
+/**
+ * A status filter without a host filter (there is no index on the status alone) is read one of
+ * two ways (`statusHosts`): each host's range of the status in `episodes_by_host_status_time`,
+ * merged by the page's order, or the time index walked with each row's status checked in it.
+ * Hosts × statuses above this: always the walk.
+ */
+const MAX_STATUS_PARTITIONS = 256;
 /** Below every real time: lets `received_ms >= ?` double as "has a received time". */
 const MIN_MS = -Number.MAX_SAFE_INTEGER;
 
@@ -220,19 +228,8 @@ function rowConditions(
   return sql;
 }
 
-/** Splits a host/status filter into partitions each served in order by one index range. */
-function partitions(f: EpisodeFilter): Array<{ host?: string; status?: string } | null> {
-  const statuses = wantsRows(f);
-  if (statuses.length === 0) return [];
-  if (f.q !== null) return [null];
-  const filtered = statuses.length < ROW_STATUSES.length;
-  if (f.hosts.length > 0) {
-    if (f.hosts.length * statuses.length > MAX_PARTITIONS) return [null];
-    return f.hosts.flatMap((host) => statuses.map((status) => ({ host, status })));
-  }
-  if (filtered) return statuses.map((status) => ({ status }));
-  return [null];
-}
+/** A part of a filter's index rows served in order by one index range; null: the filter whole. */
+type Partition = { host: string; status: string } | null;
 
 function compareDesc(a: SortedRow, b: SortedRow): number {
   // Newest first; a missing time sorts last.
@@ -356,6 +353,65 @@ export class EpisodeQueries {
   }
 
   /**
+   * Splits a host/status filter into partitions, each a range of `episodes_by_host_status_time`
+   * read in order: the filter's hosts, or with a status filter and no host filter every host of
+   * the catalog, each with each status. [null] (the filter whole) with a `q`, with every status,
+   * or with too many partitions.
+   */
+  private partitions(f: EpisodeFilter): Partition[] {
+    const statuses = wantsRows(f);
+    if (statuses.length === 0) return [];
+    if (f.q !== null) return [null];
+    let hosts: readonly string[] | null;
+    if (f.hosts.length > 0) hosts = f.hosts.length * statuses.length > MAX_PARTITIONS ? null : f.hosts;
+    else if (statuses.length < ROW_STATUSES.length) hosts = this.statusHosts(statuses);
+    else hosts = null;
+    if (hosts === null) return [null];
+    return hosts.flatMap((host) => statuses.map((status) => ({ host, status })));
+  }
+
+  /**
+   * The hosts a filter on `statuses` without a host filter is split by (each host's range of
+   * them), or null: walk the time index instead, each row's status checked in the index. Per host
+   * a page reads up to a page from every host; the walk reads a page ÷ the statuses' share of
+   * the rows. So the hosts when that share is under 1 ÷ hosts (a rare status: `corrupt`, or `ok`
+   * before the verifier has come far), the walk when it is not (`unverified` after a cold load)
+   * or when hosts × statuses passes MAX_STATUS_PARTITIONS. The share is read from the maintained
+   * counts (episode_counts and the rows not classified yet): a choice of path only, each path
+   * lists the same rows.
+   */
+  private statusHosts(statuses: readonly EpisodeStatus[]): string[] | null {
+    const most = Math.floor(MAX_STATUS_PARTITIONS / statuses.length);
+    const hosts = this.remember(`hosts ${most}`, () => {
+      const found: string[] = [];
+      for (let h = this.nextCatalogHost('asc', null); h !== null; h = this.nextCatalogHost('asc', h)) {
+        if (found.length === most) return null;
+        found.push(h);
+      }
+      return found;
+    });
+    if (hosts === null || hosts.length <= 1) return hosts;
+    const counts = this.statusCounts();
+    let rows = 0;
+    let all = 0;
+    for (const [status, n] of Object.entries(counts)) {
+      all += n;
+      if (statuses.includes(status as EpisodeStatus)) rows += n;
+    }
+    return rows * hosts.length < all ? hosts : null;
+  }
+
+  /** Index rows by status, from the maintained counts (as `groups` reads them for host/status filters). */
+  private statusCounts(): Record<string, number> {
+    return this.remember('status counts', () => {
+      const out = dict<number>();
+      for (const g of this.groups({ ...NO_FILTER, statuses: [...ROW_STATUSES] }))
+        out[g.status] = (out[g.status] ?? 0) + g.n;
+      return out;
+    });
+  }
+
+  /**
    * One page, newest first, after `cursor`. Its parts (one query per host and status, the
    * unindexed files, the total) are read in one transaction, so in one snapshot: read one by one,
    * a row the verifier moved from `unverified` to `ok` between two parts was in neither (or in
@@ -368,7 +424,7 @@ export class EpisodeQueries {
   private pageNow(f: EpisodeFilter, cursor: EpisodeCursor | null, limit: number): EpisodePageResult {
     const want = limit + 1;
     const found: SortedRow[] = [];
-    for (const part of partitions(f)) found.push(...this.rowsIn(f, part, cursor, want));
+    for (const part of this.partitions(f)) found.push(...this.rowsIn(f, part, cursor, want));
     if (wantsFiles(f)) found.push(...this.filesIn(f, cursor, want));
     found.sort(compareDesc);
     const page = found.slice(0, limit);
@@ -382,8 +438,8 @@ export class EpisodeQueries {
 
   /**
    * One page in another order than newest first: index rows as ranges of an index after the
-   * cursor (sortedRows: `episodes_by_host_status_time`, `episodes_by_status_time`,
-   * `episodes_by_size`); unindexed files (few) by a top-N sort.
+   * cursor (sortedRows: `episodes_by_host_status_time`, `episodes_by_size`); unindexed files
+   * (few) by a top-N sort.
    */
   pageSorted(
     f: EpisodeFilter,
@@ -493,9 +549,10 @@ export class EpisodeQueries {
    * Index rows of a page by `status` or `host`: the key in order, and within a key received time,
    * then arrival, newest first for `asc` (rows without a time after the timed ones) and the very
    * reverse for `desc` (timeTie). Every part is a range of a time index read in order:
-   * - `status`: one status after another in rank order, each a range of `episodes_by_status_time`
-   *   (status, received time, row id), or with a few hosts in the filter each host's range of
-   *   `episodes_by_host_status_time`, merged;
+   * - `status`: one status after another in rank order, each host's range of the status in
+   *   `episodes_by_host_status_time` (host, status, received time, row id), merged: the filter's
+   *   hosts, or every host of the catalog for a rare status (a common one walks the time index,
+   *   each row's status checked in it: statusHosts);
    * - `host`: one host after another in byte order (the filter's hosts, or the next host found
    *   in `episodes_by_host_status_time`), each host's statuses a range of that index (host,
    *   status, received time, row id) each, merged by the page's final sort; with a `q` matching
@@ -563,14 +620,20 @@ export class EpisodeQueries {
         const { skip, rest } = placed(fromKey === undefined ? 1 : sign * (rank - (fromKey as number)));
         if (skip) continue;
         const need = want - out.length;
-        if (f.hosts.length > 0 && f.hosts.length <= MAX_PARTITIONS && !(f.q !== null && qIndexed)) {
-          // A few hosts: each host's rows of the status are a range of
-          // `episodes_by_host_status_time`, merged by the page's sort. (The status's time index
-          // checked 1 row in 24 for a host, 1 in 384 with a `q` matching 1 in 16: 22 ms a page.)
-          for (const host of new Set(f.hosts))
+        const hosts =
+          f.hosts.length > 0
+            ? f.hosts.length <= MAX_PARTITIONS
+              ? [...new Set(f.hosts)]
+              : null
+            : this.statusHosts([status]);
+        if (hosts !== null && !(f.q !== null && qIndexed)) {
+          // Each host's rows of the status are a range of `episodes_by_host_status_time`, merged
+          // by the page's sort: the filter's hosts, or every host of the catalog.
+          for (const host of hosts)
             runs(() => rowConditions(f, { host, status }, true, qIndexed), rank, rest, need);
         } else {
-          // `+host_id`: a host filter is checked on the status's rows (see rowConditions).
+          // A `q` matching few rows (through its indexes), or the time index walked (see
+          // statusHosts): the status is checked on each row, `+host_id` a host filter too.
           runs(() => rowConditions(f, { status }, false, qIndexed), rank, rest, need);
         }
         if (out.length >= want) break;
@@ -626,7 +689,14 @@ export class EpisodeQueries {
       }
       return best;
     }
-    // One seek into `episodes_by_host_status_time` (its leading column), not a scan of hosts.
+    return this.nextCatalogHost(order, host);
+  }
+
+  /**
+   * The catalog's host after `host` (null: the first) in byte order (`order`): one seek into
+   * `episodes_by_host_status_time` (its leading column), not a scan of hosts.
+   */
+  private nextCatalogHost(order: 'asc' | 'desc', host: string | null): string | null {
     const dir = order === 'asc' ? 'ASC' : 'DESC';
     const sql =
       host === null
@@ -746,13 +816,9 @@ export class EpisodeQueries {
       return n;
     }
     let n = 0;
-    if (wantsRows(f).length > 0) {
-      const sql = rowConditions(f, null);
-      this.timeConditions(f, 'received_ms', sql);
-      n += this.stmt(`SELECT count(*) FROM episodes ${where(sql)}`)
-        .pluck()
-        .get(...sql.params) as number;
-    }
+    // Per partition: a status without a host filter is each host's range (no index on the status
+    // alone).
+    for (const part of this.partitions(f)) n += this.countRows(f, part);
     if (wantsFiles(f)) {
       const sql = this.fileConditions(f);
       n += this.stmt(`SELECT count(*) FROM disk_files ${where(sql)}`)
@@ -780,14 +846,24 @@ export class EpisodeQueries {
         ])();
         for (const g of groups) if (g.n !== 0 && statuses.includes(g.status)) out.push(g);
       } else {
-        const sql = rowConditions(f, null);
-        this.timeConditions(f, 'received_ms', sql);
-        out.push(
-          ...(this.stmt(
-            // `+`: group with a temp tree; grouping along the host index would visit every row.
-            `SELECT host_id, status, count(*) AS n FROM episodes ${where(sql)} GROUP BY +host_id, +status`,
-          ).all(...sql.params) as Array<{ host_id: string; status: EpisodeStatus; n: number }>),
-        );
+        const parts = this.partitions(f);
+        if (parts[0] === null || parts[0] === undefined) {
+          const sql = rowConditions(f, null);
+          this.timeConditions(f, 'received_ms', sql);
+          out.push(
+            ...(this.stmt(
+              // `+`: group with a temp tree; grouping along the host index would visit every row.
+              `SELECT host_id, status, count(*) AS n FROM episodes ${this.countIndex(f)} ${where(sql)} GROUP BY +host_id, +status`,
+            ).all(...sql.params) as Array<{ host_id: string; status: EpisodeStatus; n: number }>),
+          );
+        } else {
+          // Each host and status a range of its index, counted.
+          for (const part of parts) {
+            const n = this.countRows(f, part);
+            if (part !== null && n > 0)
+              out.push({ host_id: part.host, status: part.status as EpisodeStatus, n });
+          }
+        }
       }
     }
     if (wantsFiles(f)) {
@@ -799,6 +875,28 @@ export class EpisodeQueries {
       );
     }
     return out;
+  }
+
+  /** Index rows under the filter in one partition (null: all of them). */
+  private countRows(f: EpisodeFilter, part: Partition): number {
+    const sql = rowConditions(f, part);
+    this.timeConditions(f, 'received_ms', sql);
+    return this.stmt(`SELECT count(*) FROM episodes ${part === null ? this.countIndex(f) : ''} ${where(sql)}`)
+      .pluck()
+      .get(...sql.params) as number;
+  }
+
+  /**
+   * The index a count (or a count by host and status) of the whole filter reads: with a status and
+   * a size filter matching many rows (not `fewBySize`), and nothing else read from the rows, the
+   * time index, which holds host, status and size: SQLite otherwise took the size index's range
+   * and read each row in it for its status (`status=missing&min_size=…` at 1M rows: 1.7 s).
+   */
+  private countIndex(f: EpisodeFilter): string {
+    const sized = f.minSize !== null || f.maxSize !== null;
+    if (!sized || f.q !== null || f.phases.length > 0 || wantsRows(f).length === ROW_STATUSES.length)
+      return '';
+    return this.fewBySize(f) ? '' : 'INDEXED BY episodes_by_time';
   }
 
   private timeConditions(f: EpisodeFilter, column: string, sql: Sql): void {
@@ -847,12 +945,7 @@ export class EpisodeQueries {
     });
   }
 
-  private rowsIn(
-    f: EpisodeFilter,
-    part: { host?: string; status?: string } | null,
-    cursor: EpisodeCursor | null,
-    want: number,
-  ): SortedRow[] {
+  private rowsIn(f: EpisodeFilter, part: Partition, cursor: EpisodeCursor | null, want: number): SortedRow[] {
     // A `q` matching few rows reads them through its indexes and sorts them; one matching many
     // reads the time index in page order and checks each row (a 1-digit sha prefix: 1 row in 16).
     const qIndexed = f.q === null || this.fewByQ(f.q);
