@@ -332,8 +332,9 @@ export class EpisodeQueries {
    */
   private remember<T>(key: string, compute: () => T): T {
     // data_version moves on other connections' commits; total_changes on this one's (the phase
-    // mix writes its label cache on the connection the explorer reads with).
-    const version = `${this.db.pragma('data_version', { simple: true })}:${this.stmt('SELECT total_changes()').pluck().get()}`;
+    // mix writes its label cache on the connection the explorer reads with); schema_version on
+    // any index made or dropped (`hasIndex`), on this connection too.
+    const version = `${this.db.pragma('data_version', { simple: true })}:${this.stmt('SELECT total_changes()').pluck().get()}:${this.db.pragma('schema_version', { simple: true })}`;
     const hit = this.memo.get(key);
     if (hit && hit.version === version) return hit.value as T;
     const value = compute();
@@ -355,32 +356,43 @@ export class EpisodeQueries {
   /**
    * Splits a host/status filter into partitions, each a range of `episodes_by_host_status_time`
    * read in order: the filter's hosts, or with a status filter and no host filter every host of
-   * the catalog, each with each status. [null] (the filter whole) with a `q`, with every status,
-   * or with too many partitions.
+   * the catalog, each with each status (`statusHosts`; `use`: for a page or for a count). [null]
+   * (the filter whole) with a `q`, with every status, or with too many partitions.
    */
-  private partitions(f: EpisodeFilter): Partition[] {
+  private partitions(f: EpisodeFilter, use: 'page' | 'count' = 'page'): Partition[] {
     const statuses = wantsRows(f);
     if (statuses.length === 0) return [];
     if (f.q !== null) return [null];
     let hosts: readonly string[] | null;
     if (f.hosts.length > 0) hosts = f.hosts.length * statuses.length > MAX_PARTITIONS ? null : f.hosts;
-    else if (statuses.length < ROW_STATUSES.length) hosts = this.statusHosts(statuses);
+    else if (statuses.length < ROW_STATUSES.length) hosts = this.statusHosts(f, statuses, use);
     else hosts = null;
     if (hosts === null) return [null];
     return hosts.flatMap((host) => statuses.map((status) => ({ host, status })));
   }
 
   /**
-   * The hosts a filter on `statuses` without a host filter is split by (each host's range of
+   * The hosts a filter `f` on `statuses` without a host filter is split by (each host's range of
    * them), or null: walk the time index instead, each row's status checked in the index. Per host
    * a page reads up to a page from every host; the walk reads a page ÷ the statuses' share of
-   * the rows. So the hosts when that share is under 1 ÷ hosts (a rare status: `corrupt`, or `ok`
-   * before the verifier has come far), the walk when it is not (`unverified` after a cold load)
-   * or when hosts × statuses passes MAX_STATUS_PARTITIONS. The share is read from the maintained
-   * counts (episode_counts and the rows not classified yet): a choice of path only, each path
-   * lists the same rows.
+   * the rows. So for a page the hosts when that share is under 1 ÷ hosts (a rare status:
+   * `corrupt`, or `ok` before the verifier has come far), the walk when it is not (`unverified`
+   * after a cold load). A count (`use`) reads every matching row either way, so it takes the hosts
+   * (only the statuses' rows) unless a size filter needs each row's size: the walk then reads
+   * host, status and size in the time index. The share is read from the maintained counts
+   * (episode_counts and the rows not classified yet): a choice of path only, each path lists the
+   * same rows. Always the walk: hosts × statuses past MAX_STATUS_PARTITIONS; a phase filter (its
+   * `id IN (…)` is made again for every statement, two per host); a size filter matching few rows
+   * (the size index gives them all at once); or no host index (a cold load builds it after its
+   * rows: each host would be a scan of the table).
    */
-  private statusHosts(statuses: readonly EpisodeStatus[]): string[] | null {
+  private statusHosts(
+    f: EpisodeFilter,
+    statuses: readonly EpisodeStatus[],
+    use: 'page' | 'count',
+  ): string[] | null {
+    if (f.phases.length > 0 || !this.hasIndex('episodes_by_host_status_time') || this.fewBySize(f))
+      return null;
     const most = Math.floor(MAX_STATUS_PARTITIONS / statuses.length);
     const hosts = this.remember(`hosts ${most}`, () => {
       const found: string[] = [];
@@ -391,6 +403,7 @@ export class EpisodeQueries {
       return found;
     });
     if (hosts === null || hosts.length <= 1) return hosts;
+    if (use === 'count' && f.minSize === null && f.maxSize === null) return hosts;
     const counts = this.statusCounts();
     let rows = 0;
     let all = 0;
@@ -625,7 +638,7 @@ export class EpisodeQueries {
             ? f.hosts.length <= MAX_PARTITIONS
               ? [...new Set(f.hosts)]
               : null
-            : this.statusHosts([status]);
+            : this.statusHosts(f, [status], 'page');
         if (hosts !== null && !(f.q !== null && qIndexed)) {
           // Each host's rows of the status are a range of `episodes_by_host_status_time`, merged
           // by the page's sort: the filter's hosts, or every host of the catalog.
@@ -818,7 +831,7 @@ export class EpisodeQueries {
     let n = 0;
     // Per partition: a status without a host filter is each host's range (no index on the status
     // alone).
-    for (const part of this.partitions(f)) n += this.countRows(f, part);
+    for (const part of this.partitions(f, 'count')) n += this.countRows(f, part);
     if (wantsFiles(f)) {
       const sql = this.fileConditions(f);
       n += this.stmt(`SELECT count(*) FROM disk_files ${where(sql)}`)
@@ -846,7 +859,7 @@ export class EpisodeQueries {
         ])();
         for (const g of groups) if (g.n !== 0 && statuses.includes(g.status)) out.push(g);
       } else {
-        const parts = this.partitions(f);
+        const parts = this.partitions(f, 'count');
         if (parts[0] === null || parts[0] === undefined) {
           const sql = rowConditions(f, null);
           this.timeConditions(f, 'received_ms', sql);
@@ -877,6 +890,18 @@ export class EpisodeQueries {
     return out;
   }
 
+  /**
+   * Whether the catalog has index `name` (in this snapshot): a cold bulk load drops the secondary
+   * indexes while its rows go in, and a query naming one (`INDEXED BY`) would fail.
+   */
+  private hasIndex(name: string): boolean {
+    return this.remember(
+      `index ${name}`,
+      () =>
+        this.stmt("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?").get(name) !== undefined,
+    );
+  }
+
   /** Index rows under the filter in one partition (null: all of them). */
   private countRows(f: EpisodeFilter, part: Partition): number {
     const sql = rowConditions(f, part);
@@ -888,14 +913,15 @@ export class EpisodeQueries {
 
   /**
    * The index a count (or a count by host and status) of the whole filter reads: with a status and
-   * a size filter matching many rows (not `fewBySize`), and nothing else read from the rows, the
-   * time index, which holds host, status and size: SQLite otherwise took the size index's range
+   * a size filter matching many rows (not `fewBySize`), no host filter, and nothing else read from
+   * the rows, the time index (when there: a cold load builds it after its rows), which holds host,
+   * status and size: SQLite otherwise took the size index's range
    * and read each row in it for its status (`status=missing&min_size=…` at 1M rows: 1.7 s).
    */
   private countIndex(f: EpisodeFilter): string {
     const sized = f.minSize !== null || f.maxSize !== null;
-    if (!sized || f.q !== null || f.phases.length > 0 || wantsRows(f).length === ROW_STATUSES.length)
-      return '';
+    if (!sized || f.q !== null || f.phases.length > 0 || f.hosts.length > 0) return '';
+    if (wantsRows(f).length === ROW_STATUSES.length || !this.hasIndex('episodes_by_time')) return '';
     return this.fewBySize(f) ? '' : 'INDEXED BY episodes_by_time';
   }
 
@@ -916,15 +942,11 @@ export class EpisodeQueries {
    * matches (250 ms at 1M rows for `max_size` with none). Counted through the covering size
    * index, up to the limit only.
    */
-  private sizeIndex = false;
-
   private fewBySize(f: EpisodeFilter): boolean {
     if (f.minSize === null && f.maxSize === null) return false;
-    // The writer creates the size index at start: a catalog from before it may not have it yet.
-    this.sizeIndex ||=
-      this.stmt("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'episodes_by_size'").get() !==
-      undefined;
-    if (!this.sizeIndex) return false;
+    // `INDEXED BY` fails on a missing index: a cold load drops it until its rows are in (and a
+    // catalog from before the size index has none until the writer's start).
+    if (!this.hasIndex('episodes_by_size')) return false;
     const sql: Sql = { where: [], params: [] };
     sizeConditions(f, 'size_bytes', sql);
     const n = this.stmt(`SELECT count(*) FROM (SELECT 1 FROM episodes ${where(sql)} LIMIT ?)`)

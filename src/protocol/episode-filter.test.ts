@@ -64,6 +64,12 @@ describe('the explorer filter shared by server and web app', () => {
     ).toBe(true);
   });
 
+  it('hosts and statuses each once: a repeat would list and count its rows twice', () => {
+    const f = parseEpisodeFilter(params({ host: ['h2', 'h1,h2'], status: ['missing', 'ok,missing'] }));
+    expect(f.hosts).toEqual(['h2', 'h1']);
+    expect(f.statuses).toEqual(['missing', 'ok']);
+  });
+
   it('phases: several, deduplicated; a live record (phases unknown) matches no phase filter', () => {
     const f = parseEpisodeFilter(params({ phase: ['baseline', 'failed,baseline'] }));
     expect(f.phases).toEqual(['baseline', 'failed']);

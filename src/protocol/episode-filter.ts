@@ -107,13 +107,14 @@ export function parseEpisodeFilter(p: FilterParams): EpisodeFilter {
       throw new FilterError('phase', `query parameter 'phase' must be at most ${MAX_Q} characters`);
   }
   const filter: EpisodeFilter = {
-    hosts: p.all('host'),
+    // Each host and status once: a repeat (`host=a&host=a`) would read and count its rows twice.
+    hosts: [...new Set(p.all('host'))],
     q,
     fromMs: time(p, 'from'),
     toMs: time(p, 'to'),
     minSize: bytes(p, 'min_size'),
     maxSize: bytes(p, 'max_size'),
-    statuses: statuses as EpisodeStatus[],
+    statuses: [...new Set(statuses)] as EpisodeStatus[],
     phases,
   };
   if (filter.fromMs !== null && filter.toMs !== null && filter.fromMs > filter.toMs) {
