@@ -363,12 +363,23 @@ export class EpisodeQueries {
     const statuses = wantsRows(f);
     if (statuses.length === 0) return [];
     if (f.q !== null) return [null];
-    let hosts: readonly string[] | null;
-    if (f.hosts.length > 0) hosts = f.hosts.length * statuses.length > MAX_PARTITIONS ? null : f.hosts;
-    else if (statuses.length < ROW_STATUSES.length) hosts = this.statusHosts(f, statuses, use);
-    else hosts = null;
+    const hosts = this.partitionHosts(f, statuses, use);
     if (hosts === null) return [null];
     return hosts.flatMap((host) => statuses.map((status) => ({ host, status })));
+  }
+
+  /**
+   * The hosts whose ranges of `statuses` serve the filter (`partitions`, and each status of
+   * `sort=status`): the filter's (hosts × statuses up to MAX_PARTITIONS), or with a status filter
+   * every host of the catalog (`statusHosts`); null: the filter whole, along the time index.
+   */
+  private partitionHosts(
+    f: EpisodeFilter,
+    statuses: readonly EpisodeStatus[],
+    use: 'page' | 'count',
+  ): readonly string[] | null {
+    if (f.hosts.length > 0) return f.hosts.length * statuses.length > MAX_PARTITIONS ? null : f.hosts;
+    return statuses.length < ROW_STATUSES.length ? this.statusHosts(f, statuses, use) : null;
   }
 
   /**
@@ -404,7 +415,8 @@ export class EpisodeQueries {
     });
     if (hosts === null || hosts.length <= 1) return hosts;
     if (use === 'count' && f.minSize === null && f.maxSize === null) return hosts;
-    const counts = this.statusCounts();
+    // Index rows by status: the facets of every row status (from the maintained counts).
+    const counts = this.facets({ ...NO_FILTER, statuses: ROW_STATUSES }).status;
     let rows = 0;
     let all = 0;
     for (const [status, n] of Object.entries(counts)) {
@@ -412,16 +424,6 @@ export class EpisodeQueries {
       if (statuses.includes(status as EpisodeStatus)) rows += n;
     }
     return rows * hosts.length < all ? hosts : null;
-  }
-
-  /** Index rows by status, from the maintained counts (as `groups` reads them for host/status filters). */
-  private statusCounts(): Record<string, number> {
-    return this.remember('status counts', () => {
-      const out = dict<number>();
-      for (const g of this.groups({ ...NO_FILTER, statuses: [...ROW_STATUSES] }))
-        out[g.status] = (out[g.status] ?? 0) + g.n;
-      return out;
-    });
   }
 
   /**
@@ -633,12 +635,7 @@ export class EpisodeQueries {
         const { skip, rest } = placed(fromKey === undefined ? 1 : sign * (rank - (fromKey as number)));
         if (skip) continue;
         const need = want - out.length;
-        const hosts =
-          f.hosts.length > 0
-            ? f.hosts.length <= MAX_PARTITIONS
-              ? [...new Set(f.hosts)]
-              : null
-            : this.statusHosts(f, [status], 'page');
+        const hosts = this.partitionHosts(f, [status], 'page');
         if (hosts !== null && !(f.q !== null && qIndexed)) {
           // Each host's rows of the status are a range of `episodes_by_host_status_time`, merged
           // by the page's sort: the filter's hosts, or every host of the catalog.
@@ -947,12 +944,15 @@ export class EpisodeQueries {
     // `INDEXED BY` fails on a missing index: a cold load drops it until its rows are in (and a
     // catalog from before the size index has none until the writer's start).
     if (!this.hasIndex('episodes_by_size')) return false;
-    const sql: Sql = { where: [], params: [] };
-    sizeConditions(f, 'size_bytes', sql);
-    const n = this.stmt(`SELECT count(*) FROM (SELECT 1 FROM episodes ${where(sql)} LIMIT ?)`)
-      .pluck()
-      .get(...sql.params, FEW_BY_SIZE + 1) as number;
-    return n <= FEW_BY_SIZE;
+    // Asked by the page's path, its count's and its rows' (up to four times a page): counted once.
+    return this.remember(`fewBySize ${f.minSize} ${f.maxSize}`, () => {
+      const sql: Sql = { where: [], params: [] };
+      sizeConditions(f, 'size_bytes', sql);
+      const n = this.stmt(`SELECT count(*) FROM (SELECT 1 FROM episodes ${where(sql)} LIMIT ?)`)
+        .pluck()
+        .get(...sql.params, FEW_BY_SIZE + 1) as number;
+      return n <= FEW_BY_SIZE;
+    });
   }
 
   /** True when `q` matches few enough rows to be read through its indexes and sorted. */
