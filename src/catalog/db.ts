@@ -111,11 +111,15 @@ function migrate(db: Db): void {
       { file: db.name, version: current },
     );
   }
+  // Each step in a transaction that holds the write lock from BEGIN, reading the version again
+  // inside it: the threads that open the catalog at start (main, writer, verifier) may race here,
+  // and the step is applied by the first one only.
   for (let v = current; v < MIGRATIONS.length; v++) {
     const step = MIGRATIONS[v] as (db: Db) => void;
     db.transaction(() => {
+      if ((db.pragma('user_version', { simple: true }) as number) > v) return;
       step(db);
       db.pragma(`user_version = ${v + 1}`);
-    })();
+    }).immediate();
   }
 }

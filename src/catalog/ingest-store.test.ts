@@ -190,6 +190,47 @@ describe('a cold bulk load', () => {
     db.close();
   });
 
+  it("applies its held lines when another thread writes between the lines' read and the first write", () => {
+    // In the server the main thread (phase-mix cache) or the verifier may commit while the writer
+    // reads a 100k-line load's held repeats. A transaction that took the write lock only at its
+    // first write then failed at once ("database is locked") and was retried, logged as an error.
+    const dir = tempDir();
+    const setup = openDatabase(dir);
+    loadRows(setup);
+    setup.close(); // cut short: its repeats are held
+    const writer = openDatabase(dir);
+    ensureEpisodeIndexes(writer);
+    const other = openDatabase(dir);
+    other.pragma('busy_timeout = 0'); // the other thread would wait; here it answers at once
+    const store = new EpisodeStore(writer);
+    // The first write of applyHeld (a held line's insert, or a repeat's bump), after its read.
+    type Run = { run(...args: unknown[]): unknown };
+    const internals = store as unknown as Record<'insert' | 'bumpDuplicate', Run>;
+    let otherWrite: string | null = null;
+    for (const name of ['insert', 'bumpDuplicate'] as const) {
+      const statement = internals[name];
+      internals[name] = {
+        run(...args) {
+          if (otherWrite === null) {
+            try {
+              other.prepare("INSERT OR REPLACE INTO sync_state (name, value) VALUES ('probe', 1)").run();
+              otherWrite = 'committed';
+            } catch (err) {
+              otherWrite = (err as { code?: string }).code ?? String(err);
+            }
+          }
+          return statement.run(...args);
+        },
+      };
+    }
+    expect(store.applyHeld()).toEqual({ inserted: 0, duplicates: 3 });
+    // The writer held the lock from its BEGIN: the other connection waited (here: was refused).
+    expect(otherWrite).toBe('SQLITE_BUSY');
+    expect(contents(writer)).toEqual(loaded);
+    other.close();
+    writer.close();
+  });
+
   it('leaves a table with its key inline as it is', () => {
     const db = openDatabase(tempDir());
     new EpisodeStore(db).writeBatch([ep('e1', 'h1', 10), ep('e1', 'h1', 10)], null);

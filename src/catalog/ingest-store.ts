@@ -325,24 +325,28 @@ export class EpisodeStore {
       undefined
     )
       return none;
-    return this.db.transaction(() => {
-      const batch = this.begin();
-      const held = this.db.prepare('SELECT episode_id, row FROM bulk_repeats ORDER BY id').all() as Array<{
-        episode_id: string;
-        row: string | null;
-      }>;
-      for (const h of held) {
-        if (h.row === null) {
-          this.bumpDuplicate.run(h.episode_id);
-          batch.duplicates++;
-          continue;
+    return this.db
+      .transaction(() => {
+        const batch = this.begin();
+        const held = this.db.prepare('SELECT episode_id, row FROM bulk_repeats ORDER BY id').all() as Array<{
+          episode_id: string;
+          row: string | null;
+        }>;
+        for (const h of held) {
+          if (h.row === null) {
+            this.bumpDuplicate.run(h.episode_id);
+            batch.duplicates++;
+            continue;
+          }
+          const [hostId, sha256, sizeBytes, receivedAt, receivedMs, path, extra] = JSON.parse(
+            h.row,
+          ) as HeldRow;
+          this.addRow(batch, h.episode_id, hostId, sha256, sizeBytes, receivedAt, receivedMs, path, extra);
         }
-        const [hostId, sha256, sizeBytes, receivedAt, receivedMs, path, extra] = JSON.parse(h.row) as HeldRow;
-        this.addRow(batch, h.episode_id, hostId, sha256, sizeBytes, receivedAt, receivedMs, path, extra);
-      }
-      this.db.exec('DROP TABLE bulk_repeats');
-      return this.end(batch, null);
-    })();
+        this.db.exec('DROP TABLE bulk_repeats');
+        return this.end(batch, null);
+      })
+      .immediate();
   }
 
   /**
@@ -367,13 +371,13 @@ export class EpisodeStore {
     checkpoint: Checkpoint | null,
     duplicateIds: readonly string[] = [],
   ): EpisodeBatchResult {
-    // Classified, the batch reads the verifier's watermark before its first insert: the write lock
-    // is taken at BEGIN (a deferred transaction that read first fails at once with "database is
-    // locked" if the verifier committed before its first write, whatever the busy timeout).
-    if (this.classifier !== null && this.bulk === null)
-      return this.tx.immediate(records, checkpoint, duplicateIds);
-    this.verifierWork = true;
-    return this.tx(records, checkpoint, duplicateIds);
+    // Every write transaction of this store takes the write lock at BEGIN (IMMEDIATE): one that
+    // read first (a classified batch reads the verifier's watermark; `applyHeld` reads the held
+    // lines) fails at once with "database is locked" when another connection (the verifier, the
+    // main thread's phase-mix cache) committed between its read and its first write, whatever the
+    // busy timeout. IMMEDIATE waits for the lock instead.
+    if (this.classifier === null || this.bulk !== null) this.verifierWork = true;
+    return this.tx.immediate(records, checkpoint, duplicateIds);
   }
 
   /**
@@ -405,7 +409,7 @@ export class EpisodeStore {
       texts,
       duplicateAt,
     };
-    return this.columnsTx(columns, checkpoint);
+    return this.columnsTx.immediate(columns, checkpoint);
   }
 
   /**
@@ -418,7 +422,7 @@ export class EpisodeStore {
     duplicateAt: readonly number[],
     checkpoint: Checkpoint | null,
   ): EpisodeBatchResult {
-    return this.linesTx(lines, duplicateAt, checkpoint);
+    return this.linesTx.immediate(lines, duplicateAt, checkpoint);
   }
 
   private writeLinesUnsafe(
@@ -887,7 +891,7 @@ export class AlertStore {
   }
 
   writeBatch(records: AlertRecord[], checkpoint: Checkpoint | null): void {
-    this.tx(records, checkpoint);
+    this.tx.immediate(records, checkpoint);
   }
 }
 

@@ -117,7 +117,7 @@ function beginBulk(): void {
   db.transaction(() => {
     dropEpisodeIndexesForLoad(db);
     db.prepare('INSERT OR REPLACE INTO sync_state (name, value) VALUES (?, 1)').run(UNSYNCED_LOAD);
-  })();
+  }).immediate();
   db.pragma('synchronous = OFF');
   db.pragma(`cache_size = -${BULK_CACHE_KIB}`);
   episodes.startBulk();

@@ -381,5 +381,5 @@ export function ensureEpisodeIndexes(db: Db): void {
       if (current !== undefined) db.exec(`DROP INDEX ${name}`);
       db.exec(sql);
     });
-  })();
+  }).immediate();
 }
