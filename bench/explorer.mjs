@@ -5,7 +5,7 @@
  * the client, on loopback, one request at a time (bounded: ROUNDS per filter).
  *
  *   npm run build:server
- *   node bench/explorer.mjs [--lines 1000000] [--rounds 200] [--root DIR] [--keep]
+ *   node bench/explorer.mjs [--lines 1000000] [--rounds 200] [--hosts 12] [--root DIR] [--keep]
  *
  * `--root DIR` reuses a data root generated before (`generate --index-lines`), and its state dir
  * `DIR.state` when present (a warm catalog); without it a root is generated in a temp folder.
@@ -26,6 +26,8 @@ const opt = (name, dflt) => {
 };
 const LINES = Number(opt('lines', '1000000'));
 const ROUNDS = Number(opt('rounds', '200'));
+/** Hosts of a generated root (a lab's count; past 256 a status filter plans differently). */
+const HOSTS = opt('hosts', '12');
 const keep = args.includes('--keep');
 
 const base = fs.mkdtempSync(path.join(os.tmpdir(), 'cis490-explorer-bench-'));
@@ -47,7 +49,7 @@ if (!fs.existsSync(path.join(root, 'index.jsonl'))) {
       '--out',
       root,
       '--hosts',
-      '12',
+      HOSTS,
       '--episodes',
       '300',
       '--index-lines',

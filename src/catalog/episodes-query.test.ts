@@ -391,3 +391,91 @@ describe('explorer queries: sort=status and sort=host', () => {
     });
   }
 });
+
+describe('explorer queries: a status without a host filter, more hosts than a statement each', () => {
+  // 300 hosts × one status is past MAX_STATUS_PARTITIONS: a rare status reads every host's range
+  // in one statement, a common one walks the time index. Times with ties, some missing.
+  const db = openDatabase(null);
+  ensureEpisodeIndexes(db);
+  const hostCount = 300;
+  const n = 1500;
+  const status = (i: number) => (i % 500 === 5 ? 'corrupt' : i % 3 === 0 ? 'ok' : 'missing');
+  const records = Array.from({ length: n }, (_, i) => ({
+    episode_id: `many-${String(i).padStart(5, '0')}`,
+    host_id: `h-${String((i * 7) % hostCount).padStart(3, '0')}`,
+    sha256: createHash('sha256').update(String(i)).digest('hex'),
+    size_bytes: 1000 + (i % 13),
+    received_at: i % 17 === 0 ? null : new Date(Date.UTC(2026, 10, 1) + (i % 401) * 1000).toISOString(),
+  }));
+  new EpisodeStore(db).writeBatch(records, null);
+  const setStatus = db.prepare('UPDATE episodes SET status = ? WHERE id = ?');
+  for (let i = 0; i < n; i++) setStatus.run(status(i), i + 1);
+  db.exec(
+    'INSERT INTO episode_counts (host_id, status, n) SELECT host_id, status, count(*) FROM episodes GROUP BY host_id, status',
+  );
+  const queries = new EpisodeQueries(db);
+  const rank: Record<string, number> = { corrupt: 0, missing: 1, unindexed: 2, unverified: 3, ok: 4 };
+
+  const rows = (f: Partial<EpisodeFilter>) =>
+    records
+      .map((r, i) => ({ id: i + 1, r, status: status(i) }))
+      .filter(
+        ({ r, status }) =>
+          (!f.statuses?.length || (f.statuses as string[]).includes(status)) &&
+          (f.fromMs == null || (r.received_at !== null && Date.parse(r.received_at) >= f.fromMs)) &&
+          (f.minSize == null || r.size_bytes >= f.minSize),
+      );
+  const byTime = (a: { id: number; r: { received_at: string | null } }, b: typeof a) =>
+    (a.r.received_at === null ? 1 : 0) - (b.r.received_at === null ? 1 : 0) ||
+    Date.parse(b.r.received_at ?? '0') - Date.parse(a.r.received_at ?? '0') ||
+    b.id - a.id;
+
+  const from = Date.UTC(2026, 10, 1) + 200_000;
+  const filters: Array<Partial<EpisodeFilter>> = [
+    { statuses: ['corrupt'] },
+    { statuses: ['corrupt'], fromMs: from },
+    { statuses: ['corrupt', 'unverified'], minSize: 1005 },
+    { statuses: ['ok'] },
+    { statuses: ['ok'], fromMs: from },
+    { statuses: ['missing', 'corrupt'], fromMs: from },
+  ];
+
+  for (const limit of [1, 7, 50]) {
+    it(`lists every row once, newest first, with its total and facets (limit ${limit})`, () => {
+      for (const part of filters) {
+        const f = { ...NO_FILTER, ...part };
+        const want = rows(part).sort(byTime);
+        expect({ part, got: allPages(queries, f, limit) }).toEqual({
+          part,
+          got: want.map((x) => x.r.episode_id),
+        });
+        expect({ part, total: queries.total(f) }).toEqual({ part, total: want.length });
+        const host: Record<string, number> = {};
+        const byStatus: Record<string, number> = {};
+        for (const x of want) {
+          host[x.r.host_id] = (host[x.r.host_id] ?? 0) + 1;
+          byStatus[x.status] = (byStatus[x.status] ?? 0) + 1;
+        }
+        expect({ part, facets: queries.facets(f) }).toEqual({ part, facets: { host, status: byStatus } });
+      }
+    });
+  }
+
+  for (const order of ['asc', 'desc'] as const) {
+    it(`sort=status ${order} gives every row once, worst first, ties by received time`, () => {
+      for (const part of [{}, { statuses: ['corrupt', 'ok'] }] as Array<Partial<EpisodeFilter>>) {
+        const want = rows(part)
+          .sort((a, b) => (rank[a.status] as number) - (rank[b.status] as number) || byTime(a, b))
+          .map((x) => x.r.episode_id);
+        const ids: string[] = [];
+        let cursor = null;
+        do {
+          const page = queries.pageSorted({ ...NO_FILTER, ...part }, { sort: 'status', order }, cursor, 7);
+          ids.push(...page.items.map((i) => i.episode_id));
+          cursor = page.next;
+        } while (cursor !== null);
+        expect({ part, ids }).toEqual({ part, ids: order === 'asc' ? want : want.reverse() });
+      }
+    });
+  }
+});

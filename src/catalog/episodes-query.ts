@@ -44,11 +44,17 @@ const ROW_STATUSES = EPISODE_STATUSES.filter((s) => s !== 'unindexed');
 const MAX_PARTITIONS = 48;
 /**
  * A status filter without a host filter (there is no index on the status alone) is read one of
- * two ways (`statusHosts`): each host's range of the status in `episodes_by_host_status_time`,
- * merged by the page's order, or the time index walked with each row's status checked in it.
- * Hosts × statuses above this: always the walk.
+ * three ways (`statusHosts`): each host's range of the status in `episodes_by_host_status_time`,
+ * merged by the page's order here; every host's range in one statement (`host_id IN (…)`), when
+ * hosts × statuses are more than this; or the time index walked with each row's status checked in
+ * it.
  */
 const MAX_STATUS_PARTITIONS = 256;
+/**
+ * More hosts than this in the catalog: a status without a host filter always walks the time
+ * index (an IN list of every host is a statement made again when a host comes or goes).
+ */
+const MAX_STATUS_IN_HOSTS = 4096;
 /** Below every real time: lets `received_ms >= ?` double as "has a received time". */
 const MIN_MS = -Number.MAX_SAFE_INTEGER;
 
@@ -199,7 +205,7 @@ function qCondition(q: string, sql: Sql, indexed = true): void {
 /** WHERE parts for indexed rows, except the keyset bound and received-time bound. */
 function rowConditions(
   f: EpisodeFilter,
-  partition: { host?: string; status?: string } | null,
+  partition: { host?: string; hosts?: readonly string[]; status?: string } | null,
   hostIndexed = f.q === null,
   qIndexed = true,
 ): Sql {
@@ -212,6 +218,8 @@ function rowConditions(
   if (partition?.host !== undefined) {
     sql.where.push(`${host} = ?`);
     sql.params.push(partition.host);
+  } else if (partition?.hosts !== undefined) {
+    inList(host, partition.hosts, sql);
   } else if (f.hosts.length > 0) {
     inList(host, f.hosts, sql);
   }
@@ -228,8 +236,21 @@ function rowConditions(
   return sql;
 }
 
-/** A part of a filter's index rows served in order by one index range; null: the filter whole. */
-type Partition = { host: string; status: string } | null;
+/**
+ * A part of a filter's index rows: one host's range of one status, read in order; every host's
+ * range of the filter's statuses in one statement (`hosts`: SQLite reads each range in order and
+ * leaves it once it cannot reach the page's rows, then sorts what it kept); null: the filter whole.
+ */
+type Partition = { host: string; status: string } | { hosts: readonly string[] } | null;
+
+/**
+ * The hosts whose ranges of `episodes_by_host_status_time` serve a host/status filter: read one
+ * by one and merged here, or all in one statement (`together`, Partition's `hosts`).
+ */
+interface HostRanges {
+  hosts: readonly string[];
+  together: boolean;
+}
 
 function compareDesc(a: SortedRow, b: SortedRow): number {
   // Newest first; a missing time sorts last.
@@ -363,9 +384,10 @@ export class EpisodeQueries {
     const statuses = wantsRows(f);
     if (statuses.length === 0) return [];
     if (f.q !== null) return [null];
-    const hosts = this.partitionHosts(f, statuses, use);
-    if (hosts === null) return [null];
-    return hosts.flatMap((host) => statuses.map((status) => ({ host, status })));
+    const ranges = this.partitionHosts(f, statuses, use);
+    if (ranges === null) return [null];
+    if (ranges.together) return [{ hosts: ranges.hosts }];
+    return ranges.hosts.flatMap((host) => statuses.map((status) => ({ host, status })));
   }
 
   /**
@@ -377,8 +399,9 @@ export class EpisodeQueries {
     f: EpisodeFilter,
     statuses: readonly EpisodeStatus[],
     use: 'page' | 'count',
-  ): readonly string[] | null {
-    if (f.hosts.length > 0) return f.hosts.length * statuses.length > MAX_PARTITIONS ? null : f.hosts;
+  ): HostRanges | null {
+    if (f.hosts.length > 0)
+      return f.hosts.length * statuses.length > MAX_PARTITIONS ? null : { hosts: f.hosts, together: false };
     return statuses.length < ROW_STATUSES.length ? this.statusHosts(f, statuses, use) : null;
   }
 
@@ -392,29 +415,32 @@ export class EpisodeQueries {
    * (only the statuses' rows) unless a size filter needs each row's size: the walk then reads
    * host, status and size in the time index. The share is read from the maintained counts
    * (episode_counts and the rows not classified yet): a choice of path only, each path lists the
-   * same rows. Always the walk: hosts × statuses past MAX_STATUS_PARTITIONS; a phase filter (its
-   * `id IN (…)` is made again for every statement, two per host); a size filter matching few rows
-   * (the size index gives them all at once); or no host index (a cold load builds it after its
-   * rows: each host would be a scan of the table).
+   * same rows. Past MAX_STATUS_PARTITIONS hosts × statuses the hosts' ranges are read in one
+   * statement (`together`): a statement per host cost more than the rows (400 hosts, a status
+   * with no rows: 800 statements). Always the walk: past MAX_STATUS_IN_HOSTS hosts; a phase
+   * filter (its `id IN (…)` is made again for every statement, two per host); a size filter
+   * matching few rows (the size index gives them all at once); or no host index (a cold load
+   * builds it after its rows: each host would be a scan of the table).
    */
   private statusHosts(
     f: EpisodeFilter,
     statuses: readonly EpisodeStatus[],
     use: 'page' | 'count',
-  ): string[] | null {
+  ): HostRanges | null {
     if (f.phases.length > 0 || !this.hasIndex('episodes_by_host_status_time') || this.fewBySize(f))
       return null;
-    const most = Math.floor(MAX_STATUS_PARTITIONS / statuses.length);
-    const hosts = this.remember(`hosts ${most}`, () => {
+    const listed = this.remember('catalog hosts', () => {
       const found: string[] = [];
       for (let h = this.nextCatalogHost('asc', null); h !== null; h = this.nextCatalogHost('asc', h)) {
-        if (found.length === most) return null;
+        if (found.length === MAX_STATUS_IN_HOSTS) return null;
         found.push(h);
       }
       return found;
     });
-    if (hosts === null || hosts.length <= 1) return hosts;
-    if (use === 'count' && f.minSize === null && f.maxSize === null) return hosts;
+    if (listed === null) return null;
+    const ranges = { hosts: listed, together: listed.length * statuses.length > MAX_STATUS_PARTITIONS };
+    if (listed.length <= 1) return ranges;
+    if (use === 'count' && f.minSize === null && f.maxSize === null) return ranges;
     // Index rows by status: the facets of every row status (from the maintained counts).
     const counts = this.facets({ ...NO_FILTER, statuses: ROW_STATUSES }).status;
     let rows = 0;
@@ -423,7 +449,7 @@ export class EpisodeQueries {
       all += n;
       if (statuses.includes(status as EpisodeStatus)) rows += n;
     }
-    return rows * hosts.length < all ? hosts : null;
+    return rows * listed.length < all ? ranges : null;
   }
 
   /**
@@ -635,12 +661,17 @@ export class EpisodeQueries {
         const { skip, rest } = placed(fromKey === undefined ? 1 : sign * (rank - (fromKey as number)));
         if (skip) continue;
         const need = want - out.length;
-        const hosts = this.partitionHosts(f, [status], 'page');
-        if (hosts !== null && !(f.q !== null && qIndexed)) {
+        const ranges = this.partitionHosts(f, [status], 'page');
+        if (ranges !== null && !(f.q !== null && qIndexed)) {
           // Each host's rows of the status are a range of `episodes_by_host_status_time`, merged
-          // by the page's sort: the filter's hosts, or every host of the catalog.
-          for (const host of hosts)
-            runs(() => rowConditions(f, { host, status }, true, qIndexed), rank, rest, need);
+          // by the page's sort: the filter's hosts, or every host of the catalog (past
+          // MAX_STATUS_PARTITIONS, all in one statement).
+          const { hosts } = ranges;
+          if (ranges.together)
+            runs(() => rowConditions(f, { hosts, status }, true, qIndexed), rank, rest, need);
+          else
+            for (const host of hosts)
+              runs(() => rowConditions(f, { host, status }, true, qIndexed), rank, rest, need);
         } else {
           // A `q` matching few rows (through its indexes), or the time index walked (see
           // statusHosts): the status is checked on each row, `+host_id` a host filter too.
@@ -857,20 +888,24 @@ export class EpisodeQueries {
         for (const g of groups) if (g.n !== 0 && statuses.includes(g.status)) out.push(g);
       } else {
         const parts = this.partitions(f, 'count');
-        if (parts[0] === null || parts[0] === undefined) {
-          const sql = rowConditions(f, null);
+        const first = parts[0];
+        if (first === null || first === undefined || 'hosts' in first) {
+          const sql = rowConditions(f, first ?? null);
           this.timeConditions(f, 'received_ms', sql);
+          // The filter whole: `+` groups with a temp tree (grouping along the host index would
+          // visit every row). Every host's ranges in one statement: along the host index, which
+          // holds only the statuses' rows.
+          const group = first ? 'host_id, status' : '+host_id, +status';
           out.push(
             ...(this.stmt(
-              // `+`: group with a temp tree; grouping along the host index would visit every row.
-              `SELECT host_id, status, count(*) AS n FROM episodes ${this.countIndex(f)} ${where(sql)} GROUP BY +host_id, +status`,
+              `SELECT host_id, status, count(*) AS n FROM episodes ${first ? '' : this.countIndex(f)} ${where(sql)} GROUP BY ${group}`,
             ).all(...sql.params) as Array<{ host_id: string; status: EpisodeStatus; n: number }>),
           );
         } else {
           // Each host and status a range of its index, counted.
           for (const part of parts) {
             const n = this.countRows(f, part);
-            if (part !== null && n > 0)
+            if (part !== null && 'host' in part && n > 0)
               out.push({ host_id: part.host, status: part.status as EpisodeStatus, n });
           }
         }
