@@ -44,6 +44,28 @@ function expected(records: EpisodeRecord[], f: EpisodeFilter): string[] {
     .map(({ r }) => r.episode_id);
 }
 
+/**
+ * Checks a filter's pages (every row once, in `rows`' order), its total and its facets against
+ * `rows`, the filter's rows by hand in the explorer's order.
+ */
+function expectListed(
+  queries: EpisodeQueries,
+  part: Partial<EpisodeFilter>,
+  rows: ReadonlyArray<{ r: { episode_id: string; host_id: string }; status: string }>,
+  limit: number,
+): void {
+  const f = { ...NO_FILTER, ...part };
+  expect({ part, got: allPages(queries, f, limit) }).toEqual({ part, got: rows.map((x) => x.r.episode_id) });
+  expect({ part, total: queries.total(f) }).toEqual({ part, total: rows.length });
+  const host: Record<string, number> = {};
+  const status: Record<string, number> = {};
+  for (const x of rows) {
+    host[x.r.host_id] = (host[x.r.host_id] ?? 0) + 1;
+    status[x.status] = (status[x.status] ?? 0) + 1;
+  }
+  expect({ part, facets: queries.facets(f) }).toEqual({ part, facets: { host, status } });
+}
+
 describe('explorer queries: q over the id and sha256 indexes', () => {
   const db = openDatabase(null);
   ensureEpisodeIndexes(db);
@@ -370,23 +392,7 @@ describe('explorer queries: sort=status and sort=host', () => {
         { statuses: ['missing'], fromMs: from },
         { statuses: ['unverified', 'corrupt'], minSize: 1050 },
       ] as Array<Partial<EpisodeFilter>>) {
-        const f = { ...NO_FILTER, ...part };
-        const rows = newest(part);
-        expect({ part, got: allPages(queries, f, limit) }).toEqual({
-          part,
-          got: rows.map((x) => x.r.episode_id),
-        });
-        expect({ part, total: queries.total(f) }).toEqual({ part, total: rows.length });
-        const byHost: Record<string, number> = {};
-        const byStatus: Record<string, number> = {};
-        for (const x of rows) {
-          byHost[x.r.host_id] = (byHost[x.r.host_id] ?? 0) + 1;
-          byStatus[x.status] = (byStatus[x.status] ?? 0) + 1;
-        }
-        expect({ part, facets: queries.facets(f) }).toEqual({
-          part,
-          facets: { host: byHost, status: byStatus },
-        });
+        expectListed(queries, part, newest(part), limit);
       }
     });
   }
@@ -442,22 +448,7 @@ describe('explorer queries: a status without a host filter, more hosts than a st
 
   for (const limit of [1, 7, 50]) {
     it(`lists every row once, newest first, with its total and facets (limit ${limit})`, () => {
-      for (const part of filters) {
-        const f = { ...NO_FILTER, ...part };
-        const want = rows(part).sort(byTime);
-        expect({ part, got: allPages(queries, f, limit) }).toEqual({
-          part,
-          got: want.map((x) => x.r.episode_id),
-        });
-        expect({ part, total: queries.total(f) }).toEqual({ part, total: want.length });
-        const host: Record<string, number> = {};
-        const byStatus: Record<string, number> = {};
-        for (const x of want) {
-          host[x.r.host_id] = (host[x.r.host_id] ?? 0) + 1;
-          byStatus[x.status] = (byStatus[x.status] ?? 0) + 1;
-        }
-        expect({ part, facets: queries.facets(f) }).toEqual({ part, facets: { host, status: byStatus } });
-      }
+      for (const part of filters) expectListed(queries, part, rows(part).sort(byTime), limit);
     });
   }
 
