@@ -399,8 +399,8 @@ describe('explorer queries: sort=status and sort=host', () => {
 });
 
 describe('explorer queries: a status without a host filter, more hosts than a statement each', () => {
-  // 300 hosts × one status is past MAX_STATUS_PARTITIONS: a rare status reads every host's range
-  // in one statement, a common one walks the time index. Times with ties, some missing.
+  // A rare status reads every host's range in one statement, a common one walks the time index
+  // (300 hosts, once the limit of one statement per host). Times with ties, some missing.
   const db = openDatabase(null);
   ensureEpisodeIndexes(db);
   const hostCount = 300;
