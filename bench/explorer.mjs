@@ -171,6 +171,9 @@ const filters = [
   // A status without a host is each host's range of the status (no index on the status alone).
   ['status+from', `status=missing&from=${dayAgo}`],
   ['status+min_size', `status=missing&min_size=${sample.size_bytes}`],
+  // A rare status bounded on both sides in time: with many hosts SQLite once took the time
+  // index for it and checked the hosts on every row of the range.
+  ['status+to (rare)', `status=corrupt&to=${Math.floor(newestMs / 1000)}`],
   ['deep page (cursor 10k)', `cursor=${deepCursor}`],
   ['limit=500', 'limit=500'],
   // The other orders (issue 12): each an index range, never a scan of every row.

@@ -61,6 +61,19 @@ interface SortedRow {
 interface Sql {
   where: string[];
   params: Array<string | number>;
+  /**
+   * The index the conditions are read through, named (`INDEXED BY`): every host's range in one
+   * statement. Left to itself SQLite took the time index once the conditions bounded the time on
+   * both sides (`to`) and the hosts were many (≈ 1,000 with two statuses), and checked the hosts
+   * on every row of the range: 392 ms for a page of a status with 3 rows at 2,000 hosts and 1M
+   * rows.
+   */
+  index?: string;
+}
+
+/** The episodes table in a statement, through `sql`'s index when it names one. */
+function episodesFor(sql: Sql): string {
+  return sql.index === undefined ? 'episodes' : `episodes INDEXED BY ${sql.index}`;
 }
 
 /**
@@ -213,6 +226,7 @@ function rowConditions(
     sql.params.push(partition.host);
   } else if (partition?.hosts !== undefined) {
     inList(host, partition.hosts, sql);
+    sql.index = 'episodes_by_host_status_time';
   } else if (f.hosts.length > 0) {
     inList(host, f.hosts, sql);
   }
@@ -618,7 +632,7 @@ export class EpisodeQueries {
       if (limit <= 0) return 0;
       this.timeConditions(f, 'received_ms', sql);
       const rows = this.stmt(
-        `SELECT ${EPISODE_COLUMNS} FROM episodes ${where(sql)} ORDER BY ${order} LIMIT ?`,
+        `SELECT ${EPISODE_COLUMNS} FROM ${episodesFor(sql)} ${where(sql)} ORDER BY ${order} LIMIT ?`,
       ).all(...sql.params, limit) as RawRow[];
       for (const r of rows) out.push(keyedRow(r, key));
       return rows.length;
@@ -894,7 +908,7 @@ export class EpisodeQueries {
           const group = first ? 'host_id, status' : '+host_id, +status';
           out.push(
             ...(this.stmt(
-              `SELECT host_id, status, count(*) AS n FROM episodes ${first ? '' : this.countIndex(f)} ${where(sql)} GROUP BY ${group}`,
+              `SELECT host_id, status, count(*) AS n FROM ${episodesFor(sql)} ${first ? '' : this.countIndex(f)} ${where(sql)} GROUP BY ${group}`,
             ).all(...sql.params) as Array<{ host_id: string; status: EpisodeStatus; n: number }>),
           );
         } else {
@@ -934,7 +948,9 @@ export class EpisodeQueries {
   private countRows(f: EpisodeFilter, part: Partition): number {
     const sql = rowConditions(f, part);
     this.timeConditions(f, 'received_ms', sql);
-    return this.stmt(`SELECT count(*) FROM episodes ${part === null ? this.countIndex(f) : ''} ${where(sql)}`)
+    return this.stmt(
+      `SELECT count(*) FROM ${episodesFor(sql)} ${part === null ? this.countIndex(f) : ''} ${where(sql)}`,
+    )
       .pluck()
       .get(...sql.params) as number;
   }
@@ -1031,7 +1047,7 @@ export class EpisodeQueries {
       } else {
         const sql = merge(base, bound);
         rows = this.stmt(
-          `SELECT ${EPISODE_COLUMNS} FROM episodes ${this.fewBySize(f) ? 'INDEXED BY episodes_by_size' : ''} ${where(sql)} ${order}`,
+          `SELECT ${EPISODE_COLUMNS} FROM ${episodesFor(sql)} ${sql.index === undefined && this.fewBySize(f) ? 'INDEXED BY episodes_by_size' : ''} ${where(sql)} ${order}`,
         ).all(...sql.params, want) as RawRow[];
       }
       out.push(...rows.map(rowItem));
@@ -1043,7 +1059,7 @@ export class EpisodeQueries {
         const sql = merge(base, untimed);
         sql.where.push('received_ms IS NULL');
         const rows = this.stmt(
-          `SELECT ${EPISODE_COLUMNS} FROM episodes ${where(sql)} ORDER BY id DESC LIMIT ?`,
+          `SELECT ${EPISODE_COLUMNS} FROM ${episodesFor(sql)} ${where(sql)} ORDER BY id DESC LIMIT ?`,
         ).all(...sql.params, want - out.length) as RawRow[];
         out.push(...rows.map(rowItem));
       }
@@ -1115,7 +1131,10 @@ export function pendingByHost(
 }
 
 function merge(a: Sql, b: Sql): Sql {
-  return { where: [...a.where, ...b.where], params: [...a.params, ...b.params] };
+  const out: Sql = { where: [...a.where, ...b.where], params: [...a.params, ...b.params] };
+  const index = a.index ?? b.index;
+  if (index !== undefined) out.index = index;
+  return out;
 }
 
 function where(sql: Sql): string {
