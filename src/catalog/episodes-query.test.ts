@@ -349,6 +349,8 @@ describe('explorer queries: sort=status and sort=host', () => {
         ({ r, status }) =>
           (!f.statuses?.length || (f.statuses as string[]).includes(status)) &&
           (f.fromMs == null || (r.received_at !== null && Date.parse(r.received_at) >= f.fromMs)) &&
+          (f.toMs == null || (r.received_at !== null && Date.parse(r.received_at) <= f.toMs)) &&
+          (!f.hosts?.length || f.hosts.includes(r.host_id)) &&
           (f.minSize == null || (r.size_bytes as number) >= f.minSize),
       )
       .sort(
@@ -391,6 +393,9 @@ describe('explorer queries: sort=status and sort=host', () => {
         { statuses: ['ok', 'corrupt'] },
         { statuses: ['missing'], fromMs: from },
         { statuses: ['unverified', 'corrupt'], minSize: 1050 },
+        // A time range alone, and with a host: its facets count each host's ranges.
+        { fromMs: from },
+        { fromMs: from, toMs: from + 10_000, hosts: ['host-a', 'host-c'] },
       ] as Array<Partial<EpisodeFilter>>) {
         expectListed(queries, part, newest(part), limit);
       }
@@ -429,6 +434,7 @@ describe('explorer queries: a status without a host filter, more hosts than a st
         ({ r, status }) =>
           (!f.statuses?.length || (f.statuses as string[]).includes(status)) &&
           (f.fromMs == null || (r.received_at !== null && Date.parse(r.received_at) >= f.fromMs)) &&
+          (f.toMs == null || (r.received_at !== null && Date.parse(r.received_at) <= f.toMs)) &&
           (f.minSize == null || r.size_bytes >= f.minSize),
       );
   const byTime = (a: { id: number; r: { received_at: string | null } }, b: typeof a) =>
@@ -444,6 +450,8 @@ describe('explorer queries: a status without a host filter, more hosts than a st
     { statuses: ['ok'] },
     { statuses: ['ok'], fromMs: from },
     { statuses: ['missing', 'corrupt'], fromMs: from },
+    { fromMs: from },
+    { toMs: from },
   ];
 
   for (const limit of [1, 7, 50]) {

@@ -439,14 +439,7 @@ export class EpisodeQueries {
   ): HostRanges | null {
     if (f.phases.length > 0 || !this.hasIndex('episodes_by_host_status_time') || this.fewBySize(f))
       return null;
-    const listed = this.remember('catalog hosts', () => {
-      const found: string[] = [];
-      for (let h = this.nextCatalogHost('asc', null); h !== null; h = this.nextCatalogHost('asc', h)) {
-        if (found.length === MAX_STATUS_IN_HOSTS) return null;
-        found.push(h);
-      }
-      return found;
-    });
+    const listed = this.catalogHosts();
     if (listed === null) return null;
     const ranges = { hosts: listed, together: true };
     if (listed.length <= 1) return ranges;
@@ -460,6 +453,51 @@ export class EpisodeQueries {
       if (statuses.includes(status as EpisodeStatus)) rows += n;
     }
     return rows * listed.length < all ? ranges : null;
+  }
+
+  /** Every host of the catalog's rows, in byte order; null past MAX_STATUS_IN_HOSTS. */
+  private catalogHosts(): readonly string[] | null {
+    return this.remember('catalog hosts', () => {
+      const found: string[] = [];
+      for (let h = this.nextCatalogHost('asc', null); h !== null; h = this.nextCatalogHost('asc', h)) {
+        if (found.length === MAX_STATUS_IN_HOSTS) return null;
+        found.push(h);
+      }
+      return found;
+    });
+  }
+
+  /**
+   * Counts by host and status of a filter on hosts, statuses and received time only (facets of a
+   * time range): each host's range of each status in `episodes_by_host_status_time`, counted on
+   * its own (SQLite counts an index range without reading its entries' columns). A GROUP BY along
+   * the time index sorted every row of the range first, and one along the host index read each
+   * row's host and status: in memory, 1M rows, the 12-host root, a slow day, every row 1,030 ms
+   * (time index) → 178 ms (host index, grouped) → 67 ms (ranges); a status and a week 27 → 12 ms.
+   * Null for any other filter, or without the index.
+   */
+  private countsByRanges(
+    f: EpisodeFilter,
+  ): Array<{ host_id: string; status: EpisodeStatus; n: number }> | null {
+    if (f.q !== null || f.phases.length > 0 || f.minSize !== null || f.maxSize !== null) return null;
+    if (!this.hasIndex('episodes_by_host_status_time')) return null;
+    const hosts = f.hosts.length > 0 ? f.hosts : this.catalogHosts();
+    if (hosts === null) return null;
+    const range: Sql = {
+      where: ['host_id = h.value', 'status = s.value'],
+      params: [],
+      index: 'episodes_by_host_status_time',
+    };
+    this.timeConditions(f, 'received_ms', range);
+    // Hosts and statuses as JSON arrays (json_each): one statement whatever their number.
+    return this.stmt(
+      `SELECT h.value AS host_id, s.value AS status, (SELECT count(*) FROM ${episodesFor(range)} ${where(range)}) AS n
+       FROM json_each(?) h, json_each(?) s`,
+    ).all(...range.params, JSON.stringify(hosts), JSON.stringify(wantsRows(f))) as Array<{
+      host_id: string;
+      status: EpisodeStatus;
+      n: number;
+    }>;
   }
 
   /**
@@ -897,9 +935,12 @@ export class EpisodeQueries {
         ])();
         for (const g of groups) if (g.n !== 0 && statuses.includes(g.status)) out.push(g);
       } else {
-        const parts = this.partitions(f, 'count');
+        const ranged = this.countsByRanges(f);
+        const parts = ranged === null ? this.partitions(f, 'count') : [];
         const first = parts[0];
-        if (first === null || first === undefined || 'hosts' in first) {
+        if (ranged !== null) {
+          for (const g of ranged) if (g.n !== 0) out.push(g);
+        } else if (first === null || first === undefined || 'hosts' in first) {
           const sql = rowConditions(f, first ?? null);
           this.timeConditions(f, 'received_ms', sql);
           // The filter whole: `+` groups with a temp tree (grouping along the host index would
