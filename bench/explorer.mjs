@@ -230,6 +230,9 @@ for (const [label, query] of [
   ['none', ''],
   ['host (1)', `host=${hosts[0]}`],
   ['from (last day)', `from=${dayAgo}`],
+  // Counted anew after each commit (memoized until then): the cold column is the cost.
+  ['from+to (week, epoch s)', `from=${weekAgoS}&to=${Math.floor(newestMs / 1000) - 86_400}`],
+  ['status+from', `status=missing&from=${dayAgo}`],
 ]) {
   const m = await measure(`/api/episodes/facets?${query}`);
   rows.push({
