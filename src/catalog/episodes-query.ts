@@ -491,18 +491,20 @@ export class EpisodeQueries {
   }
 
   /**
-   * Counts by host and status of a filter on hosts, statuses and received time only (facets of a
-   * time range): each host's range of each status in `episodes_by_host_status_time`, counted on
+   * Counts by host and status of a filter on hosts, statuses, received time and size only (facets
+   * of a time range or a size): each host's range of each status in `episodes_by_host_status_time`, counted on
    * its own (SQLite counts an index range without reading its entries' columns). A GROUP BY along
    * the time index sorted every row of the range first, and one along the host index read each
    * row's host and status: in memory, 1M rows, the 12-host root, a slow day, every row 1,030 ms
    * (time index) → 178 ms (host index, grouped) → 67 ms (ranges); a status and a week 27 → 12 ms.
-   * Null for any other filter, or without the index.
+   * The size is checked in the index, so a size filter is no row read either (`min_size` matching
+   * half the rows: 4.3 s along the size index, reading each row's status). Null for any other
+   * filter, or without the index.
    */
   private countsByRanges(
     f: EpisodeFilter,
   ): Array<{ host_id: string; status: EpisodeStatus; n: number }> | null {
-    if (f.q !== null || f.phases.length > 0 || f.minSize !== null || f.maxSize !== null) return null;
+    if (f.q !== null || f.phases.length > 0) return null;
     if (!this.hasIndex('episodes_by_host_status_time')) return null;
     // A range of few rows (under RANGE_ROWS_PER_PAIR a host and status) is counted faster by
     // grouping its rows than by a seek per host and status (4,096 hosts, one instant: 89.5 ms
@@ -515,6 +517,7 @@ export class EpisodeQueries {
     const enough = hostCount * wantsRows(f).length * RANGE_ROWS_PER_PAIR;
     const probe: Sql = { where: [], params: [] };
     this.timeConditions(f, 'received_ms', probe);
+    sizeConditions(f, 'size_bytes', probe);
     const inRange = this.stmt(`SELECT count(*) FROM (SELECT 1 FROM episodes ${where(probe)} LIMIT ?)`)
       .pluck()
       .get(...probe.params, enough) as number;
@@ -527,6 +530,8 @@ export class EpisodeQueries {
       index: 'episodes_by_host_status_time',
     };
     this.timeConditions(f, 'received_ms', range);
+    // The size is in the index: checked there, no row read.
+    sizeConditions(f, 'size_bytes', range);
     // Hosts and statuses as JSON arrays (json_each): one statement whatever their number.
     return this.stmt(
       `SELECT h.value AS host_id, s.value AS status, (SELECT count(*) FROM ${episodesFor(range)} ${where(range)}) AS n
