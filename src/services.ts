@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { WsHub } from './bus/ws-hub.js';
 import { trimMalloc } from './catalog/db.js';
+import { ExplorerThread } from './catalog/explorer-service.js';
 import { futureDatedOrNull } from './catalog/future-dated.js';
 import { IntegrityVerifier } from './catalog/verifier-service.js';
 import type { ServerConfig } from './config/server-config.js';
@@ -169,12 +170,15 @@ export async function startServices(
     ...(extras.verifierIdleEndMs !== undefined ? { idleEndMs: extras.verifierIdleEndMs } : {}),
   });
   indexCommitted = () => verifier.rowsCommitted();
+  // The explorer's reads, on their own thread (started by the first, ended when idle).
+  const explorer = new ExplorerThread({ stateDir, logger, afterIdleEnd: () => trimMalloc(pipeline.db) });
   metrics.bind(() => ({
     stats: pipeline.stats(),
     state: bus.state,
     hub: hub.stats(),
     phaseMix: phaseMix.stats(),
     verifier: verifier.stats(),
+    explorer: explorer.stats(),
     startedAt: live.startedAt,
     catalogFault: pipeline.catalogHealth.fault?.fault ?? null,
     futureDatedEpisodes: futureDatedOrNull(pipeline.db),
@@ -188,6 +192,7 @@ export async function startServices(
     events: bus,
     readiness: live,
     catalog: pipeline.db,
+    explorer,
     catalogSettled: () => pipeline.catalogCommitted(),
     catalogHealth: pipeline.catalogHealth,
     stats: () => pipeline.stats(),
@@ -209,6 +214,7 @@ export async function startServices(
     await phaseMix.stop();
     await verifier.stop();
     await app?.close();
+    await explorer.stop();
     await pipeline.stop();
   };
   try {

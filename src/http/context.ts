@@ -1,6 +1,7 @@
 import type { LiveFeed } from '../bus/bus.js';
 import type { WsHub } from '../bus/ws-hub.js';
 import type { Db } from '../catalog/db.js';
+import type { ExplorerReads } from '../catalog/explorer-protocol.js';
 import type { CatalogFault } from '../catalog/persister.js';
 import type { PhaseMixStats } from '../phasemix/service.js';
 import type { PipelineStats } from '../pipeline/pipeline.js';
@@ -59,8 +60,10 @@ export interface CatalogHealth {
 export interface AppContext {
   events: LiveEvents;
   readiness: Readiness;
-  /** The catalog (explorer and alert queries read it; only the writer thread writes it). */
+  /** The catalog (alert queries and episode lookups read it; only the writer thread writes it). */
   catalog: Db;
+  /** The explorer's pages, totals and facets: read on the explorer thread, off the event loop. */
+  explorer: ExplorerReads;
   /**
    * Resolves once the catalog holds every line the live state has shown (live lines are committed
    * up to 0.5 s after they are read): explorer and alerts queries wait for it (at most

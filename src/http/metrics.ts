@@ -1,5 +1,6 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { WsHubStats } from '../bus/ws-hub.js';
+import type { ExplorerThreadStats } from '../catalog/explorer-service.js';
 import type { IntegrityVerifierStats } from '../catalog/verifier-service.js';
 import type { PhaseMixStats } from '../phasemix/service.js';
 import type { PipelineStats, SourceStats } from '../pipeline/pipeline.js';
@@ -21,6 +22,8 @@ export interface Scrape {
   phaseMix: PhaseMixStats | null;
   /** The integrity verifier's counters (null: none runs here, e.g. a replica). */
   verifier: IntegrityVerifierStats | null;
+  /** The explorer thread's counters (null: the explorer reads inline here, e.g. a replica). */
+  explorer: ExplorerThreadStats | null;
   startedAt: number;
   /** The catalog's storage fault, if any (`catalog_fault{reason}`). */
   catalogFault: string | null;
@@ -427,7 +430,7 @@ export class Metrics {
     );
     // A series of one part of the scrape that a server may not have (no sample while it is null).
     const ofPart =
-      <K extends 'phaseMix' | 'verifier'>(key: K) =>
+      <K extends 'phaseMix' | 'verifier' | 'explorer'>(key: K) =>
       (type: StatType, name: string, help: string, f: (part: NonNullable<Scrape[K]>) => number | null) =>
         stat(type, name, help, [], (s) => {
           const part = s[key];
@@ -495,6 +498,31 @@ export class Metrics {
       'verifier_errors_total',
       'Integrity verifier cycles that failed (each is retried).',
       (v) => v.errors_total,
+    );
+    const ex = ofPart('explorer');
+    ex(
+      'gauge',
+      'explorer_thread_running',
+      'Whether the explorer thread is running (1) or ended while idle (0).',
+      (e) => (e.running ? 1 : 0),
+    );
+    ex(
+      'counter',
+      'explorer_thread_starts_total',
+      'Explorer threads started: by the first explorer read, and by the next one after each idle end.',
+      (e) => e.thread_starts_total,
+    );
+    ex(
+      'counter',
+      'explorer_reads_total',
+      'Explorer reads (pages, facets) run on the explorer thread.',
+      (e) => e.calls_total,
+    );
+    ex(
+      'counter',
+      'explorer_read_errors_total',
+      'Explorer reads the explorer thread could not answer.',
+      (e) => e.errors_total,
     );
     stat(
       'gauge',

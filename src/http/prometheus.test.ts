@@ -121,6 +121,8 @@ describe('Prometheus', () => {
     await vi.waitFor(() => expect(server.services.verifier?.stats().rows_synced_total).toBeGreaterThan(3), {
       timeout: 20_000,
     });
+    // An explorer read: the explorer thread starts for it.
+    expect((await fetch(`${server.url}/api/episodes/facets`)).status).toBe(200);
     const res = await fetch(`${server.url}/metrics`);
     expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
     const text = await res.text();
@@ -146,6 +148,10 @@ describe('Prometheus', () => {
     expect(text).toMatch(/^cis490_dashboard_verifier_thread_starts_total [1-9]/m);
     expect(text).toMatch(/^cis490_dashboard_verifier_rows_synced_total ([4-9]|\d{2,})$/m);
     expect(text).toMatch(/^cis490_dashboard_verifier_running [01]$/m);
+    expect(text).toMatch(/^cis490_dashboard_explorer_thread_running 1$/m);
+    expect(text).toMatch(/^cis490_dashboard_explorer_thread_starts_total 1$/m);
+    expect(text).toMatch(/^cis490_dashboard_explorer_reads_total [1-9]/m);
+    expect(text).toMatch(/^cis490_dashboard_explorer_read_errors_total 0$/m);
     expect(text).toMatch(
       /^cis490_dashboard_input_lines_skipped_total\{source="index",reason="malformed_json"\} 1$/m,
     );

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { WsHub } from '../bus/ws-hub.js';
+import { inlineExplorer } from '../catalog/explorer-service.js';
 import { futureDatedOrNull } from '../catalog/future-dated.js';
 import { defaultStateDir } from '../config/schema.js';
 import { SERVER_DEFAULTS, type ServerConfig } from '../config/server-config.js';
@@ -181,6 +182,7 @@ export async function startReplicaServer(
     hub: liveHub.stats(),
     phaseMix: null,
     verifier: null,
+    explorer: null,
     startedAt: replica.startedAt,
     catalogFault: null,
     futureDatedEpisodes: futureDatedOrNull(replica.catalog.db, 'replica_episodes'),
@@ -201,6 +203,8 @@ export async function startReplicaServer(
       },
     },
     catalog: replica.catalog.db,
+    // Its explorer routes are its own (replicaEpisodeRoutes); this reads the same catalog inline.
+    explorer: inlineExplorer(replica.catalog.db),
     catalogHealth: { fault: null, reportError: () => false },
     stats,
     hub: liveHub,

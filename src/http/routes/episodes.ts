@@ -137,7 +137,7 @@ function relPathOf(found: { item: EpisodeListItem; indexed: boolean }, dataRoot:
  * `/api/episodes/:id/download` (only files under the data root's `episodes/`).
  */
 export function registerEpisodeRoutes(app: FastifyInstance, ctx: AppContext): void {
-  const queries = new EpisodeQueries(ctx.catalog);
+  const { explorer } = ctx;
 
   const pageSchema = route('The catalog, newest first or in another order, filtered, keyset-paged.', {
     querystring: SortedEpisodesQuery,
@@ -150,14 +150,14 @@ export function registerEpisodeRoutes(app: FastifyInstance, ctx: AppContext): vo
     const sort = fromQuery(q, parseEpisodeSort);
     const limit = intParam(q, 'limit', 1, 500) ?? 100;
     if (!isDefaultSort(sort)) {
-      const sorted = queries.pageSorted(filter, sort, parseSortedCursor(q, sort), limit);
+      const sorted = await explorer.pageSorted(filter, sort, parseSortedCursor(q, sort), limit);
       return {
         items: sorted.items,
         next_cursor: sorted.next ? encodeCursor([`${sort.sort}:${sort.order}`, ...sorted.next]) : null,
         total: sorted.total,
       };
     }
-    const page = queries.page(filter, parseCursor(q), limit);
+    const page = await explorer.page(filter, parseCursor(q), limit);
     return {
       items: page.items,
       next_cursor: page.next ? encodeCursor(page.next) : null,
@@ -174,11 +174,12 @@ export function registerEpisodeRoutes(app: FastifyInstance, ctx: AppContext): vo
     const withPhases = single(q, 'with_phases') === '1';
     const filter = parseFilter(q);
     assertCatalogWritable(ctx.catalogHealth.fault);
-    const facets: EpisodeFacets = queries.facets(filter);
-    return withPhases ? { ...facets, ...queries.phaseFacets(filter) } : facets;
+    const facets: EpisodeFacets = await explorer.facets(filter);
+    return withPhases ? { ...facets, ...(await explorer.phaseFacets(filter)) } : facets;
   });
 
-  registerEpisodeFileRoutes(app, ctx.dataRoot, queries);
+  // A lookup by id (the unique key: one seek) stays on this thread.
+  registerEpisodeFileRoutes(app, ctx.dataRoot, new EpisodeQueries(ctx.catalog));
 }
 
 /** How the detail and download routes find an episode: its record, and whether the index has it. */
