@@ -41,10 +41,13 @@ export async function caughtUpServer(root, lines, { args = [], prefix = 'steady'
       { intervalMs: 500, timeoutMs: 600_000, what: 'catalog catch-up' },
     );
     // The integrity verifier hashes every tarball once after the catalog fills: wait it out too.
+    // Its counts as the wall reads them (`/api/state`), not the explorer's facets: an explorer
+    // read starts the explorer thread, which an idle footprint must not hold.
     await pollUntil(
       async () => {
-        const r = await get(`${server.url}/api/episodes/facets`);
-        return r.status === 404 || (r.status === 200 && !(r.body?.status?.unverified > 0));
+        const r = await get(`${server.url}/api/state`);
+        const integrity = r.body?.integrity;
+        return r.status === 200 && integrity != null && !(integrity.total?.unverified > 0);
       },
       { intervalMs: 500, timeoutMs: 600_000, what: 'verifier to settle' },
     );
