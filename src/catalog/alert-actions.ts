@@ -6,6 +6,7 @@
  */
 import type { AlertGroup } from '../protocol/api.js';
 import type { AlertAction } from '../protocol/index.js';
+import { alertGroupsSql } from './alert-groups.js';
 import type { Db } from './db.js';
 import { alertFromRow } from './ingest-store.js';
 
@@ -51,28 +52,16 @@ export class AlertActionStore {
    * count the open ones.
    */
   groups(filter: { hosts: readonly string[]; symptoms: readonly string[] }): AlertGroup[] {
-    const where: string[] = [];
-    const params: string[] = [];
-    if (filter.hosts.length) {
-      where.push(`host_id IN (${filter.hosts.map(() => '?').join(',')})`);
-      params.push(...filter.hosts);
-    }
-    if (filter.symptoms.length) {
-      where.push(`symptom IN (${filter.symptoms.map(() => '?').join(',')})`);
-      params.push(...filter.symptoms);
-    }
+    const g = alertGroupsSql(filter);
     const rows = this.db
       .prepare(
         `SELECT a.host_id, a.symptom, a.detail, a.suggested_fix, a.detected_at, a.dedup_key, a.extra,
                 g.n, g.first_seen, g.last_seen
-         FROM (SELECT max(id) AS last_id, count(*) AS n, min(detected_at) AS first_seen,
-                      max(detected_at) AS last_seen
-               FROM alerts ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-               GROUP BY coalesce(dedup_key, '#' || id)) g
+         FROM (${g.sql}) g
          JOIN alerts a ON a.id = g.last_id
          ORDER BY g.last_id DESC`,
       )
-      .all(...params) as Array<
+      .all(...g.params) as Array<
       Parameters<typeof alertFromRow>[0] & { n: number; first_seen: string | null; last_seen: string | null }
     >;
     return rows.map((r) => ({

@@ -13,6 +13,7 @@ import {
   RECENT_LIMIT,
 } from '../protocol/index.js';
 import { isoFromMs, timestampMs } from '../util/time.js';
+import { ADD_TO_ALERT_GROUP } from './alert-groups.js';
 import type { Db } from './db.js';
 import { defaultRelPath } from './disk-sync-paths.js';
 import { InsertClassifier } from './insert-classifier.js';
@@ -870,6 +871,7 @@ export interface EpisodeColumns {
 /** Writes alert records with their checkpoint in one transaction. */
 export class AlertStore {
   private readonly insert;
+  private readonly addToGroup;
   private readonly addCounter;
   private readonly writeCheckpoint;
   private readonly tx;
@@ -879,11 +881,23 @@ export class AlertStore {
       `INSERT INTO alerts (host_id, symptom, detail, suggested_fix, detected_at, detected_ms, dedup_key, extra)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
     );
+    this.addToGroup = db.prepare(ADD_TO_ALERT_GROUP);
     this.addCounter = counterAdder(db);
     this.writeCheckpoint = checkpointWriter(db);
     this.tx = db.transaction((records: AlertRecord[], checkpoint: Checkpoint | null) => {
       for (const a of records) {
-        this.insert.run(...alertRow(a));
+        const row = alertRow(a);
+        const id = this.insert.run(...row).lastInsertRowid;
+        // Its group's counts, in the same transaction (alert-groups.ts).
+        if (a.dedup_key !== null) {
+          this.addToGroup.run({
+            dedupKey: a.dedup_key,
+            hostId: a.host_id,
+            symptom: a.symptom,
+            id,
+            at: a.detected_at,
+          });
+        }
       }
       this.addCounter('total_alerts', records.length);
       if (checkpoint) this.writeCheckpoint('alerts', checkpoint);

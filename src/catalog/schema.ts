@@ -1,6 +1,7 @@
 // The driver's type, not db.ts's alias: db.ts runs these migrations (no import cycle).
 import type Database from 'better-sqlite3';
 import { catalogSha256 } from '../protocol/episode-filter.js';
+import { FILL_ALERT_GROUPS } from './alert-groups.js';
 import { defaultRelPathSql } from './disk-sync-paths.js';
 
 type Db = Database.Database;
@@ -332,6 +333,26 @@ export const MIGRATIONS: ReadonlyArray<(db: Db) => void> = [
         first_seen_at TEXT NOT NULL       -- when the batch was committed (ISO-8601 UTC): the
       );                                  -- first_seen_at of its rows (up to the next batch's)
     `);
+  },
+  // v8: alert groups counted as alerts are written (alert-groups.ts), not grouped from every alert
+  // on each read; filled once from the alerts there are. Kept by a single box's AlertStore (a
+  // replica groups its alerts by receiver too, from its own rows). Made anew if there (a test's
+  // catalog set back to an earlier version): the alerts are what it counts.
+  (db) => {
+    db.exec(`
+      DROP TABLE IF EXISTS alert_groups;
+      CREATE TABLE alert_groups (
+        part TEXT PRIMARY KEY,            -- json_array(dedup_key, host_id, symptom)
+        dedup_key TEXT NOT NULL,
+        host_id TEXT,
+        symptom TEXT,
+        n INTEGER NOT NULL,               -- alerts
+        last_id INTEGER NOT NULL,         -- alerts.id of the newest
+        first_seen TEXT,                  -- min(detected_at)
+        last_seen TEXT                    -- max(detected_at)
+      );
+    `);
+    db.exec(FILL_ALERT_GROUPS);
   },
 ];
 

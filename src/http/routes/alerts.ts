@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { alertGroupsSql } from '../../catalog/alert-groups.js';
 import { hostsWhere } from '../../catalog/hosts-where.js';
 import { alertFromRow } from '../../catalog/ingest-store.js';
 import type { AlertGroup, AlertsPage } from '../../protocol/api.js';
@@ -90,17 +91,21 @@ export function registerAlertRoutes(app: FastifyInstance, ctx: AppContext, scale
       };
     }
 
-    // A replica's groups are per (receiver, dedup_key): two receivers' keys are two groups.
-    const key = scaleOut
-      ? `coalesce(receiver, '') || char(0) || coalesce(dedup_key, '#' || id)`
-      : `coalesce(dedup_key, '#' || id)`;
-    const grouped = `SELECT ${key} AS g, max(id) AS last_id, count(*) AS n,
-        min(detected_at) AS first_seen, max(detected_at) AS last_seen FROM alerts ${whereSql} GROUP BY g`;
+    // A replica's groups are per (receiver, dedup_key): two receivers' keys are two groups. A
+    // single box's are the catalog's (catalog/alert-groups.ts: counted as alerts are written).
+    const { sql: grouped, params: groupParams } = scaleOut
+      ? {
+          sql: `SELECT coalesce(receiver, '') || char(0) || coalesce(dedup_key, '#' || id) AS g, max(id) AS last_id,
+                count(*) AS n, min(detected_at) AS first_seen, max(detected_at) AS last_seen
+                FROM alerts ${whereSql} GROUP BY g`,
+          params,
+        }
+      : alertGroupsSql({ hosts, symptoms, fromMs: from, toMs: to });
     const groups = db
       .prepare(
         `SELECT * FROM (${grouped}) ${after === null ? '' : 'WHERE last_id < ?'} ORDER BY last_id DESC LIMIT ?`,
       )
-      .all(...params, ...(after === null ? [] : [after]), limit + 1) as Array<{
+      .all(...groupParams, ...(after === null ? [] : [after]), limit + 1) as Array<{
       last_id: number;
       n: number;
       first_seen: string | null;
@@ -109,7 +114,7 @@ export function registerAlertRoutes(app: FastifyInstance, ctx: AppContext, scale
     const total = db
       .prepare(`SELECT count(*) FROM (${grouped})`)
       .pluck()
-      .get(...params) as number;
+      .get(...groupParams) as number;
     const byId = db.prepare(`SELECT ${columns} FROM alerts WHERE id = ?`);
     const page = groups.slice(0, limit);
     const items: AlertGroup[] = page.map((g) => ({
