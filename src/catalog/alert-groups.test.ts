@@ -31,8 +31,12 @@ function alerts(n: number, seed: number): AlertRecord[] {
       detail: 'd',
       suggested_fix: null,
       // Times out of order, some missing, some in another form (compared as text, as stored).
-      detected_at:
-        r() < 0.1 ? null : new Date(Date.UTC(2026, 10, 1) + Math.floor(r() * 86_400_000)).toISOString(),
+      detected_at: ((t) =>
+        t < 0.1
+          ? null
+          : t < 0.2
+            ? `2026-11-01T${String(Math.floor(t * 100) % 24).padStart(2, '0')}:00:00.5+00:00`
+            : new Date(Date.UTC(2026, 10, 1) + Math.floor(r() * 86_400_000)).toISOString())(r()),
       dedup_key:
         keyed < 0.15
           ? null
@@ -41,8 +45,7 @@ function alerts(n: number, seed: number): AlertRecord[] {
             : keyed < 0.3
               ? pick(['', '#3', 'ü\u2028"q', '__proto__'])
               : `${host}:${symptom}`,
-      extra: null,
-    } as AlertRecord;
+    } satisfies AlertRecord;
   });
 }
 

@@ -415,6 +415,10 @@ describe('explorer queries: sort=status and sort=host', () => {
         { minSize: 1050 },
         { maxSize: 1020, fromMs: from },
         { hosts: ['host-b'], minSize: 1010, maxSize: 1080 },
+        // A host named twice (the HTTP filter drops repeats; a direct caller may not) counts once.
+        { hosts: ['host-c', 'host-a', 'host-c'], minSize: 1020 },
+        { hosts: ['host-a', 'host-a'], fromMs: from },
+        { hosts: ['host-b', 'host-b'], statuses: ['ok', 'ok', 'missing'] },
         { statuses: ['ok'], minSize: 1001, maxSize: 1001 },
       ] as Array<Partial<EpisodeFilter>>) {
         expectListed(queries, part, newest(part), limit);

@@ -365,6 +365,17 @@ function afterCursor(
 }
 
 /** Builds and runs the explorer's queries on one connection (prepared statements are cached). */
+/**
+ * The filter with each host and status once: the HTTP filter drops repeats (protocol/episode-filter.ts),
+ * a direct caller may not, and a host named twice was read twice (its rows paged and counted twice).
+ */
+function distinct(f: EpisodeFilter): EpisodeFilter {
+  const hosts = new Set(f.hosts);
+  const statuses = new Set(f.statuses);
+  if (hosts.size === f.hosts.length && statuses.size === f.statuses.length) return f;
+  return { ...f, hosts: [...hosts], statuses: [...statuses] };
+}
+
 export class EpisodeQueries {
   private readonly cache = new Map<string, Database.Statement<unknown[]>>();
   private readonly memo = new Map<string, { version: string; value: unknown }>();
@@ -549,7 +560,8 @@ export class EpisodeQueries {
    * a row the verifier moved from `unverified` to `ok` between two parts was in neither (or in
    * both) — an episode missing from its host's page while the total counted it.
    */
-  page(f: EpisodeFilter, cursor: EpisodeCursor | null, limit: number): EpisodePageResult {
+  page(filter: EpisodeFilter, cursor: EpisodeCursor | null, limit: number): EpisodePageResult {
+    const f = distinct(filter);
     return this.db.transaction(() => this.pageNow(f, cursor, limit))();
   }
 
@@ -580,7 +592,8 @@ export class EpisodeQueries {
     limit: number,
   ): { items: EpisodeListItem[]; next: SortedCursor | null; total: number } {
     // One snapshot for every part, as `page`.
-    return this.db.transaction(() => this.pageSortedNow(f, sort, cursor, limit))();
+    const g = distinct(f);
+    return this.db.transaction(() => this.pageSortedNow(g, sort, cursor, limit))();
   }
 
   private pageSortedNow(
@@ -888,7 +901,11 @@ export class EpisodeQueries {
   }
 
   /** Counts per host and per status under the filter. */
-  facets(f: EpisodeFilter): { host: Record<string, number>; status: Partial<Record<EpisodeStatus, number>> } {
+  facets(filter: EpisodeFilter): {
+    host: Record<string, number>;
+    status: Partial<Record<EpisodeStatus, number>>;
+  } {
+    const f = distinct(filter);
     return this.remember(`facets ${JSON.stringify(f)}`, () => this.facetsNow(f));
   }
 
@@ -897,7 +914,8 @@ export class EpisodeQueries {
    * no known phase (see READ_LABELS). Reads every row under the filter and its cache entry: one
    * pass, kept until the catalog or the cache changes.
    */
-  phaseFacets(f: EpisodeFilter): { phase: Record<string, number>; phase_unknown: number } {
+  phaseFacets(filter: EpisodeFilter): { phase: Record<string, number>; phase_unknown: number } {
+    const f = distinct(filter);
     return this.remember(`phases ${JSON.stringify(f)}`, () => {
       // Phase names come from the labels: no prototype (a phase named `constructor` is a key).
       const phase = dict<number>();
@@ -940,7 +958,8 @@ export class EpisodeQueries {
   }
 
   /** Rows matching the filter, all pages. */
-  total(f: EpisodeFilter): number {
+  total(filter: EpisodeFilter): number {
+    const f = distinct(filter);
     return this.remember(`total ${JSON.stringify(f)}`, () => this.totalNow(f));
   }
 

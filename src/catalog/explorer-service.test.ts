@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { createLogger } from '../util/log.js';
 import { openDatabase } from './db.js';
 import { type EpisodeFilter, EpisodeQueries, NO_FILTER } from './episodes-query.js';
@@ -110,6 +110,38 @@ describe('the explorer thread', () => {
     expect(explorer.stats()).toMatchObject({ running: false, thread_starts_total: 1 });
     expect(await explorer.page(f, null, 10)).toEqual(here.page(f, null, 10));
     expect(explorer.stats()).toMatchObject({ running: true, thread_starts_total: 2 });
+  });
+
+  it('refuses a read when the catalog cannot be opened, with the cause and its code, and starts again for the next', async () => {
+    const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'cis490-explorer-none-'));
+    try {
+      const explorer = new ExplorerThread({ stateDir: empty, logger });
+      threads.push(explorer);
+      for (let i = 0; i < 2; i++) {
+        const failed = await explorer.facets(NO_FILTER).catch((err: unknown) => err);
+        expect(failed).toBeInstanceOf(ExplorerReadError);
+        expect(failed).toMatchObject({ code: 'SQLITE_CANTOPEN' });
+      }
+      expect(explorer.stats()).toMatchObject({ running: false, thread_starts_total: 2, errors_total: 2 });
+    } finally {
+      fs.rmSync(empty, { recursive: true, force: true });
+    }
+  });
+
+  it('stop() waits for a thread ended while idle that is still exiting', async () => {
+    const order: string[] = [];
+    let ended!: () => void;
+    const idleEnd = new Promise<void>((resolve) => (ended = resolve));
+    const explorer = newThread(1, () => {
+      order.push('exited');
+      ended();
+    });
+    await explorer.facets(NO_FILTER);
+    // The idle end has asked the thread to stop; it is exiting, no longer the current one.
+    await vi.waitFor(() => expect(explorer.stats().running).toBe(false), { interval: 1 });
+    await explorer.stop().then(() => order.push('stopped'));
+    await idleEnd;
+    expect(order).toEqual(['exited', 'stopped']);
   });
 
   it('refuses reads once stopped', async () => {

@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import { errnoCode, errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import { workerFile } from '../util/worker-url.js';
 import type { Db } from './db.js';
@@ -71,6 +72,8 @@ interface Pending {
  */
 export class ExplorerThread implements ExplorerReads {
   private worker: Worker | null = null;
+  /** Threads asked to end that have not exited yet (`stop` waits for them too). */
+  private readonly exiting = new Set<Promise<void>>();
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private idleTimer: NodeJS.Timeout | null = null;
@@ -113,6 +116,8 @@ export class ExplorerThread implements ExplorerReads {
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.idleTimer = null;
     await this.end();
+    // A thread ended while idle may still be exiting.
+    await Promise.all(this.exiting);
   }
 
   private call<T>(method: ExplorerMethod, args: unknown[]): Promise<T> {
@@ -137,15 +142,23 @@ export class ExplorerThread implements ExplorerReads {
     this.worker = worker;
     this.counters.starts++;
     worker.on('message', (reply: ExplorerReply) => this.onReply(reply));
-    worker.on('error', (err) => this.options.logger.error({ err }, 'explorer thread failed'));
+    // What ended it (an uncaught error: e.g. the catalog could not be opened), for the reads it
+    // leaves unanswered.
+    let failure: unknown = null;
+    worker.on('error', (err) => {
+      failure = err;
+      this.options.logger.error({ err }, 'explorer thread failed');
+    });
     worker.on('exit', (code) => {
       if (this.worker === worker) this.worker = null;
       // Reads it had not answered: refused, not left hanging (the next read starts a thread).
+      const code_ = errnoCode(failure) ?? 'explorer_thread_exit';
+      const why = failure === null ? `the explorer thread exited (code ${code})` : errorMessage(failure);
       for (const [id, p] of this.pending) {
         if (p.worker !== worker) continue;
         this.pending.delete(id);
         this.counters.errors++;
-        p.reject(new ExplorerReadError(`the explorer thread exited (code ${code})`, 'explorer_thread_exit'));
+        p.reject(new ExplorerReadError(why, code_));
       }
       this.armIdleEnd();
     });
@@ -179,14 +192,17 @@ export class ExplorerThread implements ExplorerReads {
     const worker = this.worker;
     if (!worker) return Promise.resolve();
     this.worker = null;
-    return new Promise<void>((resolve) => {
+    const exited = new Promise<void>((resolve) => {
       const timer = setTimeout(() => void worker.terminate(), 4000);
       worker.once('exit', () => {
         clearTimeout(timer);
+        this.exiting.delete(exited);
         resolve();
       });
       worker.postMessage({ type: 'stop' } satisfies ExplorerCommand);
     });
+    this.exiting.add(exited);
+    return exited;
   }
 }
 
