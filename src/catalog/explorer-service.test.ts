@@ -144,6 +144,20 @@ describe('the explorer thread', () => {
     expect(order).toEqual(['exited', 'stopped']);
   });
 
+  it('refuses a read whose arguments cannot reach the thread, and still ends the thread when idle', async () => {
+    let ended!: () => void;
+    const idleEnd = new Promise<void>((resolve) => (ended = resolve));
+    const explorer = newThread(20, () => ended());
+    await explorer.facets(NO_FILTER);
+    // A function is no value a thread can be sent (a direct caller's mistake; the routes parse).
+    const hosts = [() => 'host-a'] as unknown as string[];
+    await expect(explorer.facets({ ...NO_FILTER, hosts })).rejects.toMatchObject({
+      code: 'explorer_bad_call',
+    });
+    await idleEnd;
+    expect(explorer.stats()).toMatchObject({ running: false, errors_total: 1 });
+  });
+
   it('refuses reads once stopped', async () => {
     const explorer = newThread();
     await explorer.facets(NO_FILTER);

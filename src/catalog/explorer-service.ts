@@ -129,8 +129,22 @@ export class ExplorerThread implements ExplorerReads {
     const id = this.nextId++;
     this.counters.calls++;
     return new Promise<T>((resolve, reject) => {
+      try {
+        worker.postMessage({ type: 'call', id, method, args } satisfies ExplorerCommand);
+      } catch (err) {
+        // Arguments that cannot be copied to the thread (a direct caller's: the routes pass
+        // parsed filters): refused here, never left pending (which kept the thread from its idle end).
+        this.counters.errors++;
+        reject(
+          new ExplorerReadError(
+            `cannot pass the read to the explorer thread: ${errorMessage(err)}`,
+            'explorer_bad_call',
+          ),
+        );
+        this.armIdleEnd();
+        return;
+      }
       this.pending.set(id, { worker, resolve: resolve as (value: unknown) => void, reject });
-      worker.postMessage({ type: 'call', id, method, args } satisfies ExplorerCommand);
     });
   }
 
