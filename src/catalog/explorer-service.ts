@@ -110,7 +110,10 @@ export class ExplorerThread implements ExplorerReads {
     };
   }
 
-  /** Ends the thread (reads in flight are refused); no thread is started after. */
+  /**
+   * Ends the thread: reads already posted are answered first (the stop is queued behind them; a
+   * thread still busy after 4 s is terminated and its reads refused). Later reads are refused.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.idleTimer) clearTimeout(this.idleTimer);
@@ -166,13 +169,13 @@ export class ExplorerThread implements ExplorerReads {
     worker.on('exit', (code) => {
       if (this.worker === worker) this.worker = null;
       // Reads it had not answered: refused, not left hanging (the next read starts a thread).
-      const code_ = errnoCode(failure) ?? 'explorer_thread_exit';
+      const refusal = errnoCode(failure) ?? 'explorer_thread_exit';
       const why = failure === null ? `the explorer thread exited (code ${code})` : errorMessage(failure);
       for (const [id, p] of this.pending) {
         if (p.worker !== worker) continue;
         this.pending.delete(id);
         this.counters.errors++;
-        p.reject(new ExplorerReadError(why, code_));
+        p.reject(new ExplorerReadError(why, refusal));
       }
       this.armIdleEnd();
     });
