@@ -364,7 +364,6 @@ function afterCursor(
   return sql;
 }
 
-/** Builds and runs the explorer's queries on one connection (prepared statements are cached). */
 /**
  * The filter with each host and status once: the HTTP filter drops repeats (protocol/episode-filter.ts),
  * a direct caller may not, and a host named twice was read twice (its rows paged and counted twice).
@@ -376,6 +375,7 @@ function distinct(f: EpisodeFilter): EpisodeFilter {
   return { ...f, hosts: [...hosts], statuses: [...statuses] };
 }
 
+/** Builds and runs the explorer's queries on one connection (prepared statements are cached). */
 export class EpisodeQueries {
   private readonly cache = new Map<string, Database.Statement<unknown[]>>();
   private readonly memo = new Map<string, { version: string; value: unknown }>();

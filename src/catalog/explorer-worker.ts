@@ -4,6 +4,7 @@
  * its value or its error.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { errnoCode, errorMessage } from '../util/errors.js';
 import { openDatabase } from './db.js';
 import { EpisodeQueries } from './episodes-query.js';
 import type { ExplorerCommand, ExplorerReply, ExplorerWorkerData } from './explorer-protocol.js';
@@ -27,13 +28,7 @@ port.on('message', (command: ExplorerCommand) => {
     const method = queries[command.method] as (...args: unknown[]) => unknown;
     reply = { id: command.id, ok: true, value: method.apply(queries, command.args) };
   } catch (err) {
-    const code = (err as { code?: unknown }).code;
-    reply = {
-      id: command.id,
-      ok: false,
-      message: err instanceof Error ? err.message : String(err),
-      code: typeof code === 'string' ? code : null,
-    };
+    reply = { id: command.id, ok: false, message: errorMessage(err), code: errnoCode(err) ?? null };
   }
   port.postMessage(reply);
 });

@@ -62,8 +62,11 @@ export interface AppContext {
   readiness: Readiness;
   /** The catalog (alert queries and episode lookups read it; only the writer thread writes it). */
   catalog: Db;
-  /** The explorer's pages, totals and facets: read on the explorer thread, off the event loop. */
-  explorer: ExplorerReads;
+  /**
+   * The explorer's pages, totals and facets: the server's read them on the explorer thread, off
+   * the event loop. Absent: read inline on `catalog` (a replica serves its own explorer routes).
+   */
+  explorer?: ExplorerReads;
   /**
    * Resolves once the catalog holds every line the live state has shown (live lines are committed
    * up to 0.5 s after they are read): explorer and alerts queries wait for it (at most

@@ -3,7 +3,6 @@ import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { WsHub } from '../bus/ws-hub.js';
-import { inlineExplorer } from '../catalog/explorer-service.js';
 import { futureDatedOrNull } from '../catalog/future-dated.js';
 import { defaultStateDir } from '../config/schema.js';
 import { SERVER_DEFAULTS, type ServerConfig } from '../config/server-config.js';
@@ -203,8 +202,6 @@ export async function startReplicaServer(
       },
     },
     catalog: replica.catalog.db,
-    // Its explorer routes are its own (replicaEpisodeRoutes); this reads the same catalog inline.
-    explorer: inlineExplorer(replica.catalog.db),
     catalogHealth: { fault: null, reportError: () => false },
     stats,
     hub: liveHub,

@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { expectedRelPath } from '../../catalog/disk-sync-paths.js';
 import { type EpisodeCursor, EpisodeQueries, type SortedCursor } from '../../catalog/episodes-query.js';
+import { inlineExplorer } from '../../catalog/explorer-service.js';
 import { isFutureDated } from '../../catalog/future-dated.js';
 import { labelsWithDurations, metaEndNs, readEpisode } from '../../phasemix/index.js';
 import type { EpisodeDetail, EpisodeFacets, EpisodeListItem, EpisodesPage } from '../../protocol/api.js';
@@ -137,7 +138,7 @@ function relPathOf(found: { item: EpisodeListItem; indexed: boolean }, dataRoot:
  * `/api/episodes/:id/download` (only files under the data root's `episodes/`).
  */
 export function registerEpisodeRoutes(app: FastifyInstance, ctx: AppContext): void {
-  const { explorer } = ctx;
+  const explorer = ctx.explorer ?? inlineExplorer(ctx.catalog);
 
   const pageSchema = route('The catalog, newest first or in another order, filtered, keyset-paged.', {
     querystring: SortedEpisodesQuery,
