@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../../test/support/tmp.js';
 import { buildEpisodeTarball } from '../generate/episode.js';
-import { ByteBudget, hashFile, readThrough } from './verifier.js';
+import { ByteBudget, FILE_MIN_CHARGE_BYTES, hashFile, readThrough } from './verifier.js';
 
 describe('ByteBudget', () => {
   it('admits reads up to the budget per second and then waits for the next window', async () => {
@@ -37,6 +37,51 @@ describe('hashFile', () => {
     fs.writeFileSync(file, data);
     const result = await hashFile(file, new ByteBudget(Number.MAX_SAFE_INTEGER), 4096);
     expect(result).toEqual({ sha256: createHash('sha256').update(data).digest('hex'), bytes: 300_000 });
+  });
+
+  /** A budget on a fake clock that records what it was charged and how long it made reads wait. */
+  const recordingBudget = (bytesPerSecond: number) => {
+    let now = 0;
+    const record = { taken: [] as number[], sleptMs: 0 };
+    const budget = new ByteBudget(
+      bytesPerSecond,
+      () => now,
+      async (ms) => {
+        record.sleptMs += ms;
+        now += ms;
+      },
+    );
+    const take = budget.take.bind(budget);
+    budget.take = (bytes: number) => {
+      record.taken.push(bytes);
+      return take(bytes);
+    };
+    return { budget, record };
+  };
+
+  it('charges the bytes it read, not its chunk size: a large file costs its size', async () => {
+    const file = path.join(tempDir(), 'big.tar.zst');
+    fs.writeFileSync(file, Buffer.alloc(300_000, 3));
+    const { budget, record } = recordingBudget(100_000);
+    await hashFile(file, budget, 10_000);
+    expect(record.taken.reduce((a, b) => a + b, 0)).toBe(300_000);
+    // 300 KB at 100 KB/s: three windows, two of them waited for.
+    expect(record.sleptMs).toBe(2000);
+  });
+
+  it('paces a backlog of small tarballs by file, not by 256 KiB chunks', async () => {
+    // 2,000 tarballs of ≈ 6 KB each took 31 s at the default 32 MiB/s when every read (the one
+    // finding the end included) was charged a whole chunk before it was made.
+    const dir = tempDir();
+    const { budget, record } = recordingBudget(32 * 1024 * 1024);
+    for (let i = 0; i < 400; i++) {
+      const file = path.join(dir, `ep-${i}.tar.zst`);
+      fs.writeFileSync(file, Buffer.alloc(6000, i % 251));
+      await hashFile(file, budget);
+    }
+    // Each file is charged FILE_MIN_CHARGE_BYTES: 400 of them are 25 MiB, within one second's budget.
+    expect(record.taken.reduce((a, b) => a + b, 0)).toBe(400 * FILE_MIN_CHARGE_BYTES);
+    expect(record.sleptMs).toBe(0);
   });
 });
 
