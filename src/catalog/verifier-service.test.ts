@@ -2,7 +2,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { indexLineFor, oneEpisodeRoot, waitForIntegrity } from '../../test/support/episode-root.js';
-import { testServer, waitReady } from '../../test/support/server.js';
+import { getJson, testServer, waitReady } from '../../test/support/server.js';
+import type { HostsResponse } from '../protocol/api.js';
+import type { DashboardState } from '../protocol/index.js';
 
 describe('the integrity verifier', () => {
   it('learns of a removed tarball within --rescan-interval (the feeder rescans; the fed thread follows): it turns missing', async () => {
@@ -69,5 +71,39 @@ describe('the integrity verifier', () => {
     fs.rmSync(path.join(dir, 'e1.tar.zst'));
     await waitForIntegrity(server, { ok: 1, missing: 1 });
     await ended(starts);
+  });
+
+  describe('corrupt episodes on the wall, without waiting for the next snapshot', () => {
+    type Server = Parameters<typeof getJson>[0];
+    /** Waits until the live state (what the wall draws: `/api/state`) counts `n` corrupt episodes of host h1. */
+    const waitForLiveCorrupt = (server: Server, n: number) =>
+      vi.waitFor(
+        async () =>
+          expect(
+            (await getJson<DashboardState>(server, '/api/state')).body.integrity?.hosts.h1?.corrupt ?? 0,
+          ).toBe(n),
+        { timeout: 20_000, interval: 50 },
+      );
+    const reasons = async (server: Server) =>
+      (await getJson<HostsResponse>(server, '/api/hosts')).body.hosts
+        .find((h) => h.host_id === 'h1')
+        ?.status_reasons.map((r) => r.text);
+
+    it('a tarball damaged before a cold start, then mended: its host says so within seconds, either way', async () => {
+      const { root, dir, data } = oneEpisodeRoot('cis490-verifier-live-');
+      const file = path.join(dir, 'e1.tar.zst');
+      const damaged = Buffer.from(data);
+      damaged[damaged.length - 1] = (damaged[damaged.length - 1] as number) ^ 0xff;
+      fs.writeFileSync(file, damaged);
+      // Snapshots an hour apart: the snapshot at ready, before the verifier hashed anything, would stand.
+      const server = await testServer({ dataRoot: root, rescanInterval: 0.5, snapshotInterval: 3600 });
+      await waitReady(server);
+      await waitForLiveCorrupt(server, 1);
+      expect(await reasons(server)).toContain('1 corrupt episode');
+      fs.writeFileSync(file, data);
+      fs.utimesSync(file, new Date(), new Date(Date.now() + 5000));
+      await waitForLiveCorrupt(server, 0);
+      expect(await reasons(server)).not.toContain('1 corrupt episode');
+    });
   });
 });

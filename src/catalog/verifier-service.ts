@@ -43,6 +43,8 @@ export interface IntegrityVerifierOptions {
   idleEndMs?: number;
   /** Called once an idle thread has ended (the process-wide malloc trim of what it freed). */
   afterIdleEnd?: () => void;
+  /** Called each time the thread posts its counts (it counted again after a change). */
+  onCounts?: () => void;
 }
 
 export interface IntegrityVerifierStats {
@@ -293,6 +295,7 @@ export class IntegrityVerifier {
       }
       case 'counts':
         this.counts = m.counts;
+        this.options.onCounts?.();
         break;
       case 'error':
         this.counters.errors++;

@@ -4,6 +4,7 @@ import {
   type HostDisk,
   type HostHealth,
   type IntegrityCounts,
+  own,
   type Snapshot,
 } from '../protocol/index.js';
 import type { Logger } from '../util/log.js';
@@ -152,10 +153,27 @@ function sameDisk(disk: Record<string, HostDisk>, small: SmallParts): boolean {
   return hosts === before;
 }
 
+/**
+ * Whether `now` says what the wall must not wait the next snapshot for (`integrityCounted`): another
+ * number of corrupt episodes for a host (what a host's status takes from the integrity counts).
+ */
+export function integrityNews(published: IntegrityCounts | null, now: IntegrityCounts): boolean {
+  const hosts = new Set([...Object.keys(published?.hosts ?? {}), ...Object.keys(now.hosts)]);
+  for (const host of hosts) {
+    if ((own(published?.hosts, host)?.corrupt ?? 0) !== (own(now.hosts, host)?.corrupt ?? 0)) return true;
+  }
+  return false;
+}
+
 /** How often, at most, a bulk load (backlog of the index) publishes its progress as a snapshot. */
 const BULK_SNAPSHOT_MS = 500;
 /** Integrity counts come from the catalog; bulk snapshots are frequent, so they are reused this long. */
 const INTEGRITY_TTL_MS = 10_000;
+/**
+ * After the verifier counted again, how soon its counts are looked at (the thread posts them at
+ * most every 2 s while busy): several of its posts in that time are one look.
+ */
+const INTEGRITY_LOOK_MS = 1000;
 
 export interface LiveStateOptions {
   bus: Bus;
@@ -192,6 +210,9 @@ export class LiveState {
   /** Goes up with every change of `healthByHost`. */
   private healthVersion = 0;
   private integrityCache: { at: number; counts: IntegrityCounts } | null = null;
+  /** The integrity counts of the last snapshot published (null before one said any). */
+  private publishedIntegrity: IntegrityCounts | null = null;
+  private integrityTimer: NodeJS.Timeout | null = null;
   /** The recent windows' and per-host maps' JSON as last joined (`snapshotMembers`). */
   private readonly membersCache: MembersCache = new Map();
   private stopped = false;
@@ -216,6 +237,27 @@ export class LiveState {
     this.stopped = true;
     if (this.snapshotTimer) clearInterval(this.snapshotTimer);
     if (this.bulkTimer) clearTimeout(this.bulkTimer);
+    if (this.integrityTimer) clearTimeout(this.integrityTimer);
+  }
+
+  /**
+   * The integrity verifier counted again. Its counts reach clients with the snapshots (every
+   * --snapshot-interval, 30 s by default), which is soon enough for episodes turning `ok` or
+   * `missing` as they arrive; but not for what the wall would show wrong meanwhile: a host's
+   * corrupt episodes (a reason of its status: protocol/host-status.ts), found or gone — on a cold
+   * start, every host was shown without one until the first snapshot after the verifier's. Those
+   * are published within INTEGRITY_LOOK_MS.
+   */
+  integrityCounted(): void {
+    if (this.stopped || this.integrityTimer) return;
+    this.integrityTimer = setTimeout(() => {
+      this.integrityTimer = null;
+      if (this.stopped) return;
+      this.integrityCache = null;
+      const now = this.integrity();
+      if (now !== null && integrityNews(this.publishedIntegrity, now)) this.periodicSnapshot();
+    }, INTEGRITY_LOOK_MS);
+    this.integrityTimer.unref();
   }
 
   /** Resolves when ready. */
@@ -318,6 +360,7 @@ export class LiveState {
   private publish(snapshot: Snapshot, members: string, key: string): void {
     this.lastSnapshotMembers = members;
     this.lastChangeKey = key;
+    this.publishedIntegrity = snapshot.integrity;
     // `{ type, ...snapshot }` stringifies as the snapshot's members with `type` first.
     this.o.bus.publish({ type: 'snapshot', ...snapshot }, `"type":"snapshot",${members}`);
   }

@@ -80,6 +80,8 @@ export interface Pipeline {
    * files off the event loop); until it returns some, the pipeline counts in the catalog itself.
    */
   takeVerifierCounts(read: () => VerifierCounts | null): void;
+  /** The verifier thread counted again: news the wall must not wait for is published soon. */
+  integrityCounted(): void;
   stats(): PipelineStats;
   /** Whether the catalog can be written and read; readers report the errors they meet here. */
   readonly catalogHealth: CatalogHealth;
@@ -273,6 +275,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     takeVerifierCounts(read) {
       verifierCounts = read;
     },
+    integrityCounted: () => state.integrityCounted(),
     onNewEpisodeFiles(listener) {
       newFileListeners.push(listener);
     },
