@@ -40,14 +40,15 @@ export async function caughtUpServer(root, lines, { args = [], prefix = 'steady'
       },
       { intervalMs: 500, timeoutMs: 600_000, what: 'catalog catch-up' },
     );
-    // The integrity verifier hashes every tarball once after the catalog fills: wait it out too.
-    // Its counts as the wall reads them (`/api/state`), not the explorer's facets: an explorer
-    // read starts the explorer thread, which an idle footprint must not hold.
+    // The integrity verifier hashes every tarball once after the catalog fills: wait it out too,
+    // until its thread ended for want of work (it ends after 10 s idle; /metrics, not the
+    // explorer's facets: an explorer read starts the explorer thread, which an idle footprint must
+    // not hold). Not the live state's integrity counts: they follow the snapshots, and the first
+    // ones (at ready) had none to show, so that wait passed while the hashing had just begun.
     await pollUntil(
       async () => {
-        const r = await get(`${server.url}/api/state`);
-        const integrity = r.body?.integrity;
-        return r.status === 200 && integrity != null && !(integrity.total?.unverified > 0);
+        const m = (await get(`${server.url}/metrics`)).body;
+        return metric(m, 'verifier_thread_starts_total') >= 1 && metric(m, 'verifier_running') === 0;
       },
       { intervalMs: 500, timeoutMs: 600_000, what: 'verifier to settle' },
     );
