@@ -1,12 +1,4 @@
-#!/bin/sh
-':' //; exec env GLIBC_TUNABLES="${GLIBC_TUNABLES:+$GLIBC_TUNABLES:}glibc.malloc.hugetlb=1" node "$0" "$@"
-// ^ Run directly (or through npm's bin link), this file is first a shell script: its one line
-// starts Node on this same file with glibc's malloc asked for transparent huge pages (THP, where
-// the kernel offers them on request: `madvise` mode, Debian's default). Fresh memory is faulted in
-// a 2 MiB page at a time instead of 4 KiB: on the bench's VM a page fault costs ≈ 13 µs, and the
-// cold first pass over a 1M-line index faulted in ≈ 44,000 of them (≈ 25,000 with THP). To Node
-// that line is a string and a comment. Other glibc tunables the caller set are kept; musl and
-// glibc before 2.35 ignore the tunable. `node bin/cis490-dashboard.js` skips the shell step.
+#!/usr/bin/env node
 // Thin launcher. `npm ci` (the `prepare` script) and `npm run build` / `build:server` compile the
 // CLI to dist/ (tsc) and then bundle it into dist/bundle/ (rolldown, scripts/bundle-server.mjs).
 // The bundle runs when it is there: a cold start then reads a few dozen files instead of several

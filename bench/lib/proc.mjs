@@ -118,8 +118,8 @@ export function metric(text, name, labelPart = '') {
  */
 export function startServer({ dataRoot, stateDir, args = [], nodeArgs = [], bin = cli, env = {} }) {
   const t0 = performance.now();
-  // Run as a user does: the bin executed itself (its shell line starts Node with the malloc
-  // tunable it ships with), this Node first on PATH. With Node flags (a profile), through Node.
+  // Run as a user does: the bin executed itself (`#!/usr/bin/env node`), this Node first on PATH.
+  // With Node flags (a profile), through Node.
   const direct = nodeArgs.length === 0;
   const child = spawn(
     direct ? bin : process.execPath,
