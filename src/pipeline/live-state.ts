@@ -157,7 +157,7 @@ function sameDisk(disk: Record<string, HostDisk>, small: SmallParts): boolean {
  * Whether `now` says what the wall must not wait the next snapshot for (`integrityCounted`): another
  * number of corrupt episodes for a host (what a host's status takes from the integrity counts).
  */
-export function integrityNews(published: IntegrityCounts | null, now: IntegrityCounts): boolean {
+function integrityNews(published: IntegrityCounts | null, now: IntegrityCounts): boolean {
   const hosts = new Set([...Object.keys(published?.hosts ?? {}), ...Object.keys(now.hosts)]);
   for (const host of hosts) {
     if ((own(published?.hosts, host)?.corrupt ?? 0) !== (own(now.hosts, host)?.corrupt ?? 0)) return true;
