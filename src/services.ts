@@ -167,7 +167,7 @@ export async function startServices(
     files: pipeline.episodeFiles,
     // What the ended thread freed (its page cache, its malloc arena's free pages) goes back too.
     afterIdleEnd: () => trimMalloc(pipeline.db),
-    // A host's corrupt episodes, and a cold start's first counts, reach the wall within a second.
+    // A change in a host's corrupt episodes reaches the wall within a second of these counts.
     onCounts: () => pipeline.integrityCounted(),
     ...(extras.verifierIdleEndMs !== undefined ? { idleEndMs: extras.verifierIdleEndMs } : {}),
   });

@@ -128,6 +128,21 @@ describe('readThrough', () => {
     expect(slept - sleptForHash).toBeGreaterThanOrEqual(Math.floor(hashed.bytes / bytesPerSecond - 1) * 1000);
   });
 
+  it('charges a small tarball read in one step too (its last step was charged nothing)', async () => {
+    const file = path.join(tempDir(), 'small.tar.zst');
+    fs.writeFileSync(file, episode(8, 17));
+    const size = fs.statSync(file).size;
+    const taken: number[] = [];
+    const budget = new ByteBudget(Number.MAX_SAFE_INTEGER);
+    const take = budget.take.bind(budget);
+    budget.take = (bytes: number) => {
+      taken.push(bytes);
+      return take(bytes);
+    };
+    expect(await readThrough(file, budget)).toBeNull();
+    expect(taken.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(size);
+  });
+
   it('says what is damaged: a tarball cut short', async () => {
     const file = path.join(tempDir(), 'cut.tar.zst');
     const tar = episode(256, 16);

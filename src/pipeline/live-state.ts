@@ -253,7 +253,8 @@ export class LiveState {
     this.integrityTimer = setTimeout(() => {
       this.integrityTimer = null;
       if (this.stopped) return;
-      this.integrityCache = null;
+      // Counted again now; the last counts stay the fallback should counting fail (`integrity`).
+      if (this.integrityCache) this.integrityCache.at = Number.NEGATIVE_INFINITY;
       const now = this.integrity();
       if (now !== null && integrityNews(this.publishedIntegrity, now)) this.periodicSnapshot();
     }, INTEGRITY_LOOK_MS);
