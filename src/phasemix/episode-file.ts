@@ -57,16 +57,18 @@ export async function readEpisode(
     };
     // step() turns every failure, open/read errors included, into a reason in the result.
     const extraction = new EpisodeExtraction(ws, source, options);
-    while (!extraction.step()) {
+    for (;;) {
+      const done = extraction.step();
+      // Each step's bytes, the last one's too (an archive read in one step, ≤ 128 KiB, was once
+      // charged nothing).
       if (pacer && unpaced > 0) {
         const bytes = unpaced;
         unpaced = 0;
         await pacer.take(bytes);
       }
+      if (done) break;
       if (yielder.due()) await yielder.pause();
     }
-    // The last step's bytes too: an archive read in one step (≤ 128 KiB) was charged nothing.
-    if (pacer && unpaced > 0) await pacer.take(unpaced);
     return extraction.result();
   } finally {
     if (fd !== null) fs.closeSync(fd);

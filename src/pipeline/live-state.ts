@@ -210,8 +210,6 @@ export class LiveState {
   /** Goes up with every change of `healthByHost`. */
   private healthVersion = 0;
   private integrityCache: { at: number; counts: IntegrityCounts } | null = null;
-  /** The integrity counts of the last snapshot published (null before one said any). */
-  private publishedIntegrity: IntegrityCounts | null = null;
   private integrityTimer: NodeJS.Timeout | null = null;
   /** The recent windows' and per-host maps' JSON as last joined (`snapshotMembers`). */
   private readonly membersCache: MembersCache = new Map();
@@ -256,7 +254,8 @@ export class LiveState {
       // Counted again now; the last counts stay the fallback should counting fail (`integrity`).
       if (this.integrityCache) this.integrityCache.at = Number.NEGATIVE_INFINITY;
       const now = this.integrity();
-      if (now !== null && integrityNews(this.publishedIntegrity, now)) this.periodicSnapshot();
+      // What the last snapshot published said: the state the bus folded from it.
+      if (now !== null && integrityNews(this.o.bus.state.integrity, now)) this.periodicSnapshot();
     }, INTEGRITY_LOOK_MS);
     this.integrityTimer.unref();
   }
@@ -361,7 +360,6 @@ export class LiveState {
   private publish(snapshot: Snapshot, members: string, key: string): void {
     this.lastSnapshotMembers = members;
     this.lastChangeKey = key;
-    this.publishedIntegrity = snapshot.integrity;
     // `{ type, ...snapshot }` stringifies as the snapshot's members with `type` first.
     this.o.bus.publish({ type: 'snapshot', ...snapshot }, `"type":"snapshot",${members}`);
   }
