@@ -59,8 +59,13 @@ export interface CompactIndexBatch {
    */
   tailSpans?: Int32Array;
   tailBytes?: Uint8Array;
-  /** First rejected lines per reason, for the log. */
-  rejected: Array<{ reason: RecordSkipReason; excerpt: string }>;
+  /** First rejected lines per reason, for the log (and the first torn fragments, `torn_line`). */
+  rejected: Array<{ reason: RecordSkipReason | 'torn_line'; excerpt: string }>;
+  /**
+   * Lines whose start was the torn fragment of an earlier line, dropped so the episode after it
+   * is kept (records.ts `ParseResult.torn`): counted as `torn_line` skips, the line itself valid.
+   */
+  torn: number;
   /**
    * Where each valid line's text fields lie, for the catalog writer (which then needs no parse):
    * per line ROW_FIELDS int32s (see ROW). Lines added as text have ROW.line = -1 and their text in
@@ -262,6 +267,7 @@ export class CompactBatchBuilder {
   private hostLastMs: number[] = [];
   private rejected: CompactIndexBatch['rejected'] = [];
   private readonly rejectedPerReason = new Map<string, number>();
+  private torn = 0;
   /**
    * The last TAIL_KEPT valid lines, as a ring: batch index, and the text — or, for lines the
    * byte reader decoded, where the text is in its buffer (decoded only if it stays in the tail).
@@ -311,6 +317,7 @@ export class CompactBatchBuilder {
     this.hostLastMs = [];
     this.rejected = [];
     this.rejectedPerReason.clear();
+    this.torn = 0;
     this.texts = [];
     this.spanCount = 0;
     this.valid = 0;
@@ -370,8 +377,13 @@ export class CompactBatchBuilder {
     this.host[i] = 0;
     this.size[i] = 0;
     this.receivedMs[i] = 0;
+    this.noteRejected(reason, excerpt(line));
+  }
+
+  /** Keeps the first EXCERPTS_PER_REASON excerpts of each reason for the log. */
+  private noteRejected(reason: RecordSkipReason | 'torn_line', text: string): void {
     const seen = this.rejectedPerReason.get(reason) ?? 0;
-    if (seen < EXCERPTS_PER_REASON) this.rejected.push({ reason, excerpt: excerpt(line) });
+    if (seen < EXCERPTS_PER_REASON) this.rejected.push({ reason, excerpt: text });
     this.rejectedPerReason.set(reason, seen + 1);
   }
 
@@ -386,6 +398,10 @@ export class CompactBatchBuilder {
     if (!parsed.ok) {
       this.addRejected(parsed.reason, line);
       return;
+    }
+    if (parsed.torn !== undefined) {
+      this.torn++;
+      this.noteRejected('torn_line', parsed.torn);
     }
     const r = parsed.record;
     const [hi, lo] = hash64(r.episode_id);
@@ -623,6 +639,7 @@ export class CompactBatchBuilder {
       tail,
       ...deferred,
       rejected: this.rejected,
+      torn: this.torn,
       rows: this.rows.subarray(0, n * ROW_FIELDS),
       spans: this.spans.subarray(0, this.spanCount),
       texts: this.texts,

@@ -164,7 +164,11 @@ export class JsonlFeeder<T> {
         ...(offset === undefined ? {} : { offset }),
         excerpt: excerptText,
       },
-      delivered ? 'line has invalid UTF-8; decoded with U+FFFD' : 'skipped a line',
+      delivered
+        ? 'line has invalid UTF-8; decoded with U+FFFD'
+        : reason === 'torn_line'
+          ? 'dropped the torn start of a line; kept the episode after it'
+          : 'skipped a line',
     );
   }
 
@@ -224,6 +228,11 @@ export class JsonlFeeder<T> {
         skipped[result.reason] = (skipped[result.reason] ?? 0) + 1;
         this.warnLine(result.reason, excerpt(line), null);
         continue;
+      }
+      if (result.torn !== undefined) {
+        // The start of a cut-off earlier line, dropped; the episode after it is kept.
+        skipped.torn_line = (skipped.torn_line ?? 0) + 1;
+        this.warnLine('torn_line', result.torn, null);
       }
       if (accept && !accept(result.record)) {
         duplicates.push(result.record);

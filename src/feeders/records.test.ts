@@ -149,3 +149,41 @@ describe('parseAlertLine', () => {
     });
   });
 });
+
+describe('a line cut off mid-write with the next one behind it', () => {
+  const next =
+    '{"episode_id": "ep-after", "host_id": "host-02", "size_bytes": 10, "extra": {"k": [1, {"a": 2}]}}';
+
+  it('keeps the episode after the fragment and says what was dropped', () => {
+    for (const fragment of [
+      '{"episode_id": "ep-cut", "host_id": "host-0',
+      '{"episode_id":"ep-cut","meta":{"k":1',
+      '{"episode_id": "ep-cut", "note": "has { and {\\"q\\": inside',
+      '{',
+    ]) {
+      const r = parseIndexLine(fragment + next);
+      expect(r.ok, fragment).toBe(true);
+      if (!r.ok) continue;
+      expect(r.record).toEqual((parseIndexLine(next) as { record: unknown }).record);
+      expect(r.torn).toBe(fragment);
+    }
+  });
+
+  it('leaves a line malformed when no tail of it is an episode', () => {
+    expect(parseIndexLine('{"episode_id": "ep-cut", "host_id": "h{"a": 1}')).toEqual({
+      ok: false,
+      reason: 'malformed_json',
+    });
+    // A whole object after the fragment, but not an episode (no host).
+    expect(parseIndexLine('{"episode_id": "x{"episode_id": "y"}')).toEqual({
+      ok: false,
+      reason: 'malformed_json',
+    });
+    expect(parseIndexLine('not json at all')).toEqual({ ok: false, reason: 'malformed_json' });
+  });
+
+  it('gives whole lines no torn mark', () => {
+    const r = parseIndexLine(next);
+    expect(r.ok && r.torn).toBe(undefined);
+  });
+});

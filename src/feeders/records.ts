@@ -25,7 +25,12 @@ import {
 /** Why a line of a JSONL input was not accepted as a record. */
 export type RecordSkipReason = 'malformed_json' | 'not_object' | 'missing_fields' | 'invalid_time';
 
-export type ParseResult<T> = { ok: true; record: T } | { ok: false; reason: RecordSkipReason };
+/**
+ * A parse's outcome. `torn`: the line began with the unfinished start of an earlier line (a
+ * receiver cut off mid-write, then appending its next line after it), dropped so the record after
+ * it is kept; the fragment's excerpt, for the log and the `torn_line` skip count.
+ */
+export type ParseResult<T> = { ok: true; record: T; torn?: string } | { ok: false; reason: RecordSkipReason };
 
 /** The index line's known keys, in the order of `INDEX` below. */
 export const INDEX_FIELDS = ['episode_id', 'host_id', 'sha256', 'size_bytes', 'received_at_wall', 'path'];
@@ -223,7 +228,32 @@ export function parseIndexLine(line: string): ParseResult<EpisodeRecord> {
 
 /** `parseIndexLine` by the full parse only (the fallback, and the property test's reference). */
 export function parseIndexLineFully(line: string): ParseResult<EpisodeRecord> {
-  return parseLineFully(line, INDEX_FIELDS, indexRecord);
+  const parsed = parseLineFully(line, INDEX_FIELDS, indexRecord);
+  if (parsed.ok || parsed.reason !== 'malformed_json') return parsed;
+  return recoverTornLine(line) ?? parsed;
+}
+
+/** Where a JSON object with a key may begin: `{`, optional whitespace, a quote. */
+const OBJECT_START = /\{[ \t\r]*"/g;
+/** Places in one malformed line tried as the start of a record after a torn fragment, at most. */
+const TORN_TRIES = 16;
+
+/**
+ * The episode of a malformed index line that is the unfinished start of an earlier line with a
+ * whole line after it (a receiver killed mid-write, whose next write appended to the cut-off
+ * line): the longest tail of the line, from a `{` on, that is an episode on its own; null when
+ * none is. Without this, the whole next line was lost with the fragment.
+ */
+function recoverTornLine(line: string): ParseResult<EpisodeRecord> | null {
+  OBJECT_START.lastIndex = 1;
+  for (let tries = 0; tries < TORN_TRIES; tries++) {
+    const m = OBJECT_START.exec(line);
+    if (m === null) return null;
+    const tail = parseLineFully(line.slice(m.index), INDEX_FIELDS, indexRecord);
+    if (tail.ok) return { ok: true, record: tail.record, torn: excerpt(line.slice(0, m.index)) };
+    OBJECT_START.lastIndex = m.index + 1;
+  }
+  return null;
 }
 
 /** The index line whose bytes start at `start` in `b` (and end at a line feed or `b`'s end). */

@@ -83,6 +83,7 @@ export class IngestMetrics implements IngestProjection {
       const n = perCode[k + 1] as number;
       if (n > 0) c.skipped[reason] = (c.skipped[reason] ?? 0) + n;
     });
+    if (batch.torn > 0) c.skipped.torn_line = (c.skipped.torn_line ?? 0) + batch.torn;
     addSkips(c.skipped, read.skips);
     c.invalid_utf8_lines += read.skips.invalid_utf8 ?? 0;
     c.bytes += read.bytes;

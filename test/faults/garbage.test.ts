@@ -1,11 +1,13 @@
 /**
  * Fault case 2: the index holds garbage — random bytes, invalid UTF-8, NUL runs, a 50 MiB line,
- * a flood of empty lines — before start and while live. Every valid line around them counts, the
+ * a flood of empty lines, a line cut off mid-write with the next one glued to it — before start
+ * and while live. Every valid line around them counts, the
  * skips show in /metrics, and the server keeps answering.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { EpisodesPage } from '../../src/protocol/api.js';
 import type { DashboardState } from '../../src/protocol/index.js';
 import { getJson, testServer } from '../support/server.js';
 import { tempDir } from '../support/tmp.js';
@@ -63,6 +65,13 @@ function faults(rnd: () => number): Array<{ name: string; glues?: boolean; write
       },
     },
     { name: 'truncated JSON', write: (fd) => fs.writeSync(fd, '{"episode_id":"half","host_id":"h\n') },
+    {
+      // A receiver killed mid-line (no newline written) and, restarted, appending its next line
+      // right behind the fragment: the fragment is dropped (`torn_line`), the line after it kept.
+      name: 'torn write',
+      glues: true,
+      write: (fd) => fs.writeSync(fd, '{"episode_id": "torn", "host_id": "host-0'),
+    },
     { name: 'JSON not an object', write: (fd) => fs.writeSync(fd, '[1,2,3]\nnull\n"text"\n') },
   ];
 }
@@ -133,13 +142,21 @@ describe('fault: garbage in the index', () => {
       Array.from({ length: valid - liveFrom }, (_, i) => `ep-${liveFrom + i + 1}`).sort(),
     );
     expect(client.repeated()).toEqual([]);
-    // The line glued behind the crash padding arrived, once (not skipped as malformed).
-    expect(glued).toHaveLength(2);
-    expect(client.seen.get(glued[1] as string)).toBe(1);
+    // The lines glued behind the crash padding and behind the torn write arrived, once each (not
+    // skipped as malformed).
+    expect(glued).toHaveLength(4);
+    expect(client.seen.get(glued[2] as string)).toBe(1);
+    expect(client.seen.get(glued[3] as string)).toBe(1);
 
     const state = await getJson<DashboardState>(server, '/api/state');
     expect(state.status).toBe(200);
     expect(state.body.total_episodes).toBe(valid);
+
+    // The episodes kept behind a torn write are in the catalog too (the writer parses alike).
+    for (const id of [glued[1], glued[3]]) {
+      const page = await getJson<EpisodesPage>(server, `/api/episodes?q=${id}`);
+      expect(page.body.items.filter((e) => e.episode_id === id)).toHaveLength(1);
+    }
 
     const text = await metricsText(server);
     expect(metric(text, 'input_lines_skipped_total', `${src},reason="line_too_long"`)).toBe(2);
@@ -153,6 +170,8 @@ describe('fault: garbage in the index', () => {
     expect(nulPaddedBeforeLive).toBe(2);
     expect(metric(text, 'input_lines_skipped_total', `${src},reason="nul_padding"`)).toBe(4);
     expect(metric(text, 'input_lines_skipped_total', `${src},reason="not_object"`)).toBe(6);
+    // The torn write's fragment, once before start (the first pass) and once live.
+    expect(metric(text, 'input_lines_skipped_total', `${src},reason="torn_line"`)).toBe(2);
     expect(metric(text, 'input_invalid_utf8_lines_total', src)).toBeGreaterThanOrEqual(3);
     client.close();
 
