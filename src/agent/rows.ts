@@ -1,10 +1,10 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { UnsequencedEvent } from '../protocol/index.js';
 import type { FileMark, RedisStreamLog } from '../scaleout/redis-stream-log.js';
 import { DashboardError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
+import { makeFolder } from '../util/make-folder.js';
 
 /** The row store's file inside the agent's state dir. */
 export const ROWS_FILE = 'agent-rows.sqlite';
@@ -76,7 +76,7 @@ export class AgentRowStore {
 
   constructor(stateDir: string | null, logger: Logger) {
     this.#logger = logger;
-    if (stateDir !== null) fs.mkdirSync(stateDir, { recursive: true });
+    if (stateDir !== null) makeFolder(stateDir);
     this.#db = new Database(stateDir === null ? ':memory:' : path.join(stateDir, ROWS_FILE));
     this.#db.pragma('journal_mode = WAL');
     this.#db.pragma('synchronous = NORMAL');

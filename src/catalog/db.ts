@@ -1,8 +1,8 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { DashboardError } from '../util/errors.js';
 import { releaseWhenIdle } from '../util/idle-release.js';
+import { makeFolder } from '../util/make-folder.js';
 import { MIGRATIONS, restoreEpisodeKey } from './schema.js';
 
 export type Db = Database.Database;
@@ -23,7 +23,7 @@ export interface OpenDbOptions {
  * schema is upgraded in place; a file from a newer one is refused, never silently discarded.
  */
 export function openDatabase(stateDir: string | null, options: OpenDbOptions = {}): Db {
-  if (stateDir !== null && !options.readonly) fs.mkdirSync(stateDir, { recursive: true });
+  if (stateDir !== null && !options.readonly) makeFolder(stateDir);
   // No state dir: a private in-memory catalog (one-shot commands that must leave no trace).
   const file = stateDir === null ? ':memory:' : path.join(stateDir, DB_FILE);
   const db = new Database(file, {

@@ -15,6 +15,8 @@ describe('cis490-dashboard CLI', () => {
       const help = await cli([command, '--help']);
       expect(help.code, command).toBe(0);
       expect(help.stdout).toContain(`Usage: cis490-dashboard ${command}`);
+      const v = await cli([command, '--version']);
+      expect(v.stdout.trim(), command).toBe(version.stdout.trim());
     }
     const top = await cli(['--help']);
     expect(top.stdout).toMatch(/serve[\s\S]*generate[\s\S]*snapshot/);
@@ -34,6 +36,26 @@ describe('cis490-dashboard CLI', () => {
     );
     expectUsageError(await cli(['snapshot', '--data-root', file]), /is not a directory/);
     expectUsageError(await cli(['generate', '--hosts', '3']), /--out/);
+  });
+
+  it('answers what the system refuses with one line and exit 2, not a stack or a hang', async () => {
+    const small = ['--hosts', '1', '--episodes', '1', '--index-lines', '2'];
+    // A name longer than the file system allows; under /proc a recursive mkdir never returned.
+    expectUsageError(
+      await cli(['generate', '--out', path.join(tempDir(), 'x'.repeat(300)), ...small]),
+      /ENAMETOOLONG/,
+    );
+    expectUsageError(await cli(['generate', '--out', '/proc/cis490-nope', ...small]), /ENOENT|EACCES|EPERM/);
+    const file = path.join(tempDir(), 'a-file');
+    fs.writeFileSync(file, 'x');
+    expectUsageError(
+      await cli(['generate', '--out', path.join(file, 'sub'), ...small]),
+      /a folder above it, is a file/,
+    );
+    // An address that is not this machine's, a host name that does not resolve.
+    const serve = ['serve', '--data-root', tempDir(), '--state-dir', tempDir(), '--port', '0'];
+    expectUsageError(await cli([...serve, '--host', '192.0.2.1']), /EADDRNOTAVAIL/);
+    expectUsageError(await cli([...serve, '--host', 'no-such-host.invalid']), /ENOTFOUND|EAI_AGAIN/);
   });
 
   it('generates a root and snapshots it with the totals the generator promised', async () => {

@@ -1,6 +1,6 @@
 // First: starts a server's scanner thread while the rest loads (a side effect, by design).
 import './prestart.js';
-import { DashboardError, EXIT_USAGE, UsageError } from '../util/errors.js';
+import { DashboardError, EXIT_USAGE, errnoCode, UsageError } from '../util/errors.js';
 import { packageVersion } from '../util/package-root.js';
 import type { Command } from './command.js';
 import { agentCommand } from './commands/agent.js';
@@ -26,7 +26,8 @@ function mainHelp(): string {
 
 /**
  * The CLI: a thin layer over the programmatic API. Returns the exit code: 0 on success, 2 for a
- * usage error (one line on stderr), 1 for anything unexpected (with its stack).
+ * usage error or a system error the user can fix (one line on stderr), 1 for anything unexpected
+ * (with its stack).
  */
 export async function run(argv: readonly string[]): Promise<number> {
   const [name, ...rest] = argv;
@@ -49,6 +50,10 @@ export async function run(argv: readonly string[]): Promise<number> {
       process.stdout.write(command.help());
       return 0;
     }
+    if (rest.includes('--version')) {
+      process.stdout.write(`${packageVersion()}\n`);
+      return 0;
+    }
     return await command.run(rest);
   } catch (err) {
     if (err instanceof UsageError) {
@@ -57,6 +62,13 @@ export async function run(argv: readonly string[]): Promise<number> {
     }
     if (err instanceof DashboardError) {
       process.stderr.write(`cis490-dashboard: ${err.message} [${err.code}]\n`);
+      return EXIT_USAGE;
+    }
+    // What the system refused — a folder not writable, a name too long, an address not this
+    // machine's, a host name that does not resolve: the user's to fix, in Node's own one line.
+    const code = errnoCode(err);
+    if (code !== undefined && /^(E[A-Z0-9]+|EAI_[A-Z]+)$/.test(code) && err instanceof Error) {
+      process.stderr.write(`cis490-dashboard: ${err.message.split('\n')[0]} [${code}]\n`);
       return EXIT_USAGE;
     }
     process.stderr.write(

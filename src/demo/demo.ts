@@ -6,6 +6,7 @@ import { hostIds } from '../generate/generate.js';
 import { Rng } from '../generate/rng.js';
 import type { RunningServer, ServerConfig } from '../server.js';
 import { startServer } from '../server.js';
+import { makeFolder } from '../util/make-folder.js';
 import { backfill } from './backfill.js';
 import { phaseClient } from './phase-client.js';
 import type { DemoTiming } from './profiles.js';
@@ -68,14 +69,14 @@ export async function startDemo(o: DemoOptions = {}): Promise<RunningDemo> {
   const ownsDir = o.dir === undefined;
   const dataRoot = path.join(dir, 'data');
   const stateDir = path.join(dir, 'state');
-  fs.mkdirSync(dir, { recursive: true });
+  makeFolder(dir);
 
   const receiver = new Receiver(dataRoot, nodeReceiverFs, {
     ...(o.maxEpisodesOnDisk !== undefined ? { maxEpisodesOnDisk: o.maxEpisodesOnDisk } : {}),
   });
   const fresh = !holdsData(dataRoot);
   if (fresh) {
-    fs.mkdirSync(dataRoot, { recursive: true });
+    makeFolder(dataRoot);
     await backfill({
       receiver,
       hosts: hostIds(hosts),

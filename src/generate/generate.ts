@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { HostIndexed, PhaseTotals } from '../protocol/index.js';
 import { errnoCode, UsageError } from '../util/errors.js';
+import { makeFolder } from '../util/make-folder.js';
 import { withWriter } from './chunked-writer.js';
 import {
   addPhaseTotals,
@@ -208,11 +209,13 @@ async function prepareOut(out: string): Promise<void> {
     }
   } catch (err) {
     if (errnoCode(err) === 'ENOTDIR') {
-      throw new UsageError('out_not_empty', `refusing to write ${out}: it is a file`, { out });
+      throw new UsageError('out_not_empty', `refusing to write ${out}: it, or a folder above it, is a file`, {
+        out,
+      });
     }
     if (errnoCode(err) !== 'ENOENT') throw err;
   }
-  await fs.promises.mkdir(out, { recursive: true });
+  makeFolder(out);
 }
 
 /** `host-01` ... `host-NN`, zero-padded to at least two digits. */

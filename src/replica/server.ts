@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { WsHub } from '../bus/ws-hub.js';
@@ -17,6 +16,7 @@ import { defaultWebDir, readToken } from '../services.js';
 import { StateDirLock } from '../state/lock.js';
 import { DashboardError, UsageError } from '../util/errors.js';
 import { createLogger } from '../util/log.js';
+import { makeFolder } from '../util/make-folder.js';
 import { migrateBareAlertActions } from './alert-actions.js';
 import { Replica } from './replica.js';
 import { type AgentHeartbeat, replicaEpisodeRoutes } from './routes.js';
@@ -84,7 +84,7 @@ export async function startReplicaServer(
     logger.warn({ host: config.host }, 'listening beyond loopback without --read-token');
   }
   const stateDir = path.resolve(config.stateDir ?? defaultReplicaStateDir(redis, config.namespace));
-  fs.mkdirSync(stateDir, { recursive: true });
+  makeFolder(stateDir);
   const lock = StateDirLock.acquire(stateDir, `redis:${redis}#${config.namespace}`);
   const metrics = new Metrics();
   let hub: WsHub | null = null;

@@ -5,6 +5,7 @@ import { loadStoredTotals } from '../catalog/ingest-store.js';
 import { UNSYNCED_LOAD } from '../catalog/schema.js';
 import { DashboardError, errnoCode } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
+import { makeFolder } from '../util/make-folder.js';
 import { CORRUPT_MARKER, catalogDamage, setCatalogAside } from './catalog-file.js';
 import { type DataRootId, dataRootId } from './data-root-id.js';
 import { StateDirError, storageCause, storageFault } from './errors.js';
@@ -75,17 +76,6 @@ function prepareFolder(stateDir: string): void {
   } finally {
     fs.rmSync(probe, { force: true });
   }
-}
-
-/**
- * `mkdir -p` one level at a time: a recursive mkdirSync reports ENOENT on a read-only file
- * system, hiding the cause (EROFS, EACCES) the one-line error should name.
- */
-function makeFolder(dir: string, mode?: number): void {
-  if (fs.existsSync(dir)) return;
-  const parent = path.dirname(dir);
-  if (parent !== dir) makeFolder(parent);
-  fs.mkdirSync(dir, mode === undefined ? {} : { mode });
 }
 
 function unusable(stateDir: string, what: string, err: unknown): StateDirError {
