@@ -58,6 +58,40 @@ describe('cis490-dashboard CLI', () => {
     expectUsageError(await cli([...serve, '--host', 'no-such-host.invalid']), /ENOTFOUND|EAI_AGAIN/);
   });
 
+  // Permissions do not bind root: run as `nobody` where the suite runs as root (as CI does).
+  it.runIf(process.getuid?.() === 0)(
+    'snapshot and phase-mix refuse a data root they cannot read (exit 2), not wait or print an empty lab',
+    async (ctx) => {
+      const NOBODY = 65534;
+      // A checkout nobody can read (under /root, say) cannot show it: skipped, not failed.
+      if ((await cli(['--version'], {}, NOBODY)).code !== 0) ctx.skip();
+      const root = path.join(tempDir(), 'root');
+      await generateDataRoot({
+        out: root,
+        hosts: 1,
+        episodes: 2,
+        indexLines: 4,
+        alerts: 1,
+        telemetryKb: 1,
+        seed: 1,
+      });
+      fs.chmodSync(path.dirname(root), 0o755);
+      fs.chmodSync(root, 0o700); // root's own: nobody cannot list it
+      for (const command of ['snapshot', 'phase-mix']) {
+        expectUsageError(await cli([command, '--data-root', root], {}, NOBODY), /cannot read .*root/);
+      }
+      fs.chmodSync(root, 0o755);
+      fs.chmodSync(path.join(root, 'index.jsonl'), 0o600);
+      expectUsageError(
+        await cli(['snapshot', '--data-root', root], {}, NOBODY),
+        /cannot read .*index\.jsonl/,
+      );
+      fs.chmodSync(path.join(root, 'index.jsonl'), 0o644);
+      const ok = await cli(['snapshot', '--data-root', root], {}, NOBODY);
+      expect(ok.code, ok.stderr).toBe(0);
+    },
+  );
+
   it('generates a root and snapshots it with the totals the generator promised', async () => {
     const out = path.join(tempDir(), 'root');
     const gen = await cli([

@@ -12,10 +12,16 @@ export interface CliResult {
 }
 
 /** Runs the CLI to its end as a child process (logs silent unless `env` says otherwise). */
-export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+export function runCli(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  /** Run as this user and group id (the test runs as root): what an unprivileged user meets. */
+  as?: number,
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
       env: { ...process.env, CIS490_LOG_LEVEL: 'silent', ...env },
+      ...(as === undefined ? {} : { uid: as, gid: as }),
     });
     let stdout = '';
     let stderr = '';

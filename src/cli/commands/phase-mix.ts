@@ -1,10 +1,9 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import { PHASE_MIX_OPTIONS } from '../../config/schema.js';
 import { computePhaseMixOnce } from '../../phasemix/compute-once.js';
-import { UsageError } from '../../util/errors.js';
 import { createLogger } from '../../util/log.js';
 import { defineCommand } from '../command.js';
+import { oneShotDataRoot } from '../data-root-arg.js';
 
 export const phaseMixCommand = defineCommand({
   name: 'phase-mix',
@@ -12,12 +11,7 @@ export const phaseMixCommand = defineCommand({
     'Compute the dataset phase mix once (every episode, or a random sample) and print it as JSON. With --state-dir, uses and fills the label cache so the next run reads only new episodes.',
   options: PHASE_MIX_OPTIONS,
   async run(o) {
-    const dataRoot = path.resolve(o.dataRoot);
-    if (!fs.existsSync(dataRoot))
-      throw new UsageError('data_root_missing', `--data-root ${dataRoot} does not exist`);
-    if (!fs.statSync(dataRoot).isDirectory()) {
-      throw new UsageError('data_root_not_dir', `--data-root ${dataRoot} is not a directory`);
-    }
+    const dataRoot = oneShotDataRoot(o.dataRoot);
     const logger = createLogger({ level: o.logLevel, destination: process.stderr });
     const mix = await computePhaseMixOnce({
       dataRoot,

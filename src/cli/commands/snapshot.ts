@@ -1,10 +1,8 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import { SNAPSHOT_OPTIONS } from '../../config/schema.js';
 import { createPipeline } from '../../pipeline/pipeline.js';
-import { UsageError } from '../../util/errors.js';
 import { createLogger } from '../../util/log.js';
 import { defineCommand } from '../command.js';
+import { oneShotDataRoot } from '../data-root-arg.js';
 
 export const snapshotCommand = defineCommand({
   name: 'snapshot',
@@ -12,12 +10,7 @@ export const snapshotCommand = defineCommand({
     'Read the data root once (index, alerts, episodes/, health/) and print the snapshot as JSON. Uses no state dir and writes nothing.',
   options: SNAPSHOT_OPTIONS,
   async run(options) {
-    const dataRoot = path.resolve(options.dataRoot);
-    if (!fs.existsSync(dataRoot))
-      throw new UsageError('data_root_missing', `--data-root ${dataRoot} does not exist`);
-    if (!fs.statSync(dataRoot).isDirectory()) {
-      throw new UsageError('data_root_not_dir', `--data-root ${dataRoot} is not a directory`);
-    }
+    const dataRoot = oneShotDataRoot(options.dataRoot);
     // Logs go to stderr so stdout is exactly the JSON.
     const logger = createLogger({ level: options.logLevel, destination: process.stderr });
     const pipeline = createPipeline({
