@@ -92,6 +92,38 @@ describe('cis490-dashboard CLI', () => {
     },
   );
 
+  it.runIf(process.getuid?.() === 0)(
+    'phase-mix reads a tarball again once it can (a permission is not cached as a broken file)',
+    async (ctx) => {
+      const NOBODY = 65534;
+      if ((await cli(['--version'], {}, NOBODY)).code !== 0) ctx.skip();
+      const dir = tempDir();
+      fs.chmodSync(dir, 0o755);
+      const root = path.join(dir, 'root');
+      await generateDataRoot({ out: root, hosts: 1, episodes: 3, alerts: 0, telemetryKb: 1, seed: 7 });
+      const stateDir = path.join(dir, 'state');
+      fs.mkdirSync(stateDir, { mode: 0o777 });
+      fs.chmodSync(stateDir, 0o777);
+      const host = path.join(root, 'episodes', 'host-01');
+      const file = path.join(host, fs.readdirSync(host).filter((f) => f.endsWith('.tar.zst'))[0] as string);
+      const mix = async () => {
+        const r = await cli(
+          ['phase-mix', '--data-root', root, '--state-dir', path.join(stateDir, 's')],
+          {},
+          NOBODY,
+        );
+        expect(r.code, r.stderr).toBe(0);
+        return JSON.parse(r.stdout) as { sampled_episodes: number; skipped: Record<string, number> };
+      };
+      fs.chmodSync(file, 0o600); // root's own: nobody cannot open it
+      expect(await mix()).toMatchObject({ sampled_episodes: 2, skipped: { unreadable: 1 } });
+      fs.chmodSync(file, 0o644); // mtime unchanged: only a cached failure would keep it out
+      const after = await mix();
+      expect(after.sampled_episodes).toBe(3);
+      expect(after.skipped).toEqual({});
+    },
+  );
+
   it('generates a root and snapshots it with the totals the generator promised', async () => {
     const out = path.join(tempDir(), 'root');
     const gen = await cli([

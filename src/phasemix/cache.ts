@@ -23,6 +23,11 @@ export interface CachedEpisode {
    * nor loaded back: the mix does not need it and 100k of them would weigh on the process.
    */
   meta?: Record<string, unknown> | null;
+  /**
+   * The file could not be read for a reason of the file system's (`EpisodeContents.transient`):
+   * counted as skipped for now, read again at the next refresh, never written to the store.
+   */
+  retry?: true;
 }
 
 /** Where cache entries persist. The service keeps them all in memory and writes through. */

@@ -1,4 +1,5 @@
 import type { TarMember } from '../protocol/api.js';
+import { errnoCode } from '../util/errors.js';
 import { type LabelRecord, parseLabels, parseMeta } from './labels.js';
 import { type MemberAction, TarError, type TarMemberHeader, TarReader } from './tar-reader.js';
 import { type ByteSource, ZstdError, ZstdPuller, type ZstdWorkspace } from './zstd-stream.js';
@@ -55,6 +56,11 @@ export interface EpisodeContents {
   error: EpisodeReadError | null;
   /** One human sentence about the error. */
   errorDetail: string | null;
+  /**
+   * The error was the file system's, not the file's content (no permission, an I/O error, too
+   * many open files, gone): the same bytes may read fine next time, so it is not to be cached.
+   */
+  transient: boolean;
   /** Decompressed bytes processed. */
   bytesDecompressed: number;
 }
@@ -99,6 +105,7 @@ export class EpisodeExtraction {
       members: this.wantMembers ? [] : null,
       error: null,
       errorDetail: null,
+      transient: false,
       bytesDecompressed: 0,
     };
     this.tar = new TarReader({
@@ -196,6 +203,7 @@ export class EpisodeExtraction {
     } else if (err instanceof TarError || err instanceof ZstdError) {
       this.finish(err.reason, err.message);
     } else {
+      this.out.transient = errnoCode(err) !== undefined;
       this.finish('unreadable', err instanceof Error ? err.message : String(err));
     }
   }

@@ -308,10 +308,11 @@ export class PhaseMixService {
     for (const file of chosen) {
       if (this.stopped) break;
       let entry = cache.get(file.rel);
-      if (!entry || entry.size !== file.size || entry.mtimeMs !== file.mtimeMs) {
-        entry = await this.readOne(file, yielder);
+      if (!entry || entry.retry || entry.size !== file.size || entry.mtimeMs !== file.mtimeMs) {
+        const again = entry?.retry === true;
+        entry = await this.readOne(file, yielder, again);
         cache.set(file.rel, entry);
-        pending.push(entry);
+        if (!entry.retry) pending.push(entry);
         read++;
         if (pending.length >= WRITE_BATCH) {
           this.flush(pending, pendingRemovals);
@@ -435,7 +436,8 @@ export class PhaseMixService {
     return pool.slice(0, k);
   }
 
-  private async readOne(file: EpisodeFile, yielder: Yielder): Promise<CachedEpisode> {
+  /** `again`: the file failed to read last time for a reason of the file system's (`retry`). */
+  private async readOne(file: EpisodeFile, yielder: Yielder, again = false): Promise<CachedEpisode> {
     const contents = await readEpisode(
       path.join(this.opts.dataRoot, file.rel),
       this.opts.read ?? {},
@@ -451,15 +453,20 @@ export class PhaseMixService {
     };
     if (contents.labels === null) {
       const reason = contents.error ?? 'no_labels';
-      const skipped = this.counters.skipped_read_total;
-      skipped[reason] = (skipped[reason] ?? 0) + 1;
-      // Once per file (the failure is cached until the file changes), and a few per reason.
-      this.skipLog.warn(
-        reason,
-        { file: file.rel, reason, detail: contents.errorDetail },
-        'phase mix: episode skipped',
-      );
-      return { ...base, status: reason, counts: sharedPhaseCounts({}), seconds: {}, labels: 0 };
+      const retry = contents.transient ? ({ retry: true } as const) : {};
+      // Once per file (the failure is cached until the file changes; one the file system caused
+      // is read again at each refresh, and counted and logged the first time only), and a few
+      // per reason.
+      if (!again) {
+        const skipped = this.counters.skipped_read_total;
+        skipped[reason] = (skipped[reason] ?? 0) + 1;
+        this.skipLog.warn(
+          reason,
+          { file: file.rel, reason, detail: contents.errorDetail },
+          'phase mix: episode skipped',
+        );
+      }
+      return { ...base, ...retry, status: reason, counts: sharedPhaseCounts({}), seconds: {}, labels: 0 };
     }
     if (contents.error !== null) {
       this.log.debug(
