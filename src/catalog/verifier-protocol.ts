@@ -55,6 +55,11 @@ export type VerifierMessage =
    * long for the main thread's event loop; this thread counts after the cycles that changed them.
    */
   | { type: 'counts'; counts: VerifierCounts }
+  /**
+   * An indexed episode file that could not be read to hash (no permission, an I/O error), told
+   * once until it changes or reads: it stays `unverified` and is tried again on each walk.
+   */
+  | { type: 'unreadable'; relPath: string; message: string; code?: string | undefined }
   /** A cycle failed; `code` is the SQLite or system error code, when it had one. */
   | { type: 'error'; message: string; code?: string | undefined }
   | { type: 'stopped' };

@@ -54,6 +54,8 @@ export interface IntegrityVerifierStats {
   files_hashed_total: number;
   bytes_hashed_total: number;
   errors_total: number;
+  /** Indexed episode files that could not be read to hash (each once until it changes or reads). */
+  unreadable_files_total: number;
   /** Threads started: the first, and one each time work came for a thread ended while idle. */
   thread_starts_total: number;
 }
@@ -83,7 +85,7 @@ export const VERIFIER_IDLE_END_MAX_MS = 600_000;
 export class IntegrityVerifier {
   private worker: Worker | null = null;
   private stopping: Promise<void> | null = null;
-  private readonly counters = { cycles: 0, rows: 0, files: 0, bytes: 0, errors: 0, starts: 0 };
+  private readonly counters = { cycles: 0, rows: 0, files: 0, bytes: 0, errors: 0, unreadable: 0, starts: 0 };
   /**
    * Thread lifetime (fed mode). A caught-up thread only polls: a new index row, a file the feeder
    * saw change, now and then a full listing. Kept alive idle it held ≈ 15–20 MiB (its V8 isolate,
@@ -256,6 +258,7 @@ export class IntegrityVerifier {
       files_hashed_total: c.files,
       bytes_hashed_total: c.bytes,
       errors_total: c.errors,
+      unreadable_files_total: c.unreadable,
       thread_starts_total: c.starts,
     };
   }
@@ -301,6 +304,13 @@ export class IntegrityVerifier {
         this.counters.errors++;
         this.options.onError?.(m);
         this.options.logger.warn({ message: m.message }, 'integrity verifier cycle failed; retrying');
+        break;
+      case 'unreadable':
+        this.counters.unreadable++;
+        this.options.logger.warn(
+          { file: m.relPath, code: m.code, message: m.message },
+          'integrity verifier: episode file unreadable; it stays unverified and is tried again',
+        );
         break;
       case 'stopped':
         break;

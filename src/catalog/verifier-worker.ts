@@ -163,6 +163,9 @@ function postCounts(busy: boolean): void {
   post({ type: 'counts', counts: readVerifierCounts(db) });
 }
 
+/** Indexed files that failed to read, already told (until they change or read). */
+const unreadable = new Set<string>();
+
 async function cycle(): Promise<boolean> {
   const fileChanges = await listFiles();
   let rowsSynced = 0;
@@ -185,10 +188,14 @@ async function cycle(): Promise<boolean> {
       sync.recordHash(item, sha256, await readThrough(file, budget));
       hashed++;
       hashedBytes += bytes;
-    } catch {
+      unreadable.delete(item.relPath);
+    } catch (err) {
       // Unreadable (or gone): its new size/mtime or its removal goes to the catalog now; a file
-      // that stays unreadable is tried again on the next walk.
-      await recheck(item);
+      // that stays unreadable is tried again on the next walk, and told once.
+      if (!(await recheck(item)) && !unreadable.has(item.relPath)) {
+        unreadable.add(item.relPath);
+        post({ type: 'unreadable', relPath: item.relPath, message: errorMessage(err), code: errnoCode(err) });
+      } else unreadable.delete(item.relPath);
     }
   }
   if (fileChanges + rowsSynced + queue.length > 0) countsDirty = true;

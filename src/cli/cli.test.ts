@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import { BIN, runCli as cli, expectUsageError } from '../../test/support/cli.js';
+import { NOBODY, nobodyCanRun, RUNS_AS_ROOT, rootForNobody } from '../../test/support/nobody.js';
 import { tempDir } from '../../test/support/tmp.js';
 import { generateDataRoot } from '../generate/generate.js';
 
@@ -58,24 +59,11 @@ describe('cis490-dashboard CLI', () => {
     expectUsageError(await cli([...serve, '--host', 'no-such-host.invalid']), /ENOTFOUND|EAI_AGAIN/);
   });
 
-  // Permissions do not bind root: run as `nobody` where the suite runs as root (as CI does).
-  it.runIf(process.getuid?.() === 0)(
+  it.runIf(RUNS_AS_ROOT)(
     'snapshot and phase-mix refuse a data root they cannot read (exit 2), not wait or print an empty lab',
     async (ctx) => {
-      const NOBODY = 65534;
-      // A checkout nobody can read (under /root, say) cannot show it: skipped, not failed.
-      if ((await cli(['--version'], {}, NOBODY)).code !== 0) ctx.skip();
-      const root = path.join(tempDir(), 'root');
-      await generateDataRoot({
-        out: root,
-        hosts: 1,
-        episodes: 2,
-        indexLines: 4,
-        alerts: 1,
-        telemetryKb: 1,
-        seed: 1,
-      });
-      fs.chmodSync(path.dirname(root), 0o755);
+      if (!(await nobodyCanRun())) ctx.skip();
+      const { root } = await rootForNobody(2);
       fs.chmodSync(root, 0o700); // root's own: nobody cannot list it
       for (const command of ['snapshot', 'phase-mix']) {
         expectUsageError(await cli([command, '--data-root', root], {}, NOBODY), /cannot read .*root/);
@@ -92,32 +80,19 @@ describe('cis490-dashboard CLI', () => {
     },
   );
 
-  it.runIf(process.getuid?.() === 0)(
+  it.runIf(RUNS_AS_ROOT)(
     'phase-mix reads a tarball again once it can (a permission is not cached as a broken file)',
     async (ctx) => {
-      const NOBODY = 65534;
-      if ((await cli(['--version'], {}, NOBODY)).code !== 0) ctx.skip();
-      const dir = tempDir();
-      fs.chmodSync(dir, 0o755);
-      const root = path.join(dir, 'root');
-      await generateDataRoot({ out: root, hosts: 1, episodes: 3, alerts: 0, telemetryKb: 1, seed: 7 });
-      const stateDir = path.join(dir, 'state');
-      fs.mkdirSync(stateDir, { mode: 0o777 });
-      fs.chmodSync(stateDir, 0o777);
-      const host = path.join(root, 'episodes', 'host-01');
-      const file = path.join(host, fs.readdirSync(host).filter((f) => f.endsWith('.tar.zst'))[0] as string);
+      if (!(await nobodyCanRun())) ctx.skip();
+      const { root, stateDir, tarball } = await rootForNobody(3);
       const mix = async () => {
-        const r = await cli(
-          ['phase-mix', '--data-root', root, '--state-dir', path.join(stateDir, 's')],
-          {},
-          NOBODY,
-        );
+        const r = await cli(['phase-mix', '--data-root', root, '--state-dir', stateDir], {}, NOBODY);
         expect(r.code, r.stderr).toBe(0);
         return JSON.parse(r.stdout) as { sampled_episodes: number; skipped: Record<string, number> };
       };
-      fs.chmodSync(file, 0o600); // root's own: nobody cannot open it
+      fs.chmodSync(tarball, 0o600); // root's own: nobody cannot open it
       expect(await mix()).toMatchObject({ sampled_episodes: 2, skipped: { unreadable: 1 } });
-      fs.chmodSync(file, 0o644); // mtime unchanged: only a cached failure would keep it out
+      fs.chmodSync(tarball, 0o644); // mtime unchanged: only a cached failure would keep it out
       const after = await mix();
       expect(after.sampled_episodes).toBe(3);
       expect(after.skipped).toEqual({});

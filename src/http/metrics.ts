@@ -499,6 +499,12 @@ export class Metrics {
       'Integrity verifier cycles that failed (each is retried).',
       (v) => v.errors_total,
     );
+    vf(
+      'counter',
+      'verifier_unreadable_files_total',
+      'Indexed episode files the integrity verifier could not read to hash (each once until it changes or reads).',
+      (v) => v.unreadable_files_total,
+    );
     const ex = ofPart('explorer');
     ex(
       'gauge',

@@ -28,6 +28,8 @@ export async function startChildServer(args: {
   stateDir: string | null;
   extra?: string[];
   env?: NodeJS.ProcessEnv;
+  /** Run as this user and group id (the suite runs as root): what an unprivileged server meets. */
+  uid?: number;
 }): Promise<ChildServer> {
   const child = spawn(
     process.execPath,
@@ -47,7 +49,11 @@ export async function startChildServer(args: {
       path.join(args.dataRoot, '__no_web__'),
       ...(args.extra ?? []),
     ],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...args.env } },
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...args.env },
+      ...(args.uid === undefined ? {} : { uid: args.uid, gid: args.uid }),
+    },
   );
   const exited = new Promise<string>((resolve) =>
     child.once('exit', (code, signal) => resolve(signal ?? String(code))),

@@ -1,0 +1,65 @@
+/**
+ * An indexed episode file the server may not read (a permission, as a lab's NFS export or a
+ * receiver's umask gives): the integrity verifier says so once — a log line and
+ * `verifier_unreadable_files_total` — keeps it `unverified`, and hashes it once it can be read.
+ * Permissions do not bind root, so the server runs as `nobody` (the suite runs as root in CI).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { EpisodeDetail } from '../../src/protocol/api.js';
+import { scrapeMetrics } from '../support/metrics.js';
+import { NOBODY, nobodyCanRun, RUNS_AS_ROOT, rootForNobody } from '../support/nobody.js';
+import { startChildServer } from './child-server.js';
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('fault: an indexed episode file the server may not read', () => {
+  it.runIf(RUNS_AS_ROOT)(
+    'is told once, stays unverified, and is hashed once readable',
+    async (ctx) => {
+      if (!(await nobodyCanRun())) ctx.skip();
+      const { root, stateDir, tarball } = await rootForNobody(3);
+      const id = path.basename(tarball).replace(/\.tar\.zst$/, '');
+      fs.chmodSync(tarball, 0o600); // root's own: nobody cannot open it
+
+      const server = await startChildServer({
+        dataRoot: root,
+        stateDir: path.join(stateDir, 's'),
+        uid: NOBODY,
+      });
+      const status = async () => {
+        const res = await fetch(`${server.url}/api/episodes/${id}`);
+        return res.status === 200 ? ((await res.json()) as EpisodeDetail).episode.status : undefined;
+      };
+      await until('the other two hashed', async () => {
+        const m = await scrapeMetrics(server.url);
+        return m('verifier_files_hashed_total') >= 2 && m('verifier_unreadable_files_total') === 1
+          ? true
+          : undefined;
+      });
+      expect(await status()).toBe('unverified');
+      // Walked again and again (poll interval 0.1 s) while unreadable: told once.
+      await new Promise((r) => setTimeout(r, 1500));
+      expect((await scrapeMetrics(server.url))('verifier_unreadable_files_total')).toBe(1);
+      expect(server.stderr().split('episode file unreadable').length - 1).toBe(1);
+
+      fs.chmodSync(tarball, 0o644);
+      await until('the file hashed once readable', async () =>
+        (await status()) === 'ok' ? true : undefined,
+      );
+      expect((await scrapeMetrics(server.url))('verifier_unreadable_files_total')).toBe(1);
+      server.child.kill('SIGTERM');
+      await server.exited;
+    },
+    60_000,
+  );
+});
