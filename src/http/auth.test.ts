@@ -236,7 +236,7 @@ describe('--read-token', () => {
     expect(withCookie.kind === 'message' && withCookie.message.type).toBe('hello');
   });
 
-  it('lets the orchestrator post phases with the phase token alone', async () => {
+  it('lets the orchestrator post phases, and a script act on alerts, with the phase token alone', async () => {
     const f = fixture();
     const server = await testServer({
       dataRoot: f.dataRoot,
@@ -253,6 +253,20 @@ describe('--read-token', () => {
     expect((await post('Bearer phase-token-abcdefgh')).status).toBe(202);
     // The read token is not a phase token.
     expect((await post(`Bearer ${TOKEN}`)).status).toBe(401);
+    // Acknowledging and taking it back from a script: the phase token alone, as for phases.
+    const act = (method: string, authorization: string) =>
+      fetch(`${server.url}/api/alerts/actions${method === 'DELETE' ? '?dedup_key=disk-full' : ''}`, {
+        method,
+        headers: { authorization, ...(method === 'POST' ? { 'content-type': 'application/json' } : {}) },
+        ...(method === 'POST'
+          ? { body: JSON.stringify({ dedup_key: 'disk-full', kind: 'acknowledge', by: 'ops-script' }) }
+          : {}),
+      });
+    expect((await act('POST', `Bearer ${TOKEN}`)).status).toBe(401);
+    expect((await act('POST', 'Bearer phase-token-abcdefgh')).status).toBe(201);
+    expect((await act('DELETE', 'Bearer phase-token-abcdefgh')).status).toBe(200);
+    // Nor are they open without any token.
+    expect((await act('POST', '')).status).toBe(401);
   });
 
   it('compares every presented credential in constant time', async () => {

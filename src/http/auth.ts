@@ -11,7 +11,8 @@ import { bearerToken, tokenMatches } from './token.js';
  * Read access (`--read-token FILE`) and WebSocket origin checks. Readers present the token as
  * `Authorization: Bearer <token>` (scripts, Prometheus) or as a cookie a browser gets from a
  * one-time `/?token=<token>` login. `/livez` and `/readyz` stay open for orchestrators' probes
- * and reveal nothing but up/ready; `POST /api/phase` answers to its own phase token alone.
+ * and reveal nothing but up/ready; `POST /api/phase` and the alert actions answer to the phase
+ * token alone.
  */
 
 export const SESSION_COOKIE = 'cis490_session';
@@ -25,8 +26,19 @@ const SESSION_MAX_AGE_SEC = 30 * 24 * 3600;
  */
 export const FAILED_TOKENS_PER_SEC = 5;
 
-/** Routes (method + route pattern) that need no read token. */
-const OPEN_ROUTES = new Set(['GET /livez', 'HEAD /livez', 'GET /readyz', 'HEAD /readyz', 'POST /api/phase']);
+/**
+ * Routes (method + route pattern) that need no read token: the probes, and the writes that answer
+ * to the phase token alone — a script has one `Authorization` header, and it carries that token.
+ */
+const OPEN_ROUTES = new Set([
+  'GET /livez',
+  'HEAD /livez',
+  'GET /readyz',
+  'HEAD /readyz',
+  'POST /api/phase',
+  'POST /api/alerts/actions',
+  'DELETE /api/alerts/actions',
+]);
 
 export type Verdict = 'ok' | 'missing' | 'wrong';
 
