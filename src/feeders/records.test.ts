@@ -187,3 +187,17 @@ describe('a line cut off mid-write with the next one behind it', () => {
     expect(r.ok && r.torn).toBe(undefined);
   });
 });
+
+describe('size_bytes', () => {
+  it('is no size beyond 2^53 − 1 (no exact byte count), and kept up to it', () => {
+    const line = (size: string) => `{"episode_id": "e", "host_id": "h", "size_bytes": ${size}}`;
+    const size = (text: string) => {
+      const r = parseIndexLine(line(text));
+      return r.ok ? r.record.size_bytes : 'rejected';
+    };
+    expect(size('9007199254740991')).toBe(9007199254740991);
+    expect(size('9007199254740993')).toBe(null);
+    expect(size('1e300')).toBe(null);
+    expect(size('12.9')).toBe(12);
+  });
+});

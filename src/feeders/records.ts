@@ -51,9 +51,15 @@ export function idString(value: unknown): string | null {
   return null;
 }
 
-/** A size: a finite non-negative number, truncated; null otherwise (NaN, negative, a string). */
+/**
+ * A size: a finite non-negative number, truncated; null otherwise (NaN, negative, a string, or
+ * beyond 2^53 − 1: such a number is no exact count of bytes, and one of them made every total of
+ * bytes after it inexact — a restart then summed them to another value).
+ */
 export function sizeBytes(value: unknown): number | null {
-  return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? Math.trunc(value) : null;
+  return typeof value === 'number' && value >= 0 && value <= Number.MAX_SAFE_INTEGER
+    ? Math.trunc(value)
+    : null;
 }
 
 function optionalString(value: unknown): string | null {
