@@ -511,8 +511,17 @@ export class JsonLineScanner {
         flags = 1;
         const e = b[p + 1] as number;
         if (e === 0x75 /* u */) {
-          if ((HEX[b[p + 2] as number] as number) < 0 || (HEX[b[p + 3] as number] as number) < 0) return -1;
-          if ((HEX[b[p + 4] as number] as number) < 0 || (HEX[b[p + 5] as number] as number) < 0) return -1;
+          const unit = escapedUnit(b, p);
+          if (unit < 0) return -1;
+          // A surrogate escape must be a pair (high then low): a lone one is declined, and the
+          // full parse reads it as U+FFFD (records.ts `wellFormed`), as a lone surrogate has no
+          // UTF-8 for the catalog, the API or the browser to carry.
+          if (unit >= 0xd800 && unit <= 0xdfff) {
+            if (unit > 0xdbff || b[p + 6] !== BACKSLASH || b[p + 7] !== 0x75) return -1;
+            const low = escapedUnit(b, p + 6);
+            if (low < 0xdc00 || low > 0xdfff) return -1;
+            p += 6;
+          }
           p += 6;
         } else if (SIMPLE_ESCAPE[e] === 1) p += 2;
         else return -1;
@@ -525,6 +534,17 @@ export class JsonLineScanner {
       p++;
     }
   }
+}
+
+/** The UTF-16 unit of the `\\uXXXX` escape whose backslash is at `p`; -1 if not four hex digits. */
+function escapedUnit(b: Buffer, p: number): number {
+  const h0 = HEX[b[p + 2] as number] as number;
+  const h1 = HEX[b[p + 3] as number] as number;
+  const h2 = HEX[b[p + 4] as number] as number;
+  const h3 = HEX[b[p + 5] as number] as number;
+  // (Past the buffer's end a digit reads undefined: no digit either.)
+  if (!(h0 >= 0 && h1 >= 0 && h2 >= 0 && h3 >= 0)) return -1;
+  return (h0 << 12) | (h1 << 8) | (h2 << 4) | h3;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseAlertLine, parseIndexLine } from './records.js';
+import { parseAlertLine, parseIndexBytes, parseIndexLine, parseIndexLineFully } from './records.js';
 
 describe('parseIndexLine', () => {
   it('normalises an index line and keeps unknown fields', () => {
@@ -199,5 +199,24 @@ describe('size_bytes', () => {
     expect(size('9007199254740993')).toBe(null);
     expect(size('1e300')).toBe(null);
     expect(size('12.9')).toBe(12);
+  });
+});
+
+describe('surrogate escapes', () => {
+  it('reads a lone one as U+FFFD on every path, and keeps a pair as its character', () => {
+    const lone =
+      '{"episode_id": "ep-\\ud800x", "host_id": "host-\\udc01", "extra": {"k\\udbff": ["\\ud83d"]}}';
+    const r = parseIndexLine(lone);
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.record.episode_id).toBe('ep-\ufffdx');
+    expect(r.record.host_id).toBe('host-\ufffd');
+    expect(r.record.extra).toEqual({ extra: { 'k\ufffd': ['\ufffd'] } });
+    expect(parseIndexLineFully(lone)).toEqual(r);
+    // The bytes path declines it (the full parse decides), so both give the same record.
+    const b = Buffer.from(`${lone}\n`);
+    expect(parseIndexBytes(b, 0)).toEqual(r);
+    const pair = parseIndexLine('{"episode_id": "ep-\\ud83d\\ude00", "host_id": "h"}');
+    expect(pair.ok && pair.record.episode_id).toBe('ep-😀');
   });
 });

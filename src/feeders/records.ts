@@ -190,9 +190,34 @@ export function parseLineFully<T>(
   } catch {
     return { ok: false, reason: 'malformed_json' };
   }
+  if (SURROGATE_ESCAPE.test(line) || !(line as unknown as WellFormedCheck).isWellFormed())
+    value = wellFormed(value);
   if (typeof value !== 'object' || value === null || Array.isArray(value))
     return { ok: false, reason: 'not_object' };
   return build(objectLine(value as Record<string, unknown>, fields));
+}
+
+/** ES2024 string methods (Node 20 has them; this TypeScript's lib does not). */
+interface WellFormedCheck {
+  isWellFormed(): boolean;
+  toWellFormed(): string;
+}
+
+/** A `\\uXXXX` escape of a UTF-16 surrogate: the one way a line read as UTF-8 can name a lone one. */
+const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F][0-9a-fA-F]{2}/;
+
+/**
+ * `value` with every lone surrogate of its strings (keys too) as U+FFFD, as invalid UTF-8 already
+ * is: a lone surrogate has no UTF-8, so the catalog, the API and a browser's URL encoding would
+ * each have made something else of it (the live state and the catalog disagreed on the host).
+ */
+function wellFormed(value: unknown): unknown {
+  if (typeof value === 'string') return (value as unknown as WellFormedCheck).toWellFormed();
+  if (Array.isArray(value)) return value.map(wellFormed);
+  if (typeof value !== 'object' || value === null) return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) setOwn(out, wellFormed(k) as string, wellFormed(v));
+  return out;
 }
 
 /**
@@ -203,8 +228,8 @@ let scratch = Buffer.allocUnsafe(4096);
 
 /** Scans a text line with `sc`; false when the scanner declines it (the full parse decides). */
 export function scanText(sc: JsonLineScanner, line: string): boolean {
-  // Lone surrogates have no UTF-8: only the full parse keeps them as they are.
-  if (!(line as unknown as { isWellFormed(): boolean }).isWellFormed()) return false; // ES2024, Node 20
+  // Lone surrogates have no UTF-8: the full parse reads them as U+FFFD (`wellFormed`).
+  if (!(line as unknown as WellFormedCheck).isWellFormed()) return false;
 
   if (line.length * 3 + 1 > scratch.length) scratch = Buffer.allocUnsafe(line.length * 3 + 1);
   const n = scratch.write(line, 0);
