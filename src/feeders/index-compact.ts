@@ -66,6 +66,8 @@ export interface CompactIndexBatch {
    * is kept (records.ts `ParseResult.torn`): counted as `torn_line` skips, the line itself valid.
    */
   torn: number;
+  /** Every rejected line (and torn fragment) of the batch by reason, excerpted or not. */
+  rejectedCounts: Record<string, number>;
   /**
    * Where each valid line's text fields lie, for the catalog writer (which then needs no parse):
    * per line ROW_FIELDS int32s (see ROW). Lines added as text have ROW.line = -1 and their text in
@@ -640,6 +642,7 @@ export class CompactBatchBuilder {
       ...deferred,
       rejected: this.rejected,
       torn: this.torn,
+      rejectedCounts: Object.fromEntries(this.rejectedPerReason),
       rows: this.rows.subarray(0, n * ROW_FIELDS),
       spans: this.spans.subarray(0, this.spanCount),
       texts: this.texts,

@@ -90,6 +90,14 @@ export interface JsonlFeederStats {
   caught_up: boolean;
 }
 
+/** What the log says of a line by the reason it was not taken as it came. */
+function lineMessage(reason: string): string {
+  // invalid_utf8 lines are still delivered (with U+FFFD); their JSON parse decides.
+  if (reason === 'invalid_utf8') return 'line has invalid UTF-8; decoded with U+FFFD';
+  if (reason === 'torn_line') return 'dropped the torn start of a line; kept the episode after it';
+  return 'skipped a line';
+}
+
 /**
  * Follows one JSONL file of the data root (via the tailer), parses its lines and hands accepted
  * records on. Bad lines are skipped, logged with an excerpt (rate limited) and reported by reason
@@ -125,8 +133,10 @@ export class JsonlFeeder<T> {
     return this.tailer.start();
   }
 
-  stop(): Promise<void> {
-    return this.tailer.stop();
+  async stop(): Promise<void> {
+    await this.tailer.stop();
+    // What the log held back is said before the process ends (a count, never lost).
+    this.warn.flush();
   }
 
   whenCaughtUp(): Promise<void> {
@@ -153,8 +163,6 @@ export class JsonlFeeder<T> {
 
   /** Logs a line skipped (or, for invalid UTF-8, delivered with U+FFFD), once per reason per window. */
   private warnLine(reason: string, excerptText: string, offset?: number | null): void {
-    // invalid_utf8 lines are still delivered (with U+FFFD); their JSON parse decides.
-    const delivered = reason === 'invalid_utf8';
     this.warn.warn(
       `${this.options.name}:${reason}`,
       {
@@ -164,17 +172,26 @@ export class JsonlFeeder<T> {
         ...(offset === undefined ? {} : { offset }),
         excerpt: excerptText,
       },
-      delivered
-        ? 'line has invalid UTF-8; decoded with U+FFFD'
-        : reason === 'torn_line'
-          ? 'dropped the torn start of a line; kept the episode after it'
-          : 'skipped a line',
+      lineMessage(reason),
     );
   }
 
-  /** The bulk applier reports the lines it rejected (logged with an excerpt, rate limited). */
-  reportRejected(rejected: ReadonlyArray<{ reason: string; excerpt: string }>): void {
-    for (const r of rejected) this.warnLine(r.reason, r.excerpt);
+  /**
+   * The bulk applier reports the lines it rejected: logged with an excerpt (rate limited), those
+   * it kept no excerpt of counted in the summary line (`counts`: every one of the batch, by reason).
+   */
+  reportRejected(
+    rejected: ReadonlyArray<{ reason: string; excerpt: string }>,
+    counts: Readonly<Record<string, number>> = {},
+  ): void {
+    const excerpted: Record<string, number> = {};
+    for (const r of rejected) {
+      this.warnLine(r.reason, r.excerpt);
+      excerpted[r.reason] = (excerpted[r.reason] ?? 0) + 1;
+    }
+    for (const [reason, n] of Object.entries(counts)) {
+      this.warn.heldBack(`${this.options.name}:${reason}`, n - (excerpted[reason] ?? 0), lineMessage(reason));
+    }
   }
 
   private onBatch(batch: TailBatch): void | Promise<void> {

@@ -195,8 +195,8 @@ export class IndexSource implements SourceReader {
       this.firstPassBytes = null;
     }
     const duplicateAt = traced('dedupe', () => this.ids.acceptHashes(hashHi, hashLo, status, batch.count));
-    this.feeder.reportRejected(read.excerpts);
-    this.feeder.reportRejected(batch.rejected);
+    this.feeder.reportRejected(read.excerpts, read.unlogged);
+    this.feeder.reportRejected(batch.rejected, batch.rejectedCounts);
     return traced('log append', () =>
       this.o.log.append({
         source: 'index',

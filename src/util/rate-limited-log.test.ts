@@ -23,4 +23,23 @@ describe('RateLimitedLog', () => {
     log.flush();
     expect(lines).toHaveLength(9);
   });
+
+  it('counts lines held back unseen into the same summary', () => {
+    const { logger, lines } = capturedLogger();
+    let now = 0;
+    const log = new RateLimitedLog(logger, 2, 60_000, () => now);
+    log.warn('bad', { n: 1 }, 'skipped a line');
+    log.heldBack('bad', 7, 'skipped a line');
+    log.heldBack('bad', 0, 'skipped a line');
+    log.warn('bad', { n: 2 }, 'skipped a line');
+    log.warn('bad', { n: 3 }, 'skipped a line');
+    expect(lines.map((l) => l.n)).toEqual([1, 2]);
+    now = 60_000;
+    log.heldBack('bad', 4, 'skipped a line');
+    log.flush();
+    expect(lines.slice(2)).toMatchObject([
+      { key: 'bad', suppressed: 8, msg: 'skipped a line (8 more like this held back)' },
+      { key: 'bad', suppressed: 4 },
+    ]);
+  });
 });

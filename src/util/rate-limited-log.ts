@@ -27,6 +27,27 @@ export class RateLimitedLog {
 
   warn(key: string, fields: Record<string, unknown>, message: string): void {
     const t = this.now();
+    const w = this.windowAt(key, t, message);
+    if (w.logged < this.perWindow) {
+      w.logged++;
+      this.logger.warn(fields, message);
+      return;
+    }
+    this.holdBack(key, w, 1, t);
+  }
+
+  /**
+   * `n` more of `key` whose text is not at hand (a reader kept a few excerpts of a batch and
+   * counted the rest): held back outright, in the window's summary line.
+   */
+  heldBack(key: string, n: number, message: string): void {
+    if (n <= 0) return;
+    const t = this.now();
+    this.holdBack(key, this.windowAt(key, t, message), n, t);
+  }
+
+  /** The window `key` is in at `t`: a window past its time is summarised and a new one begun. */
+  private windowAt(key: string, t: number, message: string): Window {
     let w = this.windows.get(key);
     if (w && t - w.start >= this.windowMs) {
       this.summarise(key, w);
@@ -36,16 +57,14 @@ export class RateLimitedLog {
       w = { start: t, logged: 0, suppressed: 0, message, timer: null };
       this.windows.set(key, w);
     }
-    if (w.logged < this.perWindow) {
-      w.logged++;
-      this.logger.warn(fields, message);
-      return;
-    }
-    w.suppressed++;
+    return w;
+  }
+
+  private holdBack(key: string, w: Window, n: number, t: number): void {
+    w.suppressed += n;
     if (w.timer === null) {
-      const window = w;
-      window.timer = setTimeout(() => this.summarise(key, window), this.windowMs - (t - w.start));
-      window.timer.unref();
+      w.timer = setTimeout(() => this.summarise(key, w), this.windowMs - (t - w.start));
+      w.timer.unref();
     }
   }
 
