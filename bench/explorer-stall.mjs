@@ -7,6 +7,7 @@
  *
  *   node bench/explorer-stall.mjs REPS [TREE ...]   (TREE: a built tree; default this one)
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import { get, repoRoot, startServer } from './lib/proc.mjs';
 
@@ -14,6 +15,8 @@ const [repsArg = '5', ...treesArg] = process.argv.slice(2);
 const trees = treesArg.length > 0 ? treesArg.map((d) => path.resolve(d)) : [repoRoot];
 const root = path.join(repoRoot, '.bench-data/explorer-l1000000');
 const stateDir = `${root}.state`;
+const noWeb = `${root}.no-web`;
+fs.mkdirSync(noWeb, { recursive: true });
 const reads = [
   // An id prefix as typed into the search box: matches most of the catalog.
   ['facets q=ep-', '/api/episodes/facets?q=ep-'],
@@ -29,7 +32,8 @@ for (const tree of trees) {
     dataRoot: root,
     stateDir,
     bin: path.join(tree, 'bin', 'cis490-dashboard.js'),
-    args: ['--web-dir', path.join(root, 'no-web')],
+    // An empty web folder (the API alone), beside the state dir, not in the data root.
+    args: ['--web-dir', noWeb],
   });
   try {
     await server.logLine((r) => r.msg === 'catalog caught up');

@@ -31,6 +31,8 @@ const HOSTS = opt('hosts', '12');
 const keep = args.includes('--keep');
 
 const base = fs.mkdtempSync(path.join(os.tmpdir(), 'cis490-explorer-bench-'));
+// An empty web folder: the API alone.
+fs.mkdirSync(path.join(base, 'no-web'));
 const root = opt('root', path.join(base, 'data'));
 const stateDir = `${root}.state`;
 

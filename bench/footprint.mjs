@@ -69,7 +69,7 @@ async function runOnce(tree, tmp) {
     dataRoot: root,
     stateDir,
     bin: path.join(tree, 'bin', 'cis490-dashboard.js'),
-    args: ['--web-dir', path.join(tmp, 'no-web')],
+    args: ['--web-dir', noWebDir(tmp)],
     env: opts.env,
   });
   const { url, t0 } = server;
@@ -136,3 +136,10 @@ try {
   fs.rmSync(tmp, { recursive: true, force: true });
 }
 console.log(JSON.stringify({ root, after_s: opts.after, results: results.map(({ timeline, ...r }) => r) }));
+
+/** An empty web folder under `tmp` (the API alone). */
+function noWebDir(tmp) {
+  const dir = path.join(tmp, 'no-web');
+  fs.mkdirSync(dir, { recursive: true });
+  return dir;
+}

@@ -36,6 +36,12 @@ describe('cis490-dashboard CLI', () => {
       /--data-root .* is not a directory/,
     );
     expectUsageError(await cli(['snapshot', '--data-root', file]), /is not a directory/);
+    // A web folder named on purpose that is not one (it once served "not built: run npm run build").
+    expectUsageError(
+      await cli(['serve', '--web-dir', path.join(file, 'nope'), '--port', '0']),
+      /--web-dir .* does not exist/,
+    );
+    expectUsageError(await cli(['serve', '--web-dir', file, '--port', '0']), /--web-dir .* is not a folder/);
     expectUsageError(await cli(['generate', '--hosts', '3']), /--out/);
   });
 

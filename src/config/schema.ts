@@ -201,7 +201,8 @@ const SERVE_PROPERTIES = {
   webDir: Type.Optional(
     Type.String({
       minLength: 1,
-      description: 'The built web app served at `/` (default: the package’s `web-dist/`).',
+      description:
+        'The built web app served at `/` (default: the package’s `web-dist/`). A path that is not a folder is refused (exit 2); an empty folder serves the API alone.',
       'x-env': 'CIS490_WEB_DIR',
       'x-arg': 'DIR',
     }),

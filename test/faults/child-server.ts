@@ -6,6 +6,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { onTestFinished } from 'vitest';
+import { tempDir } from '../support/tmp.js';
 import { peakRss } from './support.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -46,7 +47,8 @@ export async function startChildServer(args: {
       '--log-level',
       'warn',
       '--web-dir',
-      path.join(args.dataRoot, '__no_web__'),
+      // An empty folder: no web app (the API alone), outside the data root.
+      tempDir('cis490-no-web-'),
       ...(args.extra ?? []),
     ],
     {

@@ -119,7 +119,8 @@ export function startReplicaProcess(
     '--log-level',
     'warn',
     '--web-dir',
-    path.join(stateDir, '__no_web__'),
+    // An empty folder: no web app (the API alone).
+    tempDir('cis490-no-web-'),
     ...extra,
   ]);
 }

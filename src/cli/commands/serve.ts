@@ -1,5 +1,7 @@
+import fs from 'node:fs';
 import { SERVER_OPTIONS, type ServerConfig } from '../../config/schema.js';
 import { normalizeOrigin } from '../../http/auth.js';
+import { UsageError } from '../../util/errors.js';
 import { defineCommand } from '../command.js';
 import { catchStopSignals, runUntilSignal, startFullServer } from '../run-server.js';
 
@@ -20,6 +22,7 @@ export const serveCommand = defineCommand({
   options: SERVER_OPTIONS,
   async run(options) {
     // Caught before the start: a signal sent the moment the "serving" line appears is a clean stop.
+    if (options.webDir !== undefined) checkWebDir(options.webDir);
     const signals = catchStopSignals();
     if (options.redis !== undefined) {
       // Scale-out: a replica of the shared stream (no data root of its own). Loaded only then: the
@@ -46,3 +49,18 @@ export const serveCommand = defineCommand({
     return runUntilSignal(server, signals);
   },
 });
+
+/**
+ * A `--web-dir` named on purpose must be a folder: a wrong path once served "the web app is not
+ * built. Run `npm run build`", which sends the user to the wrong fix. (An empty folder serves the
+ * API alone.)
+ */
+function checkWebDir(dir: string): void {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(dir);
+  } catch {
+    throw new UsageError('web_dir_missing', `--web-dir ${dir} does not exist`);
+  }
+  if (!st.isDirectory()) throw new UsageError('web_dir_not_dir', `--web-dir ${dir} is not a folder`);
+}
