@@ -128,6 +128,7 @@ describe('agent HTTP', () => {
       batches: 3,
       bytes: lines * 100,
       caught_up: true,
+      input_error: null,
     });
     const stats = {
       batches_appended: 4,

@@ -88,6 +88,11 @@ export interface JsonlFeederStats {
   /** Rotated `.N.gz` files after the checkpoint, reported and not read. */
   compressed_skipped: number;
   caught_up: boolean;
+  /**
+   * Why the file cannot be read right now (no permission, not a regular file, an I/O error), from
+   * the tailer's last error until it reads again; null when nothing stands in the way.
+   */
+  input_error: { path: string; code: string; message: string } | null;
 }
 
 /** What the log says of a line by the reason it was not taken as it came. */
@@ -107,6 +112,7 @@ export class JsonlFeeder<T> {
   private readonly tailer: JsonlTailer;
   private readonly warn: RateLimitedLog;
   private caughtUp = false;
+  private inputError: JsonlFeederStats['input_error'] = null;
   private bulkLoader: BulkLoader | null;
   private finishingBulk = false;
   private readonly caughtUpPromise: Promise<void>;
@@ -158,6 +164,7 @@ export class JsonlFeeder<T> {
       checkpoints_lost: t.checkpointsLost,
       compressed_skipped: t.compressedSkipped,
       caught_up: this.caughtUp,
+      input_error: this.inputError,
     };
   }
 
@@ -195,6 +202,7 @@ export class JsonlFeeder<T> {
   }
 
   private onBatch(batch: TailBatch): void | Promise<void> {
+    this.inputError = null;
     const skips = this.reportTailerSkips(batch);
     if (this.bulkLoader) {
       return this.bulkLoader.submit(batch.lines, batch.checkpoint, {
@@ -288,6 +296,7 @@ export class JsonlFeeder<T> {
     const fields = { source: this.options.name, ...event };
     switch (event.kind) {
       case 'caught_up':
+        this.inputError = null;
         if (this.bulkLoader) void this.finishBulk();
         else this.markCaughtUp();
         break;
@@ -313,6 +322,7 @@ export class JsonlFeeder<T> {
         log.warn(fields, 'rotated file is compressed; its lines are not read');
         break;
       case 'error':
+        this.inputError = { path: event.path, code: event.code, message: event.message };
         log.warn(fields, 'cannot read input file; retrying');
         break;
       default:

@@ -53,6 +53,7 @@ function noFileStats(source: string) {
     batches: 0,
     bytes: 0,
     caught_up: true,
+    input_error: null,
   };
 }
 

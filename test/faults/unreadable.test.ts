@@ -1,5 +1,5 @@
 /**
- * An indexed episode file the server may not read (a permission, as a lab's NFS export or a
+ * Files the server may not read. An indexed episode file (a permission, as a lab's NFS export or a
  * receiver's umask gives): the integrity verifier says so once — a log line and
  * `verifier_unreadable_files_total` — keeps it `unverified`, and hashes it once it can be read.
  * Permissions do not bind root, so the server runs as `nobody` (the suite runs as root in CI).
@@ -57,6 +57,35 @@ describe('fault: an indexed episode file the server may not read', () => {
         (await status()) === 'ok' ? true : undefined,
       );
       expect((await scrapeMetrics(server.url))('verifier_unreadable_files_total')).toBe(1);
+      server.child.kill('SIGTERM');
+      await server.exited;
+    },
+    60_000,
+  );
+
+  it.runIf(RUNS_AS_ROOT)(
+    'says why it is not ready when index.jsonl may not be read, and starts once it may',
+    async (ctx) => {
+      if (!(await nobodyCanRun())) ctx.skip();
+      const { root, stateDir } = await rootForNobody(2);
+      const index = path.join(root, 'index.jsonl');
+      fs.chmodSync(index, 0o600); // root's own: nobody cannot open it
+      const server = await startChildServer({ dataRoot: root, stateDir, uid: NOBODY });
+      const readyz = async () => {
+        const res = await fetch(`${server.url}/readyz`);
+        return {
+          status: res.status,
+          body: (await res.json()) as { reason?: { code: string; message: string } },
+        };
+      };
+      const notReady = await until('the reason', async () => {
+        const r = await readyz();
+        return r.body.reason?.code === 'input_unreadable' ? r : undefined;
+      });
+      expect(notReady.status).toBe(503);
+      expect(notReady.body.reason?.message).toMatch(/cannot read .*index\.jsonl/);
+      fs.chmodSync(index, 0o644);
+      await until('ready', async () => ((await readyz()).status === 200 ? true : undefined));
       server.child.kill('SIGTERM');
       await server.exited;
     },

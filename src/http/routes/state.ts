@@ -101,6 +101,8 @@ export function registerStateRoutes(app: FastifyInstance, ctx: AppContext): void
         ? { code: 'data_root_unavailable', message: `data root ${dataRoot.path} ${dataRoot.error}` }
         : null;
     const ready = ctx.readiness.ready && fault === null && rootReason === null;
+    // A first pass that cannot begin says why (an input file it may not read), not "starting".
+    const inputReason = ready || rootReason || fault ? null : inputFault(ctx);
     reply.code(ready ? 200 : 503);
     const gaps = ctx.readiness.catalogGaps?.() ?? null;
     const body = {
@@ -113,7 +115,18 @@ export function registerStateRoutes(app: FastifyInstance, ctx: AppContext): void
       ...body,
       ...(rootReason ? { data_root: dataRoot } : {}),
       reason: rootReason ??
-        fault ?? { code: 'starting', message: 'the first pass over the data root is not done yet' },
+        fault ??
+        inputReason ?? { code: 'starting', message: 'the first pass over the data root is not done yet' },
     };
   });
+}
+
+/** Why an input file cannot be read now (`input_unreadable`), or null. */
+function inputFault(ctx: AppContext): { code: string; message: string } | null {
+  const stats = ctx.stats();
+  for (const source of [stats.index, stats.alerts]) {
+    const e = source?.input_error;
+    if (e) return { code: 'input_unreadable', message: `cannot read ${e.path}: ${e.message}` };
+  }
+  return null;
 }
