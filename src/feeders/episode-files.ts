@@ -121,6 +121,8 @@ export interface HostChanges {
   removed: Map<string, HostListing>;
   /** False when `episodes/` itself could not be read (every host then counts as removed). */
   readable: boolean;
+  /** Host folders `episodes/` lists that could not be listed themselves (no permission, gone). */
+  unlisted: string[];
 }
 
 /**
@@ -156,6 +158,7 @@ export async function scanHosts(
   const episodesDir = path.join(dataRoot, 'episodes');
   const relisted = new Map<string, HostListing | undefined>();
   const removed = new Map<string, HostListing>();
+  const unlisted: string[] = [];
   const hosts = await listHostFolders(episodesDir);
   const seen = new Set(hosts ?? []);
   // Several hosts at a time: each listing is a few round trips to the thread pool, and during the
@@ -170,6 +173,7 @@ export async function scanHosts(
     const listing = listed[i] as HostListing | null;
     if (listing === null) {
       seen.delete(host);
+      unlisted.push(host);
       continue;
     }
     if (listing === previous) continue;
@@ -181,7 +185,7 @@ export async function scanHosts(
     removed.set(host, listing);
     listings.delete(host);
   }
-  return { relisted, removed, readable: hosts !== null };
+  return { relisted, removed, readable: hosts !== null, unlisted };
 }
 
 /**

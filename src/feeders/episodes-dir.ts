@@ -86,6 +86,8 @@ export class EpisodesDirFeeder implements EpisodeFileSource {
   private stopped = false;
   private scans = 0;
   private errors = 0;
+  /** Host folders told unlistable (`noteUnlisted`), until listed again. */
+  private readonly unlistedReported = new Set<string>();
 
   constructor(private readonly options: EpisodesDirOptions) {
     this.folder = new WatchedFolder({
@@ -153,6 +155,28 @@ export class EpisodesDirFeeder implements EpisodeFileSource {
     return { files: this.hostListings.get(host)?.files.size ?? 0, bytes: this.bytes.get(host) ?? 0 };
   }
 
+  /**
+   * Host folders a full scan could not list (a permission, most often): said once each and counted
+   * in `errors`, until listed again — otherwise the host's episodes left the counts in silence.
+   */
+  private noteUnlisted(hosts: readonly string[]): void {
+    const now = new Set(hosts);
+    for (const host of now) {
+      if (this.unlistedReported.has(host)) continue;
+      this.unlistedReported.add(host);
+      this.errors++;
+      this.options.logger.warn(
+        { dir: path.join(this.root, host), host },
+        'host folder could not be listed; its episode files are not counted until it can',
+      );
+    }
+    for (const host of this.unlistedReported) {
+      if (now.has(host)) continue;
+      this.unlistedReported.delete(host);
+      this.options.logger.info({ dir: path.join(this.root, host), host }, 'host folder listed again');
+    }
+  }
+
   private async scanAll(): Promise<void> {
     if (this.stopped) return;
     this.scans++;
@@ -174,6 +198,7 @@ export class EpisodesDirFeeder implements EpisodeFileSource {
       this.missingReported = false;
       this.options.logger.info({ dir: this.root }, 'episodes folder appeared');
     }
+    this.noteUnlisted(changes.unlisted);
     for (const host of changes.removed.keys()) this.dropHost(host);
     for (const host of changes.relisted.keys()) {
       // A host folder that appeared after the watches above were armed: its files landing before
@@ -368,7 +393,12 @@ export class EpisodesDirFeeder implements EpisodeFileSource {
     }
     // Still changing: look once more when it may have settled.
     if (!isSettled(listing)) this.scheduleReconcile(host);
-    const changes = { relisted: new Map([[host, previous]]), removed: new Map(), readable: true };
+    const changes = {
+      relisted: new Map([[host, previous]]),
+      removed: new Map(),
+      readable: true,
+      unlisted: [],
+    };
     const diff = await diffListings(changes, new Map([[host, listing]]));
     if (this.hostListings.get(host) !== previous) return; // Dropped meanwhile.
     this.hostListings.set(host, listing);

@@ -374,6 +374,13 @@ export class Metrics {
     stat('gauge', 'hosts', 'Hosts with episode folders on disk.', [], (s) => s.stats.episodes_dir.hosts);
     stat(
       'counter',
+      'episodes_dir_errors_total',
+      'Listings of episodes/ or of a host folder that failed (an unlistable host folder once, until listed again).',
+      [],
+      (s) => s.stats.episodes_dir.errors,
+    );
+    stat(
+      'counter',
       'health_files_skipped_total',
       'Health files that could not be read.',
       [],

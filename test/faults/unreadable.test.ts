@@ -91,4 +91,38 @@ describe('fault: an indexed episode file the server may not read', () => {
     },
     60_000,
   );
+
+  it.runIf(RUNS_AS_ROOT)(
+    'says once that a host folder cannot be listed, and counts it again once it can',
+    async (ctx) => {
+      if (!(await nobodyCanRun())) ctx.skip();
+      const { root, stateDir, tarball } = await rootForNobody(2);
+      const hostDir = path.dirname(tarball);
+      fs.chmodSync(hostDir, 0o700); // root's own: nobody cannot list it
+      const server = await startChildServer({
+        dataRoot: root,
+        stateDir,
+        uid: NOBODY,
+        extra: ['--rescan-interval', '0.5'],
+      });
+      const files = async () => {
+        const res = await fetch(`${server.url}/api/state`);
+        return ((await res.json()) as { host_counts: Record<string, number> }).host_counts['host-01'] ?? 0;
+      };
+      await until('the warning', async () =>
+        /host folder could not be listed/.test(server.stderr()) ? true : undefined,
+      );
+      expect(await files()).toBe(0);
+      // Rescanned every 0.5 s meanwhile: said once.
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(server.stderr().split('host folder could not be listed').length - 1).toBe(1);
+      const m = await scrapeMetrics(server.url);
+      expect(m('episodes_dir_errors_total')).toBeGreaterThanOrEqual(1);
+      fs.chmodSync(hostDir, 0o755);
+      await until('the host counted again', async () => ((await files()) === 2 ? true : undefined));
+      server.child.kill('SIGTERM');
+      await server.exited;
+    },
+    60_000,
+  );
 });
