@@ -29,6 +29,7 @@ describe('cis490-dashboard CLI', () => {
     expectUsageError(await cli(['serve', '--port', '-1']), /--port must be between/);
     expectUsageError(await cli(['serve'], { CIS490_SNAPSHOT_INTERVAL: 'often' }), /CIS490_SNAPSHOT_INTERVAL/);
     expectUsageError(await cli(['frobnicate']), /unknown command 'frobnicate'/);
+    expectUsageError(await cli([]), /no command given \(commands: serve, /);
     const file = path.join(tempDir(), 'not-a-dir');
     fs.writeFileSync(file, 'x');
     expectUsageError(

@@ -31,9 +31,15 @@ function mainHelp(): string {
  */
 export async function run(argv: readonly string[]): Promise<number> {
   const [name, ...rest] = argv;
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+  if (name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(mainHelp());
-    return name === undefined ? EXIT_USAGE : 0;
+    return 0;
+  }
+  if (name === undefined) {
+    process.stderr.write(
+      `cis490-dashboard: no command given (commands: ${COMMANDS.map((c) => c.name).join(', ')}); 'cis490-dashboard --help' lists them\n`,
+    );
+    return EXIT_USAGE;
   }
   if (name === '--version' || name === '-v') {
     process.stdout.write(`${packageVersion()}\n`);

@@ -195,21 +195,28 @@ export async function buildApp(ctx: AppContext, options: BuildAppOptions): Promi
   });
 
   const checkOrigin = options.checkOrigin;
-  app.get(
-    '/ws',
-    {
-      websocket: true,
-      // Another site's page (cross-site WebSocket hijacking) is refused before the upgrade.
-      onRequest: async (req, reply) => {
-        if (!req.ws || !checkOrigin || checkOrigin(req.headers.origin, req.raw)) return;
-        req.log.warn({ origin: req.headers.origin, remote: req.ip }, 'ws origin refused');
-        return reply
-          .code(403)
-          .send(errorBody('forbidden_origin', 'this page’s origin may not open the WebSocket'));
-      },
+  app.route({
+    method: 'GET',
+    url: '/ws',
+    schema: { hide: true },
+    // Another site's page (cross-site WebSocket hijacking) is refused before the upgrade.
+    onRequest: async (req, reply) => {
+      if (!req.ws || !checkOrigin || checkOrigin(req.headers.origin, req.raw)) return;
+      req.log.warn({ origin: req.headers.origin, remote: req.ip }, 'ws origin refused');
+      return reply
+        .code(403)
+        .send(errorBody('forbidden_origin', 'this page’s origin may not open the WebSocket'));
     },
-    (socket, req) => ctx.hub.accept(socket, req.raw, wsAuthorized(req)),
-  );
+    // A plain GET (a browser tab, curl): told what the path is for, as JSON like every error.
+    handler: async (_req, reply) =>
+      reply
+        .code(426)
+        .header('upgrade', 'websocket')
+        .send(
+          errorBody('upgrade_required', 'this is the WebSocket endpoint: connect with a WebSocket client'),
+        ),
+    wsHandler: (socket, req) => ctx.hub.accept(socket, req.raw, wsAuthorized(req)),
+  });
   registerStateRoutes(app, ctx);
   registerAlertRoutes(app, ctx, options.scaleOutAlerts !== undefined);
   registerPhaseRoutes(app, ctx);

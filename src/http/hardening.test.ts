@@ -57,6 +57,16 @@ describe('HTTP edges (issue 14 item 9)', () => {
     expect(body).toEqual({ error: { code: 'headers_too_large', message: expect.stringMatching(/16 KiB/) } });
   });
 
+  it('answers a plain GET of /ws with 426 JSON saying it is the WebSocket endpoint', async () => {
+    const s = await server();
+    const res = await rawGet(s.url, '/ws');
+    expect(res.status).toBe(426);
+    expect(res.headers['content-type']).toMatch(/^application\/json/);
+    expect(JSON.parse(res.body)).toEqual({
+      error: { code: 'upgrade_required', message: expect.stringMatching(/WebSocket/) },
+    });
+  });
+
   it('accepts a phase post whose valid JSON has a __proto__ key (the key is dropped)', async () => {
     const s = await server({ phaseToken: true });
     const res = await fetch(`${s.url}/api/phase`, {
