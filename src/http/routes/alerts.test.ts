@@ -92,6 +92,12 @@ describe('GET /api/alerts from the catalog', () => {
       ['from=soon', 'from'],
       ['cursor=zzz', 'cursor'],
       ['severity=high', 'severity'],
+      ['from=2026-11-02&to=2026-11-01', 'from'],
+      // Made-up cursors, and one of the plain listing given to the grouped one.
+      ['cursor=Wy0xXQ', 'cursor'],
+      ['cursor=WyJhbGVydHMiLDEuNV0', 'cursor'],
+      ['cursor=WyJhbGVydHMiLC0xXQ', 'cursor'],
+      ['dedup=1&cursor=WyJhbGVydHMiLDQwXQ', 'cursor'],
     ]) {
       const { status, body } = await getJson<{ error: { message: string } }>(server, `/api/alerts?${query}`);
       expect(status, query).toBe(400);

@@ -4,7 +4,7 @@ import { hostsWhere } from '../../catalog/hosts-where.js';
 import { alertFromRow } from '../../catalog/ingest-store.js';
 import type { AlertGroup, AlertsPage } from '../../protocol/api.js';
 import type { AppContext } from '../context.js';
-import { assertCatalogWritable } from '../errors.js';
+import { assertCatalogWritable, badQuery } from '../errors.js';
 import { boolParam, decodeCursor, encodeCursor, intParam, list, type RawQuery, timeParam } from '../query.js';
 import { AlertsPageSchema, AlertsQuery, route } from '../schemas.js';
 import { noReceiverHere } from './alert-lifecycle.js';
@@ -41,7 +41,9 @@ export function registerAlertRoutes(app: FastifyInstance, ctx: AppContext, scale
     const to = timeParam(q, 'to');
     const limit = intParam(q, 'limit', 1, 500) ?? 100;
     const dedup = boolParam(q, 'dedup');
-    const cursor = decodeCursor(q, 1);
+    if (from !== undefined && to !== undefined && from > to)
+      throw badQuery("query parameter 'from' is after 'to'");
+    const after = pageAfter(decodeCursor(q, 2), dedup ? GROUPS_CURSOR : ALERTS_CURSOR);
     assertCatalogWritable(ctx.catalogHealth.fault);
     const where: string[] = [];
     const params: Array<string | number> = [];
@@ -70,7 +72,6 @@ export function registerAlertRoutes(app: FastifyInstance, ctx: AppContext, scale
     const whereSql = where.length ? `WHERE ${where.join(' AND ')}` : '';
     const db = ctx.catalog;
     const columns = scaleOut ? `${COLUMNS}, receiver` : COLUMNS;
-    const after = typeof cursor?.[0] === 'number' ? cursor[0] : null;
 
     if (!dedup) {
       const pageWhere = after === null ? whereSql : `${whereSql ? `${whereSql} AND` : 'WHERE'} id < ?`;
@@ -86,7 +87,7 @@ export function registerAlertRoutes(app: FastifyInstance, ctx: AppContext, scale
       const last = page[page.length - 1];
       return {
         items: page.map(alertItem),
-        next_cursor: rows.length > limit && last ? encodeCursor([last.id]) : null,
+        next_cursor: rows.length > limit && last ? encodeCursor([ALERTS_CURSOR, last.id]) : null,
         total,
       };
     }
@@ -124,6 +125,25 @@ export function registerAlertRoutes(app: FastifyInstance, ctx: AppContext, scale
       last_seen: g.last_seen,
     }));
     const last = page[page.length - 1];
-    return { items, next_cursor: groups.length > limit && last ? encodeCursor([last.last_id]) : null, total };
+    return {
+      items,
+      next_cursor: groups.length > limit && last ? encodeCursor([GROUPS_CURSOR, last.last_id]) : null,
+      total,
+    };
   });
+}
+
+/**
+ * A page cursor names its listing (alerts, or groups with `dedup`) and the row id it ends at: a
+ * cursor of the other listing (whose ids mean another thing) or a made-up id is refused, not
+ * answered with a page that skips rows.
+ */
+const ALERTS_CURSOR = 'alerts';
+const GROUPS_CURSOR = 'groups';
+
+function pageAfter(cursor: Array<string | number | null> | undefined, listing: string): number | null {
+  if (cursor === undefined) return null;
+  const [kind, id] = cursor;
+  if (kind === listing && typeof id === 'number' && Number.isSafeInteger(id) && id > 0) return id;
+  throw badQuery(`query parameter 'cursor' is not a cursor this server issued for this listing`);
 }
