@@ -19,6 +19,7 @@ import { type OriginCheck, type ReadAuth, registerReadAuth } from './auth.js';
 import type { AppContext } from './context.js';
 import { catalogFaultReason, errorBody, HttpError } from './errors.js';
 import { lazyOpenApi } from './openapi.js';
+import { MALFORMED_QUERY, parseQueryString } from './query-parser.js';
 import { registerAlertLifecycleRoutes, type ScaleOutAlerts } from './routes/alert-lifecycle.js';
 import { registerAlertRoutes } from './routes/alerts.js';
 import { registerEpisodeRoutes } from './routes/episodes.js';
@@ -84,7 +85,7 @@ export async function createBaseApp(
     // What Node's parser refuses (a request head over 16 KiB: 431) answers in our error shape.
     clientErrorHandler,
     // Query strings like ?host=a&host=b arrive as arrays.
-    routerOptions: { ignoreTrailingSlash: true },
+    routerOptions: { ignoreTrailingSlash: true, querystringParser: parseQueryString },
     // Malformed URLs (bad escapes, over-long params) are answered before any hook runs: give them
     // the same headers and error shape as everything else.
     frameworkErrors(err, _req, rawReply) {
@@ -109,6 +110,10 @@ export async function createBaseApp(
   await app.register(fastifyCookie);
   // Limits are applied where they are decided (wrong tokens, phase posts), not on every route.
   await app.register(fastifyRateLimit, { global: false });
+  app.addHook('onRequest', async (req, reply) => {
+    if ((req.query as Record<symbol, unknown>)[MALFORMED_QUERY])
+      return reply.code(400).send(errorBody('bad_url', 'malformed escape in the query string'));
+  });
   await o.beforeAuth?.(app);
   const wsAuthorized = o.readAuth ? registerReadAuth(app, o.readAuth) : () => true;
 

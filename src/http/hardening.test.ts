@@ -57,6 +57,21 @@ describe('HTTP edges (issue 14 item 9)', () => {
     expect(body).toEqual({ error: { code: 'headers_too_large', message: expect.stringMatching(/16 KiB/) } });
   });
 
+  it('answers a query escape that does not decode with 400 bad_url, as in the path', async () => {
+    const s = await server();
+    for (const query of ['q=%ff', 'q=%zz', 'host=%C3', 'x%ff=1']) {
+      const res = await rawGet(s.url, `/api/episodes?${query}`);
+      expect(res.status, query).toBe(400);
+      expect(JSON.parse(res.body), query).toEqual({
+        error: { code: 'bad_url', message: expect.any(String) },
+      });
+    }
+    // Good escapes and repeats read as before.
+    expect((await rawGet(s.url, '/api/episodes?q=%E2%82%AC')).status).toBe(200);
+    const both = await rawGet(s.url, '/api/episodes?host=host-01&host=host%2D02&limit=1');
+    expect(both.status).toBe(200);
+  });
+
   it('answers a plain GET of /ws with 426 JSON saying it is the WebSocket endpoint', async () => {
     const s = await server();
     const res = await rawGet(s.url, '/ws');
