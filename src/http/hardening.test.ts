@@ -72,6 +72,30 @@ describe('HTTP edges (issue 14 item 9)', () => {
     expect(both.status).toBe(200);
   });
 
+  it('says a bad value in words, not as the regular expression or constant it failed', async () => {
+    const s = await server({ phaseToken: true });
+    const said = async (pathname: string) =>
+      (JSON.parse((await rawGet(s.url, pathname)).body) as { error: { message: string } }).error.message;
+    expect(await said('/api/episodes?limit=-1')).toBe(
+      "query parameter 'limit' must be a whole number (digits only)",
+    );
+    expect(await said('/api/episodes/facets?with_phases=2')).toBe(
+      "query parameter 'with_phases' must be 0 or 1",
+    );
+    expect(await said('/api/alerts?dedup=2')).toBe(
+      "query parameter 'dedup' must be 1, 0, true, false, yes or no",
+    );
+    const res = await fetch(`${s.url}/api/alerts/actions`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer phase-token-0123456789', 'content-type': 'application/json' },
+      body: JSON.stringify({ dedup_key: 'x', kind: 'nuke', by: 'me' }),
+    });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { message: string } }).error.message).toBe(
+      `field 'kind' must be one of "acknowledge", "silence"`,
+    );
+  });
+
   it('answers a plain GET of /ws with 426 JSON saying it is the WebSocket endpoint', async () => {
     const s = await server();
     const res = await rawGet(s.url, '/ws');

@@ -392,6 +392,13 @@ export const validatorCompiler: FastifySchemaCompiler<TSchema> = ({ schema }) =>
 };
 
 /** A validation failure as one sentence naming the parameter (or body field) at fault. */
+/** The patterns of this API's schemas, in the words an error says them in. */
+const PATTERN_WORDS: Record<string, string> = {
+  '^\\d+$': 'must be a whole number (digits only)',
+  '^[01]$': 'must be 0 or 1',
+  '^(0|1|true|false|yes|no)$': 'must be 1, 0, true, false, yes or no',
+};
+
 export function describeValidation(
   errors: ReadonlyArray<{ instancePath?: string; message?: string; keyword?: string; params?: unknown }>,
   part: string,
@@ -415,6 +422,19 @@ export function describeValidation(
   const name = (first.instancePath ?? '').replace(/^\//, '').split('/')[0] ?? '';
   if (part === 'querystring' && first.keyword === 'type' && first.message === 'must be string') {
     return `query parameter '${name}' given more than once`;
+  }
+  // A pattern or a set of constants, said in words rather than as the regular expression.
+  if (first.keyword === 'pattern') {
+    const rule = PATTERN_WORDS[String(params.pattern)];
+    if (rule !== undefined) return `${where} '${name}' ${rule}`;
+  }
+  if (first.keyword === 'const') {
+    const allowed = errors
+      .filter((e) => e.keyword === 'const' && e.instancePath === first.instancePath)
+      .map((e) => (e.params as { allowedValue?: unknown } | undefined)?.allowedValue)
+      .filter((v) => v !== undefined);
+    if (allowed.length > 0)
+      return `${where} '${name}' must be one of ${allowed.map((v) => JSON.stringify(v)).join(', ')}`;
   }
   return name === ''
     ? `${part} ${first.message ?? 'is invalid'}`
