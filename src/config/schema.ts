@@ -335,7 +335,7 @@ export const DEMO_OPTIONS = Type.Object({
     Type.String({
       minLength: 1,
       description:
-        'The demo folder: `data/` (the data root), `state/` (the state dir), `phase-token`. A folder holding an earlier demo is continued, not regenerated. Default: a fresh `cis490-demo-*` folder under the OS temp dir.',
+        'The demo folder: `data/` (the data root), `state/` (the state dir), `phase-token`. A folder holding an earlier demo is continued, not regenerated; one holding anything else is refused (exit 2). Default: a fresh `cis490-demo-*` folder under the OS temp dir.',
       'x-env': 'CIS490_DEMO_DIR',
       'x-arg': 'DIR',
     }),

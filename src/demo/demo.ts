@@ -6,6 +6,7 @@ import { hostIds } from '../generate/generate.js';
 import { Rng } from '../generate/rng.js';
 import type { RunningServer, ServerConfig } from '../server.js';
 import { startServer } from '../server.js';
+import { UsageError } from '../util/errors.js';
 import { makeFolder } from '../util/make-folder.js';
 import { backfill } from './backfill.js';
 import { phaseClient } from './phase-client.js';
@@ -69,6 +70,7 @@ export async function startDemo(o: DemoOptions = {}): Promise<RunningDemo> {
   const ownsDir = o.dir === undefined;
   const dataRoot = path.join(dir, 'data');
   const stateDir = path.join(dir, 'state');
+  if (o.dir !== undefined) checkDemoDir(dir);
   makeFolder(dir);
 
   const receiver = new Receiver(dataRoot, nodeReceiverFs, {
@@ -132,6 +134,32 @@ export async function startDemo(o: DemoOptions = {}): Promise<RunningDemo> {
     return stopping;
   };
   return { dir, dataRoot, stateDir, url: server.url, server, simulator, fresh, stop };
+}
+
+/** What a demo folder holds (an earlier run's): nothing else is written beside them. */
+const DEMO_ENTRIES = new Set(['data', 'state', 'phase-token']);
+
+/**
+ * A `--dir` must be a demo's folder, or empty, or new: a demo writes `data/`, `state/` and a token
+ * into it, so a folder holding anything else (someone's work, a real data root) is refused.
+ */
+function checkDemoDir(dir: string): void {
+  let entries: string[];
+  try {
+    entries = fs.readdirSync(dir);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return;
+    if (code === 'ENOTDIR') throw new UsageError('demo_dir_not_dir', `--dir ${dir} is a file, not a folder`);
+    throw err;
+  }
+  const foreign = entries.filter((e) => !DEMO_ENTRIES.has(e));
+  if (foreign.length > 0) {
+    throw new UsageError(
+      'demo_dir_not_demo',
+      `--dir ${dir} holds other things than a demo's (${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? ', …' : ''}): give an empty or new folder, or an earlier demo's`,
+    );
+  }
 }
 
 function holdsData(dataRoot: string): boolean {
