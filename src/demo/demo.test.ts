@@ -125,9 +125,7 @@ describe('demo', () => {
   it('refuses a --dir that holds anything but an earlier demo, and writes nothing into it', async () => {
     const dir = tempDir();
     fs.writeFileSync(path.join(dir, 'thesis.tex'), 'mine');
-    await expect(startDemo({ dir })).rejects.toThrow(
-      /holds other things than a demo's \(thesis\.tex\)/,
-    );
+    await expect(startDemo({ dir })).rejects.toThrow(/holds other things than a demo's \(thesis\.tex\)/);
     expect(fs.readdirSync(dir)).toEqual(['thesis.tex']);
     const file = path.join(dir, 'thesis.tex');
     await expect(startDemo({ dir: file })).rejects.toThrow(/is a file, not a folder/);
