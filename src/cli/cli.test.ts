@@ -30,6 +30,19 @@ describe('cis490-dashboard CLI', () => {
     expectUsageError(await cli(['serve'], { CIS490_SNAPSHOT_INTERVAL: 'often' }), /CIS490_SNAPSHOT_INTERVAL/);
     expectUsageError(await cli(['frobnicate']), /unknown command 'frobnicate'/);
     expectUsageError(await cli([]), /no command given \(commands: serve, /);
+    // A value of the wrong shape, said with its flag and in words.
+    expectUsageError(
+      await cli(['serve', '--redis', 'notaurl']),
+      /^cis490-dashboard: --redis must be a redis:\/\/ or rediss:\/\/ URL, got 'notaurl'/,
+    );
+    expectUsageError(
+      await cli(['agent', '--advertise-url', 'notaurl']),
+      /--advertise-url must be an http:\/\/ or https:\/\/ URL/,
+    );
+    expectUsageError(
+      await cli(['serve', '--host-thresholds', 'disk_warn=200%']),
+      /--host-thresholds: 'disk_warn=200%': a disk share is at most 100%/,
+    );
     const file = path.join(tempDir(), 'not-a-dir');
     fs.writeFileSync(file, 'x');
     expectUsageError(

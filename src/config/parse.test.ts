@@ -66,6 +66,7 @@ describe('parseOptions', () => {
           'allowed-origin': 'https://a.example',
           redis: 'redis://127.0.0.1:6390',
           namespace: 'lab2',
+          'advertise-url': 'http://rack-1.lab:8491',
         }) as Record<string, string>
       )[flag] ??
       (/interval/.test(flag) ? '3' : /port|buffer|bytes/.test(flag) ? '4096' : `/from-env/${flag}`);

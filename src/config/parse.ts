@@ -151,9 +151,20 @@ function convert(view: OptionView, text: string, source: string): unknown {
   const k = kindOf(view.schema);
   const flag = view.flag;
   switch (k.kind) {
-    case 'string':
+    case 'string': {
       if (text === '') throw new UsageError('bad_value', `${source} must not be empty`, { flag });
+      // Said with the flag and in words (the schema's shape), not as a JSON pointer and a pattern.
+      const pattern: unknown = Reflect.get(view.schema, 'pattern');
+      if (typeof pattern === 'string' && !new RegExp(pattern).test(text)) {
+        const shape: unknown = Reflect.get(view.schema, 'x-shape');
+        throw new UsageError(
+          'bad_value',
+          `${source} must be ${typeof shape === 'string' ? shape : `of the form ${pattern}`}, got '${text}'`,
+          { flag },
+        );
+      }
       return text;
+    }
     case 'choice':
       if (!k.choices.includes(text)) {
         throw new UsageError('bad_value', `${source} must be one of ${k.choices.join(', ')}, got '${text}'`, {

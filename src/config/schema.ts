@@ -193,7 +193,7 @@ const SERVE_PROPERTIES = {
     Type.String({
       minLength: 1,
       description:
-        'Host status thresholds over the defaults, e.g. stale_warn=60m,stale_crit=3h,heartbeat_warn=5m,heartbeat_crit=15m,disk_warn=10%,disk_crit=5%,queue_warn=10,queue_crit=50.',
+        'Host status thresholds over the defaults, e.g. stale_warn=60m,stale_crit=3h,heartbeat_warn=5m,heartbeat_crit=15m,disk_warn=10%,disk_crit=5%,queue_warn=10,queue_crit=50. Each name once; times above 0, disk shares up to 100%, a critical one past its warning.',
       'x-env': 'CIS490_HOST_THRESHOLDS',
       'x-arg': 'LIST',
     }),
@@ -210,6 +210,7 @@ const SERVE_PROPERTIES = {
   redis: Type.Optional(
     Type.String({
       pattern: '^rediss?://[^\\s]+$',
+      'x-shape': 'a redis:// or rediss:// URL',
       description:
         'Serve as a replica of the shared stream on this Redis (`redis://host:port[/db]`, `rediss://` for TLS; scale-out, see README): no data root of its own, the receivers’ agents feed it. `--data-root` is then ignored.',
       'x-env': 'CIS490_REDIS',
@@ -218,6 +219,7 @@ const SERVE_PROPERTIES = {
   ),
   namespace: Type.String({
     pattern: '^[A-Za-z0-9._-]{1,64}$',
+    'x-shape': '1–64 letters, digits, dots, underscores or dashes',
     default: 'cis490',
     description:
       'With `--redis`: the shared log’s namespace (the Redis hash tag of every key); agents and replicas of one lab share it.',
@@ -403,6 +405,8 @@ export const AGENT_OPTIONS = Type.Object({
   advertiseUrl: Type.Optional(
     Type.String({
       minLength: 1,
+      pattern: '^https?://[^\\s/]+(/[^\\s]*)?$',
+      'x-shape': 'an http:// or https:// URL',
       description:
         'The URL replicas reach this agent by, written in its heartbeat (default: `http://` + the address it listens on).',
       'x-env': 'CIS490_AGENT_URL',

@@ -42,6 +42,7 @@ const KEYS: Record<string, { key: keyof HostThresholds; unit: 'min' | 'share' | 
  */
 export function parseHostThresholds(spec: string): HostThresholds {
   const t: HostThresholds = { ...DEFAULT_HOST_THRESHOLDS };
+  const given = new Set<string>();
   for (const part of spec
     .split(',')
     .map((s) => s.trim())
@@ -53,13 +54,19 @@ export function parseHostThresholds(spec: string): HostThresholds {
         `'${part}' is not one of ${Object.keys(KEYS).join(', ')} = a number (m/h for times, % for disk)`,
       );
     }
+    const name = m[1] as string;
+    // Said twice, the second silently won: a typo of the other key, most likely.
+    if (given.has(name)) throw new Error(`'${name}' is given more than once`);
+    given.add(name);
     const n = Number(m[2]);
     const suffix = m[3];
     if (def.unit === 'min') {
       if (suffix === '%') throw new Error(`'${part}': a time takes m or h`);
+      if (n <= 0) throw new Error(`'${part}': a time must be longer than 0`);
       t[def.key] = suffix === 'h' ? n * 60 : n;
     } else if (def.unit === 'share') {
       if (suffix !== '%') throw new Error(`'${part}': a disk share takes %, e.g. 10%`);
+      if (n > 100) throw new Error(`'${part}': a disk share is at most 100%`);
       t[def.key] = n / 100;
     } else {
       if (suffix !== undefined) throw new Error(`'${part}': a queue depth is a plain number`);
