@@ -180,6 +180,13 @@ describe('a line cut off mid-write with the next one behind it', () => {
       reason: 'malformed_json',
     });
     expect(parseIndexLine('not json at all')).toEqual({ ok: false, reason: 'malformed_json' });
+    // A line cut short by its last brace: the object is its value, not a line of its own.
+    for (const line of [
+      '{"episode_id": "a", "host_id": "h", "x": {"episode_id": "b", "host_id": "c"}',
+      '{"episode_id": "a", "host_id": "h", "x": [1, {"episode_id": "b", "host_id": "c"}',
+    ]) {
+      expect(parseIndexLine(line), line).toEqual({ ok: false, reason: 'malformed_json' });
+    }
   });
 
   it('gives whole lines no torn mark', () => {

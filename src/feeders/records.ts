@@ -266,6 +266,8 @@ export function parseIndexLineFully(line: string): ParseResult<EpisodeRecord> {
 
 /** Where a JSON object with a key may begin: `{`, optional whitespace, a quote. */
 const OBJECT_START = /\{[ \t\r]*"/g;
+/** The end of a text after which an object is a value (`:`, `,` or `[`, then whitespace). */
+const VALUE_PLACE = /[:,[][ \t\r]*$/;
 /** Places in one malformed line tried as the start of a record after a torn fragment, at most. */
 const TORN_TRIES = 16;
 
@@ -280,9 +282,12 @@ function recoverTornLine(line: string): ParseResult<EpisodeRecord> | null {
   for (let tries = 0; tries < TORN_TRIES; tries++) {
     const m = OBJECT_START.exec(line);
     if (m === null) return null;
+    OBJECT_START.lastIndex = m.index + 1;
+    // An object right after a key's colon, a comma or an array's bracket is a value of the line
+    // before it (a line cut short by its last brace), not a line of its own.
+    if (VALUE_PLACE.test(line.slice(0, m.index))) continue;
     const tail = parseLineFully(line.slice(m.index), INDEX_FIELDS, indexRecord);
     if (tail.ok) return { ok: true, record: tail.record, torn: excerpt(line.slice(0, m.index)) };
-    OBJECT_START.lastIndex = m.index + 1;
   }
   return null;
 }

@@ -11,7 +11,7 @@ export const phaseMixCommand = defineCommand({
     'Compute the dataset phase mix once (every episode, or a random sample) and print it as JSON. With --state-dir, uses and fills the label cache so the next run reads only new episodes.',
   options: PHASE_MIX_OPTIONS,
   async run(o) {
-    const dataRoot = oneShotDataRoot(o.dataRoot);
+    const dataRoot = oneShotDataRoot(o.dataRoot, ['episodes']);
     const logger = createLogger({ level: o.logLevel, destination: process.stderr });
     const mix = await computePhaseMixOnce({
       dataRoot,

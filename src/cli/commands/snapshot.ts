@@ -10,7 +10,7 @@ export const snapshotCommand = defineCommand({
     'Read the data root once (index, alerts, episodes/, health/) and print the snapshot as JSON. Uses no state dir and writes nothing.',
   options: SNAPSHOT_OPTIONS,
   async run(options) {
-    const dataRoot = oneShotDataRoot(options.dataRoot);
+    const dataRoot = oneShotDataRoot(options.dataRoot, ['index.jsonl', 'alerts.jsonl', 'episodes']);
     // Logs go to stderr so stdout is exactly the JSON.
     const logger = createLogger({ level: options.logLevel, destination: process.stderr });
     const pipeline = createPipeline({
