@@ -391,7 +391,6 @@ export const validatorCompiler: FastifySchemaCompiler<TSchema> = ({ schema }) =>
   };
 };
 
-/** A validation failure as one sentence naming the parameter (or body field) at fault. */
 /** The patterns of this API's schemas, in the words an error says them in. */
 const PATTERN_WORDS: Record<string, string> = {
   '^\\d+$': 'must be a whole number (digits only)',
@@ -399,6 +398,7 @@ const PATTERN_WORDS: Record<string, string> = {
   '^(0|1|true|false|yes|no)$': 'must be 1, 0, true, false, yes or no',
 };
 
+/** A validation failure as one sentence naming the parameter (or body field) at fault. */
 export function describeValidation(
   errors: ReadonlyArray<{ instancePath?: string; message?: string; keyword?: string; params?: unknown }>,
   part: string,

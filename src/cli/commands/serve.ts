@@ -21,8 +21,8 @@ export const serveCommand = defineCommand({
     'Serve the dashboard for a data root: tail it, keep the live state, push it over WebSocket and HTTP.',
   options: SERVER_OPTIONS,
   async run(options) {
-    // Caught before the start: a signal sent the moment the "serving" line appears is a clean stop.
     if (options.webDir !== undefined) checkWebDir(options.webDir);
+    // Caught before the start: a signal sent the moment the "serving" line appears is a clean stop.
     const signals = catchStopSignals();
     if (options.redis !== undefined) {
       // Scale-out: a replica of the shared stream (no data root of its own). Loaded only then: the
