@@ -62,11 +62,10 @@ export interface CompactIndexBatch {
   /** First rejected lines per reason, for the log (and the first torn fragments, `torn_line`). */
   rejected: Array<{ reason: RecordSkipReason | 'torn_line'; excerpt: string }>;
   /**
-   * Lines whose start was the torn fragment of an earlier line, dropped so the episode after it
-   * is kept (records.ts `ParseResult.torn`): counted as `torn_line` skips, the line itself valid.
+   * Every rejected line of the batch by reason, excerpted or not, and its torn fragments
+   * (`torn_line`: the start of an earlier line, dropped so the episode after it is kept, records.ts
+   * `ParseResult.torn`; the line itself is valid).
    */
-  torn: number;
-  /** Every rejected line (and torn fragment) of the batch by reason, excerpted or not. */
   rejectedCounts: Record<string, number>;
   /**
    * Where each valid line's text fields lie, for the catalog writer (which then needs no parse):
@@ -269,7 +268,6 @@ export class CompactBatchBuilder {
   private hostLastMs: number[] = [];
   private rejected: CompactIndexBatch['rejected'] = [];
   private readonly rejectedPerReason = new Map<string, number>();
-  private torn = 0;
   /**
    * The last TAIL_KEPT valid lines, as a ring: batch index, and the text — or, for lines the
    * byte reader decoded, where the text is in its buffer (decoded only if it stays in the tail).
@@ -319,7 +317,6 @@ export class CompactBatchBuilder {
     this.hostLastMs = [];
     this.rejected = [];
     this.rejectedPerReason.clear();
-    this.torn = 0;
     this.texts = [];
     this.spanCount = 0;
     this.valid = 0;
@@ -401,10 +398,7 @@ export class CompactBatchBuilder {
       this.addRejected(parsed.reason, line);
       return;
     }
-    if (parsed.torn !== undefined) {
-      this.torn++;
-      this.noteRejected('torn_line', parsed.torn);
-    }
+    if (parsed.torn !== undefined) this.noteRejected('torn_line', parsed.torn);
     const r = parsed.record;
     const [hi, lo] = hash64(r.episode_id);
     const ms = r.received_at === null ? Number.NaN : wallMs(r.received_at);
@@ -641,7 +635,6 @@ export class CompactBatchBuilder {
       tail,
       ...deferred,
       rejected: this.rejected,
-      torn: this.torn,
       rejectedCounts: Object.fromEntries(this.rejectedPerReason),
       rows: this.rows.subarray(0, n * ROW_FIELDS),
       spans: this.spans.subarray(0, this.spanCount),

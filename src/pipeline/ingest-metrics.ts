@@ -83,7 +83,9 @@ export class IngestMetrics implements IngestProjection {
       const n = perCode[k + 1] as number;
       if (n > 0) c.skipped[reason] = (c.skipped[reason] ?? 0) + n;
     });
-    if (batch.torn > 0) c.skipped.torn_line = (c.skipped.torn_line ?? 0) + batch.torn;
+    // The only count not in the status codes: a torn fragment's line is itself valid.
+    const torn = batch.rejectedCounts.torn_line ?? 0;
+    if (torn > 0) c.skipped.torn_line = (c.skipped.torn_line ?? 0) + torn;
     addSkips(c.skipped, read.skips);
     c.invalid_utf8_lines += read.skips.invalid_utf8 ?? 0;
     c.bytes += read.bytes;
