@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import { BIN, runCli as cli, expectUsageError } from '../../test/support/cli.js';
-import { NOBODY, nobodyCanRun, RUNS_AS_ROOT, rootForNobody } from '../../test/support/nobody.js';
+import { itAsNobody, NOBODY, rootForNobody } from '../../test/support/nobody.js';
 import { tempDir } from '../../test/support/tmp.js';
 import { generateDataRoot } from '../generate/generate.js';
 
@@ -79,10 +79,9 @@ describe('cis490-dashboard CLI', () => {
     expectUsageError(await cli([...serve, '--host', 'no-such-host.invalid']), /ENOTFOUND|EAI_AGAIN/);
   });
 
-  it.runIf(RUNS_AS_ROOT)(
+  itAsNobody(
     'snapshot and phase-mix refuse a data root they cannot read (exit 2), not wait or print an empty lab',
-    async (ctx) => {
-      if (!(await nobodyCanRun())) ctx.skip();
+    async () => {
       const { root } = await rootForNobody(2);
       fs.chmodSync(root, 0o700); // root's own: nobody cannot list it
       for (const command of ['snapshot', 'phase-mix']) {
@@ -103,10 +102,9 @@ describe('cis490-dashboard CLI', () => {
     },
   );
 
-  it.runIf(RUNS_AS_ROOT)(
+  itAsNobody(
     'phase-mix reads a tarball again once it can (a permission is not cached as a broken file)',
-    async (ctx) => {
-      if (!(await nobodyCanRun())) ctx.skip();
+    async () => {
       const { root, stateDir, tarball } = await rootForNobody(3);
       const mix = async () => {
         const r = await cli(['phase-mix', '--data-root', root, '--state-dir', stateDir], {}, NOBODY);

@@ -6,46 +6,38 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, vi } from 'vitest';
 import type { EpisodeDetail } from '../../src/protocol/api.js';
 import { scrapeMetrics } from '../support/metrics.js';
-import { NOBODY, nobodyCanRun, RUNS_AS_ROOT, rootForNobody } from '../support/nobody.js';
+import { itAsNobody, NOBODY, rootForNobody } from '../support/nobody.js';
 import { startChildServer } from './child-server.js';
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+/** `vi.waitFor` here: every 100 ms, for up to 30 s (a listing or a hash takes its poll interval). */
+const POLL = { timeout: 30_000, interval: 100 };
 
 describe('fault: an indexed episode file the server may not read', () => {
-  it.runIf(RUNS_AS_ROOT)(
+  itAsNobody(
     'is told once, stays unverified, and is hashed once readable',
-    async (ctx) => {
-      if (!(await nobodyCanRun())) ctx.skip();
+    async () => {
       const { root, stateDir, tarball } = await rootForNobody(3);
       const id = path.basename(tarball).replace(/\.tar\.zst$/, '');
       fs.chmodSync(tarball, 0o600); // root's own: nobody cannot open it
 
       const server = await startChildServer({
         dataRoot: root,
-        stateDir: path.join(stateDir, 's'),
+        stateDir,
         uid: NOBODY,
       });
       const status = async () => {
         const res = await fetch(`${server.url}/api/episodes/${id}`);
         return res.status === 200 ? ((await res.json()) as EpisodeDetail).episode.status : undefined;
       };
-      await until('the other two hashed', async () => {
+      // The other two hashed, this one told.
+      await vi.waitFor(async () => {
         const m = await scrapeMetrics(server.url);
-        return m('verifier_files_hashed_total') >= 2 && m('verifier_unreadable_files_total') === 1
-          ? true
-          : undefined;
-      });
+        expect(m('verifier_files_hashed_total')).toBeGreaterThanOrEqual(2);
+        expect(m('verifier_unreadable_files_total')).toBe(1);
+      }, POLL);
       expect(await status()).toBe('unverified');
       // Walked again and again (poll interval 0.1 s) while unreadable: told once.
       await new Promise((r) => setTimeout(r, 1500));
@@ -53,9 +45,7 @@ describe('fault: an indexed episode file the server may not read', () => {
       expect(server.stderr().split('episode file unreadable').length - 1).toBe(1);
 
       fs.chmodSync(tarball, 0o644);
-      await until('the file hashed once readable', async () =>
-        (await status()) === 'ok' ? true : undefined,
-      );
+      await vi.waitFor(async () => expect(await status()).toBe('ok'), POLL);
       expect((await scrapeMetrics(server.url))('verifier_unreadable_files_total')).toBe(1);
       server.child.kill('SIGTERM');
       await server.exited;
@@ -63,10 +53,9 @@ describe('fault: an indexed episode file the server may not read', () => {
     60_000,
   );
 
-  it.runIf(RUNS_AS_ROOT)(
+  itAsNobody(
     'says why it is not ready when index.jsonl may not be read, and starts once it may',
-    async (ctx) => {
-      if (!(await nobodyCanRun())) ctx.skip();
+    async () => {
       const { root, stateDir } = await rootForNobody(2);
       const index = path.join(root, 'index.jsonl');
       fs.chmodSync(index, 0o600); // root's own: nobody cannot open it
@@ -78,24 +67,24 @@ describe('fault: an indexed episode file the server may not read', () => {
           body: (await res.json()) as { reason?: { code: string; message: string } },
         };
       };
-      const notReady = await until('the reason', async () => {
+      const notReady = await vi.waitFor(async () => {
         const r = await readyz();
-        return r.body.reason?.code === 'input_unreadable' ? r : undefined;
-      });
+        expect(r.body.reason?.code).toBe('input_unreadable');
+        return r;
+      }, POLL);
       expect(notReady.status).toBe(503);
       expect(notReady.body.reason?.message).toMatch(/cannot read .*index\.jsonl/);
       fs.chmodSync(index, 0o644);
-      await until('ready', async () => ((await readyz()).status === 200 ? true : undefined));
+      await vi.waitFor(async () => expect((await readyz()).status).toBe(200), POLL);
       server.child.kill('SIGTERM');
       await server.exited;
     },
     60_000,
   );
 
-  it.runIf(RUNS_AS_ROOT)(
+  itAsNobody(
     'says once that a host folder cannot be listed, and counts it again once it can',
-    async (ctx) => {
-      if (!(await nobodyCanRun())) ctx.skip();
+    async () => {
       const { root, stateDir, tarball } = await rootForNobody(2);
       const hostDir = path.dirname(tarball);
       fs.chmodSync(hostDir, 0o700); // root's own: nobody cannot list it
@@ -109,9 +98,7 @@ describe('fault: an indexed episode file the server may not read', () => {
         const res = await fetch(`${server.url}/api/state`);
         return ((await res.json()) as { host_counts: Record<string, number> }).host_counts['host-01'] ?? 0;
       };
-      await until('the warning', async () =>
-        /host folder could not be listed/.test(server.stderr()) ? true : undefined,
-      );
+      await vi.waitFor(() => expect(server.stderr()).toMatch(/host folder could not be listed/), POLL);
       expect(await files()).toBe(0);
       // Rescanned every 0.5 s meanwhile: said once.
       await new Promise((r) => setTimeout(r, 1500));
@@ -119,7 +106,7 @@ describe('fault: an indexed episode file the server may not read', () => {
       const m = await scrapeMetrics(server.url);
       expect(m('episodes_dir_errors_total')).toBeGreaterThanOrEqual(1);
       fs.chmodSync(hostDir, 0o755);
-      await until('the host counted again', async () => ((await files()) === 2 ? true : undefined));
+      await vi.waitFor(async () => expect(await files()).toBe(2), POLL);
       server.child.kill('SIGTERM');
       await server.exited;
     },

@@ -4,6 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { it } from 'vitest';
 import { generateDataRoot } from '../../src/generate/generate.js';
 import { runCli } from './cli.js';
 import { tempDir } from './tmp.js';
@@ -14,6 +15,21 @@ export const RUNS_AS_ROOT = process.getuid?.() === 0;
 /** Whether `nobody` can run this checkout's CLI at all (not from under /root, say). */
 export async function nobodyCanRun(): Promise<boolean> {
   return (await runCli(['--version'], {}, NOBODY)).code === 0;
+}
+
+/**
+ * A case run as `nobody`: only where the suite runs as root, and skipped (not failed) where
+ * `nobody` cannot run this checkout.
+ */
+export function itAsNobody(name: string, fn: () => Promise<void>, timeoutMs?: number): void {
+  it.runIf(RUNS_AS_ROOT)(
+    name,
+    async (ctx) => {
+      if (!(await nobodyCanRun())) ctx.skip();
+      await fn();
+    },
+    timeoutMs,
+  );
 }
 
 /**
