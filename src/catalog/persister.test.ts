@@ -85,7 +85,7 @@ function firstPassEntry(ids: string[], offset: number): IngestEntry {
     kind: 'compact',
     batch: compactIndexBatch(lines),
     duplicateAt: [],
-    read: { bytes: offset, skips: {}, excerpts: [], unlogged: {} },
+    read: { bytes: offset, skips: {}, excerpts: [] },
     raw: { kind: 'lines', lines },
     checkpoint: checkpoint(offset),
   };

@@ -32,11 +32,6 @@ export interface RangeRead {
   bytes: number;
   skips: ScannedRange['readSkips'];
   excerpts: ScannedRange['readSkipExcerpts'];
-  /**
-   * The skips no one logged yet, by reason (the log gets `excerpts` and counts the rest in its
-   * summary line): `skips`, unless the tailer read the lines and logged each skip itself.
-   */
-  unlogged: ScannedRange['readSkips'];
 }
 
 /**
@@ -243,12 +238,7 @@ export class FirstPassLoader implements BulkLoader {
           // only if they are still the newest when it is read (`IndexAggregates.pushRecentLater`).
           scanned = {
             batch: result.batch,
-            read: {
-              bytes: result.length,
-              skips: result.readSkips,
-              excerpts: result.readSkipExcerpts,
-              unlogged: result.readSkips,
-            },
+            read: { bytes: result.length, skips: result.readSkips, excerpts: result.readSkipExcerpts },
             raw: { kind: 'range', file, fileOffset: start, length: result.length },
             ownColumns: true,
           };
@@ -315,12 +305,7 @@ export class FirstPassLoader implements BulkLoader {
     return {
       slot,
       batch: scanned.batch,
-      read: {
-        bytes: end - start,
-        skips: scanned.readSkips,
-        excerpts: scanned.readSkipExcerpts,
-        unlogged: scanned.readSkips,
-      },
+      read: { bytes: end - start, skips: scanned.readSkips, excerpts: scanned.readSkipExcerpts },
       raw: { kind: 'bytes', bytes, fileOffset: start, file },
       ownColumns: false,
     };
@@ -332,11 +317,7 @@ export class FirstPassLoader implements BulkLoader {
     read: { bytes: number; skips: Record<string, number> },
   ): Promise<void> {
     // The tailer logged its skips' excerpts already.
-    const source = {
-      read: { ...read, excerpts: [], unlogged: {} },
-      raw: { kind: 'lines', lines } as const,
-      checkpoint,
-    };
+    const source = { read: { ...read, excerpts: [] }, raw: { kind: 'lines', lines } as const, checkpoint };
     await this.deliver(compactIndexBatch(lines), source);
   }
 

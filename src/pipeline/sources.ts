@@ -195,7 +195,8 @@ export class IndexSource implements SourceReader {
       this.firstPassBytes = null;
     }
     const duplicateAt = traced('dedupe', () => this.ids.acceptHashes(hashHi, hashLo, status, batch.count));
-    this.feeder.reportRejected(read.excerpts, read.unlogged);
+    // Lines the tailer read (not a range's bytes): it logged each of their read skips itself.
+    this.feeder.reportRejected(read.excerpts, src.raw.kind === 'lines' ? {} : read.skips);
     this.feeder.reportRejected(batch.rejected, batch.rejectedCounts);
     return traced('log append', () =>
       this.o.log.append({
