@@ -4,6 +4,7 @@
  * the server (`--host-thresholds`, published in the state as `host_thresholds`).
  */
 import { diskFreeShare, heartbeatMs, queueDepth } from './alerts.js';
+import { isDatedInFuture } from './future.js';
 import { type HostHealth, type HostIndexed, type HostThresholds, own } from './index.js';
 import { hostKey } from './receivers.js';
 
@@ -98,7 +99,7 @@ export interface HostStatusResult {
   /** Minutes since the last episode, clamped at 0 for one dated in the future; null when none. */
   last_episode_min: number | null;
   heartbeat_min: number | null;
-  /** True when the newest episode is dated in the future (clamped at now). */
+  /** True when the newest episode is dated in the future (`protocol/future.ts`; clamped at now). */
   future_dated: boolean;
 }
 
@@ -116,7 +117,7 @@ export function hostStatus(
   const reasons: HostStatusResult['reasons'] = [];
   const add = (level: 'warning' | 'critical', text: string) => reasons.push({ level, text });
   const lastMs = i.indexed?.last_received_at ? Date.parse(i.indexed.last_received_at) : Number.NaN;
-  const future = Number.isFinite(lastMs) && lastMs > now;
+  const future = Number.isFinite(lastMs) && isDatedInFuture(lastMs, now);
   const lastMin = Number.isFinite(lastMs) ? Math.max(0, now - lastMs) / 60_000 : null;
   if (lastMin === null) add('warning', 'no episode yet');
   else if (lastMin > t.stale_crit_min) add('critical', `no episode for ${mins(lastMin)}`);

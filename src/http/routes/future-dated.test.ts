@@ -9,7 +9,7 @@ import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { getJson, testServer, waitReady } from '../../../test/support/server.js';
 import { tempDir } from '../../../test/support/tmp.js';
-import type { EpisodeDetail, EpisodesPage } from '../../protocol/api.js';
+import type { EpisodeDetail, EpisodesPage, HostsResponse } from '../../protocol/api.js';
 
 const HOUR = 3_600_000;
 /** The catalog writer runs in a thread: give it time on a loaded machine. */
@@ -39,12 +39,15 @@ describe('episodes dated in the future', () => {
       line('live-3', 'host-live', now - 10 * HOUR),
       line('live-future-1', 'host-live', now + 2 * HOUR),
       line('live-future-2', 'host-live', now + 30 * 24 * HOUR),
+      // host-skew: its receiver's clock 30 s ahead of ours (or an episode that arrived since a
+      // page read its clock): within the minute of skew, not flagged anywhere.
+      line('skew-1', 'host-skew', now + 30_000),
     ];
     fs.writeFileSync(path.join(root, 'index.jsonl'), lines.join(''));
     const server = await testServer({ dataRoot: root });
     await waitReady(server);
     await vi.waitFor(async () => {
-      expect((await getJson<EpisodesPage>(server, '/api/episodes?limit=1')).body.total).toBe(7);
+      expect((await getJson<EpisodesPage>(server, '/api/episodes?limit=1')).body.total).toBe(8);
     }, WAIT);
 
     // The windows the Overview asks for ("last hour", "last 24 h": from now - span to now).
@@ -74,5 +77,14 @@ describe('episodes dated in the future', () => {
     expect((await detail('live-future-1')).future_dated).toBe(true);
     expect((await detail('live-1')).future_dated).toBe(false);
     expect((await detail('stale-old')).future_dated).toBe(false);
+    expect((await detail('skew-1')).future_dated).toBe(false);
+
+    // The Hosts scene's rule, served by /api/hosts: the skewed host is fresh, not "in the future".
+    const hosts = (await getJson<HostsResponse>(server, '/api/hosts')).body.hosts;
+    const skew = hosts.find((h) => h.host_id === 'host-skew');
+    expect(skew?.status_reasons.map((r) => r.text)).not.toContain('newest episode dated in the future');
+    expect(skew?.status).toBe('ok');
+    const live = hosts.find((h) => h.host_id === 'host-live');
+    expect(live?.status_reasons.map((r) => r.text)).toContain('newest episode dated in the future');
   });
 });

@@ -2,6 +2,7 @@
  * Number, size and time formatting. Fixed to en-US digits so a wall display, a phone and the tests
  * all read "1,234,567" the same way.
  */
+import { isDatedInFuture } from '../../protocol/future.js';
 import { parts } from './timezone.js';
 
 const integer = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
@@ -63,8 +64,8 @@ export function formatAgo(iso: string | null | undefined, now: number): string {
   if (!iso) return 'never';
   const t = Date.parse(iso);
   if (Number.isNaN(t)) return 'unknown';
+  if (isDatedInFuture(t, now)) return `dated in the future (${formatDateTime(iso)})`;
   const diff = (now - t) / 1000;
-  if (diff < -60) return `dated in the future (${formatDateTime(iso)})`;
   if (diff < 5) return 'just now';
   return `${formatDuration(diff)} ago`;
 }

@@ -76,6 +76,28 @@ describe('alert lifecycle', () => {
     );
   });
 
+  it('an acknowledge form being filled in stays open, with its text and focus, while alerts arrive above it', async () => {
+    const key = 'host-02:e2e_form:kept';
+    appendJsonLine(path.join(dataRoot, 'alerts.jsonl'), alert('host-02', 'e2e_form', key, Date.now()));
+    await vi.waitFor(async () => expect(await stateOf(key)).toBe('open'), WAIT);
+    await page.goto(`${server.url}/#/alerts`);
+    const card = page.locator(`[data-testid="alert"][data-dedup="${key}"]`);
+    await card.getByTestId('alert-act').click();
+    await card.getByTestId('action-by').fill('Grace');
+    // Newer alerts land at the top of the list, above the card being acted on.
+    for (const n of [1, 2]) {
+      const newer = `host-03:e2e_form:newer-${n}`;
+      appendJsonLine(
+        path.join(dataRoot, 'alerts.jsonl'),
+        alert('host-03', 'e2e_form', newer, Date.now() + n * 1000),
+      );
+      await page.locator(`[data-testid="alert"][data-dedup="${newer}"]`).waitFor(WAIT);
+    }
+    expect(await card.getByTestId('action-by').inputValue()).toBe('Grace');
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('data-testid'))).toBe('action-by');
+    await card.getByTestId('alert-act').click(); // Cancel
+  });
+
   it('the open count counts open groups only, and the title and favicon show open critical ones', async () => {
     const key = 'host-03:disk_low:e2e';
     appendJsonLine(path.join(dataRoot, 'alerts.jsonl'), alert('host-03', 'disk_low', key, Date.now() + 1000));

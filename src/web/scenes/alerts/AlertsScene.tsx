@@ -18,6 +18,22 @@ const STATE_LABELS: Record<AlertState, string> = {
   resolved: 'Resolved',
 };
 
+/**
+ * A React key per group that stays with the group as others arrive above it: its receiver and
+ * dedup key (a card keyed by its place was made anew whenever an alert came in on top, which
+ * closed an acknowledge form being filled in and dropped its focus). Groups without a dedup key,
+ * or a key seen twice, are told apart by their turn among those alone.
+ */
+function groupKeys(groups: readonly AlertGroupState[]): string[] {
+  const seen = new Map<string, number>();
+  return groups.map((g) => {
+    const base = g.dedup_key == null ? 'no-key' : `${g.receiver ?? ''}\u0000${g.dedup_key}`;
+    const n = seen.get(base) ?? 0;
+    seen.set(base, n + 1);
+    return n === 0 ? base : `${base}#${n}`;
+  });
+}
+
 function AlertCard({ alert, now, kiosk }: { alert: AlertGroupState; now: number; kiosk: boolean }) {
   const label = useHostLabel();
   const [acting, setActing] = useState(false);
@@ -241,9 +257,8 @@ export function AlertsScene({ params, kiosk }: { params: URLSearchParams; kiosk:
           </Notice>
         ) : (
           <ul className="alert-list">
-            {ordered.map((g, i) => (
-              // biome-ignore lint/suspicious/noArrayIndexKey: a group without dedup_key has no other identity
-              <AlertCard key={`${g.dedup_key ?? ''}:${i}`} alert={g} now={now} kiosk={kiosk} />
+            {groupKeys(ordered).map((key, i) => (
+              <AlertCard key={key} alert={ordered[i] as AlertGroupState} now={now} kiosk={kiosk} />
             ))}
           </ul>
         )}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bucketLabel, ingestSeries, receivedMs } from './ingest.js';
+import { bucketLabel, ingestSeries, receivedMs, timesInRange } from './ingest.js';
 
 const ms = (times: (string | null)[]): number[] =>
   times.map(receivedMs).filter((t): t is number => t !== null);
@@ -23,5 +23,23 @@ describe('ingestSeries', () => {
 
   it('is empty without times', () => {
     expect(ingestSeries([]).x).toEqual([]);
+  });
+});
+
+describe('timesInRange', () => {
+  const now = Date.UTC(2026, 11, 7, 6, 0, 0);
+  it('keeps an episode that arrived since the chart read the clock, not counted as outside the range', () => {
+    // The chart reads the clock every 30 s: an episode from 20 s after that is the newest, not bad data.
+    const { kept, outside } = timesInRange([now - 3_600_000, now - 1000, now + 20_000], 'all', now);
+    expect(kept).toEqual([now - 3_600_000, now - 1000, now + 20_000]);
+    expect(outside).toBe(0);
+  });
+  it('leaves out and counts times before 2000, dated in the future, or before the range', () => {
+    const times = [Date.UTC(1, 0, 1), now + 365 * 86_400_000, now - 2 * 3_600_000, now - 60_000];
+    expect(timesInRange(times, 'all', now)).toEqual({
+      kept: [now - 2 * 3_600_000, now - 60_000],
+      outside: 2,
+    });
+    expect(timesInRange(times, '1h', now)).toEqual({ kept: [now - 60_000], outside: 3 });
   });
 });

@@ -1,3 +1,5 @@
+import { isDatedInFuture } from '../../../protocol/future.js';
+
 /** Bucket sizes the ingest chart may use, smallest first (seconds). */
 const BUCKETS_S = [60, 300, 900, 3600, 6 * 3600, 86_400, 7 * 86_400];
 
@@ -11,9 +13,10 @@ export function isRange(v: string | null): v is RangeId {
 
 /**
  * Receipt times the chart may plot, in ms: inside the range ending now; for `all`, from 2000 on
- * (a year 0001 record would stretch the axis over two millennia) and never past now (a year
- * +275760 record, or a host's clock ahead, would push today into one spike). Returns how many
- * were left out.
+ * (a year 0001 record would stretch the axis over two millennia) and never dated in the future
+ * (protocol/future.ts: a year +275760 record, or a host's clock ahead, would push today into one
+ * spike). An episode that arrived since `now` was read (the chart reads the clock every 30 s) is
+ * kept: it is not out of range, only newer than the clock. Returns how many were left out.
  */
 export function timesInRange(
   times: readonly number[],
@@ -22,7 +25,7 @@ export function timesInRange(
 ): { kept: number[]; outside: number } {
   const span = RANGES[range];
   const from = span === null ? Date.UTC(2000, 0, 1) : now - span;
-  const kept = times.filter((t) => t >= from && t <= now);
+  const kept = times.filter((t) => t >= from && !isDatedInFuture(t, now));
   return { kept, outside: times.length - kept.length };
 }
 
