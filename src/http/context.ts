@@ -43,6 +43,13 @@ export interface Readiness {
    * adds it as `catalog` (the replica stays ready: its live view is whole). Absent on one box.
    */
   catalogGaps?(): { complete: false; pending: unknown[] } | null;
+  /**
+   * With `--redis`: why the shared log cannot be read now (Redis away), since when; `/readyz` adds
+   * it as `stream` (the replica stays ready: it serves its last state meanwhile). Absent on one box.
+   */
+  streamError?(): { message: string; since: string } | null;
+  /** What "not ready yet" means here (a replica has no data root: it catches up with the stream). */
+  startingReason?: { code: string; message: string };
 }
 
 /** Whether the catalog can be written and read (full disk, read-only, corrupt). */

@@ -169,4 +169,31 @@ describe('replica', () => {
     }
     expect(head).toBe(expected.length);
   });
+
+  test('Redis away for longer than a command times out (5 s): the replica reports the outage (its /readyz `stream`) and reads on once Redis is back', async () => {
+    const redis = await redisServer();
+    const log = await openLog(redis.url);
+    const replica = await startReplica(redis.url);
+    const episode = (n: number) => ({
+      type: 'episode' as const,
+      episode_id: `outage-${n}`,
+      host_id: 'host-0',
+      sha256: null,
+      size_bytes: 1,
+      received_at: null,
+    });
+    await log.append({ receiver: 'rack-a', events: [episode(1)] });
+    await until(replica, await log.lastSeq());
+    await redis.kill();
+    // Past the client's 5 s command timeout: the blocked read and the ones queued behind it fail
+    // with a timeout, not with a lost connection.
+    await vi.waitFor(() => expect(replica.streamError).not.toBeNull(), { timeout: 10_000, interval: 100 });
+    await new Promise((resolve) => setTimeout(resolve, 6_000));
+    await redis.restart();
+    await log.append({ receiver: 'rack-a', events: [episode(2), episode(3)] });
+    const head = await log.lastSeq();
+    await until(replica, head);
+    expect(replica.feed.state.total_episodes).toBe(3);
+    await vi.waitFor(() => expect(replica.streamError).toBeNull(), { timeout: 10_000, interval: 100 });
+  }, 60_000);
 });

@@ -29,8 +29,11 @@ export interface ReplicaOptions {
   backfillRetryMs?: number;
   /** The agent's URL of a receiver (its heartbeat); default: read from Redis. */
   agentUrl?(receiver: string): Promise<string | null>;
-  /** Called after a rebuild at run time (the stream's epoch changed, or its position was trimmed). */
-  onRebase?(reason: 'epoch' | 'trimmed'): void;
+  /**
+   * Called after a rebuild at run time (the stream's epoch changed, its position was trimmed, or
+   * applying a record failed).
+   */
+  onRebase?(reason: 'epoch' | 'trimmed' | 'error'): void;
 }
 
 /** What a receiver's agent stored under `snapshot(receiver)`. */
@@ -96,6 +99,7 @@ export class Replica {
   #bootstrapSeconds: number | null = null;
   #stopped = false;
   #rebuilding: Promise<void> | null = null;
+  #streamError: { message: string; since: string } | null = null;
   /** When the replica last applied a record of each receiver (epoch ms). */
   readonly lastEventAt = new Map<string, number>();
 
@@ -273,8 +277,20 @@ export class Replica {
           void this.#rebuild(reason);
         },
         error: (err) => {
-          this.#ready = false;
-          this.#logger.error({ err }, `the stream subscription failed: ${errorMessage(err)}`);
+          // Applying a record threw: built again from the snapshots and the stream, after a pause
+          // (the subscription has stopped; left so, the replica would serve a frozen state).
+          this.#logger.error({ err }, `the stream subscription failed: ${errorMessage(err)}; rebuilding`);
+          setTimeout(() => void this.#rebuild('error'), 1000).unref();
+        },
+        readFailing: (err) => {
+          this.#streamError =
+            err === null ? null : { message: errorMessage(err), since: new Date().toISOString() };
+          if (err === null) this.#logger.info('the stream answers again: reading on');
+          else
+            this.#logger.warn(
+              { err: errorMessage(err) },
+              'the stream does not answer: reading on once it does',
+            );
         },
       });
       this.#logger.info(
@@ -300,7 +316,15 @@ export class Replica {
     for (const r of records) this.lastEventAt.set(r.receiver, now);
   }
 
-  #rebuild(reason: 'epoch' | 'trimmed'): Promise<void> {
+  /**
+   * Why the stream cannot be read now (Redis away, or refusing reads), since when; null while it
+   * answers. The replica still serves its last state meanwhile (README, failures).
+   */
+  get streamError(): { message: string; since: string } | null {
+    return this.#streamError;
+  }
+
+  #rebuild(reason: 'epoch' | 'trimmed' | 'error'): Promise<void> {
     this.#rebuilding ??= (async () => {
       this.#subscription = null;
       for (;;) {

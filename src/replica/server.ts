@@ -201,6 +201,11 @@ export async function startReplicaServer(
         const status = replica.catalogStatus();
         return status.complete ? null : { complete: false, pending: status.pending };
       },
+      streamError: () => replica.streamError,
+      startingReason: {
+        code: 'starting',
+        message: 'catching up with the shared log (the receivers’ snapshots and the stream after them)',
+      },
     },
     catalog: replica.catalog.db,
     catalogHealth: { fault: null, reportError: () => false },

@@ -3,6 +3,8 @@ import {
   ErrorReply,
   SocketClosedUnexpectedlyError,
   SocketTimeoutError,
+  TimeoutError,
+  TimeoutReadError,
 } from '@redis/client';
 import { errnoCode } from '../util/errors.js';
 
@@ -17,6 +19,11 @@ const TRANSIENT_ERRNO = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDO
 export function isTransientRedisError(err: unknown): boolean {
   if (err instanceof SocketClosedUnexpectedlyError) return true;
   if (err instanceof ConnectionTimeoutError || err instanceof SocketTimeoutError) return true;
+  // The client's command timeout (5 s by default) while Redis is away: a command still queued for a
+  // connection that is not back (`TimeoutError`: never sent), or one sent before the connection
+  // went and never answered (`TimeoutReadError`: as a lost connection's, it may have run). A Redis
+  // away for longer than that failed a replica's stream read with these, which then stopped for good.
+  if (err instanceof TimeoutError || err instanceof TimeoutReadError) return true;
   if (err instanceof ErrorReply) return TRANSIENT_REPLIES.some((word) => err.message.startsWith(word));
   const code = errnoCode(err);
   return code !== undefined && TRANSIENT_ERRNO.has(code);

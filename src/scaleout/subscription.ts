@@ -13,8 +13,13 @@ export interface SubscribeHandler {
    * was read. Either way the subscriber must rebuild its state (snapshot + stream) and subscribe again.
    */
   reset(reason: 'epoch' | 'trimmed', detail: { epoch: string | null; nextSeq: number }): void;
-  /** The subscription stopped on an error that is not Redis being away (or `records` threw). */
+  /** The subscription stopped: `records` threw. */
   error?(err: unknown): void;
+  /**
+   * Reads began failing (`err`: Redis away, or a read it refused) or, with null, answer again.
+   * The loop itself reads on (every second after a refused read) until it is closed.
+   */
+  readFailing?(err: unknown | null): void;
 }
 
 export interface Subscription {
@@ -40,6 +45,9 @@ export interface SubscriptionTarget {
   logger: Logger;
 }
 
+/** Pause before a read Redis refused is sent again. */
+const REFUSED_RETRY_MS = 1000;
+
 /**
  * The XREAD BLOCK loop: delivers every seq from `fromSeq` on, in order, exactly once, across
  * Redis restarts (the blocked read fails, the client reconnects, the loop checks the epoch and
@@ -52,6 +60,9 @@ export function startSubscription(
 ): Subscription {
   let closed = false;
   let checkEpoch = true;
+  /** Reads are failing (told to `readFailing` once per spell); refused ones were logged. */
+  let failing = false;
+  let refused = false;
   let next = Math.max(1, Math.floor(fromSeq));
   target.onReconnect(() => {
     checkEpoch = true;
@@ -81,16 +92,26 @@ export function startSubscription(
         ]);
       } catch (err) {
         if (closed) return;
+        // Whatever Redis comes back with, its epoch is checked before the next read.
+        checkEpoch = true;
+        if (!failing) handler.readFailing?.(err);
+        failing = true;
         if (isTransientRedisError(err)) {
-          // The client reconnects by itself and queues the next command until it has; whatever
-          // Redis came back with, its epoch is checked before the next read.
-          checkEpoch = true;
+          // The client reconnects by itself and queues the next command until it has.
           target.logger.debug({ err }, 'stream subscription: redis away, reading on after reconnect');
           continue;
         }
-        handler.error?.(err);
-        return;
+        // A read Redis refused (misconfigured, a key of another type): said once, tried again
+        // every second. Stopping here left a replica serving a frozen state for good.
+        if (!refused)
+          target.logger.warn({ err }, 'stream subscription: read refused; trying again every second');
+        refused = true;
+        await new Promise((resolve) => setTimeout(resolve, REFUSED_RETRY_MS));
+        continue;
       }
+      if (failing) handler.readFailing?.(null);
+      failing = false;
+      refused = false;
       if (reply === null) continue;
       const stream = (reply as unknown[][])[0];
       const records = parseEntries(stream?.[1]);

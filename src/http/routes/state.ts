@@ -85,6 +85,7 @@ export function registerStateRoutes(app: FastifyInstance, ctx: AppContext): void
     reason: Type.Optional(Type.Object({ code: Type.String(), message: Type.String() })),
     data_root: Type.Optional(Type.Unknown()),
     catalog: Type.Optional(Type.Unknown()),
+    stream: Type.Optional(Type.Object({ error: Type.String(), since: Type.String() })),
   });
   const readyz = {
     ...route('200 once the first pass is done and the tailers caught up; 503 (with the reason) before.', {
@@ -105,10 +106,12 @@ export function registerStateRoutes(app: FastifyInstance, ctx: AppContext): void
     const inputReason = ready || rootReason || fault ? null : inputFault(ctx);
     reply.code(ready ? 200 : 503);
     const gaps = ctx.readiness.catalogGaps?.() ?? null;
+    const stream = ctx.readiness.streamError?.() ?? null;
     const body = {
       ready,
       bootstrap_seconds: ctx.readiness.bootstrapSeconds,
       ...(gaps ? { catalog: gaps } : {}),
+      ...(stream ? { stream: { error: stream.message, since: stream.since } } : {}),
     };
     if (ready) return body;
     return {
@@ -116,7 +119,11 @@ export function registerStateRoutes(app: FastifyInstance, ctx: AppContext): void
       ...(rootReason ? { data_root: dataRoot } : {}),
       reason: rootReason ??
         fault ??
-        inputReason ?? { code: 'starting', message: 'the first pass over the data root is not done yet' },
+        inputReason ??
+        ctx.readiness.startingReason ?? {
+          code: 'starting',
+          message: 'the first pass over the data root is not done yet',
+        },
     };
   });
 }
