@@ -3,7 +3,7 @@ import type { DashboardEvent, DashboardState, UnsequencedEvent } from '../protoc
 import { applyEvents } from '../protocol/reduce.js';
 import { isTransientRedisError } from '../scaleout/redis-errors.js';
 import type { AppendBatch, AppendResult, RedisStreamLog, SourceMark } from '../scaleout/redis-stream-log.js';
-import { receiverStateOf, type SnapshotWriteResult, writeSnapshot } from '../scaleout/snapshot.js';
+import { ownEvent, receiverStateOf, type SnapshotWriteResult, writeSnapshot } from '../scaleout/snapshot.js';
 import { DashboardError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import { AppendGate } from './gate.js';
@@ -306,9 +306,10 @@ export class AgentAppender implements IngestProjection {
 
   #applyLocal(events: readonly UnsequencedEvent[]): void {
     // The reducer never reads `seq` (it leaves it out of what it keeps): no stamped copies needed.
+    // This receiver's own state: its events as their receiver's own (scaleout/snapshot.ts `ownEvent`).
     this.#state = applyEvents(
       this.#state,
-      events as readonly UnsequencedEvent[] as readonly DashboardEvent[],
+      events.map(ownEvent) as readonly UnsequencedEvent[] as readonly DashboardEvent[],
     );
   }
 

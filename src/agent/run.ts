@@ -12,7 +12,7 @@ import { alertSource, IndexSource, type SourceOptions, type SourceReader } from 
 import { type DashboardState, emptyState } from '../protocol/index.js';
 import { applyEvent } from '../protocol/reduce.js';
 import type { FileMark, RedisStreamLog } from '../scaleout/redis-stream-log.js';
-import { readSnapshot } from '../scaleout/snapshot.js';
+import { ownEvent, ownReceiverState, readSnapshot } from '../scaleout/snapshot.js';
 import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import { AgentAppender, type AppenderStats, MARK_SOURCE, type MarkSource } from './appender.js';
@@ -65,7 +65,7 @@ export async function restoreState(
     logger.warn({ snapshotEpoch: snap.epoch, epoch: log.epoch }, 'snapshot of another epoch ignored');
     return { state, snapshotSeq: null, replayed: 0 };
   }
-  state = { ...state, ...snap.state };
+  state = { ...state, ...ownReceiverState(snap.state, receiver) };
   let from = snap.seq + 1;
   let replayed = 0;
   for (;;) {
@@ -81,7 +81,7 @@ export async function restoreState(
     if (!last) break;
     for (const r of records) {
       if (r.receiver !== receiver) continue;
-      state = applyEvent(state, r.event);
+      state = applyEvent(state, ownEvent(r.event));
       replayed++;
     }
     from = last.event.seq + 1;

@@ -72,6 +72,14 @@ describe('a replica started after the stream was trimmed', () => {
     expect(lateDump.episodes.some((e) => e.seq <= trimmedAt)).toBe(true);
     expect(lateDump).toEqual(early.catalog.dump());
     expect(late.feed.state.total_episodes).toBe(early.feed.state.total_episodes);
+    // Hosts under `<receiver>/<host>` once, as the replica that read every event has them: the
+    // agents' snapshots keep their hosts under their own ids (not `rack-a/host-01`, which a
+    // replica built from them showed as `rack-a/rack-a/host-01`).
+    const hostKeys = Object.keys(late.feed.state.hosts_indexed);
+    expect(hostKeys.length).toBeGreaterThan(0);
+    for (const key of hostKeys) expect(key).toMatch(/^rack-[ab]\/[^/]+$/);
+    expect(late.feed.state.hosts_indexed).toEqual(early.feed.state.hosts_indexed);
+    expect(late.feed.state.host_last_alert).toEqual(early.feed.state.host_last_alert);
 
     // rack-b's agent dies; a replica built now gets rack-a's rows, says rack-b's are missing, and
     // keeps trying until the agent is back.

@@ -3,7 +3,7 @@ import { applyEvent } from '../protocol/reduce.js';
 import { readHeartbeat } from '../scaleout/heartbeat.js';
 import { seqOfId } from '../scaleout/records.js';
 import { RedisStreamLog } from '../scaleout/redis-stream-log.js';
-import { listReceivers, readSnapshot } from '../scaleout/snapshot.js';
+import { listReceivers, ownReceiverState, readSnapshot } from '../scaleout/snapshot.js';
 import type { Subscription } from '../scaleout/subscription.js';
 import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
@@ -51,8 +51,9 @@ export function seedFromSnapshot(
   receiver: string,
   stored: Partial<DashboardState>,
 ): DashboardState {
-  // An agent's snapshot holds only its receiver's fields; readiness then comes from its events.
-  const full = { ...emptyState(), ready: true, ...stored };
+  // An agent's snapshot holds only its receiver's fields, its hosts under their own ids (an
+  // earlier agent's under `<receiver>/`: read as their own); readiness then comes from its events.
+  const full = { ...emptyState(), ready: true, ...ownReceiverState(stored, receiver) };
   // The snapshot part: everything but what is not a receiver's (or is applied on its own below).
   const {
     phase_mix,

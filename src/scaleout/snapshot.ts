@@ -41,6 +41,44 @@ export const RECEIVER_STATE_FIELDS = [
   'data_root',
 ] as const satisfies readonly (keyof ReceiverState)[];
 
+/**
+ * An event as its receiver's own state takes it: without `receiver`. The stream's events name
+ * their receiver, and the reducer keys what such an event touches `<receiver>/<host>` (a merged
+ * view's keys); a receiver's own state keys its hosts by their ids, as a replica expects when it
+ * folds the snapshot in under `<receiver>/` (an agent that reduced its events with the receiver
+ * named stored `rackA/host-01`, which replicas then showed as `rackA/rackA/host-01`).
+ */
+export function ownEvent<E extends object>(event: E): E {
+  if (!('receiver' in event)) return event;
+  const { receiver: _r, ...own } = event;
+  return own as E;
+}
+
+/** The host-keyed maps of a receiver's state. */
+const HOST_KEYED = ['host_counts', 'host_bytes', 'hosts_indexed', 'host_last_alert', 'health'] as const;
+
+/**
+ * A stored receiver state with its hosts under their own ids: a snapshot written by an agent of an
+ * earlier version holds them as `<receiver>/<host>` (see `ownEvent`), and is read as if it did not.
+ */
+export function ownReceiverState<S extends Partial<ReceiverState>>(stored: S, receiver: string): S {
+  const prefix = `${receiver}/`;
+  const strip = (map: Readonly<Record<string, unknown>> | undefined): Record<string, unknown> | undefined => {
+    if (map === undefined || !Object.keys(map).some((k) => k.startsWith(prefix))) return map;
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(map)) {
+      const key = k.startsWith(prefix) ? k.slice(prefix.length) : k;
+      Object.defineProperty(out, key, { value: v, enumerable: true, writable: true, configurable: true });
+    }
+    return out;
+  };
+  const out: Record<string, unknown> = { ...stored };
+  for (const field of HOST_KEYED) if (field in stored) out[field] = strip(stored[field]);
+  const mix = stored.phase_mix;
+  if (mix) out.phase_mix = { ...mix, per_host: strip(mix.per_host) ?? mix.per_host };
+  return out as S;
+}
+
 /** The receiver's part of a full state. */
 export function receiverStateOf(state: DashboardState): ReceiverState {
   const out: Partial<Record<keyof ReceiverState, unknown>> = {};
