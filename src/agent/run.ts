@@ -247,6 +247,8 @@ export class AgentRun {
     });
     const run = new AgentRun(o, restored.state, marks, headAtStart);
     const snap = await run.appender.snapshot();
+    // Replicas show this receiver catching up again until its first pass is appended (`#checkReady`).
+    run.appender.publish({ type: 'ready', ready: false, receiver: o.receiver });
     o.logger.info(
       {
         epoch: o.log.epoch,
@@ -278,6 +280,9 @@ export class AgentRun {
     if (!(index.reader.isCaughtUp && alerts.reader.isCaughtUp && this.#dirsScanned)) return;
     this.#ready = true;
     this.#o.logger.info('first pass appended: agent ready');
+    // Said in the stream too: a replica's receiver part is ready from this event on (one that
+    // started before this receiver's first snapshot had nothing else to tell it).
+    this.appender.publish({ type: 'ready', ready: true, receiver: this.#o.receiver });
     this.#phaseMix.start();
     for (const resolve of this.#readyWaiters.splice(0)) resolve();
     // Rows a killed run appended without recording them: found in the stream now, not when a
