@@ -10,7 +10,7 @@ import {
   type EpisodeSort,
   type EpisodeSortKey,
 } from '../protocol/episode-filter.js';
-import type { AlertRecord, DashboardEvent, EpisodeRecord } from '../protocol/index.js';
+import type { AlertRecord, DashboardEvent, DashboardState, EpisodeRecord } from '../protocol/index.js';
 import { timestampMs } from '../util/time.js';
 
 /**
@@ -98,6 +98,16 @@ const SCHEMA = `
   -- Rows the stream no longer held when the catalog was (re)built: each receiver's, with
   -- after < seq <= upto, fetched from its agent (GET /api/rows); done_through moves in the same
   -- transaction as the rows, and the job goes when it reached upto.
+  -- What viewers posted through a replica (the stream's '_api' records): the latest alert action
+  -- per key and live phase per host, written with the position. A restart seeds its live state
+  -- from them: the receivers' snapshots hold none of it, and the stream before the oldest snapshot
+  -- is not read again.
+  CREATE TABLE IF NOT EXISTS replica_api_state (
+    kind TEXT NOT NULL,                 -- 'alert_action' (key: dedup key) or 'phase' (key: host)
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,                -- the action, or the phase transition, as JSON
+    PRIMARY KEY (kind, key)
+  ) WITHOUT ROWID;
   CREATE TABLE IF NOT EXISTS replica_backfill (
     receiver TEXT PRIMARY KEY,
     epoch TEXT NOT NULL,
@@ -193,10 +203,21 @@ export class ReplicaCatalog {
     this.#setPosition = this.db.prepare(
       'INSERT INTO replica_position (id, epoch, seq) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET epoch = excluded.epoch, seq = excluded.seq',
     );
+    const putApi = this.db.prepare(
+      'INSERT INTO replica_api_state (kind, key, value) VALUES (?, ?, ?) ON CONFLICT (kind, key) DO UPDATE SET value = excluded.value',
+    );
+    const dropApi = this.db.prepare('DELETE FROM replica_api_state WHERE kind = ? AND key = ?');
     this.#apply = this.db.transaction((epoch: string, lastSeq: number, events: readonly DashboardEvent[]) => {
       for (const e of events) {
         if (e.type === 'episode') this.#episode(e.seq, e);
         else if (e.type === 'alert') this.#alert(e.seq, e);
+        else if (e.type === 'alert_action') {
+          if (e.action === null) dropApi.run('alert_action', e.dedup_key);
+          else putApi.run('alert_action', e.dedup_key, JSON.stringify(e.action));
+        } else if (e.type === 'phase') {
+          const { type: _t, seq: _s, ...transition } = e;
+          putApi.run('phase', e.host_id, JSON.stringify(transition));
+        }
       }
       this.#setPosition.run(epoch, lastSeq);
     });
@@ -250,10 +271,36 @@ export class ReplicaCatalog {
     this.#apply(epoch, lastSeq, events);
   }
 
+  /**
+   * The alert actions and live phases viewers posted, as of the position: the latest of each (for
+   * a restart's live state; see `replica_api_state`).
+   */
+  apiState(): Pick<DashboardState, 'alert_actions' | 'live_phases'> {
+    const out: Pick<DashboardState, 'alert_actions' | 'live_phases'> = { alert_actions: {}, live_phases: {} };
+    const rows = this.db.prepare('SELECT kind, key, value FROM replica_api_state').all() as Array<{
+      kind: string;
+      key: string;
+      value: string;
+    }>;
+    for (const { kind, key, value } of rows) {
+      const target = kind === 'alert_action' ? out.alert_actions : kind === 'phase' ? out.live_phases : null;
+      if (target === null || target === undefined) continue;
+      Object.defineProperty(target, key, {
+        value: JSON.parse(value),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    }
+    return out;
+  }
+
   /** Forgets every row: the catalog starts over at `seq` of `epoch` (a rebuild). */
   reset(epoch: string, seq: number): void {
     this.db.transaction(() => {
-      this.db.exec('DELETE FROM replica_episodes; DELETE FROM alerts; DELETE FROM replica_backfill;');
+      this.db.exec(
+        'DELETE FROM replica_episodes; DELETE FROM alerts; DELETE FROM replica_backfill; DELETE FROM replica_api_state;',
+      );
       this.#setPosition.run(epoch, seq);
     })();
   }

@@ -80,6 +80,55 @@ describe('replica', () => {
     expect(totals(again)).toEqual(sums([lab]));
   });
 
+  test('a restarted replica keeps the alert actions and live phases viewers posted before the receivers’ latest snapshots', async () => {
+    const redis = await redisServer();
+    const log = await openLog(redis.url);
+    const lab = newLab('rack-a');
+    await appendLab(log, lab, 20);
+    const action = {
+      dedup_key: 'host-01:disk_low',
+      kind: 'acknowledge' as const,
+      by: 'Ada',
+      at: new Date().toISOString(),
+      until: null,
+      note: null,
+      receiver: 'rack-a',
+    };
+    const key = 'rack-a/host-01:disk_low';
+    const phase = {
+      host_id: 'rack-a/host-01',
+      episode_id: 'ep-1',
+      phase: 'grasp',
+      at: new Date().toISOString(),
+    };
+    await log.append({
+      receiver: '_api',
+      events: [
+        { type: 'alert_action', dedup_key: key, action },
+        { type: 'alert_action', dedup_key: 'rack-a/gone', action: { ...action, dedup_key: 'gone' } },
+        { type: 'alert_action', dedup_key: 'rack-a/gone', action: null },
+        { type: 'phase', ...phase },
+      ],
+    });
+    const dir = tempDir('cis490-replica-');
+    const first = await startReplica(redis.url, dir);
+    await until(first, await log.lastSeq());
+    expect(first.feed.state.alert_actions?.[key]).toEqual(action);
+    await first.stop();
+    // The receiver's snapshot moves past the posts: a restart no longer reads the stream below it.
+    await appendLab(log, lab, 20);
+    await writeSnapshot(log, lab, await log.lastSeq());
+    await appendLab(log, lab, 5);
+    const again = await startReplica(redis.url, dir);
+    await until(again, await log.lastSeq());
+    expect(again.feed.state.alert_actions?.[key]).toEqual(action);
+    expect(Object.keys(again.feed.state.alert_actions ?? {})).toEqual([key]);
+    expect(again.feed.state.live_phases?.['rack-a/host-01']).toMatchObject({
+      phase: 'grasp',
+      episode_id: 'ep-1',
+    });
+  });
+
   test('(6, live state) a replica started after the stream was trimmed builds from snapshots + tail and matches the others; with no agent to fetch the older rows from, its catalog says it is incomplete', async () => {
     const redis = await redisServer();
     // A tiny MAXLEN: the stream keeps only the newest ~100 entries.

@@ -215,6 +215,16 @@ export class Replica {
         }
         this.catalog.reset(epoch, 0);
         position = { epoch, seq: 0 };
+      } else {
+        // What viewers posted (alert actions, live phases) as of the catalog's position: the
+        // stream before `next` is not read again, and no receiver's snapshot holds it. The reads
+        // below apply whatever came after, over it.
+        const posted = this.catalog.apiState();
+        state = {
+          ...state,
+          alert_actions: { ...posted.alert_actions, ...state.alert_actions },
+          live_phases: { ...posted.live_phases, ...state.live_phases },
+        };
       }
       const snapSeqs = [...snaps.values()].map((s) => s.seq);
       const liveFrom = snapSeqs.length === 0 ? 1 : Math.min(...snapSeqs) + 1;
