@@ -3,12 +3,15 @@
  * SIGKILLed mid-stream resumes on another replica with `?since=&epoch=` and has received every seq
  * exactly once, each payload equal to what was appended. Needs `npm run build:server`.
  */
+
+import { spawn } from 'node:child_process';
 import { describe, expect, test } from 'vitest';
-import { expectUsageError, runCli } from '../../test/support/cli.js';
-import { redisServer } from '../../test/support/redis-server.js';
+import { BIN, expectUsageError, runCli } from '../../test/support/cli.js';
+import { freePort, redisServer } from '../../test/support/redis-server.js';
 import { receiverAlert, receiverEpisode } from '../../test/support/replica-harness.js';
 import { startReplicaProcess } from '../../test/support/replica-process.js';
 import { openLog } from '../../test/support/stream-harness.js';
+import { tempDir } from '../../test/support/tmp.js';
 import { TestClient } from '../../test/support/ws-harness.js';
 import type { DashboardEvent, ServerMessage, UnsequencedEvent } from '../protocol/index.js';
 import type { RedisStreamLog } from '../scaleout/redis-stream-log.js';
@@ -114,5 +117,57 @@ describe('replica failover (real processes)', () => {
       await runCli(['serve', '--redis', 'redis://127.0.0.1:1', '--namespace', 'a b']),
       /namespace/i,
     );
+    // A port or a database the client would have thrown a stack trace on, for serve and agent alike.
+    for (const cmd of [['serve'], ['agent', '--receiver', 'rack-a', '--data-root', '.']]) {
+      expectUsageError(await runCli([...cmd, '--redis', 'redis://127.0.0.1:99999']), /--redis .*valid/);
+      expectUsageError(await runCli([...cmd, '--redis', 'redis://127.0.0.1:6379/abc']), /database number/);
+    }
+  }, 120_000);
+
+  test('a Redis that refuses the password: one line, exit 2, the password never printed; a signal while waiting for Redis stops the replica', async () => {
+    const redis = await redisServer({ config: { requirepass: 'right-password' } });
+    const port = new URL(redis.url).port;
+    const stateDir = tempDir('cis490-replica-');
+    for (const url of [`redis://127.0.0.1:${port}`, `redis://:s3cret-wrong@127.0.0.1:${port}`]) {
+      const r = await runCli(['serve', '--redis', url, '--port', '0', '--state-dir', stateDir], {
+        CIS490_LOG_LEVEL: 'info',
+      });
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toMatch(/Redis refused the connection/);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stdout + r.stderr).not.toContain('s3cret-wrong');
+    }
+
+    // Nothing listens on this port: the replica waits for Redis; SIGTERM ends the wait, exit 0.
+    const child = spawn(
+      process.execPath,
+      [
+        BIN,
+        'serve',
+        '--redis',
+        `redis://127.0.0.1:${await freePort()}`,
+        '--port',
+        '0',
+        '--state-dir',
+        stateDir,
+      ],
+      {
+        env: { ...process.env, CIS490_LOG_LEVEL: 'info' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let stderr = '';
+    child.stderr.on('data', (c) => {
+      stderr += c;
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    await new Promise<void>((resolve) =>
+      child.stdout.on('data', (c: Buffer) => {
+        if (String(c).includes('redis connection lost')) resolve();
+      }),
+    );
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(stderr).toMatch(/stopped before the shared log answered/);
   }, 120_000);
 });

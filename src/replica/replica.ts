@@ -14,6 +14,8 @@ import { clientEvent, ReplicaFeed } from './feed.js';
 export interface ReplicaOptions {
   /** `redis://host:port[/db]`. */
   redisUrl: string;
+  /** Stops waiting for Redis at start (a signal before the replica is up). */
+  signal?: AbortSignal;
   /** The shared log's namespace (hash tag). @default 'cis490' */
   namespace?: string;
   /** The catalog's folder; null keeps it in memory (tests). */
@@ -130,6 +132,7 @@ export class Replica {
       url: o.redisUrl,
       ...(o.namespace !== undefined ? { namespace: o.namespace } : {}),
       ...(o.readCount !== undefined ? { readCount: o.readCount } : {}),
+      ...(o.signal ? { signal: o.signal } : {}),
       logger: o.logger,
     });
     let replica: Replica;

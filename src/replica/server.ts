@@ -11,6 +11,7 @@ import type { AppContext, PhaseMixSource } from '../http/context.js';
 import { Metrics } from '../http/metrics.js';
 import type { PipelineStats } from '../pipeline/pipeline.js';
 import { CLOSE_GOING_AWAY, HEARTBEAT_INTERVAL_MS, type PhaseMix } from '../protocol/index.js';
+import { redactRedisUrl } from '../scaleout/redis-url.js';
 import type { RunningServer } from '../server.js';
 import { defaultWebDir, readToken } from '../services.js';
 import { StateDirLock } from '../state/lock.js';
@@ -73,7 +74,7 @@ function agentHeartbeat(raw: unknown): AgentHeartbeat | null {
  * the explorer from its catalog and episode details from the receivers' agents.
  */
 export async function startReplicaServer(
-  partial: Partial<ServerConfig> & { redis: string },
+  partial: Partial<ServerConfig> & { redis: string; signal?: AbortSignal },
 ): Promise<ReplicaServer> {
   const config: ServerConfig = { ...SERVER_DEFAULTS, ...partial };
   const redis = partial.redis;
@@ -93,6 +94,7 @@ export async function startReplicaServer(
   try {
     replica = await Replica.start({
       redisUrl: redis,
+      ...(partial.signal ? { signal: partial.signal } : {}),
       namespace: config.namespace,
       stateDir,
       logger,
@@ -247,7 +249,10 @@ export async function startReplicaServer(
   }
   const port = (app.server.address() as AddressInfo).port;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
-  logger.info({ url, redis, namespace: config.namespace, stateDir }, 'listening (replica)');
+  logger.info(
+    { url, redis: redactRedisUrl(redis), namespace: config.namespace, stateDir },
+    'listening (replica)',
+  );
   let closing: Promise<void> | null = null;
   return {
     url,

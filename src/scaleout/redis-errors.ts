@@ -28,3 +28,21 @@ export function isTransientRedisError(err: unknown): boolean {
   const code = errnoCode(err);
   return code !== undefined && TRANSIENT_ERRNO.has(code);
 }
+
+const REFUSALS = [
+  'WRONGPASS',
+  'NOAUTH',
+  'NOPERM',
+  'ERR invalid password',
+  'ERR AUTH',
+  'ERR DB index',
+  'ERR Protocol error: unauthenticated',
+];
+
+/**
+ * True when Redis refused the connection itself: a wrong or missing password, a user without the
+ * rights, a database number it does not have. No retry mends those; the client would try forever.
+ */
+export function isRefusedConnection(err: unknown): boolean {
+  return err instanceof ErrorReply && REFUSALS.some((word) => err.message.startsWith(word));
+}

@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { createClient, type RedisClientType } from '@redis/client';
 import type { UnsequencedEvent } from '../protocol/index.js';
-import { DashboardError } from '../util/errors.js';
+import { DashboardError, errorMessage, UsageError } from '../util/errors.js';
 import { type Logger, silentLogger } from '../util/log.js';
 import { checkReceiverName, DEFAULT_NAMESPACE, type StreamKeys, streamKeys } from './keys.js';
 import { parseEntries, type StreamRecord } from './records.js';
-import { isTransientRedisError } from './redis-errors.js';
+import { isRefusedConnection, isTransientRedisError } from './redis-errors.js';
+import { redactRedisUrl } from './redis-url.js';
 import { APPEND_SCRIPT, type LuaScript, READ_SCRIPT, type SendCommand } from './scripts.js';
 import { type SubscribeHandler, type Subscription, startSubscription } from './subscription.js';
 
@@ -26,6 +27,8 @@ export interface RedisStreamLogOptions {
   onEpochChange?: (previous: string, current: string) => void;
   /** @default a silent logger */
   logger?: Logger;
+  /** Stops `open` waiting for an unreachable Redis (it rejects with the signal's reason). */
+  signal?: AbortSignal;
 }
 
 /** Where a batch comes from in its source file: the bytes [startOffset, endOffset) of `fileId`. */
@@ -107,15 +110,38 @@ export class RedisStreamLog {
   /** Connects and makes sure the stream has an epoch (creating it when Redis has none). */
   static async open(options: RedisStreamLogOptions): Promise<RedisStreamLog> {
     const client = RedisStreamLog.#connectClient(options.url, options.logger ?? silentLogger());
+    // The client retries a connection forever, also one Redis refuses (a wrong password, a
+    // database it does not have): those are the command line's mistake, said at once.
+    let onRefused: (err: unknown) => void = () => {};
+    const refused = new Promise<never>((_, reject) => {
+      onRefused = reject;
+    });
+    client.on('error', (err: unknown) => {
+      if (isRefusedConnection(err)) onRefused(err);
+    });
+    let onAbort: () => void = () => {};
+    const aborted = new Promise<never>((_, reject) => {
+      onAbort = () => reject(options.signal?.reason);
+      if (options.signal?.aborted) onAbort();
+      else options.signal?.addEventListener('abort', onAbort, { once: true });
+    });
     try {
-      await client.connect();
+      await Promise.race([client.connect(), refused, aborted]);
       const log = new RedisStreamLog(client, options);
       await log.ensureEpoch();
       return log;
     } catch (err) {
       // Not left reconnecting in the background: the caller may try again with a new one.
       if (client.isOpen) client.destroy();
+      if (isRefusedConnection(err)) {
+        throw new UsageError(
+          'redis_refused',
+          `--redis ${redactRedisUrl(options.url)}: Redis refused the connection: ${errorMessage(err)}`,
+        );
+      }
       throw err;
+    } finally {
+      options.signal?.removeEventListener('abort', onAbort);
     }
   }
 
@@ -128,12 +154,14 @@ export class RedisStreamLog {
     });
     let connected = true;
     // Without an 'error' listener a lost connection would crash the process; log each outage once.
+    const shown = redactRedisUrl(url);
     client.on('error', (err: unknown) => {
-      if (connected) logger.warn({ err, url }, 'redis connection lost; reconnecting');
+      if (connected)
+        logger.warn({ err: errorMessage(err), url: shown }, 'redis connection lost; reconnecting');
       connected = false;
     });
     client.on('ready', () => {
-      if (!connected) logger.info({ url }, 'redis connection back');
+      if (!connected) logger.info({ url: shown }, 'redis connection back');
       connected = true;
     });
     return client;

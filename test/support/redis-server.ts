@@ -117,7 +117,8 @@ export class RedisServer {
     // The log line says the listener is up; PING says it answers commands (not -LOADING).
     for (;;) {
       const reply = await ping(this.port);
-      if (reply === '+PONG') return;
+      // Up: a PONG, or a refusal to answer before AUTH (a server started with `requirepass`).
+      if (reply === '+PONG' || reply.startsWith('-NOAUTH')) return;
       if (!reply.startsWith('-LOADING')) throw new Error(`redis-server answered PING with ${reply}`);
       await new Promise((resolve) => setImmediate(resolve));
     }

@@ -4,6 +4,7 @@ import type { Agent } from '../../agent/agent.js';
 import { AGENT_OPTIONS, type AgentConfig, defaultStateDir } from '../../config/schema.js';
 import { isLoopbackHost, ReadAuth } from '../../http/auth.js';
 import { checkReceiverName, streamKeys } from '../../scaleout/keys.js';
+import { checkRedisUrl, redactRedisUrl } from '../../scaleout/redis-url.js';
 import { checkDataRoot, readToken } from '../../services.js';
 import { DashboardError, UsageError } from '../../util/errors.js';
 import { createLogger } from '../../util/log.js';
@@ -22,25 +23,6 @@ export function parseListen(spec: string): { host: string; port: number } {
     );
   }
   return { host, port };
-}
-
-/** `--redis`: a redis:// or rediss:// URL. */
-export function checkRedisUrl(url: string | undefined): string {
-  if (url === undefined)
-    throw new UsageError('missing_redis', '--redis URL is required (e.g. redis://127.0.0.1:6379)');
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new UsageError('bad_redis_url', `--redis must be a redis:// URL, got ${JSON.stringify(url)}`);
-  }
-  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
-    throw new UsageError(
-      'bad_redis_url',
-      `--redis must be a redis:// or rediss:// URL, got ${JSON.stringify(url)}`,
-    );
-  }
-  return url;
 }
 
 /** The agent's flags checked (each mistake is one line and exit 2). */
@@ -133,7 +115,9 @@ export const agentCommand = defineCommand({
     const port = typeof address === 'object' && address ? address.port : listen.port;
     const hostInUrl = listen.host.includes(':') ? `[${listen.host}]` : listen.host;
     const url = options.advertiseUrl ?? `http://${hostInUrl}:${port}`;
-    process.stderr.write(`cis490-dashboard: agent ${receiver} serving ${url}, appending to ${redisUrl}\n`);
+    process.stderr.write(
+      `cis490-dashboard: agent ${receiver} serving ${url}, appending to ${redactRedisUrl(redisUrl)}\n`,
+    );
     try {
       agent = await startAgent({
         dataRoot,

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { SERVER_OPTIONS, type ServerConfig } from '../../config/schema.js';
 import { normalizeOrigin } from '../../http/auth.js';
+import { checkRedisUrl, redactRedisUrl } from '../../scaleout/redis-url.js';
 import { UsageError } from '../../util/errors.js';
 import { defineCommand } from '../command.js';
 import { catchStopSignals, runUntilSignal, startFullServer } from '../run-server.js';
@@ -25,17 +26,27 @@ export const serveCommand = defineCommand({
     // Caught before the start: a signal sent the moment the "serving" line appears is a clean stop.
     const signals = catchStopSignals();
     if (options.redis !== undefined) {
+      const redis = checkRedisUrl(options.redis);
       // Scale-out: a replica of the shared stream (no data root of its own). Loaded only then: the
       // Redis client is not every command's start-up cost.
       let replica: Awaited<ReturnType<typeof import('../../replica/server.js').startReplicaServer>>;
+      // A replica waits for Redis at start; a signal meanwhile stops the wait (it once had to be killed).
+      const starting = new AbortController();
+      void signals.first.then(() => starting.abort());
       try {
         const { startReplicaServer } = await import('../../replica/server.js');
-        replica = await startReplicaServer({ ...serverConfigFrom(options), redis: options.redis });
+        replica = await startReplicaServer({ ...serverConfigFrom(options), redis, signal: starting.signal });
       } catch (err) {
         signals.dispose();
+        if (starting.signal.aborted) {
+          process.stderr.write('cis490-dashboard: stopped before the shared log answered\n');
+          return 0;
+        }
         throw err;
       }
-      process.stderr.write(`cis490-dashboard: serving ${replica.url} (replica of ${options.redis})\n`);
+      process.stderr.write(
+        `cis490-dashboard: serving ${replica.url} (replica of ${redactRedisUrl(redis)})\n`,
+      );
       return runUntilSignal(replica, signals);
     }
     let server: Awaited<ReturnType<typeof startFullServer>>;
