@@ -1,4 +1,4 @@
-import type { ReactNode } from 'react';
+import type { ReactNode, Ref } from 'react';
 import { ErrorBoundary } from './ErrorBoundary.js';
 
 interface Props {
@@ -8,14 +8,18 @@ interface Props {
   className?: string;
   children: ReactNode;
   testId?: string;
+  /** The title's heading, focusable by script (a page moves the focus to it when it opens). */
+  headingRef?: Ref<HTMLHeadingElement>;
 }
 
 /** A titled panel; its content sits in its own error boundary. */
-export function Widget({ title, aside, className, children, testId }: Props) {
+export function Widget({ title, aside, className, children, testId, headingRef }: Props) {
   return (
     <section className={`widget ${className ?? ''}`} data-testid={testId}>
       <header className="widget-head">
-        <h2>{title}</h2>
+        <h2 ref={headingRef} tabIndex={headingRef ? -1 : undefined}>
+          {title}
+        </h2>
         {aside !== undefined && <span className="widget-aside">{aside}</span>}
       </header>
       <ErrorBoundary name={title}>{children}</ErrorBoundary>

@@ -132,14 +132,20 @@ export async function fetchAllEpisodes(
   return { items, total, truncated: cursor !== null };
 }
 
-/** The row order in the page URL (`sort`, `order`); a bad one falls back to newest first. */
-export function sortFromParams(params: URLSearchParams): EpisodeSort {
+/** The row order in the page URL (`sort`, `order`) by the protocol's rule, or the FilterError saying what is wrong. */
+export function parsedSort(params: URLSearchParams): EpisodeSort | FilterError {
   try {
     return parseEpisodeSort({ all: (k) => params.getAll(k), one: (k) => params.get(k) || undefined });
   } catch (err) {
-    if (err instanceof FilterError) return DEFAULT_SORT;
+    if (err instanceof FilterError) return err;
     throw err;
   }
+}
+
+/** The row order in the page URL; a bad one falls back to newest first (the scene says it is bad). */
+export function sortFromParams(params: URLSearchParams): EpisodeSort {
+  const sort = parsedSort(params);
+  return sort instanceof FilterError ? DEFAULT_SORT : sort;
 }
 
 /** Adds a non-default order to query parameters (the API call and the page URL). */

@@ -1,12 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Page } from 'playwright-core';
+import type { Page, Route } from 'playwright-core';
 import { describe, expect, it, vi } from 'vitest';
 import { generateDataRoot } from '../../generate/generate.js';
 import type { RunningServer } from '../../server.js';
 import { SCENES } from '../app/routes.js';
 import { REPO_ROOT } from './build-web.js';
-import { browserSuite, screenshot } from './harness.js';
+import { appendJsonLine, browserSuite, screenshot } from './harness.js';
 
 /**
  * Accessibility (issue 15 item 8): axe-core (a pinned dev dependency) in real Chromium against the
@@ -61,7 +61,7 @@ async function settle(p: Page): Promise<void> {
   await p.locator('.notice-loading').waitFor({ state: 'detached', ...WAIT });
 }
 
-browserSuite('cis490-a11y-e2e-', async (s) => {
+const suite = browserSuite('cis490-a11y-e2e-', async (s) => {
   await generateDataRoot({ out: s.dataRoot, hosts: 5, episodes: 30, alerts: 20, telemetryKb: 2, seed: 9 });
   server = await s.serve({ phaseTokenFile: s.tokenFile(TOKEN) });
   for (const [host, phase] of [
@@ -118,6 +118,61 @@ describe('axe-core: zero violations', () => {
         expect(found).toEqual([]);
       }, 120_000);
     }
+  }
+
+  for (const scheme of ['dark', 'light'] as const) {
+    it(`highlighted states, ${scheme}: a resolved alert card, explorer rows selected and new`, async () => {
+      await page.emulateMedia({ colorScheme: scheme });
+      await page.setViewportSize({ width: 1920, height: 1080 });
+      const found: string[] = [];
+      await page.goto(`${server.url}/#/alerts?state=all`);
+      await settle(page);
+      await page.locator('[data-testid="alert"][data-state="resolved"]').first().waitFor(WAIT);
+      found.push(...(await axe(page)).map((v) => `alerts resolved: ${v}`));
+
+      await page.goto(`${server.url}/#/explorer`);
+      await settle(page);
+      const first = page.getByTestId('episode-row').first();
+      await first.waitFor(WAIT);
+      const id = (await first.getAttribute('data-episode')) ?? '';
+      await page.goto(`${server.url}/#/explorer?episode=${encodeURIComponent(id)}`);
+      await page.locator(`[data-testid="episode-row"].selected[data-episode="${id}"]`).waitFor(WAIT);
+      await page.getByTestId('episode-detail').locator('dl').first().waitFor(WAIT);
+      found.push(...(await axe(page)).map((v) => `explorer selected: ${v}`));
+
+      // A new row at its most highlighted: animations frozen at their first frame, and the refetch
+      // that would fold the row into the page held until axe is done.
+      await page.goto(`${server.url}/#/explorer`);
+      await settle(page);
+      await page.getByTestId('episode-row').first().waitFor(WAIT);
+      // Closing the detail put the focus back on its row, and a table being read holds new rows back.
+      await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+      const cdp = await page.context().newCDPSession(page);
+      await cdp.send('Animation.enable');
+      await cdp.send('Animation.setPlaybackRate', { playbackRate: 0 });
+      const held: Route[] = [];
+      await page.route('**/api/episodes?**', (route) => {
+        held.push(route);
+      });
+      try {
+        const newId = `ep-a11y-new-${scheme}`;
+        appendJsonLine(path.join(suite.dataRoot, 'index.jsonl'), {
+          episode_id: newId,
+          host_id: 'host-01',
+          sha256: null,
+          size_bytes: 1234,
+          received_at_wall: new Date().toISOString(),
+        });
+        await page.locator(`[data-testid="episode-row"].live-row[data-episode="${newId}"]`).waitFor(WAIT);
+        found.push(...(await axe(page)).map((v) => `explorer new row: ${v}`));
+      } finally {
+        await page.unroute('**/api/episodes?**');
+        for (const route of held) await route.continue().catch(() => {});
+        await cdp.send('Animation.setPlaybackRate', { playbackRate: 1 });
+        await cdp.detach();
+      }
+      expect(found).toEqual([]);
+    }, 120_000);
   }
 
   it('kiosk scenes, dark, 1920×1080 (screenshots)', async () => {

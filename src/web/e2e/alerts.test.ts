@@ -244,6 +244,21 @@ describe('alert lifecycle', () => {
     }
   });
 
+  it('an unknown host or a bad state in the URL is said, not shown as "all quiet" or as All', async () => {
+    await page.goto(`${server.url}/#/alerts?host=nohost`);
+    await page.getByText('Nothing matches host nohost').waitFor(WAIT);
+    expect(await page.getByText('Everything the receiver reported').count()).toBe(0);
+    await page.goto(`${server.url}/#/alerts?state=bogus`);
+    await page.getByText('This filter cannot be applied').waitFor(WAIT);
+    expect(await page.getByText("got 'bogus'").count()).toBe(1);
+    expect(await page.getByTestId('alert').count()).toBe(0);
+    expect(await page.locator('[data-testid="alert-state-filter"][aria-pressed="true"]').count()).toBe(0);
+    // Choosing a state from there is a good filter again.
+    await page.locator('[data-testid="alert-state-filter"][data-state="all"]').click();
+    await page.getByTestId('alert').first().waitFor(WAIT);
+    expect(await page.getByText('This filter cannot be applied').count()).toBe(0);
+  });
+
   it('a silence needs an until, and bad input is a 400 that says what is wrong', async () => {
     const res = await fetch(`${server.url}/api/alerts/actions`, {
       method: 'POST',

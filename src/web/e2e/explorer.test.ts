@@ -32,6 +32,18 @@ browserSuite('cis490-explorer-e2e-', async (s) => {
 
 const hostChip = (h: string) => page.locator(`[data-testid="facet-host"][data-host="${h}"]`);
 
+/** One query parameter of the page's hash route (`#/explorer?…`). */
+const hashParam = (key: string): string | null =>
+  new URLSearchParams(new URL(page.url()).hash.split('?')[1] ?? '').get(key);
+
+/** Nothing of another filter's answer is on screen: no rows, no "N match", no facet counts, no Older. */
+async function expectNothingStale(): Promise<void> {
+  expect(await page.getByTestId('episode-row').count()).toBe(0);
+  expect(await page.getByTestId('explorer-total').count()).toBe(0);
+  expect(await page.locator('.filters .chip-count').count()).toBe(0);
+  expect(await page.getByRole('button', { name: 'Older →' }).isDisabled()).toBe(true);
+}
+
 describe('explorer', () => {
   it('selects several hosts; the other hosts stay on offer', async () => {
     await page.setViewportSize({ width: 1920, height: 1080 });
@@ -232,6 +244,102 @@ describe('explorer', () => {
     await vi.waitFor(async () => expect(page.url()).not.toContain('sort='), WAIT);
     await expectOrder('host=host-02');
     await screenshot(page, 'explorer-sorted-desktop-dark');
+  });
+
+  it("a filter that cannot apply shows none of the last filter's rows, count, facets or paging", async () => {
+    await page.setViewportSize({ width: 1920, height: 1080 });
+    await page.goto(`${server.url}/#/explorer`);
+    await hostChip('host-02').click();
+    await vi.waitFor(async () => expect(page.url()).toContain('host=host-02'), WAIT);
+    await hostChip('host-03').click();
+    await vi.waitFor(async () => expect(page.url()).toMatch(/host=host-02&host=host-03/), WAIT);
+    await page.getByTestId('episode-row').first().waitFor(WAIT);
+    await page.getByTestId('explorer-total').waitFor(WAIT);
+    await page.getByTestId('explorer-min-size').fill('6300');
+    await page.getByTestId('explorer-max-size').fill('100');
+    await page.getByText('This filter cannot be applied').waitFor(WAIT);
+    await expectNothingStale();
+    // Switched to in the app (no reload), a bad value in the URL is the same.
+    for (const bad of ['status=bogus', 'from=2026-13-45T99:00']) {
+      await page.goto(`${server.url}/#/explorer`);
+      await page.getByTestId('explorer-total').waitFor(WAIT);
+      await page.evaluate((q) => {
+        location.hash = `#/explorer?${q}`;
+      }, bad);
+      await page.getByText('This filter cannot be applied').waitFor(WAIT);
+      await expectNothingStale();
+    }
+    // The server refusing a filter (a 400) is the same: its rows are not shown as this filter's.
+    await page.goto(`${server.url}/#/explorer`);
+    await page.getByTestId('explorer-total').waitFor(WAIT);
+    await page.route('**/api/episodes?**', (route) =>
+      route.fulfill({
+        status: 400,
+        contentType: 'application/json',
+        body: JSON.stringify({ error: { code: 'bad_request', message: 'refused for the test' } }),
+      }),
+    );
+    try {
+      await hostChip('host-01').click();
+      await page.getByText('The server refused this filter').waitFor(WAIT);
+      expect(await page.getByText('refused for the test').count()).toBe(1);
+      await expectNothingStale();
+    } finally {
+      await page.unroute('**/api/episodes?**');
+    }
+  });
+
+  it("From and To are in the zone the app shows (UTC or the browser's), say which, and read the URL as the filter does", async () => {
+    await page.setViewportSize({ width: 1920, height: 1080 });
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send('Emulation.setTimezoneOverride', { timezoneId: 'Europe/Berlin' });
+    const from = page.locator('.filters input[type="datetime-local"]').nth(0);
+    const to = page.locator('.filters input[type="datetime-local"]').nth(1);
+    try {
+      for (const [mode, zone, typedUtc, epochShown] of [
+        ['utc', 'UTC', '2026-12-07T06:20:00.000Z', '2025-12-06T05:46:40'],
+        ['local', 'Europe/Berlin', '2026-12-07T05:20:00.000Z', '2025-12-06T06:46:40'],
+      ] as const) {
+        await page.goto(`${server.url}/#/explorer`);
+        await page.evaluate((m) => localStorage.setItem('cis490.tz', m), mode);
+        await page.reload();
+        await vi.waitFor(
+          async () => expect(await page.getByTestId('tz-toggle').textContent()).toBe(zone),
+          WAIT,
+        );
+        await from.fill('2026-12-07T06:20');
+        await vi.waitFor(() => expect(hashParam('from')).toBe(typedUtc), WAIT);
+        expect(await from.inputValue()).toBe('2026-12-07T06:20');
+        // Epoch seconds, as the API documents them, are shown; `to=0` is 1970, not the year 2000.
+        await page.goto(`${server.url}/#/explorer?from=1765000000`);
+        await vi.waitFor(async () => expect(await from.inputValue()).toBe(epochShown), WAIT);
+        await page.goto(`${server.url}/#/explorer?to=0`);
+        await vi.waitFor(
+          async () =>
+            expect(await to.inputValue()).toBe(mode === 'utc' ? '1970-01-01T00:00' : '1970-01-01T01:00'),
+          WAIT,
+        );
+        // The field says its zone (its accessible name too).
+        expect(await page.getByLabel(`From (${zone})`).count()).toBe(1);
+        expect(await page.getByLabel(`To (${zone})`).count()).toBe(1);
+      }
+    } finally {
+      await page.evaluate(() => localStorage.removeItem('cis490.tz'));
+      await cdp.send('Emulation.setTimezoneOverride', { timezoneId: '' });
+      await cdp.detach();
+    }
+  });
+
+  it('a bad order in the URL is said, not silently replaced by newest first', async () => {
+    await page.goto(`${server.url}/#/explorer?sort=size&order=up`);
+    await page.getByText('This filter cannot be applied').waitFor(WAIT);
+    expect(await page.getByText("query parameter 'order' must be asc or desc, got 'up'").count()).toBe(1);
+    await expectNothingStale();
+    // The notice offers the way back to an order.
+    await page.getByRole('button', { name: 'Show newest first' }).click();
+    await vi.waitFor(async () => expect(page.url()).not.toContain('sort='), WAIT);
+    await page.getByTestId('episode-row').first().waitFor(WAIT);
+    expect(await page.getByText('This filter cannot be applied').count()).toBe(0);
   });
 
   it('a bad filter says what is wrong instead of blaming the catalog', async () => {

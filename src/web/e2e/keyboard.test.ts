@@ -88,6 +88,17 @@ describe('every action by keyboard', () => {
     await page.keyboard.press('Enter');
     await page.getByTestId('host-page').waitFor(WAIT);
     expect(page.url()).toContain(href);
+    // The focus is on the host's page (its heading), not dropped to the body with the tile.
+    await vi.waitFor(
+      async () =>
+        expect(
+          await page.evaluate(() => {
+            const el = document.activeElement;
+            return el?.tagName === 'H2' && el.closest('[data-testid="host-page"]') !== null;
+          }),
+        ).toBe(true),
+      WAIT,
+    );
     // The host's trend has the Overview's range picker (7 d by default; this lab is older).
     const trend = page.getByTestId('host-trend');
     expect(await trend.getAttribute('data-range')).toBe('7d');
@@ -130,6 +141,19 @@ describe('every action by keyboard', () => {
     await page.keyboard.press('Escape');
     await detail.waitFor({ state: 'detached', ...WAIT });
     expect(page.url()).toContain('sort=size');
+    // The focus is back on the row that opened the detail, so the next Tab goes on from there.
+    const focusedRow = () =>
+      page.evaluate(() =>
+        document.activeElement?.closest('[data-testid="episode-row"]')?.getAttribute('data-episode'),
+      );
+    await vi.waitFor(async () => expect(await focusedRow()).toBe(id), WAIT);
+    // The same after the detail's Close button (by keyboard).
+    await page.keyboard.press('Enter');
+    await detail.waitFor(WAIT);
+    await tabTo(detail.getByRole('button', { name: 'Close detail (Escape)' }));
+    await page.keyboard.press('Enter');
+    await detail.waitFor({ state: 'detached', ...WAIT });
+    await vi.waitFor(async () => expect(await focusedRow()).toBe(id), WAIT);
   });
 
   it('Alerts: the state filter, the host filter and the action form', async () => {

@@ -34,6 +34,31 @@ function groupKeys(groups: readonly AlertGroupState[]): string[] {
   });
 }
 
+const SHOWN_STATES: readonly string[] = [...ALERT_STATES, 'all'];
+function isShownState(s: string): boolean {
+  return SHOWN_STATES.includes(s);
+}
+
+/** The empty list's words: a host nobody reported, filters matching nothing, or all quiet. */
+function emptyNotice(
+  shown: AlertState | 'all',
+  filtered: { host: string; symptom: string; knownHost: boolean },
+  history: number,
+): { title: string; body: string } {
+  if (filtered.host !== '' && !filtered.knownHost)
+    return {
+      title: `Nothing matches host ${filtered.host}`,
+      body: 'No alert, episode or health file names this host.',
+    };
+  const title = shown === 'open' ? 'No open alerts' : `No ${shown === 'all' ? '' : `${shown} `}alerts`;
+  if (shown !== 'open' || filtered.host !== '' || filtered.symptom !== '')
+    return { title, body: 'Nothing matches these filters.' };
+  return {
+    title,
+    body: `Everything the receiver reported is resolved, acknowledged or silenced (${formatCount(history)} in the history).`,
+  };
+}
+
 function AlertCard({ alert, now, kiosk }: { alert: AlertGroupState; now: number; kiosk: boolean }) {
   const label = useHostLabel();
   const [acting, setActing] = useState(false);
@@ -151,11 +176,9 @@ export function AlertsScene({ params, kiosk }: { params: URLSearchParams; kiosk:
   const host = params.get('host') ?? '';
   const symptom = params.get('symptom') ?? '';
   const stateParam = params.get('state') ?? 'open';
-  const shown: AlertState | 'all' = kiosk
-    ? 'open'
-    : (ALERT_STATES as readonly string[]).includes(stateParam)
-      ? (stateParam as AlertState)
-      : 'all';
+  // A state the URL names wrongly is said to be wrong (as the Explorer does), not shown as another.
+  const badState = !kiosk && !isShownState(stateParam);
+  const shown: AlertState | 'all' = kiosk || badState ? 'open' : (stateParam as AlertState | 'all');
   const setParams = useSetParams('alerts');
   const totalLines = useStore((s) => s.state.total_alerts);
   const lastAlerts = useStore((s) => s.state.host_last_alert);
@@ -180,6 +203,11 @@ export function AlertsScene({ params, kiosk }: { params: URLSearchParams; kiosk:
   // Open critical first, then open warnings, newest first within each.
   const ordered = [...groups].sort(
     (a, b) => Number(b.severity === 'critical') - Number(a.severity === 'critical'),
+  );
+  const empty = emptyNotice(
+    shown,
+    { host, symptom, knownHost: hosts.includes(host) },
+    lifecycle.groups.length,
   );
   const set = (next: Record<string, string>): void => {
     const p = new URLSearchParams({ host, symptom, state: stateParam, ...next });
@@ -208,7 +236,7 @@ export function AlertsScene({ params, kiosk }: { params: URLSearchParams; kiosk:
                   key={s}
                   type="button"
                   className="chip"
-                  aria-pressed={shown === s}
+                  aria-pressed={!badState && shown === s}
                   onClick={() => set({ state: s })}
                   data-testid="alert-state-filter"
                   data-state={s}
@@ -244,16 +272,15 @@ export function AlertsScene({ params, kiosk }: { params: URLSearchParams; kiosk:
             {lifecycle.error.message}
           </Notice>
         )}
-        {lifecycle.loading ? (
+        {badState ? (
+          <Notice kind="error" title="This filter cannot be applied">
+            {`query parameter 'state' must be one of ${SHOWN_STATES.join(', ')}, got '${stateParam}'`}
+          </Notice>
+        ) : lifecycle.loading ? (
           <Notice kind="loading" title="Loading alerts…" />
         ) : ordered.length === 0 ? (
-          <Notice
-            kind="empty"
-            title={shown === 'open' ? 'No open alerts' : `No ${shown === 'all' ? '' : `${shown} `}alerts`}
-          >
-            {shown === 'open'
-              ? `Everything the receiver reported is resolved, acknowledged or silenced (${formatCount(lifecycle.groups.length)} in the history).`
-              : 'Nothing matches these filters.'}
+          <Notice kind="empty" title={empty.title}>
+            {empty.body}
           </Notice>
         ) : (
           <ul className="alert-list">

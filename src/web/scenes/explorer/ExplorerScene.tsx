@@ -1,6 +1,11 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { EpisodeFacets, EpisodesPage } from '../../../protocol/api.js';
-import { type EpisodeSort, FilterError, isDefaultSort } from '../../../protocol/episode-filter.js';
+import {
+  DEFAULT_SORT,
+  type EpisodeSort,
+  FilterError,
+  isDefaultSort,
+} from '../../../protocol/episode-filter.js';
 import { ErrorBoundary } from '../../app/ErrorBoundary.js';
 import { hashFor } from '../../app/routes.js';
 import { SceneGate } from '../../app/SceneGate.js';
@@ -15,6 +20,7 @@ import {
   filterToParams,
   matchesFilter,
   parsedFilter,
+  parsedSort,
   sortFromParams,
   withSort,
 } from '../../data/episodes.js';
@@ -58,6 +64,14 @@ function useReading(): [
   ];
 }
 
+/** Focuses the episode button of row `id` in `table`; the first row's (or the table's first control) when it is gone. */
+function focusRow(table: HTMLElement | null, id: string): void {
+  if (table === null) return;
+  const rows = [...table.querySelectorAll<HTMLElement>('[data-testid="episode-row"]')];
+  const row = rows.find((r) => r.dataset.episode === id) ?? rows[0];
+  (row ?? table).querySelector<HTMLElement>('button')?.focus();
+}
+
 /** On the wall (`kiosk`) the Explorer is the live list only: no filters or exports nobody can use. */
 export function ExplorerScene({ params, kiosk = false }: { params: URLSearchParams; kiosk?: boolean }) {
   const paramsKey = params.toString();
@@ -99,10 +113,13 @@ export function ExplorerScene({ params, kiosk = false }: { params: URLSearchPara
   // biome-ignore lint/correctness/useExhaustiveDependencies: filterKey and sortKey are triggers, not values read
   useEffect(() => setCursors([null]), [filterKey, sortKey]);
 
+  // A bad order in the URL (`sort=size&order=up`) is as bad as a bad filter: said, not silently replaced.
   const invalid = useMemo(() => {
     const parsed = parsedFilter(filter);
-    return parsed instanceof FilterError ? parsed : null;
-  }, [filter]);
+    if (parsed instanceof FilterError) return parsed;
+    const order = parsedSort(new URLSearchParams(paramsKey));
+    return order instanceof FilterError ? order : null;
+  }, [filter, paramsKey]);
 
   // biome-ignore lint/correctness/useExhaustiveDependencies: `applied` and `helloCount` are refresh triggers
   useEffect(() => {
@@ -123,6 +140,9 @@ export function ExplorerScene({ params, kiosk = false }: { params: URLSearchPara
     );
     return () => controller.abort();
   }, [filter, sort, cursor, applied, helloCount, invalid]);
+
+  const refused = error instanceof ApiFailure && error.status === 400;
+  const unusable = invalid !== null || refused;
 
   // Each facet counts under the rest of the filter: choosing one host keeps the other hosts on
   // offer (multi-select), and the same for status.
@@ -146,9 +166,11 @@ export function ExplorerScene({ params, kiosk = false }: { params: URLSearchPara
     applied + helloCount,
     2000,
   );
+  // useApi keeps its last answer when asked for nothing: under a filter that cannot apply those
+  // counts were another filter's, so none are shown.
   const facets: { data: EpisodeFacets | null } = {
     data:
-      hostFacets.data && statusFacets.data
+      !noFacets && !unusable && hostFacets.data && statusFacets.data
         ? {
             host: hostFacets.data.host,
             status: statusFacets.data.status,
@@ -173,6 +195,17 @@ export function ExplorerScene({ params, kiosk = false }: { params: URLSearchPara
     if ((history.state as { cis490Detail?: boolean } | null)?.cis490Detail) history.back();
     else setParams(withSort(filterToParams(filter), sort));
   }, [filter, sort, setParams]);
+  // When the detail closes (Escape, Close or Back) its focused heading leaves the page and the focus
+  // would fall to the body: it goes back to the row that was open, or the table when that row is gone.
+  const tableRef = useRef<HTMLDivElement>(null);
+  const lastSelected = useRef(selected);
+  useEffect(() => {
+    const closed = lastSelected.current;
+    lastSelected.current = selected;
+    if (selected !== null || closed === null) return;
+    const lost = document.activeElement === null || document.activeElement === document.body;
+    if (lost) focusRow(tableRef.current, closed);
+  }, [selected]);
   useEffect(() => {
     if (selected === null) return;
     const onKey = (e: KeyboardEvent): void => {
@@ -182,7 +215,9 @@ export function ExplorerScene({ params, kiosk = false }: { params: URLSearchPara
     return () => removeEventListener('keydown', onKey);
   }, [selected, closeDetail]);
 
-  const page = loaded?.page ?? null;
+  // A filter that cannot apply (checked here, or refused by the server) matches nothing: the last
+  // page loaded belongs to another filter, so its rows, count and paging must not be shown as this one's.
+  const page = unusable ? null : (loaded?.page ?? null);
   const ids = useMemo(() => new Set(page?.items.map((i) => i.episode_id)), [page]);
   // recent[i] arrived as episode event number (episodeEvents - i). Rows after the page's `asOf` are
   // not in it yet; of those, the ones up to `accepted` are shown, the rest wait behind the banner.
@@ -200,8 +235,8 @@ export function ExplorerScene({ params, kiosk = false }: { params: URLSearchPara
       .map((ep) => ({ ...ep, live: true }));
   // Live rows go on top only in the default order (newest first); sorted otherwise, the next
   // fetch puts them in their place.
-  const liveRows = loaded && cursors.length === 1 && !sorted ? between(accepted, loaded.asOf) : [];
-  const waiting = loaded && !auto ? between(episodeEvents, accepted).length : 0;
+  const liveRows = loaded && page && cursors.length === 1 && !sorted ? between(accepted, loaded.asOf) : [];
+  const waiting = loaded && page && !auto ? between(episodeEvents, accepted).length : 0;
 
   const update = useCallback(
     (next: EpisodeFilter, nextSort: EpisodeSort = sort) => {
@@ -256,14 +291,14 @@ export function ExplorerScene({ params, kiosk = false }: { params: URLSearchPara
               <button
                 type="button"
                 onClick={() => runExport('csv')}
-                disabled={exporting !== null && !exporting.startsWith('failed')}
+                disabled={unusable || (exporting !== null && !exporting.startsWith('failed'))}
               >
                 Export CSV
               </button>
               <button
                 type="button"
                 onClick={() => runExport('ndjson')}
-                disabled={exporting !== null && !exporting.startsWith('failed')}
+                disabled={unusable || (exporting !== null && !exporting.startsWith('failed'))}
               >
                 Export NDJSON
               </button>
@@ -283,8 +318,17 @@ export function ExplorerScene({ params, kiosk = false }: { params: URLSearchPara
           {invalid !== null ? (
             <Notice kind="error" title="This filter cannot be applied">
               {invalid.message}
+              {(invalid.param === 'sort' || invalid.param === 'order') && (
+                // No table to click a header on: the way back to an order is here.
+                <>
+                  {' '}
+                  <button type="button" className="link" onClick={() => update(filter, DEFAULT_SORT)}>
+                    Show newest first
+                  </button>
+                </>
+              )}
             </Notice>
-          ) : error instanceof ApiFailure && error.status === 400 ? (
+          ) : refused ? (
             <Notice kind="error" title="The server refused this filter">
               {error.message}
             </Notice>
@@ -302,7 +346,7 @@ export function ExplorerScene({ params, kiosk = false }: { params: URLSearchPara
               {filterKey ? 'Loosen the filter or clear it.' : 'Episodes appear here as hosts ship them.'}
             </Notice>
           ) : (
-            <div className="table-wrap" {...readingHandlers}>
+            <div className="table-wrap" ref={tableRef} {...readingHandlers}>
               <EpisodeTable
                 rows={rows}
                 now={now}

@@ -1,9 +1,11 @@
 import { useEffect, useState } from 'react';
 import { EPISODE_STATUSES, type EpisodeFacets } from '../../../protocol/api.js';
+import { parseEpisodeFilter } from '../../../protocol/episode-filter.js';
 import { own } from '../../../protocol/index.js';
 import type { EpisodeFilter } from '../../data/episodes.js';
 import { formatCount } from '../../data/format.js';
 import { useHostLabel } from '../../data/hooks.js';
+import { parts, type TimeZoneMode, timeZoneLabel, useTimeZoneMode } from '../../data/timezone.js';
 
 interface Props {
   filter: EpisodeFilter;
@@ -15,16 +17,45 @@ function toggle(list: string[], value: string): string[] {
   return list.includes(value) ? list.filter((v) => v !== value) : [...list, value];
 }
 
-/** `datetime-local` wants "YYYY-MM-DDTHH:MM" in local time; the API gets ISO-8601 UTC. */
-function toLocalInput(iso: string): string {
-  const d = new Date(iso);
-  if (!iso || Number.isNaN(d.getTime())) return '';
-  return new Date(d.getTime() - d.getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
+const pad = (v: number, n = 2): string => String(v).padStart(n, '0');
+
+/** A time bound by the filter's own rule (the server's); null when empty or not a time. */
+function filterTimeMs(value: string): number | null {
+  if (value === '') return null;
+  try {
+    return parseEpisodeFilter({ all: () => [], one: (k) => (k === 'from' ? value : undefined) }).fromMs;
+  } catch {
+    return null;
+  }
 }
-function fromLocalInput(value: string): string {
-  if (!value) return '';
-  const d = new Date(value);
-  return Number.isNaN(d.getTime()) ? '' : d.toISOString();
+
+/**
+ * A `from`/`to` value of the URL as `datetime-local` wants it ("YYYY-MM-DDTHH:MM[:SS]"), in the
+ * zone the app shows times in. Read by the filter's own rule (`parseEpisodeFilter`: ISO-8601, a naive one
+ * as UTC, or epoch seconds), so the field shows the instant the filter applies; blank when the
+ * value names none or a year the field cannot hold.
+ */
+function toZoneInput(value: string): string {
+  const ms = filterTimeMs(value.trim());
+  if (ms === null) return '';
+  const p = parts(new Date(ms));
+  if (p.y < 0 || p.y > 9999) return '';
+  const base = `${pad(p.y, 4)}-${pad(p.mo)}-${pad(p.d)}T${pad(p.h)}:${pad(p.mi)}`;
+  return p.s === 0 ? base : `${base}:${pad(p.s)}`;
+}
+
+/** What the person typed, read in the zone the app shows times in, as ISO-8601 UTC for the API. */
+function fromZoneInput(value: string, mode: TimeZoneMode): string {
+  const m = /^(\d{4,})-(\d\d)-(\d\d)T(\d\d):(\d\d)(?::(\d\d))?/.exec(value);
+  if (!m) return '';
+  const [y = 0, mo = 1, d = 1, h = 0, mi = 0, s = 0] = m.slice(1).map((v) => Number(v ?? 0));
+  const date = mode === 'utc' ? new Date(Date.UTC(y, mo - 1, d, h, mi, s)) : new Date(y, mo - 1, d, h, mi, s);
+  // Date.UTC and the Date constructor read years 0–99 as 1900–1999.
+  if (y < 100) {
+    if (mode === 'utc') date.setUTCFullYear(y);
+    else date.setFullYear(y);
+  }
+  return Number.isNaN(date.getTime()) ? '' : date.toISOString();
 }
 
 export function FilterBar({ filter, facets, onChange }: Props) {
@@ -49,6 +80,7 @@ export function FilterBar({ filter, facets, onChange }: Props) {
     return () => clearTimeout(id);
   }, [sizes, filter, onChange]);
 
+  // No facets (loading, or a filter that cannot apply): chips without counts, not counts of 0.
   const hostCounts = facets?.host ?? {};
   // A replica's facets key hosts `<receiver>/<host>`: shown `host-a · rack-2` where names repeat.
   const label = useHostLabel();
@@ -57,6 +89,9 @@ export function FilterBar({ filter, facets, onChange }: Props) {
   const phaseCounts = facets?.phase ?? {};
   const phases = [...new Set([...Object.keys(phaseCounts), ...filter.phase])].sort();
   const unknown = facets?.phase_unknown ?? 0;
+  // The time fields are in the zone every time on screen is in (the top bar's local/UTC switch).
+  const mode = useTimeZoneMode();
+  const zone = timeZoneLabel(mode);
 
   return (
     <div className="filters">
@@ -78,19 +113,23 @@ export function FilterBar({ filter, facets, onChange }: Props) {
       </form>
       <div className="range">
         <label>
-          From{' '}
+          From <span className="range-zone">({zone})</span>{' '}
           <input
             type="datetime-local"
-            value={toLocalInput(filter.from)}
-            onChange={(e) => onChange({ ...filter, from: fromLocalInput(e.target.value) })}
+            step={1}
+            value={toZoneInput(filter.from)}
+            onChange={(e) => onChange({ ...filter, from: fromZoneInput(e.target.value, mode) })}
+            data-testid="explorer-from"
           />
         </label>
         <label>
-          To{' '}
+          To <span className="range-zone">({zone})</span>{' '}
           <input
             type="datetime-local"
-            value={toLocalInput(filter.to)}
-            onChange={(e) => onChange({ ...filter, to: fromLocalInput(e.target.value) })}
+            step={1}
+            value={toZoneInput(filter.to)}
+            onChange={(e) => onChange({ ...filter, to: fromZoneInput(e.target.value, mode) })}
+            data-testid="explorer-to"
           />
         </label>
         <label>
@@ -126,7 +165,7 @@ export function FilterBar({ filter, facets, onChange }: Props) {
             data-testid="facet-host"
             data-host={h}
           >
-            {label(h)} <span className="chip-count">{formatCount(own(hostCounts, h) ?? 0)}</span>
+            {label(h)} {facets && <span className="chip-count">{formatCount(own(hostCounts, h) ?? 0)}</span>}
           </button>
         ))}
       </fieldset>
@@ -142,7 +181,7 @@ export function FilterBar({ filter, facets, onChange }: Props) {
             data-testid="facet-status"
             data-status={s}
           >
-            {s} <span className="chip-count">{formatCount(facets?.status[s] ?? 0)}</span>
+            {s} {facets && <span className="chip-count">{formatCount(facets.status[s] ?? 0)}</span>}
           </button>
         ))}
       </fieldset>
@@ -159,7 +198,7 @@ export function FilterBar({ filter, facets, onChange }: Props) {
               data-testid="facet-phase"
               data-phase={ph}
             >
-              {ph} <span className="chip-count">{formatCount(own(phaseCounts, ph) ?? 0)}</span>
+              {ph} {facets && <span className="chip-count">{formatCount(own(phaseCounts, ph) ?? 0)}</span>}
             </button>
           ))}
           {unknown > 0 && (

@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import { own } from '../../../protocol/index.js';
 import { hostRef } from '../../../protocol/receiver-view.js';
 import { hashFor } from '../../app/routes.js';
@@ -134,6 +134,15 @@ export function HostPage({
   const open = groups.filter((g) => g.state === 'open' || g.state === 'acknowledged');
   const phases = perHost ? Object.entries(perHost.weighted_seconds).sort((a, b) => b[1] - a[1]) : [];
   const phaseTotal = phases.reduce((s, [, v]) => s + v, 0);
+  // Opened from a tile the focus was left on the body (the tile is gone): it goes to this host's
+  // heading, so the next Tab is on this page. Focus someone put elsewhere stays there.
+  const heading = useRef<HTMLHeadingElement>(null);
+  const shown = host !== null;
+  // biome-ignore lint/correctness/useExhaustiveDependencies: a new host, or its data arriving, is the trigger
+  useEffect(() => {
+    if (document.activeElement === null || document.activeElement === document.body)
+      heading.current?.focus({ preventScroll: true });
+  }, [hostId, shown]);
   return (
     <div className="host-page" data-testid="host-page" data-host={hostId}>
       <p>
@@ -143,7 +152,12 @@ export function HostPage({
         <Notice kind="empty" title={`No host called ${label}`} />
       ) : (
         <div className="grid">
-          <Widget title={label} aside={STATUS_WORD[host.status]} className={`span-all tile-${host.status}`}>
+          <Widget
+            title={label}
+            aside={STATUS_WORD[host.status]}
+            className={`span-all tile-${host.status}`}
+            headingRef={heading}
+          >
             {host.reasons.length === 0 ? (
               <p>Nothing to look at.</p>
             ) : (
