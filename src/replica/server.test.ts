@@ -15,7 +15,7 @@ import { openLog } from '../../test/support/stream-harness.js';
 import { tempDir } from '../../test/support/tmp.js';
 import type { AlertLifecycleResponse } from '../protocol/alerts.js';
 import type { AlertsPage, EpisodesPage, HostsResponse } from '../protocol/api.js';
-import type { PhaseMix, UnsequencedEvent } from '../protocol/index.js';
+import type { DashboardState, PhaseMix, UnsequencedEvent } from '../protocol/index.js';
 import { type ReplicaServer, startReplicaServer } from './server.js';
 
 async function replicaServer(redisUrl: string, extra: Record<string, unknown> = {}): Promise<ReplicaServer> {
@@ -289,9 +289,19 @@ describe('replica HTTP', () => {
     expect(retry.headers.get('idempotent-replayed')).toBe('true');
     const action = { dedup_key: 'k1', kind: 'acknowledge', by: 'ops' };
     const acted = await post(one.url, '/api/alerts/actions', action, 'req-0002');
+    const stored = (await acted.json()) as { at: string };
+    // Once the other replica holds it, a retry there answers as the first did (its time included).
+    await vi.waitFor(
+      async () => {
+        const state = (await (await fetch(`${two.url}/api/state`)).json()) as DashboardState;
+        expect(Object.values(state.alert_actions ?? {}).map((a) => a.at)).toContain(stored.at);
+      },
+      { timeout: 20_000, interval: 50 },
+    );
     const actedAgain = await post(two.url, '/api/alerts/actions', action, 'req-0002');
     expect([acted.status, actedAgain.status]).toEqual([201, 201]);
     expect(actedAgain.headers.get('idempotent-replayed')).toBe('true');
+    expect(await actedAgain.json()).toEqual(stored);
     // Without a key a post is appended each time, as before.
     await post(one.url, '/api/phase', phase);
     await post(one.url, '/api/phase', phase);

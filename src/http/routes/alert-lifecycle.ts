@@ -195,9 +195,13 @@ export function registerAlertLifecycleRoutes(
         if (!scaleOut) store.put(action);
       },
     );
-    if (duplicate) reply.header('idempotent-replayed', 'true');
-    else ctx.logger.info({ dedup_key, receiver, kind: action.kind, by, until }, 'alert action');
     reply.code(201);
+    if (duplicate) {
+      reply.header('idempotent-replayed', 'true');
+      // Answered as the first was: the action it stored (its time, not this retry's), while it stands.
+      return own(ctx.events.state.alert_actions ?? {}, key) ?? action;
+    }
+    ctx.logger.info({ dedup_key, receiver, kind: action.kind, by, until }, 'alert action');
     return action;
   });
 
