@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { buildEpisodeTarball } from '../generate/episode.js';
 import { wallAs } from '../generate/line-style.js';
@@ -80,6 +81,9 @@ export class Simulator {
   private stopping: Promise<void> | null = null;
 
   constructor(private readonly o: SimulatorOptions) {
+    // Every host's loop waits on this one signal at once: with more than ten hosts Node warned of
+    // a listener leak (MaxListenersExceededWarning at `--hosts 60`) where there is none.
+    setMaxListeners(0, this.abort.signal);
     this.timing = { ...demoTiming(o.ratePerMinute), ...o.timing };
     this.rng = new Rng(o.seed);
     const profiles = hostProfiles(o.hosts, o.ratePerMinute, this.rng.fork(1));
