@@ -216,6 +216,15 @@ describe('replica HTTP', () => {
     expect(ambiguous.status).toBe(409);
     expect(((await ambiguous.json()) as { error: { code: string } }).error.code).toBe('ambiguous_receiver');
 
+    // A receiver no agent appended for: refused, not kept in every replica's state for good.
+    const unknown = await fetch(`${server.url}/api/alerts/actions`, {
+      method: 'POST',
+      headers: operator,
+      body: JSON.stringify({ ...body, receiver: 'nope' }),
+    });
+    expect(unknown.status).toBe(400);
+    expect(((await unknown.json()) as { error: { code: string } }).error.code).toBe('unknown_receiver');
+
     const acked = await fetch(`${server.url}/api/alerts/actions`, {
       method: 'POST',
       headers: operator,

@@ -161,6 +161,11 @@ export function registerAlertLifecycleRoutes(
     const named = text(b, 'receiver', false);
     if (!scaleOut && named !== null) throw new HttpError(400, 'bad_body', noReceiverHere().message);
     const receiver = scaleOut ? receiverFor(scaleOut, dedup_key, named) : null;
+    // A receiver no agent has appended for: the action would stay in every replica's state for
+    // good, matching no group (a typo of a receiver's name, say).
+    if (receiver !== null && own(ctx.events.state.receivers ?? {}, receiver) === undefined) {
+      throw new HttpError(400, 'unknown_receiver', `no receiver '${receiver}' in the shared log`);
+    }
     if (b.kind !== 'acknowledge' && b.kind !== 'silence') {
       throw new HttpError(400, 'bad_body', "field 'kind' must be 'acknowledge' or 'silence'");
     }
