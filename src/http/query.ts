@@ -1,3 +1,4 @@
+import { RECEIVER_NAME } from '../protocol/receivers.js';
 import { timestampMs } from '../util/time.js';
 import { badQuery } from './errors.js';
 
@@ -18,6 +19,20 @@ export function list(query: RawQuery, key: string): string[] {
   const v = query[key];
   const values = v === undefined ? [] : Array.isArray(v) ? v : [v];
   return values.flatMap((s) => s.split(',')).filter((s) => s !== '');
+}
+
+/**
+ * `receiver` (repeatable, or comma-separated), each a receiver name (protocol/receivers.ts): a
+ * name no receiver can have (`bad/name`) is a 400, not an empty answer.
+ */
+export function receiverList(query: RawQuery): string[] {
+  const names = list(query, 'receiver');
+  const bad = names.find((n) => !RECEIVER_NAME.test(n));
+  if (bad !== undefined)
+    throw badQuery(
+      `query parameter 'receiver' must be a receiver name (1–64 of A-Z a-z 0-9 . _ -), got ${JSON.stringify(bad)}`,
+    );
+  return names;
 }
 
 export function single(query: RawQuery, key: string): string | undefined {

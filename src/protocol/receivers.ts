@@ -11,6 +11,13 @@ import type {
 import { own, RECENT_LIMIT, withKey } from './index.js';
 
 /**
+ * A receiver name: 1–64 of `A-Z a-z 0-9 . _ -` (it appears in Redis keys, logs, metric labels and
+ * the `<receiver>/<host>` keys below, so never a `/`). Agents are refused any other; so is a query
+ * or body naming one.
+ */
+export const RECEIVER_NAME = /^[A-Za-z0-9._-]{1,64}$/;
+
+/**
  * Scale-out (several receivers in one view, `serve --redis`): the state is the sum over receivers.
  * Every host-keyed map uses `<receiver>/<host_id>` as the key when the event names its receiver, so
  * two receivers with a host of the same name are two hosts; a single box (no receiver) keys by the

@@ -3,7 +3,15 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { AppContext } from '../http/context.js';
 import { badQuery, notFound } from '../http/errors.js';
-import { decodeCursor, encodeCursor, intParam, list, type RawQuery, single } from '../http/query.js';
+import {
+  decodeCursor,
+  encodeCursor,
+  intParam,
+  list,
+  type RawQuery,
+  receiverList,
+  single,
+} from '../http/query.js';
 import {
   EPISODE_FILTER_QUERY,
   EpisodeDetailSchema,
@@ -83,7 +91,7 @@ function replicaFilter(q: RawQuery): ReplicaFilter {
     if (err instanceof FilterError) throw badQuery(err.message);
     throw err;
   }
-  return { filter, receivers: list(q, 'receiver') };
+  return { filter, receivers: receiverList(q) };
 }
 
 function replicaSort(q: RawQuery): EpisodeSort {

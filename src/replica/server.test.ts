@@ -76,6 +76,14 @@ describe('replica HTTP', () => {
     ).json()) as EpisodesPage;
     expect(rest.items.map((e) => e.episode_id)).toHaveLength(3);
     expect(new Set([...page.items, ...rest.items].map((e) => e.episode_id)).size).toBe(8);
+    // A name no receiver can have is a 400 saying so, not an empty answer.
+    for (const route of ['/api/episodes', '/api/alerts', '/api/alerts/lifecycle']) {
+      const bad = await fetch(`${server.url}${route}?receiver=bad/name`);
+      expect(bad.status, route).toBe(400);
+      expect(((await bad.json()) as { error: { message: string } }).error.message).toMatch(
+        /'receiver' must be a receiver name/,
+      );
+    }
     const oneHost = (await (
       await fetch(`${server.url}/api/episodes?host=rack-a/host-0`)
     ).json()) as EpisodesPage;

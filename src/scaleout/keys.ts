@@ -1,9 +1,10 @@
+import { RECEIVER_NAME } from '../protocol/receivers.js';
 import { DashboardError } from '../util/errors.js';
 
 /** The namespace (Redis hash tag) when none is configured. */
 export const DEFAULT_NAMESPACE = 'cis490';
 
-const NAME = /^[A-Za-z0-9._-]{1,64}$/;
+const NAME = RECEIVER_NAME;
 
 /**
  * The Redis keys of one shared log. Every key carries the same hash tag (`{namespace}`), so the

@@ -15,7 +15,7 @@ import { normalizeTimestamp } from '../../util/time.js';
 import type { AppContext } from '../context.js';
 import { badQuery, HttpError } from '../errors.js';
 import { IdempotentPublisher, idempotencyKey } from '../idempotency.js';
-import { intParam, list, type RawQuery, single } from '../query.js';
+import { intParam, list, type RawQuery, receiverList, single } from '../query.js';
 import {
   AlertActionBody,
   AlertActionDeleteQuery,
@@ -133,7 +133,7 @@ export function registerAlertLifecycleRoutes(
     const limit = intParam(q, 'limit', 1, 5000) ?? 500;
     const state = ctx.events.state;
     const now = Date.now();
-    const filter = { hosts: list(q, 'host'), symptoms: list(q, 'symptom'), receivers: list(q, 'receiver') };
+    const filter = { hosts: list(q, 'host'), symptoms: list(q, 'symptom'), receivers: receiverList(q) };
     if (!scaleOut && filter.receivers.length) throw noReceiverHere();
     const all = (scaleOut ?? store).groups(filter).map((g) => alertState(g, state, now));
     const matching = states.length ? all.filter((g) => states.includes(g.state as AlertState)) : all;

@@ -5,7 +5,16 @@ import { alertFromRow } from '../../catalog/ingest-store.js';
 import type { AlertGroup, AlertsPage } from '../../protocol/api.js';
 import type { AppContext } from '../context.js';
 import { assertCatalogWritable, badQuery } from '../errors.js';
-import { boolParam, decodeCursor, encodeCursor, intParam, list, type RawQuery, timeParam } from '../query.js';
+import {
+  boolParam,
+  decodeCursor,
+  encodeCursor,
+  intParam,
+  list,
+  type RawQuery,
+  receiverList,
+  timeParam,
+} from '../query.js';
 import { AlertsPageSchema, AlertsQuery, route } from '../schemas.js';
 import { noReceiverHere } from './alert-lifecycle.js';
 
@@ -35,7 +44,7 @@ export function registerAlertRoutes(app: FastifyInstance, ctx: AppContext, scale
     const q = req.query as RawQuery;
     const hosts = list(q, 'host');
     const symptoms = list(q, 'symptom');
-    const receivers = list(q, 'receiver');
+    const receivers = receiverList(q);
     if (!scaleOut && receivers.length) throw noReceiverHere();
     const from = timeParam(q, 'from');
     const to = timeParam(q, 'to');
