@@ -20,6 +20,11 @@ export interface AgentOptions extends Omit<AgentRunOptions, 'log' | 'onEpochChan
   /** Written in the heartbeat: where replicas reach this agent's HTTP (details and downloads). */
   url: string;
   version: string;
+  /**
+   * Told when Redis stops answering while the agent starts (the error, since when) and, with
+   * null, when it answers again: `/readyz` names it as the reason the agent is not ready.
+   */
+  onRedisAway?(away: { error: string; since: string } | null): void;
 }
 
 /**
@@ -27,15 +32,24 @@ export interface AgentOptions extends Omit<AgentRunOptions, 'log' | 'onEpochChan
  * its AOF) is tried again after a pause; anything else is thrown. Starting while Redis is away
  * waits for it.
  */
-async function untilRedisAnswers<T>(logger: Logger, what: string, step: () => Promise<T>): Promise<T> {
+async function untilRedisAnswers<T>(
+  logger: Logger,
+  what: string,
+  step: () => Promise<T>,
+  onAway: AgentOptions['onRedisAway'],
+): Promise<T> {
   let warned = false;
   for (;;) {
     try {
-      return await step();
+      const result = await step();
+      if (warned) onAway?.(null);
+      return result;
     } catch (err) {
       if (!isTransientRedisError(err)) throw err;
-      if (!warned)
+      if (!warned) {
         logger.warn({ err: errorMessage(err), step: what }, 'redis away while starting; trying again');
+        onAway?.({ error: errorMessage(err), since: new Date().toISOString() });
+      }
       warned = true;
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
@@ -83,13 +97,24 @@ export interface Agent {
 export async function startAgent(o: AgentOptions): Promise<Agent> {
   checkReceiverName(o.receiver);
   const logger: Logger = o.logger.child({ receiver: o.receiver });
-  const log = await untilRedisAnswers(logger, 'connect', () =>
-    RedisStreamLog.open({
-      url: o.redisUrl,
-      ...(o.namespace ? { namespace: o.namespace } : {}),
-      logger,
-    }),
+  let away: { error: string; since: string } | null = null;
+  const log = await untilRedisAnswers(
+    logger,
+    'connect',
+    () =>
+      RedisStreamLog.open({
+        url: o.redisUrl,
+        ...(o.namespace ? { namespace: o.namespace } : {}),
+        logger,
+        // The client waits for an unreachable Redis itself: each failed try is said here.
+        onConnectError: (err) => {
+          away ??= { error: errorMessage(err), since: new Date().toISOString() };
+          o.onRedisAway?.(away);
+        },
+      }),
+    o.onRedisAway,
   );
+  if (away !== null) o.onRedisAway?.(null);
   let rows: AgentRowStore;
   try {
     rows = new AgentRowStore(o.stateDir, logger);
@@ -107,8 +132,9 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     onEpochChanged: () => {
       restarting ??= (async () => {
         await run.stop();
-        await untilRedisAnswers(logger, 'read the new epoch', () => log.ensureEpoch());
-        if (!stopped) run = await untilRedisAnswers(logger, 'start', () => AgentRun.start(runOptions));
+        await untilRedisAnswers(logger, 'read the new epoch', () => log.ensureEpoch(), o.onRedisAway);
+        if (!stopped)
+          run = await untilRedisAnswers(logger, 'start', () => AgentRun.start(runOptions), o.onRedisAway);
       })()
         .catch((err: unknown) => logger.error({ err: errorMessage(err) }, 'agent run restart failed'))
         .finally(() => {
@@ -118,7 +144,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
   };
   let run: AgentRun;
   try {
-    run = await untilRedisAnswers(logger, 'start', () => AgentRun.start(runOptions));
+    run = await untilRedisAnswers(logger, 'start', () => AgentRun.start(runOptions), o.onRedisAway);
   } catch (err) {
     await log.close();
     rows.close();

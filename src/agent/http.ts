@@ -102,6 +102,8 @@ export interface AgentHttpOptions {
   lookup: EpisodeLookup;
   /** True once the agent's first pass over the data root was appended. */
   ready(): boolean;
+  /** While the agent starts: Redis not answering (the error, since when), else null. */
+  redisAway?(): { error: string; since: string } | null;
   /** `GET /api/rows`: one page of the row export (absent: no such route). */
   rows?(q: RowExportQuery): Promise<RowExportPage>;
   /** `GET /metrics` (Prometheus text); absent: no such route. */
@@ -136,9 +138,15 @@ export async function buildAgentApp(o: AgentHttpOptions): Promise<FastifyInstanc
     const ready = o.ready() && root.ok;
     reply.code(ready ? 200 : 503);
     if (ready) return { ready };
-    const reason = root.ok
-      ? { code: 'starting', message: 'the first pass over the data root is not appended yet' }
-      : { code: 'data_root_unavailable', message: `data root ${root.path} ${root.error}` };
+    const away = o.redisAway?.() ?? null;
+    const reason = !root.ok
+      ? { code: 'data_root_unavailable', message: `data root ${root.path} ${root.error}` }
+      : away
+        ? {
+            code: 'redis_unavailable',
+            message: `Redis does not answer (since ${away.since}: ${away.error}); the first pass waits for it`,
+          }
+        : { code: 'starting', message: 'the first pass over the data root is not appended yet' };
     return { ready, reason };
   });
   const { rows, metrics } = o;

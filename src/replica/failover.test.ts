@@ -5,7 +5,9 @@
  */
 
 import { spawn } from 'node:child_process';
-import { describe, expect, test } from 'vitest';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, test, vi } from 'vitest';
 import { BIN, expectUsageError, runCli } from '../../test/support/cli.js';
 import { freePort, redisServer } from '../../test/support/redis-server.js';
 import { receiverAlert, receiverEpisode } from '../../test/support/replica-harness.js';
@@ -170,4 +172,46 @@ describe('replica failover (real processes)', () => {
     expect(await exited).toBe(0);
     expect(stderr).toMatch(/stopped before the shared log answered/);
   }, 120_000);
+
+  test('an agent started while Redis does not answer says so in /readyz (503 redis_unavailable), not just "starting"', async () => {
+    const root = tempDir('cis490-agent-root-');
+    fs.writeFileSync(path.join(root, 'index.jsonl'), '');
+    const agent = spawn(
+      process.execPath,
+      [
+        BIN,
+        'agent',
+        '--data-root',
+        root,
+        '--receiver',
+        'rack-a',
+        '--listen',
+        '127.0.0.1:0',
+        '--state-dir',
+        tempDir('cis490-agent-'),
+        '--redis',
+        `redis://127.0.0.1:${await freePort()}`,
+      ],
+      { env: { ...process.env, CIS490_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    const exited = new Promise<number | null>((resolve) => agent.once('exit', (code) => resolve(code)));
+    const url = await new Promise<string>((resolve) => {
+      let err = '';
+      agent.stderr.on('data', (c) => {
+        err += c;
+        const m = / serving (http:\/\/\S+),/.exec(err);
+        if (m?.[1]) resolve(m[1]);
+      });
+    });
+    await vi.waitFor(
+      async () => {
+        const r = await fetch(`${url}/readyz`);
+        expect(r.status).toBe(503);
+        expect(((await r.json()) as { reason: { code: string } }).reason.code).toBe('redis_unavailable');
+      },
+      { timeout: 20_000, interval: 100 },
+    );
+    agent.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  }, 60_000);
 });

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 /**
  * Replicas (`serve --redis`) against a real redis-server: several receivers appending (directly
  * through RedisStreamLog, as their agents do), replicas building from snapshots + stream.
@@ -244,5 +245,41 @@ describe('replica', () => {
     await until(replica, head);
     expect(replica.feed.state.total_episodes).toBe(3);
     await vi.waitFor(() => expect(replica.streamError).toBeNull(), { timeout: 10_000, interval: 100 });
+  }, 60_000);
+
+  test('a replica that cannot apply the stream (its catalog refuses writes) is not ready until it can; after Redis came back empty, its /readyz says the stream answers again', async () => {
+    const redis = await redisServer();
+    const log = await openLog(redis.url);
+    const replica = await startReplica(redis.url);
+    const episode = (n: number) => ({
+      type: 'episode' as const,
+      episode_id: `frozen-${n}`,
+      host_id: 'host-0',
+      sha256: null,
+      size_bytes: 1,
+      received_at: null,
+    });
+    await log.append({ receiver: 'rack-a', events: [episode(1)] });
+    await until(replica, await log.lastSeq());
+    expect(replica.ready).toBe(true);
+    // The catalog's disk fills: every apply throws.
+    const apply = replica.catalog.apply.bind(replica.catalog);
+    replica.catalog.apply = () => {
+      throw new Error('SQLITE_FULL: database or disk is full');
+    };
+    await log.append({ receiver: 'rack-a', events: [episode(2)] });
+    await vi.waitFor(() => expect(replica.ready).toBe(false), { timeout: 10_000, interval: 50 });
+    replica.catalog.apply = apply;
+    await until(replica, await log.lastSeq());
+    await vi.waitFor(() => expect(replica.ready).toBe(true), { timeout: 10_000, interval: 50 });
+
+    // Redis loses its data: a new epoch. The replica rebuilds, and no stale outage stays in /readyz.
+    await redis.kill();
+    await vi.waitFor(() => expect(replica.streamError).not.toBeNull(), { timeout: 10_000, interval: 50 });
+    fs.rmSync(redis.dir, { recursive: true, force: true });
+    fs.mkdirSync(redis.dir, { recursive: true });
+    await redis.restart();
+    await vi.waitFor(() => expect(replica.feed.epoch).not.toBe(log.epoch), { timeout: 20_000, interval: 50 });
+    expect(replica.streamError).toBeNull();
   }, 60_000);
 });

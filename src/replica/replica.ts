@@ -204,6 +204,9 @@ export class Replica {
   async #build(): Promise<void> {
     for (;;) {
       const epoch = await this.stream.ensureEpoch();
+      // Redis answers (a subscription that ended on a new epoch never said it was back).
+      if (this.#streamError !== null) this.#logger.info('the stream answers again: reading on');
+      this.#streamError = null;
       const snaps = await this.snapshots();
       let state = baseState();
       for (const [receiver, snap] of snaps) state = seedFromSnapshot(state, receiver, snap.state);
@@ -293,6 +296,7 @@ export class Replica {
         error: (err) => {
           // Applying a record threw: built again from the snapshots and the stream, after a pause
           // (the subscription has stopped; left so, the replica would serve a frozen state).
+          this.#ready = false;
           this.#logger.error({ err }, `the stream subscription failed: ${errorMessage(err)}; rebuilding`);
           setTimeout(() => void this.#rebuild('error'), 1000).unref();
         },
@@ -345,8 +349,12 @@ export class Replica {
         if (this.#stopped) return;
         try {
           await this.#build();
+          this.#ready = true;
           break;
         } catch (err) {
+          // Not ready while it cannot follow the stream (a catalog it cannot write, say): a load
+          // balancer sends viewers to a replica that can, rather than to this frozen one.
+          this.#ready = false;
           this.#logger.error({ err }, `replica rebuild failed: ${errorMessage(err)}; trying again`);
           await new Promise((resolve) => setTimeout(resolve, 1000));
         }

@@ -29,6 +29,8 @@ export interface RedisStreamLogOptions {
   logger?: Logger;
   /** Stops `open` waiting for an unreachable Redis (it rejects with the signal's reason). */
   signal?: AbortSignal;
+  /** Told each time a connection `open` waits for fails (Redis away; it keeps trying). */
+  onConnectError?: (err: unknown) => void;
 }
 
 /** Where a batch comes from in its source file: the bytes [startOffset, endOffset) of `fileId`. */
@@ -116,8 +118,10 @@ export class RedisStreamLog {
     const refused = new Promise<never>((_, reject) => {
       onRefused = reject;
     });
+    let connecting = true;
     client.on('error', (err: unknown) => {
       if (isRefusedConnection(err)) onRefused(err);
+      else if (connecting) options.onConnectError?.(err);
     });
     let onAbort: () => void = () => {};
     const aborted = new Promise<never>((_, reject) => {
@@ -141,6 +145,7 @@ export class RedisStreamLog {
       }
       throw err;
     } finally {
+      connecting = false;
       options.signal?.removeEventListener('abort', onAbort);
     }
   }

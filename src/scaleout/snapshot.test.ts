@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { emptyState } from '../protocol/index.js';
 import { seedFromSnapshot } from '../replica/replica.js';
-import { ownEvent, ownReceiverState } from './snapshot.js';
+import { ownEvent, ownReceiverState, receiverStateOf } from './snapshot.js';
 
 describe('a receiver snapshot under its own host ids', () => {
   const indexed = { episodes: 2, bytes: 10, last_received_at: '2026-12-07T06:00:00.000Z' };
@@ -20,6 +20,16 @@ describe('a receiver snapshot under its own host ids', () => {
   it('leaves a snapshot already under its own ids, and another receiver’s prefix, as they are', () => {
     const own = { hosts_indexed: { 'host-01': indexed, 'rack-b/x': indexed } };
     expect(ownReceiverState(own, 'rack-a')).toEqual(own);
+  });
+
+  it('seeds the receiver as ready or not as its agent was when it wrote the snapshot (ready when an earlier agent did not say)', () => {
+    const base = { ...emptyState(), receivers: {} };
+    // An agent still in its first pass writes its state (ready: false) into the snapshot.
+    const catchingUp = receiverStateOf({ ...emptyState(), ready: false });
+    expect(seedFromSnapshot(base, 'rack-a', catchingUp).receivers?.['rack-a']?.ready).toBe(false);
+    const caughtUp = receiverStateOf({ ...emptyState(), ready: true });
+    expect(seedFromSnapshot(base, 'rack-a', caughtUp).receivers?.['rack-a']?.ready).toBe(true);
+    expect(seedFromSnapshot(base, 'rack-a', {}).receivers?.['rack-a']?.ready).toBe(true);
   });
 
   it('takes the receiver off an event for the receiver’s own state', () => {

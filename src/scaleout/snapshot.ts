@@ -6,8 +6,8 @@ import { LuaScript } from './scripts.js';
 /**
  * What one receiver contributes to the view, as its agent reduced its own events (the protocol's
  * `applyEvent` over every event it appended): the index and alert totals and windows, the disk and
- * health of its hosts, its phase mix and its data root's status. Fields that are no receiver's
- * (live phases, alert actions, thresholds, readiness, integrity) are not in it.
+ * health of its hosts, its phase mix, its data root's status and whether its first pass is appended.
+ * Fields that are no receiver's (live phases, alert actions, thresholds, integrity) are not in it.
  */
 export type ReceiverState = Pick<
   DashboardState,
@@ -23,6 +23,7 @@ export type ReceiverState = Pick<
   | 'health'
   | 'phase_mix'
   | 'data_root'
+  | 'ready'
 >;
 
 /** The fields of a `ReceiverState`, in order. */
@@ -39,6 +40,9 @@ export const RECEIVER_STATE_FIELDS = [
   'health',
   'phase_mix',
   'data_root',
+  // Whether the agent's first pass was appended when it wrote the snapshot (a snapshot without
+  // it, an earlier agent's, seeds the receiver ready).
+  'ready',
 ] as const satisfies readonly (keyof ReceiverState)[];
 
 /**

@@ -98,12 +98,14 @@ export const agentCommand = defineCommand({
     ]);
     const lookup = new AgentEpisodeLookup(dataRoot);
     let agent: Agent | null = null;
+    let redisAway: { error: string; since: string } | null = null;
     const app = await buildAgentApp({
       dataRoot,
       logger,
       readAuth,
       lookup,
       ready: () => agent?.ready ?? false,
+      redisAway: () => redisAway,
       rows: (q) => {
         if (!agent) throw new DashboardError('agent_starting', 'the agent has not started its run yet');
         return agent.exportRows(q);
@@ -133,6 +135,9 @@ export const agentCommand = defineCommand({
         heartbeatInterval: options.heartbeatInterval,
         url,
         version: packageVersion(),
+        onRedisAway: (away) => {
+          redisAway = away;
+        },
         stateDir: path.resolve(
           options.stateDir ?? defaultAgentStateDir(redisUrl, options.namespace, receiver),
         ),
