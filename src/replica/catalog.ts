@@ -121,8 +121,10 @@ const SCHEMA = `
  * from an agent later sort where the stream put them). A catalog of an older layout is rebuilt.
  * 3: a hex sha256 written in capitals is stored lowercased, as the main catalog stores it
  * (`catalogSha256`; the explorer's `q` matches lowercase): a layout-2 catalog is mended in place.
+ * 4: `replica_api_state` (what viewers posted). A layout-3 catalog has it empty: marked for a
+ * replay of the `_api` records the stream still holds up to its position (`apiReplayPending`).
  */
-const LAYOUT = 3;
+const LAYOUT = 4;
 
 /** One receiver's rows still to fetch from its agent (`after < seq <= upto`). */
 export interface BackfillJob {
@@ -136,7 +138,7 @@ export interface BackfillJob {
  * A catalog written before the episodes' unique key led with the id (it had a second index by id,
  * one more B-tree to write per row): its rows are dropped and rebuilt from the stream.
  */
-function dropOldLayout(db: Db): void {
+function dropOldLayout(db: Db): number {
   const old = db
     .prepare("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'replica_episodes_by_id'")
     .get();
@@ -156,6 +158,7 @@ function dropOldLayout(db: Db): void {
       'DROP TABLE IF EXISTS replica_episodes; DROP TABLE IF EXISTS replica_position; DELETE FROM alerts;',
     );
   } else if (version < 3) lowercaseStoredSha256(db, 'replica_episodes');
+  return version;
 }
 
 function toItem(row: EpisodeRow): EpisodeListItem {
@@ -182,12 +185,19 @@ export class ReplicaCatalog {
   readonly #insertAlert;
   readonly #setPosition;
   readonly #apply;
+  readonly #replayApi;
   readonly #backfill;
 
   constructor(stateDir: string | null) {
     this.db = openDatabase(stateDir);
-    dropOldLayout(this.db);
+    const before = dropOldLayout(this.db);
     this.db.exec(SCHEMA);
+    // Kept rows and position, but nothing of what viewers posted: replayed from the stream at start.
+    if (before >= 2 && before < 4 && this.position() !== null) {
+      this.db
+        .prepare("INSERT OR IGNORE INTO replica_api_state (kind, key, value) VALUES ('_replay', '', '1')")
+        .run();
+    }
     this.db.prepare('INSERT OR REPLACE INTO replica_layout (id, version) VALUES (1, ?)').run(LAYOUT);
     const alertColumns = this.db.prepare("SELECT name FROM pragma_table_info('alerts')").pluck().all();
     if (!alertColumns.includes('receiver')) this.db.exec('ALTER TABLE alerts ADD COLUMN receiver TEXT');
@@ -207,19 +217,26 @@ export class ReplicaCatalog {
       'INSERT INTO replica_api_state (kind, key, value) VALUES (?, ?, ?) ON CONFLICT (kind, key) DO UPDATE SET value = excluded.value',
     );
     const dropApi = this.db.prepare('DELETE FROM replica_api_state WHERE kind = ? AND key = ?');
+    const applyApi = (e: DashboardEvent): void => {
+      if (e.type === 'alert_action') {
+        if (e.action === null) dropApi.run('alert_action', e.dedup_key);
+        else putApi.run('alert_action', e.dedup_key, JSON.stringify(e.action));
+      } else if (e.type === 'phase') {
+        const { type: _t, seq: _s, ...transition } = e;
+        putApi.run('phase', e.host_id, JSON.stringify(transition));
+      }
+    };
     this.#apply = this.db.transaction((epoch: string, lastSeq: number, events: readonly DashboardEvent[]) => {
       for (const e of events) {
         if (e.type === 'episode') this.#episode(e.seq, e);
         else if (e.type === 'alert') this.#alert(e.seq, e);
-        else if (e.type === 'alert_action') {
-          if (e.action === null) dropApi.run('alert_action', e.dedup_key);
-          else putApi.run('alert_action', e.dedup_key, JSON.stringify(e.action));
-        } else if (e.type === 'phase') {
-          const { type: _t, seq: _s, ...transition } = e;
-          putApi.run('phase', e.host_id, JSON.stringify(transition));
-        }
+        else applyApi(e);
       }
       this.#setPosition.run(epoch, lastSeq);
+    });
+    this.#replayApi = this.db.transaction((events: readonly DashboardEvent[]) => {
+      for (const e of events) applyApi(e);
+      dropApi.run('_replay', '');
     });
     const dropLaterRepeat = this.db.prepare(
       'DELETE FROM replica_episodes WHERE episode_id = ? AND receiver = ? AND seq > ?',
@@ -293,6 +310,16 @@ export class ReplicaCatalog {
       });
     }
     return out;
+  }
+
+  /** True when what viewers posted is to be replayed from the stream (a catalog of layout 3). */
+  apiReplayPending(): boolean {
+    return this.db.prepare("SELECT 1 FROM replica_api_state WHERE kind = '_replay'").get() !== undefined;
+  }
+
+  /** The `_api` events the stream held up to the position, applied in order; the replay is done. */
+  replayApi(events: readonly DashboardEvent[]): void {
+    this.#replayApi(events);
   }
 
   /** Forgets every row: the catalog starts over at `seq` of `epoch` (a rebuild). */

@@ -1,4 +1,6 @@
 import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
 /**
  * Replicas (`serve --redis`) against a real redis-server: several receivers appending (directly
  * through RedisStreamLog, as their agents do), replicas building from snapshots + stream.
@@ -16,6 +18,7 @@ import {
 } from '../../test/support/replica-harness.js';
 import { openLog } from '../../test/support/stream-harness.js';
 import { tempDir } from '../../test/support/tmp.js';
+import { DB_FILE } from '../catalog/db.js';
 import type { Replica } from './replica.js';
 
 function totals(replica: Replica) {
@@ -128,6 +131,17 @@ describe('replica', () => {
       phase: 'grasp',
       episode_id: 'ep-1',
     });
+
+    // A catalog of the layout before (no kept posts): what the stream still holds is read back once.
+    await again.stop();
+    const file = new Database(path.join(dir, DB_FILE));
+    file.exec('DELETE FROM replica_api_state; UPDATE replica_layout SET version = 3');
+    file.close();
+    const upgraded = await startReplica(redis.url, dir);
+    await until(upgraded, await log.lastSeq());
+    expect(upgraded.feed.state.alert_actions?.[key]).toEqual(action);
+    expect(Object.keys(upgraded.feed.state.alert_actions ?? {})).toEqual([key]);
+    expect(upgraded.catalog.apiReplayPending()).toBe(false);
   });
 
   test('(6, live state) a replica started after the stream was trimmed builds from snapshots + tail and matches the others; with no agent to fetch the older rows from, its catalog says it is incomplete', async () => {

@@ -9,7 +9,7 @@ import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import { CatalogBackfill, type CatalogCompleteness } from './backfill.js';
 import { ReplicaCatalog } from './catalog.js';
-import { clientEvent, ReplicaFeed } from './feed.js';
+import { API_RECEIVER, clientEvent, ReplicaFeed } from './feed.js';
 
 export interface ReplicaOptions {
   /** `redis://host:port[/db]`. */
@@ -222,6 +222,9 @@ export class Replica {
         this.catalog.reset(epoch, 0);
         position = { epoch, seq: 0 };
       } else {
+        // A catalog from before viewers' posts were kept: what the stream still holds of them, up
+        // to the position, is read once (every record is paged through; later ones come below).
+        if (this.catalog.apiReplayPending()) await this.#replayApi(epoch, position.seq);
         // What viewers posted (alert actions, live phases) as of the catalog's position: the
         // stream before `next` is not read again, and no receiver's snapshot holds it. The reads
         // below apply whatever came after, over it.
@@ -324,6 +327,28 @@ export class Replica {
       }
       return;
     }
+  }
+
+  /** The stream's `_api` records (alert actions, live phases) up to `upto`, into the catalog. */
+  async #replayApi(epoch: string, upto: number): Promise<void> {
+    const posted: DashboardEvent[] = [];
+    let from = await this.#oldestSeq(upto);
+    while (from <= upto) {
+      const records = await this.stream.read(from, {
+        epoch,
+        limit: Math.min(CATCH_UP_PAGE, upto - from + 1),
+      });
+      if (records === null || records.length === 0) break;
+      for (const record of records) {
+        if (record.receiver === API_RECEIVER && record.event.seq <= upto) posted.push(clientEvent(record));
+      }
+      from = (records.at(-1)?.event.seq ?? upto) + 1;
+    }
+    this.catalog.replayApi(posted);
+    this.#logger.info(
+      { events: posted.length, upto },
+      'alert actions and live phases read back from the stream',
+    );
   }
 
   #apply(epoch: string, events: DashboardEvent[], records: readonly { receiver: string }[]): void {
