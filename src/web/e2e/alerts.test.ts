@@ -248,6 +248,18 @@ describe('alert lifecycle', () => {
     await page.goto(`${server.url}/#/alerts?host=nohost`);
     await page.getByText('Nothing matches host nohost').waitFor(WAIT);
     expect(await page.getByText('Everything the receiver reported').count()).toBe(0);
+    // A host known only by its health file is a host: its alerts are just none.
+    fs.writeFileSync(
+      path.join(dataRoot, 'health/host-health-only.json'),
+      JSON.stringify({ host: 'host-health-only', last_heartbeat_wall: new Date().toISOString() }),
+    );
+    await vi.waitFor(async () => {
+      const hosts = (await getJson<{ hosts: { host_id: string }[] }>(server.url, '/api/hosts')).hosts;
+      expect(hosts.map((h) => h.host_id)).toContain('host-health-only');
+    }, WAIT);
+    await page.goto(`${server.url}/#/alerts?host=host-health-only`);
+    await page.getByText('Nothing matches these filters.').waitFor(WAIT);
+    expect(await page.getByText('Nothing matches host').count()).toBe(0);
     await page.goto(`${server.url}/#/alerts?state=bogus`);
     await page.getByText('This filter cannot be applied').waitFor(WAIT);
     expect(await page.getByText("got 'bogus'").count()).toBe(1);

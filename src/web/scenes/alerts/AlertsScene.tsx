@@ -183,6 +183,9 @@ export function AlertsScene({ params, kiosk }: { params: URLSearchParams; kiosk:
   const totalLines = useStore((s) => s.state.total_alerts);
   const lastAlerts = useStore((s) => s.state.host_last_alert);
   const indexed = useStore((s) => s.state.hosts_indexed);
+  // A host known only by its health file or its folder on disk is a host too (not "unknown").
+  const health = useStore((s) => s.state.health);
+  const onDisk = useStore((s) => s.state.host_counts);
   const now = useNow(10_000);
   const lifecycle = useAlertLifecycle({ host, symptom });
   const counts = lifecycle.counts;
@@ -191,9 +194,11 @@ export function AlertsScene({ params, kiosk }: { params: URLSearchParams; kiosk:
   const hosts = useMemo(
     () =>
       [
-        ...new Set([...Object.keys(indexed), ...Object.keys(lastAlerts)].map((k) => hostRef(k).host_id)),
+        ...new Set(
+          [indexed, lastAlerts, health, onDisk].flatMap((m) => Object.keys(m)).map((k) => hostRef(k).host_id),
+        ),
       ].sort(),
-    [indexed, lastAlerts],
+    [indexed, lastAlerts, health, onDisk],
   );
   const symptoms = useMemo(
     () => [...new Set(Object.values(lastAlerts).flatMap((a) => (a.symptom ? [a.symptom] : [])))].sort(),
