@@ -283,9 +283,14 @@ describe('replica', () => {
     };
     await log.append({ receiver: 'rack-a', events: [episode(2)] });
     await vi.waitFor(() => expect(replica.ready).toBe(false), { timeout: 10_000, interval: 50 });
+    await vi.waitFor(() => expect(replica.rebuildError).toMatch(/SQLITE_FULL/), {
+      timeout: 10_000,
+      interval: 50,
+    });
     replica.catalog.apply = apply;
     await until(replica, await log.lastSeq());
     await vi.waitFor(() => expect(replica.ready).toBe(true), { timeout: 10_000, interval: 50 });
+    expect(replica.rebuildError).toBeNull();
 
     // Redis loses its data: a new epoch. The replica rebuilds, and no stale outage stays in /readyz.
     await redis.kill();

@@ -103,6 +103,7 @@ export class Replica {
   #stopped = false;
   #rebuilding: Promise<void> | null = null;
   #streamError: { message: string; since: string } | null = null;
+  #rebuildError: string | null = null;
   /** When the replica last applied a record of each receiver (epoch ms). */
   readonly lastEventAt = new Map<string, number>();
 
@@ -367,6 +368,11 @@ export class Replica {
     return this.#streamError;
   }
 
+  /** Why the last rebuild failed while the next one is still to come (the replica is not ready). */
+  get rebuildError(): string | null {
+    return this.#rebuildError;
+  }
+
   #rebuild(reason: 'epoch' | 'trimmed' | 'error'): Promise<void> {
     this.#rebuilding ??= (async () => {
       this.#subscription = null;
@@ -375,11 +381,13 @@ export class Replica {
         try {
           await this.#build();
           this.#ready = true;
+          this.#rebuildError = null;
           break;
         } catch (err) {
           // Not ready while it cannot follow the stream (a catalog it cannot write, say): a load
           // balancer sends viewers to a replica that can, rather than to this frozen one.
           this.#ready = false;
+          this.#rebuildError = errorMessage(err);
           this.#logger.error({ err }, `replica rebuild failed: ${errorMessage(err)}; trying again`);
           await new Promise((resolve) => setTimeout(resolve, 1000));
         }

@@ -204,9 +204,17 @@ export async function startReplicaServer(
         return status.complete ? null : { complete: false, pending: status.pending };
       },
       streamError: () => replica.streamError,
-      startingReason: {
-        code: 'starting',
-        message: 'catching up with the shared log (the receivers’ snapshots and the stream after them)',
+      get startingReason() {
+        const failed = replica.rebuildError;
+        return failed === null
+          ? {
+              code: 'starting',
+              message: 'catching up with the shared log (the receivers’ snapshots and the stream after them)',
+            }
+          : {
+              code: 'replica_rebuild_failed',
+              message: `cannot apply the shared log: ${failed}; trying again`,
+            };
       },
     },
     catalog: replica.catalog.db,
