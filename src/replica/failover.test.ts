@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { describe, expect, test, vi } from 'vitest';
+import { describe, expect, onTestFinished, test, vi } from 'vitest';
 import { BIN, expectUsageError, runCli } from '../../test/support/cli.js';
 import { freePort, redisServer } from '../../test/support/redis-server.js';
 import { receiverAlert, receiverEpisode } from '../../test/support/replica-harness.js';
@@ -163,6 +163,9 @@ describe('replica failover (real processes)', () => {
       stderr += c;
     });
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    onTestFinished(() => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    });
     await new Promise<void>((resolve) =>
       child.stdout.on('data', (c: Buffer) => {
         if (String(c).includes('redis connection lost')) resolve();
@@ -195,6 +198,10 @@ describe('replica failover (real processes)', () => {
       { env: { ...process.env, CIS490_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'ignore', 'pipe'] },
     );
     const exited = new Promise<number | null>((resolve) => agent.once('exit', (code) => resolve(code)));
+    // Ended here too when an assertion fails first (left running, it held its port and Redis tries).
+    onTestFinished(() => {
+      if (agent.exitCode === null && agent.signalCode === null) agent.kill('SIGKILL');
+    });
     const url = await new Promise<string>((resolve) => {
       let err = '';
       agent.stderr.on('data', (c) => {
