@@ -36,24 +36,45 @@ async function untilRedisAnswers<T>(
   logger: Logger,
   what: string,
   step: () => Promise<T>,
-  onAway: AgentOptions['onRedisAway'],
+  redis: RedisAwayNote,
 ): Promise<T> {
   let warned = false;
   for (;;) {
     try {
       const result = await step();
-      if (warned) onAway?.(null);
+      redis.back();
       return result;
     } catch (err) {
       if (!isTransientRedisError(err)) throw err;
-      if (!warned) {
+      if (!warned)
         logger.warn({ err: errorMessage(err), step: what }, 'redis away while starting; trying again');
-        onAway?.({ error: errorMessage(err), since: new Date().toISOString() });
-      }
       warned = true;
+      redis.away(err);
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
   }
+}
+
+/** Whether Redis answers the agent's start-up steps, told to `onRedisAway` when that changes. */
+interface RedisAwayNote {
+  away(err: unknown): void;
+  back(): void;
+}
+
+function redisAwayNote(onRedisAway: AgentOptions['onRedisAway']): RedisAwayNote {
+  let away: { error: string; since: string } | null = null;
+  return {
+    away(err) {
+      if (away !== null) return;
+      away = { error: errorMessage(err), since: new Date().toISOString() };
+      onRedisAway?.(away);
+    },
+    back() {
+      if (away === null) return;
+      away = null;
+      onRedisAway?.(null);
+    },
+  };
 }
 
 /** What `GET /api/rows` asks: this receiver's catalog rows with `after < seq <= upto`. */
@@ -97,7 +118,7 @@ export interface Agent {
 export async function startAgent(o: AgentOptions): Promise<Agent> {
   checkReceiverName(o.receiver);
   const logger: Logger = o.logger.child({ receiver: o.receiver });
-  let away: { error: string; since: string } | null = null;
+  const redis = redisAwayNote(o.onRedisAway);
   const log = await untilRedisAnswers(
     logger,
     'connect',
@@ -107,14 +128,10 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
         ...(o.namespace ? { namespace: o.namespace } : {}),
         logger,
         // The client waits for an unreachable Redis itself: each failed try is said here.
-        onConnectError: (err) => {
-          away ??= { error: errorMessage(err), since: new Date().toISOString() };
-          o.onRedisAway?.(away);
-        },
+        onConnectError: (err) => redis.away(err),
       }),
-    o.onRedisAway,
+    redis,
   );
-  if (away !== null) o.onRedisAway?.(null);
   let rows: AgentRowStore;
   try {
     rows = new AgentRowStore(o.stateDir, logger);
@@ -132,9 +149,8 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     onEpochChanged: () => {
       restarting ??= (async () => {
         await run.stop();
-        await untilRedisAnswers(logger, 'read the new epoch', () => log.ensureEpoch(), o.onRedisAway);
-        if (!stopped)
-          run = await untilRedisAnswers(logger, 'start', () => AgentRun.start(runOptions), o.onRedisAway);
+        await untilRedisAnswers(logger, 'read the new epoch', () => log.ensureEpoch(), redis);
+        if (!stopped) run = await untilRedisAnswers(logger, 'start', () => AgentRun.start(runOptions), redis);
       })()
         .catch((err: unknown) => logger.error({ err: errorMessage(err) }, 'agent run restart failed'))
         .finally(() => {
@@ -144,7 +160,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
   };
   let run: AgentRun;
   try {
-    run = await untilRedisAnswers(logger, 'start', () => AgentRun.start(runOptions), o.onRedisAway);
+    run = await untilRedisAnswers(logger, 'start', () => AgentRun.start(runOptions), redis);
   } catch (err) {
     await log.close();
     rows.close();

@@ -95,9 +95,6 @@ const SCHEMA = `
     id INTEGER PRIMARY KEY CHECK (id = 1),
     version INTEGER NOT NULL
   );
-  -- Rows the stream no longer held when the catalog was (re)built: each receiver's, with
-  -- after < seq <= upto, fetched from its agent (GET /api/rows); done_through moves in the same
-  -- transaction as the rows, and the job goes when it reached upto.
   -- What viewers posted through a replica (the stream's '_api' records): the latest alert action
   -- per key and live phase per host, written with the position. A restart seeds its live state
   -- from them: the receivers' snapshots hold none of it, and the stream before the oldest snapshot
@@ -108,6 +105,9 @@ const SCHEMA = `
     value TEXT NOT NULL,                -- the action, or the phase transition, as JSON
     PRIMARY KEY (kind, key)
   ) WITHOUT ROWID;
+  -- Rows the stream no longer held when the catalog was (re)built: each receiver's, with
+  -- after < seq <= upto, fetched from its agent (GET /api/rows); done_through moves in the same
+  -- transaction as the rows, and the job goes when it reached upto.
   CREATE TABLE IF NOT EXISTS replica_backfill (
     receiver TEXT PRIMARY KEY,
     epoch TEXT NOT NULL,

@@ -206,8 +206,7 @@ export class Replica {
     for (;;) {
       const epoch = await this.stream.ensureEpoch();
       // Redis answers (a subscription that ended on a new epoch never said it was back).
-      if (this.#streamError !== null) this.#logger.info('the stream answers again: reading on');
-      this.#streamError = null;
+      this.#noteStream(null);
       const snaps = await this.snapshots();
       let state = baseState();
       for (const [receiver, snap] of snaps) state = seedFromSnapshot(state, receiver, snap.state);
@@ -304,16 +303,7 @@ export class Replica {
           this.#logger.error({ err }, `the stream subscription failed: ${errorMessage(err)}; rebuilding`);
           setTimeout(() => void this.#rebuild('error'), 1000).unref();
         },
-        readFailing: (err) => {
-          this.#streamError =
-            err === null ? null : { message: errorMessage(err), since: new Date().toISOString() };
-          if (err === null) this.#logger.info('the stream answers again: reading on');
-          else
-            this.#logger.warn(
-              { err: errorMessage(err) },
-              'the stream does not answer: reading on once it does',
-            );
-        },
+        readFailing: (err) => this.#noteStream(err),
       });
       this.#logger.info(
         { epoch, seq: next - 1, catalogSeq: position.seq, receivers: [...snaps.keys()] },
@@ -366,6 +356,17 @@ export class Replica {
    */
   get streamError(): { message: string; since: string } | null {
     return this.#streamError;
+  }
+
+  /** Reads of the stream failing (`err`, logged when a spell begins) or, with null, answered again. */
+  #noteStream(err: unknown | null): void {
+    if (err === null) {
+      if (this.#streamError !== null) this.#logger.info('the stream answers again: reading on');
+      this.#streamError = null;
+    } else {
+      this.#streamError = { message: errorMessage(err), since: new Date().toISOString() };
+      this.#logger.warn({ err: errorMessage(err) }, 'the stream does not answer: reading on once it does');
+    }
   }
 
   /** Why the last rebuild failed while the next one is still to come (the replica is not ready). */

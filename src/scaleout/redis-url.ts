@@ -8,16 +8,16 @@ import { UsageError } from '../util/errors.js';
 export function checkRedisUrl(url: string | undefined): string {
   if (url === undefined)
     throw new UsageError('missing_redis', '--redis URL is required (e.g. redis://127.0.0.1:6379)');
+  const shown = JSON.stringify(redactRedisUrl(url));
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
     throw new UsageError(
       'bad_redis_url',
-      `--redis is not a valid redis:// URL (host, port 1–65535, /db), got ${JSON.stringify(redactRedisUrl(url))}`,
+      `--redis is not a valid redis:// URL (host, port 1–65535, /db), got ${shown}`,
     );
   }
-  const shown = JSON.stringify(redactRedisUrl(url));
   if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:')
     throw new UsageError('bad_redis_url', `--redis must be a redis:// or rediss:// URL, got ${shown}`);
   if (parsed.hostname === '') throw new UsageError('bad_redis_url', `--redis names no host: ${shown}`);
