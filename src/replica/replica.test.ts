@@ -11,6 +11,7 @@ import {
   appendLab,
   type Lab,
   newLab,
+  receiverEpisode,
   startReplica,
   sums,
   until,
@@ -238,14 +239,7 @@ describe('replica', () => {
     const redis = await redisServer();
     const log = await openLog(redis.url);
     const replica = await startReplica(redis.url);
-    const episode = (n: number) => ({
-      type: 'episode' as const,
-      episode_id: `outage-${n}`,
-      host_id: 'host-0',
-      sha256: null,
-      size_bytes: 1,
-      received_at: null,
-    });
+    const episode = (n: number) => receiverEpisode('rack-a', n);
     await log.append({ receiver: 'rack-a', events: [episode(1)] });
     await until(replica, await log.lastSeq());
     await redis.kill();
@@ -265,14 +259,7 @@ describe('replica', () => {
     const redis = await redisServer();
     const log = await openLog(redis.url);
     const replica = await startReplica(redis.url);
-    const episode = (n: number) => ({
-      type: 'episode' as const,
-      episode_id: `frozen-${n}`,
-      host_id: 'host-0',
-      sha256: null,
-      size_bytes: 1,
-      received_at: null,
-    });
+    const episode = (n: number) => receiverEpisode('rack-a', n);
     await log.append({ receiver: 'rack-a', events: [episode(1)] });
     await until(replica, await log.lastSeq());
     expect(replica.ready).toBe(true);
