@@ -1,7 +1,12 @@
 import http from 'node:http';
 import { describe, expect, it, vi } from 'vitest';
 import { alert, episode, eventSeqs, range, startHub, TestClient } from '../../test/support/ws-harness.js';
-import { CLOSE_GOING_AWAY, CLOSE_UNAUTHORIZED, type HelloMessage } from '../protocol/index.js';
+import {
+  type AgentStatus,
+  CLOSE_GOING_AWAY,
+  CLOSE_UNAUTHORIZED,
+  type HelloMessage,
+} from '../protocol/index.js';
 import { createLogger, silentLogger } from '../util/log.js';
 import { Bus } from './bus.js';
 
@@ -19,6 +24,32 @@ describe('WsHub: connecting', () => {
     await vi.waitFor(() => expect(client.lastSeq).toBe(4));
     expect(eventSeqs(client.messages)).toEqual([3, 4]);
     expect(client.foldState()).toEqual(bus.state);
+  });
+
+  it("tells a replica's viewers its receivers' agents right after the hello and on every heartbeat", async () => {
+    let agents: Record<string, AgentStatus> = {
+      'rack-1': { up: true, since: null, last_heartbeat: '2026-05-08T12:00:00.000Z' },
+    };
+    const { bus, url } = await startHub({ heartbeatIntervalMs: 50, agents: () => agents });
+    bus.publish(episode());
+    const client = await TestClient.connect(url);
+    await vi.waitFor(() => expect(client.messages.length).toBeGreaterThanOrEqual(2));
+    expect(client.messages[0]?.type).toBe('hello');
+    expect(client.messages[1]).toMatchObject({ type: 'heartbeat', seq: 1, agents });
+    agents = {
+      'rack-1': { up: false, since: '2026-05-08T12:00:20.000Z', last_heartbeat: '2026-05-08T12:00:00.000Z' },
+    };
+    await vi.waitFor(() =>
+      expect(client.messages.at(-1)).toMatchObject({
+        type: 'heartbeat',
+        agents: { 'rack-1': { up: false } },
+      }),
+    );
+    // A single box's heartbeats carry none.
+    const single = await startHub({ heartbeatIntervalMs: 50 });
+    const other = await TestClient.connect(single.url);
+    await vi.waitFor(() => expect(other.messages.some((m) => m.type === 'heartbeat')).toBe(true));
+    expect(other.messages.filter((m) => m.type === 'heartbeat').every((m) => !('agents' in m))).toBe(true);
   });
 
   it('refuses another path with 404 and a foreign origin with 403', async () => {

@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import {
+  type AgentStatus,
   CLOSE_GOING_AWAY,
   CLOSE_SLOW_CLIENT,
   CLOSE_UNAUTHORIZED,
@@ -47,6 +48,11 @@ export interface WsHubOptions {
    * `heartbeat_ms`), so a browser can tell a frozen server from a quiet one. 0 = none. @default 0
    */
   heartbeatIntervalMs?: number;
+  /**
+   * A replica's receivers' agents (`HeartbeatMessage.agents`), sent with every heartbeat and once
+   * right after each hello. Absent on a single box.
+   */
+  agents?(): Record<string, AgentStatus>;
   /**
    * Called once per event with the seconds from its append to the bus to its send to every live
    * client (the `/metrics` latency histogram).
@@ -106,6 +112,7 @@ export class WsHub {
   readonly #unsubscribe: () => void;
   readonly #pingTimer: NodeJS.Timeout;
   readonly #heartbeatMs: number;
+  readonly #agents: (() => Record<string, AgentStatus>) | undefined;
   readonly #beatTimer: NodeJS.Timeout | null;
   #closing = false;
   /** Serialised events published this event-loop turn, not yet written (see `#flush`). */
@@ -150,6 +157,7 @@ export class WsHub {
     // The ping timer alone must not keep a process (or a test worker) alive.
     this.#pingTimer.unref();
     this.#heartbeatMs = o.heartbeatIntervalMs ?? 0;
+    this.#agents = o.agents;
     this.#beatTimer = this.#heartbeatMs > 0 ? setInterval(() => this.#beat(), this.#heartbeatMs) : null;
     this.#beatTimer?.unref();
   }
@@ -397,6 +405,15 @@ export class WsHub {
       this.#helloCache = cached;
     }
     this.#send(client, cached.data);
+    // The agents are no part of the state (nor of the cached hello): the client hears them now
+    // rather than at the next beat.
+    if (this.#agents) this.#send(client, this.#beatFrame());
+  }
+
+  #beatFrame(): Buffer {
+    const beat: HeartbeatMessage = { type: 'heartbeat', at: new Date().toISOString(), seq: this.#bus.seq };
+    if (this.#agents) beat.agents = this.#agents();
+    return Buffer.from(JSON.stringify(beat));
   }
 
   #broadcast(event: DashboardEvent): void {
@@ -487,8 +504,7 @@ export class WsHub {
   #beat(): void {
     if (this.#live.size === 0) return;
     this.#flush();
-    const beat: HeartbeatMessage = { type: 'heartbeat', at: new Date().toISOString(), seq: this.#bus.seq };
-    const frame = Buffer.from(JSON.stringify(beat));
+    const frame = this.#beatFrame();
     for (const client of this.#live) {
       // A client already holding a cap's worth is not helped by more; the slow check closes it.
       if (client.ws.bufferedAmount <= this.#queueCap) this.#send(client, frame);

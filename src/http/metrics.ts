@@ -4,7 +4,7 @@ import type { ExplorerThreadStats } from '../catalog/explorer-service.js';
 import type { IntegrityVerifierStats } from '../catalog/verifier-service.js';
 import type { PhaseMixStats } from '../phasemix/service.js';
 import type { PipelineStats, SourceStats } from '../pipeline/pipeline.js';
-import type { DashboardState, ReceiverPart } from '../protocol/index.js';
+import type { AgentStatus, DashboardState, ReceiverPart } from '../protocol/index.js';
 import { splitHostKey } from '../protocol/receivers.js';
 import { STORAGE_FAULTS } from '../state/errors.js';
 
@@ -29,6 +29,8 @@ export interface Scrape {
   catalogFault: string | null;
   /** Indexed episodes dated after now (null: the catalog could not be read). */
   futureDatedEpisodes: number | null;
+  /** A replica's receivers' agents (`agent_up`); absent on a single box. */
+  agents?: Record<string, AgentStatus>;
 }
 
 export type Sample = readonly [labels: Record<string, string>, value: number];
@@ -369,6 +371,13 @@ export class Metrics {
     perReceiver('receiver_alerts', 'With --redis: alerts of each receiver.', (p) => p.total_alerts);
     perReceiver('receiver_ready', 'With --redis: 1 when the receiver’s agent has caught up.', (p) =>
       p.ready ? 1 : 0,
+    );
+    stat(
+      'gauge',
+      'agent_up',
+      'With --redis: 1 while the receiver’s agent heartbeat is in Redis, 0 once it expired (three heartbeat intervals without one).',
+      ['receiver'],
+      (s) => Object.entries(s.agents ?? {}).map(([receiver, a]) => [{ receiver }, a.up ? 1 : 0] as const),
     );
     stat('gauge', 'episode_files', 'Episode tarballs on disk.', [], (s) => s.stats.episodes_dir.files);
     stat('gauge', 'hosts', 'Hosts with episode folders on disk.', [], (s) => s.stats.episodes_dir.hosts);

@@ -348,6 +348,28 @@ export interface HeartbeatMessage {
   at: string;
   /** The server's latest seq when it was sent (every event up to it was sent before). */
   seq: number;
+  /**
+   * Scale-out only (a replica, `serve --redis`): every receiver's agent as this replica sees it,
+   * keyed by receiver. Also sent once right after each hello. Absent on a single box.
+   */
+  agents?: Record<string, AgentStatus>;
+}
+
+/**
+ * A receiver's agent as a replica sees it: by its heartbeat key in Redis, which the agent writes
+ * every `--heartbeat-interval` and which expires three intervals after its last write (Redis
+ * counts the time, so no two machines' clocks are compared).
+ */
+export interface AgentStatus {
+  /** Its heartbeat key is there. */
+  up: boolean;
+  /**
+   * ISO-8601, the replica's clock: when this replica saw it come up or go down; null when it has
+   * been so since the replica started watching.
+   */
+  since: string | null;
+  /** ISO-8601, the agent's clock: the newest heartbeat this replica read from it; null: none. */
+  last_heartbeat: string | null;
 }
 
 /** Default period of `heartbeat` messages. */

@@ -11,6 +11,7 @@ import type { AppContext, PhaseMixSource } from '../http/context.js';
 import { Metrics } from '../http/metrics.js';
 import type { PipelineStats } from '../pipeline/pipeline.js';
 import { CLOSE_GOING_AWAY, HEARTBEAT_INTERVAL_MS, type PhaseMix } from '../protocol/index.js';
+import { parseHeartbeat } from '../scaleout/heartbeat.js';
 import { redactRedisUrl } from '../scaleout/redis-url.js';
 import type { RunningServer } from '../server.js';
 import { defaultWebDir, readToken } from '../services.js';
@@ -18,6 +19,7 @@ import { StateDirLock } from '../state/lock.js';
 import { DashboardError, UsageError } from '../util/errors.js';
 import { createLogger } from '../util/log.js';
 import { makeFolder } from '../util/make-folder.js';
+import { AgentWatch } from './agent-watch.js';
 import { migrateBareAlertActions } from './alert-actions.js';
 import { Replica } from './replica.js';
 import { type AgentHeartbeat, replicaEpisodeRoutes } from './routes.js';
@@ -56,16 +58,6 @@ function noFileStats(source: string) {
     caught_up: true,
     input_error: null,
   };
-}
-
-function agentHeartbeat(raw: unknown): AgentHeartbeat | null {
-  if (typeof raw !== 'string') return null;
-  try {
-    const v = JSON.parse(raw) as Partial<AgentHeartbeat>;
-    return typeof v.url === 'string' && typeof v.at === 'string' ? (v as AgentHeartbeat) : null;
-  } catch {
-    return null;
-  }
 }
 
 /**
@@ -114,16 +106,20 @@ export async function startReplicaServer(
   const migrateActions = () =>
     migrateBareAlertActions({ feed, catalog: replica.catalog, stream: replica.stream, logger });
   await migrateActions();
+  // Which receivers' agents are up: on every viewer's heartbeat, in /metrics and in a 503's
+  // "last seen".
+  const agents = new AgentWatch({ stream: replica.stream, logger, timeoutMs: HEARTBEAT_LOOKUP_MS });
+  agents.start();
   hub = new WsHub({
     bus: feed,
     logger,
     queueCapBytes: config.clientQueueBytes,
     pingIntervalMs: config.pingInterval * 1000,
     heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS,
+    agents: () => agents.statuses(),
     observeSendLatency: (seconds) => metrics.wsSendLatency.observe(seconds),
   });
   const liveHub = hub;
-  const seenBeats = new Map<string, string>();
   const heartbeat = async (receiver: string): Promise<AgentHeartbeat | null> => {
     // While Redis is away the command waits in the client's queue: a detail request must not.
     let timer: NodeJS.Timeout | undefined;
@@ -142,15 +138,15 @@ export async function startReplicaServer(
     const lookup = replica.stream.command(['GET', replica.stream.keys.heartbeat(receiver)]);
     lookup.catch(() => undefined); // answered (or failed) after the timeout: nobody waits for it
     try {
-      const beat = agentHeartbeat(await Promise.race([lookup, timeout]));
-      if (beat) seenBeats.set(receiver, beat.at);
+      const beat = parseHeartbeat(await Promise.race([lookup, timeout]));
+      agents.note(receiver, beat?.at ?? null);
       return beat;
     } finally {
       clearTimeout(timer);
     }
   };
   const lastSeen = (receiver: string): string | null => {
-    const beat = seenBeats.get(receiver);
+    const beat = agents.lastHeartbeat(receiver) ?? undefined;
     const event = replica.lastEventAt.get(receiver);
     const eventIso = event === undefined ? undefined : new Date(event).toISOString();
     if (beat === undefined) return eventIso ?? null;
@@ -188,6 +184,7 @@ export async function startReplicaServer(
     startedAt: replica.startedAt,
     catalogFault: null,
     futureDatedEpisodes: futureDatedOrNull(replica.catalog.db, 'replica_episodes'),
+    agents: agents.statuses(),
   }));
   const ctx: AppContext = {
     events: feed,
@@ -228,6 +225,7 @@ export async function startReplicaServer(
     metrics,
   };
   const stopAll = async (reason: string) => {
+    agents.stop();
     await liveHub.close(CLOSE_GOING_AWAY, reason);
     await replica.stop();
     lock.release();
@@ -271,6 +269,7 @@ export async function startReplicaServer(
     replica,
     close: () => {
       closing ??= (async () => {
+        agents.stop();
         await liveHub.close(CLOSE_GOING_AWAY, 'server shutting down');
         await app.close();
         await replica.stop();

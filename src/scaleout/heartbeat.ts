@@ -97,7 +97,11 @@ export class HeartbeatWriter {
  * means the agent is down (answer 503 with the last time it was seen, which the replica keeps).
  */
 export async function readHeartbeat(log: RedisStreamLog, receiver: string): Promise<AgentHeartbeat | null> {
-  const raw = await log.command(['GET', log.keys.heartbeat(receiver)]);
+  return parseHeartbeat(await log.command(['GET', log.keys.heartbeat(receiver)]));
+}
+
+/** A heartbeat key's value as Redis answered it; null when there is none or it is not one. */
+export function parseHeartbeat(raw: unknown): AgentHeartbeat | null {
   if (typeof raw !== 'string') return null;
   try {
     const v = JSON.parse(raw) as Partial<AgentHeartbeat>;

@@ -1,5 +1,6 @@
-import { formatTime } from '../data/format.js';
+import { formatDateTime, formatTime } from '../data/format.js';
 import { useNow, useStore } from '../data/hooks.js';
+import { useReceiver } from '../data/receiver.js';
 import type { ConnectionStatus } from '../data/source.js';
 
 /**
@@ -33,14 +34,47 @@ export function useDataNow(everyMs = 1000): number {
 }
 
 /**
- * The banners every scene carries: data that is no longer live ("data as of 14:02:11"), and a
- * data root the server cannot read (missing, not a folder, no permission), naming the path.
+ * Scale-out: the receivers whose agent is down (its heartbeat expired in Redis), as the replica
+ * says on its heartbeats; with a receiver picked, that one only. Their hosts keep what the agent
+ * appended before, and nothing else on screen would say why they stopped moving.
+ */
+function AgentsDownBanner() {
+  const agents = useStore((s) => s.agents);
+  const picked = useReceiver();
+  const down = Object.entries(agents ?? {}).filter(
+    ([name, a]) => !a.up && (picked === null || name === picked),
+  );
+  if (down.length === 0) return null;
+  return (
+    <div className="banner banner-bad" role="alert" data-testid="agents-down-banner">
+      <strong>{down.length === 1 ? 'Receiver offline:' : `${down.length} receivers offline:`}</strong>{' '}
+      {down.map(([name, a], i) => (
+        <span key={name} data-receiver={name}>
+          {i > 0 && '; '}
+          <code>{name}</code> (its agent's last heartbeat{' '}
+          {a.last_heartbeat === null
+            ? 'was before this server started'
+            : `at ${formatDateTime(a.last_heartbeat)}`}
+          )
+        </span>
+      ))}
+      . {down.length === 1 ? 'Its hosts show' : 'Their hosts show'} what was received before; episode details
+      and downloads from {down.length === 1 ? 'it' : 'them'} are unavailable.
+    </div>
+  );
+}
+
+/**
+ * The banners every scene carries: data that is no longer live ("data as of 14:02:11"), a data
+ * root the server cannot read (missing, not a folder, no permission), naming the path, and (scale-
+ * out) receivers whose agent is down.
  */
 export function LivenessBanners() {
   const { live, asOf } = useLiveness();
   const dataRoot = useStore((s) => s.state.data_root);
   return (
     <>
+      <AgentsDownBanner />
       {dataRoot && !dataRoot.ok && (
         <div className="banner banner-bad" role="alert" data-testid="data-root-banner">
           <strong>Data root unavailable:</strong> <code>{dataRoot.path}</code> {dataRoot.error}. Nothing new

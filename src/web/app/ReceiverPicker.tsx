@@ -1,4 +1,5 @@
-import { useReceivers } from '../data/hooks.js';
+import { own } from '../../protocol/index.js';
+import { useReceivers, useStore } from '../data/hooks.js';
 import { pickReceiver, useReceiver } from '../data/receiver.js';
 
 /**
@@ -8,6 +9,7 @@ import { pickReceiver, useReceiver } from '../data/receiver.js';
 export function ReceiverPicker() {
   const receivers = useReceivers();
   const picked = useReceiver();
+  const agents = useStore((s) => s.agents);
   if (receivers.length === 0 && picked === null) return null;
   const options = picked === null || receivers.includes(picked) ? receivers : [...receivers, picked].sort();
   return (
@@ -22,7 +24,7 @@ export function ReceiverPicker() {
         <option value="">All receivers</option>
         {options.map((r) => (
           <option key={r} value={r}>
-            {r}
+            {own(agents, r)?.up === false ? `${r} (offline)` : r}
           </option>
         ))}
       </select>

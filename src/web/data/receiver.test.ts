@@ -52,6 +52,7 @@ describe('the store as one receiver sees it', () => {
     episodeEvents: 3,
     alertEvents: 0,
     helloCount: 1,
+    agents: null,
   };
 
   it('is the same object for the same snapshot and receiver (no re-render without a change)', () => {

@@ -1,4 +1,4 @@
-import type { DashboardEvent, HelloMessage } from '../../protocol/index.js';
+import type { DashboardEvent, HeartbeatMessage, HelloMessage } from '../../protocol/index.js';
 
 /** Where the connection stands, for the indicator and for "offline for 3 min". */
 export type ConnectionStatus =
@@ -20,6 +20,8 @@ export interface SourceListener {
   /** One event after the hello's seq, in order, without gap or duplicate. */
   event(event: DashboardEvent): void;
   status(status: ConnectionStatus): void;
+  /** The server's heartbeat (a replica's carries its receivers' agents). */
+  beat?(message: HeartbeatMessage): void;
 }
 
 /**

@@ -1,4 +1,9 @@
-import { type DashboardEvent, type DashboardState, emptyState } from '../../protocol/index.js';
+import {
+  type AgentStatus,
+  type DashboardEvent,
+  type DashboardState,
+  emptyState,
+} from '../../protocol/index.js';
 import { applyEvent, stateFromHello } from '../../protocol/reduce.js';
 import type { ConnectionStatus, DataSource } from './source.js';
 
@@ -13,6 +18,8 @@ export interface StoreSnapshot {
   alertEvents: number;
   /** Bumped by every hello: a reset means API-backed scenes must refetch too. */
   helloCount: number;
+  /** A replica's receivers' agents, from its heartbeats (null: a single box, or none heard yet). */
+  agents: Record<string, AgentStatus> | null;
 }
 
 /** Runs `flush` once on the next frame (or soon, when the page is hidden and frames stop). */
@@ -50,6 +57,7 @@ export function createStore(schedule: FrameScheduler = animationFrameScheduler):
     episodeEvents: 0,
     alertEvents: 0,
     helloCount: 0,
+    agents: null,
   };
   let pending: StoreSnapshot | null = null;
   const listeners = new Set<() => void>();
@@ -89,6 +97,12 @@ export function createStore(schedule: FrameScheduler = animationFrameScheduler):
             alertEvents: s.alertEvents + (event.type === 'alert' ? 1 : 0),
           })),
         status: (status) => update((s) => ({ ...s, status })),
+        beat: (message) => {
+          const agents = message.agents ?? null;
+          // Every 2 s, mostly unchanged: only a change re-renders.
+          if (JSON.stringify(agents) === JSON.stringify((pending ?? current).agents)) return;
+          update((s) => ({ ...s, agents }));
+        },
       });
     },
   };

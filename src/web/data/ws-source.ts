@@ -122,7 +122,10 @@ export function webSocketSource(options: WebSocketSourceOptions): DataSource {
           } catch {
             return; // Not ours to show; the next valid message still applies.
           }
-          if (parsed.type === 'heartbeat') return;
+          if (parsed.type === 'heartbeat') {
+            listener.beat?.(parsed);
+            return;
+          }
           if (parsed.type === 'hello') {
             // A server that announces heartbeats is watched for silence; an older one only by the socket.
             silenceMs = parsed.heartbeat_ms ? parsed.heartbeat_ms * STALE_AFTER_BEATS : null;

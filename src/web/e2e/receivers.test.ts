@@ -98,6 +98,62 @@ describe('receivers in the web app', () => {
     expect(await demo.interrupt()).toBe(0);
   }, 180_000);
 
+  it('shows a receiver whose agent died as offline on every scene and on the wall, and in /metrics', async () => {
+    const demo = await startClusterDemo(['--hosts', '1', '--rate', '30']);
+    const agent = demo.children.find((c) => c.role === 'agent' && c.name === 'rack-2');
+    expect(agent).toBeDefined();
+    await page.goto(`${demo.url}/#/hosts`);
+    const wall = await browser.context.newPage();
+    try {
+      await wall.goto(`${demo.url}/?kiosk#/overview`);
+      const cards = page.locator('[data-testid=host-card]');
+      await vi.waitFor(async () => expect(await cards.count()).toBe(3), WAIT);
+      const banner = page.locator('[data-testid=agents-down-banner]');
+      const wallBanner = wall.locator('[data-testid=agents-down-banner]');
+      expect(await banner.count()).toBe(0);
+      expect(await wallBanner.count()).toBe(0);
+      const agentUp = async (receiver: string): Promise<string | undefined> => {
+        const text = await (await fetch(`${demo.url}/metrics`)).text();
+        return new RegExp(`^cis490_dashboard_agent_up\\{receiver="${receiver}"\\} (\\d)$`, 'm').exec(
+          text,
+        )?.[1];
+      };
+      expect(await agentUp('rack-2')).toBe('1');
+
+      // SIGKILL: no clean stop, so its heartbeat key expires (three intervals of 5 s) on its own.
+      process.kill(agent?.pid ?? 0, 'SIGKILL');
+      const DOWN = { timeout: 45_000, interval: 250 };
+      await vi.waitFor(async () => expect(await banner.getAttribute('role')).toBe('alert'), DOWN);
+      expect(
+        await banner
+          .locator('[data-receiver]')
+          .evaluateAll((els) => els.map((e) => e.getAttribute('data-receiver'))),
+      ).toEqual(['rack-2']);
+      expect(await banner.textContent()).toMatch(
+        /Receiver offline: rack-2 \(its agent's last heartbeat at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\)/,
+      );
+      await vi.waitFor(async () => expect(await wallBanner.textContent()).toContain('rack-2'), WAIT);
+      expect(await page.locator('[data-testid=receiver-picker] option').allTextContents()).toEqual([
+        'All receivers',
+        'rack-1',
+        'rack-2 (offline)',
+        'rack-3',
+      ]);
+      expect(await agentUp('rack-2')).toBe('0');
+      expect(await agentUp('rack-1')).toBe('1');
+      await screenshot(page, 'hosts-receiver-offline');
+
+      // On another scene too; and narrowed to a live receiver, the banner is not that view's.
+      await page.locator('nav a', { hasText: 'Explorer' }).click();
+      await vi.waitFor(async () => expect(await banner.count()).toBe(1), WAIT);
+      await page.locator('[data-testid=receiver-picker]').selectOption('rack-1');
+      await vi.waitFor(async () => expect(await banner.count()).toBe(0), WAIT);
+    } finally {
+      await wall.close();
+    }
+    expect(await demo.interrupt()).toBe(0);
+  }, 180_000);
+
   it('has no receiver picker on a single box', async () => {
     const work = fs.mkdtempSync(path.join(os.tmpdir(), 'cis490-receivers-e2e-'));
     try {
@@ -112,6 +168,7 @@ describe('receivers in the web app', () => {
           expect.arrayContaining(['host-01', 'host-02']),
         );
         expect(await page.locator('[data-testid=receiver-picker]').count()).toBe(0);
+        expect(await page.locator('[data-testid=agents-down-banner]').count()).toBe(0);
       } finally {
         await server.close();
       }

@@ -1,0 +1,141 @@
+import { type AgentStatus, dict } from '../protocol/index.js';
+import { parseHeartbeat } from '../scaleout/heartbeat.js';
+import type { RedisStreamLog } from '../scaleout/redis-stream-log.js';
+import { errorMessage } from '../util/errors.js';
+import type { Logger } from '../util/log.js';
+import { API_RECEIVER } from './feed.js';
+
+export interface AgentWatchOptions {
+  stream: Pick<RedisStreamLog, 'command' | 'keys'>;
+  logger: Logger;
+  /** Between two looks at the heartbeats. @default 2000 */
+  intervalMs?: number;
+  /** How long one look waits for Redis; then it is given up and the statuses stay. @default 1000 */
+  timeoutMs?: number;
+  /** @default () => new Date() */
+  now?: () => Date;
+}
+
+/**
+ * Which receivers' agents are up, as this replica sees them: every receiver that ever wrote a
+ * heartbeat (the `receivers` set) is up while its heartbeat key is there. The key expires three
+ * heartbeat intervals after the agent's last write, so Redis keeps the time: an agent whose clock
+ * is off is not called down for it. While Redis does not answer, the statuses stay as they were
+ * (the replica's `/readyz` says the stream is away); nothing here guesses.
+ */
+export class AgentWatch {
+  readonly #o: AgentWatchOptions;
+  readonly #statuses = new Map<string, AgentStatus>();
+  #timer: NodeJS.Timeout | null = null;
+  #looking: Promise<void> | null = null;
+  #looked = false;
+  #failing = false;
+
+  constructor(o: AgentWatchOptions) {
+    this.#o = o;
+  }
+
+  /** Looks now and then every interval. */
+  start(): void {
+    this.#timer = setInterval(() => void this.look(), this.#o.intervalMs ?? 2000);
+    this.#timer.unref();
+    void this.look();
+  }
+
+  stop(): void {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = null;
+  }
+
+  /** One look at every receiver's heartbeat (none started while the last one waits). */
+  look(): Promise<void> {
+    this.#looking ??= this.#look().finally(() => {
+      this.#looking = null;
+    });
+    return this.#looking;
+  }
+
+  /** Every receiver's agent, by receiver name. */
+  statuses(): Record<string, AgentStatus> {
+    const out = dict<AgentStatus>();
+    for (const name of [...this.#statuses.keys()].sort()) out[name] = this.#statuses.get(name) as AgentStatus;
+    return out;
+  }
+
+  /** The newest heartbeat time read from `receiver`'s agent (its clock); null: none read. */
+  lastHeartbeat(receiver: string): string | null {
+    return this.#statuses.get(receiver)?.last_heartbeat ?? null;
+  }
+
+  /**
+   * What a read of `receiver`'s heartbeat elsewhere found (the detail proxy asks Redis for the
+   * agent's URL): `at` when there was one, null when the key was gone.
+   */
+  note(receiver: string, at: string | null): void {
+    if (receiver === API_RECEIVER) return;
+    const prev = this.#statuses.get(receiver);
+    const up = at !== null;
+    // The newer of two readings (an answer that took long must not take the time back).
+    const newest =
+      prev?.last_heartbeat != null && (at === null || prev.last_heartbeat > at) ? prev.last_heartbeat : at;
+    const since =
+      prev === undefined
+        ? this.#looked
+          ? this.#nowIso()
+          : null
+        : prev.up === up
+          ? prev.since
+          : this.#nowIso();
+    if (prev !== undefined && prev.up !== up) {
+      this.#o.logger.info(
+        { receiver, last_heartbeat: newest },
+        up ? 'agent up again' : 'agent down: no heartbeat',
+      );
+    }
+    this.#statuses.set(receiver, { up, since, last_heartbeat: newest });
+  }
+
+  #nowIso(): string {
+    return (this.#o.now?.() ?? new Date()).toISOString();
+  }
+
+  async #look(): Promise<void> {
+    const { stream } = this.#o;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`Redis did not answer within ${this.#o.timeoutMs ?? 1000} ms`)),
+        this.#o.timeoutMs ?? 1000,
+      );
+    });
+    const read = (async () => {
+      const members = ((await stream.command(['SMEMBERS', stream.keys.receivers])) as string[]).filter(
+        (r) => r !== API_RECEIVER,
+      );
+      const beats = await Promise.all(
+        members.map(
+          async (r) => [r, parseHeartbeat(await stream.command(['GET', stream.keys.heartbeat(r)]))] as const,
+        ),
+      );
+      return beats;
+    })();
+    read.catch(() => undefined); // answered (or failed) after the timeout: nobody waits for it
+    try {
+      const beats = await Promise.race([read, timeout]);
+      for (const [receiver, beat] of beats) this.note(receiver, beat?.at ?? null);
+      // A receiver taken out of the set (retired for good: `SREM`) is no longer watched.
+      const listed = new Set(beats.map(([receiver]) => receiver));
+      for (const receiver of [...this.#statuses.keys()])
+        if (!listed.has(receiver)) this.#statuses.delete(receiver);
+      this.#looked = true;
+      if (this.#failing) this.#o.logger.info('agent heartbeats read again');
+      this.#failing = false;
+    } catch (err) {
+      if (!this.#failing)
+        this.#o.logger.warn({ err: errorMessage(err) }, 'agent heartbeats not read; statuses kept');
+      this.#failing = true;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
