@@ -27,9 +27,18 @@ export function IngestChart({ series, unit, tz }: { series: IngestSeries; unit: 
     // Axis type as large as the page's (28 px on the wall), in the app's one time format.
     const px = Math.round(Number.parseFloat(getComputedStyle(document.documentElement).fontSize) || 16);
     const axis = { stroke: text, grid: { stroke: grid }, ticks: { stroke: grid }, font: `${px}px system-ui` };
+    const ySize = px * 3.5;
     const opts: uPlot.Options = {
       width: el.clientWidth || 600,
       height: el.clientHeight || 240,
+      // The last time tick is centred on the plot's right edge: room for half the longest one
+      // ("05-08 13:04"), or the wall's 28 px type cut it to "06:0". Other sides as uPlot pads them.
+      padding: [
+        null,
+        Math.max(Math.round(ySize / 2), Math.ceil(textWidth('00-00 00:00', axis.font) / 2) + 4),
+        null,
+        null,
+      ],
       legend: { show: false },
       cursor: { show: true, drag: { x: false, y: false } },
       scales: { x: { time: true } },
@@ -46,7 +55,7 @@ export function IngestChart({ series, unit, tz }: { series: IngestSeries; unit: 
         },
         {
           ...axis,
-          size: px * 3.5,
+          size: ySize,
           incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 100_000],
         },
       ],
@@ -80,4 +89,12 @@ export function IngestChart({ series, unit, tz }: { series: IngestSeries; unit: 
   }, [series]);
 
   return <div className="chart" ref={box} data-testid="ingest-chart" />;
+}
+
+/** Width in CSS pixels of `text` in `font`, as a canvas draws it (0 where there is no canvas). */
+function textWidth(text: string, font: string): number {
+  const ctx = document.createElement('canvas').getContext('2d');
+  if (ctx === null) return 0;
+  ctx.font = font;
+  return ctx.measureText(text).width;
 }
