@@ -1,4 +1,4 @@
-import { HeartbeatWriter } from '../scaleout/heartbeat.js';
+import { HeartbeatWriter, type NameConflict } from '../scaleout/heartbeat.js';
 import { checkReceiverName } from '../scaleout/keys.js';
 import { isTransientRedisError } from '../scaleout/redis-errors.js';
 import { RedisStreamLog } from '../scaleout/redis-stream-log.js';
@@ -101,6 +101,8 @@ export interface Agent {
   /** The current run (a new one after the stream's epoch changed). */
   readonly run: AgentRun;
   readonly ready: boolean;
+  /** Another agent writing this receiver's heartbeat (one `--receiver` name twice); null: none. */
+  readonly nameConflict: NameConflict | null;
   whenReady(): Promise<void>;
   /** Writes a snapshot now (tests, shutdown). */
   snapshot(): Promise<void>;
@@ -194,6 +196,9 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
     },
     get ready() {
       return run.ready;
+    },
+    get nameConflict() {
+      return heartbeat.conflict;
     },
     whenReady: () => run.whenReady(),
     snapshot,

@@ -104,6 +104,8 @@ export interface AgentHttpOptions {
   ready(): boolean;
   /** While the agent starts: Redis not answering (the error, since when), else null. */
   redisAway?(): { error: string; since: string } | null;
+  /** Another agent writing this receiver's heartbeat (its URL and pid, since when), else null. */
+  nameConflict?(): { url: string; pid: number; since: string } | null;
   /** `GET /api/rows`: one page of the row export (absent: no such route). */
   rows?(q: RowExportQuery): Promise<RowExportPage>;
   /** `GET /metrics` (Prometheus text); absent: no such route. */
@@ -127,7 +129,7 @@ export async function buildAgentApp(o: AgentHttpOptions): Promise<FastifyInstanc
     reason: Type.Optional(Type.Object({ code: Type.String(), message: Type.String() })),
   });
   const readyz = route(
-    '200 once the first pass over the data root is appended; 503 (with the reason) before.',
+    '200 once the first pass over the data root is appended; 503 (with the reason) before, and while another agent writes this receiver’s heartbeat.',
     {
       ok: readyBody,
     },
@@ -135,6 +137,18 @@ export async function buildAgentApp(o: AgentHttpOptions): Promise<FastifyInstanc
   readyz.response = { ...(readyz.response as object), 503: readyBody };
   app.get('/readyz', { schema: readyz }, async (_req, reply) => {
     const root = checkDataRoot(o.dataRoot);
+    const conflict = o.nameConflict?.() ?? null;
+    if (conflict !== null && root.ok) {
+      // Its appends mix with another agent's in one receiver: not a state to call ready.
+      reply.code(503);
+      return {
+        ready: false,
+        reason: {
+          code: 'receiver_name_conflict',
+          message: `another agent (${conflict.url}, pid ${conflict.pid}) writes this receiver's heartbeat since ${conflict.since}: two agents run with one --receiver name; give each receiver its own`,
+        },
+      };
+    }
     const ready = o.ready() && root.ok;
     reply.code(ready ? 200 : 503);
     if (ready) return { ready };

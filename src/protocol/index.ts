@@ -370,6 +370,11 @@ export interface AgentStatus {
   since: string | null;
   /** ISO-8601, the agent's clock: the newest heartbeat this replica read from it; null: none. */
   last_heartbeat: string | null;
+  /**
+   * Present while two agents write this receiver's heartbeat (two agents started with one
+   * `--receiver` name, whose data mixes in one receiver): their URLs.
+   */
+  conflict?: string[];
 }
 
 /** Default period of `heartbeat` messages. */

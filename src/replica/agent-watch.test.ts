@@ -77,4 +77,30 @@ describe('AgentWatch', () => {
       await a.stop(false);
     }
   });
+
+  it('says when two agents write one receiver’s heartbeat, with both URLs', async () => {
+    const redis = await redisServer();
+    const log = await openLog(redis.url);
+    const { logger } = capturedLogger();
+    const writer = (url: string) =>
+      new HeartbeatWriter({ log, receiver: 'rack-c', url, version: 't', intervalMs: 60, logger });
+    const one = writer('http://b:8491');
+    const two = writer('http://a:8491');
+    await one.start();
+    await two.start();
+    const watch = new AgentWatch({ stream: log, logger, intervalMs: 30 });
+    watch.start();
+    try {
+      await vi.waitFor(
+        () => expect(watch.statuses()['rack-c']?.conflict).toEqual(['http://a:8491', 'http://b:8491']),
+        WAIT,
+      );
+      await two.stop(false);
+      await vi.waitFor(() => expect(watch.statuses()['rack-c']?.conflict).toBeUndefined(), WAIT);
+      expect(watch.statuses()['rack-c']?.up).toBe(true);
+    } finally {
+      watch.stop();
+      await one.stop(false);
+    }
+  });
 });

@@ -1,5 +1,5 @@
 import { type AgentStatus, dict } from '../protocol/index.js';
-import { parseHeartbeat } from '../scaleout/heartbeat.js';
+import { type AgentHeartbeat, parseHeartbeat } from '../scaleout/heartbeat.js';
 import type { RedisStreamLog } from '../scaleout/redis-stream-log.js';
 import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
@@ -68,12 +68,13 @@ export class AgentWatch {
   }
 
   /**
-   * What a read of `receiver`'s heartbeat elsewhere found (the detail proxy asks Redis for the
-   * agent's URL): `at` when there was one, null when the key was gone.
+   * What a read of `receiver`'s heartbeat found (here, or in the detail proxy, which asks Redis
+   * for the agent's URL): the heartbeat, null when the key was gone.
    */
-  note(receiver: string, at: string | null): void {
+  note(receiver: string, beat: AgentHeartbeat | null): void {
     if (receiver === API_RECEIVER) return;
     const prev = this.#statuses.get(receiver);
+    const at = beat?.at ?? null;
     const up = at !== null;
     // The newer of two readings (an answer that took long must not take the time back).
     const newest =
@@ -92,7 +93,11 @@ export class AgentWatch {
         up ? 'agent up again' : 'agent down: no heartbeat',
       );
     }
-    this.#statuses.set(receiver, { up, since, last_heartbeat: newest });
+    const conflict = beat?.conflict ? [beat.url, beat.conflict.url].sort() : undefined;
+    if (conflict && !prev?.conflict) {
+      this.#o.logger.warn({ receiver, agents: conflict }, 'two agents write one receiver’s heartbeat');
+    }
+    this.#statuses.set(receiver, { up, since, last_heartbeat: newest, ...(conflict ? { conflict } : {}) });
   }
 
   #nowIso(): string {
@@ -122,7 +127,7 @@ export class AgentWatch {
     read.catch(() => undefined); // answered (or failed) after the timeout: nobody waits for it
     try {
       const beats = await Promise.race([read, timeout]);
-      for (const [receiver, beat] of beats) this.note(receiver, beat?.at ?? null);
+      for (const [receiver, beat] of beats) this.note(receiver, beat);
       // A receiver taken out of the set (retired for good: `SREM`) is no longer watched.
       const listed = new Set(beats.map(([receiver]) => receiver));
       for (const receiver of [...this.#statuses.keys()])

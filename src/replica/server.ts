@@ -139,7 +139,7 @@ export async function startReplicaServer(
     lookup.catch(() => undefined); // answered (or failed) after the timeout: nobody waits for it
     try {
       const beat = parseHeartbeat(await Promise.race([lookup, timeout]));
-      agents.note(receiver, beat?.at ?? null);
+      agents.note(receiver, beat);
       return beat;
     } finally {
       clearTimeout(timer);

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Logger } from '../util/log.js';
 import type { RedisStreamLog } from './redis-stream-log.js';
 
@@ -10,7 +11,23 @@ export interface AgentHeartbeat {
   pid: number;
   /** The agent's package version. */
   version: string;
+  /** Which writer (one per agent process): another one under the same key is another agent. */
+  instance?: string;
+  /** Set while this agent finds another one writing the same receiver's heartbeat. */
+  conflict?: NameConflict;
 }
+
+/** Another agent writing this receiver's heartbeat: two agents run with one `--receiver` name. */
+export interface NameConflict {
+  /** The other agent's URL and pid, as its heartbeat says. */
+  url: string;
+  pid: number;
+  /** ISO-8601: when this agent first found it. */
+  since: string;
+}
+
+/** Heartbeats in a row that must find this agent's own before a conflict is called over. */
+const CONFLICT_CLEARS_AFTER = 3;
 
 export interface HeartbeatWriterOptions {
   log: RedisStreamLog;
@@ -39,6 +56,10 @@ export class HeartbeatWriter {
   #timer: NodeJS.Timeout | null = null;
   #pending: Promise<void> | null = null;
   #failing = false;
+  readonly #instance = randomUUID();
+  #wrote = false;
+  #conflict: NameConflict | null = null;
+  #ownInARow = 0;
 
   constructor(o: HeartbeatWriterOptions) {
     this.#o = o;
@@ -61,22 +82,58 @@ export class HeartbeatWriter {
     return this.#pending;
   }
 
+  /** Another agent writing this receiver's heartbeat, as the last writes found; null: none. */
+  get conflict(): NameConflict | null {
+    return this.#conflict;
+  }
+
   async #write(): Promise<void> {
     const { log, receiver, url, version } = this.#o;
-    const hb: AgentHeartbeat = {
-      url,
-      at: (this.#o.now?.() ?? new Date()).toISOString(),
-      pid: process.pid,
-      version,
-    };
+    const now = (this.#o.now?.() ?? new Date()).toISOString();
     try {
+      this.#check(parseHeartbeat(await log.command(['GET', log.keys.heartbeat(receiver)])), now);
+      const hb: AgentHeartbeat = {
+        url,
+        at: now,
+        pid: process.pid,
+        version,
+        instance: this.#instance,
+        ...(this.#conflict ? { conflict: this.#conflict } : {}),
+      };
       await log.command(['SET', log.keys.heartbeat(receiver), JSON.stringify(hb), 'PX', String(this.#ttlMs)]);
+      this.#wrote = true;
       await log.command(['SADD', log.keys.receivers, receiver]);
       if (this.#failing) this.#o.logger.info({ receiver }, 'heartbeat written again');
       this.#failing = false;
     } catch (err) {
       if (!this.#failing) this.#o.logger.warn({ err, receiver }, 'heartbeat not written; trying again');
       this.#failing = true;
+    }
+  }
+
+  /**
+   * What the key held before this write. Once this writer has written, anything but its own
+   * heartbeat there means another agent wrote since: two agents with one receiver name, whose
+   * data then mixes in one receiver. The first write may find a predecessor's (a restart before
+   * its key expired); that one writes no more, so the next write finds this writer's own.
+   */
+  #check(found: AgentHeartbeat | null, now: string): void {
+    const { logger, receiver, url } = this.#o;
+    if (this.#wrote && found !== null && found.instance !== this.#instance) {
+      if (this.#conflict === null) {
+        logger.error(
+          { receiver, url, other_url: found.url, other_pid: found.pid },
+          'another agent writes this receiver’s heartbeat: two agents run with one --receiver name; give each receiver its own',
+        );
+      }
+      this.#conflict = { url: found.url, pid: found.pid, since: this.#conflict?.since ?? now };
+      this.#ownInARow = 0;
+    } else if (this.#conflict !== null && found?.instance === this.#instance) {
+      this.#ownInARow += 1;
+      if (this.#ownInARow >= CONFLICT_CLEARS_AFTER) {
+        logger.info({ receiver }, 'no other agent wrote this receiver’s heartbeat for 3 intervals');
+        this.#conflict = null;
+      }
     }
   }
 
@@ -106,7 +163,17 @@ export function parseHeartbeat(raw: unknown): AgentHeartbeat | null {
   try {
     const v = JSON.parse(raw) as Partial<AgentHeartbeat>;
     if (typeof v.url !== 'string' || typeof v.at !== 'string') return null;
-    return { url: v.url, at: v.at, pid: Number(v.pid ?? 0), version: String(v.version ?? '') };
+    const c = v.conflict;
+    return {
+      url: v.url,
+      at: v.at,
+      pid: Number(v.pid ?? 0),
+      version: String(v.version ?? ''),
+      ...(typeof v.instance === 'string' ? { instance: v.instance } : {}),
+      ...(c && typeof c.url === 'string'
+        ? { conflict: { url: c.url, pid: Number(c.pid ?? 0), since: String(c.since ?? '') } }
+        : {}),
+    };
   } catch {
     return null;
   }

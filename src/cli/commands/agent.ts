@@ -106,6 +106,7 @@ export const agentCommand = defineCommand({
       lookup,
       ready: () => agent?.ready ?? false,
       redisAway: () => redisAway,
+      nameConflict: () => agent?.nameConflict ?? null,
       rows: (q) => {
         if (!agent) throw new DashboardError('agent_starting', 'the agent has not started its run yet');
         return agent.exportRows(q);

@@ -1,3 +1,4 @@
+import type { AgentStatus } from '../../protocol/index.js';
 import { formatDateTime, formatTime } from '../data/format.js';
 import { useNow, useStore } from '../data/hooks.js';
 import { useReceiver } from '../data/receiver.js';
@@ -34,17 +35,44 @@ export function useDataNow(everyMs = 1000): number {
 }
 
 /**
- * Scale-out: the receivers whose agent is down (its heartbeat expired in Redis), as the replica
- * says on its heartbeats; with a receiver picked, that one only. Their hosts keep what the agent
- * appended before, and nothing else on screen would say why they stopped moving.
+ * Scale-out: the receivers whose agent is down (its heartbeat expired in Redis), and those two
+ * agents write under one name, as the replica says on its heartbeats; with a receiver picked,
+ * that one only. A down receiver's hosts keep what its agent appended before, and nothing else on
+ * screen would say why they stopped moving; two agents' data mixes in one receiver unseen.
  */
-function AgentsDownBanner() {
+function AgentBanners() {
   const agents = useStore((s) => s.agents);
   const picked = useReceiver();
-  const down = Object.entries(agents ?? {}).filter(
-    ([name, a]) => !a.up && (picked === null || name === picked),
+  const shown = Object.entries(agents ?? {}).filter(([name]) => picked === null || name === picked);
+  const down = shown.filter(([, a]) => !a.up);
+  const twice = shown.filter(([, a]) => a.up && a.conflict !== undefined);
+  return (
+    <>
+      {down.length > 0 && <AgentsDownBanner down={down} />}
+      {twice.map(([name, a]) => (
+        <div
+          key={name}
+          className="banner banner-bad"
+          role="alert"
+          data-testid="agent-conflict-banner"
+          data-receiver={name}
+        >
+          <strong>Two agents use one receiver name:</strong> <code>{name}</code> is written by{' '}
+          {(a.conflict ?? []).map((url, i) => (
+            <span key={url}>
+              {i > 0 && ' and '}
+              <code>{url}</code>
+            </span>
+          ))}
+          . Their episodes and alerts mix in one receiver; give each receiver machine its own{' '}
+          <code>--receiver</code> name.
+        </div>
+      ))}
+    </>
   );
-  if (down.length === 0) return null;
+}
+
+function AgentsDownBanner({ down }: { down: Array<[string, AgentStatus]> }) {
   return (
     <div className="banner banner-bad" role="alert" data-testid="agents-down-banner">
       <strong>{down.length === 1 ? 'Receiver offline:' : `${down.length} receivers offline:`}</strong>{' '}
@@ -74,7 +102,7 @@ export function LivenessBanners() {
   const dataRoot = useStore((s) => s.state.data_root);
   return (
     <>
-      <AgentsDownBanner />
+      <AgentBanners />
       {dataRoot && !dataRoot.ok && (
         <div className="banner banner-bad" role="alert" data-testid="data-root-banner">
           <strong>Data root unavailable:</strong> <code>{dataRoot.path}</code> {dataRoot.error}. Nothing new

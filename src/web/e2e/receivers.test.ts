@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { spawnAgent } from '../../../test/support/agent.js';
 import { startClusterDemo } from '../../../test/support/cluster-demo.js';
 import { generateDataRoot } from '../../generate/generate.js';
 import type { DashboardState } from '../../protocol/index.js';
@@ -150,6 +151,44 @@ describe('receivers in the web app', () => {
       await vi.waitFor(async () => expect(await banner.count()).toBe(0), WAIT);
     } finally {
       await wall.close();
+    }
+    expect(await demo.interrupt()).toBe(0);
+  }, 180_000);
+
+  it('shows two agents started with one receiver name, and the second one’s /readyz says so', async () => {
+    const demo = await startClusterDemo(['--hosts', '1', '--rate', '30']);
+    const redisUrl = demo.children.find((c) => c.role === 'redis')?.url ?? '';
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), 'cis490-receivers-twice-'));
+    try {
+      const dataRoot = path.join(work, 'root');
+      await generateDataRoot({ out: dataRoot, hosts: 1, episodes: 2, alerts: 0, telemetryKb: 1, seed: 5 });
+      // A second machine given rack-2's name by mistake.
+      const twin = spawnAgent({
+        dataRoot,
+        redisUrl,
+        receiver: 'rack-2',
+        args: ['--heartbeat-interval', '1'],
+      });
+      await twin.waitForLog('serving http://');
+      const twinUrl = /serving (http:\/\/[^\s,]+)/.exec(twin.output())?.[1] ?? '';
+      const rack2 = demo.children.find((c) => c.role === 'agent' && c.name === 'rack-2')?.url ?? '';
+      await page.goto(`${demo.url}/#/overview`);
+      const banner = page.locator('[data-testid=agent-conflict-banner]');
+      await vi.waitFor(async () => expect(await banner.count()).toBe(1), WAIT);
+      expect(await banner.getAttribute('data-receiver')).toBe('rack-2');
+      const text = (await banner.textContent()) ?? '';
+      expect(text).toContain('Two agents use one receiver name: rack-2');
+      expect(text).toContain(twinUrl);
+      expect(text).toContain(rack2);
+      const readyz = await fetch(`${twinUrl}/readyz`);
+      expect(readyz.status).toBe(503);
+      expect(((await readyz.json()) as { reason: { code: string } }).reason.code).toBe(
+        'receiver_name_conflict',
+      );
+      expect(twin.output()).toContain('two agents run with one --receiver name');
+      await twin.kill();
+    } finally {
+      fs.rmSync(work, { recursive: true, force: true });
     }
     expect(await demo.interrupt()).toBe(0);
   }, 180_000);
