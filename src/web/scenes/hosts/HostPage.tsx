@@ -5,10 +5,13 @@ import { hashFor } from '../../app/routes.js';
 import { Notice, Widget } from '../../app/Widget.js';
 import { useAlertLifecycle } from '../../data/alert-lifecycle.js';
 import { fetchAllEpisodes } from '../../data/episodes.js';
-import { formatAgo, formatBytes, formatCount, formatDateTime, formatPercent } from '../../data/format.js';
+import { formatAgo, formatBytes, formatCount, formatDateTime } from '../../data/format.js';
 import { useHostLabel, useStore } from '../../data/hooks.js';
 import { pickedReceiver, pickReceiver } from '../../data/receiver.js';
 import { timeZoneLabel, useTimeZoneMode } from '../../data/timezone.js';
+import { usePhaseColor } from '../../ui/phase-colors.js';
+import { MixBarView } from '../baseline/MixBarView.js';
+import { mixBar } from '../baseline/mix.js';
 import { IngestChart } from '../overview/IngestChart.js';
 import {
   bucketLabel,
@@ -132,8 +135,9 @@ export function HostPage({
   const mix = useStore((s) => s.state.phase_mix);
   const perHost = own(mix?.per_host, hostId);
   const open = groups.filter((g) => g.state === 'open' || g.state === 'acknowledged');
-  const phases = perHost ? Object.entries(perHost.weighted_seconds).sort((a, b) => b[1] - a[1]) : [];
-  const phaseTotal = phases.reduce((s, [, v]) => s + v, 0);
+  // The Baseline's one rule (time-weighted, label counts without durations, `failed` apart).
+  const bar = useMemo(() => (perHost ? mixBar(perHost) : null), [perHost]);
+  const color = usePhaseColor();
   // Opened from a tile the focus was left on the body (the tile is gone): it goes to this host's
   // heading, so the next Tab is on this page. Focus someone put elsewhere stays there.
   const heading = useRef<HTMLHeadingElement>(null);
@@ -221,16 +225,17 @@ export function HostPage({
             </a>
           </Widget>
           <Widget title="Phase mix">
-            {phases.length === 0 || phaseTotal <= 0 ? (
+            {perHost === undefined || bar === null || (bar.denominator === 0 && bar.apart.length === 0) ? (
               <p>No phase mix for this host yet.</p>
             ) : (
-              <ul className="reasons">
-                {phases.map(([phase, seconds]) => (
-                  <li key={phase}>
-                    {phase}: {formatPercent(seconds / phaseTotal)}
-                  </li>
-                ))}
-              </ul>
+              <div data-testid="host-phase-mix">
+                <p className="eyebrow">
+                  {bar.basis === 'time' ? 'Time-weighted' : 'By label count (no durations)'} ·{' '}
+                  {formatCount(perHost.sampled_episodes)} of {formatCount(perHost.population_episodes)}{' '}
+                  episodes
+                </p>
+                <MixBarView bar={bar} color={color} />
+              </div>
             )}
           </Widget>
           <Widget title="Ingest">
