@@ -1,7 +1,7 @@
 import type { ReactNode } from 'react';
 import { renderToStaticMarkup } from 'react-dom/server';
 import { describe, expect, it } from 'vitest';
-import { type DashboardState, emptyState, type PhaseTotals } from '../../protocol/index.js';
+import { type DashboardState, emptyState } from '../../protocol/index.js';
 import { StoreContext } from '../data/hooks.js';
 import { staticSource } from '../data/static-source.js';
 import { createStore } from '../data/store.js';
@@ -112,53 +112,31 @@ describe('scenes over a static state', () => {
   });
 
   it('a host page shows its phase mix by the Baseline’s rule: failed apart, label counts without durations', () => {
-    const mixOf = (
-      perHost: Record<string, PhaseTotals & { population_episodes: number }>,
-    ): DashboardState => ({
-      ...state,
-      phase_mix: {
-        counts: {},
-        weighted_seconds: {},
-        sampled_episodes: 0,
-        total_labels: 0,
-        population_episodes: 0,
-        per_host: perHost,
-        skipped: {},
-        computed_at: new Date().toISOString(),
-        mode: 'all',
-      },
-    });
-    const page = (s: DashboardState) =>
-      render(s, <HostsScene params={new URLSearchParams('host=lab-old')} kiosk={false} />);
-    // A `failed` label without a duration: not "failed: 0.0%", and not in the denominator.
-    const timed = page(
-      mixOf({
-        'lab-old': {
-          counts: { boot: 1, run: 1, failed: 2 },
-          weighted_seconds: { boot: 10, run: 30, failed: 0 },
-          sampled_episodes: 3,
-          total_labels: 4,
+    // lab-old's host page over a mix where lab-old has these label counts and seconds.
+    const page = (counts: Record<string, number>, weighted_seconds: Record<string, number>) => {
+      const totals = { counts, weighted_seconds, sampled_episodes: 3, total_labels: 4 };
+      const mixed: DashboardState = {
+        ...state,
+        phase_mix: {
+          ...totals,
           population_episodes: 5,
+          per_host: { 'lab-old': { ...totals, population_episodes: 5 } },
+          skipped: {},
+          computed_at: new Date().toISOString(),
+          mode: 'all',
         },
-      }),
-    );
+      };
+      return render(mixed, <HostsScene params={new URLSearchParams('host=lab-old')} kiosk={false} />);
+    };
+    // A `failed` label without a duration: not "failed: 0.0%", and not in the denominator.
+    const timed = page({ boot: 1, run: 1, failed: 2 }, { boot: 10, run: 30, failed: 0 });
     expect(timed).toContain('Time-weighted');
     expect(timed).toContain('75.0%');
     expect(timed).not.toContain('0.0%');
     expect(timed).toMatch(/class="apart" data-phase="failed"/);
     expect(timed).toContain('2 labels');
     // Labels with no durations at all: counted, not "No phase mix for this host yet".
-    const counted = page(
-      mixOf({
-        'lab-old': {
-          counts: { boot: 1, run: 3 },
-          weighted_seconds: {},
-          sampled_episodes: 2,
-          total_labels: 4,
-          population_episodes: 2,
-        },
-      }),
-    );
+    const counted = page({ boot: 1, run: 3 }, {});
     expect(counted).toContain('By label count (no durations)');
     expect(counted).toContain('75.0%');
     expect(counted).not.toContain('No phase mix for this host yet');
