@@ -372,9 +372,9 @@ export interface AgentStatus {
   last_heartbeat: string | null;
   /**
    * Present while two agents write this receiver's heartbeat (two agents started with one
-   * `--receiver` name, whose data mixes in one receiver): their URLs.
+   * `--receiver` name, whose data mixes in one receiver): each one's URL and pid.
    */
-  conflict?: string[];
+  conflict?: Array<{ url: string; pid: number }>;
 }
 
 /** Default period of `heartbeat` messages. */

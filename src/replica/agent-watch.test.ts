@@ -33,7 +33,16 @@ describe('AgentWatch', () => {
     await b.start();
     // The replicas' own posts are appended as a receiver of their own: no agent to watch there.
     await log.command(['SADD', log.keys.receivers, API_RECEIVER]);
-    const watch = new AgentWatch({ stream: log, logger, intervalMs: 50 });
+    // Every command the watch sends, by name.
+    const sent: string[] = [];
+    const stream = {
+      keys: log.keys,
+      command: (args: string[]) => {
+        sent.push(args[0] ?? '');
+        return log.command(args);
+      },
+    };
+    const watch = new AgentWatch({ stream, logger, intervalMs: 50 });
     watch.start();
     try {
       await vi.waitFor(() => {
@@ -64,14 +73,24 @@ describe('AgentWatch', () => {
       await b2.stop(true);
       await vi.waitFor(() => expect(watch.statuses()['rack-b']?.up).toBe(false), WAIT);
 
-      // Redis away: nothing is called down for it; the statuses read before stay.
+      // Redis away: nothing is called down for it; the statuses read before stay, and no read is
+      // sent behind the unanswered one (the client would queue every one of them for Redis).
       const before = watch.statuses();
       await redis.kill();
       await vi.waitFor(
         () => expect(lines.some((l) => l.msg === 'agent heartbeats not read; statuses kept')).toBe(true),
         WAIT,
       );
+      const sentWhileAway = sent.length;
+      for (let i = 0; i < 20; i++) await watch.look();
+      expect(sent.length).toBe(sentWhileAway);
       expect(watch.statuses()).toEqual(before);
+      await redis.restart();
+      await vi.waitFor(
+        () => expect(lines.some((l) => l.msg === 'agent heartbeats read again')).toBe(true),
+        WAIT,
+      );
+      await vi.waitFor(() => expect(watch.statuses()['rack-a']?.up).toBe(true), WAIT);
     } finally {
       watch.stop();
       await a.stop(false);
@@ -92,7 +111,11 @@ describe('AgentWatch', () => {
     watch.start();
     try {
       await vi.waitFor(
-        () => expect(watch.statuses()['rack-c']?.conflict).toEqual(['http://a:8491', 'http://b:8491']),
+        () =>
+          expect(watch.statuses()['rack-c']?.conflict).toEqual([
+            { url: 'http://a:8491', pid: process.pid },
+            { url: 'http://b:8491', pid: process.pid },
+          ]),
         WAIT,
       );
       await two.stop(false);
@@ -101,6 +124,47 @@ describe('AgentWatch', () => {
     } finally {
       watch.stop();
       await one.stop(false);
+    }
+  });
+
+  it('leaves a retired receiver alone until an agent writes again, and ignores other reads of receivers it does not watch', async () => {
+    const redis = await redisServer();
+    const log = await openLog(redis.url);
+    const { logger } = capturedLogger();
+    const old = new HeartbeatWriter({
+      log,
+      receiver: 'rack-old',
+      url: 'http://old',
+      version: 't',
+      intervalMs: 60,
+      logger,
+    });
+    await old.start();
+    await old.stop(true); // gone for good
+    const watch = new AgentWatch({ stream: log, logger, intervalMs: 30 });
+    watch.start();
+    try {
+      await vi.waitFor(() => expect(watch.statuses()['rack-old']?.up).toBe(false), WAIT);
+      await log.command(['SADD', log.keys.retired, 'rack-old']);
+      await vi.waitFor(() => expect(watch.statuses()['rack-old']).toBeUndefined(), WAIT);
+      // A detail proxy reading its (missing) heartbeat does not bring it back as offline.
+      watch.note('rack-old', null);
+      watch.note('never-seen', null);
+      expect(Object.keys(watch.statuses())).toEqual([]);
+      // An agent under that name again: watched again.
+      const again = new HeartbeatWriter({
+        log,
+        receiver: 'rack-old',
+        url: 'http://new',
+        version: 't',
+        intervalMs: 60,
+        logger,
+      });
+      await again.start();
+      await vi.waitFor(() => expect(watch.statuses()['rack-old']?.up).toBe(true), WAIT);
+      await again.stop(false);
+    } finally {
+      watch.stop();
     }
   });
 });

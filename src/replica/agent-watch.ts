@@ -10,23 +10,28 @@ export interface AgentWatchOptions {
   logger: Logger;
   /** Between two looks at the heartbeats. @default 2000 */
   intervalMs?: number;
-  /** How long one look waits for Redis; then it is given up and the statuses stay. @default 1000 */
+  /** How long a look waits for Redis before it says the statuses are old. @default 1000 */
   timeoutMs?: number;
   /** @default () => new Date() */
   now?: () => Date;
 }
 
+/** What one look read: every watched receiver's heartbeat (null: none). */
+type Beats = ReadonlyArray<readonly [receiver: string, beat: AgentHeartbeat | null]>;
+
 /**
  * Which receivers' agents are up, as this replica sees them: every receiver that ever wrote a
- * heartbeat (the `receivers` set) is up while its heartbeat key is there. The key expires three
- * heartbeat intervals after the agent's last write, so Redis keeps the time: an agent whose clock
- * is off is not called down for it. While Redis does not answer, the statuses stay as they were
- * (the replica's `/readyz` says the stream is away); nothing here guesses.
+ * heartbeat (the `receivers` set, less the `retired` set unless an agent writes again) is up while
+ * its heartbeat key is there. The key expires three heartbeat intervals after the agent's last
+ * write, so Redis keeps the time: an agent whose clock is off is not called down for it. While
+ * Redis does not answer, the statuses stay as they were (the replica's `/readyz` says the stream
+ * is away) and no second read is sent behind the unanswered one (the client would queue them all).
  */
 export class AgentWatch {
   readonly #o: AgentWatchOptions;
   readonly #statuses = new Map<string, AgentStatus>();
   #timer: NodeJS.Timeout | null = null;
+  #read: Promise<Beats> | null = null;
   #looking: Promise<void> | null = null;
   #looked = false;
   #failing = false;
@@ -68,67 +73,74 @@ export class AgentWatch {
   }
 
   /**
-   * What a read of `receiver`'s heartbeat found (here, or in the detail proxy, which asks Redis
-   * for the agent's URL): the heartbeat, null when the key was gone.
+   * What another read of a watched receiver's heartbeat found (the detail proxy asks Redis for the
+   * agent's URL); a receiver this watch does not list is left to the looks.
    */
   note(receiver: string, beat: AgentHeartbeat | null): void {
-    if (receiver === API_RECEIVER) return;
+    if (this.#statuses.has(receiver)) this.#set(receiver, beat);
+  }
+
+  #set(receiver: string, beat: AgentHeartbeat | null): void {
     const prev = this.#statuses.get(receiver);
     const at = beat?.at ?? null;
     const up = at !== null;
     // The newer of two readings (an answer that took long must not take the time back).
     const newest =
       prev?.last_heartbeat != null && (at === null || prev.last_heartbeat > at) ? prev.last_heartbeat : at;
-    const since =
-      prev === undefined
-        ? this.#looked
-          ? this.#nowIso()
-          : null
-        : prev.up === up
-          ? prev.since
-          : this.#nowIso();
+    const nowIso = (this.#o.now?.() ?? new Date()).toISOString();
+    const since = prev === undefined ? (this.#looked ? nowIso : null) : prev.up === up ? prev.since : nowIso;
     if (prev !== undefined && prev.up !== up) {
       this.#o.logger.info(
         { receiver, last_heartbeat: newest },
         up ? 'agent up again' : 'agent down: no heartbeat',
       );
     }
-    const conflict = beat?.conflict ? [beat.url, beat.conflict.url].sort() : undefined;
+    const conflict = beat?.conflict
+      ? [
+          { url: beat.url, pid: beat.pid },
+          { url: beat.conflict.url, pid: beat.conflict.pid },
+        ].sort((a, b) => a.url.localeCompare(b.url) || a.pid - b.pid)
+      : undefined;
     if (conflict && !prev?.conflict) {
       this.#o.logger.warn({ receiver, agents: conflict }, 'two agents write one receiver’s heartbeat');
     }
     this.#statuses.set(receiver, { up, since, last_heartbeat: newest, ...(conflict ? { conflict } : {}) });
   }
 
-  #nowIso(): string {
-    return (this.#o.now?.() ?? new Date()).toISOString();
+  async #readBeats(): Promise<Beats> {
+    const { stream } = this.#o;
+    const [members, retired] = (await Promise.all([
+      stream.command(['SMEMBERS', stream.keys.receivers]),
+      stream.command(['SMEMBERS', stream.keys.retired]),
+    ])) as [string[], string[]];
+    const beats = await Promise.all(
+      members
+        .filter((r) => r !== API_RECEIVER)
+        .map(
+          async (r) => [r, parseHeartbeat(await stream.command(['GET', stream.keys.heartbeat(r)]))] as const,
+        ),
+    );
+    // A retired receiver is watched again only once an agent writes its heartbeat.
+    const gone = new Set(retired);
+    return beats.filter(([r, beat]) => beat !== null || !gone.has(r));
   }
 
   async #look(): Promise<void> {
-    const { stream } = this.#o;
+    if (this.#read !== null) return; // the last read is still unanswered: Redis is away
+    const read = this.#readBeats().finally(() => {
+      if (this.#read === read) this.#read = null;
+    });
+    this.#read = read;
+    read.catch(() => undefined); // failed after its look gave up: the next look says so
+    const timeoutMs = this.#o.timeoutMs ?? 1000;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`Redis did not answer within ${this.#o.timeoutMs ?? 1000} ms`)),
-        this.#o.timeoutMs ?? 1000,
-      );
+      timer = setTimeout(() => reject(new Error(`Redis did not answer within ${timeoutMs} ms`)), timeoutMs);
     });
-    const read = (async () => {
-      const members = ((await stream.command(['SMEMBERS', stream.keys.receivers])) as string[]).filter(
-        (r) => r !== API_RECEIVER,
-      );
-      const beats = await Promise.all(
-        members.map(
-          async (r) => [r, parseHeartbeat(await stream.command(['GET', stream.keys.heartbeat(r)]))] as const,
-        ),
-      );
-      return beats;
-    })();
-    read.catch(() => undefined); // answered (or failed) after the timeout: nobody waits for it
     try {
       const beats = await Promise.race([read, timeout]);
-      for (const [receiver, beat] of beats) this.note(receiver, beat);
-      // A receiver taken out of the set (retired for good: `SREM`) is no longer watched.
+      for (const [receiver, beat] of beats) this.#set(receiver, beat);
+      // A receiver taken out of the sets (or retired) is no longer watched.
       const listed = new Set(beats.map(([receiver]) => receiver));
       for (const receiver of [...this.#statuses.keys()])
         if (!listed.has(receiver)) this.#statuses.delete(receiver);

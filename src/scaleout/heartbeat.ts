@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../util/log.js';
 import type { RedisStreamLog } from './redis-stream-log.js';
+import { LuaScript } from './scripts.js';
 
 /** An agent's heartbeat, stored under `heartbeat(receiver)` with a TTL of a few intervals. */
 export interface AgentHeartbeat {
@@ -13,6 +14,8 @@ export interface AgentHeartbeat {
   version: string;
   /** Which writer (one per agent process): another one under the same key is another agent. */
   instance?: string;
+  /** The key's TTL the agent writes it with (three of its intervals). */
+  ttl_ms?: number;
   /** Set while this agent finds another one writing the same receiver's heartbeat. */
   conflict?: NameConflict;
 }
@@ -26,8 +29,18 @@ export interface NameConflict {
   since: string;
 }
 
-/** Heartbeats in a row that must find this agent's own before a conflict is called over. */
-const CONFLICT_CLEARS_AFTER = 3;
+/**
+ * One heartbeat write: the key set with its TTL and the receiver kept in the set, in one atomic
+ * step that answers what the key held before (another agent's heartbeat there is a second agent
+ * under this name; read and write apart, its write could fall between them unseen).
+ * KEYS: 1 the heartbeat, 2 the receivers set. ARGV: 1 the heartbeat JSON, 2 TTL ms, 3 receiver.
+ */
+const HEARTBEAT_SCRIPT = new LuaScript(`
+local old = redis.call('GET', KEYS[1])
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+redis.call('SADD', KEYS[2], ARGV[3])
+return old
+`);
 
 export interface HeartbeatWriterOptions {
   log: RedisStreamLog;
@@ -59,7 +72,9 @@ export class HeartbeatWriter {
   readonly #instance = randomUUID();
   #wrote = false;
   #conflict: NameConflict | null = null;
-  #ownInARow = 0;
+  /** When (ms, this clock) another agent's heartbeat was last found, and how long it lives. */
+  #otherSeenMs = 0;
+  #otherTtlMs = 0;
 
   constructor(o: HeartbeatWriterOptions) {
     this.#o = o;
@@ -89,20 +104,24 @@ export class HeartbeatWriter {
 
   async #write(): Promise<void> {
     const { log, receiver, url, version } = this.#o;
-    const now = (this.#o.now?.() ?? new Date()).toISOString();
+    const now = this.#o.now?.() ?? new Date();
     try {
-      this.#check(parseHeartbeat(await log.command(['GET', log.keys.heartbeat(receiver)])), now);
       const hb: AgentHeartbeat = {
         url,
-        at: now,
+        at: now.toISOString(),
         pid: process.pid,
         version,
         instance: this.#instance,
+        ttl_ms: this.#ttlMs,
         ...(this.#conflict ? { conflict: this.#conflict } : {}),
       };
-      await log.command(['SET', log.keys.heartbeat(receiver), JSON.stringify(hb), 'PX', String(this.#ttlMs)]);
+      const before = await HEARTBEAT_SCRIPT.run(
+        (args) => log.command(args),
+        [log.keys.heartbeat(receiver), log.keys.receivers],
+        [JSON.stringify(hb), String(this.#ttlMs), receiver],
+      );
+      this.#check(parseHeartbeat(before), now);
       this.#wrote = true;
-      await log.command(['SADD', log.keys.receivers, receiver]);
       if (this.#failing) this.#o.logger.info({ receiver }, 'heartbeat written again');
       this.#failing = false;
     } catch (err) {
@@ -115,10 +134,13 @@ export class HeartbeatWriter {
    * What the key held before this write. Once this writer has written, anything but its own
    * heartbeat there means another agent wrote since: two agents with one receiver name, whose
    * data then mixes in one receiver. The first write may find a predecessor's (a restart before
-   * its key expired); that one writes no more, so the next write finds this writer's own.
+   * its key expired); that one writes no more. The conflict is over once no other heartbeat was
+   * found for the other's TTL plus an interval of this one: by time, not by a count of writes, so
+   * two agents writing at different intervals never make it come and go.
    */
-  #check(found: AgentHeartbeat | null, now: string): void {
+  #check(found: AgentHeartbeat | null, now: Date): void {
     const { logger, receiver, url } = this.#o;
+    const nowMs = now.getTime();
     if (this.#wrote && found !== null && found.instance !== this.#instance) {
       if (this.#conflict === null) {
         logger.error(
@@ -126,14 +148,12 @@ export class HeartbeatWriter {
           'another agent writes this receiver’s heartbeat: two agents run with one --receiver name; give each receiver its own',
         );
       }
-      this.#conflict = { url: found.url, pid: found.pid, since: this.#conflict?.since ?? now };
-      this.#ownInARow = 0;
-    } else if (this.#conflict !== null && found?.instance === this.#instance) {
-      this.#ownInARow += 1;
-      if (this.#ownInARow >= CONFLICT_CLEARS_AFTER) {
-        logger.info({ receiver }, 'no other agent wrote this receiver’s heartbeat for 3 intervals');
-        this.#conflict = null;
-      }
+      this.#conflict = { url: found.url, pid: found.pid, since: this.#conflict?.since ?? now.toISOString() };
+      this.#otherSeenMs = nowMs;
+      this.#otherTtlMs = found.ttl_ms ?? this.#ttlMs;
+    } else if (this.#conflict !== null && nowMs - this.#otherSeenMs > this.#otherTtlMs + this.#intervalMs) {
+      logger.info({ receiver }, 'no other agent wrote this receiver’s heartbeat for its TTL; conflict over');
+      this.#conflict = null;
     }
   }
 
@@ -142,6 +162,9 @@ export class HeartbeatWriter {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = null;
     if (remove) {
+      // A write still in flight would land after the DEL and say "up" for a TTL more. (It waits
+      // while Redis is away: the agent's shutdown bounds the whole stop.)
+      await this.#pending;
       const { log, receiver } = this.#o;
       await log.command(['DEL', log.keys.heartbeat(receiver)]).catch(() => undefined);
     }
@@ -170,6 +193,7 @@ export function parseHeartbeat(raw: unknown): AgentHeartbeat | null {
       pid: Number(v.pid ?? 0),
       version: String(v.version ?? ''),
       ...(typeof v.instance === 'string' ? { instance: v.instance } : {}),
+      ...(typeof v.ttl_ms === 'number' && v.ttl_ms > 0 ? { ttl_ms: v.ttl_ms } : {}),
       ...(c && typeof c.url === 'string'
         ? { conflict: { url: c.url, pid: Number(c.pid ?? 0), since: String(c.since ?? '') } }
         : {}),

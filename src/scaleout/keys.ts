@@ -36,6 +36,11 @@ export interface StreamKeys {
   idempotency(scopedKey: string): string;
   /** Set of every receiver name that ever appended (heartbeats expire; this does not). */
   readonly receivers: string;
+  /**
+   * Set of receivers retired for good, written by an admin (`SADD`): replicas no longer call them
+   * offline while no agent writes their heartbeat. Their data stays in the view.
+   */
+  readonly retired: string;
 }
 
 /** A receiver name: 1–64 of `A-Z a-z 0-9 . _ -` (it appears in keys, logs and metric labels). */
@@ -72,6 +77,7 @@ export function streamKeys(namespace: string = DEFAULT_NAMESPACE): StreamKeys {
     snapshot: (receiver) => `${tag}:snap:${checkReceiverName(receiver)}`,
     heartbeat: (receiver) => `${tag}:hb:${checkReceiverName(receiver)}`,
     receivers: `${tag}:receivers`,
+    retired: `${tag}:retired`,
     idempotency: (scopedKey) => `${tag}:idem:${encodeURIComponent(scopedKey)}`,
   };
 }

@@ -29,8 +29,17 @@ export async function startClusterDemo(args: string[] = []): Promise<RunningClus
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const closed = new Promise<number | null>((resolve) => demo.once('close', (code) => resolve(code)));
+  // Its children run detached (their own process groups): a demo killed here would leave them.
+  let spawned: ClusterChildInfo[] = [];
   onTestFinished(() => {
     if (demo.exitCode === null && demo.signalCode === null) demo.kill('SIGKILL');
+    for (const c of spawned) {
+      try {
+        process.kill(c.pid, 'SIGKILL');
+      } catch {
+        // Already gone (a clean Ctrl-C stops them all).
+      }
+    }
   });
   let err = '';
   const url = await new Promise<string>((resolve, reject) => {
@@ -49,6 +58,7 @@ export async function startClusterDemo(args: string[] = []): Promise<RunningClus
       url: m[4] ?? '',
     }),
   );
+  spawned = children;
   return {
     pid: demo.pid ?? 0,
     url,

@@ -58,10 +58,12 @@ function AgentBanners() {
           data-receiver={name}
         >
           <strong>Two agents use one receiver name:</strong> <code>{name}</code> is written by{' '}
-          {(a.conflict ?? []).map((url, i) => (
-            <span key={url}>
+          {(a.conflict ?? []).map((agent, i) => (
+            // By position: two machines may advertise one URL (both 127.0.0.1:8491).
+            // biome-ignore lint/suspicious/noArrayIndexKey: the list is replaced whole, never reordered
+            <span key={i}>
               {i > 0 && ' and '}
-              <code>{url}</code>
+              <code>{agent.url}</code> (pid {agent.pid})
             </span>
           ))}
           . Their episodes and alerts mix in one receiver; give each receiver machine its own{' '}

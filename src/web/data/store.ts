@@ -99,7 +99,8 @@ export function createStore(schedule: FrameScheduler = animationFrameScheduler):
         status: (status) => update((s) => ({ ...s, status })),
         beat: (message) => {
           const agents = message.agents ?? null;
-          // Every 2 s, mostly unchanged: only a change re-renders.
+          // Every 2 s: a beat that changes nothing re-renders nothing (an up agent's last_heartbeat
+          // moves with each of its writes, so about every other one does; only the banners read it).
           if (JSON.stringify(agents) === JSON.stringify((pending ?? current).agents)) return;
           update((s) => ({ ...s, agents }));
         },
