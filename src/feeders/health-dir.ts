@@ -17,7 +17,9 @@ export interface HealthDirOptions {
 
 /**
  * Reads `health/<host_id>.json` (optional; the folder may appear later). A file is re-read only
- * when its mtime or size changed; a bad file is skipped, counted and logged once per version.
+ * when its mtime or size changed; a bad file is skipped, counted and logged once per version. One
+ * that is not JSON (half written) leaves the host's last good health as it was; one that is not a
+ * file or not an object, or a file that is gone, clears it.
  */
 export class HealthDirFeeder {
   private readonly dir: string;
@@ -82,10 +84,15 @@ export class HealthDirFeeder {
     const key = `${st.mtimeMs}:${st.size}`;
     const prev = this.seen.get(host);
     if (prev?.key === key) return;
-    const fail = (reason: string) => {
+    const fail = (reason: string, keepLast = false) => {
       this.skipped++;
-      this.seen.set(host, { key, ok: false });
       this.options.logger.warn({ file, reason }, 'skipped a health file');
+      if (keepLast) {
+        // The host's last good heartbeat stands (its age keeps growing by the status rules).
+        this.seen.set(host, { key, ok: prev?.ok ?? false });
+        return;
+      }
+      this.seen.set(host, { key, ok: false });
       if (prev?.ok) this.options.onHealth(host, null);
     };
     if (!st.isFile() || st.size > MAX_HEALTH_BYTES) return fail(st.isFile() ? 'too_large' : 'not_a_file');
@@ -93,8 +100,10 @@ export class HealthDirFeeder {
     try {
       data = JSON.parse(await fs.readFile(file, 'utf8'));
     } catch {
-      // A half-written heartbeat reads as bad JSON; the next write (new mtime) is read again.
-      return fail('malformed_json');
+      // A heartbeat written in place (not by rename) reads as bad JSON while it is half written:
+      // dropping the last good one for it called the host critical and reopened its resolved
+      // alerts for a moment. The next write (new mtime) is read again.
+      return fail('malformed_json', true);
     }
     if (typeof data !== 'object' || data === null || Array.isArray(data)) return fail('not_object');
     this.seen.set(host, { key, ok: true });
