@@ -112,6 +112,29 @@ describe('JsonlTailer: the file a rename put at the path is copytruncated before
     expect(cp.ino).toBe(fs.statSync(fx.at('index.jsonl.1')).ino);
     expect(cp.pending?.at(-1)?.ino).toBe(fs.statSync(fx.path).ino);
   });
+
+  it('stopped so, then copytruncated twice more while stopped: reads every copy, in order', async () => {
+    const fx = tailFixture();
+    const first = await runTailer({ path: fx.path, rotationGraceMs: 5_000 });
+    const { old, b, c } = await renameThenCopytruncate(fx, first);
+    await first.tailer.stop();
+    const cp = first.checkpoint() as Checkpoint;
+    // While stopped, the receiver goes on rotating fast: its file copied and truncated twice.
+    fx.copyTruncate('index.jsonl.3');
+    const d = jsonLines('d', 4);
+    fx.append(d.join(''));
+    fx.copyTruncate('index.jsonl.4');
+    const e = jsonLines('e', 3);
+    fx.append(e.join(''));
+
+    const second = await runTailer({ path: fx.path, start: cp, rotationGraceMs: 20 });
+    await second.untilLines(b.length + c.length + d.length + e.length);
+    await second.tailer.whenCaughtUp();
+    // The queued file at the path was no anchor: the copy made of it while stopped (.3) and the
+    // one after (.4) are read before it (the copy .4 was skipped so, silently).
+    expect([...first.lines, ...second.lines]).toEqual(records([...old, ...b, ...c, ...d, ...e]));
+    expect(second.tailer.stats()).toMatchObject({ lostBytes: 0, checkpointsLost: 0 });
+  });
 });
 
 describe('JsonlTailer with a fake file system: a queued file truncated during the grace period', () => {

@@ -360,7 +360,7 @@ export class JsonlTailer {
       const pos = { offset: cp.offset, longLine: null };
       this.cur = adoptSource(moved.path, moved.handle, moved.stat, id, pos, origin);
       await this.restorePending(cp.pending);
-      await this.queueRotatedAfter(this.queue.at(-1)?.path ?? moved.path);
+      await this.queueRotatedAfterKnown(moved.path);
       this.resume = null;
       return;
     }
@@ -389,7 +389,7 @@ export class JsonlTailer {
       const pos = { offset: cp.offset, longLine: null };
       this.cur = adoptSource(moved.path, moved.handle, moved.stat, id, pos, 'rename');
       await this.restorePending(cp.pending);
-      await this.queueRotatedAfter(this.queue.at(-1)?.path ?? moved.path);
+      await this.queueRotatedAfterKnown(moved.path);
     } catch (err) {
       if (!this.cur) await moved.handle.close().catch(() => undefined);
       await this.abandonStart(cp);
@@ -444,9 +444,9 @@ export class JsonlTailer {
     }
     // What was queued behind the lost file may still be there: read it before the path from 0.
     await this.restorePending(cp.pending);
-    const newest = this.queue.at(-1);
-    if (newest) await this.queueRotatedAfter(newest.path);
-    else await this.queueSiblings(siblings, inGz?.sibling ?? null);
+    const newest = this.newestQueuedSibling();
+    if (newest) await this.queueRotatedAfter(newest);
+    else if (this.queue.length === 0) await this.queueSiblings(siblings, inGz?.sibling ?? null);
   }
 
   /** The compressed sibling that starts like the checkpointed file (the newest, if several). */
@@ -460,6 +460,30 @@ export class JsonlTailer {
       const info = await inspectGzAt(this.fs, s.path, s.stat.size, cp);
       if (info.matches && (info.size === null || info.size >= cp.offset))
         return { sibling: s, size: info.size };
+    }
+    return null;
+  }
+
+  /**
+   * After the checkpointed file (now at `moved`) and its `pending` ones were found again: queues
+   * the rotated files newer than the newest of them. That is the newest rotated file queued — a
+   * `pending` one, or the copy a copytruncate made of the queued file at the path while we were
+   * stopped (it is queued before that file). The file at the path, queued last and unchanged, is
+   * no anchor: nothing rotated came after it. Taking it for one when it had been copytruncated
+   * again and again while stopped queued none of the copies: a restart amid fast copytruncate
+   * rotations read the first copy, then skipped to the newest ones (a review lost 2,000 of 6,000
+   * lines so, silently).
+   */
+  private async queueRotatedAfterKnown(moved: string): Promise<void> {
+    const anchor = this.newestQueuedSibling() ?? (this.queue.length === 0 ? moved : null);
+    if (anchor) await this.queueRotatedAfter(anchor);
+  }
+
+  /** The newest rotated file queued, by path (the file at the path aside); null when none is. */
+  private newestQueuedSibling(): string | null {
+    for (let i = this.queue.length - 1; i >= 0; i--) {
+      const q = this.queue[i] as Source;
+      if (q.path !== this.path) return q.path;
     }
     return null;
   }
