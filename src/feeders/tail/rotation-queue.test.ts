@@ -137,6 +137,48 @@ describe('JsonlTailer: the file a rename put at the path is copytruncated before
   });
 });
 
+describe('JsonlTailer: the queued file copytruncated, then renamed, while stopped', () => {
+  it('reads the copy as itself, then the renamed file and the new one: nothing hidden', async () => {
+    const fx = tailFixture();
+    const first = await runTailer({ path: fx.path, rotationGraceMs: 5_000 });
+    const writer = fx.openWriter();
+    const old = jsonLines('old', 3);
+    writer.write(old.join(''));
+    await first.untilLines(3);
+    fx.rotateRename(); // the old file to .1, still being written (its grace period holds it)
+    const b = jsonLines('b', 6);
+    fx.write('index.jsonl', b.join(''));
+    const bSize = fs.statSync(fx.path).size;
+    await vi.waitFor(() => expect(first.tailer.stats().fileSize).toBe(bSize), { interval: 5 });
+    const more = jsonLines('old', 1, 4);
+    writer.write(more.join(''));
+    const fourth = records(more)[0] as string;
+    await first.until(() => first.lines.includes(fourth), 'a look after the new file was seen');
+    writer.close();
+    await first.tailer.stop();
+    const cp = first.checkpoint() as Checkpoint;
+    // The checkpoint is in the renamed file, the new one queued behind it, not read yet.
+    expect(cp.pending?.at(-1)?.ino).toBe(fs.statSync(fx.path).ino);
+
+    // While stopped: the new file copytruncated (its lines b now live only in the copy .2), written
+    // on (c), then renamed (.3), and a newer file (d) at the path.
+    fx.copyTruncate('index.jsonl.2');
+    const c = jsonLines('c', 4);
+    fx.append(c.join(''));
+    fx.rotateRename('index.jsonl.3');
+    const d = jsonLines('d', 2);
+    fx.write('index.jsonl', d.join(''));
+
+    const second = await runTailer({ path: fx.path, start: cp, rotationGraceMs: 20 });
+    await second.untilLines(b.length + c.length + d.length);
+    await second.tailer.whenCaughtUp();
+    // The copy was held under the queued file's inode: the renamed file (that inode) was taken
+    // for one already held and never read — c was lost, silently.
+    expect([...first.lines, ...second.lines]).toEqual(records([...old, ...more, ...b, ...c, ...d]));
+    expect(second.tailer.stats()).toMatchObject({ lostBytes: 0, checkpointsLost: 0 });
+  });
+});
+
 describe('JsonlTailer with a fake file system: a queued file truncated during the grace period', () => {
   const DIR = '/data';
   const FILE = '/data/index.jsonl';

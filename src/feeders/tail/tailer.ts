@@ -558,7 +558,12 @@ export class JsonlTailer {
       const found = await findSibling(this.fs, this.path, p, { minSize: p.size, exclude });
       if (found) {
         const origin = p.copy ? 'truncate' : null;
-        this.queue.push(adoptSource(found.path, found.handle, found.stat, identityOf(p), START, origin));
+        // Found by its first bytes under another inode: a copy (copytruncate made it while we were
+        // stopped). It is held as itself: under the queued file's inode it hid that file — the
+        // truncated one, now renamed beside it — which was then never read, and a checkpoint
+        // taken in the copy named that other file (a review lost a rotated file so).
+        const id = sameInode(found.stat, p) ? identityOf(p) : await identify(found.handle, found.stat);
+        this.queue.push(adoptSource(found.path, found.handle, found.stat, id, START, origin));
         continue;
       }
       this.counts.lostBytes += p.size;
