@@ -25,6 +25,7 @@ const FAULT_WORDS: Record<string, string> = {
   no_permission: 'the state dir is not writable: the catalog cannot be written',
   io_error: "the state dir's disk reports I/O errors: the catalog cannot be written",
   corrupt: 'the catalog is corrupt: a restart sets it aside and rebuilds it from the data root',
+  gone: 'the catalog file was removed or replaced while the server ran: a restart rebuilds it from the data root',
 };
 
 /**

@@ -15,6 +15,7 @@ import { HealthDirFeeder } from '../feeders/health-dir.js';
 import type { JsonlFeederStats } from '../feeders/jsonl-feeder.js';
 import { emptyState } from '../protocol/index.js';
 import { markCatalogCorrupt } from '../state/catalog-file.js';
+import { CatalogFileWatch } from '../state/catalog-watch.js';
 import { storageFault } from '../state/errors.js';
 import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
@@ -119,9 +120,11 @@ export function createPipeline(options: PipelineOptions): Pipeline {
   let persisterRef: CatalogPersister | null = null;
   /** A corrupt page met by a reader: sticky, since retrying does not heal it. */
   let corrupt: CatalogFault | null = null;
+  // The catalog file removed or replaced under us (a tmp cleaner, the state dir cleared).
+  const catalogFile = stateDir === null ? null : new CatalogFileWatch(stateDir, logger);
   const catalogHealth: CatalogHealth = {
     get fault() {
-      return corrupt ?? persisterRef?.fault ?? null;
+      return corrupt ?? catalogFile?.gone ?? persisterRef?.fault ?? null;
     },
     reportError(err) {
       if (storageFault(err) !== 'corrupt' || stateDir === null) return false;
@@ -240,6 +243,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     live: state,
     catalogHealth,
     async start() {
+      catalogFile?.start();
       persister?.start();
       started = Promise.all([index.start(), alerts.start()]);
       await started;
@@ -257,6 +261,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     async stop() {
       if (stopped) return;
       stopped = true;
+      catalogFile?.stop();
       await started;
       state.stop();
       episodesDir.stop();

@@ -9,7 +9,14 @@ export class StateDirError extends DashboardError {
 }
 
 /** What storage trouble an error is, as a stable code; null for anything else. */
-export const STORAGE_FAULTS = ['disk_full', 'read_only', 'no_permission', 'corrupt', 'io_error'] as const;
+export const STORAGE_FAULTS = [
+  'disk_full',
+  'read_only',
+  'no_permission',
+  'corrupt',
+  'io_error',
+  'gone',
+] as const;
 export type StorageFault = (typeof STORAGE_FAULTS)[number];
 
 const FAULT_BY_CODE: Record<string, StorageFault> = {
@@ -40,6 +47,7 @@ const WORDS: Record<StorageFault, string> = {
   no_permission: 'permission denied',
   corrupt: 'not a valid SQLite database',
   io_error: 'I/O error',
+  gone: 'removed while in use',
 };
 
 /** A short cause for a one-line message: the fault in words, and the system's own wording. */
