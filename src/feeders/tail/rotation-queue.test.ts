@@ -179,6 +179,51 @@ describe('JsonlTailer: the queued file copytruncated, then renamed, while stoppe
   });
 });
 
+describe('JsonlTailer: rotated files whose mtimes cannot tell their order', () => {
+  it('reads no file already read when every rotated file was given one mtime while stopped', async () => {
+    const fx = tailFixture();
+    // Two rotated files from before, read long ago (the next-number scheme: .2 newer than .1).
+    fx.write('index.jsonl.1', jsonLines('o1', 3).join(''));
+    fx.write('index.jsonl.2', jsonLines('o2', 3).join(''));
+    const first = await runTailer({ path: fx.path, rotationGraceMs: 5_000 });
+    const writer = fx.openWriter();
+    const a = jsonLines('a', 3);
+    writer.write(a.join(''));
+    await first.untilLines(3);
+    // Renamed to .3 while still written (its grace period holds it); a new file at the path.
+    fx.rotateRename('index.jsonl.3');
+    const x = jsonLines('x', 4);
+    fx.write('index.jsonl', x.join(''));
+    const xSize = fs.statSync(fx.path).size;
+    await vi.waitFor(() => expect(first.tailer.stats().fileSize).toBe(xSize), { interval: 5 });
+    const a4 = jsonLines('a', 1, 4);
+    writer.write(a4.join(''));
+    await first.until(() => first.lines.includes(records(a4)[0] as string), 'a look after x was seen');
+    // And again: the new file renamed to .4, another at the path.
+    fx.rotateRename('index.jsonl.4');
+    const b = jsonLines('b', 5);
+    fx.write('index.jsonl', b.join(''));
+    const bSize = fs.statSync(fx.path).size;
+    await vi.waitFor(() => expect(first.tailer.stats().fileSize).toBe(bSize), { interval: 5 });
+    const a5 = jsonLines('a', 1, 5);
+    writer.write(a5.join(''));
+    await first.until(() => first.lines.includes(records(a5)[0] as string), 'a look after b was seen');
+    writer.close();
+    await first.tailer.stop();
+    const cp = first.checkpoint() as Checkpoint;
+    expect(cp.pending?.at(-1)?.ino).toBe(fs.statSync(fx.path).ino);
+    // While stopped, every rotated file gets one mtime (a restore, a touch): the order is only
+    // assumed (logrotate's, .1 newest), which would put .1 and .2 after .4.
+    const t = new Date();
+    for (const n of [1, 2, 3, 4]) fs.utimesSync(fx.at(`index.jsonl.${n}`), t, t);
+
+    const second = await runTailer({ path: fx.path, start: cp, rotationGraceMs: 20 });
+    await second.untilLines(x.length + b.length);
+    await second.tailer.whenCaughtUp();
+    expect([...first.lines, ...second.lines]).toEqual(records([...a, ...a4, ...a5, ...x, ...b]));
+  });
+});
+
 describe('JsonlTailer with a fake file system: a queued file truncated during the grace period', () => {
   const DIR = '/data';
   const FILE = '/data/index.jsonl';

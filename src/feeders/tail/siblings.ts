@@ -51,6 +51,18 @@ export async function rotatedSiblings(fs: TailFs, target: string): Promise<Rotat
  * one was written last; a tie, or no votes, is logrotate's numbering (`.1` the newest).
  */
 function newestIsHighest(siblings: readonly RotatedSibling[]): boolean {
+  return numberingVotes(siblings) > 0;
+}
+
+/**
+ * Do the mtimes tell the numbering (see `newestIsHighest`)? False when they cannot — no pair of
+ * neighbours written at different times (a restored or touched folder) — and it is only assumed.
+ */
+export function numberingKnown(siblings: readonly RotatedSibling[]): boolean {
+  return numberingVotes(siblings) !== 0;
+}
+
+function numberingVotes(siblings: readonly RotatedSibling[]): number {
   let votes = 0;
   for (const gz of [false, true]) {
     const kind = siblings.filter((s) => s.gz === gz).sort((a, b) => a.n - b.n);
@@ -60,7 +72,7 @@ function newestIsHighest(siblings: readonly RotatedSibling[]): boolean {
       votes += Math.sign(higher.stat.mtimeMs - lower.stat.mtimeMs);
     }
   }
-  return votes > 0;
+  return votes;
 }
 
 /**

@@ -18,7 +18,14 @@ import { checkHead, fileKey, identify, sameInode } from './fingerprint.js';
 import { nodeTailFs, type StatLike, type TailFs } from './fs.js';
 import { findByInode, findSibling } from './locate.js';
 import { LineReader, START } from './reader.js';
-import { inspectGzAt, newerThan, oldestFirst, type RotatedSibling, rotatedSiblings } from './siblings.js';
+import {
+  inspectGzAt,
+  newerThan,
+  numberingKnown,
+  oldestFirst,
+  type RotatedSibling,
+  rotatedSiblings,
+} from './siblings.js';
 import { adoptSource, closeSource, openSource, type Source } from './source.js';
 import type {
   Checkpoint,
@@ -475,7 +482,14 @@ export class JsonlTailer {
    * lines so, silently).
    */
   private async queueRotatedAfterKnown(moved: string): Promise<void> {
-    const anchor = this.newestQueuedSibling() ?? (this.queue.length === 0 ? moved : null);
+    const sibling = this.newestQueuedSibling();
+    if (sibling !== null && this.queue.at(-1)?.path === this.path) {
+      // Behind a queued path file only when the mtimes tell the numbering: with every rotated
+      // file written at one time (a restored folder), logrotate's is assumed, and files read long
+      // ago would be taken for newer ones (a review read them again so). Then as before: none.
+      if (!numberingKnown(await rotatedSiblings(this.fs, this.path))) return;
+    }
+    const anchor = sibling ?? (this.queue.length === 0 ? moved : null);
     if (anchor) await this.queueRotatedAfter(anchor);
   }
 
