@@ -3,6 +3,7 @@ import { type AgentHeartbeat, parseHeartbeat } from '../scaleout/heartbeat.js';
 import type { RedisStreamLog } from '../scaleout/redis-stream-log.js';
 import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
+import { within } from '../util/within.js';
 import { API_RECEIVER } from './feed.js';
 
 export interface AgentWatchOptions {
@@ -131,14 +132,14 @@ export class AgentWatch {
       if (this.#read === read) this.#read = null;
     });
     this.#read = read;
-    read.catch(() => undefined); // failed after its look gave up: the next look says so
     const timeoutMs = this.#o.timeoutMs ?? 1000;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`Redis did not answer within ${timeoutMs} ms`)), timeoutMs);
-    });
     try {
-      const beats = await Promise.race([read, timeout]);
+      // A read that fails after its look gave up is said by the next look.
+      const beats = await within(
+        read,
+        timeoutMs,
+        () => new Error(`Redis did not answer within ${timeoutMs} ms`),
+      );
       for (const [receiver, beat] of beats) this.#set(receiver, beat);
       // A receiver taken out of the sets (or retired) is no longer watched.
       const listed = new Set(beats.map(([receiver]) => receiver));
@@ -151,8 +152,6 @@ export class AgentWatch {
       if (!this.#failing)
         this.#o.logger.warn({ err: errorMessage(err) }, 'agent heartbeats not read; statuses kept');
       this.#failing = true;
-    } finally {
-      clearTimeout(timer);
     }
   }
 }

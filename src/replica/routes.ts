@@ -28,6 +28,7 @@ import {
   parseEpisodeFilter,
   parseEpisodeSort,
 } from '../protocol/episode-filter.js';
+import type { AgentHeartbeat as FullHeartbeat } from '../scaleout/heartbeat.js';
 import { errorMessage } from '../util/errors.js';
 import type { ReplicaCatalog, ReplicaCursor, ReplicaFilter } from './catalog.js';
 
@@ -40,12 +41,8 @@ export interface ReplicaRoutesSource {
   lastSeen(receiver: string): string | null;
 }
 
-export interface AgentHeartbeat {
-  url: string;
-  at: string;
-  pid?: number;
-  version?: string;
-}
+/** What the routes read of an agent's heartbeat (scaleout/heartbeat.ts has the whole). */
+type AgentHeartbeat = Pick<FullHeartbeat, 'url' | 'at'>;
 
 const receiverParam = Type.Optional(
   Type.Union([Type.String(), Type.Array(Type.String())], {

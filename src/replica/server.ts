@@ -11,7 +11,7 @@ import type { AppContext, PhaseMixSource } from '../http/context.js';
 import { Metrics } from '../http/metrics.js';
 import type { PipelineStats } from '../pipeline/pipeline.js';
 import { CLOSE_GOING_AWAY, HEARTBEAT_INTERVAL_MS, type PhaseMix } from '../protocol/index.js';
-import { parseHeartbeat } from '../scaleout/heartbeat.js';
+import { type AgentHeartbeat, parseHeartbeat } from '../scaleout/heartbeat.js';
 import { redactRedisUrl } from '../scaleout/redis-url.js';
 import type { RunningServer } from '../server.js';
 import { defaultWebDir, readToken } from '../services.js';
@@ -19,10 +19,11 @@ import { StateDirLock } from '../state/lock.js';
 import { DashboardError, UsageError } from '../util/errors.js';
 import { createLogger } from '../util/log.js';
 import { makeFolder } from '../util/make-folder.js';
+import { within } from '../util/within.js';
 import { AgentWatch } from './agent-watch.js';
 import { migrateBareAlertActions } from './alert-actions.js';
 import { Replica } from './replica.js';
-import { type AgentHeartbeat, replicaEpisodeRoutes } from './routes.js';
+import { replicaEpisodeRoutes } from './routes.js';
 
 /** How long a detail or download waits for Redis to name the agent's URL (then 503). */
 const HEARTBEAT_LOOKUP_MS = 1000;
@@ -122,28 +123,18 @@ export async function startReplicaServer(
   const liveHub = hub;
   const heartbeat = async (receiver: string): Promise<AgentHeartbeat | null> => {
     // While Redis is away the command waits in the client's queue: a detail request must not.
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () =>
-          reject(
-            new DashboardError(
-              'heartbeat_lookup_timeout',
-              `Redis did not answer the heartbeat lookup within ${HEARTBEAT_LOOKUP_MS} ms`,
-            ),
-          ),
-        HEARTBEAT_LOOKUP_MS,
-      );
-    });
-    const lookup = replica.stream.command(['GET', replica.stream.keys.heartbeat(receiver)]);
-    lookup.catch(() => undefined); // answered (or failed) after the timeout: nobody waits for it
-    try {
-      const beat = parseHeartbeat(await Promise.race([lookup, timeout]));
-      agents.note(receiver, beat);
-      return beat;
-    } finally {
-      clearTimeout(timer);
-    }
+    const raw = await within(
+      replica.stream.command(['GET', replica.stream.keys.heartbeat(receiver)]),
+      HEARTBEAT_LOOKUP_MS,
+      () =>
+        new DashboardError(
+          'heartbeat_lookup_timeout',
+          `Redis did not answer the heartbeat lookup within ${HEARTBEAT_LOOKUP_MS} ms`,
+        ),
+    );
+    const beat = parseHeartbeat(raw);
+    agents.note(receiver, beat);
+    return beat;
   };
   const lastSeen = (receiver: string): string | null => {
     const beat = agents.lastHeartbeat(receiver) ?? undefined;
