@@ -483,14 +483,14 @@ export class JsonlTailer {
    */
   private async queueRotatedAfterKnown(moved: string): Promise<void> {
     const sibling = this.newestQueuedSibling();
-    if (sibling !== null && this.queue.at(-1)?.path === this.path) {
-      // Behind a queued path file only when the mtimes tell the numbering: with every rotated
-      // file written at one time (a restored folder), logrotate's is assumed, and files read long
-      // ago would be taken for newer ones (a review read them again so). Then as before: none.
-      if (!numberingKnown(await rotatedSiblings(this.fs, this.path))) return;
-    }
     const anchor = sibling ?? (this.queue.length === 0 ? moved : null);
-    if (anchor) await this.queueRotatedAfter(anchor);
+    if (anchor === null) return;
+    const siblings = await rotatedSiblings(this.fs, this.path);
+    // Behind a queued path file only when the mtimes tell the numbering: with every rotated file
+    // written at one time (a restored folder), logrotate's is assumed, and files read long ago
+    // would be taken for newer ones (a review read them again so). Then as before: none.
+    if (sibling !== null && this.queue.at(-1)?.path === this.path && !numberingKnown(siblings)) return;
+    await this.queueRotatedAfter(anchor, siblings);
   }
 
   /** The newest rotated file queued, by path (the file at the path aside); null when none is. */
@@ -507,8 +507,11 @@ export class JsonlTailer {
    * its `pending` files, or its own file), now found there. Only the numbering orders them: nothing
    * is newer than the file at the path, and a file under another name queues nothing.
    */
-  private async queueRotatedAfter(found: string): Promise<void> {
-    const siblings = await rotatedSiblings(this.fs, this.path);
+  private async queueRotatedAfter(
+    found: string,
+    siblings: readonly RotatedSibling[] | null = null,
+  ): Promise<void> {
+    siblings ??= await rotatedSiblings(this.fs, this.path);
     const at = siblings.find((s) => s.path === found);
     if (at) await this.queueSiblings(siblings, at);
   }
