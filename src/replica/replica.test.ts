@@ -22,6 +22,17 @@ import { tempDir } from '../../test/support/tmp.js';
 import { DB_FILE } from '../catalog/db.js';
 import type { Replica } from './replica.js';
 
+/** A real Redis, a replica following it, and rack-a's first episode applied by it. */
+async function replicaWithOneEpisode() {
+  const redis = await redisServer();
+  const log = await openLog(redis.url);
+  const replica = await startReplica(redis.url);
+  const episode = (n: number) => receiverEpisode('rack-a', n);
+  await log.append({ receiver: 'rack-a', events: [episode(1)] });
+  await until(replica, await log.lastSeq());
+  return { redis, log, replica, episode };
+}
+
 function totals(replica: Replica) {
   const { total_episodes, total_alerts, total_bytes } = replica.feed.state;
   return { total_episodes, total_alerts, total_bytes };
@@ -236,12 +247,7 @@ describe('replica', () => {
   });
 
   test('Redis away for longer than a command times out (5 s): the replica reports the outage (its /readyz `stream`) and reads on once Redis is back', async () => {
-    const redis = await redisServer();
-    const log = await openLog(redis.url);
-    const replica = await startReplica(redis.url);
-    const episode = (n: number) => receiverEpisode('rack-a', n);
-    await log.append({ receiver: 'rack-a', events: [episode(1)] });
-    await until(replica, await log.lastSeq());
+    const { redis, log, replica, episode } = await replicaWithOneEpisode();
     await redis.kill();
     // Past the client's 5 s command timeout: the blocked read and the ones queued behind it fail
     // with a timeout, not with a lost connection.
@@ -256,12 +262,7 @@ describe('replica', () => {
   }, 60_000);
 
   test('a replica that cannot apply the stream (its catalog refuses writes) is not ready until it can; after Redis came back empty, its /readyz says the stream answers again', async () => {
-    const redis = await redisServer();
-    const log = await openLog(redis.url);
-    const replica = await startReplica(redis.url);
-    const episode = (n: number) => receiverEpisode('rack-a', n);
-    await log.append({ receiver: 'rack-a', events: [episode(1)] });
-    await until(replica, await log.lastSeq());
+    const { redis, log, replica, episode } = await replicaWithOneEpisode();
     expect(replica.ready).toBe(true);
     // The catalog's disk fills: every apply throws.
     const apply = replica.catalog.apply.bind(replica.catalog);
