@@ -7,7 +7,8 @@ import { itAsNobody, NOBODY, rootForNobody } from '../../test/support/nobody.js'
 import { tempDir } from '../../test/support/tmp.js';
 import { generateDataRoot } from '../generate/generate.js';
 
-describe('cis490-dashboard CLI', () => {
+// Each test spawns the CLI a dozen times or more: a loaded CI box took 1.7 s a start (help: 10 in 16.8 s).
+describe('cis490-dashboard CLI', { timeout: 120_000 }, () => {
   it('prints --version and --help for every command', async () => {
     const version = await cli(['--version']);
     expect(version.code).toBe(0);
