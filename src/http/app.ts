@@ -18,6 +18,7 @@ import type { Logger } from '../util/log.js';
 import { type OriginCheck, type ReadAuth, registerReadAuth } from './auth.js';
 import type { AppContext } from './context.js';
 import { catalogFaultReason, errorBody, HttpError } from './errors.js';
+import { closeConnectionsPromptly } from './graceful-close.js';
 import { lazyOpenApi } from './openapi.js';
 import { MALFORMED_QUERY, parseQueryString } from './query-parser.js';
 import { registerAlertLifecycleRoutes, type ScaleOutAlerts } from './routes/alert-lifecycle.js';
@@ -102,6 +103,7 @@ export async function createBaseApp(
   // Requests are validated against the routes' TypeBox schemas (schemas.ts); replies are written
   // with JSON.stringify as before (their schemas document them, and a test checks real answers):
   // a generated serializer would drop the unknown fields the data root passes through.
+  closeConnectionsPromptly(app);
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   await o.first?.(app);
