@@ -20,10 +20,18 @@ export function setTimeZoneMode(next: TimeZoneMode): void {
   for (const l of listeners) l();
 }
 
-/** "UTC" or the browser's zone name ("Europe/Berlin", "UTC+01:00" when it has none). */
+/** A zone name that is UTC by another name: the browser's own zone then reads "UTC (local)". */
+const UTC_NAMES = /^(Etc\/)?(UTC|UCT|GMT|GMT0|Zulu|Universal|Greenwich)$/;
+
+/**
+ * "UTC" or the browser's zone name ("Europe/Berlin", "UTC+01:00" when it has none). A browser
+ * whose own zone is UTC (a wall display's Pi often is) reads "UTC (local)": "UTC" both ways made
+ * the switch look broken.
+ */
 export function timeZoneLabel(m: TimeZoneMode = mode): string {
   if (m === 'utc') return 'UTC';
   const name = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  if (name && UTC_NAMES.test(name)) return `${name} (local)`;
   if (name) return name;
   const off = -new Date().getTimezoneOffset();
   const sign = off >= 0 ? '+' : '-';

@@ -65,16 +65,34 @@ describe('time', () => {
   });
 
   it('shows the timezone, switches to UTC, and formats every time the same way', async () => {
-    await page.goto(`${server.url}/#/explorer`);
-    const toggle = page.getByTestId('tz-toggle');
-    await toggle.waitFor(WAIT);
-    const zone = await page.evaluate(() => Intl.DateTimeFormat().resolvedOptions().timeZone);
-    expect(await toggle.textContent()).toBe(zone);
-    await toggle.click();
-    await vi.waitFor(async () => expect(await toggle.textContent()).toBe('UTC'), WAIT);
-    const row = page.locator('[data-testid="episode-row"][data-episode="ep-0"]');
-    await row.waitFor(WAIT);
-    expect(await row.textContent()).toMatch(/\d{4}-\d\d-\d\d \d\d:\d\d:\d\d/);
-    await toggle.click();
+    // A zone that is not UTC, whatever the machine's: on a UTC box both labels would read the same.
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send('Emulation.setTimezoneOverride', { timezoneId: 'America/Chicago' });
+    try {
+      await page.goto(`${server.url}/#/explorer`);
+      await page.evaluate(() => localStorage.removeItem('cis490.tz'));
+      await page.reload();
+      const toggle = page.getByTestId('tz-toggle');
+      await toggle.waitFor(WAIT);
+      expect(await toggle.textContent()).toBe('America/Chicago');
+      const row = page.locator('[data-testid="episode-row"][data-episode="ep-0"]');
+      await row.waitFor(WAIT);
+      const local = await row.textContent();
+      await toggle.click();
+      await vi.waitFor(async () => expect(await toggle.textContent()).toBe('UTC'), WAIT);
+      await vi.waitFor(async () => expect(await row.textContent()).not.toBe(local), WAIT);
+      expect(await row.textContent()).toMatch(/\d{4}-\d\d-\d\d \d\d:\d\d:\d\d/);
+
+      // A browser whose own zone is UTC (a wall's Pi often is): its local time says it is local.
+      await cdp.send('Emulation.setTimezoneOverride', { timezoneId: 'UTC' });
+      await page.reload();
+      await vi.waitFor(async () => expect(await toggle.textContent()).toBe('UTC'), WAIT);
+      await toggle.click();
+      await vi.waitFor(async () => expect(await toggle.textContent()).toBe('UTC (local)'), WAIT);
+    } finally {
+      await cdp.send('Emulation.setTimezoneOverride', { timezoneId: '' });
+      await page.evaluate(() => localStorage.removeItem('cis490.tz'));
+      await cdp.detach();
+    }
   });
 });
