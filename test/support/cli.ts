@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
 
@@ -10,6 +10,19 @@ export interface CliResult {
   stdout: string;
   stderr: string;
 }
+
+/**
+ * A run that should end but has not by then is killed and fails the test. Without it a command
+ * that waits (a `serve` whose data root a timed-out test's cleanup had removed) outlived the test
+ * run by hours.
+ */
+const CLI_RUN_LIMIT_MS = 120_000;
+
+/** Runs not ended yet: killed if this test process exits first (its timers then never fire). */
+const running = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
 
 /** Runs the CLI to its end as a child process (logs silent unless `env` says otherwise). */
 export function runCli(
@@ -23,12 +36,26 @@ export function runCli(
       env: { ...process.env, CIS490_LOG_LEVEL: 'silent', ...env },
       ...(as === undefined ? {} : { uid: as, gid: as }),
     });
+    const limit = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`cis490-dashboard ${args.join(' ')} did not end within ${CLI_RUN_LIMIT_MS / 1000} s`));
+    }, CLI_RUN_LIMIT_MS);
+    limit.unref();
+    running.add(child);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.on('error', (err) => {
+      running.delete(child);
+      clearTimeout(limit);
+      reject(err);
+    });
+    child.on('close', (code) => {
+      running.delete(child);
+      clearTimeout(limit);
+      resolve({ code, stdout, stderr });
+    });
   });
 }
 
