@@ -588,6 +588,55 @@ describe('explorer queries: sort=size with a host filter', () => {
   }
 });
 
+describe('explorer queries: sort=received with tied times', () => {
+  // Epoch-second times and times without a fraction tie at whole seconds: oldest first once
+  // dropped and repeated rows at page edges (a tie in a page was put newest arrival first, while
+  // the cursor went on by arrival).
+  const db = openDatabase(null);
+  ensureEpisodeIndexes(db);
+  const records = Array.from({ length: 600 }, (_, i) => ({
+    episode_id: `rt-${String(i).padStart(4, '0')}`,
+    host_id: i % 5 === 0 ? 'few' : 'many',
+    sha256: null,
+    size_bytes: 100,
+    received_at: i % 41 === 0 ? null : new Date(Date.UTC(2026, 10, 1) + (i % 13) * 1000).toISOString(),
+  }));
+  new EpisodeStore(db).writeBatch(records, null);
+  const queries = new EpisodeQueries(db);
+
+  const want = (hosts: string[], order: 'asc' | 'desc') => {
+    const sign = order === 'asc' ? 1 : -1;
+    return records
+      .map((r, i) => ({ r, id: i + 1 }))
+      .filter(({ r }) => hosts.length === 0 || hosts.includes(r.host_id))
+      .sort(
+        (a, b) =>
+          (a.r.received_at === null ? 1 : 0) - (b.r.received_at === null ? 1 : 0) ||
+          sign * (Date.parse(a.r.received_at ?? '0') - Date.parse(b.r.received_at ?? '0')) ||
+          sign * (a.id - b.id),
+      )
+      .map(({ r }) => r.episode_id);
+  };
+
+  for (const order of ['asc', 'desc'] as const) {
+    for (const limit of [1, 2, 7, 500]) {
+      it(`lists every row once, by received time then arrival, missing times last (${order}, limit ${limit})`, () => {
+        for (const hosts of [[], ['few'], ['many']]) {
+          const f = { ...NO_FILTER, hosts };
+          const ids: string[] = [];
+          let cursor = null;
+          do {
+            const page = queries.pageSorted(f, { sort: 'received', order }, cursor, limit);
+            ids.push(...page.items.map((i) => i.episode_id));
+            cursor = page.next;
+          } while (cursor !== null);
+          expect({ hosts, ids }).toEqual({ hosts, ids: want(hosts, order) });
+        }
+      });
+    }
+  }
+});
+
 describe('explorer queries: a host id that is not well-formed UTF-8', () => {
   // An index line's host may hold a lone surrogate (the full parse keeps it); SQLite keeps its
   // bytes, and they read back with U+FFFD. Nothing may look rows up by the read-back id.

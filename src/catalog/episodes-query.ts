@@ -618,8 +618,10 @@ export class EpisodeQueries {
         found.push({ key: r.sort_key, src: FILE, id: r.id, ms: null, item: fileItem(r).item });
     }
     // By status or host, a key's index rows go by received time (and a host's come per status:
-    // the sort merges them); by size, by id.
-    found.sort(compareSorted(sort.order, sort.sort === 'size' ? 'id' : 'time'));
+    // the sort merges them); by size or received time, by id, as sortedRows reads them and the
+    // cursor goes on (a tie by time here put tied rows newest arrival first: paging oldest first
+    // dropped and repeated them).
+    found.sort(compareSorted(sort.order, sort.sort === 'size' || sort.sort === 'received' ? 'id' : 'time'));
     const page = found.slice(0, limit);
     const last = page[page.length - 1];
     return {
