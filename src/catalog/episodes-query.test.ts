@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { allPages } from '../../test/support/catalog.js';
+import { allPages, allSortedPages } from '../../test/support/catalog.js';
 import type { EpisodeRecord } from '../protocol/index.js';
 import { DB_FILE, openDatabase } from './db.js';
 import { type EpisodeFilter, EpisodeQueries, NO_FILTER } from './episodes-query.js';
@@ -294,21 +294,8 @@ describe('explorer queries: sort=status and sort=host', () => {
     return order === 'asc' ? rows : rows.reverse();
   };
 
-  const pages = (
-    sort: 'status' | 'host',
-    order: 'asc' | 'desc',
-    f: Partial<EpisodeFilter>,
-    limit: number,
-  ) => {
-    const ids: string[] = [];
-    let cursor = null;
-    do {
-      const page = queries.pageSorted({ ...NO_FILTER, ...f }, { sort, order }, cursor, limit);
-      ids.push(...page.items.map((i) => i.episode_id));
-      cursor = page.next;
-    } while (cursor !== null);
-    return ids;
-  };
+  const pages = (sort: 'status' | 'host', order: 'asc' | 'desc', f: Partial<EpisodeFilter>, limit: number) =>
+    allSortedPages(queries, { ...NO_FILTER, ...f }, { sort, order }, limit);
 
   for (const order of ['asc', 'desc'] as const) {
     for (const limit of [1, 7, 50]) {
@@ -573,14 +560,7 @@ describe('explorer queries: sort=size with a host filter', () => {
     for (const limit of [1, 7, 500]) {
       it(`lists every row of the hosts once, by size then arrival, missing sizes last (${order}, limit ${limit})`, () => {
         for (const hosts of [['small'], ['small', 'tiny'], ['big']]) {
-          const f = { ...NO_FILTER, hosts };
-          const ids: string[] = [];
-          let cursor = null;
-          do {
-            const page = queries.pageSorted(f, { sort: 'size', order }, cursor, limit);
-            ids.push(...page.items.map((i) => i.episode_id));
-            cursor = page.next;
-          } while (cursor !== null);
+          const ids = allSortedPages(queries, { ...NO_FILTER, hosts }, { sort: 'size', order }, limit);
           expect({ hosts, ids }).toEqual({ hosts, ids: want(hosts, order) });
         }
       });
@@ -622,14 +602,7 @@ describe('explorer queries: sort=received with tied times', () => {
     for (const limit of [1, 2, 7, 500]) {
       it(`lists every row once, by received time then arrival, missing times last (${order}, limit ${limit})`, () => {
         for (const hosts of [[], ['few'], ['many']]) {
-          const f = { ...NO_FILTER, hosts };
-          const ids: string[] = [];
-          let cursor = null;
-          do {
-            const page = queries.pageSorted(f, { sort: 'received', order }, cursor, limit);
-            ids.push(...page.items.map((i) => i.episode_id));
-            cursor = page.next;
-          } while (cursor !== null);
+          const ids = allSortedPages(queries, { ...NO_FILTER, hosts }, { sort: 'received', order }, limit);
           expect({ hosts, ids }).toEqual({ hosts, ids: want(hosts, order) });
         }
       });

@@ -1,4 +1,5 @@
-import type { EpisodeFilter, EpisodeQueries } from '../../src/catalog/episodes-query.js';
+import type { EpisodeFilter, EpisodeQueries, SortedCursor } from '../../src/catalog/episodes-query.js';
+import type { EpisodeSort } from '../../src/protocol/episode-filter.js';
 import type { EpisodeRecord } from '../../src/protocol/index.js';
 
 /**
@@ -27,6 +28,23 @@ export function allPages(queries: EpisodeQueries, f: EpisodeFilter, limit: numbe
   let cursor = null;
   do {
     const page = queries.page(f, cursor, limit);
+    ids.push(...page.items.map((i) => i.episode_id));
+    cursor = page.next;
+  } while (cursor !== null);
+  return ids;
+}
+
+/** Every page of `f` in `sort` (keyset paging, `limit` rows a page), concatenated: the ids in page order. */
+export function allSortedPages(
+  queries: EpisodeQueries,
+  f: EpisodeFilter,
+  sort: EpisodeSort,
+  limit: number,
+): string[] {
+  const ids: string[] = [];
+  let cursor: SortedCursor | null = null;
+  do {
+    const page = queries.pageSorted(f, sort, cursor, limit);
     ids.push(...page.items.map((i) => i.episode_id));
     cursor = page.next;
   } while (cursor !== null);
