@@ -284,11 +284,11 @@ export class JsonlTailer {
         this.pendingSwitch = null;
         await this.dropQueue();
         if (await this.wasTruncated(cur, atPath)) {
-          await this.onTruncated(cur, atPath);
+          await this.onTruncated(cur);
           continue;
         }
         cur.origin = null; // it is the file at the path (again)
-        await this.drain(cur);
+        await this.drain(cur, true);
         if (this.drainInterrupted) {
           this.drainInterrupted = false;
           continue; // truncated while being read: the next pass takes its copy
@@ -625,14 +625,18 @@ export class JsonlTailer {
    * bytes), then the truncated file — kept open and queued behind the copy — from byte 0. Without
    * a copy, the unread tail is lost.
    */
-  private async onTruncated(cur: Source, st: StatLike): Promise<void> {
+  private async onTruncated(cur: Source): Promise<void> {
     const copy = await this.findCopy(cur.id, cur.pos.offset);
     const unread = Math.max(0, cur.size - cur.pos.offset);
     const readUpTo = cur.pos.offset;
     cur.pos = START;
-    cur.id = await identify(cur.handle, st);
-    cur.size = st.size;
-    cur.mtimeMs = st.mtimeMs;
+    // As it is now, not as the look's stat saw it: that stat may predate the truncate, and a size
+    // from before it made the next look take the refilled file for truncated again and count the
+    // whole copy as lost (a review saw lost bytes = the copy's size for no line lost).
+    const now = await cur.handle.stat();
+    cur.id = await identify(cur.handle, now);
+    cur.size = now.size;
+    cur.mtimeMs = now.mtimeMs;
     if (copy) {
       copy.pos = { offset: readUpTo, longLine: null };
       this.cur = copy; // drained by look(), which then moves on to the truncated file
@@ -774,14 +778,29 @@ export class JsonlTailer {
 
   // ── reading ──
 
-  /** Reads `src` to its end, batch by batch; returns the bytes consumed. */
-  private async drain(src: Source): Promise<number> {
+  /**
+   * Reads `src` to its end, batch by batch; returns the bytes consumed. `atPath`: `src` is the file
+   * at the path, which a copytruncate may empty and refill at any moment.
+   */
+  private async drain(src: Source, atPath = false): Promise<number> {
     let consumed = 0;
     while (!this.stopped) {
       const r = await this.reader.read(src.handle, src.pos, src.size);
       if (this.stopped) break;
       const n = r.next.offset - src.pos.offset;
       if (n > 0 || r.skipped.length > 0) {
+        // Does the file still start with the bytes the look checked? A copytruncate between that
+        // check and this read, the writer going on at byte 0 past our offset, gave us the NEW
+        // file's bytes at the old offset: handed on, they doubled its head, and the copy was then
+        // read from past them (a review lost the first 21 lines of a rotated batch so, silently).
+        // Nothing is consumed: the next pass sees the truncate and takes the copy from here.
+        const head = atPath ? await checkHead(src.handle, src.id, r.next.offset) : null;
+        if (head && !head.matches) {
+          src.mtimeMs = Number.NaN; // the next look checks the first bytes again
+          this.drainInterrupted = true;
+          break;
+        }
+        if (head) src.id = head.grown; // covers what was just read (a file identified empty)
         const batch: TailBatch = {
           lines: r.lines,
           skipped: r.skipped,
