@@ -96,58 +96,51 @@ async function settle(t: ReturnType<typeof setup>) {
   await t.tailer.whenCaughtUp();
 }
 
+/**
+ * 30 lines read; 50 more appended, and at the hooked step of the look that follows the writer
+ * copies, truncates and writes `refill` lines from byte 0. Every line must arrive once, with no
+ * loss counted and one truncate rotation.
+ */
+async function copytruncateInsideLook(
+  when: (t: ReturnType<typeof setup>) => (op: string, p: string, pos?: number) => boolean,
+  refill: number,
+): Promise<void> {
+  const t = setup();
+  t.append(30);
+  await t.tailer.start();
+  try {
+    await expect.poll(() => t.got.length, { timeout: 10_000, interval: 10 }).toBe(30);
+    t.setHook({
+      when: when(t),
+      run: () => {
+        t.copyTruncate();
+        if (refill > 0) t.append(refill);
+      },
+    });
+    t.append(50);
+    await settle(t);
+    expect(tally(t)).toEqual({ missing: [], doubled: [], extra: [] });
+    expect(t.tailer.stats().lostBytes).toBe(0);
+    expect(t.events.filter((e) => e.kind === 'rotated')).toHaveLength(1);
+    expect(t.tailer.stats().rotations.truncate).toBe(1);
+  } finally {
+    await t.tailer.stop();
+  }
+}
+
 describe('a copytruncate inside one look', () => {
   it('is not read at the old offset in the refilled file: every line once (between check and read)', async () => {
-    const t = setup();
-    t.append(30);
-    await t.tailer.start();
-    try {
-      await expect.poll(() => t.got.length, { timeout: 10_000, interval: 10 }).toBe(30);
-      // The look after this append checks the first bytes (still the old file), then — before it
-      // reads on at byte 30·L — the writer copies, truncates and writes 51 lines from byte 0.
-      t.setHook({
-        when: (op, p, pos) => op === 'read' && p === t.index && pos === 30 * L,
-        run: () => {
-          t.copyTruncate();
-          t.append(51);
-        },
-      });
-      t.append(50);
-      await settle(t);
-      expect(tally(t)).toEqual({ missing: [], doubled: [], extra: [] });
-      expect(t.tailer.stats().lostBytes).toBe(0);
-      expect(t.tailer.stats().rotations.truncate).toBe(1);
-    } finally {
-      await t.tailer.stop();
-    }
+    // The look checks the first bytes (still the old file); before it reads on at byte 30·L the
+    // writer copies, truncates and writes 51 lines from byte 0.
+    await copytruncateInsideLook((t) => (op, p, pos) => op === 'read' && p === t.index && pos === 30 * L, 51);
   });
 
   it.each([30, 0])(
     'sizes the truncated file as it is, not as the stale stat saw it: no false loss (stat before truncate, then %i lines)',
     async (refill) => {
-      const t = setup();
-      t.append(30);
-      await t.tailer.start();
-      try {
-        await expect.poll(() => t.got.length, { timeout: 10_000, interval: 10 }).toBe(30);
-        // The look's stat sees the 80 lines; the writer then copies, truncates (and writes on)
-        // before the look checks the first bytes: the copy is found, the file queued behind it.
-        t.setHook({
-          when: (op, p) => op === 'stat' && p === t.index,
-          run: () => {
-            t.copyTruncate();
-            if (refill > 0) t.append(refill);
-          },
-        });
-        t.append(50);
-        await settle(t);
-        expect(tally(t)).toEqual({ missing: [], doubled: [], extra: [] });
-        expect(t.tailer.stats().lostBytes).toBe(0);
-        expect(t.events.filter((e) => e.kind === 'rotated')).toHaveLength(1);
-        expect(t.tailer.stats().rotations.truncate).toBe(1);
-      } finally {
-        await t.tailer.stop();
-      }
+      // The look's stat sees the 80 lines; the writer then copies, truncates (and writes on)
+      // before the look checks the first bytes: the copy is found, the file queued behind it.
+      await copytruncateInsideLook((t) => (op, p) => op === 'stat' && p === t.index, refill);
     },
   );
 });
