@@ -212,12 +212,22 @@ export async function startServices(
   const stop = async (reason: string) => {
     stopped = true;
     dataRootMonitor.stop();
-    await hub.close(CLOSE_GOING_AWAY, reason);
-    await phaseMix.stop();
-    await verifier.stop();
-    await app?.close();
-    await explorer.stop();
-    await pipeline.stop();
+    // Side by side, under one budget (util/stop-budget.ts): one after another, a WebSocket client
+    // that did not read, a download and a cold load's writer each took their own seconds, and a
+    // SIGTERM ended past the 5 s deadline. Each peer gets PEER_GRACE_MS at most. The routes read
+    // the pipeline's catalog connection, so the pipeline closes it once the HTTP side is closed.
+    const http = app?.close();
+    // Every part stops even if another failed to (the first failure is thrown once all are done).
+    const results = await Promise.allSettled([
+      hub.close(CLOSE_GOING_AWAY, reason),
+      phaseMix.stop(),
+      verifier.stop(),
+      explorer.stop(),
+      http,
+      pipeline.stop(http),
+    ]);
+    const failed = results.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
   };
   try {
     app = await buildApp(ctx, {

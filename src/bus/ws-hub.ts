@@ -11,6 +11,7 @@ import {
 } from '../protocol/index.js';
 import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
+import { PEER_GRACE_MS } from '../util/stop-budget.js';
 import type { LiveFeed, ResumeResult } from './bus.js';
 import { serialise } from './event-log.js';
 import { parseWsRequest, requestPath } from './ws-query.js';
@@ -41,7 +42,7 @@ export interface WsHubOptions {
   maxPayload?: number;
   /** Upgrades on any other path get a 404. @default '/ws' */
   path?: string;
-  /** How long `close()` waits for peers to answer the close frame before terminating them. @default 5,000 */
+  /** How long `close()` waits for peers to answer the close frame before terminating them. @default PEER_GRACE_MS (3,000) */
   closeTimeoutMs?: number;
   /**
    * Period of the `heartbeat` message every live client gets (announced in the hello as
@@ -140,7 +141,7 @@ export class WsHub {
     this.#queueCap = o.queueCapBytes ?? 1024 * 1024;
     this.#pingIntervalMs = o.pingIntervalMs ?? 25_000;
     this.#deadAfterMs = 2 * this.#pingIntervalMs + (o.deadPeerGraceMs ?? 10_000);
-    this.#closeTimeoutMs = o.closeTimeoutMs ?? 5_000;
+    this.#closeTimeoutMs = o.closeTimeoutMs ?? PEER_GRACE_MS;
     this.#path = o.path ?? '/ws';
     this.#authorize = o.authorize;
     this.#checkOrigin = o.checkOrigin;

@@ -1,6 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { errnoCode, errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
+import { PEER_GRACE_MS } from '../util/stop-budget.js';
 import { workerFile } from '../util/worker-url.js';
 import type { Db } from './db.js';
 import { EpisodeQueries } from './episodes-query.js';
@@ -112,7 +113,7 @@ export class ExplorerThread implements ExplorerReads {
 
   /**
    * Ends the thread: reads already posted are answered first (the stop is queued behind them; a
-   * thread still busy after 4 s is terminated and its reads refused). Later reads are refused.
+   * thread still busy after PEER_GRACE_MS is terminated and its reads refused). Later reads are refused.
    */
   async stop(): Promise<void> {
     this.stopped = true;
@@ -204,13 +205,13 @@ export class ExplorerThread implements ExplorerReads {
     this.idleTimer.unref();
   }
 
-  /** Asks the thread to close its connection and exit (terminated if it does not within 4 s). */
+  /** Asks the thread to close its connection and exit (terminated if it does not within PEER_GRACE_MS: a slow read does not hold a stop). */
   private end(): Promise<void> {
     const worker = this.worker;
     if (!worker) return Promise.resolve();
     this.worker = null;
     const exited = new Promise<void>((resolve) => {
-      const timer = setTimeout(() => void worker.terminate(), 4000);
+      const timer = setTimeout(() => void worker.terminate(), PEER_GRACE_MS);
       worker.once('exit', () => {
         clearTimeout(timer);
         this.exiting.delete(exited);

@@ -25,6 +25,11 @@ export interface PersistWorkerData {
   dataRoot?: string;
   /** The index file: where a first-pass range cut short by copytruncate is looked for in its copy. */
   indexPath?: string;
+  /**
+   * An Int32Array's buffer whose word 0 the main thread sets to 1 once a stop has waited as long
+   * as it may: batches still queued are then skipped, not written (CatalogPersister.stop).
+   */
+  stopSkip?: SharedArrayBuffer;
 }
 
 /**

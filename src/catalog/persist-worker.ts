@@ -389,8 +389,15 @@ function write(batch: PersistBatch): Omit<Extract<PersistMessage, { type: 'commi
   }
 }
 
+/** Set by the main thread once a stop has waited long enough: queued batches are skipped. */
+const stopSkip = new Int32Array(data.stopSkip ?? new SharedArrayBuffer(4));
+const skipping = () => Atomics.load(stopSkip, 0) === 1;
+
 port.on('message', (command: PersistCommand) => {
   if (command.type === 'stop') {
+    // A bulk load cut short by the stop: what it wrote is synced now (a clean stop, not a crash),
+    // so the next start need not check the catalog; it builds the dropped indexes at its start.
+    if (bulkLoading) syncLoad();
     db.close();
     post({ type: 'stopped' });
     port.close();
@@ -401,6 +408,8 @@ port.on('message', (command: PersistCommand) => {
   // thread and retried until it clears, holding the batches behind it in order; anything else is
   // given WRITE_ATTEMPTS tries.
   for (let attempt = 1; ; attempt++) {
+    // Stopping: the rest is not written (the next start reads on from the last commit's checkpoint).
+    if (skipping()) return;
     try {
       const t0 = performance.now();
       const committed = write(command);

@@ -1,9 +1,12 @@
-import crypto from 'node:crypto';
 import http from 'node:http';
-import { describe, expect, it, onTestFinished, vi } from 'vitest';
-import { addFile, indexLineFor } from '../../test/support/episode-root.js';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import {
+  bigEpisodeDownload,
+  bigEpisodeRoot,
+  pausedDownload as pausedGet,
+  BIG_EPISODE_BYTES as SIZE,
+} from '../../test/support/download.js';
 import { testServer } from '../../test/support/server.js';
-import { tempDir } from '../../test/support/tmp.js';
 import type { RunningServer } from '../server.js';
 
 /**
@@ -11,39 +14,19 @@ import type { RunningServer } from '../server.js';
  * download may finish, and the stop does not then wait out the keep-alive timeout (72 s).
  */
 
-// Far more than loopback socket buffers hold, so the response is still being sent when close starts.
-const SIZE = 32 * 1024 * 1024;
-/** Well under the 72 s keep-alive wait the close used to take, well over the 5 s grace. */
+/** Well under the 72 s keep-alive wait the close used to take, well over the 3 s grace. */
 const CLOSE_BOUND_MS = 25_000;
 
 async function serverWithBigEpisode(): Promise<{ server: RunningServer; url: string }> {
-  const root = tempDir('cis490-close-');
-  const data = crypto.randomBytes(SIZE);
-  addFile(root, 'episodes/h1/big.tar.zst', data);
-  addFile(root, 'index.jsonl', indexLineFor('big', data, '2026-11-01T12:00:00Z'));
-  const server = await testServer({ dataRoot: root });
-  const url = `${server.url}/api/episodes/big/download`;
-  await vi.waitFor(
-    async () => {
-      const res = await fetch(url, { headers: { range: 'bytes=0-0' } });
-      await res.arrayBuffer();
-      expect(res.status).toBe(206);
-    },
-    { timeout: 20_000, interval: 50 },
-  );
-  return { server, url };
+  const server = await testServer({ dataRoot: bigEpisodeRoot('cis490-close-') });
+  return { server, url: await bigEpisodeDownload(server.url) };
 }
 
 /** A keep-alive GET whose response is paused once its head has arrived. */
-async function pausedDownload(url: string): Promise<http.IncomingMessage> {
+function pausedDownload(url: string): Promise<http.IncomingMessage> {
   const agent = new http.Agent({ keepAlive: true });
   onTestFinished(() => agent.destroy());
-  const res = await new Promise<http.IncomingMessage>((resolve, reject) =>
-    http.get(url, { agent }, resolve).on('error', reject),
-  );
-  res.pause();
-  expect(res.statusCode).toBe(200);
-  return res;
+  return pausedGet(url, agent);
 }
 
 function closedWithin(server: RunningServer, ms: number): Promise<'closed' | 'still open'> {

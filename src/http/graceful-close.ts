@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
+import { PEER_GRACE_MS } from '../util/stop-budget.js';
 
 /** How long a response still being sent when the server closes (a download) may go on. */
-export const CLOSE_GRACE_MS = 5_000;
+export const CLOSE_GRACE_MS = PEER_GRACE_MS;
 /** While closing, how often connections that have gone idle are closed. */
 const SWEEP_MS = 50;
 

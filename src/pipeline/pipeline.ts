@@ -65,7 +65,8 @@ export interface Pipeline {
   readonly live: LiveState;
   /** Starts the readers and the writer; resolves once they run (not when the first pass is done). */
   start(): Promise<void>;
-  stop(): Promise<void>;
+  /** Stops the readers and the writer; closes the catalog connection once `readersDone` (if given) settled. */
+  stop(readersDone?: Promise<unknown>): Promise<void>;
   /** Resolves once the first pass is done: index and alerts caught up, episodes and health scanned. */
   whenReady(): Promise<void>;
   /** Resolves once ready and the catalog has committed everything read up to then. */
@@ -258,7 +259,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       });
       state.start();
     },
-    async stop() {
+    async stop(readersDone) {
       if (stopped) return;
       stopped = true;
       catalogFile?.stop();
@@ -268,6 +269,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       health.stop();
       await Promise.all([index.stop(), alerts.stop()]);
       await persister?.stop();
+      await readersDone?.catch(() => {});
       db.close();
     },
     whenReady: () => state.whenReady(),

@@ -3,7 +3,8 @@ import { startDemo } from '../../demo/demo.js';
 import { errnoCode, UsageError } from '../../util/errors.js';
 import { createLogger } from '../../util/log.js';
 import { defineCommand } from '../command.js';
-import { catchStopSignals, runUntilSignal } from '../run-server.js';
+import { runUntilSignal } from '../run-server.js';
+import { catchStopSignals } from '../stop-signals.js';
 import { normalizeOrigins } from './serve.js';
 
 export const demoCommand = defineCommand({

@@ -4,7 +4,8 @@ import { normalizeOrigin } from '../../http/auth.js';
 import { checkRedisUrl, redactRedisUrl } from '../../scaleout/redis-url.js';
 import { UsageError } from '../../util/errors.js';
 import { defineCommand } from '../command.js';
-import { catchStopSignals, runUntilSignal, startFullServer } from '../run-server.js';
+import { runUntilSignal, startFullServer } from '../run-server.js';
+import { catchStopSignals } from '../stop-signals.js';
 
 /** `--allowed-origin` entries as origins; anything but a bare http(s) origin is a usage error. */
 export function normalizeOrigins(list: readonly string[]): string[] {
