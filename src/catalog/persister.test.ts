@@ -160,7 +160,7 @@ describe('catalog persister: live batches', () => {
     }
   });
 
-  it('keeps log order: held live batches go before a batch of another source or a backlog', async () => {
+  it('keeps log order: held batches go before a batch of another source; a backlog joins them', async () => {
     const { persister, commits, read } = writer();
     try {
       await persister.apply(indexEntry(['a'], 100));
@@ -169,12 +169,37 @@ describe('catalog persister: live batches', () => {
       await persister.apply(indexEntry(['c'], 300, { bulk: true }));
       await persister.apply(indexEntry(['d'], 400));
       await persister.whenIdle();
-      expect(commits).toEqual(['index', 'alerts', 'index', 'index', 'index']);
+      expect(commits).toEqual(['index', 'alerts', 'index']);
       expect(read().rows.map((r) => r.episode_id)).toEqual(['a', 'b', 'c', 'd']);
       expect(read().offsets).toEqual([
         { source: 'alerts', offset: 40 },
         { source: 'index', offset: 400 },
       ]);
+    } finally {
+      await persister.stop();
+    }
+  });
+
+  it("commits a restart's backlog in transactions of 20,000 lines, not one per read", async () => {
+    const { persister, commits, read } = writer();
+    try {
+      const ids: string[] = [];
+      // 45 reads of 1,000 lines (a read is ≈ 64 KiB of receiver lines), the last with a repeat.
+      for (let r = 0; r < 45; r++) {
+        const batch = Array.from({ length: 1000 }, (_, i) => `b${r}-${i}`);
+        ids.push(...batch);
+        await persister.apply(
+          indexEntry(batch, (r + 1) * 1000, r === 44 ? { bulk: true, repeats: ['b0-0'] } : { bulk: true }),
+        );
+      }
+      await persister.whenIdle();
+      // Two of 20,000 lines and the rest: each commit writes every page it dirtied to the log, and
+      // one per read wrote the index leaves of ≈ 180 rows each time.
+      expect(commits).toEqual(['index', 'index', 'index']);
+      const rows = read().rows;
+      expect(rows.map((r) => r.episode_id)).toEqual(ids);
+      expect(rows[0]).toEqual({ episode_id: 'b0-0', duplicates: 1 });
+      expect(read().offsets).toEqual([{ source: 'index', offset: 45_000 }]);
     } finally {
       await persister.stop();
     }
