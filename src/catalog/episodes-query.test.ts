@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { allPages, allSortedPages } from '../../test/support/catalog.js';
+import { allPages, allSortedPages, keyOrder } from '../../test/support/catalog.js';
 import type { EpisodeRecord } from '../protocol/index.js';
 import { DB_FILE, openDatabase } from './db.js';
 import { type EpisodeFilter, EpisodeQueries, NO_FILTER } from './episodes-query.js';
@@ -542,19 +542,8 @@ describe('explorer queries: sort=size with a host filter', () => {
   new EpisodeStore(db).writeBatch(records, null);
   const queries = new EpisodeQueries(db);
 
-  const want = (hosts: string[], order: 'asc' | 'desc') => {
-    const sign = order === 'asc' ? 1 : -1;
-    return records
-      .map((r, i) => ({ r, id: i + 1 }))
-      .filter(({ r }) => hosts.includes(r.host_id))
-      .sort(
-        (a, b) =>
-          (a.r.size_bytes === null ? 1 : 0) - (b.r.size_bytes === null ? 1 : 0) ||
-          sign * ((a.r.size_bytes ?? 0) - (b.r.size_bytes ?? 0)) ||
-          sign * (a.id - b.id),
-      )
-      .map(({ r }) => r.episode_id);
-  };
+  const want = (hosts: string[], order: 'asc' | 'desc') =>
+    keyOrder(records, (r) => r.size_bytes, hosts, order);
 
   for (const order of ['asc', 'desc'] as const) {
     for (const limit of [1, 7, 500]) {
@@ -584,19 +573,8 @@ describe('explorer queries: sort=received with tied times', () => {
   new EpisodeStore(db).writeBatch(records, null);
   const queries = new EpisodeQueries(db);
 
-  const want = (hosts: string[], order: 'asc' | 'desc') => {
-    const sign = order === 'asc' ? 1 : -1;
-    return records
-      .map((r, i) => ({ r, id: i + 1 }))
-      .filter(({ r }) => hosts.length === 0 || hosts.includes(r.host_id))
-      .sort(
-        (a, b) =>
-          (a.r.received_at === null ? 1 : 0) - (b.r.received_at === null ? 1 : 0) ||
-          sign * (Date.parse(a.r.received_at ?? '0') - Date.parse(b.r.received_at ?? '0')) ||
-          sign * (a.id - b.id),
-      )
-      .map(({ r }) => r.episode_id);
-  };
+  const want = (hosts: string[], order: 'asc' | 'desc') =>
+    keyOrder(records, (r) => (r.received_at === null ? null : Date.parse(r.received_at)), hosts, order);
 
   for (const order of ['asc', 'desc'] as const) {
     for (const limit of [1, 2, 7, 500]) {

@@ -50,3 +50,27 @@ export function allSortedPages(
   } while (cursor !== null);
   return ids;
 }
+
+/**
+ * The documented order of a key sort (`sort=size`, `sort=received`) over rows written in array
+ * order (row id = index + 1), of `hosts` (all when empty): by the key, rows without one last in
+ * either order, ties by arrival; `desc` reverses key and arrival alike.
+ */
+export function keyOrder<R extends { episode_id: string; host_id: string }>(
+  records: readonly R[],
+  key: (r: R) => number | null,
+  hosts: readonly string[],
+  order: 'asc' | 'desc',
+): string[] {
+  const sign = order === 'asc' ? 1 : -1;
+  return records
+    .map((r, i) => ({ r, k: key(r), id: i + 1 }))
+    .filter(({ r }) => hosts.length === 0 || hosts.includes(r.host_id))
+    .sort(
+      (a, b) =>
+        (a.k === null ? 1 : 0) - (b.k === null ? 1 : 0) ||
+        sign * ((a.k ?? 0) - (b.k ?? 0)) ||
+        sign * (a.id - b.id),
+    )
+    .map(({ r }) => r.episode_id);
+}

@@ -31,7 +31,10 @@ function setup() {
   };
   /** Runs once, the next time the hook's condition holds. */
   let hook: { when: (op: string, p: string, pos?: number) => boolean; run: () => void } | null = null;
+  /** Stats of the index path: one per look. */
+  let looks = 0;
   const fire = (op: string, p: string, pos?: number) => {
+    if (op === 'stat' && p === index) looks++;
     if (hook?.when(op, p, pos)) {
       const h = hook;
       hook = null;
@@ -72,7 +75,17 @@ function setup() {
   const setHook = (h: typeof hook) => {
     hook = h;
   };
-  return { index, append, copyTruncate, tailer, got, events, setHook, written: () => written };
+  return {
+    index,
+    append,
+    copyTruncate,
+    tailer,
+    got,
+    events,
+    setHook,
+    written: () => written,
+    looks: () => looks,
+  };
 }
 
 /** Ids written but never delivered, and ids delivered more than once. */
@@ -92,7 +105,9 @@ async function settle(t: ReturnType<typeof setup>) {
   await expect
     .poll(() => t.got.length, { timeout: 10_000, interval: 10 })
     .toBeGreaterThanOrEqual(t.written());
-  await new Promise((r) => setTimeout(r, 100)); // a few more looks
+  // A few more looks: a line read twice would arrive in one of them.
+  const after = t.looks() + 3;
+  await expect.poll(() => t.looks(), { timeout: 10_000, interval: 10 }).toBeGreaterThanOrEqual(after);
   await t.tailer.whenCaughtUp();
 }
 
