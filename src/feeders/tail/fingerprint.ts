@@ -43,6 +43,24 @@ export async function identify(handle: TailHandle, st?: StatLike): Promise<FileI
   return withHead({ dev: s.dev, ino: s.ino, fingerprint: sha1Hex(head), fingerprintLen: head.length }, head);
 }
 
+/**
+ * Does `id` tell its file's content from a later one's? Only once it covers a whole line (each
+ * record names its episode) or FINGERPRINT_BYTES. No bytes, or part of a first line (which every
+ * record starts alike), match a file that was truncated and refilled, so such a file shows no sign
+ * of a copytruncate. An identity whose bytes this process never read (a checkpoint's) is taken to.
+ */
+export function identifiesContent(id: FileIdentity): boolean {
+  if (id.fingerprintLen === 0) return false;
+  if (id.fingerprintLen >= FINGERPRINT_BYTES) return true;
+  return headBytes.get(id)?.includes(0x0a) ?? true;
+}
+
+/** The identity of a file none of which is known: every file starts with its first 0 bytes. */
+export function blankIdentity(inode: { dev: number; ino: number }): FileIdentity {
+  const none = Buffer.alloc(0);
+  return withHead({ dev: inode.dev, ino: inode.ino, fingerprint: sha1Hex(none), fingerprintLen: 0 }, none);
+}
+
 export function sameInode(a: { dev: number; ino: number }, b: { dev: number; ino: number }): boolean {
   return a.dev === b.dev && a.ino === b.ino;
 }

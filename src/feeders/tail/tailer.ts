@@ -11,10 +11,13 @@
  * While a renamed file is drained, the file that replaced it at the path is already held open and
  * its first bytes watched (it is "queued"), so that a copytruncate of it before we get to it sends
  * us to the copy first instead of losing those lines.
+ *
+ * A file last seen empty (or holding part of a line) has first bytes that any refill matches: a
+ * copytruncate of it between two looks is found by time instead (`takeUnseenCopies`).
  */
 import path from 'node:path';
 import { DashboardError, errnoCode, errorMessage } from '../../util/errors.js';
-import { checkHead, fileKey, identify, sameInode } from './fingerprint.js';
+import { blankIdentity, checkHead, fileKey, identifiesContent, identify, sameInode } from './fingerprint.js';
 import { nodeTailFs, type StatLike, type TailFs } from './fs.js';
 import { findByInode, findSibling } from './locate.js';
 import { LineReader, START } from './reader.js';
@@ -70,6 +73,15 @@ export interface TailerOptions {
 const MiB = 1024 * 1024;
 /** A writer that never stops writing to the renamed file does not hold the new one back forever. */
 const GRACE_CAP_FACTOR = 10;
+/** How many finished rotated files are remembered (logrotate keeps fewer; older ones are long quiet). */
+const FINISHED_KEPT = 64;
+
+/** A file as a look saw it. */
+interface Seen {
+  id: FileIdentity;
+  size: number;
+  mtimeMs: number;
+}
 
 /** Reports cleared by their own condition going away, not by the next good look. */
 const STICKY = new Set(['error:not_a_file', 'error:watch_failed']);
@@ -100,6 +112,16 @@ export class JsonlTailer {
   private pendingSwitch: { since: number; lastGrowth: number } | null = null;
   /** Set by `drain` when the file it read was truncated between two batches. */
   private drainInterrupted = false;
+  /**
+   * The rotated files read to their end (the latest FINISHED_KEPT): `unseenCopies` must never take
+   * one for a copy made since, however recently it was written (a writer late to reopen).
+   */
+  private readonly finished: FileIdentity[] = [];
+  /**
+   * The newest mtime of the rotated files the first look found: those were there before this
+   * process looked (read before a restart, or history), never copies made since. null until then.
+   */
+  private historyUpToMs: number | null = null;
   /** Conditions reported once until they clear: 'missing', 'error:<code>'. */
   private readonly reported = new Set<string>();
 
@@ -265,6 +287,10 @@ export class JsonlTailer {
   /** One look: find the file, notice rotations, read what is new. */
   private async look(): Promise<void> {
     await this.ensureWatch();
+    if (this.historyUpToMs === null) {
+      const there = await rotatedSiblings(this.fs, this.path);
+      this.historyUpToMs = Math.max(Number.NEGATIVE_INFINITY, ...there.map((s) => s.stat.mtimeMs));
+    }
     // Each pass either ends the look or leaves one file behind (a drained one, or a truncated
     // file for its copy), so this ends.
     while (!this.stopped) {
@@ -283,10 +309,15 @@ export class JsonlTailer {
       if (atPath && sameInode(atPath, cur.id)) {
         this.pendingSwitch = null;
         await this.dropQueue();
+        const seen = this.unidentified(cur);
         if (await this.wasTruncated(cur, atPath)) {
           await this.onTruncated(cur);
           continue;
         }
+        // Changed since a look that could not tell its content: copied away and truncated since?
+        // Searched after wasTruncated read its first bytes, so a copy truncated before is listed.
+        const changed = seen !== null && (cur.size !== seen.size || cur.mtimeMs !== seen.mtimeMs);
+        if (changed && (await this.takeUnseenCopies(cur, seen))) continue;
         cur.origin = null; // it is the file at the path (again)
         await this.drain(cur, true);
         if (this.drainInterrupted) {
@@ -670,23 +701,22 @@ export class JsonlTailer {
    * the last look (smaller, or no longer starting with the same bytes), queues copytruncate's copy
    * of it just before it — or, without a copy, counts what it held as lost — and identifies it anew.
    *
-   * Not covered: lines written to it and copytruncated away entirely between two looks that both
-   * found it EMPTY (or the first found it empty and the second found new lines). Nothing of the
-   * copy was ever seen, so nothing identifies it among the files beside it, and the file itself
-   * shows no sign (its size never went below one seen). Those lines are lost without a count. Looks
-   * come at every batch and every folder change while a file is queued, so the window is one
-   * `onBatch` call or one poll interval.
+   * A file last seen empty (or holding part of a line) shows no sign of a copytruncate (its size
+   * never goes below one seen, its first bytes match anything): its copies are looked for by time
+   * (`takeUnseenCopies`) once its first bytes were read again.
    */
   private async recheckQueued(q: Source): Promise<void> {
     if (q.origin === 'truncate') return; // a copy is never written
     const st = await q.handle.stat();
     if (st.size === q.size && st.mtimeMs === q.mtimeMs) return;
+    const seen = this.unidentified(q);
     if (st.size >= q.size) {
       const head = await checkHead(q.handle, q.id, st.size);
       if (head.matches) {
         q.id = head.grown;
         q.size = st.size;
         q.mtimeMs = st.mtimeMs;
+        if (seen) await this.takeUnseenCopies(q, seen);
         return;
       }
     }
@@ -701,6 +731,92 @@ export class JsonlTailer {
     q.id = await identify(q.handle, st);
     q.size = st.size;
     q.mtimeMs = st.mtimeMs;
+  }
+
+  /**
+   * `src` as the last look saw it, when that look could not tell its content from a later one's:
+   * nothing of it handed on, and its first bytes hold no whole line (mostly: it was empty). null
+   * otherwise: then a copytruncate shows in it (smaller, or starting otherwise) and `findCopy`
+   * finds the copy by its first bytes.
+   */
+  private unidentified(src: Source): Seen | null {
+    if (src.pos.offset > 0 || src.pos.longLine || identifiesContent(src.id)) return null;
+    return { id: src.id, size: src.size, mtimeMs: src.mtimeMs };
+  }
+
+  /**
+   * Queues before `src` (the file at the path, or one queued; `seen` by a look that could not tell
+   * its content) the copies copytruncate made of it since, oldest first; `src` is read from byte 0
+   * after them. True when there were any. Call it once `src`'s first bytes were read again (or its
+   * first lines), so that a copy truncated away before that read is listed.
+   *
+   * Its first bytes (none, or part of a line every record starts with) match the file refilled
+   * after a truncate, and its size need not go below one seen, so lines written, copied away and
+   * truncated between two looks leave no sign in it: the copy was never read (a reproducer of two
+   * copytruncates 2 s apart lost 50 lines so in 5 to 8 runs of 8). Its copies are told by time.
+   */
+  private async takeUnseenCopies(src: Source, seen: Seen): Promise<boolean> {
+    const [first, ...rest] = await this.unseenCopies(src, seen);
+    if (!first) return false;
+    if (src === this.cur) {
+      this.cur = first;
+      this.queue.unshift(...rest, src);
+    } else {
+      this.queue.splice(Math.max(0, this.queue.indexOf(src)), 0, first, ...rest);
+    }
+    // Nothing of it is known now: what was seen of it may be in those copies (seen before the
+    // truncate), and kept, the next look would take it for truncated and count those bytes lost
+    // (a first form of this fix counted a 50-line copy so). Its next look reads its first bytes
+    // again and looks for copies made since `seen` (those taken here are held, then finished).
+    src.id = blankIdentity(src.id);
+    src.size = 0;
+    src.mtimeMs = seen.mtimeMs;
+    return true;
+  }
+
+  /**
+   * The rotated files (`<name>.N`, the names copytruncate gives) that are copies of `src` made
+   * after the look that `seen` it, opened: last written since (the lines went to `src` after that
+   * look, the copy was made after them) and after the first look, neither held nor finished (so
+   * none is read twice), starting with what `src` held then.
+   */
+  private async unseenCopies(src: Source, seen: Seen): Promise<Source[]> {
+    const history = this.historyUpToMs ?? Number.POSITIVE_INFINITY;
+    const copies: Source[] = [];
+    try {
+      for (const s of await rotatedSiblings(this.fs, this.path)) {
+        // At or after: coarse timestamps give a copy made just after a look the time that look
+        // saw (a copy read before, made at that time too, is finished). NaN (unknown) finds none.
+        const recent = s.stat.mtimeMs >= seen.mtimeMs && s.stat.mtimeMs > history;
+        if (s.gz || s.stat.size === 0 || !recent) continue;
+        if (this.held().some((h) => sameInode(h.id, s.stat))) continue;
+        const c = await openSource(this.fs, s.path, START, 'truncate').catch((err: unknown) => {
+          if (errnoCode(err) === 'ENOENT') return null; // rotated away meanwhile: the next look sees it
+          throw err;
+        });
+        if (!c) continue;
+        copies.push(c);
+        if (!(await this.isUnseenCopy(c, src, seen))) await closeSource(copies.pop() as Source);
+      }
+    } catch (err) {
+      for (const c of copies) await closeSource(c);
+      throw err;
+    }
+    return copies;
+  }
+
+  /**
+   * Does `c` start with what `src` held when `seen`, while `src` no longer starts with `c` (else
+   * it was copied, not truncated: logrotate's `copy`), and is it no file finished?
+   */
+  private async isUnseenCopy(c: Source, src: Source, seen: Seen): Promise<boolean> {
+    if (!(await checkHead(c.handle, seen.id, c.size)).matches) return false;
+    if ((await checkHead(src.handle, c.id, c.id.fingerprintLen)).matches) return false;
+    for (const f of this.finished) {
+      // Same inode and first bytes: that file, written to again; a new copy may reuse the inode.
+      if (sameInode(f, c.id) && (await checkHead(c.handle, f, c.size)).matches) return false;
+    }
+    return true;
   }
 
   /** Copytruncate's copy of the file `id` names: same first bytes, another inode, not held yet. */
@@ -752,6 +868,8 @@ export class JsonlTailer {
       how = drained ? 'rename' : 'replaced';
     }
     this.counts.lostBytes += Math.max(0, old.size - old.pos.offset);
+    this.finished.push(identityOf(old.id));
+    if (this.finished.length > FINISHED_KEPT) this.finished.shift();
     await closeSource(old);
     this.cur = null;
     this.pendingSwitch = null;
@@ -797,6 +915,13 @@ export class JsonlTailer {
         const head = atPath ? await checkHead(src.handle, src.id, r.next.offset) : null;
         if (head && !head.matches) {
           src.mtimeMs = Number.NaN; // the next look checks the first bytes again
+          this.drainInterrupted = true;
+          break;
+        }
+        // The first lines of a file last seen with none: copied away and truncated (then refilled)
+        // since that look? Those lines come first: nothing of this file is handed on yet.
+        const seen = head ? this.unidentified(src) : null;
+        if (seen && (await this.takeUnseenCopies(src, seen))) {
           this.drainInterrupted = true;
           break;
         }
