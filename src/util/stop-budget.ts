@@ -9,7 +9,7 @@
  * most PEER_GRACE_MS, which leaves the rest of the deadline for closing files.
  */
 
-/** A stop ends within this, or the process gives up waiting and exits 1 (`runUntilSignal`). */
+/** A stop ends within this, or the process gives up waiting and exits 1 (`runUntilSignal`, `agent`). */
 export const STOP_DEADLINE_MS = 5_000;
 
 /**

@@ -9,6 +9,7 @@ import { checkDataRoot, readToken } from '../../services.js';
 import { DashboardError, UsageError } from '../../util/errors.js';
 import { createLogger } from '../../util/log.js';
 import { packageVersion } from '../../util/package-root.js';
+import { STOP_DEADLINE_MS } from '../../util/stop-budget.js';
 import { defineCommand } from '../command.js';
 
 /** `--listen HOST:PORT` (IPv6 in brackets: `[::1]:8491`). */
@@ -158,7 +159,7 @@ export const agentCommand = defineCommand({
         const deadline = setTimeout(() => {
           logger.error('shutdown took longer than 5 s; exiting anyway');
           resolve(1);
-        }, 5000);
+        }, STOP_DEADLINE_MS);
         deadline.unref();
         void (async () => {
           await app.close();
