@@ -43,6 +43,22 @@ function serverLog(text: string): string {
     .slice(-3000);
 }
 
+/** The server's rotation log lines (pino JSON), each with its time since `since` and its fields. */
+function rotationLog(text: string, since: number): string {
+  return text
+    .split('\n')
+    .filter((l) => l.includes('input file rotated'))
+    .map((l) => {
+      try {
+        const { time, how, drained } = JSON.parse(l) as { time: number; how?: string; drained?: string };
+        return `${time - since} ms: ${how}${drained ? ` (drained ${path.basename(drained)})` : ''}`;
+      } catch {
+        return l;
+      }
+    })
+    .join('; ');
+}
+
 /**
  * Where the ids the catalog lacks were written (the generation of index.jsonl and the line in it),
  * for the failure message: a lost range shows which rotation the catalog writer missed.
@@ -70,7 +86,12 @@ describe('fault: rotation under continuous writes', () => {
     fs.mkdirSync(root);
     const index = path.join(root, 'index.jsonl');
     fs.writeFileSync(index, '');
-    const server = await startChildServer({ dataRoot: root, stateDir, extra: ['--rescan-interval', '3600'] });
+    // Info: the server logs each rotation it counted, for the failure message of a count short.
+    const server = await startChildServer({
+      dataRoot: root,
+      stateDir,
+      extra: ['--rescan-interval', '3600', '--log-level', 'info'],
+    });
     await vi.waitFor(
       async () => expect((await getJson<DashboardState>(server, '/api/state')).body.ready).toBe(true),
       { timeout: 30_000, interval: 50 },
@@ -87,6 +108,8 @@ describe('fault: rotation under continuous writes', () => {
     let fd = fs.openSync(index, 'a');
     let generation = 0;
     const kinds = { rename: 0, copytruncate: 0 };
+    /** What the writer did when, for the failure message of a rotation count short. */
+    const timeline: string[] = [];
 
     const writeLine = async (fdNow: number, file = `generation ${generation}`) => {
       // One line in twenty repeats an id already written (receivers retry); it must count once.
@@ -114,6 +137,7 @@ describe('fault: rotation under continuous writes', () => {
         const rotated = `${index}.${generation}`;
         if (generation % 2 === 1) {
           kinds.rename++;
+          timeline.push(`${Date.now() - started} ms: rename to ${path.basename(rotated)}`);
           fs.renameSync(index, rotated);
           for (let k = 0; k < AFTER_RENAME; k++) await writeLine(fd, `generation ${generation - 1} renamed`);
           fs.closeSync(fd);
@@ -124,6 +148,7 @@ describe('fault: rotation under continuous writes', () => {
           // What logrotate's copytruncate does; the writer's O_APPEND descriptor then writes at 0.
           fs.copyFileSync(index, rotated);
           fs.truncateSync(index, 0);
+          timeline.push(`${Date.now() - started} ms: copytruncate to ${path.basename(rotated)}`);
           lineInFile = 0;
         }
       }
@@ -140,10 +165,12 @@ describe('fault: rotation under continuous writes', () => {
     expect(state.body.total_episodes).toBe(unique.size);
     const m = await metrics(server.url);
     const lines = m('input_lines_total', 'source="index"');
-    expect(m('input_rotations_total', 'source="index",how="rename"')).toBeGreaterThanOrEqual(kinds.rename);
-    expect(m('input_rotations_total', 'source="index",how="truncate"')).toBeGreaterThanOrEqual(
-      kinds.copytruncate,
-    );
+    const counted = (how: string) => m('input_rotations_total', `source="index",how="${how}"`);
+    const rotationsSeen = () =>
+      `rename ${counted('rename')}, truncate ${counted('truncate')}, replaced ${counted('replaced')}\n` +
+      `writer: ${timeline.join('; ')}\nserver: ${rotationLog(server.stderr(), started)}`;
+    expect(counted('rename'), rotationsSeen()).toBeGreaterThanOrEqual(kinds.rename);
+    expect(counted('truncate'), rotationsSeen()).toBeGreaterThanOrEqual(kinds.copytruncate);
     expect(m('input_duplicate_ids_total')).toBe(lines - unique.size);
 
     let catalogTotal = Number.NaN;
