@@ -85,6 +85,9 @@ export function alertFromRow(row: AlertRow): AlertRecord {
   return record;
 }
 
+/** The `counters` rows the index's lines make (the alerts' is `total_alerts`). */
+export const EPISODE_COUNTERS = ['total_episodes', 'total_bytes', 'duplicate_lines'] as const;
+
 function counter(db: Db, name: string): number {
   const row = db.prepare('SELECT value FROM counters WHERE name = ?').get(name) as
     | { value: number }

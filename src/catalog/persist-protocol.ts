@@ -15,6 +15,10 @@ export interface PrestartedWriterData {
 /** The values of a prestarted writer's `handover` word. */
 export const WRITER_HANDOVER = { waiting: 0, given: 1, released: 2 } as const;
 
+/** The words of `PersistWorkerData.stopSkip`. */
+export const STOP_WORD = { skip: 0, requested: 1 } as const;
+export const STOP_WORDS = 2;
+
 /** What the main thread tells the catalog writer at start. */
 export interface PersistWorkerData {
   stateDir: string;
@@ -26,8 +30,10 @@ export interface PersistWorkerData {
   /** The index file: where a first-pass range cut short by copytruncate is looked for in its copy. */
   indexPath?: string;
   /**
-   * An Int32Array's buffer whose word 0 the main thread sets to 1 once a stop has waited as long
-   * as it may: batches still queued are then skipped, not written (CatalogPersister.stop).
+   * An Int32Array's buffer (STOP_WORDS words) the main thread sets as it stops
+   * (CatalogPersister.stop): word STOP_WORD.requested to 1 at once (a cold bulk load stops after
+   * its first commit: the next start loads it again), word STOP_WORD.skip to 1 once the stop has
+   * waited as long as it may (batches still queued are then skipped, not written).
    */
   stopSkip?: SharedArrayBuffer;
 }

@@ -21,9 +21,11 @@ import {
   type PersistMessage,
   type PersistWorkerData,
   type PrestartedWriterData,
+  STOP_WORD,
+  STOP_WORDS,
   WRITER_HANDOVER,
 } from './persist-protocol.js';
-import { dropEpisodeIndexesForLoad, ensureEpisodeIndexes, UNSYNCED_LOAD } from './schema.js';
+import { BULK_LOAD, dropEpisodeIndexesForLoad, ensureEpisodeIndexes, UNSYNCED_LOAD } from './schema.js';
 import { SpareCores } from './spare-cores.js';
 
 const port = parentPort;
@@ -102,6 +104,8 @@ if (data.dataRoot !== undefined) episodes.classifyLive(data.dataRoot);
 episodes.applyHeld();
 /** True while a cold first pass loads an empty table with its secondary indexes dropped. */
 let bulkLoading = false;
+/** Batches of the index committed since the bulk load began. */
+let bulkCommits = 0;
 
 /**
  * A cold first pass into an empty table: its secondary indexes go, and are built once its rows
@@ -116,7 +120,9 @@ function beginBulk(): void {
   if (bulkLoading || db.prepare('SELECT 1 FROM episodes LIMIT 1').get() !== undefined) return;
   db.transaction(() => {
     dropEpisodeIndexesForLoad(db);
-    db.prepare('INSERT OR REPLACE INTO sync_state (name, value) VALUES (?, 1)').run(UNSYNCED_LOAD);
+    const mark = db.prepare('INSERT OR REPLACE INTO sync_state (name, value) VALUES (?, 1)');
+    mark.run(UNSYNCED_LOAD);
+    mark.run(BULK_LOAD); // until its end: a start that finds it loads again (bulk-load-reset.ts)
   }).immediate();
   db.pragma('synchronous = OFF');
   db.pragma(`cache_size = -${BULK_CACHE_KIB}`);
@@ -176,6 +182,7 @@ function endBulk(): EpisodeBatchResult {
   }
   // The lines held back for want of the key (repeats, mostly).
   const held = episodes.endBulk();
+  db.prepare('DELETE FROM sync_state WHERE name = ?').run(BULK_LOAD);
   db.pragma('synchronous = NORMAL');
   syncLoad();
   bulkLoading = false;
@@ -337,6 +344,7 @@ function write(batch: PersistBatch): Omit<Extract<PersistMessage, { type: 'commi
     case 'index_lines': {
       beginBulk();
       const r = episodes.writeLines(batch.lines, batch.duplicateAt, batch.checkpoint);
+      if (bulkLoading) bulkCommits++;
       return {
         type: 'committed',
         source: 'index',
@@ -353,6 +361,7 @@ function write(batch: PersistBatch): Omit<Extract<PersistMessage, { type: 'commi
       const bytes =
         batch.bytes ?? readRange(batch.fd as number, batch.fileOffset, batch.length, batch.checkpoint);
       const r = episodes.writeColumns({ ...batch, bytes }, batch.checkpoint);
+      if (bulkLoading) bulkCommits++;
       return {
         type: 'committed',
         source: 'index',
@@ -389,14 +398,30 @@ function write(batch: PersistBatch): Omit<Extract<PersistMessage, { type: 'commi
   }
 }
 
-/** Set by the main thread once a stop has waited long enough: queued batches are skipped. */
-const stopSkip = new Int32Array(data.stopSkip ?? new SharedArrayBuffer(4));
-const skipping = () => Atomics.load(stopSkip, 0) === 1;
+/** Set by the main thread as it stops (STOP_WORD): queued batches are skipped once `skip` is set. */
+const stopSkip = new Int32Array(
+  data.stopSkip ?? new SharedArrayBuffer(STOP_WORDS * Int32Array.BYTES_PER_ELEMENT),
+);
+const skipping = () => Atomics.load(stopSkip, STOP_WORD.skip) === 1;
+
+/**
+ * A stop during a cold bulk load: the rest of the load is not written once one of its batches is
+ * (its checkpoint lets the next start follow the index should it be rotated meanwhile). The next
+ * start drops what the load committed and loads the index cold again (bulk-load-reset.ts), so
+ * writing on — the rows, then the index builds, ≈ 2–3 s at 1M rows in one transaction that no
+ * skip can cut — only made the stop overrun its deadline (a SIGTERM 2.5 s into a 1M-line start
+ * exited 1 after 5.1–5.6 s).
+ */
+function cutShort(command: PersistCommand): boolean {
+  if (Atomics.load(stopSkip, STOP_WORD.requested) !== 1 || !bulkLoading || bulkCommits === 0) return false;
+  return command.type !== 'alerts' && command.type !== 'stop';
+}
 
 port.on('message', (command: PersistCommand) => {
   if (command.type === 'stop') {
     // A bulk load cut short by the stop: what it wrote is synced now (a clean stop, not a crash),
-    // so the next start need not check the catalog; it builds the dropped indexes at its start.
+    // so the next start need not check the catalog before it drops the load and loads the index
+    // again (or, the index rotated meanwhile, builds the dropped indexes and resumes it).
     if (bulkLoading) syncLoad();
     db.close();
     post({ type: 'stopped' });
@@ -409,7 +434,7 @@ port.on('message', (command: PersistCommand) => {
   // given WRITE_ATTEMPTS tries.
   for (let attempt = 1; ; attempt++) {
     // Stopping: the rest is not written (the next start reads on from the last commit's checkpoint).
-    if (skipping()) return;
+    if (skipping() || cutShort(command)) return;
     try {
       const t0 = performance.now();
       const committed = write(command);

@@ -7,7 +7,14 @@ import { errorMessage } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import { STOP_DEADLINE_MS } from '../util/stop-budget.js';
 import type { SourceName } from './ingest-store.js';
-import type { PersistBatch, PersistCommand, PersistMessage, PersistWorkerData } from './persist-protocol.js';
+import {
+  type PersistBatch,
+  type PersistCommand,
+  type PersistMessage,
+  type PersistWorkerData,
+  STOP_WORD,
+  STOP_WORDS,
+} from './persist-protocol.js';
 import { takePrestartedWriter, writerFile } from './writer-prestart.js';
 
 export interface PersisterStats {
@@ -61,9 +68,9 @@ export const COLD_WINDOW_BYTES = 256 * 1024 * 1024;
 /**
  * How long a stopping writer goes on committing what is queued: the most the stop's deadline
  * allows, less a second for the transaction it is in and its close. Everything else of the stop
- * runs beside it (util/stop-budget.ts). Not less: a load cut short is finished by the next start
- * through the slow restart path (a 1M-line cold load stopped 2.5 s in: the next start's catalog
- * took ≈ 55 s, BACKLOG_COMMIT_LINES, where a whole cold load takes ≈ 8 s).
+ * runs beside it (util/stop-budget.ts). Not less: what it skips the next start reads and commits
+ * again from the last checkpoint. A cold bulk load is the exception: it stops after its first
+ * commit, as the next start loads it again anyway (persist-worker.ts `cutShort`).
  */
 const WRITER_SKIP_MS = STOP_DEADLINE_MS - 1_000;
 
@@ -134,8 +141,10 @@ export class CatalogPersister implements IngestProjection {
    */
   private cold: 'before' | 'holding' | 'over' = 'before';
   private coldHeld: Array<{ batch: PersistBatch; transfer: ArrayBuffer[] }> = [];
-  /** Set once a stop has waited WRITER_SKIP_MS: the writer then skips the batches still queued. */
-  private readonly stopSkip = new Int32Array(new SharedArrayBuffer(4));
+  /** The stop's words for the writer (STOP_WORD): requested at once, skip after WRITER_SKIP_MS. */
+  private readonly stopSkip = new Int32Array(
+    new SharedArrayBuffer(STOP_WORDS * Int32Array.BYTES_PER_ELEMENT),
+  );
 
   constructor(
     private readonly data: PersistWorkerData,
@@ -347,8 +356,9 @@ export class CatalogPersister implements IngestProjection {
   }
 
   /**
-   * Lets the writer commit what it was handed for up to WRITER_SKIP_MS, then has it skip the rest
-   * (`stopSkip`), closes its database; resolves when it exited. What it skips is not lost: every
+   * Lets the writer commit what it was handed for up to WRITER_SKIP_MS (a cold bulk load: its
+   * first batch), then has it skip the rest (`stopSkip`), closes its database; resolves when it
+   * exited. What it skips is not lost: every
    * commit carries its checkpoint, so the next start reads on from the last one (as after a
    * SIGKILL). A cold first pass still held (`COLD_HOLD`) is handed over too: a checkpoint
    * committed now lets the next start follow the index through rotations made while stopped (a
@@ -362,7 +372,8 @@ export class CatalogPersister implements IngestProjection {
     const worker = this.worker;
     if (!worker) return Promise.resolve();
     this.stopping = new Promise<void>((resolve) => {
-      const skip = setTimeout(() => Atomics.store(this.stopSkip, 0, 1), WRITER_SKIP_MS);
+      Atomics.store(this.stopSkip, STOP_WORD.requested, 1);
+      const skip = setTimeout(() => Atomics.store(this.stopSkip, STOP_WORD.skip, 1), WRITER_SKIP_MS);
       // Past the deadline the process gives up anyway; the thread's transaction is rolled back.
       const timer = setTimeout(() => {
         this.logger.warn('catalog writer did not stop within 5 s; terminating it');

@@ -62,6 +62,14 @@ export const EPISODE_PATH = `CASE WHEN typeof(path) = 'blob' THEN ${defaultRelPa
  */
 export const UNSYNCED_LOAD = 'unsynced_load';
 
+/**
+ * `sync_state` row present from a cold bulk load's first commit until its indexes are built and
+ * its held lines applied (persist-worker.ts). Unlike UNSYNCED_LOAD, a stop does not clear it: a
+ * start that finds it drops what the load had committed and loads the index cold again
+ * (bulk-load-reset.ts).
+ */
+export const BULK_LOAD = 'bulk_load';
+
 /** Indexes of earlier versions that no query uses any more: the writer drops them at start. */
 export const RETIRED_EPISODE_INDEXES: readonly string[] = [
   // v2's 256-group sha index (`substr(sha256, 1, 2)`): a prefix then scanned its group's rows.

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { settleCutShortLoad } from '../catalog/bulk-load-reset.js';
 import { type Db, openDatabase } from '../catalog/db.js';
 import { loadStoredTotals } from '../catalog/ingest-store.js';
 import { UNSYNCED_LOAD } from '../catalog/schema.js';
@@ -101,7 +102,10 @@ function checkCatalog(stateDir: string, root: DataRootId, o: OpenStateDirOptions
   }
   try {
     const other = otherRoot(db, root, o.logger);
-    if (other === null) return;
+    if (other === null) {
+      settleLoad(db, path.join(o.dataRoot, 'index.jsonl'), o.logger);
+      return;
+    }
     if (!o.resetState) {
       throw new StateDirError(
         'state_dir_other_root',
@@ -115,6 +119,22 @@ function checkCatalog(stateDir: string, root: DataRootId, o: OpenStateDirOptions
     recordRoot(db, root);
   } finally {
     if (db.open) db.close();
+  }
+}
+
+/** A cold load the last run cut short: dropped and loaded again cold, or resumed (bulk-load-reset.ts). */
+function settleLoad(db: Db, indexPath: string, logger: Logger): void {
+  const load = settleCutShortLoad(db, indexPath);
+  if (load?.kind === 'dropped') {
+    logger.warn(
+      { rows: load.rows, index: indexPath },
+      `the last run stopped during the catalog's first load (${load.rows} rows in); loading ${indexPath} again from its start`,
+    );
+  } else if (load?.kind === 'resumed') {
+    logger.warn(
+      { rows: load.rows, index: indexPath, why: load.why },
+      `the last run stopped during the catalog's first load (${load.rows} rows in) and ${load.why}: resuming it where it stopped, which is slower`,
+    );
   }
 }
 
