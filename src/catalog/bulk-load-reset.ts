@@ -10,11 +10,12 @@
  * `index.jsonl` as it is still, and the rest of the catalog (alerts, alert actions, the phase
  * mix's cache, the files on disk and their hashes) is kept.
  *
- * Only when the checkpoint still names the file at the path with nothing queued behind it: after
- * a rotation, part of what the load read is in a rotated file that a cold load does not read, so
- * the load is resumed then, as before.
+ * Only when the checkpoint still names the file at the path, starting as it did, with nothing
+ * queued behind it: after a rotation (rename or copytruncate), part of what the load read is in a
+ * rotated file that a cold load does not read, so the load is resumed then, as before.
  */
 import fs from 'node:fs';
+import { sha1Hex } from '../feeders/tail/fingerprint.js';
 import type { Db } from './db.js';
 import { SYNCED_ROW } from './disk-sync.js';
 import { EPISODE_COUNTERS, readCheckpoint } from './ingest-store.js';
@@ -69,5 +70,24 @@ function rotatedSince(db: Db, indexPath: string): string | null {
   }
   if (st.dev !== cp.dev || st.ino !== cp.ino) return `${indexPath} is another file now (rotated)`;
   if (st.size < cp.offset) return `${indexPath} is shorter than what was read (truncated)`;
+  if (!startsAsRead(indexPath, cp.fingerprint, cp.fingerprintLen)) {
+    return `${indexPath} no longer starts as it did (truncated and written again)`;
+  }
   return null;
+}
+
+/** Do the first `len` bytes of `file` still have the sha1 the checkpoint took of them? */
+function startsAsRead(file: string, fingerprint: string, len: number): boolean {
+  const head = Buffer.alloc(len);
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch {
+    return false;
+  }
+  try {
+    return fs.readSync(fd, head, 0, len, 0) === len && sha1Hex(head) === fingerprint;
+  } finally {
+    fs.closeSync(fd);
+  }
 }

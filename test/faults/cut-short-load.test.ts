@@ -121,4 +121,16 @@ describe('fault: the first cold load stopped part-way', () => {
       /first load \(\d+ rows in\) and .* is another file now \(rotated\): resuming/,
     );
   }, 180_000);
+
+  it('is resumed after a copytruncate refilled the index past what was read, so the copy’s rows stay', async () => {
+    const { dataRoot, stateDir, total } = await cutShortLoad('SIGKILL');
+    const index = path.join(dataRoot, 'index.jsonl');
+    const before = fs.readFileSync(index, 'utf8');
+    fs.copyFileSync(index, `${index}.1`);
+    // Same inode, at least as long as before, other first bytes: only the head tells.
+    fs.writeFileSync(index, before.replaceAll('"episode_id": "', '"episode_id": "x-'));
+    const second = await startChildServer({ dataRoot, stateDir });
+    await catalogTotal(second, 2 * total);
+    expect(second.stderr()).toMatch(/first load \(\d+ rows in\) and .* no longer starts as it did/);
+  }, 180_000);
 });
