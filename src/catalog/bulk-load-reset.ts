@@ -4,22 +4,23 @@
  *
  * Resumed, the rest of the index went in as a warm backlog: every line looked up in the catalog
  * and every row written through the indexes a cut-short load leaves behind (the writer builds them
- * at start). On the 1M-line foreign root stopped 2.5 s in, that start answered `/readyz` 503 for
- * 36–46 s and completed the catalog after 55–87 s; a cold load of the whole index is ready in
+ * at start). On the 1M-line foreign root stopped 1.2–2.5 s in, that start answered `/readyz` 503
+ * for 8–36 s and completed the catalog after 23–51 s; a cold load of the whole index is ready in
  * ≈ 2 s and complete in ≈ 8 s. Nothing is lost by dropping it: every row of the load came from
  * `index.jsonl` as it is still, and the rest of the catalog (alerts, alert actions, the phase
  * mix's cache, the files on disk and their hashes) is kept.
  *
- * Only when the checkpoint still names the file at the path, starting as it did, with nothing
- * queued behind it: after a rotation (rename or copytruncate), part of what the load read is in a
- * rotated file that a cold load does not read, so the load is resumed then, as before.
+ * Only a load that began at byte 0 of the file at the path is marked (`bulk_load`, schema.ts), and
+ * it is dropped only when that file is still at the path, starting as it did, and the load's last
+ * checkpoint is in it with nothing queued behind: after a rotation (rename or copytruncate, before
+ * the stop or during the load), part of what the load read is in a rotated file that a cold load
+ * does not read, so the load is resumed then, as before.
  */
 import fs from 'node:fs';
 import { sha1Hex } from '../feeders/tail/fingerprint.js';
 import type { Db } from './db.js';
 import { SYNCED_ROW } from './disk-sync.js';
 import { EPISODE_COUNTERS, readCheckpoint } from './ingest-store.js';
-import { BULK_LOAD } from './schema.js';
 
 export type CutShortLoad =
   /** Dropped: the index is read cold from its start. `rows`: the rows the load had committed. */
@@ -27,16 +28,28 @@ export type CutShortLoad =
   /** Kept and resumed: the index was rotated since (or is gone). */
   | { kind: 'resumed'; rows: number; why: string };
 
+/** The file a load began on (the `bulk_load` row). */
+interface LoadStart {
+  dev: number;
+  ino: number;
+  fingerprint: string;
+  fingerprint_len: number;
+}
+
 /**
  * Drops the rows a cold bulk load cut short had committed (one transaction), or clears its mark
  * when it must be resumed instead; null when the catalog holds no such load.
  */
 export function settleCutShortLoad(db: Db, indexPath: string): CutShortLoad | null {
-  if (db.prepare('SELECT 1 FROM sync_state WHERE name = ?').get(BULK_LOAD) === undefined) return null;
+  const marked = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'bulk_load'").get();
+  if (marked === undefined) return null;
+  const start = db
+    .prepare('SELECT dev, ino, fingerprint, fingerprint_len FROM bulk_load WHERE id = 1')
+    .get() as LoadStart | undefined;
   const rows = (db.prepare('SELECT coalesce(max(id), 0) FROM episodes').pluck().get() as number) ?? 0;
-  const why = rotatedSince(db, indexPath);
+  const why = start ? rotatedSince(db, indexPath, start) : 'the file it began on is not known';
   if (why !== null) {
-    db.prepare('DELETE FROM sync_state WHERE name = ?').run(BULK_LOAD);
+    db.exec('DROP TABLE bulk_load');
     return { kind: 'resumed', rows, why };
   }
   db.transaction(() => {
@@ -50,25 +63,33 @@ export function settleCutShortLoad(db: Db, indexPath: string): CutShortLoad | nu
     // The verifier's classification of those rows: the files stay, unindexed until the load.
     db.exec('DELETE FROM episode_counts');
     db.exec('UPDATE disk_files SET episode_row = NULL WHERE episode_row IS NOT NULL');
-    const mark = db.prepare('DELETE FROM sync_state WHERE name = ?');
-    mark.run(SYNCED_ROW);
-    mark.run(BULK_LOAD);
+    db.prepare('DELETE FROM sync_state WHERE name = ?').run(SYNCED_ROW);
+    db.exec('DROP TABLE bulk_load');
   }).immediate();
   return { kind: 'dropped', rows };
 }
 
-/** Why the load's checkpoint is not simply a place in the file at `indexPath`; null when it is. */
-function rotatedSince(db: Db, indexPath: string): string | null {
-  const cp = readCheckpoint(db, 'index');
-  if (cp === null) return null; // nothing committed of the index: dropping is a no-op on it
-  if ((cp.pending?.length ?? 0) > 0) return 'files were queued behind the one it was reading';
+/**
+ * Why the load is not simply a prefix of the file now at `indexPath`, the one it began on; null
+ * when it is.
+ */
+function rotatedSince(db: Db, indexPath: string, start: LoadStart): string | null {
   let st: fs.Stats;
   try {
     st = fs.statSync(indexPath);
   } catch {
     return `${indexPath} cannot be read`;
   }
-  if (st.dev !== cp.dev || st.ino !== cp.ino) return `${indexPath} is another file now (rotated)`;
+  if (st.dev !== start.dev || st.ino !== start.ino) {
+    return `${indexPath} is another file than the one it began on (rotated)`;
+  }
+  if (!startsAsRead(indexPath, start.fingerprint, start.fingerprint_len)) {
+    return `${indexPath} no longer starts as it did (truncated and written again)`;
+  }
+  const cp = readCheckpoint(db, 'index');
+  if (cp === null) return null; // nothing of the index committed: dropping is a no-op on it
+  if ((cp.pending?.length ?? 0) > 0) return 'files were queued behind the one it was reading';
+  if (cp.dev !== start.dev || cp.ino !== start.ino) return 'it went on in another file (rotated during it)';
   if (st.size < cp.offset) return `${indexPath} is shorter than what was read (truncated)`;
   if (!startsAsRead(indexPath, cp.fingerprint, cp.fingerprintLen)) {
     return `${indexPath} no longer starts as it did (truncated and written again)`;
@@ -76,7 +97,7 @@ function rotatedSince(db: Db, indexPath: string): string | null {
   return null;
 }
 
-/** Do the first `len` bytes of `file` still have the sha1 the checkpoint took of them? */
+/** Do the first `len` bytes of `file` still have the sha1 a checkpoint took of them? */
 function startsAsRead(file: string, fingerprint: string, len: number): boolean {
   const head = Buffer.alloc(len);
   let fd: number;

@@ -25,7 +25,7 @@ import {
   STOP_WORDS,
   WRITER_HANDOVER,
 } from './persist-protocol.js';
-import { BULK_LOAD, dropEpisodeIndexesForLoad, ensureEpisodeIndexes, UNSYNCED_LOAD } from './schema.js';
+import { BULK_LOAD_TABLE, dropEpisodeIndexesForLoad, ensureEpisodeIndexes, UNSYNCED_LOAD } from './schema.js';
 import { SpareCores } from './spare-cores.js';
 
 const port = parentPort;
@@ -116,13 +116,20 @@ let bulkCommits = 0;
  * catalog (UNSYNCED_LOAD) until its files are synced at its end, and a start that finds the mark
  * checks the catalog first (state/state-dir.ts) and rebuilds it when damaged.
  */
-function beginBulk(): void {
+function beginBulk(first: Checkpoint | null): void {
   if (bulkLoading || db.prepare('SELECT 1 FROM episodes LIMIT 1').get() !== undefined) return;
   db.transaction(() => {
     dropEpisodeIndexesForLoad(db);
-    const mark = db.prepare('INSERT OR REPLACE INTO sync_state (name, value) VALUES (?, 1)');
-    mark.run(UNSYNCED_LOAD);
-    mark.run(BULK_LOAD); // until its end: a start that finds it loads again (bulk-load-reset.ts)
+    db.prepare('INSERT OR REPLACE INTO sync_state (name, value) VALUES (?, 1)').run(UNSYNCED_LOAD);
+    // A load from byte 0 of the file at the path, noted until its end: a start that finds it cut
+    // short loads that file again (bulk-load-reset.ts). One that began at a checkpoint (an earlier
+    // run read only lines it rejected) may read rotated files first, which a cold load would not.
+    if (first && db.prepare("SELECT 1 FROM checkpoints WHERE source = 'index'").get() === undefined) {
+      db.exec(BULK_LOAD_TABLE);
+      db.prepare(
+        'INSERT OR REPLACE INTO bulk_load (id, dev, ino, fingerprint, fingerprint_len) VALUES (1, ?, ?, ?, ?)',
+      ).run(first.dev, first.ino, first.fingerprint, first.fingerprintLen);
+    }
   }).immediate();
   db.pragma('synchronous = OFF');
   db.pragma(`cache_size = -${BULK_CACHE_KIB}`);
@@ -182,7 +189,7 @@ function endBulk(): EpisodeBatchResult {
   }
   // The lines held back for want of the key (repeats, mostly).
   const held = episodes.endBulk();
-  db.prepare('DELETE FROM sync_state WHERE name = ?').run(BULK_LOAD);
+  db.exec('DROP TABLE IF EXISTS bulk_load');
   db.pragma('synchronous = NORMAL');
   syncLoad();
   bulkLoading = false;
@@ -342,7 +349,7 @@ function write(batch: PersistBatch): Omit<Extract<PersistMessage, { type: 'commi
       };
     }
     case 'index_lines': {
-      beginBulk();
+      beginBulk(batch.checkpoint);
       const r = episodes.writeLines(batch.lines, batch.duplicateAt, batch.checkpoint);
       if (bulkLoading) bulkCommits++;
       return {
@@ -355,7 +362,7 @@ function write(batch: PersistBatch): Omit<Extract<PersistMessage, { type: 'commi
       };
     }
     case 'index_columns': {
-      beginBulk();
+      beginBulk(batch.checkpoint);
       // What other processes use while the rows go in, for the index builds' helpers.
       spareCores.note();
       const bytes =

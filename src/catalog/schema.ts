@@ -63,12 +63,19 @@ export const EPISODE_PATH = `CASE WHEN typeof(path) = 'blob' THEN ${defaultRelPa
 export const UNSYNCED_LOAD = 'unsynced_load';
 
 /**
- * `sync_state` row present from a cold bulk load's first commit until its indexes are built and
- * its held lines applied (persist-worker.ts). Unlike UNSYNCED_LOAD, a stop does not clear it: a
- * start that finds it drops what the load had committed and loads the index cold again
- * (bulk-load-reset.ts).
+ * The file a cold bulk load began on at byte 0 (no index checkpoint before it), as its first
+ * batch's checkpoint named it: one row, from the load's first commit until its indexes are built
+ * and its held lines applied (persist-worker.ts). Unlike UNSYNCED_LOAD, a stop does not clear it:
+ * a start that finds it drops what the load had committed and loads the index cold again, when
+ * the file at the path is still that file (bulk-load-reset.ts). Made by the load, dropped at its end.
  */
-export const BULK_LOAD = 'bulk_load';
+export const BULK_LOAD_TABLE = `CREATE TABLE IF NOT EXISTS bulk_load (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  dev INTEGER NOT NULL,
+  ino INTEGER NOT NULL,
+  fingerprint TEXT NOT NULL,
+  fingerprint_len INTEGER NOT NULL
+)`;
 
 /** Indexes of earlier versions that no query uses any more: the writer drops them at start. */
 export const RETIRED_EPISODE_INDEXES: readonly string[] = [

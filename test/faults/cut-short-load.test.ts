@@ -11,7 +11,6 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it, vi } from 'vitest';
 import { DB_FILE } from '../../src/catalog/db.js';
-import { BULK_LOAD } from '../../src/catalog/schema.js';
 import { generateDataRoot } from '../../src/generate/generate.js';
 import type { EpisodesPage } from '../../src/protocol/api.js';
 import type { DashboardState } from '../../src/protocol/index.js';
@@ -63,7 +62,7 @@ async function cutShortLoad(
   }
   const db = new Database(path.join(stateDir, DB_FILE), { readonly: true });
   try {
-    const mark = db.prepare('SELECT 1 FROM sync_state WHERE name = ?').get(BULK_LOAD);
+    const mark = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'bulk_load'").get();
     expect(
       mark,
       `the load had ended when stopped (${committed} lines committed just before the ${how})`,
@@ -118,8 +117,52 @@ describe('fault: the first cold load stopped part-way', () => {
     const second = await startChildServer({ dataRoot, stateDir });
     await catalogTotal(second, total + 50);
     expect(second.stderr()).toMatch(
-      /first load \(\d+ rows in\) and .* is another file now \(rotated\): resuming/,
+      /first load \(\d+ rows in\) and .* is another file than the one it began on \(rotated\): resuming/,
     );
+  }, 180_000);
+
+  it('is resumed when it began at a checkpoint and read a rotated file first, so that file’s rows stay', async () => {
+    const tmp = tempDir('cis490-fault-cut-cp-');
+    const dataRoot = path.join(tmp, 'root');
+    const stateDir = path.join(tmp, 'state');
+    const summary = await generateDataRoot({
+      out: dataRoot,
+      hosts: 5,
+      episodes: 10,
+      indexLines: INDEX_LINES,
+      alerts: 20,
+      telemetryKb: 4,
+      seed: 8_032,
+    });
+    const index = path.join(dataRoot, 'index.jsonl');
+    const generated = path.join(tmp, 'generated.jsonl');
+    fs.renameSync(index, generated);
+    // A first run reads only a line it rejects: a checkpoint, no episode (the next start is cold).
+    fs.writeFileSync(index, 'this is not a json line\n');
+    const first = await startChildServer({ dataRoot, stateDir });
+    await vi.waitFor(
+      async () =>
+        expect((await getJson<DashboardState>({ url: first.url }, '/api/state')).body.ready).toBe(true),
+      { timeout: 30_000, interval: 50 },
+    );
+    first.child.kill('SIGTERM');
+    expect(await first.exited).toBe('0');
+    // While stopped: lines appended, the file rotated, a new index.
+    fs.appendFileSync(
+      index,
+      Array.from({ length: 50_000 }, (_, i) => indexLine(`a-${i}`, 'host-a')).join(''),
+    );
+    fs.renameSync(index, `${index}.1`);
+    fs.renameSync(generated, index);
+    // The load reads on from the checkpoint, through the rotated file into the new one; cut short there.
+    const second = await startChildServer({ dataRoot, stateDir });
+    await vi.waitFor(async () => expect(await committedLines(second)).toBeGreaterThan(60_000), {
+      timeout: 60_000,
+      interval: 10,
+    });
+    await second.kill();
+    const third = await startChildServer({ dataRoot, stateDir });
+    await catalogTotal(third, summary.expected.total_episodes + 50_000);
   }, 180_000);
 
   it('is resumed after a copytruncate refilled the index past what was read, so the copy’s rows stay', async () => {
