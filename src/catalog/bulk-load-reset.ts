@@ -17,9 +17,9 @@
  * does not read, so the load is resumed then, as before.
  */
 import fs from 'node:fs';
-import { sha1Hex } from '../feeders/tail/fingerprint.js';
 import type { Db } from './db.js';
 import { SYNCED_ROW } from './disk-sync.js';
+import { startsAs } from './file-head.js';
 import { EPISODE_COUNTERS, readCheckpoint } from './ingest-store.js';
 
 export type CutShortLoad =
@@ -46,7 +46,7 @@ export function settleCutShortLoad(db: Db, indexPath: string): CutShortLoad | nu
   const start = db
     .prepare('SELECT dev, ino, fingerprint, fingerprint_len FROM bulk_load WHERE id = 1')
     .get() as LoadStart | undefined;
-  const rows = (db.prepare('SELECT coalesce(max(id), 0) FROM episodes').pluck().get() as number) ?? 0;
+  const rows = db.prepare('SELECT coalesce(max(id), 0) FROM episodes').pluck().get() as number;
   const why = start ? rotatedSince(db, indexPath, start) : 'the file it began on is not known';
   if (why !== null) {
     db.exec('DROP TABLE bulk_load');
@@ -74,40 +74,26 @@ export function settleCutShortLoad(db: Db, indexPath: string): CutShortLoad | nu
  * when it is.
  */
 function rotatedSince(db: Db, indexPath: string, start: LoadStart): string | null {
-  let st: fs.Stats;
+  let fd: number;
   try {
-    st = fs.statSync(indexPath);
+    fd = fs.openSync(indexPath, 'r');
   } catch {
     return `${indexPath} cannot be read`;
   }
-  if (st.dev !== start.dev || st.ino !== start.ino) {
-    return `${indexPath} is another file than the one it began on (rotated)`;
-  }
-  if (!startsAsRead(indexPath, start.fingerprint, start.fingerprint_len)) {
-    return `${indexPath} no longer starts as it did (truncated and written again)`;
-  }
-  const cp = readCheckpoint(db, 'index');
-  if (cp === null) return null; // nothing of the index committed: dropping is a no-op on it
-  if ((cp.pending?.length ?? 0) > 0) return 'files were queued behind the one it was reading';
-  if (cp.dev !== start.dev || cp.ino !== start.ino) return 'it went on in another file (rotated during it)';
-  if (st.size < cp.offset) return `${indexPath} is shorter than what was read (truncated)`;
-  if (!startsAsRead(indexPath, cp.fingerprint, cp.fingerprintLen)) {
-    return `${indexPath} no longer starts as it did (truncated and written again)`;
-  }
-  return null;
-}
-
-/** Do the first `len` bytes of `file` still have the sha1 a checkpoint took of them? */
-function startsAsRead(file: string, fingerprint: string, len: number): boolean {
-  const head = Buffer.alloc(len);
-  let fd: number;
   try {
-    fd = fs.openSync(file, 'r');
-  } catch {
-    return false;
-  }
-  try {
-    return fs.readSync(fd, head, 0, len, 0) === len && sha1Hex(head) === fingerprint;
+    const st = fs.fstatSync(fd);
+    if (st.dev !== start.dev || st.ino !== start.ino) {
+      return `${indexPath} is another file than the one it began on (rotated)`;
+    }
+    const truncated = `${indexPath} no longer starts as it did (truncated and written again)`;
+    if (!startsAs(fd, { fingerprint: start.fingerprint, fingerprintLen: start.fingerprint_len }))
+      return truncated;
+    const cp = readCheckpoint(db, 'index');
+    if (cp === null) return null; // nothing of the index committed: dropping is a no-op on it
+    if ((cp.pending?.length ?? 0) > 0) return 'files were queued behind the one it was reading';
+    if (cp.dev !== start.dev || cp.ino !== start.ino) return 'it went on in another file (rotated during it)';
+    if (st.size < cp.offset) return `${indexPath} is shorter than what was read (truncated)`;
+    return startsAs(fd, cp) ? null : truncated;
   } finally {
     fs.closeSync(fd);
   }

@@ -9,11 +9,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { type MessagePort, parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
-import { sha1Hex } from '../feeders/tail/fingerprint.js';
 import type { Checkpoint } from '../feeders/tail/types.js';
 import { storageFault } from '../state/errors.js';
 import { errorMessage } from '../util/errors.js';
 import { openDatabase } from './db.js';
+import { readAt, startsAs } from './file-head.js';
 import { AlertStore, type EpisodeBatchResult, EpisodeStore } from './ingest-store.js';
 import {
   type PersistBatch,
@@ -104,8 +104,8 @@ if (data.dataRoot !== undefined) episodes.classifyLive(data.dataRoot);
 episodes.applyHeld();
 /** True while a cold first pass loads an empty table with its secondary indexes dropped. */
 let bulkLoading = false;
-/** Batches of the index committed since the bulk load began. */
-let bulkCommits = 0;
+/** Whether a batch of the index was committed since the bulk load began. */
+let bulkCommitted = false;
 
 /**
  * A cold first pass into an empty table: its secondary indexes go, and are built once its rows
@@ -228,17 +228,6 @@ const pause = new Int32Array(new SharedArrayBuffer(4));
 /** Reused for every first-pass range read here. */
 let rangeBuffer = Buffer.alloc(0);
 
-/** Reads [position, position + length) of `fd` into `into`; returns the bytes read (short at EOF). */
-function readAt(fd: number, into: Buffer, position: number, length: number): number {
-  let got = 0;
-  while (got < length) {
-    const n = fs.readSync(fd, into, got, length - got, position + got);
-    if (n === 0) break;
-    got += n;
-  }
-  return got;
-}
-
 /**
  * A first-pass range, read again through the main thread's descriptor (kept open until the pass
  * is committed). A file cut short meanwhile (copytruncate during a cold start: the writer may
@@ -280,10 +269,7 @@ function findCopy(indexPath: string, cp: Checkpoint, end: number): string | null
       try {
         if (!fs.fstatSync(fd).isFile() || fs.fstatSync(fd).size < Math.max(end, cp.fingerprintLen))
           return false;
-        const head = Buffer.alloc(cp.fingerprintLen);
-        return (
-          readAt(fd, head, 0, cp.fingerprintLen) === cp.fingerprintLen && sha1Hex(head) === cp.fingerprint
-        );
+        return startsAs(fd, cp);
       } finally {
         fs.closeSync(fd);
       }
@@ -351,7 +337,7 @@ function write(batch: PersistBatch): Omit<Extract<PersistMessage, { type: 'commi
     case 'index_lines': {
       beginBulk(batch.checkpoint);
       const r = episodes.writeLines(batch.lines, batch.duplicateAt, batch.checkpoint);
-      if (bulkLoading) bulkCommits++;
+      bulkCommitted ||= bulkLoading;
       return {
         type: 'committed',
         source: 'index',
@@ -368,7 +354,7 @@ function write(batch: PersistBatch): Omit<Extract<PersistMessage, { type: 'commi
       const bytes =
         batch.bytes ?? readRange(batch.fd as number, batch.fileOffset, batch.length, batch.checkpoint);
       const r = episodes.writeColumns({ ...batch, bytes }, batch.checkpoint);
-      if (bulkLoading) bulkCommits++;
+      bulkCommitted ||= bulkLoading;
       return {
         type: 'committed',
         source: 'index',
@@ -420,8 +406,8 @@ const skipping = () => Atomics.load(stopSkip, STOP_WORD.skip) === 1;
  * exited 1 after 5.1–5.6 s).
  */
 function cutShort(command: PersistCommand): boolean {
-  if (Atomics.load(stopSkip, STOP_WORD.requested) !== 1 || !bulkLoading || bulkCommits === 0) return false;
-  return command.type !== 'alerts' && command.type !== 'stop';
+  if (Atomics.load(stopSkip, STOP_WORD.requested) !== 1 || !bulkLoading || !bulkCommitted) return false;
+  return command.type !== 'alerts';
 }
 
 port.on('message', (command: PersistCommand) => {
