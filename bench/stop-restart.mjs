@@ -9,102 +9,43 @@
  * REPO (default: this checkout) is the tree whose built `bin/cis490-dashboard.js` runs, so two
  * builds can be compared on one root. Each delay gets a fresh state dir, removed after.
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { get, pollUntil, repoRoot, startServer } from './lib/proc.mjs';
 
-const [root, delays = '1200,2500,4000,6000', repo = path.resolve(fileURLToPath(import.meta.url), '../..')] =
-  process.argv.slice(2);
+const [root, delays = '1200,2500,4000,6000', repo = repoRoot] = process.argv.slice(2);
 if (!root) {
   console.error('usage: node bench/stop-restart.mjs ROOT [DELAY_MS,...] [REPO]');
   process.exit(2);
 }
-
-function start(stateDir) {
-  const t0 = Date.now();
-  const child = spawn(
-    process.execPath,
-    [
-      path.join(repo, 'bin/cis490-dashboard.js'),
-      'serve',
-      '--data-root',
-      root,
-      '--port',
-      '0',
-      '--state-dir',
-      stateDir,
-    ],
-    { env: { ...process.env, CIS490_LOG_LEVEL: 'info' } },
-  );
-  let err = '';
-  let out = '';
-  child.stderr.on('data', (d) => {
-    err += d;
-  });
-  child.stdout.on('data', (d) => {
-    out += d;
-  });
-  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve(signal ?? code)));
-  const url = new Promise((resolve, reject) => {
-    const poll = setInterval(() => {
-      const m = /serving (http:\/\/\S+)/.exec(err);
-      if (m) {
-        clearInterval(poll);
-        resolve(m[1]);
-      }
-    }, 5);
-    void exited.then((how) => {
-      clearInterval(poll);
-      reject(new Error(`exited (${how}) before serving: ${err.slice(-500)}`));
-    });
-  });
-  return { child, t0, exited, url, log: () => out };
-}
-
-const until = (check, everyMs = 20) =>
-  new Promise((resolve) => {
-    const poll = setInterval(async () => {
-      if (await check()) {
-        clearInterval(poll);
-        resolve();
-      }
-    }, everyMs);
-  });
+const bin = path.join(path.resolve(repo), 'bin', 'cis490-dashboard.js');
 
 for (const delay of delays.split(',').map(Number)) {
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cis490-stop-restart-'));
   try {
-    const first = start(stateDir);
-    await first.url;
-    await new Promise((r) => setTimeout(r, Math.max(0, delay - (Date.now() - first.t0))));
-    const signalled = Date.now();
-    first.child.kill('SIGTERM');
-    const how = await first.exited;
-    const stopMs = Date.now() - signalled;
-    const overran = /took longer/.test(first.log());
+    const first = await startServer({ dataRoot: path.resolve(root), stateDir, bin });
+    await new Promise((r) => setTimeout(r, Math.max(0, delay - (performance.now() - first.t0))));
+    const signalled = performance.now();
+    process.kill(first.pid, 'SIGTERM');
+    const { code, signal } = await first.exited;
+    const stopMs = Math.round(performance.now() - signalled);
+    const overran = first.logs.some((r) => /took longer/.test(r.msg));
 
-    const second = start(stateDir);
-    const url = await second.url;
-    let readyMs = null;
-    const ready = until(async () => {
-      const r = await fetch(`${url}/readyz`).catch(() => null);
-      if (r?.status === 200) readyMs = Date.now() - second.t0;
-      return readyMs !== null;
-    }, 50);
-    await until(() => /catalog caught up/.test(second.log()), 50);
-    const caughtUpMs = Date.now() - second.t0;
-    await ready;
-    const catalog = (await (await fetch(`${url}/api/episodes?limit=1`)).json()).total;
-    const live = (await (await fetch(`${url}/api/state`)).json()).total_episodes;
-    const reloaded = /loading .* again from its start/.test(second.log());
-    second.child.kill('SIGTERM');
-    await second.exited;
+    const second = await startServer({ dataRoot: path.resolve(root), stateDir, bin });
+    const ready = await pollUntil(
+      async () => ((await get(`${second.url}/readyz`)).status === 200 ? performance.now() : null),
+      { intervalMs: 50, what: '/readyz 200' },
+    );
+    const caughtUp = await second.logLine((r) => r.msg === 'catalog caught up');
+    const catalog = (await get(`${second.url}/api/episodes?limit=1`)).body.total;
+    const live = (await get(`${second.url}/api/state`)).body.total_episodes;
+    const reloaded = second.logs.some((r) => /loading .* again from its start/.test(r.msg));
+    await second.stop();
     console.log(
-      `SIGTERM at ${delay} ms: exit ${how} after ${stopMs} ms${overran ? ' (logged: took longer than 5 s)' : ''}; ` +
-        `restart${reloaded ? ' (loaded again)' : ''}: ready ${readyMs} ms, catalog caught up ${caughtUpMs} ms; ` +
-        `totals: catalog ${catalog}, live ${live}`,
+      `SIGTERM at ${delay} ms: exit ${signal ?? code} after ${stopMs} ms${overran ? ' (logged: took longer than 5 s)' : ''}; ` +
+        `restart${reloaded ? ' (loaded again)' : ''}: ready ${Math.round(ready - second.t0)} ms, ` +
+        `catalog caught up ${Math.round(caughtUp.at - second.t0)} ms; totals: catalog ${catalog}, live ${live}`,
     );
   } finally {
     fs.rmSync(stateDir, { recursive: true, force: true });

@@ -17,26 +17,17 @@ import type { DashboardState } from '../../src/protocol/index.js';
 import { getJson } from '../support/server.js';
 import { tempDir } from '../support/tmp.js';
 import { type ChildServer, startChildServer } from './child-server.js';
-import { indexLine } from './support.js';
+import { indexLine, metric } from './support.js';
 
 /** Enough that the cold load (rows, then index builds) is still under way when the first rows are in. */
 const INDEX_LINES = 300_000;
 
-async function metric(server: ChildServer, name: string, labels: string): Promise<number> {
-  const text = await (await fetch(`${server.url}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`cis490_dashboard_${name}{${labels}}`));
-  return line ? Number(line.split(' ').at(-1)) : 0;
-}
+const committedLines = (s: ChildServer) => metric(s.url, 'catalog_committed_lines_total', 'source="index"');
 
-const committedLines = (s: ChildServer) => metric(s, 'catalog_committed_lines_total', 'source="index"');
-
-/** A root whose first start was stopped (`how`) once its catalog held part of the index. */
-async function cutShortLoad(
-  how: 'SIGTERM' | 'SIGKILL',
-): Promise<{ dataRoot: string; stateDir: string; total: number }> {
+/** A generated root of INDEX_LINES lines in a temp dir, with a state dir beside it (not made yet). */
+async function generatedRoot(seed: number) {
   const tmp = tempDir('cis490-fault-cut-');
   const dataRoot = path.join(tmp, 'root');
-  const stateDir = path.join(tmp, 'state');
   const summary = await generateDataRoot({
     out: dataRoot,
     hosts: 5,
@@ -44,8 +35,16 @@ async function cutShortLoad(
     indexLines: INDEX_LINES,
     alerts: 200,
     telemetryKb: 4,
-    seed: 8_031,
+    seed,
   });
+  return { tmp, dataRoot, stateDir: path.join(tmp, 'state'), total: summary.expected.total_episodes };
+}
+
+/** A root whose first start was stopped (`how`) once its catalog held part of the index. */
+async function cutShortLoad(
+  how: 'SIGTERM' | 'SIGKILL',
+): Promise<{ dataRoot: string; stateDir: string; total: number }> {
+  const { dataRoot, stateDir, total } = await generatedRoot(8_031);
   const first = await startChildServer({ dataRoot, stateDir });
   const committed = await vi.waitFor(
     async () => {
@@ -70,7 +69,7 @@ async function cutShortLoad(
   } finally {
     db.close();
   }
-  return { dataRoot, stateDir, total: summary.expected.total_episodes };
+  return { dataRoot, stateDir, total };
 }
 
 async function catalogTotal(server: ChildServer, expected: number): Promise<void> {
@@ -122,18 +121,7 @@ describe('fault: the first cold load stopped part-way', () => {
   }, 180_000);
 
   it('is resumed when it began at a checkpoint and read a rotated file first, so that file’s rows stay', async () => {
-    const tmp = tempDir('cis490-fault-cut-cp-');
-    const dataRoot = path.join(tmp, 'root');
-    const stateDir = path.join(tmp, 'state');
-    const summary = await generateDataRoot({
-      out: dataRoot,
-      hosts: 5,
-      episodes: 10,
-      indexLines: INDEX_LINES,
-      alerts: 20,
-      telemetryKb: 4,
-      seed: 8_032,
-    });
+    const { tmp, dataRoot, stateDir, total } = await generatedRoot(8_032);
     const index = path.join(dataRoot, 'index.jsonl');
     const generated = path.join(tmp, 'generated.jsonl');
     fs.renameSync(index, generated);
@@ -162,7 +150,7 @@ describe('fault: the first cold load stopped part-way', () => {
     });
     await second.kill();
     const third = await startChildServer({ dataRoot, stateDir });
-    await catalogTotal(third, summary.expected.total_episodes + 50_000);
+    await catalogTotal(third, total + 50_000);
   }, 180_000);
 
   it('is resumed after a copytruncate refilled the index past what was read, so the copy’s rows stay', async () => {

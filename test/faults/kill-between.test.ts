@@ -17,15 +17,7 @@ import type { DashboardState } from '../../src/protocol/index.js';
 import { getJson } from '../support/server.js';
 import { tempDir } from '../support/tmp.js';
 import { type ChildServer, startChildServer } from './child-server.js';
-import { IdRecorder, indexLine } from './support.js';
-
-async function metric(url: string, name: string, labels = ''): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const line = text
-    .split('\n')
-    .find((l) => l.startsWith(`cis490_dashboard_${name}${labels ? `{${labels}}` : ' '}`));
-  return line ? Number(line.split(' ').at(-1)) : 0;
-}
+import { IdRecorder, indexLine, metric } from './support.js';
 
 const committed = (url: string) => metric(url, 'catalog_committed_lines_total', 'source="index"');
 

@@ -14,7 +14,7 @@ import type { DashboardState } from '../../src/protocol/index.js';
 import { getJson } from '../support/server.js';
 import { tempDir } from '../support/tmp.js';
 import { startChildServer } from './child-server.js';
-import { IdRecorder, indexLine, mib, RSS_BOUND_BYTES, report, scale } from './support.js';
+import { IdRecorder, indexLine, metric, mib, RSS_BOUND_BYTES, report, scale } from './support.js';
 
 // Large enough that the first pass is still running when the server first answers (the one-parser
 // first pass reads 80,000 lines before the HTTP app is built).
@@ -39,12 +39,6 @@ async function appendLive(index: string, client: IdRecorder, from: number, to: n
     fs.appendFileSync(index, burst);
     await client.until(() => client.seen.has(`live-${end - 1}`), `live-${end - 1}`);
   }
-}
-
-async function metric(url: string, name: string, labels: string): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`cis490_dashboard_${name}{${labels}}`));
-  return line ? Number(line.split(' ').at(-1)) : 0;
 }
 
 describe('fault: SIGKILL during ingest, then restart', () => {

@@ -13,6 +13,15 @@ export const scale = (bounded: number, soak: number): number => (SOAK ? soak : b
 /** A generous bound on any process's peak RSS in this suite (the issue asks for "bounded"). */
 export const RSS_BOUND_BYTES = 400 * 1024 * 1024;
 
+/** The server's counter `name` (with `labels`, e.g. `source="index"`) from /metrics; 0 when absent. */
+export async function metric(url: string, name: string, labels = ''): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const line = text
+    .split('\n')
+    .find((l) => l.startsWith(`cis490_dashboard_${name}${labels ? `{${labels}}` : ' '}`));
+  return line ? Number(line.split(' ').at(-1)) : 0;
+}
+
 /** A valid index.jsonl line (with '\n') for episode `id` on `host`. */
 export function indexLine(id: string, host = 'host-01', size = 1000): string {
   return `${JSON.stringify({
