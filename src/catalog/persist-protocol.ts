@@ -65,9 +65,8 @@ export type PersistBatch =
        */
       type: 'index_columns';
       seq: number;
-      /** The range's bytes: read again through `fd` (the first pass's descriptor, open), or these. */
-      fd?: number;
-      bytes?: Uint8Array;
+      /** The first pass's descriptor (open): the range's bytes are read again through it. */
+      fd: number;
       /** Where the range starts in the file, and its length. */
       fileOffset: number;
       length: number;

@@ -351,8 +351,7 @@ function write(batch: PersistBatch): Omit<Extract<PersistMessage, { type: 'commi
       beginBulk(batch.checkpoint);
       // What other processes use while the rows go in, for the index builds' helpers.
       spareCores.note();
-      const bytes =
-        batch.bytes ?? readRange(batch.fd as number, batch.fileOffset, batch.length, batch.checkpoint);
+      const bytes = readRange(batch.fd, batch.fileOffset, batch.length, batch.checkpoint);
       const r = episodes.writeColumns({ ...batch, bytes }, batch.checkpoint);
       bulkCommitted ||= bulkLoading;
       return {

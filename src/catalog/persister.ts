@@ -212,12 +212,7 @@ export class CatalogPersister implements IngestProjection {
     const worker = this.worker;
     if (!worker || this.stopping) return;
     if (entry.source === 'index' && entry.kind === 'first_pass_done') this.renewAfterSeq = entry.seq;
-    if (
-      entry.source === 'index' &&
-      entry.kind === 'compact' &&
-      (entry.raw.kind === 'bytes' || entry.raw.kind === 'range') &&
-      entry.raw.file
-    ) {
+    if (entry.source === 'index' && entry.kind === 'compact' && entry.raw.kind === 'range') {
       const file = entry.raw.file;
       if (!this.files.has(file)) {
         file.retain();
@@ -492,8 +487,8 @@ function toPersistBatch(entry: IngestEntry): { batch: PersistBatch; transfer: Ar
   if (raw.kind === 'lines')
     return { batch: { type: 'index_lines', seq, lines: raw.lines, duplicateAt, checkpoint }, transfer: [] };
   // The reader reuses its columns for the next range: the writer gets its own copies, moved to
-  // it (unless they are the entry's own). The bytes it reads again through the pass's descriptor (retained by `apply`) when there
-  // is one, else it gets a copy of them too.
+  // it (unless they are the entry's own). The bytes it reads again through the pass's descriptor
+  // (retained by `apply`).
   // Columns the entry owns (the first pass's scanner thread made them) move as they are: the live
   // state, subscribed before the writer, is done with them when this runs.
   const own = entry.ownColumns === true;
@@ -506,19 +501,8 @@ function toPersistBatch(entry: IngestEntry): { batch: PersistBatch; transfer: Ar
     spans: own ? b.spans : b.spans.slice(),
   };
   const transfer: ArrayBuffer[] = Object.values(columns).map((a) => a.buffer as ArrayBuffer);
-  // A range the first pass's scanner thread read comes as its place in the file only.
-  const where = {
-    fileOffset: raw.fileOffset,
-    length: raw.kind === 'range' ? raw.length : raw.bytes.byteLength,
-  };
-  let source: { fd: number } | { bytes: Uint8Array };
-  if (raw.kind === 'range') source = { fd: raw.file.fd };
-  else if (raw.file) source = { fd: raw.file.fd };
-  else {
-    const bytes = raw.bytes.slice();
-    transfer.push(bytes.buffer as ArrayBuffer);
-    source = { bytes };
-  }
+  // The range comes as its place in the file only: the writer reads it through the descriptor.
+  const { fileOffset, length, file } = raw;
   const { count, hosts, texts } = b;
   return {
     batch: {
@@ -529,9 +513,10 @@ function toPersistBatch(entry: IngestEntry): { batch: PersistBatch; transfer: Ar
       texts,
       duplicateAt,
       checkpoint,
-      ...where,
+      fileOffset,
+      length,
       ...columns,
-      ...source,
+      fd: file.fd,
     },
     transfer,
   };

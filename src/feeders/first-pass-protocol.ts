@@ -33,6 +33,13 @@ export interface FirstPassJob {
  */
 export const RANGE_BYTES_PER_LINE = 200;
 
+/** The longest of a plan's `ranges`, in bytes. */
+export function longestRange(ranges: ReadonlyArray<readonly [number, number]>): number {
+  let most = 0;
+  for (const [start, end] of ranges) if (end - start > most) most = end - start;
+  return most;
+}
+
 /** Column capacity (lines) for a range of `bytes`. */
 export function rangeCapacity(bytes: number): number {
   return Math.ceil(bytes / RANGE_BYTES_PER_LINE);

@@ -10,7 +10,13 @@ import { performance } from 'node:perf_hooks';
 import { parentPort, receiveMessageOnPort } from 'node:worker_threads';
 import { detachEarly } from '../util/detach-early.js';
 import { threadCpuSeconds } from '../util/thread-cpu.js';
-import { CONTROL, type FirstPassJob, type FirstPassResult, SCANNER_READY } from './first-pass-protocol.js';
+import {
+  CONTROL,
+  type FirstPassJob,
+  type FirstPassResult,
+  longestRange,
+  SCANNER_READY,
+} from './first-pass-protocol.js';
 import { bootTraceOn } from './first-pass-trace.js';
 import type { BatchColumns, CompactIndexBatch } from './index-compact.js';
 import { MAX_LINE_BYTES, readRange } from './index-ranges.js';
@@ -28,7 +34,11 @@ detachEarly();
 // While the main thread still loads: every branch of the scan gets its type feedback.
 primeScanner();
 
-/** Reused for every range: the bytes never leave this thread (the columns do). */
+/**
+ * Reused for every range: the bytes never leave this thread (the columns do). Sized for the
+ * plan's longest range at once: grown whenever a range was longer than every one before (a few
+ * times a pass, ranges differ by up to a line), each a fresh 4 MiB of page faults on this thread.
+ */
 let buffer = Buffer.alloc(0);
 
 port.once('message', (job: FirstPassJob) => {
@@ -54,7 +64,7 @@ port.once('message', (job: FirstPassJob) => {
     const [start, end] = job.ranges[id] as readonly [number, number];
     let result: FirstPassResult;
     try {
-      if (buffer.length < end - start) buffer = Buffer.allocUnsafe(end - start);
+      if (buffer.length < end - start) buffer = Buffer.allocUnsafe(longestRange(job.ranges));
       const bytes = readRange(job.fd, start, end, buffer);
       // A fresh builder per range (its arrays are moved to the main thread), over columns the
       // main thread faulted in ahead when it sent some.

@@ -5,6 +5,7 @@ import {
   CONTROL,
   type FirstPassJob,
   type FirstPassResult,
+  longestRange,
   RANGE_BYTES_PER_LINE,
   rangeCapacity,
   SCANNER_READY,
@@ -35,15 +36,14 @@ export interface RangeRead {
 }
 
 /**
- * A first-pass batch as read, once. A planned range's bytes come with the descriptor they were
- * read through (`file`), open until released: the catalog writer reads the range again through it
- * (a read from the page cache), rather than the bytes being copied to its thread — memory freed
- * on another thread is not reused here, and a million lines' worth of fresh pages cost this
- * thread more in page faults than scanning them (measured: 72,000 faults, +0.7 s).
+ * A first-pass batch as read, once. A planned range (either thread scanned it) comes as its place
+ * in the file and the descriptor it was read through (`file`), open until released: whoever needs
+ * its lines again (the catalog writer, a recent window cut short by repeats) reads them through it
+ * (a read from the page cache), rather than the bytes being held or copied to another thread —
+ * memory freed on another thread is not reused here, and a million lines' worth of fresh pages
+ * cost this thread more in page faults than scanning them (measured: 72,000 faults, +0.7 s).
  */
 export type RawLines =
-  | { kind: 'bytes'; bytes: Uint8Array; fileOffset: number; file?: SharedFd }
-  /** A range the scanner thread read: its bytes are read again through `file` if ever needed. */
   | { kind: 'range'; file: SharedFd; fileOffset: number; length: number }
   | { kind: 'lines'; lines: string[] };
 
@@ -73,10 +73,7 @@ export function sharedFd(fd: number): SharedFd {
 /** The whole lines of a first-pass batch, split as the tailer splits them. */
 export function rawLines(raw: RawLines): string[] {
   if (raw.kind === 'lines') return raw.lines;
-  const bytes =
-    raw.kind === 'range'
-      ? readRange(raw.file.fd, raw.fileOffset, raw.fileOffset + raw.length)
-      : Buffer.from(raw.bytes.buffer, raw.bytes.byteOffset, raw.bytes.byteLength);
+  const bytes = readRange(raw.file.fd, raw.fileOffset, raw.fileOffset + raw.length);
   const sink: LineSink = { lines: [], skipped: [] };
   if (bytes.length > 0) splitLines(bytes, 0, bytes.length - 1, raw.fileOffset, MAX_LINE_BYTES, sink);
   return sink.lines;
@@ -114,10 +111,9 @@ const OWN_AHEAD = 8;
  */
 const HELP_MS = 0;
 
-/** A read buffer and a batch builder of this thread's, busy while their batch is undelivered. */
+/** A batch builder of this thread's, busy while its batch is undelivered. */
 interface Slot {
-  buffer: Buffer;
-  builder: CompactBatchBuilder | null;
+  builder: CompactBatchBuilder;
   busy: boolean;
 }
 
@@ -150,10 +146,20 @@ interface Scanned {
  */
 export class FirstPassLoader implements BulkLoader {
   /**
-   * Read buffers and builders of the ranges this thread scans, reused: one is busy from the scan
-   * until its batch is delivered (`deliver` applies a batch before it returns), so one serves.
+   * Builders of the ranges this thread scans, reused: one is busy from the scan until its batch is
+   * delivered (`deliver` applies a batch before it returns); up to OWN_AHEAD when it helps.
    */
   private slots: Slot[] = [];
+  /**
+   * The one buffer this thread reads its ranges into, sized for the plan's longest range: a batch
+   * holds nothing of its range's bytes (its tail is copied), so the bytes are done with once the
+   * range is scanned, and its raw lines are read again through the descriptor should anything need
+   * them. A buffer per slot, grown whenever a range was longer than the slot's last, was up to
+   * OWN_AHEAD × 4 MiB of fresh pages on this thread (≈ 10 µs a page fault on the bench's VM).
+   */
+  private readBuffer = Buffer.alloc(0);
+  /** The plan's longest range, in bytes (`readBuffer`'s size once this thread scans one). */
+  private longest = 0;
   private closed = false;
 
   /**
@@ -183,6 +189,7 @@ export class FirstPassLoader implements BulkLoader {
     stopped: () => boolean = () => false,
   ): Promise<void> {
     const n = ranges.length;
+    this.longest = longestRange(ranges);
     const scanner =
       this.useScanner && n >= SCANNER_MIN_RANGES ? ScannerThread.start(file.fd, ranges, SCANNER_AHEAD) : null;
     // The counters the scanner takes ranges from (this thread's own when it is alone).
@@ -290,23 +297,23 @@ export class FirstPassLoader implements BulkLoader {
     return left * msPerRange > this.helpMs && idle.spare();
   }
 
-  /** Reads and scans one range on this thread, into a free slot's buffer and builder (reused). */
+  /** Reads and scans one range on this thread, into the read buffer and a free slot's builder (reused). */
   private scanHere(file: SharedFd, start: number, end: number): Scanned & { slot: Slot } {
     let slot = this.slots.find((s) => !s.busy);
     if (!slot) {
-      slot = { buffer: Buffer.alloc(0), builder: null, busy: false };
+      slot = { builder: rangeBuilder(Math.max(this.longest, end - start)), busy: false };
       this.slots.push(slot);
     }
     slot.busy = true;
-    if (slot.buffer.length < end - start) slot.buffer = Buffer.allocUnsafe(end - start);
-    slot.builder ??= rangeBuilder(end - start);
-    const bytes = readRange(file.fd, start, end, slot.buffer);
+    if (this.readBuffer.length < end - start)
+      this.readBuffer = Buffer.allocUnsafe(Math.max(this.longest, end - start));
+    const bytes = readRange(file.fd, start, end, this.readBuffer);
     const scanned = scanIndexRange(bytes, start, MAX_LINE_BYTES, slot.builder);
     return {
       slot,
       batch: scanned.batch,
       read: { bytes: end - start, skips: scanned.readSkips, excerpts: scanned.readSkipExcerpts },
-      raw: { kind: 'bytes', bytes, fileOffset: start, file },
+      raw: { kind: 'range', file, fileOffset: start, length: bytes.length },
       ownColumns: false,
     };
   }
@@ -327,6 +334,7 @@ export class FirstPassLoader implements BulkLoader {
     if (this.closed) return;
     this.closed = true;
     this.slots = [];
+    this.readBuffer = Buffer.alloc(0);
     await this.onDone();
   }
 }
@@ -460,8 +468,7 @@ class ScannerThread {
       const { port1, port2 } = new MessageChannel();
       const job: FirstPassJob = { fd, ranges, control: shared, ahead, spares: port2 };
       worker.postMessage(job, [port2]);
-      const longest = ranges.reduce((most, [start, end]) => Math.max(most, end - start), 0);
-      return new ScannerThread(worker, new Int32Array(shared), port1, rangeCapacity(longest));
+      return new ScannerThread(worker, new Int32Array(shared), port1, rangeCapacity(longestRange(ranges)));
     } catch {
       return null;
     }
