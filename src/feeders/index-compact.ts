@@ -147,6 +147,8 @@ const HOST_SLOTS = 256;
 const HOST_SLOT_SHIFT = 32 - Math.log2(HOST_SLOTS);
 /** Slots a host is looked for in, from the one its bytes pick. */
 const HOST_PROBES = 4;
+/** Room for this many hosts in a builder's per-host sums at first (grown by doubling). */
+const HOST_ROOM = 64;
 
 /**
  * Valid lines kept whole at a batch's end: twice the recent window, so that ids repeated among
@@ -263,9 +265,15 @@ export class CompactBatchBuilder {
   private texts: CompactIndexBatch['texts'] = [];
   hosts: string[] = [];
   private readonly hostIndex = new Map<string, number>();
-  private hostEpisodes: number[] = [];
-  private hostBytes: number[] = [];
-  private hostLastMs: number[] = [];
+  /**
+   * Per host index (`hosts`), its valid lines, bytes and newest time so far: typed arrays, grown
+   * as hosts come. Plain arrays started as small integers and turned into doubles once a host's
+   * bytes passed 2³⁰, which threw away the optimized scan on every thread that met it
+   * (`--trace-deopt`: addScanned, addKey and hostAt, "wrong map", each compiled again).
+   */
+  private hostEpisodes = new Float64Array(HOST_ROOM);
+  private hostBytes = new Float64Array(HOST_ROOM);
+  private hostLastMs = new Float64Array(HOST_ROOM);
   private rejected: CompactIndexBatch['rejected'] = [];
   private readonly rejectedPerReason = new Map<string, number>();
   /**
@@ -312,9 +320,6 @@ export class CompactBatchBuilder {
     this.hostIndex.clear();
     this.hostSlot.fill(0);
     this.hostName = [];
-    this.hostEpisodes = [];
-    this.hostBytes = [];
-    this.hostLastMs = [];
     this.rejected = [];
     this.rejectedPerReason.clear();
     this.texts = [];
@@ -329,9 +334,14 @@ export class CompactBatchBuilder {
       h = this.hosts.length;
       this.hosts.push(name);
       this.hostIndex.set(name, h);
-      this.hostEpisodes.push(0);
-      this.hostBytes.push(0);
-      this.hostLastMs.push(Number.NaN);
+      if (h === this.hostEpisodes.length) {
+        this.hostEpisodes = grown(this.hostEpisodes, new Float64Array(2 * h));
+        this.hostBytes = grown(this.hostBytes, new Float64Array(2 * h));
+        this.hostLastMs = grown(this.hostLastMs, new Float64Array(2 * h));
+      }
+      this.hostEpisodes[h] = 0;
+      this.hostBytes[h] = 0;
+      this.hostLastMs[h] = Number.NaN;
     }
     return h;
   }
@@ -628,9 +638,10 @@ export class CompactBatchBuilder {
       size: this.size.subarray(0, n),
       receivedMs: this.receivedMs.subarray(0, n),
       hostSums: {
-        episodes: Float64Array.from(this.hostEpisodes),
-        bytes: Float64Array.from(this.hostBytes),
-        lastMs: Float64Array.from(this.hostLastMs),
+        // Copies of their own (a batch's arrays are moved to other threads; these are reused).
+        episodes: this.hostEpisodes.slice(0, this.hosts.length),
+        bytes: this.hostBytes.slice(0, this.hosts.length),
+        lastMs: this.hostLastMs.slice(0, this.hosts.length),
       },
       tail,
       ...deferred,
