@@ -192,6 +192,15 @@ export class FirstPassLoader implements BulkLoader {
     this.longest = longestRange(ranges);
     const scanner =
       this.useScanner && n >= SCANNER_MIN_RANGES ? ScannerThread.start(file.fd, ranges, SCANNER_AHEAD) : null;
+    // This thread will help the scanner: its scan code gets type feedback for every branch first
+    // (`primeScanner`; a pass this thread scans alone, a small index, is not worth the few
+    // milliseconds). Now, not when it first helps: the alerts are read on this thread meanwhile,
+    // through the same scanner code, and V8 compiled that from their lines alone, then threw it
+    // away on the first range here (`--trace-deopt`: scan, string, number, scannedLine).
+    if (scanner && !primed) {
+      primed = true;
+      primeScanner();
+    }
     // The counters the scanner takes ranges from (this thread's own when it is alone).
     const control = scanner?.control ?? new Int32Array(2);
     /** Ranges this thread took to help the scanner, by index (each holds one of its slots until delivered). */
@@ -210,13 +219,6 @@ export class FirstPassLoader implements BulkLoader {
           !scanner.has(at) &&
           this.helpScanner(scanner, control, n, ahead, idle)
         ) {
-          // Before this thread helps for the first time, in its spare time: its scan code gets
-          // type feedback for every branch (`primeScanner`; a pass this thread scans alone, a
-          // small index, is not worth the few milliseconds).
-          if (!primed) {
-            primed = true;
-            primeScanner();
-          }
           const j = Atomics.add(control, CONTROL.next, 1);
           if (j >= n) break;
           const [js, je] = ranges[j] as readonly [number, number];

@@ -91,6 +91,8 @@ function madeUpIndexLine(i: number): string {
 /** Ranges and lines per range the primer scans: more ranges than V8's calls before a function gets feedback (8). */
 const PRIME_RANGES = 12;
 const PRIME_LINES = 40;
+/** Rounds of the primer's four alignments of a line (see `primeScanner`). */
+const TAIL_ROUNDS = 4;
 
 /** Every line `primeScanner` scans, in order. */
 export function primerLines(): string[] {
@@ -102,6 +104,16 @@ export function primerLines(): string[] {
  * is (`rangeBuilder`). Nothing is kept.
  */
 export function primeScanner(): void {
+  // A string that runs into a buffer's last bytes, past its last aligned word (JsonLineScanner's
+  // `string` then reads them one by one): one line per alignment, so one of them ends so. Unprimed,
+  // the first real range that did threw the optimized `string` away on each thread that met it
+  // (`--trace-deopt`: "Insufficient type feedback for binary operation"). First, as feedback that
+  // comes after V8 began compiling the function is not in its optimized code; a few times over, as
+  // a function's first calls (8) record none.
+  for (let pad = 0; pad < 4 * TAIL_ROUNDS; pad++) {
+    const chunk = Buffer.from(`${' '.repeat(pad % 4)}{"episode_id": "ep-${pad}", "host_id": "h"}\n`, 'utf8');
+    scanIndexRange(chunk, 0, MAX_LINE_BYTES, rangeBuilder(chunk.length));
+  }
   const lines = primerLines();
   for (let r = 0; r < PRIME_RANGES; r++) {
     const chunk = Buffer.from(`${lines.slice(r * PRIME_LINES, (r + 1) * PRIME_LINES).join('\n')}\n`, 'utf8');
