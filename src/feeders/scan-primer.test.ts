@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { JsonLineScanner, KIND } from './json-line.js';
 import { INDEX, INDEX_FIELDS, parseIndexLineFully, scannedIndexRecord } from './records.js';
-import { primerLines } from './scan-primer.js';
+import { PRIMER_EXTRAS, primerLines } from './scan-primer.js';
 
 const lines = primerLines();
 
@@ -33,6 +33,14 @@ describe('the scan primer', () => {
       if (sc.extraCount > 0) seen.add('extra keys');
       if (line.includes('", "')) seen.add('python separators');
       if (!line.startsWith('{"episode_id"')) seen.add('other key order');
+    }
+    // Every extra value, each kind of JSON value and escape, in some line (both separator styles).
+    for (const extra of PRIMER_EXTRAS) {
+      const compact = extra.replaceAll(': ', ':').replaceAll(', ', ',');
+      expect(
+        lines.some((l) => l.includes(extra) || l.includes(compact)),
+        extra,
+      ).toBe(true);
     }
     for (const form of ['+00:00"', 'Z"', ':55.734"', '19:59:00.379', '14:13:27+00:00"', 'T09:13:21"'])
       expect(
