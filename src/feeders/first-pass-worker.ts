@@ -36,8 +36,8 @@ primeScanner();
 
 /**
  * Reused for every range: the bytes never leave this thread (the columns do). Sized for the
- * plan's longest range at once: grown whenever a range was longer than every one before (a few
- * times a pass, ranges differ by up to a line), each a fresh 4 MiB of page faults on this thread.
+ * plan's longest range once: grown whenever a range was longer than every one before (ranges
+ * differ by up to a line), it was a fresh 4 MiB of page faults on this thread a few times a pass.
  */
 let buffer = Buffer.alloc(0);
 
@@ -47,6 +47,8 @@ port.once('message', (job: FirstPassJob) => {
   let blockedMs = 0;
   const control = new Int32Array(job.control);
   const n = job.ranges.length;
+  const longest = longestRange(job.ranges);
+  if (buffer.length < longest) buffer = Buffer.allocUnsafe(longest);
   for (;;) {
     // Not more than `ahead` ranges taken beyond those delivered (the main thread's included).
     for (;;) {
@@ -64,7 +66,6 @@ port.once('message', (job: FirstPassJob) => {
     const [start, end] = job.ranges[id] as readonly [number, number];
     let result: FirstPassResult;
     try {
-      if (buffer.length < end - start) buffer = Buffer.allocUnsafe(longestRange(job.ranges));
       const bytes = readRange(job.fd, start, end, buffer);
       // A fresh builder per range (its arrays are moved to the main thread), over columns the
       // main thread faulted in ahead when it sent some.

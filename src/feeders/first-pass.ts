@@ -158,7 +158,7 @@ export class FirstPassLoader implements BulkLoader {
    * OWN_AHEAD × 4 MiB of fresh pages on this thread (≈ 10 µs a page fault on the bench's VM).
    */
   private readBuffer = Buffer.alloc(0);
-  /** The plan's longest range, in bytes (`readBuffer`'s size once this thread scans one). */
+  /** The plan's longest range, in bytes (`readBuffer`'s and each builder's size once this thread scans one). */
   private longest = 0;
   private closed = false;
 
@@ -303,12 +303,11 @@ export class FirstPassLoader implements BulkLoader {
   private scanHere(file: SharedFd, start: number, end: number): Scanned & { slot: Slot } {
     let slot = this.slots.find((s) => !s.busy);
     if (!slot) {
-      slot = { builder: rangeBuilder(Math.max(this.longest, end - start)), busy: false };
+      slot = { builder: rangeBuilder(this.longest), busy: false };
       this.slots.push(slot);
     }
     slot.busy = true;
-    if (this.readBuffer.length < end - start)
-      this.readBuffer = Buffer.allocUnsafe(Math.max(this.longest, end - start));
+    if (this.readBuffer.length < this.longest) this.readBuffer = Buffer.allocUnsafe(this.longest);
     const bytes = readRange(file.fd, start, end, this.readBuffer);
     const scanned = scanIndexRange(bytes, start, MAX_LINE_BYTES, slot.builder);
     return {
