@@ -22,7 +22,9 @@ describe('the catalog file removed while the server runs', () => {
     expect((await getJson(server, '/readyz')).status).toBe(200);
     expect((await getJson(server, '/api/episodes')).status).toBe(200);
 
-    fs.rmSync(stateDir, { recursive: true, force: true });
+    // The writer may be mid-commit and make a -wal or -journal file between the walk and the
+    // rmdir (CI saw ENOTEMPTY); `rm -rf` run twice is what an operator would do too.
+    fs.rmSync(stateDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
     // Found at its next look (every 5 s).
     await vi.waitFor(async () => expect((await getJson(server, '/readyz')).status).toBe(503), {
       timeout: 15_000,
