@@ -71,6 +71,23 @@ export type IngestBatch =
       kind: 'first_pass_done';
     }
   | ({
+      /**
+       * A cold start's range of `alerts.jsonl` (`scanAlertRange`): what the live state shows of it
+       * (the recent window, each host's last alert), the count, and where the catalog writer reads
+       * its rows (the range, through the reader's descriptor).
+       */
+      source: 'alerts';
+      kind: 'compact';
+      /** Lines that are alerts. */
+      accepted: number;
+      /** The range's last RECENT_LIMIT alerts, in file order. */
+      recent: AlertRecord[];
+      /** Each host's last alert in the range. */
+      hostLast: AlertRecord[];
+      raw: Extract<RawLines, { kind: 'range' }>;
+      checkpoint: Checkpoint;
+    } & LineOutcomes)
+  | ({
       source: 'alerts';
       kind: 'records';
       records: AlertRecord[];

@@ -29,6 +29,8 @@ export interface PersistWorkerData {
   dataRoot?: string;
   /** The index file: where a first-pass range cut short by copytruncate is looked for in its copy. */
   indexPath?: string;
+  /** The alerts file: the same, for a cold start's ranges of it. */
+  alertsPath?: string;
   /**
    * An Int32Array's buffer (STOP_WORDS words) the main thread sets as it stops
    * (CatalogPersister.stop): word STOP_WORD.requested to 1 at once (a cold bulk load stops after
@@ -108,6 +110,16 @@ export type PersistBatch =
       records: AlertRecord[];
       lines: number;
       checkpoint: Checkpoint | null;
+    }
+  | {
+      /** A cold start's range of `alerts.jsonl`: the writer reads its lines through `fd` and parses them. */
+      type: 'alerts_range';
+      seq: number;
+      fd: number;
+      fileOffset: number;
+      length: number;
+      lines: number;
+      checkpoint: Checkpoint;
     };
 
 /** Messages from the catalog writer thread to the main thread. */

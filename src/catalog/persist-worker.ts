@@ -9,6 +9,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { type MessagePort, parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
+import { alertRecordsOfRange } from '../feeders/alert-scan.js';
+import { MAX_LINE_BYTES } from '../feeders/index-ranges.js';
 import type { Checkpoint } from '../feeders/tail/types.js';
 import { storageFault } from '../state/errors.js';
 import { errorMessage } from '../util/errors.js';
@@ -236,11 +238,17 @@ let rangeBuffer = Buffer.alloc(0);
  * identity rule) is read instead. Only when no such copy exists (removed, or compressed at once)
  * is the batch an error, and its lines are missing from the catalog.
  */
-function readRange(fd: number, position: number, length: number, checkpoint: Checkpoint): Buffer {
+function readRange(
+  fd: number,
+  position: number,
+  length: number,
+  checkpoint: Checkpoint,
+  filePath = data.indexPath,
+): Buffer {
   if (rangeBuffer.length < length) rangeBuffer = Buffer.allocUnsafe(length);
   let got = readAt(fd, rangeBuffer, position, length);
-  if (got < length && data.indexPath !== undefined) {
-    const copy = findCopy(data.indexPath, checkpoint, position + length);
+  if (got < length && filePath !== undefined) {
+    const copy = findCopy(filePath, checkpoint, position + length);
     if (copy !== null) {
       const copyFd = fs.openSync(copy, 'r');
       try {
@@ -252,7 +260,7 @@ function readRange(fd: number, position: number, length: number, checkpoint: Che
   }
   if (got < length) {
     throw new Error(
-      `index range ${position}+${length} of the first pass could only be read to ${got} bytes: the file was cut short and no copy of it was found beside it`,
+      `range ${position}+${length} of ${filePath ?? 'the file'} (first pass) could only be read to ${got} bytes: the file was cut short and no copy of it was found beside it`,
     );
   }
   return rangeBuffer.subarray(0, length);
@@ -372,6 +380,20 @@ function write(batch: PersistBatch): Omit<Extract<PersistMessage, { type: 'commi
         ...endBulk(),
         verifierWork: true,
       };
+    case 'alerts_range': {
+      const bytes = readRange(batch.fd, batch.fileOffset, batch.length, batch.checkpoint, data.alertsPath);
+      const records = alertRecordsOfRange(bytes, batch.fileOffset, MAX_LINE_BYTES);
+      alerts.writeBatch(records, batch.checkpoint);
+      return {
+        type: 'committed',
+        source: 'alerts',
+        seq: batch.seq,
+        lines: batch.lines,
+        inserted: records.length,
+        duplicates: 0,
+        verifierWork: false,
+      };
+    }
     case 'alerts':
       alerts.writeBatch(batch.records, batch.checkpoint);
       return {
@@ -406,7 +428,7 @@ const skipping = () => Atomics.load(stopSkip, STOP_WORD.skip) === 1;
  */
 function cutShort(command: PersistCommand): boolean {
   if (Atomics.load(stopSkip, STOP_WORD.requested) !== 1 || !bulkLoading || !bulkCommitted) return false;
-  return command.type !== 'alerts';
+  return command.type !== 'alerts' && command.type !== 'alerts_range';
 }
 
 port.on('message', (command: PersistCommand) => {
@@ -434,7 +456,7 @@ port.on('message', (command: PersistCommand) => {
       return;
     } catch (err) {
       const fault = storageFault(err);
-      const source = command.type === 'alerts' ? 'alerts' : 'index';
+      const source = command.type === 'alerts' || command.type === 'alerts_range' ? 'alerts' : 'index';
       if (fault) post({ type: 'fault', source, fault, message: errorMessage(err) });
       else post({ type: 'error', seq: command.seq, message: errorMessage(err) });
       if (!fault && attempt >= WRITE_ATTEMPTS) return;

@@ -128,6 +128,8 @@ export class CatalogPersister implements IngestProjection {
   private renewAfterSeq: number | null = null;
   /** Descriptors of first-pass files the writer reads ranges through: released once the pass is committed. */
   private readonly files = new Set<SharedFd>();
+  /** Descriptors of `alerts.jsonl` ranges the writer reads (a cold start's), each held until its batch commits. */
+  private alertFiles: Array<{ seq: number; file: SharedFd }> = [];
   /** Live batches not handed to the writer yet, merged (one source), and their window bytes. */
   private held: HeldBatch | null = null;
   private heldBytes = 0;
@@ -219,6 +221,10 @@ export class CatalogPersister implements IngestProjection {
         this.files.add(file);
       }
     }
+    if (entry.source === 'alerts' && entry.kind === 'compact') {
+      entry.raw.file.retain();
+      this.alertFiles.push({ seq: entry.seq, file: entry.raw.file });
+    }
     if (entry.source === 'index' && entry.kind === 'compact' && this.cold === 'before') this.cold = 'holding';
     const { batch, transfer } = toPersistBatch(entry);
     const bytes = weight(entry, transfer);
@@ -239,6 +245,16 @@ export class CatalogPersister implements IngestProjection {
     this.flushHeld();
     this.releaseCold();
     return new Promise((resolve) => this.roomWaiters.push(resolve));
+  }
+
+  /**
+   * A cold first pass of the index is coming (the catalog is empty): what the log carries before its
+   * first range — a cold start's `alerts.jsonl` ranges, read beside it — is held with its batches
+   * (`COLD_HOLD`) rather than written beside the pass. Its `first_pass_done` always comes (a missing
+   * or empty index ends the pass as well), or the stop hands everything over.
+   */
+  holdForFirstPass(): void {
+    if (this.cold === 'before') this.cold = 'holding';
   }
 
   /** Hands a batch to the writer, in log order: kept back while a cold first pass runs (`COLD_HOLD`). */
@@ -387,6 +403,15 @@ export class CatalogPersister implements IngestProjection {
   private releaseFiles(): void {
     for (const file of this.files) file.release();
     this.files.clear();
+    this.releaseAlertFiles(Number.POSITIVE_INFINITY);
+  }
+
+  /** The alert ranges' descriptors of batches up to `seq` (committed, or never to be). */
+  private releaseAlertFiles(seq: number): void {
+    if (this.alertFiles.length === 0) return;
+    const done = this.alertFiles.filter((f) => f.seq <= seq);
+    this.alertFiles = this.alertFiles.filter((f) => f.seq > seq);
+    for (const { file } of done) file.release();
   }
 
   private wake(waiters: Array<() => void>): void {
@@ -412,6 +437,7 @@ export class CatalogPersister implements IngestProjection {
           this.queuedBytes -= bytes;
           if (this.queuedBytes <= this.windowBytes) this.wake(this.roomWaiters);
         }
+        this.releaseAlertFiles(m.seq);
         if (this.renewAfterSeq !== null && m.seq >= this.renewAfterSeq) this.releaseFiles();
         if (
           this.renewAfterSeq !== null &&
@@ -473,6 +499,15 @@ function weight(entry: IngestEntry, transfer: ArrayBuffer[]): number {
 /** The writer's copy of a log entry, and the buffers moved (not copied) to its thread. */
 function toPersistBatch(entry: IngestEntry): { batch: PersistBatch; transfer: ArrayBuffer[] } {
   const { seq } = entry;
+  if (entry.source === 'alerts' && entry.kind === 'compact') {
+    // The rows come as the range's place in the file: the writer reads them through the descriptor.
+    const { raw, lines, checkpoint } = entry;
+    const { fileOffset, length } = raw;
+    return {
+      batch: { type: 'alerts_range', seq, fd: raw.file.fd, fileOffset, length, lines, checkpoint },
+      transfer: [],
+    };
+  }
   if (entry.source === 'alerts') {
     const { records, lines, checkpoint } = entry;
     return { batch: { type: 'alerts', seq, records, lines, checkpoint }, transfer: [] };

@@ -26,6 +26,16 @@ export class AlertAggregates {
     if (records.length > 0) this.recent = prependNewest(this.recent, records, RECENT_LIMIT);
   }
 
+  /**
+   * A compact batch (`scanAlertRange`): `count` alerts, of which `recent` are the last (file
+   * order) and `hostLast` each host's last — what `add` of all of them would leave.
+   */
+  addCompact(count: number, recent: readonly AlertRecord[], hostLast: readonly AlertRecord[]): void {
+    this.total_alerts += count;
+    for (const a of hostLast) if (a.host_id !== null) this.host_last_alert[a.host_id] = a;
+    if (recent.length > 0) this.recent = prependNewest(this.recent, recent, RECENT_LIMIT);
+  }
+
   snapshotFields(): {
     total_alerts: number;
     recent_alerts: AlertRecord[];

@@ -304,6 +304,36 @@ export function parseIndexBytes(b: Buffer, start: number): ParseResult<EpisodeRe
   return parseIndexLineFully(b.toString('utf8', start, nl < 0 ? b.length : nl));
 }
 
+/** A scanner of alert lines (one per reader: a scanner holds the last line it accepted). */
+export function alertLineScanner(): JsonLineScanner {
+  return new JsonLineScanner(ALERT_FIELDS);
+}
+
+/**
+ * `wallMs` of the time of the alert line `sc` last accepted, read without building its record:
+ * IMPOSSIBLE_TIME is the one thing that rejects such a line (`invalid_time`, as `alertRecord` says).
+ */
+export function scannedAlertMs(sc: JsonLineScanner): number {
+  const kind = sc.kind[TIME] as number;
+  const s = sc.start[TIME] as number;
+  const e = sc.end[TIME] as number;
+  return kind === KIND.plainString ? wallMsAt(sc.b, s, e) : wallMs(decodeScalar(sc.b, kind, s, e));
+}
+
+/** The `host_id` of the alert line `sc` last accepted (as its record would have it), without the record. */
+export function scannedAlertHost(sc: JsonLineScanner): string | null {
+  const kind = sc.kind[0] as number;
+  const s = sc.start[0] as number;
+  const e = sc.end[0] as number;
+  if (kind === KIND.plainString) return e > s ? latin1(sc.b, s, e) : null;
+  return idString(decodeScalar(sc.b, kind, s, e));
+}
+
+/** The record of the alert line `sc` last accepted (its buffer unchanged since). */
+export function scannedAlertRecord(sc: JsonLineScanner): ParseResult<AlertRecord> {
+  return alertRecord(scannedLine(sc));
+}
+
 /** One `alerts.jsonl` line → an alert. Every object line is an alert; fields may be missing. */
 export function parseAlertLine(line: string): ParseResult<AlertRecord> {
   if (scanText(alertScanner, line)) return alertRecord(scannedLine(alertScanner));

@@ -63,9 +63,9 @@ export class IngestMetrics implements IngestProjection {
     if (entry.kind === 'first_pass_done') return;
     const c = this.#counts[entry.source];
     c.batches++;
-    if (entry.kind === 'records') {
+    if (entry.kind === 'records' || entry.source === 'alerts') {
       c.lines += entry.lines;
-      c.accepted += entry.records.length;
+      c.accepted += entry.kind === 'records' ? entry.records.length : entry.accepted;
       if (entry.source === 'index') c.duplicates += entry.duplicateIds.length;
       addSkips(c.skipped, entry.skipped);
       c.invalid_utf8_lines += entry.invalidUtf8Lines;

@@ -47,6 +47,13 @@ export class LiveProjection implements IngestProjection {
 
   apply(entry: IngestEntry): void {
     if (entry.source === 'alerts') {
+      if (entry.kind === 'compact') {
+        if (entry.accepted === 0) return;
+        this.#version++;
+        this.alerts.addCompact(entry.accepted, entry.recent, entry.hostLast);
+        this.bulkChanged();
+        return;
+      }
       if (entry.records.length === 0) return;
       this.#version++;
       this.alerts.add(entry.records);

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
+import { testPipeline } from '../../test/support/pipeline.js';
 import { tempDir } from '../../test/support/tmp.js';
 import { serialise } from '../bus/event-log.js';
 import { generateDataRoot } from '../generate/generate.js';
@@ -11,16 +12,7 @@ import { createPipeline } from './pipeline.js';
 
 /** A pipeline on `root` with an in-memory catalog; its snapshot timer stays out of the way. */
 function memoryPipeline(root: string) {
-  return createPipeline({
-    dataRoot: root,
-    stateDir: null,
-    logger: silentLogger(),
-    pollInterval: 0.05,
-    rescanInterval: 3600,
-    // The tests call the timer's method themselves.
-    snapshotInterval: 3600,
-    replayBuffer: 1000,
-  });
+  return testPipeline(root, null, { replayBuffer: 1000 });
 }
 
 describe('periodic snapshots', () => {

@@ -182,7 +182,12 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     stateDir === null
       ? null
       : new CatalogPersister(
-          { stateDir, indexPath: path.join(dataRoot, 'index.jsonl'), dataRoot },
+          {
+            stateDir,
+            indexPath: path.join(dataRoot, 'index.jsonl'),
+            alertsPath: path.join(dataRoot, 'alerts.jsonl'),
+            dataRoot,
+          },
           logger,
           undefined,
           options.observeCatalogCommit,
@@ -224,6 +229,8 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     },
     stored.total_episodes > 0 ? (id) => lookup.get(id) !== undefined : null,
   );
+  // The catalog writer waits for the cold pass to end rather than take the two cores' time beside it.
+  if (persister && index.coldStart) persister.holdForFirstPass();
   const alerts = alertSource({
     path: path.join(dataRoot, 'alerts.jsonl'),
     start: stored.checkpoints.alerts ?? null,

@@ -7,10 +7,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
+import { testPipeline } from '../../test/support/pipeline.js';
 import { tempDir } from '../../test/support/tmp.js';
 import type { DashboardEvent } from '../protocol/index.js';
-import { silentLogger } from '../util/log.js';
-import { createPipeline } from './pipeline.js';
 
 /** A record as a receiver holds it before writing: values in JSON's model plus NaN/±Infinity. */
 type Value = string | number | boolean | null | Value[] | { [k: string]: Value };
@@ -276,17 +275,8 @@ async function observe(shape: Shape) {
   const firstPassLines = FIRST_PASS + 1;
   fs.writeFileSync(path.join(root, 'index.jsonl'), index.slice(0, firstPassLines).join(''));
   fs.writeFileSync(path.join(root, 'alerts.jsonl'), alerts.slice(0, ALERTS / 2).join(''));
-  const pipeline = createPipeline({
-    dataRoot: root,
-    stateDir: path.join(dir, 'state'),
-    logger: silentLogger(),
-    pollInterval: 0.05,
-    rescanInterval: 3600,
-    snapshotInterval: 3600,
-    replayBuffer: 10_000,
-    // Many small ranges: the first pass runs on two threads, as on a large index.
-    firstPassRangeBytes: 4096,
-  });
+  // Many small ranges: the first pass runs on two threads, as on a large index.
+  const pipeline = testPipeline(root, path.join(dir, 'state'), { firstPassRangeBytes: 4096 });
   const events: DashboardEvent[] = [];
   const unsubscribe = pipeline.bus.subscribe((e) => events.push(e));
   await pipeline.start();

@@ -1,4 +1,5 @@
 import type { FileSpan, IngestLog, LineOutcomes } from '../bus/ingest-log.js';
+import { type ScannedAlerts, scanAlertRange } from '../feeders/alert-scan.js';
 import { EpisodeIdTracker } from '../feeders/episode-ids.js';
 import {
   FirstPassLoader,
@@ -8,7 +9,7 @@ import {
 } from '../feeders/first-pass.js';
 import { traced, traceMark } from '../feeders/first-pass-trace.js';
 import type { CompactIndexBatch } from '../feeders/index-compact.js';
-import { planIndexRanges, type RangePlan } from '../feeders/index-ranges.js';
+import { MAX_LINE_BYTES, planIndexRanges, type RangePlan, readRange } from '../feeders/index-ranges.js';
 import { type FeederBatch, JsonlFeeder, type JsonlFeederStats } from '../feeders/jsonl-feeder.js';
 import { parseAlertLine, parseIndexLine } from '../feeders/records.js';
 import { releasePrestartedScanner } from '../feeders/scanner-prestart.js';
@@ -53,28 +54,141 @@ export interface SourceReader {
   stats(): JsonlFeederStats;
 }
 
-/** The one reader of `alerts.jsonl`: each batch goes to the ingest log. */
+/**
+ * A source's reader: its tailer (`feeder`, replaced once a cold start's ranges are read) and what
+ * runs before it. Stopping waits for the ranges, then stops the tailer.
+ */
+abstract class TailedSource<T> implements SourceReader {
+  protected abstract feeder: JsonlFeeder<T>;
+  protected started: Promise<unknown> = Promise.resolve();
+  protected stopped = false;
+
+  get isCaughtUp(): boolean {
+    return this.feeder.isCaughtUp;
+  }
+
+  abstract start(): Promise<void>;
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.started;
+    await this.feeder.stop();
+  }
+
+  stats(): JsonlFeederStats {
+    return this.feeder.stats();
+  }
+}
+
+/**
+ * The one reader of `alerts.jsonl`: each batch goes to the ingest log. A cold start (no position
+ * committed) reads the file as it is in line-aligned ranges first, scanned byte-wise into compact
+ * batches (`scanAlertRange`: the counts, the recent window and each host's last alert; the
+ * catalog writer reads the rows from the range itself); the tailer then resumes after them. The
+ * scale-out agent's reader (`fileKeys`) marks every batch with its file span: it reads per line.
+ */
 export function alertSource(o: SourceOptions): SourceReader {
-  return new JsonlFeeder<AlertRecord>({
-    name: 'alerts',
-    path: o.path,
-    start: o.start,
-    pollIntervalMs: o.pollIntervalMs,
-    logger: o.logger,
-    parse: parseAlertLine,
-    onBatch: (b) =>
-      o.log.append({
-        source: 'alerts',
-        kind: 'records',
-        records: b.records,
-        checkpoint: b.checkpoint,
-        bulk: b.bulk,
-        ...outcomesOf(b),
-        ...spanOf(b),
-      }),
-    onCaughtUp: o.onCaughtUp,
-    ...(o.fileKeys ? { fileKeys: true } : {}),
-  });
+  return new AlertSource(o);
+}
+
+class AlertSource extends TailedSource<AlertRecord> {
+  protected feeder: JsonlFeeder<AlertRecord>;
+
+  constructor(private readonly o: SourceOptions) {
+    super();
+    this.feeder = this.makeFeeder(o.start);
+  }
+
+  /** Resolves once the tailer runs; a cold start's ranges are read before it, in the background. */
+  async start(): Promise<void> {
+    const plan =
+      this.o.start === null && !this.o.fileKeys
+        ? planIndexRanges(this.o.path, this.o.firstPassRangeBytes)
+        : null;
+    if (!plan) {
+      this.started = this.feeder.start();
+      await this.started;
+      return;
+    }
+    this.started = this.readRanges(plan).then((resume) => {
+      if (this.stopped) return;
+      this.feeder = this.makeFeeder(resume);
+      return this.feeder.start();
+    });
+  }
+
+  private makeFeeder(start: Checkpoint | null): JsonlFeeder<AlertRecord> {
+    const o = this.o;
+    return new JsonlFeeder<AlertRecord>({
+      name: 'alerts',
+      path: o.path,
+      start,
+      pollIntervalMs: o.pollIntervalMs,
+      logger: o.logger,
+      parse: parseAlertLine,
+      onBatch: (b) =>
+        o.log.append({
+          source: 'alerts',
+          kind: 'records',
+          records: b.records,
+          checkpoint: b.checkpoint,
+          bulk: b.bulk,
+          ...outcomesOf(b),
+          ...spanOf(b),
+        }),
+      onCaughtUp: o.onCaughtUp,
+      ...(o.fileKeys ? { fileKeys: true } : {}),
+    });
+  }
+
+  /**
+   * Each planned range read, scanned and appended in order, yielding between ranges (the server
+   * answers meanwhile). Returns where the tailer resumes: after the last range appended (a read
+   * that fails leaves the rest to the tailer, which reports what stands in its way).
+   */
+  private async readRanges(plan: RangePlan): Promise<Checkpoint> {
+    // The catalog writer reads the ranges through it: closed once it has, or now if it takes none.
+    const file = sharedFd(plan.fd);
+    let resume: Checkpoint = { ...plan.checkpoint, offset: 0 };
+    let buffer: Buffer | undefined;
+    try {
+      for (const [start, end] of plan.ranges) {
+        if (this.stopped) break;
+        let scanned: ScannedAlerts;
+        try {
+          buffer = readRange(plan.fd, start, end, buffer);
+          scanned = scanAlertRange(buffer, start, MAX_LINE_BYTES);
+        } catch (err) {
+          this.o.logger.warn(
+            { err, file: this.o.path, offset: start },
+            'cannot read alerts range; tailing from there',
+          );
+          break;
+        }
+        const checkpoint = { ...plan.checkpoint, offset: end };
+        this.feeder.reportRejected(scanned.rejected, scanned.rejectedCounts);
+        await this.o.log.append({
+          source: 'alerts',
+          kind: 'compact',
+          accepted: scanned.accepted,
+          recent: scanned.recent,
+          hostLast: scanned.hostLast,
+          raw: { kind: 'range', file, fileOffset: start, length: end - start },
+          checkpoint,
+          lines: scanned.lines,
+          skipped: scanned.skipped,
+          invalidUtf8Lines: scanned.invalidUtf8Lines,
+          bytes: end - start,
+        });
+        resume = checkpoint;
+        // A range is a few milliseconds of work: the event loop runs between them.
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    } finally {
+      file.release();
+    }
+    return resume;
+  }
 }
 
 /**
@@ -83,19 +197,18 @@ export function alertSource(o: SourceOptions): SourceReader {
  * A cold start (empty catalog, no position) reads the file as it is in line-aligned ranges,
  * scanned byte-wise into compact batches; the tailer then resumes after them.
  */
-export class IndexSource implements SourceReader {
-  private feeder: JsonlFeeder<EpisodeRecord>;
+export class IndexSource extends TailedSource<EpisodeRecord> {
+  protected feeder: JsonlFeeder<EpisodeRecord>;
   private readonly firstPass: FirstPassLoader | null;
   private readonly ids: EpisodeIdTracker;
   private firstPassBytes: number | null = null;
-  private started: Promise<unknown> = Promise.resolve();
-  private stopped = false;
 
   /** @param committedBefore asks the catalog whether an id was committed; null when it was empty at start. */
   constructor(
     private readonly o: SourceOptions,
     committedBefore: ((episodeId: string) => boolean) | null,
   ) {
+    super();
     this.ids = new EpisodeIdTracker(committedBefore);
     this.firstPass = this.ids.cold
       ? new FirstPassLoader(
@@ -106,8 +219,9 @@ export class IndexSource implements SourceReader {
     this.feeder = this.makeFeeder(o.start, this.firstPass);
   }
 
-  get isCaughtUp(): boolean {
-    return this.feeder.isCaughtUp;
+  /** Whether this start reads the index cold (an empty catalog): a first pass runs, and ends with `first_pass_done`. */
+  get coldStart(): boolean {
+    return this.firstPass !== null;
   }
 
   get rememberedIds(): number {
@@ -129,16 +243,6 @@ export class IndexSource implements SourceReader {
     }
     this.feeder = this.makeFeeder(plan.checkpoint, null);
     this.started = this.readRanges(plan).then(() => (this.stopped ? undefined : this.feeder.start()));
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    await this.started;
-    await this.feeder.stop();
-  }
-
-  stats(): JsonlFeederStats {
-    return this.feeder.stats();
   }
 
   private makeFeeder(start: Checkpoint | null, bulk: FirstPassLoader | null): JsonlFeeder<EpisodeRecord> {
