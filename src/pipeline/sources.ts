@@ -156,8 +156,9 @@ class AlertSource extends TailedSource<AlertRecord> {
         if (this.stopped) break;
         let scanned: ScannedAlerts;
         try {
-          buffer = readRange(plan.fd, start, end, buffer);
-          scanned = scanAlertRange(buffer, start, MAX_LINE_BYTES);
+          const chunk = readRange(plan.fd, start, end, buffer);
+          buffer = chunk;
+          scanned = traced('alerts', () => scanAlertRange(chunk, start, MAX_LINE_BYTES));
         } catch (err) {
           this.o.logger.warn(
             { err, file: this.o.path, offset: start },
