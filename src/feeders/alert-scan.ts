@@ -58,7 +58,28 @@ type Accepted = number | AlertRecord;
  * at `fileOffset` in the file; lines longer than `maxLineBytes` are skipped, as the tailer does.
  */
 export function scanAlertRange(chunk: Buffer, fileOffset: number, maxLineBytes: number): ScannedAlerts {
-  const out: ScannedAlerts = {
+  const summary = new RangeSummary(chunk);
+  forEachLine(chunk, fileOffset, maxLineBytes, summary);
+  const out = summary.finish();
+  scanner.release();
+  return out;
+}
+
+/** Every alert of a run of whole lines (the catalog writer's rows), as `scanAlertRange` reads them. */
+export function alertRecordsOfRange(chunk: Buffer, fileOffset: number, maxLineBytes: number): AlertRecord[] {
+  const all = new AllRecords();
+  forEachLine(chunk, fileOffset, maxLineBytes, all);
+  scanner.release();
+  return all.records;
+}
+
+/**
+ * What `scanAlertRange` keeps of a range's lines. A class, not closures made per call: the loop's
+ * compiled code is bound to what it calls, and a new closure per range threw it away each time
+ * (`--trace-deopt`: "wrong call target").
+ */
+class RangeSummary implements LineVisitor {
+  private readonly out: ScannedAlerts = {
     lines: 0,
     accepted: 0,
     skipped: {},
@@ -68,63 +89,71 @@ export function scanAlertRange(chunk: Buffer, fileOffset: number, maxLineBytes: 
     rejected: [],
     rejectedCounts: {},
   };
-  const reject = (reason: string, text: () => string, counted = true) => {
+  /** The newest accepted lines (trimmed to RECENT_LIMIT now and then). */
+  private recent: Accepted[] = [];
+  private readonly hostLast = new Map<string, Accepted>();
+
+  constructor(private readonly chunk: Buffer) {}
+
+  scanned(start: number, end: number): void {
+    this.out.lines++;
+    if (scannedAlertMs(scanner) === IMPOSSIBLE_TIME)
+      this.reject('invalid_time', excerpt(this.chunk.toString('utf8', start, end)));
+    else this.accept(start, scannedAlertHost(scanner));
+  }
+
+  text(line: string): void {
+    this.out.lines++;
+    const r = parseAlertLine(line);
+    if (!r.ok) this.reject(r.reason, excerpt(line));
+    else this.accept(r.record, r.record.host_id);
+  }
+
+  readSkip(reason: string, text: string): void {
+    this.reject(reason, text);
+  }
+
+  /** Records for what the live state shows, read again from the bytes (the same scan). */
+  finish(): ScannedAlerts {
+    const record = (line: Accepted): AlertRecord =>
+      typeof line === 'number' ? recordAt(this.chunk, line) : line;
+    this.out.recent = this.recent.slice(-RECENT_LIMIT).map(record);
+    this.out.hostLast = [...this.hostLast.values()].map(record);
+    return this.out;
+  }
+
+  private accept(line: Accepted, host: string | null): void {
+    this.out.accepted++;
+    this.recent.push(line);
+    if (this.recent.length >= 2 * RECENT_LIMIT) this.recent = this.recent.slice(-RECENT_LIMIT);
+    if (host !== null) this.hostLast.set(host, line);
+  }
+
+  private reject(reason: string, text: string): void {
+    const out = this.out;
     const n = out.rejectedCounts[reason] ?? 0;
     out.rejectedCounts[reason] = n + 1;
-    if (n < EXCERPTS_PER_REASON) out.rejected.push({ reason, excerpt: text() });
+    if (n < EXCERPTS_PER_REASON) out.rejected.push({ reason, excerpt: text });
     if (reason === 'invalid_utf8') out.invalidUtf8Lines++;
-    else if (counted) out.skipped[reason] = (out.skipped[reason] ?? 0) + 1;
-  };
-  // The newest accepted lines (trimmed to RECENT_LIMIT now and then), and each host's last.
-  let recent: Accepted[] = [];
-  const hostLast = new Map<string, Accepted>();
-  const accept = (line: Accepted, host: string | null) => {
-    out.accepted++;
-    recent.push(line);
-    if (recent.length >= 2 * RECENT_LIMIT) recent = recent.slice(-RECENT_LIMIT);
-    if (host !== null) hostLast.set(host, line);
-  };
-  forEachLine(chunk, fileOffset, maxLineBytes, {
-    scanned(start, end) {
-      out.lines++;
-      if (scannedAlertMs(scanner) === IMPOSSIBLE_TIME)
-        reject('invalid_time', () => excerpt(chunk.toString('utf8', start, end)));
-      else accept(start, scannedAlertHost(scanner));
-    },
-    text(line) {
-      out.lines++;
-      const r = parseAlertLine(line);
-      if (!r.ok) reject(r.reason, () => excerpt(line));
-      else accept(r.record, r.record.host_id);
-    },
-    readSkip(reason, text) {
-      reject(reason, () => text);
-    },
-  });
-  // Records for what the live state shows, read again from the bytes (the same scan).
-  const record = (line: Accepted): AlertRecord => (typeof line === 'number' ? recordAt(chunk, line) : line);
-  out.recent = recent.slice(-RECENT_LIMIT).map(record);
-  out.hostLast = [...hostLast.values()].map(record);
-  scanner.release();
-  return out;
+    else out.skipped[reason] = (out.skipped[reason] ?? 0) + 1;
+  }
 }
 
-/** Every alert of a run of whole lines (the catalog writer's rows), as `scanAlertRange` reads them. */
-export function alertRecordsOfRange(chunk: Buffer, fileOffset: number, maxLineBytes: number): AlertRecord[] {
-  const records: AlertRecord[] = [];
-  forEachLine(chunk, fileOffset, maxLineBytes, {
-    scanned() {
-      const r = scannedAlertRecord(scanner);
-      if (r.ok) records.push(r.record);
-    },
-    text(line) {
-      const r = parseAlertLine(line);
-      if (r.ok) records.push(r.record);
-    },
-    readSkip() {},
-  });
-  scanner.release();
-  return records;
+/** Every alert of a range, in order (`alertRecordsOfRange`). */
+class AllRecords implements LineVisitor {
+  readonly records: AlertRecord[] = [];
+
+  scanned(): void {
+    const r = scannedAlertRecord(scanner);
+    if (r.ok) this.records.push(r.record);
+  }
+
+  text(line: string): void {
+    const r = parseAlertLine(line);
+    if (r.ok) this.records.push(r.record);
+  }
+
+  readSkip(): void {}
 }
 
 /** The record of the line at `start` (one the scanner accepted before). */
@@ -147,14 +176,23 @@ interface LineVisitor {
 /** Walks the lines of `chunk` (ending with '\n'): scanned where they lie, or split as text. */
 function forEachLine(chunk: Buffer, fileOffset: number, maxLineBytes: number, visit: LineVisitor): void {
   const sink: LineSink = { lines: [], skipped: [] };
-  const slowPath = (start: number, newline: number) => {
-    sink.lines.length = 0;
-    sink.skipped.length = 0;
-    splitLines(chunk, start, newline, fileOffset, maxLineBytes, sink);
-    // The splitter's reports come first, as the tailer's batch carries them before its lines.
-    for (const { reason, excerpt: text } of sink.skipped) visit.readSkip(reason, text);
-    for (const line of sink.lines) visit.text(line);
-  };
+  const p = scanLines(chunk, fileOffset, maxLineBytes, visit, sink);
+  // A chunk cut short (the file shrank under the read): its rest is one line, as the splitter takes it.
+  if (p < chunk.length) declined(chunk, p, chunk.length - 1, fileOffset, maxLineBytes, visit, sink);
+}
+
+/**
+ * The hot loop of `forEachLine`, on its own, returning where it stopped (as `scanLines` in
+ * index-scan.ts, and for the same reason: code after an on-stack-replaced loop that never ran
+ * had V8 throw the loop's compiled code away).
+ */
+function scanLines(
+  chunk: Buffer,
+  fileOffset: number,
+  maxLineBytes: number,
+  visit: LineVisitor,
+  sink: LineSink,
+): number {
   const last = chunk.lastIndexOf(NL);
   let p = 0;
   while (p <= last) {
@@ -165,9 +203,26 @@ function forEachLine(chunk: Buffer, fileOffset: number, maxLineBytes: number, vi
       continue;
     }
     const newline = chunk.indexOf(NL, p);
-    slowPath(p, newline);
+    declined(chunk, p, newline, fileOffset, maxLineBytes, visit, sink);
     p = newline + 1;
   }
-  // A chunk cut short (the file shrank under the read): its rest is one line, as the splitter takes it.
-  if (p < chunk.length) slowPath(p, chunk.length - 1);
+  return p;
+}
+
+/** Lines the byte scanner declined, through the tailer's splitter and the per-line parser. */
+function declined(
+  chunk: Buffer,
+  start: number,
+  newline: number,
+  fileOffset: number,
+  maxLineBytes: number,
+  visit: LineVisitor,
+  sink: LineSink,
+): void {
+  sink.lines.length = 0;
+  sink.skipped.length = 0;
+  splitLines(chunk, start, newline, fileOffset, maxLineBytes, sink);
+  // The splitter's reports come first, as the tailer's batch carries them before its lines.
+  for (const { reason, excerpt: text } of sink.skipped) visit.readSkip(reason, text);
+  for (const line of sink.lines) visit.text(line);
 }
