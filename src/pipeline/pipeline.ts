@@ -109,6 +109,10 @@ export interface CatalogHealth {
  */
 export function createPipeline(options: PipelineOptions): Pipeline {
   const { dataRoot, stateDir, logger } = options;
+  // The two files of the data root this pipeline reads (each by one reader; the writer reads a cold
+  // start's ranges of them again, or their copies after a copytruncate).
+  const indexPath = path.join(dataRoot, 'index.jsonl');
+  const alertsPath = path.join(dataRoot, 'alerts.jsonl');
   const db = openDatabase(stateDir);
   // This connection never copies the write-ahead log into the catalog (a checkpoint: up to 4,000
   // pages of 16 KiB read, written and synced) on the event loop when one of its rare commits (the
@@ -182,12 +186,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     stateDir === null
       ? null
       : new CatalogPersister(
-          {
-            stateDir,
-            indexPath: path.join(dataRoot, 'index.jsonl'),
-            alertsPath: path.join(dataRoot, 'alerts.jsonl'),
-            dataRoot,
-          },
+          { stateDir, indexPath, alertsPath, dataRoot },
           logger,
           undefined,
           options.observeCatalogCommit,
@@ -216,7 +215,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
   // An empty catalog has nothing to look up: the first pass then runs at parsing speed.
   const index = new IndexSource(
     {
-      path: path.join(dataRoot, 'index.jsonl'),
+      path: indexPath,
       start: stored.checkpoints.index ?? null,
       pollIntervalMs,
       logger,
@@ -232,7 +231,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
   // The catalog writer waits for the cold pass to end rather than take the two cores' time beside it.
   if (persister && index.coldStart) persister.holdForFirstPass();
   const alerts = alertSource({
-    path: path.join(dataRoot, 'alerts.jsonl'),
+    path: alertsPath,
     start: stored.checkpoints.alerts ?? null,
     pollIntervalMs,
     logger,
