@@ -243,7 +243,8 @@ function readRange(
   position: number,
   length: number,
   checkpoint: Checkpoint,
-  filePath = data.indexPath,
+  /** The file's path, where its copy is looked for beside it; none: no copy is looked for. */
+  filePath: string | undefined,
 ): Buffer {
   if (rangeBuffer.length < length) rangeBuffer = Buffer.allocUnsafe(length);
   let got = readAt(fd, rangeBuffer, position, length);
@@ -359,7 +360,7 @@ function write(batch: PersistBatch): Omit<Extract<PersistMessage, { type: 'commi
       beginBulk(batch.checkpoint);
       // What other processes use while the rows go in, for the index builds' helpers.
       spareCores.note();
-      const bytes = readRange(batch.fd, batch.fileOffset, batch.length, batch.checkpoint);
+      const bytes = readRange(batch.fd, batch.fileOffset, batch.length, batch.checkpoint, data.indexPath);
       const r = episodes.writeColumns({ ...batch, bytes }, batch.checkpoint);
       bulkCommitted ||= bulkLoading;
       return {

@@ -1,9 +1,9 @@
 /**
- * Fault: copytruncate of index.jsonl during a cold start, while the catalog writer trails the
- * first pass. The writer reads each first-pass range again through the pass's descriptor; once
- * the file is cut to nothing, those reads come back short. Its lines are in the copy the rotation
- * left beside the index: the catalog must end up with every line, once, and the live totals must
- * not count the copy again.
+ * Fault: copytruncate of index.jsonl and alerts.jsonl during a cold start, while the catalog
+ * writer trails the first pass. The writer reads each first-pass range of either file again
+ * through the pass's descriptor; once the file is cut to nothing, those reads come back short.
+ * Their lines are in the copy the rotation left beside the file: the catalog must end up with
+ * every line, once, and the live totals must not count the copy again.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -19,12 +19,19 @@ import { indexLine } from './support.js';
 
 /** Enough lines for several 4 MiB first-pass ranges (≈ 190 bytes a line). */
 const LINES = 60_000;
+/** Alerts for two ranges (≈ 190 bytes a line). */
+const ALERTS = 30_000;
 
-async function committed(url: string): Promise<number> {
+function alertLine(i: number): string {
+  const host = `host-0${i % 3}`;
+  return `${JSON.stringify({ host, symptom: 'disk_low', detail: `disk_low on ${host}: ${'x'.repeat(60)} ${i}`, suggested_fix: 'check the host', detected_at_wall: 1_790_000_000 + i / 10, dedup_key: `${host}:disk_low` })}\n`;
+}
+
+async function committed(url: string, source = 'index'): Promise<number> {
   const text = await (await fetch(`${url}/metrics`)).text();
   const line = text
     .split('\n')
-    .find((l) => l.startsWith('cis490_dashboard_catalog_committed_lines_total{source="index"}'));
+    .find((l) => l.startsWith(`cis490_dashboard_catalog_committed_lines_total{source="${source}"}`));
   return line ? Number(line.split(' ').at(-1)) : 0;
 }
 
@@ -46,6 +53,8 @@ describe('fault: copytruncate of the index while the catalog writer trails a col
     const index = path.join(dataRoot, 'index.jsonl');
     const ids = Array.from({ length: LINES }, (_, i) => `ct-${String(i).padStart(6, '0')}`);
     fs.writeFileSync(index, ids.map((id, i) => indexLine(id, `host-0${i % 3}`)).join(''));
+    const alerts = path.join(dataRoot, 'alerts.jsonl');
+    fs.writeFileSync(alerts, Array.from({ length: ALERTS }, (_, i) => alertLine(i)).join(''));
 
     // The writer is held (another process has the catalog's write lock, as a backup tool would)
     // while the first pass reads the whole index into the live state.
@@ -54,15 +63,19 @@ describe('fault: copytruncate of the index while the catalog writer trails a col
     let locked = true;
     try {
       const run = await startChildServer({ dataRoot, stateDir });
-      await vi.waitFor(async () => expect((await state(run.url)).total_episodes).toBe(LINES), {
-        timeout: 60_000,
-        interval: 100,
-      });
+      await vi.waitFor(
+        async () =>
+          expect(await state(run.url)).toMatchObject({ total_episodes: LINES, total_alerts: ALERTS }),
+        { timeout: 60_000, interval: 100 },
+      );
       expect(await committed(run.url)).toBe(0);
+      expect(await committed(run.url, 'alerts')).toBe(0);
 
-      // logrotate's copytruncate: a copy, then the index cut to nothing.
-      fs.copyFileSync(index, `${index}.1`);
-      fs.truncateSync(index, 0);
+      // logrotate's copytruncate: a copy, then the file cut to nothing (both files).
+      for (const file of [index, alerts]) {
+        fs.copyFileSync(file, `${file}.1`);
+        fs.truncateSync(file, 0);
+      }
       lock.exec('ROLLBACK');
       lock.close();
       locked = false;
@@ -73,12 +86,17 @@ describe('fault: copytruncate of the index while the catalog writer trails a col
       });
       const page = (await getJson<EpisodesPage>({ url: run.url }, '/api/episodes?limit=1&q=ct-')).body;
       expect(page.total).toBe(LINES);
+      await vi.waitFor(async () => expect(await committed(run.url, 'alerts')).toBe(ALERTS), {
+        timeout: 60_000,
+        interval: 100,
+      });
       // The copy is the same lines: nothing counted twice, live or in the catalog.
-      expect((await state(run.url)).total_episodes).toBe(LINES);
+      expect(await state(run.url)).toMatchObject({ total_episodes: LINES, total_alerts: ALERTS });
       const db = new Database(path.join(stateDir, DB_FILE), { readonly: true });
       try {
         expect(db.prepare('SELECT count(*) FROM episodes').pluck().get()).toBe(LINES);
         expect(db.prepare('SELECT sum(duplicates) FROM episodes').pluck().get()).toBe(0);
+        expect(db.prepare('SELECT count(*) FROM alerts').pluck().get()).toBe(ALERTS);
       } finally {
         db.close();
       }
