@@ -126,10 +126,11 @@ export class CatalogPersister implements IngestProjection {
   private readonly faults: Record<SourceName, CatalogFault | null> = { index: null, alerts: null };
   /** Seq of a first pass's end: the writer is renewed once it is committed and nothing else is queued. */
   private renewAfterSeq: number | null = null;
-  /** Descriptors of first-pass files the writer reads ranges through: released once the pass is committed. */
-  private readonly files = new Set<SharedFd>();
-  /** Descriptors of `alerts.jsonl` ranges the writer reads (a cold start's), each held until its batch commits. */
-  private alertFiles: Array<{ seq: number; file: SharedFd }> = [];
+  /**
+   * Descriptors a cold start's ranges (of the index or the alerts) are read through again by the
+   * writer: one reference per batch, released once that batch is committed (or the writer is gone).
+   */
+  private rangeFiles: Array<{ seq: number; file: SharedFd }> = [];
   /** Live batches not handed to the writer yet, merged (one source), and their window bytes. */
   private held: HeldBatch | null = null;
   private heldBytes = 0;
@@ -214,16 +215,9 @@ export class CatalogPersister implements IngestProjection {
     const worker = this.worker;
     if (!worker || this.stopping) return;
     if (entry.source === 'index' && entry.kind === 'first_pass_done') this.renewAfterSeq = entry.seq;
-    if (entry.source === 'index' && entry.kind === 'compact' && entry.raw.kind === 'range') {
-      const file = entry.raw.file;
-      if (!this.files.has(file)) {
-        file.retain();
-        this.files.add(file);
-      }
-    }
-    if (entry.source === 'alerts' && entry.kind === 'compact') {
+    if (entry.kind === 'compact' && entry.raw.kind === 'range') {
       entry.raw.file.retain();
-      this.alertFiles.push({ seq: entry.seq, file: entry.raw.file });
+      this.rangeFiles.push({ seq: entry.seq, file: entry.raw.file });
     }
     if (entry.source === 'index' && entry.kind === 'compact' && this.cold === 'before') this.cold = 'holding';
     const { batch, transfer } = toPersistBatch(entry);
@@ -400,17 +394,11 @@ export class CatalogPersister implements IngestProjection {
     return this.stopping;
   }
 
-  private releaseFiles(): void {
-    for (const file of this.files) file.release();
-    this.files.clear();
-    this.releaseAlertFiles(Number.POSITIVE_INFINITY);
-  }
-
-  /** The alert ranges' descriptors of batches up to `seq` (committed, or never to be). */
-  private releaseAlertFiles(seq: number): void {
-    if (this.alertFiles.length === 0) return;
-    const done = this.alertFiles.filter((f) => f.seq <= seq);
-    this.alertFiles = this.alertFiles.filter((f) => f.seq > seq);
+  /** The range descriptors of batches up to `seq` (committed; every one when the writer is gone). */
+  private releaseFiles(seq = Number.POSITIVE_INFINITY): void {
+    if (this.rangeFiles.length === 0) return;
+    const done = this.rangeFiles.filter((f) => f.seq <= seq);
+    this.rangeFiles = this.rangeFiles.filter((f) => f.seq > seq);
     for (const { file } of done) file.release();
   }
 
@@ -437,8 +425,7 @@ export class CatalogPersister implements IngestProjection {
           this.queuedBytes -= bytes;
           if (this.queuedBytes <= this.windowBytes) this.wake(this.roomWaiters);
         }
-        this.releaseAlertFiles(m.seq);
-        if (this.renewAfterSeq !== null && m.seq >= this.renewAfterSeq) this.releaseFiles();
+        this.releaseFiles(m.seq);
         if (
           this.renewAfterSeq !== null &&
           m.seq >= this.renewAfterSeq &&

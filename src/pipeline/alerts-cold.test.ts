@@ -7,10 +7,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
+import { capturedLogger } from '../../test/support/log.js';
 import { testPipeline } from '../../test/support/pipeline.js';
 import { tempDir } from '../../test/support/tmp.js';
 import { parseAlertLine } from '../feeders/records.js';
 import { type AlertRecord, RECENT_LIMIT } from '../protocol/index.js';
+import { silentLogger } from '../util/log.js';
 
 const HOSTS = ['h1', 'ws-müller-2', 'rack3-gpu-node17.cis490.lab', 'lab-pc-α'];
 
@@ -39,7 +41,18 @@ afterAll(() => {
 });
 
 /** Many small ranges, as a large alerts file has. */
-const start = (root: string, stateDir: string) => testPipeline(root, stateDir, { firstPassRangeBytes: 4096 });
+const start = (root: string, stateDir: string, logger = silentLogger()) =>
+  testPipeline(root, stateDir, { firstPassRangeBytes: 4096, logger });
+
+/** Lines of `reason` the log told of: each logged one, and those its summaries say were held back. */
+function toldOf(lines: Record<string, unknown>[], reason: string): number {
+  let n = 0;
+  for (const l of lines) {
+    if (l.source === 'alerts' && l.reason === reason) n++;
+    if (l.key === `alerts:${reason}`) n += l.suppressed as number;
+  }
+  return n;
+}
 
 describe('a cold start over alerts.jsonl', () => {
   it('shows and stores what the per-line path would, and a restart counts nothing twice', async () => {
@@ -61,7 +74,8 @@ describe('a cold start over alerts.jsonl', () => {
     expect(skipped).toEqual({ malformed_json: 14, invalid_time: 8 });
     const stateDir = path.join(dir, 'state');
 
-    const first = start(root, stateDir);
+    const log = capturedLogger();
+    const first = start(root, stateDir, log.logger);
     await first.start();
     try {
       await first.whenCatalogCaughtUp();
@@ -79,6 +93,9 @@ describe('a cold start over alerts.jsonl', () => {
     } finally {
       await first.stop();
     }
+    // Every skipped line is in the log by the stop: logged, or counted in a held-back summary.
+    expect(toldOf(log.lines, 'malformed_json')).toBe(skipped.malformed_json);
+    expect(toldOf(log.lines, 'invalid_time')).toBe(skipped.invalid_time);
 
     // The committed position is where the pass ended: the restart reads on from there.
     const second = start(root, stateDir);

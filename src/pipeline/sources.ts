@@ -7,6 +7,7 @@ import {
   SCANNER_MIN_RANGES,
   sharedFd,
 } from '../feeders/first-pass.js';
+import { longestRange } from '../feeders/first-pass-protocol.js';
 import { traced, traceMark } from '../feeders/first-pass-trace.js';
 import type { CompactIndexBatch } from '../feeders/index-compact.js';
 import { MAX_LINE_BYTES, planIndexRanges, type RangePlan, readRange } from '../feeders/index-ranges.js';
@@ -110,9 +111,18 @@ class AlertSource extends TailedSource<AlertRecord> {
       await this.started;
       return;
     }
-    this.started = this.readRanges(plan).then((resume) => {
+    // The tailer that resumes after the ranges takes their rejected lines' log lines meanwhile
+    // (its rate limit and held-back counts are the file's, and its stop says what it held back).
+    this.feeder = this.makeFeeder(plan.checkpoint);
+    this.started = this.readRanges(plan).then(async (cutShortAt) => {
       if (this.stopped) return;
-      this.feeder = this.makeFeeder(resume);
+      if (cutShortAt !== null) {
+        // A range could not be read: the tailer resumes from there instead (stopping the one made
+        // for the plan's end logs what it held back).
+        const planned = this.feeder;
+        this.feeder = this.makeFeeder(cutShortAt);
+        await planned.stop();
+      }
       return this.feeder.start();
     });
   }
@@ -143,28 +153,29 @@ class AlertSource extends TailedSource<AlertRecord> {
 
   /**
    * Each planned range read, scanned and appended in order, yielding between ranges (the server
-   * answers meanwhile). Returns where the tailer resumes: after the last range appended (a read
-   * that fails leaves the rest to the tailer, which reports what stands in its way).
+   * answers meanwhile). Returns null when every range was, else where the tailer resumes: after
+   * the last range appended (a read that fails leaves the rest to the tailer, which reports what
+   * stands in its way).
    */
-  private async readRanges(plan: RangePlan): Promise<Checkpoint> {
+  private async readRanges(plan: RangePlan): Promise<Checkpoint | null> {
     // The catalog writer reads the ranges through it: closed once it has, or now if it takes none.
     const file = sharedFd(plan.fd);
     let resume: Checkpoint = { ...plan.checkpoint, offset: 0 };
-    let buffer: Buffer | undefined;
+    // One buffer for every range, as the index's first pass reads its own.
+    const buffer = Buffer.allocUnsafe(longestRange(plan.ranges));
     try {
       for (const [start, end] of plan.ranges) {
         if (this.stopped) break;
         let scanned: ScannedAlerts;
         try {
           const chunk = readRange(plan.fd, start, end, buffer);
-          buffer = chunk;
           scanned = traced('alerts', () => scanAlertRange(chunk, start, MAX_LINE_BYTES));
         } catch (err) {
           this.o.logger.warn(
             { err, file: this.o.path, offset: start },
             'cannot read alerts range; tailing from there',
           );
-          break;
+          return resume;
         }
         const checkpoint = { ...plan.checkpoint, offset: end };
         this.feeder.reportRejected(scanned.rejected, scanned.rejectedCounts);
@@ -188,7 +199,7 @@ class AlertSource extends TailedSource<AlertRecord> {
     } finally {
       file.release();
     }
-    return resume;
+    return null;
   }
 }
 
