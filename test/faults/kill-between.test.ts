@@ -11,6 +11,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it, vi } from 'vitest';
 import { DB_FILE } from '../../src/catalog/db.js';
+import { UNSYNCED_LOAD } from '../../src/catalog/schema.js';
 import { generateDataRoot } from '../../src/generate/generate.js';
 import type { EpisodesPage } from '../../src/protocol/api.js';
 import type { DashboardState } from '../../src/protocol/index.js';
@@ -46,6 +47,20 @@ async function awaitCommitted(server: ChildServer, lines: number): Promise<void>
 const state = async (url: string) => (await getJson<DashboardState>({ url }, '/api/state')).body;
 const catalogTotal = async (url: string, query = '') =>
   (await getJson<EpisodesPage>({ url }, `/api/episodes?limit=1${query}`)).body.total;
+
+/** Whether the catalog's cold bulk load has ended: its mark dropped and its rows synced (persist-worker.ts). */
+function coldLoadOver(stateDir: string): boolean {
+  const db = new Database(path.join(stateDir, DB_FILE), { readonly: true });
+  try {
+    const marked = db
+      .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'bulk_load'")
+      .get();
+    const unsynced = db.prepare('SELECT 1 FROM sync_state WHERE name = ?').get(UNSYNCED_LOAD);
+    return marked === undefined && unsynced === undefined;
+  } finally {
+    db.close();
+  }
+}
 
 async function ready(server: ChildServer): Promise<void> {
   await vi.waitFor(async () => expect((await state(server.url)).ready).toBe(true), {
@@ -83,6 +98,11 @@ describe('fault: SIGKILL between the live state and the catalog commit', () => {
     const run1 = await startChildServer({ dataRoot, stateDir });
     await ready(run1);
     await awaitCommitted(run1, 2_000);
+    // Caught up means the cold load is over too: its rows commit before its indexes are built and
+    // its marks dropped, and a kill in between is a load cut short, which the next start loads
+    // again from byte 0 (test/faults/cut-short-load.test.ts) — not this test's fault. CI once took
+    // the lock in that gap.
+    await vi.waitFor(() => expect(coldLoadOver(stateDir)).toBe(true), { timeout: 30_000, interval: 50 });
     const client1 = IdRecorder.to(run1);
     await client1.opened();
     const lock = new Database(path.join(stateDir, DB_FILE));
